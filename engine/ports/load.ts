@@ -1,0 +1,20 @@
+import type { PortResult } from './result.ts';
+
+/** One load sample of a real server (the paper's `sar` reading). */
+export interface LoadSample {
+  /** Available memory, KB. */
+  memFreeKb: number;
+  /** Total memory, KB. */
+  memTotalKb: number;
+  /** CPU idle, percent of all cores (0..100 * cores). */
+  cpuIdlePct: number;
+  cores: number;
+  /** Bytes sent + received per second. */
+  netBytesPerS: number;
+  /** Rated transfer rate, send + receive, bytes per second. */
+  netRatedBytesPerS: number;
+}
+
+export interface LoadSampler {
+  sample(host: string): PortResult<LoadSample>;
+}

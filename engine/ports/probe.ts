@@ -1,0 +1,29 @@
+// Prober: reachability and service examination, each bounded by a timeout.
+import type { PortResult } from './result.ts';
+
+export type ProbeSpec =
+  /** Network examination: is `target` (host or VM name) reachable from the prober? */
+  | { kind: 'network'; target: string; timeoutUs: number }
+  /** Service examination: request and reply to `service` on `target`. */
+  | { kind: 'service'; target: string; service: string; timeoutUs: number };
+
+export interface ProbeResult {
+  ok: boolean;
+  /** 'ok' | 'unreachable' | 'timeout' | 'refused' | 'stopped' ... */
+  detail: string;
+  latencyUs: number;
+}
+
+export interface Prober {
+  probe(spec: ProbeSpec): PortResult<ProbeResult>;
+}
+
+/**
+ * Lets the runtime skip quiet monitoring in sim: the world tells whether a probe would pass
+ * right now (without time or randomness) and calls back when anything it depends on changes.
+ * Live mode has no oracle; `watch` then loops real probes.
+ */
+export interface QuietOracle {
+  wouldPass(spec: ProbeSpec): boolean;
+  subscribe(spec: ProbeSpec, onChange: () => void): () => void;
+}

@@ -1,0 +1,2 @@
+export * from './effects.ts';
+export * from './runtime.ts';

@@ -1,0 +1,75 @@
+// Distributions as plain data (they come from scenario files) and their samplers.
+// Values are in whatever unit the caller uses (the scenarios use seconds).
+import type { Rng } from './rng.ts';
+
+export type Dist =
+  | { kind: 'constant'; value: number }
+  | { kind: 'uniform'; min: number; max: number }
+  /** Normal truncated to [min, max] (by rejection; defaults: min 0, max +inf). */
+  | { kind: 'normal'; mean: number; sd: number; min?: number; max?: number }
+  | { kind: 'exponential'; mean: number }
+  /** exp(N(mu, sigma)). */
+  | { kind: 'lognormal'; mu: number; sigma: number }
+  /** One of the observed values, each equally likely. */
+  | { kind: 'empirical'; values: number[] };
+
+const MAX_REJECTIONS = 1000;
+
+function standardNormal(rng: Rng): number {
+  // Box-Muller; 1 - u keeps the log argument in (0, 1].
+  const u = 1 - rng.next();
+  const v = rng.next();
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+}
+
+export function sample(d: Dist, rng: Rng): number {
+  switch (d.kind) {
+    case 'constant':
+      return d.value;
+    case 'uniform':
+      return d.min + (d.max - d.min) * rng.next();
+    case 'normal': {
+      const lo = d.min ?? 0;
+      const hi = d.max ?? Infinity;
+      if (d.sd === 0) return Math.min(hi, Math.max(lo, d.mean));
+      for (let i = 0; i < MAX_REJECTIONS; i++) {
+        const x = d.mean + d.sd * standardNormal(rng);
+        if (x >= lo && x <= hi) return x;
+      }
+      // The window lies far in a tail: fall back to its nearer edge.
+      return Math.abs(lo - d.mean) < Math.abs(hi - d.mean) ? lo : hi;
+    }
+    case 'exponential':
+      return -d.mean * Math.log(1 - rng.next());
+    case 'lognormal':
+      return Math.exp(d.mu + d.sigma * standardNormal(rng));
+    case 'empirical': {
+      if (d.values.length === 0) throw new Error('empirical distribution with no values');
+      return d.values[Math.floor(rng.next() * d.values.length)];
+    }
+  }
+}
+
+/** The mean of a distribution (for analytical predictions; truncated normal uses its mean). */
+export function meanOf(d: Dist): number {
+  switch (d.kind) {
+    case 'constant':
+      return d.value;
+    case 'uniform':
+      return (d.min + d.max) / 2;
+    case 'normal':
+      return d.mean;
+    case 'exponential':
+      return d.mean;
+    case 'lognormal':
+      return Math.exp(d.mu + (d.sigma * d.sigma) / 2);
+    case 'empirical':
+      return d.values.reduce((a, b) => a + b, 0) / d.values.length;
+  }
+}
+
+/** Lognormal parameters with the given mean and coefficient of variation. */
+export function lognormalFromMean(mean: number, cv: number): Dist {
+  const sigma2 = Math.log(1 + cv * cv);
+  return { kind: 'lognormal', mu: Math.log(mean) - sigma2 / 2, sigma: Math.sqrt(sigma2) };
+}

@@ -1,0 +1,4 @@
+export * from './kernel.ts';
+export * from './rng.ts';
+export * from './distributions.ts';
+export * from './time.ts';
