@@ -1,0 +1,198 @@
+// Who manages whom: the operation file built from the group file, the dynamic management
+// extension, and the paper's analytical comparison with a single management server (MSBS).
+// Source: kitamura-2018, §2.1 (Tables 1, 2), §2.2 (Fig. 2), §2.6 (Fig. 6), §3.2-3.3 (Figs. 8-10).
+//
+// The ring, read from the paper's examples:
+// - Fig. 2 (six servers): Server 1 manages Server 2 with P1 and Server 6 with P2; Server 2 is
+//   managed by Server 1 with P1 and by Server 3 with P2. So in group order, server i manages its
+//   successor i+1 with P1 and its predecessor i-1 with P2, cyclically.
+// - Fig. 6: the mail server manages the web server with P1 and a login server with P2, i.e. the
+//   group file lists ..., Login, Mail, Web, ...
+// - Dynamic management extension (§3.1-3.3): when a server fails, its P1 manager takes over the
+//   failed server's P1 target, and that target's P2 program now watches the P1 manager. In every
+//   example of Figs. 8, 9 and 10 the result is exactly the ring rebuilt over the servers still in
+//   the group file, in their original order (the failed ones moved to the separation file):
+//     Fig. 8 / 9(a), S2 down:        S1 manages S3 with P1, S3 manages S1 with P2;
+//     Fig. 9(b), S2, S3 down:        S1 manages S4 with P1, S4 manages S1 with P2;
+//     Fig. 9(c), S2, S4 down:        S1 manages S3 (P1), S5 manages S3 (P2);
+//                then S3 down too:   S1 manages S5 (P1), S5 manages S1 (P2);
+//     Fig. 10(a), S2 back (S3 down): S4 manages S2 with P2, S1 no longer manages S4 with P1;
+//     Fig. 10(b), S1 back (S2 down): S3 no longer manages S6 with P2, S6 no longer manages S3
+//                with P1.
+//   A recovered server goes back to its original place in the group file (§2.6).
+
+/** Server management priority (§2.2): P1 acts on trouble; P2 waits and takes over if P1 fails. */
+export type Priority = 'P1' | 'P2';
+
+/**
+ * One line of the group file (§2.6): the target server's host name and the file name of its
+ * management data. The line number of the group file is the entry's 1-based position.
+ */
+export interface GroupEntry {
+  host: string;
+  dataFile: string;
+}
+
+/** A group given either as entries or as bare host names (data file `<host>.dat`, per Fig. 4). */
+export type Group = readonly GroupEntry[] | readonly string[];
+
+/** One line of the operation file (§2.6): `manager` runs a management program on `target`. */
+export interface OperationRow {
+  priority: Priority;
+  manager: string;
+  target: string;
+  /** The target's management data, the argument of the management program (Fig. 4). */
+  dataFile: string;
+}
+
+/** Management data file of a host: host name Mail -> Mail.dat (§2.4, Fig. 4). */
+export function managementDataFile(host: string): string {
+  return `${host}.dat`;
+}
+
+/** Group entries from bare host names, in the given order. */
+export function groupFromHosts(hosts: readonly string[]): GroupEntry[] {
+  return hosts.map((host) => ({ host, dataFile: managementDataFile(host) }));
+}
+
+/**
+ * The operation file for a group, in group order: for each server i, a P1 row for its successor
+ * and then a P2 row for its predecessor (Fig. 2).
+ *
+ * Sizes (Table 1, "targets per management server"):
+ * - n = 0 or 1: no rows; a lone server has nobody to manage and nobody to manage it.
+ * - n = 2: successor and predecessor are the same server. Table 1 gives one target per management
+ *   server, so each server manages the other once, with P1. We emit no P2 row: P2 exists to take
+ *   over when the P1 manager is itself down, and with two servers there is no third one to do it.
+ *   The surviving one of the pair must act, which is P1's role.
+ * - n >= 3: two rows per server; each server is the target of exactly one P1 and one P2 manager.
+ */
+export function operationRows(group: Group): OperationRow[] {
+  const entries = toEntries(group);
+  const n = entries.length;
+  if (n < 2) return [];
+  const rows: OperationRow[] = [];
+  for (let i = 0; i < n; i++) {
+    const self = entries[i];
+    const next = entries[(i + 1) % n];
+    const prev = entries[(i - 1 + n) % n];
+    rows.push({ priority: 'P1', manager: self.host, target: next.host, dataFile: next.dataFile });
+    if (n >= 3) rows.push({ priority: 'P2', manager: self.host, target: prev.host, dataFile: prev.dataFile });
+  }
+  return rows;
+}
+
+/**
+ * The group file after moving the given servers to the separation file (§2.6): the remaining
+ * entries in their original order. Every name in `separated` must be in the group.
+ */
+export function survivingGroup(group: Group, separated: Iterable<string>): GroupEntry[] {
+  const entries = toEntries(group);
+  const gone = new Set(separated);
+  const known = new Set(entries.map((e) => e.host));
+  for (const host of gone) {
+    if (!known.has(host)) {
+      throw new RangeError(
+        `server "${host}" is marked failed/separated but is not in the group (${[...known].join(', ')}); ` +
+          'check the spelling of the host name',
+      );
+    }
+  }
+  return entries.filter((e) => !gone.has(e.host));
+}
+
+/**
+ * Dynamic management extension (§3.1-3.3, Fig. 9): the operation file over the servers that are
+ * neither failed nor separated, keeping the original group order. With S1..S6 and S2 failed this
+ * gives S1 -> S3 with P1 and S3 -> S1 with P2, as in Fig. 9(a). Size rules as `operationRows`.
+ */
+export function extendedOperationRows(group: Group, failed: Iterable<string>): OperationRow[] {
+  return operationRows(survivingGroup(group, failed));
+}
+
+/** The targets a manager runs programs on, P1 first. */
+export function targetsOf(rows: readonly OperationRow[], manager: string): OperationRow[] {
+  return rows.filter((r) => r.manager === manager).sort(byPriority);
+}
+
+/** The managers watching a target, P1 first. */
+export function managersOf(rows: readonly OperationRow[], target: string): OperationRow[] {
+  return rows.filter((r) => r.target === target).sort(byPriority);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Table 1 and Table 2: the analytical comparison with MSBS (§2.1)
+
+/** P2P: the proposed method; MSBS: one dedicated management server for all targets (ref. [13]). */
+export type ManagementMethod = 'P2P' | 'MSBS';
+
+/**
+ * Table 1: target servers managed by one management server when there are n target servers.
+ * P2P: 1 when n = 2, 2 when n >= 3 (and 0 for a lone server, which the table does not list).
+ * MSBS: n, since its single management server watches every target.
+ */
+export function targetsPerManagementServer(n: number, method: ManagementMethod): number {
+  assertCount('n (target servers)', n, 1);
+  if (method === 'MSBS') return n;
+  return Math.min(2, n - 1);
+}
+
+/**
+ * Table 2: the largest number of virtual servers one management server must start when `failed`
+ * of the n target servers are down (0 <= failed <= n-1; at least one server must survive).
+ *
+ * MSBS: its one management server starts all of them, so `failed`.
+ *
+ * P2P: ceil(failed / (n - failed)). Reasoning: the virtual servers run on the surviving servers,
+ * and the non-select value charges 100 per running virtual server while the load part is at most
+ * 100 (Fig. 5(b)), so the choice spreads virtual servers evenly over the survivors. With at least
+ * as many survivors as failures (failed <= n/2) nobody starts more than one, which is Table 2's
+ * run of 1s; with one survivor it starts all n-1, the table's last column and the §3.3 example
+ * (five of six down: the one running server starts five).
+ *
+ * Reconciling with the printed row (1 ... 1 | n/2+1 -> 2 | n/2+2 -> 3 | ... | n-1 -> n-1):
+ * read as "f = n/2 + k gives k + 1" the row contradicts its own last column (k = n/2 - 1 would
+ * give n/2, not n-1), and for n = 6 the columns n/2+2 and n-1 are the same column, printed as
+ * both 3 and 5. So the middle columns are a sketch, not a formula; where they collide with n-1 we
+ * follow n-1 (it is backed by §3.3). The even-spread formula matches every other printed column
+ * for even n from 4 to 10 (n/2+1 -> 2 for n >= 6; n/2+2 -> 3 for n = 8, 10). For larger n it
+ * grows more slowly than k + 1, e.g. n = 12, f = 8: 8 failures over 4 survivors is 2 each, not 3.
+ */
+export function maxVmStartsPerManagementServer(n: number, failed: number, method: ManagementMethod): number {
+  assertCount('n (target servers)', n, 1);
+  assertCount('failed (troubled servers)', failed, 0);
+  if (failed > n - 1) {
+    throw new RangeError(`failed must be at most n-1 = ${n - 1} (someone must survive to start virtual servers), got ${failed}`);
+  }
+  if (method === 'MSBS') return failed;
+  if (failed === 0) return 0;
+  return Math.ceil(failed / (n - failed));
+}
+
+// ---------------------------------------------------------------------------------------------
+// helpers
+
+function byPriority(a: OperationRow, b: OperationRow): number {
+  return a.priority === b.priority ? 0 : a.priority === 'P1' ? -1 : 1;
+}
+
+function toEntries(group: Group): GroupEntry[] {
+  const entries = group.map((g: string | GroupEntry) =>
+    typeof g === 'string' ? { host: g, dataFile: managementDataFile(g) } : { host: g.host, dataFile: g.dataFile },
+  );
+  const seen = new Set<string>();
+  for (const [i, e] of entries.entries()) {
+    if (typeof e.host !== 'string' || e.host.length === 0) {
+      throw new RangeError(`group line ${i + 1}: host name must be a non-empty string`);
+    }
+    if (seen.has(e.host)) {
+      throw new RangeError(`group line ${i + 1}: host "${e.host}" is listed twice; each server appears once in the group file`);
+    }
+    seen.add(e.host);
+  }
+  return entries;
+}
+
+function assertCount(field: string, x: number, min: number): void {
+  if (!Number.isSafeInteger(x) || x < min) throw new RangeError(`${field} must be a whole number >= ${min}, got ${x}`);
+}
