@@ -13,6 +13,7 @@ import type { Store } from './store.ts';
 export type * from './hypervisor.ts';
 export type * from './load.ts';
 export type * from './messenger.ts';
+export { mailboxOf } from './messenger.ts';
 export type * from './network.ts';
 export type * from './power.ts';
 export type * from './probe.ts';

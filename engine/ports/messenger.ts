@@ -13,3 +13,8 @@ export interface AgentMessage {
 export interface Messenger {
   send(to: string, mailbox: string, msg: AgentMessage): PortResult<void>;
 }
+
+/** The mailbox name under which `agent` receives messages addressed to its `box`. */
+export function mailboxOf(agent: string, box: string): string {
+  return `${agent}/${box}`;
+}

@@ -84,6 +84,8 @@ export class Runtime {
   private readySeq: number[] = [];
   private readyHead = 0;
   private draining = false;
+  private readonly pausedAgents = new Set<string>();
+  private parked: Array<[Proc, unknown, boolean, number]> = [];
   private current: Proc | null = null;
   private readonly onTimer = (pid: number): void => {
     const p = this.procs.get(pid);
@@ -128,6 +130,35 @@ export class Runtime {
     return this.procs.size;
   }
 
+  /** Ends every process of `agent` (its host lost power); their `finally` blocks run. */
+  stopAgent(agent: string): void {
+    this.pausedAgents.delete(agent);
+    const victims = [...this.procs.values()].filter((p) => p.agent === agent && (p.parent === null || p.parent.agent !== agent));
+    for (const p of victims.sort((a, b) => a.pid - b.pid)) this.cancelProc(p.pid);
+    this.unpark(agent);
+    this.drain();
+  }
+
+  /** Freezes every process of `agent` (SIGSTOP of its host): nothing of it runs until resumeAgent. */
+  pauseAgent(agent: string): void {
+    this.pausedAgents.add(agent);
+  }
+
+  resumeAgent(agent: string): void {
+    if (!this.pausedAgents.delete(agent)) return;
+    this.unpark(agent);
+    this.drain();
+  }
+
+  private unpark(agent: string): void {
+    const keep: Array<[Proc, unknown, boolean, number]> = [];
+    for (const e of this.parked) {
+      if (e[0].agent === agent) this.enqueue(e[0], e[1], e[2], e[3]);
+      else keep.push(e);
+    }
+    this.parked = keep;
+  }
+
   /** Puts a message into a mailbox (adapters deliver agent messages with this). */
   deliver(mailbox: string, msg: unknown): void {
     this.put(mailbox, msg);
@@ -164,6 +195,10 @@ export class Runtime {
         const s = this.readySeq[i];
         this.readyVal[i] = undefined;
         if (p.status === 'done' || s !== p.waitSeq) continue;
+        if (this.pausedAgents.size > 0 && this.pausedAgents.has(p.agent) && v !== CANCEL) {
+          this.parked.push([p, v, e, s]);
+          continue;
+        }
         this.step(p, v, e);
       }
     } finally {

@@ -1,0 +1,215 @@
+// The engine's ports over the sim world, bound to one agent (the host a management program runs
+// on). Every operation takes simulated time and fails the way its real counterpart would.
+import type { Ports, ProbeResult, ProbeSpec, Versioned, VmInfo, LoadSample, AgentMessage } from '../../engine/ports/index.ts';
+import { mailboxOf } from '../../engine/ports/index.ts';
+import type { Runtime } from '../../engine/runtime/runtime.ts';
+import { SimFuture } from '../../sim/world/future.ts';
+import { World, WorldError } from '../../sim/world/world.ts';
+import { sToUs } from '../../sim/kernel/time.ts';
+
+/** Management records shared by all agents (the papers' NFS-shared files; etcd in live mode). */
+export class SimStore {
+  private readonly records = new Map<string, Versioned<unknown>>();
+  private version = 0;
+  constructor(private readonly emit: (kind: string, subject: string, data: Record<string, unknown>) => void) {}
+
+  get<T>(key: string): Versioned<T> | null {
+    return (this.records.get(key) as Versioned<T> | undefined) ?? null;
+  }
+  cas<T>(key: string, expectVersion: number, value: T): { ok: boolean; version: number } {
+    const cur = this.records.get(key)?.version ?? 0;
+    if (cur !== expectVersion) return { ok: false, version: cur };
+    const version = ++this.version;
+    this.records.set(key, { value: structuredClone(value), version });
+    this.emit('store.write', key, { version, value: value as unknown });
+    return { ok: true, version };
+  }
+  del(key: string, expectVersion: number): boolean {
+    const cur = this.records.get(key)?.version ?? 0;
+    if (cur === 0 || cur !== expectVersion) return false;
+    this.records.delete(key);
+    this.emit('store.delete', key, { version: cur });
+    return true;
+  }
+  list<T>(prefix: string): Array<{ key: string } & Versioned<T>> {
+    return [...this.records.entries()]
+      .filter(([k]) => k.startsWith(prefix))
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([key, r]) => ({ key, value: structuredClone(r.value) as T, version: r.version }));
+  }
+}
+
+export function simPorts(world: World, runtime: Runtime, store: SimStore, agent: string): Ports {
+  const k = world.kernel;
+  const net = world.scenario.network;
+  const latencyUs = sToUs(net.latencyS);
+  const commandUs = sToUs(net.commandS);
+  const vipSetUs = sToUs(net.vipSetS);
+
+  /** Resolves `f()` after `us`; a WorldError thrown by f rejects. */
+  const after = <T>(us: number, f: () => T): SimFuture<T> => {
+    const fut = new SimFuture<T>();
+    k.after(us, () => {
+      try {
+        fut.resolve(f());
+      } catch (e) {
+        if (e instanceof WorldError) fut.reject(e);
+        else throw e;
+      }
+    });
+    return fut;
+  };
+  const chain = <T>(us: number, f: () => SimFuture<T>): SimFuture<T> => {
+    const fut = new SimFuture<T>();
+    k.after(us, () => {
+      let inner: SimFuture<T>;
+      try {
+        inner = f();
+      } catch (e) {
+        if (e instanceof WorldError) return fut.reject(e);
+        throw e;
+      }
+      inner.then((v) => fut.resolve(v), (e) => fut.reject(e));
+    });
+    return fut;
+  };
+  /** Commands reach a remote host only when it answers (SSH in live mode). */
+  const requireReach = (target: string) => {
+    if (target !== agent && !world.reachable(agent, target)) throw new WorldError(`${target} is unreachable from ${agent}`);
+  };
+
+  const evaluate = (spec: ProbeSpec): string => {
+    if (spec.kind === 'network') return world.reachable(agent, spec.target) && world.reachable(spec.target, agent) ? 'ok' : 'unreachable';
+    return world.serviceAnswer(agent, spec.target, spec.service);
+  };
+  const probeCostUs = (spec: ProbeSpec, outcome: string): number => {
+    if (outcome === 'ok' || outcome === 'refused') {
+      if (spec.kind === 'network') return sToUs(net.examS);
+      const svc = world.services.get(`${spec.target}/${spec.service}`);
+      return sToUs(svc?.spec.examS ?? net.examS);
+    }
+    return spec.timeoutUs;
+  };
+
+  return {
+    prober: {
+      probe(spec: ProbeSpec) {
+        const outcome = evaluate(spec);
+        const us = Math.max(1, probeCostUs(spec, outcome));
+        const result: ProbeResult = { ok: outcome === 'ok', detail: outcome, latencyUs: us };
+        return after(us, () => result);
+      },
+    },
+    quiet: {
+      wouldPass: (spec) => evaluate(spec) === 'ok',
+      subscribe(spec, onChange) {
+        const subjects = world.subjectsFor(agent, spec.target, spec.kind === 'service' ? spec.service : undefined);
+        const offs = subjects.map((s) => world.subscribe(s, onChange));
+        return () => offs.forEach((off) => off());
+      },
+    },
+    hypervisor: {
+      define: (vm, host) => after(latencyUs, () => {
+        requireReach(host);
+        world.vm(vm);
+      }),
+      start: (vm, host) => chain(commandUs, () => {
+        requireReach(host);
+        return world.startVm(vm, host);
+      }),
+      suspend: (vm) => chain(commandUs, () => {
+        const h = world.vm(vm).host;
+        if (h) requireReach(h);
+        return world.suspendVm(vm);
+      }),
+      resume: (vm, host) => chain(commandUs, () => {
+        requireReach(host);
+        return world.resumeVm(vm, host);
+      }),
+      destroy: (vm) => chain(commandUs, () => world.destroyVm(vm)),
+      migrate: (vm, toHost) => chain(commandUs, () => {
+        requireReach(toHost);
+        const done = new SimFuture<void>();
+        world.suspendVm(vm).then(() => world.resumeVm(vm, toHost).then(() => done.resolve(), (e) => done.reject(e)), (e) => done.reject(e));
+        return done;
+      }),
+      list: (host) => after(latencyUs, () => {
+        const out: VmInfo[] = [];
+        for (const [name, v] of world.vms) if (host === undefined || v.host === host) out.push({ name, host: v.host, state: v.state });
+        return out;
+      }),
+    },
+    power: {
+      // A magic packet is a broadcast on the LAN: it needs no route to the (off) target.
+      wake: (mac) => after(latencyUs, () => world.wake(mac)),
+      shutdown: (host) => after(commandUs, () => {
+        requireReach(host);
+        world.shutdownHost(host);
+      }),
+      reboot: (host) => after(commandUs, () => {
+        requireReach(host);
+        void world.restartHost(host);
+      }),
+      suspend: (host) => chain(commandUs, () => {
+        requireReach(host);
+        return world.suspendHost(host);
+      }),
+      // Resuming a suspended server is a wake-up packet too.
+      resume: (host) => chain(latencyUs, () => world.resumeHost(host)),
+    },
+    network: {
+      assignVip: (vip, holder) => after(vipSetUs, () => {
+        requireReach(holder);
+        world.assignVip(vip, holder);
+      }),
+      removeVip: (vip, holder) => after(vipSetUs, () => {
+        // Removing from a dead holder is a no-op for the network: it no longer answers.
+        if (world.nodeUp(holder)) requireReach(holder);
+        world.removeVip(vip, holder);
+      }),
+      vipHolders: (vip) => after(latencyUs, () => world.vipHolders(vip)),
+      poolAdd: (pool, member, weight) => after(latencyUs, () => world.poolSet(pool, member, weight ?? 1)),
+      poolRemove: (pool, member) => after(latencyUs, () => world.poolSet(pool, member, null)),
+    },
+    load: {
+      sample: (host) => after(latencyUs, (): LoadSample => {
+        requireReach(host);
+        return world.load(host);
+      }),
+    },
+    store: {
+      get: (key) => store.get(key),
+      cas: (key, expectVersion, value) => store.cas(key, expectVersion, value),
+      del: (key, expectVersion) => store.del(key, expectVersion),
+      list: (prefix) => store.list(prefix),
+    } as Ports['store'],
+    messenger: {
+      send(to: string, box: string, msg: AgentMessage) {
+        // Delivered after the LAN delay if the path is open both at sending and at arrival.
+        if (!world.reachable(agent, to)) {
+          return after(latencyUs, () => {
+            throw new WorldError(`message ${msg.type} to ${to}: unreachable`);
+          });
+        }
+        return after(latencyUs, () => {
+          if (!world.reachable(agent, to)) throw new WorldError(`message ${msg.type} to ${to}: lost`);
+          runtime.deliver(mailboxOf(to, box), msg);
+        });
+      },
+    },
+    services: {
+      start: (target, service) => chain(commandUs, () => {
+        requireReach(target);
+        return world.restartService(target, service);
+      }),
+      stop: (target, service) => after(commandUs, () => {
+        requireReach(target);
+        world.stopService(target, service);
+      }),
+      restart: (target, service) => chain(commandUs, () => {
+        requireReach(target);
+        return world.restartService(target, service);
+      }),
+    },
+  };
+}

@@ -1,0 +1,70 @@
+// A minimal active/backup failover, the demo policy: one manager watches a target's service;
+// on trouble it confirms with a network examination, activates the suspended backup VM, moves the
+// VIP to it, then restarts the target (daemon, then the server) and falls back once it answers.
+// It is written only against ports and effects, so it runs in sim and live alike.
+import { S, sleep, trace, watch, type Process } from '../../runtime/effects.ts';
+import { call } from '../../ports/index.ts';
+import type { ProbeSpec } from '../../ports/probe.ts';
+
+export interface FailoverConfig {
+  manager: string;
+  target: string;
+  service: string;
+  vip: string;
+  backupVm: string;
+  /** Host on which the backup VM is activated. */
+  backupHost: string;
+  intervalUs: number;
+  /** Service examination timeout (Tsw). */
+  serviceTimeoutUs: number;
+  /** Network examination timeout (Tnd). */
+  networkTimeoutUs: number;
+  /** How long to wait for the target to come back before giving up this round. */
+  recoveryWaitUs: number;
+}
+
+export function* failover(c: FailoverConfig): Process<void> {
+  const svc: ProbeSpec = { kind: 'service', target: c.target, service: c.service, timeoutUs: c.serviceTimeoutUs };
+  const ping: ProbeSpec = { kind: 'network', target: c.target, timeoutUs: c.networkTimeoutUs };
+  for (;;) {
+    const bad = yield* watch(svc, c.intervalUs);
+    yield* trace('trouble.detected', c.target, { manager: c.manager, detail: bad.detail });
+    // Network examination: is it the daemon or the whole server?
+    const net = yield* call('prober', 'probe', ping);
+    if (net.ok && bad.detail === 'refused') {
+      // The daemon stopped: restarting it is enough (no backup needed).
+      yield* call('services', 'restart', c.target, c.service);
+      const again = yield* call('prober', 'probe', svc);
+      if (again.ok) {
+        yield* trace('target.recovered', c.target, { manager: c.manager, how: 'service restart' });
+        continue;
+      }
+    }
+    yield* call('hypervisor', 'resume', c.backupVm, c.backupHost);
+    yield* call('network', 'assignVip', c.vip, c.backupVm);
+    yield* trace('function.recovered', c.target, { manager: c.manager, holder: c.backupVm });
+    // Bring the target back: reboot it if it answers pings, else wait for it to return.
+    if (net.ok) {
+      try {
+        yield* call('network', 'removeVip', c.vip, c.target);
+        yield* call('power', 'reboot', c.target);
+      } catch {
+        // it went away meanwhile; waiting below covers it
+      }
+    }
+    let back = false;
+    for (let waited = 0; waited < c.recoveryWaitUs && !back; waited += 1 * S) {
+      yield* sleep(1 * S);
+      back = (yield* call('prober', 'probe', svc)).ok;
+    }
+    if (!back) {
+      yield* trace('target.down', c.target, { manager: c.manager });
+      return;
+    }
+    // Fallback: the VIP goes back to the target (added there first, then removed from the VM).
+    yield* call('network', 'assignVip', c.vip, c.target);
+    yield* call('network', 'removeVip', c.vip, c.backupVm);
+    yield* call('hypervisor', 'suspend', c.backupVm);
+    yield* trace('target.recovered', c.target, { manager: c.manager, how: 'fallback' });
+  }
+}

@@ -1,0 +1,660 @@
+// The simulated world: real servers, VMs, services, links, partitions, VIPs, clients and load.
+// It changes only inside kernel events and reports every change as a trace event. Operations
+// that take time (boot, VM resume, daemon restart) return a SimFuture resolved by a later event.
+import type { Kernel } from '../kernel/kernel.ts';
+import type { RngStreams } from '../kernel/rng.ts';
+import { sample, type Dist } from '../kernel/distributions.ts';
+import { sToUs } from '../kernel/time.ts';
+import type { ClientSpec, FaultSpec, HostSpec, Scenario, ServiceSpec, VmSpec } from '../scenario/schema.ts';
+import { SimFuture } from './future.ts';
+
+export type HostState = 'off' | 'booting' | 'on' | 'restarting' | 'suspended' | 'paused' | 'failed';
+export type VmState = 'defined' | 'starting' | 'running' | 'suspending' | 'suspended' | 'resuming' | 'crashed' | 'stopped';
+export type ServiceState = 'up' | 'stopped' | 'frozen';
+
+export interface WorldEvent {
+  t: number;
+  kind: string;
+  subject: string;
+  data?: Record<string, unknown>;
+}
+
+export class WorldError extends Error {}
+
+interface Host {
+  spec: HostSpec;
+  state: HostState;
+  linkUp: boolean;
+  /** Operation in flight that will change the power state (cancelled if the host is cut off). */
+  powerToken: number;
+  vmOps: number;
+}
+
+interface Vm {
+  spec: VmSpec;
+  state: VmState;
+  host: string | null;
+  token: number;
+  /** Aborts the operation in flight (its host died or the VM crashed). */
+  abort?: (why: string) => void;
+  /** A saved (suspended) image exists on the file server: it can be resumed on any host. */
+  hasImage: boolean;
+}
+
+interface Service {
+  spec: ServiceSpec;
+  target: string;
+  state: ServiceState;
+}
+
+interface Vip {
+  name: string;
+  service: string;
+  /** Holders in order of assignment; the last live one answers (the latest gratuitous ARP wins). */
+  holders: string[];
+}
+
+interface Client {
+  spec: ClientSpec;
+  ok: boolean | null;
+  checkToken: number;
+  index: number;
+}
+
+const CLIENT_TIE_BASE = 1_000_000_000;
+/** Pseudo-node of the clients; partitions may name a client. */
+export const CLIENT_NODE = 'client';
+
+export class World {
+  readonly hosts = new Map<string, Host>();
+  readonly vms = new Map<string, Vm>();
+  readonly services = new Map<string, Service>();
+  readonly vips = new Map<string, Vip>();
+  private readonly clients: Client[] = [];
+  /** Blocked directed paths "a>b" between nodes (hosts, clients). */
+  private readonly blocked = new Map<string, number>();
+  private readonly subs = new Map<string, Set<() => void>>();
+  private readonly anyChange = new Set<(subject: string) => void>();
+  private readonly fileServerOps = new Map<string, number>();
+  private readonly extraLoad = new Map<string, { cpuPct: number; memMb: number; netBytesPerS: number }>();
+  readonly hostListeners: Array<(host: string, state: HostState, prev: HostState) => void> = [];
+
+  constructor(
+    readonly scenario: Scenario,
+    readonly kernel: Kernel,
+    readonly rng: RngStreams,
+    private readonly emitFn: (ev: WorldEvent) => void,
+  ) {
+    for (const h of scenario.hosts) {
+      this.hosts.set(h.name, { spec: h, state: h.state, linkUp: true, powerToken: -1, vmOps: 0 });
+      for (const s of h.services) this.services.set(`${h.name}/${s.name}`, { spec: s, target: h.name, state: 'up' });
+      this.extraLoad.set(h.name, { cpuPct: 0, memMb: 0, netBytesPerS: 0 });
+    }
+    for (const v of scenario.vms) {
+      this.vms.set(v.name, { spec: v, state: v.state, host: v.host, token: -1, hasImage: v.state === 'suspended' });
+      for (const s of v.services) this.services.set(`${v.name}/${s.name}`, { spec: s, target: v.name, state: 'up' });
+    }
+    for (const vip of scenario.vips) this.vips.set(vip.name, { name: vip.name, service: vip.service, holders: vip.holder ? [vip.holder] : [] });
+    scenario.clients.forEach((c, index) => this.clients.push({ spec: c, ok: null, checkToken: -1, index }));
+    if (this.clients.length > 0) this.anyChange.add(() => this.clientsMaybeChanged());
+  }
+
+  /** Emits the initial state and schedules faults, load and client checks. */
+  start(): void {
+    for (const [name, h] of this.hosts) this.emit('host.state', name, { state: h.state, watts: this.watts(name) });
+    for (const [name, v] of this.vms) this.emit('vm.state', name, { state: v.state, host: v.host });
+    for (const vip of this.vips.values()) if (vip.holders.length) this.emit('vip.assign', vip.name, { holder: vip.holders[0] });
+    this.scenario.faults.forEach((f, i) => {
+      const at = typeof f.at === 'number' ? f.at : sToUs(sample(f.at.dist as Dist, this.rng.stream(`fault/${i}`)));
+      this.kernel.at(at, () => this.injectFault(f));
+    });
+    for (const l of this.scenario.load) {
+      this.kernel.at(l.start, () => this.addLoad(l.host, l.cpuPct, l.memMb, l.netBytesPerS, 1));
+      if (l.end !== undefined) this.kernel.at(l.end, () => this.addLoad(l.host, l.cpuPct, l.memMb, l.netBytesPerS, -1));
+    }
+    for (const c of this.clients) this.scheduleClientCheck(c);
+  }
+
+  // ---------- queries (no time, no randomness) ----------
+
+  now(): number {
+    return this.kernel.nowUs();
+  }
+
+  host(name: string): Host {
+    const h = this.hosts.get(name);
+    if (!h) throw new WorldError(`no host "${name}"`);
+    return h;
+  }
+
+  vm(name: string): Vm {
+    const v = this.vms.get(name);
+    if (!v) throw new WorldError(`no VM "${name}"`);
+    return v;
+  }
+
+  isNode(name: string): boolean {
+    return this.hosts.has(name) || this.vms.has(name);
+  }
+
+  /** The real server a node lives on (a VM's host, a host itself). */
+  physical(node: string): string | null {
+    if (this.hosts.has(node)) return node;
+    const v = this.vms.get(node);
+    return v ? v.host : null;
+  }
+
+  /** A node is up when it can answer: a host that is on with its link up, a running VM on such a host. */
+  nodeUp(node: string): boolean {
+    const h = this.hosts.get(node);
+    if (h) return h.state === 'on' && h.linkUp;
+    const v = this.vms.get(node);
+    if (!v || v.state !== 'running' || v.host === null) return false;
+    return this.nodeUp(v.host);
+  }
+
+  /** Can a packet go from node `from` to node `to` (both up, no partition)? */
+  reachable(from: string, to: string): boolean {
+    if (from !== CLIENT_NODE && !this.nodeUp(from)) return false;
+    if (!this.nodeUp(to)) return false;
+    if (this.blocked.size === 0) return true;
+    const a = from === CLIENT_NODE ? from : this.physical(from) ?? from;
+    const b = this.physical(to) ?? to;
+    return !this.blocked.has(`${a}>${b}`) && !this.blocked.has(`${from}>${to}`);
+  }
+
+  serviceState(target: string, service: string): ServiceState | null {
+    return this.services.get(`${target}/${service}`)?.state ?? null;
+  }
+
+  /** Outcome of a service examination from `from`, without its duration. */
+  serviceAnswer(from: string, target: string, service: string): 'ok' | 'unreachable' | 'refused' | 'timeout' {
+    if (!this.reachable(from, target) || !this.reachable(target, from)) return 'unreachable';
+    const st = this.serviceState(target, service);
+    if (st === null || st === 'stopped') return 'refused';
+    if (st === 'frozen') return 'timeout';
+    return 'ok';
+  }
+
+  /** The node that answers a VIP, or null. */
+  vipAnswerer(vip: string): string | null {
+    const v = this.vips.get(vip);
+    if (!v) return null;
+    for (let i = v.holders.length - 1; i >= 0; i--) if (this.nodeUp(v.holders[i])) return v.holders[i];
+    return null;
+  }
+
+  /** Live holders of a VIP (a safety checker wants at most one). */
+  liveVipHolders(vip: string): string[] {
+    return (this.vips.get(vip)?.holders ?? []).filter((h) => this.nodeUp(h));
+  }
+
+  vipHolders(vip: string): string[] {
+    return [...(this.vips.get(vip)?.holders ?? [])];
+  }
+
+  watts(host: string): number {
+    const h = this.host(host);
+    return h.spec.watts[h.state];
+  }
+
+  /** Load of a host as the paper's `sar` would read it. */
+  load(hostName: string) {
+    const h = this.host(hostName);
+    const extra = this.extraLoad.get(hostName)!;
+    let memUsed = h.spec.memUsedMb + extra.memMb;
+    let cpuBusy = h.spec.cpuBusyPct + extra.cpuPct;
+    for (const v of this.vms.values()) {
+      if (v.host === hostName && (v.state === 'running' || v.state === 'resuming' || v.state === 'starting')) {
+        memUsed += v.spec.memMb;
+        cpuBusy += v.spec.cpuPct;
+      }
+    }
+    const cores = h.spec.cores;
+    return {
+      memFreeKb: Math.max(0, (h.spec.memMb - memUsed) * 1024),
+      memTotalKb: h.spec.memMb * 1024,
+      cpuIdlePct: Math.max(0, 100 * cores - cpuBusy),
+      cores,
+      netBytesPerS: h.spec.netBytesPerS + extra.netBytesPerS,
+      netRatedBytesPerS: (2 * h.spec.linkBps) / 8,
+    };
+  }
+
+  // ---------- subscriptions ----------
+
+  /** Calls `cb` whenever `subject` changes ("host:X", "vm:X", "svc:T/S", "vip:V", "net"). */
+  subscribe(subject: string, cb: () => void): () => void {
+    let set = this.subs.get(subject);
+    if (!set) {
+      set = new Set();
+      this.subs.set(subject, set);
+    }
+    set.add(cb);
+    return () => set!.delete(cb);
+  }
+
+  /** The subjects whose change can change `reachable(from, to)` or a service answer. */
+  subjectsFor(from: string, target: string, service?: string): string[] {
+    const out = ['net', `node:${target}`];
+    if (from !== target && from !== CLIENT_NODE) out.push(`node:${from}`);
+    if (service) out.push(`svc:${target}/${service}`);
+    return out;
+  }
+
+  private changed(...subjects: string[]): void {
+    for (const s of subjects) {
+      const set = this.subs.get(s);
+      if (set) for (const cb of [...set]) cb();
+      for (const cb of this.anyChange) cb(s);
+    }
+  }
+
+  /** A host's reachability changed: so did that of every VM on it. */
+  private touchHost(name: string): void {
+    this.changed(`node:${name}`);
+    for (const [vmName, v] of this.vms) if (v.host === name) this.changed(`node:${vmName}`);
+  }
+
+  private emit(kind: string, subject: string, data?: Record<string, unknown>): void {
+    this.emitFn({ t: this.kernel.nowUs(), kind, subject, data });
+  }
+
+  // ---------- state changes ----------
+
+  private setHostState(name: string, state: HostState): void {
+    const h = this.host(name);
+    const prev = h.state;
+    if (prev === state) return;
+    h.state = state;
+    this.emit('host.state', name, { state, watts: h.spec.watts[state] });
+    if (state === 'on' && (prev === 'booting' || prev === 'restarting')) {
+      // A fresh boot starts every daemon again (St2's frozen daemon is cured by a restart).
+      for (const s of this.services.values()) if (s.target === name && s.state !== 'up') this.setServiceState(s, 'up');
+    }
+    if (state !== 'on' && state !== 'paused') {
+      for (const [vmName, v] of this.vms) {
+        if (v.host === name && v.state !== 'suspended' && v.state !== 'defined' && v.state !== 'crashed') {
+          this.abortVmOp(v, `host ${name} went ${state}`);
+          v.state = 'crashed';
+          this.emit('vm.state', vmName, { state: 'crashed', host: v.host });
+          this.changed(`node:${vmName}`);
+        }
+      }
+    }
+    this.touchHost(name);
+    for (const l of this.hostListeners) l(name, state, prev);
+  }
+
+  private setServiceState(s: Service, state: ServiceState): void {
+    if (s.state === state) return;
+    s.state = state;
+    this.emit('service.state', `${s.target}/${s.spec.name}`, { state });
+    this.changed(`svc:${s.target}/${s.spec.name}`);
+  }
+
+  private setVmState(name: string, state: VmState, host: string | null): void {
+    const v = this.vm(name);
+    v.state = state;
+    v.host = host;
+    this.emit('vm.state', name, { state, host });
+    this.changed(`node:${name}`);
+  }
+
+  private draw(d: Dist, stream: string): number {
+    return sToUs(sample(d, this.rng.stream(stream)));
+  }
+
+  /** Runs `done` after `us`; returns the kernel token. */
+  private later(us: number, done: () => void): number {
+    return this.kernel.after(us, done);
+  }
+
+  // ---------- power ----------
+
+  /** Wake-on-LAN: an off (or failed-then-repaired) host boots. Other states ignore the packet. */
+  wake(mac: string): void {
+    for (const [name, h] of this.hosts) {
+      if (h.spec.mac?.toLowerCase() !== mac.toLowerCase()) continue;
+      this.emit('power.wol', name, { mac });
+      if (h.state !== 'off') return;
+      this.setHostState(name, 'booting');
+      h.powerToken = this.later(this.draw(h.spec.bootS as Dist, `host/${name}/boot`), () => this.setHostState(name, 'on'));
+      return;
+    }
+    this.emit('power.wol', mac, { matched: false });
+  }
+
+  /** Power-cycles a host (Nt1): restarting for its restart time, then on. */
+  restartHost(name: string): SimFuture<void> {
+    const h = this.host(name);
+    if (h.state === 'off' || h.state === 'failed') return SimFuture.rejected(new WorldError(`host ${name} is ${h.state}`));
+    this.kernel.cancel(h.powerToken);
+    this.setHostState(name, 'restarting');
+    const f = new SimFuture<void>();
+    h.powerToken = this.later(this.draw(h.spec.restartS as Dist, `host/${name}/restart`), () => {
+      this.setHostState(name, 'on');
+      f.resolve();
+    });
+    return f;
+  }
+
+  /** Turns a host off (Nt2). */
+  shutdownHost(name: string): void {
+    const h = this.host(name);
+    this.kernel.cancel(h.powerToken);
+    this.setHostState(name, 'off');
+  }
+
+  failHost(name: string): void {
+    const h = this.host(name);
+    this.kernel.cancel(h.powerToken);
+    this.setHostState(name, 'failed');
+  }
+
+  suspendHost(name: string): SimFuture<void> {
+    const h = this.host(name);
+    if (h.state !== 'on') return SimFuture.rejected(new WorldError(`host ${name} is ${h.state}, not on`));
+    const f = new SimFuture<void>();
+    h.powerToken = this.later(this.draw(h.spec.suspendS as Dist, `host/${name}/suspend`), () => {
+      this.setHostState(name, 'suspended');
+      f.resolve();
+    });
+    return f;
+  }
+
+  resumeHost(name: string): SimFuture<void> {
+    const h = this.host(name);
+    if (h.state !== 'suspended') return SimFuture.rejected(new WorldError(`host ${name} is ${h.state}, not suspended`));
+    const f = new SimFuture<void>();
+    h.powerToken = this.later(this.draw(h.spec.resumeS as Dist, `host/${name}/resume`), () => {
+      this.setHostState(name, 'on');
+      f.resolve();
+    });
+    return f;
+  }
+
+  pauseHost(name: string): void {
+    if (this.host(name).state === 'on') this.setHostState(name, 'paused');
+  }
+
+  unpauseHost(name: string): void {
+    if (this.host(name).state === 'paused') this.setHostState(name, 'on');
+  }
+
+  setLink(name: string, up: boolean): void {
+    const h = this.host(name);
+    if (h.linkUp === up) return;
+    h.linkUp = up;
+    this.emit('link.state', name, { up });
+    this.touchHost(name);
+  }
+
+  /** Blocks a -> b for every pair (and b -> a unless oneWay). Returns a function that heals it. */
+  partition(a: string[], b: string[], oneWay: boolean): () => void {
+    const keys: string[] = [];
+    for (const x of a) for (const y of b) {
+      keys.push(`${x}>${y}`);
+      if (!oneWay) keys.push(`${y}>${x}`);
+    }
+    for (const k of keys) this.blocked.set(k, (this.blocked.get(k) ?? 0) + 1);
+    this.emit('net.partition', a.join(','), { a, b, oneWay });
+    this.changed('net');
+    return () => {
+      for (const k of keys) {
+        const n = (this.blocked.get(k) ?? 1) - 1;
+        if (n <= 0) this.blocked.delete(k);
+        else this.blocked.set(k, n);
+      }
+      this.emit('net.heal', a.join(','), { a, b, oneWay });
+      this.changed('net');
+    };
+  }
+
+  // ---------- services ----------
+
+  private service(target: string, service: string): Service {
+    const s = this.services.get(`${target}/${service}`);
+    if (!s) throw new WorldError(`no service "${service}" on "${target}"`);
+    return s;
+  }
+
+  stopService(target: string, service: string): void {
+    this.setServiceState(this.service(target, service), 'stopped');
+  }
+
+  freezeService(target: string, service: string): void {
+    this.setServiceState(this.service(target, service), 'frozen');
+  }
+
+  /** Restarts a daemon: a stopped one comes up; a frozen one stays hung (St2 needs a server restart). */
+  restartService(target: string, service: string): SimFuture<void> {
+    const s = this.service(target, service);
+    if (!this.nodeUp(target)) return SimFuture.rejected(new WorldError(`${target} is not up`));
+    const f = new SimFuture<void>();
+    this.emit('service.restart', `${target}/${service}`, {});
+    this.later(this.draw(s.spec.restartS as Dist, `svc/${target}/${service}/restart`), () => {
+      if (s.state === 'stopped' && this.nodeUp(target)) this.setServiceState(s, 'up');
+      f.resolve();
+    });
+    return f;
+  }
+
+  // ---------- VMs ----------
+
+  /** Duration of a VM operation under contention (decided when it starts; see README, Contention). */
+  private vmOpUs(v: Vm, host: string, base: Dist, stream: string): number {
+    const c = this.scenario.contention;
+    const onHost = this.host(host).vmOps;
+    const onFs = this.fileServerOps.get(v.spec.fileServer) ?? 0;
+    const cpuBusyFrac = Math.min(1, (this.host(host).spec.cpuBusyPct + this.extraLoad.get(host)!.cpuPct) / (100 * this.host(host).spec.cores));
+    const factor = 1 + c.hostShare * onHost + c.fileServerShare * onFs + c.cpuLoadFactor * cpuBusyFrac;
+    return Math.round(this.draw(base, stream) * factor);
+  }
+
+  private vmOp(name: string, host: string, from: VmState[], during: VmState, after: VmState, base: Dist, op: string): SimFuture<void> {
+    const v = this.vm(name);
+    if (!from.includes(v.state)) return SimFuture.rejected(new WorldError(`VM ${name} is ${v.state}; ${op} needs ${from.join(' or ')}`));
+    if (this.host(host).state !== 'on') return SimFuture.rejected(new WorldError(`host ${host} is ${this.host(host).state}; cannot ${op} ${name}`));
+    const us = this.vmOpUs(v, host, base, `vm/${name}/${op}`);
+    const h = this.host(host);
+    const fs = v.spec.fileServer;
+    h.vmOps++;
+    this.fileServerOps.set(fs, (this.fileServerOps.get(fs) ?? 0) + 1);
+    this.setVmState(name, during, host);
+    const f = new SimFuture<void>();
+    const release = () => {
+      h.vmOps--;
+      this.fileServerOps.set(fs, (this.fileServerOps.get(fs) ?? 1) - 1);
+      v.abort = undefined;
+      v.token = -1;
+    };
+    v.abort = (why) => {
+      release();
+      // Reject in an event of its own: the caller must not run in the middle of a world update.
+      this.kernel.at(this.kernel.nowUs(), () => f.reject(new WorldError(`${op} of ${name} failed: ${why}`)));
+    };
+    v.token = this.later(us, () => {
+      release();
+      if (after === 'suspended') v.hasImage = true;
+      this.setVmState(name, after, after === 'suspended' || after === 'stopped' ? v.host : host);
+      f.resolve();
+    });
+    return f;
+  }
+
+  private abortVmOp(v: Vm, why: string): void {
+    this.kernel.cancel(v.token);
+    const abort = v.abort;
+    v.abort = undefined;
+    v.token = -1;
+    abort?.(why);
+  }
+
+  startVm(name: string, host: string): SimFuture<void> {
+    const v = this.vm(name);
+    return this.vmOp(name, host, ['defined', 'stopped', 'crashed'], 'starting', 'running', v.spec.startS as Dist, 'start');
+  }
+
+  /** Activates a suspended VM on `host` (its image is on the shared file server). */
+  resumeVm(name: string, host: string): SimFuture<void> {
+    const v = this.vm(name);
+    const from: VmState[] = v.hasImage ? ['suspended', 'crashed'] : ['suspended'];
+    return this.vmOp(name, host, from, 'resuming', 'running', v.spec.resumeS as Dist, 'resume');
+  }
+
+  suspendVm(name: string): SimFuture<void> {
+    const v = this.vm(name);
+    if (v.host === null) return SimFuture.rejected(new WorldError(`VM ${name} is not placed`));
+    return this.vmOp(name, v.host, ['running'], 'suspending', 'suspended', v.spec.suspendS as Dist, 'suspend');
+  }
+
+  destroyVm(name: string): SimFuture<void> {
+    const v = this.vm(name);
+    if (v.host === null || v.state !== 'running') return SimFuture.rejected(new WorldError(`VM ${name} is ${v.state}`));
+    return this.vmOp(name, v.host, ['running'], 'running', 'stopped', v.spec.destroyS as Dist, 'destroy');
+  }
+
+  crashVm(name: string): void {
+    const v = this.vm(name);
+    if (v.state === 'running' || v.state === 'resuming' || v.state === 'starting') {
+      this.abortVmOp(v, 'VM crashed');
+      this.setVmState(name, 'crashed', v.host);
+    }
+  }
+
+  // ---------- VIPs ----------
+
+  assignVip(vip: string, holder: string): void {
+    const v = this.vips.get(vip);
+    if (!v) throw new WorldError(`no VIP "${vip}"`);
+    if (!this.isNode(holder)) throw new WorldError(`no host or VM "${holder}"`);
+    if (!this.nodeUp(holder)) throw new WorldError(`cannot set VIP ${vip} on ${holder}: it is not up`);
+    v.holders = v.holders.filter((h) => h !== holder);
+    v.holders.push(holder);
+    this.emit('vip.assign', vip, { holder });
+    this.changed(`vip:${vip}`);
+  }
+
+  removeVip(vip: string, holder: string): void {
+    const v = this.vips.get(vip);
+    if (!v) throw new WorldError(`no VIP "${vip}"`);
+    if (!v.holders.includes(holder)) return;
+    v.holders = v.holders.filter((h) => h !== holder);
+    this.emit('vip.remove', vip, { holder });
+    this.changed(`vip:${vip}`);
+  }
+
+  // ---------- load-balancer pools ----------
+
+  readonly pools = new Map<string, Map<string, number>>();
+
+  poolSet(pool: string, member: string, weight: number | null): void {
+    let p = this.pools.get(pool);
+    if (!p) {
+      p = new Map();
+      this.pools.set(pool, p);
+    }
+    if (weight === null) {
+      if (!p.delete(member)) return;
+      this.emit('pool.remove', pool, { member });
+    } else {
+      p.set(member, weight);
+      this.emit('pool.add', pool, { member, weight });
+    }
+    this.changed(`pool:${pool}`);
+  }
+
+  // ---------- load ----------
+
+  addLoad(host: string, cpuPct: number, memMb: number, netBytesPerS: number, sign: 1 | -1): void {
+    const l = this.extraLoad.get(host)!;
+    l.cpuPct += sign * cpuPct;
+    l.memMb += sign * memMb;
+    l.netBytesPerS += sign * netBytesPerS;
+    this.emit('load.change', host, { cpuPct: l.cpuPct, memMb: l.memMb, netBytesPerS: l.netBytesPerS });
+  }
+
+  // ---------- clients (the access log) ----------
+
+  /** Is the VIP's service answering the clients right now? */
+  vipServing(vip: string): boolean {
+    const v = this.vips.get(vip);
+    if (!v) return false;
+    const who = this.vipAnswerer(vip);
+    return who !== null && this.reachable(CLIENT_NODE, who) && this.serviceState(who, v.service) === 'up';
+  }
+
+  private clientsMaybeChanged(): void {
+    for (const c of this.clients) if (c.checkToken < 0) this.scheduleClientCheck(c);
+  }
+
+  /**
+   * A client accesses its VIP every intervalS on a fixed grid and logs only changes OK <-> XX
+   * (the access log's lines between changes carry no information). An access at instant t sees
+   * every change made at t, so the log equals a client that accesses every second.
+   */
+  private scheduleClientCheck(c: Client): void {
+    const iv = sToUs(c.spec.intervalS);
+    const now = this.kernel.nowUs();
+    const at = c.ok === null ? now : (Math.floor(now / iv) + (now % iv === 0 ? 0 : 1)) * iv;
+    c.checkToken = this.kernel.at(at, () => {
+      c.checkToken = -1;
+      const ok = this.vipServing(c.spec.vip);
+      if (ok !== c.ok) {
+        this.emit('client.access', c.spec.name, { vip: c.spec.vip, ok, log: ok ? 'OK' : 'XX' });
+        c.ok = ok;
+      }
+    }, 0, CLIENT_TIE_BASE + c.index);
+  }
+
+  // ---------- faults ----------
+
+  injectFault(f: FaultSpec): void {
+    const target = 'target' in f ? f.target : f.a.join(',');
+    this.emit('fault', target, { fault: f.kind, ...(('service' in f && f.service) ? { service: f.service } : {}) });
+    const firstService = (t: string) => {
+      const s = [...this.services.values()].find((x) => x.target === t);
+      if (!s) throw new WorldError(`fault ${f.kind}: "${t}" runs no service`);
+      return s.spec.name;
+    };
+    const until = (undo: () => void) => {
+      if (f.duration !== undefined) this.later(f.duration, undo);
+    };
+    switch (f.kind) {
+      case 'St1':
+        this.stopService(f.target, f.service ?? firstService(f.target));
+        return;
+      case 'St2':
+        this.freezeService(f.target, f.service ?? firstService(f.target));
+        return;
+      case 'Nt1':
+      case 'host-restart':
+        if (this.hosts.has(f.target)) void this.restartHost(f.target);
+        return;
+      case 'Nt2':
+      case 'host-shutdown':
+        this.shutdownHost(f.target);
+        return;
+      case 'host-fail':
+        this.failHost(f.target);
+        return;
+      case 'pause':
+        this.pauseHost(f.target);
+        until(() => this.unpauseHost(f.target));
+        return;
+      case 'link-down':
+        this.setLink(f.target, false);
+        until(() => this.setLink(f.target, true));
+        return;
+      case 'vm-crash':
+        this.crashVm(f.target);
+        return;
+      case 'partition': {
+        const heal = this.partition(f.a, f.b, f.oneWay);
+        until(heal);
+        return;
+      }
+    }
+  }
+}
