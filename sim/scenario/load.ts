@@ -42,7 +42,10 @@ export function parseYamlWith<S extends z.ZodType>(schema: S, text: string, file
   const result = schema.safeParse(doc.toJS());
   const issues: Array<{ path: (string | number)[]; message: string }> = result.success
     ? (extra?.(result.data) ?? [])
-    : result.error.issues.map((issue) => ({ path: issue.path as (string | number)[], message: describeIssue(issue) }));
+    : result.error.issues.flatMap((issue) =>
+        issue.code === 'unrecognized_keys'
+          ? issue.keys.map((k) => ({ path: [...(issue.path as (string | number)[]), k], message: `unknown field "${k}"` }))
+          : [{ path: issue.path as (string | number)[], message: describeIssue(issue) }]);
   if (result.success && issues.length === 0) return result.data;
   const problems = issues.map(({ path, message }): Problem => {
     // Walk down as far as the document has nodes: a missing field points at its parent.
@@ -57,7 +60,7 @@ export function parseYamlWith<S extends z.ZodType>(schema: S, text: string, file
 
 function describeIssue(issue: z.core.$ZodIssue): string {
   if (issue.code === 'unrecognized_keys') return `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
-  if (issue.code === 'invalid_union') return `${issue.message}: expected one of the documented forms (see README, Scenario files)`;
+  if (issue.code === 'invalid_union') return 'expected seconds (a number, or a string like "10s") or a distribution such as {kind: normal, mean: 4.67, sd: 0.3} (kinds: constant, uniform, normal, exponential, lognormal, empirical)';
   return issue.message;
 }
 
