@@ -23,6 +23,8 @@ export type ScenarioObject = Record<string, unknown> & {
 export interface GenOptions {
   /** May a pause (SIGSTOP) hit the failover manager itself? */
   pauseManager?: boolean;
+  /** Keep the target's service examination time below the probe interval. */
+  examBelowInterval?: boolean;
   /** Simulated length, seconds. */
   untilS?: { min: number; max: number };
 }
@@ -60,6 +62,7 @@ export function arbScenario(opts: GenOptions = {}): fc.Arbitrary<ScenarioObject>
       const manager = hosts[hosts.length - 1];
       const withPolicy = p.nVms > 0;
       const serviceNodes = ['h0', ...vms, ...(p.nHosts > 2 ? ['h1'] : [])];
+      const examS = (opts.examBelowInterval ? Math.min(p.examMs, p.intervalS * 1000 - 1) : p.examMs) / 1000;
       const untilUs = p.untilS * S;
       const ivUs = p.intervalS * S;
       const pausable = opts.pauseManager === false && withPolicy ? hosts.filter((h) => h !== manager) : hosts;
@@ -99,11 +102,11 @@ export function arbScenario(opts: GenOptions = {}): fc.Arbitrary<ScenarioObject>
         hosts: hosts.map((h, i) => ({
           name: h,
           mac: `02:00:00:00:00:0${i}`,
-          services: h === 'h0' ? [{ name: 'httpd', examS: p.examMs / 1000, restartS: p.hostDists[i][2] }] : h === 'h1' ? [{ name: 'sshd' }] : [],
+          services: h === 'h0' ? [{ name: 'httpd', examS, restartS: p.hostDists[i][2] }] : h === 'h1' ? [{ name: 'sshd' }] : [],
           bootS: p.hostDists[i][0],
           restartS: p.hostDists[i][1],
         })),
-        vms: vms.map((v, i) => ({ name: v, services: [{ name: 'httpd', examS: p.examMs / 1000 }], resumeS: p.vmDists[i] })),
+        vms: vms.map((v, i) => ({ name: v, services: [{ name: 'httpd', examS }], resumeS: p.vmDists[i] })),
         vips: [{ name: 'vip1', service: 'httpd', holder: 'h0' }],
         clients: [{ name: 'c1', vip: 'vip1' }],
         faults: fs,
