@@ -1,0 +1,120 @@
+// The hold model: n entities, each with one pending event; firing an event reschedules the
+// same entity after an exponential delay (read from a shared precomputed table). The three
+// contenders consume the delay table in the same order and break ties the same way (schedule
+// sequence), so after the same number of events they reach the same simulated time.
+import { Kernel } from '../sim/kernel/kernel.ts';
+import { Runtime } from '../engine/runtime/runtime.ts';
+import { sleep, type Process } from '../engine/runtime/effects.ts';
+import { simScheduler } from '../adapters/sim/scheduler.ts';
+import { ObjectHeap } from './object-heap.ts';
+import type { DelayTable } from './delays.ts';
+
+export const CONTENDERS = ['kernel', 'baseline', 'runtime'] as const;
+export type Contender = (typeof CONTENDERS)[number];
+
+export interface HoldModel {
+  /** Fires up to `events` more events (fewer only if the queue empties, which a hold model never does). */
+  run(events: number): void;
+  /** Simulated time of the last fired event (us). */
+  nowUs(): number;
+  /** Work units done so far: events fired (kernel, baseline) or effects yielded (runtime). */
+  count(): number;
+  /** Events fired so far (all contenders). */
+  fired(): number;
+}
+
+/** Our Kernel, one shared handler (no closure per event), arg = entity index. */
+export function kernelHold(n: number, delays: DelayTable): HoldModel {
+  const tab = delays.table;
+  const mask = delays.mask;
+  let c = 0;
+  const k = new Kernel(n);
+  const hold = (i: number): void => {
+    k.after(tab[c++ & mask], hold, i);
+  };
+  for (let i = 0; i < n; i++) k.after(tab[c++ & mask], hold, i);
+  const fired = () => k.eventCount;
+  return {
+    run: (events) => {
+      k.run({ maxEvents: events });
+    },
+    nowUs: () => k.nowUs(),
+    count: fired,
+    fired,
+  };
+}
+
+/**
+ * The naive object heap, a new {time, seq, fn} entry and a new closure per event.
+ *
+ * The closure is made by `thunk` and returned anonymously on purpose: tsx compiles with esbuild's
+ * keepNames, which wraps every function expression whose name is inferred (`fn: () => ...`,
+ * `const f = () => ...`) in `__name(f, "fn")`, an Object.defineProperty per closure creation.
+ * That costs the naive queue ~3x and is an artifact of the loader, not of the queue design.
+ */
+export function baselineHold(n: number, delays: DelayTable): HoldModel {
+  const tab = delays.table;
+  const mask = delays.mask;
+  let c = 0;
+  const heap = new ObjectHeap();
+  let now = 0;
+  let seq = 0;
+  let fired = 0;
+  function thunk(i: number): () => void {
+    return () => schedule(i);
+  }
+  function schedule(i: number): void {
+    heap.push({ time: now + tab[c++ & mask], seq: seq++, fn: thunk(i) });
+  }
+  for (let i = 0; i < n; i++) schedule(i);
+  return {
+    run: (events) => {
+      for (let j = 0; j < events; j++) {
+        const e = heap.pop();
+        if (e === undefined) return;
+        now = e.time;
+        fired++;
+        e.fn();
+      }
+    },
+    nowUs: () => now,
+    count: () => fired,
+    fired: () => fired,
+  };
+}
+
+/** n generator processes `for (;;) yield* sleep(delay)` on the Runtime, scheduled by a Kernel. */
+export function runtimeHold(n: number, delays: DelayTable): HoldModel {
+  const tab = delays.table;
+  const mask = delays.mask;
+  let c = 0;
+  let effects = 0;
+  const k = new Kernel(n);
+  const rt = new Runtime({ scheduler: simScheduler(k), ports: () => ({}) });
+  function* body(): Process<void> {
+    for (;;) {
+      effects++;
+      yield* sleep(tab[c++ & mask]);
+    }
+  }
+  for (let i = 0; i < n; i++) rt.start(`p${i}`, body());
+  return {
+    run: (events) => {
+      k.run({ maxEvents: events });
+    },
+    nowUs: () => k.nowUs(),
+    count: () => effects,
+    fired: () => k.eventCount,
+  };
+}
+
+export function makeHold(contender: Contender, n: number, delays: DelayTable): HoldModel {
+  switch (contender) {
+    case 'kernel':
+      return kernelHold(n, delays);
+    case 'baseline':
+      return baselineHold(n, delays);
+    case 'runtime':
+      return runtimeHold(n, delays);
+  }
+}
