@@ -39,12 +39,13 @@ export function readExpected(name: string): string | null {
 /** A readable account of the first differing line of two traces, or null when equal. */
 export function describeTraceDiff(expected: string, actual: string): string | null {
   if (expected === actual) return null;
-  const a = expected.split('\n');
-  const b = actual.split('\n');
+  const lines = (text: string) => (text.endsWith('\n') ? text.slice(0, -1) : text).split('\n');
+  const a = lines(expected);
+  const b = lines(actual);
   for (let i = 0; i < Math.max(a.length, b.length); i++) {
     if (a[i] !== b[i]) {
       return [
-        `first difference at line ${i + 1} (expected ${a.length - 1} lines, got ${b.length - 1}):`,
+        `first difference at line ${i + 1} (expected ${a.length} lines, got ${b.length}):`,
         `  expected: ${a[i] ?? '<end of trace>'}`,
         `  actual:   ${b[i] ?? '<end of trace>'}`,
       ].join('\n');
