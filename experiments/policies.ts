@@ -2,6 +2,8 @@
 // simulation. New policies (p2p, pss, msbs, ...) register here.
 import { z } from 'zod';
 import { failover } from '../engine/policies/failover/failover.ts';
+import { executer, initialise, type P2pConfig } from '../engine/policies/p2p/program.ts';
+import type { ManagementData } from '../engine/policies/p2p/files.ts';
 import type { Process } from '../engine/runtime/effects.ts';
 import { durationUs } from '../sim/scenario/schema.ts';
 import type { Scenario } from '../sim/scenario/schema.ts';
@@ -12,7 +14,8 @@ export interface PolicyDef<C> {
   /** Cross-checks against the scenario; returns problems as [path, message]. */
   check?: (cfg: C, scenario: Scenario) => Array<[(string | number)[], string]>;
   /** The processes to run: [agent host, name, body factory]. */
-  programs: (cfg: C, scenario: Scenario) => Array<{ agent: string; name: string; body: () => Process<unknown> }>;
+  /** The processes to run: on `agent` at start and each time that host boots (`once`: at start only). */
+  programs: (cfg: C, scenario: Scenario) => Array<{ agent: string; name: string; body: () => Process<unknown>; once?: boolean }>;
 }
 
 const failoverSchema = z.object({
@@ -49,9 +52,76 @@ const failoverDef: PolicyDef<z.infer<typeof failoverSchema>> = {
   }],
 };
 
+const p2pSchema = z.object({
+  kind: z.literal('p2p'),
+  /** The group file: management servers in ring order (server i manages i+1 with P1, i-1 with P2). */
+  group: z.array(z.string()).min(2),
+  /** Backup VM of each target (default: the VM named <host>b). */
+  backups: z.record(z.string(), z.string()).default({}),
+  interval: durationUs.default(10_000_000),
+  networkTimeout: durationUs.default(2_000_000),
+  serviceTimeout: durationUs.default(3_000_000),
+  restartWait: durationUs.default(88_000_000),
+  waitPoll: durationUs.default(1_000_000),
+  decision: durationUs.default(250_000),
+  examRetry: durationUs.default(100_000),
+  loadInterval: durationUs.default(10_000_000),
+  reconcile: durationUs.default(60_000_000),
+}).strict();
+type P2pPolicy = z.infer<typeof p2pSchema>;
+
+function p2pData(c: P2pPolicy, s: Scenario): ManagementData[] {
+  return c.group.map((host) => {
+    const h = s.hosts.find((x) => x.name === host)!;
+    const vm = c.backups[host] ?? `${host}b`;
+    const vip = s.vips.find((v) => v.holder === host);
+    return {
+      vip: vip?.name ?? '',
+      host,
+      ip: host,
+      mac: h.mac ?? '',
+      daemons: h.services.map((x) => x.name),
+      serverType: h.serverType ?? 'CPU_NET',
+      vm,
+      vmIp: vm,
+    };
+  });
+}
+
+const p2pDef: PolicyDef<P2pPolicy> = {
+  schema: p2pSchema,
+  check: (c, s) => {
+    const out: Array<[(string | number)[], string]> = [];
+    c.group.forEach((host, i) => {
+      const h = s.hosts.find((x) => x.name === host);
+      if (!h) return out.push([['group', i], `no host "${host}"`]);
+      const vm = c.backups[host] ?? `${host}b`;
+      if (!s.vms.some((v) => v.name === vm)) out.push([['group', i], `no backup VM "${vm}" for ${host} (name it ${host}b or map it in backups)`]);
+      if (!h.mac) out.push([['group', i], `host "${host}" needs a mac (background job 1 wakes it by Wake-on-LAN)`]);
+      if (!s.vips.some((v) => v.holder === host)) out.push([['group', i], `no VIP held by "${host}"`]);
+    });
+    if (new Set(c.group).size !== c.group.length) out.push([['group'], 'a server appears twice in the group file']);
+    return out;
+  },
+  programs: (c, s) => {
+    const cfg: P2pConfig = {
+      timing: {
+        timUs: c.interval, tndUs: c.networkTimeout, tswUs: c.serviceTimeout, trcUs: c.restartWait,
+        waitPollUs: c.waitPoll, decisionUs: c.decision, examRetryUs: c.examRetry, loadIntervalUs: c.loadInterval, reconcileUs: c.reconcile,
+      },
+    };
+    const data = p2pData(c, s);
+    return [
+      { agent: 'admin', name: 'p2p/initialise', body: () => initialise(c.group, data), once: true },
+      ...c.group.map((host) => ({ agent: host, name: `p2p/${host}/executer`, body: () => executer(host, cfg) })),
+    ];
+  },
+};
+
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export const POLICIES: Record<string, PolicyDef<any>> = {
   failover: failoverDef,
+  p2p: p2pDef,
 };
 
 /** Validates each policy block; returns problems with paths inside the scenario. */
@@ -79,11 +149,14 @@ export function installPolicies(sim: Simulation): void {
     const def = POLICIES[p.kind];
     return def.programs(def.schema.parse(p), sim.scenario);
   });
-  const startOn = (host: string) => {
-    for (const prog of programs) if (prog.agent === host) sim.runtime.start(prog.name, prog.body(), prog.agent);
-  };
+  const hostOn = new Map(sim.scenario.hosts.map((h) => [h.name, h.state === 'on']));
   sim.onStart(() => {
-    for (const h of sim.scenario.hosts) if (h.state === 'on') startOn(h.name);
+    for (const prog of programs) {
+      if (hostOn.get(prog.agent) === false) continue;
+      sim.runtime.start(prog.name, prog.body(), prog.agent);
+    }
   });
-  sim.onHostUp(startOn);
+  sim.onHostUp((host) => {
+    for (const prog of programs) if (prog.agent === host && !prog.once) sim.runtime.start(prog.name, prog.body(), prog.agent);
+  });
 }

@@ -78,32 +78,49 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
     if (target !== agent && !world.reachable(agent, target)) throw new WorldError(`${target} is unreachable from ${agent}`);
   };
 
-  const evaluate = (spec: ProbeSpec): string => {
-    if (spec.kind === 'network') return world.reachable(agent, spec.target) && world.reachable(spec.target, agent) ? 'ok' : 'unreachable';
-    return world.serviceAnswer(agent, spec.target, spec.service);
-  };
-  const probeCostUs = (spec: ProbeSpec, outcome: string): number => {
-    if (outcome === 'ok' || outcome === 'refused') {
-      if (spec.kind === 'network') return sToUs(net.examS);
-      const svc = world.services.get(`${spec.target}/${spec.service}`);
-      return sToUs(svc?.spec.examS ?? net.examS);
+  const pingOk = (target: string) => world.reachable(agent, target) && world.reachable(target, agent);
+  const examUs = (target: string, service: string) => sToUs(world.services.get(`${target}/${service}`)?.spec.examS ?? net.examS);
+
+  /** Outcome and duration of a probe, from the world's state now (no randomness). */
+  const evaluate = (spec: ProbeSpec): { detail: string; us: number } => {
+    switch (spec.kind) {
+      case 'network':
+        return pingOk(spec.target) ? { detail: 'ok', us: sToUs(net.examS) } : { detail: 'unreachable', us: spec.timeoutUs };
+      case 'service': {
+        const a = world.serviceAnswer(agent, spec.target, spec.service);
+        return { detail: a, us: a === 'ok' || a === 'refused' ? examUs(spec.target, spec.service) : spec.timeoutUs };
+      }
+      case 'examine': {
+        if (!pingOk(spec.target)) return { detail: 'network', us: spec.networkTimeoutUs };
+        let us = sToUs(net.examS);
+        for (const s of spec.services) {
+          const a = world.serviceAnswer(agent, spec.target, s);
+          if (a === 'ok') {
+            us += examUs(spec.target, s);
+            continue;
+          }
+          us += a === 'refused' ? examUs(spec.target, s) : spec.serviceTimeoutUs;
+          return { detail: `service:${s}:${a === 'refused' ? 'refused' : 'timeout'}`, us };
+        }
+        return { detail: 'ok', us };
+      }
     }
-    return spec.timeoutUs;
   };
 
   return {
     prober: {
       probe(spec: ProbeSpec) {
-        const outcome = evaluate(spec);
-        const us = Math.max(1, probeCostUs(spec, outcome));
-        const result: ProbeResult = { ok: outcome === 'ok', detail: outcome, latencyUs: us };
-        return after(us, () => result);
+        const { detail, us } = evaluate(spec);
+        const latencyUs = Math.max(1, us);
+        const result: ProbeResult = { ok: detail === 'ok', detail, latencyUs };
+        return after(latencyUs, () => result);
       },
     },
     quiet: {
-      wouldPass: (spec) => evaluate(spec) === 'ok',
+      wouldPass: (spec) => evaluate(spec).detail === 'ok',
       subscribe(spec, onChange) {
-        const subjects = world.subjectsFor(agent, spec.target, spec.kind === 'service' ? spec.service : undefined);
+        const services = spec.kind === 'service' ? [spec.service] : spec.kind === 'examine' ? spec.services : [];
+        const subjects = [...world.subjectsFor(agent, spec.target), ...services.map((s) => `svc:${spec.target}/${s}`)];
         const offs = subjects.map((s) => world.subscribe(s, onChange));
         return () => offs.forEach((off) => off());
       },

@@ -5,7 +5,13 @@ export type ProbeSpec =
   /** Network examination: is `target` (host or VM name) reachable from the prober? */
   | { kind: 'network'; target: string; timeoutUs: number }
   /** Service examination: request and reply to `service` on `target`. */
-  | { kind: 'service'; target: string; service: string; timeoutUs: number };
+  | { kind: 'service'; target: string; service: string; timeoutUs: number }
+  /**
+   * A monitoring round as the papers do it: network examination first (ping, `networkTimeoutUs`),
+   * then each service in turn (request/reply, `serviceTimeoutUs`). Stops at the first failure;
+   * detail is 'ok', 'network', or 'service:<name>:<refused|timeout>'.
+   */
+  | { kind: 'examine'; target: string; services: string[]; networkTimeoutUs: number; serviceTimeoutUs: number };
 
 export interface ProbeResult {
   ok: boolean;

@@ -44,7 +44,7 @@ const serviceSchema = z.object({
   /** Service examination time when the service answers (Tse). */
   examS: z.number().positive().default(0.05),
   /** Time to (re)start the daemon. */
-  restartS: distSchema.default(constant(0.25)),
+  restartS: distSchema.default(constant(0.15)),
 }).strict();
 
 const hostSchema = z.object({
@@ -97,6 +97,8 @@ const clientSchema = z.object({
   name,
   vip: name,
   intervalS: z.number().positive().default(1),
+  /** Offset of the access grid in seconds, or "random" (drawn once per run from the client's stream). */
+  phaseS: z.union([z.number().nonnegative(), z.literal('random')]).default(0),
 }).strict();
 
 const loadSchema = z.object({
@@ -114,7 +116,8 @@ const faultBase = { at: faultTime, duration: durationUs.optional() };
 
 export const faultSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('St1'), target: name, service: name.optional(), ...faultBase }).strict(),
-  z.object({ kind: z.literal('St2'), target: name, service: name.optional(), ...faultBase }).strict(),
+  /** mode freeze: the daemon hangs (SIGSTOP); mode stop: it is down and a restart of the daemon fails (how kitamura-2018 §4.3 reproduced St2). Either way only a server restart cures it. */
+  z.object({ kind: z.literal('St2'), target: name, service: name.optional(), mode: z.enum(['freeze', 'stop']).default('freeze'), ...faultBase }).strict(),
   z.object({ kind: z.literal('Nt1'), target: name, ...faultBase }).strict(),
   z.object({ kind: z.literal('Nt2'), target: name, ...faultBase }).strict(),
   z.object({ kind: z.literal('host-restart'), target: name, ...faultBase }).strict(),

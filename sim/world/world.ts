@@ -10,7 +10,8 @@ import { SimFuture } from './future.ts';
 
 export type HostState = 'off' | 'booting' | 'on' | 'restarting' | 'suspended' | 'paused' | 'failed';
 export type VmState = 'defined' | 'starting' | 'running' | 'suspending' | 'suspended' | 'resuming' | 'crashed' | 'stopped';
-export type ServiceState = 'up' | 'stopped' | 'frozen';
+/** up; stopped (a restart brings it back); frozen (hangs: probes time out); failed (refuses, and only a server restart cures it). */
+export type ServiceState = 'up' | 'stopped' | 'frozen' | 'failed';
 
 export interface WorldEvent {
   t: number;
@@ -56,6 +57,7 @@ interface Vip {
 
 interface Client {
   spec: ClientSpec;
+  phaseUs: number;
   ok: boolean | null;
   checkToken: number;
   index: number;
@@ -95,7 +97,11 @@ export class World {
       for (const s of v.services) this.services.set(`${v.name}/${s.name}`, { spec: s, target: v.name, state: 'up' });
     }
     for (const vip of scenario.vips) this.vips.set(vip.name, { name: vip.name, service: vip.service, holders: vip.holder ? [vip.holder] : [] });
-    scenario.clients.forEach((c, index) => this.clients.push({ spec: c, ok: null, checkToken: -1, index }));
+    scenario.clients.forEach((c, index) => {
+      const iv = sToUs(c.intervalS);
+      const phaseUs = c.phaseS === 'random' ? Math.floor(rng.stream(`client/${c.name}/phase`).next() * iv) : sToUs(c.phaseS) % iv;
+      this.clients.push({ spec: c, phaseUs, ok: null, checkToken: -1, index });
+    });
     if (this.clients.length > 0) this.anyChange.add(() => this.clientsMaybeChanged());
   }
 
@@ -171,7 +177,7 @@ export class World {
   serviceAnswer(from: string, target: string, service: string): 'ok' | 'unreachable' | 'refused' | 'timeout' {
     if (!this.reachable(from, target) || !this.reachable(target, from)) return 'unreachable';
     const st = this.serviceState(target, service);
-    if (st === null || st === 'stopped') return 'refused';
+    if (st === null || st === 'stopped' || st === 'failed') return 'refused';
     if (st === 'frozen') return 'timeout';
     return 'ok';
   }
@@ -427,6 +433,11 @@ export class World {
     this.setServiceState(this.service(target, service), 'frozen');
   }
 
+  /** The daemon is down and cannot be restarted until its server restarts. */
+  breakService(target: string, service: string): void {
+    this.setServiceState(this.service(target, service), 'failed');
+  }
+
   /** Restarts a daemon: a stopped one comes up; a frozen one stays hung (St2 needs a server restart). */
   restartService(target: string, service: string): SimFuture<void> {
     const s = this.service(target, service);
@@ -597,7 +608,9 @@ export class World {
   private scheduleClientCheck(c: Client): void {
     const iv = sToUs(c.spec.intervalS);
     const now = this.kernel.nowUs();
-    const at = c.ok === null ? now : (Math.floor(now / iv) + (now % iv === 0 ? 0 : 1)) * iv;
+    // First access grid instant at or after now (the first check of all is at once).
+    const rel = now - c.phaseUs;
+    const at = c.ok === null ? now : c.phaseUs + (Math.floor(rel / iv) + (rel % iv === 0 ? 0 : 1)) * iv;
     c.checkToken = this.kernel.at(at, () => {
       c.checkToken = -1;
       const ok = this.vipServing(c.spec.vip);
@@ -626,7 +639,8 @@ export class World {
         this.stopService(f.target, f.service ?? firstService(f.target));
         return;
       case 'St2':
-        this.freezeService(f.target, f.service ?? firstService(f.target));
+        if (f.mode === 'stop') this.breakService(f.target, f.service ?? firstService(f.target));
+        else this.freezeService(f.target, f.service ?? firstService(f.target));
         return;
       case 'Nt1':
       case 'host-restart':

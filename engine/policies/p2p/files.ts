@@ -1,0 +1,123 @@
+// The P2P management files (kitamura-2018 §2.4, §2.6, Fig. 4, Fig. 6) as typed Store records.
+// Group and separation live in ONE record so moving a server between them is one atomic
+// compare-and-set: a server is in exactly one of the two at every instant.
+import { call } from '../../ports/index.ts';
+import type { Op } from '../../runtime/effects.ts';
+import type { ServerType, LoadMeasurement, ServerCapacity } from './placement.ts';
+import { operationRows, type OperationRow } from './ring.ts';
+
+/** Management data, one per target server (Fig. 4, eight lines). */
+export interface ManagementData {
+  /** 1: virtual IP address the clients use. */
+  vip: string;
+  /** 2: host name of the target server. */
+  host: string;
+  /** 3: its real address (IPR). */
+  ip: string;
+  /** 4: its MAC, for Wake-on-LAN. */
+  mac: string;
+  /** 5: service daemons, in examination order. */
+  daemons: string[];
+  /** 6: server type for placement (Fig. 5b). */
+  serverType: ServerType;
+  /** 7: the backup virtual server. */
+  vm: string;
+  /** 8: the virtual server's address (IPV). */
+  vmIp: string;
+}
+
+/** Group file + separation file (+ the original order, to put a recovered server back in place). */
+export interface Membership {
+  group: string[];
+  separation: string[];
+  order: string[];
+}
+
+/** Trouble file row: which VM stands in for which target, on which management server (§2.6). */
+export interface TroubleRecord {
+  vm: string;
+  target: string;
+  host: string;
+  manager: string;
+}
+
+/** What the load subprogram of a management server records for the real server condition file. */
+export interface ConditionRecord {
+  server: string;
+  capacity: ServerCapacity;
+  previous: LoadMeasurement[];
+  current: LoadMeasurement[];
+}
+
+export const KEYS = {
+  membership: 'p2p/membership',
+  operation: 'p2p/operation',
+  data: (target: string) => `p2p/data/${target}`,
+  trouble: (target: string) => `p2p/trouble/${target}`,
+  troublePrefix: 'p2p/trouble/',
+  condition: (server: string) => `p2p/condition/${server}`,
+  conditionPrefix: 'p2p/condition/',
+};
+
+/** Reads, changes and writes a record with compare-and-set, retrying on a concurrent write. */
+export function* update<T>(key: string, change: (cur: T | null) => T | null): Op<T | null> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const cur = yield* call('store', 'get', key);
+    const curVal = (cur?.value ?? null) as T | null;
+    const next = change(curVal);
+    if (next === null) {
+      if (!cur) return null;
+      if (yield* call('store', 'del', key, cur.version)) return null;
+      continue;
+    }
+    const r = yield* call('store', 'cas', key, cur?.version ?? 0, next);
+    if (r.ok) return next;
+  }
+  throw new Error(`store record ${key}: 100 concurrent-write retries, giving up`);
+}
+
+export function* readMembership(): Op<Membership> {
+  const r = yield* call('store', 'get', KEYS.membership);
+  if (!r) throw new Error('P2P: no group file in the store (was the system initialised?)');
+  return r.value as Membership;
+}
+
+/** Moves `server` from the group file to the separation file (no-op if already there). */
+export function* separate(server: string): Op<Membership> {
+  const m = yield* update<Membership>(KEYS.membership, (cur) => {
+    if (!cur) throw new Error('P2P: no group file');
+    if (!cur.group.includes(server)) return cur;
+    return { ...cur, group: cur.group.filter((s) => s !== server), separation: [...cur.separation, server] };
+  });
+  yield* writeOperation(m!);
+  return m!;
+}
+
+/** Returns `server` from the separation file to its place in the group file. */
+export function* rejoin(server: string): Op<Membership> {
+  const m = yield* update<Membership>(KEYS.membership, (cur) => {
+    if (!cur) throw new Error('P2P: no group file');
+    if (cur.group.includes(server)) return cur;
+    const inGroup = new Set([...cur.group, server]);
+    return { ...cur, group: cur.order.filter((s) => inGroup.has(s)), separation: cur.separation.filter((s) => s !== server) };
+  });
+  yield* writeOperation(m!);
+  return m!;
+}
+
+/** The operation file is derived from the group file (§2.6). */
+function* writeOperation(m: Membership): Op<void> {
+  const rows = operationRows(m.group);
+  yield* update<OperationRow[]>(KEYS.operation, () => rows);
+}
+
+export function* readOperation(): Op<OperationRow[]> {
+  const r = yield* call('store', 'get', KEYS.operation);
+  return (r?.value ?? []) as OperationRow[];
+}
+
+export function* readData(target: string): Op<ManagementData> {
+  const r = yield* call('store', 'get', KEYS.data(target));
+  if (!r) throw new Error(`P2P: no management data for ${target}`);
+  return r.value as ManagementData;
+}

@@ -1,0 +1,414 @@
+// P2P server management (kitamura-2018 §2-3) as engine processes.
+//
+// Each management server runs an executer (§2.3): a load subprogram that keeps its row of the
+// real server condition file current, and a supervisor that runs the management programs the
+// operation file gives it: P1 for the next server of the group file, P2 for the previous one
+// (Fig. 2). A management program walks the five modes of Fig. 7: Regular, Network examination,
+// Service recovery, Backup server, Target server recovery, with background jobs 1 and 2, and
+// reports R/U/D to the P2 manager (Fig. 8). When the group file changes (a server separated or
+// returned) every supervisor reconciles, which is the dynamic management extension (Fig. 9) and
+// the fallback (Fig. 10).
+import { firstOf, E, now, receive, sleep, spawn, cancel, trace, watch, type Op, type Process } from '../../runtime/effects.ts';
+import { call, mailboxOf, type ProbeResult, type ProbeSpec } from '../../ports/index.ts';
+import { KEYS, readData, readMembership, readOperation, rejoin, separate, update, type ConditionRecord, type ManagementData, type TroubleRecord } from './files.ts';
+import { rankHosts, realServerConditions, type LoadMeasurement, type ServerStages } from './placement.ts';
+import { managersOf, operationRows, targetsOf, type OperationRow } from './ring.ts';
+
+export interface P2pTiming {
+  /** Tim: inter-monitoring time (Table 3). */
+  timUs: number;
+  /** Tnd: network examination time when the network is abnormal (ping timeout). */
+  tndUs: number;
+  /** Tsw: maximum wait of a service examination. */
+  tswUs: number;
+  /** Trc: longest wait for a target to finish restarting before Wake-on-LAN. */
+  trcUs: number;
+  /** The Target server recovery mode looks for up.file/down.file at this period ("Wait" each second, Fig. 12). */
+  waitPollUs: number;
+  /** Editing the management files, starting the background job and the new management program, and
+   *  choosing the host, before the VM is activated (Fig. 12: 12:53:54.18 -> 12:53:54.43). */
+  decisionUs: number;
+  /** Pause between service re-examinations while waiting for a restarted daemon. */
+  examRetryUs: number;
+  /** The load subprogram samples its server this often. */
+  loadIntervalUs: number;
+  /** Supervisors re-read the operation file at least this often (besides being told). */
+  reconcileUs: number;
+}
+
+export interface P2pConfig {
+  timing: P2pTiming;
+}
+
+export type Mode = 'Regular' | 'Network examination' | 'Service recovery' | 'Backup server' | 'Target server recovery';
+
+/** The modes of Fig. 7(a) and their transitions, as data (the web view draws them). */
+export const MODES: ReadonlyArray<{ mode: Mode; next: Mode[] }> = [
+  { mode: 'Regular', next: ['Network examination', 'Service recovery'] },
+  { mode: 'Network examination', next: ['Regular', 'Backup server'] },
+  { mode: 'Service recovery', next: ['Regular', 'Backup server'] },
+  { mode: 'Backup server', next: ['Target server recovery'] },
+  { mode: 'Target server recovery', next: ['Regular'] },
+];
+
+/** Messages between management programs (R.file, U.file, D.file of Fig. 7-8). */
+export interface P2pMessage {
+  from: string;
+  to: string;
+  type: 'R' | 'U' | 'D' | 'reconcile';
+  body: { target?: string; detectedUs?: number };
+}
+
+const P2_BOX = (target: string) => `p2p/p2/${target}`;
+const RECONCILE_BOX = 'p2p/reconcile';
+
+/** One management server's executer program (§2.3): run on each server at its start. */
+export function* executer(host: string, cfg: P2pConfig): Process<void> {
+  yield* trace('p2p.executer', host, { state: 'start' });
+  yield* spawn(`p2p/${host}/load`, loadSubprogram(host, cfg));
+  yield* supervisor(host, cfg);
+}
+
+/** Tells every server of the group and separation files to re-read the operation file. */
+function* nudgeAll(from: string): Op<void> {
+  const m = yield* readMembership();
+  for (const to of [...m.group, ...m.separation]) {
+    try {
+      yield* call('messenger', 'send', to, RECONCILE_BOX, { from, to, type: 'reconcile', body: {} });
+    } catch {
+      // A server that cannot be reached reconciles when it comes back (at its start).
+    }
+  }
+}
+
+function* supervisor(host: string, cfg: P2pConfig): Op<void> {
+  const running = new Map<string, number>(); // "P1:FTP" -> pid
+  const busy = new Set<string>();
+  let first = true;
+  for (;;) {
+    const rows = yield* readOperation();
+    const desired = new Map<string, OperationRow>(targetsOf(rows, host).map((r) => [`${r.priority}:${r.target}`, r]));
+    for (const [key, pid] of [...running]) {
+      const alive = !(yield* isDone(pid));
+      if (!alive) running.delete(key);
+      else if (!desired.has(key) && !busy.has(key)) {
+        yield* cancel(pid);
+        running.delete(key);
+        yield* trace('p2p.program', host, { program: key, state: 'stop' });
+      }
+    }
+    for (const [key, row] of desired) {
+      if (running.has(key)) continue;
+      // A program started by the dynamic extension examines its new target at once (§4.3, Fig. 15).
+      const body = row.priority === 'P1' ? p1Program(host, row.target, cfg, busy, !first) : p2Program(host, row.target, cfg, busy, !first);
+      running.set(key, yield* spawn(`p2p/${host}/${key}`, body));
+      yield* trace('p2p.program', host, { program: key, state: 'start' });
+    }
+    first = false;
+    // Wait to be told (or the slow periodic check).
+    yield* receive(mailboxOf(host, RECONCILE_BOX), cfg.timing.reconcileUs);
+    while ((yield* receive(mailboxOf(host, RECONCILE_BOX), 0)) !== undefined) { /* coalesce */ }
+  }
+}
+
+function* isDone(pid: number): Op<boolean> {
+  const r = yield* firstOf(E.join(pid), E.sleep(0));
+  return r.index === 0;
+}
+
+function examSpec(d: ManagementData, t: P2pTiming): ProbeSpec {
+  return { kind: 'examine', target: d.host, services: d.daemons, networkTimeoutUs: t.tndUs, serviceTimeoutUs: t.tswUs };
+}
+
+function* mode(manager: string, target: string, priority: 'P1' | 'P2', m: Mode): Op<void> {
+  yield* trace('p2p.mode', manager, { target, priority, mode: m });
+}
+
+/** Waits for the next trouble of `target`: on the synchronized grid (the S.file broadcast), or at once. */
+function* nextTrouble(d: ManagementData, cfg: P2pConfig, immediate: boolean): Op<ProbeResult> {
+  if (immediate) {
+    const r = yield* call('prober', 'probe', examSpec(d, cfg.timing));
+    if (!r.ok) return r;
+  }
+  // Every management program probes on the same grid: S.file is broadcast every Tim from the
+  // head of the group file (§3.2); the grid's phase is the system's start.
+  return yield* watch(examSpec(d, cfg.timing), cfg.timing.timUs, 0);
+}
+
+function* p1Program(manager: string, target: string, cfg: P2pConfig, busy: Set<string>, immediate: boolean): Process<void> {
+  const key = `P1:${target}`;
+  let first = immediate;
+  for (;;) {
+    const d = yield* readData(target);
+    const bad = yield* nextTrouble(d, cfg, first);
+    first = false;
+    busy.add(key);
+    try {
+      const rows = yield* readOperation();
+      const p2 = managersOf(rows, target).find((r) => r.priority === 'P2')?.manager ?? null;
+      yield* trace('trouble.detected', target, { manager, priority: 'P1', detail: bad.detail });
+      const outcome = yield* recoverTarget(manager, 'P1', d, bad, p2, cfg);
+      if (outcome === 'down') return;
+    } finally {
+      busy.delete(key);
+    }
+    yield* mode(manager, target, 'P1', 'Regular');
+  }
+}
+
+function* p2Program(manager: string, target: string, cfg: P2pConfig, busy: Set<string>, immediate: boolean): Process<void> {
+  const key = `P2:${target}`;
+  let first = immediate;
+  const box = mailboxOf(manager, P2_BOX(target));
+  for (;;) {
+    const d = yield* readData(target);
+    const bad = yield* nextTrouble(d, cfg, first);
+    first = false;
+    const detectedUs = yield* now();
+    busy.add(key);
+    try {
+      const rows = yield* readOperation();
+      const p1 = managersOf(rows, target).find((r) => r.priority === 'P1')?.manager ?? null;
+      yield* trace('p2p.wait', target, { manager, priority: 'P2', p1, detail: bad.detail });
+      // Wait for R/U/D from the P1 manager, examining the P1 manager each interval (Fig. 8).
+      let verdict: 'resume' | 'end' | 'takeover' = 'takeover';
+      for (;;) {
+        const msg = yield* receive<P2pMessage>(box, cfg.timing.timUs);
+        if (msg) {
+          if ((msg.body.detectedUs ?? 0) < detectedUs - cfg.timing.timUs) continue; // about an older trouble
+          yield* trace('p2p.message', target, { manager, type: msg.type, from: msg.from });
+          verdict = msg.type === 'D' ? 'end' : 'resume';
+          break;
+        }
+        if (p1 === null) break;
+        const ping = yield* call('prober', 'probe', { kind: 'network', target: p1, timeoutUs: cfg.timing.tndUs });
+        if (!ping.ok) break;
+      }
+      if (verdict === 'end') return;
+      if (verdict === 'takeover') {
+        // The P1 manager is abnormal: this program performs the recovery with P1 (Fig. 8).
+        yield* trace('p2p.takeover', target, { manager, from: p1 });
+        yield* trace('trouble.detected', target, { manager, priority: 'P2', detail: bad.detail });
+        const outcome = yield* recoverTarget(manager, 'P2', d, bad, null, cfg);
+        if (outcome === 'down') return;
+      }
+    } finally {
+      busy.delete(key);
+    }
+    // Drop reports of the trouble just handled.
+    while ((yield* receive(box, 0)) !== undefined) { /* drain */ }
+  }
+}
+
+type Outcome = 'ok' | 'up' | 'down';
+
+/** From a detected trouble to the target's return (or its end): modes 2-5 of Fig. 7. */
+function* recoverTarget(manager: string, priority: 'P1' | 'P2', d: ManagementData, bad: ProbeResult, p2: string | null, cfg: P2pConfig): Op<Outcome> {
+  const t = cfg.timing;
+  const target = d.host;
+  const detectedUs = yield* now();
+  const report = (type: 'R' | 'U' | 'D') => tell(manager, p2, target, type, detectedUs);
+  let job: Process<'up' | 'down'>;
+  if (bad.detail === 'network') {
+    yield* mode(manager, target, priority, 'Network examination');
+    const again = yield* call('prober', 'probe', { kind: 'network', target, timeoutUs: t.tndUs });
+    if (again.ok) {
+      yield* report('R');
+      return 'ok';
+    }
+    job = backgroundJob1(manager, d, cfg);
+  } else {
+    yield* mode(manager, target, priority, 'Service recovery');
+    const ping = yield* call('prober', 'probe', { kind: 'network', target, timeoutUs: t.tndUs });
+    if (ping.ok) {
+      for (const daemon of d.daemons) {
+        try {
+          yield* call('services', 'restart', target, daemon);
+        } catch {
+          // examined below
+        }
+      }
+    }
+    // Re-examination: the restarted daemons get up to Tsw to answer.
+    const again = yield* examineWithin(d, t.tswUs, cfg);
+    if (again.ok) {
+      yield* trace('target.recovered', target, { manager, priority, how: 'service restart' });
+      yield* report('R');
+      return 'ok';
+    }
+    job = backgroundJob2(manager, d, cfg);
+  }
+  // Trouble confirmed: separate the target, start the background job and (by telling every
+  // supervisor) the new management programs of the dynamic extension.
+  yield* separate(target);
+  const jobPid = yield* spawn(`p2p/${manager}/bg/${target}`, job);
+  yield* nudgeAll(manager);
+  yield* sleep(t.decisionUs);
+
+  yield* mode(manager, target, priority, 'Backup server');
+  const vmHost = yield* activateBackup(manager, d, cfg);
+  if (vmHost !== null) {
+    yield* call('network', 'assignVip', d.vip, d.vm);
+    yield* trace('function.recovered', target, { manager, priority, vm: d.vm, host: vmHost });
+  } else {
+    yield* trace('function.unrecoverable', target, { manager, priority, reason: 'no management server could activate the backup VM' });
+  }
+
+  yield* mode(manager, target, priority, 'Target server recovery');
+  let result: 'up' | 'down' | null = null;
+  while (result === null) {
+    const r = yield* firstOf(E.join(jobPid), E.sleep(t.waitPollUs));
+    if (r.index === 0) {
+      const jr = r.value as { status: string; value?: 'up' | 'down' };
+      result = jr.status === 'done' ? jr.value! : 'down';
+    }
+  }
+  if (result === 'up') {
+    // Fig. 10: VIP back to the target (set there first, then removed from the VM), VM suspended,
+    // files returned, U.file to P2.
+    yield* call('network', 'assignVip', d.vip, target);
+    yield* trace('target.recovered', target, { manager, priority, how: 'fallback' });
+    const tr = yield* call('store', 'get', KEYS.trouble(target));
+    if (tr) {
+      try {
+        yield* call('network', 'removeVip', d.vip, d.vm);
+        yield* call('hypervisor', 'suspend', d.vm);
+      } catch (e) {
+        yield* trace('p2p.warning', target, { manager, note: `fallback: ${(e as Error).message}` });
+      }
+      yield* update<TroubleRecord>(KEYS.trouble(target), () => null);
+    }
+    yield* rejoin(target);
+    yield* nudgeAll(manager);
+    yield* report('U');
+    return 'up';
+  }
+  yield* trace('target.down', target, { manager, priority });
+  yield* report('D');
+  return 'down';
+}
+
+function* tell(from: string, to: string | null, target: string, type: 'R' | 'U' | 'D', detectedUs: number): Op<void> {
+  if (to === null || to === from) return;
+  try {
+    yield* call('messenger', 'send', to, P2_BOX(target), { from, to, type, body: { target, detectedUs } });
+  } catch {
+    // P2 is unreachable: it will examine us and take over if it must.
+  }
+}
+
+/** Backup server mode: activates the target's suspended VM on the management server with the lowest non-select value. */
+function* activateBackup(manager: string, d: ManagementData, cfg: P2pConfig): Op<string | null> {
+  const m = yield* readMembership();
+  const troubles = (yield* call('store', 'list', KEYS.troublePrefix)) as Array<{ key: string; value: TroubleRecord }>;
+  const vmsOn = (h: string) => troubles.filter((x) => x.value.host === h && x.value.target !== d.host).length;
+  const conds = (yield* call('store', 'list', KEYS.conditionPrefix)) as Array<{ key: string; value: ConditionRecord }>;
+  const stages: ServerStages[] = conds
+    .filter((c) => m.group.includes(c.value.server) && c.value.current.length > 0)
+    .map((c) => ({ server: c.value.server, vms: vmsOn(c.value.server), capacity: c.value.capacity, previous: c.value.previous.length ? c.value.previous : c.value.current, current: c.value.current }));
+  const tried = new Set<string>();
+  for (const cand of rankHosts(realServerConditions(stages), d.serverType)) {
+    if (cand.server === d.host || tried.has(cand.server)) continue;
+    tried.add(cand.server);
+    yield* update<TroubleRecord>(KEYS.trouble(d.host), () => ({ vm: d.vm, target: d.host, host: cand.server, manager }));
+    yield* trace('p2p.placement', d.host, { manager, vm: d.vm, host: cand.server, nonSelect: Math.round(cand.value * 100) / 100 });
+    try {
+      yield* call('hypervisor', 'resume', d.vm, cand.server);
+      return cand.server;
+    } catch (e) {
+      yield* trace('p2p.warning', d.host, { manager, note: `activation on ${cand.server} failed: ${(e as Error).message}` });
+    }
+  }
+  yield* update<TroubleRecord>(KEYS.trouble(d.host), () => null);
+  return null;
+}
+
+/** Examines the target repeatedly until it answers or `withinUs` has passed. */
+function* examineWithin(d: ManagementData, withinUs: number, cfg: P2pConfig): Op<ProbeResult> {
+  const deadline = (yield* now()) + withinUs;
+  for (;;) {
+    const r = yield* call('prober', 'probe', examSpec(d, cfg.timing));
+    if (r.ok || (yield* now()) >= deadline) return r;
+    yield* sleep(Math.min(cfg.timing.examRetryUs, Math.max(0, deadline - (yield* now()))));
+  }
+}
+
+/** Pings until the target answers or `deadlineUs` passes. */
+function* pingUntil(target: string, deadlineUs: number, t: P2pTiming): Op<boolean> {
+  for (;;) {
+    const r = yield* call('prober', 'probe', { kind: 'network', target, timeoutUs: t.tndUs });
+    if (r.ok) return true;
+    if ((yield* now()) >= deadlineUs) return false;
+  }
+}
+
+/** Examines the target's services (after its network came back): up.file or down.file. */
+function* examineAfterRestart(d: ManagementData, cfg: P2pConfig): Op<'up' | 'down'> {
+  const r = yield* call('prober', 'probe', examSpec(d, cfg.timing));
+  return r.ok ? 'up' : 'down';
+}
+
+/**
+ * Background job 1 (network trouble, Fig. 7b): is the target restarting? Wait up to Trc for its
+ * network; if it never answers, wake it with WOL (MAC from the management data) and wait again.
+ */
+function* backgroundJob1(manager: string, d: ManagementData, cfg: P2pConfig): Process<'up' | 'down'> {
+  const t = cfg.timing;
+  const start = yield* now();
+  if (!(yield* pingUntil(d.host, start + t.trcUs, t))) {
+    yield* trace('p2p.bg', d.host, { manager, job: 1, step: 'not restarting: wake-on-lan', mac: d.mac });
+    yield* call('power', 'wake', d.mac);
+    if (!(yield* pingUntil(d.host, (yield* now()) + t.trcUs, t))) return 'down';
+  }
+  return yield* examineAfterRestart(d, cfg);
+}
+
+/** Background job 2 (service trouble): VIP off the target, restart the target, examine it. */
+function* backgroundJob2(manager: string, d: ManagementData, cfg: P2pConfig): Process<'up' | 'down'> {
+  const t = cfg.timing;
+  try {
+    yield* call('network', 'removeVip', d.vip, d.host);
+    yield* call('power', 'reboot', d.host);
+  } catch (e) {
+    yield* trace('p2p.bg', d.host, { manager, job: 2, step: `restart failed: ${(e as Error).message}` });
+  }
+  yield* trace('p2p.bg', d.host, { manager, job: 2, step: 'restarting target' });
+  // Give the restart a moment to take the network down before watching for its return.
+  yield* sleep(t.tndUs);
+  if (!(yield* pingUntil(d.host, (yield* now()) + t.trcUs, t))) return 'down';
+  return yield* examineAfterRestart(d, cfg);
+}
+
+/** The load subprogram (Fig. 3): samples its own server each interval for the condition file. */
+function* loadSubprogram(host: string, cfg: P2pConfig): Process<void> {
+  let previous: LoadMeasurement[] = [];
+  let last = '';
+  for (;;) {
+    try {
+      const s = yield* call('load', 'sample', host);
+      const m: LoadMeasurement = { availableMemoryKb: s.memFreeKb, cpuIdlePct: s.cpuIdlePct, networkKb: s.netBytesPerS / 1024 };
+      const rec: ConditionRecord = {
+        server: host,
+        capacity: { physicalMemoryKb: s.memTotalKb, cpuCores: s.cores, ratedTransferKbPerS: s.netRatedBytesPerS / 2 / 1024 },
+        previous,
+        current: [m],
+      };
+      const text = JSON.stringify(rec);
+      if (text !== last) {
+        yield* update<ConditionRecord>(KEYS.condition(host), () => rec);
+        last = text;
+      }
+      previous = [m];
+    } catch {
+      // sampling failed this round; try again next interval
+    }
+    yield* sleep(cfg.timing.loadIntervalUs);
+  }
+}
+
+/** Writes the initial management files (the administrator's set-up on the file server). */
+export function* initialise(group: string[], data: ManagementData[]): Op<void> {
+  yield* update(KEYS.membership, () => ({ group, separation: [], order: group }));
+  yield* update(KEYS.operation, () => operationRows(group));
+  for (const d of data) yield* update(KEYS.data(d.host), () => d);
+}
