@@ -118,6 +118,12 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
     },
     quiet: {
       wouldPass: (spec) => evaluate(spec).detail === 'ok',
+      passLatencyUs: (spec) => {
+        const netUs = sToUs(net.examS);
+        if (spec.kind === 'network') return netUs;
+        if (spec.kind === 'service') return examUs(spec.target, spec.service);
+        return spec.services.reduce((sum, s) => sum + examUs(spec.target, s), netUs);
+      },
       subscribe(spec, onChange) {
         const services = spec.kind === 'service' ? [spec.service] : spec.kind === 'examine' ? spec.services : [];
         const subjects = [...world.subjectsFor(agent, spec.target), ...services.map((s) => `svc:${spec.target}/${s}`)];

@@ -31,5 +31,7 @@ export interface Prober {
  */
 export interface QuietOracle {
   wouldPass(spec: ProbeSpec): boolean;
+  /** How long the probe takes when it passes (fixed: passing probes draw no randomness). */
+  passLatencyUs(spec: ProbeSpec): number;
   subscribe(spec: ProbeSpec, onChange: () => void): () => void;
 }

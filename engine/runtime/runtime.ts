@@ -83,6 +83,7 @@ export class Runtime {
   private readyErr: boolean[] = [];
   private readySeq: number[] = [];
   private readyHead = 0;
+  private readyTail = 0;
   private draining = false;
   private readonly pausedAgents = new Set<string>();
   private parked: Array<[Proc, unknown, boolean, number]> = [];
@@ -177,17 +178,18 @@ export class Runtime {
   }
 
   private enqueue(p: Proc, value: unknown, isError: boolean, seq: number): void {
-    this.readyProc.push(p);
-    this.readyVal.push(value);
-    this.readyErr.push(isError);
-    this.readySeq.push(seq);
+    const i = this.readyTail++;
+    this.readyProc[i] = p;
+    this.readyVal[i] = value;
+    this.readyErr[i] = isError;
+    this.readySeq[i] = seq;
   }
 
   private drain(): void {
     if (this.draining) return;
     this.draining = true;
     try {
-      while (this.readyHead < this.readyProc.length) {
+      while (this.readyHead < this.readyTail) {
         const i = this.readyHead++;
         const p = this.readyProc[i];
         const v = this.readyVal[i];
@@ -202,10 +204,8 @@ export class Runtime {
         this.step(p, v, e);
       }
     } finally {
-      this.readyProc.length = 0;
-      this.readyVal.length = 0;
-      this.readyErr.length = 0;
-      this.readySeq.length = 0;
+      // Reset by index, keeping the arrays' storage (setting length = 0 would free it).
+      this.readyTail = 0;
       this.readyHead = 0;
       this.draining = false;
     }
@@ -519,10 +519,14 @@ function* naiveWatch(spec: ProbeSpec, intervalUs: number, phaseUs: number | unde
 }
 
 /**
- * `watch` in sim: sleeps until the first grid instant at which the target's state may have
- * changed (the oracle calls back on every change), so quiet monitoring costs no events. Every
- * probe it does make is a real port call at the same instant the naive loop would make it, so
- * the trace differs from ticking only by the omitted "probe.ok" lines.
+ * `watch` in sim: makes only the probes that can fail. The naive loop probes at a_{k+1} =
+ * nextGrid(max(a_k, c_k + d_k - 1)) where c_k is the call time (a_k unless the agent was paused)
+ * and d_k the probe's duration; while the target passes, d_k is the oracle's fixed pass latency,
+ * so the naive instants form an arithmetic sequence with stride T * ceil(d / T). On a change at
+ * tc (the oracle calls back, and the change time rides in the message) this loop probes for real
+ * at the first naive instant >= tc (late lane, so it sees every change of that instant), or at
+ * once if the agent was paused past that instant (the naive wake-up would have been late too).
+ * The trace therefore differs from ticking only by the omitted "probe.ok" lines.
  */
 function* skipWatch(rt: Runtime, spec: ProbeSpec, intervalUs: number, phaseUs: number | undefined, oracle: QuietOracle): Op<ProbeResult> {
   assertInterval(intervalUs);
@@ -530,23 +534,39 @@ function* skipWatch(rt: Runtime, spec: ProbeSpec, intervalUs: number, phaseUs: n
   const pid = (yield { kind: 'self' }) as number;
   const box = `#watch/${pid}`;
   const origin = phaseUs ?? startUs;
-  let last = phaseUs === undefined ? startUs : -Infinity;
-  let dirty = !oracle.wouldPass(spec);
+  // The next instant the naive loop would probe at, were every probe to pass.
+  let nextAt = nextGridUs(origin, intervalUs, Math.max(phaseUs === undefined ? startUs : -Infinity, startUs - 1));
+  let changeUs: number | null = oracle.wouldPass(spec) ? null : startUs;
   // Notifications arrive in the middle of a world update: deliver them as an event of their own.
-  const unsubscribe = oracle.subscribe(spec, () => rt.post(box, 1));
+  const unsubscribe = oracle.subscribe(spec, () => rt.post(box, rt.nowUs()));
+  /** Earliest change time among queued notifications later than `afterUs`; empties the mailbox. */
+  function* takeChanges(afterUs: number): Op<number | null> {
+    let earliest: number | null = null;
+    while (rt.queued(box) > 0) {
+      const t = (yield { kind: 'receive', mailbox: box, timeoutUs: 0 }) as number;
+      if (t > afterUs && (earliest === null || t < earliest)) earliest = t;
+    }
+    return earliest;
+  }
   try {
     for (;;) {
-      if (!dirty) yield { kind: 'receive', mailbox: box };
+      if (changeUs === null) {
+        changeUs = (yield { kind: 'receive', mailbox: box }) as number;
+        const more = yield* takeChanges(-Infinity);
+        if (more !== null && more < changeUs) changeUs = more;
+      }
+      const passUs = Math.max(1, oracle.passLatencyUs(spec));
+      const stride = intervalUs * Math.ceil(passUs / intervalUs);
+      const at = nextAt + stride * Math.max(0, Math.ceil((changeUs - nextAt) / stride));
       const nowUs = (yield { kind: 'now' }) as number;
-      const at = nextGridUs(origin, intervalUs, Math.max(last, nowUs - 1));
-      yield sleepLate(at);
-      last = at;
-      while (rt.queued(box) > 0) yield { kind: 'receive', mailbox: box, timeoutUs: 0 };
+      if (at >= nowUs) yield sleepLate(at);
+      const callUs = (yield { kind: 'now' }) as number;
+      yield* takeChanges(Infinity); // changes up to now are seen by this probe
       const r = (yield { kind: 'call', port: 'prober', op: 'probe', args: [spec] }) as ProbeResult;
       if (!r.ok) return r;
       yield { kind: 'trace', record: { kind: 'probe.ok', subject: spec.target, data: { probe: spec.kind } } };
-      dirty = rt.queued(box) > 0 || !oracle.wouldPass(spec);
-      while (rt.queued(box) > 0) yield { kind: 'receive', mailbox: box, timeoutUs: 0 };
+      nextAt = nextGridUs(origin, intervalUs, Math.max(at, callUs + r.latencyUs - 1));
+      changeUs = yield* takeChanges(callUs);
     }
   } finally {
     unsubscribe();

@@ -148,13 +148,13 @@ export const scenarioSchema = z.object({
     commandS: z.number().nonnegative().default(0.05),
   }).strict().default({ latencyS: 0.0005, examS: 0.01, vipSetS: 0.1, commandS: 0.05 }),
   contention: z.object({
-    /** Extra fraction of an operation's time per other VM operation running on the same host. */
-    hostShare: z.number().min(0).default(0),
-    /** Extra fraction per other VM operation reading from the same file server. */
-    fileServerShare: z.number().min(0).default(0),
-    /** Extra fraction per unit of host CPU busy fraction (0..1) from client load. */
-    cpuLoadFactor: z.number().min(0).default(0),
-  }).strict().default({ hostShare: 0, fileServerShare: 0, cpuLoadFactor: 0 }),
+    /**
+     * Fraction of a VM operation's time spent moving its image to or from the file server (the
+     * rest is CPU work on the host). Concurrent operations share the file server's bandwidth and
+     * the host's cores (see README, Contention). 0: no file-server sharing.
+     */
+    ioFraction: z.number().min(0).max(1).default(0),
+  }).strict().default({ ioFraction: 0 }),
   hosts: z.array(hostSchema).min(1),
   vms: z.array(vmSchema).default([]),
   vips: z.array(vipSchema).default([]),

@@ -28,18 +28,31 @@ interface Host {
   linkUp: boolean;
   /** Operation in flight that will change the power state (cancelled if the host is cut off). */
   powerToken: number;
-  vmOps: number;
 }
 
 interface Vm {
   spec: VmSpec;
   state: VmState;
   host: string | null;
-  token: number;
   /** Aborts the operation in flight (its host died or the VM crashed). */
   abort?: (why: string) => void;
   /** A saved (suspended) image exists on the file server: it can be resumed on any host. */
   hasImage: boolean;
+}
+
+interface VmOp {
+  vm: string;
+  host: string;
+  fs: string;
+  phase: 'io' | 'cpu';
+  /** Work left, in microseconds of exclusive use of the resource. */
+  ioLeft: number;
+  cpuLeft: number;
+  /** Share of the resource the operation gets now (0..1]. */
+  rate: number;
+  since: number;
+  token: number;
+  finish: () => void;
 }
 
 interface Service {
@@ -77,7 +90,6 @@ export class World {
   private readonly blocked = new Map<string, number>();
   private readonly subs = new Map<string, Set<() => void>>();
   private readonly anyChange = new Set<(subject: string) => void>();
-  private readonly fileServerOps = new Map<string, number>();
   private readonly extraLoad = new Map<string, { cpuPct: number; memMb: number; netBytesPerS: number }>();
   readonly hostListeners: Array<(host: string, state: HostState, prev: HostState) => void> = [];
 
@@ -88,12 +100,12 @@ export class World {
     private readonly emitFn: (ev: WorldEvent) => void,
   ) {
     for (const h of scenario.hosts) {
-      this.hosts.set(h.name, { spec: h, state: h.state, linkUp: true, powerToken: -1, vmOps: 0 });
+      this.hosts.set(h.name, { spec: h, state: h.state, linkUp: true, powerToken: -1 });
       for (const s of h.services) this.services.set(`${h.name}/${s.name}`, { spec: s, target: h.name, state: 'up' });
       this.extraLoad.set(h.name, { cpuPct: 0, memMb: 0, netBytesPerS: 0 });
     }
     for (const v of scenario.vms) {
-      this.vms.set(v.name, { spec: v, state: v.state, host: v.host, token: -1, hasImage: v.state === 'suspended' });
+      this.vms.set(v.name, { spec: v, state: v.state, host: v.host, hasImage: v.state === 'suspended' });
       for (const s of v.services) this.services.set(`${v.name}/${s.name}`, { spec: s, target: v.name, state: 'up' });
     }
     for (const vip of scenario.vips) this.vips.set(vip.name, { name: vip.name, service: vip.service, holders: vip.holder ? [vip.holder] : [] });
@@ -161,10 +173,11 @@ export class World {
 
   /** Can a packet go from node `from` to node `to` (both up, no partition)? */
   reachable(from: string, to: string): boolean {
-    if (from !== CLIENT_NODE && !this.nodeUp(from)) return false;
-    if (!this.nodeUp(to)) return false;
+    // Names that are not hosts or VMs are clients: always up, outside the servers' LAN.
+    if (this.isNode(from) && !this.nodeUp(from)) return false;
+    if (this.isNode(to) && !this.nodeUp(to)) return false;
     if (this.blocked.size === 0) return true;
-    const a = from === CLIENT_NODE ? from : this.physical(from) ?? from;
+    const a = this.physical(from) ?? from;
     const b = this.physical(to) ?? to;
     return !this.blocked.has(`${a}>${b}`) && !this.blocked.has(`${from}>${to}`);
   }
@@ -453,52 +466,106 @@ export class World {
 
   // ---------- VMs ----------
 
-  /** Duration of a VM operation under contention (decided when it starts; see README, Contention). */
-  private vmOpUs(v: Vm, host: string, base: Dist, stream: string): number {
-    const c = this.scenario.contention;
-    const onHost = this.host(host).vmOps;
-    const onFs = this.fileServerOps.get(v.spec.fileServer) ?? 0;
-    const cpuBusyFrac = Math.min(1, (this.host(host).spec.cpuBusyPct + this.extraLoad.get(host)!.cpuPct) / (100 * this.host(host).spec.cores));
-    const factor = 1 + c.hostShare * onHost + c.fileServerShare * onFs + c.cpuLoadFactor * cpuBusyFrac;
-    return Math.round(this.draw(base, stream) * factor);
+  // A VM operation does two kinds of work: reading (or writing) the VM image on its file server,
+  // then CPU work on its host. Each is shared fairly among the operations that need it at the
+  // moment (processor sharing): k operations reading from one file server each get 1/k of its
+  // bandwidth, less what client traffic on the host's link takes; an operation's CPU work gets
+  // cores / (runnable threads) of a core when the host is overloaded. Rates change whenever an
+  // operation starts, finishes or changes phase, or the load changes, and every completion is
+  // rescheduled then (see README, Contention).
+  private readonly ops: VmOp[] = [];
+
+  private reflow(): void {
+    const now = this.kernel.nowUs();
+    for (const op of this.ops) {
+      const done = op.rate * (now - op.since);
+      if (op.phase === 'io') op.ioLeft -= done;
+      else op.cpuLeft -= done;
+      op.since = now;
+    }
+    const ioReaders = new Map<string, number>();
+    const cpuOps = new Map<string, number>();
+    for (const op of this.ops) {
+      if (op.phase === 'io') ioReaders.set(op.fs, (ioReaders.get(op.fs) ?? 0) + 1);
+      else cpuOps.set(op.host, (cpuOps.get(op.host) ?? 0) + 1);
+    }
+    for (const op of this.ops) {
+      const h = this.host(op.host);
+      if (op.phase === 'io') {
+        const linkBytesPerS = h.spec.linkBps / 8;
+        const clientShare = Math.min(0.95, (h.spec.netBytesPerS + this.extraLoad.get(op.host)!.netBytesPerS) / linkBytesPerS);
+        op.rate = (1 - clientShare) / ioReaders.get(op.fs)!;
+      } else {
+        const threads = this.busyThreads(op.host) + cpuOps.get(op.host)!;
+        op.rate = Math.min(1, h.spec.cores / threads);
+      }
+      this.kernel.cancel(op.token);
+      const left = Math.max(0, op.phase === 'io' ? op.ioLeft : op.cpuLeft);
+      op.token = this.kernel.at(now + Math.ceil(left / op.rate), this.opPhaseEnd, this.ops.indexOf(op));
+    }
   }
+
+  /** CPU-bound threads on a host besides VM operations: its own load, client load, running VMs. */
+  private busyThreads(host: string): number {
+    let pct = this.host(host).spec.cpuBusyPct + this.extraLoad.get(host)!.cpuPct;
+    for (const v of this.vms.values()) if (v.host === host && v.state === 'running') pct += v.spec.cpuPct;
+    return pct / 100;
+  }
+
+  private readonly opPhaseEnd = (index: number): void => {
+    const op = this.ops[index];
+    const now = this.kernel.nowUs();
+    op.token = -1;
+    if (op.phase === 'io') {
+      op.ioLeft = 0;
+      op.phase = 'cpu';
+      op.rate = 1;
+      op.since = now;
+      this.reflow();
+      return;
+    }
+    this.ops.splice(index, 1);
+    this.reflow();
+    op.finish();
+  };
 
   private vmOp(name: string, host: string, from: VmState[], during: VmState, after: VmState, base: Dist, op: string): SimFuture<void> {
     const v = this.vm(name);
     if (!from.includes(v.state)) return SimFuture.rejected(new WorldError(`VM ${name} is ${v.state}; ${op} needs ${from.join(' or ')}`));
     if (this.host(host).state !== 'on') return SimFuture.rejected(new WorldError(`host ${host} is ${this.host(host).state}; cannot ${op} ${name}`));
-    const us = this.vmOpUs(v, host, base, `vm/${name}/${op}`);
-    const h = this.host(host);
-    const fs = v.spec.fileServer;
-    h.vmOps++;
-    this.fileServerOps.set(fs, (this.fileServerOps.get(fs) ?? 0) + 1);
+    const baseUs = this.draw(base, `vm/${name}/${op}`);
+    const ioUs = baseUs * this.scenario.contention.ioFraction;
     this.setVmState(name, during, host);
     const f = new SimFuture<void>();
-    const release = () => {
-      h.vmOps--;
-      this.fileServerOps.set(fs, (this.fileServerOps.get(fs) ?? 1) - 1);
-      v.abort = undefined;
-      v.token = -1;
+    const entry: VmOp = {
+      vm: name, host, fs: v.spec.fileServer, phase: ioUs > 0 ? 'io' : 'cpu', ioLeft: ioUs, cpuLeft: baseUs - ioUs,
+      rate: 1, since: this.kernel.nowUs(), token: -1,
+      finish: () => {
+        v.abort = undefined;
+        if (after === 'suspended') v.hasImage = true;
+        this.setVmState(name, after, after === 'suspended' || after === 'stopped' ? v.host : host);
+        f.resolve();
+      },
     };
     v.abort = (why) => {
-      release();
+      v.abort = undefined;
+      const i = this.ops.indexOf(entry);
+      if (i >= 0) {
+        this.kernel.cancel(entry.token);
+        this.ops.splice(i, 1);
+        this.reflow();
+      }
       // Reject in an event of its own: the caller must not run in the middle of a world update.
       this.kernel.at(this.kernel.nowUs(), () => f.reject(new WorldError(`${op} of ${name} failed: ${why}`)));
     };
-    v.token = this.later(us, () => {
-      release();
-      if (after === 'suspended') v.hasImage = true;
-      this.setVmState(name, after, after === 'suspended' || after === 'stopped' ? v.host : host);
-      f.resolve();
-    });
+    this.ops.push(entry);
+    this.reflow();
     return f;
   }
 
   private abortVmOp(v: Vm, why: string): void {
-    this.kernel.cancel(v.token);
     const abort = v.abort;
     v.abort = undefined;
-    v.token = -1;
     abort?.(why);
   }
 
@@ -528,7 +595,7 @@ export class World {
 
   crashVm(name: string): void {
     const v = this.vm(name);
-    if (v.state === 'running' || v.state === 'resuming' || v.state === 'starting') {
+    if (v.state === 'running' || v.state === 'resuming' || v.state === 'starting' || v.state === 'suspending') {
       this.abortVmOp(v, 'VM crashed');
       this.setVmState(name, 'crashed', v.host);
     }
@@ -584,16 +651,17 @@ export class World {
     l.memMb += sign * memMb;
     l.netBytesPerS += sign * netBytesPerS;
     this.emit('load.change', host, { cpuPct: l.cpuPct, memMb: l.memMb, netBytesPerS: l.netBytesPerS });
+    if (this.ops.length > 0) this.reflow();
   }
 
   // ---------- clients (the access log) ----------
 
-  /** Is the VIP's service answering the clients right now? */
-  vipServing(vip: string): boolean {
+  /** Is the VIP's service answering `client` right now (request and reply)? */
+  vipServing(vip: string, client: string = CLIENT_NODE): boolean {
     const v = this.vips.get(vip);
     if (!v) return false;
     const who = this.vipAnswerer(vip);
-    return who !== null && this.reachable(CLIENT_NODE, who) && this.serviceState(who, v.service) === 'up';
+    return who !== null && this.reachable(client, who) && this.reachable(who, client) && this.serviceState(who, v.service) === 'up';
   }
 
   private clientsMaybeChanged(): void {
@@ -613,7 +681,7 @@ export class World {
     const at = c.ok === null ? now : c.phaseUs + (Math.floor(rel / iv) + (rel % iv === 0 ? 0 : 1)) * iv;
     c.checkToken = this.kernel.at(at, () => {
       c.checkToken = -1;
-      const ok = this.vipServing(c.spec.vip);
+      const ok = this.vipServing(c.spec.vip, c.spec.name);
       if (ok !== c.ok) {
         this.emit('client.access', c.spec.name, { vip: c.spec.vip, ok, log: ok ? 'OK' : 'XX' });
         c.ok = ok;
