@@ -38,18 +38,25 @@ export class FakeTargets {
     },
   };
 
-  readonly quiet: QuietOracle = {
-    wouldPass: (spec) => this.isUp(spec.target),
-    subscribe: (spec, onChange) => {
-      let set = this.subs.get(spec.target);
-      if (!set) {
-        set = new Set();
-        this.subs.set(spec.target, set);
-      }
-      set.add(onChange);
-      return () => set!.delete(onChange);
-    },
-  };
+  readonly quiet: QuietOracle = this.oracle();
+
+  private oracle() {
+    const oracle = {
+      wouldPass: (spec: ProbeSpec) => this.isUp(spec.target),
+      /** A passing probe takes the fixed probe latency. */
+      passLatencyUs: (_spec: ProbeSpec) => this.probeLatencyUs,
+      subscribe: (spec: ProbeSpec, onChange: () => void) => {
+        let set = this.subs.get(spec.target);
+        if (!set) {
+          set = new Set();
+          this.subs.set(spec.target, set);
+        }
+        set.add(onChange);
+        return () => set!.delete(onChange);
+      },
+    };
+    return oracle;
+  }
 
   readonly services: Services = {
     start: (target) => this.set(target, true),
