@@ -208,12 +208,14 @@ describe('watch effect (runtime level, both modes)', () => {
 
 describe('watch in the simulated world: naive ticking vs skipping', () => {
   // The invariant: the two modes give the same trace once naive's probe.ok lines are dropped.
-  // Restricted (see the two regression tests below, which fail today): the manager is never
-  // paused, and the service examination time stays below the probe interval. Drop
-  // `pauseManager: false` and `examBelowInterval: true` once skipWatch handles those.
+  // Restricted: the manager itself is never paused (pauses of the other hosts are generated).
+  // A paused manager still breaks the invariant in one case, pinned deterministically by the
+  // failing regression test below ("paused while a probe is in flight"); drop
+  // `pauseManager: false` once it passes (a random property would catch it only now and then,
+  // ~0.15% of cases, which would make the suite flaky rather than red).
   it('quiet monitoring is skipped exactly (random scenarios, simultaneous and on-grid faults)', () => {
     fc.assert(
-      fc.property(arbScenario({ pauseManager: false, examBelowInterval: true }), fc.integer({ min: 0, max: 1000 }), (scenario, seed) => {
+      fc.property(arbScenario({ pauseManager: false }), fc.integer({ min: 0, max: 1000 }), (scenario, seed) => {
         const naive = simulate(scenario, seed, 'naive', notProbeOk);
         const skip = simulate(scenario, seed, 'skip', notProbeOk);
         const diff = firstDifference(naive.ndjson, skip.ndjson);
@@ -262,11 +264,10 @@ describe('watch in the simulated world: naive ticking vs skipping', () => {
     }
   });
 
-  // Regression (fails today): skipWatch, engine/runtime/runtime.ts. While the manager is paused
-  // (SIGSTOP) the naive loop's timer for the grid instant 70 s expires; on resume at 75 s it
-  // probes at once and detects the frozen daemon at 75 + 3 s. skipWatch was woken by the change
-  // notification (parked during the pause) and, on resume, sleeps to the *next* grid instant
-  // (80 s), detecting at 83 s: the traces differ by more than probe.ok lines.
+  // Regression (skipWatch, engine/runtime/runtime.ts; fixed in 21245a4). While the manager is
+  // paused (SIGSTOP) the naive loop's timer for the grid instant 70 s expires; on resume at 75 s
+  // it probes at once and detects the frozen daemon at 75 + 3 s. skipWatch must do the same, not
+  // sleep to the next grid instant (80 s).
   it('a manager paused across a probe instant probes on resume in both modes', () => {
     const s = demo();
     s.until = '100s';
@@ -281,12 +282,11 @@ describe('watch in the simulated world: naive ticking vs skipping', () => {
     expect(diff, `naive (expected) vs skip (actual):\n${diff}`).toBeNull();
   });
 
-  // Regression (fails today): skipWatch, engine/runtime/runtime.ts. When a passing probe takes
-  // longer than the interval (examS 1.59 s, interval 1 s), the naive loop cannot probe at every
-  // grid instant: after the probe at k s it answers at k + 1.59 s and probes next at k + 2 s. So
-  // naive probes only at odd seconds (1 s, 3 s, ...), while skipWatch probes at the first grid
-  // instant after a change. St2 at 64 s: naive probes at 65 s and detects at 68 s (3 s service
-  // timeout); skip probes at 64 s and detects at 67 s.
+  // Regression (skipWatch, engine/runtime/runtime.ts; fixed in 21245a4). When a passing probe
+  // takes longer than the interval (examS 1.59 s, interval 1 s), the naive loop cannot probe at
+  // every grid instant: after the probe at k s it answers at k + 1.59 s and probes next at
+  // k + 2 s, so it probes at odd seconds only. St2 at 64 s: naive probes at 65 s and detects at
+  // 68 s (3 s service timeout); skipWatch must not probe at 64 s.
   it('a service examination slower than the interval: skip probes where naive would', () => {
     const s = demo();
     s.until = '100s';
@@ -295,6 +295,28 @@ describe('watch in the simulated world: naive ticking vs skipping', () => {
     const naive = simulate(s, 1, 'naive', notProbeOk);
     const skip = simulate(s, 1, 'skip', notProbeOk);
     expect(naive.sim.events.find((e) => e.kind === 'trouble.detected')?.t).toBe(68 * S);
+    const diff = firstDifference(naive.ndjson, skip.ndjson);
+    expect(diff, `naive (expected) vs skip (actual):\n${diff}`).toBeNull();
+  });
+
+  // Fails today: skipWatch, engine/runtime/runtime.ts (as of 21245a4). The manager is paused at
+  // 61 s for 15 s while its passing probe of 60 s is in flight (examS 1.59 s: the answer comes at
+  // 61.59 s, parked until the resume at 76 s). Naive computes its next instant only when it runs
+  // again: nextGrid(max(60 s, 76 s - 1 us)) = 80 s, and detects the daemon frozen at 62 s at
+  // 83 s. skipWatch assumes the naive loop slept to 70 s (its `nextAt` = call + stride) and, the
+  // agent being resumed past 70 s, probes at once at 76 s, detecting at 79 s. Its model of the
+  // naive sequence must use the time the watcher continues after a probe, max(call + latency,
+  // resume time if paused then), not call + latency.
+  it('a manager paused while a passing probe is in flight: skip probes where naive would', () => {
+    const s = demo();
+    s.until = '120s';
+    s.faults = [
+      { kind: 'pause', target: 'mgr', at: '61s', duration: '15s' },
+      { kind: 'St2', target: 'web1', service: 'httpd', at: '62s' },
+    ];
+    const naive = simulate(s, 1, 'naive', notProbeOk);
+    const skip = simulate(s, 1, 'skip', notProbeOk);
+    expect(naive.sim.events.find((e) => e.kind === 'trouble.detected')?.t).toBe(83 * S);
     const diff = firstDifference(naive.ndjson, skip.ndjson);
     expect(diff, `naive (expected) vs skip (actual):\n${diff}`).toBeNull();
   });
