@@ -320,4 +320,27 @@ describe('watch in the simulated world: naive ticking vs skipping', () => {
     const diff = firstDifference(naive.ndjson, skip.ndjson);
     expect(diff, `naive (expected) vs skip (actual):\n${diff}`).toBeNull();
   });
+
+  // Fails today, same cause as above: a pause of the watcher's own agent shifts the naive probe
+  // sequence even when the target does not change during it, and skipWatch never hears of the
+  // pause (the oracle reports target changes only). Interval 1 s, examS 1.59 s: naive probes at
+  // odd seconds; its probe of 61 s answers at 62.59 s while the manager is paused (61.5 s to
+  // 65.2 s), so it continues at 65.2 s and probes at 66, 68, 70 s: the St2 of 69.5 s is seen at
+  // 70 s (detected 73 s). skipWatch keeps the odd grid (71 s, detected 74 s). The runtime knows
+  // when an agent pauses and resumes; skipWatch could be told (e.g. a message on resume) and
+  // recompute its virtual sequence from the time the naive loop would continue.
+  it('a pause of the manager shifts the naive probe sequence; skip must follow it', () => {
+    const s = demo();
+    s.until = '120s';
+    (s.policies[0] as Record<string, unknown>).interval = '1s';
+    s.faults = [
+      { kind: 'pause', target: 'mgr', at: '61500ms', duration: '3700ms' },
+      { kind: 'St2', target: 'web1', service: 'httpd', at: '69500ms' },
+    ];
+    const naive = simulate(s, 1, 'naive', notProbeOk);
+    const skip = simulate(s, 1, 'skip', notProbeOk);
+    expect(naive.sim.events.find((e) => e.kind === 'trouble.detected')?.t).toBe(73 * S);
+    const diff = firstDifference(naive.ndjson, skip.ndjson);
+    expect(diff, `naive (expected) vs skip (actual):\n${diff}`).toBeNull();
+  });
 });
