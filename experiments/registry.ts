@@ -3,47 +3,12 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { readScenario, buildSimulation } from './scenario.ts';
 import { recoveries, disconnections, availability, energyWh } from '../sim/trace/metrics.ts';
-import { summarize, Progress, type ExperimentResult, type ResultRow } from './report.ts';
+import { Progress, Samples, type Experiment } from './report.ts';
+import { P2P_EXPERIMENTS } from './p2p/experiments.ts';
 import { toNdjson } from '../adapters/sim/simulation.ts';
-
-export interface RunOptions {
-  seed: number;
-  runs: number;
-  /** Where the experiment may write extra files (traces). */
-  outDir: string;
-}
-
-export interface Experiment {
-  id: string;
-  title: string;
-  defaultRuns: number;
-  run(opts: RunOptions): ExperimentResult & { traces?: Record<string, string> };
-}
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const SCENARIO_DIR = join(here, 'scenarios');
-
-/** Collects metric samples keyed by case/server/metric across runs. */
-export class Samples {
-  private readonly m = new Map<string, { case: string; server?: string; metric: string; xs: number[] }>();
-  add(c: string, server: string | undefined, metric: string, x: number | null | undefined): void {
-    if (x === null || x === undefined || !Number.isFinite(x)) return;
-    const key = `${c}\u0000${server ?? ''}\u0000${metric}`;
-    let e = this.m.get(key);
-    if (!e) {
-      e = { case: c, server, metric, xs: [] };
-      this.m.set(key, e);
-    }
-    e.xs.push(x);
-  }
-  rows(ref: (c: string, server: string | undefined, metric: string) => { paper?: number | null; analytical?: number | null } = () => ({})): ResultRow[] {
-    return [...this.m.values()].map((e) => {
-      const s = summarize(e.xs);
-      const r = ref(e.case, e.server, e.metric);
-      return { case: e.case, ...(e.server ? { server: e.server } : {}), metric: e.metric, value: s.mean, ci95: s.ci95, paper: r.paper ?? null, analytical: r.analytical ?? null, n: s.n };
-    });
-  }
-}
 
 const demo: Experiment = {
   id: 'demo',
@@ -82,7 +47,7 @@ const demo: Experiment = {
   },
 };
 
-export const EXPERIMENTS: Experiment[] = [demo];
+export const EXPERIMENTS: Experiment[] = [demo, ...P2P_EXPERIMENTS];
 
 export function findExperiment(id: string): Experiment | undefined {
   return EXPERIMENTS.find((e) => e.id === id);

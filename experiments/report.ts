@@ -151,3 +151,40 @@ export class Progress {
     if (this.done === this.total) process.stderr.write('\n');
   }
 }
+
+export interface RunOptions {
+  seed: number;
+  runs: number;
+  /** Where the experiment may write extra files (traces). */
+  outDir: string;
+}
+
+export interface Experiment {
+  id: string;
+  title: string;
+  defaultRuns: number;
+  run(opts: RunOptions): ExperimentResult & { traces?: Record<string, string> };
+}
+
+/** Collects metric samples keyed by case/server/metric across runs. */
+export class Samples {
+  private readonly m = new Map<string, { case: string; server?: string; metric: string; xs: number[] }>();
+  add(c: string, server: string | undefined, metric: string, x: number | null | undefined): void {
+    if (x === null || x === undefined || !Number.isFinite(x)) return;
+    const key = `${c}\u0000${server ?? ''}\u0000${metric}`;
+    let e = this.m.get(key);
+    if (!e) {
+      e = { case: c, server, metric, xs: [] };
+      this.m.set(key, e);
+    }
+    e.xs.push(x);
+  }
+  rows(ref: (c: string, server: string | undefined, metric: string) => { paper?: number | null; analytical?: number | null } = () => ({})): ResultRow[] {
+    return [...this.m.values()].map((e) => {
+      const s = summarize(e.xs);
+      const r = ref(e.case, e.server, e.metric);
+      return { case: e.case, ...(e.server ? { server: e.server } : {}), metric: e.metric, value: s.mean, ci95: s.ci95, paper: r.paper ?? null, analytical: r.analytical ?? null, n: s.n };
+    });
+  }
+}
+

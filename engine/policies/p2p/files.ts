@@ -82,15 +82,20 @@ export function* readMembership(): Op<Membership> {
   return r.value as Membership;
 }
 
-/** Moves `server` from the group file to the separation file (no-op if already there). */
-export function* separate(server: string): Op<Membership> {
+/**
+ * Moves `server` from the group file to the separation file. The compare-and-set makes this the
+ * claim on the recovery: `claimed` is false when another manager separated it first.
+ */
+export function* separate(server: string): Op<{ membership: Membership; claimed: boolean }> {
+  let claimed = false;
   const m = yield* update<Membership>(KEYS.membership, (cur) => {
     if (!cur) throw new Error('P2P: no group file');
-    if (!cur.group.includes(server)) return cur;
+    claimed = cur.group.includes(server);
+    if (!claimed) return cur;
     return { ...cur, group: cur.group.filter((s) => s !== server), separation: [...cur.separation, server] };
   });
-  yield* writeOperation(m!);
-  return m!;
+  if (claimed) yield* writeOperation(m!);
+  return { membership: m!, claimed };
 }
 
 /** Returns `server` from the separation file to its place in the group file. */

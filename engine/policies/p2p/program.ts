@@ -10,6 +10,7 @@
 // the fallback (Fig. 10).
 import { firstOf, E, now, receive, sleep, spawn, cancel, trace, watch, type Op, type Process } from '../../runtime/effects.ts';
 import { call, mailboxOf, type ProbeResult, type ProbeSpec } from '../../ports/index.ts';
+import { nextGridUs } from '../../runtime/runtime.ts';
 import { KEYS, readData, readMembership, readOperation, rejoin, separate, update, type ConditionRecord, type ManagementData, type TroubleRecord } from './files.ts';
 import { rankHosts, realServerConditions, type LoadMeasurement, type ServerStages } from './placement.ts';
 import { managersOf, operationRows, targetsOf, type OperationRow } from './ring.ts';
@@ -148,7 +149,9 @@ function* p1Program(manager: string, target: string, cfg: P2pConfig, busy: Set<s
       const p2 = managersOf(rows, target).find((r) => r.priority === 'P2')?.manager ?? null;
       yield* trace('trouble.detected', target, { manager, priority: 'P1', detail: bad.detail });
       const outcome = yield* recoverTarget(manager, 'P1', d, bad, p2, cfg);
-      if (outcome === 'down') return;
+      // Down, or handled by another manager: this program ends; the supervisor starts a new one
+      // when the target is back in the group file.
+      if (outcome === 'down' || outcome === 'deferred') return;
     } finally {
       busy.delete(key);
     }
@@ -167,30 +170,43 @@ function* p2Program(manager: string, target: string, cfg: P2pConfig, busy: Set<s
     const detectedUs = yield* now();
     busy.add(key);
     try {
-      const rows = yield* readOperation();
-      const p1 = managersOf(rows, target).find((r) => r.priority === 'P1')?.manager ?? null;
-      yield* trace('p2p.wait', target, { manager, priority: 'P2', p1, detail: bad.detail });
-      // Wait for R/U/D from the P1 manager, examining the P1 manager each interval (Fig. 8).
-      let verdict: 'resume' | 'end' | 'takeover' = 'takeover';
+      const p1 = managersOf(yield* readOperation(), target).find((r) => r.priority === 'P1')?.manager ?? null;
+      yield* trace('trouble.detected', target, { manager, priority: 'P2', detail: bad.detail });
+      yield* trace('p2p.wait', target, { manager, priority: 'P2', p1 });
+      // Wait for R/U/D from the P1 manager; at each S.file instant (every Tim) examine the P1
+      // manager of the moment, and take over if it is abnormal (Fig. 8).
+      let verdict: 'resume' | 'end' | 'takeover' = 'resume';
       for (;;) {
-        const msg = yield* receive<P2pMessage>(box, cfg.timing.timUs);
+        const checkAt = nextGridUs(0, cfg.timing.timUs, yield* now());
+        const msg = yield* receive<P2pMessage>(box, checkAt - (yield* now()));
         if (msg) {
           if ((msg.body.detectedUs ?? 0) < detectedUs - cfg.timing.timUs) continue; // about an older trouble
           yield* trace('p2p.message', target, { manager, type: msg.type, from: msg.from });
           verdict = msg.type === 'D' ? 'end' : 'resume';
           break;
         }
-        if (p1 === null) break;
+        const m = yield* readMembership();
+        if (m.separation.includes(target)) continue; // claimed by a P1 manager: wait for its report
+        const p1 = managersOf(yield* readOperation(), target).find((r) => r.priority === 'P1')?.manager ?? null;
+        if (p1 === null || p1 === manager) {
+          verdict = 'takeover';
+          break;
+        }
         const ping = yield* call('prober', 'probe', { kind: 'network', target: p1, timeoutUs: cfg.timing.tndUs });
-        if (!ping.ok) break;
+        if (!ping.ok) {
+          verdict = 'takeover';
+          break;
+        }
+        // The P1 manager answers but has not reported: is the target still in trouble?
+        const again = yield* call('prober', 'probe', examSpec(d, cfg.timing));
+        if (again.ok) break;
       }
       if (verdict === 'end') return;
       if (verdict === 'takeover') {
         // The P1 manager is abnormal: this program performs the recovery with P1 (Fig. 8).
-        yield* trace('p2p.takeover', target, { manager, from: p1 });
-        yield* trace('trouble.detected', target, { manager, priority: 'P2', detail: bad.detail });
+        yield* trace('p2p.takeover', target, { manager });
         const outcome = yield* recoverTarget(manager, 'P2', d, bad, null, cfg);
-        if (outcome === 'down') return;
+        if (outcome === 'down' || outcome === 'deferred') return;
       }
     } finally {
       busy.delete(key);
@@ -200,7 +216,7 @@ function* p2Program(manager: string, target: string, cfg: P2pConfig, busy: Set<s
   }
 }
 
-type Outcome = 'ok' | 'up' | 'down';
+type Outcome = 'ok' | 'up' | 'down' | 'deferred';
 
 /** From a detected trouble to the target's return (or its end): modes 2-5 of Fig. 7. */
 function* recoverTarget(manager: string, priority: 'P1' | 'P2', d: ManagementData, bad: ProbeResult, p2: string | null, cfg: P2pConfig): Op<Outcome> {
@@ -240,7 +256,11 @@ function* recoverTarget(manager: string, priority: 'P1' | 'P2', d: ManagementDat
   }
   // Trouble confirmed: separate the target, start the background job and (by telling every
   // supervisor) the new management programs of the dynamic extension.
-  yield* separate(target);
+  if (!(yield* separate(target)).claimed) {
+    // Another manager (a P1 after the dynamic extension, or the P2) already handles this target.
+    yield* trace('p2p.deferred', target, { manager, priority });
+    return 'deferred';
+  }
   const jobPid = yield* spawn(`p2p/${manager}/bg/${target}`, job);
   yield* nudgeAll(manager);
   yield* sleep(t.decisionUs);
