@@ -3,6 +3,7 @@
 // `npm run golden:update` and read the diff before committing.
 import { describe, expect, it } from 'vitest';
 import { describeTraceDiff, expectPath, goldenCases, readExpected, renderGolden } from './helpers/golden.ts';
+import { parseNdjson } from '../sim/trace/metrics.ts';
 
 const cases = goldenCases();
 
@@ -32,5 +33,34 @@ describe('golden trace diff message', () => {
     );
     expect(describeTraceDiff(expected, expected.split('\n')[0] + '\n')).toContain('actual:   <end of trace>');
     expect(describeTraceDiff(expected, expected)).toBeNull();
+  });
+});
+
+describe('golden traces read right', () => {
+  const trace = (name: string) => parseNdjson(readExpected(name) ?? '');
+  const first = (name: string, kind: string) => trace(name).find((e) => e.kind === kind)?.t;
+
+  it('demo-st2: detected at the 70 s probe, function back in seconds, web1 rebooted and back', () => {
+    expect(first('demo-st2', 'trouble.detected')).toBe(73_000_000);
+    expect(first('demo-st2', 'function.recovered')! - 73_000_000).toBeLessThan(10_000_000);
+    expect(trace('demo-st2').filter((e) => e.kind === 'target.recovered').map((e) => e.data?.how)).toEqual(['fallback']);
+  });
+
+  it('st1-service-restart: a daemon restart is enough (no backup VM is resumed)', () => {
+    const t = trace('st1-service-restart');
+    expect(t.some((e) => e.kind === 'vm.state' && e.data?.state === 'resuming')).toBe(false);
+    expect(t.filter((e) => e.kind === 'target.recovered').map((e) => e.data?.how)).toEqual(['service restart']);
+  });
+
+  // Fails today: engine/policies/failover/failover.ts line 56 counts only the 1 s sleeps of its
+  // wait loop (`waited += 1 * S`), not the probes between them; a probe of a server that is off
+  // lasts its whole timeout (3 s), so recoveryWait 5m lasts 4 x 300 s = 20 min (target.down at
+  // 1279.6 s instead of ~380 s). Fix: loop until a deadline `start + recoveryWaitUs` read with
+  // now().
+  it('demo-nt2: the manager gives up (target.down) one recovery wait (5 min) after failing over', () => {
+    const recovered = first('demo-nt2', 'function.recovered')!;
+    const down = first('demo-nt2', 'target.down');
+    expect(down).toBeDefined();
+    expect(down! - recovered).toBeLessThanOrEqual((300 + 3 + 1) * 1_000_000);
   });
 });

@@ -209,10 +209,9 @@ describe('watch effect (runtime level, both modes)', () => {
 describe('watch in the simulated world: naive ticking vs skipping', () => {
   // The invariant: the two modes give the same trace once naive's probe.ok lines are dropped.
   // Restricted: the manager itself is never paused (pauses of the other hosts are generated).
-  // A paused manager still breaks the invariant in one case, pinned deterministically by the
-  // failing regression test below ("paused while a probe is in flight"); drop
-  // `pauseManager: false` once it passes (a random property would catch it only now and then,
-  // ~0.15% of cases, which would make the suite flaky rather than red).
+  // A paused manager still breaks the invariant, pinned deterministically by the two failing
+  // regression tests at the end of this file; drop `pauseManager: false` once they pass (a random
+  // property catches it in ~0.15% of cases, which would make the suite flaky rather than red).
   it('quiet monitoring is skipped exactly (random scenarios, simultaneous and on-grid faults)', () => {
     fc.assert(
       fc.property(arbScenario({ pauseManager: false }), fc.integer({ min: 0, max: 1000 }), (scenario, seed) => {
