@@ -86,6 +86,8 @@ export class Runtime {
   private readyTail = 0;
   private draining = false;
   private readonly pausedAgents = new Set<string>();
+  private readonly pauseStart = new Map<string, number>();
+  private readonly pauseLog = new Map<string, Array<[number, number]>>();
   private parked: Array<[Proc, unknown, boolean, number]> = [];
   private current: Proc | null = null;
   private readonly onTimer = (pid: number): void => {
@@ -142,11 +144,16 @@ export class Runtime {
 
   /** Freezes every process of `agent` (SIGSTOP of its host): nothing of it runs until resumeAgent. */
   pauseAgent(agent: string): void {
+    if (this.pausedAgents.has(agent)) return;
     this.pausedAgents.add(agent);
+    this.pauseStart.set(agent, this.sched.nowUs());
   }
 
   resumeAgent(agent: string): void {
     if (!this.pausedAgents.delete(agent)) return;
+    const log = this.pauseLog.get(agent) ?? [];
+    log.push([this.pauseStart.get(agent)!, this.sched.nowUs()]);
+    this.pauseLog.set(agent, log);
     this.unpark(agent);
     this.drain();
   }
@@ -158,6 +165,11 @@ export class Runtime {
       else keep.push(e);
     }
     this.parked = keep;
+  }
+
+  /** Finished pauses [from, to) of an agent, in order (the skipping `watch` replays them). */
+  pausesOf(agent: string): ReadonlyArray<readonly [number, number]> {
+    return this.pauseLog.get(agent) ?? [];
   }
 
   /** Puts a message into a mailbox (adapters deliver agent messages with this). */
@@ -385,7 +397,7 @@ export class Runtime {
       case 'watch': {
         const oracle = this.opts.watchMode === 'naive' ? undefined : this.portsOf(p.agent).quiet;
         const body = oracle
-          ? skipWatch(this, eff.probe, eff.intervalUs, eff.phaseUs, oracle)
+          ? skipWatch(this, p.agent, eff.probe, eff.intervalUs, eff.phaseUs, oracle)
           : naiveWatch(eff.probe, eff.intervalUs, eff.phaseUs);
         const child = this.newProc(`${p.name}/watch`, body, p.agent, p, p.tiePid);
         const joinW = this.block(p, { kind: 'join', pid: child.pid }, (res, isErr) => {
@@ -519,26 +531,55 @@ function* naiveWatch(spec: ProbeSpec, intervalUs: number, phaseUs: number | unde
 }
 
 /**
- * `watch` in sim: makes only the probes that can fail. The naive loop probes at a_{k+1} =
- * nextGrid(max(a_k, c_k + d_k - 1)) where c_k is the call time (a_k unless the agent was paused)
- * and d_k the probe's duration; while the target passes, d_k is the oracle's fixed pass latency,
- * so the naive instants form an arithmetic sequence with stride T * ceil(d / T). On a change at
- * tc (the oracle calls back, and the change time rides in the message) this loop probes for real
- * at the first naive instant >= tc (late lane, so it sees every change of that instant), or at
- * once if the agent was paused past that instant (the naive wake-up would have been late too).
- * The trace therefore differs from ticking only by the omitted "probe.ok" lines.
+ * `watch` in sim: makes only the probes that can fail, at the instants the naive loop would make
+ * them. The naive loop aims at a_{k+1} = nextGrid(max(a_k, r_k - 1)) where r_k is when it got
+ * control back after probe k (its completion, later if the agent was paused then), and calls at
+ * a_k, or at the end of a pause that covers a_k. While the target passes, a probe lasts the
+ * oracle's fixed pass latency, so between pauses the instants form an arithmetic sequence with
+ * stride T * ceil(d / T). On a change at tc (the oracle calls back; the change time rides in the
+ * message) this loop replays that sequence through the agent's pauses (closed form between them)
+ * and probes for real at the first call at or after tc: in the late lane, so it sees every change
+ * of its instant. The trace therefore differs from ticking only by the omitted "probe.ok" lines.
  */
-function* skipWatch(rt: Runtime, spec: ProbeSpec, intervalUs: number, phaseUs: number | undefined, oracle: QuietOracle): Op<ProbeResult> {
+function* skipWatch(rt: Runtime, agent: string, spec: ProbeSpec, intervalUs: number, phaseUs: number | undefined, oracle: QuietOracle): Op<ProbeResult> {
   assertInterval(intervalUs);
   const startUs = (yield { kind: 'now' }) as number;
   const pid = (yield { kind: 'self' }) as number;
   const box = `#watch/${pid}`;
   const origin = phaseUs ?? startUs;
-  // The next instant the naive loop would probe at, were every probe to pass.
-  let nextAt = nextGridUs(origin, intervalUs, Math.max(phaseUs === undefined ? startUs : -Infinity, startUs - 1));
+  const grid = (after: number) => nextGridUs(origin, intervalUs, after);
+  // The instant the naive loop aims its next probe at, with no probe in flight.
+  let aim = grid(Math.max(phaseUs === undefined ? startUs : -Infinity, startUs - 1));
   let changeUs: number | null = oracle.wouldPass(spec) ? null : startUs;
   // Notifications arrive in the middle of a world update: deliver them as an event of their own.
   const unsubscribe = oracle.subscribe(spec, () => rt.post(box, rt.nowUs()));
+
+  /** Replays passing naive probes from `aim` to the first one called at or after `tc`. */
+  const firstCallFrom = (tc: number): { aimAt: number; callAt: number } => {
+    const d = Math.max(1, oracle.passLatencyUs(spec));
+    const stride = intervalUs * Math.ceil(d / intervalUs);
+    const pauses = rt.pausesOf(agent);
+    const pauseAt = (t: number) => pauses.find(([from, to]) => from <= t && t < to);
+    for (let guard = 0; guard < 1_000_000; guard++) {
+      const next = pauses.find(([, to]) => to > aim);
+      // Probes at aim, aim + stride, ... are untouched by pauses while a + d <= next pause start.
+      const firstTouched = next ? Math.max(0, Math.ceil((next[0] - d + 1 - aim) / stride)) : Infinity;
+      const firstSeeing = Math.max(0, Math.ceil((tc - aim) / stride));
+      if (firstSeeing <= firstTouched) {
+        const a = aim + stride * firstSeeing;
+        return { aimAt: a, callAt: a };
+      }
+      aim += stride * firstTouched;
+      const callPause = pauseAt(aim);
+      const callAt = callPause ? callPause[1] : aim;
+      if (callAt >= tc) return { aimAt: aim, callAt };
+      const donePause = pauseAt(callAt + d);
+      const back = donePause ? donePause[1] : callAt + d;
+      aim = grid(Math.max(aim, back - 1));
+    }
+    throw new Error('skipWatch: replay did not converge');
+  };
+
   /** Earliest change time among queued notifications later than `afterUs`; empties the mailbox. */
   function* takeChanges(afterUs: number): Op<number | null> {
     let earliest: number | null = null;
@@ -555,17 +596,17 @@ function* skipWatch(rt: Runtime, spec: ProbeSpec, intervalUs: number, phaseUs: n
         const more = yield* takeChanges(-Infinity);
         if (more !== null && more < changeUs) changeUs = more;
       }
-      const passUs = Math.max(1, oracle.passLatencyUs(spec));
-      const stride = intervalUs * Math.ceil(passUs / intervalUs);
-      const at = nextAt + stride * Math.max(0, Math.ceil((changeUs - nextAt) / stride));
+      const { aimAt, callAt } = firstCallFrom(changeUs);
       const nowUs = (yield { kind: 'now' }) as number;
-      if (at >= nowUs) yield sleepLate(at);
+      // A call delayed by a pause happens as soon as the agent runs again (that is now).
+      if (callAt === aimAt && aimAt >= nowUs) yield sleepLate(aimAt);
       const callUs = (yield { kind: 'now' }) as number;
       yield* takeChanges(Infinity); // changes up to now are seen by this probe
       const r = (yield { kind: 'call', port: 'prober', op: 'probe', args: [spec] }) as ProbeResult;
       if (!r.ok) return r;
       yield { kind: 'trace', record: { kind: 'probe.ok', subject: spec.target, data: { probe: spec.kind } } };
-      nextAt = nextGridUs(origin, intervalUs, Math.max(at, callUs + r.latencyUs - 1));
+      const backUs = (yield { kind: 'now' }) as number;
+      aim = grid(Math.max(aimAt, backUs - 1));
       changeUs = yield* takeChanges(callUs);
     }
   } finally {
