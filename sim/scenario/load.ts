@@ -60,6 +60,10 @@ export function parseYamlWith<S extends z.ZodType>(schema: S, text: string, file
 
 function describeIssue(issue: z.core.$ZodIssue): string {
   if (issue.code === 'unrecognized_keys') return `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+  if (issue.code === 'invalid_union' && 'options' in issue && Array.isArray((issue as { options?: unknown[] }).options)) {
+    const opts = (issue as unknown as { options: unknown[] }).options;
+    return `unknown ${String((issue as unknown as { discriminator?: string }).discriminator ?? 'kind')}: expected one of ${opts.map(String).join(', ')}`;
+  }
   if (issue.code === 'invalid_union') return 'expected seconds (a number, or a string like "10s") or a distribution such as {kind: normal, mean: 4.67, sd: 0.3} (kinds: constant, uniform, normal, exponential, lognormal, empirical)';
   return issue.message;
 }

@@ -2,7 +2,7 @@
 // on trouble it confirms with a network examination, activates the suspended backup VM, moves the
 // VIP to it, then restarts the target (daemon, then the server) and falls back once it answers.
 // It is written only against ports and effects, so it runs in sim and live alike.
-import { S, sleep, trace, watch, type Process } from '../../runtime/effects.ts';
+import { S, now, sleep, trace, watch, type Process } from '../../runtime/effects.ts';
 import { call } from '../../ports/index.ts';
 import type { ProbeSpec } from '../../ports/probe.ts';
 
@@ -53,7 +53,8 @@ export function* failover(c: FailoverConfig): Process<void> {
       }
     }
     let back = false;
-    for (let waited = 0; waited < c.recoveryWaitUs && !back; waited += 1 * S) {
+    const deadline = (yield* now()) + c.recoveryWaitUs;
+    while (!back && (yield* now()) < deadline) {
       yield* sleep(1 * S);
       back = (yield* call('prober', 'probe', svc)).ok;
     }
