@@ -21,8 +21,6 @@ export type ScenarioObject = Record<string, unknown> & {
 };
 
 export interface GenOptions {
-  /** May a pause (SIGSTOP) hit the failover manager itself? */
-  pauseManager?: boolean;
   /** Simulated length, seconds. */
   untilS?: { min: number; max: number };
 }
@@ -64,7 +62,6 @@ export function arbScenario(opts: GenOptions = {}): fc.Arbitrary<ScenarioObject>
       const examS = p.examMs / 1000;
       const untilUs = p.untilS * S;
       const ivUs = p.intervalS * S;
-      const pausable = opts.pauseManager === false && withPolicy ? hosts.filter((h) => h !== manager) : hosts;
 
       const time = fc.oneof(
         fc.integer({ min: 0, max: untilUs - 1 }),
@@ -78,7 +75,7 @@ export function arbScenario(opts: GenOptions = {}): fc.Arbitrary<ScenarioObject>
       const fault = fc.oneof(
         fc.record({ kind: fc.constantFrom('St1', 'St2'), target: fc.constantFrom(...serviceNodes) }).map((f) => ({ ...f, service: f.target === 'h1' ? 'sshd' : 'httpd' })),
         fc.record({ kind: fc.constantFrom('Nt1', 'Nt2'), target: fc.constantFrom(...hosts) }),
-        fc.record({ kind: fc.constantFrom('pause', 'link-down'), target: fc.constantFrom(...hosts), duration }).filter((f) => f.kind !== 'pause' || pausable.includes(f.target)),
+        fc.record({ kind: fc.constantFrom('pause', 'link-down'), target: fc.constantFrom(...hosts), duration }),
         fc.record({ kind: fc.constant('partition'), a: subset, b: subset, oneWay: fc.boolean(), duration })
           .map((f) => ({ ...f, b: f.b.filter((h) => !f.a.includes(h)) }))
           .filter((f) => f.b.length > 0),
