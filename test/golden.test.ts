@@ -52,11 +52,9 @@ describe('golden traces read right', () => {
     expect(t.filter((e) => e.kind === 'target.recovered').map((e) => e.data?.how)).toEqual(['service restart']);
   });
 
-  // Fails today: engine/policies/failover/failover.ts line 56 counts only the 1 s sleeps of its
-  // wait loop (`waited += 1 * S`), not the probes between them; a probe of a server that is off
-  // lasts its whole timeout (3 s), so recoveryWait 5m lasts 4 x 300 s = 20 min (target.down at
-  // 1279.6 s instead of ~380 s). Fix: loop until a deadline `start + recoveryWaitUs` read with
-  // now().
+  // Regression (engine/policies/failover/failover.ts, fixed in 483d1a0): the wait loop used to
+  // count only its 1 s sleeps, not the probes between them; a probe of a server that is off
+  // lasts its whole timeout (3 s), so recoveryWait 5m lasted 20 min.
   it('demo-nt2: the manager gives up (target.down) one recovery wait (5 min) after failing over', () => {
     const recovered = first('demo-nt2', 'function.recovered')!;
     const down = first('demo-nt2', 'target.down');

@@ -229,11 +229,9 @@ describe('scenario validation', () => {
     for (const f of files) expect(() => parseScenario(readFileSync(f, 'utf8'), f), f).not.toThrow();
   });
 
-  // Fails today: sim/scenario/load.ts, describeIssue() answers every `invalid_union` issue with
-  // the duration/distribution text, so an unknown fault kind ("St9") is reported as "expected
-  // seconds (a number, or a string like "10s") or a distribution ...". zod's issue for a
-  // discriminated union carries note "No matching discriminator", `discriminator` ("kind") and
-  // `options`; describeIssue could say: unknown kind "St9" (kinds: St1, St2, Nt1, ...).
+  // Regression (sim/scenario/load.ts, fixed in 483d1a0): describeIssue() used to answer every
+  // `invalid_union` issue with the duration/distribution text, so an unknown fault kind was
+  // reported as "expected seconds ... or a distribution".
   it('an unknown fault kind lists the fault kinds', () => {
     const p = problemOf(lines('hosts:', '  - name: web1', 'faults:', '  - kind: St9', '    target: web1', '    at: 1s'));
     expect(p).toMatchObject({ line: 4, column: 11, field: 'faults.0.kind' });
