@@ -90,12 +90,25 @@ export class Runtime {
   private readonly pauseLog = new Map<string, Array<[number, number]>>();
   private parked: Array<[Proc, unknown, boolean, number]> = [];
   private current: Proc | null = null;
+  /** Processes by pid (a dense array: the timer path looks them up on every wake-up). */
+  private readonly byPid: Array<Proc | undefined> = [];
   private readonly onTimer = (pid: number): void => {
-    const p = this.procs.get(pid);
-    if (!p) return;
+    const p = this.byPid[pid];
+    if (p === undefined) return;
     p.timer = -1;
-    this.enqueue(p, undefined, false, p.waitSeq);
-    this.drain();
+    if (this.draining || (this.pausedAgents.size > 0 && this.pausedAgents.has(p.agent))) {
+      this.enqueue(p, undefined, false, p.waitSeq);
+      this.drain();
+      return;
+    }
+    // Fast path: run the woken process at once, then whatever it made ready.
+    this.draining = true;
+    try {
+      this.step(p, undefined, false);
+    } finally {
+      this.draining = false;
+    }
+    if (this.readyTail > 0) this.drain();
   };
 
   constructor(private readonly opts: RuntimeOptions) {
@@ -184,6 +197,7 @@ export class Runtime {
     const pid = this.nextPid++;
     const p = new Proc(pid, name, agent, body, parent, tiePid ?? pid);
     this.procs.set(pid, p);
+    this.byPid[pid] = p;
     parent?.children.add(p);
     this.enqueue(p, undefined, false, p.waitSeq);
     return p;
@@ -490,6 +504,7 @@ export class Runtime {
   private finish(p: Proc, result: JoinResult<unknown>): void {
     p.status = 'done';
     this.procs.delete(p.pid);
+    this.byPid[p.pid] = undefined;
     p.parent?.children.delete(p);
     this.results.set(p.pid, result);
     const joiners = p.joiners;

@@ -297,12 +297,25 @@ export class World {
           this.abortVmOp(v, `host ${name} went ${state}`);
           v.state = 'crashed';
           this.emit('vm.state', vmName, { state: 'crashed', host: v.host });
+          this.dropVips(vmName, 'crashed');
           this.changed(`node:${vmName}`);
         }
       }
     }
+    // Addresses set at run time (`ip addr add`) do not survive a power loss or reboot; a
+    // suspended host keeps its memory, hence its addresses.
+    if (state === 'off' || state === 'restarting' || state === 'failed') this.dropVips(name, state);
     this.touchHost(name);
     for (const l of this.hostListeners) l(name, state, prev);
+  }
+
+  private dropVips(holder: string, why: string): void {
+    for (const v of this.vips.values()) {
+      if (!v.holders.includes(holder)) continue;
+      v.holders = v.holders.filter((h) => h !== holder);
+      this.emit('vip.remove', v.name, { holder, reason: why });
+      this.changed(`vip:${v.name}`);
+    }
   }
 
   private setServiceState(s: Service, state: ServiceState): void {
@@ -597,6 +610,7 @@ export class World {
     const v = this.vm(name);
     if (v.state === 'running' || v.state === 'resuming' || v.state === 'starting' || v.state === 'suspending') {
       this.abortVmOp(v, 'VM crashed');
+      this.dropVips(name, 'crashed');
       this.setVmState(name, 'crashed', v.host);
     }
   }

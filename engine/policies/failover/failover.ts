@@ -40,8 +40,14 @@ export function* failover(c: FailoverConfig): Process<void> {
         continue;
       }
     }
-    yield* call('hypervisor', 'resume', c.backupVm, c.backupHost);
-    yield* call('network', 'assignVip', c.vip, c.backupVm);
+    try {
+      yield* call('hypervisor', 'resume', c.backupVm, c.backupHost);
+      yield* call('network', 'assignVip', c.vip, c.backupVm);
+    } catch (e) {
+      // The backup could not take over (its host is unreachable, ...): say so, watch again.
+      yield* trace('function.unrecoverable', c.target, { manager: c.manager, reason: (e as Error).message });
+      continue;
+    }
     yield* trace('function.recovered', c.target, { manager: c.manager, holder: c.backupVm });
     // Bring the target back: reboot it if it answers pings, else wait for it to return.
     if (net.ok) {
@@ -62,10 +68,15 @@ export function* failover(c: FailoverConfig): Process<void> {
       yield* trace('target.down', c.target, { manager: c.manager });
       return;
     }
-    // Fallback: the VIP goes back to the target (added there first, then removed from the VM).
-    yield* call('network', 'assignVip', c.vip, c.target);
-    yield* call('network', 'removeVip', c.vip, c.backupVm);
-    yield* call('hypervisor', 'suspend', c.backupVm);
+    // Fallback: the VIP leaves the VM, then goes back to the target (never two live holders).
+    try {
+      yield* call('network', 'removeVip', c.vip, c.backupVm);
+      yield* call('network', 'assignVip', c.vip, c.target);
+      yield* call('hypervisor', 'suspend', c.backupVm);
+    } catch (e) {
+      yield* trace('failover.error', c.target, { manager: c.manager, step: 'fallback', reason: (e as Error).message });
+      continue;
+    }
     yield* trace('target.recovered', c.target, { manager: c.manager, how: 'fallback' });
   }
 }

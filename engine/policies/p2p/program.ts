@@ -284,14 +284,20 @@ function* recoverTarget(manager: string, priority: 'P1' | 'P2', d: ManagementDat
     }
   }
   if (result === 'up') {
-    // Fig. 10: VIP back to the target (set there first, then removed from the VM), VM suspended,
-    // files returned, U.file to P2.
-    yield* call('network', 'assignVip', d.vip, target);
-    yield* trace('target.recovered', target, { manager, priority, how: 'fallback' });
+    // Fig. 10 / §3.1: the VIP is removed from the VM, then set on the target (never two live
+    // holders); the VM is suspended and the files returned; U.file to P2.
     const tr = yield* call('store', 'get', KEYS.trouble(target));
     if (tr) {
       try {
         yield* call('network', 'removeVip', d.vip, d.vm);
+      } catch (e) {
+        yield* trace('p2p.warning', target, { manager, note: `fallback: ${(e as Error).message}` });
+      }
+    }
+    yield* call('network', 'assignVip', d.vip, target);
+    yield* trace('target.recovered', target, { manager, priority, how: 'fallback' });
+    if (tr) {
+      try {
         yield* call('hypervisor', 'suspend', d.vm);
       } catch (e) {
         yield* trace('p2p.warning', target, { manager, note: `fallback: ${(e as Error).message}` });
