@@ -124,6 +124,31 @@ program
     }
   });
 
+// ---------- serve: the web view (web/server) ----------
+program
+  .command('serve')
+  .description('serve the web view: run scenarios, watch failovers, replay saved traces (http://127.0.0.1:8080/)')
+  .option('--port <n>', 'TCP port (0: any free port)', (v: string) => {
+    const n = int('port')(v);
+    if (n < 0 || n > 65535) throw new InvalidArgumentError(`port must be 0..65535, got "${v}"`);
+    return n;
+  }, 8080)
+  .option('--host <addr>', 'address to bind; anything but loopback requires a bearer token for state-changing calls', '127.0.0.1')
+  .option('--token-file <file>', 'read the bearer token from this file (first line) instead of generating one')
+  .option('--out <dir>', 'saved traces: finished runs go to DIR/web-runs/, replays read from DIR', 'out')
+  .action(async (o: { port: number; host: string; tokenFile?: string; out: string }) => {
+    const { startServer } = await import('../web/server/serve.ts');
+    const s = await startServer({ port: o.port, host: o.host, tokenFile: o.tokenFile, outDir: o.out, log: (l) => console.log(l) });
+    console.log(`hatwin web view: ${s.url}`);
+    if (s.token !== null) {
+      console.log(`state-changing calls need "Authorization: Bearer ${s.token}"`);
+      console.log(`open ${s.url}#token=${s.token} to pass it to the page`);
+    }
+    const stop = () => void s.close().then(() => process.exit(0));
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+
 try {
   await program.parseAsync(process.argv);
 } catch (e) {

@@ -1,0 +1,115 @@
+// The scenarios the web view can run: experiments/scenarios/*.yaml (id = file name without
+// .yaml) and the golden cases test/golden/<case>/scenario.yaml (id = golden/<case>). Files are
+// read when listed, so an edited scenario is picked up without restarting the server.
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { basename, join, relative } from 'node:path';
+import { readScenario } from '../../experiments/scenario.ts';
+import { ScenarioError } from '../../sim/scenario/load.ts';
+import { parseDurationUs } from '../../sim/kernel/time.ts';
+import type { Scenario } from '../../sim/scenario/schema.ts';
+
+/** The default monitoring interval of the policies (Tim = 10 s, kitamura-2018 Table 3). */
+export const DEFAULT_PROBE_INTERVAL_US = 10_000_000;
+/** A scenario without `until` runs this long in the web view. */
+export const DEFAULT_UNTIL_US = 3_600_000_000;
+
+export interface ScenarioEntry {
+  id: string;
+  file: string;
+  name: string | null;
+  description: string | null;
+  seed: number | null;
+  untilUs: number | null;
+  faults: number;
+  policies: string[];
+  /** Present when the file does not validate: the problems, one per line. */
+  error?: string;
+}
+
+/** What the page draws before any event arrives (also sent for replays when known). */
+export interface Topology {
+  hosts: Array<{ name: string; services: string[]; state: string; mac: string | null }>;
+  vms: Array<{ name: string; services: string[]; host: string | null; fileServer: string }>;
+  vips: Array<{ name: string; address: string | null; service: string; holder: string | null }>;
+  clients: Array<{ name: string; vip: string }>;
+  /** Probe interval of the health lights: the first policy's `interval`, else 10 s. */
+  probeIntervalUs: number;
+  untilUs: number;
+}
+
+export function topologyOf(s: Scenario, untilUs: number): Topology {
+  let probeIntervalUs = DEFAULT_PROBE_INTERVAL_US;
+  for (const p of s.policies) {
+    const iv = (p as Record<string, unknown>).interval;
+    if (typeof iv === 'number' || typeof iv === 'string') {
+      probeIntervalUs = parseDurationUs(iv);
+      break;
+    }
+  }
+  return {
+    hosts: s.hosts.map((h) => ({ name: h.name, services: h.services.map((x) => x.name), state: h.state, mac: h.mac ?? null })),
+    vms: s.vms.map((v) => ({ name: v.name, services: v.services.map((x) => x.name), host: v.host, fileServer: v.fileServer })),
+    vips: s.vips.map((v) => ({ name: v.name, address: v.address ?? null, service: v.service, holder: v.holder })),
+    clients: s.clients.map((c) => ({ name: c.name, vip: c.vip })),
+    probeIntervalUs,
+    untilUs,
+  };
+}
+
+export class ScenarioCatalog {
+  /** @param dirs directories of *.yaml scenarios, with the id prefix of each ('' or 'golden/'). */
+  constructor(
+    private readonly root: string,
+    private readonly dirs: Array<{ dir: string; prefix: string; nested?: boolean }>,
+  ) {}
+
+  static standard(root: string): ScenarioCatalog {
+    return new ScenarioCatalog(root, [
+      { dir: join(root, 'experiments/scenarios'), prefix: '' },
+      { dir: join(root, 'test/golden'), prefix: 'golden/', nested: true },
+    ]);
+  }
+
+  private files(): Array<{ id: string; file: string }> {
+    const out: Array<{ id: string; file: string }> = [];
+    for (const { dir, prefix, nested } of this.dirs) {
+      if (!existsSync(dir)) continue;
+      for (const f of readdirSync(dir).sort()) {
+        if (nested) {
+          const file = join(dir, f, 'scenario.yaml');
+          if (statSync(join(dir, f)).isDirectory() && existsSync(file)) out.push({ id: prefix + f, file });
+        } else if (f.endsWith('.yaml') || f.endsWith('.yml')) {
+          out.push({ id: prefix + basename(f).replace(/\.ya?ml$/, ''), file: join(dir, f) });
+        }
+      }
+    }
+    return out;
+  }
+
+  ids(): string[] {
+    return this.files().map((f) => f.id);
+  }
+
+  list(): ScenarioEntry[] {
+    return this.files().map(({ id, file }) => {
+      const rel = relative(this.root, file);
+      try {
+        const s = readScenario(file);
+        return {
+          id, file: rel, name: s.name ?? null, description: s.description ?? null, seed: s.seed ?? null,
+          untilUs: s.until ?? null, faults: s.faults.length, policies: s.policies.map((p) => p.kind),
+        };
+      } catch (e) {
+        if (!(e instanceof ScenarioError)) throw e;
+        return { id, file: rel, name: null, description: null, seed: null, untilUs: null, faults: 0, policies: [], error: e.message };
+      }
+    });
+  }
+
+  /** The parsed scenario, or null when no scenario has this id. Throws ScenarioError when invalid. */
+  load(id: string): { scenario: Scenario; file: string } | null {
+    const f = this.files().find((x) => x.id === id);
+    if (!f) return null;
+    return { scenario: readScenario(f.file), file: relative(this.root, f.file) };
+  }
+}

@@ -1,0 +1,81 @@
+// `hatwin serve`: the web view's server. Binds 127.0.0.1 by default; bound elsewhere it requires
+// a bearer token for state-changing calls (generated and printed, or read from --token-file).
+import type { Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createApp } from './app.ts';
+import { buildPaths, ensureClientBuilt } from './build.ts';
+import { generateToken, isLoopbackHost, readTokenFile } from './access.ts';
+import { RunManager } from './runs.ts';
+import { ScenarioCatalog } from './scenarios.ts';
+
+export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface ServeOptions {
+  /** 0: any free port. Default 8080. */
+  port?: number;
+  host?: string;
+  /** Read the bearer token from this file (first line) instead of generating one. */
+  tokenFile?: string;
+  /** Saved traces: finished runs go to <outDir>/web-runs/; replays read from here. Default out/. */
+  outDir?: string;
+  /** Build (if needed) and serve the front end. Default true. */
+  frontEnd?: boolean;
+  root?: string;
+  catalog?: ScenarioCatalog;
+  log?: (line: string) => void;
+}
+
+export interface RunningServer {
+  url: string;
+  host: string;
+  port: number;
+  /** The token state-changing calls need, or null (loopback without --token-file). */
+  token: string | null;
+  close(): Promise<void>;
+}
+
+export async function startServer(o: ServeOptions = {}): Promise<RunningServer> {
+  const root = o.root ?? PROJECT_ROOT;
+  const host = o.host ?? '127.0.0.1';
+  const port = o.port ?? 8080;
+  const log = o.log ?? (() => undefined);
+  const outDir = resolve(o.outDir ?? resolve(root, 'out'));
+  mkdirSync(outDir, { recursive: true });
+  const loopbackOnly = isLoopbackHost(host);
+  const token = o.tokenFile !== undefined ? readTokenFile(o.tokenFile) : loopbackOnly ? null : generateToken();
+  const staticDir = o.frontEnd === false ? null : await ensureClientBuilt(buildPaths(root), log);
+  const runs = new RunManager({ outDir });
+  const app = createApp({
+    catalog: o.catalog ?? ScenarioCatalog.standard(root),
+    runs,
+    outDir,
+    staticDir,
+    access: { token, loopbackOnly },
+  });
+  const server: Server = await new Promise((resolvePromise, reject) => {
+    const s = app.listen(port, host, (err?: Error) => (err ? reject(err) : resolvePromise(s)));
+    s.once('error', reject);
+  });
+  const sockets = new Set<Socket>();
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  const addr = server.address() as AddressInfo;
+  const shown = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  return {
+    url: `http://${shown}:${addr.port}/`,
+    host: addr.address,
+    port: addr.port,
+    token,
+    close: () => new Promise<void>((resolvePromise) => {
+      runs.dispose();
+      // Event streams stay open: end them, or close() waits for the browsers.
+      for (const s of sockets) s.destroy();
+      server.close(() => resolvePromise());
+    }),
+  };
+}
