@@ -13,6 +13,7 @@ import { RunError, RunManager, type Run, type RunMessage } from './runs.ts';
 import { DEFAULT_UNTIL_US, ScenarioCatalog, topologyOf } from './scenarios.ts';
 import { describeIssues, parseFault, replayQuerySchema, replaySchema, speedBodySchema, startRunSchema, stepSchema, type Issue } from './requests.ts';
 import { requireToken, guardHost, type AccessPolicy } from './access.ts';
+import type { SavedTrace } from '../shared/api.ts';
 
 export interface AppOptions {
   catalog: ScenarioCatalog;
@@ -301,11 +302,6 @@ export function checkFault(f: FaultSpec, s: Scenario): Issue[] {
   return out;
 }
 
-export interface SavedTrace {
-  path: string;
-  bytes: number;
-  modified: string;
-}
 
 /** NDJSON traces under the out directory (two levels deep), newest first. */
 export function listTraces(outDir: string): SavedTrace[] {

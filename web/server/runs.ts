@@ -9,10 +9,10 @@ import { performance } from 'node:perf_hooks';
 import { toNdjson, type Simulation } from '../../adapters/sim/simulation.ts';
 import type { FaultSpec } from '../../sim/scenario/schema.ts';
 import type { TraceLine } from '../../sim/trace/metrics.ts';
-import type { Topology } from './scenarios.ts';
+import type { RunInfo, RunState, Speed, Topology } from '../shared/api.ts';
 
-export type Speed = number | 'max';
-export type RunState = 'running' | 'paused' | 'done' | 'error';
+export type { RunInfo, RunState, Speed };
+
 
 /** Wall-clock period of a paced run's slices. */
 const TICK_MS = 50;
@@ -81,23 +81,6 @@ class ReplaySource implements Source {
   }
 }
 
-export interface RunInfo {
-  id: string;
-  kind: 'sim' | 'replay';
-  /** Scenario id (sim runs; replays opened with one), or null. */
-  scenario: string | null;
-  /** The trace file a replay plays, or the file a finished sim run was saved to. */
-  traceFile: string | null;
-  seed: number | null;
-  state: RunState;
-  speed: Speed;
-  nowUs: number;
-  untilUs: number;
-  events: number;
-  createdAt: string;
-  error: string | null;
-}
-
 export type RunMessage =
   | { type: 'trace'; index: number; event: TraceLine }
   | { type: 'status'; status: RunInfo };
@@ -143,7 +126,9 @@ export class Run {
     this.speedValue = opts.speed;
     this.traceFile = opts.traceFile ?? null;
     this.stateValue = opts.paused ? 'paused' : 'running';
-    this.flushed = 0;
+    // Events before the first listener are past events: a stream sends them itself. After
+    // every advance flush() runs, so outside an advance flushed === events.length.
+    this.flushed = source.events.length;
     this.reanchor();
     this.schedule();
   }

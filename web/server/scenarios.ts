@@ -7,35 +7,14 @@ import { readScenario } from '../../experiments/scenario.ts';
 import { ScenarioError } from '../../sim/scenario/load.ts';
 import { parseDurationUs } from '../../sim/kernel/time.ts';
 import type { Scenario } from '../../sim/scenario/schema.ts';
+import type { ScenarioEntry, Topology } from '../shared/api.ts';
+
+export type { ScenarioEntry, Topology };
 
 /** The default monitoring interval of the policies (Tim = 10 s, kitamura-2018 Table 3). */
 export const DEFAULT_PROBE_INTERVAL_US = 10_000_000;
 /** A scenario without `until` runs this long in the web view. */
 export const DEFAULT_UNTIL_US = 3_600_000_000;
-
-export interface ScenarioEntry {
-  id: string;
-  file: string;
-  name: string | null;
-  description: string | null;
-  seed: number | null;
-  untilUs: number | null;
-  faults: number;
-  policies: string[];
-  /** Present when the file does not validate: the problems, one per line. */
-  error?: string;
-}
-
-/** What the page draws before any event arrives (also sent for replays when known). */
-export interface Topology {
-  hosts: Array<{ name: string; services: string[]; state: string; mac: string | null }>;
-  vms: Array<{ name: string; services: string[]; host: string | null; fileServer: string }>;
-  vips: Array<{ name: string; address: string | null; service: string; holder: string | null }>;
-  clients: Array<{ name: string; vip: string }>;
-  /** Probe interval of the health lights: the first policy's `interval`, else 10 s. */
-  probeIntervalUs: number;
-  untilUs: number;
-}
 
 export function topologyOf(s: Scenario, untilUs: number): Topology {
   let probeIntervalUs = DEFAULT_PROBE_INTERVAL_US;
