@@ -1,0 +1,96 @@
+// The Store port over etcd (npm etcd3): the papers' management files as JSON values under one
+// key prefix, changed only by compare-and-set transactions on the record's mod revision. The
+// version the engine sees is etcd's mod_revision: it changes on every write and is never 0 for a
+// present key, so 0 keeps meaning "absent" (engine/ports/store.ts).
+import { Etcd3, type Namespace, type IOptions } from 'etcd3';
+import type { Store, Versioned } from '../../engine/ports/store.ts';
+import { holdLease, type LeaseHold } from './lease.ts';
+
+export interface EtcdStoreOptions {
+  /** etcd client endpoints, e.g. ["http://127.0.0.1:23790"]. */
+  hosts: string[];
+  /** Key prefix of this lab's records, e.g. "hatwin/p2p-mini/". */
+  prefix: string;
+  /** Trace hook (same events as the sim store: store.write, store.delete). */
+  emit?: (kind: string, subject: string, data: Record<string, unknown>) => void;
+  /** Per-call deadline. */
+  timeoutMs?: number;
+  /** Extra etcd3 client options (credentials, ...). */
+  client?: Omit<IOptions, 'hosts'>;
+}
+
+/** etcd revisions are int64 decimal strings; they stay far below 2^53 in any real cluster. */
+function rev(s: string | number | undefined | null): number {
+  const n = Number(s ?? 0);
+  if (!Number.isSafeInteger(n)) throw new RangeError(`etcd revision ${s} is beyond 2^53`);
+  return n;
+}
+
+function checkKey(key: string): string {
+  if (typeof key !== 'string' || key.length === 0 || key.length > 1024 || /[\0-\x1f]/.test(key)) {
+    throw new RangeError(`store key ${JSON.stringify(key)}: expected 1..1024 printable characters`);
+  }
+  return key;
+}
+
+export class EtcdStore implements Store {
+  readonly client: Etcd3;
+  private readonly ns: Namespace;
+
+  constructor(private readonly opts: EtcdStoreOptions) {
+    if (!opts.prefix || !opts.prefix.endsWith('/')) throw new RangeError(`etcd prefix ${JSON.stringify(opts.prefix)}: expected a non-empty prefix ending in "/"`);
+    this.client = new Etcd3({ ...opts.client, hosts: opts.hosts, defaultCallOptions: () => ({ deadline: Date.now() + (opts.timeoutMs ?? 5_000) }) });
+    this.ns = this.client.namespace(opts.prefix);
+  }
+
+  async get<T = unknown>(key: string): Promise<Versioned<T> | null> {
+    const r = await this.ns.get(checkKey(key)).exec();
+    const kv = r.kvs[0];
+    if (!kv) return null;
+    return { value: JSON.parse(kv.value.toString('utf8')) as T, version: rev(kv.mod_revision) };
+  }
+
+  async cas<T = unknown>(key: string, expectVersion: number, value: T): Promise<{ ok: boolean; version: number }> {
+    checkKey(key);
+    if (!Number.isSafeInteger(expectVersion) || expectVersion < 0) throw new RangeError(`cas ${key}: expectVersion must be an integer >= 0, got ${expectVersion}`);
+    const json = JSON.stringify(value);
+    if (json === undefined) throw new TypeError(`cas ${key}: value is not JSON-serialisable`);
+    // Absent means create_revision 0; present means this exact mod revision.
+    const cmp = expectVersion === 0 ? this.ns.if(key, 'Create', '==', 0) : this.ns.if(key, 'Mod', '==', expectVersion);
+    const res = await cmp.then(this.ns.put(key).value(json)).else(this.ns.get(key)).commit();
+    if (res.succeeded) {
+      const version = rev(res.header.revision);
+      this.opts.emit?.('store.write', key, { version, value: value as unknown });
+      return { ok: true, version };
+    }
+    const kv = res.responses[0]?.response_range?.kvs?.[0];
+    return { ok: false, version: kv ? rev(kv.mod_revision) : 0 };
+  }
+
+  async del(key: string, expectVersion: number): Promise<boolean> {
+    checkKey(key);
+    if (!Number.isSafeInteger(expectVersion) || expectVersion <= 0) return false;
+    const res = await this.ns.if(key, 'Mod', '==', expectVersion).then(this.ns.delete().key(key)).commit();
+    if (res.succeeded) this.opts.emit?.('store.delete', key, { version: expectVersion });
+    return res.succeeded;
+  }
+
+  async list<T = unknown>(prefix: string): Promise<Array<{ key: string } & Versioned<T>>> {
+    if (typeof prefix !== 'string' || /[\0-\x1f]/.test(prefix)) throw new RangeError(`list prefix ${JSON.stringify(prefix)}: printable characters expected`);
+    const b = this.ns.getAll().sort('Key', 'Ascend');
+    const r = await (prefix === '' ? b.all() : b.prefix(prefix)).exec();
+    return r.kvs.map((kv) => ({ key: kv.key.toString('utf8'), value: JSON.parse(kv.value.toString('utf8')) as T, version: rev(kv.mod_revision) }));
+  }
+
+  /**
+   * Puts `key` under a lease of `ttlS` seconds that this process keeps alive: when the holder
+   * dies (or `stop()`s), etcd deletes the key ~TTL later, so others see the program is gone.
+   */
+  holdLease(key: string, value: unknown, ttlS: number): Promise<LeaseHold> {
+    return holdLease(this.ns, checkKey(key), value, ttlS);
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}

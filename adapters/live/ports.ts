@@ -1,0 +1,174 @@
+// livePorts: the engine's ports for ONE agent (a managed host running `hatwin agent`), composed
+// from the real adapters: prober (ping + request/reply checks), services / power / network /
+// load over SSH with pinned host keys, Wake-on-LAN, the etcd store, and the HMAC messenger whose
+// receiver delivers into this agent's runtime. The hypervisor (libvirt) is passed in: it lives
+// in its own adapter. Everything here is configuration in, ports out; `close()` releases it all.
+import { readFileSync } from 'node:fs';
+import type { Hypervisor, Ports } from '../../engine/ports/index.ts';
+import type { ProbeResult, ProbeSpec } from '../../engine/ports/probe.ts';
+import type { AgentMessage } from '../../engine/ports/messenger.ts';
+import type { TraceSink } from '../../engine/ports/trace.ts';
+import { EtcdStore } from '../etcd/store.ts';
+import { MessengerServer, TcpMessenger, type PeerAddress } from '../messenger/messenger.ts';
+import { readHmacKey } from '../messenger/key.ts';
+import { LiveNetwork, type VipDriver, type VipHolderConfig } from '../net/vip.ts';
+import { LivePower, type PowerCommands } from '../power/power.ts';
+import { LiveProber } from '../probe/prober.ts';
+import { ServiceRegistry, type ServiceEntry, type TargetEntry } from '../probe/registry.ts';
+import { SshExec, type Exec } from '../ssh/exec.ts';
+import { LiveLoadSampler, type LoadHostConfig } from '../ssh/load.ts';
+import { assertName } from '../ssh/names.ts';
+import { LiveServices, type ServiceCommands } from '../ssh/services.ts';
+import type { WakeOptions } from '../wol/magic.ts';
+
+export interface LiveHost {
+  name: string;
+  address: string;
+  /** How to reach it over SSH (omit for targets that are only probed). */
+  ssh?: { port?: number; user: string; keyFile: string };
+  mac?: string;
+  /** Where VIPs go on this host. */
+  vip?: VipHolderConfig;
+  load?: LoadHostConfig;
+  reach?: TargetEntry['reach'];
+}
+
+export interface LiveConfig {
+  /** This agent's name (its host). */
+  agent: string;
+  /** Real servers and VMs. */
+  hosts: LiveHost[];
+  /** Pinned host keys: known_hosts text, or a file holding it. */
+  knownHosts?: string;
+  knownHostsFile?: string;
+  services: ServiceEntry[];
+  serviceCommands?: ServiceCommands;
+  serviceOverrides?: Record<string, Partial<ServiceCommands>>;
+  power: { wol: WakeOptions; commands?: PowerCommands };
+  etcd?: { hosts: string[]; prefix: string };
+  messenger?: {
+    /** Shared HMAC key file (mode 600). */
+    keyFile: string;
+    /** Where this agent listens (its own entry in `peers` when omitted). */
+    listen?: PeerAddress;
+    peers: Record<string, PeerAddress>;
+    maxAgeMs?: number;
+  };
+  timeouts?: { sshConnectMs?: number; commandMs?: number; messageMs?: number };
+}
+
+export interface LivePortsOptions {
+  config: LiveConfig;
+  /** The agent's runtime, for delivering received messages. */
+  runtime?: { deliver(mailbox: string, msg: unknown): void };
+  trace?: TraceSink;
+  /** Clock for trace events (the runtime's scheduler). */
+  nowUs?: () => number;
+  hypervisor?: Hypervisor;
+  /** VIP drivers for holders not managed over SSH (guests through their agent). */
+  vipDrivers?: Record<string, VipDriver>;
+  onProbe?: (spec: ProbeSpec, result: ProbeResult) => void;
+}
+
+export interface LivePorts {
+  ports: Partial<Ports>;
+  exec: Exec;
+  store: EtcdStore | null;
+  messengerServer: MessengerServer | null;
+  close(): Promise<void>;
+}
+
+export async function livePorts(o: LivePortsOptions): Promise<LivePorts> {
+  const c = o.config;
+  assertName('agent name', c.agent);
+  const nowUs = o.nowUs ?? (() => 0);
+  const emit = (kind: string, subject: string, data?: Record<string, unknown>) => o.trace?.emit({ t: nowUs(), kind, subject, data });
+  const names = new Set<string>();
+  for (const h of c.hosts) {
+    assertName('host name', h.name);
+    if (names.has(h.name)) throw new RangeError(`host ${h.name} is listed twice`);
+    names.add(h.name);
+  }
+
+  const knownHosts = c.knownHosts ?? (c.knownHostsFile ? readFileSync(c.knownHostsFile, 'utf8') : '');
+  const exec = new SshExec({
+    hosts: c.hosts.filter((h) => h.ssh).map((h) => ({ name: h.name, address: h.address, port: h.ssh!.port, user: h.ssh!.user, keyFile: h.ssh!.keyFile })),
+    knownHosts,
+    knownHostsSource: c.knownHostsFile,
+    connectTimeoutMs: c.timeouts?.sshConnectMs,
+    defaultTimeoutMs: c.timeouts?.commandMs,
+  });
+
+  const registry = new ServiceRegistry(c.hosts.map((h) => ({ name: h.name, address: h.address, reach: h.reach })), c.services);
+  const ports: Partial<Ports> = {
+    prober: new LiveProber(registry, { onProbe: o.onProbe }),
+    power: new LivePower({
+      exec,
+      wol: c.power.wol,
+      macs: Object.fromEntries(c.hosts.filter((h) => h.mac).map((h) => [h.name, h.mac!])),
+      commands: c.power.commands,
+      timeoutMs: c.timeouts?.commandMs,
+    }),
+    network: new LiveNetwork({
+      exec,
+      holders: Object.fromEntries(c.hosts.filter((h) => h.vip && h.ssh).map((h) => [h.name, h.vip!])),
+      drivers: o.vipDrivers,
+      timeoutMs: c.timeouts?.commandMs,
+      onEvent: (ev) => emit(ev.kind, ev.subject, ev.data),
+    }),
+    load: new LiveLoadSampler({ exec, hosts: Object.fromEntries(c.hosts.filter((h) => h.load).map((h) => [h.name, h.load!])), timeoutMs: c.timeouts?.commandMs }),
+  };
+  if (c.serviceCommands) {
+    ports.services = new LiveServices({ exec, commands: c.serviceCommands, overrides: c.serviceOverrides, timeoutMs: c.timeouts?.commandMs });
+  }
+  if (o.hypervisor) ports.hypervisor = o.hypervisor;
+
+  let store: EtcdStore | null = null;
+  if (c.etcd) {
+    store = new EtcdStore({ hosts: c.etcd.hosts, prefix: c.etcd.prefix, emit: (k, s, d) => emit(k, s, d) });
+    ports.store = store;
+  }
+
+  let server: MessengerServer | null = null;
+  let messenger: TcpMessenger | null = null;
+  if (c.messenger) {
+    const key = readHmacKey(c.messenger.keyFile);
+    messenger = new TcpMessenger({ agent: c.agent, key, peers: c.messenger.peers, timeoutMs: c.timeouts?.messageMs });
+    ports.messenger = messenger;
+    if (o.runtime) {
+      const listen = c.messenger.listen ?? c.messenger.peers[c.agent];
+      if (!listen) throw new RangeError(`messenger: no listen address for ${c.agent} (add it to peers or give listen)`);
+      const rt = o.runtime;
+      server = new MessengerServer({
+        agent: c.agent,
+        listen,
+        key,
+        deliver: (mailbox: string, msg: AgentMessage) => rt.deliver(mailbox, msg),
+        trace: o.trace,
+        nowUs,
+        maxAgeMs: c.messenger.maxAgeMs,
+      });
+      try {
+        await server.start();
+      } catch (e) {
+        exec.close();
+        store?.close();
+        messenger.close();
+        throw new Error(`messenger of ${c.agent}: cannot listen on ${listen.address}:${listen.port}: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  return {
+    ports,
+    exec,
+    store,
+    messengerServer: server,
+    async close() {
+      messenger?.close();
+      await server?.close();
+      exec.close();
+      store?.close();
+    },
+  };
+}

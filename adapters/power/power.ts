@@ -1,0 +1,76 @@
+// The Power port against real machines: wake (and resume from suspend) by a Wake-on-LAN magic
+// packet on the lab subnet; shutdown, reboot and suspend by argv templates run over SSH. There
+// are no built-in commands: in a mini-lab a "host" is a namespace of this machine, and a plain
+// `poweroff` there would end the machine itself; the lab file says what power means.
+import type { Power } from '../../engine/ports/power.ts';
+import { ensureOk, type Exec } from '../ssh/exec.ts';
+import { assertName, parseMac } from '../ssh/names.ts';
+import { checkTemplate, expand, type ArgvTemplate } from '../ssh/template.ts';
+import { sendMagicPacket, type WakeOptions } from '../wol/magic.ts';
+
+export interface PowerCommands {
+  shutdown?: ArgvTemplate;
+  reboot?: ArgvTemplate;
+  suspend?: ArgvTemplate;
+}
+
+export interface LivePowerOptions {
+  exec: Exec;
+  wol: WakeOptions;
+  /** MAC of each host, for resume (and for wake by host name). */
+  macs?: Record<string, string>;
+  /** Templates with {host}. */
+  commands?: PowerCommands;
+  timeoutMs?: number;
+}
+
+export class LivePower implements Power {
+  private readonly commands: PowerCommands = {};
+
+  constructor(private readonly opts: LivePowerOptions) {
+    for (const k of ['shutdown', 'reboot', 'suspend'] as const) {
+      const t = opts.commands?.[k];
+      if (t !== undefined) this.commands[k] = checkTemplate(`power.${k}`, t, ['host']);
+    }
+    for (const [host, mac] of Object.entries(opts.macs ?? {})) {
+      assertName('host name', host);
+      parseMac(mac);
+    }
+  }
+
+  wake(mac: string): Promise<void> {
+    return sendMagicPacket(mac, this.opts.wol);
+  }
+
+  /**
+   * Runs a power command. The host may drop the connection while going down: a channel that
+   * closes without an exit status counts as done; a non-zero exit status is an error.
+   */
+  private async command(kind: keyof PowerCommands, host: string): Promise<void> {
+    assertName('host name', host);
+    const t = this.commands[kind];
+    if (!t) throw new Error(`power.${kind} is not configured: add a ${kind} command (argv) to the lab's power settings`);
+    const argv = expand(t, { host });
+    const r = await this.opts.exec.exec(host, argv, { timeoutMs: this.opts.timeoutMs ?? 15_000 });
+    if (r.code === null && r.signal === null) return;
+    ensureOk(host, argv, r);
+  }
+
+  shutdown(host: string): Promise<void> {
+    return this.command('shutdown', host);
+  }
+  reboot(host: string): Promise<void> {
+    return this.command('reboot', host);
+  }
+  suspend(host: string): Promise<void> {
+    return this.command('suspend', host);
+  }
+
+  /** A suspended server wakes on a magic packet for its MAC. */
+  async resume(host: string): Promise<void> {
+    assertName('host name', host);
+    const mac = this.opts.macs?.[host];
+    if (!mac) throw new Error(`power.resume ${host}: no MAC configured for it`);
+    await this.wake(mac);
+  }
+}

@@ -1,0 +1,250 @@
+// Commands on managed hosts over SSH (npm ssh2): key authentication with a key read from a file,
+// host keys pinned from known-hosts data (a host presenting any other key is refused), and
+// commands given as argv, each argument quoted on its own (quote.ts), never a shell string built
+// from names. One connection per host is kept and reused; a command that times out drops it (a
+// frozen host keeps a dead TCP connection open).
+import { createHash } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { Client, type ConnectConfig } from 'ssh2';
+import { assertName, assertPort } from './names.ts';
+import { commandLine } from './quote.ts';
+import { hostKeyAlgorithms, keyIsPinned, parseKnownHosts, pinnedKeysFor, type PinnedKey } from './known-hosts.ts';
+import { readSecretFile } from './secret-file.ts';
+
+export interface ExecResult {
+  /** Exit code, or null when the command ended by a signal or the connection closed first. */
+  code: number | null;
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+  durationMs: number;
+}
+
+export interface ExecOptions {
+  /** Whole command, including connecting if needed. */
+  timeoutMs?: number;
+  stdin?: string;
+}
+
+/** Runs argv on a managed host. Resolves with any exit status; rejects when it cannot run it. */
+export interface Exec {
+  exec(host: string, argv: readonly string[], opts?: ExecOptions): Promise<ExecResult>;
+  close(): void;
+}
+
+export class ExecError extends Error {
+  constructor(message: string, readonly host: string, readonly result?: ExecResult) {
+    super(message);
+  }
+}
+
+export class HostKeyMismatchError extends ExecError {}
+
+/** Throws unless the command exited 0 (the error carries stderr). */
+export function ensureOk(host: string, argv: readonly string[], r: ExecResult): ExecResult {
+  if (r.code !== 0) {
+    const why = r.code === null ? `ended without exit status${r.signal ? ` (signal ${r.signal})` : ''}` : `exited ${r.code}`;
+    throw new ExecError(`${host}: ${argv[0]} ${why}: ${r.stderr.trim().slice(0, 500) || r.stdout.trim().slice(0, 200)}`, host, r);
+  }
+  return r;
+}
+
+/** Runs argv and rejects unless it exits 0. */
+export async function run(exec: Exec, host: string, argv: readonly string[], opts?: ExecOptions): Promise<ExecResult> {
+  return ensureOk(host, argv, await exec.exec(host, argv, opts));
+}
+
+export interface SshHostConfig {
+  name: string;
+  address: string;
+  port?: number;
+  user: string;
+  /** Private key file (mode 600). */
+  keyFile: string;
+}
+
+export interface SshExecOptions {
+  hosts: SshHostConfig[];
+  /** known_hosts text holding the pinned keys of every host (by address and port). */
+  knownHosts: string;
+  knownHostsSource?: string;
+  connectTimeoutMs?: number;
+  defaultTimeoutMs?: number;
+  keepaliveIntervalMs?: number;
+  /** Bytes of stdout/stderr kept per command. */
+  maxOutputBytes?: number;
+}
+
+/** SHA256 fingerprint as OpenSSH prints it. */
+export function fingerprint(blob: Buffer): string {
+  return `SHA256:${createHash('sha256').update(blob).digest('base64').replace(/=+$/, '')}`;
+}
+
+interface Conn {
+  client: Client;
+  ready: Promise<Client>;
+}
+
+export class SshExec implements Exec {
+  private readonly hosts = new Map<string, Required<SshHostConfig> & { pinned: PinnedKey[] }>();
+  private readonly conns = new Map<string, Conn>();
+  private readonly connectTimeoutMs: number;
+  private readonly defaultTimeoutMs: number;
+  private readonly keepaliveIntervalMs: number;
+  private readonly maxOutputBytes: number;
+  private closed = false;
+
+  constructor(opts: SshExecOptions) {
+    const entries = parseKnownHosts(opts.knownHosts, opts.knownHostsSource);
+    for (const h of opts.hosts) {
+      assertName('host name', h.name);
+      const port = assertPort(`ssh port of ${h.name}`, h.port ?? 22);
+      const pinned = pinnedKeysFor(entries, h.address, port);
+      if (pinned.length === 0) {
+        throw new ExecError(
+          `host ${h.name}: no pinned host key for ${port === 22 ? h.address : `[${h.address}]:${port}`} in ${opts.knownHostsSource ?? 'the known-hosts data'}`,
+          h.name,
+        );
+      }
+      if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(h.user)) throw new ExecError(`host ${h.name}: invalid ssh user ${JSON.stringify(h.user)}`, h.name);
+      this.hosts.set(h.name, { ...h, port, pinned });
+    }
+    this.connectTimeoutMs = opts.connectTimeoutMs ?? 5_000;
+    this.defaultTimeoutMs = opts.defaultTimeoutMs ?? 20_000;
+    this.keepaliveIntervalMs = opts.keepaliveIntervalMs ?? 2_000;
+    this.maxOutputBytes = opts.maxOutputBytes ?? 1 << 20;
+  }
+
+  hasHost(host: string): boolean {
+    return this.hosts.has(host);
+  }
+
+  private connect(host: string): Conn {
+    const cached = this.conns.get(host);
+    if (cached) return cached;
+    const h = this.hosts.get(host);
+    if (!h) throw new ExecError(`unknown host ${JSON.stringify(host)}: not in the lab's ssh hosts`, host);
+    const client = new Client();
+    let presented: Buffer | null = null;
+    const config: ConnectConfig = {
+      host: h.address,
+      port: h.port,
+      username: h.user,
+      privateKey: readSecretFile(h.keyFile, `ssh key of ${host}`),
+      readyTimeout: this.connectTimeoutMs,
+      keepaliveInterval: this.keepaliveIntervalMs,
+      keepaliveCountMax: 3,
+      algorithms: { serverHostKey: hostKeyAlgorithms(h.pinned) as NonNullable<ConnectConfig['algorithms']>['serverHostKey'] },
+      hostVerifier: (key: Buffer) => {
+        presented = key;
+        return keyIsPinned(h.pinned, key);
+      },
+    };
+    const conn: Conn = {
+      client,
+      ready: new Promise<Client>((resolve, reject) => {
+        client.once('ready', () => resolve(client));
+        client.once('error', (err) => {
+          this.drop(host, conn);
+          if (presented && !keyIsPinned(h.pinned, presented)) {
+            reject(new HostKeyMismatchError(
+              `host ${host} (${h.address}:${h.port}) presented host key ${fingerprint(presented)}, which is not pinned: refusing to connect`,
+              host,
+            ));
+          } else {
+            reject(new ExecError(`ssh to ${host} (${h.address}:${h.port}): ${err.message}`, host));
+          }
+        });
+        client.once('close', () => {
+          this.drop(host, conn);
+          reject(new ExecError(`ssh to ${host}: connection closed`, host));
+        });
+      }),
+    };
+    // Later errors (after ready) only drop the connection; commands in flight see their channel close.
+    client.on('error', () => this.drop(host, conn));
+    conn.ready.catch(() => undefined);
+    this.conns.set(host, conn);
+    client.connect(config);
+    return conn;
+  }
+
+  private drop(host: string, conn: Conn): void {
+    if (this.conns.get(host) === conn) this.conns.delete(host);
+    conn.client.end();
+  }
+
+  exec(host: string, argv: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
+    if (this.closed) return Promise.reject(new ExecError('ssh exec is closed', host));
+    let cmd: string;
+    let conn: Conn;
+    try {
+      assertName('host name', host);
+      cmd = commandLine(argv);
+      conn = this.connect(host);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const timeoutMs = opts.timeoutMs ?? this.defaultTimeoutMs;
+    const t0 = performance.now();
+    return new Promise<ExecResult>((resolve, reject) => {
+      let settled = false;
+      const timer = setTimeout(() => {
+        if (settled) return;
+        settled = true;
+        // The host may be frozen: do not reuse this connection.
+        this.drop(host, conn);
+        reject(new ExecError(`${host}: ${argv[0]} timed out after ${timeoutMs} ms`, host));
+      }, timeoutMs);
+      const fail = (e: unknown) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        reject(e);
+      };
+      conn.ready.then((client) => {
+        if (settled) return;
+        client.exec(cmd, (err, stream) => {
+          if (err) return fail(new ExecError(`${host}: cannot run ${argv[0]}: ${err.message}`, host));
+          const out: Buffer[] = [];
+          const errOut: Buffer[] = [];
+          let outBytes = 0;
+          let errBytes = 0;
+          let code: number | null = null;
+          let signal: string | null = null;
+          stream.on('data', (d: Buffer) => {
+            if (outBytes < this.maxOutputBytes) out.push(d);
+            outBytes += d.length;
+          });
+          stream.stderr.on('data', (d: Buffer) => {
+            if (errBytes < this.maxOutputBytes) errOut.push(d);
+            errBytes += d.length;
+          });
+          stream.on('exit', (c: number | null, sig?: string) => {
+            code = typeof c === 'number' ? c : null;
+            signal = sig ?? null;
+          });
+          stream.on('close', () => {
+            if (settled) return;
+            settled = true;
+            clearTimeout(timer);
+            resolve({
+              code,
+              signal,
+              stdout: Buffer.concat(out).subarray(0, this.maxOutputBytes).toString('utf8'),
+              stderr: Buffer.concat(errOut).subarray(0, this.maxOutputBytes).toString('utf8'),
+              durationMs: performance.now() - t0,
+            });
+          });
+          stream.end(opts.stdin ?? undefined);
+        });
+      }, fail);
+    });
+  }
+
+  /** Ends every connection. */
+  close(): void {
+    this.closed = true;
+    for (const [host, c] of [...this.conns]) this.drop(host, c);
+  }
+}
