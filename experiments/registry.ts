@@ -5,6 +5,7 @@ import { readScenario, buildSimulation } from './scenario.ts';
 import { recoveries, disconnections, availability, energyWh } from '../sim/trace/metrics.ts';
 import { Progress, Samples, type Experiment } from './report.ts';
 import { P2P_EXPERIMENTS } from './p2p/experiments.ts';
+import { TABLE_EXPERIMENTS } from './p2p/tables.ts';
 import { toNdjson } from '../adapters/sim/simulation.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -47,7 +48,7 @@ const demo: Experiment = {
   },
 };
 
-export const EXPERIMENTS: Experiment[] = [demo, ...P2P_EXPERIMENTS];
+export const EXPERIMENTS: Experiment[] = [demo, ...P2P_EXPERIMENTS, ...TABLE_EXPERIMENTS];
 
 export function findExperiment(id: string): Experiment | undefined {
   return EXPERIMENTS.find((e) => e.id === id);
