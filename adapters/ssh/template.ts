@@ -17,7 +17,8 @@ export function checkTemplate(what: string, t: unknown, allowed: readonly string
       if (!allowed.includes(m[1])) throw new RangeError(`${what}: unknown placeholder {${m[1]}} in ${JSON.stringify(arg)}; allowed: ${allowed.map((a) => `{${a}}`).join(' ')}`);
     }
   }
-  if (/\{/.test(t[0] as string)) throw new RangeError(`${what}: the program ${JSON.stringify(t[0])} cannot contain a placeholder`);
+  // `/etc/init.d/{service}` is fine (a name has no '/'); a program that is only a name is not.
+  if (/^\{[A-Za-z]+\}$/.test(t[0] as string)) throw new RangeError(`${what}: the program ${JSON.stringify(t[0])} cannot be just a placeholder`);
   return t as string[];
 }
 
