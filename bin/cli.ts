@@ -9,6 +9,7 @@ import { toNdjson } from '../adapters/sim/simulation.ts';
 import { recoveries, disconnections, availability, energyWh } from '../sim/trace/metrics.ts';
 import { EXPERIMENTS, findExperiment } from '../experiments/registry.ts';
 import { writeReport, toMarkdown } from '../experiments/report.ts';
+import { registerLabCommands } from '../adapters/lab/cli.ts';
 
 const int = (name: string) => (v: string) => {
   const n = Number(v);
@@ -148,6 +149,9 @@ program
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
+
+// --- lab: the mini-lab on this machine (adapters/lab) ---
+registerLabCommands(program);
 
 try {
   await program.parseAsync(process.argv);

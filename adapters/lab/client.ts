@@ -1,0 +1,55 @@
+// The lab's client (runs inside its own namespace, started by `hatwin lab up`): accesses every
+// VIP once per interval on a fixed wall-clock grid, by request and reply, and appends one OK/XX
+// line per access to the access log (accesslog.ts), like the papers' client.
+//
+// Usage: client.ts LAB.yaml RUN-ID
+import { createWriteStream, existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { formatAccess } from './accesslog.ts';
+import { checkService } from './check.ts';
+import { inCidr } from './ipv4.ts';
+import { accessLogPath } from './names.ts';
+import { loadLab } from './schema.ts';
+
+const [labFile, runId] = process.argv.slice(2);
+if (!labFile || !runId) {
+  console.error('usage: client.ts LAB.yaml RUN-ID');
+  process.exit(2);
+}
+const lab = loadLab(labFile);
+const hosts = new Map(lab.hosts.map((h) => [h.name, h]));
+const targets = lab.vips
+  .filter((v) => !lab.client.vips || lab.client.vips.includes(v.name))
+  .map((v) => {
+    const s = hosts.get(v.holder)!.services.find((x) => x.name === v.service)!;
+    return { vip: v.name, address: v.address, protocol: s.protocol, port: s.port, expect: s.expect };
+  });
+// Nothing but the lab's own subnet, ever (the namespace has no other route either).
+for (const t of targets) if (!inCidr(lab.cidr, t.address)) throw new Error(`VIP ${t.vip} ${t.address} outside ${lab.subnet}`);
+
+const intervalMs = lab.client.interval / 1000;
+const timeoutMs = Math.min(lab.client.timeout / 1000, intervalMs);
+const logFile = createWriteStream(accessLogPath(lab), { flags: 'a' });
+const runIdFile = join(lab.stateDir, 'run-id');
+
+function stillOurs(): boolean {
+  return existsSync(runIdFile) && readFileSync(runIdFile, 'utf8').trim() === runId;
+}
+
+let stop = false;
+process.on('SIGTERM', () => { stop = true; });
+process.on('SIGINT', () => { stop = true; });
+
+let next = Math.ceil(Date.now() / intervalMs) * intervalMs;
+for (let tick = 0; !stop; tick++) {
+  const wait = next - Date.now();
+  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+  if (tick % 5 === 0 && !stillOurs()) break;
+  const at = next;
+  const results = await Promise.all(targets.map((t) => checkService({ ...t, timeoutMs })));
+  logFile.write(results.map((r, i) => `${formatAccess(at, targets[i].vip, targets[i].address, r)}\n`).join(''));
+  // Next slot on the grid; slots missed while this process was stopped are skipped, not bunched.
+  next += intervalMs;
+  if (next < Date.now()) next = Math.ceil(Date.now() / intervalMs) * intervalMs;
+}
+logFile.end(() => process.exit(0));

@@ -1,0 +1,612 @@
+// The mini-lab builder: `hatwin lab up|down|status|fault|power|wake|svc`.
+//
+// On this one machine, from a lab file: a private bridge in the root namespace connected to
+// nothing else; one network namespace per real server (veth into the bridge, its address and
+// MAC, lo up, sshd with its own host key, its services), each powered by a supervisor process
+// outside it (supervisor.ts); one etcd member in its own namespace; a client namespace logging
+// OK/XX for every VIP each second (client.ts); the backup VMs as libvirt guests (tiny kernel +
+// initramfs from scripts/guest/build.sh), booted once and kept suspended as the papers keep them.
+//
+// Everything it makes is named from the lab file (names.ts) and recorded in a state file, so
+// `down` (and `up` after a crash) removes it all: processes by PID with a wait, guests,
+// namespaces, interfaces (only those carrying this lab's alias), the state folder.
+import { randomBytes } from 'node:crypto';
+import { createSocket } from 'node:dgram';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { parseAccessLog, type Access } from './accesslog.ts';
+import { checkService, type CheckResult } from './check.ts';
+import { control, controlOk, type HostStatus } from './control.ts';
+import { appendEvent } from './events.ts';
+import { formatIpv4, inCidr } from './ipv4.ts';
+import { ensureKeys, sshdConfig } from './keys.ts';
+import { defineDomain, domainState, domainXml, ensureLibvirt, listDomains, QBOOT, removeDomain, virsh, type GuestImage } from './libvirt.ts';
+import {
+  accessLogPath, clientNs, clientVeth, domainName, domainPrefix, etcdNs, etcdVeth, guestConsolePath, hostDir, hostNs, hostVeth,
+  labInterfaces, labNamespaces, NS_IF, nsPrefix, powerSocket, statePath,
+} from './names.ts';
+import { endProcesses, isAlive, procRef, type ProcRef } from './proc.ts';
+import { have, run, spawnDetached } from './run.ts';
+import { labHost, REPO_DIR, type Lab, type LabHost } from './schema.ts';
+
+export type Log = (msg: string) => void;
+
+export interface LabState {
+  lab: string;
+  file: string;
+  runId: string;
+  startedAt: string;
+  procs: ProcRef[];
+  namespaces: string[];
+  interfaces: string[];
+  domains: string[];
+}
+
+/** The alias set on every interface the lab creates: only such interfaces are ever deleted. */
+const aliasOf = (lab: Lab) => `hatwin-lab:${lab.name}`;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function readState(lab: Lab): LabState | null {
+  try {
+    return JSON.parse(readFileSync(statePath(lab), 'utf8')) as LabState;
+  } catch {
+    return null;
+  }
+}
+
+function writeState(lab: Lab, st: LabState): void {
+  const tmp = `${statePath(lab)}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(st, null, 2)}\n`, { mode: 0o600 });
+  renameSync(tmp, statePath(lab));
+}
+
+async function existingNamespaces(): Promise<string[]> {
+  const r = await run(['ip', 'netns', 'list'], { allowFail: true });
+  return r.stdout.split('\n').map((l) => l.trim().split(/\s+/)[0]).filter(Boolean);
+}
+
+interface LinkInfo { ifname: string; ifalias?: string; flags: string[]; linkinfo?: { info_kind?: string } }
+
+async function existingLinks(): Promise<Map<string, LinkInfo>> {
+  const r = await run(['ip', '-d', '-j', 'link', 'show'], { allowFail: true });
+  const list = r.stdout.trim() ? (JSON.parse(r.stdout) as LinkInfo[]) : [];
+  return new Map(list.map((l) => [l.ifname, l]));
+}
+
+async function nsPids(ns: string): Promise<number[]> {
+  const r = await run(['ip', 'netns', 'pids', ns], { allowFail: true });
+  return r.stdout.split(/\s+/).filter(Boolean).map(Number);
+}
+
+/** The image of the tiny guest, built (or found up to date) by scripts/guest/build.sh. */
+export async function buildGuestImage(log: Log = () => undefined): Promise<GuestImage> {
+  const t0 = Date.now();
+  const r = await run(['bash', join(REPO_DIR, 'scripts/guest/build.sh')], { timeoutMs: 600_000 });
+  const [kernel, initrd] = r.stdout.trim().split('\n').slice(-2);
+  log(`guest image ${r.stderr.includes('up to date') ? 'up to date' : 'built'} (${Date.now() - t0} ms)`);
+  return { kernel, initrd, ...(existsSync(QBOOT) ? { firmware: QBOOT } : {}) };
+}
+
+async function preflight(): Promise<void> {
+  const need = ['ip', 'nft', 'etcd', 'virsh', 'ssh-keygen', 'busybox', '/usr/sbin/sshd', 'bash', 'cpio'];
+  const missing: string[] = [];
+  for (const p of need) if (!(await have(p))) missing.push(p);
+  if (missing.length) throw new Error(`missing programs: ${missing.join(', ')}: run \`node scripts/setup.mjs\` as root (installs scripts/apt/lab.txt)`);
+  if (process.getuid?.() !== 0) throw new Error('the mini-lab needs root (namespaces, bridge, libvirt)');
+}
+
+export interface UpReport {
+  runId: string;
+  timingsMs: Record<string, number>;
+  libvirtStarted: string[];
+}
+
+/** Builds the lab. Cleans leftovers of an earlier run of the same lab first. */
+export async function labUp(lab: Lab, log: Log = () => undefined): Promise<UpReport> {
+  const timings: Record<string, number> = {};
+  const t0 = Date.now();
+  let tPhase = t0;
+  const phase = (name: string) => {
+    const now = Date.now();
+    timings[name] = now - tPhase;
+    tPhase = now;
+  };
+  await preflight();
+  const links = await existingLinks();
+  const br = links.get(lab.bridge.name);
+  if (br && br.ifalias !== aliasOf(lab)) {
+    throw new Error(`interface ${lab.bridge.name} exists and is not this lab's bridge (alias "${br.ifalias ?? ''}"): choose another bridge.name in ${lab.file}`);
+  }
+  if (readState(lab) || br || (await existingNamespaces()).some((n) => n.startsWith(nsPrefix(lab))) || (await listDomains()).some((d) => d.startsWith(domainPrefix(lab)))) {
+    log('cleaning leftovers of an earlier run');
+    await labDown(lab, log);
+  }
+  phase('cleanup');
+
+  // Slow, independent preparations in parallel: libvirtd (first probe of qemu takes seconds),
+  // the guest image, the keys.
+  const [libvirtStarted, image] = await Promise.all([ensureLibvirt(), buildGuestImage(log), ensureKeys(lab)]).then(([a, b]) => [a, b] as const);
+  if (libvirtStarted.length) log(`started ${libvirtStarted.join(', ')}`);
+  phase('prepare');
+
+  const runId = `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
+  mkdirSync(lab.stateDir, { recursive: true, mode: 0o700 });
+  mkdirSync(lab.logDir, { recursive: true });
+  for (const f of readdirSync(lab.logDir)) {
+    if (/^(access\.log|events\.ndjson|.*\.log)$/.test(f)) rmSync(join(lab.logDir, f), { force: true });
+  }
+  writeFileSync(join(lab.stateDir, 'run-id'), `${runId}\n`);
+  const st: LabState = { lab: lab.name, file: lab.file, runId, startedAt: new Date().toISOString(), procs: [], namespaces: [], interfaces: [], domains: [] };
+  writeState(lab, st);
+  appendEvent(lab, { kind: 'lab.up', subject: lab.name, data: { runId } });
+
+  await buildNetwork(lab, st);
+  phase('network');
+
+  // Guests boot (seconds, in software emulation) while the hosts come up.
+  const guests = startGuests(lab, st, image, log);
+  guests.catch(() => undefined);
+
+  // sshd: configs and the lab's authorized key.
+  mkdirSync('/run/sshd', { recursive: true, mode: 0o755 });
+  const authorized = join(lab.stateDir, 'authorized_keys');
+  writeFileSync(authorized, readFileSync(`${lab.keys.sshKeyPath}.pub`, 'utf8'), { mode: 0o600 });
+  for (const h of lab.hosts) {
+    mkdirSync(hostDir(lab, h.name), { recursive: true, mode: 0o700 });
+    writeFileSync(join(hostDir(lab, h.name), 'sshd_config'), sshdConfig(lab, h, authorized, join(hostDir(lab, h.name), 'sshd.pid')));
+  }
+
+  const daemonLog = (name: string) => openSync(join(lab.logDir, name), 'a');
+  const tsnode = [process.execPath, join(REPO_DIR, 'bin/tsnode.js')];
+  const etcdFd = daemonLog('etcd.log');
+  const e = lab.etcd;
+  const peer = `http://127.0.0.1:${e.peerPort}`;
+  const etcdPid = await spawnDetached(['ip', 'netns', 'exec', etcdNs(lab), 'etcd',
+    '--name', e.name, '--data-dir', join(lab.stateDir, 'etcd'),
+    '--listen-client-urls', `http://${e.address}:${e.clientPort},http://127.0.0.1:${e.clientPort}`,
+    '--advertise-client-urls', `http://${e.address}:${e.clientPort}`,
+    '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer,
+    '--initial-cluster', `${e.name}=${peer}`, '--initial-cluster-state', 'new', '--initial-cluster-token', `hatwin-${lab.name}`,
+    '--logger', 'zap', '--log-level', 'warn'], etcdFd);
+  closeSync(etcdFd);
+  st.procs.push(procRef(etcdPid, 'etcd'));
+  writeState(lab, st);
+
+  for (const h of lab.hosts) {
+    const fd = daemonLog(`power-${h.name}.log`);
+    const pid = await spawnDetached([...tsnode, join(REPO_DIR, 'adapters/lab/supervisor.ts'), lab.file, h.name, runId, h.power], fd);
+    closeSync(fd);
+    st.procs.push(procRef(pid, `supervisor ${h.name}`));
+  }
+  writeState(lab, st);
+  await Promise.all(lab.hosts.map((h) => waitSupervisor(lab, h)));
+  phase('hosts');
+
+  // VIPs on their holders at start (run-time VIPs do not survive a power loss).
+  for (const v of lab.vips) {
+    const h = labHost(lab, v.holder);
+    if (h.power === 'on') await run(['ip', '-n', hostNs(lab, h.name), 'addr', 'add', `${v.address}/32`, 'dev', NS_IF]);
+  }
+  await waitEtcd(lab);
+  phase('etcd');
+
+  await guests;
+  phase('guests');
+
+  const clientFd = daemonLog('client.log');
+  const clientPid = await spawnDetached(['ip', 'netns', 'exec', clientNs(lab), ...tsnode, join(REPO_DIR, 'adapters/lab/client.ts'), lab.file, runId], clientFd);
+  closeSync(clientFd);
+  st.procs.push(procRef(clientPid, 'client'));
+  writeState(lab, st);
+  phase('client');
+  timings.total = Date.now() - t0;
+  appendEvent(lab, { kind: 'lab.ready', subject: lab.name, data: { runId, timingsMs: timings } });
+  return { runId, timingsMs: timings, libvirtStarted };
+}
+
+async function buildNetwork(lab: Lab, st: LabState): Promise<void> {
+  const alias = aliasOf(lab);
+  const prefix = lab.cidr.prefix;
+  const root: string[] = [
+    `link add ${lab.bridge.name} type bridge stp_state 0 forward_delay 0`,
+    `link set ${lab.bridge.name} alias ${alias}`,
+  ];
+  const nodes: Array<{ ns: string; veth: string; mac?: string; address?: string }> = [
+    ...lab.hosts.map((h) => ({ ns: hostNs(lab, h.name), veth: hostVeth(lab, h.name), mac: h.mac })),
+    { ns: clientNs(lab), veth: clientVeth(lab), address: lab.client.address },
+    { ns: etcdNs(lab), veth: etcdVeth(lab), address: lab.etcd.address },
+  ];
+  for (const n of nodes) {
+    root.push(`netns add ${n.ns}`);
+    root.push(`link add ${n.veth} type veth peer name ${NS_IF} netns ${n.ns}`);
+    root.push(`link set ${n.veth} alias ${alias} master ${lab.bridge.name}`);
+  }
+  // Names are validated (schema) before they reach a batch line; `ip -batch` is not a shell.
+  st.interfaces = [lab.bridge.name, ...nodes.map((n) => n.veth)];
+  st.namespaces = nodes.map((n) => n.ns);
+  writeState(lab, st);
+  await run(['ip', '-batch', '-'], { input: `${root.join('\n')}\n` });
+  // IPv4 only on the lab: no IPv6 link-local chatter from the bridge, its ports or the hosts.
+  for (const ifn of st.interfaces) writeFileSync(`/proc/sys/net/ipv6/conf/${ifn}/disable_ipv6`, '1');
+  await run(['ip', 'addr', 'add', `${lab.bridge.address}/${prefix}`, 'dev', lab.bridge.name]);
+  await run(['ip', '-batch', '-'], { input: `${[lab.bridge.name, ...nodes.map((n) => n.veth)].map((i) => `link set ${i} up`).join('\n')}\n` });
+  await Promise.all(nodes.map(async (n) => {
+    await run(['ip', 'netns', 'exec', n.ns, 'sysctl', '-q', '-w', 'net.ipv6.conf.all.disable_ipv6=1', 'net.ipv6.conf.default.disable_ipv6=1']);
+    const cmds = ['link set lo up', ...(n.mac ? [`link set ${NS_IF} address ${n.mac}`] : [])];
+    if (n.address) cmds.push(`addr add ${n.address}/${prefix} dev ${NS_IF}`, `link set ${NS_IF} up`);
+    await run(['ip', '-n', n.ns, '-batch', '-'], { input: `${cmds.join('\n')}\n` });
+  }));
+}
+
+async function startGuests(lab: Lab, st: LabState, image: GuestImage, log: Log): Promise<void> {
+  const dir = join(lab.stateDir, 'guests');
+  mkdirSync(dir, { recursive: true });
+  for (const vm of lab.backupVms) {
+    const name = domainName(lab, vm.name);
+    await defineDomain(join(dir, `${vm.name}.xml`), domainXml(lab, vm, image));
+    st.domains.push(name);
+    writeState(lab, st);
+  }
+  const t0 = Date.now();
+  // Software emulation: guests booting at once share the cores; more at once than cores is
+  // slower in total (4 on 2 cores: ~27 s; 2 + 2: ~16 s).
+  const queue = [...lab.backupVms];
+  const worker = async () => {
+    for (let vm = queue.shift(); vm; vm = queue.shift()) {
+      const name = domainName(lab, vm.name);
+      await virsh(['start', name]);
+      await waitGuestReady(lab, vm.name, 120_000);
+      // Kept suspended, ready to resume in tens of milliseconds (the papers' backup VMs).
+      await virsh(['suspend', name]);
+      log(`guest ${vm.name} booted and suspended (${Date.now() - t0} ms)`);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(availableParallelism(), queue.length)) }, worker));
+}
+
+async function waitGuestReady(lab: Lab, vm: string, timeoutMs: number): Promise<void> {
+  const path = guestConsolePath(lab, vm);
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (existsSync(path) && readFileSync(path, 'utf8').includes(`HATWIN-READY ${vm}`)) return;
+    await sleep(100);
+  }
+  throw new Error(`guest ${vm} not ready within ${timeoutMs} ms (console: ${path})`);
+}
+
+async function waitSupervisor(lab: Lab, h: LabHost, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    if (existsSync(powerSocket(lab, h.name))) {
+      try {
+        const r = await control(powerSocket(lab, h.name), { op: 'status' }, 5_000);
+        if (r.ok && r.status) {
+          const s = r.status;
+          if (s.power === h.power && (h.power === 'off' || s.procs.every((p) => p.state === 'running'))) return;
+          last = `power ${s.power}, ${s.procs.map((p) => `${p.name} ${p.state}`).join(', ')}`;
+        }
+      } catch (e) {
+        last = (e as Error).message;
+      }
+    }
+    await sleep(50);
+  }
+  throw new Error(`host ${h.name}: supervisor not ready within ${timeoutMs} ms (${last || 'no socket'}; see ${join(lab.logDir, `power-${h.name}.log`)})`);
+}
+
+function httpGet(url: string, timeoutMs: number): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { timeout: timeoutMs }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Whether traffic from this (root) namespace to `address` goes to the lab's bridge and nowhere else. */
+async function routedToLab(lab: Lab, address: string): Promise<boolean> {
+  if (!inCidr(lab.cidr, address)) return false;
+  const r = await run(['ip', '-j', 'route', 'get', address], { allowFail: true });
+  try {
+    return (JSON.parse(r.stdout) as Array<{ dev?: string }>)[0]?.dev === lab.bridge.name;
+  } catch {
+    return false;
+  }
+}
+
+export async function etcdHealth(lab: Lab): Promise<{ healthy: boolean; detail: string }> {
+  const url = `http://${lab.etcd.address}:${lab.etcd.clientPort}/health`;
+  if (!(await routedToLab(lab, lab.etcd.address))) return { healthy: false, detail: 'lab bridge not up' };
+  try {
+    const r = await httpGet(url, 1_000);
+    const healthy = r.status === 200 && /"health"\s*:\s*"true"/.test(r.body);
+    return { healthy, detail: r.body.trim() };
+  } catch (e) {
+    return { healthy: false, detail: (e as Error).message };
+  }
+}
+
+async function waitEtcd(lab: Lab, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = '';
+  while (Date.now() < deadline) {
+    const h = await etcdHealth(lab);
+    if (h.healthy) return;
+    last = h.detail;
+    await sleep(100);
+  }
+  throw new Error(`etcd not healthy within ${timeoutMs} ms (${last}; see ${join(lab.logDir, 'etcd.log')})`);
+}
+
+export interface DownReport {
+  killed: number;
+  domains: string[];
+  namespaces: string[];
+  interfaces: string[];
+  timingsMs: number;
+}
+
+/** Tears the lab down completely; safe to call on a lab that is partly built or already down. */
+export async function labDown(lab: Lab, log: Log = () => undefined): Promise<DownReport> {
+  const t0 = Date.now();
+  const st = readState(lab);
+  appendEvent(lab, { kind: 'lab.down', subject: lab.name });
+  // Supervisors and the client end themselves when the run id goes; ask supervisors directly too.
+  rmSync(join(lab.stateDir, 'run-id'), { force: true });
+  await Promise.all(lab.hosts.map((h) => (existsSync(powerSocket(lab, h.name)) ? control(powerSocket(lab, h.name), { op: 'shutdown' }, 3_000).catch(() => undefined) : undefined)));
+  const recorded = (st?.procs ?? []).filter((p) => isAlive(p));
+
+  // Every process in the lab's namespaces: SIGKILL (a lab host has nothing to save).
+  const present = new Set(await existingNamespaces());
+  const namespaces = [...new Set([...labNamespaces(lab), ...(st?.namespaces ?? [])])].filter((n) => present.has(n));
+  const inNs = (await Promise.all(namespaces.map(nsPids))).flat();
+  let killed = inNs.length;
+  await endProcesses(inNs, 'SIGKILL');
+  killed += recorded.filter((p) => isAlive(p)).length;
+  await endProcesses(recorded, 'SIGTERM', 3_000);
+
+  const domains = [...new Set([...(st?.domains ?? []), ...lab.backupVms.map((v) => domainName(lab, v.name)), ...(await listDomains()).filter((d) => d.startsWith(domainPrefix(lab)))])];
+  const removedDomains: string[] = [];
+  await Promise.all(domains.map(async (d) => {
+    if ((await domainState(d)) === null) return;
+    await removeDomain(d);
+    removedDomains.push(d);
+  }));
+
+  for (const n of namespaces) await run(['ip', 'netns', 'del', n], { allowFail: true });
+  const links = await existingLinks();
+  const interfaces = [...new Set([...labInterfaces(lab), ...(st?.interfaces ?? [])])].filter((i) => links.get(i)?.ifalias === aliasOf(lab));
+  // Veth ends go with their namespaces; the bridge last.
+  for (const i of interfaces.sort((a, b) => Number(a === lab.bridge.name) - Number(b === lab.bridge.name))) {
+    if ((await existingLinks()).has(i)) await run(['ip', 'link', 'del', i], { allowFail: true });
+  }
+  rmSync(lab.stateDir, { recursive: true, force: true });
+  const report = { killed, domains: removedDomains, namespaces, interfaces, timingsMs: Date.now() - t0 };
+  log(`down: ${killed} processes, ${removedDomains.length} guests, ${namespaces.length} namespaces, ${interfaces.length} interfaces (${report.timingsMs} ms)`);
+  return report;
+}
+
+/** What of the lab is still on this machine (empty after `down`). */
+export async function labLeftovers(lab: Lab): Promise<string[]> {
+  const left: string[] = [];
+  const ns = (await existingNamespaces()).filter((n) => n.startsWith(nsPrefix(lab)));
+  left.push(...ns.map((n) => `namespace ${n}`));
+  const links = await existingLinks();
+  for (const [name, l] of links) if (l.ifalias === aliasOf(lab) || labInterfaces(lab).includes(name)) left.push(`interface ${name}`);
+  left.push(...(await listDomains()).filter((d) => d.startsWith(domainPrefix(lab))).map((d) => `guest ${d}`));
+  if (existsSync(lab.stateDir)) left.push(`folder ${lab.stateDir}`);
+  return left;
+}
+
+export interface ServiceCheck extends CheckResult {
+  service: string;
+  protocol: string;
+  port: number;
+}
+
+export interface LabStatus {
+  lab: string;
+  up: boolean;
+  runId: string | null;
+  hosts: Array<{ name: string; address: string; supervisor: HostStatus | null; error?: string; services: ServiceCheck[] }>;
+  guests: Array<{ name: string; domain: string; state: string | null }>;
+  vips: Array<{ name: string; address: string; holders: string[]; check: CheckResult | null }>;
+  etcd: { healthy: boolean; detail: string };
+  client: { alive: boolean; lastAccess: Access[] };
+}
+
+/** Which namespaces hold an address on their NIC. */
+async function addressHolders(lab: Lab): Promise<Map<string, string[]>> {
+  const holders = new Map<string, string[]>();
+  await Promise.all(lab.hosts.map(async (h) => {
+    const r = await run(['ip', '-n', hostNs(lab, h.name), '-j', 'addr', 'show', 'dev', NS_IF], { allowFail: true });
+    try {
+      for (const a of (JSON.parse(r.stdout) as Array<{ addr_info: Array<{ local: string }> }>)[0]?.addr_info ?? []) {
+        holders.set(a.local, [...(holders.get(a.local) ?? []), h.name]);
+      }
+    } catch { /* namespace gone */ }
+  }));
+  return holders;
+}
+
+export async function labStatus(lab: Lab): Promise<LabStatus> {
+  const st = readState(lab);
+  const bridgeUp = await routedToLab(lab, lab.etcd.address);
+  const hosts = await Promise.all(lab.hosts.map(async (h) => {
+    let supervisor: HostStatus | null = null;
+    let error: string | undefined;
+    try {
+      const r = await control(powerSocket(lab, h.name), { op: 'status' }, 3_000);
+      if (r.ok) supervisor = r.status ?? null;
+      else error = r.error;
+    } catch (e) {
+      error = (e as Error).message;
+    }
+    const services = bridgeUp
+      ? await Promise.all(h.services.map(async (s) => ({ service: s.name, protocol: s.protocol, port: s.port, ...(await checkService({ protocol: s.protocol, address: h.address, port: s.port, timeoutMs: 500, expect: s.expect })) })))
+      : [];
+    return { name: h.name, address: h.address, supervisor, ...(error ? { error } : {}), services };
+  }));
+  const guests = await Promise.all(lab.backupVms.map(async (v) => ({ name: v.name, domain: domainName(lab, v.name), state: await domainState(domainName(lab, v.name)) })));
+  const holders = bridgeUp ? await addressHolders(lab) : new Map<string, string[]>();
+  const hostsByName = new Map(lab.hosts.map((h) => [h.name, h]));
+  const vips = await Promise.all(lab.vips.map(async (v) => {
+    const s = hostsByName.get(v.holder)!.services.find((x) => x.name === v.service)!;
+    return {
+      name: v.name, address: v.address, holders: holders.get(v.address) ?? [],
+      check: bridgeUp ? await checkService({ protocol: s.protocol, address: v.address, port: s.port, timeoutMs: 500, expect: s.expect }) : null,
+    };
+  }));
+  const clientRef = st?.procs.find((p) => p.what === 'client');
+  const logText = existsSync(accessLogPath(lab)) ? readFileSync(accessLogPath(lab), 'utf8') : '';
+  const all = parseAccessLog(logText.slice(-8192));
+  const lastAccess = lab.vips.map((v) => all.filter((a) => a.vip === v.name).at(-1)).filter((a): a is Access => a !== undefined);
+  return {
+    lab: lab.name,
+    up: st !== null && bridgeUp,
+    runId: st?.runId ?? null,
+    hosts,
+    guests,
+    vips,
+    etcd: bridgeUp ? await etcdHealth(lab) : { healthy: false, detail: 'lab not up' },
+    client: { alive: clientRef ? isAlive(clientRef) : false, lastAccess },
+  };
+}
+
+export function formatStatus(s: LabStatus): string {
+  const lines = [`lab ${s.lab}: ${s.up ? `up (run ${s.runId})` : 'down'}`];
+  if (!s.up && s.hosts.every((h) => !h.supervisor)) return lines.join('\n');
+  lines.push('', '| host | power | nic | cable | processes | service checks |', '|---|---|---|---|---|---|');
+  for (const h of s.hosts) {
+    const sv = h.supervisor;
+    const procs = sv ? sv.procs.map((p) => `${p.name} ${p.state}${p.pid ? ` (${p.pid})` : ''}`).join(', ') + (sv.paused ? ' [paused]' : '') : `supervisor: ${h.error ?? 'none'}`;
+    const checks = h.services.map((c) => `${c.service}:${c.port} ${c.ok ? 'OK' : `XX ${c.detail}`}`).join(', ') || '—';
+    lines.push(`| ${h.name} ${h.address} | ${sv?.power ?? '?'} | ${sv?.link.nic ?? '?'} | ${sv?.link.cable ?? '?'} | ${procs} | ${checks} |`);
+  }
+  lines.push('', '| backup VM | libvirt domain | state |', '|---|---|---|');
+  for (const g of s.guests) lines.push(`| ${g.name} | ${g.domain} | ${g.state ?? 'not defined'} |`);
+  lines.push('', '| VIP | address | on hosts | check |', '|---|---|---|---|');
+  for (const v of s.vips) lines.push(`| ${v.name} | ${v.address} | ${v.holders.join(', ') || '—'} | ${v.check ? (v.check.ok ? `OK by ${v.check.servedBy ?? '?'}` : `XX ${v.check.detail}`) : '—'} |`);
+  lines.push('', `etcd: ${s.etcd.healthy ? 'healthy' : `UNHEALTHY (${s.etcd.detail})`}`);
+  lines.push(`client: ${s.client.alive ? 'running' : 'not running'}; last: ${s.client.lastAccess.map((a) => `${a.vip} ${a.ok ? 'OK' : 'XX'}`).join(', ') || '—'}`);
+  return lines.join('\n');
+}
+
+export const FAULTS = ['St1', 'St2', 'Nt1', 'Nt2', 'pause', 'link-down', 'partition-oneway', 'heal'] as const;
+export type LabFault = (typeof FAULTS)[number];
+
+export interface FaultOptions {
+  /** St1/St2: which service (default: the host's first). */
+  service?: string;
+  /** partition-oneway: drop only what comes from this host, VM, client or etcd (default: the whole subnet). */
+  peer?: string;
+}
+
+const FAULT_TABLE = 'hatwin_fault';
+
+function peerAddress(lab: Lab, name: string): string {
+  const all = new Map<string, string>([
+    ...lab.hosts.map((h) => [h.name, h.address] as [string, string]),
+    ...lab.backupVms.map((v) => [v.name, v.address] as [string, string]),
+    [lab.client.name, lab.client.address],
+    [lab.etcd.name, lab.etcd.address],
+  ]);
+  const a = all.get(name);
+  if (!a) throw new Error(`lab "${lab.name}" has no host, VM, client or etcd "${name}" (known: ${[...all.keys()].join(', ')})`);
+  return a;
+}
+
+/**
+ * A live fault on one host (the papers' St1, St2, Nt1, Nt2, plus pause, link-down and a one-way
+ * partition), or `heal` to lift the network faults, pause and freezes (a stopped service or a
+ * powered-off host is the policy's to recover).
+ */
+export async function labFault(lab: Lab, hostName: string, fault: LabFault, opts: FaultOptions = {}): Promise<string> {
+  const h = labHost(lab, hostName);
+  if (!(FAULTS as readonly string[]).includes(fault)) throw new Error(`unknown fault "${fault}" (known: ${FAULTS.join(', ')})`);
+  const sock = powerSocket(lab, h.name);
+  const ns = hostNs(lab, h.name);
+  const svc = () => {
+    const name = opts.service ?? h.services[0]?.name;
+    if (!name || !h.services.some((s) => s.name === name)) throw new Error(`host "${h.name}" has no service "${name ?? ''}" (services: ${h.services.map((s) => s.name).join(', ') || 'none'})`);
+    return name;
+  };
+  appendEvent(lab, { kind: 'lab.fault', subject: h.name, data: { fault, ...opts } });
+  switch (fault) {
+    case 'St1':
+      return (await controlOk(sock, { op: 'service', action: 'stop', service: svc() })).message ?? '';
+    case 'St2':
+      return (await controlOk(sock, { op: 'service', action: 'wedge', service: svc() })).message ?? '';
+    case 'Nt1':
+      return `power ${(await controlOk(sock, { op: 'power', action: 'cycle' })).message ?? ''}`;
+    case 'Nt2':
+      return `power ${(await controlOk(sock, { op: 'power', action: 'off' })).message ?? ''}`;
+    case 'pause':
+      return (await controlOk(sock, { op: 'pause' })).message ?? '';
+    case 'link-down':
+      return (await controlOk(sock, { op: 'cable', action: 'down' })).message ?? '';
+    case 'partition-oneway': {
+      // The host no longer hears the lab (or one peer); what it sends still goes out.
+      const from = opts.peer ? `${peerAddress(lab, opts.peer)}/32` : lab.subnet;
+      await run(['ip', 'netns', 'exec', ns, 'nft', 'add', 'table', 'inet', FAULT_TABLE]);
+      await run(['ip', 'netns', 'exec', ns, 'nft', 'add', 'chain', 'inet', FAULT_TABLE, 'input', '{', 'type', 'filter', 'hook', 'input', 'priority', '0', ';', '}']);
+      await run(['ip', 'netns', 'exec', ns, 'nft', 'add', 'rule', 'inet', FAULT_TABLE, 'input', 'ip', 'saddr', from, 'drop']);
+      return `${h.name} drops what comes from ${from}`;
+    }
+    case 'heal': {
+      await run(['ip', 'netns', 'exec', ns, 'nft', 'delete', 'table', 'inet', FAULT_TABLE], { allowFail: true });
+      await controlOk(sock, { op: 'cable', action: 'up' });
+      const st = (await controlOk(sock, { op: 'status' })).status!;
+      if (st.paused) await controlOk(sock, { op: 'unpause' });
+      for (const p of st.procs) if (p.state === 'frozen') await controlOk(sock, { op: 'service', action: 'thaw', service: p.name });
+      return `${h.name} healed (cable up, no drop rules, not paused, no frozen service)`;
+    }
+  }
+}
+
+/** Boot command / power button of a host. */
+export async function labPower(lab: Lab, hostName: string, action: 'on' | 'off' | 'cycle'): Promise<string> {
+  const h = labHost(lab, hostName);
+  return (await controlOk(powerSocket(lab, h.name), { op: 'power', action })).message ?? '';
+}
+
+/** Service control of a host (what a management program does over SSH in a real lab). */
+export async function labService(lab: Lab, hostName: string, action: 'start' | 'stop' | 'restart', service: string): Promise<string> {
+  const h = labHost(lab, hostName);
+  return (await controlOk(powerSocket(lab, h.name), { op: 'service', action, service })).message ?? '';
+}
+
+/** The magic packet for a MAC: 6 x 0xff, then the MAC 16 times. */
+export function magicPacket(mac: string): Buffer {
+  const m = Buffer.from(mac.split(':').map((x) => parseInt(x, 16)));
+  if (m.length !== 6) throw new Error(`not a MAC: ${mac}`);
+  return Buffer.concat([Buffer.alloc(6, 0xff), ...Array.from({ length: 16 }, () => m)]);
+}
+
+/**
+ * Sends a Wake-on-LAN magic packet for a host to the lab subnet's broadcast address, from the
+ * root namespace's address on the lab bridge (refused unless the bridge carries that route).
+ */
+export async function sendWake(lab: Lab, hostName: string): Promise<void> {
+  const h = labHost(lab, hostName);
+  const bcast = formatIpv4(lab.cidr.broadcast);
+  if (!(await routedToLab(lab, h.address))) throw new Error(`lab ${lab.name} is not up (no route to ${lab.subnet} via ${lab.bridge.name})`);
+  const sock = createSocket('udp4');
+  await new Promise<void>((resolve, reject) => {
+    sock.once('error', reject);
+    sock.bind({ address: lab.bridge.address, port: 0 }, () => {
+      sock.setBroadcast(true);
+      sock.send(magicPacket(h.mac), lab.wolPort, bcast, (e) => (e ? reject(e) : resolve()));
+    });
+  }).finally(() => sock.close());
+  appendEvent(lab, { kind: 'lab.wake.sent', subject: h.name, data: { mac: h.mac, to: `${bcast}:${lab.wolPort}` } });
+}

@@ -1,0 +1,317 @@
+// A host's power, played by a small process outside the host's namespace (as a NIC with
+// Wake-on-LAN stays powered while the machine is off):
+//   off  = every process in the namespace killed, run-time addresses gone, NIC down;
+//   on   = after a magic packet for the host's MAC arrives on the lab subnet (or a boot command),
+//          wait the host's bootDelay, NIC up with its address, then sshd, services, processes.
+// It also carries out the live faults on its host (stop/freeze/wedge a service, pause the host,
+// pull its cable) and answers status, over a Unix socket (control.ts).
+//
+// Usage (started by `hatwin lab up`, detached): supervisor.ts LAB.yaml HOST RUN-ID on|off
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { existsSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { serveControl, type ControlReply, type ControlRequest, type HostStatus, type PowerState, type ProcState } from './control.ts';
+import { formatIpv4 } from './ipv4.ts';
+import { hostDir, hostNs, hostVeth, NS_IF, powerSocket } from './names.ts';
+import { endProcesses, isAlive, signal, waitGone } from './proc.ts';
+import { run } from './run.ts';
+import { expandArgv, labHost, loadLab } from './schema.ts';
+import { appendEvent } from './events.ts';
+
+const [labFile, hostName, runId, initial] = process.argv.slice(2);
+if (!labFile || !hostName || !runId) {
+  console.error('usage: supervisor.ts LAB.yaml HOST RUN-ID [on|off]');
+  process.exit(2);
+}
+const lab = loadLab(labFile);
+const host = labHost(lab, hostName);
+const ns = hostNs(lab, host.name);
+const veth = hostVeth(lab, host.name);
+const dir = hostDir(lab, host.name);
+
+const log = (msg: string) => console.log(`${new Date().toISOString()} ${host.name} ${msg}`);
+const event = (kind: string, data?: Record<string, unknown>) => appendEvent(lab, { kind, subject: host.name, data });
+
+interface Proc {
+  name: string;
+  kind: 'sshd' | 'service' | 'process';
+  argv: string[];
+  child: ChildProcess | null;
+  state: ProcState;
+  exitCode?: number | null;
+  wedged: boolean;
+}
+
+const procs: Proc[] = [
+  { name: 'sshd', kind: 'sshd', argv: ['/usr/sbin/sshd', '-D', '-f', join(dir, 'sshd_config'), '-E', join(lab.logDir, `sshd-${host.name}.log`)], child: null, state: 'stopped', wedged: false },
+  ...host.services.map((s): Proc => ({ name: s.name, kind: 'service', argv: expandArgv(s.argv, lab, host, s.port), child: null, state: 'stopped', wedged: false })),
+  ...host.processes.map((p): Proc => ({ name: p.name, kind: 'process', argv: expandArgv(p.argv, lab, host), child: null, state: 'stopped', wedged: false })),
+];
+
+let power: PowerState = 'off';
+let paused = false;
+let bootTimer: NodeJS.Timeout | null = null;
+let bootAt: Date | null = null;
+
+const procLog = (p: Proc) => openSync(join(lab.logDir, `${host.name}-${p.name}.log`), 'a');
+
+function startProc(p: Proc): void {
+  if (p.wedged) throw new Error(`${p.name} on ${host.name} is wedged (St2): only a server restart cures it`);
+  if (p.child && isAlive(p.child.pid!)) return;
+  const fd = procLog(p);
+  const child = spawn('ip', ['netns', 'exec', ns, ...p.argv], {
+    stdio: ['ignore', fd, fd],
+    env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/root', HATWIN_NAME: host.name, HATWIN_LAB: lab.name, HATWIN_HOST: host.name },
+  });
+  p.child = child;
+  p.state = 'running';
+  p.exitCode = undefined;
+  child.on('exit', (code) => {
+    if (p.child !== child) return;
+    p.child = null;
+    if (p.state === 'running' || p.state === 'frozen') {
+      p.state = 'exited';
+      p.exitCode = code;
+      log(`${p.name} exited (${code})`);
+      event('lab.proc.exit', { proc: p.name, code });
+    }
+  });
+  child.on('error', (e) => log(`${p.name}: ${e.message}`));
+  log(`${p.name} started (pid ${child.pid})`);
+}
+
+async function stopProc(p: Proc, sig: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> {
+  const child = p.child;
+  p.state = 'stopped';
+  if (!child?.pid) return;
+  await endProcesses([child.pid], sig, 1_500);
+  if (p.child === child) p.child = null;
+}
+
+async function nsPids(): Promise<number[]> {
+  const r = await run(['ip', 'netns', 'pids', ns], { allowFail: true, timeoutMs: 5_000 });
+  return r.stdout.split(/\s+/).filter(Boolean).map(Number).filter((n) => n !== process.pid);
+}
+
+async function killEverything(): Promise<void> {
+  // Power loss: SIGKILL to every process in the namespace (sshd sessions, agents, services).
+  for (const p of procs) p.state = 'stopped';
+  const pids = [...new Set([...(await nsPids()), ...procs.flatMap((p) => (p.child?.pid ? [p.child.pid] : []))])];
+  for (const pid of pids) signal(pid, 'SIGKILL');
+  const left = await waitGone(pids, 5_000);
+  if (left.length) log(`still alive after SIGKILL: ${left.join(' ')}`);
+  for (const p of procs) p.child = null;
+}
+
+const prefix = lab.cidr.prefix;
+
+async function bootNow(): Promise<void> {
+  bootTimer = null;
+  await run(['ip', '-n', ns, 'link', 'set', NS_IF, 'up']);
+  await run(['ip', '-n', ns, 'addr', 'replace', `${host.address}/${prefix}`, 'dev', NS_IF]);
+  for (const p of procs) {
+    p.wedged = false;
+    startProc(p);
+  }
+  power = 'on';
+  bootAt = null;
+  log('power on: link up, processes started');
+  event('lab.power', { power: 'on' });
+}
+
+function powerOn(delayMs: number): string {
+  if (power !== 'off') return `already ${power}`;
+  power = 'booting';
+  bootAt = new Date(Date.now() + delayMs);
+  log(`booting (${delayMs} ms)`);
+  event('lab.power', { power: 'booting', bootDelayMs: delayMs });
+  bootTimer = setTimeout(() => void bootNow().catch((e: Error) => log(`boot failed: ${e.message}`)), delayMs);
+  return 'booting';
+}
+
+async function powerOff(): Promise<void> {
+  if (bootTimer) clearTimeout(bootTimer);
+  bootTimer = null;
+  bootAt = null;
+  power = 'off';
+  paused = false;
+  await killEverything();
+  for (const p of procs) p.wedged = false;
+  // Run-time state does not survive power loss: VIPs and the address go with it.
+  await run(['ip', '-n', ns, 'addr', 'flush', 'dev', NS_IF], { allowFail: true });
+  await run(['ip', '-n', ns, 'link', 'set', NS_IF, 'down'], { allowFail: true });
+  log('power off');
+  event('lab.power', { power: 'off' });
+}
+
+async function linkFlags(args: string[]): Promise<'up' | 'down'> {
+  const r = await run(['ip', ...args], { allowFail: true, timeoutMs: 5_000 });
+  try {
+    const j = JSON.parse(r.stdout) as Array<{ flags: string[] }>;
+    return j[0]?.flags.includes('UP') ? 'up' : 'down';
+  } catch {
+    return 'down';
+  }
+}
+
+async function status(): Promise<HostStatus> {
+  const [nic, cable, pids] = await Promise.all([
+    linkFlags(['-n', ns, '-j', 'link', 'show', NS_IF]),
+    linkFlags(['-j', 'link', 'show', veth]),
+    nsPids(),
+  ]);
+  return {
+    host: host.name,
+    power,
+    link: { nic, cable },
+    paused,
+    procs: procs.map((p) => ({ name: p.name, kind: p.kind, pid: p.child?.pid ?? null, state: p.wedged && p.state !== 'running' ? 'wedged' : p.state, ...(p.exitCode !== undefined ? { exitCode: p.exitCode } : {}) })),
+    nsPids: pids,
+    ...(bootAt ? { bootAt: bootAt.toISOString() } : {}),
+    supervisorPid: process.pid,
+  };
+}
+
+function service(name: string): Proc {
+  const p = procs.find((x) => x.name === name && x.kind !== 'sshd');
+  if (!p) throw new Error(`host "${host.name}" has no service "${name}" (services: ${procs.filter((x) => x.kind !== 'sshd').map((x) => x.name).join(', ')})`);
+  return p;
+}
+
+function needOn(what: string): void {
+  if (power !== 'on') throw new Error(`${host.name} is ${power}: cannot ${what}`);
+}
+
+async function handle(req: ControlRequest): Promise<ControlReply> {
+  switch (req.op) {
+    case 'status':
+      return { ok: true, status: await status() };
+    case 'power':
+      if (req.action === 'on') return { ok: true, message: powerOn(Number(host.bootDelay) / 1000) };
+      await powerOff();
+      if (req.action === 'cycle') powerOn(Number(host.bootDelay) / 1000);
+      return { ok: true, message: power };
+    case 'service': {
+      const p = service(req.service);
+      needOn(`${req.action} ${p.name}`);
+      switch (req.action) {
+        case 'start':
+          startProc(p);
+          break;
+        case 'stop':
+          await stopProc(p);
+          break;
+        case 'restart':
+          await stopProc(p);
+          startProc(p);
+          break;
+        case 'freeze':
+          if (!p.child?.pid) throw new Error(`${p.name} is not running`);
+          signal(p.child.pid, 'SIGSTOP');
+          p.state = 'frozen';
+          break;
+        case 'thaw':
+          if (p.child?.pid) signal(p.child.pid, 'SIGCONT');
+          if (p.state === 'frozen') p.state = 'running';
+          break;
+        case 'wedge':
+          // St2: the daemon hangs and a restart of it fails; only a server restart cures it.
+          if (p.child?.pid) signal(p.child.pid, 'SIGSTOP');
+          p.state = p.child ? 'frozen' : 'stopped';
+          p.wedged = true;
+          break;
+      }
+      log(`service ${p.name}: ${req.action}`);
+      event('lab.service', { service: p.name, action: req.action });
+      return { ok: true, message: `${p.name} ${req.action}` };
+    }
+    case 'pause': {
+      needOn('pause');
+      for (const pid of await nsPids()) signal(pid, 'SIGSTOP');
+      paused = true;
+      log('paused (SIGSTOP to every process of the host)');
+      event('lab.pause', { paused: true });
+      return { ok: true, message: 'paused' };
+    }
+    case 'unpause': {
+      const frozen = new Set(procs.filter((p) => p.state === 'frozen' && p.child?.pid).map((p) => p.child!.pid!));
+      for (const pid of await nsPids()) if (!frozen.has(pid)) signal(pid, 'SIGCONT');
+      paused = false;
+      log('unpaused');
+      event('lab.pause', { paused: false });
+      return { ok: true, message: 'unpaused' };
+    }
+    case 'cable':
+      await run(['ip', 'link', 'set', veth, req.action]);
+      log(`cable ${req.action}`);
+      event('lab.cable', { cable: req.action });
+      return { ok: true, message: `cable ${req.action}` };
+    case 'shutdown':
+      setImmediate(() => void shutdown(0));
+      return { ok: true, message: 'shutting down' };
+    default:
+      return { ok: false, error: `unknown op ${(req as { op?: unknown }).op}` };
+  }
+}
+
+// Wake-on-LAN: a magic packet is 6 x 0xff then the MAC 16 times (a password may follow).
+const macBytes = Buffer.from(host.mac.split(':').map((x) => parseInt(x, 16)));
+function isMagicFor(msg: Buffer): boolean {
+  for (let off = 0; off + 102 <= msg.length; off++) {
+    if (!msg.subarray(off, off + 6).equals(Buffer.alloc(6, 0xff))) continue;
+    let all = true;
+    for (let i = 0; i < 16 && all; i++) all = msg.subarray(off + 6 + 6 * i, off + 12 + 6 * i).equals(macBytes);
+    if (all) return true;
+  }
+  return false;
+}
+
+const wol = createSocket({ type: 'udp4', reuseAddr: true });
+wol.on('message', (msg, from) => {
+  if (!isMagicFor(msg)) return;
+  log(`magic packet from ${from.address}:${from.port}`);
+  event('lab.wol', { from: from.address, power });
+  if (power === 'off') powerOn(Number(host.bootDelay) / 1000);
+});
+wol.on('error', (e) => log(`WOL socket: ${e.message}`));
+
+let stopping = false;
+async function shutdown(code: number): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  log('supervisor shutting down');
+  if (bootTimer) clearTimeout(bootTimer);
+  try {
+    await killEverything();
+  } catch (e) {
+    log(`cleanup: ${(e as Error).message}`);
+  }
+  server.close();
+  wol.close();
+  rmSync(powerSocket(lab, host.name), { force: true });
+  process.exit(code);
+}
+
+process.on('SIGTERM', () => void shutdown(0));
+process.on('SIGINT', () => void shutdown(0));
+
+// An orphan (its lab torn down or rebuilt without it) ends itself and its host.
+const runIdFile = join(lab.stateDir, 'run-id');
+setInterval(() => {
+  const current = existsSync(runIdFile) ? readFileSync(runIdFile, 'utf8').trim() : '';
+  if (current !== runId) {
+    log(`lab run ${runId} is over (run-id now "${current}")`);
+    void shutdown(0);
+  }
+}, 1_000).unref();
+
+rmSync(powerSocket(lab, host.name), { force: true });
+const server = serveControl(powerSocket(lab, host.name), handle);
+wol.bind({ port: lab.wolPort, address: formatIpv4(lab.cidr.broadcast) }, () => log(`listening for magic packets to ${formatIpv4(lab.cidr.broadcast)}:${lab.wolPort}`));
+if (initial === 'on') {
+  await bootNow();
+} else {
+  await run(['ip', '-n', ns, 'link', 'set', NS_IF, 'down'], { allowFail: true });
+  log('power off (initial)');
+}
