@@ -135,7 +135,7 @@ describe('probes across the lab subnet', () => {
       [{ name: 'A', address: lab.hosts[0].address }, { name: 'ghost', address: `10.231.${OCTET}.99` }],
       [{ target: 'A', service: 'httpd', port: 80, check: { protocol: 'http' } }, { target: 'ghost', service: 'httpd', port: 80, check: { protocol: 'http' } }],
     ));
-    const exam = { kind: 'examine', networkTimeoutUs: 300_000, serviceTimeoutUs: 500_000, services: ['httpd'] } as const;
+    const exam = { kind: 'examine' as const, networkTimeoutUs: 300_000, serviceTimeoutUs: 500_000, services: ['httpd'] };
     expect(await prober.probe({ ...exam, target: 'A' })).toMatchObject({ ok: true, detail: 'ok' });
     const t0 = performance.now();
     expect(await prober.probe({ ...exam, target: 'ghost' })).toMatchObject({ ok: false, detail: 'network' });
