@@ -27,6 +27,11 @@ function macEqual(a: string, b: string): boolean {
   return timingSafeEqual(Buffer.from(a, 'hex'), Buffer.from(b, 'hex'));
 }
 
+/** Mailbox names: 1..200 printable characters. */
+export function validBox(box: unknown): box is string {
+  return typeof box === 'string' && box.length > 0 && box.length <= 200 && !/[\0-\x1f\x7f]/.test(box);
+}
+
 export function encodeMessage(key: Buffer, seq: number, payload: Payload): string {
   const p = JSON.stringify(payload);
   const line = JSON.stringify({ v: 1, from: payload.from, seq, p, mac: mac(key, ['hatwin-msg-v1', payload.from, String(seq), p]) });
@@ -59,7 +64,7 @@ export function openMessage(key: Buffer, line: string): Opened {
     return { ok: false, reason: 'malformed', from, seq: f.seq };
   }
   const m = payload?.msg;
-  if (payload === null || typeof payload !== 'object' || payload.from !== f.from || typeof payload.to !== 'string' || typeof payload.box !== 'string' ||
+  if (payload === null || typeof payload !== 'object' || payload.from !== f.from || typeof payload.to !== 'string' || !validBox(payload.box) ||
     m === null || typeof m !== 'object' || typeof m.type !== 'string' || typeof m.body !== 'object' || m.body === null) {
     return { ok: false, reason: 'malformed', from, seq: f.seq };
   }

@@ -10,7 +10,7 @@ import type { AgentMessage, Messenger } from '../../engine/ports/messenger.ts';
 import { mailboxOf } from '../../engine/ports/messenger.ts';
 import type { TraceSink } from '../../engine/ports/trace.ts';
 import { assertIpv4, assertName, assertPort } from '../ssh/names.ts';
-import { encodeAck, encodeMessage, MAX_FRAME_BYTES, openAck, openMessage } from './frame.ts';
+import { encodeAck, encodeMessage, MAX_FRAME_BYTES, openAck, openMessage, validBox } from './frame.ts';
 
 export interface PeerAddress {
   address: string;
@@ -49,7 +49,11 @@ export interface MessengerServerOptions {
   trace?: TraceSink;
   /** Clock for trace events (the runtime's scheduler). */
   nowUs?: () => number;
-  /** Sequence numbers older than this (as wall time) are refused. */
+  /**
+   * Sequence numbers older than this (as wall time) are refused: a replay after this receiver
+   * restarted (and forgot the last numbers) is too old by then. Agents' clocks must agree to
+   * well within it (NTP in a real lab; one clock in the mini-lab). Default 60 s.
+   */
   maxAgeMs?: number;
   /** Wall clock in ms (tests replace it). */
   wallMs?: () => number;
@@ -210,7 +214,7 @@ export class TcpMessenger implements Messenger {
   private async sendNow(to: string, box: string, msg: AgentMessage): Promise<void> {
     if (this.closed) throw new Error('messenger is closed');
     assertName('recipient', to);
-    if (typeof box !== 'string' || box.length === 0 || box.length > 200 || /[\0-\x1f]/.test(box)) {
+    if (!validBox(box)) {
       throw new RangeError(`mailbox ${JSON.stringify(box)}: expected 1..200 printable characters`);
     }
     if (!this.o.peers[to]) throw new Error(`message ${msg.type} to ${to}: no messenger address for that agent`);
