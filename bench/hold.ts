@@ -7,10 +7,13 @@ import { Runtime } from '../engine/runtime/runtime.ts';
 import { sleep, type Process } from '../engine/runtime/effects.ts';
 import { simScheduler } from '../adapters/sim/scheduler.ts';
 import { ObjectHeap } from './object-heap.ts';
+import { EventQueue as EventQueueV0 } from './queue-v0.ts';
 import type { DelayTable } from './delays.ts';
 
 export const CONTENDERS = ['kernel', 'baseline', 'runtime'] as const;
-export type Contender = (typeof CONTENDERS)[number];
+/** Opt-in contenders (`--only=...`), not run by default. */
+export const EXTRA_CONTENDERS = ['kernel0'] as const;
+export type Contender = (typeof CONTENDERS)[number] | (typeof EXTRA_CONTENDERS)[number];
 
 export interface HoldModel {
   /** Fires up to `events` more events (fewer only if the queue empties, which a hold model never does). */
@@ -23,12 +26,21 @@ export interface HoldModel {
   fired(): number;
 }
 
-/** Our Kernel, one shared handler (no closure per event), arg = entity index. */
-export function kernelHold(n: number, delays: DelayTable): HoldModel {
+/**
+ * Our Kernel, one shared handler (no closure per event), arg = entity index. With `v0` the
+ * kernel runs on the frozen pre-wheel queue (`queue-v0.ts`), for before/after comparisons.
+ */
+export function kernelHold(n: number, delays: DelayTable, v0 = false): HoldModel {
   const tab = delays.table;
   const mask = delays.mask;
   let c = 0;
   const k = new Kernel(n);
+  if (v0) {
+    // swaps Kernel's private queue; fail loudly rather than measure the wrong queue if it moves
+    const kq = k as unknown as { queue?: unknown };
+    if (!(kq.queue instanceof Object) || !('popSlot' in kq.queue)) throw new Error('kernel0: Kernel.queue not found');
+    kq.queue = new EventQueueV0(n);
+  }
   const hold = (i: number): void => {
     k.after(tab[c++ & mask], hold, i);
   };
@@ -112,6 +124,8 @@ export function makeHold(contender: Contender, n: number, delays: DelayTable): H
   switch (contender) {
     case 'kernel':
       return kernelHold(n, delays);
+    case 'kernel0':
+      return kernelHold(n, delays, true);
     case 'baseline':
       return baselineHold(n, delays);
     case 'runtime':

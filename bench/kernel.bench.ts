@@ -12,11 +12,12 @@
 //                   as the last line
 //          --quick  shorter rounds (a rough number in a few seconds per contender)
 //          --n=1000,100000  the N values (default 1000,100000,1000000)
-//          --only=kernel,runtime  the contenders (default all three)
+//          --only=kernel,runtime  the contenders (default all three; `kernel0` = the Kernel on
+//                   the frozen pre-wheel queue bench/queue-v0.ts, opt-in)
 import { spawnSync } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CONTENDERS, makeHold, type Contender } from './hold.ts';
+import { CONTENDERS, EXTRA_CONTENDERS, makeHold, type Contender } from './hold.ts';
 import { makeDelayTable } from './delays.ts';
 
 const MEAN_US = 1000;
@@ -122,12 +123,15 @@ function pad(s: string, w: number, right = true): string {
 function printTable(ns: number[], only: Contender[], res: Map<string, Result>): void {
   const get = (c: Contender, n: number) => res.get(`${c}/${n}`);
   const ratio = (a?: Result, b?: Result) => (a && b ? `${(a.rate / b.rate).toFixed(2)}x` : 'n/a');
+  const v0 = only.includes('kernel0');
   const head = ['N', ...only.map((c) => (c === 'runtime' ? 'runtime eff/s' : `${c} ev/s`)), 'kernel/baseline', 'runtime/baseline'];
+  if (v0) head.push('kernel/kernel0');
   const rows = ns.map((n) => [
     fmtN(n),
     ...only.map((c) => fmtRate(get(c, n)?.rate)),
     ratio(get('kernel', n), get('baseline', n)),
     ratio(get('runtime', n), get('baseline', n)),
+    ...(v0 ? [ratio(get('kernel', n), get('kernel0', n))] : []),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => pad(c, widths[i], i > 0)).join('  ');
@@ -194,7 +198,8 @@ function main(): void {
   const quick = args.includes('--quick');
   const ns = (parseList(args, 'n') ?? DEFAULT_NS.map(String)).map(Number);
   const only = (parseList(args, 'only') ?? [...CONTENDERS]) as Contender[];
-  for (const c of only) if (!CONTENDERS.includes(c)) throw new Error(`unknown contender ${c}`);
+  const known: readonly string[] = [...CONTENDERS, ...EXTRA_CONTENDERS];
+  for (const c of only) if (!known.includes(c)) throw new Error(`unknown contender ${c}`);
   const roundMs = quick ? 150 : 400;
   const rounds = quick ? 3 : 5;
   const warmMs = quick ? 150 : 500;
@@ -226,7 +231,7 @@ function main(): void {
   printTable(ns, only, res);
   if (json) {
     const out: Record<string, Record<string, number>> = {};
-    for (const c of CONTENDERS) {
+    for (const c of [...CONTENDERS, ...EXTRA_CONTENDERS.filter((x) => only.includes(x))]) {
       out[c] = {};
       for (const n of ns) {
         const r = res.get(`${c}/${n}`);
