@@ -110,7 +110,7 @@ describe('leases: a dead management program is seen', () => {
     const goneMs = performance.now() - stoppedAt;
     console.log(`[timing] etcd: lease TTL 2 s, record gone ${(goneMs / 1000).toFixed(2)} s after the last keep-alive stopped`);
     expect(goneMs).toBeGreaterThan(500);
-    expect(goneMs).toBeLessThan(4_000);
+    expect(goneMs).toBeLessThan(4_500);
   });
 
   it('a clean exit revokes the lease: the record goes at once', async () => {

@@ -63,6 +63,7 @@ export class MessengerServer {
   private server: Server | null = null;
   private readonly lastSeq = new Map<string, number>();
   private readonly sockets = new Set<Socket>();
+  /** The last 1000 dropped frames (the trace has them all). */
   readonly drops: Array<{ from?: string; seq?: number; reason: DropReason }> = [];
 
   constructor(private readonly o: MessengerServerOptions) {
@@ -86,6 +87,7 @@ export class MessengerServer {
 
   private drop(reason: DropReason, from?: string, seq?: number): void {
     this.drops.push({ from, seq, reason });
+    if (this.drops.length > 1000) this.drops.splice(0, this.drops.length - 1000); // bounded: a flood must not grow memory
     this.o.trace?.emit({ t: this.o.nowUs?.() ?? 0, kind: 'msg.dropped', subject: this.o.agent, data: { reason, from: from ?? null, seq: seq ?? null } });
   }
 

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { Client, type ConnectConfig } from 'ssh2';
-import { assertName, assertPort } from './names.ts';
+import { assertIpv4, assertName, assertPort } from './names.ts';
 import { commandLine } from './quote.ts';
 import { hostKeyAlgorithms, keyIsPinned, parseKnownHosts, pinnedKeysFor, type PinnedKey } from './known-hosts.ts';
 import { readSecretFile } from './secret-file.ts';
@@ -98,6 +98,7 @@ export class SshExec implements Exec {
     const entries = parseKnownHosts(opts.knownHosts, opts.knownHostsSource);
     for (const h of opts.hosts) {
       assertName('host name', h.name);
+      assertIpv4(`ssh address of ${h.name}`, h.address);
       const port = assertPort(`ssh port of ${h.name}`, h.port ?? 22);
       const pinned = pinnedKeysFor(entries, h.address, port);
       if (pinned.length === 0) {
