@@ -139,6 +139,8 @@ export async function labUp(lab: Lab, log: Log = () => undefined): Promise<UpRep
     if (/^(access\.log|events\.ndjson|.*\.log)$/.test(f)) rmSync(join(lab.logDir, f), { force: true });
   }
   writeFileSync(join(lab.stateDir, 'run-id'), `${runId}\n`);
+  // For adapters/lab/ctl.mjs (run over SSH inside the lab): host name -> supervisor socket.
+  writeFileSync(join(lab.stateDir, 'hosts.json'), `${JSON.stringify(Object.fromEntries(lab.hosts.map((h) => [h.name, powerSocket(lab, h.name)])))}\n`);
   const st: LabState = { lab: lab.name, file: lab.file, runId, startedAt: new Date().toISOString(), procs: [], namespaces: [], interfaces: [], domains: [] };
   writeState(lab, st);
   appendEvent(lab, { kind: 'lab.up', subject: lab.name, data: { runId } });
@@ -609,4 +611,24 @@ export async function sendWake(lab: Lab, hostName: string): Promise<void> {
     });
   }).finally(() => sock.close());
   appendEvent(lab, { kind: 'lab.wake.sent', subject: h.name, data: { mac: h.mac, to: `${bcast}:${lab.wolPort}` } });
+}
+
+/**
+ * Argv templates for the live adapters' Services and Power ports in this lab (run over SSH on the
+ * host, inside its namespace): they ask the host's supervisor through adapters/lab/ctl.mjs.
+ * Placeholders: {target} {service} {action} (services), {host} (power).
+ */
+export function labLiveCommands(lab: Lab): {
+  services: { start: string[]; stop: string[]; restart: string[] };
+  power: { shutdown: string[]; reboot: string[] };
+} {
+  const ctl = [process.execPath, join(REPO_DIR, 'adapters/lab/ctl.mjs'), lab.stateDir];
+  return {
+    services: {
+      start: [...ctl, '{target}', 'service', 'start', '{service}'],
+      stop: [...ctl, '{target}', 'service', 'stop', '{service}'],
+      restart: [...ctl, '{target}', 'service', 'restart', '{service}'],
+    },
+    power: { shutdown: [...ctl, '{host}', 'power', 'off'], reboot: [...ctl, '{host}', 'power', 'cycle'] },
+  };
 }

@@ -1,0 +1,276 @@
+// The mini-lab for real (root, Debian packages of scripts/apt/lab.txt): built from a copy of
+// experiments/labs/p2p-mini.yaml on its own subnet and bridge (so it never meets another lab),
+// exercised like the papers' experiments, and torn down leaving nothing behind. Traffic goes
+// only to the lab's private subnet, from its namespaces or over its bridge.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Client } from 'ssh2';
+import { checkService } from '../adapters/lab/check.ts';
+import { parseAccessLog } from '../adapters/lab/accesslog.ts';
+import { hostKeys } from '../adapters/lab/keys.ts';
+import { labDown, labFault, labLeftovers, labLiveCommands, labStatus, labUp, sendWake, type LabStatus } from '../adapters/lab/lab.ts';
+import { virsh } from '../adapters/lab/libvirt.ts';
+import { accessLogPath, clientNs, domainName, hostNs } from '../adapters/lab/names.ts';
+import { isAlive, type ProcRef } from '../adapters/lab/proc.ts';
+import { run } from '../adapters/lab/run.ts';
+import { loadLab, REPO_DIR, type Lab } from '../adapters/lab/schema.ts';
+
+const isRoot = process.getuid?.() === 0;
+const SUBNET = '10.77.7.';
+
+/** p2p-mini on 10.77.7.0/24 with its own name, bridge and keys, and a 2 s boot delay. */
+function testLabFile(): string {
+  const dir = join(REPO_DIR, 'out/lab/p2p-mini-t');
+  mkdirSync(dir, { recursive: true });
+  const text = readFileSync(join(REPO_DIR, 'experiments/labs/p2p-mini.yaml'), 'utf8')
+    .replace(/^name: p2p-mini$/m, 'name: p2p-mini-t')
+    .replace('name: hw-p2pmini,', 'name: hw-p2pminit,')
+    .replace('dir: ../../out/lab/p2p-mini/keys', `dir: ${join(dir, 'keys')}`)
+    .replaceAll('10.77.0.', SUBNET)
+    .replaceAll('bootDelay: 5s', 'bootDelay: 2s');
+  const file = join(dir, 'lab.yaml');
+  writeFileSync(file, text);
+  return file;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until<T>(what: string, fn: () => Promise<T | false | null | undefined>, timeoutMs: number, stepMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(stepMs);
+  }
+}
+
+/** Runs argv inside a lab namespace. */
+const inNs = (ns: string, argv: string[], input?: string, timeoutMs = 10_000) => run(['ip', 'netns', 'exec', ns, ...argv], { input, allowFail: true, timeoutMs });
+
+/** A banner/echo/HTTP exchange with busybox nc from inside a namespace. */
+async function ncFrom(ns: string, address: string, port: number, send: string): Promise<string> {
+  return (await inNs(ns, ['busybox', 'nc', '-w', '2', address, String(port)], send)).stdout;
+}
+
+function sshExec(lab: Lab, host: string, pinOf: string, argv: string[]): Promise<{ code: number | null; stdout: string }> {
+  const h = lab.hosts.find((x) => x.name === host)!;
+  const pin = hostKeys(lab).find((k) => k.host === pinOf)!;
+  return new Promise((resolve, reject) => {
+    const c = new Client();
+    c.on('ready', () => {
+      // Each argument single-quoted: the remote shell sees words, never syntax.
+      c.exec(argv.map((a) => `'${a.replaceAll("'", `'\\''`)}'`).join(' '), (err, stream) => {
+        if (err) return reject(err);
+        let stdout = '';
+        stream.on('data', (d: Buffer) => (stdout += d.toString()));
+        stream.stderr.on('data', () => undefined);
+        stream.on('close', (code: number | null) => {
+          c.end();
+          resolve({ code, stdout });
+        });
+      });
+    });
+    c.on('error', reject);
+    c.connect({
+      host: h.address, port: h.sshPort, username: lab.keys.sshUser, privateKey: readFileSync(lab.keys.sshKeyPath),
+      readyTimeout: 10_000,
+      hostVerifier: (key: Buffer) => key.toString('base64') === pin.base64,
+    });
+  });
+}
+
+describe.skipIf(!isRoot)('mini-lab (p2p-mini on 10.77.7.0/24)', () => {
+  let lab: Lab;
+  let upMs = 0;
+  let tornDown = false;
+  const status = () => labStatus(lab);
+  const hostOf = (s: LabStatus, name: string) => s.hosts.find((h) => h.name === name)!;
+
+  beforeAll(async () => {
+    lab = loadLab(testLabFile());
+    const t0 = Date.now();
+    const r = await labUp(lab, (m) => console.log(`[lab-test] ${m}`));
+    upMs = Date.now() - t0;
+    console.log(`[lab-test] lab up in ${upMs} ms: ${JSON.stringify(r.timingsMs)}`);
+  }, 300_000);
+
+  afterAll(async () => {
+    if (lab && !tornDown) await labDown(lab);
+  }, 120_000);
+
+  it('lab up: every host on with sshd and its service, every guest suspended, etcd healthy, VIPs served by their holders', async () => {
+    const s = await status();
+    expect(s.up).toBe(true);
+    for (const h of s.hosts) {
+      expect(h.supervisor?.power, h.name).toBe('on');
+      expect(h.supervisor?.link).toEqual({ nic: 'up', cable: 'up' });
+      expect(h.supervisor?.procs.map((p) => p.state)).toEqual(['running', 'running']);
+      expect(h.services.every((c) => c.ok), JSON.stringify(h.services)).toBe(true);
+    }
+    expect(s.guests.map((g) => `${g.name} ${g.state}`)).toEqual(['Loginb paused', 'Mailb paused', 'FTPb paused', 'Web1b paused']);
+    expect(s.etcd.healthy).toBe(true);
+    expect(s.vips.map((v) => `${v.name} ${v.holders.join('+')} ${v.check?.servedBy ?? v.check?.detail}`)).toEqual([
+      // The echo service does not say who it is.
+      'vip-login Login ok', 'vip-mail Mail Mail', 'vip-ftp FTP FTP', 'vip-web1 Web1 Web1',
+    ]);
+    expect(s.vips.every((v) => v.check?.ok)).toBe(true);
+  });
+
+  it('a service is examined from another host\'s namespace (banner, HTTP, echo)', async () => {
+    expect(await ncFrom(hostNs(lab, 'Login'), `${SUBNET}12`, 25, 'QUIT\r\n')).toBe('220 Mail hatwin ready\n221 Mail bye\n');
+    expect(await ncFrom(hostNs(lab, 'Mail'), `${SUBNET}14`, 80, 'GET / HTTP/1.0\r\n\r\n')).toMatch(/^HTTP\/1\.0 200 OK\r\n[\s\S]*\r\n\r\nWeb1\n$/);
+    expect(await ncFrom(hostNs(lab, 'FTP'), `${SUBNET}11`, 23, 'hello\n')).toBe('hello\n');
+    // Nothing leaves the lab: a namespace has no route but its subnet.
+    const r = await inNs(hostNs(lab, 'FTP'), ['ip', '-4', 'route', 'show']);
+    expect(r.stdout.trim()).toBe(`${SUBNET}0/24 dev eth0 proto kernel scope link src ${SUBNET}13`);
+  });
+
+  it('the client logs OK for every VIP each second, with who served it', async () => {
+    const rows = await until('two rounds of OK in the access log', async () => {
+      const all = existsSync(accessLogPath(lab)) ? parseAccessLog(readFileSync(accessLogPath(lab), 'utf8')) : [];
+      return all.length >= 8 ? all : null;
+    }, 15_000, 250);
+    const first = rows.slice(0, 8);
+    expect(first.every((a) => a.ok), JSON.stringify(first)).toBe(true);
+    expect(new Set(first.map((a) => a.vip))).toEqual(new Set(['vip-login', 'vip-mail', 'vip-ftp', 'vip-web1']));
+    expect(first.find((a) => a.vip === 'vip-web1')?.servedBy).toBe('Web1');
+    // One access per VIP per second, on the second.
+    const web = rows.filter((a) => a.vip === 'vip-web1');
+    expect(web[1].tMs - web[0].tMs).toBe(1000);
+    expect(web[0].tMs % 1000).toBe(0);
+  });
+
+  it('sshd: key auth with a pinned host key runs commands inside the host\'s namespace; a wrong pin is refused', async () => {
+    const r = await sshExec(lab, 'FTP', 'FTP', ['ip', '-4', '-o', 'addr', 'show', 'dev', 'eth0']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`inet ${SUBNET}13/24`);
+    await expect(sshExec(lab, 'FTP', 'Mail', ['true'])).rejects.toThrow();
+    expect(readFileSync(lab.keys.knownHostsPath, 'utf8').split('\n').filter(Boolean)).toHaveLength(4);
+  });
+
+  it('a suspended backup VM, resumed, serves its host\'s function to another namespace at once', async () => {
+    const dom = domainName(lab, 'Mailb');
+    const t0 = performance.now();
+    await virsh(['resume', dom]);
+    const reply = await until('Mailb to answer', async () => {
+      const r = await checkService({ protocol: 'banner', address: `${SUBNET}22`, port: 25, timeoutMs: 500 });
+      return r.ok ? r : null;
+    }, 10_000, 20);
+    const resumeToAnswerMs = performance.now() - t0;
+    console.log(`[lab-test] guest resume -> first answer ${resumeToAnswerMs.toFixed(0)} ms`);
+    expect(reply.servedBy).toBe('Mailb');
+    expect(await ncFrom(clientNs(lab), `${SUBNET}22`, 25, 'QUIT\r\n')).toBe('220 Mailb hatwin ready\n221 Mailb bye\n');
+    await virsh(['suspend', dom]);
+    expect((await status()).guests.find((g) => g.name === 'Mailb')?.state).toBe('paused');
+  });
+
+  it('St1 stops the service (refused); a restart over SSH through the lab\'s service command brings it back', async () => {
+    await labFault(lab, 'Mail', 'St1');
+    const down = await checkService({ protocol: 'banner', address: `${SUBNET}12`, port: 25, timeoutMs: 500 });
+    expect(down.detail).toBe('refused');
+    const restart = labLiveCommands(lab).services.restart.map((a) => a.replace('{target}', 'Mail').replace('{service}', 'postfix'));
+    const r = await sshExec(lab, 'Mail', 'Mail', restart);
+    expect(r.code).toBe(0);
+    const up = await until('postfix back', async () => {
+      const c = await checkService({ protocol: 'banner', address: `${SUBNET}12`, port: 25, timeoutMs: 500 });
+      return c.ok ? c : null;
+    }, 5_000, 50);
+    expect(up.servedBy).toBe('Mail');
+  });
+
+  it('St2 wedges the service: a connect still succeeds but no answer comes, restarts fail; Nt1 (power cycle) cures it', async () => {
+    await labFault(lab, 'Web1', 'St2');
+    const hung = await checkService({ protocol: 'http', address: `${SUBNET}14`, port: 80, timeoutMs: 700 });
+    expect(hung.detail).toBe('timeout');
+    const restart = labLiveCommands(lab).services.restart.map((a) => a.replace('{target}', 'Web1').replace('{service}', 'httpd'));
+    const r = await sshExec(lab, 'Web1', 'Web1', restart);
+    expect(r.code).toBe(1);
+    expect(hostOf(await status(), 'Web1').supervisor?.procs.find((p) => p.name === 'httpd')?.state).toBe('wedged');
+    await labFault(lab, 'Web1', 'Nt1');
+    expect(hostOf(await status(), 'Web1').supervisor?.power).toBe('booting');
+    await until('Web1 to serve again', async () => (await checkService({ protocol: 'http', address: `${SUBNET}14`, port: 80, timeoutMs: 500 })).ok, 15_000, 100);
+    expect(hostOf(await status(), 'Web1').supervisor?.procs.map((p) => `${p.name} ${p.state}`)).toEqual(['sshd running', 'httpd running']);
+  });
+
+  it('Nt2 powers a host off (processes gone, NIC down, its VIP gone); a magic packet from another host\'s namespace boots it after its boot delay', async () => {
+    await labFault(lab, 'FTP', 'Nt2');
+    let s = await status();
+    const ftp = hostOf(s, 'FTP').supervisor!;
+    expect(ftp.power).toBe('off');
+    expect(ftp.link.nic).toBe('down');
+    expect(ftp.nsPids).toEqual([]);
+    expect(s.vips.find((v) => v.name === 'vip-ftp')?.holders).toEqual([]);
+    expect((await inNs(hostNs(lab, 'Login'), ['ping', '-c', '1', '-W', '1', `${SUBNET}13`])).code).not.toBe(0);
+    // A wrong MAC does nothing; the right one wakes it (sent from Login, as a P2P manager would).
+    const wol = 'const d=require("dgram");const [mac,to,port]=process.argv.slice(1);const m=Buffer.from(mac.split(":").map(x=>parseInt(x,16)));const p=Buffer.concat([Buffer.alloc(6,255),...Array(16).fill(m)]);const s=d.createSocket("udp4");s.bind(0,()=>{s.setBroadcast(true);s.send(p,+port,to,e=>{if(e)throw e;s.close()})})';
+    const send = (mac: string) => inNs(hostNs(lab, 'Login'), [process.execPath, '-e', wol, mac, `${SUBNET}255`, String(lab.wolPort)]);
+    expect((await send('02:77:00:00:00:99')).code).toBe(0);
+    await sleep(300);
+    expect(hostOf(await status(), 'FTP').supervisor?.power).toBe('off');
+    const t0 = Date.now();
+    expect((await send('02:77:00:00:00:13')).code).toBe(0);
+    await until('FTP booting', async () => hostOf(await status(), 'FTP').supervisor?.power === 'booting', 3_000, 50);
+    await until('FTP on', async () => hostOf(await status(), 'FTP').supervisor?.power === 'on', 10_000, 50);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(2_000 - 100);
+    const c = await until('vsftpd answering', async () => {
+      const r = await checkService({ protocol: 'banner', address: `${SUBNET}13`, port: 21, timeoutMs: 500 });
+      return r.ok ? r : null;
+    }, 5_000, 50);
+    expect(c.servedBy).toBe('FTP');
+    s = await status();
+    // A run-time VIP does not survive power loss: putting it back is the policy's job.
+    expect(s.vips.find((v) => v.name === 'vip-ftp')?.holders).toEqual([]);
+    // The operator's `hatwin lab wake` (from the root namespace over the bridge) works too.
+    await labFault(lab, 'Login', 'Nt2');
+    await sendWake(lab, 'Login');
+    await until('Login on', async () => hostOf(await status(), 'Login').supervisor?.power === 'on', 10_000, 100);
+  });
+
+  it('pause freezes the whole host, link-down pulls its cable, partition-oneway deafens it one way; heal lifts them', async () => {
+    const mail = { protocol: 'banner' as const, address: `${SUBNET}12`, port: 25, timeoutMs: 500 };
+    await labFault(lab, 'Mail', 'pause');
+    expect((await checkService(mail)).detail).toBe('timeout');
+    expect(hostOf(await status(), 'Mail').supervisor?.paused).toBe(true);
+    await labFault(lab, 'Mail', 'heal');
+    // The daemon first works off the connections queued while it was stopped.
+    await until('Mail to answer after the pause', async () => (await checkService({ ...mail, timeoutMs: 1_000 })).ok, 5_000, 50);
+
+    await labFault(lab, 'Mail', 'link-down');
+    expect(hostOf(await status(), 'Mail').supervisor?.link).toEqual({ nic: 'up', cable: 'down' });
+    expect((await checkService(mail)).ok).toBe(false);
+    await labFault(lab, 'Mail', 'heal');
+    await until('Mail reachable again', async () => (await checkService(mail)).ok, 5_000, 50);
+
+    // Mail hears nothing from Login, but its own packets still reach Login: Login -> Mail
+    // fails, while Mail -> Login's ping leaves (the replies are dropped on the way back).
+    await labFault(lab, 'Mail', 'partition-oneway', { peer: 'Login' });
+    expect(await ncFrom(hostNs(lab, 'Login'), `${SUBNET}12`, 25, 'QUIT\r\n')).toBe('');
+    expect(await ncFrom(hostNs(lab, 'FTP'), `${SUBNET}12`, 25, 'QUIT\r\n')).toMatch(/^220 Mail/);
+    await labFault(lab, 'Mail', 'heal');
+    expect(await ncFrom(hostNs(lab, 'Login'), `${SUBNET}12`, 25, 'QUIT\r\n')).toMatch(/^220 Mail/);
+  });
+
+  it('lab down leaves nothing behind: no namespace, interface, guest, process or state folder', async () => {
+    const state = JSON.parse(readFileSync(join(lab.stateDir, 'state.json'), 'utf8')) as { procs: ProcRef[] };
+    const s = await status();
+    const pids: number[] = [...state.procs.map((p) => p.pid), ...s.hosts.flatMap((h) => h.supervisor?.nsPids ?? [])];
+    for (const d of s.guests) {
+      const pidFile = `/run/libvirt/qemu/${d.domain}.pid`;
+      if (existsSync(pidFile)) pids.push(Number(readFileSync(pidFile, 'utf8').trim()));
+    }
+    expect(pids.length).toBeGreaterThanOrEqual(4 + 1 + 1 + 4 * 2 + 4);
+    expect(pids.every((p) => isAlive(p))).toBe(true);
+    const t0 = Date.now();
+    const r = await labDown(lab);
+    tornDown = true;
+    console.log(`[lab-test] lab down in ${Date.now() - t0} ms: ${JSON.stringify(r)}`);
+    expect(pids.filter((p) => isAlive(p))).toEqual([]);
+    expect(await labLeftovers(lab)).toEqual([]);
+    expect((await run(['ip', 'netns', 'list'])).stdout).not.toContain('hw-p2p-mini-t-');
+    expect((await run(['ip', 'link', 'show'])).stdout).not.toContain('hw-p2pminit');
+    expect((await run(['virsh', '-c', 'qemu:///system', 'list', '--all', '--name'])).stdout).not.toContain('hatwin-p2p-mini-t-');
+    expect(existsSync(lab.stateDir)).toBe(false);
+  }, 60_000);
+});

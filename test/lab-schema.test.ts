@@ -1,0 +1,160 @@
+// Lab files: a mistake is refused before anything is built, with the file, the line, the field
+// and what was expected (unknown host, duplicate address, missing key file, address outside the
+// lab subnet, a subnet that is not private, ...).
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ScenarioError, formatProblem, type Problem } from '../sim/scenario/load.ts';
+import { expandArgv, loadLab, parseLab, REPO_DIR } from '../adapters/lab/schema.ts';
+import { isPrivateSubnet, parseCidr } from '../adapters/lab/ipv4.ts';
+import { magicPacket } from '../adapters/lab/lab.ts';
+import { domainXml, guestCmdline } from '../adapters/lab/libvirt.ts';
+import { labInterfaces } from '../adapters/lab/names.ts';
+import { formatAccess, parseAccessLog } from '../adapters/lab/accesslog.ts';
+
+const MINI = join(REPO_DIR, 'experiments/labs/p2p-mini.yaml');
+const text = readFileSync(MINI, 'utf8');
+
+function problemsOf(t: string, file = join(REPO_DIR, 'experiments/labs/bad.yaml')): Problem[] {
+  try {
+    parseLab(t, file);
+  } catch (e) {
+    if (e instanceof ScenarioError) return e.problems;
+    throw e;
+  }
+  throw new Error('expected the lab file to be refused');
+}
+
+function oneProblem(t: string): Problem {
+  const ps = problemsOf(t);
+  expect(ps, ps.map(formatProblem).join('\n')).toHaveLength(1);
+  return ps[0];
+}
+
+const lineOf = (t: string, needle: string) => t.split('\n').findIndex((l) => l.includes(needle)) + 1;
+
+describe('lab file', () => {
+  it('p2p-mini: four hosts with a service each, their backup VMs, a VIP each, a client', () => {
+    const lab = loadLab(MINI);
+    expect(lab.hosts.map((h) => h.name)).toEqual(['Login', 'Mail', 'FTP', 'Web1']);
+    expect(lab.backupVms.map((v) => `${v.name}<-${v.backs}`)).toEqual(['Loginb<-Login', 'Mailb<-Mail', 'FTPb<-FTP', 'Web1b<-Web1']);
+    // A backup VM offers its host's services unless told otherwise.
+    expect(lab.backupVms[1].services).toEqual([{ name: 'postfix', protocol: 'banner', port: 25, expect: undefined }]);
+    expect(lab.hosts[0].bootDelay).toBe(5_000_000);
+    expect(lab.client.interval).toBe(1_000_000);
+    expect(lab.vips.map((v) => v.holder)).toEqual(['Login', 'Mail', 'FTP', 'Web1']);
+    expect(lab.stateDir).toBe('/run/hatwin/p2p-mini');
+    expect(lab.keys.sshKeyPath).toBe(join(REPO_DIR, 'out/lab/p2p-mini/keys/id_ed25519'));
+    expect(expandArgv(lab.hosts[1].services[0].argv, lab, lab.hosts[1], 25)).toEqual(['busybox', 'nc', '-ll', '-p', '25', '-e', join(REPO_DIR, 'scripts/guest/svc/banner.sh')]);
+    // Interface names fit Linux's 15 characters.
+    for (const i of labInterfaces(lab)) expect(i.length).toBeLessThanOrEqual(15);
+  });
+
+  it('a public subnet is refused: the lab must stay private', () => {
+    const p = oneProblem(text.replace('subnet: 10.77.0.0/24', 'subnet: 8.8.8.0/24'));
+    expect(p.field).toBe('subnet');
+    expect(p.line).toBe(lineOf(text, 'subnet:'));
+    expect(p.message).toMatch(/not private/);
+  });
+
+  it('a subnet given by a host address suggests the network address', () => {
+    expect(oneProblem(text.replace('subnet: 10.77.0.0/24', 'subnet: 10.77.0.5/24')).message).toMatch(/did you mean 10\.77\.0\.0\/24/);
+  });
+
+  it('an address outside the lab subnet: its line and field', () => {
+    const bad = text.replace('address: 10.77.0.13', 'address: 10.78.0.13');
+    const p = oneProblem(bad);
+    expect(p.field).toBe('hosts.2.address');
+    expect(p.line).toBe(lineOf(bad, '10.78.0.13'));
+    expect(p.message).toBe('10.78.0.13 is outside the lab subnet 10.77.0.0/24');
+  });
+
+  it('a duplicate address names who has it', () => {
+    const bad = text.replace('address: 10.77.0.103', 'address: 10.77.0.12');
+    const p = oneProblem(bad);
+    expect(p.field).toBe('vips.2.address');
+    expect(p.message).toBe('address 10.77.0.12 is already used by host "Mail"');
+  });
+
+  it('an unknown host (backup VM, VIP holder) lists the hosts', () => {
+    const bad = text.replace('backs: FTP,', 'backs: Ftp,').replace('holder: Web1 }', 'holder: Web2 }');
+    const ps = problemsOf(bad);
+    expect(ps.map((p) => p.field)).toEqual(['backupVms.2.backs', 'vips.3.holder']);
+    expect(ps[0].message).toBe('no host "Ftp" (hosts: Login, Mail, FTP, Web1)');
+    expect(ps[1].line).toBe(lineOf(bad, 'holder: Web2'));
+  });
+
+  it('a VIP for a service its holder does not run', () => {
+    expect(oneProblem(text.replace('service: vsftpd, holder: FTP', 'service: httpd, holder: FTP')).message).toBe('host "FTP" has no service "httpd" (its services: vsftpd)');
+  });
+
+  it('a missing key file is refused (unless the lab may generate its keys)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hatwin-keys-'));
+    try {
+      const bad = text.replace('dir: ../../out/lab/p2p-mini/keys', `dir: ${dir}`).replace('generate: true', 'generate: false');
+      const ps = problemsOf(bad);
+      expect(ps[0].field).toBe('keys.sshKey');
+      expect(ps[0].message).toBe(`missing key file ${dir}/id_ed25519 (create it, or set keys.generate: true to have \`hatwin lab up\` create the lab's keys)`);
+      expect(ps[0].line).toBe(lineOf(bad, `dir: ${dir}`)); // the keys block starts there
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('duplicate MACs, a multicast MAC, an unknown argv placeholder, an unknown field', () => {
+    expect(oneProblem(text.replace('mac: "02:77:00:00:00:14"', 'mac: "02:77:00:00:00:13"')).message).toBe('MAC 02:77:00:00:00:13 is already used by host "FTP"');
+    expect(oneProblem(text.replace('mac: "02:77:00:00:00:14"', 'mac: "03:77:00:00:00:14"')).message).toMatch(/unicast/);
+    const ph = oneProblem(text.replace('"{repo}/scripts/guest/svc/http.sh"', '"{home}/http.sh"'));
+    expect(ph.field).toBe('hosts.3.services.0.argv.6');
+    expect(ph.message).toMatch(/unknown placeholder \{home\}/);
+    const uf = oneProblem(text.replace('wolPort: 9', 'wolPort: 9\nwolPassword: x'));
+    expect(uf.message).toBe('unknown field "wolPassword"');
+    expect(uf.line).toBe(lineOf(text, 'wolPort') + 1);
+  });
+
+  it('names: bridge at most 15 characters, hosts and VMs share one namespace', () => {
+    expect(oneProblem(text.replace('name: hw-p2pmini,', 'name: hatwin-p2p-mini-bridge,')).field).toBe('bridge.name');
+    expect(oneProblem(text.replace('name: Web1b,', 'name: web1,')).message).toMatch(/name "web1" is already used by host "Web1"/);
+  });
+
+  it('private ranges: 10/8, 172.16/12, 192.168/16 only', () => {
+    const p = (s: string) => isPrivateSubnet(parseCidr(s)!);
+    expect([p('10.77.0.0/24'), p('172.31.0.0/16'), p('192.168.5.0/24')]).toEqual([true, true, true]);
+    expect([p('172.32.0.0/16'), p('11.0.0.0/24'), p('192.169.0.0/24'), p('0.0.0.0/0')]).toEqual([false, false, false, false]);
+  });
+});
+
+describe('lab pieces', () => {
+  it('a magic packet is 6 x ff then the MAC 16 times', () => {
+    const m = magicPacket('02:77:00:00:00:13');
+    expect(m.length).toBe(102);
+    expect(m.subarray(0, 6).toString('hex')).toBe('ffffffffffff');
+    expect(m.subarray(96).toString('hex')).toBe('027700000013');
+  });
+
+  it('a guest: software emulation, direct kernel boot, on the lab bridge, configured by its command line', () => {
+    const lab = loadLab(MINI);
+    const vm = lab.backupVms[3];
+    expect(guestCmdline(lab, vm)).toBe('console=ttyS0 ipv6.disable=1 panic=-1 quiet hatwin.name=Web1b hatwin.ip=10.77.0.24/24 hatwin.svc=http:80');
+    const xml = domainXml(lab, vm, { kernel: '/k', initrd: '/i' });
+    expect(xml).toContain("<domain type='qemu'>");
+    expect(xml).toContain('<name>hatwin-p2p-mini-Web1b</name>');
+    expect(xml).toContain("<source bridge='hw-p2pmini'/>");
+    expect(xml).toContain("<mac address='52:54:00:77:00:24'/>");
+    expect(xml).toContain("name='org.qemu.guest_agent.0'");
+  });
+
+  it('access log lines round-trip', () => {
+    const t = Date.parse('2026-01-02T03:04:05.000Z');
+    const lines = [
+      formatAccess(t, 'vip-ftp', '10.77.0.103', { ok: true, detail: 'ok', latencyMs: 3.25, servedBy: 'FTP' }),
+      formatAccess(t + 1000, 'vip-ftp', '10.77.0.103', { ok: false, detail: 'timeout', latencyMs: 800 }),
+    ];
+    expect(lines[0]).toBe('2026-01-02T03:04:05.000Z vip-ftp 10.77.0.103 OK 3.3ms by=FTP');
+    expect(parseAccessLog(lines.join('\n'))).toEqual([
+      { tMs: t, vip: 'vip-ftp', address: '10.77.0.103', ok: true, latencyMs: 3.3, servedBy: 'FTP' },
+      { tMs: t + 1000, vip: 'vip-ftp', address: '10.77.0.103', ok: false, latencyMs: 800, detail: 'timeout' },
+    ]);
+  });
+});
