@@ -267,13 +267,9 @@ el.runForm.addEventListener('submit', (e) => {
 el.pause.addEventListener('click', () => {
   if (!info) return;
   const id = info.id;
-  void attempt(info.state === 'paused' ? 'resume' : 'pause', async () => {
-    const s = info?.state === 'paused' ? await api.resume(id) : await api.pause(id);
-    if (info?.id === s.id) {
-      info = s;
-      renderStatus();
-    }
-  });
+  // The event stream brings the new status; a reply may arrive after newer stream messages, so
+  // it is not used.
+  void attempt(info.state === 'paused' ? 'resume' : 'pause', () => (info?.state === 'paused' ? api.resume(id) : api.pause(id)));
 });
 
 el.step.addEventListener('click', () => {

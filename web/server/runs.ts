@@ -113,7 +113,8 @@ export class Run {
   private stateValue: RunState;
   private speedValue: Speed;
   private errorText: string | null = null;
-  private timer: ReturnType<typeof setTimeout> | ReturnType<typeof setImmediate> | null = null;
+  // Kept apart: clearImmediate() on a Timeout (or the reverse) corrupts Node's immediate queue.
+  private timer: { kind: 'timeout'; handle: ReturnType<typeof setTimeout> } | { kind: 'immediate'; handle: ReturnType<typeof setImmediate> } | null = null;
   private anchor = { simUs: 0, wallMs: 0 };
   private flushed = 0;
   private lastStatusMs = -Infinity;
@@ -251,14 +252,16 @@ export class Run {
 
   private stopTimer(): void {
     if (this.timer === null) return;
-    clearTimeout(this.timer as ReturnType<typeof setTimeout>);
-    clearImmediate(this.timer as ReturnType<typeof setImmediate>);
+    if (this.timer.kind === 'timeout') clearTimeout(this.timer.handle);
+    else clearImmediate(this.timer.handle);
     this.timer = null;
   }
 
   private schedule(): void {
     if (this.stateValue !== 'running' || this.timer !== null) return;
-    this.timer = this.speedValue === 'max' ? setImmediate(() => this.tick()) : setTimeout(() => this.tick(), TICK_MS);
+    this.timer = this.speedValue === 'max'
+      ? { kind: 'immediate', handle: setImmediate(() => this.tick()) }
+      : { kind: 'timeout', handle: setTimeout(() => this.tick(), TICK_MS) };
   }
 
   private guard(fn: () => void): void {

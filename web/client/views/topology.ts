@@ -119,7 +119,7 @@ export class TopologyView {
     const heightOf = (c: { name: string; kind: 'host' | 'store' }) =>
       c.kind === 'host' ? top + this.maxSlots * VM_H + 6 : STORE_TOP + Math.max(1, stores.get(c.name)?.length ?? 0) * VM_H + 2;
     const rows = Math.ceil(n / perRow);
-    const rowHeights = Array.from({ length: rows }, (_, r) => Math.max(...columns.slice(r * perRow, (r + 1) * perRow).map(heightOf)) + 44);
+    const rowHeights = Array.from({ length: rows }, (_, r) => Math.max(top + VM_H, ...columns.slice(r * perRow, (r + 1) * perRow).map(heightOf)) + 44);
     const rowY = rowHeights.map((_, r) => HOSTS_Y + rowHeights.slice(0, r).reduce((a, b) => a + b, 0));
     const totalW = perRow * w + (perRow - 1) * GAP;
     const x0 = Math.max(PAD, (width - totalW) / 2);
