@@ -31,6 +31,8 @@ export interface Membership {
   group: string[];
   separation: string[];
   order: string[];
+  /** Who is recovering each separated server (so a dead claimant can be replaced). */
+  claims?: Record<string, string>;
 }
 
 /** Trouble file row: which VM stands in for which target, on which management server (§2.6). */
@@ -83,28 +85,47 @@ export function* readMembership(): Op<Membership> {
 }
 
 /**
- * Moves `server` from the group file to the separation file. The compare-and-set makes this the
- * claim on the recovery: `claimed` is false when another manager separated it first.
+ * Moves `server` from the group file to the separation file, claimed by `manager`. The
+ * compare-and-set makes this the claim on the recovery: `claimed` is false when another manager
+ * separated it first.
  */
-export function* separate(server: string): Op<{ membership: Membership; claimed: boolean }> {
+export function* separate(server: string, manager: string): Op<{ membership: Membership; claimed: boolean }> {
   let claimed = false;
   const m = yield* update<Membership>(KEYS.membership, (cur) => {
     if (!cur) throw new Error('P2P: no group file');
     claimed = cur.group.includes(server);
     if (!claimed) return cur;
-    return { ...cur, group: cur.group.filter((s) => s !== server), separation: [...cur.separation, server] };
+    return {
+      ...cur,
+      group: cur.group.filter((s) => s !== server),
+      separation: [...cur.separation, server],
+      claims: { ...(cur.claims ?? {}), [server]: manager },
+    };
   });
   if (claimed) yield* writeOperation(m!);
   return { membership: m!, claimed };
+}
+
+/** Takes over the recovery of a separated server from a claimant that is gone. */
+export function* reclaim(server: string, from: string, to: string): Op<boolean> {
+  let ok = false;
+  yield* update<Membership>(KEYS.membership, (cur) => {
+    if (!cur) throw new Error('P2P: no group file');
+    ok = cur.separation.includes(server) && (cur.claims ?? {})[server] === from;
+    return ok ? { ...cur, claims: { ...(cur.claims ?? {}), [server]: to } } : cur;
+  });
+  return ok;
 }
 
 /** Returns `server` from the separation file to its place in the group file. */
 export function* rejoin(server: string): Op<Membership> {
   const m = yield* update<Membership>(KEYS.membership, (cur) => {
     if (!cur) throw new Error('P2P: no group file');
-    if (cur.group.includes(server)) return cur;
+    const claims = { ...(cur.claims ?? {}) };
+    delete claims[server];
+    if (cur.group.includes(server)) return { ...cur, claims };
     const inGroup = new Set([...cur.group, server]);
-    return { ...cur, group: cur.order.filter((s) => inGroup.has(s)), separation: cur.separation.filter((s) => s !== server) };
+    return { ...cur, group: cur.order.filter((s) => inGroup.has(s)), separation: cur.separation.filter((s) => s !== server), claims };
   });
   yield* writeOperation(m!);
   return m!;

@@ -11,7 +11,7 @@
 import { firstOf, E, now, receive, sleep, spawn, cancel, trace, watch, type Op, type Process } from '../../runtime/effects.ts';
 import { call, mailboxOf, type ProbeResult, type ProbeSpec } from '../../ports/index.ts';
 import { nextGridUs } from '../../runtime/runtime.ts';
-import { KEYS, readData, readMembership, readOperation, rejoin, separate, update, type ConditionRecord, type ManagementData, type TroubleRecord } from './files.ts';
+import { KEYS, readData, readMembership, readOperation, reclaim, rejoin, separate, update, type ConditionRecord, type ManagementData, type TroubleRecord } from './files.ts';
 import { rankHosts, realServerConditions, type LoadMeasurement, type ServerStages } from './placement.ts';
 import { managersOf, operationRows, targetsOf, type OperationRow } from './ring.ts';
 
@@ -186,7 +186,22 @@ function* p2Program(manager: string, target: string, cfg: P2pConfig, busy: Set<s
           break;
         }
         const m = yield* readMembership();
-        if (m.separation.includes(target)) continue; // claimed by a P1 manager: wait for its report
+        if (m.separation.includes(target)) {
+          // Claimed by another manager: wait for its report, unless that manager is gone (its
+          // recovery died with it), in which case this program takes the recovery over.
+          const claimant = m.claims?.[target];
+          if (!claimant || claimant === manager) continue;
+          const alive = yield* call('prober', 'probe', { kind: 'network', target: claimant, timeoutUs: cfg.timing.tndUs });
+          if (alive.ok) continue;
+          if (yield* reclaim(target, claimant, manager)) {
+            yield* trace('p2p.takeover', target, { manager, from: claimant });
+            const outcome = yield* recoverTarget(manager, 'P2', d, bad, null, cfg, claimant);
+            if (outcome === 'down' || outcome === 'deferred') return;
+            verdict = 'resume';
+            break;
+          }
+          continue;
+        }
         const p1 = managersOf(yield* readOperation(), target).find((r) => r.priority === 'P1')?.manager ?? null;
         if (p1 === null || p1 === manager) {
           verdict = 'takeover';
@@ -218,14 +233,21 @@ function* p2Program(manager: string, target: string, cfg: P2pConfig, busy: Set<s
 
 type Outcome = 'ok' | 'up' | 'down' | 'deferred';
 
-/** From a detected trouble to the target's return (or its end): modes 2-5 of Fig. 7. */
-function* recoverTarget(manager: string, priority: 'P1' | 'P2', d: ManagementData, bad: ProbeResult, p2: string | null, cfg: P2pConfig): Op<Outcome> {
+/**
+ * From a detected trouble to the target's return (or its end): modes 2-5 of Fig. 7. With
+ * `takenFrom`, the target is already separated and claimed from a manager that is gone: the
+ * examination is skipped and the recovery resumes where that manager may have left it.
+ */
+function* recoverTarget(manager: string, priority: 'P1' | 'P2', d: ManagementData, bad: ProbeResult, p2: string | null, cfg: P2pConfig, takenFrom?: string): Op<Outcome> {
   const t = cfg.timing;
   const target = d.host;
   const detectedUs = yield* now();
   const report = (type: 'R' | 'U' | 'D') => tell(manager, p2, target, type, detectedUs);
   let job: Process<'up' | 'down'>;
-  if (bad.detail === 'network') {
+  if (takenFrom !== undefined) {
+    const ping = yield* call('prober', 'probe', { kind: 'network', target, timeoutUs: t.tndUs });
+    job = ping.ok ? backgroundJob2(manager, d, cfg) : backgroundJob1(manager, d, cfg);
+  } else if (bad.detail === 'network') {
     yield* mode(manager, target, priority, 'Network examination');
     const again = yield* call('prober', 'probe', { kind: 'network', target, timeoutUs: t.tndUs });
     if (again.ok) {
@@ -254,9 +276,9 @@ function* recoverTarget(manager: string, priority: 'P1' | 'P2', d: ManagementDat
     }
     job = backgroundJob2(manager, d, cfg);
   }
-  // Trouble confirmed: separate the target, start the background job and (by telling every
-  // supervisor) the new management programs of the dynamic extension.
-  if (!(yield* separate(target)).claimed) {
+  // Trouble confirmed: separate the target (the claim), start the background job and (by telling
+  // every supervisor) the new management programs of the dynamic extension.
+  if (takenFrom === undefined && !(yield* separate(target, manager)).claimed) {
     // Another manager (a P1 after the dynamic extension, or the P2) already handles this target.
     yield* trace('p2p.deferred', target, { manager, priority });
     return 'deferred';
@@ -266,13 +288,16 @@ function* recoverTarget(manager: string, priority: 'P1' | 'P2', d: ManagementDat
   yield* sleep(t.decisionUs);
 
   yield* mode(manager, target, priority, 'Backup server');
-  const vmHost = yield* activateBackup(manager, d, cfg);
-  if (vmHost !== null) {
-    yield* call('network', 'assignVip', d.vip, d.vm);
-    yield* trace('function.recovered', target, { manager, priority, vm: d.vm, host: vmHost });
-  } else {
-    yield* trace('function.unrecoverable', target, { manager, priority, reason: 'no management server could activate the backup VM' });
+  const served = takenFrom !== undefined && (yield* backupServing(d));
+  if (!served) {
+    const vmHost = yield* standIn(manager, d, cfg);
+    if (vmHost !== null) yield* trace('function.recovered', target, { manager, priority, vm: d.vm, host: vmHost });
+    else yield* trace('function.unrecoverable', target, { manager, priority, reason: 'no management server could activate the backup VM' });
   }
+  // Fig. 9(d): backup VMs that were running on the failed server start again elsewhere; and the
+  // recoveries the failed server was itself carrying out are taken over.
+  yield* relocateHostedBackups(manager, target, cfg);
+  yield* adoptClaims(manager, target, cfg);
 
   yield* mode(manager, target, priority, 'Target server recovery');
   let result: 'up' | 'down' | null = null;
@@ -287,23 +312,27 @@ function* recoverTarget(manager: string, priority: 'P1' | 'P2', d: ManagementDat
     // Fig. 10 / §3.1: the VIP is removed from the VM, then set on the target (never two live
     // holders); the VM is suspended and the files returned; U.file to P2.
     const tr = yield* call('store', 'get', KEYS.trouble(target));
-    if (tr) {
-      try {
-        yield* call('network', 'removeVip', d.vip, d.vm);
-      } catch (e) {
-        yield* trace('p2p.warning', target, { manager, note: `fallback: ${(e as Error).message}` });
-      }
+    const vm = (yield* call('hypervisor', 'list')).find((v) => v.name === d.vm);
+    const vmUp = vm !== undefined && (vm.state === 'running' || vm.state === 'resuming' || vm.state === 'starting');
+    try {
+      yield* call('network', 'removeVip', d.vip, d.vm);
+    } catch (e) {
+      yield* trace('p2p.warning', target, { manager, note: `fallback: ${(e as Error).message}` });
     }
-    yield* call('network', 'assignVip', d.vip, target);
-    yield* trace('target.recovered', target, { manager, priority, how: 'fallback' });
-    if (tr) {
+    try {
+      yield* call('network', 'assignVip', d.vip, target);
+      yield* trace('target.recovered', target, { manager, priority, how: 'fallback' });
+    } catch (e) {
+      yield* trace('p2p.warning', target, { manager, note: `fallback: ${(e as Error).message}` });
+    }
+    if (vmUp) {
       try {
         yield* call('hypervisor', 'suspend', d.vm);
       } catch (e) {
         yield* trace('p2p.warning', target, { manager, note: `fallback: ${(e as Error).message}` });
       }
-      yield* update<TroubleRecord>(KEYS.trouble(target), () => null);
     }
+    if (tr) yield* update<TroubleRecord>(KEYS.trouble(target), () => null);
     yield* rejoin(target);
     yield* nudgeAll(manager);
     yield* report('U');
@@ -314,8 +343,67 @@ function* recoverTarget(manager: string, priority: 'P1' | 'P2', d: ManagementDat
   return 'down';
 }
 
+/** The failed server was recovering other servers: this manager carries those recoveries on. */
+function* adoptClaims(manager: string, failed: string, cfg: P2pConfig): Op<void> {
+  const m = yield* readMembership();
+  for (const [orphan, claimant] of Object.entries(m.claims ?? {})) {
+    if (claimant !== failed || orphan === manager) continue;
+    if (!(yield* reclaim(orphan, failed, manager))) continue;
+    yield* trace('p2p.takeover', orphan, { manager, from: failed });
+    const d = yield* readData(orphan);
+    yield* spawn(`p2p/${manager}/adopt/${orphan}`, (function* (): Process<void> {
+      yield* recoverTarget(manager, 'P1', d, { ok: false, detail: 'network', latencyUs: 0 }, null, cfg, failed);
+    })());
+  }
+}
+
+/** Is the target's backup VM running with the VIP on it (left so by a manager that is gone)? */
+function* backupServing(d: ManagementData): Op<boolean> {
+  const vms = yield* call('hypervisor', 'list');
+  const vm = vms.find((v) => v.name === d.vm);
+  if (!vm || vm.state !== 'running') return false;
+  const holders = yield* call('network', 'vipHolders', d.vip);
+  return holders.includes(d.vm);
+}
+
+/** Backup server mode: activate the VM somewhere and set the VIP on it, trying the next host on failure. */
+function* standIn(manager: string, d: ManagementData, cfg: P2pConfig): Op<string | null> {
+  const failed = new Set<string>([d.host]);
+  for (let attempt = 0; attempt < 16; attempt++) {
+    // Another manager may be activating the VM right now (a relocation, a takeover): wait for it.
+    let vm = (yield* call('hypervisor', 'list')).find((v) => v.name === d.vm);
+    for (let waited = 0; vm && (vm.state === 'resuming' || vm.state === 'starting') && waited < 120; waited++) {
+      yield* sleep(cfg.timing.waitPollUs);
+      vm = (yield* call('hypervisor', 'list')).find((v) => v.name === d.vm);
+    }
+    // A manager that is gone may have left the VM running without its VIP: use it as it is.
+    const host = vm?.state === 'running' && vm.host !== null && !failed.has(vm.host) ? vm.host : yield* activateBackup(manager, d, cfg, failed);
+    if (host === null) return null;
+    try {
+      yield* call('network', 'assignVip', d.vip, d.vm);
+      return host;
+    } catch (e) {
+      yield* trace('p2p.warning', d.host, { manager, note: `VIP on ${d.vm} failed: ${(e as Error).message}` });
+      failed.add(host);
+    }
+  }
+  return null;
+}
+
+/** Fig. 9(d): the failed server ran backup VMs of other targets: start them on other servers. */
+function* relocateHostedBackups(manager: string, failed: string, cfg: P2pConfig): Op<void> {
+  const troubles = (yield* call('store', 'list', KEYS.troublePrefix)) as Array<{ key: string; value: TroubleRecord }>;
+  for (const tr of troubles) {
+    if (tr.value.host !== failed || tr.value.target === failed) continue;
+    const other = yield* readData(tr.value.target);
+    yield* trace('p2p.relocate', other.host, { manager, vm: other.vm, from: failed });
+    const host = yield* standIn(manager, other, cfg);
+    if (host !== null) yield* trace('function.recovered', other.host, { manager, vm: other.vm, host, relocated: true });
+  }
+}
+
 function* tell(from: string, to: string | null, target: string, type: 'R' | 'U' | 'D', detectedUs: number): Op<void> {
-  if (to === null || to === from) return;
+  if (to === null) return;
   try {
     yield* call('messenger', 'send', to, P2_BOX(target), { from, to, type, body: { target, detectedUs } });
   } catch {
@@ -323,19 +411,23 @@ function* tell(from: string, to: string | null, target: string, type: 'R' | 'U' 
   }
 }
 
-/** Backup server mode: activates the target's suspended VM on the management server with the lowest non-select value. */
-function* activateBackup(manager: string, d: ManagementData, cfg: P2pConfig): Op<string | null> {
-  const m = yield* readMembership();
-  const troubles = (yield* call('store', 'list', KEYS.troublePrefix)) as Array<{ key: string; value: TroubleRecord }>;
-  const vmsOn = (h: string) => troubles.filter((x) => x.value.host === h && x.value.target !== d.host).length;
-  const conds = (yield* call('store', 'list', KEYS.conditionPrefix)) as Array<{ key: string; value: ConditionRecord }>;
-  const stages: ServerStages[] = conds
-    .filter((c) => m.group.includes(c.value.server) && c.value.current.length > 0)
-    .map((c) => ({ server: c.value.server, vms: vmsOn(c.value.server), capacity: c.value.capacity, previous: c.value.previous.length ? c.value.previous : c.value.current, current: c.value.current }));
-  const tried = new Set<string>();
-  for (const cand of rankHosts(realServerConditions(stages), d.serverType)) {
-    if (cand.server === d.host || tried.has(cand.server)) continue;
-    tried.add(cand.server);
+/**
+ * Activates the target's suspended VM on the management server with the lowest non-select value
+ * (Fig. 5), re-reading the files before each attempt (other managers place VMs at the same time).
+ */
+function* activateBackup(manager: string, d: ManagementData, cfg: P2pConfig, exclude: Set<string>): Op<string | null> {
+  void cfg;
+  for (let attempt = 0; attempt < 16; attempt++) {
+    const m = yield* readMembership();
+    const troubles = (yield* call('store', 'list', KEYS.troublePrefix)) as Array<{ key: string; value: TroubleRecord }>;
+    const vmsOn = (h: string) => troubles.filter((x) => x.value.host === h && x.value.target !== d.host).length;
+    const conds = (yield* call('store', 'list', KEYS.conditionPrefix)) as Array<{ key: string; value: ConditionRecord }>;
+    const stages: ServerStages[] = conds
+      .filter((c) => m.group.includes(c.value.server) && c.value.current.length > 0 && !exclude.has(c.value.server))
+      .map((c) => ({ server: c.value.server, vms: vmsOn(c.value.server), capacity: c.value.capacity, previous: c.value.previous.length ? c.value.previous : c.value.current, current: c.value.current }));
+    if (stages.length === 0) break;
+    const cand = rankHosts(realServerConditions(stages), d.serverType)[0];
+    if (!cand) break;
     yield* update<TroubleRecord>(KEYS.trouble(d.host), () => ({ vm: d.vm, target: d.host, host: cand.server, manager }));
     yield* trace('p2p.placement', d.host, { manager, vm: d.vm, host: cand.server, nonSelect: Math.round(cand.value * 100) / 100 });
     try {
@@ -343,6 +435,7 @@ function* activateBackup(manager: string, d: ManagementData, cfg: P2pConfig): Op
       return cand.server;
     } catch (e) {
       yield* trace('p2p.warning', d.host, { manager, note: `activation on ${cand.server} failed: ${(e as Error).message}` });
+      exclude.add(cand.server);
     }
   }
   yield* update<TroubleRecord>(KEYS.trouble(d.host), () => null);
