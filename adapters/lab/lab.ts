@@ -190,7 +190,8 @@ export async function labUp(lab: Lab, log: Log = () => undefined): Promise<UpRep
   // VIPs on their holders at start (run-time VIPs do not survive a power loss).
   for (const v of lab.vips) {
     const h = labHost(lab, v.holder);
-    if (h.power === 'on') await run(['ip', '-n', hostNs(lab, h.name), 'addr', 'add', `${v.address}/32`, 'dev', NS_IF]);
+    // With the subnet's prefix, as the live Network adapter adds and removes VIPs.
+    if (h.power === 'on') await run(['ip', '-n', hostNs(lab, h.name), 'addr', 'add', `${v.address}/${lab.cidr.prefix}`, 'dev', NS_IF]);
   }
   await waitEtcd(lab);
   phase('etcd');
