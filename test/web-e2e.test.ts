@@ -143,6 +143,22 @@ describe('web view in headless Chromium', () => {
     await page.waitForSelector('#timeline text.rec-label.target');
     expect(Number(await attr('.power-summary', 'data-total-wh'))).toBeGreaterThan(10);
 
+    // Brushing the overview strip zooms the timeline and the power chart's window; a double
+    // click resets it.
+    const strip = async () => (await page.locator('#timeline .ov-bg').boundingBox())!;
+    let box = await strip();
+    await page.mouse.move(box.x + box.width * 0.15, box.y + box.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.3, box.y + box.height / 2, { steps: 5 });
+    await page.mouse.up();
+    await page.waitForFunction(() => /window [1-9]\d*–\d+ s/.test(document.querySelector('.power-summary')?.textContent ?? ''));
+    const ticks = (await page.locator('#timeline g.axis .tick text').allTextContents()).map((t) => Number.parseFloat(t));
+    expect(Math.min(...ticks)).toBeGreaterThan(40);
+    expect(Math.max(...ticks)).toBeLessThan(130);
+    box = await strip();
+    await page.mouse.dblclick(box.x + box.width * 0.8, box.y + box.height / 2);
+    await page.waitForFunction(() => /window 0–360 s/.test(document.querySelector('.power-summary')?.textContent ?? ''));
+
     // The event table, filtered to Web1, shows the injected fault and its detection.
     await page.fill('#filter-object', 'Web1');
     await page.selectOption('#filter-kind', 'fault');

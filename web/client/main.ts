@@ -157,6 +157,7 @@ async function attach(id: string): Promise<void> {
   if (!detail || seq !== attachSeq) return;
   twin = new Twin(detail.topology);
   info = detail;
+  if (el.message.dataset.kind !== 'error') el.message.hidden = true;
   lastIndex = -1;
   selected = null;
   el.historyTitle.textContent = '— click a light';
@@ -178,12 +179,12 @@ async function attach(id: string): Promise<void> {
       dirty = true;
     },
     status: (s) => {
-      const wasActive = info?.state === 'running' || info?.state === 'paused';
+      const before = info?.state;
       info = s;
       t.advance(s.nowUs);
       renderStatus();
       dirty = true;
-      if (wasActive && (s.state === 'done' || s.state === 'error')) void refreshLists();
+      if (before !== s.state) void refreshLists(); // the runs list shows states; a finished run adds a saved trace
     },
     error: (msg) => say(msg, 'error'),
   });

@@ -421,8 +421,14 @@ export class Twin {
       case 'store.write': {
         // P2P management data files name each server's daemons (kitamura-2018 §3.2).
         const m = /^p2p\/data\/(.+)$/.exec(e.subject);
-        const value = d.value as { daemons?: unknown } | undefined;
-        if (m && Array.isArray(value?.daemons)) for (const s of value.daemons) this.addService(m[1], String(s));
+        // Its backup VM runs the same daemons (the VM is the server's copy).
+        const value = d.value as { daemons?: unknown; vm?: unknown } | undefined;
+        if (m && Array.isArray(value?.daemons)) {
+          for (const s of value.daemons) {
+            this.addService(m[1], String(s));
+            if (typeof value.vm === 'string' && this.vms.has(value.vm)) this.addService(value.vm, String(s));
+          }
+        }
         break;
       }
       case 'p2p.mode': {

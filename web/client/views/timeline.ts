@@ -7,7 +7,7 @@ import { fmtS, hostColor, vmColor, type Marker, type Segment, type Twin } from '
 const LEFT = 110;
 const RIGHT = 14;
 const ROW_H = 20;
-const LANE_H = 22;
+const LANE_H = 26;
 const AXIS_H = 22;
 const OVERVIEW_H = 30;
 
@@ -161,15 +161,27 @@ function drawSegments(g: Selection<SVGGElement, unknown, null, undefined>, x: Sc
   sel.append('rect').attr('class', 'seg-bar').attr('data-color', (s) => color(s.state)).attr('data-state', (s) => s.state)
     .attr('x', (s) => x(s.from)).attr('width', (s) => Math.max(1, x(s.to ?? endUs) - x(s.from))).attr('y', 2).attr('height', ROW_H - 4)
     .append('title').text((s) => `${s.state}${s.host ? ` on ${s.host}` : ''}: ${fmtS(s.from)} – ${s.to === null ? 'now' : fmtS(s.to)}`);
-  sel.append('text').attr('class', 'seg-label').attr('x', (s) => x(s.from) + 4).attr('y', ROW_H / 2 + 4)
+  // Labels sit at the visible part's start (a zoomed window may cut a segment's beginning).
+  const [d0, d1] = x.domain();
+  const visFrom = (s: Segment) => x(Math.max(s.from, d0));
+  const visTo = (s: Segment) => x(Math.min(s.to ?? endUs, d1));
+  sel.append('text').attr('class', 'seg-label').attr('x', (s) => visFrom(s) + 4).attr('y', ROW_H / 2 + 4)
     .text((s) => {
-      const w = x(s.to ?? endUs) - x(s.from);
+      const w = visTo(s) - visFrom(s);
       const text = `${s.state}${s.host && kind === 'vm' && s.state !== 'suspended' ? ` @${s.host}` : ''}`;
       return w > text.length * 6.3 + 8 ? text : w > 14 ? text.slice(0, Math.floor((w - 8) / 6.3)) : '';
     });
 }
 
 function drawRecoveries(g: Selection<SVGGElement, unknown, null, undefined>, x: ScaleLinear<number, number>, recs: ReturnType<Twin['recoveries']>): void {
+  // A label goes right of its bar's end; else left of the bar's start; else inside, at the end.
+  const [left, right] = x.range();
+  const place = (t: Selection<SVGTextElement, unknown, null, undefined>, startX: number, endX: number) => {
+    const w = (t.text().length + 1) * 6.2;
+    if (endX + 3 + w <= right) t.attr('x', endX + 3);
+    else if (startX - 3 - w >= left) t.attr('x', startX - 3).attr('text-anchor', 'end');
+    else t.attr('x', endX - 3).attr('text-anchor', 'end');
+  };
   for (const r of recs) {
     const d = r.detectedUs;
     if (r.faultUs !== null) {
@@ -180,15 +192,15 @@ function drawRecoveries(g: Selection<SVGGElement, unknown, null, undefined>, x: 
       const end = d + r.functionRecoveryS * 1e6;
       g.append('rect').attr('class', 'rec function').attr('x', x(d)).attr('width', Math.max(1, x(end) - x(d))).attr('y', 2).attr('height', 8)
         .append('title').text(`function recovered ${r.functionRecoveryS.toFixed(2)} s after detection`);
-      g.append('text').attr('class', 'rec-label function').attr('data-seconds', r.functionRecoveryS.toFixed(2)).attr('x', x(end) + 3).attr('y', 10)
-        .text(`function ${r.functionRecoveryS.toFixed(2)} s`);
+      place(g.append('text').attr('class', 'rec-label function').attr('data-seconds', r.functionRecoveryS.toFixed(2)).attr('y', 10)
+        .text(`function ${r.functionRecoveryS.toFixed(2)} s`), r.faultUs !== null ? x(r.faultUs) : x(d), x(end));
     }
     if (r.targetRecoveryS !== null) {
       const end = d + r.targetRecoveryS * 1e6;
-      g.append('rect').attr('class', 'rec target').attr('x', x(d)).attr('width', Math.max(1, x(end) - x(d))).attr('y', 13).attr('height', 6)
+      g.append('rect').attr('class', 'rec target').attr('x', x(d)).attr('width', Math.max(1, x(end) - x(d))).attr('y', 16).attr('height', 6)
         .append('title').text(`target back ${r.targetRecoveryS.toFixed(2)} s after detection`);
-      g.append('text').attr('class', 'rec-label target').attr('data-seconds', r.targetRecoveryS.toFixed(2)).attr('x', x(end) + 3).attr('y', 20)
-        .text(`target ${r.targetRecoveryS.toFixed(2)} s`);
+      place(g.append('text').attr('class', 'rec-label target').attr('data-seconds', r.targetRecoveryS.toFixed(2)).attr('y', 24)
+        .text(`target ${r.targetRecoveryS.toFixed(2)} s`), x(d), x(end));
     }
   }
 }

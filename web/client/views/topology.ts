@@ -115,7 +115,7 @@ export class TopologyView {
     const w = Math.min(230, (width - 2 * PAD - (perRow - 1) * GAP) / perRow);
     const anyHostSvc = [...twin.hosts.keys()].some((h) => (twin.nodeServices.get(h) ?? []).length > 0);
     const top = HEADER_H + (anyHostSvc ? SVC_H : 0);
-    const STORE_TOP = 30;
+    const STORE_TOP = 40;
     const heightOf = (c: { name: string; kind: 'host' | 'store' }) =>
       c.kind === 'host' ? top + this.maxSlots * VM_H + 6 : STORE_TOP + Math.max(1, stores.get(c.name)?.length ?? 0) * VM_H + 2;
     const rows = Math.ceil(n / perRow);
@@ -187,8 +187,8 @@ export class TopologyView {
       const g = select(this as SVGGElement);
       if (d.kind === 'store') {
         g.attr('data-state', 'store').attr('data-color', 'grey');
-        g.select('text.state').attr('x', d.w - 10).attr('text-anchor', 'end').text('saved VM images');
-        g.select('text.mode').text('');
+        g.select('text.state').text('');
+        g.select('text.mode').text('saved VM images');
         return;
       }
       const hs = twin.hosts.get(d.name)!;
