@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { spawn } from 'node:child_process';
 import { Client } from 'ssh2';
 import { checkService } from '../adapters/lab/check.ts';
 import { parseAccessLog } from '../adapters/lab/accesslog.ts';
@@ -15,7 +16,7 @@ import { GuestAgentVipDriver } from '../adapters/lab/guest-vip.ts';
 import { acquireLabLock } from '../adapters/lab/lock.ts';
 import { virsh } from '../adapters/lab/libvirt.ts';
 import { accessLogPath, clientNs, domainName, hostNs } from '../adapters/lab/names.ts';
-import { isAlive, type ProcRef } from '../adapters/lab/proc.ts';
+import { isAlive, procRef, type ProcRef } from '../adapters/lab/proc.ts';
 import { run } from '../adapters/lab/run.ts';
 import { loadLab, REPO_DIR, type Lab } from '../adapters/lab/schema.ts';
 
@@ -89,6 +90,7 @@ describe.skipIf(!isRoot)('mini-lab (p2p-mini on 10.77.7.0/24)', () => {
   let upMs = 0;
   let tornDown = false;
   let release: (() => void) | null = null;
+  let crashed: ProcRef[] = [];
   const status = () => labStatus(lab);
   const hostOf = (s: LabStatus, name: string) => s.hosts.find((h) => h.name === name)!;
 
@@ -96,6 +98,17 @@ describe.skipIf(!isRoot)('mini-lab (p2p-mini on 10.77.7.0/24)', () => {
     lab = loadLab(testLabFile());
     // Another run of this file on the same machine waits for this one (and vice versa).
     release = await acquireLabLock(lab, 540_000, (o) => console.log(`[lab-test] waiting for pid ${o.pid}, which holds the test lab`));
+    // What a crashed earlier run leaves: its state file naming a live process, a host namespace
+    // with a process inside, the bridge. `up` must clean all of it first.
+    mkdirSync(lab.stateDir, { recursive: true });
+    await run(['ip', 'netns', 'add', hostNs(lab, 'Mail')], { allowFail: true });
+    const inside = spawn('ip', ['netns', 'exec', hostNs(lab, 'Mail'), 'sleep', '600'], { detached: true, stdio: 'ignore' });
+    const outside = spawn('sleep', ['600'], { detached: true, stdio: 'ignore' });
+    await sleep(100);
+    crashed = [procRef(inside.pid!, 'in a namespace'), procRef(outside.pid!, 'supervisor Mail')];
+    writeFileSync(join(lab.stateDir, 'state.json'), JSON.stringify({ lab: lab.name, file: lab.file, runId: 'crashed', startedAt: '', procs: [crashed[1]], namespaces: [hostNs(lab, 'Mail')], interfaces: [], domains: [] }));
+    await run(['ip', 'link', 'add', lab.bridge.name, 'type', 'bridge'], { allowFail: true });
+    await run(['ip', 'link', 'set', lab.bridge.name, 'alias', `hatwin-lab:${lab.name}`], { allowFail: true });
     const t0 = Date.now();
     const r = await labUp(lab, (m) => console.log(`[lab-test] ${m}`));
     upMs = Date.now() - t0;
@@ -111,6 +124,7 @@ describe.skipIf(!isRoot)('mini-lab (p2p-mini on 10.77.7.0/24)', () => {
   }, 120_000);
 
   it('lab up: every host on with sshd and its service, every guest suspended, etcd healthy, VIPs served by their holders', async () => {
+    expect(crashed.filter((p) => isAlive(p)), 'leftovers of a crashed run ended').toEqual([]);
     const s = await status();
     expect(s.up).toBe(true);
     for (const h of s.hosts) {

@@ -2,8 +2,22 @@
 import type { Command } from 'commander';
 import { FAULTS, formatStatus, labDown, labFault, labLeftovers, labPower, labService, labStatus, labUp, sendWake, type LabFault } from './lab.ts';
 import { loadLab } from './schema.ts';
+import { ScenarioError } from '../../sim/scenario/load.ts';
 
 const say = (msg: string) => console.error(`[lab] ${msg}`);
+
+/** A failing lab command prints what went wrong (no stack) and exits 1; lab file errors stay ScenarioErrors (exit 2). */
+function guarded<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      await fn(...args);
+    } catch (e) {
+      if (e instanceof ScenarioError) throw e;
+      say(`error: ${(e as Error).message}`);
+      process.exitCode = 1;
+    }
+  };
+}
 
 export function registerLabCommands(program: Command): void {
   const lab = program.command('lab').description('the mini-lab on this machine: namespaces, sshd, services, etcd, libvirt guests, a client (root)');
@@ -11,7 +25,7 @@ export function registerLabCommands(program: Command): void {
   lab.command('up')
     .description('build the lab (cleans leftovers of an earlier run first)')
     .argument('<lab>', 'lab file, e.g. experiments/labs/p2p-mini.yaml')
-    .action(async (file: string) => {
+    .action(guarded(async (file: string) => {
       const l = loadLab(file);
       try {
         const r = await labUp(l, say);
@@ -23,12 +37,12 @@ export function registerLabCommands(program: Command): void {
         await labDown(l, say).catch((d: Error) => say(`down: ${d.message}`));
         process.exitCode = 1;
       }
-    });
+    }));
 
   lab.command('down')
     .description('tear the lab down: processes (by PID, waited for), guests, namespaces, bridge, state folder')
     .argument('<lab>')
-    .action(async (file: string) => {
+    .action(guarded(async (file: string) => {
       const l = loadLab(file);
       await labDown(l, say);
       const left = await labLeftovers(l);
@@ -36,17 +50,17 @@ export function registerLabCommands(program: Command): void {
         say(`left behind: ${left.join(', ')}`);
         process.exitCode = 1;
       }
-    });
+    }));
 
   lab.command('status')
     .description('hosts (power, link, processes, service checks), guests, VIPs, etcd health, client')
     .argument('<lab>')
     .option('--json', 'print JSON')
-    .action(async (file: string, o: { json?: boolean }) => {
+    .action(guarded(async (file: string, o: { json?: boolean }) => {
       const s = await labStatus(loadLab(file));
       console.log(o.json ? JSON.stringify(s, null, 2) : formatStatus(s));
       if (!s.up) process.exitCode = 3;
-    });
+    }));
 
   lab.command('fault')
     .description(`inject a live fault on a host: ${FAULTS.join('|')} (St1 stop the service; St2 wedge it: SIGSTOP, restarts fail; Nt1 power-cycle; Nt2 power off; pause SIGSTOP the whole host; link-down pull its cable; partition-oneway it hears nothing from the lab; heal lifts network faults, pause and freezes)`)
@@ -55,29 +69,29 @@ export function registerLabCommands(program: Command): void {
     .argument('<fault>')
     .option('--service <name>', 'St1/St2: the service (default: the host\'s first)')
     .option('--peer <name>', 'partition-oneway: drop only what comes from this node')
-    .action(async (file: string, host: string, fault: string, o: { service?: string; peer?: string }) => {
+    .action(guarded(async (file: string, host: string, fault: string, o: { service?: string; peer?: string }) => {
       if (!(FAULTS as readonly string[]).includes(fault)) throw new Error(`unknown fault "${fault}" (known: ${FAULTS.join(', ')})`);
       console.log(await labFault(loadLab(file), host, fault as LabFault, o));
-    });
+    }));
 
   lab.command('power')
     .description('a host\'s boot command / power button: on (after its boot delay), off, cycle')
     .argument('<lab>')
     .argument('<host>')
     .argument('<action>', 'on|off|cycle')
-    .action(async (file: string, host: string, action: string) => {
+    .action(guarded(async (file: string, host: string, action: string) => {
       if (!['on', 'off', 'cycle'].includes(action)) throw new Error(`power: expected on, off or cycle, got "${action}"`);
       console.log(await labPower(loadLab(file), host, action as 'on' | 'off' | 'cycle'));
-    });
+    }));
 
   lab.command('wake')
     .description('send a Wake-on-LAN magic packet for a host to the lab subnet\'s broadcast address')
     .argument('<lab>')
     .argument('<host>')
-    .action(async (file: string, host: string) => {
+    .action(guarded(async (file: string, host: string) => {
       await sendWake(loadLab(file), host);
       console.log(`magic packet sent for ${host}`);
-    });
+    }));
 
   lab.command('svc')
     .description('start, stop or restart a host\'s service (what a management program does over SSH)')
@@ -85,8 +99,8 @@ export function registerLabCommands(program: Command): void {
     .argument('<host>')
     .argument('<action>', 'start|stop|restart')
     .argument('<service>')
-    .action(async (file: string, host: string, action: string, service: string) => {
+    .action(guarded(async (file: string, host: string, action: string, service: string) => {
       if (!['start', 'stop', 'restart'].includes(action)) throw new Error(`svc: expected start, stop or restart, got "${action}"`);
       console.log(await labService(loadLab(file), host, action as 'start' | 'stop' | 'restart', service));
-    });
+    }));
 }
