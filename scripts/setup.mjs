@@ -16,12 +16,7 @@ function run(cmd, args, opts = {}) {
   }
 }
 
-const stamp = 'node_modules/.package-lock.json';
-const lock = existsSync('package-lock.json') ? 'package-lock.json' : 'package.json';
-if (!existsSync(stamp) || statSync(stamp).mtimeMs < statSync(lock).mtimeMs) {
-  run('npm', existsSync('package-lock.json') ? ['ci', '--no-audit', '--no-fund'] : ['install', '--no-audit', '--no-fund']);
-}
-
+// Debian packages first: native npm packages (the libvirt binding) build against them.
 const aptDir = 'scripts/apt';
 const wanted = existsSync(aptDir)
   ? readdirSync(aptDir).filter((f) => f.endsWith('.txt')).sort().flatMap((f) =>
@@ -40,3 +35,10 @@ if (missing.length > 0) {
     run('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { env });
   }
 }
+
+const stamp = 'node_modules/.package-lock.json';
+const lock = existsSync('package-lock.json') ? 'package-lock.json' : 'package.json';
+if (!existsSync(stamp) || statSync(stamp).mtimeMs < statSync(lock).mtimeMs) {
+  run('npm', existsSync('package-lock.json') ? ['ci', '--no-audit', '--no-fund'] : ['install', '--no-audit', '--no-fund']);
+}
+
