@@ -10,6 +10,7 @@ import { recoveries, disconnections, availability, energyWh } from '../sim/trace
 import { EXPERIMENTS, findExperiment } from '../experiments/registry.ts';
 import { writeReport, toMarkdown } from '../experiments/report.ts';
 import { registerLabCommands } from '../adapters/lab/cli.ts';
+import { registerLiveCommands } from '../adapters/lab/agent-cli.ts';
 
 const int = (name: string) => (v: string) => {
   const n = Number(v);
@@ -152,6 +153,7 @@ program
 
 // --- lab: the mini-lab on this machine (adapters/lab) ---
 registerLabCommands(program);
+registerLiveCommands(program);
 
 try {
   await program.parseAsync(process.argv);

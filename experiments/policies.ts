@@ -52,7 +52,7 @@ const failoverDef: PolicyDef<z.infer<typeof failoverSchema>> = {
   }],
 };
 
-const p2pSchema = z.object({
+export const p2pSchema = z.object({
   kind: z.literal('p2p'),
   /** The group file: management servers in ring order (server i manages i+1 with P1, i-1 with P2). */
   group: z.array(z.string()).min(2),
@@ -68,9 +68,19 @@ const p2pSchema = z.object({
   loadInterval: durationUs.default(10_000_000),
   reconcile: durationUs.default(60_000_000),
 }).strict();
-type P2pPolicy = z.infer<typeof p2pSchema>;
+export type P2pPolicy = z.infer<typeof p2pSchema>;
 
-function p2pData(c: P2pPolicy, s: Scenario): ManagementData[] {
+/** The engine's P2P timing from a policy block (sim and live use the same mapping). */
+export function p2pConfig(c: P2pPolicy): P2pConfig {
+  return {
+    timing: {
+      timUs: c.interval, tndUs: c.networkTimeout, tswUs: c.serviceTimeout, trcUs: c.restartWait,
+      waitPollUs: c.waitPoll, decisionUs: c.decision, examRetryUs: c.examRetry, loadIntervalUs: c.loadInterval, reconcileUs: c.reconcile,
+    },
+  };
+}
+
+export function p2pData(c: P2pPolicy, s: Scenario): ManagementData[] {
   return c.group.map((host) => {
     const h = s.hosts.find((x) => x.name === host)!;
     const vm = c.backups[host] ?? `${host}b`;
@@ -104,12 +114,7 @@ const p2pDef: PolicyDef<P2pPolicy> = {
     return out;
   },
   programs: (c, s) => {
-    const cfg: P2pConfig = {
-      timing: {
-        timUs: c.interval, tndUs: c.networkTimeout, tswUs: c.serviceTimeout, trcUs: c.restartWait,
-        waitPollUs: c.waitPoll, decisionUs: c.decision, examRetryUs: c.examRetry, loadIntervalUs: c.loadInterval, reconcileUs: c.reconcile,
-      },
-    };
+    const cfg = p2pConfig(c);
     const data = p2pData(c, s);
     return [
       { agent: 'admin', name: 'p2p/initialise', body: () => initialise(c.group, data), once: true },

@@ -1,0 +1,92 @@
+// What one `hatwin agent` of a mini-lab needs, derived from the lab file (addresses, keys, MACs,
+// services, VIPs) and the scenario's P2P policy block (group, intervals): the LiveConfig of the
+// live adapters, the P2P management data, and a Network port that speaks VIP *names* to the
+// engine (as the sim does) and VIP addresses to the machines.
+import type { Network } from '../../engine/ports/index.ts';
+import type { ManagementData } from '../../engine/policies/p2p/files.ts';
+import type { LiveConfig } from '../live/ports.ts';
+import { formatIpv4 } from './ipv4.ts';
+import { labLiveCommands } from './lab.ts';
+import { NS_IF } from './names.ts';
+import type { Lab } from './schema.ts';
+
+/** TCP port of each agent's messenger (on its host's lab address). */
+export const AGENT_PORT = 7400;
+
+/** The etcd prefix of one live run: management files of an earlier run are never read. */
+export const runPrefix = (lab: Pick<Lab, 'name'>, runId: string) => {
+  if (!/^[A-Za-z0-9_-]{1,40}$/.test(runId)) throw new RangeError(`run id "${runId}": letters, digits, _ and - only (1-40)`);
+  return `hatwin/${lab.name}/${runId}/`;
+};
+
+export function agentLiveConfig(lab: Lab, agent: string, runId: string): LiveConfig {
+  if (!lab.hosts.some((h) => h.name === agent)) throw new Error(`lab "${lab.name}" has no host "${agent}" (hosts: ${lab.hosts.map((h) => h.name).join(', ')})`);
+  const cmds = labLiveCommands(lab);
+  const check = (s: { protocol: 'http' | 'banner' | 'echo'; expect?: string }) =>
+    s.protocol === 'banner' ? { protocol: 'banner' as const, ...(s.expect ? { expect: s.expect } : {}) } : s.protocol === 'http' ? { protocol: 'http' as const } : { protocol: 'echo' as const };
+  return {
+    agent,
+    hosts: [
+      ...lab.hosts.map((h) => ({
+        name: h.name,
+        address: h.address,
+        ssh: { port: h.sshPort, user: lab.keys.sshUser, keyFile: lab.keys.sshKeyPath },
+        mac: h.mac,
+        vip: { iface: NS_IF, prefixLen: lab.cidr.prefix },
+        load: {},
+      })),
+      // Guests: probed; their VIPs go through the qemu guest agent (a VipDriver per VM).
+      ...lab.backupVms.map((v) => ({ name: v.name, address: v.address, mac: v.mac })),
+    ],
+    knownHostsFile: lab.keys.knownHostsPath,
+    services: [
+      ...lab.hosts.flatMap((h) => h.services.map((s) => ({ target: h.name, service: s.name, port: s.port, check: check(s) }))),
+      ...lab.backupVms.flatMap((v) => v.services.map((s) => ({ target: v.name, service: s.name, port: s.port, check: check(s) }))),
+    ],
+    serviceCommands: cmds.services,
+    power: { wol: { broadcast: formatIpv4(lab.cidr.broadcast), port: lab.wolPort }, commands: { reboot: cmds.power.reboot, shutdown: cmds.power.shutdown } },
+    etcd: { hosts: [`http://${lab.etcd.address}:${lab.etcd.clientPort}`], prefix: runPrefix(lab, runId) },
+    messenger: {
+      keyFile: lab.keys.hmacKeyPath,
+      peers: Object.fromEntries(lab.hosts.map((h) => [h.name, { address: h.address, port: AGENT_PORT }])),
+    },
+    timeouts: { sshConnectMs: 3_000, commandMs: 10_000, messageMs: 2_000 },
+  };
+}
+
+/** The P2P management data of each group member (Fig. 4), as the sim's p2pData gives it. */
+export function labP2pData(lab: Lab, group: string[], backups: Record<string, string>, serverTypes: Record<string, ManagementData['serverType']> = {}): ManagementData[] {
+  return group.map((host) => {
+    const h = lab.hosts.find((x) => x.name === host);
+    if (!h) throw new Error(`P2P group names "${host}", which lab "${lab.name}" does not have`);
+    const vm = backups[host] ?? lab.backupVms.find((v) => v.backs === host)?.name ?? `${host}b`;
+    if (!lab.backupVms.some((v) => v.name === vm)) throw new Error(`lab "${lab.name}" has no backup VM "${vm}" for ${host}`);
+    const vip = lab.vips.find((v) => v.holder === host);
+    if (!vip) throw new Error(`lab "${lab.name}" has no VIP held by ${host}`);
+    return { vip: vip.name, host, ip: host, mac: h.mac, daemons: h.services.map((s) => s.name), serverType: serverTypes[host] ?? 'CPU_NET', vm, vmIp: vm };
+  });
+}
+
+/** The engine names VIPs (vip-ftp); the machines want addresses. Assignments are traced as in sim. */
+export function namedVipNetwork(lab: Lab, inner: Network, emit: (kind: string, subject: string, data: Record<string, unknown>) => void): Network {
+  const addr = (vip: string) => {
+    const v = lab.vips.find((x) => x.name === vip || x.address === vip);
+    if (!v) throw new Error(`lab "${lab.name}" has no VIP "${vip}"`);
+    return v;
+  };
+  return {
+    async assignVip(vip, holder) {
+      const v = addr(vip);
+      await inner.assignVip(v.address, holder);
+      emit('vip.assign', v.name, { holder });
+    },
+    async removeVip(vip, holder) {
+      const v = addr(vip);
+      await inner.removeVip(v.address, holder);
+      emit('vip.remove', v.name, { holder });
+    },
+    vipHolders: (vip) => inner.vipHolders(addr(vip).address),
+    poolAdd: (pool, member, weight) => inner.poolAdd(pool, member, weight),
+    poolRemove: (pool, member) => inner.poolRemove(pool, member),
+  };
+}
