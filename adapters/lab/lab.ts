@@ -147,6 +147,7 @@ export async function labUp(lab: Lab, log: Log = () => undefined): Promise<UpRep
 
   await buildNetwork(lab, st);
   phase('network');
+  await warnBridgeFilter(log);
 
   // Guests boot (seconds, in software emulation) while the hosts come up.
   const guests = startGuests(lab, st, image, log);
@@ -233,7 +234,10 @@ async function buildNetwork(lab: Lab, st: LabState): Promise<void> {
   writeState(lab, st);
   await run(['ip', '-batch', '-'], { input: `${root.join('\n')}\n` });
   // IPv4 only on the lab: no IPv6 link-local chatter from the bridge, its ports or the hosts.
-  for (const ifn of st.interfaces) writeFileSync(`/proc/sys/net/ipv6/conf/${ifn}/disable_ipv6`, '1');
+  for (const ifn of st.interfaces) {
+    const knob = `/proc/sys/net/ipv6/conf/${ifn}/disable_ipv6`;
+    if (existsSync(knob)) writeFileSync(knob, '1');
+  }
   await run(['ip', 'addr', 'add', `${lab.bridge.address}/${prefix}`, 'dev', lab.bridge.name]);
   await run(['ip', '-batch', '-'], { input: `${[lab.bridge.name, ...nodes.map((n) => n.veth)].map((i) => `link set ${i} up`).join('\n')}\n` });
   await Promise.all(nodes.map(async (n) => {
@@ -242,6 +246,19 @@ async function buildNetwork(lab: Lab, st: LabState): Promise<void> {
     if (n.address) cmds.push(`addr add ${n.address}/${prefix} dev ${NS_IF}`, `link set ${NS_IF} up`);
     await run(['ip', '-n', n.ns, '-batch', '-'], { input: `${cmds.join('\n')}\n` });
   }));
+}
+
+/**
+ * With br_netfilter loaded, bridged traffic passes iptables/nft FORWARD chains (LAB-NOTES): a
+ * forward policy of drop (Docker sets one) silently cuts the lab's hosts off from each other.
+ */
+async function warnBridgeFilter(log: Log): Promise<void> {
+  const knob = '/proc/sys/net/bridge/bridge-nf-call-iptables';
+  if (!existsSync(knob) || readFileSync(knob, 'utf8').trim() !== '1') return;
+  const r = await run(['nft', 'list', 'ruleset'], { allowFail: true });
+  if (/hook forward[^\n]*policy drop/.test(r.stdout)) {
+    log('warning: br_netfilter is on and a forward chain drops by default: bridged lab traffic may be dropped (accept it for the lab bridge, or set net.bridge.bridge-nf-call-iptables=0)');
+  }
 }
 
 async function startGuests(lab: Lab, st: LabState, image: GuestImage, log: Log): Promise<void> {
@@ -277,7 +294,8 @@ async function waitGuestReady(lab: Lab, vm: string, timeoutMs: number): Promise<
     if (existsSync(path) && readFileSync(path, 'utf8').includes(`HATWIN-READY ${vm}`)) return;
     await sleep(100);
   }
-  throw new Error(`guest ${vm} not ready within ${timeoutMs} ms (console: ${path})`);
+  const tail = existsSync(path) ? readFileSync(path, 'utf8').trim().split('\n').slice(-3).join(' | ') : 'no console output';
+  throw new Error(`guest ${vm} not ready within ${timeoutMs} ms (console ${path}: ${tail})`);
 }
 
 async function waitSupervisor(lab: Lab, h: LabHost, timeoutMs = 30_000): Promise<void> {
@@ -364,18 +382,17 @@ export async function labDown(lab: Lab, log: Log = () => undefined): Promise<Dow
   const st = readState(lab);
   appendEvent(lab, { kind: 'lab.down', subject: lab.name });
   // Supervisors and the client end themselves when the run id goes; ask supervisors directly too.
+  const recorded = (st?.procs ?? []).filter((p) => isAlive(p));
   rmSync(join(lab.stateDir, 'run-id'), { force: true });
   await Promise.all(lab.hosts.map((h) => (existsSync(powerSocket(lab, h.name)) ? control(powerSocket(lab, h.name), { op: 'shutdown' }, 3_000).catch(() => undefined) : undefined)));
-  const recorded = (st?.procs ?? []).filter((p) => isAlive(p));
 
   // Every process in the lab's namespaces: SIGKILL (a lab host has nothing to save).
   const present = new Set(await existingNamespaces());
   const namespaces = [...new Set([...labNamespaces(lab), ...(st?.namespaces ?? [])])].filter((n) => present.has(n));
   const inNs = (await Promise.all(namespaces.map(nsPids))).flat();
-  let killed = inNs.length;
   await endProcesses(inNs, 'SIGKILL');
-  killed += recorded.filter((p) => isAlive(p)).length;
   await endProcesses(recorded, 'SIGTERM', 3_000);
+  const killed = new Set([...inNs, ...recorded.map((p) => p.pid)]).size;
 
   const domains = [...new Set([...(st?.domains ?? []), ...lab.backupVms.map((v) => domainName(lab, v.name)), ...(await listDomains()).filter((d) => d.startsWith(domainPrefix(lab)))])];
   const removedDomains: string[] = [];
