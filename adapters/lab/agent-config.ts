@@ -50,7 +50,7 @@ export function agentLiveConfig(lab: Lab, agent: string, runId: string): LiveCon
       keyFile: lab.keys.hmacKeyPath,
       peers: Object.fromEntries(lab.hosts.map((h) => [h.name, { address: h.address, port: AGENT_PORT }])),
     },
-    timeouts: { sshConnectMs: 3_000, commandMs: 10_000, messageMs: 2_000 },
+    timeouts: { sshConnectMs: 3_000, commandMs: 10_000, messageMs: 500 },
   };
 }
 

@@ -461,9 +461,13 @@ function* pingUntil(target: string, deadlineUs: number, t: P2pTiming): Op<boolea
   }
 }
 
-/** Examines the target's services (after its network came back): up.file or down.file. */
+/**
+ * Examines the target's services (after its network came back): up.file or down.file. A booting
+ * server answers ping before its daemons are up (seen in the mini-lab: NIC up, then the
+ * daemons), so they get up to Tsw to answer, as after a daemon restart.
+ */
 function* examineAfterRestart(d: ManagementData, cfg: P2pConfig): Op<'up' | 'down'> {
-  const r = yield* call('prober', 'probe', examSpec(d, cfg.timing));
+  const r = yield* examineWithin(d, cfg.timing.tswUs, cfg);
   return r.ok ? 'up' : 'down';
 }
 
