@@ -16,6 +16,9 @@ interface ExecStatus { exited: boolean; exitcode?: number; 'out-data'?: string; 
 export async function guestExec(lab: Lab, vm: string, args: string[], timeoutMs = 5_000): Promise<string> {
   if (!lab.backupVms.some((v) => v.name === vm)) throw new Error(`lab "${lab.name}" has no backup VM "${vm}"`);
   const dom = domainName(lab, vm);
+  // A paused or stopped guest's agent would only time out: say so at once.
+  const state = (await virsh(['domstate', dom], { allowFail: true })).stdout.trim();
+  if (state !== 'running') throw new Error(`${vm} is ${state || 'not defined'}: its guest agent cannot be asked`);
   const agent = async (cmd: object) => {
     const r = await virsh(['qemu-agent-command', '--timeout', String(Math.ceil(timeoutMs / 1000)), dom, JSON.stringify(cmd)], { timeoutMs: timeoutMs + 2_000 });
     return (JSON.parse(r.stdout) as { return: unknown }).return;
@@ -59,7 +62,12 @@ export class GuestAgentVipDriver implements VipDriver {
 
   async has(vip: string): Promise<boolean> {
     this.check(vip);
+    return (await this.addresses()).includes(vip);
+  }
+
+  /** Every IPv4 address on the guest's interface, in one agent round trip. */
+  async addresses(): Promise<string[]> {
     const out = await guestExec(this.lab, this.vm, ['ip', '-4', '-o', 'addr', 'show', 'dev', this.iface]);
-    return out.split('\n').some((l) => l.includes(` ${vip}/`));
+    return [...out.matchAll(/ inet (\d+\.\d+\.\d+\.\d+)\//g)].map((m) => m[1]);
   }
 }
