@@ -2,6 +2,8 @@
 // and what was expected (unknown host, duplicate address, missing key file, address outside the
 // lab subnet, a subnet that is not private, ...).
 import { describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -156,5 +158,43 @@ describe('lab pieces', () => {
       { tMs: t, vip: 'vip-ftp', address: '10.77.0.103', ok: true, latencyMs: 3.3, servedBy: 'FTP' },
       { tMs: t + 1000, vip: 'vip-ftp', address: '10.77.0.103', ok: false, latencyMs: 800, detail: 'timeout' },
     ]);
+  });
+});
+
+describe('hatwin lab (command line)', () => {
+  const cli = (args: string[]) => new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    execFile(process.execPath, [join(REPO_DIR, 'bin/hatwin.js'), 'lab', ...args], { timeout: 60_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? Number((err as NodeJS.ErrnoException).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+
+  it('a lab file with a mistake: exit 2, file:line:column: field: message, nothing built', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hatwin-lab-'));
+    try {
+      const file = join(dir, 'bad.yaml');
+      const bad = text.replace('address: 10.77.0.13', 'address: 192.168.1.13');
+      writeFileSync(file, bad);
+      const r = await cli(['up', file]);
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim()).toBe(`${file}:${lineOf(bad, '192.168.1.13')}:14: hosts.2.address: 192.168.1.13 is outside the lab subnet 10.77.0.0/24`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('status of a lab that is not up says so (exit 3); a fault on an unknown host names the hosts (exit 1)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hatwin-lab-'));
+    try {
+      const file = join(dir, 'idle.yaml');
+      writeFileSync(file, text.replace(/^name: p2p-mini$/m, 'name: never-up').replace('name: hw-p2pmini,', 'name: hw-neverup,').replaceAll('10.77.0.', '10.77.99.').replace('dir: ../../out/lab/p2p-mini/keys', `dir: ${dir}/keys`));
+      const s = await cli(['status', file]);
+      expect(s.code).toBe(3);
+      expect(s.stdout.trim()).toBe('lab never-up: down');
+      const f = await cli(['fault', file, 'Ftp', 'Nt2']);
+      expect(f.code).toBe(1);
+      expect(f.stderr).toContain('lab "never-up" has no host "Ftp" (hosts: Login, Mail, FTP, Web1)');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
