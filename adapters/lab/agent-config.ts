@@ -5,6 +5,8 @@
 import type { Network } from '../../engine/ports/index.ts';
 import type { ManagementData } from '../../engine/policies/p2p/files.ts';
 import type { LiveConfig } from '../live/ports.ts';
+import type { VipDriver } from '../net/vip.ts';
+import { GuestAgentVipDriver, guestExec } from './guest-vip.ts';
 import { formatIpv4 } from './ipv4.ts';
 import { labLiveCommands } from './lab.ts';
 import { NS_IF } from './names.ts';
@@ -89,4 +91,37 @@ export function namedVipNetwork(lab: Lab, inner: Network, emit: (kind: string, s
     poolAdd: (pool, member, weight) => inner.poolAdd(pool, member, weight),
     poolRemove: (pool, member) => inner.poolRemove(pool, member),
   };
+}
+
+/**
+ * The guest agent's VIP driver, idempotent like the SSH one: a guest suspended with a VIP still
+ * on it (an earlier run that ended mid-recovery) makes `ip addr add` fail with "File exists";
+ * the VIP is there, so it is announced again and the assignment counts.
+ */
+export class IdempotentGuestVipDriver implements VipDriver {
+  private readonly inner: GuestAgentVipDriver;
+  constructor(private readonly lab: Lab, private readonly vm: string) {
+    this.inner = new GuestAgentVipDriver(lab, vm, NS_IF);
+  }
+
+  async add(vip: string): Promise<void> {
+    try {
+      await this.inner.add(vip);
+    } catch (e) {
+      if (!/File exists/i.test((e as Error).message)) throw e;
+      await guestExec(this.lab, this.vm, ['arping', '-U', '-c', '1', '-I', NS_IF, '-s', vip, vip]).catch(() => undefined);
+    }
+  }
+
+  async remove(vip: string): Promise<void> {
+    try {
+      await this.inner.remove(vip);
+    } catch (e) {
+      if (!/Cannot assign|not found|No such|EADDRNOTAVAIL/i.test((e as Error).message)) throw e;
+    }
+  }
+
+  has(vip: string): Promise<boolean> {
+    return this.inner.has(vip);
+  }
 }

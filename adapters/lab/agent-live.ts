@@ -19,9 +19,9 @@ import { parseAccessLog } from './accesslog.ts';
 import { labP2pData, runPrefix } from './agent-config.ts';
 import { LabClockScheduler, wallUs } from './agent.ts';
 import { eventsPath } from './events.ts';
-import { GuestAgentVipDriver } from './guest-vip.ts';
+import { IdempotentGuestVipDriver } from './agent-config.ts';
 import { LabHypervisor } from './hypervisor.ts';
-import { labFault, type LabFault } from './lab.ts';
+import { labFault, labPower, type LabFault } from './lab.ts';
 import { accessLogPath, hostNs, NS_IF, statePath } from './names.ts';
 import { endProcesses, isAlive, procRef, type ProcRef } from './proc.ts';
 import { run } from './run.ts';
@@ -119,7 +119,7 @@ async function initialiseFiles(lab: Lab, s: Scenario, file: string, runId: strin
 }
 
 /** VIP holders as the machines say: host addresses by `ip`, guests through their agent when running. */
-async function observeHolders(lab: Lab, hv: LabHypervisor, drivers: Map<string, GuestAgentVipDriver>): Promise<Record<string, string[]>> {
+async function observeHolders(lab: Lab, hv: LabHypervisor, drivers: Map<string, IdempotentGuestVipDriver>): Promise<Record<string, string[]>> {
   const out: Record<string, string[]> = Object.fromEntries(lab.vips.map((v) => [v.name, [] as string[]]));
   await Promise.all(lab.hosts.map(async (h) => {
     const r = await run(['ip', '-n', hostNs(lab, h.name), '-4', '-o', 'addr', 'show', 'dev', NS_IF], { allowFail: true, timeoutMs: 2_000 });
@@ -131,6 +131,45 @@ async function observeHolders(lab: Lab, hv: LabHypervisor, drivers: Map<string, 
     for (const v of lab.vips) if (await d.has(v.address).catch(() => false)) out[v.name].push(vm.name);
   }));
   return out;
+}
+
+/**
+ * Puts the lab back to its initial state between runs: every host on, running guests without
+ * VIPs and suspended (as the papers keep them), each VIP on its holder host and announced.
+ */
+export async function resetLabWorld(lab: Lab, hv: LabHypervisor, drivers: Map<string, IdempotentGuestVipDriver>, log: (m: string) => void): Promise<void> {
+  for (const vm of await hv.list()) {
+    if (vm.state !== 'running') continue;
+    for (const v of lab.vips) if (await drivers.get(vm.name)!.has(v.address).catch(() => false)) await drivers.get(vm.name)!.remove(v.address);
+    await hv.suspend(vm.name);
+    log(`reset: ${vm.name} suspended`);
+  }
+  for (const h of lab.hosts) {
+    const r = await run(['ip', '-n', hostNs(lab, h.name), '-o', 'link', 'show', 'dev', NS_IF], { allowFail: true });
+    if (!/[<,]UP[,>]/.test(r.stdout)) {
+      log(`reset: ${h.name} is off: powering it on`);
+      await labPower(lab, h.name, 'on');
+    }
+  }
+  const byDeadline = Date.now() + 30_000;
+  for (const v of lab.vips) {
+    const holder = lab.hosts.find((h) => h.name === v.holder);
+    if (!holder) continue;
+    const ns = hostNs(lab, holder.name);
+    for (;;) {
+      const r = await run(['ip', '-n', ns, '-4', '-o', 'addr', 'show', 'dev', NS_IF], { allowFail: true });
+      if (r.stdout.includes(` ${holder.address}/`)) {
+        if (!r.stdout.includes(` ${v.address}/`)) {
+          await run(['ip', '-n', ns, 'addr', 'add', `${v.address}/${lab.cidr.prefix}`, 'dev', NS_IF]);
+          await run(['ip', 'netns', 'exec', ns, 'arping', '-q', '-U', '-c', '1', '-I', NS_IF, '-s', v.address, v.address], { allowFail: true, timeoutMs: 3_000 });
+          log(`reset: ${v.name} back on ${holder.name}`);
+        }
+        break;
+      }
+      if (Date.now() > byDeadline) throw new Error(`reset: ${holder.name} did not come up within 30 s`);
+      await sleep(200);
+    }
+  }
 }
 
 export async function runLive(o: LiveOptions): Promise<LiveResult> {
@@ -150,10 +189,11 @@ export async function runLive(o: LiveOptions): Promise<LiveResult> {
   const world: TraceEvent[] = [];
   const agentsRunning = new Map<string, ProcRef>();
   const hv = await LabHypervisor.open(lab);
-  const drivers = new Map(lab.backupVms.map((v) => [v.name, new GuestAgentVipDriver(lab, v.name)]));
+  const drivers = new Map(lab.backupVms.map((v) => [v.name, new IdempotentGuestVipDriver(lab, v.name)]));
   const labEvents = new Tail(eventsPath(lab), true);
   const access = new Tail(accessLogPath(lab), true);
 
+  await resetLabWorld(lab, hv, drivers, log);
   // The epoch is set before the management files and agents: their start-up is part of the run.
   const epochUs = wallUs();
   const t = () => wallUs() - epochUs;

@@ -13,8 +13,7 @@ import { readScenario } from '../../experiments/scenario.ts';
 import { RealtimeScheduler } from '../realtime/scheduler.ts';
 import { livePorts } from '../live/ports.ts';
 import type { VipDriver } from '../net/vip.ts';
-import { agentLiveConfig, namedVipNetwork } from './agent-config.ts';
-import { GuestAgentVipDriver } from './guest-vip.ts';
+import { agentLiveConfig, IdempotentGuestVipDriver, namedVipNetwork } from './agent-config.ts';
 import { LabHypervisor } from './hypervisor.ts';
 import { loadLab, type Lab } from './schema.ts';
 
@@ -83,7 +82,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   const emit = (e: TraceEvent) => file?.emit(e);
   const trace = { emit };
   const hypervisor = await LabHypervisor.open(lab);
-  const vipDrivers: Record<string, VipDriver> = Object.fromEntries(lab.backupVms.map((v) => [v.name, new GuestAgentVipDriver(lab, v.name)]));
+  const vipDrivers: Record<string, VipDriver> = Object.fromEntries(lab.backupVms.map((v) => [v.name, new IdempotentGuestVipDriver(lab, v.name)]));
   let ports: Partial<Ports> = {};
   const rt = new Runtime({
     scheduler: sched,
