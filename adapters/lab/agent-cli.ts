@@ -6,6 +6,10 @@ import { ScenarioError } from '../../sim/scenario/load.ts';
 import { parseDurationUs } from '../../sim/kernel/time.ts';
 import { startAgent } from './agent.ts';
 import { runLive } from './agent-live.ts';
+import { calibrate, conform, conformMarkdown } from './agent-calibrate.ts';
+import { loadLab } from './schema.ts';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 
 const say = (msg: string) => console.error(`[live] ${msg}`);
 const fmtS = (x: number | null) => (x === null ? '—' : x.toFixed(2));
@@ -74,5 +78,32 @@ export function registerLiveCommands(program: Command): void {
         console.log('|---|---|---:|---:|');
         for (const d of dis) console.log(`| ${d.client} | ${d.vip} | ${(d.fromUs / 1e6).toFixed(2)} | ${d.durationS === null ? 'still down' : d.durationS.toFixed(2)} |`);
       }
+    }));
+
+  program.command('calibrate')
+    .description('measure the lab (probe and service examination, daemon restart, guest resume, VIP set, power cycle) and write sim parameters')
+    .argument('<lab>', 'lab file (the lab must be up)')
+    .option('--out <file>', 'params file (default: out/lab/NAME/calibrate.json)')
+    .option('--samples <n>', 'samples per probe', (v) => Number(v), 5)
+    .action(guarded(async (labFile: string, o: { out?: string; samples: number }) => {
+      const lab = loadLab(labFile);
+      const p = await calibrate(labFile, { samples: o.samples, log: say });
+      const out = o.out ?? join(lab.logDir, '..', 'calibrate.json');
+      mkdirSync(dirname(out), { recursive: true });
+      writeFileSync(out, `${JSON.stringify(p, null, 2)}\n`);
+      console.log(JSON.stringify(p, null, 2));
+      say(`wrote ${out}`);
+    }));
+
+  program.command('conform')
+    .description('run a scenario live (mini-lab) and in sim (calibrated parameters); write DIR/conform-<name>.{json,md}')
+    .argument('<scenario>')
+    .requiredOption('--lab <file>', 'lab file (the lab must be up)')
+    .requiredOption('--out <dir>', 'output directory')
+    .option('--params <file>', 'calibrate file (default: out/lab/NAME/calibrate.json)')
+    .action(guarded(async (scenarioFile: string, o: { lab: string; out: string; params?: string }) => {
+      const r = await conform({ scenarioFile, labFile: o.lab, outDir: o.out, paramsFile: o.params, log: say });
+      console.log(conformMarkdown(scenarioFile, r.rows));
+      say(`wrote ${r.json}, ${r.md}`);
     }));
 }

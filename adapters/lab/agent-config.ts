@@ -124,4 +124,8 @@ export class IdempotentGuestVipDriver implements VipDriver {
   has(vip: string): Promise<boolean> {
     return this.inner.has(vip);
   }
+
+  addresses(): Promise<string[]> {
+    return this.inner.addresses();
+  }
 }

@@ -127,8 +127,8 @@ async function observeHolders(lab: Lab, hv: LabHypervisor, drivers: Map<string, 
   }));
   const running = (await hv.list()).filter((v) => v.state === 'running');
   await Promise.all(running.map(async (vm) => {
-    const d = drivers.get(vm.name)!;
-    for (const v of lab.vips) if (await d.has(v.address).catch(() => false)) out[v.name].push(vm.name);
+    const have = await drivers.get(vm.name)!.addresses().catch(() => [] as string[]);
+    for (const v of lab.vips) if (have.includes(v.address)) out[v.name].push(vm.name);
   }));
   return out;
 }
@@ -140,7 +140,8 @@ async function observeHolders(lab: Lab, hv: LabHypervisor, drivers: Map<string, 
 export async function resetLabWorld(lab: Lab, hv: LabHypervisor, drivers: Map<string, IdempotentGuestVipDriver>, log: (m: string) => void): Promise<void> {
   for (const vm of await hv.list()) {
     if (vm.state !== 'running') continue;
-    for (const v of lab.vips) if (await drivers.get(vm.name)!.has(v.address).catch(() => false)) await drivers.get(vm.name)!.remove(v.address);
+    const have = await drivers.get(vm.name)!.addresses().catch(() => [] as string[]);
+    for (const v of lab.vips) if (have.includes(v.address)) await drivers.get(vm.name)!.remove(v.address);
     await hv.suspend(vm.name);
     log(`reset: ${vm.name} suspended`);
   }

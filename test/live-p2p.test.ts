@@ -1,0 +1,148 @@
+// The P2P policy live, end to end (root, Debian packages of scripts/apt/lab.txt): the mini-lab is
+// built from a copy of experiments/labs/p2p-mini.yaml on its own subnet (10.77.8.0/24), and the
+// shipped scenarios St1, St2 and Nt2 run against it with one `hatwin agent` per host inside the
+// host's namespace: the same engine code as in sim, on the wall clock and the real adapters. Each
+// merged trace (sim schema) is read with the sim's own metric extractors.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { labDown, labLeftovers, labUp } from '../adapters/lab/lab.ts';
+import { acquireLabLock } from '../adapters/lab/lock.ts';
+import { loadLab, REPO_DIR, type Lab } from '../adapters/lab/schema.ts';
+import { runLive } from '../adapters/lab/agent-live.ts';
+import { readScenario, buildSimulation } from '../experiments/scenario.ts';
+import { disconnections, maxVipHolders, recoveries, type TraceLine } from '../sim/trace/metrics.ts';
+import type { TraceEvent } from '../engine/ports/index.ts';
+
+const isRoot = process.getuid?.() === 0;
+const SUBNET = '10.77.8.';
+const OUT = join(REPO_DIR, 'out/lab/p2p-mini-l');
+
+/** p2p-mini on 10.77.8.0/24 with its own name, bridge and keys, and a 2 s boot delay. */
+function testLabFile(): string {
+  mkdirSync(OUT, { recursive: true });
+  const text = readFileSync(join(REPO_DIR, 'experiments/labs/p2p-mini.yaml'), 'utf8')
+    .replace(/^name: p2p-mini$/m, 'name: p2p-mini-l')
+    .replace('name: hw-p2pmini,', 'name: hw-p2pminil,')
+    .replace('dir: ../../out/lab/p2p-mini/keys', `dir: ${join(OUT, 'keys')}`)
+    .replaceAll('10.77.0.', SUBNET)
+    .replaceAll('bootDelay: 5s', 'bootDelay: 2s');
+  const file = join(OUT, 'lab.yaml');
+  writeFileSync(file, text);
+  return file;
+}
+
+const scenarioFile = (n: string) => join(REPO_DIR, `experiments/scenarios/live-p2p-${n}.yaml`);
+
+function simOf(n: string): TraceLine[] {
+  const s = readScenario(scenarioFile(n));
+  const sim = buildSimulation(s, { seed: s.seed ?? 1, watchMode: 'skip' });
+  sim.run(s.until!);
+  return sim.events;
+}
+
+const of = (ev: TraceEvent[], kind: string, subject?: string) => ev.filter((e) => e.kind === kind && (subject === undefined || e.subject === subject));
+
+/** Never two holders of a VIP at once: as the machines said (observed) and as the agents did it. */
+function expectOneHolderAtMost(ev: TraceEvent[]): void {
+  for (const e of of(ev, 'vip.holders')) expect((e.data!.holders as string[]).length, `${e.subject} at ${e.t} µs: ${JSON.stringify(e.data)}`).toBeLessThanOrEqual(1);
+  for (const [vip, n] of Object.entries(maxVipHolders(ev))) expect(n, vip).toBeLessThanOrEqual(1);
+}
+
+function timing(name: string, live: TraceEvent[], sim: TraceLine[]): void {
+  const f = (x: number | null | undefined) => (x === null || x === undefined ? '—' : x.toFixed(2));
+  const l = recoveries(live)[0];
+  const s = recoveries(sim)[0];
+  const ld = disconnections(live).map((d) => f(d.durationS)).join('+');
+  const sd = disconnections(sim).map((d) => f(d.durationS)).join('+');
+  console.log(`[timing] ${name}: function recovery live ${f(l?.functionRecoveryS)} s / sim ${f(s?.functionRecoveryS)} s; target recovery live ${f(l?.targetRecoveryS)} s / sim ${f(s?.targetRecoveryS)} s; client disconnection live ${ld || '—'} s / sim ${sd || '—'} s`);
+}
+
+describe.skipIf(!isRoot)('P2P live on the mini-lab (p2p-mini on 10.77.8.0/24)', () => {
+  let lab: Lab;
+  let labFile: string;
+  const releases: Array<() => void> = [];
+
+  beforeAll(async () => {
+    labFile = testLabFile();
+    lab = loadLab(labFile);
+    // One lab test at a time on this machine: the mini-lab test's lock, then this lab's own.
+    releases.push(await acquireLabLock({ name: 'p2p-mini-t' }, 540_000, (o) => console.log(`[live-test] waiting for pid ${o.pid} (mini-lab test)`)));
+    releases.push(await acquireLabLock(lab, 60_000));
+    try {
+      await labUp(lab, (m) => console.log(`[live-test] ${m}`));
+    } catch (e) {
+      await labDown(lab).catch(() => undefined);
+      throw e;
+    }
+  }, 600_000);
+
+  afterAll(async () => {
+    try {
+      if (lab) {
+        await labDown(lab);
+        expect(await labLeftovers(lab)).toEqual([]);
+      }
+    } finally {
+      for (const r of releases.reverse()) r();
+    }
+  }, 60_000);
+
+  const live = (n: string) => runLive({ labFile, scenarioFile: scenarioFile(n), traceFile: join(OUT, `live-p2p-${n}.ndjson`), log: (m) => console.log(`[live-test] ${m}`) });
+
+  it('St1: Web1\'s HTTP daemon stops; its P1 manager restarts it over SSH and the client is served by Web1 again', async () => {
+    const { events: ev } = await live('st1');
+    expect(of(ev, 'agent.failure')).toEqual([]);
+    const [r, ...more] = recoveries(ev);
+    expect(more).toEqual([]);
+    expect(r).toMatchObject({ target: 'Web1', fault: 'St1' });
+    expect(r.detectedUs - r.faultUs!).toBeLessThan(2_000_000 + 1_500_000); // within one interval (2 s) and the probe
+    expect(of(ev, 'target.recovered', 'Web1')[0].data).toMatchObject({ how: 'service restart' });
+    expect(r.targetRecoveryS).toBeLessThan(3);
+    expect(of(ev, 'function.recovered')).toEqual([]);
+    const d = disconnections(ev);
+    expect(d).toHaveLength(1);
+    expect(d[0].durationS).not.toBeNull();
+    const lastAccess = of(ev, 'client.access', 'client-web1').at(-1)!;
+    expect(lastAccess.data).toMatchObject({ ok: true, by: 'Web1' });
+    expectOneHolderAtMost(ev);
+    timing('St1', ev, simOf('st1'));
+  }, 120_000);
+
+  for (const [n, kind, target, vm] of [['st2', 'St2', 'Mail', 'Mailb'], ['nt2', 'Nt2', 'FTP', 'FTPb']] as const) {
+    it(`${kind}: ${target} fails; its backup guest ${vm} takes the VIP and serves, then ${target} is recovered and gets the VIP back`, async () => {
+      const { events: ev } = await live(n);
+      expect(of(ev, 'agent.failure')).toEqual([]);
+      const [r, ...more] = recoveries(ev);
+      expect(more).toEqual([]);
+      expect(r).toMatchObject({ target, fault: kind });
+      // Function recovered by the backup guest, which then serves the client.
+      const fr = of(ev, 'function.recovered', target);
+      expect(fr).toHaveLength(1);
+      expect(fr[0].data).toMatchObject({ vm });
+      expect(r.functionRecoveryS).toBeGreaterThan(0);
+      expect(r.functionRecoveryS).toBeLessThan(10);
+      const client = `client-${target.toLowerCase()}`;
+      const accesses = of(ev, 'client.access', client);
+      const servedByVm = accesses.find((e) => e.data?.ok === true && e.data?.by === vm);
+      expect(servedByVm, 'the client is served by the backup guest').toBeDefined();
+      expect(servedByVm!.t).toBeGreaterThan(r.faultUs!);
+      expect(of(ev, 'vip.holders', `vip-${target.toLowerCase()}`).some((e) => (e.data!.holders as string[])[0] === vm)).toBe(true);
+      // Target recovered, the VIP back on it, the guest suspended again.
+      const tr = of(ev, 'target.recovered', target);
+      expect(tr).toHaveLength(1);
+      expect(tr[0].data).toMatchObject({ how: 'fallback' });
+      expect(r.targetRecoveryS).not.toBeNull();
+      const servedByTargetAgain = accesses.find((e) => e.t > servedByVm!.t && e.data?.ok === true && e.data?.by === target);
+      expect(servedByTargetAgain, 'the client is served by the target again').toBeDefined();
+      expect(accesses.at(-1)!.data).toMatchObject({ ok: true, by: target });
+      expect(of(ev, 'vip.holders', `vip-${target.toLowerCase()}`).at(-1)!.data).toEqual({ holders: [target] });
+      expect(of(ev, 'vm.state', vm).at(-1)!.data).toMatchObject({ state: 'suspended' });
+      expectOneHolderAtMost(ev);
+      // The same metrics read the sim's trace of the same scenario.
+      const sim = simOf(n);
+      expect(recoveries(sim)[0]).toMatchObject({ target, fault: kind });
+      timing(kind, ev, sim);
+    }, 150_000);
+  }
+});
