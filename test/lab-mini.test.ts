@@ -344,9 +344,9 @@ describe.skipIf(!isRoot)('mini-lab (p2p-mini on 10.77.7.0/24)', () => {
     console.log(`[lab-test] lab down in ${Date.now() - t0} ms: ${JSON.stringify(r)}`);
     expect(pids.filter((p) => isAlive(p))).toEqual([]);
     expect(await labLeftovers(lab)).toEqual([]);
-    expect((await run(['ip', 'netns', 'list'])).stdout).not.toContain('hw-p2p-mini-t-');
+    expect((await run(['ip', 'netns', 'list'])).stdout).not.toContain('hw_p2p-mini-t_');
     expect((await run(['ip', 'link', 'show'])).stdout).not.toContain('hw-p2pminit');
-    expect((await run(['virsh', '-c', 'qemu:///system', 'list', '--all', '--name'])).stdout).not.toContain('hatwin-p2p-mini-t-');
+    expect((await run(['virsh', '-c', 'qemu:///system', 'list', '--all', '--name'])).stdout).not.toContain('hatwin_p2p-mini-t_');
     expect(existsSync(lab.stateDir)).toBe(false);
   }, 60_000);
 });

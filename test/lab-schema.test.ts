@@ -12,7 +12,7 @@ import { expandArgv, loadLab, parseLab, REPO_DIR } from '../adapters/lab/schema.
 import { isPrivateSubnet, parseCidr } from '../adapters/lab/ipv4.ts';
 import { magicPacket } from '../adapters/lab/lab.ts';
 import { domainXml, guestCmdline } from '../adapters/lab/libvirt.ts';
-import { labInterfaces } from '../adapters/lab/names.ts';
+import { domainPrefix, labDomains, labInterfaces, labNamespaces, nsPrefix } from '../adapters/lab/names.ts';
 import { formatAccess, parseAccessLog } from '../adapters/lab/accesslog.ts';
 
 const MINI = join(REPO_DIR, 'experiments/labs/p2p-mini.yaml');
@@ -128,6 +128,14 @@ describe('lab file', () => {
 });
 
 describe('lab pieces', () => {
+  it('one lab\'s names never prefix another\'s (lab p2p-mini vs p2p-mini-l): teardown cannot reach a neighbour', () => {
+    const a = loadLab(MINI);
+    const b = parseLab(text.replace(/^name: p2p-mini$/m, 'name: p2p-mini-l'), MINI);
+    for (const n of labNamespaces(b)) expect(n.startsWith(nsPrefix(a)), n).toBe(false);
+    for (const d of labDomains(b)) expect(d.startsWith(domainPrefix(a)), d).toBe(false);
+    expect(labNamespaces(a).filter((n) => labNamespaces(b).includes(n))).toEqual([]);
+  });
+
   it('a magic packet is 6 x ff then the MAC 16 times', () => {
     const m = magicPacket('02:77:00:00:00:13');
     expect(m.length).toBe(102);
@@ -141,7 +149,7 @@ describe('lab pieces', () => {
     expect(guestCmdline(lab, vm)).toBe('console=ttyS0 ipv6.disable=1 panic=-1 quiet hatwin.name=Web1b hatwin.ip=10.77.0.24/24 hatwin.svc=http:80');
     const xml = domainXml(lab, vm, { kernel: '/k', initrd: '/i' });
     expect(xml).toContain("<domain type='qemu'>");
-    expect(xml).toContain('<name>hatwin-p2p-mini-Web1b</name>');
+    expect(xml).toContain('<name>hatwin_p2p-mini_Web1b</name>');
     expect(xml).toContain("<source bridge='hw-p2pmini'/>");
     expect(xml).toContain("<mac address='52:54:00:77:00:24'/>");
     expect(xml).toContain("name='org.qemu.guest_agent.0'");

@@ -24,8 +24,8 @@ import { formatIpv4, inCidr } from './ipv4.ts';
 import { ensureKeys, sshdConfig } from './keys.ts';
 import { defineDomain, domainState, domainXml, ensureLibvirt, listDomains, QBOOT, removeDomain, virsh, type GuestImage } from './libvirt.ts';
 import {
-  accessLogPath, clientNs, clientVeth, domainName, domainPrefix, etcdNs, etcdVeth, guestConsolePath, hostDir, hostNs, hostVeth,
-  labInterfaces, labNamespaces, NS_IF, nsPrefix, powerSocket, statePath,
+  accessLogPath, clientNs, clientVeth, domainName, etcdNs, etcdVeth, guestConsolePath, hostDir, hostNs, hostVeth,
+  labDomains, labInterfaces, labNamespaces, NS_IF, powerSocket, statePath,
 } from './names.ts';
 import { endProcesses, isAlive, procRef, type ProcRef } from './proc.ts';
 import { have, run, spawnDetached } from './run.ts';
@@ -120,7 +120,11 @@ export async function labUp(lab: Lab, log: Log = () => undefined): Promise<UpRep
   if (br && br.ifalias !== aliasOf(lab)) {
     throw new Error(`interface ${lab.bridge.name} exists and is not this lab's bridge (alias "${br.ifalias ?? ''}"): choose another bridge.name in ${lab.file}`);
   }
-  if (readState(lab) || br || (await existingNamespaces()).some((n) => n.startsWith(nsPrefix(lab))) || (await listDomains()).some((d) => d.startsWith(domainPrefix(lab)))) {
+  // Leftovers are found by exact names (derived from the lab file, or recorded in its state),
+  // never by prefix: another lab's names may share one.
+  const nsNow = new Set(await existingNamespaces());
+  const domsNow = new Set(await listDomains());
+  if (readState(lab) || br || labNamespaces(lab).some((n) => nsNow.has(n)) || labDomains(lab).some((d) => domsNow.has(d))) {
     log('cleaning leftovers of an earlier run');
     await labDown(lab, log);
   }
@@ -394,7 +398,7 @@ export async function labDown(lab: Lab, log: Log = () => undefined): Promise<Dow
   await endProcesses(recorded, 'SIGTERM', 3_000);
   const killed = new Set([...inNs, ...recorded.map((p) => p.pid)]).size;
 
-  const domains = [...new Set([...(st?.domains ?? []), ...lab.backupVms.map((v) => domainName(lab, v.name)), ...(await listDomains()).filter((d) => d.startsWith(domainPrefix(lab)))])];
+  const domains = [...new Set([...(st?.domains ?? []), ...labDomains(lab)])];
   const removedDomains: string[] = [];
   await Promise.all(domains.map(async (d) => {
     if ((await domainState(d)) === null) return;
@@ -418,11 +422,13 @@ export async function labDown(lab: Lab, log: Log = () => undefined): Promise<Dow
 /** What of the lab is still on this machine (empty after `down`). */
 export async function labLeftovers(lab: Lab): Promise<string[]> {
   const left: string[] = [];
-  const ns = (await existingNamespaces()).filter((n) => n.startsWith(nsPrefix(lab)));
-  left.push(...ns.map((n) => `namespace ${n}`));
+  const st = readState(lab);
+  const nsNow = new Set(await existingNamespaces());
+  left.push(...[...new Set([...labNamespaces(lab), ...(st?.namespaces ?? [])])].filter((n) => nsNow.has(n)).map((n) => `namespace ${n}`));
   const links = await existingLinks();
   for (const [name, l] of links) if (l.ifalias === aliasOf(lab) || labInterfaces(lab).includes(name)) left.push(`interface ${name}`);
-  left.push(...(await listDomains()).filter((d) => d.startsWith(domainPrefix(lab))).map((d) => `guest ${d}`));
+  const domsNow = new Set(await listDomains());
+  left.push(...[...new Set([...labDomains(lab), ...(st?.domains ?? [])])].filter((d) => domsNow.has(d)).map((d) => `guest ${d}`));
   if (existsSync(lab.stateDir)) left.push(`folder ${lab.stateDir}`);
   return left;
 }

@@ -9,7 +9,9 @@ export function labTag(lab: Pick<Lab, 'name'>): string {
   return `hw${createHash('sha1').update(lab.name).digest('hex').slice(0, 4)}`;
 }
 
-export const nsPrefix = (lab: Pick<Lab, 'name'>) => `hw-${lab.name}-`;
+// "_" cannot occur in a lab name: "hw_LAB_" never prefixes another lab's names (with "-", lab
+// p2p-mini's names would prefix those of lab p2p-mini-l).
+export const nsPrefix = (lab: Pick<Lab, 'name'>) => `hw_${lab.name}_`;
 export const hostNs = (lab: Pick<Lab, 'name'>, host: string) => `${nsPrefix(lab)}${host}`;
 export const clientNs = (lab: Lab) => `${nsPrefix(lab)}${lab.client.name}`;
 export const etcdNs = (lab: Lab) => `${nsPrefix(lab)}${lab.etcd.name}`;
@@ -22,7 +24,7 @@ export const guestTap = (lab: Lab, vm: string) => `${labTag(lab)}g${lab.backupVm
 /** The interface inside every namespace. */
 export const NS_IF = 'eth0';
 
-export const domainPrefix = (lab: Pick<Lab, 'name'>) => `hatwin-${lab.name}-`;
+export const domainPrefix = (lab: Pick<Lab, 'name'>) => `hatwin_${lab.name}_`;
 export const domainName = (lab: Pick<Lab, 'name'>, vm: string) => `${domainPrefix(lab)}${vm}`;
 
 export const statePath = (lab: Lab) => join(lab.stateDir, 'state.json');
@@ -34,6 +36,11 @@ export const guestConsolePath = (lab: Lab, vm: string) => join(lab.logDir, `cons
 /** Every namespace the lab owns. */
 export function labNamespaces(lab: Lab): string[] {
   return [...lab.hosts.map((h) => hostNs(lab, h.name)), clientNs(lab), etcdNs(lab)];
+}
+
+/** Every libvirt domain the lab owns. */
+export function labDomains(lab: Lab): string[] {
+  return lab.backupVms.map((v) => domainName(lab, v.name));
 }
 
 /** Every root-namespace interface the lab owns (the bridge, veth ends, guest taps). */
