@@ -160,10 +160,10 @@ describe.skipIf(!isRoot)('mini-lab (p2p-mini on 10.77.7.0/24)', () => {
     expect(first.every((a) => a.ok), JSON.stringify(first)).toBe(true);
     expect(new Set(first.map((a) => a.vip))).toEqual(new Set(['vip-login', 'vip-mail', 'vip-ftp', 'vip-web1']));
     expect(first.find((a) => a.vip === 'vip-web1')?.servedBy).toBe('Web1');
-    // One access per VIP per second, on the second.
+    // One access per VIP per second, on the second (a slot missed under load is skipped, not bunched).
     const web = rows.filter((a) => a.vip === 'vip-web1');
-    expect(web[1].tMs - web[0].tMs).toBe(1000);
-    expect(web[0].tMs % 1000).toBe(0);
+    expect(web[1].tMs - web[0].tMs).toBeGreaterThanOrEqual(1000);
+    expect(web.every((a) => a.tMs % 1000 === 0)).toBe(true);
   });
 
   it('sshd: key auth with a pinned host key runs commands inside the host\'s namespace; a wrong pin is refused', async () => {
