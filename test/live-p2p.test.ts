@@ -10,6 +10,7 @@ import { labDown, labLeftovers, labUp } from '../adapters/lab/lab.ts';
 import { acquireLabLock } from '../adapters/lab/lock.ts';
 import { loadLab, REPO_DIR, type Lab } from '../adapters/lab/schema.ts';
 import { runLive } from '../adapters/lab/agent-live.ts';
+import { calibrate, conform } from '../adapters/lab/agent-calibrate.ts';
 import { readScenario, buildSimulation } from '../experiments/scenario.ts';
 import { disconnections, maxVipHolders, recoveries, type TraceLine } from '../sim/trace/metrics.ts';
 import type { TraceEvent } from '../engine/ports/index.ts';
@@ -145,4 +146,24 @@ describe.skipIf(!isRoot)('P2P live on the mini-lab (p2p-mini on 10.77.8.0/24)', 
       timing(kind, ev, sim);
     }, 150_000);
   }
+
+  it('calibrate, then conform Nt2: live and sim (lab-measured parameters) side by side for every metric', async () => {
+    const params = await calibrate(labFile, { samples: 3 });
+    expect(params.network.examS).toBeGreaterThan(0);
+    expect(params.hosts.FTP.bootS).toBeGreaterThan(1.5); // bootDelay 2 s
+    expect(params.vms.FTPb.resumeS).toBeGreaterThan(0);
+    const paramsFile = join(OUT, 'calibrate.test.json');
+    writeFileSync(paramsFile, JSON.stringify(params));
+    const r = await conform({ scenarioFile: scenarioFile('nt2'), labFile, outDir: join(OUT, 'conform'), paramsFile });
+    const doc = JSON.parse(readFileSync(r.json, 'utf8')) as { scenario: string; rows: Array<{ metric: string; server: string; live: number | null; sim: number | null; errPct: number | null }> };
+    expect(doc.scenario).toBe('live-p2p-nt2');
+    const row = (m: string) => doc.rows.find((x) => x.metric.startsWith(m) && x.server === 'FTP')!;
+    for (const m of ['fault -> detection', 'function recovery', 'target recovery', 'fault -> function']) {
+      expect(row(m).live, m).not.toBeNull();
+      expect(row(m).sim, m).not.toBeNull();
+    }
+    // The twin's fidelity on the slow part (Trc wait, WOL, boot): within a third.
+    expect(Math.abs(row('target recovery').errPct!)).toBeLessThan(33);
+    console.log(`[conform] ${readFileSync(r.md, 'utf8')}`);
+  }, 180_000);
 });
