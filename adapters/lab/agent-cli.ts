@@ -67,7 +67,14 @@ export function registerLiveCommands(program: Command): void {
     .requiredOption('--trace <file>', 'merged NDJSON trace')
     .option('--until <duration>', 'how long to run (default: the scenario\'s until)', duration)
     .action(guarded(async (lab: string, o: { scenario: string; trace: string; until?: number }) => {
-      const r = await runLive({ labFile: lab, scenarioFile: o.scenario, traceFile: o.trace, untilUs: o.until, log: say });
+      const ac = new AbortController();
+      const stop = () => {
+        say('stopping: ending the agents, writing the trace');
+        ac.abort();
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      const r = await runLive({ labFile: lab, scenarioFile: o.scenario, traceFile: o.trace, untilUs: o.until, log: say, signal: ac.signal });
       const rec = recoveries(r.events);
       console.log('| target | fault | detected at s | function recovery s | target recovery s | fault -> function s |');
       console.log('|---|---|---:|---:|---:|---:|');

@@ -41,6 +41,8 @@ export interface LiveOptions {
   log?: (msg: string) => void;
   /** Where the agents' own traces and logs go (default: beside the trace). */
   workDir?: string;
+  /** Ends the run early (Ctrl-C): agents are still ended and the trace written. */
+  signal?: AbortSignal;
 }
 
 export interface LiveResult {
@@ -299,7 +301,7 @@ export async function runLive(o: LiveOptions): Promise<LiveResult> {
         clientOk.set(client, key);
         world.push({ t: te, kind: 'client.access', subject: client, data: { vip: a.vip, ok: a.ok, log: a.ok ? 'OK' : 'XX', ...(a.servedBy ? { by: a.servedBy } : {}), ...(a.detail ? { detail: a.detail } : {}) } });
       }
-      if (now >= deadlineUs) break;
+      if (now >= deadlineUs || o.signal?.aborted) break;
       await observe();
       await sleep(250);
     }
