@@ -9,7 +9,7 @@ import { runLive } from './agent-live.ts';
 import { calibrate, conform, conformMarkdown } from './agent-calibrate.ts';
 import { loadLab } from './schema.ts';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 const say = (msg: string) => console.error(`[live] ${msg}`);
 const fmtS = (x: number | null) => (x === null ? '—' : x.toFixed(2));
@@ -43,13 +43,17 @@ export function registerLiveCommands(program: Command): void {
     .description('run the P2P management programs of one lab host (inside its namespace; started by `hatwin live`)')
     .requiredOption('--lab <file>', 'lab file')
     .requiredOption('--host <name>', 'the host this agent runs on')
-    .requiredOption('--scenario <file>', 'scenario whose p2p policy block gives the group and intervals')
+    .option('--scenario <file>', 'scenario whose p2p policy block gives the group and intervals (default: the lab file\'s live.scenario)')
     .option('--run <id>', 'run id (etcd prefix of the management files)', 'default')
     .option('--epoch-us <us>', 'time 0 of the run, µs since 1970 (default: now)', epoch)
     .option('--trace <file>', 'append the trace here as NDJSON')
-    .action(guarded(async (o: { lab: string; host: string; scenario: string; run: string; epochUs?: number; trace?: string }) => {
+    .action(guarded(async (o: { lab: string; host: string; scenario?: string; run: string; epochUs?: number; trace?: string }) => {
+      const lab = loadLab(o.lab);
+      const fromLab = typeof lab.live?.scenario === 'string' ? resolve(dirname(lab.file), lab.live.scenario) : undefined;
+      const scenarioFile = o.scenario ?? fromLab;
+      if (!scenarioFile) throw new Error('no scenario: give --scenario S.yaml (or live: { scenario: S.yaml } in the lab file)');
       const agent = await startAgent({
-        labFile: o.lab, host: o.host, scenarioFile: o.scenario, runId: o.run,
+        labFile: o.lab, host: o.host, scenarioFile, runId: o.run,
         epochUs: o.epochUs ?? Math.round((performance.timeOrigin + performance.now()) * 1000), traceFile: o.trace, log: (m) => console.error(`[agent ${o.host}] ${m}`),
       });
       await new Promise<void>((resolve) => {
