@@ -78,6 +78,9 @@ export function sshdConfig(lab: Lab, host: Lab['hosts'][number], authorizedKeysP
     'UsePAM no',
     // Keys live in the repo's ignored folders or under /run; StrictModes would refuse them.
     'StrictModes no',
+    // Commands run through root's login shell, which sources ~/.bashrc for SSH sessions (on this
+    // kind of machine: `pyenv init`, slow, and it hangs on a rehash lock a killed host left).
+    `SetEnv HOME=${dirname(pidFile)}`,
     'PrintMotd no',
     'UseDNS no',
     'MaxStartups 100:30:200',
