@@ -2,29 +2,19 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import { recoveries, disconnections } from '../../sim/trace/metrics.ts';
-import { ScenarioError } from '../../sim/scenario/load.ts';
 import { parseDurationUs } from '../../sim/kernel/time.ts';
 import { startAgent } from './agent.ts';
 import { runLive } from './agent-live.ts';
 import { calibrate, conform, conformMarkdown } from './agent-calibrate.ts';
 import { loadLab } from './schema.ts';
+import { guardedWith } from './cli.ts';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 
 const say = (msg: string) => console.error(`[live] ${msg}`);
 const fmtS = (x: number | null) => (x === null ? '—' : x.toFixed(2));
 
-function guarded<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
-  return async (...args: A) => {
-    try {
-      await fn(...args);
-    } catch (e) {
-      if (e instanceof ScenarioError) throw e;
-      say(`error: ${(e as Error).message}`);
-      process.exitCode = 1;
-    }
-  };
-}
+const guarded = guardedWith(say);
 
 const epoch = (v: string) => {
   if (!/^[0-9]{1,17}$/.test(v)) throw new InvalidArgumentError(`--epoch-us: µs since 1970 as digits, got "${v}"`);

@@ -7,17 +7,21 @@ import { ScenarioError } from '../../sim/scenario/load.ts';
 const say = (msg: string) => console.error(`[lab] ${msg}`);
 
 /** A failing lab command prints what went wrong (no stack) and exits 1; lab file errors stay ScenarioErrors (exit 2). */
-function guarded<A extends unknown[]>(fn: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
-  return async (...args: A) => {
-    try {
-      await fn(...args);
-    } catch (e) {
-      if (e instanceof ScenarioError) throw e;
-      say(`error: ${(e as Error).message}`);
-      process.exitCode = 1;
-    }
-  };
+/** Runs a command action: file errors go up (exit 2 with file:line), others print without a stack (exit 1). */
+export function guardedWith(log: (msg: string) => void) {
+  return <A extends unknown[]>(fn: (...args: A) => Promise<void>): ((...args: A) => Promise<void>) =>
+    async (...args: A) => {
+      try {
+        await fn(...args);
+      } catch (e) {
+        if (e instanceof ScenarioError) throw e;
+        log(`error: ${(e as Error).message}`);
+        process.exitCode = 1;
+      }
+    };
 }
+
+const guarded = guardedWith(say);
 
 export function registerLabCommands(program: Command): void {
   const lab = program.command('lab').description('the mini-lab on this machine: namespaces, sshd, services, etcd, libvirt guests, a client (root)');
