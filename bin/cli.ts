@@ -4,13 +4,13 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ScenarioError } from '../sim/scenario/load.ts';
 import { parseDurationUs } from '../sim/kernel/time.ts';
-import { readScenario, buildSimulation } from '../experiments/scenario.ts';
+import { readScenario, buildSimulation } from '../run/sim.ts';
 import { toNdjson } from '../adapters/sim/simulation.ts';
-import { recoveries, disconnections, availability, energyWh } from '../sim/trace/metrics.ts';
+import { recoveries, disconnections, availability, energyWh } from '../trace/metrics.ts';
 import { EXPERIMENTS, findExperiment } from '../experiments/registry.ts';
 import { writeReport, toMarkdown } from '../experiments/report.ts';
-import { registerLabCommands } from '../adapters/lab/cli.ts';
-import { registerLiveCommands } from '../adapters/lab/agent-cli.ts';
+import { registerLabCommands } from './commands/lab.ts';
+import { registerLiveCommands } from './commands/live.ts';
 
 const int = (name: string) => (v: string) => {
   const n = Number(v);

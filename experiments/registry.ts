@@ -1,8 +1,8 @@
 // Experiments runnable as `hatwin run <id>`. Each returns an ExperimentResult; the CLI writes it.
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import { readScenario, buildSimulation } from './scenario.ts';
-import { recoveries, disconnections, availability, energyWh } from '../sim/trace/metrics.ts';
+import { readScenario, buildSimulation } from '../run/sim.ts';
+import { recoveries, disconnections, availability, energyWh } from '../trace/metrics.ts';
 import { Progress, Samples, type Experiment } from './report.ts';
 import { P2P_EXPERIMENTS } from './p2p/experiments.ts';
 import { TABLE_EXPERIMENTS } from './p2p/tables.ts';

@@ -5,8 +5,8 @@
 //   npm run golden:update p2p-fig13-st1 p2p-fig13-st2 p2p-fig13-nt1 p2p-fig13-nt2
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { GOLDEN_DIR, SCENARIO_FILE } from '../test/helpers/golden.ts';
-import { FIG13_TROUBLES, fig13GoldenName, fig13GoldenYaml } from '../test/helpers/golden-fig13.ts';
+import { GOLDEN_DIR, SCENARIO_FILE } from '../run/golden.ts';
+import { FIG13_TROUBLES, fig13GoldenName, fig13GoldenYaml } from '../experiments/p2p/golden-fig13.ts';
 
 for (const t of FIG13_TROUBLES) {
   const dir = join(GOLDEN_DIR, fig13GoldenName(t));

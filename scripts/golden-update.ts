@@ -1,7 +1,7 @@
 // Regenerates every golden trace: test/golden/<case>/trace.expect.ndjson from its scenario.yaml.
 // Run it only on purpose, after reviewing why a trace changed: npm run golden:update [case...]
 import { writeFileSync } from 'node:fs';
-import { describeTraceDiff, expectPath, goldenCases, readExpected, renderGolden } from '../test/helpers/golden.ts';
+import { describeTraceDiff, expectPath, goldenCases, readExpected, renderGolden } from '../run/golden.ts';
 
 const wanted = process.argv.slice(2);
 const all = goldenCases();

@@ -2,11 +2,11 @@
 // and their traces read like the paper's Fig. 13. test/golden.test.ts replays them byte for byte.
 import { describe, expect, it } from 'vitest';
 import { isDeepStrictEqual } from 'node:util';
-import { readScenario } from '../experiments/scenario.ts';
+import { readScenario } from '../run/sim.ts';
 import { fig13Printed } from '../experiments/params/kitamura2018.ts';
-import { parseNdjson, recoveries } from '../sim/trace/metrics.ts';
-import { readExpected, scenarioPath } from './helpers/golden.ts';
-import { FIG13_TROUBLES, fig13GoldenName, fig13GoldenScenario } from './helpers/golden-fig13.ts';
+import { parseNdjson, recoveries } from '../trace/metrics.ts';
+import { readExpected, scenarioPath } from '../run/golden.ts';
+import { FIG13_TROUBLES, fig13GoldenName, fig13GoldenScenario } from '../experiments/p2p/golden-fig13.ts';
 
 describe('golden traces of kitamura-2018 Fig. 13 (FTP in trouble, four servers)', () => {
   for (const t of FIG13_TROUBLES) {

@@ -2,8 +2,8 @@
 // trace.expect.ndjson. After a reviewed change of the model or a policy, regenerate them with
 // `npm run golden:update` and read the diff before committing.
 import { describe, expect, it } from 'vitest';
-import { describeTraceDiff, expectPath, goldenCases, readExpected, renderGolden } from './helpers/golden.ts';
-import { parseNdjson } from '../sim/trace/metrics.ts';
+import { describeTraceDiff, expectPath, goldenCases, readExpected, renderGolden } from '../run/golden.ts';
+import { parseNdjson } from '../trace/metrics.ts';
 
 const cases = goldenCases();
 

@@ -5,11 +5,11 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { agentLiveConfig, labP2pData, namedVipNetwork, runPrefix } from '../adapters/lab/agent-config.ts';
-import { checkScenarioAgainstLab } from '../adapters/lab/agent-live.ts';
-import { applyCalibration, conformRows, type CalibrateParams } from '../adapters/lab/agent-calibrate.ts';
-import { LabClockScheduler, wallUs } from '../adapters/lab/agent.ts';
+import { checkScenarioAgainstLab } from '../run/live.ts';
+import { applyCalibration, conformRows, type CalibrateParams } from '../run/calibrate.ts';
+import { LabClockScheduler, wallUs } from '../run/agent.ts';
 import { parseLab, REPO_DIR } from '../adapters/lab/schema.ts';
-import { parseScenario, readScenario } from '../experiments/scenario.ts';
+import { parseScenario, readScenario } from '../run/sim.ts';
 import type { Network } from '../engine/ports/index.ts';
 
 const labText = readFileSync(join(REPO_DIR, 'experiments/labs/p2p-mini.yaml'), 'utf8');

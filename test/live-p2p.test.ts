@@ -9,10 +9,10 @@ import { join } from 'node:path';
 import { labDown, labLeftovers, labUp } from '../adapters/lab/lab.ts';
 import { acquireLabLock } from '../adapters/lab/lock.ts';
 import { loadLab, REPO_DIR, type Lab } from '../adapters/lab/schema.ts';
-import { runLive } from '../adapters/lab/agent-live.ts';
-import { calibrate, conform } from '../adapters/lab/agent-calibrate.ts';
-import { readScenario, buildSimulation } from '../experiments/scenario.ts';
-import { disconnections, maxVipHolders, recoveries, type TraceLine } from '../sim/trace/metrics.ts';
+import { runLive } from '../run/live.ts';
+import { calibrate, conform } from '../run/calibrate.ts';
+import { readScenario, buildSimulation } from '../run/sim.ts';
+import { disconnections, maxVipHolders, recoveries, type TraceLine } from '../trace/metrics.ts';
 import type { TraceEvent } from '../engine/ports/index.ts';
 
 const isRoot = process.getuid?.() === 0;

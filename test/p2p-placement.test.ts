@@ -13,7 +13,7 @@ import {
   type RealServerCondition,
   type ServerCapacity,
   type ServerLoad,
-} from '../engine/policies/p2p/placement.ts';
+} from '../policies/p2p/placement.ts';
 import {
   extendedOperationRows,
   groupFromHosts,
@@ -23,7 +23,7 @@ import {
   targetsOf,
   targetsPerManagementServer,
   type OperationRow,
-} from '../engine/policies/p2p/ring.ts';
+} from '../policies/p2p/ring.ts';
 import {
   clockToS,
   FIG13_ROWS,

@@ -15,12 +15,12 @@
 // (or pass { seed, path, endOnFailure: true } to fc.assert; see helpers/fc-params.ts).
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { buildSimulation } from '../experiments/scenario.ts';
+import { buildSimulation } from '../run/sim.ts';
 import { p2pScenario, ESTIMATES, type FaultInput } from '../experiments/p2p/model.ts';
 import { tableServers } from '../experiments/p2p/tables.ts';
 import * as K from '../experiments/params/kitamura2018.ts';
-import { KEYS, type Membership } from '../engine/policies/p2p/files.ts';
-import { recoveries } from '../sim/trace/metrics.ts';
+import { KEYS, type Membership } from '../policies/p2p/files.ts';
+import { recoveries } from '../trace/metrics.ts';
 import type { Scenario } from '../sim/scenario/schema.ts';
 import type { Simulation } from '../adapters/sim/simulation.ts';
 import { fcParams } from './helpers/fc-params.ts';

@@ -4,9 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseScenario, readScenario } from '../experiments/scenario.ts';
+import { parseScenario, readScenario } from '../run/sim.ts';
 import { ScenarioError, formatProblem, type Problem } from '../sim/scenario/load.ts';
-import { goldenCases, scenarioPath } from './helpers/golden.ts';
+import { goldenCases, scenarioPath } from '../run/golden.ts';
 
 function problemsOf(text: string, file = 'bad.yaml'): Problem[] {
   try {

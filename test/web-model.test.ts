@@ -1,8 +1,8 @@
 // The web view's model (web/client/model.ts): the twin's state and the health lights folded from
 // a trace, on the paper's Nt2 experiment (kitamura-2018 Fig. 13: FTP shut down at 65 s).
 import { describe, expect, it } from 'vitest';
-import { buildSimulation, readScenario } from '../experiments/scenario.ts';
-import { energyWh, type TraceLine } from '../sim/trace/metrics.ts';
+import { buildSimulation, readScenario } from '../run/sim.ts';
+import { energyWh, type TraceLine } from '../trace/metrics.ts';
 import { topologyOf } from '../web/server/scenarios.ts';
 import { Twin, energyWhIn, type LightObject } from '../web/client/model.ts';
 

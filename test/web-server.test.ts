@@ -5,10 +5,10 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, type RunningServer } from '../web/server/serve.ts';
-import { buildSimulation, readScenario } from '../experiments/scenario.ts';
+import { buildSimulation, readScenario } from '../run/sim.ts';
 import { toNdjson } from '../adapters/sim/simulation.ts';
 import { faultSchema } from '../sim/scenario/schema.ts';
-import { parseNdjson, recoveries } from '../sim/trace/metrics.ts';
+import { parseNdjson, recoveries } from '../trace/metrics.ts';
 import { FAULT_KINDS, type RunDetail, type RunInfo, type ScenarioEntry, type SavedTrace } from '../web/shared/api.ts';
 
 const NT2 = 'p2p-fig13-nt2';

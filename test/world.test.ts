@@ -3,10 +3,10 @@
 // Each test builds a tiny scenario, drives the world from kernel events and reads the trace.
 import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
-import { parseScenario } from '../experiments/scenario.ts';
+import { parseScenario } from '../run/sim.ts';
 import { Simulation } from '../adapters/sim/simulation.ts';
 import { WorldError } from '../sim/world/world.ts';
-import { energyWh } from '../sim/trace/metrics.ts';
+import { energyWh } from '../trace/metrics.ts';
 import type { TraceEvent } from '../engine/ports/trace.ts';
 
 const S = 1_000_000;

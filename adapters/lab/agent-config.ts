@@ -3,7 +3,7 @@
 // live adapters, the P2P management data, and a Network port that speaks VIP *names* to the
 // engine (as the sim does) and VIP addresses to the machines.
 import type { Network } from '../../engine/ports/index.ts';
-import type { ManagementData } from '../../engine/policies/p2p/files.ts';
+import type { ManagementData } from '../../policies/p2p/files.ts';
 import type { LiveConfig } from '../live/ports.ts';
 import type { VipDriver } from '../net/vip.ts';
 import { GuestAgentVipDriver, guestExec } from './guest-vip.ts';

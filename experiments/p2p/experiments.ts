@@ -1,6 +1,6 @@
 // kitamura-2018 experiments: Fig. 13 (reproduce), Fig. 14-16 (predict), Tables 1-2.
-import { buildSimulation } from '../scenario.ts';
-import { recoveries, disconnections, type TraceLine } from '../../sim/trace/metrics.ts';
+import { buildSimulation } from '../../run/sim.ts';
+import { recoveries, disconnections, type TraceLine } from '../../trace/metrics.ts';
 import { Progress, Samples, type Experiment, type ExperimentResult } from '../report.ts';
 import type { Scenario } from '../../sim/scenario/schema.ts';
 import * as K from '../params/kitamura2018.ts';

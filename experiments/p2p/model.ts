@@ -7,7 +7,7 @@ import { scenarioSchema, type Scenario, type faultSchema } from '../../sim/scena
 /** A fault as written in a scenario (times in seconds). */
 export type FaultInput = z.input<typeof faultSchema>;
 type LoadInput = z.input<typeof scenarioSchema>['load'];
-import { checkPolicies } from '../policies.ts';
+import { checkPolicies } from '../../run/policies.ts';
 import * as K from '../params/kitamura2018.ts';
 import type { ExperimentServer, Service } from '../params/kitamura2018.ts';
 

@@ -7,12 +7,12 @@
 // ('p2p.program' start/stop for P2P; 'policy.program' starts for MSBS, see `buildAnnounced`).
 // Table 2, largest number of backup VMs one management server runs: f servers shut down (Nt2) at
 // once; from 'vm.state', the VMs running on each host, maximum over hosts and over time.
-import { POLICIES, checkPolicies } from '../policies.ts';
+import { POLICIES, checkPolicies } from '../../run/policies.ts';
 import { Simulation } from '../../adapters/sim/simulation.ts';
 import { trace, type Process } from '../../engine/runtime/effects.ts';
-import { maxVmStartsPerManagementServer, targetsPerManagementServer, type ManagementMethod } from '../../engine/policies/p2p/ring.ts';
+import { maxVmStartsPerManagementServer, targetsPerManagementServer, type ManagementMethod } from '../../policies/p2p/ring.ts';
 import { RngStreams } from '../../sim/kernel/rng.ts';
-import type { TraceLine } from '../../sim/trace/metrics.ts';
+import type { TraceLine } from '../../trace/metrics.ts';
 import type { Scenario } from '../../sim/scenario/schema.ts';
 import { Progress, Samples, type Experiment, type ResultRow } from '../report.ts';
 import * as K from '../params/kitamura2018.ts';

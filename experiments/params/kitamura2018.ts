@@ -5,7 +5,7 @@
 //
 // Only numbers printed in the paper are here. Anything else is marked as such in its comment.
 
-import type { ServerType } from '../../engine/policies/p2p/placement.ts';
+import type { ServerType } from '../../policies/p2p/placement.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Table 3, characteristics (averages of repeated runs, measured with `time`; §4.1)

@@ -7,7 +7,7 @@
 // same YAML path a user's file takes (parseScenario(YAML.stringify(obj))).
 import fc from 'fast-check';
 import YAML from 'yaml';
-import { buildSimulation, parseScenario } from '../../experiments/scenario.ts';
+import { buildSimulation, parseScenario } from '../../run/sim.ts';
 import { toNdjson, type Simulation } from '../../adapters/sim/simulation.ts';
 import type { WatchMode } from '../../engine/runtime/runtime.ts';
 import type { TraceEvent } from '../../engine/ports/trace.ts';

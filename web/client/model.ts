@@ -18,7 +18,7 @@
 // standby; a host never on so far is a spare: standby). Network - a host is on, its link up and it
 // is in no partition; a VIP has a live holder whose service is up. Server - a VM is running on a
 // host that answers (crashed: no). Application - the service is up on a node that answers.
-import { recoveries, type Recovery, type TraceLine } from '../../sim/trace/metrics.ts';
+import { recoveries, type Recovery, type TraceLine } from '../../trace/metrics.ts';
 import type { Topology } from '../shared/api.ts';
 
 export type Level = 'Application' | 'Network' | 'Physical' | 'Server';

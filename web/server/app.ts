@@ -4,11 +4,11 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { buildSimulation } from '../../experiments/scenario.ts';
+import { buildSimulation } from '../../run/sim.ts';
 import { toNdjson } from '../../adapters/sim/simulation.ts';
 import { ScenarioError } from '../../sim/scenario/load.ts';
 import type { FaultSpec, Scenario } from '../../sim/scenario/schema.ts';
-import { parseNdjson, recoveries, type TraceLine } from '../../sim/trace/metrics.ts';
+import { parseNdjson, recoveries, type TraceLine } from '../../trace/metrics.ts';
 import { RunError, RunManager, type Run, type RunMessage } from './runs.ts';
 import { DEFAULT_UNTIL_US, ScenarioCatalog, topologyOf } from './scenarios.ts';
 import { describeIssues, parseFault, replayQuerySchema, replaySchema, speedBodySchema, startRunSchema, stepSchema, type Issue } from './requests.ts';

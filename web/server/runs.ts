@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { toNdjson, type Simulation } from '../../adapters/sim/simulation.ts';
 import type { FaultSpec } from '../../sim/scenario/schema.ts';
-import type { TraceLine } from '../../sim/trace/metrics.ts';
+import type { TraceLine } from '../../trace/metrics.ts';
 import type { RunInfo, RunState, Speed, Topology } from '../shared/api.ts';
 
 export type { RunInfo, RunState, Speed };

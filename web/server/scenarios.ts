@@ -3,7 +3,7 @@
 // read when listed, so an edited scenario is picked up without restarting the server.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
-import { readScenario } from '../../experiments/scenario.ts';
+import { readScenario } from '../../run/sim.ts';
 import { ScenarioError } from '../../sim/scenario/load.ts';
 import { parseDurationUs } from '../../sim/kernel/time.ts';
 import type { Scenario } from '../../sim/scenario/schema.ts';

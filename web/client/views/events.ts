@@ -1,7 +1,7 @@
 // The event history: every trace event, newest first, filterable by object and kind. The
 // management store's writes and passing probes are hidden unless asked for.
 import { select } from 'd3';
-import type { TraceLine } from '../../../sim/trace/metrics.ts';
+import type { TraceLine } from '../../../trace/metrics.ts';
 import { isNoisy, type Twin } from '../model.ts';
 
 const MAX_ROWS = 400;

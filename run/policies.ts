@@ -1,9 +1,9 @@
 // The policies a scenario can name, with their config schemas and how they are installed on a
 // simulation. New policies (p2p, pss, msbs, ...) register here.
 import { z } from 'zod';
-import { failover } from '../engine/policies/failover/failover.ts';
-import { executer, initialise, type P2pConfig } from '../engine/policies/p2p/program.ts';
-import type { ManagementData } from '../engine/policies/p2p/files.ts';
+import { failover } from '../policies/failover/failover.ts';
+import { executer, initialise, type P2pConfig } from '../policies/p2p/program.ts';
+import type { ManagementData } from '../policies/p2p/files.ts';
 import type { Process } from '../engine/runtime/effects.ts';
 import { durationUs } from '../sim/scenario/schema.ts';
 import type { Scenario } from '../sim/scenario/schema.ts';

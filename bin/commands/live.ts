@@ -1,13 +1,13 @@
 // `hatwin agent` and `hatwin live`: registered on the CLI by bin/cli.ts.
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { recoveries, disconnections } from '../../sim/trace/metrics.ts';
+import { recoveries, disconnections } from '../../trace/metrics.ts';
 import { parseDurationUs } from '../../sim/kernel/time.ts';
-import { startAgent } from './agent.ts';
-import { runLive } from './agent-live.ts';
-import { calibrate, conform, conformMarkdown } from './agent-calibrate.ts';
-import { loadLab } from './schema.ts';
-import { guardedWith } from './cli.ts';
+import { startAgent } from '../../run/agent.ts';
+import { runLive } from '../../run/live.ts';
+import { calibrate, conform, conformMarkdown } from '../../run/calibrate.ts';
+import { loadLab } from '../../adapters/lab/schema.ts';
+import { guardedWith } from './lab.ts';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 

@@ -1,7 +1,7 @@
 // `hatwin lab ...`: the mini-lab commands, registered on the CLI by bin/cli.ts.
 import type { Command } from 'commander';
-import { FAULTS, formatStatus, labDown, labFault, labLeftovers, labPower, labService, labStatus, labUp, sendWake, type LabFault } from './lab.ts';
-import { loadLab } from './schema.ts';
+import { FAULTS, formatStatus, labDown, labFault, labLeftovers, labPower, labService, labStatus, labUp, sendWake, type LabFault } from '../../adapters/lab/lab.ts';
+import { loadLab } from '../../adapters/lab/schema.ts';
 import { ScenarioError } from '../../sim/scenario/load.ts';
 
 const say = (msg: string) => console.error(`[lab] ${msg}`);

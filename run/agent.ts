@@ -5,17 +5,17 @@
 // VIPs in guests through the qemu guest agent) and runs the P2P policy's executer for the host:
 // the same engine code as in sim, no live-specific policy code. Trace: NDJSON, sim schema.
 import { closeSync, openSync, writeSync } from 'node:fs';
-import { Runtime } from '../../engine/runtime/runtime.ts';
-import type { Ports, TraceEvent } from '../../engine/ports/index.ts';
-import { executer } from '../../engine/policies/p2p/program.ts';
-import { p2pConfig, p2pSchema, type P2pPolicy } from '../../experiments/policies.ts';
-import { readScenario } from '../../experiments/scenario.ts';
-import { RealtimeScheduler } from '../realtime/scheduler.ts';
-import { livePorts } from '../live/ports.ts';
-import type { VipDriver } from '../net/vip.ts';
-import { agentLiveConfig, IdempotentGuestVipDriver, namedVipNetwork } from './agent-config.ts';
-import { LabHypervisor } from './hypervisor.ts';
-import { loadLab, type Lab } from './schema.ts';
+import { Runtime } from '../engine/runtime/runtime.ts';
+import type { Ports, TraceEvent } from '../engine/ports/index.ts';
+import { executer } from '../policies/p2p/program.ts';
+import { p2pConfig, p2pSchema, type P2pPolicy } from './policies.ts';
+import { readScenario } from './sim.ts';
+import { RealtimeScheduler } from '../adapters/realtime/scheduler.ts';
+import { livePorts } from '../adapters/live/ports.ts';
+import type { VipDriver } from '../adapters/net/vip.ts';
+import { agentLiveConfig, IdempotentGuestVipDriver, namedVipNetwork } from '../adapters/lab/agent-config.ts';
+import { LabHypervisor } from '../adapters/lab/hypervisor.ts';
+import { loadLab, type Lab } from '../adapters/lab/schema.ts';
 
 /** Wall-clock microseconds (Unix epoch). */
 export const wallUs = (): number => Math.round((performance.timeOrigin + performance.now()) * 1000);

@@ -4,10 +4,10 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildSimulation, readScenario } from '../../experiments/scenario.ts';
-import { toNdjson } from '../../adapters/sim/simulation.ts';
+import { buildSimulation, readScenario } from './sim.ts';
+import { toNdjson } from '../adapters/sim/simulation.ts';
 
-export const GOLDEN_DIR = fileURLToPath(new URL('../golden/', import.meta.url));
+export const GOLDEN_DIR = fileURLToPath(new URL('../test/golden/', import.meta.url));
 export const SCENARIO_FILE = 'scenario.yaml';
 export const EXPECT_FILE = 'trace.expect.ndjson';
 

@@ -1,8 +1,8 @@
 // The P2P management files (kitamura-2018 §2.4, §2.6, Fig. 4, Fig. 6) as typed Store records.
 // Group and separation live in ONE record so moving a server between them is one atomic
 // compare-and-set: a server is in exactly one of the two at every instant.
-import { call } from '../../ports/index.ts';
-import type { Op } from '../../runtime/effects.ts';
+import { call } from '../../engine/ports/index.ts';
+import type { Op } from '../../engine/runtime/effects.ts';
 import type { ServerType, LoadMeasurement, ServerCapacity } from './placement.ts';
 import { operationRows, type OperationRow } from './ring.ts';
 

@@ -2,9 +2,9 @@
 // on trouble it confirms with a network examination, activates the suspended backup VM, moves the
 // VIP to it, then restarts the target (daemon, then the server) and falls back once it answers.
 // It is written only against ports and effects, so it runs in sim and live alike.
-import { S, now, sleep, trace, watch, type Process } from '../../runtime/effects.ts';
-import { call } from '../../ports/index.ts';
-import type { ProbeSpec } from '../../ports/probe.ts';
+import { S, now, sleep, trace, watch, type Process } from '../../engine/runtime/effects.ts';
+import { call } from '../../engine/ports/index.ts';
+import type { ProbeSpec } from '../../engine/ports/probe.ts';
 
 export interface FailoverConfig {
   manager: string;

@@ -5,9 +5,9 @@
 // (parseScenario) to the same scenario. Written by scripts/golden-fig13.ts.
 import { isDeepStrictEqual } from 'node:util';
 import YAML from 'yaml';
-import { fig13Scenario } from '../../experiments/p2p/experiments.ts';
-import type { Trouble } from '../../experiments/p2p/model.ts';
-import { parseScenario } from '../../experiments/scenario.ts';
+import { fig13Scenario } from './experiments.ts';
+import type { Trouble } from './model.ts';
+import { parseScenario } from '../../run/sim.ts';
 import type { Scenario } from '../../sim/scenario/schema.ts';
 
 export const FIG13_TROUBLES: readonly Trouble[] = ['St1', 'St2', 'Nt1', 'Nt2'];

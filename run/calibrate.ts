@@ -6,17 +6,17 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
-import { LiveProber } from '../probe/prober.ts';
-import { ServiceRegistry } from '../probe/registry.ts';
-import { buildSimulation, parseScenario } from '../../experiments/scenario.ts';
-import { disconnections, recoveries, type TraceLine } from '../../sim/trace/metrics.ts';
-import { agentLiveConfig, IdempotentGuestVipDriver } from './agent-config.ts';
-import { resetLabWorld, runLive } from './agent-live.ts';
+import { LiveProber } from '../adapters/probe/prober.ts';
+import { ServiceRegistry } from '../adapters/probe/registry.ts';
+import { buildSimulation, parseScenario } from './sim.ts';
+import { disconnections, recoveries, type TraceLine } from '../trace/metrics.ts';
+import { agentLiveConfig, IdempotentGuestVipDriver } from '../adapters/lab/agent-config.ts';
+import { resetLabWorld, runLive } from './live.ts';
 import { wallUs } from './agent.ts';
-import { LabHypervisor } from './hypervisor.ts';
-import { formatIpv4 } from './ipv4.ts';
-import { labPower, labService } from './lab.ts';
-import { loadLab, type Lab } from './schema.ts';
+import { LabHypervisor } from '../adapters/lab/hypervisor.ts';
+import { formatIpv4 } from '../adapters/lab/ipv4.ts';
+import { labPower, labService } from '../adapters/lab/lab.ts';
+import { loadLab, type Lab } from '../adapters/lab/schema.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const median = (xs: number[]) => {

@@ -8,9 +8,9 @@
 // reports R/U/D to the P2 manager (Fig. 8). When the group file changes (a server separated or
 // returned) every supervisor reconciles, which is the dynamic management extension (Fig. 9) and
 // the fallback (Fig. 10).
-import { firstOf, E, now, receive, sleep, spawn, cancel, trace, watch, type Op, type Process } from '../../runtime/effects.ts';
-import { call, mailboxOf, type ProbeResult, type ProbeSpec } from '../../ports/index.ts';
-import { nextGridUs } from '../../runtime/runtime.ts';
+import { firstOf, E, now, receive, sleep, spawn, cancel, trace, watch, type Op, type Process } from '../../engine/runtime/effects.ts';
+import { call, mailboxOf, type ProbeResult, type ProbeSpec } from '../../engine/ports/index.ts';
+import { nextGridUs } from '../../engine/runtime/runtime.ts';
 import { KEYS, readData, readMembership, readOperation, reclaim, rejoin, separate, update, type ConditionRecord, type ManagementData, type TroubleRecord } from './files.ts';
 import { rankHosts, realServerConditions, type LoadMeasurement, type ServerStages } from './placement.ts';
 import { managersOf, operationRows, targetsOf, type OperationRow } from './ring.ts';
