@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { ScenarioError } from '../sim/scenario/load.ts';
 import { parseDurationUs } from '../sim/kernel/time.ts';
 import { readScenario, buildSimulation } from '../run/sim.ts';
-import { toNdjson } from '../adapters/sim/simulation.ts';
+import { toNdjson } from '../trace/ndjson.ts';
 import { recoveries, disconnections, availability, energyWh } from '../trace/metrics.ts';
 import { EXPERIMENTS, findExperiment } from '../experiments/registry.ts';
 import { writeReport, toMarkdown } from '../experiments/report.ts';

@@ -6,7 +6,7 @@ import { recoveries, disconnections, availability, energyWh } from '../trace/met
 import { Progress, Samples, type Experiment } from './report.ts';
 import { P2P_EXPERIMENTS } from './p2p/experiments.ts';
 import { TABLE_EXPERIMENTS } from './p2p/tables.ts';
-import { toNdjson } from '../adapters/sim/simulation.ts';
+import { toNdjson } from '../trace/ndjson.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const SCENARIO_DIR = join(here, 'scenarios');

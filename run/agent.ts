@@ -2,13 +2,17 @@
 // It composes the engine runtime on the wall clock (the lab epoch of the live run as time 0, so
 // every agent's monitoring grid and trace share one time axis) with the live adapters for this
 // host (etcd store, HMAC messenger, SSH with pinned keys, request/reply probes, WOL, libvirt,
-// VIPs in guests through the qemu guest agent) and runs the P2P policy's executer for the host:
-// the same engine code as in sim, no live-specific policy code. Trace: NDJSON, sim schema.
-import { closeSync, openSync, writeSync } from 'node:fs';
+// VIPs in guests through the qemu guest agent) and runs every program that the scenario's policies
+// place on this host (run/policies.ts, the same programs the sim installs): no live-specific
+// policy code. Trace: NDJSON, sim schema.
+import { NdjsonFile } from '../trace/ndjson.ts';
 import { Runtime } from '../engine/runtime/runtime.ts';
 import type { Ports, TraceEvent } from '../engine/ports/index.ts';
-import { executer } from '../policies/p2p/program.ts';
-import { p2pConfig, p2pSchema, type P2pPolicy } from './policies.ts';
+import { checkPoliciesOn, programsOf } from './policies.ts';
+import { installPrograms } from './install.ts';
+import { siteFromLab } from './site.ts';
+import type { Program } from '../policies/manifest.ts';
+import type { Scenario } from '../sim/scenario/schema.ts';
 import { readScenario } from './sim.ts';
 import { RealtimeScheduler } from '../adapters/realtime/scheduler.ts';
 import { livePorts } from '../adapters/live/ports.ts';
@@ -32,29 +36,17 @@ export class LabClockScheduler extends RealtimeScheduler {
   }
 }
 
-/** The scenario's P2P policy block (the same block the sim reads). */
-export function scenarioP2p(scenarioFile: string): P2pPolicy {
-  const s = readScenario(scenarioFile);
-  const p = s.policies.find((x) => x.kind === 'p2p');
-  if (!p) throw new Error(`${scenarioFile}: no p2p policy block`);
-  return p2pSchema.parse(p);
-}
-
-/** An NDJSON trace file, one line per event, written as it happens (an agent may be killed). */
-export class NdjsonTrace {
-  private fd: number | null;
-  constructor(path: string) {
-    this.fd = openSync(path, 'a', 0o644);
-  }
-
-  emit = (e: TraceEvent): void => {
-    if (this.fd !== null) writeSync(this.fd, `${JSON.stringify(e)}\n`);
-  };
-
-  close(): void {
-    if (this.fd !== null) closeSync(this.fd);
-    this.fd = null;
-  }
+/**
+ * The programs the scenario's policies place on `host` of the lab (checked against the lab's
+ * site first). `boot`: the agent starts because its host booted, so `once` programs do not run.
+ */
+export function agentPrograms(lab: Lab, scenario: Scenario, file: string, host: string, boot = false): Program[] {
+  const site = siteFromLab(lab, scenario);
+  const problems = checkPoliciesOn(scenario.policies, site);
+  if (problems.length) throw new Error(`${file} on lab "${lab.name}": ${problems.map((p) => `${p.path.join('.')}: ${p.message}`).join('; ')}`);
+  const mine = programsOf(scenario.policies, site).filter((p) => p.agent === host && !(boot && p.once));
+  if (mine.length === 0) throw new Error(`host "${host}" runs no program of ${file}'s policies (${scenario.policies.map((p) => p.kind).join(', ') || 'none'})`);
+  return mine;
 }
 
 export interface AgentOptions {
@@ -63,6 +55,8 @@ export interface AgentOptions {
   scenarioFile: string;
   runId: string;
   epochUs: number;
+  /** The agent starts because its host booted (not at the run's start). */
+  boot?: boolean;
   traceFile?: string;
   log?: (msg: string) => void;
 }
@@ -74,11 +68,10 @@ export interface RunningAgent {
 
 export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   const lab = loadLab(o.labFile);
-  const policy = scenarioP2p(o.scenarioFile);
-  if (!policy.group.includes(o.host)) throw new Error(`host "${o.host}" is not in the P2P group (${policy.group.join(', ')})`);
+  const programs = agentPrograms(lab, readScenario(o.scenarioFile), o.scenarioFile, o.host, o.boot);
   const log = o.log ?? (() => undefined);
   const sched = new LabClockScheduler(o.epochUs);
-  const file = o.traceFile ? new NdjsonTrace(o.traceFile) : null;
+  const file = o.traceFile ? new NdjsonFile(o.traceFile) : null;
   const emit = (e: TraceEvent) => file?.emit(e);
   const trace = { emit };
   const hypervisor = await LabHypervisor.open(lab);
@@ -96,16 +89,24 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   });
   const live = await livePorts({ config: agentLiveConfig(lab, o.host, o.runId), runtime: rt, trace, nowUs: () => sched.nowUs(), hypervisor, vipDrivers });
   ports = { ...live.ports, network: namedVipNetwork(lab, live.ports.network!, (kind, subject, data) => emit({ t: sched.nowUs(), kind, subject, data: { ...data, by: o.host } })) };
-  const pid = rt.start(`p2p/${o.host}/executer`, executer(o.host, p2pConfig(policy)), o.host);
+  const pids: number[] = [];
+  let startHook = (): void => undefined;
+  installPrograms({
+    onStart: (hook) => { startHook = hook; },
+    onHostUp: () => undefined, // this process is started again when its host boots
+    start: (name, body, agent) => void pids.push(rt.start(name, body, agent)),
+    onAtStart: () => true,
+  }, programs);
+  startHook();
   emit({ t: sched.nowUs(), kind: 'agent.start', subject: o.host, data: { runId: o.runId, pid: process.pid } });
-  log(`agent ${o.host}: P2P executer running (run ${o.runId}, interval ${policy.interval / 1e6} s)`);
+  log(`agent ${o.host}: running ${programs.map((p) => p.name).join(', ')} (run ${o.runId})`);
   let stopped = false;
   return {
     lab,
     async stop() {
       if (stopped) return;
       stopped = true;
-      rt.stop(pid);
+      for (const pid of pids) rt.stop(pid);
       sched.close();
       emit({ t: sched.nowUs(), kind: 'agent.stop', subject: o.host, data: {} });
       await live.close().catch(() => undefined);

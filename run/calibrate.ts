@@ -6,6 +6,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
+import { toNdjson } from '../trace/ndjson.ts';
 import { LiveProber } from '../adapters/probe/prober.ts';
 import { ServiceRegistry } from '../adapters/probe/registry.ts';
 import { buildSimulation, parseScenario } from './sim.ts';
@@ -225,7 +226,7 @@ export async function conform(o: { scenarioFile: string; labFile: string; outDir
   mkdirSync(o.outDir, { recursive: true });
   const sim = buildSimulation(scenario, { seed: scenario.seed ?? 1, watchMode: 'skip' });
   sim.run(scenario.until!);
-  writeFileSync(join(o.outDir, `conform-${name}.sim.ndjson`), sim.events.map((e) => JSON.stringify(e)).join('\n') + '\n');
+  writeFileSync(join(o.outDir, `conform-${name}.sim.ndjson`), toNdjson(sim.events));
   log(`sim done (${sim.events.length} events)`);
   const live = await runLive({ labFile: o.labFile, scenarioFile: o.scenarioFile, traceFile: join(o.outDir, `conform-${name}.live.ndjson`), log });
   const rows = conformRows(live.events, sim.events);

@@ -5,7 +5,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildSimulation, readScenario } from './sim.ts';
-import { toNdjson } from '../adapters/sim/simulation.ts';
+import { toNdjson } from '../trace/ndjson.ts';
 
 export const GOLDEN_DIR = fileURLToPath(new URL('../test/golden/', import.meta.url));
 export const SCENARIO_FILE = 'scenario.yaml';

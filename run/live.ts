@@ -1,22 +1,25 @@
 // `hatwin live LAB.yaml --scenario S.yaml --trace out.ndjson`: one scenario against the mini-lab.
-// With the lab up: writes the management files (the administrator's `initialise`) under a fresh
-// etcd prefix, starts one `hatwin agent` per group member inside its host's namespace (and again
-// whenever that host powers on, as a boot would), injects the scenario's faults at their times
+// With the lab up: runs the administrator's set-up programs of the scenario's policies (P2P's
+// `initialise` writes the management files) against a fresh etcd prefix, starts one `hatwin agent`
+// inside the namespace of every host on which a policy places programs (and again whenever that
+// host powers on, as a boot would), injects the scenario's faults at their times
 // through the lab's fault mechanism, records what the lab observes (power, guest states, the
 // client's access log, VIP holders) and merges it with the agents' traces by time into one NDJSON
 // trace in the sim schema (t: µs since the run's epoch, which is time 0 of every agent too).
 import { existsSync, mkdirSync, openSync, closeSync, readFileSync, statSync, writeFileSync, readSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
+import { parseNdjson, toNdjson } from '../trace/ndjson.ts';
 import { Runtime } from '../engine/runtime/runtime.ts';
 import type { TraceEvent } from '../engine/ports/index.ts';
-import { initialise } from '../policies/p2p/program.ts';
+import { ADMIN, type Program } from '../policies/manifest.ts';
+import { checkPoliciesOn, programsOf } from './policies.ts';
+import { siteFromLab } from './site.ts';
 import type { Scenario } from '../sim/scenario/schema.ts';
-import { p2pSchema } from './policies.ts';
 import { readScenario } from './sim.ts';
 import { EtcdStore } from '../adapters/etcd/store.ts';
 import { parseAccessLog } from '../adapters/lab/accesslog.ts';
-import { labP2pData, runPrefix } from '../adapters/lab/agent-config.ts';
+import { runPrefix } from '../adapters/lab/agent-config.ts';
 import { LabClockScheduler, wallUs } from './agent.ts';
 import { eventsPath } from '../adapters/lab/events.ts';
 import { IdempotentGuestVipDriver } from '../adapters/lab/agent-config.ts';
@@ -80,16 +83,25 @@ class Tail {
   }
 }
 
-function p2pOf(s: Scenario, file: string) {
-  const p = s.policies.find((x) => x.kind === 'p2p');
-  if (!p) throw new Error(`${file}: no p2p policy block (hatwin live runs the P2P policy)`);
-  return p2pSchema.parse(p);
+/** The scenario's programs on the lab, checked: every policy block against the lab's site. */
+export function livePrograms(lab: Lab, s: Scenario, file: string): Program[] {
+  const site = siteFromLab(lab, s);
+  const problems = checkPoliciesOn(s.policies, site);
+  if (problems.length) throw new Error(`${file} on lab "${lab.name}": ${problems.map((p) => `${p.path.join('.')}: ${p.message}`).join('; ')}`);
+  if (s.policies.length === 0) throw new Error(`${file}: no policy to run`);
+  const programs = programsOf(s.policies, site);
+  for (const p of programs) {
+    if (p.agent !== ADMIN && !lab.hosts.some((h) => h.name === p.agent)) throw new Error(`${file}: program ${p.name} runs on "${p.agent}", not a host of lab "${lab.name}"`);
+  }
+  return programs;
 }
+
+/** Hosts that run an agent: those on which a policy places programs. */
+export const agentHosts = (programs: readonly Program[]): string[] => [...new Set(programs.filter((p) => p.agent !== ADMIN).map((p) => p.agent))];
 
 /** Checks that the scenario names only what the lab has, before anything runs. */
 export function checkScenarioAgainstLab(lab: Lab, s: Scenario, file: string): void {
-  const p = p2pOf(s, file);
-  labP2pData(lab, p.group, p.backups);
+  livePrograms(lab, s, file);
   for (const f of s.faults) {
     if (!(f.kind in LIVE_FAULTS)) throw new Error(`${file}: fault ${f.kind} cannot be injected in the mini-lab (live faults: ${Object.keys(LIVE_FAULTS).join(', ')})`);
     if (!('target' in f) || !lab.hosts.some((h) => h.name === f.target)) throw new Error(`${file}: fault ${f.kind} targets "${'target' in f ? f.target : '?'}", not a host of lab "${lab.name}"`);
@@ -98,22 +110,24 @@ export function checkScenarioAgainstLab(lab: Lab, s: Scenario, file: string): vo
   for (const c of s.clients) if (!lab.vips.some((v) => v.name === c.vip)) throw new Error(`${file}: client ${c.name} accesses ${c.vip}, which lab "${lab.name}" does not have`);
 }
 
-/** Writes the P2P management files under the run's prefix (the administrator's set-up). */
-async function initialiseFiles(lab: Lab, s: Scenario, file: string, runId: string, epochUs: number): Promise<void> {
-  const p = p2pOf(s, file);
-  const data = labP2pData(lab, p.group, p.backups, Object.fromEntries(s.hosts.map((h) => [h.name, h.serverType ?? 'CPU_NET'])));
+/** Runs the administrator's set-up programs (ADMIN) against the run's etcd prefix, to the end. */
+async function runAdminPrograms(lab: Lab, programs: readonly Program[], runId: string, epochUs: number): Promise<void> {
+  const admin = programs.filter((p) => p.agent === ADMIN);
+  if (admin.length === 0) return;
   const store = new EtcdStore({ hosts: [`http://${lab.etcd.address}:${lab.etcd.clientPort}`], prefix: runPrefix(lab, runId) });
   const sched = new LabClockScheduler(epochUs);
   try {
     const rt = new Runtime({ scheduler: sched, ports: () => ({ store }), watchMode: 'naive' });
-    const pid = rt.start('p2p/initialise', initialise(p.group, data), 'admin');
-    const deadline = Date.now() + 15_000;
-    while (rt.resultOf(pid) === undefined) {
-      if (Date.now() > deadline) throw new Error(`initialise: etcd at ${lab.etcd.address}:${lab.etcd.clientPort} did not take the management files within 15 s`);
-      await sleep(20);
+    for (const p of admin) {
+      const pid = rt.start(p.name, p.body(), ADMIN);
+      const deadline = Date.now() + 15_000;
+      while (rt.resultOf(pid) === undefined) {
+        if (Date.now() > deadline) throw new Error(`${p.name}: etcd at ${lab.etcd.address}:${lab.etcd.clientPort} did not answer within 15 s`);
+        await sleep(20);
+      }
+      const r = rt.resultOf(pid)!;
+      if (r.status !== 'done') throw new Error(`${p.name} failed: ${String((r as { error?: unknown }).error)}`);
     }
-    const r = rt.resultOf(pid)!;
-    if (r.status !== 'done') throw new Error(`initialise failed: ${String((r as { error?: unknown }).error)}`);
   } finally {
     sched.close();
     store.close();
@@ -181,7 +195,8 @@ export async function runLive(o: LiveOptions): Promise<LiveResult> {
   const scenario = readScenario(o.scenarioFile);
   checkScenarioAgainstLab(lab, scenario, o.scenarioFile);
   if (!existsSync(statePath(lab))) throw new Error(`lab "${lab.name}" is not up (no ${statePath(lab)}): run \`hatwin lab up ${o.labFile}\` first`);
-  const p = p2pOf(scenario, o.scenarioFile);
+  const programs = livePrograms(lab, scenario, o.scenarioFile);
+  const agents = agentHosts(programs);
   const untilUs = o.untilUs ?? scenario.until;
   if (untilUs === undefined) throw new Error(`${o.scenarioFile}: no \`until\`: how long to run`);
 
@@ -201,15 +216,15 @@ export async function runLive(o: LiveOptions): Promise<LiveResult> {
   const epochUs = wallUs();
   const t = () => wallUs() - epochUs;
   const agentTrace = (h: string) => join(workDir, `agent-${h}.ndjson`);
-  for (const h of p.group) writeFileSync(agentTrace(h), '');
+  for (const h of agents) writeFileSync(agentTrace(h), '');
   log(`live ${scenario.name ?? o.scenarioFile} on lab ${lab.name}: run ${runId}, ${untilUs / 1e6} s`);
-  await initialiseFiles(lab, scenario, o.scenarioFile, runId, epochUs);
+  await runAdminPrograms(lab, programs, runId, epochUs);
 
-  const startAgent = async (host: string) => {
+  const startAgent = async (host: string, boot: boolean) => {
     const logFd = openSync(join(workDir, `agent-${host}.log`), 'a');
     try {
       const argv = ['ip', 'netns', 'exec', hostNs(lab, host), process.execPath, join(REPO_DIR, 'bin/hatwin.js'), 'agent',
-        '--lab', resolve(o.labFile), '--host', host, '--scenario', resolve(o.scenarioFile), '--run', runId, '--epoch-us', String(epochUs), '--trace', agentTrace(host)];
+        '--lab', resolve(o.labFile), '--host', host, '--scenario', resolve(o.scenarioFile), '--run', runId, '--epoch-us', String(epochUs), '--trace', agentTrace(host), ...(boot ? ['--boot'] : [])];
       const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', logFd, logFd], detached: true });
       await new Promise<void>((res, rej) => {
         child.once('error', rej);
@@ -222,10 +237,10 @@ export async function runLive(o: LiveOptions): Promise<LiveResult> {
       closeSync(logFd);
     }
   };
-  await Promise.all(p.group.map(startAgent));
+  await Promise.all(agents.map((h) => startAgent(h, false)));
   // Agents are ready when they say so in their traces.
   const readyBy = Date.now() + 30_000;
-  while (!p.group.every((h) => readFileSync(agentTrace(h), 'utf8').includes('"agent.start"'))) {
+  while (!agents.every((h) => readFileSync(agentTrace(h), 'utf8').includes('"agent.start"'))) {
     if (Date.now() > readyBy) throw new Error(`agents not ready within 30 s: see ${workDir}/agent-*.log`);
     await sleep(100);
   }
@@ -276,16 +291,15 @@ export async function runLive(o: LiveOptions): Promise<LiveResult> {
         log(`${(t() / 1e6).toFixed(2)} s: fault ${f.kind} on ${f.target}`);
         await labFault(lab, f.target, LIVE_FAULTS[f.kind], 'service' in f && f.service ? { service: f.service } : {});
       }
-      for (const line of labEvents.lines()) {
-        const e = JSON.parse(line) as TraceEvent;
+      for (const e of parseNdjson(labEvents.lines().join('\n'), eventsPath(lab))) {
         const te = e.t - epochUs;
         if (e.kind === 'lab.power') {
           const power = String(e.data?.power);
           world.push({ t: te, kind: 'host.state', subject: e.subject, data: { state: power } });
           // A host that powers on boots its agent (the supervisor's boot of a real host's agent).
-          if (power === 'on' && p.group.includes(e.subject)) {
+          if (power === 'on' && agents.includes(e.subject)) {
             const ref = agentsRunning.get(e.subject);
-            if (!ref || !isAlive(ref)) await startAgent(e.subject);
+            if (!ref || !isAlive(ref)) await startAgent(e.subject, true);
           }
         } else if (e.kind.startsWith('lab.')) {
           world.push({ t: te, kind: e.kind, subject: e.subject, data: e.data });
@@ -311,12 +325,12 @@ export async function runLive(o: LiveOptions): Promise<LiveResult> {
   }
 
   const events: TraceEvent[] = [...world];
-  for (const h of p.group) {
-    for (const line of readFileSync(agentTrace(h), 'utf8').split('\n')) if (line.trim()) events.push(JSON.parse(line) as TraceEvent);
+  for (const h of agents) {
+    events.push(...parseNdjson(readFileSync(agentTrace(h), 'utf8'), agentTrace(h)));
   }
   events.sort((a, b) => a.t - b.t);
   mkdirSync(dirname(traceFile), { recursive: true });
-  writeFileSync(traceFile, events.map((e) => JSON.stringify(e)).join('\n') + '\n');
+  writeFileSync(traceFile, toNdjson(events));
   log(`trace: ${events.length} events -> ${traceFile}`);
   return { events, epochUs, runId, traceFile };
 }

@@ -4,7 +4,11 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { agentLiveConfig, labP2pData, namedVipNetwork, runPrefix } from '../adapters/lab/agent-config.ts';
+import { agentLiveConfig, namedVipNetwork, runPrefix } from '../adapters/lab/agent-config.ts';
+import { p2pData, p2pSchema } from '../policies/p2p/manifest.ts';
+import { siteFromLab, siteFromScenario } from '../run/site.ts';
+import { agentPrograms } from '../run/agent.ts';
+import { agentHosts, livePrograms } from '../run/live.ts';
 import { checkScenarioAgainstLab } from '../run/live.ts';
 import { applyCalibration, conformRows, type CalibrateParams } from '../run/calibrate.ts';
 import { LabClockScheduler, wallUs } from '../run/agent.ts';
@@ -36,9 +40,25 @@ describe('an agent of the P2P mini-lab', () => {
     expect(() => runPrefix(lab, '../x')).toThrow(/run id/);
   });
 
-  it('gives the management data the sim gives (names, not addresses)', () => {
-    const d = labP2pData(lab, ['Mail', 'FTP'], {});
-    expect(d[1]).toEqual({ vip: 'vip-ftp', host: 'FTP', ip: 'FTP', mac: '02:77:00:00:00:13', daemons: ['vsftpd'], serverType: 'CPU_NET', vm: 'FTPb', vmIp: 'FTPb' });
+  it('gives the management data the sim gives (names, not addresses): one manifest, two sites', () => {
+    const s = readScenario(scen('nt2'));
+    const block = p2pSchema.parse(s.policies[0]);
+    const live = p2pData(block, siteFromLab(lab, s));
+    expect(live[1]).toEqual({ vip: 'vip-ftp', host: 'FTP', ip: 'FTP', mac: '02:77:00:00:00:13', daemons: ['vsftpd'], serverType: 'NETWORK', vm: 'FTPb', vmIp: 'FTPb' });
+    expect(live).toEqual(p2pData(block, siteFromScenario(s)));
+    // Without a scenario's server types, the lab's site gives none and P2P takes its default.
+    expect(p2pData(p2pSchema.parse({ kind: 'p2p', group: ['Mail', 'FTP'] }), siteFromLab(lab))[1].serverType).toBe('CPU_NET');
+  });
+
+  it('runs on each host the programs the sim installs there, and the administrator\'s set-up once', () => {
+    const s = readScenario(scen('nt2'));
+    const programs = livePrograms(lab, s, scen('nt2'));
+    expect(agentHosts(programs).sort()).toEqual(['FTP', 'Login', 'Mail', 'Web1']);
+    expect(agentPrograms(lab, s, 'x', 'FTP').map((p) => p.name)).toEqual(['p2p/FTP/executer']);
+    expect(programs.filter((p) => p.agent === 'admin').map((p) => [p.name, p.once])).toEqual([['p2p/initialise', true]]);
+    const fo = readScenario(join(REPO_DIR, 'experiments/scenarios/live-failover-nt2.yaml'));
+    expect(agentHosts(livePrograms(lab, fo, 'fo'))).toEqual(['Login']);
+    expect(() => agentPrograms(lab, fo, 'fo.yaml', 'FTP')).toThrow(/host "FTP" runs no program of fo.yaml's policies \(failover\)/);
   });
 
   it('maps VIP names to addresses for the machines and traces assignments as the sim does', async () => {

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, type RunningServer } from '../web/server/serve.ts';
 import { buildSimulation, readScenario } from '../run/sim.ts';
-import { toNdjson } from '../adapters/sim/simulation.ts';
+import { toNdjson } from '../trace/ndjson.ts';
 import { faultSchema } from '../sim/scenario/schema.ts';
 import { parseNdjson, recoveries } from '../trace/metrics.ts';
 import { FAULT_KINDS, type RunDetail, type RunInfo, type ScenarioEntry, type SavedTrace } from '../web/shared/api.ts';

@@ -2,12 +2,10 @@
 // Policies log what they do (trouble.detected, function.recovered, target.recovered, like the
 // papers' system log); the world logs faults, states and the clients' access log.
 
-export interface TraceLine {
-  t: number;
-  kind: string;
-  subject: string;
-  data?: Record<string, unknown>;
-}
+import type { TraceEvent } from './event.ts';
+
+/** A trace line as the extractors read it (the one trace type). */
+export type TraceLine = TraceEvent;
 
 const US = 1_000_000;
 
@@ -154,21 +152,4 @@ export function maxVipHolders(events: TraceLine[]): Record<string, number> {
   return max;
 }
 
-export function parseNdjson(text: string): TraceLine[] {
-  const out: TraceLine[] = [];
-  text.split('\n').forEach((line, i) => {
-    if (line.trim() === '') return;
-    let v: unknown;
-    try {
-      v = JSON.parse(line);
-    } catch (e) {
-      throw new Error(`trace line ${i + 1}: not JSON (${(e as Error).message})`);
-    }
-    const o = v as TraceLine;
-    if (typeof o !== 'object' || o === null || typeof o.t !== 'number' || typeof o.kind !== 'string' || typeof o.subject !== 'string') {
-      throw new Error(`trace line ${i + 1}: expected {t: number, kind: string, subject: string, data?}`);
-    }
-    out.push(o);
-  });
-  return out;
-}
+export { parseNdjson } from './ndjson.ts';

@@ -1,9 +1,7 @@
 // What one `hatwin agent` of a mini-lab needs, derived from the lab file (addresses, keys, MACs,
-// services, VIPs) and the scenario's P2P policy block (group, intervals): the LiveConfig of the
-// live adapters, the P2P management data, and a Network port that speaks VIP *names* to the
+// services, VIPs): the LiveConfig of the live adapters, and a Network port that speaks VIP *names* to the
 // engine (as the sim does) and VIP addresses to the machines.
 import type { Network } from '../../engine/ports/index.ts';
-import type { ManagementData } from '../../policies/p2p/files.ts';
 import type { LiveConfig } from '../live/ports.ts';
 import type { VipDriver } from '../net/vip.ts';
 import { GuestAgentVipDriver, guestExec } from './guest-vip.ts';
@@ -54,19 +52,6 @@ export function agentLiveConfig(lab: Lab, agent: string, runId: string): LiveCon
     },
     timeouts: { sshConnectMs: 3_000, commandMs: 10_000, messageMs: 500 },
   };
-}
-
-/** The P2P management data of each group member (Fig. 4), as the sim's p2pData gives it. */
-export function labP2pData(lab: Lab, group: string[], backups: Record<string, string>, serverTypes: Record<string, ManagementData['serverType']> = {}): ManagementData[] {
-  return group.map((host) => {
-    const h = lab.hosts.find((x) => x.name === host);
-    if (!h) throw new Error(`P2P group names "${host}", which lab "${lab.name}" does not have`);
-    const vm = backups[host] ?? lab.backupVms.find((v) => v.backs === host)?.name ?? `${host}b`;
-    if (!lab.backupVms.some((v) => v.name === vm)) throw new Error(`lab "${lab.name}" has no backup VM "${vm}" for ${host}`);
-    const vip = lab.vips.find((v) => v.holder === host);
-    if (!vip) throw new Error(`lab "${lab.name}" has no VIP held by ${host}`);
-    return { vip: vip.name, host, ip: host, mac: h.mac, daemons: h.services.map((s) => s.name), serverType: serverTypes[host] ?? 'CPU_NET', vm, vmIp: vm };
-  });
 }
 
 /** The engine names VIPs (vip-ftp); the machines want addresses. Assignments are traced as in sim. */

@@ -4,13 +4,11 @@
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Lab } from './schema.ts';
+import type { TraceEvent } from '../../trace/event.ts';
+import { ndjsonLine } from '../../trace/ndjson.ts';
 
-export interface LabEvent {
-  t: number;
-  kind: string;
-  subject: string;
-  data?: Record<string, unknown>;
-}
+/** A lab event is a trace event with wall-clock time (µs since 1970). */
+export type LabEvent = TraceEvent;
 
 export const eventsPath = (lab: Pick<Lab, 'logDir'>) => join(lab.logDir, 'events.ndjson');
 
@@ -18,9 +16,9 @@ export const nowUs = (): number => Math.round((performance.timeOrigin + performa
 
 /** Appends one line (short lines with O_APPEND: writers in several processes do not interleave). */
 export function appendEvent(lab: Pick<Lab, 'logDir'>, ev: Omit<LabEvent, 't'> & { t?: number }): void {
-  const line = JSON.stringify({ t: ev.t ?? nowUs(), kind: ev.kind, subject: ev.subject, ...(ev.data ? { data: ev.data } : {}) });
+  const line = ndjsonLine({ t: ev.t ?? nowUs(), kind: ev.kind, subject: ev.subject, ...(ev.data ? { data: ev.data } : {}) });
   try {
-    appendFileSync(eventsPath(lab), `${line}\n`);
+    appendFileSync(eventsPath(lab), line);
   } catch {
     // The log folder may be gone during teardown; events are best effort.
   }

@@ -88,10 +88,3 @@ export class Simulation {
     this.kernel.run({ untilUs: untilUs ?? this.scenario.until, maxEvents });
   }
 }
-
-/** One NDJSON line per event, keys in a fixed order so equal traces are equal bytes. */
-export function toNdjson(events: TraceEvent[]): string {
-  let out = '';
-  for (const e of events) out += JSON.stringify(e.data === undefined ? { t: e.t, kind: e.kind, subject: e.subject } : { t: e.t, kind: e.kind, subject: e.subject, data: e.data }) + '\n';
-  return out;
-}

@@ -21,6 +21,8 @@ export type * from './exec.ts';
 export type * from './store.ts';
 export type * from './result.ts';
 export type * from './trace.ts';
+export type * from './site.ts';
+export { PortError, PORT_ERROR_KINDS, portErrorOf, isGone, type PortErrorKind } from './errors.ts';
 
 export interface Ports {
   prober: Prober;

@@ -1,11 +1,2 @@
-/** One line of a trace: every state change is one of these (NDJSON, `t` in integer microseconds). */
-export interface TraceEvent {
-  t: number;
-  kind: string;
-  subject: string;
-  data?: Record<string, unknown>;
-}
-
-export interface TraceSink {
-  emit(ev: TraceEvent): void;
-}
+// The engine emits the one trace type of hatwin (trace/event.ts).
+export type { TraceEvent, TraceSink } from '../../trace/event.ts';

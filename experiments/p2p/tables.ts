@@ -7,8 +7,9 @@
 // ('p2p.program' start/stop for P2P; 'policy.program' starts for MSBS, see `buildAnnounced`).
 // Table 2, largest number of backup VMs one management server runs: f servers shut down (Nt2) at
 // once; from 'vm.state', the VMs running on each host, maximum over hosts and over time.
-import { POLICIES, checkPolicies } from '../../run/policies.ts';
-import { Simulation } from '../../adapters/sim/simulation.ts';
+import { checkPolicies } from '../../run/policies.ts';
+import { buildSimulation } from '../../run/sim.ts';
+import type { Simulation } from '../../adapters/sim/simulation.ts';
 import { trace, type Process } from '../../engine/runtime/effects.ts';
 import { maxVmStartsPerManagementServer, targetsPerManagementServer, type ManagementMethod } from '../../policies/p2p/ring.ts';
 import { RngStreams } from '../../sim/kernel/rng.ts';
@@ -94,24 +95,12 @@ function* announced(agent: string, program: string, target: string | undefined, 
 }
 
 /**
- * A simulation with the scenario's policies installed as `installPolicies` does (at start, and
- * again on each boot of the agent's host), each program first tracing 'policy.program' with its
- * target. The failover policy traces nothing until it detects trouble, so this is how the trace
- * shows whom the MSBS server manages.
+ * A simulation of the scenario whose programs each first trace 'policy.program' with their target.
+ * The failover policy traces nothing until it detects trouble, so this is how the trace shows
+ * whom the MSBS server manages.
  */
 export function buildAnnounced(scenario: Scenario, seed: number): Simulation {
-  const sim = new Simulation(scenario, { seed });
-  const programs = scenario.policies.flatMap((p) => {
-    const def = POLICIES[p.kind];
-    const cfg = def.schema.parse(p) as { target?: unknown };
-    const target = typeof cfg.target === 'string' ? cfg.target : undefined;
-    return def.programs(cfg, scenario).map((prog) => ({ ...prog, target }));
-  });
-  const hostOn = new Map(scenario.hosts.map((h) => [h.name, h.state === 'on']));
-  const launch = (prog: (typeof programs)[number]) => sim.runtime.start(prog.name, announced(prog.agent, prog.name, prog.target, prog.body()), prog.agent);
-  sim.onStart(() => programs.filter((p) => hostOn.get(p.agent) !== false).forEach(launch));
-  sim.onHostUp((host) => programs.filter((p) => p.agent === host && !p.once).forEach(launch));
-  return sim;
+  return buildSimulation(scenario, { seed, wrap: (p, body) => announced(p.agent, p.name, p.target, body) });
 }
 
 /**

@@ -7,18 +7,15 @@ import { sample, type Dist } from '../kernel/distributions.ts';
 import { sToUs } from '../kernel/time.ts';
 import type { ClientSpec, FaultSpec, HostSpec, Scenario, ServiceSpec, VmSpec } from '../scenario/schema.ts';
 import { SimFuture } from './future.ts';
+import type { TraceEvent } from '../../trace/event.ts';
 
 export type HostState = 'off' | 'booting' | 'on' | 'restarting' | 'suspended' | 'paused' | 'failed';
 export type VmState = 'defined' | 'starting' | 'running' | 'suspending' | 'suspended' | 'resuming' | 'crashed' | 'stopped';
 /** up; stopped (a restart brings it back); frozen (hangs: probes time out); failed (refuses, and only a server restart cures it). */
 export type ServiceState = 'up' | 'stopped' | 'frozen' | 'failed';
 
-export interface WorldEvent {
-  t: number;
-  kind: string;
-  subject: string;
-  data?: Record<string, unknown>;
-}
+/** What the world traces: the one trace type of hatwin. */
+export type WorldEvent = TraceEvent;
 
 export class WorldError extends Error {}
 

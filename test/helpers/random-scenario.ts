@@ -8,7 +8,8 @@
 import fc from 'fast-check';
 import YAML from 'yaml';
 import { buildSimulation, parseScenario } from '../../run/sim.ts';
-import { toNdjson, type Simulation } from '../../adapters/sim/simulation.ts';
+import type { Simulation } from '../../adapters/sim/simulation.ts';
+import { toNdjson } from '../../trace/ndjson.ts';
 import type { WatchMode } from '../../engine/runtime/runtime.ts';
 import type { TraceEvent } from '../../engine/ports/trace.ts';
 

@@ -5,7 +5,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { buildSimulation } from '../../run/sim.ts';
-import { toNdjson } from '../../adapters/sim/simulation.ts';
+import { toNdjson } from '../../trace/ndjson.ts';
 import { ScenarioError } from '../../sim/scenario/load.ts';
 import type { FaultSpec, Scenario } from '../../sim/scenario/schema.ts';
 import { parseNdjson, recoveries, type TraceLine } from '../../trace/metrics.ts';

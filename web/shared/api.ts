@@ -5,12 +5,8 @@
 export type Speed = number | 'max';
 export type RunState = 'running' | 'paused' | 'done' | 'error';
 
-export interface TraceEvent {
-  t: number;
-  kind: string;
-  subject: string;
-  data?: Record<string, unknown>;
-}
+export type { TraceEvent } from '../../trace/event.ts';
+import type { TraceEvent } from '../../trace/event.ts';
 
 export interface ScenarioEntry {
   id: string;

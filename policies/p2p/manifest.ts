@@ -1,0 +1,86 @@
+// The P2P policy's manifest (kitamura-2018): the servers of a group manage each other in a ring;
+// the administrator writes the management files once (initialise), and every group member runs
+// its executer program (program.ts).
+import { z } from 'zod';
+import { durationUs } from '../../sim/scenario/units.ts';
+import type { Site } from '../../engine/ports/site.ts';
+import { ADMIN, definePolicy, type Problem } from '../manifest.ts';
+import type { ManagementData } from './files.ts';
+import { executer, initialise, type P2pConfig } from './program.ts';
+
+export const p2pSchema = z.object({
+  kind: z.literal('p2p'),
+  /** The group file: management servers in ring order (server i manages i+1 with P1, i-1 with P2). */
+  group: z.array(z.string()).min(2),
+  /** Backup VM of each target (default: the VM the site says backs it, else the VM named <host>b). */
+  backups: z.record(z.string(), z.string()).default({}),
+  interval: durationUs.default(10_000_000),
+  networkTimeout: durationUs.default(2_000_000),
+  serviceTimeout: durationUs.default(3_000_000),
+  restartWait: durationUs.default(88_000_000),
+  waitPoll: durationUs.default(1_000_000),
+  decision: durationUs.default(250_000),
+  examRetry: durationUs.default(100_000),
+  loadInterval: durationUs.default(10_000_000),
+  reconcile: durationUs.default(60_000_000),
+}).strict();
+export type P2pPolicy = z.infer<typeof p2pSchema>;
+
+/** The engine's P2P timing from a policy block. */
+export function p2pConfig(c: P2pPolicy): P2pConfig {
+  return {
+    timing: {
+      timUs: c.interval, tndUs: c.networkTimeout, tswUs: c.serviceTimeout, trcUs: c.restartWait,
+      waitPollUs: c.waitPoll, decisionUs: c.decision, examRetryUs: c.examRetry, loadIntervalUs: c.loadInterval, reconcileUs: c.reconcile,
+    },
+  };
+}
+
+const backupOf = (c: P2pPolicy, site: Site, host: string): string =>
+  c.backups[host] ?? site.vms.find((v) => v.backs === host)?.name ?? `${host}b`;
+
+/** The management data of each group member (the paper's Fig. 4 record), from the site. */
+export function p2pData(c: P2pPolicy, site: Site): ManagementData[] {
+  return c.group.map((host) => {
+    const h = site.hosts.find((x) => x.name === host)!;
+    const vm = backupOf(c, site, host);
+    const vip = site.vips.find((v) => v.holder === host);
+    return {
+      vip: vip?.name ?? '',
+      host,
+      ip: host,
+      mac: h.mac,
+      daemons: h.services,
+      serverType: h.serverType ?? 'CPU_NET',
+      vm,
+      vmIp: vm,
+    };
+  });
+}
+
+export const p2pPolicy = definePolicy({
+  kind: 'p2p',
+  summary: 'P2P server management (kitamura-2018): each server manages its ring neighbours',
+  schema: p2pSchema,
+  check: (c, site) => {
+    const out: Problem[] = [];
+    c.group.forEach((host, i) => {
+      const h = site.hosts.find((x) => x.name === host);
+      if (!h) return out.push([['group', i], `no host "${host}"`]);
+      const vm = backupOf(c, site, host);
+      if (!site.vms.some((v) => v.name === vm)) out.push([['group', i], `no backup VM "${vm}" for ${host} (name it ${host}b or map it in backups)`]);
+      if (!h.mac) out.push([['group', i], `host "${host}" needs a mac (background job 1 wakes it by Wake-on-LAN)`]);
+      if (!site.vips.some((v) => v.holder === host)) out.push([['group', i], `no VIP held by "${host}"`]);
+    });
+    if (new Set(c.group).size !== c.group.length) out.push([['group'], 'a server appears twice in the group file']);
+    return out;
+  },
+  programs: (c, site) => {
+    const cfg = p2pConfig(c);
+    const data = p2pData(c, site);
+    return [
+      { agent: ADMIN, name: 'p2p/initialise', body: () => initialise(c.group, data), once: true },
+      ...c.group.map((host) => ({ agent: host, name: `p2p/${host}/executer`, body: () => executer(host, cfg) })),
+    ];
+  },
+});

@@ -1,0 +1,11 @@
+// Every policy hatwin knows, one line each. A scenario's `policies: [{kind: ...}]` names one of
+// these; sim and live install them the same way (run/policies.ts). To add a policy: a folder
+// policies/<name>/ with its processes and a manifest.ts, and one line here.
+import type { PolicyManifest } from './manifest.ts';
+import { failoverPolicy } from './failover/manifest.ts';
+import { p2pPolicy } from './p2p/manifest.ts';
+
+export const POLICIES: Readonly<Record<string, PolicyManifest>> = {
+  failover: failoverPolicy as PolicyManifest,
+  p2p: p2pPolicy as PolicyManifest,
+};
