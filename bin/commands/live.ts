@@ -30,20 +30,21 @@ const duration = (v: string) => {
 
 export function registerLiveCommands(program: Command): void {
   program.command('agent')
-    .description('run the P2P management programs of one lab host (inside its namespace; started by `hatwin live`)')
+    .description('run the programs the scenario\'s policies place on one lab host (inside its namespace; started by `hatwin live`)')
     .requiredOption('--lab <file>', 'lab file')
     .requiredOption('--host <name>', 'the host this agent runs on')
-    .option('--scenario <file>', 'scenario whose p2p policy block gives the group and intervals (default: the lab file\'s live.scenario)')
+    .option('--scenario <file>', 'scenario whose policy blocks say what runs where (default: the lab file\'s live.scenario)')
     .option('--run <id>', 'run id (etcd prefix of the management files)', 'default')
     .option('--epoch-us <us>', 'time 0 of the run, µs since 1970 (default: now)', epoch)
     .option('--trace <file>', 'append the trace here as NDJSON')
-    .action(guarded(async (o: { lab: string; host: string; scenario?: string; run: string; epochUs?: number; trace?: string }) => {
+    .option('--boot', 'the host has just booted: programs that run once at the start are not run again')
+    .action(guarded(async (o: { lab: string; host: string; scenario?: string; run: string; epochUs?: number; trace?: string; boot?: boolean }) => {
       const lab = loadLab(o.lab);
       const fromLab = typeof lab.live?.scenario === 'string' ? resolve(dirname(lab.file), lab.live.scenario) : undefined;
       const scenarioFile = o.scenario ?? fromLab;
       if (!scenarioFile) throw new Error('no scenario: give --scenario S.yaml (or live: { scenario: S.yaml } in the lab file)');
       const agent = await startAgent({
-        labFile: o.lab, host: o.host, scenarioFile, runId: o.run,
+        labFile: o.lab, host: o.host, scenarioFile, runId: o.run, boot: o.boot === true,
         epochUs: o.epochUs ?? Math.round((performance.timeOrigin + performance.now()) * 1000), traceFile: o.trace, log: (m) => console.error(`[agent ${o.host}] ${m}`),
       });
       await new Promise<void>((resolve) => {
@@ -55,9 +56,9 @@ export function registerLiveCommands(program: Command): void {
     }));
 
   program.command('live')
-    .description('run a scenario\'s faults against the mini-lab with one agent per P2P host; write one trace (sim schema)')
+    .description('run a scenario against the mini-lab: its policies\' programs in one agent per host, its faults; write one trace (sim schema)')
     .argument('<lab>', 'lab file, e.g. experiments/labs/p2p-mini.yaml (the lab must be up)')
-    .requiredOption('--scenario <file>', 'scenario (faults, p2p policy block, clients)')
+    .requiredOption('--scenario <file>', 'scenario (policies, faults, clients)')
     .requiredOption('--trace <file>', 'merged NDJSON trace')
     .option('--until <duration>', 'how long to run (default: the scenario\'s until)', duration)
     .action(guarded(async (lab: string, o: { scenario: string; trace: string; until?: number }) => {
