@@ -147,6 +147,38 @@ describe.skipIf(!isRoot)('P2P live on the mini-lab (p2p-mini on 10.77.8.0/24)', 
     }, 150_000);
   }
 
+  it('failover (the demo policy) on the same lab, by the same code path: Login alone runs an agent; FTP is powered off, FTPb takes vip-ftp and serves', async () => {
+    const file = join(REPO_DIR, 'experiments/scenarios/live-failover-nt2.yaml');
+    const { events: ev } = await runLive({ labFile, scenarioFile: file, traceFile: join(OUT, 'live-failover-nt2.ndjson'), log: (m) => console.log(`[live-test] ${m}`) });
+    expect(of(ev, 'agent.failure')).toEqual([]);
+    expect(of(ev, 'agent.spawn').map((e) => e.subject)).toEqual(['Login']);
+    expect(of(ev, 'agent.start').map((e) => e.subject)).toEqual(['Login']);
+    const [r, ...more] = recoveries(ev);
+    expect(more).toEqual([]);
+    expect(r).toMatchObject({ target: 'FTP', fault: 'Nt2' });
+    expect(r.detectedUs - r.faultUs!).toBeLessThan(2_000_000 + 2_500_000); // one interval (2 s) and the probe timeouts
+    expect(of(ev, 'function.recovered', 'FTP').map((e) => e.data)).toEqual([{ manager: 'Login', holder: 'FTPb' }]);
+    expect(r.functionRecoveryS).toBeGreaterThan(0);
+    expect(r.functionRecoveryS).toBeLessThan(10);
+    const accesses = of(ev, 'client.access', 'client-ftp');
+    const servedByVm = accesses.find((e) => e.t > r.faultUs! && e.data?.ok === true && e.data?.by === 'FTPb');
+    expect(servedByVm, 'the client is served by the backup guest').toBeDefined();
+    expect(accesses.at(-1)!.data).toMatchObject({ ok: true, by: 'FTPb' });
+    expect(of(ev, 'vip.holders', 'vip-ftp').at(-1)!.data).toEqual({ holders: ['FTPb'] });
+    // The policy does not wake a server that is off: after recoveryWait (15 s) it reports FTP down.
+    const down = of(ev, 'target.down', 'FTP');
+    expect(down).toHaveLength(1);
+    expect(down[0].t - of(ev, 'function.recovered', 'FTP')[0].t).toBeGreaterThanOrEqual(15_000_000);
+    expectOneHolderAtMost(ev);
+    // The sim's trace of the same scenario says the same, read by the same extractors.
+    const s = readScenario(file);
+    const simRun = buildSimulation(s, { seed: 1, watchMode: 'skip' });
+    simRun.run(s.until!);
+    expect(recoveries(simRun.events)[0]).toMatchObject({ target: 'FTP', fault: 'Nt2' });
+    expect(of(simRun.events, 'target.down', 'FTP')).toHaveLength(1);
+    timing('failover Nt2', ev, simRun.events);
+  }, 150_000);
+
   it('calibrate, then conform Nt2: live and sim (lab-measured parameters) side by side for every metric', async () => {
     const params = await calibrate(labFile, { samples: 3 });
     expect(params.network.examS).toBeGreaterThan(0);
