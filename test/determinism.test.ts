@@ -1,4 +1,4 @@
-// Same seed + same scenario => byte-identical trace (DESIGN.md, "The sim world"), on random
+// Same seed + same scenario => byte-identical trace (docs/architecture.md, determinism), on random
 // scenarios: hosts, backup VMs with random resume times, a VIP, its client, the failover policy,
 // and random faults. A failing case prints fast-check's seed and path; replay it with
 // fc.assert(prop, { seed, path }) or HATWIN_FC_SEED / HATWIN_FC_PATH (see helpers/fc-params.ts).

@@ -200,7 +200,7 @@ describe.skipIf(!isRoot)('mini-lab (p2p-mini on 10.77.7.0/24)', () => {
       const resumeMs = performance.now() - t0;
       expect(await hv.list('Web1')).toEqual([{ name: 'Web1b', host: 'Web1', state: 'running' }]);
 
-      // The VIP moves: add on the guest first, then delete on the host (no probe fails, LAB-NOTES).
+      // The VIP moves: add on the guest first, then delete on the host (no probe fails in between).
       const vip = `${SUBNET}104`;
       const web = { protocol: 'http' as const, address: vip, port: 80, timeoutMs: 500 };
       const drv = new GuestAgentVipDriver(lab, 'Web1b');

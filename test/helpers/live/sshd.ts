@@ -1,4 +1,4 @@
-// A real OpenSSH server for the live tests, as LAB-NOTES describes: its own generated host key,
+// A real OpenSSH server for the live tests, as this machine kind allows (see adapters/lab/README.md): its own generated host key,
 // AuthorizedKeysFile with a generated client key, UsePAM no, StrictModes no, a PidFile, run as
 // `sshd -D -f CFG -E LOG` (optionally inside a network namespace) and ended by PID.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
