@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { Client } from 'ssh2';
-import { checkService } from '../adapters/lab/check.ts';
+import { checkService } from '../adapters/probe/checkers.ts';
 import { parseAccessLog } from '../adapters/lab/accesslog.ts';
 import { hostKeys } from '../adapters/lab/keys.ts';
 import { buildGuestImage, labDown, labFault, labLeftovers, labLiveCommands, labStatus, labUp, sendWake, type LabStatus } from '../adapters/lab/lab.ts';
@@ -179,7 +179,7 @@ describe.skipIf(!isRoot)('mini-lab (p2p-mini on 10.77.7.0/24)', () => {
     const t0 = performance.now();
     await virsh(['resume', dom]);
     const reply = await until('Mailb to answer', async () => {
-      const r = await checkService({ protocol: 'banner', address: `${SUBNET}22`, port: 25, timeoutMs: 500 });
+      const r = await checkService(`${SUBNET}22`, 25, { protocol: 'banner' }, 500);
       return r.ok ? r : null;
     }, 10_000, 20);
     const resumeToAnswerMs = performance.now() - t0;
@@ -202,13 +202,13 @@ describe.skipIf(!isRoot)('mini-lab (p2p-mini on 10.77.7.0/24)', () => {
 
       // The VIP moves: add on the guest first, then delete on the host (no probe fails in between).
       const vip = `${SUBNET}104`;
-      const web = { protocol: 'http' as const, address: vip, port: 80, timeoutMs: 500 };
+      const web = () => checkService(vip, 80, { protocol: 'http' }, 500);
       const drv = new GuestAgentVipDriver(lab, 'Web1b');
       t0 = performance.now();
       await drv.add(vip);
       await run(['ip', '-n', hostNs(lab, 'Web1'), 'addr', 'del', `${vip}/24`, 'dev', 'eth0']);
       const byGuest = await until('the VIP served by Web1b', async () => {
-        const r = await checkService(web);
+        const r = await web();
         return r.servedBy === 'Web1b' ? r : null;
       }, 5_000, 20);
       const moveMs = performance.now() - t0;
@@ -221,7 +221,7 @@ describe.skipIf(!isRoot)('mini-lab (p2p-mini on 10.77.7.0/24)', () => {
       await inNs(hostNs(lab, 'Web1'), ['arping', '-q', '-U', '-c', '1', '-I', 'eth0', '-s', vip, vip]);
       await drv.remove(vip);
       expect(await drv.has(vip)).toBe(false);
-      await until('the VIP served by Web1 again', async () => (await checkService(web)).servedBy === 'Web1', 5_000, 20);
+      await until('the VIP served by Web1 again', async () => (await web()).servedBy === 'Web1', 5_000, 20);
       await hv.suspend('Web1b');
       expect((await hv.list()).find((v) => v.name === 'Web1b')?.state).toBe('suspended');
 
@@ -230,7 +230,7 @@ describe.skipIf(!isRoot)('mini-lab (p2p-mini on 10.77.7.0/24)', () => {
       expect((await hv.list()).find((v) => v.name === 'Loginb')?.state).toBe('stopped');
       t0 = performance.now();
       await hv.resume('Loginb', 'Login');
-      await until('Loginb booted and serving', async () => (await checkService({ protocol: 'echo', address: `${SUBNET}21`, port: 23, timeoutMs: 500 })).ok, 60_000, 100);
+      await until('Loginb booted and serving', async () => (await checkService(`${SUBNET}21`, 23, { protocol: 'echo' }, 500)).ok, 60_000, 100);
       console.log(`[lab-test] backup VM cold start -> serving ${(performance.now() - t0).toFixed(0)} ms`);
       await hv.suspend('Loginb');
       expect((await hv.list()).map((v) => v.state)).toEqual(['suspended', 'suspended', 'suspended', 'suspended']);
@@ -241,13 +241,13 @@ describe.skipIf(!isRoot)('mini-lab (p2p-mini on 10.77.7.0/24)', () => {
 
   it('St1 stops the service (refused); a restart over SSH through the lab\'s service command brings it back', async () => {
     await labFault(lab, 'Mail', 'St1');
-    const down = await checkService({ protocol: 'banner', address: `${SUBNET}12`, port: 25, timeoutMs: 500 });
+    const down = await checkService(`${SUBNET}12`, 25, { protocol: 'banner' }, 500);
     expect(down.detail).toBe('refused');
     const restart = labLiveCommands(lab).services.restart.map((a) => a.replace('{target}', 'Mail').replace('{service}', 'postfix'));
     const r = await sshExec(lab, 'Mail', 'Mail', restart);
     expect(r.code).toBe(0);
     const up = await until('postfix back', async () => {
-      const c = await checkService({ protocol: 'banner', address: `${SUBNET}12`, port: 25, timeoutMs: 500 });
+      const c = await checkService(`${SUBNET}12`, 25, { protocol: 'banner' }, 500);
       return c.ok ? c : null;
     }, 5_000, 50);
     expect(up.servedBy).toBe('Mail');
@@ -255,7 +255,7 @@ describe.skipIf(!isRoot)('mini-lab (p2p-mini on 10.77.7.0/24)', () => {
 
   it('St2 wedges the service: a connect still succeeds but no answer comes, restarts fail; Nt1 (power cycle) cures it', async () => {
     await labFault(lab, 'Web1', 'St2');
-    const hung = await checkService({ protocol: 'http', address: `${SUBNET}14`, port: 80, timeoutMs: 700 });
+    const hung = await checkService(`${SUBNET}14`, 80, { protocol: 'http' }, 700);
     expect(hung.detail).toBe('timeout');
     const restart = labLiveCommands(lab).services.restart.map((a) => a.replace('{target}', 'Web1').replace('{service}', 'httpd'));
     const r = await sshExec(lab, 'Web1', 'Web1', restart);
@@ -263,7 +263,7 @@ describe.skipIf(!isRoot)('mini-lab (p2p-mini on 10.77.7.0/24)', () => {
     expect(hostOf(await status(), 'Web1').supervisor?.procs.find((p) => p.name === 'httpd')?.state).toBe('wedged');
     await labFault(lab, 'Web1', 'Nt1');
     expect(hostOf(await status(), 'Web1').supervisor?.power).toBe('booting');
-    await until('Web1 to serve again', async () => (await checkService({ protocol: 'http', address: `${SUBNET}14`, port: 80, timeoutMs: 500 })).ok, 15_000, 100);
+    await until('Web1 to serve again', async () => (await checkService(`${SUBNET}14`, 80, { protocol: 'http' }, 500)).ok, 15_000, 100);
     expect(hostOf(await status(), 'Web1').supervisor?.procs.map((p) => `${p.name} ${p.state}`)).toEqual(['sshd running', 'httpd running']);
   });
 
@@ -288,7 +288,7 @@ describe.skipIf(!isRoot)('mini-lab (p2p-mini on 10.77.7.0/24)', () => {
     await until('FTP on', async () => hostOf(await status(), 'FTP').supervisor?.power === 'on', 10_000, 50);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(2_000 - 100);
     const c = await until('vsftpd answering', async () => {
-      const r = await checkService({ protocol: 'banner', address: `${SUBNET}13`, port: 21, timeoutMs: 500 });
+      const r = await checkService(`${SUBNET}13`, 21, { protocol: 'banner' }, 500);
       return r.ok ? r : null;
     }, 5_000, 50);
     expect(c.servedBy).toBe('FTP');
@@ -302,19 +302,19 @@ describe.skipIf(!isRoot)('mini-lab (p2p-mini on 10.77.7.0/24)', () => {
   });
 
   it('pause freezes the whole host, link-down pulls its cable, partition-oneway deafens it one way; heal lifts them', async () => {
-    const mail = { protocol: 'banner' as const, address: `${SUBNET}12`, port: 25, timeoutMs: 500 };
+    const mail = (timeoutMs = 500) => checkService(`${SUBNET}12`, 25, { protocol: 'banner' }, timeoutMs);
     await labFault(lab, 'Mail', 'pause');
-    expect((await checkService(mail)).detail).toBe('timeout');
+    expect((await mail()).detail).toBe('timeout');
     expect(hostOf(await status(), 'Mail').supervisor?.paused).toBe(true);
     await labFault(lab, 'Mail', 'heal');
     // The daemon first works off the connections queued while it was stopped.
-    await until('Mail to answer after the pause', async () => (await checkService({ ...mail, timeoutMs: 1_000 })).ok, 5_000, 50);
+    await until('Mail to answer after the pause', async () => (await mail(1_000)).ok, 5_000, 50);
 
     await labFault(lab, 'Mail', 'link-down');
     expect(hostOf(await status(), 'Mail').supervisor?.link).toEqual({ nic: 'up', cable: 'down' });
-    expect((await checkService(mail)).ok).toBe(false);
+    expect((await mail()).ok).toBe(false);
     await labFault(lab, 'Mail', 'heal');
-    await until('Mail reachable again', async () => (await checkService(mail)).ok, 5_000, 50);
+    await until('Mail reachable again', async () => (await mail()).ok, 5_000, 50);
 
     // Mail hears nothing from Login, but its own packets still reach Login: Login -> Mail
     // fails, while Mail -> Login's ping leaves (the replies are dropped on the way back).

@@ -10,7 +10,6 @@ import { join } from 'node:path';
 import { ScenarioError, formatProblem, type Problem } from '../sim/scenario/load.ts';
 import { expandArgv, loadLab, parseLab, REPO_DIR } from '../adapters/lab/schema.ts';
 import { isPrivateSubnet, parseCidr } from '../adapters/lab/ipv4.ts';
-import { magicPacket } from '../adapters/lab/lab.ts';
 import { domainXml, guestCmdline } from '../adapters/lab/libvirt.ts';
 import { domainPrefix, labDomains, labInterfaces, labNamespaces, nsPrefix } from '../adapters/lab/names.ts';
 import { formatAccess, parseAccessLog } from '../adapters/lab/accesslog.ts';
@@ -134,13 +133,6 @@ describe('lab pieces', () => {
     for (const n of labNamespaces(b)) expect(n.startsWith(nsPrefix(a)), n).toBe(false);
     for (const d of labDomains(b)) expect(d.startsWith(domainPrefix(a)), d).toBe(false);
     expect(labNamespaces(a).filter((n) => labNamespaces(b).includes(n))).toEqual([]);
-  });
-
-  it('a magic packet is 6 x ff then the MAC 16 times', () => {
-    const m = magicPacket('02:77:00:00:00:13');
-    expect(m.length).toBe(102);
-    expect(m.subarray(0, 6).toString('hex')).toBe('ffffffffffff');
-    expect(m.subarray(96).toString('hex')).toBe('027700000013');
   });
 
   it('a guest: software emulation, direct kernel boot, on the lab bridge, configured by its command line', () => {

@@ -3,7 +3,7 @@
 // for all of it: a SIGSTOPped daemon still completes TCP handshakes, so only a request that
 // waits for its reply sees that it is frozen.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkService, tcpReach } from '../adapters/probe/checkers.ts';
+import { checkOutcome, checkService, tcpReach } from '../adapters/probe/checkers.ts';
 import { ping } from '../adapters/probe/ping.ts';
 import { LiveProber } from '../adapters/probe/prober.ts';
 import { ServiceRegistry } from '../adapters/probe/registry.ts';
@@ -40,23 +40,32 @@ afterAll(async () => {
 const closedPort = async () => freePort();
 
 describe('one checker per protocol, by request and reply', () => {
-  it('HTTP: a 2xx/3xx status line passes; a 500 or a closed port fails as refused', async () => {
-    expect(await checkService('127.0.0.1', servers.web.port, { protocol: 'http' }, 1000)).toMatchObject({ outcome: 'ok' });
-    expect(await checkService('127.0.0.1', servers.broken.port, { protocol: 'http' }, 1000)).toMatchObject({ outcome: 'refused', reason: expect.stringMatching(/unexpected reply "HTTP\/1.0 500/) });
-    expect(await checkService('127.0.0.1', await closedPort(), { protocol: 'http' }, 1000)).toMatchObject({ outcome: 'refused', reason: 'ECONNREFUSED' });
+  it('HTTP: a 2xx/3xx status line passes, served by the body\'s first word; a 500 or a closed port fails as refused', async () => {
+    expect(await checkService('127.0.0.1', servers.web.port, { protocol: 'http' }, 1000)).toMatchObject({ ok: true, detail: 'ok', servedBy: 'web' });
+    expect(await checkService('127.0.0.1', servers.web.port, { protocol: 'http', okStatus: [200, 200] }, 1000)).toMatchObject({ ok: true, detail: 'ok' });
+    const broken = await checkService('127.0.0.1', servers.broken.port, { protocol: 'http' }, 1000);
+    expect(broken).toMatchObject({ ok: false, detail: 'http-500' });
+    expect(checkOutcome(broken)).toBe('refused');
+    const closed = await checkService('127.0.0.1', await closedPort(), { protocol: 'http' }, 1000);
+    expect(closed).toMatchObject({ ok: false, detail: 'refused' });
+    expect(checkOutcome(closed)).toBe('refused');
   });
 
   it('banner: the 220 greeting passes, with or without a command and its reply; 421 fails', async () => {
-    expect(await checkService('127.0.0.1', servers.mail.port, { protocol: 'banner' }, 1000)).toMatchObject({ outcome: 'ok' });
-    expect(await checkService('127.0.0.1', servers.mail.port, { protocol: 'banner', send: 'NOOP', expectReply: '250' }, 1000)).toMatchObject({ outcome: 'ok' });
-    expect(await checkService('127.0.0.1', servers.mail.port, { protocol: 'banner', send: 'NOOP', expectReply: '354' }, 1000)).toMatchObject({ outcome: 'refused' });
-    expect(await checkService('127.0.0.1', servers.busy.port, { protocol: 'banner' }, 1000)).toMatchObject({ outcome: 'refused' });
+    expect(await checkService('127.0.0.1', servers.mail.port, { protocol: 'banner' }, 1000)).toMatchObject({ ok: true, detail: 'ok', servedBy: 'mail' });
+    expect(await checkService('127.0.0.1', servers.mail.port, { protocol: 'banner', send: 'NOOP', expectReply: '250' }, 1000)).toMatchObject({ ok: true, servedBy: 'mail' });
+    expect(await checkService('127.0.0.1', servers.mail.port, { protocol: 'banner', send: 'NOOP', expectReply: '354' }, 1000)).toMatchObject({ ok: false, detail: 'bad-reply' });
+    const busy = await checkService('127.0.0.1', servers.busy.port, { protocol: 'banner' }, 1000);
+    expect(busy).toMatchObject({ ok: false, detail: 'bad-reply' });
+    expect(checkOutcome(busy)).toBe('refused');
   });
 
   it('echo: a fresh random line comes back; a server that never answers times out', async () => {
-    expect(await checkService('127.0.0.1', servers.login.port, { protocol: 'echo' }, 1000)).toMatchObject({ outcome: 'ok' });
+    const echo = await checkService('127.0.0.1', servers.login.port, { protocol: 'echo' }, 1000);
+    expect(echo).toMatchObject({ ok: true, detail: 'ok' });
+    expect(echo.servedBy).toBeUndefined();
     const t0 = performance.now();
-    expect(await checkService('127.0.0.1', servers.silent.port, { protocol: 'echo' }, 300)).toMatchObject({ outcome: 'timeout' });
+    expect(await checkService('127.0.0.1', servers.silent.port, { protocol: 'echo' }, 300)).toMatchObject({ ok: false, detail: 'timeout' });
     expect(performance.now() - t0).toBeGreaterThanOrEqual(290);
   });
 
@@ -64,12 +73,13 @@ describe('one checker per protocol, by request and reply', () => {
     const { port, child } = servers.frozen;
     process.kill(child.pid, 'SIGSTOP');
     try {
-      expect(await tcpReach('127.0.0.1', port, 1000)).toMatchObject({ outcome: 'ok', reason: 'connected' });
-      expect(await checkService('127.0.0.1', port, { protocol: 'http' }, 400)).toMatchObject({ outcome: 'timeout' });
+      expect(await tcpReach('127.0.0.1', port, 1000)).toMatchObject({ ok: true, detail: 'ok' });
+      expect(await checkService('127.0.0.1', port, { protocol: 'http' }, 400)).toMatchObject({ ok: false, detail: 'timeout' });
     } finally {
       process.kill(child.pid, 'SIGCONT');
     }
-    expect(await checkService('127.0.0.1', port, { protocol: 'http' }, 1000)).toMatchObject({ outcome: 'ok' });
+    expect(await checkService('127.0.0.1', port, { protocol: 'http' }, 1000)).toMatchObject({ ok: true, detail: 'ok' });
+    expect(await tcpReach('127.0.0.1', await closedPort(), 1000)).toMatchObject({ ok: true, detail: 'ok' });
   });
 });
 

@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { commandLine, shQuote } from '../adapters/ssh/quote.ts';
 import { assertIpv4, assertName, parseMac } from '../adapters/ssh/names.ts';
 import { hostKeyAlgorithms, keyIsPinned, parseKnownHosts, pinnedKeysFor } from '../adapters/ssh/known-hosts.ts';
-import { magicPacket, parseMagicPacket } from '../adapters/wol/magic.ts';
+import { isMagicPacketFor, magicPacket, parseMagicPacket } from '../adapters/wol/magic.ts';
 import { parseProc } from '../adapters/ssh/proc-parse.ts';
 import { loadBetween } from '../adapters/ssh/load.ts';
 import { encodeAck, encodeMessage, openAck, openMessage } from '../adapters/messenger/frame.ts';
@@ -110,6 +110,14 @@ describe('Wake-on-LAN magic packet', () => {
     const broken = Buffer.from(p);
     broken[50] ^= 1;
     expect(parseMagicPacket(broken)).toBeNull();
+  });
+
+  it('wakes only the NIC whose MAC it carries, wherever it sits in the datagram', () => {
+    const p = magicPacket('02:77:00:00:00:13');
+    expect(isMagicPacketFor(p, '02:77:00:00:00:13')).toBe(true);
+    expect(isMagicPacketFor(p, '02:77:00:00:00:99')).toBe(false);
+    expect(isMagicPacketFor(Buffer.concat([magicPacket('02:77:00:00:00:99'), p, Buffer.from('secret')]), '02:77:00:00:00:13')).toBe(true);
+    expect(isMagicPacketFor(p.subarray(0, 101), '02:77:00:00:00:13')).toBe(false);
   });
 });
 

@@ -5,8 +5,9 @@
 // Usage: client.ts LAB.yaml RUN-ID
 import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { checkService } from '../probe/checkers.ts';
 import { formatAccess } from './accesslog.ts';
-import { checkService } from './check.ts';
+import { labServiceCheck } from './check.ts';
 import { inCidr } from './ipv4.ts';
 import { accessLogPath } from './names.ts';
 import { loadLab } from './schema.ts';
@@ -22,7 +23,7 @@ const targets = lab.vips
   .filter((v) => !lab.client.vips || lab.client.vips.includes(v.name))
   .map((v) => {
     const s = hosts.get(v.holder)!.services.find((x) => x.name === v.service)!;
-    return { vip: v.name, address: v.address, protocol: s.protocol, port: s.port, expect: s.expect };
+    return { vip: v.name, address: v.address, port: s.port, check: labServiceCheck(s) };
   });
 // Nothing but the lab's own subnet, ever (the namespace has no other route either).
 for (const t of targets) if (!inCidr(lab.cidr, t.address)) throw new Error(`VIP ${t.vip} ${t.address} outside ${lab.subnet}`);
@@ -46,7 +47,7 @@ for (let tick = 0; !stop; tick++) {
   if (wait > 0) await new Promise((r) => setTimeout(r, wait));
   if (tick % 5 === 0 && !stillOurs()) break;
   const at = next;
-  const results = await Promise.all(targets.map((t) => checkService({ ...t, timeoutMs })));
+  const results = await Promise.all(targets.map((t) => checkService(t.address, t.port, t.check, timeoutMs)));
   logFile.write(results.map((r, i) => `${formatAccess(at, targets[i].vip, targets[i].address, r)}\n`).join(''));
   // Next slot on the grid; slots missed while this process was stopped are skipped, not bunched.
   next += intervalMs;

@@ -11,13 +11,14 @@
 // `down` (and `up` after a crash) removes it all: processes by PID with a wait, guests,
 // namespaces, interfaces (only those carrying this lab's alias), the state folder.
 import { randomBytes } from 'node:crypto';
-import { createSocket } from 'node:dgram';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
+import { checkService, type CheckResult } from '../probe/checkers.ts';
+import { sendMagicPacket } from '../wol/magic.ts';
 import { parseAccessLog, type Access } from './accesslog.ts';
-import { checkService, type CheckResult } from './check.ts';
+import { labServiceCheck } from './check.ts';
 import { control, controlOk, type HostStatus } from './control.ts';
 import { appendEvent } from './events.ts';
 import { formatIpv4, inCidr } from './ipv4.ts';
@@ -478,7 +479,7 @@ export async function labStatus(lab: Lab): Promise<LabStatus> {
       error = (e as Error).message;
     }
     const services = bridgeUp
-      ? await Promise.all(h.services.map(async (s) => ({ service: s.name, protocol: s.protocol, port: s.port, ...(await checkService({ protocol: s.protocol, address: h.address, port: s.port, timeoutMs: 500, expect: s.expect })) })))
+      ? await Promise.all(h.services.map(async (s) => ({ service: s.name, protocol: s.protocol, port: s.port, ...(await checkService(h.address, s.port, labServiceCheck(s), 500)) })))
       : [];
     return { name: h.name, address: h.address, supervisor, ...(error ? { error } : {}), services };
   }));
@@ -489,7 +490,7 @@ export async function labStatus(lab: Lab): Promise<LabStatus> {
     const s = hostsByName.get(v.holder)!.services.find((x) => x.name === v.service)!;
     return {
       name: v.name, address: v.address, holders: holders.get(v.address) ?? [],
-      check: bridgeUp ? await checkService({ protocol: s.protocol, address: v.address, port: s.port, timeoutMs: 500, expect: s.expect }) : null,
+      check: bridgeUp ? await checkService(v.address, s.port, labServiceCheck(s), 500) : null,
     };
   }));
   const clientRef = st?.procs.find((p) => p.what === 'client');
@@ -611,13 +612,6 @@ export async function labService(lab: Lab, hostName: string, action: 'start' | '
   return (await controlOk(powerSocket(lab, h.name), { op: 'service', action, service })).message ?? '';
 }
 
-/** The magic packet for a MAC: 6 x 0xff, then the MAC 16 times. */
-export function magicPacket(mac: string): Buffer {
-  const m = Buffer.from(mac.split(':').map((x) => parseInt(x, 16)));
-  if (m.length !== 6) throw new Error(`not a MAC: ${mac}`);
-  return Buffer.concat([Buffer.alloc(6, 0xff), ...Array.from({ length: 16 }, () => m)]);
-}
-
 /**
  * Sends a Wake-on-LAN magic packet for a host to the lab subnet's broadcast address, from the
  * root namespace's address on the lab bridge (refused unless the bridge carries that route).
@@ -626,14 +620,7 @@ export async function sendWake(lab: Lab, hostName: string): Promise<void> {
   const h = labHost(lab, hostName);
   const bcast = formatIpv4(lab.cidr.broadcast);
   if (!(await routedToLab(lab, h.address))) throw new Error(`lab ${lab.name} is not up (no route to ${lab.subnet} via ${lab.bridge.name})`);
-  const sock = createSocket('udp4');
-  await new Promise<void>((resolve, reject) => {
-    sock.once('error', reject);
-    sock.bind({ address: lab.bridge.address, port: 0 }, () => {
-      sock.setBroadcast(true);
-      sock.send(magicPacket(h.mac), lab.wolPort, bcast, (e) => (e ? reject(e) : resolve()));
-    });
-  }).finally(() => sock.close());
+  await sendMagicPacket(h.mac, { broadcast: bcast, port: lab.wolPort, localAddress: lab.bridge.address });
   appendEvent(lab, { kind: 'lab.wake.sent', subject: h.name, data: { mac: h.mac, to: `${bcast}:${lab.wolPort}` } });
 }
 

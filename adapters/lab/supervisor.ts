@@ -11,6 +11,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { existsSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { isMagicPacketFor } from '../wol/magic.ts';
 import { serveControl, type ControlReply, type ControlRequest, type HostStatus, type PowerState, type ProcState } from './control.ts';
 import { formatIpv4 } from './ipv4.ts';
 import { hostDir, hostNs, hostVeth, NS_IF, powerSocket } from './names.ts';
@@ -255,21 +256,10 @@ async function handle(req: ControlRequest): Promise<ControlReply> {
   }
 }
 
-// Wake-on-LAN: a magic packet is 6 x 0xff then the MAC 16 times (a password may follow).
-const macBytes = Buffer.from(host.mac.split(':').map((x) => parseInt(x, 16)));
-function isMagicFor(msg: Buffer): boolean {
-  for (let off = 0; off + 102 <= msg.length; off++) {
-    if (!msg.subarray(off, off + 6).equals(Buffer.alloc(6, 0xff))) continue;
-    let all = true;
-    for (let i = 0; i < 16 && all; i++) all = msg.subarray(off + 6 + 6 * i, off + 12 + 6 * i).equals(macBytes);
-    if (all) return true;
-  }
-  return false;
-}
-
+// Wake-on-LAN: the NIC stays powered and listens for a magic packet for its MAC.
 const wol = createSocket({ type: 'udp4', reuseAddr: true });
 wol.on('message', (msg, from) => {
-  if (!isMagicFor(msg)) return;
+  if (!isMagicPacketFor(msg, host.mac)) return;
   log(`magic packet from ${from.address}:${from.port}`);
   event('lab.wol', { from: from.address, power });
   if (power === 'off') powerOn(Number(host.bootDelay) / 1000);

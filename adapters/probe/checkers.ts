@@ -1,80 +1,121 @@
-// Service examination by request and reply, one checker per protocol the lab uses. A bare TCP
-// connect is not a check: a SIGSTOPped daemon's kernel still completes the handshake until the
-// backlog fills (LAB-NOTES), so every checker waits for an answer from the daemon itself.
+// Service examination by request and reply, one checker per protocol the lab uses: the Prober
+// port (prober.ts), the mini-lab's client and `lab status` (adapters/lab) and the tests use it. A
+// bare TCP connect is not a check: a SIGSTOPped daemon's kernel still completes the handshake
+// until the backlog fills (LAB-NOTES), so every checker waits for an answer from the daemon itself.
 import { randomBytes } from 'node:crypto';
 import { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 
 export type ServiceCheck =
-  /** GET `path`; a status line "HTTP/1.x NNN" with NNN in `okStatus` (default 200-399). */
+  /**
+   * GET `path`; a status line "HTTP/1.x NNN" with NNN in `okStatus` (default 200-399). The first
+   * word of the body says who served it.
+   */
   | { protocol: 'http'; path?: string; hostHeader?: string; okStatus?: [number, number] }
   /**
-   * SMTP/FTP-style greeting: the first line starts with `expect` (default "220"). With `send`,
-   * that line is sent next and the reply must start with `expectReply` (default "2").
+   * SMTP/FTP-style greeting: the first line starts with `expect` (default "220"); its second word
+   * says who served it. With `send`, that line is sent next and the reply must start with
+   * `expectReply` (default "2").
    */
   | { protocol: 'banner'; expect?: string; send?: string; expectReply?: string }
   /** Plain TCP echo: a fresh random line comes back unchanged. */
   | { protocol: 'echo' };
 
+export interface CheckResult {
+  ok: boolean;
+  /**
+   * One word (the lab's access log carries it as is): 'ok'; 'timeout' (no answer in time: frozen
+   * or lost); 'unreachable' (the network said so); 'refused' (connection refused); 'closed'
+   * (closed before the answer was complete); 'bad-reply' (a wrong answer, or one too long);
+   * 'http-NNN' (a status outside the expected ones); another socket error's code in lower case.
+   */
+  detail: string;
+  /** Wall time from the start to the verdict, in ms (to the µs). */
+  latencyMs: number;
+  /** Who answered, when the protocol tells (see ServiceCheck). */
+  servedBy?: string;
+}
+
 /**
- * 'ok'; 'refused' (connection refused or reset, or a wrong or missing answer: the daemon is
- * there but not serving); 'timeout' (no answer in time: frozen or lost); 'unreachable' (the
- * network said so).
+ * The outcome classes of the Prober port (as in sim): 'ok'; 'refused' (refused, reset, closed or
+ * a wrong answer: the daemon is there but not serving); 'timeout'; 'unreachable'.
  */
 export type CheckOutcome = 'ok' | 'refused' | 'timeout' | 'unreachable';
 
-export interface CheckResult {
-  outcome: CheckOutcome;
-  latencyUs: number;
-  /** What went wrong, for traces and errors. */
-  reason: string;
+export function checkOutcome(r: CheckResult): CheckOutcome {
+  if (r.ok) return 'ok';
+  return r.detail === 'timeout' || r.detail === 'unreachable' ? r.detail : 'refused';
 }
 
-const MAX_REPLY_BYTES = 8192;
-
-type Verdict = 'ok' | 'bad' | 'more';
-
-interface Dialog {
-  /** Sent once connected (may be empty). */
-  hello: string;
-  /** Looks at everything received so far; may write more. */
-  judge(received: string, write: (s: string) => void): Verdict;
-}
+const MAX_REPLY_BYTES = 65536;
 
 const UNREACHABLE = new Set(['EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'ENETDOWN']);
 
-/** Connects, talks, and reports the outcome within `timeoutMs` overall. */
-function exchange(address: string, port: number, timeoutMs: number, dialog: Dialog): Promise<CheckResult> {
+type Finish = (detail: string, servedBy?: string) => void;
+
+/**
+ * Opens a TCP connection to address:port and resolves once: with what `talk` finishes with, with
+ * 'timeout' after `timeoutMs`, or with `onError(code)` on a socket error. The socket is
+ * destroyed when it resolves.
+ */
+function attempt(
+  address: string, port: number, timeoutMs: number,
+  onError: (code: string) => string,
+  talk: (sock: Socket, finish: Finish) => void,
+): Promise<CheckResult> {
   const t0 = performance.now();
   return new Promise((resolve) => {
     const sock = new Socket();
-    let received = '';
     let done = false;
-    const finish = (outcome: CheckOutcome, reason: string) => {
+    const finish: Finish = (detail, servedBy) => {
       if (done) return;
       done = true;
       clearTimeout(timer);
       sock.destroy();
-      resolve({ outcome, reason, latencyUs: Math.max(1, Math.round((performance.now() - t0) * 1000)) });
+      const latencyMs = Math.round((performance.now() - t0) * 1000) / 1000;
+      resolve({ ok: detail === 'ok', detail, latencyMs, ...(servedBy ? { servedBy } : {}) });
     };
-    const timer = setTimeout(() => finish('timeout', `no answer within ${timeoutMs} ms`), timeoutMs);
+    const timer = setTimeout(() => finish('timeout'), timeoutMs);
+    sock.on('error', (e: NodeJS.ErrnoException) => finish(onError(e.code ?? 'error')));
+    talk(sock, finish);
+    sock.connect({ host: address, port });
+  });
+}
+
+/** 'more' while the answer is incomplete; else the detail ('ok' passes) and who served it. */
+type Verdict = 'more' | { detail: string; servedBy?: string };
+
+const OK = (servedBy?: string): Verdict => ({ detail: 'ok', servedBy });
+const BAD: Verdict = { detail: 'bad-reply' };
+
+interface Dialog {
+  /** Sent once connected (may be empty). */
+  hello: string;
+  /** Looks at everything received so far (`ended`: the peer has closed); may write more. */
+  judge(received: string, write: (s: string) => void, ended: boolean): Verdict;
+}
+
+/** Connects, talks, and reports the outcome within `timeoutMs` overall. */
+function exchange(address: string, port: number, timeoutMs: number, dialog: Dialog): Promise<CheckResult> {
+  const onError = (code: string) => (code === 'ECONNREFUSED' ? 'refused' : UNREACHABLE.has(code) ? 'unreachable' : code.toLowerCase());
+  return attempt(address, port, timeoutMs, onError, (sock, finish) => {
+    let received = '';
+    const verdict = (v: Verdict) => {
+      if (v !== 'more') finish(v.detail, v.servedBy);
+    };
     sock.setNoDelay(true);
     sock.on('connect', () => {
       if (dialog.hello) sock.write(dialog.hello);
     });
     sock.on('data', (d: Buffer) => {
       received += d.toString('latin1');
-      if (received.length > MAX_REPLY_BYTES) return finish('refused', 'reply too long');
-      const v = dialog.judge(received, (s) => sock.write(s));
-      if (v === 'ok') finish('ok', 'ok');
-      else if (v === 'bad') finish('refused', `unexpected reply ${JSON.stringify(received.slice(0, 80))}`);
+      if (received.length > MAX_REPLY_BYTES) return finish('bad-reply');
+      verdict(dialog.judge(received, (s) => sock.write(s), false));
     });
-    sock.on('end', () => finish('refused', received ? `closed after ${JSON.stringify(received.slice(0, 80))}` : 'closed without a reply'));
-    sock.on('error', (e: NodeJS.ErrnoException) => {
-      if (UNREACHABLE.has(e.code ?? '')) finish('unreachable', e.code!);
-      else finish('refused', e.code ?? e.message);
+    sock.on('end', () => {
+      const v = dialog.judge(received, () => {}, true);
+      verdict(v === 'more' ? { detail: 'closed' } : v);
     });
-    sock.connect({ host: address, port });
   });
 }
 
@@ -92,13 +133,19 @@ function httpDialog(c: Extract<ServiceCheck, { protocol: 'http' }>, address: str
   const [lo, hi] = c.okStatus ?? [200, 399];
   return {
     hello: `GET ${path} HTTP/1.0\r\nHost: ${host}\r\nUser-Agent: hatwin-probe\r\nConnection: close\r\n\r\n`,
-    judge(received) {
-      const line = firstLine(received);
+    judge(received, _write, ended) {
+      const line = firstLine(received) ?? (ended ? received : null);
       if (line === null) return 'more';
       const m = /^HTTP\/1\.[01] (\d{3})(?: |$)/.exec(line);
-      if (!m) return 'bad';
+      if (!m) return BAD;
       const status = Number(m[1]);
-      return status >= lo && status <= hi ? 'ok' : 'bad';
+      if (status < lo || status > hi) return { detail: `http-${m[1]}` };
+      // Passed; who served it is the body's first word, once it is whole (or the reply is over).
+      const head = /\r?\n\r?\n/.exec(received);
+      if (!head) return ended ? OK() : 'more';
+      const body = received.slice(head.index + head[0].length);
+      const word = (ended ? /^\s*(\S+)/ : /^\s*(\S+)\s/).exec(body);
+      return word ? OK(word[1]) : ended ? OK() : 'more';
     },
   };
 }
@@ -114,10 +161,11 @@ function bannerDialog(c: Extract<ServiceCheck, { protocol: 'banner' }>): Dialog 
     judge(received, write) {
       const greeting = firstLine(received);
       if (greeting === null) return 'more';
-      if (!greeting.startsWith(expect)) return 'bad';
+      if (!greeting.startsWith(expect)) return BAD;
+      const servedBy = greeting.trim().split(/\s+/)[1];
       if (send === undefined) {
         write('QUIT\r\n');
-        return 'ok';
+        return OK(servedBy);
       }
       if (!sent) {
         sent = true;
@@ -125,9 +173,9 @@ function bannerDialog(c: Extract<ServiceCheck, { protocol: 'banner' }>): Dialog 
       }
       const reply = firstLine(received, received.indexOf('\n') + 1);
       if (reply === null) return 'more';
-      if (!reply.startsWith(expectReply)) return 'bad';
+      if (!reply.startsWith(expectReply)) return BAD;
       write('QUIT\r\n');
-      return 'ok';
+      return OK(servedBy);
     },
   };
 }
@@ -137,8 +185,8 @@ function echoDialog(): Dialog {
   return {
     hello: line,
     judge(received) {
-      if (received.length < line.length) return line.startsWith(received) ? 'more' : 'bad';
-      return received.startsWith(line) ? 'ok' : 'bad';
+      if (received.length < line.length) return line.startsWith(received) ? 'more' : BAD;
+      return received.startsWith(line) ? OK() : BAD;
     },
   };
 }
@@ -164,27 +212,11 @@ export function checkService(address: string, port: number, check: ServiceCheck,
 
 /**
  * Reachability by TCP (for targets that do not answer ICMP): a completed handshake or a refusal
- * both prove the host is up; only silence or an ICMP error means it is not.
+ * both prove the host is up ('ok'); only silence ('timeout') or an ICMP or other socket error
+ * ('unreachable') means it is not.
  */
 export function tcpReach(address: string, port: number, timeoutMs: number): Promise<CheckResult> {
-  const t0 = performance.now();
-  return new Promise((resolve) => {
-    const sock = new Socket();
-    let done = false;
-    const finish = (outcome: CheckOutcome, reason: string) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      sock.destroy();
-      resolve({ outcome, reason, latencyUs: Math.max(1, Math.round((performance.now() - t0) * 1000)) });
-    };
-    const timer = setTimeout(() => finish('timeout', `no answer within ${timeoutMs} ms`), timeoutMs);
-    sock.on('connect', () => finish('ok', 'connected'));
-    sock.on('error', (e: NodeJS.ErrnoException) => {
-      if (e.code === 'ECONNREFUSED') finish('ok', 'refused: the host answered');
-      else if (UNREACHABLE.has(e.code ?? '')) finish('unreachable', e.code!);
-      else finish('unreachable', e.code ?? e.message);
-    });
-    sock.connect({ host: address, port });
+  return attempt(address, port, timeoutMs, (code) => (code === 'ECONNREFUSED' ? 'ok' : 'unreachable'), (sock, finish) => {
+    sock.on('connect', () => finish('ok'));
   });
 }

@@ -6,7 +6,7 @@
 // not look like a failed server.
 import { performance } from 'node:perf_hooks';
 import type { Prober, ProbeResult, ProbeSpec } from '../../engine/ports/probe.ts';
-import { checkService, tcpReach } from './checkers.ts';
+import { checkOutcome, checkService, tcpReach, type CheckResult } from './checkers.ts';
 import { ping, PING } from './ping.ts';
 import type { ServiceRegistry } from './registry.ts';
 
@@ -20,6 +20,8 @@ const usToMs = (us: number) => {
   if (!Number.isFinite(us) || us <= 0) throw new RangeError(`probe timeout must be a positive number of microseconds, got ${us}`);
   return Math.max(1, Math.round(us / 1000));
 };
+
+const latencyUs = (r: CheckResult) => Math.max(1, Math.round(r.latencyMs * 1000));
 
 export class LiveProber implements Prober {
   constructor(private readonly registry: ServiceRegistry, private readonly opts: LiveProberOptions = {}) {}
@@ -39,7 +41,7 @@ export class LiveProber implements Prober {
       case 'service': {
         const s = this.registry.service(spec.target, spec.service);
         const r = await checkService(s.address, s.port, s.check, usToMs(spec.timeoutUs));
-        return { ok: r.outcome === 'ok', detail: r.outcome, latencyUs: r.latencyUs };
+        return { ok: r.ok, detail: checkOutcome(r), latencyUs: latencyUs(r) };
       }
       case 'examine': {
         // Resolve everything first: an unknown service is a configuration error, not a trouble.
@@ -50,8 +52,8 @@ export class LiveProber implements Prober {
         if (!net.ok) return { ok: false, detail: 'network', latencyUs: elapsedUs() };
         for (const [name, s] of services) {
           const r = await checkService(s.address, s.port, s.check, usToMs(spec.serviceTimeoutUs));
-          if (r.outcome !== 'ok') {
-            return { ok: false, detail: `service:${name}:${r.outcome === 'refused' ? 'refused' : 'timeout'}`, latencyUs: elapsedUs() };
+          if (!r.ok) {
+            return { ok: false, detail: `service:${name}:${checkOutcome(r) === 'refused' ? 'refused' : 'timeout'}`, latencyUs: elapsedUs() };
           }
         }
         return { ok: true, detail: 'ok', latencyUs: elapsedUs() };
@@ -65,7 +67,7 @@ export class LiveProber implements Prober {
     const t = this.registry.target(target);
     if (t.reach?.method === 'tcp') {
       const r = await tcpReach(t.address, t.reach.port, timeoutMs);
-      return { ok: r.outcome === 'ok', latencyUs: r.latencyUs };
+      return { ok: r.ok, latencyUs: latencyUs(r) };
     }
     const r = await ping(t.address, timeoutMs, this.opts.pingPath ?? PING);
     if (r.detail.startsWith('error: ') && r.detail.includes('missing')) throw new Error(r.detail);

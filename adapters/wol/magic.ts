@@ -1,27 +1,45 @@
-// Wake-on-LAN: the magic packet is 6 bytes of 0xFF then the target's MAC 16 times, sent as a UDP
-// datagram to the lab subnet's broadcast address (the sleeping host has no IP stack running, its
-// NIC matches the pattern on the wire). Broadcast needs SO_BROADCAST (setBroadcast).
+// Wake-on-LAN, the one implementation (the Power adapter, `hatwin lab wake` and the mini-lab's
+// power supervisors use it): the magic packet is 6 bytes of 0xFF then the target's MAC 16 times,
+// sent as a UDP datagram to the lab subnet's broadcast address (the sleeping host has no IP stack
+// running, its NIC matches the pattern on the wire). Broadcast needs SO_BROADCAST (setBroadcast).
 import { createSocket } from 'node:dgram';
 import { assertIpv4, assertPort, parseMac } from '../ssh/names.ts';
 
+const SYNC = Buffer.alloc(6, 0xff);
+const MAGIC_LEN = 6 + 16 * 6;
+
 export function magicPacket(mac: string): Buffer {
   const m = parseMac(mac);
-  const pkt = Buffer.alloc(6 + 16 * 6, 0xff);
+  const pkt = Buffer.alloc(MAGIC_LEN, 0xff);
   for (let i = 0; i < 16; i++) m.copy(pkt, 6 + i * 6);
   return pkt;
 }
 
-/** True when `pkt` is a magic packet; returns the MAC it wakes (lower case, colons) or null. */
-export function parseMagicPacket(pkt: Buffer): string | null {
-  // A magic packet may sit anywhere in the payload; senders (and this one) put it at the start.
-  for (let off = 0; off + 102 <= pkt.length; off++) {
-    if (!pkt.subarray(off, off + 6).equals(Buffer.alloc(6, 0xff))) continue;
+/**
+ * The MACs of the magic packets in `pkt`, in order. A magic packet may sit anywhere in the
+ * payload (a password may follow it); senders (and this one) put it at the start.
+ */
+function* magicMacs(pkt: Buffer): Generator<Buffer> {
+  for (let off = 0; off + MAGIC_LEN <= pkt.length; off++) {
+    if (!pkt.subarray(off, off + 6).equals(SYNC)) continue;
     const mac = pkt.subarray(off + 6, off + 12);
     let ok = true;
     for (let i = 1; i < 16 && ok; i++) ok = pkt.subarray(off + 6 + i * 6, off + 12 + i * 6).equals(mac);
-    if (ok) return [...mac].map((b) => b.toString(16).padStart(2, '0')).join(':');
+    if (ok) yield mac;
   }
+}
+
+/** True when `pkt` is a magic packet; returns the MAC it wakes (lower case, colons) or null. */
+export function parseMagicPacket(pkt: Buffer): string | null {
+  for (const mac of magicMacs(pkt)) return [...mac].map((b) => b.toString(16).padStart(2, '0')).join(':');
   return null;
+}
+
+/** True when `pkt` holds a magic packet that wakes `mac` (what a NIC with WOL armed matches). */
+export function isMagicPacketFor(pkt: Buffer, mac: string): boolean {
+  const want = parseMac(mac);
+  for (const m of magicMacs(pkt)) if (m.equals(want)) return true;
+  return false;
 }
 
 export interface WakeOptions {
