@@ -1,8 +1,12 @@
 // The Store port over etcd (npm etcd3): the papers' management files as JSON values under one
 // key prefix, changed only by compare-and-set transactions on the record's mod revision. The
 // version the engine sees is etcd's mod_revision: it changes on every write and is never 0 for a
-// present key, so 0 keeps meaning "absent" (engine/ports/store.ts).
-import { Etcd3, type Namespace, type IOptions } from 'etcd3';
+// present key, so 0 keeps meaning "absent" (engine/ports/store.ts). A call that fails rejects
+// with a PortError (etcdPortError): 'timeout' past the call's deadline, 'refused' or
+// 'unreachable' when no etcd member answers, 'failed' for anything else (an invalid key, a
+// value that is not JSON, etcd's own refusals); the message is etcd3's.
+import { Etcd3, GRPCDeadlineExceededError, GRPCUnavailableError, type Namespace, type IOptions } from 'etcd3';
+import { asPortError, errorCodeOf, kindOfErrorCode, PortError, type PortErrorKind } from '../../engine/ports/errors.ts';
 import type { Store, Versioned } from '../../engine/ports/store.ts';
 import { holdLease, type LeaseHold } from './lease.ts';
 
@@ -33,6 +37,37 @@ function checkKey(key: string): string {
   return key;
 }
 
+/** The kind of an etcd3 client error (see the header). */
+export function etcdErrorKind(e: unknown): PortErrorKind {
+  if (e instanceof PortError) return e.kind;
+  if (e instanceof GRPCDeadlineExceededError) return 'timeout';
+  const byCode = kindOfErrorCode(errorCodeOf(e));
+  if (byCode) return byCode;
+  const msg = e instanceof Error ? e.message : '';
+  // gRPC says UNAVAILABLE for any connection trouble; the reason is only in its text.
+  if (e instanceof GRPCUnavailableError) return /ECONNREFUSED|connection refused/i.test(msg) ? 'refused' : 'unreachable';
+  // Every member failed recently: the client's circuit breaker does not even try (cockatiel).
+  if ((e as { isBrokenCircuitError?: unknown } | null)?.isBrokenCircuitError === true) return 'unreachable';
+  return 'failed';
+}
+
+/** An etcd3 client error as a PortError with the same message. */
+export function etcdPortError(e: unknown, key?: string): PortError {
+  if (e instanceof PortError) return e;
+  const p = asPortError(e, undefined, key === undefined ? {} : { key });
+  const kind = etcdErrorKind(e);
+  return kind === p.kind ? p : new PortError(kind, p.message, p.detail, { cause: e });
+}
+
+/** Runs one store call, its failure as a PortError. */
+async function storeCall<T>(key: string | undefined, f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (e) {
+    throw etcdPortError(e, key);
+  }
+}
+
 export class EtcdStore implements Store {
   readonly client: Etcd3;
   private readonly ns: Namespace;
@@ -43,14 +78,20 @@ export class EtcdStore implements Store {
     this.ns = this.client.namespace(opts.prefix);
   }
 
-  async get<T = unknown>(key: string): Promise<Versioned<T> | null> {
-    const r = await this.ns.get(checkKey(key)).exec();
-    const kv = r.kvs[0];
-    if (!kv) return null;
-    return { value: JSON.parse(kv.value.toString('utf8')) as T, version: rev(kv.mod_revision) };
+  get<T = unknown>(key: string): Promise<Versioned<T> | null> {
+    return storeCall(key, async () => {
+      const r = await this.ns.get(checkKey(key)).exec();
+      const kv = r.kvs[0];
+      if (!kv) return null;
+      return { value: JSON.parse(kv.value.toString('utf8')) as T, version: rev(kv.mod_revision) };
+    });
   }
 
-  async cas<T = unknown>(key: string, expectVersion: number, value: T): Promise<{ ok: boolean; version: number }> {
+  cas<T = unknown>(key: string, expectVersion: number, value: T): Promise<{ ok: boolean; version: number }> {
+    return storeCall(key, () => this.casNow(key, expectVersion, value));
+  }
+
+  private async casNow<T>(key: string, expectVersion: number, value: T): Promise<{ ok: boolean; version: number }> {
     checkKey(key);
     if (!Number.isSafeInteger(expectVersion) || expectVersion < 0) throw new RangeError(`cas ${key}: expectVersion must be an integer >= 0, got ${expectVersion}`);
     const json = JSON.stringify(value);
@@ -67,19 +108,23 @@ export class EtcdStore implements Store {
     return { ok: false, version: kv ? rev(kv.mod_revision) : 0 };
   }
 
-  async del(key: string, expectVersion: number): Promise<boolean> {
-    checkKey(key);
-    if (!Number.isSafeInteger(expectVersion) || expectVersion <= 0) return false;
-    const res = await this.ns.if(key, 'Mod', '==', expectVersion).then(this.ns.delete().key(key)).commit();
-    if (res.succeeded) this.opts.emit?.('store.delete', key, { version: expectVersion });
-    return res.succeeded;
+  del(key: string, expectVersion: number): Promise<boolean> {
+    return storeCall(key, async () => {
+      checkKey(key);
+      if (!Number.isSafeInteger(expectVersion) || expectVersion <= 0) return false;
+      const res = await this.ns.if(key, 'Mod', '==', expectVersion).then(this.ns.delete().key(key)).commit();
+      if (res.succeeded) this.opts.emit?.('store.delete', key, { version: expectVersion });
+      return res.succeeded;
+    });
   }
 
-  async list<T = unknown>(prefix: string): Promise<Array<{ key: string } & Versioned<T>>> {
-    if (typeof prefix !== 'string' || /[\0-\x1f]/.test(prefix)) throw new RangeError(`list prefix ${JSON.stringify(prefix)}: printable characters expected`);
-    const b = this.ns.getAll().sort('Key', 'Ascend');
-    const r = await (prefix === '' ? b.all() : b.prefix(prefix)).exec();
-    return r.kvs.map((kv) => ({ key: kv.key.toString('utf8'), value: JSON.parse(kv.value.toString('utf8')) as T, version: rev(kv.mod_revision) }));
+  list<T = unknown>(prefix: string): Promise<Array<{ key: string } & Versioned<T>>> {
+    return storeCall(undefined, async () => {
+      if (typeof prefix !== 'string' || /[\0-\x1f]/.test(prefix)) throw new RangeError(`list prefix ${JSON.stringify(prefix)}: printable characters expected`);
+      const b = this.ns.getAll().sort('Key', 'Ascend');
+      const r = await (prefix === '' ? b.all() : b.prefix(prefix)).exec();
+      return r.kvs.map((kv) => ({ key: kv.key.toString('utf8'), value: JSON.parse(kv.value.toString('utf8')) as T, version: rev(kv.mod_revision) }));
+    });
   }
 
   /**

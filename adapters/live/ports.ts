@@ -3,7 +3,11 @@
 // load over SSH with pinned host keys, Wake-on-LAN, the etcd store, and the HMAC messenger whose
 // receiver delivers into this agent's runtime. The hypervisor (libvirt) is passed in: it lives
 // in its own adapter. Everything here is configuration in, ports out; `close()` releases it all.
+// Every port operation that fails rejects (or throws) a PortError: the adapters classify their
+// own failures; what one lets through (the hypervisor passed in, a prober's configuration error)
+// is converted at this boundary, by its Node.js error code or else as 'failed', message kept.
 import { readFileSync } from 'node:fs';
+import { asPortError } from '../../engine/ports/errors.ts';
 import type { Hypervisor, Ports } from '../../engine/ports/index.ts';
 import type { ProbeResult, ProbeSpec } from '../../engine/ports/probe.ts';
 import type { AgentMessage } from '../../engine/ports/messenger.ts';
@@ -76,6 +80,42 @@ export interface LivePorts {
   store: EtcdStore | null;
   messengerServer: MessengerServer | null;
   close(): Promise<void>;
+}
+
+/**
+ * `port` with every method's failure as a PortError (see asPortError): a thrown error is thrown
+ * converted, a rejected promise rejects converted. Everything else passes through unchanged (the
+ * object stays the same instance for `instanceof`, and methods run with it as `this`).
+ */
+export function portErrorBoundary<T extends object>(port: T): T {
+  const wrapped = new Map<PropertyKey, unknown>();
+  return new Proxy(port, {
+    get(target, prop) {
+      const v: unknown = Reflect.get(target, prop, target);
+      if (typeof v !== 'function') return v;
+      let w = wrapped.get(prop);
+      if (w === undefined || (w as { inner?: unknown }).inner !== v) {
+        const fn = v as (...args: unknown[]) => unknown;
+        const f = (...args: unknown[]): unknown => {
+          let r: unknown;
+          try {
+            r = fn.apply(target, args);
+          } catch (e) {
+            throw asPortError(e);
+          }
+          if (r !== null && typeof r === 'object' && typeof (r as PromiseLike<unknown>).then === 'function') {
+            return Promise.resolve(r as PromiseLike<unknown>).catch((e: unknown) => {
+              throw asPortError(e);
+            });
+          }
+          return r;
+        };
+        w = Object.assign(f, { inner: v });
+        wrapped.set(prop, w);
+      }
+      return w;
+    },
+  });
 }
 
 export async function livePorts(o: LivePortsOptions): Promise<LivePorts> {
@@ -157,6 +197,11 @@ export async function livePorts(o: LivePortsOptions): Promise<LivePorts> {
         throw new Error(`messenger of ${c.agent}: cannot listen on ${listen.address}:${listen.port}: ${(e as Error).message}`);
       }
     }
+  }
+
+  for (const name of Object.keys(ports) as Array<keyof Ports>) {
+    const port = ports[name];
+    if (port) (ports as Record<string, object>)[name] = portErrorBoundary(port);
   }
 
   return {

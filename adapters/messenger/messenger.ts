@@ -5,8 +5,13 @@
 // after its own restart. The receiver drops, and traces, a bad MAC, a replayed or old sequence
 // number, a malformed or misaddressed frame; it hands good ones to the runtime's mailbox
 // (`deliver(mailboxOf(to, box), msg)`) and acknowledges them, so `send` resolves once delivered.
+// A send that fails rejects with a PortError: 'refused' (connection refused, or the receiver
+// refused the frame), 'unreachable' (no route, or the connection went down before the
+// acknowledgement), 'timeout' (no connection or no acknowledgement in time), 'failed' (no address
+// for the peer, an invalid mailbox, the messenger closed).
 import { createServer, Socket, type Server } from 'node:net';
 import type { AgentMessage, Messenger } from '../../engine/ports/messenger.ts';
+import { asPortError, PortError } from '../../engine/ports/errors.ts';
 import { mailboxOf } from '../../engine/ports/messenger.ts';
 import type { TraceSink } from '../../engine/ports/trace.ts';
 import { assertIpv4, assertName, assertPort } from '../ssh/names.ts';
@@ -202,8 +207,9 @@ export class TcpMessenger implements Messenger {
     return new Promise<boolean>((resolve, reject) => {
       const timer = setTimeout(() => {
         c.waiting.delete(seq);
-        this.dropConn(to, c, new Error(`message to ${to}: no acknowledgement within ${this.o.timeoutMs ?? 5_000} ms`));
-        reject(new Error(`message to ${to}: no acknowledgement within ${this.o.timeoutMs ?? 5_000} ms`));
+        const why = `message to ${to}: no acknowledgement within ${this.o.timeoutMs ?? 5_000} ms`;
+        this.dropConn(to, c, new PortError('timeout', why, { to }));
+        reject(new PortError('timeout', why, { to }));
       }, this.o.timeoutMs ?? 5_000);
       c.waiting.set(seq, {
         resolve: (ok) => (clearTimeout(timer), resolve(ok)),
@@ -213,24 +219,29 @@ export class TcpMessenger implements Messenger {
     });
   }
 
+  /** One message: resolves once acknowledged; rejects with a PortError (see the header). */
   private async sendNow(to: string, box: string, msg: AgentMessage): Promise<void> {
-    if (this.closed) throw new Error('messenger is closed');
-    assertName('recipient', to);
-    if (!validBox(box)) {
-      throw new RangeError(`mailbox ${JSON.stringify(box)}: expected 1..200 printable characters`);
+    try {
+      if (this.closed) throw new PortError('failed', 'messenger is closed', { to });
+      assertName('recipient', to);
+      if (!validBox(box)) {
+        throw new PortError('failed', `mailbox ${JSON.stringify(box)}: expected 1..200 printable characters`, { to });
+      }
+      if (!this.o.peers[to]) throw new PortError('failed', `message ${msg.type} to ${to}: no messenger address for that agent`, { to });
+      const seq = this.nextSeq();
+      const line = encodeMessage(this.o.key, seq, { from: this.o.agent, to, box, msg });
+      const ok = await this.sendFrame(to, line, seq);
+      if (!ok) throw new PortError('refused', `message ${msg.type} to ${to}: refused by the receiver (sequence, address or key)`, { to });
+    } catch (e) {
+      throw asPortError(e, undefined, { to });
     }
-    if (!this.o.peers[to]) throw new Error(`message ${msg.type} to ${to}: no messenger address for that agent`);
-    const seq = this.nextSeq();
-    const line = encodeMessage(this.o.key, seq, { from: this.o.agent, to, box, msg });
-    const ok = await this.sendFrame(to, line, seq);
-    if (!ok) throw new Error(`message ${msg.type} to ${to}: refused by the receiver (sequence, address or key)`);
   }
 
   private connect(to: string): PeerConn {
     const have = this.conns.get(to);
     if (have && !have.sock.destroyed) return have;
     const peer = this.o.peers[to];
-    if (!peer) throw new Error(`no messenger address for ${to}`);
+    if (!peer) throw new PortError('failed', `no messenger address for ${to}`, { to });
     const sock = new Socket();
     const waiting: PeerConn['waiting'] = new Map();
     const c: PeerConn = {
@@ -238,17 +249,18 @@ export class TcpMessenger implements Messenger {
       waiting,
       ready: new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => {
-          reject(new Error(`message to ${to}: cannot connect to ${peer.address}:${peer.port} within ${this.o.timeoutMs ?? 5_000} ms`));
+          reject(new PortError('timeout', `message to ${to}: cannot connect to ${peer.address}:${peer.port} within ${this.o.timeoutMs ?? 5_000} ms`, { to }));
           sock.destroy();
         }, this.o.timeoutMs ?? 5_000);
         sock.once('connect', () => (clearTimeout(timer), resolve()));
-        sock.once('error', (e) => (clearTimeout(timer), reject(new Error(`message to ${to} (${peer.address}:${peer.port}): ${e.message}`))));
+        // ECONNREFUSED -> refused, EHOSTUNREACH/ENETUNREACH/... -> unreachable, ETIMEDOUT -> timeout.
+        sock.once('error', (e) => (clearTimeout(timer), reject(asPortError(e, `message to ${to} (${peer.address}:${peer.port}): ${e.message}`, { to }))));
       }),
     };
-    c.ready.catch(() => this.dropConn(to, c, new Error(`message to ${to}: connection failed`)));
+    c.ready.catch((e: unknown) => this.dropConn(to, c, new PortError(asPortError(e).kind, `message to ${to}: connection failed`, { to })));
     sock.setNoDelay(true);
     sock.on('error', () => undefined);
-    sock.on('close', () => this.dropConn(to, c, new Error(`message to ${to}: connection closed before the acknowledgement`)));
+    sock.on('close', () => this.dropConn(to, c, new PortError('unreachable', `message to ${to}: connection closed before the acknowledgement`, { to })));
     lineReader(sock, (line) => {
       const a = openAck(this.o.key, line, to);
       if (!a) return; // not from the peer we called: ignore
@@ -271,6 +283,6 @@ export class TcpMessenger implements Messenger {
 
   close(): void {
     this.closed = true;
-    for (const [to, c] of [...this.conns]) this.dropConn(to, c, new Error('messenger closed'));
+    for (const [to, c] of [...this.conns]) this.dropConn(to, c, new PortError('failed', 'messenger closed', { to }));
   }
 }

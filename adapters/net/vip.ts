@@ -3,6 +3,10 @@
 // as argv over SSH on the holder. Without the announcement a client kept the old MAC for 45 s
 // after a move; with it the gap was ~50-90 ms (LAB-NOTES). Holders that are not reachable over
 // SSH (guests without sshd) get a VipDriver of their own (e.g. the qemu guest agent).
+// The Network port's failures are PortErrors: the holder's (SSH: exec.ts's kinds; a driver's
+// error by its Node.js code, else 'failed'), and 'failed' for a holder that is not configured, an
+// invalid VIP, or pools (not available live).
+import { asPortError, PortError } from '../../engine/ports/errors.ts';
 import type { Network } from '../../engine/ports/network.ts';
 import { ensureOk, type Exec } from '../ssh/exec.ts';
 import { assertIface, assertIpv4, assertName, assertPrefixLen } from '../ssh/names.ts';
@@ -113,36 +117,49 @@ export class LiveNetwork implements Network {
   private driver(holder: string): VipDriver {
     assertName('VIP holder', holder);
     const d = this.drivers.get(holder);
-    if (!d) throw new Error(`VIP holder ${holder}: not configured (give it an interface and prefix length, or a driver)`);
+    if (!d) throw new PortError('failed', `VIP holder ${holder}: not configured (give it an interface and prefix length, or a driver)`, { holder });
     return d;
   }
 
   async assignVip(vip: string, holder: string): Promise<void> {
-    assertIpv4('VIP', vip);
-    await this.driver(holder).add(vip);
+    try {
+      assertIpv4('VIP', vip);
+      await this.driver(holder).add(vip);
+    } catch (e) {
+      throw asPortError(e, undefined, { vip, holder });
+    }
   }
 
   async removeVip(vip: string, holder: string): Promise<void> {
-    assertIpv4('VIP', vip);
-    await this.driver(holder).remove(vip);
+    try {
+      assertIpv4('VIP', vip);
+      await this.driver(holder).remove(vip);
+    } catch (e) {
+      throw asPortError(e, undefined, { vip, holder });
+    }
   }
 
   /** Holders that have the VIP now, among the configured ones that answer (in configuration order). */
   async vipHolders(vip: string): Promise<string[]> {
-    assertIpv4('VIP', vip);
+    try {
+      assertIpv4('VIP', vip);
+    } catch (e) {
+      throw asPortError(e, undefined, { vip });
+    }
     const names = [...this.drivers.keys()];
-    const answers = await Promise.all(names.map((h) => this.drivers.get(h)!.has(vip).catch((e: Error) => {
-      this.opts.onEvent?.({ kind: 'vip.query-failed', subject: vip, data: { holder: h, reason: e.message } });
+    const answers = await Promise.all(names.map((h) => this.drivers.get(h)!.has(vip).catch((e: unknown) => {
+      const pe = asPortError(e);
+      this.opts.onEvent?.({ kind: 'vip.query-failed', subject: vip, data: { holder: h, kind: pe.kind, reason: pe.message } });
       return false;
     })));
     return names.filter((_, i) => answers[i]);
   }
 
   poolAdd(pool: string, member: string): Promise<void> {
-    return Promise.reject(new Error(`network.poolAdd ${pool} ${member}: load-balancer pools are not available in live mode yet (no IPVS here; the nft director is the lab's)`));
+    return Promise.reject(new PortError('failed', `network.poolAdd ${pool} ${member}: load-balancer pools are not available in live mode yet (no IPVS here; the nft director is the lab's)`));
   }
 
   poolRemove(pool: string, member: string): Promise<void> {
-    return Promise.reject(new Error(`network.poolRemove ${pool} ${member}: load-balancer pools are not available in live mode yet`));
+    return Promise.reject(new PortError('failed', `network.poolRemove ${pool} ${member}: load-balancer pools are not available in live mode yet`));
   }
 }

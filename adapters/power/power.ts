@@ -2,6 +2,10 @@
 // packet on the lab subnet; shutdown, reboot and suspend by argv templates run over SSH. There
 // are no built-in commands: in a mini-lab a "host" is a namespace of this machine, and a plain
 // `poweroff` there would end the machine itself; the lab file says what power means.
+// Failures reject with PortErrors: the SSH ones as exec.ts classifies them (a non-zero exit
+// status is 'failed'), a magic packet that cannot be sent by its socket error code, a command
+// or MAC that is not configured 'failed'.
+import { asPortError, PortError } from '../../engine/ports/errors.ts';
 import type { Power } from '../../engine/ports/power.ts';
 import { ensureOk, type Exec } from '../ssh/exec.ts';
 import { assertName, parseMac } from '../ssh/names.ts';
@@ -38,8 +42,12 @@ export class LivePower implements Power {
     }
   }
 
-  wake(mac: string): Promise<void> {
-    return sendMagicPacket(mac, this.opts.wol);
+  async wake(mac: string): Promise<void> {
+    try {
+      await sendMagicPacket(mac, this.opts.wol);
+    } catch (e) {
+      throw asPortError(e);
+    }
   }
 
   /**
@@ -47,13 +55,17 @@ export class LivePower implements Power {
    * closes without an exit status counts as done; a non-zero exit status is an error.
    */
   private async command(kind: keyof PowerCommands, host: string): Promise<void> {
-    assertName('host name', host);
-    const t = this.commands[kind];
-    if (!t) throw new Error(`power.${kind} is not configured: add a ${kind} command (argv) to the lab's power settings`);
-    const argv = expand(t, { host });
-    const r = await this.opts.exec.exec(host, argv, { timeoutMs: this.opts.timeoutMs ?? 15_000 });
-    if (r.code === null && r.signal === null) return;
-    ensureOk(host, argv, r);
+    try {
+      assertName('host name', host);
+      const t = this.commands[kind];
+      if (!t) throw new PortError('failed', `power.${kind} is not configured: add a ${kind} command (argv) to the lab's power settings`, { host });
+      const argv = expand(t, { host });
+      const r = await this.opts.exec.exec(host, argv, { timeoutMs: this.opts.timeoutMs ?? 15_000 });
+      if (r.code === null && r.signal === null) return;
+      ensureOk(host, argv, r);
+    } catch (e) {
+      throw asPortError(e, undefined, { host });
+    }
   }
 
   shutdown(host: string): Promise<void> {
@@ -68,9 +80,13 @@ export class LivePower implements Power {
 
   /** A suspended server wakes on a magic packet for its MAC. */
   async resume(host: string): Promise<void> {
-    assertName('host name', host);
-    const mac = this.opts.macs?.[host];
-    if (!mac) throw new Error(`power.resume ${host}: no MAC configured for it`);
-    await this.wake(mac);
+    try {
+      assertName('host name', host);
+      const mac = this.opts.macs?.[host];
+      if (!mac) throw new PortError('failed', `power.resume ${host}: no MAC configured for it`, { host });
+      await this.wake(mac);
+    } catch (e) {
+      throw asPortError(e, undefined, { host });
+    }
   }
 }

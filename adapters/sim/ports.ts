@@ -1,7 +1,11 @@
 // The engine's ports over the sim world, bound to one agent (the host a management program runs
-// on). Every operation takes simulated time and fails the way its real counterpart would.
+// on). Every operation takes simulated time and fails the way its real counterpart would, with a
+// PortError (sim/ knows nothing of the engine: WorldErrors are converted here, messages kept):
+// 'unreachable' when the target cannot be reached from the agent (at the call, or when the world
+// refuses or aborts the operation because the target went away) and for a lost message;
+// 'failed' for anything else the world refuses.
 import type { Ports, ProbeResult, ProbeSpec, Versioned, VmInfo, LoadSample, AgentMessage } from '../../engine/ports/index.ts';
-import { mailboxOf } from '../../engine/ports/index.ts';
+import { mailboxOf, PortError } from '../../engine/ports/index.ts';
 import type { Runtime } from '../../engine/runtime/runtime.ts';
 import { SimFuture } from '../../sim/world/future.ts';
 import { World, WorldError } from '../../sim/world/world.ts';
@@ -46,37 +50,51 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
   const commandUs = sToUs(net.commandS);
   const vipSetUs = sToUs(net.vipSetS);
 
-  /** Resolves `f()` after `us`; a WorldError thrown by f rejects. */
-  const after = <T>(us: number, f: () => T): SimFuture<T> => {
+  /** A remote node the agent cannot reach now (its own host always is, while it runs). */
+  const outOfReach = (target: string | null | undefined) => target != null && target !== agent && !world.reachable(agent, target);
+  /**
+   * A failure as the port's error: a WorldError becomes a PortError with the same message,
+   * 'unreachable' when one of the operation's `targets` is out of reach by now (the world refused
+   * or aborted it because the target went away), else 'failed'. Anything else is not converted.
+   */
+  const portError = (e: unknown, targets: ReadonlyArray<string | null | undefined>): unknown =>
+    e instanceof WorldError ? new PortError(targets.some(outOfReach) ? 'unreachable' : 'failed', e.message, {}, { cause: e }) : e;
+  const isPortFailure = (e: unknown) => e instanceof WorldError || e instanceof PortError;
+
+  /** Resolves `f()` after `us`; a WorldError or PortError thrown by f rejects (as a PortError). */
+  const after = <T>(us: number, f: () => T, targets: ReadonlyArray<string | null | undefined> = []): SimFuture<T> => {
     const fut = new SimFuture<T>();
     k.after(us, () => {
       try {
         fut.resolve(f());
       } catch (e) {
-        if (e instanceof WorldError) fut.reject(e);
+        if (isPortFailure(e)) fut.reject(portError(e, targets));
         else throw e;
       }
     });
     return fut;
   };
-  const chain = <T>(us: number, f: () => SimFuture<T>): SimFuture<T> => {
+  const chain = <T>(us: number, f: () => SimFuture<T>, targets: () => ReadonlyArray<string | null | undefined> = () => []): SimFuture<T> => {
     const fut = new SimFuture<T>();
     k.after(us, () => {
+      const on = targets();
       let inner: SimFuture<T>;
       try {
         inner = f();
       } catch (e) {
-        if (e instanceof WorldError) return fut.reject(e);
+        if (isPortFailure(e)) return fut.reject(portError(e, on));
         throw e;
       }
-      inner.then((v) => fut.resolve(v), (e) => fut.reject(e));
+      inner.then((v) => fut.resolve(v), (e) => fut.reject(portError(e, on)));
     });
     return fut;
   };
   /** Commands reach a remote host only when it answers (SSH in live mode). */
   const requireReach = (target: string) => {
-    if (target !== agent && !world.reachable(agent, target)) throw new WorldError(`${target} is unreachable from ${agent}`);
+    if (outOfReach(target)) throw new PortError('unreachable', `${target} is unreachable from ${agent}`, { target });
   };
+  /** The host a VM is on now (null when it is not placed or unknown). */
+  const hostOf = (vm: string) => world.vms.get(vm)?.host ?? null;
 
   const pingOk = (target: string) => world.reachable(agent, target) && world.reachable(target, agent);
   const examUs = (target: string, service: string) => sToUs(world.services.get(`${target}/${service}`)?.spec.examS ?? net.examS);
@@ -135,27 +153,27 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
       define: (vm, host) => after(latencyUs, () => {
         requireReach(host);
         world.vm(vm);
-      }),
+      }, [host]),
       start: (vm, host) => chain(commandUs, () => {
         requireReach(host);
         return world.startVm(vm, host);
-      }),
+      }, () => [host]),
       suspend: (vm) => chain(commandUs, () => {
         const h = world.vm(vm).host;
         if (h) requireReach(h);
         return world.suspendVm(vm);
-      }),
+      }, () => [hostOf(vm)]),
       resume: (vm, host) => chain(commandUs, () => {
         requireReach(host);
         return world.resumeVm(vm, host);
-      }),
-      destroy: (vm) => chain(commandUs, () => world.destroyVm(vm)),
+      }, () => [host]),
+      destroy: (vm) => chain(commandUs, () => world.destroyVm(vm), () => [hostOf(vm)]),
       migrate: (vm, toHost) => chain(commandUs, () => {
         requireReach(toHost);
         const done = new SimFuture<void>();
         world.suspendVm(vm).then(() => world.resumeVm(vm, toHost).then(() => done.resolve(), (e) => done.reject(e)), (e) => done.reject(e));
         return done;
-      }),
+      }, () => [hostOf(vm), toHost]),
       list: (host) => after(latencyUs, () => {
         const out: VmInfo[] = [];
         for (const [name, v] of world.vms) if (host === undefined || v.host === host) out.push({ name, host: v.host, state: v.state });
@@ -168,23 +186,24 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
       shutdown: (host) => after(commandUs, () => {
         requireReach(host);
         world.shutdownHost(host);
-      }),
+      }, [host]),
       reboot: (host) => after(commandUs, () => {
         requireReach(host);
         void world.restartHost(host);
-      }),
+      }, [host]),
       suspend: (host) => chain(commandUs, () => {
         requireReach(host);
         return world.suspendHost(host);
-      }),
-      // Resuming a suspended server is a wake-up packet too.
+      }, () => [host]),
+      // Resuming a suspended server is a wake-up packet too: a suspended host is out of reach by
+      // nature, so the world's refusal (it is not suspended) is 'failed'.
       resume: (host) => chain(latencyUs, () => world.resumeHost(host)),
     },
     network: {
       assignVip: (vip, holder) => after(vipSetUs, () => {
         requireReach(holder);
         world.assignVip(vip, holder);
-      }),
+      }, [holder]),
       removeVip: (vip, holder) => after(vipSetUs, () => {
         // Removing from a dead holder is a no-op for the network: it no longer answers.
         if (world.nodeUp(holder)) requireReach(holder);
@@ -198,7 +217,7 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
       sample: (host) => after(latencyUs, (): LoadSample => {
         requireReach(host);
         return world.load(host);
-      }),
+      }, [host]),
     },
     store: {
       get: (key) => store.get(key),
@@ -211,11 +230,11 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
         // Delivered after the LAN delay if the path is open both at sending and at arrival.
         if (!world.reachable(agent, to)) {
           return after(latencyUs, () => {
-            throw new WorldError(`message ${msg.type} to ${to}: unreachable`);
+            throw new PortError('unreachable', `message ${msg.type} to ${to}: unreachable`, { to });
           });
         }
         return after(latencyUs, () => {
-          if (!world.reachable(agent, to)) throw new WorldError(`message ${msg.type} to ${to}: lost`);
+          if (!world.reachable(agent, to)) throw new PortError('unreachable', `message ${msg.type} to ${to}: lost`, { to });
           runtime.deliver(mailboxOf(to, box), msg);
         });
       },
@@ -224,15 +243,15 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
       start: (target, service) => chain(commandUs, () => {
         requireReach(target);
         return world.restartService(target, service);
-      }),
+      }, () => [target]),
       stop: (target, service) => after(commandUs, () => {
         requireReach(target);
         world.stopService(target, service);
-      }),
+      }, [target]),
       restart: (target, service) => chain(commandUs, () => {
         requireReach(target);
         return world.restartService(target, service);
-      }),
+      }, () => [target]),
     },
   };
 }

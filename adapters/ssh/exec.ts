@@ -3,9 +3,17 @@
 // commands given as argv, each argument quoted on its own (quote.ts), never a shell string built
 // from names. One connection per host is kept and reused; a command that times out drops it (a
 // frozen host keeps a dead TCP connection open).
+//
+// Failures are ExecErrors, which are PortErrors (engine/ports/errors.ts) of the kind that says
+// what happened: 'refused' (connection refused, or authentication refused), 'unreachable' (no
+// route, host down, name unknown, connection lost before the command ended), 'timeout' (the
+// handshake or the command took too long), 'failed' (a non-zero exit status, a channel that
+// could not be opened, a configuration error). A host presenting an unpinned key is a
+// HostKeyMismatchError ('failed'; never retried as if the host were merely away).
 import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { Client, type ConnectConfig } from 'ssh2';
+import { errorCodeOf, kindOfErrorCode, PortError, type PortErrorKind } from '../../engine/ports/errors.ts';
 import { assertIpv4, assertName, assertPort } from './names.ts';
 import { commandLine } from './quote.ts';
 import { hostKeyAlgorithms, keyIsPinned, parseKnownHosts, pinnedKeysFor, type PinnedKey } from './known-hosts.ts';
@@ -32,19 +40,39 @@ export interface Exec {
   close(): void;
 }
 
-export class ExecError extends Error {
-  constructor(message: string, readonly host: string, readonly result?: ExecResult) {
-    super(message);
+/** A command could not be run on a host, or did not succeed: a PortError of the right kind. */
+export class ExecError extends PortError {
+  override name = 'ExecError';
+  constructor(message: string, readonly host: string, readonly result?: ExecResult, kind: PortErrorKind = 'failed', options?: { cause?: unknown; detail?: Record<string, unknown> }) {
+    super(kind, message, { host, ...options?.detail }, options?.cause === undefined ? undefined : { cause: options.cause });
   }
 }
 
-export class HostKeyMismatchError extends ExecError {}
+/** The host presented a key other than the pinned ones: nothing ran (kind 'failed', never "gone"). */
+export class HostKeyMismatchError extends ExecError {
+  override name = 'HostKeyMismatchError';
+}
+
+/**
+ * The kind of an ssh2 connection error: by its Node.js code (ECONNREFUSED, EHOSTUNREACH, ...),
+ * its level (handshake timeout, authentication refused), else 'failed'.
+ */
+export function sshErrorKind(err: unknown): PortErrorKind {
+  const byCode = kindOfErrorCode(errorCodeOf(err));
+  if (byCode) return byCode;
+  const level = (err as { level?: unknown } | null)?.level;
+  if (level === 'client-timeout') return 'timeout';
+  if (level === 'client-authentication') return 'refused';
+  return 'failed';
+}
 
 /** Throws unless the command exited 0 (the error carries stderr). */
 export function ensureOk(host: string, argv: readonly string[], r: ExecResult): ExecResult {
   if (r.code !== 0) {
     const why = r.code === null ? `ended without exit status${r.signal ? ` (signal ${r.signal})` : ''}` : `exited ${r.code}`;
-    throw new ExecError(`${host}: ${argv[0]} ${why}: ${r.stderr.trim().slice(0, 500) || r.stdout.trim().slice(0, 200)}`, host, r);
+    // No exit status and no signal: the connection went down under the command.
+    const kind: PortErrorKind = r.code === null && r.signal === null ? 'unreachable' : 'failed';
+    throw new ExecError(`${host}: ${argv[0]} ${why}: ${r.stderr.trim().slice(0, 500) || r.stdout.trim().slice(0, 200)}`, host, r, kind, { detail: { code: r.code, signal: r.signal } });
   }
   return r;
 }
@@ -153,12 +181,12 @@ export class SshExec implements Exec {
               host,
             ));
           } else {
-            reject(new ExecError(`ssh to ${host} (${h.address}:${h.port}): ${err.message}`, host));
+            reject(new ExecError(`ssh to ${host} (${h.address}:${h.port}): ${err.message}`, host, undefined, sshErrorKind(err), { cause: err }));
           }
         });
         client.once('close', () => {
           this.drop(host, conn);
-          reject(new ExecError(`ssh to ${host}: connection closed`, host));
+          reject(new ExecError(`ssh to ${host}: connection closed`, host, undefined, 'unreachable'));
         });
       }),
     };
@@ -184,7 +212,8 @@ export class SshExec implements Exec {
       cmd = commandLine(argv);
       conn = this.connect(host);
     } catch (e) {
-      return Promise.reject(e);
+      // Invalid names, arguments or key files: the command cannot be run ('failed', message kept).
+      return Promise.reject(e instanceof PortError ? e : new ExecError((e as Error).message ?? String(e), host, undefined, 'failed', { cause: e }));
     }
     const timeoutMs = opts.timeoutMs ?? this.defaultTimeoutMs;
     const t0 = performance.now();
@@ -195,7 +224,7 @@ export class SshExec implements Exec {
         settled = true;
         // The host may be frozen: do not reuse this connection.
         this.drop(host, conn);
-        reject(new ExecError(`${host}: ${argv[0]} timed out after ${timeoutMs} ms`, host));
+        reject(new ExecError(`${host}: ${argv[0]} timed out after ${timeoutMs} ms`, host, undefined, 'timeout'));
       }, timeoutMs);
       const fail = (e: unknown) => {
         if (settled) return;
@@ -206,7 +235,7 @@ export class SshExec implements Exec {
       conn.ready.then((client) => {
         if (settled) return;
         client.exec(cmd, (err, stream) => {
-          if (err) return fail(new ExecError(`${host}: cannot run ${argv[0]}: ${err.message}`, host));
+          if (err) return fail(new ExecError(`${host}: cannot run ${argv[0]}: ${err.message}`, host, undefined, 'failed', { cause: err }));
           const out: Buffer[] = [];
           const errOut: Buffer[] = [];
           let outBytes = 0;

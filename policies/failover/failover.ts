@@ -3,7 +3,7 @@
 // VIP to it, then restarts the target (daemon, then the server) and falls back once it answers.
 // It is written only against ports and effects, so it runs in sim and live alike.
 import { S, now, sleep, trace, watch, type Process } from '../../engine/runtime/effects.ts';
-import { call } from '../../engine/ports/index.ts';
+import { call, isGone, portErrorOf } from '../../engine/ports/index.ts';
 import type { ProbeSpec } from '../../engine/ports/probe.ts';
 
 export interface FailoverConfig {
@@ -33,9 +33,18 @@ export function* failover(c: FailoverConfig): Process<void> {
     const net = yield* call('prober', 'probe', ping);
     if (net.ok && bad.detail === 'refused') {
       // The daemon stopped: restarting it is enough (no backup needed).
-      yield* call('services', 'restart', c.target, c.service);
-      const again = yield* call('prober', 'probe', svc);
-      if (again.ok) {
+      let restarted = true;
+      try {
+        yield* call('services', 'restart', c.target, c.service);
+      } catch (e) {
+        // The target went away meanwhile, or the restart failed: the backup takes over.
+        restarted = false;
+        if (!isGone(e)) {
+          const pe = portErrorOf(e);
+          yield* trace('failover.error', c.target, { manager: c.manager, step: 'service restart', kind: pe.kind, reason: pe.message });
+        }
+      }
+      if (restarted && (yield* call('prober', 'probe', svc)).ok) {
         yield* trace('target.recovered', c.target, { manager: c.manager, how: 'service restart' });
         continue;
       }
@@ -45,7 +54,7 @@ export function* failover(c: FailoverConfig): Process<void> {
       yield* call('network', 'assignVip', c.vip, c.backupVm);
     } catch (e) {
       // The backup could not take over (its host is unreachable, ...): say so, watch again.
-      yield* trace('function.unrecoverable', c.target, { manager: c.manager, reason: (e as Error).message });
+      yield* trace('function.unrecoverable', c.target, { manager: c.manager, reason: portErrorOf(e).message });
       continue;
     }
     yield* trace('function.recovered', c.target, { manager: c.manager, holder: c.backupVm });
@@ -54,8 +63,13 @@ export function* failover(c: FailoverConfig): Process<void> {
       try {
         yield* call('network', 'removeVip', c.vip, c.target);
         yield* call('power', 'reboot', c.target);
-      } catch {
-        // it went away meanwhile; waiting below covers it
+      } catch (e) {
+        // It went away meanwhile: waiting below covers it. Any other failure is worth saying
+        // (the waiting still decides whether the target came back).
+        if (!isGone(e)) {
+          const pe = portErrorOf(e);
+          yield* trace('failover.error', c.target, { manager: c.manager, step: 'restart target', kind: pe.kind, reason: pe.message });
+        }
       }
     }
     let back = false;
@@ -74,7 +88,7 @@ export function* failover(c: FailoverConfig): Process<void> {
       yield* call('network', 'assignVip', c.vip, c.target);
       yield* call('hypervisor', 'suspend', c.backupVm);
     } catch (e) {
-      yield* trace('failover.error', c.target, { manager: c.manager, step: 'fallback', reason: (e as Error).message });
+      yield* trace('failover.error', c.target, { manager: c.manager, step: 'fallback', reason: portErrorOf(e).message });
       continue;
     }
     yield* trace('target.recovered', c.target, { manager: c.manager, how: 'fallback' });

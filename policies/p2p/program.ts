@@ -9,7 +9,7 @@
 // returned) every supervisor reconciles, which is the dynamic management extension (Fig. 9) and
 // the fallback (Fig. 10).
 import { firstOf, E, now, receive, sleep, spawn, cancel, trace, watch, type Op, type Process } from '../../engine/runtime/effects.ts';
-import { call, mailboxOf, type ProbeResult, type ProbeSpec } from '../../engine/ports/index.ts';
+import { call, isGone, mailboxOf, portErrorOf, type ProbeResult, type ProbeSpec } from '../../engine/ports/index.ts';
 import { nextGridUs } from '../../engine/runtime/runtime.ts';
 import { KEYS, readData, readMembership, readOperation, reclaim, rejoin, separate, update, type ConditionRecord, type ManagementData, type TroubleRecord } from './files.ts';
 import { rankHosts, realServerConditions, type LoadMeasurement, type ServerStages } from './placement.ts';
@@ -76,8 +76,11 @@ function* nudgeAll(from: string): Op<void> {
   for (const to of [...m.group, ...m.separation]) {
     try {
       yield* call('messenger', 'send', to, RECONCILE_BOX, { from, to, type: 'reconcile', body: {} });
-    } catch {
-      // A server that cannot be reached reconciles when it comes back (at its start).
+    } catch (e) {
+      // A server that cannot be reached reconciles when it comes back (at its start); one that
+      // refused the message (or a send that failed) is worth a warning: it reconciles on its
+      // periodic check.
+      if (!isGone(e)) yield* trace('p2p.warning', to, { manager: from, note: `reconcile message: ${portErrorOf(e).message}` });
     }
   }
 }
@@ -317,19 +320,19 @@ function* recoverTarget(manager: string, priority: 'P1' | 'P2', d: ManagementDat
     try {
       yield* call('network', 'removeVip', d.vip, d.vm);
     } catch (e) {
-      yield* trace('p2p.warning', target, { manager, note: `fallback: ${(e as Error).message}` });
+      yield* trace('p2p.warning', target, { manager, note: `fallback: ${portErrorOf(e).message}` });
     }
     try {
       yield* call('network', 'assignVip', d.vip, target);
       yield* trace('target.recovered', target, { manager, priority, how: 'fallback' });
     } catch (e) {
-      yield* trace('p2p.warning', target, { manager, note: `fallback: ${(e as Error).message}` });
+      yield* trace('p2p.warning', target, { manager, note: `fallback: ${portErrorOf(e).message}` });
     }
     if (vmUp) {
       try {
         yield* call('hypervisor', 'suspend', d.vm);
       } catch (e) {
-        yield* trace('p2p.warning', target, { manager, note: `fallback: ${(e as Error).message}` });
+        yield* trace('p2p.warning', target, { manager, note: `fallback: ${portErrorOf(e).message}` });
       }
     }
     if (tr) yield* update<TroubleRecord>(KEYS.trouble(target), () => null);
@@ -383,7 +386,7 @@ function* standIn(manager: string, d: ManagementData, cfg: P2pConfig): Op<string
       yield* call('network', 'assignVip', d.vip, d.vm);
       return host;
     } catch (e) {
-      yield* trace('p2p.warning', d.host, { manager, note: `VIP on ${d.vm} failed: ${(e as Error).message}` });
+      yield* trace('p2p.warning', d.host, { manager, note: `VIP on ${d.vm} failed: ${portErrorOf(e).message}` });
       failed.add(host);
     }
   }
@@ -406,8 +409,10 @@ function* tell(from: string, to: string | null, target: string, type: 'R' | 'U' 
   if (to === null) return;
   try {
     yield* call('messenger', 'send', to, P2_BOX(target), { from, to, type, body: { target, detectedUs } });
-  } catch {
-    // P2 is unreachable: it will examine us and take over if it must.
+  } catch (e) {
+    // P2 is unreachable: it will examine us and take over if it must. A report it refused (or a
+    // send that failed) is said: P2 then decides on its own examinations.
+    if (!isGone(e)) yield* trace('p2p.warning', target, { manager: from, note: `${type} report to ${to}: ${portErrorOf(e).message}` });
   }
 }
 
@@ -434,7 +439,7 @@ function* activateBackup(manager: string, d: ManagementData, cfg: P2pConfig, exc
       yield* call('hypervisor', 'resume', d.vm, cand.server);
       return cand.server;
     } catch (e) {
-      yield* trace('p2p.warning', d.host, { manager, note: `activation on ${cand.server} failed: ${(e as Error).message}` });
+      yield* trace('p2p.warning', d.host, { manager, note: `activation on ${cand.server} failed: ${portErrorOf(e).message}` });
       exclude.add(cand.server);
     }
   }
@@ -493,7 +498,7 @@ function* backgroundJob2(manager: string, d: ManagementData, cfg: P2pConfig): Pr
     yield* call('network', 'removeVip', d.vip, d.host);
     yield* call('power', 'reboot', d.host);
   } catch (e) {
-    yield* trace('p2p.bg', d.host, { manager, job: 2, step: `restart failed: ${(e as Error).message}` });
+    yield* trace('p2p.bg', d.host, { manager, job: 2, step: `restart failed: ${portErrorOf(e).message}` });
   }
   yield* trace('p2p.bg', d.host, { manager, job: 2, step: 'restarting target' });
   // Give the restart a moment to take the network down before watching for its return.
