@@ -1,7 +1,7 @@
 // The client's access log, one line per access as in the papers' client (kitamura-2018 Fig. 12):
 //   2025-11-23T14:05:01.000Z vip-ftp 10.77.0.103 OK 3.2ms by=FTP
 //   2025-11-23T14:05:02.000Z vip-ftp 10.77.0.103 XX 800.0ms timeout
-import type { CheckResult } from './check.ts';
+import type { CheckResult } from '../probe/checkers.ts';
 
 export interface Access {
   /** Time of the access (its start), ms since the epoch. */

@@ -6,6 +6,7 @@ import type { LiveConfig } from '../live/ports.ts';
 import type { VipDriver } from '../net/vip.ts';
 import { GuestAgentVipDriver, guestExec } from './guest-vip.ts';
 import { formatIpv4 } from './ipv4.ts';
+import { labServiceCheck } from './check.ts';
 import { labLiveCommands } from './lab.ts';
 import { NS_IF } from './names.ts';
 import type { Lab } from './schema.ts';
@@ -22,8 +23,7 @@ export const runPrefix = (lab: Pick<Lab, 'name'>, runId: string) => {
 export function agentLiveConfig(lab: Lab, agent: string, runId: string): LiveConfig {
   if (!lab.hosts.some((h) => h.name === agent)) throw new Error(`lab "${lab.name}" has no host "${agent}" (hosts: ${lab.hosts.map((h) => h.name).join(', ')})`);
   const cmds = labLiveCommands(lab);
-  const check = (s: { protocol: 'http' | 'banner' | 'echo'; expect?: string }) =>
-    s.protocol === 'banner' ? { protocol: 'banner' as const, ...(s.expect ? { expect: s.expect } : {}) } : s.protocol === 'http' ? { protocol: 'http' as const } : { protocol: 'echo' as const };
+  const check = labServiceCheck;
   return {
     agent,
     hosts: [

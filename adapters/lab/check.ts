@@ -4,7 +4,6 @@ import type { ServiceCheck } from '../probe/checkers.ts';
 import type { Protocol } from './schema.ts';
 
 // The lab's access log (accesslog.ts) formats the checker's result; it imports the type from here.
-export type { CheckResult } from '../probe/checkers.ts';
 
 /** http: the status `expect` (default 200) and no other; banner: the greeting prefix `expect` (default "220"). */
 export function labServiceCheck(s: { protocol: Protocol; expect?: string }): ServiceCheck {

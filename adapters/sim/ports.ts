@@ -8,8 +8,14 @@ import type { Ports, ProbeResult, ProbeSpec, Versioned, VmInfo, LoadSample, Agen
 import { mailboxOf, PortError } from '../../engine/ports/index.ts';
 import type { Runtime } from '../../engine/runtime/runtime.ts';
 import { SimFuture } from '../../sim/world/future.ts';
-import { World, WorldError } from '../../sim/world/world.ts';
+import { World, WorldError, type VmState as WorldVmState } from '../../sim/world/world.ts';
+import type { VmState as PortVmState } from '../../engine/ports/hypervisor.ts';
 import { sToUs } from '../../sim/kernel/time.ts';
+
+// The world's VM states are the Hypervisor port's: sim/ and engine/ may not import each other, so
+// each declares the union, and this line stops the build if the two ever differ.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+export const VM_STATES_AGREE: Same<WorldVmState, PortVmState> = true;
 
 /** Management records shared by all agents (the papers' NFS-shared files; etcd in live mode). */
 export class SimStore {
