@@ -1,36 +1,28 @@
-// `hatwin lab ...`: the mini-lab commands, registered on the CLI by bin/cli.ts.
+// `hatwin lab ...`: the mini-lab commands. They need the Debian packages of scripts/apt/lab.txt.
 import type { Command } from 'commander';
 import { FAULTS, formatStatus, labDown, labFault, labLeftovers, labPower, labService, labStatus, labUp, sendWake, type LabFault } from '../../adapters/lab/lab.ts';
-import { loadLab } from '../../adapters/lab/schema.ts';
-import { ScenarioError } from '../../sim/scenario/load.ts';
+import { loadLab, type Lab } from '../../adapters/lab/schema.ts';
+import { guardedWith, sayer } from '../output.ts';
+import { ensureNeeds } from '../needs.ts';
 
-const say = (msg: string) => console.error(`[lab] ${msg}`);
-
-/** A failing lab command prints what went wrong (no stack) and exits 1; lab file errors stay ScenarioErrors (exit 2). */
-/** Runs a command action: file errors go up (exit 2 with file:line), others print without a stack (exit 1). */
-export function guardedWith(log: (msg: string) => void) {
-  return <A extends unknown[]>(fn: (...args: A) => Promise<void>): ((...args: A) => Promise<void>) =>
-    async (...args: A) => {
-      try {
-        await fn(...args);
-      } catch (e) {
-        if (e instanceof ScenarioError) throw e;
-        log(`error: ${(e as Error).message}`);
-        process.exitCode = 1;
-      }
-    };
-}
-
+const say = sayer('lab');
 const guarded = guardedWith(say);
 
-export function registerLabCommands(program: Command): void {
+/** The lab file (its errors first: exit 2), then the lab's Debian packages. */
+function openLab(file: string): Lab {
+  const l = loadLab(file);
+  ensureNeeds('lab', { log: say });
+  return l;
+}
+
+export function register(program: Command): void {
   const lab = program.command('lab').description('the mini-lab on this machine: namespaces, sshd, services, etcd, libvirt guests, a client (root)');
 
   lab.command('up')
     .description('build the lab (cleans leftovers of an earlier run first)')
     .argument('<lab>', 'lab file, e.g. experiments/labs/p2p-mini.yaml')
     .action(guarded(async (file: string) => {
-      const l = loadLab(file);
+      const l = openLab(file);
       try {
         const r = await labUp(l, say);
         say(`up in ${(r.timingsMs.total / 1000).toFixed(1)} s (${Object.entries(r.timingsMs).filter(([k]) => k !== 'total').map(([k, v]) => `${k} ${(v / 1000).toFixed(2)} s`).join(', ')})`);
@@ -47,7 +39,7 @@ export function registerLabCommands(program: Command): void {
     .description('tear the lab down: processes (by PID, waited for), guests, namespaces, bridge, state folder')
     .argument('<lab>')
     .action(guarded(async (file: string) => {
-      const l = loadLab(file);
+      const l = openLab(file);
       await labDown(l, say);
       const left = await labLeftovers(l);
       if (left.length) {
@@ -61,7 +53,7 @@ export function registerLabCommands(program: Command): void {
     .argument('<lab>')
     .option('--json', 'print JSON')
     .action(guarded(async (file: string, o: { json?: boolean }) => {
-      const s = await labStatus(loadLab(file));
+      const s = await labStatus(openLab(file));
       console.log(o.json ? JSON.stringify(s, null, 2) : formatStatus(s));
       if (!s.up) process.exitCode = 3;
     }));
@@ -75,7 +67,7 @@ export function registerLabCommands(program: Command): void {
     .option('--peer <name>', 'partition-oneway: drop only what comes from this node')
     .action(guarded(async (file: string, host: string, fault: string, o: { service?: string; peer?: string }) => {
       if (!(FAULTS as readonly string[]).includes(fault)) throw new Error(`unknown fault "${fault}" (known: ${FAULTS.join(', ')})`);
-      console.log(await labFault(loadLab(file), host, fault as LabFault, o));
+      console.log(await labFault(openLab(file), host, fault as LabFault, o));
     }));
 
   lab.command('power')
@@ -85,7 +77,7 @@ export function registerLabCommands(program: Command): void {
     .argument('<action>', 'on|off|cycle')
     .action(guarded(async (file: string, host: string, action: string) => {
       if (!['on', 'off', 'cycle'].includes(action)) throw new Error(`power: expected on, off or cycle, got "${action}"`);
-      console.log(await labPower(loadLab(file), host, action as 'on' | 'off' | 'cycle'));
+      console.log(await labPower(openLab(file), host, action as 'on' | 'off' | 'cycle'));
     }));
 
   lab.command('wake')
@@ -93,7 +85,7 @@ export function registerLabCommands(program: Command): void {
     .argument('<lab>')
     .argument('<host>')
     .action(guarded(async (file: string, host: string) => {
-      await sendWake(loadLab(file), host);
+      await sendWake(openLab(file), host);
       console.log(`magic packet sent for ${host}`);
     }));
 
@@ -105,6 +97,6 @@ export function registerLabCommands(program: Command): void {
     .argument('<service>')
     .action(guarded(async (file: string, host: string, action: string, service: string) => {
       if (!['start', 'stop', 'restart'].includes(action)) throw new Error(`svc: expected start, stop or restart, got "${action}"`);
-      console.log(await labService(loadLab(file), host, action as 'start' | 'stop' | 'restart', service));
+      console.log(await labService(openLab(file), host, action as 'start' | 'stop' | 'restart', service));
     }));
 }

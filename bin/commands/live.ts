@@ -1,34 +1,35 @@
-// `hatwin agent` and `hatwin live`: registered on the CLI by bin/cli.ts.
+// `hatwin agent`, `live`, `calibrate` and `conform`: the policies against the mini-lab. They need
+// the Debian packages of scripts/apt/lab.txt (the lab: sshd, etcd, libvirt, qemu, ip, ping, ...).
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { recoveries, disconnections } from '../../trace/metrics.ts';
-import { parseDurationUs } from '../../sim/kernel/time.ts';
+import { dirname, join, resolve } from 'node:path';
 import { startAgent } from '../../run/agent.ts';
 import { runLive } from '../../run/live.ts';
 import { calibrate, conform, conformMarkdown } from '../../run/calibrate.ts';
-import { loadLab } from '../../adapters/lab/schema.ts';
-import { guardedWith } from './lab.ts';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { loadLab, type Lab } from '../../adapters/lab/schema.ts';
+import { duration, guardedWith, printRecoveryTables, sayer, writeAtomic } from '../output.ts';
+import { ensureNeeds } from '../needs.ts';
 
-const say = (msg: string) => console.error(`[live] ${msg}`);
-const fmtS = (x: number | null) => (x === null ? '—' : x.toFixed(2));
-
+const say = sayer('live');
 const guarded = guardedWith(say);
+
+/**
+ * The lab file (its errors first: exit 2), then the lab's Debian packages. An agent only says
+ * what is missing: it runs inside a host's namespace, one per host, started by `hatwin live`,
+ * which has installed them.
+ */
+function openLab(file: string, o: { install: boolean; log?: (msg: string) => void }): Lab {
+  const lab = loadLab(file);
+  ensureNeeds('lab', { log: o.log ?? say, install: o.install });
+  return lab;
+}
 
 const epoch = (v: string) => {
   if (!/^[0-9]{1,17}$/.test(v)) throw new InvalidArgumentError(`--epoch-us: µs since 1970 as digits, got "${v}"`);
   return Number(v);
 };
-const duration = (v: string) => {
-  try {
-    return parseDurationUs(v);
-  } catch (e) {
-    throw new InvalidArgumentError((e as Error).message);
-  }
-};
 
-export function registerLiveCommands(program: Command): void {
+export function register(program: Command): void {
   program.command('agent')
     .description('run the programs the scenario\'s policies place on one lab host (inside its namespace; started by `hatwin live`)')
     .requiredOption('--lab <file>', 'lab file')
@@ -39,13 +40,14 @@ export function registerLiveCommands(program: Command): void {
     .option('--trace <file>', 'append the trace here as NDJSON')
     .option('--boot', 'the host has just booted: programs that run once at the start are not run again')
     .action(guarded(async (o: { lab: string; host: string; scenario?: string; run: string; epochUs?: number; trace?: string; boot?: boolean }) => {
-      const lab = loadLab(o.lab);
+      const log = (m: string) => console.error(`[agent ${o.host}] ${m}`);
+      const lab = openLab(o.lab, { install: false, log });
       const fromLab = typeof lab.live?.scenario === 'string' ? resolve(dirname(lab.file), lab.live.scenario) : undefined;
       const scenarioFile = o.scenario ?? fromLab;
       if (!scenarioFile) throw new Error('no scenario: give --scenario S.yaml (or live: { scenario: S.yaml } in the lab file)');
       const agent = await startAgent({
         labFile: o.lab, host: o.host, scenarioFile, runId: o.run, boot: o.boot === true,
-        epochUs: o.epochUs ?? Math.round((performance.timeOrigin + performance.now()) * 1000), traceFile: o.trace, log: (m) => console.error(`[agent ${o.host}] ${m}`),
+        epochUs: o.epochUs ?? Math.round((performance.timeOrigin + performance.now()) * 1000), traceFile: o.trace, log,
       });
       await new Promise<void>((resolve) => {
         const stop = () => void agent.stop().finally(resolve);
@@ -62,6 +64,7 @@ export function registerLiveCommands(program: Command): void {
     .requiredOption('--trace <file>', 'merged NDJSON trace')
     .option('--until <duration>', 'how long to run (default: the scenario\'s until)', duration)
     .action(guarded(async (lab: string, o: { scenario: string; trace: string; until?: number }) => {
+      openLab(lab, { install: true });
       const ac = new AbortController();
       const stop = () => {
         say('stopping: ending the agents, writing the trace');
@@ -70,16 +73,7 @@ export function registerLiveCommands(program: Command): void {
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
       const r = await runLive({ labFile: lab, scenarioFile: o.scenario, traceFile: o.trace, untilUs: o.until, log: say, signal: ac.signal });
-      const rec = recoveries(r.events);
-      console.log('| target | fault | detected at s | function recovery s | target recovery s | fault -> function s |');
-      console.log('|---|---|---:|---:|---:|---:|');
-      for (const x of rec) console.log(`| ${x.target} | ${x.fault ?? '—'} | ${(x.detectedUs / 1e6).toFixed(2)} | ${fmtS(x.functionRecoveryS)} | ${fmtS(x.targetRecoveryS)} | ${fmtS(x.faultToFunctionS)} |`);
-      const dis = disconnections(r.events);
-      if (dis.length) {
-        console.log('\n| client | vip | from s | disconnection s |');
-        console.log('|---|---|---:|---:|');
-        for (const d of dis) console.log(`| ${d.client} | ${d.vip} | ${(d.fromUs / 1e6).toFixed(2)} | ${d.durationS === null ? 'still down' : d.durationS.toFixed(2)} |`);
-      }
+      printRecoveryTables(r.events, { leadingBlankLine: false, showEmptyRecoveries: true });
     }));
 
   program.command('calibrate')
@@ -88,11 +82,10 @@ export function registerLiveCommands(program: Command): void {
     .option('--out <file>', 'params file (default: out/lab/NAME/calibrate.json)')
     .option('--samples <n>', 'samples per probe', (v) => Number(v), 5)
     .action(guarded(async (labFile: string, o: { out?: string; samples: number }) => {
-      const lab = loadLab(labFile);
+      const lab = openLab(labFile, { install: true });
       const p = await calibrate(labFile, { samples: o.samples, log: say });
       const out = o.out ?? join(lab.logDir, '..', 'calibrate.json');
-      mkdirSync(dirname(out), { recursive: true });
-      writeFileSync(out, `${JSON.stringify(p, null, 2)}\n`);
+      writeAtomic(out, `${JSON.stringify(p, null, 2)}\n`);
       console.log(JSON.stringify(p, null, 2));
       say(`wrote ${out}`);
     }));
@@ -104,6 +97,7 @@ export function registerLiveCommands(program: Command): void {
     .requiredOption('--out <dir>', 'output directory')
     .option('--params <file>', 'calibrate file (default: out/lab/NAME/calibrate.json)')
     .action(guarded(async (scenarioFile: string, o: { lab: string; out: string; params?: string }) => {
+      openLab(o.lab, { install: true });
       const r = await conform({ scenarioFile, labFile: o.lab, outDir: o.out, paramsFile: o.params, log: say });
       console.log(conformMarkdown(scenarioFile, r.rows));
       say(`wrote ${r.json}, ${r.md}`);
