@@ -21,7 +21,7 @@ const PACKAGE_OF: Record<string, string> = {
 export function requireBinary(path: string): string {
   if (!existsSync(path)) {
     const pkg = PACKAGE_OF[path] ?? 'the package that provides it';
-    throw new Error(`${path} is missing: install ${pkg} (listed in scripts/apt/live-adapters.txt; run "node scripts/setup.mjs" as root)`);
+    throw new Error(`${path} is missing: install ${pkg} (listed in scripts/apt/live-adapters.txt; run "node scripts/setup.mjs --need live-adapters" as root)`);
   }
   return path;
 }
