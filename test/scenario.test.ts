@@ -75,23 +75,25 @@ describe('scenario validation', () => {
     const ps = problemsOf(lines(
       'hosts:',
       '  - name: web1',
+      '  - name: web2',
       'faults:',
       '  - kind: St1',
       '    target: ghost',
       '    at: 10s',
-      '  - { kind: partition, a: [web1], b: [web1, nobody], at: 20s }',
+      '  - { kind: partition, a: [web1], b: [web2, nobody], at: 20s }',
     ));
     expect(ps.map((p) => [p.line, p.field, p.message])).toEqual([
-      [5, 'faults.0.target', 'no host or VM "ghost"'],
-      [7, 'faults.1.b.1', 'no host, VM or client "nobody"'],
+      [6, 'faults.0.target', 'no host or VM "ghost"'],
+      [8, 'faults.1.b.1', 'no host, VM or client "nobody"'],
     ]);
-    expect(ps[1].column).toBe('  - { kind: partition, a: [web1], b: [web1, '.length + 1);
+    expect(ps[1].column).toBe('  - { kind: partition, a: [web1], b: [web2, '.length + 1);
   });
 
   it('a policy that names an unknown host points at that field of the policy', () => {
     const p = problemOf(lines(
       'hosts:',
       '  - name: web1',
+      '    services: [{ name: s }]',
       'vms: [{ name: b }]',
       'vips: [{ name: v, service: s, holder: web1 }]',
       'policies:',
@@ -103,7 +105,7 @@ describe('scenario validation', () => {
       '    backupVm: b',
       '    backupHost: web1',
     ));
-    expect(p).toMatchObject({ line: 7, column: 14, field: 'policies.0.manager', message: 'no host "nobody"' });
+    expect(p).toMatchObject({ line: 8, column: 14, field: 'policies.0.manager', message: 'no host "nobody"' });
   });
 
   it('an unknown policy kind lists the known ones', () => {
@@ -117,7 +119,7 @@ describe('scenario validation', () => {
     expect(top).toMatchObject({ line: 1, column: 8, field: 'until' });
     expect(top.message).toMatch(/not a duration: "10 parsecs" \(expected e\.g\. 250ms, 10s/);
     const inPolicy = problemOf(lines(
-      'hosts: [{ name: web1 }]',
+      'hosts: [{ name: web1, services: [{ name: s }] }]',
       'vms: [{ name: b }]',
       'vips: [{ name: v, service: s, holder: web1 }]',
       'policies:',
@@ -134,11 +136,16 @@ describe('scenario validation', () => {
     expect(inPolicy.message).toMatch(/not a duration/);
   });
 
-  it('a bad distribution says which forms are accepted', () => {
-    const p = problemOf(lines('hosts:', '  - name: web1', '    bootS: { kind: normal, mean: 3 }'));
+  it('a bad distribution says which forms are accepted, or what its kind lacks', () => {
+    const p = problemOf(lines('hosts:', '  - name: web1', '    bootS: banana'));
     expect(p).toMatchObject({ line: 3, column: 12, field: 'hosts.0.bootS' });
     expect(p.message).toMatch(/distribution/);
     expect(p.message).toMatch(/normal/);
+    const missing = problemOf(lines('hosts:', '  - name: web1', '    bootS: { kind: normal, mean: 3 }'));
+    expect(missing).toMatchObject({ line: 3, column: 12, field: 'hosts.0.bootS.sd', message: 'missing field "sd"' });
+    const kind = problemOf(lines('hosts:', '  - name: web1', '    bootS: { kind: gamma, shape: 3 }'));
+    expect(kind).toMatchObject({ line: 3, column: 20, field: 'hosts.0.bootS.kind' });
+    expect(kind.message).toMatch(/^unknown kind "gamma": expected one of constant, uniform, normal/);
   });
 
   it('duplicate names: a VM named like a host, and two hosts with one name', () => {
@@ -178,8 +185,7 @@ describe('scenario validation', () => {
 
   it('a missing required field points at the enclosing node', () => {
     const p = problemOf(lines('name: x'));
-    expect(p).toMatchObject({ line: 1, field: 'hosts' });
-    expect(p.message).toMatch(/expected array/);
+    expect(p).toMatchObject({ line: 1, field: 'hosts', message: 'missing field "hosts"' });
     const vmMissingName = problemOf(lines('hosts: [{ name: web1 }]', 'vms:', '  - host: web1'));
     expect(vmMissingName).toMatchObject({ line: 3, field: 'vms.0.name' });
   });

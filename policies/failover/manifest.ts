@@ -1,7 +1,7 @@
 // The failover policy's manifest: one manager watches one target's service and fails it over to
 // a suspended backup VM (failover.ts).
 import { z } from 'zod';
-import { durationUs } from '../../sim/scenario/units.ts';
+import { durationUs, periodUs } from '../../sim/scenario/units.ts';
 import { definePolicy, siteHas, type Problem } from '../manifest.ts';
 import { failover } from './failover.ts';
 
@@ -13,9 +13,10 @@ const schema = z.object({
   vip: z.string(),
   backupVm: z.string(),
   backupHost: z.string(),
-  interval: durationUs.default(10_000_000),
-  serviceTimeout: durationUs.default(3_000_000),
-  networkTimeout: durationUs.default(2_000_000),
+  // Loops wait on these each round: each is at least 1 ms (units.ts periodUs).
+  interval: periodUs.default(10_000_000),
+  serviceTimeout: periodUs.default(3_000_000),
+  networkTimeout: periodUs.default(2_000_000),
   recoveryWait: durationUs.default(300_000_000),
 }).strict();
 
@@ -28,6 +29,10 @@ export const failoverPolicy = definePolicy({
     for (const f of ['manager', 'target', 'backupHost'] as const) if (!siteHas.host(site, c[f])) out.push([[f], `no host "${c[f]}"`]);
     if (!siteHas.vm(site, c.backupVm)) out.push([['backupVm'], `no VM "${c.backupVm}"`]);
     if (!siteHas.vip(site, c.vip)) out.push([['vip'], `no VIP "${c.vip}"`]);
+    const target = site.hosts.find((h) => h.name === c.target);
+    if (target && !target.services.includes(c.service)) {
+      out.push([['service'], `target "${c.target}" does not run "${c.service}" (its services: ${target.services.join(', ') || 'none'})`]);
+    }
     return out;
   },
   programs: (c) => [{

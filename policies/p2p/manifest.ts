@@ -2,7 +2,7 @@
 // the administrator writes the management files once (initialise), and every group member runs
 // its executer program (program.ts).
 import { z } from 'zod';
-import { durationUs } from '../../sim/scenario/units.ts';
+import { durationUs, periodUs } from '../../sim/scenario/units.ts';
 import type { Site } from '../../engine/ports/site.ts';
 import { ADMIN, definePolicy, type Problem } from '../manifest.ts';
 import type { ManagementData } from './files.ts';
@@ -14,15 +14,17 @@ export const p2pSchema = z.object({
   group: z.array(z.string()).min(2),
   /** Backup VM of each target (default: the VM the site says backs it, else the VM named <host>b). */
   backups: z.record(z.string(), z.string()).default({}),
-  interval: durationUs.default(10_000_000),
-  networkTimeout: durationUs.default(2_000_000),
-  serviceTimeout: durationUs.default(3_000_000),
+  // Loops wait on the periods (at least 1 ms each, units.ts periodUs); restartWait and decision
+  // are waited once per recovery.
+  interval: periodUs.default(10_000_000),
+  networkTimeout: periodUs.default(2_000_000),
+  serviceTimeout: periodUs.default(3_000_000),
   restartWait: durationUs.default(88_000_000),
-  waitPoll: durationUs.default(1_000_000),
+  waitPoll: periodUs.default(1_000_000),
   decision: durationUs.default(250_000),
-  examRetry: durationUs.default(100_000),
-  loadInterval: durationUs.default(10_000_000),
-  reconcile: durationUs.default(60_000_000),
+  examRetry: periodUs.default(100_000),
+  loadInterval: periodUs.default(10_000_000),
+  reconcile: periodUs.default(60_000_000),
 }).strict();
 export type P2pPolicy = z.infer<typeof p2pSchema>;
 
@@ -37,7 +39,7 @@ export function p2pConfig(c: P2pPolicy): P2pConfig {
 }
 
 const backupOf = (c: P2pPolicy, site: Site, host: string): string =>
-  c.backups[host] ?? site.vms.find((v) => v.backs === host)?.name ?? `${host}b`;
+  (Object.hasOwn(c.backups, host) ? c.backups[host] : undefined) ?? site.vms.find((v) => v.backs === host)?.name ?? `${host}b`;
 
 /** The management data of each group member (the paper's Fig. 4 record), from the site. */
 export function p2pData(c: P2pPolicy, site: Site): ManagementData[] {
@@ -73,6 +75,9 @@ export const p2pPolicy = definePolicy({
       if (!site.vips.some((v) => v.holder === host)) out.push([['group', i], `no VIP held by "${host}"`]);
     });
     if (new Set(c.group).size !== c.group.length) out.push([['group'], 'a server appears twice in the group file']);
+    for (const host of Object.keys(c.backups)) {
+      if (!c.group.includes(host)) out.push([['backups', host], `"${host}" is not in the group (group: ${c.group.join(', ')})`]);
+    }
     return out;
   },
   programs: (c, site) => {

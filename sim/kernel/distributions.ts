@@ -15,11 +15,20 @@ export type Dist =
 
 const MAX_REJECTIONS = 1000;
 
+/**
+ * |z| of a standard normal draw never exceeds this: Box-Muller on a uniform with 53 bits reaches
+ * 8.58 (Alea's 32 bits: 6.66). Draws are clamped to it, so the bounds below hold for any Rng.
+ */
+export const NORMAL_Z_MAX = 9;
+/** -ln(1 - u) of an exponential draw never exceeds this (36.7 with 53 bits); clamped likewise. */
+export const EXP_MAX = 40;
+
 function standardNormal(rng: Rng): number {
   // Box-Muller; 1 - u keeps the log argument in (0, 1].
   const u = 1 - rng.next();
   const v = rng.next();
-  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+  const z = Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+  return z > NORMAL_Z_MAX ? NORMAL_Z_MAX : z < -NORMAL_Z_MAX ? -NORMAL_Z_MAX : z;
 }
 
 export function sample(d: Dist, rng: Rng): number {
@@ -40,12 +49,44 @@ export function sample(d: Dist, rng: Rng): number {
       return Math.abs(lo - d.mean) < Math.abs(hi - d.mean) ? lo : hi;
     }
     case 'exponential':
-      return -d.mean * Math.log(1 - rng.next());
+      return d.mean * Math.min(EXP_MAX, -Math.log(1 - rng.next()));
     case 'lognormal':
       return Math.exp(d.mu + d.sigma * standardNormal(rng));
     case 'empirical': {
       if (d.values.length === 0) throw new Error('empirical distribution with no values');
       return d.values[Math.floor(rng.next() * d.values.length)];
+    }
+  }
+}
+
+/**
+ * Every value `sample(d, rng)` can return lies in [lo, hi] (for any Rng). Scenario validation uses
+ * it to keep drawn durations finite and within the simulated time range.
+ */
+export function distRange(d: Dist): { lo: number; hi: number } {
+  switch (d.kind) {
+    case 'constant':
+      return { lo: d.value, hi: d.value };
+    case 'uniform':
+      return { lo: d.min, hi: d.max };
+    case 'normal': {
+      const lo = d.min ?? 0;
+      if (d.sd === 0) return { lo, hi: Math.min(d.max ?? Infinity, Math.max(lo, d.mean)) };
+      // Accepted draws lie in [lo, min(max, mean + Z·sd)]; the fallback returns lo or max.
+      return { lo, hi: d.max ?? Math.max(lo, d.mean + NORMAL_Z_MAX * d.sd) };
+    }
+    case 'exponential':
+      return { lo: 0, hi: d.mean * EXP_MAX };
+    case 'lognormal':
+      return { lo: Math.exp(d.mu - NORMAL_Z_MAX * d.sigma), hi: Math.exp(d.mu + NORMAL_Z_MAX * d.sigma) };
+    case 'empirical': {
+      let lo = Infinity;
+      let hi = -Infinity;
+      for (const v of d.values) {
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
+      }
+      return { lo, hi };
     }
   }
 }

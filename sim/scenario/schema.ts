@@ -1,27 +1,40 @@
 // Scenario files: the world (hosts, VMs, services, VIPs, clients, load), the faults, the policies
 // and their parameters. Validated with zod; durations are seconds (a number) or strings like
-// "250ms", "10s", "5m"; random durations are distributions in seconds.
+// "250ms", "10s", "5m"; random durations are distributions in seconds. Cross-references (a VM's
+// host, a fault's target and the kind of thing it needs, a VIP holder's services, ...) are
+// checked by scenarioProblems(), which the loader also runs on what it could salvage of an
+// invalid file, so that every problem of a file is reported at once.
 import { z } from 'zod';
 
-import { distSchema, durationUs, name, type DistSpec } from './units.ts';
+import { distSchema, durationUs, name, seconds, DIST_EXPECTED, type DistSpec } from './units.ts';
+import { distRange, type Dist } from '../kernel/distributions.ts';
+import { MAX_TIME_S, US_PER_S } from '../kernel/time.ts';
 
 export { distSchema, durationUs, name, type DistSpec };
 const constant = (value: number): DistSpec => ({ kind: 'constant', value });
 
+/** Amounts (watts, MB, bytes/s, percent): finite, so that sums over a whole file stay finite. */
+const BIG = 1e12;
+const amount = z.number().nonnegative().max(BIG);
+const positiveAmount = z.number().positive().max(BIG);
+/** Times a single network step takes (a probe, a VIP change, a command): at most an hour. */
+const stepS = z.number().nonnegative().max(3600, 'at most 3600 s (an hour)');
+const positiveStepS = z.number().positive().max(3600, 'at most 3600 s (an hour)');
+
 const wattsSchema = z.object({
-  off: z.number().nonnegative().default(1),
-  booting: z.number().nonnegative().default(60),
-  on: z.number().nonnegative().default(45),
-  restarting: z.number().nonnegative().default(60),
-  suspended: z.number().nonnegative().default(3),
-  paused: z.number().nonnegative().default(45),
-  failed: z.number().nonnegative().default(0),
+  off: amount.default(1),
+  booting: amount.default(60),
+  on: amount.default(45),
+  restarting: amount.default(60),
+  suspended: amount.default(3),
+  paused: amount.default(45),
+  failed: amount.default(0),
 }).strict();
 
 const serviceSchema = z.object({
   name,
   /** Service examination time when the service answers (Tse). */
-  examS: z.number().positive().default(0.05),
+  examS: positiveStepS.default(0.05),
   /** Time to (re)start the daemon. */
   restartS: distSchema.default(constant(0.15)),
 }).strict();
@@ -33,14 +46,14 @@ const hostSchema = z.object({
   services: z.array(serviceSchema).default([]),
   /** Server type for load-aware placement (kitamura-2018 Fig. 5b). */
   serverType: z.enum(['CPU', 'NETWORK', 'CPU_NET']).optional(),
-  cores: z.number().int().positive().default(4),
-  memMb: z.number().positive().default(8192),
+  cores: z.number().int().positive().max(1_000_000).default(4),
+  memMb: positiveAmount.default(8192),
   /** Memory in use by the host's own software (KB are derived). */
-  memUsedMb: z.number().nonnegative().default(1024),
-  cpuBusyPct: z.number().min(0).default(2),
-  netBytesPerS: z.number().nonnegative().default(0),
+  memUsedMb: amount.default(1024),
+  cpuBusyPct: amount.default(2),
+  netBytesPerS: amount.default(0),
   /** Rated link speed, bits per second. */
-  linkBps: z.number().positive().default(1e9),
+  linkBps: positiveAmount.default(1e9),
   bootS: distSchema.default(constant(60)),
   restartS: distSchema.default(constant(60)),
   suspendS: distSchema.default(constant(5)),
@@ -54,8 +67,8 @@ const vmSchema = z.object({
   host: name.nullable().default(null),
   state: z.enum(['defined', 'running', 'suspended']).default('suspended'),
   services: z.array(serviceSchema).default([]),
-  memMb: z.number().positive().default(2048),
-  cpuPct: z.number().min(0).default(5),
+  memMb: positiveAmount.default(2048),
+  cpuPct: amount.default(5),
   /** Cold start from power-off. */
   startS: distSchema.default(constant(42.84)),
   /** Activation of a suspended VM (Tv). */
@@ -75,21 +88,23 @@ const vipSchema = z.object({
 const clientSchema = z.object({
   name,
   vip: name,
-  intervalS: z.number().positive().default(1),
+  intervalS: z.number().min(0.001, 'at least 0.001 s (1 ms)').max(MAX_TIME_S).default(1),
   /** Offset of the access grid in seconds, or "random" (drawn once per run from the client's stream). */
-  phaseS: z.union([z.number().nonnegative(), z.literal('random')]).default(0),
+  phaseS: z.union([seconds, z.literal('random')]).default(0),
 }).strict();
 
 const loadSchema = z.object({
   host: name,
   start: durationUs.default(0),
   end: durationUs.optional(),
-  cpuPct: z.number().min(0).default(0),
-  memMb: z.number().min(0).default(0),
-  netBytesPerS: z.number().min(0).default(0),
+  cpuPct: amount.default(0),
+  memMb: amount.default(0),
+  netBytesPerS: amount.default(0),
 }).strict();
 
-const faultTime = z.union([durationUs, z.object({ dist: distSchema }).strict()]);
+const faultTime = z.union([durationUs, z.object({ dist: distSchema }).strict()], {
+  error: 'expected a time: seconds (a number), a string like "65s", or {dist: <distribution>}',
+});
 
 const faultBase = { at: faultTime, duration: durationUs.optional() };
 
@@ -108,24 +123,37 @@ export const faultSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('partition'), a: z.array(name).min(1), b: z.array(name).min(1), oneWay: z.boolean().default(false), ...faultBase }).strict(),
 ]);
 export type FaultSpec = z.infer<typeof faultSchema>;
+export type FaultKind = FaultSpec['kind'];
+
+/** What each fault kind acts on. */
+export const FAULT_TARGETS: Record<FaultKind, 'host' | 'vm' | 'service' | 'nodes'> = {
+  St1: 'service', St2: 'service',
+  Nt1: 'host', Nt2: 'host', 'host-restart': 'host', 'host-shutdown': 'host', 'host-fail': 'host', pause: 'host', 'link-down': 'host',
+  'vm-crash': 'vm',
+  partition: 'nodes',
+};
+/** The fault kinds that a `duration` heals; the others take none. */
+export const HEALED_FAULTS: ReadonlySet<FaultKind> = new Set(['pause', 'link-down', 'partition']);
 
 export const policySchema = z.object({ kind: name }).passthrough();
 
-export const scenarioSchema = z.object({
+const networkDefaults = { latencyS: 0.0005, examS: 0.01, vipSetS: 0.1, commandS: 0.05 };
+
+export const scenarioShape = {
   name: name.optional(),
   description: z.string().optional(),
   seed: z.number().int().optional(),
   until: durationUs.optional(),
   network: z.object({
     /** One-way delay of a management message on the server LAN. */
-    latencyS: z.number().nonnegative().default(0.0005),
+    latencyS: stepS.default(0.0005),
     /** Network examination (ping) time when the target answers (kitamura-2018 Table 3: 0.01 s). */
-    examS: z.number().positive().default(0.01),
+    examS: positiveStepS.default(0.01),
     /** Time to set or remove a VIP, gratuitous ARP included. */
-    vipSetS: z.number().nonnegative().default(0.1),
+    vipSetS: stepS.default(0.1),
     /** Time of a remote command (daemon restart request, shutdown) to reach its host. */
-    commandS: z.number().nonnegative().default(0.05),
-  }).strict().default({ latencyS: 0.0005, examS: 0.01, vipSetS: 0.1, commandS: 0.05 }),
+    commandS: stepS.default(0.05),
+  }).strict().default(networkDefaults),
   contention: z.object({
     /**
      * Fraction of a VM operation's time spent moving its image to or from the file server (the
@@ -142,40 +170,209 @@ export const scenarioSchema = z.object({
   faults: z.array(faultSchema).default([]),
   policies: z.array(policySchema).default([]),
   params: z.record(z.string(), z.unknown()).default({}),
-}).strict().superRefine((s, ctx) => {
-  const nodes = new Set<string>();
-  const dup = (n: string, path: (string | number)[]) => {
-    if (nodes.has(n)) ctx.addIssue({ code: 'custom', path, message: `name "${n}" is used twice (hosts and VMs share one namespace)` });
-    nodes.add(n);
-  };
-  s.hosts.forEach((h, i) => dup(h.name, ['hosts', i, 'name']));
-  s.vms.forEach((v, i) => dup(v.name, ['vms', i, 'name']));
-  const hostNames = new Set(s.hosts.map((h) => h.name));
-  s.vms.forEach((v, i) => {
-    if (v.host !== null && !hostNames.has(v.host)) ctx.addIssue({ code: 'custom', path: ['vms', i, 'host'], message: `no host "${v.host}" (hosts: ${[...hostNames].join(', ')})` });
-  });
-  const vipNames = new Set(s.vips.map((v) => v.name));
-  s.vips.forEach((v, i) => {
-    if (v.holder !== null && !nodes.has(v.holder)) ctx.addIssue({ code: 'custom', path: ['vips', i, 'holder'], message: `no host or VM "${v.holder}"` });
-  });
-  s.clients.forEach((c, i) => {
-    if (!vipNames.has(c.vip)) ctx.addIssue({ code: 'custom', path: ['clients', i, 'vip'], message: `no VIP "${c.vip}" (VIPs: ${[...vipNames].join(', ') || 'none'})` });
-  });
-  s.load.forEach((l, i) => {
-    if (!hostNames.has(l.host)) ctx.addIssue({ code: 'custom', path: ['load', i, 'host'], message: `no host "${l.host}"` });
-  });
-  s.faults.forEach((f, i) => {
-    if ('target' in f && !nodes.has(f.target)) ctx.addIssue({ code: 'custom', path: ['faults', i, 'target'], message: `no host or VM "${f.target}"` });
-    if ('a' in f) for (const [side, list] of [['a', f.a], ['b', f.b]] as const) list.forEach((n, j) => {
-      if (!nodes.has(n) && !s.clients.some((c) => c.name === n)) ctx.addIssue({ code: 'custom', path: ['faults', i, side, j], message: `no host, VM or client "${n}"` });
-    });
-  });
-});
+};
 
-export type Scenario = z.infer<typeof scenarioSchema>;
+const scenarioObject = z.object(scenarioShape).strict();
+
+export type Scenario = z.infer<typeof scenarioObject>;
 export type HostSpec = z.infer<typeof hostSchema>;
 export type VmSpec = z.infer<typeof vmSchema>;
 export type ServiceSpec = z.infer<typeof serviceSchema>;
 export type VipSpec = z.infer<typeof vipSchema>;
 export type ClientSpec = z.infer<typeof clientSchema>;
 export type LoadSpec = z.infer<typeof loadSchema>;
+
+export interface PathProblem {
+  path: (string | number)[];
+  message: string;
+}
+
+const fmtS = (us: number): string => `${+(us / US_PER_S).toPrecision(6)}s`;
+const list = (xs: Iterable<string>): string => [...xs].join(', ') || 'none';
+
+/**
+ * Cross-reference problems of a scenario: names it uses that it does not declare, names declared
+ * twice, faults aimed at the wrong kind of thing, times outside the run, and so on. `invalid`
+ * names hosts, VMs, VIPs and clients that the file declares but whose entry is itself invalid
+ * (the loader's salvage): they count as declared, and checks of their details are skipped.
+ */
+export function scenarioProblems(s: Scenario, invalid: ReadonlySet<string> = new Set()): PathProblem[] {
+  const out: PathProblem[] = [];
+  const add = (path: (string | number)[], message: string) => out.push({ path, message });
+  const hosts = new Map(s.hosts.map((h) => [h.name, h]));
+  const vms = new Map(s.vms.map((v) => [v.name, v]));
+  const clients = new Set(s.clients.map((c) => c.name));
+
+  // One namespace for hosts and VMs; clients may be named in partitions, so they need names of their own.
+  const nodes = new Set<string>();
+  const dup = (n: string, path: (string | number)[]) => {
+    if (nodes.has(n)) add(path, `name "${n}" is used twice (hosts and VMs share one namespace)`);
+    nodes.add(n);
+  };
+  s.hosts.forEach((h, i) => dup(h.name, ['hosts', i, 'name']));
+  s.vms.forEach((v, i) => dup(v.name, ['vms', i, 'name']));
+  const seenClients = new Set<string>();
+  s.clients.forEach((c, i) => {
+    if (nodes.has(c.name)) add(['clients', i, 'name'], `name "${c.name}" is a host or VM already (partitions name hosts, VMs and clients alike)`);
+    else if (seenClients.has(c.name)) add(['clients', i, 'name'], `client "${c.name}" is declared twice`);
+    seenClients.add(c.name);
+  });
+  const seenVips = new Set<string>();
+  s.vips.forEach((v, i) => {
+    if (seenVips.has(v.name)) add(['vips', i, 'name'], `VIP "${v.name}" is declared twice`);
+    seenVips.add(v.name);
+  });
+  const servicesOf = (n: string): string[] => (hosts.get(n) ?? vms.get(n))?.services.map((x) => x.name) ?? [];
+  for (const [section, items] of [['hosts', s.hosts], ['vms', s.vms]] as const) {
+    items.forEach((h, i) => {
+      const seen = new Set<string>();
+      h.services.forEach((x, j) => {
+        if (seen.has(x.name)) add([section, i, 'services', j, 'name'], `service "${x.name}" is declared twice on "${h.name}"`);
+        seen.add(x.name);
+      });
+    });
+  }
+
+  s.vms.forEach((v, i) => {
+    if (invalid.has(v.name)) return;
+    if (v.host !== null && !hosts.has(v.host)) {
+      add(['vms', i, 'host'], vms.has(v.host) ? `"${v.host}" is a VM, not a host` : `no host "${v.host}" (hosts: ${list(hosts.keys())})`);
+    }
+    if (v.state === 'running' && v.host === null) add(['vms', i, 'state'], `a running VM needs a host (give "host")`);
+  });
+
+  s.vips.forEach((v, i) => {
+    if (invalid.has(v.name) || v.holder === null) return;
+    if (!nodes.has(v.holder)) add(['vips', i, 'holder'], `no host or VM "${v.holder}"`);
+    else if (!invalid.has(v.holder) && !servicesOf(v.holder).includes(v.service)) {
+      add(['vips', i, 'holder'], `"${v.holder}" does not run "${v.service}", the service of VIP "${v.name}" (its services: ${list(servicesOf(v.holder))})`);
+    }
+  });
+  const vipNames = new Set(s.vips.map((v) => v.name));
+  s.clients.forEach((c, i) => {
+    if (!invalid.has(c.name) && !vipNames.has(c.vip)) add(['clients', i, 'vip'], `no VIP "${c.vip}" (VIPs: ${list(vipNames)})`);
+  });
+
+  s.load.forEach((l, i) => {
+    if (!hosts.has(l.host)) add(['load', i, 'host'], vms.has(l.host) ? `"${l.host}" is a VM: load applies to hosts` : `no host "${l.host}"`);
+    if (l.end !== undefined && l.end < l.start) add(['load', i, 'end'], `end (${fmtS(l.end)}) is before start (${fmtS(l.start)})`);
+  });
+
+  s.faults.forEach((f, i) => {
+    const at = ['faults', i] as (string | number)[];
+    const wants = FAULT_TARGETS[f.kind];
+    if (f.kind === 'partition') {
+      const sides = { a: new Set(f.a), b: new Set(f.b) };
+      for (const [side, names] of [['a', f.a], ['b', f.b]] as const) names.forEach((n, j) => {
+        if (!nodes.has(n) && !clients.has(n)) add([...at, side, j], `no host, VM or client "${n}"`);
+      });
+      f.b.forEach((n, j) => {
+        if (sides.a.has(n)) add([...at, 'b', j], `"${n}" is on both sides of the partition`);
+      });
+    } else {
+      const t = f.target;
+      const kindOf = hosts.has(t) ? 'host' : vms.has(t) ? 'VM' : null;
+      if (kindOf === null) add([...at, 'target'], `no host or VM "${t}"`);
+      else if (wants === 'host' && kindOf !== 'host') add([...at, 'target'], `${f.kind} needs a host; "${t}" is a VM (a VM fault is vm-crash)`);
+      else if (wants === 'vm' && kindOf !== 'VM') add([...at, 'target'], `${f.kind} needs a VM; "${t}" is a host (host faults: Nt1, Nt2, host-restart, host-shutdown, host-fail, pause, link-down)`);
+      else if (wants === 'service' && !invalid.has(t)) {
+        const svcs = servicesOf(t);
+        const service = 'service' in f ? f.service : undefined;
+        if (service !== undefined && !svcs.includes(service)) add([...at, 'service'], `"${t}" does not run "${service}" (its services: ${list(svcs)})`);
+        else if (service === undefined && svcs.length === 0) add([...at, 'target'], `${f.kind} stops a service, and "${t}" runs none`);
+      }
+    }
+    if (f.duration !== undefined && !HEALED_FAULTS.has(f.kind)) {
+      add([...at, 'duration'], `${f.kind} takes no duration (only ${[...HEALED_FAULTS].join(', ')} heal after one)`);
+    }
+    if (s.until !== undefined) {
+      const earliest = typeof f.at === 'number' ? f.at : Math.round(distRange(f.at.dist as Dist).lo * US_PER_S);
+      if (earliest > s.until) {
+        add([...at, 'at'], `${typeof f.at === 'number' ? `at ${fmtS(f.at)}` : `the earliest time of its distribution (${fmtS(earliest)})`} is after until (${fmtS(s.until)}): the fault would never happen`);
+      }
+    }
+  });
+  return out;
+}
+
+export const scenarioSchema = scenarioObject.superRefine((s, ctx) => {
+  for (const p of scenarioProblems(s)) ctx.addIssue({ code: 'custom', path: p.path, message: p.message });
+});
+
+// ---------- salvage: what can be checked of an invalid file ----------
+
+const isObj = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+const rawName = (x: unknown): string | null => (isObj(x) && typeof x.name === 'string' && x.name.length > 0 ? x.name : null);
+
+/**
+ * The parts of an invalid scenario that parse, for cross-reference and policy checks in the same
+ * pass as the schema's own problems: every top-level field that parses, every entry of a list
+ * that parses, and for a host, VM, VIP or client whose entry does not, a stand-in with its
+ * declared name (listed in `invalid`, so that its details are not checked).
+ */
+export function salvageScenario(raw: unknown): { scenario: Scenario; invalid: Set<string> } {
+  const obj = isObj(raw) ? raw : {};
+  const invalid = new Set<string>();
+  const one = <T>(schema: z.ZodType<T>, value: unknown, fallback: T): T => {
+    const r = schema.safeParse(value);
+    return r.success ? r.data : fallback;
+  };
+  const many = <T>(key: string, schema: z.ZodType<T>, stub?: (x: unknown) => T | null): T[] => {
+    const xs = obj[key];
+    if (!Array.isArray(xs)) return [];
+    const out: T[] = [];
+    for (const x of xs) {
+      const r = schema.safeParse(x);
+      if (r.success) out.push(r.data);
+      else {
+        const st = stub?.(x);
+        if (st) out.push(st);
+      }
+    }
+    return out;
+  };
+  const services = (x: unknown): ServiceSpec[] => {
+    const xs = isObj(x) && Array.isArray(x.services) ? x.services : [];
+    return xs.flatMap((el): ServiceSpec[] => {
+      const r = serviceSchema.safeParse(el);
+      if (r.success) return [r.data];
+      const n = rawName(el);
+      return n ? [{ ...serviceSchema.parse({ name: 'x' }), name: n }] : [];
+    });
+  };
+  const stubbed = <T>(make: (n: string) => T) => (x: unknown): T | null => {
+    const n = rawName(x);
+    if (n === null) return null;
+    invalid.add(n);
+    return make(n);
+  };
+  const str = (x: unknown, key: string): string => (isObj(x) && typeof x[key] === 'string' ? x[key] as string : '');
+  const scenario: Scenario = {
+    name: one(scenarioShape.name, obj.name, undefined),
+    description: one(scenarioShape.description, obj.description, undefined),
+    seed: one(scenarioShape.seed, obj.seed, undefined),
+    until: one(scenarioShape.until, obj.until, undefined),
+    network: one(scenarioShape.network, obj.network, networkDefaults),
+    contention: one(scenarioShape.contention, obj.contention, { ioFraction: 0 }),
+    hosts: many('hosts', hostSchema, stubbed((n) => ({ ...hostSchema.parse({ name: 'x' }), name: n, services: [] as ServiceSpec[] }))),
+    vms: many('vms', vmSchema, stubbed((n) => ({ ...vmSchema.parse({ name: 'x' }), name: n, services: [] as ServiceSpec[] }))),
+    vips: many('vips', vipSchema, stubbed((n) => ({ name: n, service: '', holder: null as string | null }))),
+    clients: many('clients', clientSchema, stubbed((n) => ({ name: n, vip: '', intervalS: 1, phaseS: 0 }))),
+    load: many('load', loadSchema),
+    faults: many('faults', faultSchema),
+    policies: many('policies', policySchema),
+    params: {},
+  };
+  // Stand-ins keep the services the file names for them (a policy check reads them).
+  const rawOf = (key: string, n: string) => (Array.isArray(obj[key]) ? (obj[key] as unknown[]).find((x) => rawName(x) === n) : undefined);
+  for (const h of scenario.hosts) if (invalid.has(h.name)) h.services = services(rawOf('hosts', h.name));
+  for (const v of scenario.vms) if (invalid.has(v.name)) v.services = services(rawOf('vms', v.name));
+  for (const v of scenario.vips) {
+    if (!invalid.has(v.name)) continue;
+    v.service = str(rawOf('vips', v.name), 'service');
+    v.holder = str(rawOf('vips', v.name), 'holder') || null;
+  }
+  return { scenario, invalid };
+}
+
+export { DIST_EXPECTED };

@@ -4,7 +4,7 @@
 import type { Kernel } from '../kernel/kernel.ts';
 import type { RngStreams } from '../kernel/rng.ts';
 import { sample, type Dist } from '../kernel/distributions.ts';
-import { sToUs } from '../kernel/time.ts';
+import { MAX_TIME_US, sToUs } from '../kernel/time.ts';
 import type { ClientSpec, FaultSpec, HostSpec, Scenario, ServiceSpec, VmSpec } from '../scenario/schema.ts';
 import { SimFuture } from './future.ts';
 import type { TraceEvent } from '../../trace/event.ts';
@@ -511,7 +511,10 @@ export class World {
       }
       this.kernel.cancel(op.token);
       const left = Math.max(0, op.phase === 'io' ? op.ioLeft : op.cpuLeft);
-      op.token = this.kernel.at(now + Math.ceil(left / op.rate), this.opPhaseEnd, this.ops.indexOf(op));
+      // A huge load can make the rate tiny: an operation never takes longer than the longest
+      // simulated time (the clamp keeps the kernel's time an exact integer; NaN counts as huge).
+      const us = Math.ceil(left / op.rate);
+      op.token = this.kernel.at(now + (us <= MAX_TIME_US ? us : MAX_TIME_US), this.opPhaseEnd, this.ops.indexOf(op));
     }
   }
 
