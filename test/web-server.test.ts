@@ -244,7 +244,8 @@ describe('web server: bad requests get a 4xx with a JSON error saying what was w
     ['form body', 'POST', '/api/runs', undefined, 415, /application\/json/, { 'Content-Type': 'application/x-www-form-urlencoded' }],
     ['unknown run', 'GET', '/api/runs/nosuchrun/trace', undefined, 404, /no run "nosuchrun"/],
     ['unknown route', 'GET', '/api/nothing', undefined, 404, /no API route GET \/api\/nothing/],
-    ['replay outside out/', 'POST', '/api/replays', { path: '../../etc/passwd.ndjson' }, 404, /no saved trace/],
+    ['replay outside out/', 'POST', '/api/replays', { path: '../../etc/passwd.ndjson' }, 400, /must be relative to the out directory and stay inside it/],
+    ['replay of a missing trace', 'POST', '/api/replays', { path: 'web-runs/none.ndjson' }, 404, /no saved trace "web-runs\/none\.ndjson"/],
     ['replay not ndjson', 'POST', '/api/replays', { path: 'x.txt' }, 400, /ending in \.ndjson/],
   ];
   for (const [name, method, path, body, status, msg, headers] of cases) {

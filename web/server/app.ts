@@ -2,18 +2,21 @@
 // traces (NDJSON), the live event stream (Server-Sent Events) and replays of saved traces.
 // Every bad request gets a 4xx with a JSON body {error: "what was wrong"}.
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
-import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { readFile, stat } from 'node:fs/promises';
+import { relative } from 'node:path';
 import { buildSimulation } from '../../run/sim.ts';
-import { toNdjson } from '../../trace/ndjson.ts';
+import { ndjsonLine } from '../../trace/ndjson.ts';
 import { ScenarioError } from '../../sim/scenario/load.ts';
 import type { FaultSpec, Scenario } from '../../sim/scenario/schema.ts';
-import { parseNdjson, recoveries, type TraceLine } from '../../trace/metrics.ts';
-import { RunError, RunManager, type Run, type RunMessage } from './runs.ts';
+import { recoveries, type TraceLine } from '../../trace/metrics.ts';
+import { RunError, RunManager, fmtTime, type Run, type RunMessage } from './runs.ts';
 import { DEFAULT_UNTIL_US, ScenarioCatalog, topologyOf } from './scenarios.ts';
 import { describeIssues, parseFault, replayQuerySchema, replaySchema, speedBodySchema, startRunSchema, stepSchema, type Issue } from './requests.ts';
 import { requireToken, guardHost, type AccessPolicy } from './access.ts';
-import type { SavedTrace } from '../shared/api.ts';
+import { fmtBytes, MAX_UNTIL_TEXT, MAX_UNTIL_US, yieldToOthers, type Limits } from './limits.ts';
+import { listTraces, parseTrace, resolveSavedTrace, SavedTraceError, TraceError } from './traces.ts';
+
+export { listTraces, resolveSavedTrace };
 
 export interface AppOptions {
   catalog: ScenarioCatalog;
@@ -23,9 +26,11 @@ export interface AppOptions {
   /** Built front end (index.html and assets), or null to serve none. */
   staticDir: string | null;
   access: AccessPolicy;
-  /** Largest uploaded trace. */
-  uploadLimit?: string;
 }
+
+/** Events sent per write (SSE backlog, trace download) before yielding to other requests. */
+const EVENTS_PER_WRITE = 2_000;
+const NDJSON_TYPES = ['application/x-ndjson', 'application/ndjson', 'text/plain'];
 
 /** A 4xx with a message for the caller. */
 export class HttpError extends Error {
@@ -37,6 +42,7 @@ export class HttpError extends Error {
 const bad = (issues: readonly Issue[], what: string) => new HttpError(400, `${what}: ${describeIssues(issues)}`, [...issues]);
 
 export function createApp(o: AppOptions): express.Express {
+  const limits: Limits = o.runs.limits;
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -97,6 +103,10 @@ export function createApp(o: AppOptions): express.Express {
     const seed = p.data.seed ?? scenario.seed ?? 1;
     const untilUs = p.data.until ?? scenario.until ?? DEFAULT_UNTIL_US;
     if (untilUs <= 0) throw new HttpError(400, 'bad run request: until must be more than 0 s');
+    if (untilUs > MAX_UNTIL_US) {
+      throw new HttpError(400, `bad run request: scenario "${p.data.scenario}" runs until ${fmtTime(untilUs)}, longer than the web view runs (${MAX_UNTIL_TEXT}): give a shorter "until"`);
+    }
+    o.runs.assertRoom();
     const sim = buildSimulation(scenario, { seed });
     const r = o.runs.startSim(sim, {
       scenario: p.data.scenario, seed, speed: p.data.speed, untilUs, paused: p.data.paused, topology: topologyOf(scenario, untilUs),
@@ -110,12 +120,27 @@ export function createApp(o: AppOptions): express.Express {
     res.json({ ...info, topology: r.topology, recoveries: recoveries(r.events) });
   });
 
-  app.get('/api/runs/:id/trace', (req, res) => {
+  // The events so far (they only grow: the first n never change), written in slices.
+  app.get('/api/runs/:id/trace', async (req, res) => {
     const r = run(req);
-    res.type('application/x-ndjson').send(toNdjson(r.events));
+    const events = r.events;
+    const n = events.length;
+    let closed = false;
+    res.on('close', () => (closed = true));
+    res.status(200).type('application/x-ndjson');
+    for (let i = 0; i < n && !closed; i += EVENTS_PER_WRITE) {
+      let text = '';
+      for (let j = i; j < Math.min(n, i + EVENTS_PER_WRITE); j++) text += ndjsonLine(events[j]);
+      if (!res.write(text)) await new Promise<void>((resolve) => {
+        res.once('drain', resolve);
+        res.once('close', resolve);
+      });
+      else if (i + EVENTS_PER_WRITE < n) await yieldToOthers();
+    }
+    res.end();
   });
 
-  app.get('/api/runs/:id/events', (req, res) => {
+  app.get('/api/runs/:id/events', async (req, res) => {
     const r = run(req);
     const last = req.get('last-event-id') ?? (typeof req.query.from === 'string' ? String(Number(req.query.from) - 1) : undefined);
     const from = last !== undefined && /^-?\d+$/.test(last) ? Math.max(0, Number(last) + 1) : 0;
@@ -134,21 +159,32 @@ export function createApp(o: AppOptions): express.Express {
       }
       if (out) res.write(out);
     };
-    // Past events, then live ones: both in this same synchronous turn, so none is lost or doubled.
+    // Past events, then live ones. The listener is registered in the same synchronous turn as
+    // the count of past events is taken (outside an advance every event so far has been sent to
+    // listeners), so live messages start at index n: none is lost or doubled. The past ones go
+    // out in slices; live messages wait in `held` meanwhile, then the current status.
     res.write('retry: 2000\n\n');
     const past = r.events;
-    for (let i = from; i < past.length; i += 2_000) {
-      const msgs: RunMessage[] = [];
-      for (let j = i; j < Math.min(past.length, i + 2_000); j++) msgs.push({ type: 'trace', index: j, event: past[j] });
-      write(msgs);
-    }
-    write([{ type: 'status', status: r.info() }]);
-    const unsubscribe = r.subscribe(write);
+    const n = past.length;
+    let held: RunMessage[][] | null = [];
+    let closed = false;
+    const unsubscribe = r.subscribe((msgs) => (held ? held.push(msgs) : write(msgs)));
     const ping = setInterval(() => res.write(': ping\n\n'), 15_000);
     req.on('close', () => {
+      closed = true;
       clearInterval(ping);
       unsubscribe();
     });
+    for (let i = from; i < n && !closed; i += EVENTS_PER_WRITE) {
+      const msgs: RunMessage[] = [];
+      for (let j = i; j < Math.min(n, i + EVENTS_PER_WRITE); j++) msgs.push({ type: 'trace', index: j, event: past[j] });
+      write(msgs);
+      if (i + EVENTS_PER_WRITE < n) await yieldToOthers();
+    }
+    if (closed) return;
+    for (const msgs of held) write(msgs);
+    held = null;
+    write([{ type: 'status', status: r.info() }]);
   });
 
   app.post('/api/runs/:id/pause', (req, res) => {
@@ -163,11 +199,15 @@ export function createApp(o: AppOptions): express.Express {
     res.json(r.info());
   });
 
-  app.post('/api/runs/:id/step', (req, res) => {
+  // Answered when the step is done (it runs in slices: other requests are served meanwhile), or
+  // stopped early by pause, resume, the run's end, or this request's client going away.
+  app.post('/api/runs/:id/step', async (req, res) => {
     const r = run(req);
     const p = stepSchema.safeParse(body(req));
     if (!p.success) throw bad(p.error.issues, 'bad step request');
-    r.step(p.data.by);
+    const gone = new AbortController();
+    res.on('close', () => gone.abort());
+    await r.step(p.data.by, gone.signal);
     res.json(r.info());
   });
 
@@ -179,7 +219,7 @@ export function createApp(o: AppOptions): express.Express {
     res.json(r.info());
   });
 
-  app.post('/api/runs/:id/faults', (req, res) => {
+  app.post('/api/runs/:id/faults', async (req, res) => {
     const r = run(req);
     const p = parseFault(body(req));
     if (!p.success) throw bad(p.error.issues as Issue[], 'bad fault');
@@ -187,7 +227,7 @@ export function createApp(o: AppOptions): express.Express {
     if (!sim) throw new HttpError(409, `run ${r.id} is a replay of a saved trace: faults can only be injected into sim runs`);
     const problems = checkFault(p.data as FaultSpec, sim.scenario);
     if (problems.length) throw bad(problems, 'bad fault');
-    const atUs = r.injectFault(p.data as FaultSpec);
+    const atUs = await r.injectFault(p.data as FaultSpec);
     const { at: _at, ...fault } = p.data;
     res.status(201).json({ atUs, fault, run: r.info() });
   });
@@ -196,26 +236,40 @@ export function createApp(o: AppOptions): express.Express {
     res.json(listTraces(o.outDir));
   });
 
-  // Replay of a saved trace: JSON {path} (under the out directory), or the NDJSON itself.
-  app.post('/api/replays', express.text({ type: ['application/x-ndjson', 'application/ndjson', 'text/plain'], limit: o.uploadLimit ?? '200mb' }), (req, res) => {
+  // Replay of a saved trace: JSON {path} (under the out directory), or the NDJSON itself (at
+  // most limits.uploadBytes, counted as it arrives). Parsed and checked in slices.
+  app.post('/api/replays', async (req, res) => {
     let events: TraceLine[];
     let traceFile: string | null = null;
     let opts: { scenario?: string; speed: 'max' | number; paused: boolean };
-    if (typeof req.body === 'string') {
+    if (req.is(NDJSON_TYPES)) {
       const q = replayQuerySchema.safeParse(req.query);
       if (!q.success) throw bad(q.error.issues, 'bad replay query');
       opts = q.data;
-      events = parseTrace(req.body, 'uploaded trace');
+      o.runs.assertRoom();
+      const text = await readUpload(req, limits.uploadBytes);
+      events = await traceOf(text, 'uploaded trace');
     } else {
       const p = replaySchema.safeParse(body(req));
       if (!p.success) throw bad(p.error.issues, 'bad replay request');
       opts = p.data;
-      const file = resolveSavedTrace(o.outDir, p.data.path);
+      let file: string;
+      try {
+        file = resolveSavedTrace(o.outDir, p.data.path);
+      } catch (e) {
+        if (e instanceof SavedTraceError) throw new HttpError(e.reason === 'lexical' ? 400 : 404, e.message);
+        throw e;
+      }
+      o.runs.assertRoom();
+      const size = (await stat(file)).size;
+      if (size > limits.savedTraceBytes) {
+        throw new HttpError(413, `saved trace "${p.data.path}" has ${fmtBytes(size)}; the web view replays at most ${fmtBytes(limits.savedTraceBytes)}`);
+      }
       traceFile = relative(o.outDir, file);
-      events = parseTrace(readFileSync(file, 'utf8'), traceFile);
+      events = await traceOf(await readFile(file, 'utf8'), traceFile);
     }
     const scenario = opts.scenario !== undefined ? scenarioOr404(opts.scenario).scenario : null;
-    const lastUs = events.length ? events[events.length - 1].t : 0;
+    const lastUs = events[events.length - 1].t;
     const untilUs = Math.max(lastUs, scenario?.until ?? 0);
     const r = o.runs.startReplay(events, {
       scenario: opts.scenario ?? null, seed: null, speed: opts.speed, untilUs, paused: opts.paused,
@@ -223,6 +277,21 @@ export function createApp(o: AppOptions): express.Express {
     });
     res.status(201).json(r.info());
   });
+
+  /** The events of a trace text, or 400 with the problems by line (413 when there are too many). */
+  const traceOf = async (text: string, what: string): Promise<TraceLine[]> => {
+    let events: TraceLine[];
+    try {
+      events = await parseTrace(text, what);
+    } catch (e) {
+      if (e instanceof TraceError) {
+        throw new HttpError(400, e.message, e.problems.map((p) => ({ path: [`line ${p.line}`], message: p.message })));
+      }
+      throw e;
+    }
+    if (events.length > limits.runEvents) throw new HttpError(413, `${what} has ${events.length} events; the web view replays at most ${limits.runEvents}`);
+    return events;
+  };
 
   app.use('/api', (req, _res, next) => {
     next(new HttpError(404, `no API route ${req.method} ${req.originalUrl}`));
@@ -255,17 +324,52 @@ export function createApp(o: AppOptions): express.Express {
   return app;
 }
 
-function parseTrace(text: string, what: string): TraceLine[] {
-  try {
-    const events = parseNdjson(text);
-    if (events.length === 0) throw new Error('no events');
-    for (let i = 1; i < events.length; i++) {
-      if (events[i].t < events[i - 1].t) throw new Error(`trace line ${i + 1}: time ${events[i].t} us goes back (previous line: ${events[i - 1].t} us)`);
-    }
-    return events;
-  } catch (e) {
-    throw new HttpError(400, `${what} is not a hatwin trace: ${(e as Error).message}`);
+/** Bytes of a refused upload read and thrown away (so the client gets its 413) before the connection is cut. */
+const DRAIN_BYTES = 1024 * 1024 * 1024;
+
+/**
+ * The request body as text, at most `limit` bytes. Refused with 413 by its Content-Length before
+ * anything is read, or as soon as the bytes received pass the limit; the rest of a refused body is
+ * read and dropped (nothing kept) so the client gets the answer, up to DRAIN_BYTES.
+ */
+function readUpload(req: Request, limit: number): Promise<string> {
+  const tooLarge = (what: string) => new HttpError(413, `uploaded trace too large (${what}): the web view takes at most ${fmtBytes(limit)}; save it under the out directory and replay it by path, or cut it`);
+  const drain = () => {
+    let drained = 0;
+    req.on('data', (c: Buffer) => {
+      drained += c.length;
+      if (drained > DRAIN_BYTES) req.socket.destroy();
+    });
+    req.resume();
+  };
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) {
+    drain();
+    return Promise.reject(tooLarge(`Content-Length ${fmtBytes(declared)}`));
   }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let settled = false;
+    const settle = (e: Error | null) => {
+      if (settled) return;
+      settled = true;
+      req.off('data', onData);
+      if (e) reject(e);
+      else resolve(Buffer.concat(chunks).toString('utf8'));
+    };
+    const onData = (c: Buffer) => {
+      size += c.length;
+      if (size <= limit) return void chunks.push(c);
+      chunks.length = 0;
+      settle(tooLarge(`over ${fmtBytes(limit)} received`));
+      drain();
+    };
+    req.on('data', onData);
+    req.on('end', () => settle(null));
+    req.on('error', (e) => settle(e));
+    req.on('close', () => settle(new HttpError(400, 'the upload was cut off before its end')));
+  });
 }
 
 /** The fault must name what the run's scenario has (the schema alone cannot know). */
@@ -274,6 +378,9 @@ export function checkFault(f: FaultSpec, s: Scenario): Issue[] {
   const vms = new Set(s.vms.map((v) => v.name));
   const nodes = [...hosts, ...vms];
   const out: Issue[] = [];
+  if (f.duration !== undefined && !(f.duration <= MAX_UNTIL_US)) {
+    out.push({ path: ['duration'], message: `at most ${MAX_UNTIL_TEXT} (got ${fmtTime(f.duration)})` });
+  }
   if ('target' in f) {
     const hostOnly = f.kind === 'Nt1' || f.kind === 'Nt2' || f.kind.startsWith('host-') || f.kind === 'pause' || f.kind === 'link-down';
     if (f.kind === 'vm-crash' && !vms.has(f.target)) {
@@ -303,33 +410,3 @@ export function checkFault(f: FaultSpec, s: Scenario): Issue[] {
 }
 
 
-/** NDJSON traces under the out directory (two levels deep), newest first. */
-export function listTraces(outDir: string): SavedTrace[] {
-  const out: SavedTrace[] = [];
-  const walk = (dir: string, depth: number) => {
-    if (!existsSync(dir)) return;
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      const p = join(dir, e.name);
-      if (e.isDirectory() && depth < 2) walk(p, depth + 1);
-      else if (e.isFile() && e.name.endsWith('.ndjson')) {
-        const st = statSync(p);
-        out.push({ path: relative(outDir, p).split(sep).join('/'), bytes: st.size, modified: st.mtime.toISOString() });
-      }
-    }
-  };
-  walk(outDir, 0);
-  return out.sort((a, b) => b.modified.localeCompare(a.modified));
-}
-
-/** A saved trace's path, which must stay inside the out directory. */
-export function resolveSavedTrace(outDir: string, path: string): string {
-  const rel = path.replace(/^\.?\/?out\//, '');
-  if (isAbsolute(rel)) throw new HttpError(400, `path "${path}" must be relative to the out directory (GET /api/traces lists the saved traces)`);
-  const base = realpathSync(resolve(outDir));
-  const file = resolve(base, rel);
-  if (!existsSync(file)) throw new HttpError(404, `no saved trace "${path}" (GET /api/traces lists them)`);
-  const real = realpathSync(file);
-  if (real !== base && !real.startsWith(base + sep)) throw new HttpError(400, `path "${path}" leaves the out directory`);
-  if (!statSync(real).isFile()) throw new HttpError(400, `path "${path}" is not a file`);
-  return real;
-}

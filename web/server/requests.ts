@@ -1,8 +1,12 @@
 // Request bodies of the web API (zod), and how their problems are told to the caller.
 import { z } from 'zod';
 import { durationUs, faultSchema } from '../../sim/scenario/schema.ts';
+import { MAX_UNTIL_TEXT, MAX_UNTIL_US } from './limits.ts';
 
 export const MAX_SPEED = 10_000;
+
+/** A duration (seconds or "10m") of at most MAX_UNTIL_US. */
+const boundedDuration = (what: string) => durationUs.pipe(z.number().max(MAX_UNTIL_US, `${what} must be at most ${MAX_UNTIL_TEXT}`));
 
 /** x1 ... x10000 of real time, or "max" (as fast as possible). */
 export const speedSchema = z.union([
@@ -17,14 +21,14 @@ export const startRunSchema = z.object({
   /** Start paused (then step, or resume). */
   paused: z.boolean().default(false),
   /** Simulated time to run (seconds or "10m"); default: the scenario's `until`, else 1 h. */
-  until: durationUs.optional(),
+  until: boundedDuration('until').optional(),
 }).strict();
 
 export const speedBodySchema = z.object({ speed: speedSchema }).strict();
 
 export const stepSchema = z.object({
   /** Advance by this much simulated time; without it, run the next instant that has events. */
-  by: durationUs.optional(),
+  by: boundedDuration('by').optional(),
 }).strict();
 
 /** A fault of the scenario's kinds, injected now: the fault schema without `at`. */

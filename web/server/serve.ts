@@ -1,5 +1,6 @@
-// `hatwin serve`: the web view's server. Binds 127.0.0.1 by default; bound elsewhere it requires
-// a bearer token for state-changing calls (generated and printed, or read from --token-file).
+// `hatwin serve`: the web view's server. Binds 127.0.0.1 by default; bound to anything but
+// exactly 127.0.0.1, ::1 or localhost it requires a bearer token for state-changing calls
+// (generated and printed, or read from --token-file).
 import type { Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { mkdirSync } from 'node:fs';
@@ -7,7 +8,8 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createApp } from './app.ts';
 import { buildPaths, ensureClientBuilt } from './build.ts';
-import { generateToken, isLoopbackHost, readTokenFile } from './access.ts';
+import { generateToken, isLoopbackHost, isTokenFreeBind, readTokenFile } from './access.ts';
+import type { Limits } from './limits.ts';
 import { RunManager } from './runs.ts';
 import { ScenarioCatalog } from './scenarios.ts';
 
@@ -26,6 +28,8 @@ export interface ServeOptions {
   root?: string;
   catalog?: ScenarioCatalog;
   log?: (line: string) => void;
+  /** Bounds of work, runs, traces and uploads (web/server/limits.ts); default DEFAULT_LIMITS. */
+  limits?: Partial<Limits>;
 }
 
 export interface RunningServer {
@@ -34,6 +38,8 @@ export interface RunningServer {
   port: number;
   /** The token state-changing calls need, or null (loopback without --token-file). */
   token: string | null;
+  /** The server's runs (tests add runs of their own making). */
+  runs: RunManager;
   close(): Promise<void>;
 }
 
@@ -45,9 +51,9 @@ export async function startServer(o: ServeOptions = {}): Promise<RunningServer> 
   const outDir = resolve(o.outDir ?? resolve(root, 'out'));
   mkdirSync(outDir, { recursive: true });
   const loopbackOnly = isLoopbackHost(host);
-  const token = o.tokenFile !== undefined ? readTokenFile(o.tokenFile) : loopbackOnly ? null : generateToken();
+  const token = o.tokenFile !== undefined ? readTokenFile(o.tokenFile) : isTokenFreeBind(host) ? null : generateToken();
   const staticDir = o.frontEnd === false ? null : await ensureClientBuilt(buildPaths(root), log);
-  const runs = new RunManager({ outDir });
+  const runs = new RunManager({ outDir, limits: o.limits });
   const app = createApp({
     catalog: o.catalog ?? ScenarioCatalog.standard(root),
     runs,
@@ -71,6 +77,7 @@ export async function startServer(o: ServeOptions = {}): Promise<RunningServer> 
     host: addr.address,
     port: addr.port,
     token,
+    runs,
     close: () => new Promise<void>((resolvePromise) => {
       runs.dispose();
       // Event streams stay open: end them, or close() waits for the browsers.

@@ -46,7 +46,10 @@ export interface RunInfo {
   untilUs: number;
   events: number;
   createdAt: string;
+  /** Why the run stopped or failed, as one short sentence (state `error`, or `done` when its trace could not be saved). */
   error: string | null;
+  /** The details of `error` (the limit that was hit, the exception's message). */
+  errorDetail: string | null;
 }
 
 export interface RunDetail extends RunInfo {
