@@ -74,9 +74,16 @@ function say(text: string, kind: 'info' | 'error' = 'info'): void {
   if (kind === 'info') messageTimer = window.setTimeout(() => (el.message.hidden = true), 6000);
 }
 
+/** Hides the red banner: a later call succeeded, so what it said no longer holds. */
+function clearError(): void {
+  if (el.message.dataset.kind === 'error') el.message.hidden = true;
+}
+
 async function attempt<T>(what: string, fn: () => Promise<T>): Promise<T | undefined> {
   try {
-    return await fn();
+    const r = await fn();
+    clearError();
+    return r;
   } catch (e) {
     say(`${what}: ${e instanceof ApiFailure ? e.message : (e as Error).message}`, 'error');
     return undefined;
@@ -135,7 +142,9 @@ function renderStatus(): void {
   if (!s) return;
   const speed = s.speed === 'max' ? 'max speed' : `x${s.speed}`;
   const what = s.kind === 'sim' ? `${s.scenario} seed ${s.seed}` : `replay of ${s.traceFile ?? 'an uploaded trace'}`;
-  el.status.textContent = `run ${s.id} · ${what} · ${s.state}${s.state === 'running' ? ` ${speed}` : ''} · t = ${fmtS(s.nowUs)} / ${fmtS(s.untilUs)} · ${s.events} events${s.error ? ` · ${s.error}` : ''}`;
+  el.status.textContent = `run ${s.id} · ${what} · ${s.state}${s.state === 'running' ? ` ${speed}` : ''} · t = ${fmtS(s.nowUs)} / ${fmtS(s.untilUs)} · ${s.events} events${s.error ? ` · ${brief(s.error)}` : ''}`;
+  // The details (the limit hit, an exception's text) on hover and in the banner, not in the bar.
+  el.status.title = s.error ? [s.error, s.errorDetail].filter(Boolean).join(': ') : '';
   el.status.dataset.state = s.state;
   el.status.dataset.run = s.id;
   el.status.dataset.kind = s.kind;
@@ -145,6 +154,12 @@ function renderStatus(): void {
   el.step.disabled = !active;
   el.pause.textContent = s.state === 'paused' ? '▶ Resume' : '❚❚ Pause';
   el.inject.disabled = !(active && s.kind === 'sim');
+}
+
+/** A run's error as a short line for the status bar (the server sends one sentence; never more than a few words here). */
+function brief(error: string): string {
+  const first = error.split('\n')[0];
+  return first.length > 80 ? `${first.slice(0, 77)}...` : first;
 }
 
 // ---------- following a run ----------
@@ -185,6 +200,7 @@ async function attach(id: string): Promise<void> {
       renderStatus();
       dirty = true;
       if (before !== s.state) void refreshLists(); // the runs list shows states; a finished run adds a saved trace
+      if (before !== undefined && before !== s.state && s.error) say(`run ${s.id}: ${s.error}${s.errorDetail ? ` (${s.errorDetail})` : ''}`, 'error');
     },
     error: (msg) => say(msg, 'error'),
   });

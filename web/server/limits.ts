@@ -2,8 +2,10 @@
 // when a run is cut off as a runaway, how many runs and traces it keeps, how large an upload may
 // be. README.md ("Web view") states them; tests shrink some through ServeOptions.limits.
 
-/** The latest simulated time a trace line may carry (µs): the largest exact integer. */
-export const MAX_TIME_US = Number.MAX_SAFE_INTEGER;
+import { MAX_TIME_US } from '../../sim/kernel/time.ts';
+
+/** The latest simulated time a trace line may carry (µs): the simulator's own bound (100 years). */
+export { MAX_TIME_US };
 
 const DAY_US = 86_400_000_000;
 /** The longest run (`until`), step (`by`) and injected fault (`duration`) of the web view. */
