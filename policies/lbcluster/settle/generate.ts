@@ -11,7 +11,7 @@
 import { nftRuleset, natTable } from './firewall.ts';
 import { keepalivedConf } from './keepalived.ts';
 import { planCluster, type Plan } from './plan.ts';
-import { realServerSetup } from './realserver.ts';
+import { realServerSetup, type RealServerSetup } from './realserver.ts';
 import type { SettleRequest } from './request.ts';
 
 export interface GeneratedFile {
@@ -32,6 +32,12 @@ export interface Generated {
 /** The plan's JSON as settle.json holds it (key order fixed, one trailing newline). */
 export const planJson = (plan: Plan): string => `${JSON.stringify(plan, null, 2)}\n`;
 
+/** A real server's setup as JSON with one command (argv array) a line. */
+export function realServerJson(r: RealServerSetup): string {
+  const cmds = (list: string[][]) => `[\n${list.map((a) => `    ${JSON.stringify(a)}`).join(',\n')}\n  ]`;
+  return `{\n  "server": ${JSON.stringify(r.server)},\n  "address": ${JSON.stringify(r.address)},\n  "vip": ${JSON.stringify(r.vip)},\n  "apply": ${cmds(r.apply)},\n  "undo": ${cmds(r.undo)}\n}\n`;
+}
+
 /**
  * Generates every file for `req`. `previous` is the last plan of this cluster (settle.json), if
  * any; `secret` the VRRP PASS secret (1..8 letters or digits). Throws PlanError on a bad request.
@@ -43,7 +49,7 @@ export function generate(req: SettleRequest, secret: string, previous?: unknown)
     files.push({ path: `masters/${m.name}/keepalived.conf`, text: keepalivedConf(req, plan, i, secret), mode: 0o600, check: 'keepalived' });
   });
   for (const s of plan.servers) {
-    files.push({ path: `realservers/${s.name}.json`, text: `${JSON.stringify(realServerSetup(req, plan, s), null, 2)}\n`, mode: 0o644 });
+    files.push({ path: `realservers/${s.name}.json`, text: realServerJson(realServerSetup(req, plan, s)), mode: 0o644 });
   }
   files.push({ path: `firewall/${req.cluster}.nft`, text: nftRuleset(req, plan), mode: 0o644, check: 'nft' });
   files.push({ path: 'nat-table.md', text: natTable(req, plan), mode: 0o644 });
