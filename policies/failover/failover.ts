@@ -21,7 +21,11 @@ export interface FailoverConfig {
   networkTimeoutUs: number;
   /** How long to wait for the target to come back before giving up this round. */
   recoveryWaitUs: number;
+  /** paper: the behaviour before the swarm fixes; hardened (the default): docs/safety.md. */
+  safety?: Safety;
 }
+
+export type Safety = 'paper' | 'hardened';
 
 export function* failover(c: FailoverConfig): Process<void> {
   const svc: ProbeSpec = { kind: 'service', target: c.target, service: c.service, timeoutUs: c.serviceTimeoutUs };

@@ -18,6 +18,8 @@ const schema = z.object({
   serviceTimeout: periodUs.default(3_000_000),
   networkTimeout: periodUs.default(2_000_000),
   recoveryWait: durationUs.default(300_000_000),
+  /** paper: the behaviour before the swarm fixes; hardened: docs/safety.md. */
+  safety: z.enum(['paper', 'hardened']).default('hardened'),
 }).strict();
 
 export const failoverPolicy = definePolicy({
@@ -41,7 +43,7 @@ export const failoverPolicy = definePolicy({
     target: c.target,
     body: () => failover({
       manager: c.manager, target: c.target, service: c.service, vip: c.vip, backupVm: c.backupVm, backupHost: c.backupHost,
-      intervalUs: c.interval, serviceTimeoutUs: c.serviceTimeout, networkTimeoutUs: c.networkTimeout, recoveryWaitUs: c.recoveryWait,
+      intervalUs: c.interval, serviceTimeoutUs: c.serviceTimeout, networkTimeoutUs: c.networkTimeout, recoveryWaitUs: c.recoveryWait, safety: c.safety,
     }),
   }],
 });

@@ -25,6 +25,8 @@ export const p2pSchema = z.object({
   examRetry: periodUs.default(100_000),
   loadInterval: periodUs.default(10_000_000),
   reconcile: periodUs.default(60_000_000),
+  /** paper: kitamura-2018's behaviour (the experiments reproduce it); hardened: docs/safety.md. */
+  safety: z.enum(['paper', 'hardened']).default('hardened'),
 }).strict();
 export type P2pPolicy = z.infer<typeof p2pSchema>;
 
@@ -35,6 +37,7 @@ export function p2pConfig(c: P2pPolicy): P2pConfig {
       timUs: c.interval, tndUs: c.networkTimeout, tswUs: c.serviceTimeout, trcUs: c.restartWait,
       waitPollUs: c.waitPoll, decisionUs: c.decision, examRetryUs: c.examRetry, loadIntervalUs: c.loadInterval, reconcileUs: c.reconcile,
     },
+    safety: c.safety,
   };
 }
 

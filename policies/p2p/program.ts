@@ -39,6 +39,8 @@ export interface P2pTiming {
 
 export interface P2pConfig {
   timing: P2pTiming;
+  /** paper: kitamura-2018 as printed; hardened (the default): the swarm fixes of docs/safety.md. */
+  safety?: 'paper' | 'hardened';
 }
 
 export type Mode = 'Regular' | 'Network examination' | 'Service recovery' | 'Backup server' | 'Target server recovery';
