@@ -25,6 +25,7 @@
 //   one advert_int + 1/256 s as backup; `state BACKUP` waits a full master down.
 // - interface down: fault (a master drops its VIP; nothing can be sent); interface up: backup
 //   with a full master-down timer.
+// - VRRPv2 adverts carry the sender's advert_int; one that differs from ours is dropped.
 // - `nopreempt` (backup only) keeps a lower-priority master in place; keepalived accepts it only
 //   with `state BACKUP`.
 
@@ -105,7 +106,8 @@ export interface VrrpRouter {
 export type VrrpEvent =
   | { kind: 'start' }
   | { kind: 'stop'; how: 'graceful' | 'kill' }
-  | { kind: 'advert'; priority: number; from: number }
+  /** `advertIntUs`: the sender's advert interval, carried in a VRRPv2 advert. */
+  | { kind: 'advert'; priority: number; from: number; advertIntUs: number }
   | { kind: 'timer' }
   | { kind: 'link'; up: boolean };
 
@@ -178,6 +180,10 @@ export function vrrpStep(c: VrrpConfig, r0: VrrpRouter, ev: VrrpEvent, nowUs: nu
       break;
     }
     case 'advert': {
+      // VRRPv2: an advert whose interval differs from ours is dropped (keepalived's
+      // "advertisement interval mismatch"), so routers configured with different advert_int
+      // never hear each other and each becomes master.
+      if (ev.advertIntUs !== c.advertIntUs) break;
       if (r.state === 'backup') {
         if (ev.priority === 0) {
           r = { ...r, timerAtUs: nowUs + skewUs(c.priority) };
@@ -327,7 +333,8 @@ export function runVrrp(run: VrrpRun): VrrpRunResult {
     else if (p.kind === 'advert') {
       // Lost when the receiver's link is down or a partition came between.
       if (routers[p.router].linkUp && group[p.router] === group[p.from]) {
-        apply(p.router, { kind: 'advert', priority: p.priority, from: run.routers[p.from].address }, p.t);
+        const from = run.routers[p.from];
+        apply(p.router, { kind: 'advert', priority: p.priority, from: from.address, advertIntUs: from.advertIntUs }, p.t);
       }
     } else {
       const ev = p.ev;
