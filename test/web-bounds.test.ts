@@ -124,6 +124,25 @@ describe('work is sliced: one request never holds the others', () => {
     expect(step!.body.nowUs).toBeLessThan(30 * 86_400_000_000);
   });
 
+  it('a fault injected while a long step runs is answered at once and taken by the step', async () => {
+    const id = addRun(server, tickingSim(10, 1_000_000), 'ticking', { untilUs: 30 * 86_400_000_000 }).id;
+    let fault: { status: number; body: { atUs: number } } | undefined;
+    const order = await raceOrder(
+      () => json('POST', `/api/runs/${id}/step`, { by: '30d' }),
+      async () => (await json<RunInfo>('GET', `/api/runs/${id}`)).body.nowUs > 2_000_000,
+      async () => (fault = await json<{ atUs: number }>('POST', `/api/runs/${id}/faults`, { kind: 'Nt2', target: 'Web1' })),
+      async () => {
+        // The step runs the fault's instant; then stop it.
+        await waitFor(server, id, (r) => r.nowUs > fault!.body.atUs, 'past the fault');
+        return json('POST', `/api/runs/${id}/pause`);
+      },
+    );
+    expect(order).toEqual(['quick', 'slow']);
+    expect(fault!.status).toBe(201);
+    const trace = await (await fetch(new URL(`/api/runs/${id}/trace`, server.url))).text();
+    expect(trace).toContain(`{"t":${fault!.body.atUs},"kind":"fault","subject":"Web1"`);
+  });
+
   it('a step whose client goes away stops', async () => {
     const id = addRun(server, tickingSim(10, 1_000_000), 'ticking', { untilUs: 30 * 86_400_000_000 }).id;
     const ac = new AbortController();
@@ -176,10 +195,13 @@ describe('work is sliced: one request never holds the others', () => {
     expect(again.status).toBe(409);
     expect(again.body.error).toMatch(/has ended \(error: stopped: simulated time stopped moving/);
 
-    // Running at full speed, the same.
+    // Running at full speed, the same; a page following it is told.
     const running = addRun(server, waitPollZeroSim(), 'p2p-waitpoll-0', { paused: false });
+    const told: RunInfo[] = [];
+    running.subscribe((msgs) => msgs.forEach((m) => m.type === 'status' && told.push(m.status)));
     const done = await waitFor(server, running.id, (x) => x.state !== 'running', 'end');
     expect(done).toMatchObject({ state: 'error', nowUs: 79_092_500, error: 'stopped: simulated time stopped moving at 79.09 s' });
+    expect(told.at(-1)).toMatchObject({ state: 'error', error: done.error });
 
     // Time that moves, but by a microsecond per event: too many events per simulated second.
     const creeping = addRun(server, tickingSim(1, 5_000_000), 'creeping', { paused: false });
@@ -299,7 +321,7 @@ describe('limits: live runs (429), idle paused runs, uploads (413), saved traces
   beforeAll(async () => {
     smallOut = join(base, 'small-out');
     mkdirSync(smallOut);
-    small = await startServer({ port: 0, host: '127.0.0.1', outDir: smallOut, frontEnd: false, limits: { liveRuns: 2, pausedIdleMs: 300, savedTraces: 2, uploadBytes: 64 * 1024 } });
+    small = await startServer({ port: 0, host: '127.0.0.1', outDir: smallOut, frontEnd: false, limits: { liveRuns: 2, pausedIdleMs: 2_000, savedTraces: 2, uploadBytes: 64 * 1024 } });
   });
   afterAll(async () => {
     await small?.close();
@@ -316,7 +338,7 @@ describe('limits: live runs (429), idle paused runs, uploads (413), saved traces
     expect(r.status).toBe(429);
     // Left alone, paused runs are ended after the idle time, and make room.
     const ended = await waitFor(small, a.body.id, (x) => x.state !== 'paused', 'eviction');
-    expect(ended).toMatchObject({ state: 'error', error: 'ended: paused with no call for 300 ms' });
+    expect(ended).toMatchObject({ state: 'error', error: 'ended: paused with no call for 2 s' });
     expect(ended.errorDetail).toMatch(/keeps at most 2 runs running or paused/);
     await waitFor(small, b.body.id, (x) => x.state !== 'paused', 'eviction');
     expect((await call(small, 'POST', '/api/runs', { scenario: NT2, paused: true })).status).toBe(201);

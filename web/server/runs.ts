@@ -148,6 +148,7 @@ export class Run {
   private readonly listeners = new Set<RunListener>();
   /** Steps and fault instants, one after the other. */
   private jobs: Promise<void> = Promise.resolve();
+  private pendingJobs = 0;
   /** Bumped by pause, resume and the run's end: steps begun before stop at their next slice. */
   private generation = 0;
   /** The run reached its end and is being saved: it takes no more calls. */
@@ -294,7 +295,8 @@ export class Run {
     this.touch();
     const nowUs = sim.kernel.nowUs();
     sim.kernel.at(nowUs, () => sim.world.injectFault(f));
-    if (this.stateValue === 'paused') {
+    // A step under way runs the fault's instant itself: no need to wait for it.
+    if (this.stateValue === 'paused' && this.pendingJobs === 0) {
       await this.job(this.generation, undefined, () => () => this.fire(nowUs, CHUNK_EVENTS) < CHUNK_EVENTS);
     }
     this.flush(true);
@@ -401,6 +403,7 @@ export class Run {
   private slice(chunk: () => boolean): boolean {
     const t0 = performance.now();
     const L = this.limits;
+    const before = this.stateValue;
     this.sliceFired = 0;
     let finished = false;
     try {
@@ -415,7 +418,7 @@ export class Run {
       this.fail(e);
     }
     this.afterAdvance();
-    this.flush(false);
+    this.flush(this.stateValue !== before);
     return finished || this.ended;
   }
 
@@ -434,7 +437,8 @@ export class Run {
       }
       this.flush(true);
     };
-    const p = this.jobs.then(work);
+    this.pendingJobs++;
+    const p = this.jobs.then(work).finally(() => this.pendingJobs--);
     this.jobs = p.catch(() => undefined);
     return p;
   }
