@@ -13,7 +13,7 @@ import { RunError, RunManager, fmtTime, type Run, type RunMessage } from './runs
 import { DEFAULT_UNTIL_US, ScenarioCatalog, topologyOf } from './scenarios.ts';
 import { describeIssues, parseFault, replayQuerySchema, replaySchema, speedBodySchema, startRunSchema, stepSchema, type Issue } from './requests.ts';
 import { requireToken, guardHost, type AccessPolicy } from './access.ts';
-import { fmtBytes, MAX_UNTIL_TEXT, MAX_UNTIL_US, yieldToOthers, type Limits } from './limits.ts';
+import { fmtBytes, MAX_UNTIL_TEXT, MAX_UNTIL_US, writable, yieldToOthers, type Limits } from './limits.ts';
 import { listTraces, parseTrace, resolveSavedTrace, SavedTraceError, TraceError } from './traces.ts';
 
 export { listTraces, resolveSavedTrace };
@@ -131,10 +131,7 @@ export function createApp(o: AppOptions): express.Express {
     for (let i = 0; i < n && !closed; i += EVENTS_PER_WRITE) {
       let text = '';
       for (let j = i; j < Math.min(n, i + EVENTS_PER_WRITE); j++) text += ndjsonLine(events[j]);
-      if (!res.write(text)) await new Promise<void>((resolve) => {
-        res.once('drain', resolve);
-        res.once('close', resolve);
-      });
+      if (!res.write(text)) await writable(res);
       else if (i + EVENTS_PER_WRITE < n) await yieldToOthers();
     }
     res.end();

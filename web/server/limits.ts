@@ -71,3 +71,18 @@ export function fmtBytes(n: number): string {
 
 /** Lets the event loop serve other work (I/O, timers, other requests) before going on. */
 export const yieldToOthers = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** Waits until a stream that refused a write takes more (drain), or is gone (close, error). */
+export function writable(stream: NodeJS.EventEmitter): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      stream.off('drain', done);
+      stream.off('close', done);
+      stream.off('error', done);
+      resolve();
+    };
+    stream.on('drain', done);
+    stream.on('close', done);
+    stream.on('error', done);
+  });
+}

@@ -17,7 +17,7 @@ import { ndjsonLine } from '../../trace/ndjson.ts';
 import type { FaultSpec } from '../../sim/scenario/schema.ts';
 import type { TraceLine } from '../../trace/metrics.ts';
 import type { RunInfo, RunState, Speed, Topology } from '../shared/api.ts';
-import { limitsOf, yieldToOthers, type Limits } from './limits.ts';
+import { limitsOf, writable, yieldToOthers, type Limits } from './limits.ts';
 import { retainNewest } from './traces.ts';
 
 export type { RunInfo, RunState, Speed };
@@ -510,11 +510,9 @@ export async function writeTraceFile(file: string, events: readonly TraceLine[])
     for (let i = 0; i < n; i += SAVE_LINES_PER_SLICE) {
       let text = '';
       for (let j = i; j < Math.min(n, i + SAVE_LINES_PER_SLICE); j++) text += ndjsonLine(events[j]);
-      if (!out.write(text)) await new Promise<void>((resolve, reject) => {
-        out.once('drain', resolve);
-        out.once('error', reject);
-      });
+      if (!out.write(text)) await writable(out);
       else await yieldToOthers();
+      if (out.errored) throw out.errored;
     }
     await new Promise<void>((resolve, reject) => out.end((e?: Error | null) => (e ? reject(e) : resolve())));
     renameSync(tmp, file);
