@@ -5,7 +5,7 @@
 // VIPs in guests through the qemu guest agent) and runs every program that the scenario's policies
 // place on this host (run/policies.ts, the same programs the sim installs): no live-specific
 // policy code. Trace: NDJSON, sim schema.
-import { NdjsonFile } from '../trace/ndjson.ts';
+import { NdjsonFile } from '../trace/ndjson-file.ts';
 import { Runtime } from '../engine/runtime/runtime.ts';
 import type { Ports, TraceEvent } from '../engine/ports/index.ts';
 import { checkPoliciesOn, programsOf } from './policies.ts';

@@ -1,7 +1,7 @@
 // Traces as NDJSON: one event per line, keys always in the order t, kind, subject, data, so equal
 // traces are equal bytes (golden traces compare bytes). One writer, one reader, used by the sim,
-// the live agents and runner, the web view and the experiments.
-import { closeSync, openSync, writeSync } from 'node:fs';
+// the live agents and runner, the web view and the experiments. No Node APIs here: the web page
+// bundles this file (the file writer is ndjson-file.ts).
 import type { TraceEvent } from './event.ts';
 
 /** One event as one NDJSON line (with its newline), keys in the fixed order. */
@@ -37,24 +37,4 @@ export function parseNdjson(text: string, where = 'trace'): TraceEvent[] {
     out.push(o);
   });
   return out;
-}
-
-/**
- * An NDJSON trace file written as events happen, one synchronous append per event, so a process
- * that is killed leaves every line it emitted (live agents are ended by signal).
- */
-export class NdjsonFile {
-  private fd: number | null;
-  constructor(path: string, mode: 'append' | 'truncate' = 'append') {
-    this.fd = openSync(path, mode === 'append' ? 'a' : 'w', 0o644);
-  }
-
-  emit = (e: TraceEvent): void => {
-    if (this.fd !== null) writeSync(this.fd, ndjsonLine(e));
-  };
-
-  close(): void {
-    if (this.fd !== null) closeSync(this.fd);
-    this.fd = null;
-  }
 }

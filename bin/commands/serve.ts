@@ -8,7 +8,7 @@ export function register(program: Command): void {
     .command('serve')
     .description('serve the web view: run scenarios, watch failovers, replay saved traces (http://127.0.0.1:8080/)')
     .option('--port <n>', 'TCP port (0: any free port)', port, 8080)
-    .option('--host <addr>', 'address to bind; anything but loopback requires a bearer token for state-changing calls', '127.0.0.1')
+    .option('--host <addr>', 'address to bind; anything but exactly 127.0.0.1, ::1 or localhost requires a bearer token for state-changing calls', '127.0.0.1')
     .option('--token-file <file>', 'read the bearer token from this file (first line) instead of generating one')
     .option('--out <dir>', 'saved traces: finished runs go to DIR/web-runs/, replays read from DIR', 'out')
     .action(async (o: { port: number; host: string; tokenFile?: string; out: string }) => {
