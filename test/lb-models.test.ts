@@ -558,7 +558,7 @@ describe('keepalived checker (tcp_epilog)', () => {
   });
 
   it('a server that starts failing at f is out no later than f + delay_loop + retry x delay_before_retry (+ connect_timeout per try), and not before its retry + 1 failures', () => {
-    fc.assert(fc.property(cfgArb, fc.integer({ min: 0, max: 120 * S }), fc.constantFrom<TryOutcome>('refused', 'timeout'), (c, f, how) => {
+    fc.assert(fc.property(cfgArb, fc.integer({ min: 0, max: 120 * S }), fc.constantFrom('refused' as const, 'timeout' as const), (c, f, how) => {
       const r = runChecker(c, (t) => (t < f ? 'ok' : how), 0, f + 10 * removalBoundUs(c, how) + 10 * S);
       const down = r.transitions.find((x) => x.to === 'down');
       expect(down).toBeDefined();
@@ -571,7 +571,7 @@ describe('keepalived checker (tcp_epilog)', () => {
   });
 
   it('one success re-adds it: back no later than connect_timeout + max(delay_loop, delay_before_retry) after it passes again', () => {
-    fc.assert(fc.property(cfgArb, fc.integer({ min: 0, max: 60 * S }), fc.integer({ min: 0, max: 60 * S }), fc.constantFrom<TryOutcome>('refused', 'timeout'), (c, f, len, how) => {
+    fc.assert(fc.property(cfgArb, fc.integer({ min: 0, max: 60 * S }), fc.integer({ min: 0, max: 60 * S }), fc.constantFrom('refused' as const, 'timeout' as const), (c, f, len, how) => {
       const g = f + removalBoundUs(c, how) + len;
       const r = runChecker(c, (t) => (t >= f && t < g ? how : 'ok'), 0, g + 10 * readmissionBoundUs(c));
       const up = r.transitions.find((x) => x.to === 'up');

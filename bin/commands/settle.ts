@@ -186,6 +186,25 @@ function install(staging: string, outDir: string, files: readonly GeneratedFile[
   rmSync(staging, { recursive: true, force: true });
 }
 
+/**
+ * Stages `files` next to `outDir`, checks them with the real tools (checkFiles) and, when every
+ * one passes, runs `beforeInstall` and moves them into `outDir`. A rejected file throws
+ * SettleCheckError and leaves `outDir` as it was. Returns the tools' warnings.
+ */
+export function installChecked(outDir: string, files: readonly GeneratedFile[], ifaces: readonly string[], beforeInstall?: () => void): string[] {
+  mkdirSync(dirname(outDir), { recursive: true });
+  const staging = mkdtempSync(join(dirname(outDir), `.${basename(outDir)}.settle-`));
+  try {
+    writeFiles(staging, files);
+    const notes = checkFiles(staging, files, ifaces);
+    beforeInstall?.();
+    install(staging, outDir, files);
+    return notes;
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
+}
+
 export interface SettleOptions {
   requestFile: string;
   outDir: string;
@@ -217,20 +236,12 @@ export function settle(o: SettleOptions): SettleResult {
   if (keyInOut) all.push({ path: keyRel.split('\\').join('/'), text: `${secret}\n`, mode: 0o600 });
   all.push({ path: FILE_LIST, text: `${[...all.map((f) => f.path), FILE_LIST].sort().join('\n')}\n`, mode: 0o644 });
 
-  mkdirSync(dirname(outDir), { recursive: true });
-  const staging = mkdtempSync(join(dirname(outDir), `.${basename(outDir)}.settle-`));
-  let notes: string[];
-  try {
-    writeFiles(staging, all);
-    notes = checkFiles(staging, all, request.masters.map((m) => m.interface));
+  const notes = installChecked(outDir, all, request.masters.map((m) => m.interface), () => {
     if (!haveKey && !keyInOut) {
       mkdirSync(dirname(keyFile), { recursive: true });
       writeFileSync(keyFile, `${secret}\n`, { mode: 0o600, flag: 'wx' });
     }
-    install(staging, outDir, all);
-  } finally {
-    rmSync(staging, { recursive: true, force: true });
-  }
+  });
   return { request, plan, written: all.map((f) => join(outDir, f.path)), notes, ...(haveKey ? {} : { newKeyFile: keyFile }) };
 }
 
