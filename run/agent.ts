@@ -20,6 +20,7 @@ import type { VipDriver } from '../adapters/net/vip.ts';
 import { agentLiveConfig, IdempotentGuestVipDriver, namedVipNetwork } from '../adapters/lab/agent-config.ts';
 import { LabHypervisor } from '../adapters/lab/hypervisor.ts';
 import { loadLab, type Lab } from '../adapters/lab/schema.ts';
+import { serveMetrics, TraceMetrics, type MetricsServer } from './metrics.ts';
 
 /** Wall-clock microseconds (Unix epoch). */
 export const wallUs = (): number => Math.round((performance.timeOrigin + performance.now()) * 1000);
@@ -59,10 +60,17 @@ export interface AgentOptions {
   boot?: boolean;
   traceFile?: string;
   log?: (msg: string) => void;
+  /**
+   * Serve Prometheus metrics (run/metrics.ts, fed from this agent's trace) on GET /metrics at
+   * this port, bound to `host` (default: the agent's lab address; a loopback address also goes).
+   */
+  metrics?: { port: number; host?: string };
 }
 
 export interface RunningAgent {
   lab: Lab;
+  /** The metrics endpoint, when asked for. */
+  metricsUrl: string | null;
   stop(): Promise<void>;
 }
 
@@ -72,7 +80,11 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   const log = o.log ?? (() => undefined);
   const sched = new LabClockScheduler(o.epochUs);
   const file = o.traceFile ? new NdjsonFile(o.traceFile) : null;
-  const emit = (e: TraceEvent) => file?.emit(e);
+  const metrics = o.metrics ? new TraceMetrics({ defaultLabels: { agent: o.host } }) : null;
+  const emit = (e: TraceEvent) => {
+    file?.emit(e);
+    metrics?.emit(e);
+  };
   const trace = { emit };
   const hypervisor = await LabHypervisor.open(lab);
   const vipDrivers: Record<string, VipDriver> = Object.fromEntries(lab.backupVms.map((v) => [v.name, new IdempotentGuestVipDriver(lab, v.name)]));
@@ -89,6 +101,17 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   });
   const live = await livePorts({ config: agentLiveConfig(lab, o.host, o.runId), runtime: rt, trace, nowUs: () => sched.nowUs(), hypervisor, vipDrivers });
   ports = { ...live.ports, network: namedVipNetwork(lab, live.ports.network!, (kind, subject, data) => emit({ t: sched.nowUs(), kind, subject, data: { ...data, by: o.host } })) };
+  // Store calls that fail are traced (store.error), so the metrics count them; the failure itself
+  // still goes to the program as before.
+  if (metrics && ports.store) ports.store = tracedStoreErrors(ports.store, (op, e) => emit({ t: sched.nowUs(), kind: 'store.error', subject: o.host, data: { op, error: String((e as Error)?.message ?? e) } }));
+  let metricsServer: MetricsServer | null = null;
+  if (o.metrics) {
+    const own = lab.hosts.find((h) => h.name === o.host)!.address;
+    const host = o.metrics.host ?? own;
+    if (host !== own && !/^(127\.\d+\.\d+\.\d+|::1|localhost)$/.test(host)) throw new Error(`--metrics-host ${host}: the agent's lab address (${own}) or a loopback address`);
+    metricsServer = await serveMetrics(metrics!, host, o.metrics.port);
+    log(`metrics on ${metricsServer.url}`);
+  }
   const pids: number[] = [];
   let startHook = (): void => undefined;
   installPrograms({
@@ -103,6 +126,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   let stopped = false;
   return {
     lab,
+    metricsUrl: metricsServer?.url ?? null,
     async stop() {
       if (stopped) return;
       stopped = true;
@@ -111,7 +135,26 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
       emit({ t: sched.nowUs(), kind: 'agent.stop', subject: o.host, data: {} });
       await live.close().catch(() => undefined);
       await hypervisor.close().catch(() => undefined);
+      await metricsServer?.close().catch(() => undefined);
       file?.close();
     },
   };
+}
+
+/** The store with every failed call reported to `onError` (and still thrown to the caller). */
+function tracedStoreErrors(store: NonNullable<Ports['store']>, onError: (op: string, e: unknown) => void): NonNullable<Ports['store']> {
+  const wrap = <A extends unknown[], R>(op: string, f: (...a: A) => R | PromiseLike<R>) => async (...a: A): Promise<R> => {
+    try {
+      return await f(...a);
+    } catch (e) {
+      onError(op, e);
+      throw e;
+    }
+  };
+  return {
+    get: wrap('get', (key: string) => store.get(key)),
+    cas: wrap('cas', (key: string, v: number, value: unknown) => store.cas(key, v, value)),
+    del: wrap('del', (key: string, v: number) => store.del(key, v)),
+    list: wrap('list', (prefix: string) => store.list(prefix)),
+  } as NonNullable<Ports['store']>;
 }

@@ -7,7 +7,7 @@ import { startAgent } from '../../run/agent.ts';
 import { runLive } from '../../run/live.ts';
 import { calibrate, conform, conformMarkdown } from '../../run/calibrate.ts';
 import { loadLab, type Lab } from '../../adapters/lab/schema.ts';
-import { duration, guardedWith, printRecoveryTables, sayer, writeAtomic } from '../output.ts';
+import { duration, guardedWith, port, printRecoveryTables, sayer, writeAtomic } from '../output.ts';
 import { ensureNeeds } from '../needs.ts';
 
 const say = sayer('live');
@@ -39,7 +39,9 @@ export function register(program: Command): void {
     .option('--epoch-us <us>', 'time 0 of the run, µs since 1970 (default: now)', epoch)
     .option('--trace <file>', 'append the trace here as NDJSON')
     .option('--boot', 'the host has just booted: programs that run once at the start are not run again')
-    .action(guarded(async (o: { lab: string; host: string; scenario?: string; run: string; epochUs?: number; trace?: string; boot?: boolean }) => {
+    .option('--metrics-port <n>', 'serve Prometheus metrics (from this agent\'s trace) on GET /metrics at this port', port)
+    .option('--metrics-host <addr>', 'address of the metrics endpoint: the host\'s lab address (default) or a loopback address')
+    .action(guarded(async (o: { lab: string; host: string; scenario?: string; run: string; epochUs?: number; trace?: string; boot?: boolean; metricsPort?: number; metricsHost?: string }) => {
       const log = (m: string) => console.error(`[agent ${o.host}] ${m}`);
       const lab = openLab(o.lab, { install: false, log });
       const fromLab = typeof lab.live?.scenario === 'string' ? resolve(dirname(lab.file), lab.live.scenario) : undefined;
@@ -48,6 +50,7 @@ export function register(program: Command): void {
       const agent = await startAgent({
         labFile: o.lab, host: o.host, scenarioFile, runId: o.run, boot: o.boot === true,
         epochUs: o.epochUs ?? Math.round((performance.timeOrigin + performance.now()) * 1000), traceFile: o.trace, log,
+        metrics: o.metricsPort !== undefined ? { port: o.metricsPort, host: o.metricsHost } : undefined,
       });
       await new Promise<void>((resolve) => {
         const stop = () => void agent.stop().finally(resolve);
