@@ -21,16 +21,6 @@ const ORDER_CASE = 'naive-vs-skip-order';
 
 /** Cases still failing, with the keys the checker must find in each ('order': the two watch modes differ). */
 const OPEN: Record<string, ReadonlyArray<SwarmKey | 'order'>> = {
-  'failover-backup-host-down-target-never-rebooted': ['L1', 'L2'],
-  'failover-backup-vm-crash-never-repaired': ['L1'],
-  'failover-fast-restart-vip-lost': ['L1', 'L2'],
-  'failover-manager-restart-leaves-running-backup-without-vip': ['L1', 'L2'],
-  'failover-partition-split-brain': ['S1'],
-  'failover-paused-target-outlives-recoverywait-dual-vip-forever': ['S1', 'L2'],
-  'failover-paused-target-returns-with-vip-dual-holders': ['S1'],
-  'failover-stale-probe-failover-and-reboot-healthy-target': ['S1', 'S2'],
-  'failover-target-down-ends-management': ['S1', 'L2'],
-  'failover-vip-on-vm-before-removed-from-target': ['S1'],
   [ORDER_CASE]: ['order'],
   'p2p-backup-vm-crash-never-repaired': ['L1', 'S3'],
   'p2p-claim-takeover-livelock': ['L1'],

@@ -102,7 +102,17 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
   /** The host a VM is on now (null when it is not placed or unknown). */
   const hostOf = (vm: string) => world.vms.get(vm)?.host ?? null;
 
-  const pingOk = (target: string) => world.reachable(agent, target) && world.reachable(target, agent);
+  /**
+   * A ping answered both ways. A VIP's name pings the VIP's address: its answerer (the last live
+   * holder) answers if it is reachable both ways; a VIP nobody holds does not answer.
+   */
+  const pingOk = (target: string): boolean => {
+    if (world.vips.has(target)) {
+      const who = world.vipAnswerer(target);
+      return who !== null && pingOk(who);
+    }
+    return world.reachable(agent, target) && world.reachable(target, agent);
+  };
   const examUs = (target: string, service: string) => sToUs(world.services.get(`${target}/${service}`)?.spec.examS ?? net.examS);
 
   /** Outcome and duration of a probe, from the world's state now (no randomness). */
@@ -150,7 +160,10 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
       },
       subscribe(spec, onChange) {
         const services = spec.kind === 'service' ? [spec.service] : spec.kind === 'examine' ? spec.services : [];
-        const subjects = [...world.subjectsFor(agent, spec.target), ...services.map((s) => `svc:${spec.target}/${s}`)];
+        // A VIP's answer depends on its holders and on every node that may hold it.
+        const subjects = world.vips.has(spec.target)
+          ? ['net', `vip:${spec.target}`, `node:${agent}`, ...[...world.hosts.keys(), ...world.vms.keys()].map((n) => `node:${n}`)]
+          : [...world.subjectsFor(agent, spec.target), ...services.map((s) => `svc:${spec.target}/${s}`)];
         const offs = subjects.map((s) => world.subscribe(s, onChange));
         return () => offs.forEach((off) => off());
       },

@@ -39,7 +39,7 @@ export interface P2pTiming {
 
 export interface P2pConfig {
   timing: P2pTiming;
-  /** paper: kitamura-2018 as printed; hardened (the default): the swarm fixes of docs/safety.md. */
+  /** paper (when omitted): kitamura-2018 as printed; hardened (the manifest's default): the swarm fixes of docs/safety.md. */
   safety?: 'paper' | 'hardened';
 }
 
