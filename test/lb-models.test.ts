@@ -14,7 +14,7 @@ import {
 } from '../policies/lbcluster/wrr.ts';
 import {
   CHECKER_DEFAULTS, checkerResult, checkerStart, liveWeight, poolMembers, poolSetAlive, poolStart, readmissionBoundUs, removalBoundUs, runChecker,
-  servingMembers, type CheckerConfig, type TryOutcome, type VirtualServerConfig,
+  servingMembers, type CheckerConfig, type VirtualServerConfig,
 } from '../policies/lbcluster/checker.ts';
 import { fcParams } from './helpers/fc-params.ts';
 
@@ -55,8 +55,8 @@ describe('VRRPv2 timing (keepalived 2.2.7, RFC 3768)', () => {
     expect(gracefulTakeoverUs(100)).toBe(609_375);
   });
 
-  it('the first timer: state MASTER waits one advert + 1/256 s (255: at once), state BACKUP a master down', () => {
-    expect(startTimerUs({ priority: 200, advertIntUs: S, initialState: 'MASTER' })).toBe(S + 3_906);
+  it('the first timer: a master down, whatever the state keyword (the owner, priority 255 with state MASTER: at once)', () => {
+    expect(startTimerUs({ priority: 200, advertIntUs: S, initialState: 'MASTER' })).toBe(3_218_750);
     expect(startTimerUs({ priority: 255, advertIntUs: S, initialState: 'MASTER' })).toBe(0);
     expect(startTimerUs({ priority: 100, advertIntUs: S, initialState: 'BACKUP' })).toBe(3_609_375);
   });
@@ -145,9 +145,9 @@ describe('VRRP pair (Chen and Lo Fig. 4: MS1 priority 200 state MASTER, MS2 prio
   const ms1 = router('ms1', 200, { initialState: 'MASTER' });
   const ms2 = router('ms2', 100);
 
-  it('MS1 is master 1.0039 s after the start, MS2 stays backup', () => {
+  it('MS1 is master one master down (3.22 s) after the start, MS2 stays backup', () => {
     const r = runVrrp({ routers: [ms1, ms2], latencyUs: 0, events: [{ atUs: 0, kind: 'start', router: 'ms1' }, { atUs: 0, kind: 'start', router: 'ms2' }], untilUs: 60 * S });
-    expect(r.transitions.filter((x) => x.to === 'master')).toEqual([{ tUs: S + 3_906, router: 'ms1', from: 'backup', to: 'master' }]);
+    expect(r.transitions.filter((x) => x.to === 'master')).toEqual([{ tUs: 3_218_750, router: 'ms1', from: 'backup', to: 'master' }]);
     expect(r.final.ms2.state).toBe('backup');
   });
 
@@ -159,7 +159,7 @@ describe('VRRP pair (Chen and Lo Fig. 4: MS1 priority 200 state MASTER, MS2 prio
       untilUs: 30 * S,
     });
     const lastAdvert = Math.max(...r.adverts.filter((a) => a.router === 'ms1' && a.tUs <= kill).map((a) => a.tUs));
-    expect(lastAdvert).toBe(10 * S + 3_906);
+    expect(lastAdvert).toBe(10 * S + 218_750);
     const t = firstMasterAfter(r, kill)!;
     expect(t.router).toBe('ms2');
     expect(t.tUs).toBe(lastAdvert + 200 + 3_609_375);
@@ -176,10 +176,11 @@ describe('VRRP pair (Chen and Lo Fig. 4: MS1 priority 200 state MASTER, MS2 prio
       untilUs: 40 * S,
     });
     expect(firstMasterAfter(r, 10.5 * S)).toEqual({ tUs: 10.5 * S + 609_375, router: 'ms2', from: 'backup', to: 'master' });
-    // MS1 restarts with state MASTER: one advert + 1/256 s later it is master and MS2 yields.
+    // MS1 restarts: it ignores MS2's lower adverts (preempt), its master-down timer runs out and
+    // MS2 yields to its first advert.
     const back = firstMasterAfter(r, 20 * S)!;
     expect(back.router).toBe('ms1');
-    expect(back.tUs).toBe(20 * S + S + 3_906);
+    expect(back.tUs).toBe(20 * S + 3_218_750);
     expect(r.final.ms1.state).toBe('master');
     expect(r.final.ms2.state).toBe('backup');
   });

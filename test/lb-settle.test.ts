@@ -17,6 +17,8 @@ import { ScenarioError } from '../sim/scenario/load.ts';
 import { generate } from '../policies/lbcluster/settle/generate.ts';
 import { planCluster, PlanError } from '../policies/lbcluster/settle/plan.ts';
 import { assertAuthPass, keepalivedConf, vrrpModel } from '../policies/lbcluster/settle/keepalived.ts';
+import { gracefulTakeoverUs, killTakeoverRangeUs, masterDownUs } from '../policies/lbcluster/vrrp.ts';
+import { startChild, type Child } from './helpers/live/procs.ts';
 import { nftRuleset, tableName } from '../policies/lbcluster/settle/firewall.ts';
 import { realServerSetup } from '../policies/lbcluster/settle/realserver.ts';
 import type { SettleRequest } from '../policies/lbcluster/settle/request.ts';
@@ -27,6 +29,7 @@ import {
 const REPO = join(dirname(fileURLToPath(import.meta.url)), '..');
 const EXAMPLE = join(REPO, 'experiments/labs/lb-settle-request.yaml');
 const SECRET = 'Abc123xy';
+const S = 1_000_000;
 const isRoot = process.getuid?.() === 0;
 const NOT_ROOT = 'not root: keepalived -t runs in a scratch network namespace and nft -c asks the kernel (run the suite as root with scripts/apt/lab.txt installed)';
 
@@ -425,4 +428,99 @@ describe.skipIf(!isRoot)(`with the real keepalived and nft (${isRoot ? 'root' : 
       ns.remove();
     }
   });
+
+  it('the generated pair runs under the real keepalived (VRRP only: no IPVS in this kernel) with the model\'s timing: start, SIGKILL, graceful stop', async () => {
+    const req = example();
+    const { files } = generate(req, SECRET);
+    const dir = join(tmp, 'vrrp-live');
+    for (const f of files.filter((x) => x.check === 'keepalived')) {
+      mkdirSync(join(dir, dirname(f.path)), { recursive: true });
+      writeFileSync(join(dir, f.path), f.text);
+    }
+    const [m1, m2] = req.masters;
+    const ns = { ms1: `hwlbA${process.pid}`, ms2: `hwlbB${process.pid}` };
+    const ip = (...a: string[]) => {
+      const r = spawnSync('/usr/sbin/ip', a, { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`ip ${a.join(' ')}: ${r.stderr}`);
+    };
+    const hasVip = (n: string) => spawnSync('/usr/sbin/ip', ['-n', n, '-4', 'addr', 'show', 'dev', 'eth0'], { encoding: 'utf8' }).stdout.includes('192.168.100.210/');
+    const children: Child[] = [];
+    const pidOf = (f: string) => Number(readFileSync(f, 'utf8').trim());
+    const start = (who: 'ms1' | 'ms2', tag: string): Child => {
+      const c = startChild(['/usr/sbin/ip', 'netns', 'exec', ns[who], '/usr/sbin/keepalived', '-n', '-l', '-G', '-P',
+        '-f', join(dir, `masters/${who}/keepalived.conf`), '-p', join(dir, `${tag}.pid`), '-r', join(dir, `${tag}-vrrp.pid`), '-c', join(dir, `${tag}-chk.pid`), '-b', join(dir, `${tag}-bfd.pid`)]);
+      children.push(c);
+      return c;
+    };
+    /** Seconds from t0 until cond holds (polled every 2 ms), or throws after 10 s. */
+    const until = async (cond: () => boolean, t0: number, what: string) => {
+      while (!cond()) {
+        if (performance.now() - t0 > 10_000) throw new Error(`${what}: not after 10 s`);
+        await new Promise((r) => setTimeout(r, 2));
+      }
+      return (performance.now() - t0) / 1000;
+    };
+    const waitPid = async (f: string) => until(() => existsSync(f) && readFileSync(f, 'utf8').trim() !== '', performance.now(), `pid file ${f}`);
+    ip('netns', 'add', ns.ms1);
+    ip('netns', 'add', ns.ms2);
+    try {
+      ip('-n', ns.ms1, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns.ms2);
+      ip('-n', ns.ms1, 'addr', 'add', `${m1.address}/24`, 'dev', 'eth0');
+      ip('-n', ns.ms2, 'addr', 'add', `${m2.address}/24`, 'dev', 'eth0');
+      for (const n of [ns.ms1, ns.ms2]) for (const d of ['lo', 'eth0']) ip('-n', n, 'link', 'set', d, 'up');
+      const skew2 = gracefulTakeoverUs(m2.priority) / 1e6;
+      const down1 = masterDownUs(m1.priority, S) / 1e6;
+      const kill = killTakeoverRangeUs(m2.priority, S);
+
+      // Start: MS2 first, then MS1, which takes the VIP one master down (3.22 s) later: its state
+      // MASTER does not shorten the wait.
+      start('ms2', 'b');
+      await new Promise((r) => setTimeout(r, 500));
+      let t0 = performance.now();
+      start('ms1', 'a1');
+      const startS = await until(() => hasVip(ns.ms1), t0, 'ms1 master');
+      expect(startS).toBeGreaterThan(down1 - 0.05);
+      expect(startS).toBeLessThan(down1 + 0.6);
+      expect(hasVip(ns.ms2)).toBe(false);
+
+      // SIGKILL of MS1 (parent and VRRP child) at a random phase: MS2 takes over within (2.61, 3.61] s.
+      await waitPid(join(dir, 'a1-vrrp.pid'));
+      await new Promise((r) => setTimeout(r, 1000 + Math.random() * 1000));
+      t0 = performance.now();
+      process.kill(pidOf(join(dir, 'a1.pid')), 'SIGKILL');
+      process.kill(pidOf(join(dir, 'a1-vrrp.pid')), 'SIGKILL');
+      const killS = await until(() => hasVip(ns.ms2), t0, 'ms2 master after the kill');
+      expect(killS).toBeGreaterThan(kill.min / 1e6 - 0.05);
+      expect(killS).toBeLessThan(kill.max / 1e6 + 0.3);
+      ip('-n', ns.ms1, 'addr', 'del', '192.168.100.210/24', 'dev', 'eth0'); // the dead master keeps it otherwise
+
+      // MS1 back: it preempts one master down after it starts; then a graceful stop: MS2 after its skew.
+      t0 = performance.now();
+      start('ms1', 'a2');
+      const preemptS = await until(() => hasVip(ns.ms1) && !hasVip(ns.ms2), t0, 'ms1 preempts');
+      expect(preemptS).toBeGreaterThan(down1 - 0.05);
+      expect(preemptS).toBeLessThan(down1 + 0.6);
+      await waitPid(join(dir, 'a2.pid'));
+      await new Promise((r) => setTimeout(r, 1000 + Math.random() * 1000));
+      t0 = performance.now();
+      process.kill(pidOf(join(dir, 'a2.pid')), 'SIGTERM');
+      const gracefulS = await until(() => hasVip(ns.ms2), t0, 'ms2 master after the graceful stop');
+      expect(gracefulS).toBeGreaterThan(skew2 - 0.01);
+      expect(gracefulS).toBeLessThan(skew2 + 0.3);
+      console.log(`keepalived pair: start ${startS.toFixed(3)} s (model ${down1.toFixed(3)}), SIGKILL ${killS.toFixed(3)} s (model ${(kill.min / 1e6).toFixed(3)}..${(kill.max / 1e6).toFixed(3)}), preempt ${preemptS.toFixed(3)} s, graceful ${gracefulS.toFixed(3)} s (model ${skew2.toFixed(3)})`);
+    } finally {
+      for (const c of children) await c.stop(500);
+      for (const f of ['a1', 'a2', 'b']) {
+        for (const k of ['', '-vrrp']) {
+          const pf = join(dir, `${f}${k}.pid`);
+          if (!existsSync(pf)) continue;
+          const pid = Number(readFileSync(pf, 'utf8').trim());
+          if (pid > 1) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+        }
+      }
+      spawnSync('/usr/sbin/ip', ['netns', 'del', ns.ms1]);
+      spawnSync('/usr/sbin/ip', ['netns', 'del', ns.ms2]);
+    }
+  }, 60_000);
 });
+

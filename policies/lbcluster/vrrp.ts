@@ -21,8 +21,10 @@
 // - master, advert with priority 0 or a lower priority (or equal priority from a lower address):
 //   answer with an advert of our own and stay master.
 // - master, higher priority (or equal from a higher address): back to backup, timer := master down.
-// - start: `state MASTER` with priority 255 becomes master at once; `state MASTER` otherwise waits
-//   one advert_int + 1/256 s as backup; `state BACKUP` waits a full master down.
+// - start: `state MASTER` with priority 255 becomes master at once; otherwise a router starts as
+//   backup with a full master-down timer, whatever its `state` keyword (vrrp_init_state shortens
+//   it to advert_int + 1/256 s only for a member of a sync group held in backup; measured here:
+//   a `state MASTER` priority-200 keepalived took its VIP 3.2-3.6 s after it was started, not 1 s).
 // - interface down: fault (a master drops its VIP; nothing can be sent); interface up: backup
 //   with a full master-down timer.
 // - VRRPv2 adverts carry the sender's advert_int; one that differs from ours is dropped.
@@ -67,9 +69,12 @@ export function gracefulTakeoverUs(priority: number, latencyUs = 0): number {
   return skewUs(priority) + latencyUs;
 }
 
-/** The first timer of a router that starts (its `state` keyword), in us from the start. */
+/**
+ * The first timer of a router that starts, in us from the start: 0 for the address owner
+ * (priority 255) configured `state MASTER`, else a full master down.
+ */
 export function startTimerUs(c: Pick<VrrpConfig, 'priority' | 'advertIntUs' | 'initialState'>): number {
-  if (c.initialState === 'MASTER') return c.priority === PRIORITY_OWNER ? 0 : c.advertIntUs + SKEW_MIN_US;
+  if (c.initialState === 'MASTER' && c.priority === PRIORITY_OWNER) return 0;
   return masterDownUs(c.priority, c.advertIntUs);
 }
 
