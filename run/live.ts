@@ -6,10 +6,10 @@
 // through the lab's fault mechanism, records what the lab observes (power, guest states, the
 // client's access log, VIP holders) and merges it with the agents' traces by time into one NDJSON
 // trace in the sim schema (t: µs since the run's epoch, which is time 0 of every agent too).
-import { existsSync, mkdirSync, openSync, closeSync, readFileSync, statSync, writeFileSync, readSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, openSync, closeSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync, readSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
-import { parseNdjson, toNdjson } from '../trace/ndjson.ts';
+import { ndjsonLine, parseNdjson, toNdjson } from '../trace/ndjson.ts';
 import { Runtime } from '../engine/runtime/runtime.ts';
 import type { TraceEvent } from '../engine/ports/index.ts';
 import { ADMIN, type Program } from '../policies/manifest.ts';
@@ -24,7 +24,7 @@ import { LabClockScheduler, wallUs } from './agent.ts';
 import { eventsPath } from '../adapters/lab/events.ts';
 import { IdempotentGuestVipDriver } from '../adapters/lab/agent-config.ts';
 import { LabHypervisor } from '../adapters/lab/hypervisor.ts';
-import { labFault, labPower, type LabFault } from '../adapters/lab/lab.ts';
+import { FAULTS, labFault, labPower, type FaultOptions, type LabFault } from '../adapters/lab/lab.ts';
 import { accessLogPath, hostNs, NS_IF, statePath } from '../adapters/lab/names.ts';
 import { endProcesses, isAlive, procRef, type ProcRef } from '../adapters/lab/proc.ts';
 import { run } from '../adapters/lab/run.ts';
@@ -46,6 +46,134 @@ export interface LiveOptions {
   workDir?: string;
   /** Ends the run early (Ctrl-C): agents are still ended and the trace written. */
   signal?: AbortSignal;
+  /**
+   * Every event as it is recorded (the lab's observations, and the agents' trace lines as they
+   * are written), in arrival order: times may go back by up to a few seconds (the access log and
+   * the agents' files are read every ~250 ms). The final trace is these, sorted by time.
+   */
+  onEvent?: (e: TraceEvent) => void;
+  /** Called once the run has its id and epoch (before the agents start). */
+  onStart?: (r: LiveRunRecord) => void;
+  /** Faults injected while the run goes (the web view's): recorded as `fault` events like the scenario's. */
+  faults?: LiveFaultQueue;
+  /** Start every agent with `--metrics-port` (Prometheus metrics on its lab address). */
+  agentMetricsPort?: number;
+}
+
+/**
+ * What `hatwin live` publishes about a run while it goes, in the lab's `live-runs/<runId>.json`
+ * (beside its logs, `out/lab/NAME/live-runs/`): the web view lists these and follows a running
+ * one through its partial trace, `<trace>.partial.ndjson`, which grows by one line per event in
+ * arrival order (see LiveOptions.onEvent); the final trace is written, sorted, at the end.
+ */
+export interface LiveRunRecord {
+  runId: string;
+  lab: string;
+  labFile: string;
+  scenario: string;
+  scenarioFile: string;
+  traceFile: string;
+  partialFile: string;
+  epochUs: number;
+  untilUs: number;
+  /** The `hatwin live` (or `hatwin serve`) process running it. */
+  proc: ProcRef;
+  startedAt: string;
+  state: 'running' | 'done' | 'stopped' | 'error';
+  endedAt?: string;
+  events?: number;
+  error?: string;
+}
+
+/** Where a lab's live runs are listed: `<logDir>/../live-runs/` (out/lab/NAME/live-runs). */
+export const liveRunsDir = (lab: Pick<Lab, 'logDir'>): string => join(lab.logDir, '..', 'live-runs');
+
+/** `x.ndjson` -> `x.partial.ndjson`. */
+export const partialTraceOf = (traceFile: string): string => `${traceFile.replace(/\.ndjson$/, '')}.partial.ndjson`;
+
+/** The lab's live runs, newest first; a `running` one whose process is gone is told as `error`. */
+export function listLiveRuns(lab: Pick<Lab, 'logDir'>): LiveRunRecord[] {
+  const dir = liveRunsDir(lab);
+  if (!existsSync(dir)) return [];
+  const out: LiveRunRecord[] = [];
+  for (const f of readdirSync(dir)) {
+    if (!f.endsWith('.json')) continue;
+    try {
+      const r = JSON.parse(readFileSync(join(dir, f), 'utf8')) as LiveRunRecord;
+      if (typeof r.runId !== 'string' || typeof r.epochUs !== 'number') continue;
+      if (r.state === 'running' && !isAlive(r.proc)) Object.assign(r, { state: 'error', error: `its process (pid ${r.proc.pid}) is gone` });
+      out.push(r);
+    } catch {
+      // being written, or not ours
+    }
+  }
+  return out.sort((a, b) => b.epochUs - a.epochUs);
+}
+
+function writeRecord(lab: Lab, r: LiveRunRecord): void {
+  const dir = liveRunsDir(lab);
+  mkdirSync(dir, { recursive: true });
+  const tmp = join(dir, `.${r.runId}.json.tmp-${process.pid}`);
+  writeFileSync(tmp, `${JSON.stringify(r, null, 2)}\n`);
+  renameSync(tmp, join(dir, `${r.runId}.json`));
+}
+
+/** Faults the lab can inject (adapters/lab labFault) while a run goes: St1, St2, Nt1, Nt2, pause, link-down, partition-oneway, heal. */
+export const LIVE_FAULT_KINDS: readonly LabFault[] = FAULTS;
+
+interface QueuedFault {
+  target: string;
+  fault: LabFault;
+  opts: FaultOptions;
+  resolve: (r: { atUs: number; message: string }) => void;
+  reject: (e: Error) => void;
+}
+
+/**
+ * Faults handed to a running `runLive` (LiveOptions.faults): each is injected by the run's loop
+ * at its next turn (within ~0.3 s), recorded as a `fault` event at the time it was injected, and
+ * resolves with that time (µs since the run's epoch) and the lab's answer.
+ */
+export class LiveFaultQueue {
+  private readonly queue: QueuedFault[] = [];
+  private wake: (() => void) | null = null;
+  private closed: string | null = null;
+
+  inject(target: string, fault: LabFault, opts: FaultOptions = {}): Promise<{ atUs: number; message: string }> {
+    if (this.closed !== null) return Promise.reject(new Error(this.closed));
+    if (!(FAULTS as readonly string[]).includes(fault)) return Promise.reject(new Error(`unknown lab fault "${fault}" (known: ${FAULTS.join(', ')})`));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ target, fault, opts, resolve, reject });
+      this.wake?.();
+    });
+  }
+
+  /** @internal the run's loop */
+  take(): QueuedFault[] {
+    return this.queue.splice(0, this.queue.length);
+  }
+
+  /** @internal resolves when a fault is queued or after `ms` */
+  waitFor(ms: number): Promise<void> {
+    if (this.queue.length) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.wake = null;
+        resolve();
+      }, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        this.wake = null;
+        resolve();
+      };
+    });
+  }
+
+  /** @internal the run ended: later faults are refused, queued ones rejected */
+  close(why: string): void {
+    this.closed = why;
+    for (const q of this.take()) q.reject(new Error(why));
+  }
 }
 
 export interface LiveResult {
@@ -190,6 +318,16 @@ export async function resetLabWorld(lab: Lab, hv: LabHypervisor, drivers: Map<st
 }
 
 export async function runLive(o: LiveOptions): Promise<LiveResult> {
+  const hooks: { ended?: (state: 'error', extra: Partial<LiveRunRecord>) => void } = {};
+  try {
+    return await runLiveOnce(o, hooks);
+  } catch (e) {
+    hooks.ended?.('error', { error: (e as Error)?.message ?? String(e) });
+    throw e;
+  }
+}
+
+async function runLiveOnce(o: LiveOptions, hooks: { ended?: (state: 'error', extra: Partial<LiveRunRecord>) => void }): Promise<LiveResult> {
   const log = o.log ?? (() => undefined);
   const lab = loadLab(o.labFile);
   const scenario = readScenario(o.scenarioFile);
@@ -205,6 +343,22 @@ export async function runLive(o: LiveOptions): Promise<LiveResult> {
   mkdirSync(workDir, { recursive: true });
   const runId = `r${Date.now().toString(36)}`;
   const world: TraceEvent[] = [];
+  // Published as recorded: the partial trace (and onEvent). The final trace is written at the end.
+  const partialFile = partialTraceOf(traceFile);
+  let publishing = false;
+  const publish = (e: TraceEvent) => {
+    if (!publishing) return;
+    try {
+      appendFileSync(partialFile, ndjsonLine(e));
+    } catch {
+      // the partial trace is a convenience: the run goes on without it
+    }
+    o.onEvent?.(e);
+  };
+  const record = (e: TraceEvent) => {
+    world.push(e);
+    publish(e);
+  };
   const agentsRunning = new Map<string, ProcRef>();
   const hv = await LabHypervisor.open(lab);
   const drivers = new Map(lab.backupVms.map((v) => [v.name, new IdempotentGuestVipDriver(lab, v.name)]));
@@ -217,6 +371,38 @@ export async function runLive(o: LiveOptions): Promise<LiveResult> {
   const t = () => wallUs() - epochUs;
   const agentTrace = (h: string) => join(workDir, `agent-${h}.ndjson`);
   for (const h of agents) writeFileSync(agentTrace(h), '');
+  mkdirSync(dirname(traceFile), { recursive: true });
+  writeFileSync(partialFile, '');
+  publishing = true;
+  const runRecord: LiveRunRecord = {
+    runId, lab: lab.name, labFile: resolve(o.labFile), scenario: scenario.name ?? o.scenarioFile, scenarioFile: resolve(o.scenarioFile),
+    traceFile, partialFile, epochUs, untilUs, proc: procRef(process.pid, 'hatwin live'), startedAt: new Date().toISOString(), state: 'running',
+  };
+  writeRecord(lab, runRecord);
+  o.onStart?.({ ...runRecord });
+  const agentTails = new Map(agents.map((h) => [h, new Tail(agentTrace(h), false)]));
+  /** The agents' new trace lines, published as they come (the final trace reads the whole files). */
+  const tailAgents = () => {
+    for (const [h, tail] of agentTails) {
+      for (const line of tail.lines()) {
+        try {
+          for (const e of parseNdjson(line, agentTrace(h))) publish(e);
+        } catch {
+          // a line cut by a crash: the final read reports it
+        }
+      }
+    }
+  };
+  const ended = (state: LiveRunRecord['state'], extra: Partial<LiveRunRecord>) => {
+    publishing = false;
+    o.faults?.close(`live run ${runId} has ended`);
+    try {
+      writeRecord(lab, { ...runRecord, ...extra, state, endedAt: new Date().toISOString() });
+    } catch {
+      // listing only
+    }
+  };
+  hooks.ended = ended;
   log(`live ${scenario.name ?? o.scenarioFile} on lab ${lab.name}: run ${runId}, ${untilUs / 1e6} s`);
   await runAdminPrograms(lab, programs, runId, epochUs);
 
@@ -224,7 +410,8 @@ export async function runLive(o: LiveOptions): Promise<LiveResult> {
     const logFd = openSync(join(workDir, `agent-${host}.log`), 'a');
     try {
       const argv = ['ip', 'netns', 'exec', hostNs(lab, host), process.execPath, join(REPO_DIR, 'bin/hatwin.js'), 'agent',
-        '--lab', resolve(o.labFile), '--host', host, '--scenario', resolve(o.scenarioFile), '--run', runId, '--epoch-us', String(epochUs), '--trace', agentTrace(host), ...(boot ? ['--boot'] : [])];
+        '--lab', resolve(o.labFile), '--host', host, '--scenario', resolve(o.scenarioFile), '--run', runId, '--epoch-us', String(epochUs), '--trace', agentTrace(host), ...(boot ? ['--boot'] : []),
+        ...(o.agentMetricsPort !== undefined ? ['--metrics-port', String(o.agentMetricsPort)] : [])];
       const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', logFd, logFd], detached: true });
       await new Promise<void>((res, rej) => {
         child.once('error', rej);
@@ -232,7 +419,7 @@ export async function runLive(o: LiveOptions): Promise<LiveResult> {
       });
       child.unref();
       agentsRunning.set(host, procRef(child.pid!, `agent ${host}`));
-      world.push({ t: t(), kind: 'agent.spawn', subject: host, data: { pid: child.pid } });
+      record({ t: t(), kind: 'agent.spawn', subject: host, data: { pid: child.pid } });
     } finally {
       closeSync(logFd);
     }
@@ -244,10 +431,11 @@ export async function runLive(o: LiveOptions): Promise<LiveResult> {
     if (Date.now() > readyBy) throw new Error(`agents not ready within 30 s: see ${workDir}/agent-*.log`);
     await sleep(100);
   }
+  tailAgents();
   log(`agents ready at ${(t() / 1e6).toFixed(2)} s`);
 
   // Initial world state, as the sim's first events.
-  for (const h of lab.hosts) world.push({ t: t(), kind: 'host.state', subject: h.name, data: { state: 'on' } });
+  for (const h of lab.hosts) record({ t: t(), kind: 'host.state', subject: h.name, data: { state: 'on' } });
   const vmStates = new Map<string, string>();
   const holders = new Map<string, string>();
   const clientOf = new Map(scenario.clients.map((c) => [c.vip, c.name]));
@@ -264,7 +452,7 @@ export async function runLive(o: LiveOptions): Promise<LiveResult> {
       for (const vm of await hv.list()) {
         if (vmStates.get(vm.name) !== vm.state) {
           vmStates.set(vm.name, vm.state);
-          world.push({ t: now, kind: 'vm.state', subject: vm.name, data: { state: vm.state } });
+          record({ t: now, kind: 'vm.state', subject: vm.name, data: { state: vm.state } });
         }
       }
       const hs = await observeHolders(lab, hv, drivers);
@@ -272,7 +460,7 @@ export async function runLive(o: LiveOptions): Promise<LiveResult> {
         const key = [...list].sort().join(',');
         if (holders.get(vip) !== key) {
           holders.set(vip, key);
-          world.push({ t: t(), kind: 'vip.holders', subject: vip, data: { holders: list } });
+          record({ t: t(), kind: 'vip.holders', subject: vip, data: { holders: list } });
         }
       }
     } finally {
@@ -287,22 +475,33 @@ export async function runLive(o: LiveOptions): Promise<LiveResult> {
         if (x.done || now < x.atUs) continue;
         x.done = true;
         const f = x.f as Extract<Scenario['faults'][number], { target: string }>;
-        world.push({ t: t(), kind: 'fault', subject: f.target, data: { fault: f.kind, ...('service' in f && f.service ? { service: f.service } : {}) } });
+        record({ t: t(), kind: 'fault', subject: f.target, data: { fault: f.kind, ...('service' in f && f.service ? { service: f.service } : {}) } });
         log(`${(t() / 1e6).toFixed(2)} s: fault ${f.kind} on ${f.target}`);
         await labFault(lab, f.target, LIVE_FAULTS[f.kind], 'service' in f && f.service ? { service: f.service } : {});
+      }
+      for (const q of o.faults?.take() ?? []) {
+        const atUs = t();
+        record({ t: atUs, kind: 'fault', subject: q.target, data: { fault: q.fault, ...q.opts, injected: true } });
+        log(`${(atUs / 1e6).toFixed(2)} s: fault ${q.fault} on ${q.target} (injected)`);
+        try {
+          q.resolve({ atUs, message: await labFault(lab, q.target, q.fault, q.opts) });
+        } catch (e) {
+          record({ t: t(), kind: 'fault.failed', subject: q.target, data: { fault: q.fault, error: (e as Error).message } });
+          q.reject(e as Error);
+        }
       }
       for (const e of parseNdjson(labEvents.lines().join('\n'), eventsPath(lab))) {
         const te = e.t - epochUs;
         if (e.kind === 'lab.power') {
           const power = String(e.data?.power);
-          world.push({ t: te, kind: 'host.state', subject: e.subject, data: { state: power } });
+          record({ t: te, kind: 'host.state', subject: e.subject, data: { state: power } });
           // A host that powers on boots its agent (the supervisor's boot of a real host's agent).
           if (power === 'on' && agents.includes(e.subject)) {
             const ref = agentsRunning.get(e.subject);
             if (!ref || !isAlive(ref)) await startAgent(e.subject, true);
           }
         } else if (e.kind.startsWith('lab.')) {
-          world.push({ t: te, kind: e.kind, subject: e.subject, data: e.data });
+          record({ t: te, kind: e.kind, subject: e.subject, data: e.data });
         }
       }
       for (const a of parseAccessLog(access.lines().join('\n'))) {
@@ -313,15 +512,18 @@ export async function runLive(o: LiveOptions): Promise<LiveResult> {
         const key = `${a.ok ? 'OK' : 'XX'} ${a.servedBy ?? ''}`;
         if (clientOk.get(client) === key) continue;
         clientOk.set(client, key);
-        world.push({ t: te, kind: 'client.access', subject: client, data: { vip: a.vip, ok: a.ok, log: a.ok ? 'OK' : 'XX', ...(a.servedBy ? { by: a.servedBy } : {}), ...(a.detail ? { detail: a.detail } : {}) } });
+        record({ t: te, kind: 'client.access', subject: client, data: { vip: a.vip, ok: a.ok, log: a.ok ? 'OK' : 'XX', ...(a.servedBy ? { by: a.servedBy } : {}), ...(a.detail ? { detail: a.detail } : {}) } });
       }
+      tailAgents();
       if (now >= deadlineUs || o.signal?.aborted) break;
       await observe();
-      await sleep(250);
+      if (o.faults) await o.faults.waitFor(250);
+      else await sleep(250);
     }
   } finally {
     await endProcesses([...agentsRunning.values()], 'SIGTERM', 3_000).catch(() => undefined);
     await hv.close().catch(() => undefined);
+    tailAgents();
   }
 
   const events: TraceEvent[] = [...world];
@@ -332,5 +534,6 @@ export async function runLive(o: LiveOptions): Promise<LiveResult> {
   mkdirSync(dirname(traceFile), { recursive: true });
   writeFileSync(traceFile, toNdjson(events));
   log(`trace: ${events.length} events -> ${traceFile}`);
+  ended(o.signal?.aborted ? 'stopped' : 'done', { events: events.length });
   return { events, epochUs, runId, traceFile };
 }
