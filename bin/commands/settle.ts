@@ -247,11 +247,12 @@ export function settle(o: SettleOptions): SettleResult {
 
 const fmt = (us: number) => (us / 1e6).toFixed(2);
 
-/** What the VRRP model says about the masters' takeover times. */
+/** What the VRRP model says about the masters' takeover times (from the highest priority to the next). */
 export function takeoverSummary(request: SettleRequest): string[] {
   const model = vrrpModel(request);
-  const [first, ...rest] = model;
-  const next = rest.reduce((a, b) => (b.priority > a.priority ? b : a));
+  const top = (xs: typeof model) => xs.reduce((a, b) => (b.priority > a.priority ? b : a));
+  const first = top(model);
+  const next = top(model.filter((m) => m !== first));
   const k = killTakeoverRangeUs(next.priority, next.advertIntUs);
   return [
     `if ${first.name} dies (SIGKILL, power): ${next.name} (priority ${next.priority}) takes the VIP after ${fmt(k.min)}..${fmt(k.max)} s (mean ${fmt(k.mean)} s)`,
