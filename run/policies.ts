@@ -22,11 +22,24 @@ export function checkPoliciesOn(policies: Scenario['policies'], site: Site): Pol
       return;
     }
     const r = def.schema.safeParse(p);
+    let cfg = r.success ? r.data : undefined;
+    const dropped = new Set<string>();
     if (!r.success) {
       out.push(...zodProblems(r.error.issues, p, ['policies', i]));
-      return;
+      // Check the rest of the block against the site in the same pass: without its bad fields
+      // (their defaults, if they have any), the block may parse.
+      for (const issue of r.error.issues) {
+        if (issue.code === 'unrecognized_keys') issue.keys.forEach((k) => dropped.add(k));
+        else if (issue.path.length > 0) dropped.add(String(issue.path[0]));
+      }
+      const rest = Object.fromEntries(Object.entries(p).filter(([k]) => !dropped.has(k)));
+      const again = def.schema.safeParse(rest);
+      if (!again.success) return;
+      cfg = again.data;
     }
-    for (const [path, message] of def.check(r.data, site)) out.push({ path: ['policies', i, ...path], message });
+    for (const [path, message] of def.check(cfg!, site)) {
+      if (!dropped.has(String(path[0]))) out.push({ path: ['policies', i, ...path], message });
+    }
   });
   return out;
 }

@@ -10,8 +10,8 @@ import { salvageScenario, scenarioProblems, scenarioSchema, type Scenario } from
 import { DIST_EXPECTED } from './units.ts';
 
 /** The largest file (and text) a scenario or lab may be. */
-export const MAX_FILE_BYTES = 4 * 1024 * 1024;
-const MAX_FILE_TEXT = '4 MiB';
+export const MAX_FILE_BYTES = 1024 * 1024;
+const MAX_FILE_TEXT = '1 MiB';
 /** The deepest nesting of YAML collections (a scenario needs about 6). */
 export const MAX_DEPTH = 64;
 /** The yaml library's cap on alias expansion (a "billion laughs" file exceeds it). */
@@ -298,13 +298,15 @@ export function parseYamlWith<S extends z.ZodType>(
     const { line, col } = at(range ? range[0] : 0);
     return { file, line, column: col, field: path.join('.'), message };
   });
+  // In the order of the file (stable: problems of one place keep the schema's order).
+  problems.sort((a, b) => a.line - b.line || a.column - b.column);
   throw new ScenarioError(problems);
 }
 
 export function loadScenarioText(text: string, file = '<scenario>', extra?: ExtraCheck<Scenario>): Scenario {
   return parseYamlWith(scenarioSchema, text, file, extra, (raw) => {
-    const { scenario, invalid } = salvageScenario(raw);
-    return [...scenarioProblems(scenario, invalid), ...(extra?.(scenario) ?? [])];
+    const { scenario, invalid, rawPath } = salvageScenario(raw);
+    return [...scenarioProblems(scenario, invalid), ...(extra?.(scenario) ?? [])].map((p) => ({ path: rawPath(p.path), message: p.message }));
   });
 }
 

@@ -310,9 +310,11 @@ const rawName = (x: unknown): string | null => (isObj(x) && typeof x.name === 's
  * that parses, and for a host, VM, VIP or client whose entry does not, a stand-in with its
  * declared name (listed in `invalid`, so that its details are not checked).
  */
-export function salvageScenario(raw: unknown): { scenario: Scenario; invalid: Set<string> } {
+export function salvageScenario(raw: unknown): { scenario: Scenario; invalid: Set<string>; rawPath: (path: (string | number)[]) => (string | number)[] } {
   const obj = isObj(raw) ? raw : {};
   const invalid = new Set<string>();
+  /** For each list, the index in the file of each entry kept. */
+  const kept = new Map<string, number[]>();
   const one = <T>(schema: z.ZodType<T>, value: unknown, fallback: T): T => {
     const r = schema.safeParse(value);
     return r.success ? r.data : fallback;
@@ -321,14 +323,16 @@ export function salvageScenario(raw: unknown): { scenario: Scenario; invalid: Se
     const xs = obj[key];
     if (!Array.isArray(xs)) return [];
     const out: T[] = [];
-    for (const x of xs) {
+    const at: number[] = [];
+    xs.forEach((x, i) => {
       const r = schema.safeParse(x);
-      if (r.success) out.push(r.data);
-      else {
-        const st = stub?.(x);
-        if (st) out.push(st);
+      const item = r.success ? r.data : stub?.(x);
+      if (item) {
+        out.push(item);
+        at.push(i);
       }
-    }
+    });
+    kept.set(key, at);
     return out;
   };
   const services = (x: unknown): ServiceSpec[] => {
@@ -372,7 +376,12 @@ export function salvageScenario(raw: unknown): { scenario: Scenario; invalid: Se
     v.service = str(rawOf('vips', v.name), 'service');
     v.holder = str(rawOf('vips', v.name), 'holder') || null;
   }
-  return { scenario, invalid };
+  const rawPath = (path: (string | number)[]): (string | number)[] => {
+    const at = kept.get(String(path[0]));
+    if (!at || typeof path[1] !== 'number' || at[path[1]] === undefined) return path;
+    return [path[0], at[path[1]], ...path.slice(2)];
+  };
+  return { scenario, invalid, rawPath };
 }
 
 export { DIST_EXPECTED };

@@ -58,11 +58,12 @@ const distObject = z.discriminatedUnion('kind', [
   if (hi <= MAX_TIME_S) return;
   const shown = Number.isFinite(hi) ? `${hi.toPrecision(3)} s` : 'infinity';
   const how: Record<string, string> = {
-    lognormal: `values reach exp(mu + ${NORMAL_Z_MAX}·sigma) = ${shown}: keep mu + ${NORMAL_Z_MAX}·sigma <= ${Math.log(MAX_TIME_S).toFixed(2)}`,
-    normal: `values reach ${d.kind === 'normal' && d.max !== undefined ? 'max' : `mean + ${NORMAL_Z_MAX}·sd`} = ${shown}`,
-    exponential: `values reach ${EXP_MAX}·mean = ${shown}`,
+    lognormal: `exp(mu + ${NORMAL_Z_MAX}·sigma) = ${shown}`,
+    normal: d.kind === 'normal' && d.max !== undefined ? `max = ${shown}` : `mean + ${NORMAL_Z_MAX}·sd = ${shown}`,
+    exponential: `${EXP_MAX}·mean = ${shown}`,
   };
-  ctx.addIssue({ code: 'custom', message: `${d.kind}: ${how[d.kind] ?? `values reach ${shown}`}, more than ${MAX_TIME_TEXT}, the longest simulated time` });
+  const fix = d.kind === 'lognormal' ? ` (keep mu + ${NORMAL_Z_MAX}·sigma <= ${Math.log(MAX_TIME_S).toFixed(2)})` : '';
+  ctx.addIssue({ code: 'custom', message: `${d.kind}: values reach ${how[d.kind] ?? shown}, more than ${MAX_TIME_TEXT}, the longest simulated time${fix}` });
 });
 
 export const distSchema = z.union([
