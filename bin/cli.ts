@@ -8,10 +8,11 @@ import * as run from './commands/run.ts';
 import * as serve from './commands/serve.ts';
 import * as lab from './commands/lab.ts';
 import * as live from './commands/live.ts';
+import * as settle from './commands/settle.ts';
 
 const program = new Command();
 program.name('hatwin').description('Digital twin and executor for high-availability server systems').showHelpAfterError();
-for (const m of [check, sim, run, serve, lab, live]) m.register(program);
+for (const m of [check, sim, run, serve, lab, live, settle]) m.register(program);
 
 try {
   await program.parseAsync(process.argv);
