@@ -32,7 +32,7 @@ export const periodUs = durationUs.refine((us) => us >= MIN_PERIOD_US, {
 });
 
 /** Seconds as a plain number: >= 0 and at most MAX_TIME_S. */
-export const seconds = z.number().nonnegative().max(MAX_TIME_S, `at most ${MAX_TIME_S} s (${MAX_TIME_TEXT}), the longest simulated time`);
+export const seconds = z.number().nonnegative().max(MAX_TIME_S, `at most ${MAX_TIME_S} s, that is ${MAX_TIME_TEXT}, the longest simulated time`);
 
 const nonneg = z.number().nonnegative();
 
