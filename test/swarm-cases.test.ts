@@ -22,17 +22,6 @@ const ORDER_CASE = 'naive-vs-skip-order';
 /** Cases still failing, with the keys the checker must find in each ('order': the two watch modes differ). */
 const OPEN: Record<string, ReadonlyArray<SwarmKey | 'order'>> = {
   [ORDER_CASE]: ['order'],
-  'p2p-backup-vm-crash-never-repaired': ['L1', 'S3'],
-  'p2p-claim-takeover-livelock': ['L1'],
-  'p2p-claimant-dies-target-separated-forever': ['L1', 'L2', 'S3'],
-  'p2p-claimant-restarts-claim-orphaned': ['L1', 'L2', 'S3'],
-  'p2p-fast-restart-vip-lost': ['L1', 'L2'],
-  'p2p-flapping-nt2-target-lost-after-one-wol': ['L2'],
-  'p2p-healed-partition-permanent-split-brain': ['S1', 'S2', 'S3', 'L2'],
-  'p2p-isolated-manager-link-down': ['S2', 'S3', 'L2'],
-  'p2p-pause-plus-st1-target-declared-down-forever': ['S1', 'L2'],
-  'p2p-paused-manager-resumes-stale-recovery-dual-vip': ['S1'],
-  'p2p-paused-target-returns-with-vip-dual-holders': ['S1'],
   'p2p-target-left-off-in-group': ['L1', 'L2', 'S3'],
 };
 

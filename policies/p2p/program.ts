@@ -8,7 +8,7 @@
 // reports R/U/D to the P2 manager (Fig. 8). When the group file changes (a server separated or
 // returned) every supervisor reconciles, which is the dynamic management extension (Fig. 9) and
 // the fallback (Fig. 10).
-import { firstOf, E, now, receive, sleep, spawn, cancel, trace, watch, type Op, type Process } from '../../engine/runtime/effects.ts';
+import { firstOf, E, join, now, receive, sleep, spawn, cancel, trace, watch, type Op, type Process } from '../../engine/runtime/effects.ts';
 import { call, isGone, mailboxOf, portErrorOf, type ProbeResult, type ProbeSpec } from '../../engine/ports/index.ts';
 import { nextGridUs } from '../../engine/runtime/runtime.ts';
 import { KEYS, readData, readMembership, readOperation, reclaim, rejoin, separate, update, type ConditionRecord, type ManagementData, type TroubleRecord } from './files.ts';
@@ -69,7 +69,24 @@ const RECONCILE_BOX = 'p2p/reconcile';
 export function* executer(host: string, cfg: P2pConfig): Process<void> {
   yield* trace('p2p.executer', host, { state: 'start' });
   yield* spawn(`p2p/${host}/load`, loadSubprogram(host, cfg));
+  if (hardened(cfg)) yield* resumeOwnClaims(host, cfg);
   yield* supervisor(host, cfg);
+}
+
+/**
+ * (hardened) A manager that restarts finds the recoveries it had claimed: their processes died
+ * with it, so it carries them on (nobody else would: it answers pings again).
+ */
+function* resumeOwnClaims(host: string, cfg: P2pConfig): Op<void> {
+  const m = yield* readMembership();
+  for (const [orphan, claimant] of Object.entries(m.claims ?? {})) {
+    if (claimant !== host || orphan === host || !m.separation.includes(orphan)) continue;
+    yield* trace('p2p.takeover', orphan, { manager: host, from: host });
+    const d = yield* readData(orphan);
+    yield* spawn(`p2p/${host}/adopt/${orphan}`, (function* (): Process<void> {
+      yield* recoverTarget(host, 'P1', d, { ok: false, detail: 'network', latencyUs: 0 }, null, cfg, host);
+    })());
+  }
 }
 
 /** Tells every server of the group and separation files to re-read the operation file. */
@@ -143,6 +160,44 @@ function* nextTrouble(d: ManagementData, cfg: P2pConfig, immediate: boolean): Op
 
 function* p1Program(manager: string, target: string, cfg: P2pConfig, busy: Set<string>, immediate: boolean): Process<void> {
   const key = `P1:${target}`;
+  const alive = { on: true };
+  try {
+    if (hardened(cfg)) yield* spawn(`p2p/${manager}/vip-audit/${target}`, vipAudit(manager, target, cfg, busy, key, alive));
+    yield* p1Loop(manager, target, cfg, busy, immediate, key);
+  } finally {
+    alive.on = false;
+  }
+}
+
+/**
+ * (hardened) Each Tim while no recovery of the target runs: its VIP must be on it alone. A VIP
+ * lost while nobody looked (a restart quicker than Tim drops run-time addresses) or left on the
+ * backup is set on the target again when it examines well and is in the group file. A poll, not
+ * a watch: it writes nothing to the trace unless it acts.
+ */
+function* vipAudit(manager: string, target: string, cfg: P2pConfig, busy: Set<string>, key: string, alive: { on: boolean }): Process<void> {
+  for (;;) {
+    yield* sleep(cfg.timing.timUs);
+    if (!alive.on) return;
+    if (busy.has(key)) continue;
+    const d = yield* readData(target);
+    if (!d.vip || !(yield* readMembership()).group.includes(target)) continue;
+    const holders = yield* call('network', 'vipHolders', d.vip);
+    if (holders.length === 1 && holders[0] === target) continue;
+    if (!(yield* call('prober', 'probe', examSpec(d, cfg.timing))).ok) continue;
+    if (!alive.on || busy.has(key) || !(yield* readMembership()).group.includes(target)) continue;
+    try {
+      for (const h of holders) if (h !== target) yield* call('network', 'removeVip', d.vip, h);
+      if (!holders.includes(target)) yield* call('network', 'assignVip', d.vip, target);
+      yield* trace('p2p.vip-restored', target, { manager, holders });
+      if (holders.includes(d.vm)) yield* call('hypervisor', 'suspend', d.vm);
+    } catch (e) {
+      yield* trace('p2p.warning', target, { manager, note: `VIP audit: ${portErrorOf(e).message}` });
+    }
+  }
+}
+
+function* p1Loop(manager: string, target: string, cfg: P2pConfig, busy: Set<string>, immediate: boolean, key: string): Op<void> {
   let first = immediate;
   for (;;) {
     const d = yield* readData(target);
@@ -196,8 +251,10 @@ function* p2Program(manager: string, target: string, cfg: P2pConfig, busy: Set<s
           // recovery died with it), in which case this program takes the recovery over.
           const claimant = m.claims?.[target];
           if (!claimant || claimant === manager) continue;
+          const self = hardened(cfg) ? yield* spawn(`p2p/${manager}/self`, selfReachable(manager, cfg)) : null;
           const alive = yield* call('prober', 'probe', { kind: 'network', target: claimant, timeoutUs: cfg.timing.tndUs });
           if (alive.ok) continue;
+          if (self !== null && !(yield* joined(self))) continue;
           if (yield* reclaim(target, claimant, manager)) {
             yield* trace('p2p.takeover', target, { manager, from: claimant });
             const outcome = yield* recoverTarget(manager, 'P2', d, bad, null, cfg, claimant);
@@ -212,8 +269,11 @@ function* p2Program(manager: string, target: string, cfg: P2pConfig, busy: Set<s
           verdict = 'takeover';
           break;
         }
+        const self = hardened(cfg) ? yield* spawn(`p2p/${manager}/self`, selfReachable(manager, cfg)) : null;
         const ping = yield* call('prober', 'probe', { kind: 'network', target: p1, timeoutUs: cfg.timing.tndUs });
         if (!ping.ok) {
+          // (hardened) A P2 manager cut off itself does not take over.
+          if (self !== null && !(yield* joined(self))) continue;
           verdict = 'takeover';
           break;
         }
@@ -238,6 +298,38 @@ function* p2Program(manager: string, target: string, cfg: P2pConfig, busy: Set<s
 
 type Outcome = 'ok' | 'up' | 'down' | 'deferred';
 
+const hardened = (cfg: P2pConfig) => cfg.safety === 'hardened';
+
+/**
+ * (hardened) Is this manager's own network up? A manager whose link is down sees every target
+ * as gone and must not act on them (it would separate and reboot healthy servers). Run beside the
+ * examination it guards (spawned, then joined), so it costs the paper's timeline nothing.
+ */
+function* selfReachable(manager: string, cfg: P2pConfig): Process<boolean> {
+  return (yield* call('prober', 'probe', { kind: 'network', target: manager, timeoutUs: cfg.timing.tndUs })).ok;
+}
+
+function* joined(pid: number): Op<boolean> {
+  const r = yield* join<boolean>(pid);
+  return r.status === 'done' ? r.value === true : true;
+}
+
+/** (hardened) The recovery of `target` is still this manager's (a manager that was paused may find it taken over). */
+function* stillMine(target: string, manager: string): Op<boolean> {
+  const m = yield* readMembership();
+  return m.separation.includes(target) && (m.claims ?? {})[target] === manager;
+}
+
+/** (hardened) Removes the target's VIP before its backup may get it; false when the target is up but out of reach. */
+function* fenceVip(d: ManagementData): Process<boolean> {
+  try {
+    yield* call('network', 'removeVip', d.vip, d.host);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * From a detected trouble to the target's return (or its end): modes 2-5 of Fig. 7. With
  * `takenFrom`, the target is already separated and claimed from a manager that is gone: the
@@ -249,14 +341,27 @@ function* recoverTarget(manager: string, priority: 'P1' | 'P2', d: ManagementDat
   const detectedUs = yield* now();
   const report = (type: 'R' | 'U' | 'D') => tell(manager, p2, target, type, detectedUs);
   let job: Process<'up' | 'down'>;
+  let healthy = false;
   if (takenFrom !== undefined) {
-    const ping = yield* call('prober', 'probe', { kind: 'network', target, timeoutUs: t.tndUs });
-    job = ping.ok ? backgroundJob2(manager, d, cfg) : backgroundJob1(manager, d, cfg);
+    if (hardened(cfg)) {
+      // A recovery taken over may find its target healthy by now: examined, not rebooted.
+      const ex = yield* call('prober', 'probe', examSpec(d, t));
+      healthy = ex.ok;
+      job = ex.detail !== 'network' ? backgroundJob2(manager, d, cfg) : backgroundJob1(manager, d, cfg);
+    } else {
+      const ping = yield* call('prober', 'probe', { kind: 'network', target, timeoutUs: t.tndUs });
+      job = ping.ok ? backgroundJob2(manager, d, cfg) : backgroundJob1(manager, d, cfg);
+    }
   } else if (bad.detail === 'network') {
     yield* mode(manager, target, priority, 'Network examination');
+    const self = hardened(cfg) ? yield* spawn(`p2p/${manager}/self`, selfReachable(manager, cfg)) : null;
     const again = yield* call('prober', 'probe', { kind: 'network', target, timeoutUs: t.tndUs });
     if (again.ok) {
       yield* report('R');
+      return 'ok';
+    }
+    if (self !== null && !(yield* joined(self))) {
+      yield* trace('p2p.isolated', manager, { target, priority });
       return 'ok';
     }
     job = backgroundJob1(manager, d, cfg);
@@ -288,14 +393,25 @@ function* recoverTarget(manager: string, priority: 'P1' | 'P2', d: ManagementDat
     yield* trace('p2p.deferred', target, { manager, priority });
     return 'deferred';
   }
+  if (healthy) {
+    // (hardened) Nothing to recover: straight to the fallback (the files, the VIP, the VM).
+    yield* trace('p2p.healthy', target, { manager, priority, from: takenFrom });
+    return yield* fallback(manager, priority, d, cfg, report);
+  }
   const jobPid = yield* spawn(`p2p/${manager}/bg/${target}`, job);
   yield* nudgeAll(manager);
   yield* sleep(t.decisionUs);
 
+  if (hardened(cfg) && !(yield* stillMine(target, manager))) {
+    // A manager that was paused resumes a recovery another one took over: it stops here.
+    yield* cancel(jobPid);
+    yield* trace('p2p.stale', target, { manager, priority });
+    return 'deferred';
+  }
   yield* mode(manager, target, priority, 'Backup server');
   const served = takenFrom !== undefined && (yield* backupServing(d));
   if (!served) {
-    const vmHost = yield* standIn(manager, d, cfg);
+    const vmHost = yield* standIn(manager, d, cfg, true);
     if (vmHost !== null) yield* trace('function.recovered', target, { manager, priority, vm: d.vm, host: vmHost });
     else yield* trace('function.unrecoverable', target, { manager, priority, reason: 'no management server could activate the backup VM' });
   }
@@ -305,47 +421,129 @@ function* recoverTarget(manager: string, priority: 'P1' | 'P2', d: ManagementDat
   yield* adoptClaims(manager, target, cfg);
 
   yield* mode(manager, target, priority, 'Target server recovery');
+  // (hardened) The backup is watched like a target while the target is away.
+  const keeper = hardened(cfg) ? yield* spawn(`p2p/${manager}/keep/${target}`, keepBackup(manager, d, cfg)) : null;
   let result: 'up' | 'down' | null = null;
   while (result === null) {
     const r = yield* firstOf(E.join(jobPid), E.sleep(t.waitPollUs));
     if (r.index === 0) {
       const jr = r.value as { status: string; value?: 'up' | 'down' };
       result = jr.status === 'done' ? jr.value! : 'down';
+    } else if (hardened(cfg) && !(yield* stillMine(target, manager))) {
+      yield* cancel(jobPid);
+      if (keeper !== null) yield* cancel(keeper);
+      yield* trace('p2p.stale', target, { manager, priority });
+      return 'deferred';
     }
   }
-  if (result === 'up') {
-    // Fig. 10 / §3.1: the VIP is removed from the VM, then set on the target (never two live
-    // holders); the VM is suspended and the files returned; U.file to P2.
-    const tr = yield* call('store', 'get', KEYS.trouble(target));
-    const vm = (yield* call('hypervisor', 'list')).find((v) => v.name === d.vm);
-    const vmUp = vm !== undefined && (vm.state === 'running' || vm.state === 'resuming' || vm.state === 'starting');
-    try {
-      yield* call('network', 'removeVip', d.vip, d.vm);
-    } catch (e) {
-      yield* trace('p2p.warning', target, { manager, note: `fallback: ${portErrorOf(e).message}` });
+  if (result === 'down' && hardened(cfg)) {
+    // (hardened) Declared down, but not given up: the target is watched (woken again, its
+    // daemons restarted, rebooted) until it is back, while the backup keeps serving.
+    yield* trace('target.down', target, { manager, priority });
+    yield* report('D');
+    const back = yield* awaitReturn(manager, d, cfg);
+    if (!back) {
+      if (keeper !== null) yield* cancel(keeper);
+      yield* trace('p2p.stale', target, { manager, priority });
+      return 'deferred';
     }
-    try {
-      yield* call('network', 'assignVip', d.vip, target);
-      yield* trace('target.recovered', target, { manager, priority, how: 'fallback' });
-    } catch (e) {
-      yield* trace('p2p.warning', target, { manager, note: `fallback: ${portErrorOf(e).message}` });
-    }
-    if (vmUp) {
-      try {
-        yield* call('hypervisor', 'suspend', d.vm);
-      } catch (e) {
-        yield* trace('p2p.warning', target, { manager, note: `fallback: ${portErrorOf(e).message}` });
-      }
-    }
-    if (tr) yield* update<TroubleRecord>(KEYS.trouble(target), () => null);
-    yield* rejoin(target);
-    yield* nudgeAll(manager);
-    yield* report('U');
-    return 'up';
+    result = 'up';
   }
+  if (keeper !== null) yield* cancel(keeper);
+  if (result === 'up') return yield* fallback(manager, priority, d, cfg, report);
   yield* trace('target.down', target, { manager, priority });
   yield* report('D');
   return 'down';
+}
+
+/** Fig. 10 / §3.1: the VIP is removed from the VM, then set on the target (never two live holders); the VM is suspended and the files returned; U.file to P2. */
+function* fallback(manager: string, priority: 'P1' | 'P2', d: ManagementData, cfg: P2pConfig, report: (type: 'R' | 'U' | 'D') => Op<void>): Op<Outcome> {
+  const target = d.host;
+  const tr = yield* call('store', 'get', KEYS.trouble(target));
+  const vm = (yield* call('hypervisor', 'list')).find((v) => v.name === d.vm);
+  const vmUp = vm !== undefined && (vm.state === 'running' || vm.state === 'resuming' || vm.state === 'starting');
+  try {
+    yield* call('network', 'removeVip', d.vip, d.vm);
+  } catch (e) {
+    yield* trace('p2p.warning', target, { manager, note: `fallback: ${portErrorOf(e).message}` });
+  }
+  try {
+    yield* call('network', 'assignVip', d.vip, target);
+    yield* trace('target.recovered', target, { manager, priority, how: 'fallback' });
+  } catch (e) {
+    yield* trace('p2p.warning', target, { manager, note: `fallback: ${portErrorOf(e).message}` });
+  }
+  if (vmUp) {
+    try {
+      yield* call('hypervisor', 'suspend', d.vm);
+    } catch (e) {
+      yield* trace('p2p.warning', target, { manager, note: `fallback: ${portErrorOf(e).message}` });
+    }
+  }
+  if (tr || hardened(cfg)) yield* update<TroubleRecord>(KEYS.trouble(target), () => null);
+  yield* rejoin(target);
+  yield* nudgeAll(manager);
+  yield* report('U');
+  return 'up';
+}
+
+/**
+ * (hardened) After the background job gave up: each Tim, a target that does not answer is woken
+ * (every Trc), one that answers with a daemon down gets its daemons restarted and, after Trc,
+ * a reboot; true once it examines well. False when the recovery is no longer this manager's.
+ */
+function* awaitReturn(manager: string, d: ManagementData, cfg: P2pConfig): Op<boolean> {
+  const t = cfg.timing;
+  let wakeAt = yield* now();
+  let rebootAt: number | null = null;
+  for (;;) {
+    if (!(yield* stillMine(d.host, manager))) return false;
+    const ex = yield* call('prober', 'probe', examSpec(d, t));
+    if (ex.ok) return true;
+    const at = yield* now();
+    if (ex.detail === 'network') {
+      rebootAt = null;
+      if (at >= wakeAt) {
+        try {
+          yield* call('power', 'wake', d.mac);
+        } catch {
+          // tried again later
+        }
+        wakeAt = at + t.trcUs;
+      }
+    } else if (rebootAt === null) {
+      for (const daemon of d.daemons) {
+        try {
+          yield* call('services', 'restart', d.host, daemon);
+        } catch {
+          // examined again
+        }
+      }
+      rebootAt = at + t.trcUs;
+    } else if (at >= rebootAt) {
+      try {
+        yield* call('network', 'removeVip', d.vip, d.host);
+        yield* call('power', 'reboot', d.host);
+      } catch {
+        // examined again
+      }
+      rebootAt = null;
+    }
+    yield* sleep(t.timUs);
+  }
+}
+
+/** (hardened) While the target is away its backup must serve: one that crashed (or lost its host) is activated again. */
+function* keepBackup(manager: string, d: ManagementData, cfg: P2pConfig): Process<void> {
+  for (;;) {
+    yield* sleep(cfg.timing.timUs);
+    if (!(yield* stillMine(d.host, manager))) return;
+    const vm = (yield* call('hypervisor', 'list')).find((v) => v.name === d.vm);
+    if (vm && (vm.state === 'resuming' || vm.state === 'starting' || vm.state === 'suspending')) continue;
+    if (vm?.state === 'running' && (yield* call('network', 'vipHolders', d.vip)).includes(d.vm)) continue;
+    const host = yield* standIn(manager, d, cfg, true);
+    if (host !== null) yield* trace('function.recovered', d.host, { manager, vm: d.vm, host, again: true });
+  }
 }
 
 /** The failed server was recovering other servers: this manager carries those recoveries on. */
@@ -372,8 +570,11 @@ function* backupServing(d: ManagementData): Op<boolean> {
 }
 
 /** Backup server mode: activate the VM somewhere and set the VIP on it, trying the next host on failure. */
-function* standIn(manager: string, d: ManagementData, cfg: P2pConfig): Op<string | null> {
+function* standIn(manager: string, d: ManagementData, cfg: P2pConfig, claimed = false): Op<string | null> {
   const failed = new Set<string>([d.host]);
+  // (hardened) The VIP leaves the target before the VM may get it (a paused target keeps it
+  // otherwise); the fence runs while the VM is activated.
+  const fence = hardened(cfg) ? yield* spawn(`p2p/${manager}/fence/${d.host}`, fenceVip(d)) : null;
   for (let attempt = 0; attempt < 16; attempt++) {
     // Another manager may be activating the VM right now (a relocation, a takeover): wait for it.
     let vm = (yield* call('hypervisor', 'list')).find((v) => v.name === d.vm);
@@ -384,6 +585,22 @@ function* standIn(manager: string, d: ManagementData, cfg: P2pConfig): Op<string
     // A manager that is gone may have left the VM running without its VIP: use it as it is.
     const host = vm?.state === 'running' && vm.host !== null && !failed.has(vm.host) ? vm.host : yield* activateBackup(manager, d, cfg, failed);
     if (host === null) return null;
+    if (fence !== null && !(yield* joined(fence))) {
+      // The target is up but out of reach: it may be serving clients this manager cannot see.
+      yield* trace('p2p.warning', d.host, { manager, note: `cannot fence ${d.host} (up, out of reach): ${d.vm} does not take its VIP` });
+      try {
+        yield* call('hypervisor', 'suspend', d.vm);
+      } catch {
+        // left running without the VIP; a later stand-in uses it
+      }
+      yield* update<TroubleRecord>(KEYS.trouble(d.host), () => null);
+      return null;
+    }
+    if (claimed && hardened(cfg) && !(yield* stillMine(d.host, manager))) {
+      // This manager was paused meanwhile and another took the recovery over.
+      yield* trace('p2p.stale', d.host, { manager, note: `${d.vm} does not take its VIP` });
+      return null;
+    }
     try {
       yield* call('network', 'assignVip', d.vip, d.vm);
       return host;
