@@ -83,6 +83,12 @@ const vipSchema = z.object({
   address: z.string().optional(),
   service: name,
   holder: name.nullable().default(null),
+  /**
+   * Load-balanced: the VIP is held by a director (a VRRP master) and each access goes to a real
+   * server of this pool, chosen by IPVS weighted round robin (the `lbcluster` policy keeps the
+   * pool). Absent: the VIP's holder serves it itself.
+   */
+  pool: name.optional(),
 }).strict();
 
 const clientSchema = z.object({
@@ -244,7 +250,7 @@ export function scenarioProblems(s: Scenario, invalid: ReadonlySet<string> = new
   s.vips.forEach((v, i) => {
     if (invalid.has(v.name) || v.holder === null) return;
     if (!nodes.has(v.holder)) add(['vips', i, 'holder'], `no host or VM "${v.holder}"`);
-    else if (!invalid.has(v.holder) && !servicesOf(v.holder).includes(v.service)) {
+    else if (v.pool === undefined && !invalid.has(v.holder) && !servicesOf(v.holder).includes(v.service)) {
       add(['vips', i, 'holder'], `"${v.holder}" does not run "${v.service}", the service of VIP "${v.name}" (its services: ${list(servicesOf(v.holder))})`);
     }
   });

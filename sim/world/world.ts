@@ -63,6 +63,18 @@ interface Vip {
   service: string;
   /** Holders in order of assignment; the last live one answers (the latest gratuitous ARP wins). */
   holders: string[];
+  /** Load-balanced: the holder directs each access to a real server of this pool (wrr). */
+  pool?: string;
+}
+
+/** An IPVS service's destinations in kernel order (a new one goes to the front) and its wrr state (ip_vs_wrr.c). */
+interface LbTable {
+  dests: Array<{ id: string; weight: number }>;
+  /** Index of the last pick (-1: the list head), current weight, max weight - (di - 1), gcd step. */
+  cl: number;
+  cw: number;
+  mw: number;
+  di: number;
 }
 
 interface Client {
@@ -89,6 +101,8 @@ export class World {
   private readonly anyChange = new Set<(subject: string) => void>();
   private readonly extraLoad = new Map<string, { cpuPct: number; memMb: number; netBytesPerS: number }>();
   readonly hostListeners: Array<(host: string, state: HostState, prev: HostState) => void> = [];
+  /** When each host last came up (hosts on at the start: time 0). */
+  private readonly bootedAt = new Map<string, number>();
 
   constructor(
     readonly scenario: Scenario,
@@ -98,6 +112,7 @@ export class World {
   ) {
     for (const h of scenario.hosts) {
       this.hosts.set(h.name, { spec: h, state: h.state, linkUp: true, powerToken: -1 });
+      if (h.state === 'on') this.bootedAt.set(h.name, 0);
       for (const s of h.services) this.services.set(`${h.name}/${s.name}`, { spec: s, target: h.name, state: 'up' });
       this.extraLoad.set(h.name, { cpuPct: 0, memMb: 0, netBytesPerS: 0 });
     }
@@ -105,7 +120,7 @@ export class World {
       this.vms.set(v.name, { spec: v, state: v.state, host: v.host, hasImage: v.state === 'suspended' });
       for (const s of v.services) this.services.set(`${v.name}/${s.name}`, { spec: s, target: v.name, state: 'up' });
     }
-    for (const vip of scenario.vips) this.vips.set(vip.name, { name: vip.name, service: vip.service, holders: vip.holder ? [vip.holder] : [] });
+    for (const vip of scenario.vips) this.vips.set(vip.name, { name: vip.name, service: vip.service, holders: vip.holder ? [vip.holder] : [], ...(vip.pool !== undefined ? { pool: vip.pool } : {}) });
     scenario.clients.forEach((c, index) => {
       const iv = sToUs(c.intervalS);
       const phaseUs = c.phaseS === 'random' ? Math.floor(rng.stream(`client/${c.name}/phase`).next() * iv) : sToUs(c.phaseS) % iv;
@@ -209,6 +224,13 @@ export class World {
     return [...(this.vips.get(vip)?.holders ?? [])];
   }
 
+  /** Microseconds since the host last booted, or null when it is not on. */
+  hostUptimeUs(host: string): number | null {
+    const h = this.host(host);
+    if (h.state !== 'on') return null;
+    return this.kernel.nowUs() - (this.bootedAt.get(host) ?? 0);
+  }
+
   watts(host: string): number {
     const h = this.host(host);
     return h.spec.watts[h.state];
@@ -283,6 +305,7 @@ export class World {
     const prev = h.state;
     if (prev === state) return;
     h.state = state;
+    if (state === 'on' && (prev === 'booting' || prev === 'restarting')) this.bootedAt.set(name, this.kernel.nowUs());
     this.emit('host.state', name, { state, watts: h.spec.watts[state] });
     if (state === 'on' && (prev === 'booting' || prev === 'restarting')) {
       // A fresh boot starts every daemon again (St2's frozen daemon is cured by a restart).
@@ -615,6 +638,39 @@ export class World {
     }
   }
 
+  // ---------- image copies ----------
+
+  /**
+   * Copies `bytes` from host `from` to host `to` at `rateBps` bits per second (from === to: a
+   * local copy). Fails when either host is not on, at the start or at any moment before the end,
+   * or when the path between them is cut.
+   */
+  copyImage(from: string, to: string, bytes: number, rateBps: number): SimFuture<void> {
+    const ok = () => this.host(from).state === 'on' && this.host(to).state === 'on' && (from === to || (this.reachable(from, to) && this.reachable(to, from)));
+    if (!(bytes >= 0) || !(rateBps > 0)) return SimFuture.rejected(new WorldError(`copy ${from} -> ${to}: bad size or rate`));
+    if (!ok()) return SimFuture.rejected(new WorldError(`copy ${from} -> ${to}: ${this.host(from).state === 'on' ? to : from} is not reachable`));
+    const us = Math.min(MAX_TIME_US, Math.ceil((bytes * 8 * 1e6) / rateBps));
+    this.emit('image.copy', `${from}>${to}`, { from, to, bytes, rateBps });
+    const f = new SimFuture<void>();
+    const subjects = from === to ? [`node:${from}`] : [`node:${from}`, `node:${to}`, 'net'];
+    let offs: Array<() => void> = [];
+    const token = this.later(us, () => {
+      offs.forEach((off) => off());
+      this.emit('image.copied', `${from}>${to}`, { from, to, bytes });
+      f.resolve();
+    });
+    const check = () => {
+      if (ok()) return;
+      offs.forEach((off) => off());
+      offs = [];
+      this.kernel.cancel(token);
+      this.emit('image.copy-failed', `${from}>${to}`, { from, to, bytes });
+      this.kernel.at(this.kernel.nowUs(), () => f.reject(new WorldError(`copy ${from} -> ${to} failed: an end went away`)));
+    };
+    offs = subjects.map((s) => this.subscribe(s, check));
+    return f;
+  }
+
   // ---------- VIPs ----------
 
   assignVip(vip: string, holder: string): void {
@@ -654,7 +710,91 @@ export class World {
       p.set(member, weight);
       this.emit('pool.add', pool, { member, weight });
     }
+    this.lbDestChanged(pool, member, weight);
     this.changed(`pool:${pool}`);
+  }
+
+  private readonly lbTables = new Map<string, LbTable>();
+
+  /** The pool's IPVS table after a destination was added, removed or reweighted (ip_vs_wrr_dest_changed). */
+  private lbDestChanged(pool: string, member: string, weight: number | null): void {
+    let t = this.lbTables.get(pool);
+    if (!t) {
+      t = { dests: [], cl: -1, cw: 0, mw: 0, di: 1 };
+      this.lbTables.set(pool, t);
+    }
+    const k = t.dests.findIndex((d) => d.id === member);
+    if (weight === null) {
+      if (k >= 0) t.dests.splice(k, 1);
+    } else if (k >= 0) t.dests[k].weight = weight;
+    else t.dests.unshift({ id: member, weight });
+    let g = 0;
+    let max = 0;
+    for (const d of t.dests) {
+      if (d.weight > 0) for (let a = d.weight, b = g; ; ) {
+        if (b === 0) {
+          g = a;
+          break;
+        }
+        [a, b] = [b, a % b];
+      }
+      if (d.weight > max) max = d.weight;
+    }
+    t.di = g || 1;
+    t.mw = max - (t.di - 1);
+    if (t.cw > t.mw || t.cw === 0) t.cw = t.mw;
+    else if (t.di > 1) t.cw = Math.floor(t.cw / t.di) * t.di + 1;
+    t.cl = -1;
+  }
+
+  /** One IPVS wrr decision for a new connection to the pool: the member picked, or null. */
+  lbSchedule(pool: string): string | null {
+    const t = this.lbTables.get(pool);
+    if (!t || t.mw === 0) return null;
+    const n = t.dests.length;
+    const last = t.cl < n ? t.cl : -1;
+    let i = last;
+    let stop: number | null = null;
+    let lastPass = false;
+    let restarted = false;
+    for (;;) {
+      for (i = i + 1; i < n; i++) {
+        if (t.dests[i].weight >= t.cw) {
+          t.cl = i;
+          return t.dests[i].id;
+        }
+        if (i === stop) {
+          t.cl = i;
+          return null;
+        }
+      }
+      i = -1;
+      t.cw -= t.di;
+      if (t.cw <= 0) {
+        t.cw = t.mw;
+        if (lastPass || last === -1) {
+          t.cl = -1;
+          return null;
+        }
+        restarted = true;
+      }
+      lastPass = t.cw <= t.di;
+      if (lastPass && restarted && last !== -1) stop = last;
+    }
+  }
+
+  /**
+   * An access to a load-balanced VIP: its live holder (the director) must be reachable from the
+   * client; the director picks a real server of the pool (wrr), which must be reachable from the
+   * director and answer the client directly (LVS direct routing) with its service up.
+   */
+  private lbAccess(v: Vip, client: string): { ok: boolean; by: string | null } {
+    const director = this.vipAnswerer(v.name);
+    if (director === null || !this.reachable(client, director)) return { ok: false, by: null };
+    const by = this.lbSchedule(v.pool!);
+    if (by === null) return { ok: false, by: null };
+    const ok = this.reachable(director, by) && this.reachable(by, client) && this.reachable(client, by) && this.serviceState(by, v.service) === 'up';
+    return { ok, by };
   }
 
   // ---------- load ----------
@@ -690,6 +830,20 @@ export class World {
   private scheduleClientCheck(c: Client): void {
     const iv = sToUs(c.spec.intervalS);
     const now = this.kernel.nowUs();
+    const lb = this.vips.get(c.spec.vip);
+    if (lb?.pool !== undefined) {
+      // A load-balanced VIP: every access is a new connection that the director schedules, so
+      // every access is logged, with the real server that answered (`by`).
+      const rel = now - c.phaseUs;
+      const at = c.ok === null && rel <= 0 ? c.phaseUs : c.phaseUs + (Math.floor(rel / iv) + (c.ok === null && rel % iv === 0 ? 0 : 1)) * iv;
+      c.checkToken = this.kernel.at(at, () => {
+        const a = this.lbAccess(lb, c.spec.name);
+        this.emit('client.access', c.spec.name, { vip: c.spec.vip, ok: a.ok, log: a.ok ? 'OK' : 'XX', ...(a.by !== null ? { by: a.by } : {}) });
+        c.ok = a.ok;
+        this.scheduleClientCheck(c);
+      }, 0, CLIENT_TIE_BASE + c.index);
+      return;
+    }
     // First access grid instant at or after now (the first check of all is at once).
     const rel = now - c.phaseUs;
     const at = c.ok === null ? now : c.phaseUs + (Math.floor(rel / iv) + (rel % iv === 0 ? 0 : 1)) * iv;
