@@ -7,7 +7,7 @@
 // own failures; what one lets through (the hypervisor passed in, a prober's configuration error)
 // is converted at this boundary, by its Node.js error code or else as 'failed', message kept.
 import { readFileSync } from 'node:fs';
-import { asPortError } from '../../engine/ports/errors.ts';
+import { PortError, asPortError } from '../../engine/ports/errors.ts';
 import type { Hypervisor, Ports } from '../../engine/ports/index.ts';
 import type { ProbeResult, ProbeSpec } from '../../engine/ports/probe.ts';
 import type { AgentMessage } from '../../engine/ports/messenger.ts';
@@ -157,6 +157,11 @@ export async function livePorts(o: LivePortsOptions): Promise<LivePorts> {
       onEvent: (ev) => emit(ev.kind, ev.subject, ev.data),
     }),
     load: new LiveLoadSampler({ exec, hosts: Object.fromEntries(c.hosts.filter((h) => h.load).map((h) => [h.name, h.load!])), timeoutMs: c.timeouts?.commandMs }),
+    // The Navigator policy's Service Depot has no live adapter yet.
+    depot: {
+      copyImage: () => Promise.reject(new PortError('failed', 'depot.copyImage: not implemented live yet')),
+      uptime: () => Promise.reject(new PortError('failed', 'depot.uptime: not implemented live yet')),
+    },
   };
   if (c.serviceCommands) {
     ports.services = new LiveServices({ exec, commands: c.serviceCommands, overrides: c.serviceOverrides, timeoutMs: c.timeouts?.commandMs });

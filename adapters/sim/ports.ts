@@ -258,6 +258,19 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
         });
       },
     },
+    depot: {
+      copyImage: (from, to, bytes, rateBps) => chain(commandUs, () => {
+        requireReach(from);
+        requireReach(to);
+        return world.copyImage(from, to, bytes, rateBps);
+      }, () => [from, to]),
+      uptime: (host) => after(latencyUs, () => {
+        requireReach(host);
+        const us = world.hostUptimeUs(host);
+        if (us === null) throw new PortError('unreachable', `${host} is not up`, { target: host });
+        return us / 1e6;
+      }, [host]),
+    },
     services: {
       start: (target, service) => chain(commandUs, () => {
         requireReach(target);

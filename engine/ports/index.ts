@@ -1,6 +1,7 @@
 // The engine's ports: the only way policy code touches the world. Types only; sim and live
 // adapters implement them. Typed helpers (used with `yield*`) turn calls into `call` effects.
 import { callPort, type Op } from '../runtime/effects.ts';
+import type { Depot } from './depot.ts';
 import type { Hypervisor } from './hypervisor.ts';
 import type { LoadSampler } from './load.ts';
 import type { Messenger } from './messenger.ts';
@@ -10,6 +11,7 @@ import type { Prober, QuietOracle } from './probe.ts';
 import type { Services } from './exec.ts';
 import type { Store } from './store.ts';
 
+export type * from './depot.ts';
 export type * from './hypervisor.ts';
 export type * from './load.ts';
 export type * from './messenger.ts';
@@ -33,6 +35,8 @@ export interface Ports {
   store: Store;
   messenger: Messenger;
   services: Services;
+  /** Image copies and uptime reports (the Navigator policy's Service Depot). */
+  depot: Depot;
   /** Present in sim only: lets `watch` skip quiet probes exactly. */
   quiet?: QuietOracle;
 }
