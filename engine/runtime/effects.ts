@@ -46,71 +46,168 @@ export interface RaceResult {
   value: unknown;
 }
 
-const NOW: Effect = { kind: 'now' };
-const SELF: Effect = { kind: 'self' };
+// ---- one-shot helpers ----
+//
+// Every helper below is used as `yield* helper(...)`. Written as generators, each call made a
+// generator object and an effect object that lived for as long as the process waited (a whole
+// sleep), and two iterator results per effect: at 1e5 sleeping processes the bench spent a quarter
+// of its time collecting them. Instead, a helper fills this module's effect object of its kind
+// and returns ONE, a stateless iterator over exactly that effect; nothing is allocated.
+//
+// The protocol with the runtime (engine/runtime/runtime.ts):
+//   - `yield*` calls ONE.next(undefined): ONE answers the pending effect, which the runtime reads
+//     at once (before any other process runs), so one shared object per kind is enough;
+//   - the runtime sees `once` on the effect and resumes that process with RESUME carrying the
+//     result (`RESUME.value = v; gen.next(RESUME)`); `yield*` hands it to ONE.next(RESUME), which
+//     ends the delegation with that value, so `yield* now()` evaluates to the time as before;
+//   - errors (`gen.throw`) are rethrown at the `yield*`, a cancel (`gen.return`) ends it.
+// So the object a helper returns is valid for one immediate `yield*` only: `const s = sleep(5);
+// const t = sleep(9); yield* s` would sleep 9 us. Every use in this code base is `yield* helper(...)`.
 
-export function* sleep(us: number): Op<void> {
-  yield { kind: 'sleep', us };
+/** Marks the shared effect objects the helpers yield (see the protocol above). */
+export interface OnceMark {
+  readonly once: true;
+}
+
+/** The runtime's resume token for a process that yielded a shared effect (internal). */
+export const RESUME: { value: unknown } = { value: undefined };
+
+const YIELDED: IteratorYieldResult<Effect> = { done: false, value: { kind: 'now' } };
+const DONE: IteratorReturnResult<unknown> = { done: true, value: undefined };
+
+const ONE = {
+  next(x?: unknown): IteratorResult<Effect, unknown> {
+    if (x === RESUME) {
+      DONE.value = RESUME.value;
+      RESUME.value = undefined;
+      return DONE;
+    }
+    return YIELDED;
+  },
+  return(v?: unknown): IteratorResult<Effect, unknown> {
+    return { done: true, value: v };
+  },
+  throw(e?: unknown): IteratorResult<Effect, unknown> {
+    throw e;
+  },
+  [Symbol.iterator]() {
+    return ONE;
+  },
+};
+
+function once<T>(eff: Effect & OnceMark): Op<T> {
+  YIELDED.value = eff;
+  return ONE as unknown as Op<T>;
+}
+
+const E_SLEEP = { kind: 'sleep' as const, us: 0, once: true as const };
+const E_UNTIL = { kind: 'sleepUntil' as const, atUs: 0, once: true as const };
+const E_NOW = { kind: 'now' as const, once: true as const };
+const E_SELF = { kind: 'self' as const, once: true as const };
+const E_SPAWN = { kind: 'spawn' as const, name: '', body: undefined as unknown as Process<unknown>, agent: undefined as string | undefined, once: true as const };
+const E_CANCEL = { kind: 'cancel' as const, pid: 0, once: true as const };
+const E_JOIN = { kind: 'join' as const, pid: 0, once: true as const };
+const E_SEND = { kind: 'send' as const, to: '', msg: undefined as unknown, once: true as const };
+const E_RECEIVE = { kind: 'receive' as const, mailbox: '', timeoutUs: undefined as number | undefined, once: true as const };
+const E_RACE = { kind: 'race' as const, effects: [] as Effect[], once: true as const };
+const E_CALL = { kind: 'call' as const, port: '', op: '', args: [] as unknown[], once: true as const };
+const E_WATCH = { kind: 'watch' as const, probe: undefined as unknown as ProbeSpec, intervalUs: 0, phaseUs: undefined as number | undefined, once: true as const };
+const E_TRACE = { kind: 'trace' as const, record: { kind: '', subject: '', data: undefined } as TraceRecord, once: true as const };
+
+/** A plain copy of a shared effect (for `onEffect` observers, which may keep what they get). */
+export function detachEffect(eff: Effect): Effect {
+  if ((eff as Partial<OnceMark>).once !== true) return eff;
+  const { once: _once, ...plain } = eff as Effect & OnceMark;
+  void _once;
+  if (plain.kind === 'trace') plain.record = { ...plain.record };
+  if (plain.kind === 'race') plain.effects = [...plain.effects];
+  return plain as Effect;
+}
+
+export function sleep(us: number): Op<void> {
+  E_SLEEP.us = us;
+  return once(E_SLEEP);
 }
 
 /** Sleeps until the absolute time `atUs` (returns at once if it has passed). */
-export function* sleepUntil(atUs: number): Op<void> {
-  yield { kind: 'sleepUntil', atUs };
+export function sleepUntil(atUs: number): Op<void> {
+  E_UNTIL.atUs = atUs;
+  return once(E_UNTIL);
 }
 
-export function* now(): Op<number> {
-  return (yield NOW) as number;
+export function now(): Op<number> {
+  return once(E_NOW);
 }
 
 /** This process's id. */
-export function* self(): Op<number> {
-  return (yield SELF) as number;
+export function self(): Op<number> {
+  return once(E_SELF);
 }
 
 /** Starts a child process; returns its pid. `agent` selects the ports it uses (default: the parent's). */
-export function* spawn(name: string, body: Process<unknown>, agent?: string): Op<number> {
-  return (yield { kind: 'spawn', name, body, agent }) as number;
+export function spawn(name: string, body: Process<unknown>, agent?: string): Op<number> {
+  E_SPAWN.name = name;
+  E_SPAWN.body = body;
+  E_SPAWN.agent = agent;
+  return once(E_SPAWN);
 }
 
 /** Cancels a process: its pending effect is dropped and its `finally` blocks run. */
-export function* cancel(pid: number): Op<void> {
-  yield { kind: 'cancel', pid };
+export function cancel(pid: number): Op<void> {
+  E_CANCEL.pid = pid;
+  return once(E_CANCEL);
 }
 
-export function* join<T = unknown>(pid: number): Op<JoinResult<T>> {
-  return (yield { kind: 'join', pid }) as JoinResult<T>;
+export function join<T = unknown>(pid: number): Op<JoinResult<T>> {
+  E_JOIN.pid = pid;
+  return once(E_JOIN);
 }
 
 /** Puts a message in a mailbox of this runtime (never blocks). */
-export function* send(to: string, msg: unknown): Op<void> {
-  yield { kind: 'send', to, msg };
+export function send(to: string, msg: unknown): Op<void> {
+  E_SEND.to = to;
+  E_SEND.msg = msg;
+  return once(E_SEND);
 }
 
 /** Takes the next message of a mailbox; `undefined` when `timeoutUs` passes first. */
-export function* receive<T = unknown>(mailbox: string, timeoutUs?: number): Op<T | undefined> {
-  return (yield { kind: 'receive', mailbox, timeoutUs }) as T | undefined;
+export function receive<T = unknown>(mailbox: string, timeoutUs?: number): Op<T | undefined> {
+  E_RECEIVE.mailbox = mailbox;
+  E_RECEIVE.timeoutUs = timeoutUs;
+  return once(E_RECEIVE);
 }
 
 /** Waits for the first of several blocking effects; the others are withdrawn. */
-export function* firstOf(...effects: Effect[]): Op<RaceResult> {
-  return (yield { kind: 'race', effects }) as RaceResult;
+export function firstOf(...effects: Effect[]): Op<RaceResult> {
+  E_RACE.effects = effects;
+  return once(E_RACE);
 }
 
 /**
  * Probes a target every `intervalUs` (on the grid start + k * interval, k >= 1, or
  * phase + k * interval when `phaseUs` is given) until a probe fails; returns that probe's result.
  */
-export function* watch(probe: ProbeSpec, intervalUs: number, phaseUs?: number): Op<ProbeResult> {
-  return (yield { kind: 'watch', probe, intervalUs, phaseUs }) as ProbeResult;
+export function watch(probe: ProbeSpec, intervalUs: number, phaseUs?: number): Op<ProbeResult> {
+  E_WATCH.probe = probe;
+  E_WATCH.intervalUs = intervalUs;
+  E_WATCH.phaseUs = phaseUs;
+  return once(E_WATCH);
 }
 
-export function* trace(kind: string, subject: string, data?: Record<string, unknown>): Op<void> {
-  yield { kind: 'trace', record: { kind, subject, data } };
+export function trace(kind: string, subject: string, data?: Record<string, unknown>): Op<void> {
+  const r = E_TRACE.record;
+  r.kind = kind;
+  r.subject = subject;
+  r.data = data;
+  return once(E_TRACE);
 }
 
 /** Untyped domain call; use the typed helpers of engine/ports instead. */
-export function* callPort(port: string, op: string, args: unknown[]): Op<unknown> {
-  return yield { kind: 'call', port, op, args };
+export function callPort(port: string, op: string, args: unknown[]): Op<unknown> {
+  E_CALL.port = port;
+  E_CALL.op = op;
+  E_CALL.args = args;
+  return once(E_CALL);
 }
 
 /** Effect constructors for `firstOf`. */

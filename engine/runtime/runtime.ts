@@ -4,7 +4,7 @@
 import type { Ports } from '../ports/index.ts';
 import type { ProbeResult, ProbeSpec, QuietOracle } from '../ports/probe.ts';
 import type { TraceSink } from '../ports/trace.ts';
-import type { Effect, JoinResult, Op, Process } from './effects.ts';
+import { RESUME, detachEffect, type Effect, type JoinResult, type Op, type Process } from './effects.ts';
 
 export interface Scheduler {
   nowUs(): number;
@@ -40,28 +40,94 @@ interface Waiter {
 const CANCEL = Symbol('cancel');
 
 class Proc {
+  // The fields a timer wake-up touches come first (one cache line with 1e5 processes around).
+  /** The scheduler token of the pending sleep, or -1. */
+  timer = -1;
   status: 'ready' | 'blocked' | 'running' | 'done' = 'ready';
-  cancelling = false;
   /** Increments at every block; a wake carrying an older number is stale and ignored. */
   waitSeq = 0;
-  timer = -1;
+  /** The pending effect came from a helper's shared iterator: resume with RESUME (effects.ts). */
+  once = false;
+  readonly gen: Process<unknown>;
+  readonly pid: number;
+  readonly agent: string;
+  cancelling = false;
   waiter: Waiter | null = null;
-  joiners: Wake[] = [];
-  children = new Set<Proc>();
-  constructor(
-    readonly pid: number,
-    readonly name: string,
-    readonly agent: string,
-    readonly gen: Process<unknown>,
-    readonly parent: Proc | null,
-    /** Processes that run a `watch` use their owner's pid to order simultaneous probes. */
-    readonly tiePid: number,
-  ) {}
+  /** Made on first use: most processes are never joined and have no children. */
+  joiners: Wake[] | null = null;
+  children: Set<Proc> | null = null;
+  readonly name: string;
+  readonly parent: Proc | null;
+  /** Processes that run a `watch` use their owner's pid to order simultaneous probes. */
+  readonly tiePid: number;
+  constructor(pid: number, name: string, agent: string, gen: Process<unknown>, parent: Proc | null, tiePid: number) {
+    this.gen = gen;
+    this.pid = pid;
+    this.agent = agent;
+    this.name = name;
+    this.parent = parent;
+    this.tiePid = tiePid;
+  }
 }
 
 interface Mailbox {
   messages: unknown[];
-  waiters: Wake[];
+  waiters: ReceiveWaiter[];
+}
+
+class TimerWaiter implements Waiter {
+  constructor(private readonly sched: Scheduler, private readonly token: number) {}
+  withdraw(): void {
+    this.sched.cancel(this.token);
+  }
+}
+
+/** A process waiting in a mailbox, with an optional timeout timer. */
+class ReceiveWaiter implements Waiter {
+  token = -1;
+  constructor(private readonly sched: Scheduler, private readonly box: Mailbox, private readonly wake: Wake) {}
+  deliver(msg: unknown): void {
+    if (this.token >= 0) this.sched.cancel(this.token);
+    this.wake(msg, false);
+  }
+  timeout(): void {
+    this.token = -1;
+    this.remove();
+    this.wake(undefined, false);
+  }
+  withdraw(): void {
+    this.remove();
+    if (this.token >= 0) this.sched.cancel(this.token);
+  }
+  private remove(): void {
+    const i = this.box.waiters.indexOf(this);
+    if (i >= 0) this.box.waiters.splice(i, 1);
+  }
+}
+
+class JoinWaiter implements Waiter {
+  constructor(private readonly target: Proc, private readonly wake: Wake) {}
+  withdraw(): void {
+    const js = this.target.joiners;
+    const i = js === null ? -1 : js.indexOf(this.wake);
+    if (i >= 0) js!.splice(i, 1);
+  }
+}
+
+class CallWaiter implements Waiter {
+  live = true;
+  withdraw(): void {
+    this.live = false;
+  }
+}
+
+/** The sub-effects of a `firstOf`; the first to complete settles it. */
+class RaceWaiter implements Waiter {
+  settled = false;
+  readonly waiters: Waiter[] = [];
+  withdraw(): void {
+    for (const w of this.waiters) w.withdraw();
+  }
 }
 
 export class ProcessError extends Error {
@@ -111,9 +177,12 @@ export class Runtime {
     if (this.readyTail > 0) this.drain();
   };
 
+  private readonly onEffect: RuntimeOptions['onEffect'];
+
   constructor(private readonly opts: RuntimeOptions) {
     this.sched = opts.scheduler;
     this.portsOf = opts.ports;
+    this.onEffect = opts.onEffect;
   }
 
   nowUs(): number {
@@ -198,7 +267,7 @@ export class Runtime {
     const p = new Proc(pid, name, agent, body, parent, tiePid ?? pid);
     this.procs.set(pid, p);
     this.byPid[pid] = p;
-    parent?.children.add(p);
+    if (parent !== null) (parent.children ??= new Set()).add(p);
     this.enqueue(p, undefined, false, p.waitSeq);
     return p;
   }
@@ -257,7 +326,11 @@ export class Runtime {
       this.current = p;
       try {
         if (v === CANCEL) r = p.gen.return(undefined);
-        else r = err ? p.gen.throw(v) : p.gen.next(v);
+        else if (err) r = p.gen.throw(v);
+        else if (p.once) {
+          RESUME.value = v;
+          r = p.gen.next(RESUME);
+        } else r = p.gen.next(v);
       } catch (e) {
         this.current = null;
         this.finish(p, { status: 'failed', error: e });
@@ -269,7 +342,8 @@ export class Runtime {
         return;
       }
       const eff = r.value;
-      this.opts.onEffect?.(p.pid, eff, sched.nowUs());
+      p.once = (eff as { once?: boolean }).once === true;
+      if (this.onEffect !== undefined) this.onEffect(p.pid, detachEffect(eff), sched.nowUs());
       err = false;
       switch (eff.kind) {
         case 'sleep': {
@@ -300,15 +374,17 @@ export class Runtime {
           this.put(eff.to, eff.msg);
           v = undefined;
           continue;
-        case 'cancel':
-          if (eff.pid === p.pid) {
+        case 'cancel': {
+          const pid = eff.pid;
+          if (pid === p.pid) {
             v = new Error('a process cannot cancel itself: return instead');
             err = true;
             continue;
           }
-          this.cancelProc(eff.pid);
+          this.cancelProc(pid);
           v = undefined;
           continue;
+        }
         default: {
           p.status = 'blocked';
           p.waitSeq++;
@@ -319,7 +395,14 @@ export class Runtime {
     }
   }
 
-  /** Starts a blocking effect; `wake` is called (maybe at once) with its result. */
+  /**
+   * Starts a blocking effect; `wake` is called (maybe at once) with its result.
+   *
+   * Waiters are class instances and callbacks are passed as unnamed arrows: tsx compiles with
+   * esbuild's keepNames, which wraps every function whose name is inferred (`const w = () => ...`,
+   * `{ withdraw: () => ... }`) in an Object.defineProperty per creation; here that was ~10 % of
+   * an experiment's run time.
+   */
   private block(p: Proc, eff: Effect, wake: Wake): Waiter {
     const sched = this.sched;
     switch (eff.kind) {
@@ -327,92 +410,71 @@ export class Runtime {
       case 'sleepUntil': {
         const at = eff.kind === 'sleep' ? sched.nowUs() + eff.us : Math.max(sched.nowUs(), eff.atUs);
         const late = eff.kind === 'sleepUntil' && (eff as { late?: boolean }).late === true;
-        const token = sched.at(at, () => wake(undefined, false), 0, late ? p.tiePid : undefined);
-        return { withdraw: () => sched.cancel(token) };
+        return new TimerWaiter(sched, sched.at(at, () => wake(undefined, false), 0, late ? p.tiePid : undefined));
       }
       case 'receive': {
+        const timeoutUs = eff.timeoutUs;
         const box = this.box(eff.mailbox);
         if (box.messages.length > 0) {
           wake(box.messages.shift(), false);
           return NO_WAITER;
         }
-        if (eff.timeoutUs === 0) {
+        if (timeoutUs === 0) {
           wake(undefined, false);
           return NO_WAITER;
         }
-        let token = -1;
-        const w: Wake = (msg) => {
-          if (token >= 0) sched.cancel(token);
-          wake(msg, false);
-        };
+        const w = new ReceiveWaiter(sched, box, wake);
         box.waiters.push(w);
-        const remove = () => {
-          const i = box.waiters.indexOf(w);
-          if (i >= 0) box.waiters.splice(i, 1);
-        };
-        if (eff.timeoutUs !== undefined) {
-          token = sched.at(sched.nowUs() + eff.timeoutUs, () => {
-            token = -1;
-            remove();
-            wake(undefined, false);
-          }, 0);
-        }
-        return {
-          withdraw: () => {
-            remove();
-            if (token >= 0) sched.cancel(token);
-          },
-        };
+        if (timeoutUs !== undefined) w.token = sched.at(sched.nowUs() + timeoutUs, () => w.timeout(), 0);
+        return w;
       }
       case 'join': {
-        const done = this.results.get(eff.pid);
+        const pid = eff.pid;
+        const done = this.results.get(pid);
         if (done) {
           wake(done, false);
           return NO_WAITER;
         }
-        const target = this.procs.get(eff.pid);
+        const target = this.procs.get(pid);
         if (!target) {
-          wake(new Error(`join: no process ${eff.pid}`), true);
+          wake(new Error(`join: no process ${pid}`), true);
           return NO_WAITER;
         }
-        target.joiners.push(wake);
-        return {
-          withdraw: () => {
-            const i = target.joiners.indexOf(wake);
-            if (i >= 0) target.joiners.splice(i, 1);
-          },
-        };
+        (target.joiners ??= []).push(wake);
+        return new JoinWaiter(target, wake);
       }
       case 'call': {
-        const port = this.portsOf(p.agent)[eff.port as keyof Ports] as Record<string, unknown> | undefined;
-        const fn = port?.[eff.op];
+        const { port: portName, op, args } = eff;
+        const port = this.portsOf(p.agent)[portName as keyof Ports] as Record<string, unknown> | undefined;
+        const fn = port?.[op];
         if (typeof fn !== 'function') {
-          wake(new Error(`port ${eff.port}.${eff.op} is not bound for agent ${p.agent}`), true);
+          wake(new Error(`port ${portName}.${op} is not bound for agent ${p.agent}`), true);
           return NO_WAITER;
         }
-        let live = true;
         let result: unknown;
         try {
-          result = (fn as (...a: unknown[]) => unknown).apply(port, eff.args);
+          result = (fn as (...a: unknown[]) => unknown).apply(port, args);
         } catch (e) {
           wake(e, true);
           return NO_WAITER;
         }
         if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
+          const w = new CallWaiter();
           (result as PromiseLike<unknown>).then(
-            (val) => live && wake(val, false),
-            (e) => live && wake(e, true),
+            (val) => w.live && wake(val, false),
+            (e) => w.live && wake(e, true),
           );
-          return { withdraw: () => (live = false) };
+          return w;
         }
         wake(result, false);
         return NO_WAITER;
       }
       case 'watch': {
+        const { probe, intervalUs, phaseUs } = eff;
         const oracle = this.opts.watchMode === 'naive' ? undefined : this.portsOf(p.agent).quiet;
         const body = oracle
-          ? skipWatch(this, p.agent, eff.probe, eff.intervalUs, eff.phaseUs, oracle)
-          : naiveWatch(eff.probe, eff.intervalUs, eff.phaseUs);
+          ? skipWatch(this, p.agent, probe, intervalUs, phaseUs, oracle)
+          : naiveWatch(probe, intervalUs, phaseUs);
         const child = this.newProc(`${p.name}/watch`, body, p.agent, p, p.tiePid);
         const joinW = this.block(p, { kind: 'join', pid: child.pid }, (res, isErr) => {
           if (isErr) return wake(res, true);
@@ -420,33 +482,29 @@ export class Runtime {
           if (jr.status === 'done') wake(jr.value, false);
           else if (jr.status === 'failed') wake(jr.error, true);
         });
+        const rt = this;
         return {
-          withdraw: () => {
+          withdraw() {
             joinW.withdraw();
-            this.cancelProc(child.pid);
+            rt.cancelProc(child.pid);
           },
         };
       }
       case 'race': {
-        if (eff.effects.length === 0) throw new Error('firstOf() needs at least one effect');
-        let settled = false;
-        const waiters: Waiter[] = [];
-        const withdrawAll = () => {
-          for (const w of waiters) w.withdraw();
-        };
-        eff.effects.forEach((sub, index) => {
-          if (settled) return;
-          const w = this.block(p, sub, (value, isError) => {
-            if (settled) return;
-            settled = true;
-            withdrawAll();
+        const effects = eff.effects;
+        if (effects.length === 0) throw new Error('firstOf() needs at least one effect');
+        const race = new RaceWaiter();
+        for (let index = 0; index < effects.length && !race.settled; index++) {
+          race.waiters.push(this.block(p, effects[index], (value, isError) => {
+            if (race.settled) return;
+            race.settled = true;
+            race.withdraw();
             if (isError) wake(value, true);
             else wake({ index, value }, false);
-          });
-          waiters.push(w);
-        });
-        if (settled) withdrawAll();
-        return { withdraw: withdrawAll };
+          }));
+        }
+        if (race.settled) race.withdraw();
+        return race;
       }
       default:
         throw new Error(`effect ${(eff as Effect).kind} cannot be used here`);
@@ -465,7 +523,7 @@ export class Runtime {
   private put(mailbox: string, msg: unknown): void {
     const b = this.box(mailbox);
     const w = b.waiters.shift();
-    if (w) w(msg, false);
+    if (w) w.deliver(msg);
     else b.messages.push(msg);
   }
 
@@ -489,7 +547,7 @@ export class Runtime {
     if (!p || p.cancelling) return;
     if (p === this.current) throw new Error('a process cannot cancel itself');
     p.cancelling = true;
-    for (const c of [...p.children].sort((a, b) => a.pid - b.pid)) this.cancelProc(c.pid);
+    if (p.children !== null) for (const c of [...p.children].sort((a, b) => a.pid - b.pid)) this.cancelProc(c.pid);
     if (p.timer >= 0) {
       this.sched.cancel(p.timer);
       p.timer = -1;
@@ -505,19 +563,23 @@ export class Runtime {
     p.status = 'done';
     this.procs.delete(p.pid);
     this.byPid[p.pid] = undefined;
-    p.parent?.children.delete(p);
+    p.parent?.children?.delete(p);
     this.results.set(p.pid, result);
     const joiners = p.joiners;
-    p.joiners = [];
-    if (result.status === 'failed' && joiners.length === 0) {
+    p.joiners = null;
+    if (result.status === 'failed' && (joiners === null || joiners.length === 0)) {
       if (this.opts.onUnjoinedFailure) this.opts.onUnjoinedFailure(p.name, p.pid, result.error);
       else throw new ProcessError(p.name, p.pid, result.error);
     }
-    for (const j of joiners) j(result, false);
+    if (joiners !== null) for (const j of joiners) j(result, false);
   }
 }
 
-const NO_WAITER: Waiter = { withdraw: () => undefined };
+const NO_WAITER: Waiter = {
+  withdraw() {
+    // nothing to withdraw
+  },
+};
 
 /** Probe grid: the first instant origin + k * interval strictly after `afterUs`. */
 export function nextGridUs(originUs: number, intervalUs: number, afterUs: number): number {
@@ -562,72 +624,90 @@ function* skipWatch(rt: Runtime, agent: string, spec: ProbeSpec, intervalUs: num
   const pid = (yield { kind: 'self' }) as number;
   const box = `#watch/${pid}`;
   const origin = phaseUs ?? startUs;
-  const grid = (after: number) => nextGridUs(origin, intervalUs, after);
   // The instant the naive loop aims its next probe at, with no probe in flight.
-  let aim = grid(Math.max(phaseUs === undefined ? startUs : -Infinity, startUs - 1));
+  let aim = nextGridUs(origin, intervalUs, Math.max(phaseUs === undefined ? startUs : -Infinity, startUs - 1));
   let changeUs: number | null = oracle.wouldPass(spec) ? null : startUs;
   // Notifications arrive in the middle of a world update: deliver them as an event of their own.
   const unsubscribe = oracle.subscribe(spec, () => rt.post(box, rt.nowUs()));
-
-  /** Replays passing naive probes from `aim` to the first one called at or after `tc`. */
-  const firstCallFrom = (tc: number): { aimAt: number; callAt: number } => {
-    const d = Math.max(1, oracle.passLatencyUs(spec));
-    const stride = intervalUs * Math.ceil(d / intervalUs);
-    const pauses = rt.pausesOf(agent);
-    const pauseAt = (t: number) => pauses.find(([from, to]) => from <= t && t < to);
-    for (let guard = 0; guard < 1_000_000; guard++) {
-      const next = pauses.find(([, to]) => to > aim);
-      // Probes at aim, aim + stride, ... are untouched by pauses while a + d <= next pause start.
-      const firstTouched = next ? Math.max(0, Math.ceil((next[0] - d + 1 - aim) / stride)) : Infinity;
-      const firstSeeing = Math.max(0, Math.ceil((tc - aim) / stride));
-      if (firstSeeing <= firstTouched) {
-        const a = aim + stride * firstSeeing;
-        return { aimAt: a, callAt: a };
-      }
-      aim += stride * firstTouched;
-      const callPause = pauseAt(aim);
-      const callAt = callPause ? callPause[1] : aim;
-      if (callAt >= tc) return { aimAt: aim, callAt };
-      const donePause = pauseAt(callAt + d);
-      const back = donePause ? donePause[1] : callAt + d;
-      aim = grid(Math.max(aim, back - 1));
-    }
-    throw new Error('skipWatch: replay did not converge');
-  };
-
-  /** Earliest change time among queued notifications later than `afterUs`; empties the mailbox. */
-  function* takeChanges(afterUs: number): Op<number | null> {
-    let earliest: number | null = null;
-    while (rt.queued(box) > 0) {
-      const t = (yield { kind: 'receive', mailbox: box, timeoutUs: 0 }) as number;
-      if (t > afterUs && (earliest === null || t < earliest)) earliest = t;
-    }
-    return earliest;
-  }
   try {
     for (;;) {
       if (changeUs === null) {
         changeUs = (yield { kind: 'receive', mailbox: box }) as number;
-        const more = yield* takeChanges(-Infinity);
+        const more = yield* takeChanges(rt, box, -Infinity);
         if (more !== null && more < changeUs) changeUs = more;
       }
-      const { aimAt, callAt } = firstCallFrom(changeUs);
+      const { aimAt, callAt } = firstCallFrom(aim, changeUs, origin, intervalUs, Math.max(1, oracle.passLatencyUs(spec)), rt.pausesOf(agent));
       const nowUs = (yield { kind: 'now' }) as number;
       // A call delayed by a pause happens as soon as the agent runs again (that is now).
       if (callAt === aimAt && aimAt >= nowUs) yield sleepLate(aimAt);
       const callUs = (yield { kind: 'now' }) as number;
-      yield* takeChanges(Infinity); // changes up to now are seen by this probe
+      yield* takeChanges(rt, box, Infinity); // changes up to now are seen by this probe
       const r = (yield { kind: 'call', port: 'prober', op: 'probe', args: [spec] }) as ProbeResult;
       if (!r.ok) return r;
       yield { kind: 'trace', record: { kind: 'probe.ok', subject: spec.target, data: { probe: spec.kind } } };
       const backUs = (yield { kind: 'now' }) as number;
-      aim = grid(Math.max(aimAt, backUs - 1));
-      changeUs = yield* takeChanges(callUs);
+      aim = nextGridUs(origin, intervalUs, Math.max(aimAt, backUs - 1));
+      changeUs = yield* takeChanges(rt, box, callUs);
     }
   } finally {
     unsubscribe();
     rt.dropMailbox(box);
   }
+}
+
+/** The pause [from, to) of `pauses` that covers `t`, if any. */
+function pauseAt(pauses: ReadonlyArray<readonly [number, number]>, t: number): readonly [number, number] | undefined {
+  for (const p of pauses) if (p[0] <= t && t < p[1]) return p;
+  return undefined;
+}
+
+/**
+ * Replays passing naive probes (each lasting `d`) from `aim` to the first one called at or after
+ * `tc`, through the agent's finished pauses.
+ */
+function firstCallFrom(
+  aim: number,
+  tc: number,
+  origin: number,
+  intervalUs: number,
+  d: number,
+  pauses: ReadonlyArray<readonly [number, number]>,
+): { aimAt: number; callAt: number } {
+  const stride = intervalUs * Math.ceil(d / intervalUs);
+  for (let guard = 0; guard < 1_000_000; guard++) {
+    let next: readonly [number, number] | undefined;
+    for (const p of pauses) {
+      if (p[1] > aim) {
+        next = p;
+        break;
+      }
+    }
+    // Probes at aim, aim + stride, ... are untouched by pauses while a + d <= next pause start.
+    const firstTouched = next ? Math.max(0, Math.ceil((next[0] - d + 1 - aim) / stride)) : Infinity;
+    const firstSeeing = Math.max(0, Math.ceil((tc - aim) / stride));
+    if (firstSeeing <= firstTouched) {
+      const a = aim + stride * firstSeeing;
+      return { aimAt: a, callAt: a };
+    }
+    aim += stride * firstTouched;
+    const callPause = pauseAt(pauses, aim);
+    const callAt = callPause ? callPause[1] : aim;
+    if (callAt >= tc) return { aimAt: aim, callAt };
+    const donePause = pauseAt(pauses, callAt + d);
+    const back = donePause ? donePause[1] : callAt + d;
+    aim = nextGridUs(origin, intervalUs, Math.max(aim, back - 1));
+  }
+  throw new Error('skipWatch: replay did not converge');
+}
+
+/** Earliest change time among queued notifications later than `afterUs`; empties the mailbox. */
+function* takeChanges(rt: Runtime, box: string, afterUs: number): Op<number | null> {
+  let earliest: number | null = null;
+  while (rt.queued(box) > 0) {
+    const t = (yield { kind: 'receive', mailbox: box, timeoutUs: 0 }) as number;
+    if (t > afterUs && (earliest === null || t < earliest)) earliest = t;
+  }
+  return earliest;
 }
 
 function assertInterval(intervalUs: number): void {
