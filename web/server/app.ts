@@ -15,6 +15,10 @@ import { describeIssues, parseFault, replayQuerySchema, replaySchema, speedBodyS
 import { requireToken, guardHost, type AccessPolicy } from './access.ts';
 import { fmtBytes, MAX_UNTIL_TEXT, MAX_UNTIL_US, writable, yieldToOthers, type Limits } from './limits.ts';
 import { listTraces, parseTrace, resolveSavedTrace, SavedTraceError, TraceError } from './traces.ts';
+import type { LabWatch } from './live.ts';
+import type { TraceMetrics } from '../../run/metrics.ts';
+import { ConformError, listConform, readConform } from './conform.ts';
+import { labFaultSchema, startLiveSchema } from './requests.ts';
 
 export { listTraces, resolveSavedTrace };
 
@@ -26,6 +30,10 @@ export interface AppOptions {
   /** Built front end (index.html and assets), or null to serve none. */
   staticDir: string | null;
   access: AccessPolicy;
+  /** The lab of `hatwin serve --lab`, or null. */
+  lab?: LabWatch | null;
+  /** GET /metrics (Prometheus text format), or none. */
+  metrics?: TraceMetrics | null;
 }
 
 /** Events sent per write (SSE backlog, trace download) before yielding to other requests. */
@@ -78,6 +86,56 @@ export function createApp(o: AppOptions): express.Express {
 
   app.get('/api/health', (_req, res) => {
     res.json({ ok: true });
+  });
+
+  // Prometheus: what the runs of this server did (run/metrics.ts, fed from their trace events).
+  app.get('/metrics', async (_req, res) => {
+    if (!o.metrics) throw new HttpError(404, 'this server exports no metrics');
+    const text = await o.metrics.text();
+    res.status(200).type(o.metrics.contentType).send(text);
+  });
+
+  // ---------- the live lab (hatwin serve --lab) ----------
+
+  const lab = (): LabWatch => {
+    if (!o.lab) throw new HttpError(404, 'this server follows no lab: start it with `hatwin serve --lab LAB.yaml`');
+    return o.lab;
+  };
+
+  app.get('/api/lab', (_req, res) => {
+    res.json(lab().info());
+  });
+
+  app.post('/api/lab/runs', (req, res) => {
+    const w = lab();
+    const p = startLiveSchema.safeParse(body(req));
+    if (!p.success) throw bad(p.error.issues, 'bad live run request');
+    const { file } = scenarioOr404(p.data.scenario);
+    const r = w.startRun(p.data.scenario);
+    res.status(201).json({ ...r.info(), file });
+  });
+
+  app.post('/api/runs/:id/stop', (req, res) => {
+    const r = run(req);
+    if (r.kind !== 'live') throw new HttpError(409, `run ${r.id} is a ${r.kind} run: only live runs are stopped (pause a sim run)`);
+    lab().stopRun(r);
+    res.json(r.info());
+  });
+
+  // ---------- sim and live side by side (hatwin conform) ----------
+
+  app.get('/api/conform', (_req, res) => {
+    res.json(listConform(o.outDir));
+  });
+
+  app.get('/api/conform/*path', async (req, res) => {
+    const path = ([] as string[]).concat(req.params.path as unknown as string | string[]).join('/');
+    try {
+      res.json(await readConform(o.outDir, path, limits.savedTraceBytes));
+    } catch (e) {
+      if (e instanceof ConformError) throw new HttpError(e.status, e.message);
+      throw e;
+    }
   });
 
   app.get('/api/scenarios', (_req, res) => {
@@ -218,6 +276,24 @@ export function createApp(o: AppOptions): express.Express {
 
   app.post('/api/runs/:id/faults', async (req, res) => {
     const r = run(req);
+    if (r.kind === 'live') {
+      const w = lab();
+      const p = labFaultSchema.safeParse(body(req));
+      if (!p.success) throw bad(p.error.issues, 'bad lab fault');
+      const problems = checkLabFault(p.data, w);
+      if (problems.length) throw bad(problems, 'bad lab fault');
+      if (!r.live) throw new HttpError(409, `run ${r.id} has ended; it cannot take a fault`);
+      const { kind, target, service, peer } = p.data;
+      let answer: { atUs: number; message: string };
+      try {
+        answer = await w.injectFault(r, target, kind, { ...(service ? { service } : {}), ...(peer ? { peer } : {}) });
+      } catch (e) {
+        if (e instanceof RunError) throw e;
+        throw new HttpError(502, `the lab refused the fault: ${(e as Error).message}`);
+      }
+      res.status(201).json({ atUs: answer.atUs, fault: p.data, message: answer.message, run: r.info() });
+      return;
+    }
     const p = parseFault(body(req));
     if (!p.success) throw bad(p.error.issues as Issue[], 'bad fault');
     const sim = r.sim;
@@ -367,6 +443,23 @@ function readUpload(req: Request, limit: number): Promise<string> {
     req.on('error', (e) => settle(e));
     req.on('close', () => settle(new HttpError(400, 'the upload was cut off before its end')));
   });
+}
+
+/** A lab fault must name the lab's host, its service, a known peer. */
+function checkLabFault(f: { kind: string; target: string; service?: string; peer?: string }, w: LabWatch): Issue[] {
+  const out: Issue[] = [];
+  const h = w.lab.hosts.find((x) => x.name === f.target);
+  if (!h) out.push({ path: ['target'], message: `no host "${f.target}" in lab ${w.lab.name} (hosts: ${w.lab.hosts.map((x) => x.name).join(', ')})` });
+  if (h && f.service !== undefined && !h.services.some((s) => s.name === f.service)) {
+    out.push({ path: ['service'], message: `no service "${f.service}" on ${h.name} (services: ${h.services.map((s) => s.name).join(', ') || 'none'})` });
+  }
+  if (f.service !== undefined && f.kind !== 'St1' && f.kind !== 'St2') out.push({ path: ['service'], message: `only St1 and St2 take a service, not ${f.kind}` });
+  if (f.peer !== undefined) {
+    const known = [...w.lab.hosts.map((x) => x.name), ...w.lab.backupVms.map((v) => v.name), w.lab.client.name, w.lab.etcd.name];
+    if (f.kind !== 'partition-oneway') out.push({ path: ['peer'], message: `only partition-oneway takes a peer, not ${f.kind}` });
+    else if (!known.includes(f.peer)) out.push({ path: ['peer'], message: `no host, VM, client or etcd "${f.peer}" in lab ${w.lab.name}` });
+  }
+  return out;
 }
 
 /** The fault must name what the run's scenario has (the schema alone cannot know). */

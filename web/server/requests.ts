@@ -39,6 +39,21 @@ export function parseFault(body: unknown): z.ZodSafeParseResult<z.infer<typeof f
   return faultSchema.safeParse(typeof body === 'object' && body !== null ? { ...body, at: 0 } : body);
 }
 
+/** POST /api/lab/runs: a scenario of the catalog, run live on the lab. */
+export const startLiveSchema = z.object({
+  scenario: z.string({ error: 'scenario: the id of a scenario (GET /api/scenarios lists them)' }).min(1, 'scenario: the id of a scenario (GET /api/scenarios lists them)'),
+}).strict();
+
+/** A lab fault (adapters/lab/lab.ts labFault) injected into a live run now. */
+export const labFaultSchema = z.object({
+  kind: z.enum(['St1', 'St2', 'Nt1', 'Nt2', 'pause', 'link-down', 'partition-oneway', 'heal'], { error: 'kind: one of St1, St2, Nt1, Nt2, pause, link-down, partition-oneway, heal (the lab\'s faults)' }),
+  target: z.string({ error: 'target: a host of the lab' }).min(1, 'target: a host of the lab'),
+  /** St1/St2: the service (default: the host's first). */
+  service: z.string().min(1).optional(),
+  /** partition-oneway: drop only what comes from this host, VM, client or etcd. */
+  peer: z.string().min(1).optional(),
+}).strict();
+
 export const replaySchema = z.object({
   /** A saved trace: a path relative to the out directory (a leading "out/" is accepted). */
   path: z.string().min(1).regex(/\.ndjson$/, 'path: a saved trace ending in .ndjson'),

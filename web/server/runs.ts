@@ -32,9 +32,9 @@ const MAX_QUIET_INSTANTS = 100_000;
 /** Trace lines written per slice when a finished run is saved. */
 const SAVE_LINES_PER_SLICE = 5_000;
 
-/** Where a run's events come from. `live` (hatwin serve --lab) will be a third kind. */
-interface Source {
-  readonly kind: 'sim' | 'replay';
+/** Where a run's events come from: a simulation, a saved trace, or a live run on a lab (web/server/live.ts). */
+export interface Source {
+  readonly kind: 'sim' | 'replay' | 'live';
   /** Events so far (grows as the run advances). */
   readonly events: TraceLine[];
   nowUs(): number;
@@ -42,6 +42,10 @@ interface Source {
   peekUs(): number;
   /** Fires the events at or before `untilUs` (at most `maxEvents`); time moves to `untilUs` when all are fired. */
   advance(untilUs: number, maxEvents: number): number;
+  /** Live: how far the run may publish now (the lab's wall clock less a settling lag). */
+  liveTargetUs?(): number;
+  /** Live: the lab run has ended and every event of it is published; `error` says why it failed. */
+  liveEnd?(): { state: 'done' | 'stopped' | 'error'; summary: string | null; detail: string | null } | null;
 }
 
 class SimSource implements Source {
@@ -128,6 +132,12 @@ export interface RunOptions {
   traceFile?: string | null;
   /** Called once when the run reaches its end (sim runs save their trace here); the run is `done` when it settles. */
   onDone?: (run: Run) => Promise<void> | void;
+  /** Every event of the run, once, in order, as it is published (metrics). */
+  onEvents?: (events: readonly TraceLine[]) => void;
+  /** Called once when the run ends (done or error). */
+  onEnd?: (run: Run) => void;
+  /** Live runs: who runs the lab run, for the status (RunInfo.live). */
+  live?: RunInfo['live'];
   limits?: Partial<Limits>;
 }
 
@@ -170,11 +180,12 @@ export class Run {
     // Events before the first listener are past events: a stream sends them itself. After
     // every advance flush() runs, so outside an advance flushed === events.length.
     this.flushed = source.events.length;
+    if (this.flushed > 0) opts.onEvents?.(source.events.slice(0, this.flushed));
     this.reanchor();
     this.schedule();
   }
 
-  get kind(): 'sim' | 'replay' {
+  get kind(): 'sim' | 'replay' | 'live' {
     return this.source.kind;
   }
 
@@ -201,6 +212,7 @@ export class Run {
       id: this.id, kind: this.source.kind, scenario: this.opts.scenario, traceFile: this.traceFile, seed: this.opts.seed,
       state: this.stateValue, speed: this.speedValue, nowUs: this.source.nowUs(), untilUs: this.opts.untilUs,
       events: this.source.events.length, createdAt: this.createdAt, error: this.errorText, errorDetail: this.errorDetail,
+      ...(this.opts.live ? { live: this.opts.live } : {}),
     };
   }
 
@@ -216,6 +228,7 @@ export class Run {
 
   pause(): void {
     this.assertActive('pause');
+    this.assertPaced('pause');
     this.touch();
     this.generation++;
     this.stopTimer();
@@ -225,6 +238,7 @@ export class Run {
 
   resume(): void {
     this.assertActive('resume');
+    this.assertPaced('resume');
     this.touch();
     this.generation++;
     if (this.stateValue === 'running') return;
@@ -236,6 +250,7 @@ export class Run {
 
   setSpeed(speed: Speed): void {
     this.assertActive('change speed');
+    this.assertPaced('change speed');
     this.touch();
     this.speedValue = speed;
     this.reanchor();
@@ -254,6 +269,7 @@ export class Run {
    */
   step(us?: number, signal?: AbortSignal): Promise<void> {
     this.assertActive('step');
+    this.assertPaced('step');
     this.touch();
     this.stopTimer();
     this.stateValue = 'paused';
@@ -321,6 +337,18 @@ export class Run {
     this.lastCallMs = performance.now();
   }
 
+  /** A live run follows the lab's wall clock: it cannot be paused, stepped or sped up. */
+  private assertPaced(what: string): void {
+    if (this.source.kind === 'live') throw new RunError(409, `run ${this.id} is a live run: it follows the lab in wall-clock time and cannot ${what} (stop it instead)`);
+  }
+
+  /** A live run: publish what has come in now (the lab run ended, or a fault was recorded). */
+  poke(): void {
+    if (this.source.kind !== 'live' || this.ended) return;
+    this.stopTimer();
+    this.schedule(true);
+  }
+
   private assertActive(what: string): void {
     if (this.stateValue === 'done' || this.stateValue === 'error') {
       throw new RunError(409, `run ${this.id} has ended (${this.stateValue}${this.errorText ? `: ${this.errorText}` : ''}); it cannot ${what}`);
@@ -354,6 +382,7 @@ export class Run {
     this.stopTimer();
     this.generation++;
     this.stateValue = 'error';
+    this.opts.onEnd?.(this);
     if (e instanceof CutOff) {
       this.errorText = e.summary;
       this.errorDetail = e.detail;
@@ -366,6 +395,7 @@ export class Run {
   /** The run has nothing left to do: its time is up and no event is due by then (a replay: all events played). */
   private atEnd(): boolean {
     if (this.source.kind === 'replay') return this.source.peekUs() === Infinity;
+    if (this.source.kind === 'live') return this.source.liveEnd?.() != null;
     return this.source.nowUs() >= this.opts.untilUs && this.source.peekUs() > this.opts.untilUs;
   }
 
@@ -447,7 +477,9 @@ export class Run {
     this.timer = null;
     if (this.stateValue !== 'running' || this.ended) return;
     const until = this.opts.untilUs;
-    const target = this.speedValue === 'max'
+    const target = this.source.liveTargetUs
+      ? this.source.liveTargetUs()
+      : this.speedValue === 'max'
       ? until
       : Math.min(until, Math.floor(this.anchor.simUs + (performance.now() - this.anchor.wallMs) * 1000 * this.speedValue));
     // A paced run that did not reach its target in one slice catches up at once (else it waits a tick).
@@ -457,12 +489,22 @@ export class Run {
 
   private afterAdvance(): void {
     if (this.ended || !this.atEnd()) return;
+    const liveEnd = this.source.liveEnd?.();
+    if (liveEnd?.state === 'error') {
+      this.fail(new CutOff(liveEnd.summary ?? 'the live run failed', liveEnd.detail ?? ''));
+      return;
+    }
     this.stopTimer();
     this.generation++;
     const onDone = this.opts.onDone;
     const finish = (problem?: unknown) => {
       this.finishing = false;
       this.stateValue = 'done';
+      if (liveEnd?.state === 'stopped') {
+        this.errorText = liveEnd.summary ?? 'stopped before its end';
+        this.errorDetail = liveEnd.detail;
+      }
+      this.opts.onEnd?.(this);
       if (problem !== undefined) {
         this.errorText = 'finished, but its trace could not be saved';
         this.errorDetail = (problem as Error)?.message ?? String(problem);
@@ -486,6 +528,7 @@ export class Run {
     const evs = this.source.events;
     const msgs: RunMessage[] = [];
     for (let i = this.flushed; i < evs.length; i++) msgs.push({ type: 'trace', index: i, event: evs[i] });
+    if (msgs.length > 0 && this.opts.onEvents) this.opts.onEvents(evs.slice(this.flushed));
     this.flushed = evs.length;
     const nowMs = performance.now();
     if (statusNow || msgs.length > 0 || nowMs - this.lastStatusMs >= STATUS_EVERY_MS) {
@@ -531,6 +574,10 @@ export interface RunManagerOptions {
   /** Finished sim runs are saved to <outDir>/web-runs/. */
   outDir: string;
   limits?: Partial<Limits>;
+  /** Every published event of sim and live runs (not replays), with its run (the /metrics feed). */
+  onEvents?: (run: { id: string; kind: string }, events: readonly TraceLine[]) => void;
+  /** A sim or live run ended. */
+  onRunEnd?: (run: Run) => void;
 }
 
 export class RunManager {
@@ -568,10 +615,21 @@ export class RunManager {
     }
   }
 
+  private feed(id: string, kind: string): Pick<RunOptions, 'onEvents' | 'onEnd'> {
+    const on = this.opts.onEvents;
+    return {
+      onEvents: on ? (evs) => on({ id, kind }, evs) : undefined,
+      onEnd: (run) => this.opts.onRunEnd?.(run),
+    };
+  }
+
   startSim(sim: Simulation, o: Omit<RunOptions, 'onDone' | 'limits'>): Run {
     this.assertRoom();
+    const id = o.id ?? randomUUID().slice(0, 8);
     return this.add(new Run(new SimSource(sim), {
       ...o,
+      id,
+      ...this.feed(id, 'sim'),
       limits: this.limits,
       onDone: async (run) => {
         const name = `${(o.scenario ?? 'run').replace(/[^A-Za-z0-9_.-]+/g, '-')}-seed${o.seed ?? 0}-${run.id}.ndjson`;
@@ -587,6 +645,13 @@ export class RunManager {
   startReplay(events: TraceLine[], o: Omit<RunOptions, 'onDone' | 'limits'>): Run {
     this.assertRoom();
     return this.add(new Run(new ReplaySource(events), { ...o, limits: this.limits }));
+  }
+
+  /** A live run on a lab (web/server/live.ts makes the source); `onDone` points it at its final trace. */
+  startLive(source: Source, o: Omit<RunOptions, 'limits'>): Run {
+    this.assertRoom();
+    const id = o.id ?? randomUUID().slice(0, 8);
+    return this.add(new Run(source, { ...o, id, ...this.feed(id, 'live'), speed: 1, limits: this.limits }));
   }
 
   /** Ends paused runs idle too long; drops the oldest finished runs beyond the kept count and events. */

@@ -12,6 +12,8 @@ import { generateToken, isLoopbackHost, isTokenFreeBind, readTokenFile } from '.
 import type { Limits } from './limits.ts';
 import { RunManager } from './runs.ts';
 import { ScenarioCatalog } from './scenarios.ts';
+import { LabWatch } from './live.ts';
+import { TraceMetrics } from '../../run/metrics.ts';
 
 export const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -30,6 +32,10 @@ export interface ServeOptions {
   log?: (line: string) => void;
   /** Bounds of work, runs, traces and uploads (web/server/limits.ts); default DEFAULT_LIMITS. */
   limits?: Partial<Limits>;
+  /** Follow this lab (`hatwin serve --lab LAB.yaml`): its live runs, started here or by `hatwin live`. */
+  lab?: string;
+  /** Agents of live runs started from the page serve Prometheus metrics on this port (their lab addresses). */
+  agentMetricsPort?: number;
 }
 
 export interface RunningServer {
@@ -40,6 +46,9 @@ export interface RunningServer {
   token: string | null;
   /** The server's runs (tests add runs of their own making). */
   runs: RunManager;
+  /** The lab it follows, if any. */
+  lab: LabWatch | null;
+  metrics: TraceMetrics;
   close(): Promise<void>;
 }
 
@@ -53,13 +62,36 @@ export async function startServer(o: ServeOptions = {}): Promise<RunningServer> 
   const loopbackOnly = isLoopbackHost(host);
   const token = o.tokenFile !== undefined ? readTokenFile(o.tokenFile) : isTokenFreeBind(host) ? null : generateToken();
   const staticDir = o.frontEnd === false ? null : await ensureClientBuilt(buildPaths(root), log);
-  const runs = new RunManager({ outDir, limits: o.limits });
+  const metrics = new TraceMetrics();
+  const runs = new RunManager({
+    outDir, limits: o.limits,
+    onEvents: (r, evs) => {
+      const sink = metrics.sink(r.id, r.kind);
+      for (const e of evs) sink.emit(e);
+    },
+    onRunEnd: (r) => metrics.endStream(r.id),
+  });
+  const catalog = o.catalog ?? ScenarioCatalog.standard(root);
+  let lab: LabWatch | null = null;
+  if (o.lab !== undefined) {
+    lab = new LabWatch({
+      labFile: o.lab, outDir, runs, log, agentMetricsPort: o.agentMetricsPort,
+      scenarioFile: (id) => {
+        const f = catalog.load(id);
+        if (!f) throw new Error(`no scenario "${id}"`);
+        return resolve(root, f.file);
+      },
+    });
+    lab.start();
+  }
   const app = createApp({
-    catalog: o.catalog ?? ScenarioCatalog.standard(root),
+    catalog,
     runs,
     outDir,
     staticDir,
     access: { token, loopbackOnly },
+    lab,
+    metrics,
   });
   const server: Server = await new Promise((resolvePromise, reject) => {
     const s = app.listen(port, host, (err?: Error) => (err ? reject(err) : resolvePromise(s)));
@@ -78,11 +110,15 @@ export async function startServer(o: ServeOptions = {}): Promise<RunningServer> 
     port: addr.port,
     token,
     runs,
+    lab,
+    metrics,
     close: () => new Promise<void>((resolvePromise) => {
-      runs.dispose();
-      // Event streams stay open: end them, or close() waits for the browsers.
-      for (const s of sockets) s.destroy();
-      server.close(() => resolvePromise());
+      void (lab?.close() ?? Promise.resolve()).finally(() => {
+        runs.dispose();
+        // Event streams stay open: end them, or close() waits for the browsers.
+        for (const s of sockets) s.destroy();
+        server.close(() => resolvePromise());
+      });
     }),
   };
 }

@@ -109,7 +109,8 @@ export function listTraces(outDir: string): SavedTrace[] {
     for (const e of readdirSync(dir, { withFileTypes: true })) {
       const p = join(dir, e.name);
       if (e.isDirectory() && depth < 2) walk(p, depth + 1);
-      else if (e.isFile() && e.name.endsWith('.ndjson')) {
+      // A live run's partial trace (run/live.ts) is in arrival order: its final trace is the one to open.
+      else if (e.isFile() && e.name.endsWith('.ndjson') && !e.name.endsWith('.partial.ndjson')) {
         const st = statSync(p);
         out.push({ path: relative(outDir, p).split(sep).join('/'), bytes: st.size, modified: st.mtime.toISOString() });
       }

@@ -30,11 +30,16 @@ export interface Topology {
   /** Probe interval of the health lights: the first policy's `interval`, else 10 s. */
   probeIntervalUs: number;
   untilUs: number;
+  /**
+   * Where the health lights come from: `grid` (default) a virtual prober on the trace's state
+   * (sim runs and replays); `probes` the `health.probe` events of real probes on a live lab.
+   */
+  lights?: 'grid' | 'probes';
 }
 
 export interface RunInfo {
   id: string;
-  kind: 'sim' | 'replay';
+  kind: 'sim' | 'replay' | 'live';
   /** Scenario id (sim runs; replays opened with one), or null. */
   scenario: string | null;
   /** The trace a replay plays, or the file a finished sim run was saved to (relative to the out directory). */
@@ -50,6 +55,74 @@ export interface RunInfo {
   error: string | null;
   /** The details of `error` (the limit that was hit, the exception's message). */
   errorDetail: string | null;
+  /** Live runs: the lab run behind it. */
+  live?: LiveRunRef;
+}
+
+/** A live run's lab run (run/live.ts LiveRunRecord, as the page needs it). */
+export interface LiveRunRef {
+  runId: string;
+  lab: string;
+  /** The run's epoch (µs since 1970): trace time 0. */
+  epochUs: number;
+  /** Started from this page (this server can stop it and injects faults through it), or by `hatwin live` (pid). */
+  startedBy: 'page' | 'cli';
+  pid: number;
+  /** The final trace (written when the lab run ends). */
+  traceFile: string;
+}
+
+/** The lab `hatwin serve --lab` follows. */
+export interface LabInfo {
+  name: string;
+  file: string;
+  up: boolean;
+  /** Why it is down, or what is up. */
+  detail: string;
+  checkedAt: string;
+  hosts: string[];
+  vms: string[];
+  /** Lab faults a live run takes (adapters/lab labFault). */
+  faults: string[];
+  /** Health probe interval of live runs without a policy interval. */
+  runs: LabRun[];
+}
+
+export interface LabRun {
+  runId: string;
+  scenario: string;
+  state: 'running' | 'done' | 'stopped' | 'error';
+  startedAt: string;
+  endedAt: string | null;
+  error: string | null;
+  traceFile: string;
+  /** The web run following it (GET /api/runs/:id), if any. */
+  webRun: string | null;
+  startedBy: 'page' | 'cli';
+}
+
+/** A `hatwin conform` result (out/conform* /conform-<name>.json). */
+export interface ConformEntry {
+  /** Relative to the out directory, e.g. conform/conform-live-p2p-nt2.json. */
+  path: string;
+  scenario: string;
+  lab: string | null;
+  modified: string;
+  hasTraces: boolean;
+}
+
+export interface ConformRow {
+  metric: string;
+  server: string;
+  live: number | null;
+  sim: number | null;
+  errPct: number | null;
+}
+
+export interface ConformDetail extends ConformEntry {
+  rows: ConformRow[];
+  live: TraceEvent[];
+  sim: TraceEvent[];
 }
 
 export interface RunDetail extends RunInfo {
@@ -67,6 +140,9 @@ export interface ApiError {
   error: string;
   issues?: Array<{ path: string; message: string }>;
 }
+
+/** The fault kinds a live run takes (adapters/lab/lab.ts FAULTS). */
+export const LAB_FAULT_KINDS = ['St1', 'St2', 'Nt1', 'Nt2', 'pause', 'link-down', 'partition-oneway', 'heal'] as const;
 
 /** The fault kinds a running simulation takes (sim/scenario/schema.ts). */
 export const FAULT_KINDS = ['St1', 'St2', 'Nt1', 'Nt2', 'host-restart', 'host-shutdown', 'host-fail', 'pause', 'link-down', 'vm-crash', 'partition'] as const;
