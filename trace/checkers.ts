@@ -466,7 +466,11 @@ function endChecks(w: Replay, m: CheckModel, endUs: number, out: Violation[]): v
     const managers = tg.managers.filter(alive);
     if (managers.length === 0) continue;
     const targetAlive = alive(tg.target);
-    const backupPossible = tg.backupHosts.some(alive);
+    // A backup running on a host cut off or paused for good cannot be stopped or moved (no
+    // out-of-band fencing in the model): the VIP cannot be served by it elsewhere.
+    const vm = w.vm.get(tg.backupVm);
+    const stuck = !!vm && vm.host !== null && ['running', 'resuming', 'starting', 'suspending'].includes(vm.state) && !alive(vm.host) && w.host.get(vm.host)?.state !== 'off';
+    const backupPossible = !stuck && tg.backupHosts.some(alive);
     const world = `host ${tg.target} ${w.hostText(tg.target)}, services ${w.servicesUp(tg.target) ? 'up' : 'down'}, holders [${(w.holders.get(tg.vip) ?? []).join(',')}], answerer ${w.answerer(tg.vip)}, ${tg.backupVm} ${w.vmText(tg.backupVm)}`;
     if (tg.vip && (targetAlive || backupPossible) && !w.served(tg.vip)) {
       out.push({ key: 'L1', t: endUs, subject: tg.vip, detail: `not served at the end: ${world}` });
@@ -484,7 +488,8 @@ function endChecks(w: Replay, m: CheckModel, endUs: number, out: Violation[]): v
   const p2pTargets = m.targets.filter((t) => t.policy === 'p2p');
   const skip = (tg: ManagedTarget) => [tg.target, tg.backupVm, ...tg.managers, ...w.clients(tg.vip)].some((n) => inPartition.has(n));
   for (const tg of p2pTargets) {
-    if (skip(tg)) continue;
+    // Records nobody is left to correct are not judged.
+    if (skip(tg) || !tg.managers.some(alive)) continue;
     const rec = w.store.get(`p2p/trouble/${tg.target}`) as TroubleRecord | undefined;
     const vm = w.vm.get(tg.backupVm);
     const serving = vm?.state === 'running' && (w.holders.get(tg.vip) ?? []).includes(tg.backupVm);

@@ -462,10 +462,18 @@ function* fallback(manager: string, priority: 'P1' | 'P2', d: ManagementData, cf
   const tr = yield* call('store', 'get', KEYS.trouble(target));
   const vm = (yield* call('hypervisor', 'list')).find((v) => v.name === d.vm);
   const vmUp = vm !== undefined && (vm.state === 'running' || vm.state === 'resuming' || vm.state === 'starting');
-  try {
-    yield* call('network', 'removeVip', d.vip, d.vm);
-  } catch (e) {
-    yield* trace('p2p.warning', target, { manager, note: `fallback: ${portErrorOf(e).message}` });
+  for (;;) {
+    try {
+      yield* call('network', 'removeVip', d.vip, d.vm);
+      break;
+    } catch (e) {
+      yield* trace('p2p.warning', target, { manager, note: `fallback: ${portErrorOf(e).message}` });
+      if (!hardened(cfg)) break;
+    }
+    // (hardened) The VM still answers its clients but not this manager: the VIP stays with it
+    // (never two live holders) and the removal is tried again each Tim.
+    yield* sleep(cfg.timing.timUs);
+    if (!(yield* stillMine(target, manager))) return 'deferred';
   }
   try {
     yield* call('network', 'assignVip', d.vip, target);
