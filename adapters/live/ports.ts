@@ -156,7 +156,9 @@ export async function livePorts(o: LivePortsOptions): Promise<LivePorts> {
       timeoutMs: c.timeouts?.commandMs,
       onEvent: (ev) => emit(ev.kind, ev.subject, ev.data),
     }),
-    load: new LiveLoadSampler({ exec, hosts: Object.fromEntries(c.hosts.filter((h) => h.load).map((h) => [h.name, h.load!])), timeoutMs: c.timeouts?.commandMs }),
+    load: Object.assign(new LiveLoadSampler({ exec, hosts: Object.fromEntries(c.hosts.filter((h) => h.load).map((h) => [h.name, h.load!])), timeoutMs: c.timeouts?.commandMs }), {
+      accesses: () => Promise.reject(new PortError('failed', 'load.accesses: not implemented live yet')),
+    }),
     // The Navigator policy's Service Depot has no live adapter yet.
     depot: {
       copyImage: () => Promise.reject(new PortError('failed', 'depot.copyImage: not implemented live yet')),

@@ -189,6 +189,8 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
       destroy: (vm) => chain(commandUs, () => world.destroyVm(vm), () => [hostOf(vm)]),
       migrate: (vm, toHost) => chain(commandUs, () => {
         requireReach(toHost);
+        // A VM with a live-migration model (migrateS) keeps running while it moves.
+        if (world.vm(vm).spec.migrateS !== undefined) return world.migrateVm(vm, toHost);
         const done = new SimFuture<void>();
         world.suspendVm(vm).then(() => world.resumeVm(vm, toHost).then(() => done.resolve(), (e) => done.reject(e)), (e) => done.reject(e));
         return done;
@@ -237,6 +239,10 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
         requireReach(host);
         return world.load(host);
       }, [host]),
+      accesses: (node, windowUs) => after(latencyUs, () => {
+        requireReach(node);
+        return world.accesses(node, windowUs);
+      }, [node]),
     },
     store: {
       get: (key) => store.get(key),

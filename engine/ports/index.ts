@@ -3,7 +3,7 @@
 import { callPort, type Op } from '../runtime/effects.ts';
 import type { Depot } from './depot.ts';
 import type { Hypervisor } from './hypervisor.ts';
-import type { LoadSampler } from './load.ts';
+import type { AccessCounter, LoadSampler } from './load.ts';
 import type { Messenger } from './messenger.ts';
 import type { Network } from './network.ts';
 import type { Power } from './power.ts';
@@ -31,7 +31,7 @@ export interface Ports {
   hypervisor: Hypervisor;
   power: Power;
   network: Network;
-  load: LoadSampler;
+  load: LoadSampler & AccessCounter;
   store: Store;
   messenger: Messenger;
   services: Services;

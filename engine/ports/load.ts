@@ -18,3 +18,9 @@ export interface LoadSample {
 export interface LoadSampler {
   sample(host: string): PortResult<LoadSample>;
 }
+
+/** Counting requests (the Ports' `load` is a LoadSampler and an AccessCounter). */
+export interface AccessCounter {
+  /** Requests `node` received over the last `windowUs` (the paper's `tcpdump` count, kitamura-2019 Fig. 6(c)). */
+  accesses(node: string, windowUs: number): PortResult<number>;
+}

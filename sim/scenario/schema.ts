@@ -76,6 +76,12 @@ const vmSchema = z.object({
   suspendS: distSchema.default(constant(2)),
   destroyS: distSchema.default(constant(1)),
   fileServer: name.default('file1'),
+  /** Start once the VM's image is in the host's disk cache (a later start on the same host; kitamura-2019 Table 4). Absent: every start takes startS. */
+  startCachedS: distSchema.optional(),
+  /** Live migration as one operation of this duration (the VM keeps running). Absent: migrate = suspend + resume. */
+  migrateS: distSchema.optional(),
+  /** Virtual CPUs, as sampled inside the VM (absent: 1). */
+  cores: z.number().int().positive().max(1024).optional(),
 }).strict();
 
 const vipSchema = z.object({
@@ -106,6 +112,18 @@ const loadSchema = z.object({
   cpuPct: amount.default(0),
   memMb: amount.default(0),
   netBytesPerS: amount.default(0),
+}).strict();
+
+/** Load inside a VM (what `free`/`sar`/`tcpdump` read in the guest), from start to end. */
+const vmLoadSchema = z.object({
+  vm: name,
+  start: durationUs.default(0),
+  end: durationUs.optional(),
+  cpuPct: amount.default(0),
+  memMb: amount.default(0),
+  netBytesPerS: amount.default(0),
+  /** Client requests per second reaching the VM. */
+  accessesPerS: amount.default(0),
 }).strict();
 
 const faultTime = z.union([durationUs, z.object({ dist: distSchema }).strict()], {
@@ -173,6 +191,10 @@ export const scenarioShape = {
   vips: z.array(vipSchema).default([]),
   clients: z.array(clientSchema).default([]),
   load: z.array(loadSchema).default([]),
+  /** Load inside VMs (optional; kitamura-2019's per-VM sampling). */
+  vmLoad: z.array(vmLoadSchema).optional(),
+  /** Requests per second the load balancer's monitoring program sends to each VIP holder (kitamura-2019 Fig. 6(c) k). */
+  lbMonitorPerS: amount.optional(),
   faults: z.array(faultSchema).default([]),
   policies: z.array(policySchema).default([]),
   params: z.record(z.string(), z.unknown()).default({}),
@@ -262,6 +284,11 @@ export function scenarioProblems(s: Scenario, invalid: ReadonlySet<string> = new
   s.load.forEach((l, i) => {
     if (!hosts.has(l.host)) add(['load', i, 'host'], vms.has(l.host) ? `"${l.host}" is a VM: load applies to hosts` : `no host "${l.host}"`);
     if (l.end !== undefined && l.end < l.start) add(['load', i, 'end'], `end (${fmtS(l.end)}) is before start (${fmtS(l.start)})`);
+  });
+
+  (s.vmLoad ?? []).forEach((l, i) => {
+    if (!vms.has(l.vm)) add(['vmLoad', i, 'vm'], `no VM "${l.vm}"`);
+    if (l.end !== undefined && l.end < l.start) add(['vmLoad', i, 'end'], `end (${fmtS(l.end)}) is before start (${fmtS(l.start)})`);
   });
 
   s.faults.forEach((f, i) => {

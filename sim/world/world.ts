@@ -100,6 +100,10 @@ export class World {
   private readonly subs = new Map<string, Set<() => void>>();
   private readonly anyChange = new Set<(subject: string) => void>();
   private readonly extraLoad = new Map<string, { cpuPct: number; memMb: number; netBytesPerS: number }>();
+  /** Load inside VMs (scenario `vmLoad`), by VM. */
+  private readonly vmExtra = new Map<string, { cpuPct: number; memMb: number; netBytesPerS: number }>();
+  /** "vm@host" pairs whose image is in the host's disk cache (a start completed there). */
+  private readonly startCache = new Set<string>();
   readonly hostListeners: Array<(host: string, state: HostState, prev: HostState) => void> = [];
   /** When each host last came up (hosts on at the start: time 0). */
   private readonly bootedAt = new Map<string, number>();
@@ -138,6 +142,10 @@ export class World {
       const at = typeof f.at === 'number' ? f.at : sToUs(sample(f.at.dist as Dist, this.rng.stream(`fault/${i}`)));
       this.kernel.at(at, () => this.injectFault(f));
     });
+    for (const l of this.scenario.vmLoad ?? []) {
+      this.kernel.at(l.start, () => this.addVmLoad(l.vm, l.cpuPct, l.memMb, l.netBytesPerS, 1));
+      if (l.end !== undefined) this.kernel.at(l.end, () => this.addVmLoad(l.vm, l.cpuPct, l.memMb, l.netBytesPerS, -1));
+    }
     for (const l of this.scenario.load) {
       this.kernel.at(l.start, () => this.addLoad(l.host, l.cpuPct, l.memMb, l.netBytesPerS, 1));
       if (l.end !== undefined) this.kernel.at(l.end, () => this.addLoad(l.host, l.cpuPct, l.memMb, l.netBytesPerS, -1));
@@ -236,8 +244,9 @@ export class World {
     return h.spec.watts[h.state];
   }
 
-  /** Load of a host as the paper's `sar` would read it. */
+  /** Load of a host as the paper's `sar` would read it; of a VM, as read inside the guest. */
   load(hostName: string) {
+    if (!this.hosts.has(hostName) && this.vms.has(hostName)) return this.vmLoad(hostName);
     const h = this.host(hostName);
     const extra = this.extraLoad.get(hostName)!;
     let memUsed = h.spec.memUsedMb + extra.memMb;
@@ -257,6 +266,42 @@ export class World {
       netBytesPerS: h.spec.netBytesPerS + extra.netBytesPerS,
       netRatedBytesPerS: (2 * h.spec.linkBps) / 8,
     };
+  }
+
+  /** Inside a VM: its scenario `vmLoad` over its memory size and vCPUs; rated transfer of its host's link. */
+  private vmLoad(name: string) {
+    const v = this.vm(name);
+    const x = this.vmExtra.get(name) ?? { cpuPct: 0, memMb: 0, netBytesPerS: 0 };
+    const cores = v.spec.cores ?? 1;
+    const linkBps = v.host !== null ? this.host(v.host).spec.linkBps : 1e9;
+    return {
+      memFreeKb: Math.max(0, (v.spec.memMb - x.memMb) * 1024),
+      memTotalKb: v.spec.memMb * 1024,
+      cpuIdlePct: Math.max(0, 100 * cores - x.cpuPct),
+      cores,
+      netBytesPerS: x.netBytesPerS,
+      netRatedBytesPerS: (2 * linkBps) / 8,
+    };
+  }
+
+  /**
+   * Requests a node received over the last `windowUs` (what `tcpdump` counts): the clients'
+   * `vmLoad.accessesPerS` integrated over the window, plus the load balancer's monitoring program
+   * (`lbMonitorPerS`) if the node holds a live VIP now.
+   */
+  accesses(node: string, windowUs: number): number {
+    const now = this.kernel.nowUs();
+    const from = Math.max(0, now - windowUs);
+    let n = 0;
+    for (const l of this.scenario.vmLoad ?? []) {
+      if (l.vm !== node || l.accessesPerS === 0) continue;
+      const a = Math.max(from, l.start);
+      const b = Math.min(now, l.end ?? now);
+      if (b > a) n += (l.accessesPerS * (b - a)) / 1e6;
+    }
+    const k = this.scenario.lbMonitorPerS ?? 0;
+    if (k > 0 && [...this.vips.keys()].some((vip) => this.vipAnswerer(vip) === node)) n += (k * (now - from)) / 1e6;
+    return Math.floor(n + 1e-9);
   }
 
   // ---------- subscriptions ----------
@@ -313,6 +358,8 @@ export class World {
     }
     if (state !== 'on' && state !== 'paused') {
       for (const [vmName, v] of this.vms) {
+        // Suspend-to-RAM freezes running guests with the host: they answer again when it resumes.
+        if (state === 'suspended' && v.host === name && v.state === 'running') continue;
         if (v.host === name && v.state !== 'suspended' && v.state !== 'defined' && v.state !== 'crashed') {
           this.abortVmOp(v, `host ${name} went ${state}`);
           v.state = 'crashed';
@@ -607,7 +654,31 @@ export class World {
 
   startVm(name: string, host: string): SimFuture<void> {
     const v = this.vm(name);
-    return this.vmOp(name, host, ['defined', 'stopped', 'crashed'], 'starting', 'running', v.spec.startS as Dist, 'start');
+    if (v.spec.startCachedS === undefined) return this.vmOp(name, host, ['defined', 'stopped', 'crashed'], 'starting', 'running', v.spec.startS as Dist, 'start');
+    // kitamura-2019 Table 4: a start whose image is in the host's disk cache is quicker.
+    const key = `${name}@${host}`;
+    const f = this.vmOp(name, host, ['defined', 'stopped', 'crashed'], 'starting', 'running', (this.startCache.has(key) ? v.spec.startCachedS : v.spec.startS) as Dist, 'start');
+    f.then(() => this.startCache.add(key), () => {});
+    return f;
+  }
+
+  /** Live migration (VmSpec.migrateS): the VM keeps running and moves to `toHost` when done. */
+  migrateVm(name: string, toHost: string): SimFuture<void> {
+    const v = this.vm(name);
+    if (v.spec.migrateS === undefined) return SimFuture.rejected(new WorldError(`VM ${name} has no live-migration model (migrateS)`));
+    if (v.state !== 'running' || v.host === null) return SimFuture.rejected(new WorldError(`VM ${name} is ${v.state}; migrate needs running`));
+    if (this.host(toHost).state !== 'on') return SimFuture.rejected(new WorldError(`host ${toHost} is ${this.host(toHost).state}; cannot migrate ${name}`));
+    const f = new SimFuture<void>();
+    const from = v.host;
+    this.later(this.draw(v.spec.migrateS as Dist, `vm/${name}/migrate`), () => {
+      if (v.state !== 'running' || v.host !== from || this.host(toHost).state !== 'on') {
+        f.reject(new WorldError(`migration of ${name} to ${toHost} failed: the VM or a host changed`));
+        return;
+      }
+      this.setVmState(name, 'running', toHost);
+      f.resolve();
+    });
+    return f;
   }
 
   /** Activates a suspended VM on `host` (its image is on the shared file server). */
@@ -806,6 +877,15 @@ export class World {
     l.netBytesPerS += sign * netBytesPerS;
     this.emit('load.change', host, { cpuPct: l.cpuPct, memMb: l.memMb, netBytesPerS: l.netBytesPerS });
     if (this.ops.length > 0) this.reflow();
+  }
+
+  addVmLoad(vm: string, cpuPct: number, memMb: number, netBytesPerS: number, sign: 1 | -1): void {
+    const l = this.vmExtra.get(vm) ?? { cpuPct: 0, memMb: 0, netBytesPerS: 0 };
+    l.cpuPct += sign * cpuPct;
+    l.memMb += sign * memMb;
+    l.netBytesPerS += sign * netBytesPerS;
+    this.vmExtra.set(vm, l);
+    this.emit('load.change', vm, { cpuPct: l.cpuPct, memMb: l.memMb, netBytesPerS: l.netBytesPerS });
   }
 
   // ---------- clients (the access log) ----------
