@@ -4,8 +4,10 @@
 import type { PolicyManifest } from './manifest.ts';
 import { failoverPolicy } from './failover/manifest.ts';
 import { p2pPolicy } from './p2p/manifest.ts';
+import { navigatorPolicy } from './navigator/manifest.ts';
 
 export const POLICIES: Readonly<Record<string, PolicyManifest>> = {
   failover: failoverPolicy as PolicyManifest,
   p2p: p2pPolicy as PolicyManifest,
+  navigator: navigatorPolicy as PolicyManifest,
 };

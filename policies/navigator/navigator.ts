@@ -1,0 +1,280 @@
+// Navigator (wong-2014): a monitoring service in a container that moves between ordinary PCs.
+// Every PC runs a Service Depot with its Depot Agent (`depot`): it reports its host's uptime and
+// starts a Pilot Agent when asked. One Pilot Agent program (`pilot`) takes the primary or the
+// secondary role and changes role on failover:
+//   primary   backs up the container image (at start), starts the container, the monitoring
+//             service and the service IP; asks the depots for uptimes and puts the secondary on
+//             the host up longest (copies the image and the pilot there, starts the pilot); checks
+//             the secondary container every 5 min and synchronises the database every minute.
+//   secondary backs up the image it received, starts its container with the service idle, and
+//             checks the primary container every 5 s; when it stops answering it becomes primary
+//             (service IP, monitoring service) and finds a new secondary.
+// Every container start in a role is a tracking record (`navigator.track`: role, host, failover).
+// With `lease` a pilot serves the service IP only while it holds the lease record in the store,
+// which closes the split brain the thesis admits (a secondary cut off from a live primary starts a
+// second primary).
+import { S, now, receive, sleep, spawn, trace, watch, type Op, type Process } from '../../engine/runtime/effects.ts';
+import { call, isGone, mailboxOf, portErrorOf, type AgentMessage, type ProbeSpec } from '../../engine/ports/index.ts';
+import { chooseSecondary, type UptimeReport } from './decisions.ts';
+
+export interface NavigatorConfig {
+  /** The PCs with a Service Depot (candidates for the containers). */
+  hosts: string[];
+  /** The two container slots (VM names): the primary's and the secondary's. */
+  containers: [string, string];
+  /** The monitoring service inside the container. */
+  service: string;
+  /** The service IP. */
+  vip: string;
+  imageBytes: number;
+  backupRateBps: number;
+  transferRateBps: number;
+  syncBytes: number;
+  syncRateBps: number;
+  syncIntervalUs: number;
+  primaryCheckUs: number;
+  secondaryCheckUs: number;
+  pingTimeoutUs: number;
+  /** How long the primary waits for uptime replies. */
+  uptimeWaitUs: number;
+  lease: boolean;
+  leaseTtlUs: number;
+}
+
+export const DEPOT_BOX = 'navigator-depot';
+const UPTIME_BOX = 'navigator-uptime';
+const READY_BOX = 'navigator-ready';
+export const LEASE_KEY = 'navigator/lease';
+
+interface Lease {
+  holder: string;
+  vm: string;
+  expiresUs: number;
+}
+
+/** What one pilot knows. */
+interface PilotState {
+  host: string;
+  vm: string;
+  secondary: { host: string; vm: string } | null;
+  /** The secondary said its container runs. */
+  ready: boolean;
+  /** Round of uptime queries (stale replies are dropped). */
+  round: number;
+  /** A lease-holding primary that lost its lease stops serving. */
+  deposed: boolean;
+}
+
+const otherSlot = (c: NavigatorConfig, vm: string) => (c.containers[0] === vm ? c.containers[1] : c.containers[0]);
+
+function* track(role: 'primary' | 'secondary', host: string, vm: string, failover: boolean): Op<void> {
+  yield* trace('navigator.track', host, { role, host, vm, failover });
+}
+
+function* error(host: string, step: string, e: unknown): Op<void> {
+  const pe = portErrorOf(e);
+  yield* trace('navigator.error', host, { step, kind: pe.kind, reason: pe.message });
+}
+
+/** The Service Depot and Depot Agent of one PC: uptime reports and pilot starts. */
+export function* depot(c: NavigatorConfig, host: string): Process<void> {
+  for (;;) {
+    const m = yield* receive<AgentMessage>(mailboxOf(host, DEPOT_BOX));
+    if (!m) continue;
+    if (m.type === 'uptime?') {
+      try {
+        const uptimeS = yield* call('depot', 'uptime', host);
+        yield* call('messenger', 'send', m.from, UPTIME_BOX, { from: host, to: m.from, type: 'uptime', body: { host, uptimeS, round: m.body.round } });
+      } catch {
+        // the asker is gone: it will not count on this reply
+      }
+    } else if (m.type === 'start-pilot') {
+      const b = m.body as { vm: string; primaryHost: string; primaryVm: string };
+      yield* spawn(`navigator/pilot@${host}`, secondaryPilot(c, host, b.vm, b.primaryHost, b.primaryVm));
+    }
+  }
+}
+
+/** The first pilot, placed by the administrator with the container on `host`. */
+export function* initialPilot(c: NavigatorConfig, host: string): Process<void> {
+  const st: PilotState = { host, vm: c.containers[0], secondary: null, ready: false, round: 0, deposed: false };
+  try {
+    yield* call('depot', 'copyImage', host, host, c.imageBytes, c.backupRateBps);
+    yield* call('hypervisor', 'start', st.vm, host);
+  } catch (e) {
+    yield* error(host, 'primary container', e);
+    return;
+  }
+  if (!(yield* serve(c, st, false))) return;
+  yield* primaryLoop(c, st);
+}
+
+/** A pilot started by a primary on `host` for the secondary container `vm`. */
+export function* secondaryPilot(c: NavigatorConfig, host: string, vm: string, primaryHost: string, primaryVm: string): Process<void> {
+  try {
+    yield* call('depot', 'copyImage', host, host, c.imageBytes, c.backupRateBps);
+    yield* call('hypervisor', 'start', vm, host);
+    // The secondary's monitoring service stays idle.
+    yield* call('services', 'stop', vm, c.service);
+  } catch (e) {
+    yield* error(host, 'secondary container', e);
+    return;
+  }
+  yield* track('secondary', host, vm, false);
+  try {
+    yield* call('messenger', 'send', primaryHost, READY_BOX, { from: host, to: primaryHost, type: 'secondary-ready', body: { host, vm } });
+  } catch {
+    // The primary is gone already: the check below finds it.
+  }
+  const ping: ProbeSpec = { kind: 'network', target: primaryVm, timeoutUs: c.pingTimeoutUs };
+  for (;;) {
+    const bad = yield* watch(ping, c.primaryCheckUs);
+    yield* trace('navigator.primary-lost', host, { primaryHost, primaryVm, detail: bad.detail });
+    const st: PilotState = { host, vm, secondary: null, ready: false, round: 0, deposed: false };
+    if (c.lease && !(yield* acquireLease(c, st))) {
+      // A live primary holds the lease (it is cut off from here, not dead): stay secondary.
+      yield* trace('navigator.lease-denied', host, { vm });
+      yield* sleep(c.primaryCheckUs);
+      continue;
+    }
+    if (!(yield* serve(c, st, true))) return;
+    return yield* primaryLoop(c, st);
+  }
+}
+
+/**
+ * Makes `st.vm` the primary container: the service IP (with the lease, once it is held), the
+ * monitoring service, the tracking record. False when it could not.
+ */
+function* serve(c: NavigatorConfig, st: PilotState, failover: boolean): Op<boolean> {
+  if (c.lease && !(yield* acquireLease(c, st))) {
+    yield* trace('navigator.lease-denied', st.host, { vm: st.vm });
+    return false;
+  }
+  try {
+    yield* call('network', 'assignVip', c.vip, st.vm);
+    yield* call('services', 'start', st.vm, c.service);
+  } catch (e) {
+    yield* error(st.host, 'take the primary role', e);
+    return false;
+  }
+  yield* track('primary', st.host, st.vm, failover);
+  return true;
+}
+
+/** The primary's duties: a secondary, its check, the database sync, the lease. */
+function* primaryLoop(c: NavigatorConfig, st: PilotState): Process<void> {
+  yield* spawn(`navigator/sync@${st.host}`, syncLoop(c, st));
+  if (c.lease) yield* spawn(`navigator/lease@${st.host}`, leaseLoop(c, st));
+  const exclude: string[] = [];
+  for (;;) {
+    if (st.deposed) return;
+    if (st.secondary === null) {
+      const placed = yield* placeSecondary(c, st, exclude);
+      if (!placed) {
+        exclude.length = 0;
+        yield* sleep(c.secondaryCheckUs);
+        continue;
+      }
+    }
+    const sec = st.secondary!;
+    const ping: ProbeSpec = { kind: 'network', target: sec.vm, timeoutUs: c.pingTimeoutUs };
+    const bad = yield* watch(ping, c.secondaryCheckUs);
+    if (st.deposed) return;
+    yield* trace('navigator.secondary-lost', st.host, { secondaryHost: sec.host, secondaryVm: sec.vm, detail: bad.detail });
+    st.secondary = null;
+    st.ready = false;
+    exclude.length = 0;
+    exclude.push(sec.host);
+  }
+}
+
+/**
+ * Asks every depot for its uptime, copies the image and the pilot to the host up longest and
+ * starts the secondary pilot there; true once that pilot reports its container running.
+ */
+function* placeSecondary(c: NavigatorConfig, st: PilotState, exclude: string[]): Op<boolean> {
+  const round = ++st.round;
+  for (const h of c.hosts) {
+    if (h === st.host || exclude.includes(h)) continue;
+    try {
+      yield* call('messenger', 'send', h, DEPOT_BOX, { from: st.host, to: h, type: 'uptime?', body: { round } });
+    } catch {
+      // off or out of reach: no candidate
+    }
+  }
+  const reports: UptimeReport[] = [];
+  const deadline = (yield* now()) + c.uptimeWaitUs;
+  for (;;) {
+    const left = deadline - (yield* now());
+    if (left <= 0) break;
+    const m = yield* receive<AgentMessage>(mailboxOf(st.host, UPTIME_BOX), left);
+    if (!m) break;
+    if (m.body.round === round) reports.push({ host: String(m.body.host), uptimeS: Number(m.body.uptimeS) });
+  }
+  const cand = chooseSecondary(reports, [st.host, ...exclude]);
+  yield* trace('navigator.candidates', st.host, { reports: reports.map((r) => [r.host, Math.round(r.uptimeS)]), chosen: cand });
+  if (cand === null) return false;
+  exclude.push(cand);
+  const vm = otherSlot(c, st.vm);
+  try {
+    // The image and the pilot program (a few KB) go by secure copy.
+    yield* call('depot', 'copyImage', st.host, cand, c.imageBytes, c.transferRateBps);
+    yield* call('messenger', 'send', cand, DEPOT_BOX, { from: st.host, to: cand, type: 'start-pilot', body: { vm, primaryHost: st.host, primaryVm: st.vm } });
+  } catch (e) {
+    yield* error(st.host, `secondary on ${cand}`, e);
+    return false;
+  }
+  // The new pilot backs the image up and starts its container before it says it is ready.
+  const wait = Math.ceil((c.imageBytes * 8 * S) / c.backupRateBps) + 30 * 60 * S;
+  const ready = yield* receive<AgentMessage>(mailboxOf(st.host, READY_BOX), wait);
+  if (!ready || ready.body.host !== cand) {
+    yield* trace('navigator.error', st.host, { step: `secondary on ${cand}`, kind: 'timeout', reason: 'no ready message' });
+    return false;
+  }
+  st.secondary = { host: cand, vm };
+  st.ready = true;
+  return true;
+}
+
+/** The primary's database sync to the secondary container, every syncInterval. */
+function* syncLoop(c: NavigatorConfig, st: PilotState): Process<void> {
+  for (;;) {
+    yield* sleep(c.syncIntervalUs);
+    if (st.deposed) return;
+    const sec = st.secondary;
+    if (!sec || !st.ready) continue;
+    try {
+      yield* call('depot', 'copyImage', st.host, sec.host, c.syncBytes, c.syncRateBps);
+    } catch (e) {
+      if (!isGone(e)) yield* error(st.host, 'database sync', e);
+    }
+  }
+}
+
+/** Takes or renews the lease for `st`; false when another pilot holds an unexpired one. */
+function* acquireLease(c: NavigatorConfig, st: PilotState): Op<boolean> {
+  const t = yield* now();
+  const cur = yield* call('store', 'get', LEASE_KEY);
+  const lease = (cur?.value ?? null) as Lease | null;
+  if (lease && lease.holder !== st.host && lease.expiresUs > t) return false;
+  const r = yield* call('store', 'cas', LEASE_KEY, cur?.version ?? 0, { holder: st.host, vm: st.vm, expiresUs: t + c.leaseTtlUs } satisfies Lease);
+  return r.ok;
+}
+
+/** Renews the lease every third of its time; a primary that loses it stops serving the IP. */
+function* leaseLoop(c: NavigatorConfig, st: PilotState): Process<void> {
+  for (;;) {
+    yield* sleep(Math.max(1, Math.floor(c.leaseTtlUs / 3)));
+    if (yield* acquireLease(c, st)) continue;
+    st.deposed = true;
+    yield* trace('navigator.lease-lost', st.host, { vm: st.vm });
+    try {
+      yield* call('network', 'removeVip', c.vip, st.vm);
+      yield* call('services', 'stop', st.vm, c.service);
+    } catch (e) {
+      yield* error(st.host, 'step down', e);
+    }
+    return;
+  }
+}
