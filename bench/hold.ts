@@ -7,12 +7,16 @@ import { Runtime } from '../engine/runtime/runtime.ts';
 import { sleep, type Process } from '../engine/runtime/effects.ts';
 import { simScheduler } from '../adapters/sim/scheduler.ts';
 import { ObjectHeap } from './object-heap.ts';
+import { Runtime as RuntimeV0, sleepV0 } from './runtime-v0.ts';
 import { EventQueue as EventQueueV0 } from './queue-v0.ts';
 import type { DelayTable } from './delays.ts';
 
 export const CONTENDERS = ['kernel', 'baseline', 'runtime'] as const;
-/** Opt-in contenders (`--only=...`), not run by default. */
-export const EXTRA_CONTENDERS = ['kernel0'] as const;
+/**
+ * Opt-in contenders (`--only=...`), not run by default: `kernel0` the Kernel on the pre-wheel
+ * queue, `runtime0` the runtime before the one-shot effect helpers (runtime-v0.ts).
+ */
+export const EXTRA_CONTENDERS = ['kernel0', 'runtime0'] as const;
 export type Contender = (typeof CONTENDERS)[number] | (typeof EXTRA_CONTENDERS)[number];
 
 export interface HoldModel {
@@ -95,19 +99,39 @@ export function baselineHold(n: number, delays: DelayTable): HoldModel {
   };
 }
 
-/** n generator processes `for (;;) yield* sleep(delay)` on the Runtime, scheduled by a Kernel. */
-export function runtimeHold(n: number, delays: DelayTable): HoldModel {
+/**
+ * n generator processes `for (;;) yield* sleep(delay)` on the Runtime, scheduled by a Kernel.
+ * With `v0`, on the frozen runtime of runtime-v0.ts with its generator `sleep`.
+ */
+export function runtimeHold(n: number, delays: DelayTable, v0 = false): HoldModel {
   const tab = delays.table;
   const mask = delays.mask;
   let c = 0;
   let effects = 0;
   const k = new Kernel(n);
-  const rt = new Runtime({ scheduler: simScheduler(k), ports: () => ({}) });
+  const rt = v0 ? new RuntimeV0({ scheduler: simScheduler(k), ports: () => ({}) }) : new Runtime({ scheduler: simScheduler(k), ports: () => ({}) });
   function* body(): Process<void> {
     for (;;) {
       effects++;
       yield* sleep(tab[c++ & mask]);
     }
+  }
+  function* bodyV0(): Process<void> {
+    for (;;) {
+      effects++;
+      yield* sleepV0(tab[c++ & mask]);
+    }
+  }
+  if (v0) {
+    for (let i = 0; i < n; i++) rt.start(`p${i}`, bodyV0());
+    return {
+      run: (events) => {
+        k.run({ maxEvents: events });
+      },
+      nowUs: () => k.nowUs(),
+      count: () => effects,
+      fired: () => k.eventCount,
+    };
   }
   for (let i = 0; i < n; i++) rt.start(`p${i}`, body());
   return {
@@ -130,5 +154,7 @@ export function makeHold(contender: Contender, n: number, delays: DelayTable): H
       return baselineHold(n, delays);
     case 'runtime':
       return runtimeHold(n, delays);
+    case 'runtime0':
+      return runtimeHold(n, delays, true);
   }
 }

@@ -4,6 +4,8 @@
 //   kernel   - sim/kernel Kernel, one shared handler, arg = entity index
 //   baseline - a naive binary heap of {time, seq, fn} objects, a new closure per event
 //   runtime  - engine/runtime Runtime on a Kernel: n processes `for (;;) yield* sleep(d)`
+//   (opt-in: kernel0 - the Kernel on the pre-wheel queue; runtime0 - the runtime before the
+//   one-shot effect helpers, runtime-v0.ts; each adds a ratio column against its successor)
 // Each (contender, N) runs in a fresh child process (no JIT feedback or garbage shared between
 // contenders): setup, warm-up, then ROUNDS timed rounds; the reported rate is the median round.
 // Rates: events/s (kernel, baseline), effects/s (runtime; one sleep effect per event).
@@ -12,8 +14,9 @@
 //                   as the last line
 //          --quick  shorter rounds (a rough number in a few seconds per contender)
 //          --n=1000,100000  the N values (default 1000,100000,1000000)
-//          --only=kernel,runtime  the contenders (default all three; `kernel0` = the Kernel on
-//                   the frozen pre-wheel queue bench/queue-v0.ts, opt-in)
+//          --only=kernel,runtime  the contenders (default all three; opt-in: `kernel0` = the
+//                   Kernel on the frozen pre-wheel queue bench/queue-v0.ts, `runtime0` = the
+//                   frozen runtime of bench/runtime-v0.ts)
 import { spawnSync } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -130,14 +133,18 @@ function printTable(ns: number[], only: Contender[], res: Map<string, Result>): 
   const get = (c: Contender, n: number) => res.get(`${c}/${n}`);
   const ratio = (a?: Result, b?: Result) => (a && b ? `${(a.rate / b.rate).toFixed(2)}x` : 'n/a');
   const v0 = only.includes('kernel0');
-  const head = ['N', ...only.map((c) => (c === 'runtime' ? 'runtime eff/s' : `${c} ev/s`)), 'kernel/baseline', 'runtime/baseline'];
+  const r0 = only.includes('runtime0');
+  const unit = (c: Contender) => (c === 'runtime' || c === 'runtime0' ? `${c} eff/s` : `${c} ev/s`);
+  const head = ['N', ...only.map(unit), 'kernel/baseline', 'runtime/baseline'];
   if (v0) head.push('kernel/kernel0');
+  if (r0) head.push('runtime/runtime0');
   const rows = ns.map((n) => [
     fmtN(n),
     ...only.map((c) => fmtRate(get(c, n)?.rate)),
     ratio(get('kernel', n), get('baseline', n)),
     ratio(get('runtime', n), get('baseline', n)),
     ...(v0 ? [ratio(get('kernel', n), get('kernel0', n))] : []),
+    ...(r0 ? [ratio(get('runtime', n), get('runtime0', n))] : []),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => pad(c, widths[i], i > 0)).join('  ');
@@ -184,10 +191,12 @@ function printTable(ns: number[], only: Contender[], res: Map<string, Result>): 
   // differ because they ran a different number of events; report the targets of the issue.
   const k5 = get('kernel', 100_000);
   const r5 = get('runtime', 100_000);
+  const r05 = get('runtime0', 100_000);
   console.log('');
   const cpu = (r: Result) => ` (${fmtRate(r.cpuRate)} per cpu-s)`;
   if (k5) console.log(`target kernel  >= 5 M events/s  at N=1e5: ${fmtRate(k5.rate)} ${k5.rate >= 5e6 ? 'OK' : 'MISSED'}${cpu(k5)}`);
   if (r5) console.log(`target runtime >= 1 M effects/s at N=1e5: ${fmtRate(r5.rate)} ${r5.rate >= 1e6 ? 'OK' : 'MISSED'}${cpu(r5)}`);
+  if (r5 && r05) console.log(`runtime vs runtime0 (before the one-shot helpers) at N=1e5: ${(r5.rate / r05.rate).toFixed(2)}x (${(r5.cpuRate / r05.cpuRate).toFixed(2)}x per cpu-s)`);
 }
 
 function parseList(args: string[], name: string): string[] | undefined {
