@@ -83,7 +83,8 @@ export function* depot(c: NavigatorConfig, host: string): Process<void> {
     if (!m) continue;
     if (m.type === 'uptime?') {
       try {
-        const uptimeS = yield* call('depot', 'uptime', host);
+        // Whole seconds, as `uptime` reports them: PCs booted together tie whatever the order of the replies.
+        const uptimeS = Math.floor(yield* call('depot', 'uptime', host));
         yield* call('messenger', 'send', m.from, UPTIME_BOX, { from: host, to: m.from, type: 'uptime', body: { host, uptimeS, round: m.body.round } });
       } catch {
         // the asker is gone: it will not count on this reply
