@@ -1,6 +1,6 @@
 // Calls to the hatwin server. State-changing calls carry the bearer token when the page has one
 // (from #token=... in the address, kept for the tab's session).
-import type { ApiError, RunDetail, RunInfo, SavedTrace, ScenarioEntry, Speed, TraceEvent } from '../shared/api.ts';
+import type { ApiError, ConformDetail, ConformEntry, LabInfo, RunDetail, RunInfo, SavedTrace, ScenarioEntry, Speed, Topology, TraceEvent } from '../shared/api.ts';
 
 const TOKEN_KEY = 'hatwin.token';
 
@@ -60,6 +60,14 @@ export const api = {
   fault: (id: string, fault: Record<string, unknown>) => call<{ atUs: number }>('POST', `/api/runs/${id}/faults`, fault),
   replayPath: (path: string, speed: Speed) => call<RunInfo>('POST', '/api/replays', { path, speed }),
   replayUpload: (ndjson: string, speed: Speed) => call<RunInfo>('POST', `/api/replays?speed=${speed}`, ndjson, 'application/x-ndjson'),
+  scenario: (id: string) => call<ScenarioEntry & { topology: Topology }>('GET', `/api/scenarios/${id.split('/').map(encodeURIComponent).join('/')}`),
+  /** The lab of `hatwin serve --lab`, or null when the server follows none. */
+  lab: () => call<LabInfo | null>('GET', '/api/lab'),
+  startLive: (scenario: string) => call<RunInfo>('POST', '/api/lab/runs', { scenario }),
+  stop: (id: string) => call<RunInfo>('POST', `/api/runs/${id}/stop`),
+  labFault: (id: string, fault: Record<string, unknown>) => call<{ atUs: number; message: string }>('POST', `/api/runs/${id}/faults`, fault),
+  conformList: () => call<ConformEntry[]>('GET', '/api/conform'),
+  conform: (path: string) => call<ConformDetail>('GET', `/api/conform/${path.split('/').map(encodeURIComponent).join('/')}`),
 };
 
 export interface RunStream {

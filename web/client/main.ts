@@ -7,7 +7,8 @@ import { LightsView } from './views/lights.ts';
 import { TimelineView } from './views/timeline.ts';
 import { PowerView } from './views/power.ts';
 import { EventsView, fillHistory } from './views/events.ts';
-import { FAULT_KINDS, type RunInfo, type ScenarioEntry, type Speed } from '../shared/api.ts';
+import { renderCompare } from './views/compare.ts';
+import { FAULT_KINDS, LAB_FAULT_KINDS, type LabInfo, type RunInfo, type ScenarioEntry, type Speed } from '../shared/api.ts';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
@@ -35,6 +36,17 @@ const el = {
   historyTitle: $<HTMLElement>('history-title'),
   history: $<HTMLElement>('history'),
   historySummary: $<HTMLElement>('history-summary'),
+  world: $<HTMLSelectElement>('world'),
+  worldLabel: $<HTMLElement>('world-label'),
+  stop: $<HTMLButtonElement>('stop'),
+  lab: $<HTMLDivElement>('lab'),
+  lightsSource: $<HTMLElement>('lights-source'),
+  conformResults: $<HTMLSelectElement>('conform-results'),
+  openConform: $<HTMLButtonElement>('open-conform'),
+  comparePanel: $<HTMLElement>('compare-panel'),
+  compare: $<HTMLElement>('compare'),
+  compareTitle: $<HTMLElement>('compare-title'),
+  closeCompare: $<HTMLButtonElement>('close-compare'),
 };
 
 let twin: Twin | null = null;
@@ -44,6 +56,10 @@ let lastIndex = -1;
 let selected: string | null = null;
 let scenarios: ScenarioEntry[] = [];
 let attachSeq = 0;
+/** The lab this server follows (hatwin serve --lab), or null. */
+let lab: LabInfo | null = null;
+/** The scenario shown before Start (no run followed). */
+let previewing: string | null = null;
 
 const select = (subject: string) => {
   selected = subject;
@@ -141,8 +157,11 @@ function renderStatus(): void {
   const s = info;
   if (!s) return;
   const speed = s.speed === 'max' ? 'max speed' : `x${s.speed}`;
-  const what = s.kind === 'sim' ? `${s.scenario} seed ${s.seed}` : `replay of ${s.traceFile ?? 'an uploaded trace'}`;
-  el.status.textContent = `run ${s.id} · ${what} · ${s.state}${s.state === 'running' ? ` ${speed}` : ''} · t = ${fmtS(s.nowUs)} / ${fmtS(s.untilUs)} · ${s.events} events${s.error ? ` · ${brief(s.error)}` : ''}`;
+  const isLive = s.kind === 'live';
+  const what = s.kind === 'sim' ? `${s.scenario} seed ${s.seed}` : isLive ? `live ${s.scenario} on lab ${s.live?.lab ?? '?'} (${s.live?.runId ?? 'starting'})` : `replay of ${s.traceFile ?? 'an uploaded trace'}`;
+  const state = isLive && s.state === 'running' ? (s.live?.runId === '(starting)' ? 'starting (resetting the lab)' : 'running, wall clock') : isLive && s.state === 'done' ? 'ended' : s.state;
+  const labNote = isLive && lab && !lab.up ? ' · LAB DOWN' : '';
+  el.status.textContent = `run ${s.id} · ${what} · ${state}${s.state === 'running' && !isLive ? ` ${speed}` : ''} · t = ${fmtS(s.nowUs)} / ${fmtS(s.untilUs)} · ${s.events} events${labNote}${s.error ? ` · ${brief(s.error)}` : ''}`;
   // The details (the limit hit, an exception's text) on hover and in the banner, not in the bar.
   el.status.title = s.error ? [s.error, s.errorDetail].filter(Boolean).join(': ') : '';
   el.status.dataset.state = s.state;
@@ -150,10 +169,37 @@ function renderStatus(): void {
   el.status.dataset.kind = s.kind;
   el.status.dataset.nowUs = String(s.nowUs);
   const active = s.state === 'running' || s.state === 'paused';
-  el.pause.disabled = !active;
-  el.step.disabled = !active;
+  el.pause.disabled = !active || isLive;
+  el.step.disabled = !active || isLive;
   el.pause.textContent = s.state === 'paused' ? '▶ Resume' : '❚❚ Pause';
-  el.inject.disabled = !(active && s.kind === 'sim');
+  el.inject.disabled = !(active && (s.kind === 'sim' || (isLive && s.live?.runId !== '(starting)')));
+  el.stop.hidden = !isLive;
+  el.stop.disabled = !(active && isLive && s.live?.startedBy === 'page');
+  el.stop.title = isLive && s.live?.startedBy === 'cli' ? `started by hatwin live (pid ${s.live.pid}): stop it there` : 'stop the live run: its agents are ended and its trace written';
+  if (twin?.probeMode && !active) twin.ended = s.state === 'error' ? `the run failed${s.error ? `: ${brief(s.error)}` : ''}` : 'the live run has ended';
+}
+
+function renderLab(): void {
+  el.lab.hidden = lab === null;
+  el.worldLabel.hidden = lab === null;
+  if (!lab) return;
+  const running = lab.runs.filter((r) => r.state === 'running');
+  el.lab.dataset.up = String(lab.up);
+  el.lab.dataset.name = lab.name;
+  el.lab.textContent = `lab ${lab.name}: ${lab.up ? 'up' : 'DOWN'}${running.length ? ` · live run ${running.map((r) => r.runId).join(', ')}` : ''}`;
+  el.lab.title = `${lab.file}: ${lab.detail} (checked ${lab.checkedAt})`;
+  if (info?.kind === 'live') renderStatus();
+}
+
+async function refreshLab(): Promise<void> {
+  try {
+    const before = lab?.runs.map((r) => `${r.runId}:${r.state}:${r.webRun}`).join(',');
+    lab = await api.lab();
+    renderLab();
+    if (lab && lab.runs.map((r) => `${r.runId}:${r.state}:${r.webRun}`).join(',') !== before) void refreshLists();
+  } catch {
+    // the server is gone: the event stream says so
+  }
 }
 
 /** A run's error as a short line for the status bar (the server sends one sentence; never more than a few words here). */
@@ -172,6 +218,8 @@ async function attach(id: string): Promise<void> {
   if (!detail || seq !== attachSeq) return;
   twin = new Twin(detail.topology);
   info = detail;
+  previewing = null;
+  el.lightsSource.textContent = twin.probeMode ? 'real probes of the lab (health.probe)' : 'virtual probes on the trace\'s state';
   if (el.message.dataset.kind !== 'error') el.message.hidden = true;
   lastIndex = -1;
   selected = null;
@@ -185,6 +233,7 @@ async function attach(id: string): Promise<void> {
   const t = twin;
   stream = follow(id, {
     events: (batch) => {
+      if (seq !== attachSeq) return;
       for (const { index, event } of batch) {
         if (index <= lastIndex) continue; // a reconnect replays from Last-Event-ID; never twice
         lastIndex = index;
@@ -194,6 +243,7 @@ async function attach(id: string): Promise<void> {
       dirty = true;
     },
     status: (s) => {
+      if (seq !== attachSeq) return;
       const before = info?.state;
       info = s;
       t.advance(s.nowUs);
@@ -225,6 +275,42 @@ async function loadScenarios(): Promise<void> {
   const preferred = list.find((s) => s.id === 'p2p-fig13-nt2' && !s.error) ?? list.find((s) => !s.error);
   if (preferred) el.scenario.value = preferred.id;
   syncSeed();
+  void preview();
+}
+
+/** With no run followed (or the one followed has ended), the selected scenario's topology, before Start. */
+async function preview(): Promise<void> {
+  const id = el.scenario.value;
+  if (!id) return;
+  if (info && (info.state === 'running' || info.state === 'paused')) return;
+  const seq = ++attachSeq;
+  const d = await attempt('preview scenario', () => api.scenario(id));
+  if (!d || seq !== attachSeq) return;
+  stream?.close();
+  stream = null;
+  info = null;
+  previewing = id;
+  twin = new Twin(d.topology);
+  twin.preview = true;
+  selected = null;
+  el.historyTitle.textContent = '— click a light';
+  el.history.replaceChildren();
+  el.historySummary.textContent = '';
+  for (const v of [topology, lights, timeline, power, events]) v.reset(twin);
+  el.lightsSource.textContent = 'not probed yet';
+  const t = d.topology;
+  el.status.textContent = `preview of ${id}: ${t.hosts.length} hosts, ${t.vms.length} VMs, ${t.vips.length} VIPs · ${d.faults} scheduled fault${d.faults === 1 ? '' : 's'} · ${d.policies.join(', ') || 'no policy'} · press Start`;
+  el.status.dataset.state = 'preview';
+  el.status.dataset.run = '';
+  el.status.dataset.kind = 'preview';
+  el.status.dataset.preview = id;
+  el.pause.disabled = true;
+  el.step.disabled = true;
+  el.inject.disabled = true;
+  el.stop.hidden = true;
+  fillFaultTargets();
+  dirty = true;
+  topology.render(true);
 }
 
 function syncSeed(): void {
@@ -233,29 +319,57 @@ function syncSeed(): void {
   el.scenario.title = s?.description ?? s?.file ?? '';
 }
 
+function syncWorld(): void {
+  const live = el.world.value === 'live';
+  el.seed.disabled = live;
+  el.speed.disabled = live;
+  el.seed.title = live ? 'a live run has no seed: the lab is real' : '';
+  el.speed.title = live ? 'a live run goes in wall-clock time' : '';
+}
+
 async function refreshLists(): Promise<void> {
   const [traces, runs] = await Promise.all([api.traces().catch(() => []), api.runs().catch(() => [])]);
   const keepTrace = el.savedTraces.value;
   el.savedTraces.replaceChildren(...(traces.length ? traces.map((t) => new Option(`${t.path} (${(t.bytes / 1024).toFixed(0)} KiB)`, t.path)) : [new Option('no saved traces in out/', '')]));
   if (traces.some((t) => t.path === keepTrace)) el.savedTraces.value = keepTrace;
-  el.pastRuns.replaceChildren(...(runs.length ? runs.map((r) => new Option(`${r.id} · ${r.kind === 'sim' ? `${r.scenario} s${r.seed}` : `replay ${r.traceFile ?? 'upload'}`} · ${r.state}`, r.id)) : [new Option('no runs yet', '')]));
+  el.pastRuns.replaceChildren(...(runs.length ? runs.map((r) => new Option(`${r.id} · ${r.kind === 'sim' ? `${r.scenario} s${r.seed}` : r.kind === 'live' ? `live ${r.scenario}` : `replay ${r.traceFile ?? 'upload'}`} · ${r.state}`, r.id)) : [new Option('no runs yet', '')]));
+  const conform = await api.conformList().catch(() => []);
+  const keepConform = el.conformResults.value;
+  el.conformResults.replaceChildren(...(conform.length ? conform.map((c) => {
+    const o = new Option(`${c.scenario}${c.lab ? ` on ${c.lab}` : ''} (${c.path})`, c.path);
+    o.disabled = !c.hasTraces;
+    return o;
+  }) : [new Option('no hatwin conform results in out/', '')]));
+  if (conform.some((c) => c.path === keepConform)) el.conformResults.value = keepConform;
+  el.openConform.disabled = conform.length === 0;
 }
 
 let faultTargetsFor = -1;
+let faultKindsFor: 'sim' | 'live' = 'sim';
 function fillFaultTargets(): void {
+  // A live run takes the lab's faults (hatwin lab fault), on the lab's hosts; a sim run the scenario's.
+  const world = info?.kind === 'live' ? 'live' : 'sim';
+  if (world !== faultKindsFor) {
+    faultKindsFor = world;
+    const kinds: readonly string[] = world === 'live' ? LAB_FAULT_KINDS : FAULT_KINDS;
+    const keepKind = el.faultKind.value;
+    el.faultKind.replaceChildren(...kinds.map((k) => new Option(k, k)));
+    el.faultKind.value = kinds.includes(keepKind) ? keepKind : 'Nt2';
+  }
   const kind = el.faultKind.value;
   const keep = el.faultTarget.value;
   const t = twin;
   faultTargetsFor = t?.nodeServices.size ?? -1;
   const hosts = t ? [...t.hosts.keys()] : [];
   const vms = t ? [...t.vms.keys()] : [];
-  const names = kind === 'vm-crash' ? vms : ['St1', 'St2', 'partition'].includes(kind) ? [...hosts, ...vms] : hosts;
+  const names = world === 'live' ? (lab?.hosts ?? hosts) : kind === 'vm-crash' ? vms : ['St1', 'St2', 'partition'].includes(kind) ? [...hosts, ...vms] : hosts;
   el.faultTarget.replaceChildren(...names.map((n) => new Option(n, n)));
   if (names.includes(keep)) el.faultTarget.value = keep;
   fillFaultServices();
   el.faultService.hidden = !(kind === 'St1' || kind === 'St2');
-  el.faultWith.hidden = kind !== 'partition';
-  el.faultDuration.hidden = !(kind === 'pause' || kind === 'link-down' || kind === 'partition');
+  el.faultWith.hidden = kind !== 'partition' && kind !== 'partition-oneway';
+  el.faultWith.placeholder = kind === 'partition-oneway' ? 'drop only from: a host, VM, client or etcd (empty: the whole lab)' : 'partition from: names, comma-separated';
+  el.faultDuration.hidden = world === 'live' || !(kind === 'pause' || kind === 'link-down' || kind === 'partition');
 }
 
 function fillFaultServices(): void {
@@ -267,13 +381,18 @@ el.faultKind.replaceChildren(...FAULT_KINDS.map((k) => new Option(k, k)));
 el.faultKind.value = 'Nt2';
 el.faultKind.addEventListener('change', fillFaultTargets);
 el.faultTarget.addEventListener('change', fillFaultServices);
-el.scenario.addEventListener('change', syncSeed);
+el.scenario.addEventListener('change', () => {
+  syncSeed();
+  void preview();
+});
+el.world.addEventListener('change', syncWorld);
 
 el.runForm.addEventListener('submit', (e) => {
   e.preventDefault();
   void (async () => {
     const seed = el.seed.value.trim() === '' ? undefined : Number(el.seed.value);
-    const r = await attempt('start run', () => api.start(el.scenario.value, seed, speedValue()));
+    const live = el.world.value === 'live' && lab !== null;
+    const r = await attempt(live ? 'start live run' : 'start run', () => (live ? api.startLive(el.scenario.value) : api.start(el.scenario.value, seed, speedValue())));
     if (r) {
       await attach(r.id);
       void refreshLists();
@@ -287,6 +406,15 @@ el.pause.addEventListener('click', () => {
   // The event stream brings the new status; a reply may arrive after newer stream messages, so
   // it is not used.
   void attempt(info.state === 'paused' ? 'resume' : 'pause', () => (info?.state === 'paused' ? api.resume(id) : api.pause(id)));
+});
+
+el.stop.addEventListener('click', () => {
+  if (!info || info.kind !== 'live') return;
+  const id = info.id;
+  void attempt('stop live run', async () => {
+    await api.stop(id);
+    say(`stopping live run ${id}: ending its agents, writing its trace`);
+  });
 });
 
 el.step.addEventListener('click', () => {
@@ -306,6 +434,17 @@ el.faultForm.addEventListener('submit', (e) => {
   if (!info) return;
   const kind = el.faultKind.value;
   const fault: Record<string, unknown> = { kind };
+  if (info.kind === 'live') {
+    fault.target = el.faultTarget.value;
+    if ((kind === 'St1' || kind === 'St2') && el.faultService.value) fault.service = el.faultService.value;
+    if (kind === 'partition-oneway' && el.faultWith.value.trim()) fault.peer = el.faultWith.value.trim();
+    const liveId = info.id;
+    void attempt('inject lab fault', async () => {
+      const r = await api.labFault(liveId, fault);
+      say(`${kind} on ${String(fault.target)} injected into the lab at ${fmtS(r.atUs)}: ${r.message}`);
+    });
+    return;
+  }
   if (kind === 'partition') {
     fault.a = [el.faultTarget.value];
     fault.b = el.faultWith.value.split(',').map((s) => s.trim()).filter(Boolean);
@@ -348,6 +487,34 @@ el.followRun.addEventListener('click', () => {
 el.pastRuns.addEventListener('focus', () => void refreshLists());
 el.savedTraces.addEventListener('focus', () => void refreshLists());
 
+el.openConform.addEventListener('click', () => {
+  const path = el.conformResults.value;
+  if (!path) return say('no hatwin conform result chosen (hatwin conform ... --out out/conform writes one)', 'error');
+  void (async () => {
+    const d = await attempt('open conform result', () => api.conform(path));
+    if (!d) return;
+    el.comparePanel.hidden = false;
+    el.compareTitle.textContent = `— ${d.scenario}${d.lab ? ` on lab ${d.lab}` : ''}`;
+    renderCompare(el.compare, d);
+    el.comparePanel.scrollIntoView({ behavior: 'smooth', block: 'start' });
+  })();
+});
+el.closeCompare.addEventListener('click', () => {
+  el.comparePanel.hidden = true;
+  el.compare.replaceChildren();
+});
+el.conformResults.addEventListener('focus', () => void refreshLists());
+
 fillFaultTargets();
+syncWorld();
 void loadScenarios();
 void refreshLists();
+void refreshLab().then(() => {
+  // A page opened on a server that follows a lab starts in the live world, following its running run.
+  if (!lab) return;
+  el.world.value = 'live';
+  syncWorld();
+  const running = lab.runs.find((r) => r.state === 'running' && r.webRun);
+  if (running?.webRun) void attach(running.webRun);
+  window.setInterval(() => void refreshLab(), 2000);
+});

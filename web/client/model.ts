@@ -18,12 +18,18 @@
 // standby; a host never on so far is a spare: standby). Network - a host is on, its link up and it
 // is in no partition; a VIP has a live holder whose service is up. Server - a VM is running on a
 // host that answers (crashed: no). Application - the service is up on a node that answers.
+//
+// Live runs (topology.lights === 'probes') do not guess: their lights come from real probes of the
+// lab, the `health.probe` events (web/server/live.ts), with the same rule (red after one failed
+// probe, second light after three in a row, a pass turns both green). A light whose probes stopped
+// reporting for two intervals is stale (grey, labelled), and so is every light of a live run that
+// has ended: never a confident green from a source that went quiet.
 import { recoveries, type Recovery, type TraceLine } from '../../trace/metrics.ts';
 import type { Topology } from '../shared/api.ts';
 
 export type Level = 'Application' | 'Network' | 'Physical' | 'Server';
 export const LEVELS: Level[] = ['Application', 'Network', 'Physical', 'Server'];
-export type LightColor = 'green' | 'red' | 'dark';
+export type LightColor = 'green' | 'red' | 'dark' | 'stale';
 
 export interface LightObject {
   id: string;
@@ -34,6 +40,8 @@ export interface LightObject {
   misses: number;
   lights: [LightColor, LightColor];
   standby: boolean;
+  /** Why a light is stale or dark, or what the last real probe said (live). */
+  note: string | null;
 }
 
 export interface Segment {
@@ -70,7 +78,17 @@ interface Probe {
 }
 
 const DEFAULT_INTERVAL_US = 10_000_000;
-const NOISY = /^(store\.|probe\.ok$)/;
+const NOISY = /^(store\.|probe\.ok$|health\.probe$)/;
+/** A live light is stale when its last report is older than this many probe intervals. */
+export const STALE_INTERVALS = 2;
+
+interface ProbeReport {
+  t: number;
+  ok: boolean;
+  standby: boolean;
+  misses: number;
+  detail: string;
+}
 
 export function hostColor(state: string): string {
   switch (state) {
@@ -131,8 +149,16 @@ export class Twin {
   /** Last grid instant the virtual prober has run (exclusive start of the next). */
   private gridDoneUs = -1;
   private recoveriesCache: { n: number; value: Recovery[] } = { n: -1, value: [] };
+  /** Live: lights from real probes (health.probe events), by light id. */
+  readonly probeMode: boolean;
+  private readonly reports = new Map<string, ProbeReport>();
+  /** Live: the run has ended (its lights are no longer fed): every light is stale. */
+  ended: string | null = null;
+  /** A scenario shown before it runs: nothing has been probed. */
+  preview = false;
 
   constructor(readonly topology: Topology | null) {
+    this.probeMode = topology?.lights === 'probes';
     this.intervalUs = topology?.probeIntervalUs && topology.probeIntervalUs > 0 ? topology.probeIntervalUs : DEFAULT_INTERVAL_US;
     this.untilUs = topology?.untilUs ?? 0;
     if (topology) {
@@ -325,11 +351,41 @@ export class Twin {
   }
 
   lights(): LightObject[] {
+    if (this.preview) {
+      return this.lightObjects().map((o) => ({ id: o.id, level: o.level, label: o.label, subject: o.subject, misses: 0, lights: ['stale', 'stale'], standby: false, note: 'not running: press Start' }));
+    }
+    if (this.probeMode) return this.probeLights();
     return this.lightObjects().map((o) => {
       const misses = o.standby ? 0 : this.probe(o.id).misses;
       const lights: [LightColor, LightColor] = o.standby ? ['dark', 'dark'] : [misses >= 1 ? 'red' : 'green', misses >= 3 ? 'red' : 'green'];
-      return { id: o.id, level: o.level, label: o.label, subject: o.subject, misses, lights, standby: o.standby };
+      return { id: o.id, level: o.level, label: o.label, subject: o.subject, misses, lights, standby: o.standby, note: o.standby ? 'standby: not probed' : null };
     });
+  }
+
+  /** Live lights: the last real probe of each object, stale after STALE_INTERVALS intervals of silence. */
+  private probeLights(): LightObject[] {
+    const staleUs = STALE_INTERVALS * this.intervalUs;
+    const objects: Array<{ id: string; level: Level; label: string; subject: string }> = this.lightObjects();
+    const ids = new Set(objects.map((o) => o.id));
+    // Objects the probes know and the trace does not name yet (a VIP of the lab, ...).
+    for (const [id] of this.reports) if (!ids.has(id)) objects.push(...this.reportObject(id));
+    return objects.map((o) => {
+      const r = this.reports.get(o.id);
+      const base = { id: o.id, level: o.level, label: o.label, subject: o.subject };
+      if (this.ended !== null) return { ...base, misses: r?.misses ?? 0, lights: ['stale', 'stale'] as [LightColor, LightColor], standby: false, note: `stale: ${this.ended}` };
+      if (!r) return { ...base, misses: 0, lights: ['stale', 'stale'] as [LightColor, LightColor], standby: false, note: 'stale: no probe has reported yet' };
+      const age = this.nowUs - r.t;
+      if (age > staleUs) return { ...base, misses: r.misses, lights: ['stale', 'stale'] as [LightColor, LightColor], standby: r.standby, note: `stale: no report for ${fmtS(age)} (probes every ${fmtS(this.intervalUs)})` };
+      if (r.standby) return { ...base, misses: 0, lights: ['dark', 'dark'] as [LightColor, LightColor], standby: true, note: `standby: ${r.detail}` };
+      return { ...base, misses: r.misses, lights: [r.misses >= 1 ? 'red' : 'green', r.misses >= 3 ? 'red' : 'green'] as [LightColor, LightColor], standby: false, note: `last probe at ${fmtS(r.t)}: ${r.ok ? 'ok' : r.detail}` };
+    });
+  }
+
+  private reportObject(id: string): Array<{ id: string; level: Level; label: string; subject: string }> {
+    const m = /^(svc|net|vip|phys|vm):(.+)$/.exec(id);
+    if (!m) return [];
+    const level: Level = m[1] === 'svc' ? 'Application' : m[1] === 'phys' ? 'Physical' : m[1] === 'vm' ? 'Server' : 'Network';
+    return [{ id, level, label: m[1] === 'net' ? `${m[2]} link` : m[2], subject: m[2] }];
   }
 
   // ---------- folding events ----------
@@ -364,9 +420,11 @@ export class Twin {
         break;
       }
       case 'vm.state': {
-        const v = this.addVm(e.subject, String(d.state), (d.host as string | null) ?? null);
+        // A live lab's libvirt says a guest's state, not where it runs: the host stays as known.
+        const hasHost = 'host' in d;
+        const v = this.addVm(e.subject, String(d.state), hasHost ? (d.host as string | null) ?? null : null);
         v.state = String(d.state);
-        v.host = (d.host as string | null) ?? null;
+        if (hasHost) v.host = (d.host as string | null) ?? null;
         this.setSegment(e.subject, e.t, v.state, v.host);
         this.version++;
         break;
@@ -452,7 +510,24 @@ export class Twin {
         else for (const s of this.nodeServices.get(e.subject) ?? []) this.troubleMiss(`svc:${e.subject}/${s}`, e.t);
         break;
       }
+      case 'health.probe': {
+        const id = String(d.light ?? '');
+        if (!id) break;
+        const prev = this.reports.get(id);
+        const standby = d.standby === true;
+        const ok = d.ok === true;
+        this.reports.set(id, { t: e.t, ok, standby, misses: standby || ok ? 0 : (prev && !prev.standby ? prev.misses : 0) + 1, detail: String(d.detail ?? '') });
+        break;
+      }
       case 'function.recovered':
+        // Where the backup VM came up (a live trace's vm.state does not say).
+        if (typeof d.vm === 'string' && typeof d.host === 'string') {
+          const v = this.vms.get(d.vm);
+          if (v && v.host !== d.host) {
+            v.host = d.host;
+            this.version++;
+          }
+        }
         this.markers.push({ t: e.t, kind: 'function', subject: e.subject, label: `function recovered${d.vm ?? d.holder ? ` on ${String(d.vm ?? d.holder)}` : ''}` });
         break;
       case 'target.recovered':

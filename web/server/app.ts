@@ -102,8 +102,9 @@ export function createApp(o: AppOptions): express.Express {
     return o.lab;
   };
 
+  // null when the server follows no lab (the page then shows no live controls).
   app.get('/api/lab', (_req, res) => {
-    res.json(lab().info());
+    res.json(o.lab ? o.lab.info() : null);
   });
 
   app.post('/api/lab/runs', (req, res) => {

@@ -41,6 +41,7 @@ export class LightsView {
       return div;
     });
     g.select('h3').attr('data-red', (d) => String(d.items.some((i) => i.lights[0] === 'red')));
+    g.select('h3').attr('data-stale', (d) => String(d.items.some((i) => i.lights[0] === 'stale')));
     g.select('div.rows').selectAll<HTMLDivElement, LightObject>('div.light-row').data((d) => d.items, (d) => d.id).join((enter) => {
       const row = enter.append('div').attr('class', 'light-row').attr('data-id', (d) => d.id).attr('role', 'button').attr('tabindex', 0);
       row.append('span').attr('class', 'light l1');
@@ -55,12 +56,17 @@ export class LightsView {
       .attr('data-l1', (d) => d.lights[0])
       .attr('data-l2', (d) => d.lights[1])
       .classed('selected', (d) => d.subject === this.selected)
-      .attr('title', (d) => d.standby ? `${d.label}: standby (not probed)` : `${d.label}: ${d.misses} consecutive failed probe${d.misses === 1 ? '' : 's'} — first light: 1 miss, second: 3 misses`)
+      .attr('data-stale', (d) => String(d.lights[0] === 'stale'))
+      .attr('title', (d) => {
+        if (d.lights[0] === 'stale') return `${d.label}: ${d.note ?? 'stale'} — not shown as green or red until a probe reports again`;
+        if (d.standby) return `${d.label}: ${d.note ?? 'standby (not probed)'}`;
+        return `${d.label}: ${d.misses} consecutive failed probe${d.misses === 1 ? '' : 's'}${d.note ? ` (${d.note})` : ''} — first light: red after 1 miss, second: after 3 misses in a row`;
+      })
       .each(function (d) {
         const row = select(this);
         row.select('.l1').attr('data-color', d.lights[0]);
         row.select('.l2').attr('data-color', d.lights[1]);
-        row.select('.label').text(d.label);
+        row.select('.label').text(d.lights[0] === 'stale' ? `${d.label} · stale` : d.label);
       });
   }
 }
