@@ -1,0 +1,71 @@
+// The PSS configuration files of kitamura-2019 Table 1, as store records. Each file is one record
+// (a list of rows); every edit is a read then a compare-and-set, retried on conflict: the paper's
+// file lock, without a lock that a dead editor could leave held.
+import { call } from '../../engine/ports/index.ts';
+import type { Op } from '../../engine/runtime/effects.ts';
+import type { Condition } from './decide.ts';
+
+export const PSS_KEYS = {
+  /** Operation file: VMs serving clients. */
+  operation: 'pss/operation',
+  /** Access stop file: VMs that hold no VIP now. */
+  accessStop: 'pss/access-stop',
+  /** Separation file: VMs in trouble (written by the MSBS through the SIF). */
+  separation: 'pss/separation',
+  /** Spare server file: spares not in use (their real server and VIP are set when used). */
+  spare: 'pss/spare',
+  /** Real server file: running real servers with their MAC. */
+  realServer: 'pss/real-server',
+  /** Suspension real file: suspended real servers. */
+  suspensionReal: 'pss/suspension-real',
+  /** State file: each group's condition and its base servers. */
+  state: 'pss/state',
+} as const;
+
+/** A row of the operation, access stop, separation and spare files. */
+export interface VmRow {
+  group: string;
+  /** The real server the VM runs on ('' for an unused spare). */
+  realServer: string;
+  /** The VIP it holds ('' when none). */
+  vip: string;
+  host: string;
+}
+
+export interface RealRow {
+  realServer: string;
+  mac: string;
+}
+
+export interface StateRow {
+  group: string;
+  condition: Condition;
+  baseServers: string[];
+}
+
+/** Reads a file (an absent record is an empty file). */
+export function* readFile<T>(key: string): Op<T[]> {
+  const r = yield* call('store', 'get', key);
+  return ((r?.value as T[] | undefined) ?? []).slice();
+}
+
+/** Edits a file with compare-and-set: `f` gets the current rows and returns the new ones. */
+export function* editFile<T>(key: string, f: (rows: T[]) => T[]): Op<T[]> {
+  for (;;) {
+    const cur = yield* call('store', 'get', key);
+    const next = f(((cur?.value as T[] | undefined) ?? []).slice());
+    const r = yield* call('store', 'cas', key, cur?.version ?? 0, next);
+    if (r.ok) return next;
+  }
+}
+
+/** Moves the rows matching `which` from one file to another (each file edited with CAS). */
+export function* moveRows<T>(fromKey: string, toKey: string, which: (r: T) => boolean, change: (r: T) => T = (r) => r): Op<T[]> {
+  let moved: T[] = [];
+  yield* editFile<T>(fromKey, (rows) => {
+    moved = rows.filter(which);
+    return rows.filter((r) => !which(r));
+  });
+  if (moved.length > 0) yield* editFile<T>(toKey, (rows) => [...rows, ...moved.map(change)]);
+  return moved;
+}

@@ -1,0 +1,216 @@
+// The power-saving server system (PSS) of kitamura-2019 as an engine process. Each examination
+// period it samples the load inside every VM of the operation file (LoadSampler, the paper's
+// `free`/`sar`), predicts and weights each service group's load, classifies it with hysteresis,
+// steps the group's condition (moderate, PS1, PS2; PS2 on the clients' access count) and, when the
+// layout the conditions ask for differs from the present one, changes the server system:
+//   1. wake the real servers it needs (Wake-on-LAN from suspension), in parallel;
+//   2. activate the spares it needs on their base servers, in parallel;
+//   3. move the VIPs, one after another (off the old holder, onto the new one);
+//   4. suspend the spares no longer needed (in the background: they are out of service already);
+//   5. suspend the real servers no longer needed, in parallel.
+// `pss.transition.done` is traced when steps 1-3 and 5 are over (the new configuration serves the
+// clients and its power state is reached); `pss.transition.settled` when step 4 is over too.
+// The configuration files (files.ts) are written after each change.
+import { S, join, now, sleep, spawn, trace, type Op, type Process } from '../../engine/runtime/effects.ts';
+import { call, portErrorOf } from '../../engine/ports/index.ts';
+import type { LoadSample } from '../../engine/ports/load.ts';
+import {
+  averageReading, clientAccesses, groupLoad, INITIAL_GROUP_STATE, predictVm, stepGroup, weightedLoad,
+  type Condition, type ConditionRules, type GroupState, type ServerType, type Thresholds, type VmCapacity, type VmReading,
+} from './decide.ts';
+import { accessStopped, layoutFor, planIsEmpty, planTransition, type Layout, type Plan, type Topology } from './layout.ts';
+import { editFile, PSS_KEYS, readFile, type RealRow, type StateRow, type VmRow } from './files.ts';
+
+export interface PssConfig {
+  manager: string;
+  topology: Topology;
+  types: Record<string, ServerType>;
+  /** MAC address of each real server (Wake-on-LAN). */
+  macs: Record<string, string>;
+  /** Examination period. */
+  intervalUs: number;
+  /** Readings per period (evenly spaced). */
+  samples: number;
+  thresholds: Thresholds;
+  rules: ConditionRules;
+  /** y: the window over which client accesses are counted. */
+  accessWindowUs: number;
+  /** k: requests per second of the load balancer's monitoring program to each VIP holder. */
+  monitorPerS: number;
+  /** Agent whose SIF hears of spares started and stopped (msbs), or none. */
+  sif?: string;
+}
+
+const conditionsOf = (st: Record<string, GroupState>): Record<string, Condition> =>
+  Object.fromEntries(Object.entries(st).map(([g, s]) => [g, s.condition]));
+
+function readingOf(s: LoadSample): { reading: VmReading; capacity: VmCapacity } {
+  const cores = Math.max(1, s.cores);
+  return {
+    reading: { memUsedKb: s.memTotalKb - s.memFreeKb, cpuPct: Math.max(0, 100 - s.cpuIdlePct / cores), netKb: s.netBytesPerS / 1000 },
+    capacity: { memKb: s.memTotalKb, cores, netRatedKb: s.netRatedBytesPerS / 1000 },
+  };
+}
+
+export function* pss(c: PssConfig): Process<void> {
+  const t = c.topology;
+  const state: Record<string, GroupState> = Object.fromEntries(t.groups.map((g) => [g.name, { ...INITIAL_GROUP_STATE }]));
+  let layout = layoutFor(t, conditionsOf(state));
+  yield* writeFiles(c, layout, conditionsOf(state));
+  const previous = new Map<string, VmReading>();
+  const gapUs = Math.max(1, Math.floor(c.intervalUs / c.samples));
+  for (;;) {
+    // One measurement period over the VMs of the operation file.
+    const operation = yield* readFile<VmRow>(PSS_KEYS.operation);
+    const vms = [...new Set(operation.map((r) => r.host))];
+    const readings = new Map<string, { rs: VmReading[]; cap: VmCapacity | null; failed: boolean }>(vms.map((v) => [v, { rs: [], cap: null, failed: false }]));
+    for (let k = 0; k < c.samples; k++) {
+      yield* sleep(gapUs);
+      for (const vm of vms) {
+        const r = readings.get(vm)!;
+        try {
+          const x = readingOf(yield* call('load', 'sample', vm));
+          r.rs.push(x.reading);
+          r.cap = x.capacity;
+        } catch {
+          r.failed = true;
+        }
+      }
+    }
+    for (const g of t.groups) {
+      const mine = [...new Set(operation.filter((r) => r.group === g.name).map((r) => r.host))];
+      const bad = mine.filter((vm) => readings.get(vm)!.failed || readings.get(vm)!.rs.length === 0);
+      if (mine.length === 0 || bad.length > 0) {
+        // Fig. 13: a VM whose load could not be measured: no examination of its group this time.
+        yield* trace('pss.skip', g.name, { manager: c.manager, unmeasured: bad });
+        continue;
+      }
+      const loads = mine.map((vm) => {
+        const r = readings.get(vm)!;
+        const avg = averageReading(r.rs);
+        const predicted = predictVm(avg, previous.get(vm) ?? null, r.cap!);
+        previous.set(vm, avg);
+        return { predicted, capacity: r.cap! };
+      });
+      const ls = weightedLoad(groupLoad(loads), c.types[g.name] ?? 'CPU_NET');
+      let accesses: number | null = null;
+      if (state[g.name].condition !== 'moderate') {
+        try {
+          let total = 0;
+          for (const vm of mine) total += yield* call('load', 'accesses', vm, c.accessWindowUs);
+          accesses = clientAccesses(total, c.monitorPerS * mine.length, c.accessWindowUs / S);
+        } catch {
+          accesses = null;
+        }
+      }
+      const before = state[g.name];
+      state[g.name] = stepGroup(before, ls, accesses, c.thresholds, c.rules);
+      yield* trace('pss.examine', g.name, {
+        manager: c.manager, ls: Math.round(ls * 1000) / 1000, cls: state[g.name].cls, condition: state[g.name].condition, lightRun: state[g.name].lightRun,
+        ...(accesses !== null ? { accesses } : {}),
+      });
+    }
+    const target = layoutFor(t, conditionsOf(state));
+    const plan = planTransition(layout, target);
+    if (planIsEmpty(plan)) continue;
+    const ok = yield* change(c, layout, target, plan, conditionsOf(state));
+    layout = ok;
+    yield* writeFiles(c, layout, conditionsOf(state));
+  }
+}
+
+/** Runs a plan; returns the layout reached (the target, or as far as it got). */
+function* change(c: PssConfig, from: Layout, to: Layout, plan: Plan, conditions: Record<string, Condition>): Op<Layout> {
+  const t0 = yield* now();
+  yield* trace('pss.transition', c.manager, { conditions, plan: plan as unknown as Record<string, unknown> });
+  const failures: string[] = [];
+  const parallel = function* (name: string, bodies: Array<[string, () => Op<unknown>]>): Op<void> {
+    const pids: number[] = [];
+    for (const [what, body] of bodies) {
+      pids.push(yield* spawn(`pss/${name}/${what}`, (function* (): Process<void> {
+        try {
+          yield* body();
+        } catch (e) {
+          failures.push(`${name} ${what}: ${portErrorOf(e).message}`);
+        }
+      })()));
+    }
+    for (const pid of pids) yield* join(pid);
+  };
+  // 1. Real servers back from suspension (the real server file's MAC: Wake-on-LAN).
+  yield* parallel('wake', plan.resumeHosts.map((h) => [h, function* () {
+    yield* trace('pss.wol', h, { manager: c.manager, mac: c.macs[h] ?? '' });
+    yield* call('power', 'resume', h);
+  }]));
+  // 2. Spares activated on their base servers; spares that change base migrate live.
+  yield* parallel('spare', [
+    ...plan.startSpares.map(({ vm, host }): [string, () => Op<unknown>] => [vm, function* () {
+      yield* call('hypervisor', 'resume', vm, host);
+      if (c.sif) yield* call('messenger', 'send', c.sif, 'sif', { from: c.manager, to: c.sif, type: 'spare-started', body: { vm, host } });
+    }]),
+    ...plan.moveSpares.map(({ vm, host }): [string, () => Op<unknown>] => [vm, () => call('hypervisor', 'migrate', vm, host)]),
+  ]);
+  // 3. VIPs: off the old holder, onto the new one.
+  for (const m of plan.vipMoves) {
+    try {
+      if (m.from) yield* call('network', 'removeVip', m.vip, m.from);
+      yield* call('network', 'assignVip', m.vip, m.to);
+    } catch (e) {
+      failures.push(`vip ${m.vip} ${m.from} -> ${m.to}: ${portErrorOf(e).message}`);
+    }
+  }
+  // 4. Spares out of service: suspended in the background.
+  const spareJob = plan.suspendSpares.length === 0 ? null : yield* spawn(`pss/suspend-spares`, (function* (): Process<void> {
+    for (const vm of plan.suspendSpares) {
+      if (c.sif) {
+        try {
+          yield* call('messenger', 'send', c.sif, 'sif', { from: c.manager, to: c.sif, type: 'spare-stopped', body: { vm } });
+        } catch {
+          // the SIF hears of it at its next look at the files
+        }
+      }
+    }
+    const pids: number[] = [];
+    for (const vm of plan.suspendSpares) {
+      pids.push(yield* spawn(`pss/suspend/${vm}`, (function* (): Process<void> {
+        try {
+          yield* call('hypervisor', 'suspend', vm);
+        } catch (e) {
+          yield* trace('pss.error', vm, { manager: c.manager, step: 'suspend spare', reason: portErrorOf(e).message });
+        }
+      })()));
+    }
+    for (const pid of pids) yield* join(pid);
+  })());
+  // 5. Real servers whose VMs are all in the access-stop state.
+  yield* parallel('suspend', plan.suspendHosts.map((h) => [h, () => call('power', 'suspend', h)]));
+  const t1 = yield* now();
+  yield* trace('pss.transition.done', c.manager, { conditions, durationS: (t1 - t0) / S, ...(failures.length ? { failures } : {}) });
+  if (spareJob !== null) {
+    yield* join(spareJob);
+    const t2 = yield* now();
+    yield* trace('pss.transition.settled', c.manager, { durationS: (t2 - t0) / S });
+  }
+  if (failures.length > 0) yield* trace('pss.error', c.manager, { step: 'transition', failures });
+  void from;
+  return to;
+}
+
+/** Table 1's files from the layout (separation rows are the MSBS's and are kept). */
+function* writeFiles(c: PssConfig, l: Layout, conditions: Record<string, Condition>): Op<void> {
+  const t = c.topology;
+  const separated = new Set((yield* readFile<VmRow>(PSS_KEYS.separation)).map((r) => r.host));
+  const hostOf = (vm: string): string => l.spares[vm] ?? t.groups.flatMap((g) => g.members).find((m) => m.vm === vm)?.host ?? '';
+  const groupOf = (vm: string): string => t.groups.find((g) => g.spare === vm || g.members.some((m) => m.vm === vm))?.name ?? '';
+  const operation: VmRow[] = [];
+  for (const [vip, vm] of Object.entries(l.holders)) if (!separated.has(vm)) operation.push({ group: groupOf(vm), realServer: hostOf(vm), vip, host: vm });
+  yield* editFile<VmRow>(PSS_KEYS.operation, () => operation);
+  yield* editFile<VmRow>(PSS_KEYS.accessStop, () => accessStopped(t, l).map((vm) => ({ group: groupOf(vm), realServer: hostOf(vm), vip: '', host: vm })));
+  yield* editFile<VmRow>(PSS_KEYS.spare, () => t.groups.filter((g) => l.spares[g.spare] === undefined).map((g) => ({ group: g.name, realServer: '', vip: '', host: g.spare })));
+  yield* editFile<RealRow>(PSS_KEYS.realServer, () => l.active.map((h) => ({ realServer: h, mac: c.macs[h] ?? '' })));
+  yield* editFile<RealRow>(PSS_KEYS.suspensionReal, () => t.realServers.filter((h) => !l.active.includes(h)).map((h) => ({ realServer: h, mac: c.macs[h] ?? '' })));
+  yield* editFile<StateRow>(PSS_KEYS.state, () => t.groups.map((g) => {
+    const cond = conditions[g.name] ?? 'moderate';
+    return { group: g.name, condition: cond, baseServers: cond === 'moderate' ? [] : cond === 'ps1' ? t.ps1Base : [t.ps2Base] };
+  }));
+}

@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { buildSimulation, readScenario } from '../run/sim.ts';
+import { analytical, powerAt, pssTable4, transitions } from '../experiments/pss/table4.ts';
+import * as K from '../experiments/params/kitamura2019.ts';
+import { maxVipHolders } from '../trace/metrics.ts';
+import type { TraceEvent } from '../trace/event.ts';
+import { POLICIES } from '../policies/registry.ts';
+import { siteFromScenario } from '../run/site.ts';
+
+const FILE = join(import.meta.dirname, '..', 'experiments', 'scenarios', 'pss-table4.yaml');
+
+describe('pss policy on the kitamura-2019 experimental system', () => {
+  const scenario = readScenario(FILE);
+  const sim = buildSimulation(scenario, { seed: 1 });
+  sim.run();
+  const ev = sim.events as TraceEvent[];
+  const end = sim.kernel.nowUs();
+
+  it('goes moderate -> PS1 -> moderate -> PS1 -> PS2', () => {
+    expect(transitions(ev, end).map((x) => `${x.from}>${x.to}`)).toEqual(['moderate>ps1', 'ps1>moderate', 'moderate>ps1', 'ps1>ps2']);
+  });
+  it('moves PS1 after four light classes in a row (the load drops at 200 s)', () => {
+    const first = transitions(ev, end)[0];
+    const lightSince = ev.find((e) => e.kind === 'pss.examine' && e.data?.cls === 'light')!.t;
+    const examsBetween = ev.filter((e) => e.kind === 'pss.examine' && e.subject === 'Web' && e.t >= lightSince && e.t <= first.startUs);
+    expect(examsBetween).toHaveLength(4);
+  });
+  it('never has two holders of a VIP at once, and the client of VIP1 is never cut off', () => {
+    for (const n of Object.values(maxVipHolders(ev))) expect(n).toBeLessThanOrEqual(1);
+    expect(ev.filter((e) => e.kind === 'client.access' && e.data?.ok === false)).toHaveLength(0);
+  });
+  it('keeps W2 and F2 frozen with RS3 and brings them back with it', () => {
+    expect(ev.filter((e) => e.kind === 'vm.state' && (e.subject === 'W2' || e.subject === 'F2') && e.data?.state === 'crashed')).toHaveLength(0);
+  });
+  it('writes the Table 1 files: in PS2 RS2 and RS3 are in the suspension real file', () => {
+    const files = sim.store.list<Array<{ realServer: string }>>('pss/');
+    const susp = files.find((f) => f.key === 'pss/suspension-real')!.value.map((r) => r.realServer);
+    expect(susp).toEqual(['RS2', 'RS3']);
+    const state = files.find((f) => f.key === 'pss/state')!.value as unknown as Array<{ condition: string }>;
+    expect(state.map((s) => s.condition)).toEqual(['ps2', 'ps2', 'ps2']);
+  });
+  it('reads 84 / 59 / 34 W in the three conditions', () => {
+    const ts = transitions(ev, end);
+    expect(powerAt(ev, 100e6)).toBe(84);
+    expect(powerAt(ev, (ts[0].doneUs + ts[0].untilUs) / 2)).toBe(59);
+    expect(powerAt(ev, end)).toBe(34);
+  });
+  it('the scenario carries the parameters of Table 4', () => {
+    const rs = scenario.hosts.find((h) => h.name === 'RS1')!;
+    expect(rs.suspendS).toEqual({ kind: 'constant', value: K.realServer.suspendS });
+    expect(rs.resumeS).toEqual({ kind: 'constant', value: K.realServer.resumeS });
+    expect(rs.watts.on).toBe(K.realServerWatts.on);
+    expect(rs.watts.suspended).toBe(K.realServerWatts.suspended);
+    const ws = scenario.vms.find((v) => v.name === 'Ws')!;
+    expect(ws.resumeS).toEqual({ kind: 'constant', value: K.spareServer.resumeS });
+    expect(ws.suspendS).toEqual({ kind: 'constant', value: K.spareServer.suspendS });
+    expect(scenario.network).toMatchObject(K.assumedNetwork);
+  });
+  it('the manifest rejects unknown names', () => {
+    const m = POLICIES.pss;
+    const site = siteFromScenario(scenario);
+    const cfg = m.schema.parse({ kind: 'pss', manager: 'nope', groups: [{ name: 'G', spare: 'X', members: [{ vm: 'M1', host: 'RS9', vip: 'VIPx' }] }], ps1Base: ['RS1'], ps2Base: 'RS1', thresholds: { light: 1, moderate: 2 } });
+    expect(m.check(cfg, site).map(([p]) => p.join('.'))).toEqual(['manager', 'groups.0.spare', 'groups.0.members.0.host', 'groups.0.members.0.vip']);
+  });
+});
+
+describe('experiment pss-table4', () => {
+  const r = pssTable4.run({ seed: 1, runs: 1, outDir: '/tmp' });
+  it('is within 10 % of every printed value and agrees with its closed forms', () => {
+    const an = analytical();
+    const printed = r.rows.filter((x) => x.paper !== null);
+    expect(printed).toHaveLength(5);
+    for (const row of printed) expect(Math.abs(row.value - row.paper!) / row.paper!).toBeLessThan(0.1);
+    for (const row of r.rows) {
+      const a = an[`${row.case}/${row.metric}`];
+      if (a !== undefined) expect(row.value).toBeCloseTo(a, 6);
+    }
+  });
+});
