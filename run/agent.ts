@@ -80,7 +80,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   const log = o.log ?? (() => undefined);
   const sched = new LabClockScheduler(o.epochUs);
   const file = o.traceFile ? new NdjsonFile(o.traceFile) : null;
-  const metrics = o.metrics ? new TraceMetrics({ defaultLabels: { agent: o.host } }) : null;
+  const metrics = o.metrics ? new TraceMetrics() : null;
   const emit = (e: TraceEvent) => {
     file?.emit(e);
     metrics?.emit(e);

@@ -22,7 +22,7 @@ import type { TraceEvent, TraceSink } from '../trace/event.ts';
 export const RECOVERY_BUCKETS = [0.25, 0.5, 1, 2, 3, 5, 8, 13, 20, 30, 60, 120, 300, 600];
 
 export interface MetricsOptions {
-  /** Labels on every metric (e.g. {agent: 'Mail'} for an agent, {mode: 'live'} ...). */
+  /** Labels on every metric (none by default: the scraper labels its targets). */
   defaultLabels?: Record<string, string>;
   /** Also export the process's own metrics (CPU, memory, event loop lag). Default true. */
   processMetrics?: boolean;
@@ -37,7 +37,8 @@ export class TraceMetrics implements TraceSink {
   private readonly probesFailed: Counter<'target' | 'probe' | 'source'>;
   private readonly detections: Counter<'target'>;
   private readonly recoveriesTotal: Counter<'target' | 'kind'>;
-  private readonly recoverySeconds: Histogram<'kind'>;
+  private readonly functionSeconds: Histogram;
+  private readonly targetSeconds: Histogram;
   private readonly vipHolders: Gauge<'vip'>;
   private readonly dropped: Counter<'agent' | 'reason'>;
   private readonly storeErrors: Counter<'agent' | 'op'>;
@@ -54,7 +55,10 @@ export class TraceMetrics implements TraceSink {
     this.probesFailed = new Counter({ name: `${p}probes_failed_total`, help: 'Probes that failed, per target, probe kind and source', labelNames: ['target', 'probe', 'source'], registers });
     this.detections = new Counter({ name: `${p}detections_total`, help: 'Troubles detected (trouble.detected), per target', labelNames: ['target'], registers });
     this.recoveriesTotal = new Counter({ name: `${p}recoveries_total`, help: 'Recoveries, per target and kind (function: the backup serves; target: the server is back)', labelNames: ['target', 'kind'], registers });
-    this.recoverySeconds = new Histogram({ name: `${p}recovery_seconds`, help: 'Detection to recovery, seconds, per kind (function, target)', labelNames: ['kind'], buckets: RECOVERY_BUCKETS, registers });
+    // One histogram per kind, without labels: parsers of the text format (and dashboards) handle
+    // unlabelled histograms best; the scraper labels the target (instance, job).
+    this.functionSeconds = new Histogram({ name: `${p}function_recovery_seconds`, help: 'Detection to function recovered (the backup serves), seconds', buckets: RECOVERY_BUCKETS, registers });
+    this.targetSeconds = new Histogram({ name: `${p}target_recovery_seconds`, help: 'Detection to target recovered (the server is back), seconds', buckets: RECOVERY_BUCKETS, registers });
     this.vipHolders = new Gauge({ name: `${p}vip_holders`, help: 'Holders of each VIP now (more than 1 is a split brain)', labelNames: ['vip'], registers });
     this.dropped = new Counter({ name: `${p}messages_dropped_total`, help: 'Agent messages dropped by the receiver, per agent and reason (bad-mac, replay, stale, malformed, misaddressed, oversize)', labelNames: ['agent', 'reason'], registers });
     this.storeErrors = new Counter({ name: `${p}store_errors_total`, help: 'Store (etcd) calls that failed, per agent and operation', labelNames: ['agent', 'op'], registers });
@@ -115,7 +119,7 @@ export class TraceMetrics implements TraceSink {
         this.recoveriesTotal.inc({ target: ev.subject, kind: 'function' });
         if (o && !o.functionSeen) {
           o.functionSeen = true;
-          this.recoverySeconds.observe({ kind: 'function' }, Math.max(0, ev.t - o.detectedUs) / 1e6);
+          this.functionSeconds.observe(Math.max(0, ev.t - o.detectedUs) / 1e6);
         }
         break;
       }
@@ -123,7 +127,7 @@ export class TraceMetrics implements TraceSink {
         const o = s.open.get(ev.subject);
         this.recoveriesTotal.inc({ target: ev.subject, kind: 'target' });
         if (o) {
-          this.recoverySeconds.observe({ kind: 'target' }, Math.max(0, ev.t - o.detectedUs) / 1e6);
+          this.targetSeconds.observe(Math.max(0, ev.t - o.detectedUs) / 1e6);
           s.open.delete(ev.subject);
         }
         break;
