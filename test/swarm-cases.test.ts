@@ -22,7 +22,6 @@ const ORDER_CASE = 'naive-vs-skip-order';
 /** Cases still failing, with the keys the checker must find in each ('order': the two watch modes differ). */
 const OPEN: Record<string, ReadonlyArray<SwarmKey | 'order'>> = {
   [ORDER_CASE]: ['order'],
-  'p2p-target-left-off-in-group': ['L1', 'L2', 'S3'],
 };
 
 const noProbeOk = (events: TraceEvent[]) => toNdjson(events.filter((e) => e.kind !== 'probe.ok'));

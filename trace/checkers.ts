@@ -492,7 +492,7 @@ function endChecks(w: Replay, m: CheckModel, endUs: number, out: Violation[]): v
     if (skip(tg) || !tg.managers.some(alive)) continue;
     const rec = w.store.get(`p2p/trouble/${tg.target}`) as TroubleRecord | undefined;
     const vm = w.vm.get(tg.backupVm);
-    const serving = vm?.state === 'running' && (w.holders.get(tg.vip) ?? []).includes(tg.backupVm);
+    const serving = w.nodeUp(tg.backupVm) && (w.holders.get(tg.vip) ?? []).includes(tg.backupVm);
     if (serving && (!rec || rec.host !== vm!.host)) {
       out.push({ key: 'S3', t: endUs, subject: tg.target, detail: `${tg.backupVm} serves ${tg.vip} on ${vm!.host} but the trouble record says ${rec ? rec.host : 'nothing'}` });
     }

@@ -69,7 +69,10 @@ const RECONCILE_BOX = 'p2p/reconcile';
 export function* executer(host: string, cfg: P2pConfig): Process<void> {
   yield* trace('p2p.executer', host, { state: 'start' });
   yield* spawn(`p2p/${host}/load`, loadSubprogram(host, cfg));
-  if (hardened(cfg)) yield* resumeOwnClaims(host, cfg);
+  if (hardened(cfg)) {
+    yield* resumeOwnClaims(host, cfg);
+    yield* spawn(`p2p/${host}/orphan`, rejoinWhenOrphaned(host, cfg));
+  }
   yield* supervisor(host, cfg);
 }
 
@@ -86,6 +89,40 @@ function* resumeOwnClaims(host: string, cfg: P2pConfig): Op<void> {
     yield* spawn(`p2p/${host}/adopt/${orphan}`, (function* (): Process<void> {
       yield* recoverTarget(host, 'P1', d, { ok: false, detail: 'network', latencyUs: 0 }, null, cfg, host);
     })());
+  }
+}
+
+/**
+ * (hardened) A server left in the separation file by a claimant that is gone (cut off or dead for
+ * good) while it runs well itself would wait forever: each reconcile period it checks, and
+ * returns itself to the group file.
+ */
+function* rejoinWhenOrphaned(host: string, cfg: P2pConfig): Process<void> {
+  let suspect: string | null = null;
+  for (;;) {
+    yield* sleep(cfg.timing.reconcileUs);
+    const m = yield* readMembership();
+    const claimant = (m.claims ?? {})[host];
+    if (!m.separation.includes(host) || claimant === undefined || claimant === host) {
+      suspect = null;
+      continue;
+    }
+    if ((yield* call('prober', 'probe', { kind: 'network', target: claimant, timeoutUs: cfg.timing.tndUs })).ok) {
+      suspect = null;
+      continue;
+    }
+    // Gone at two checks in a row, while this server answers well itself.
+    const twice = suspect === claimant;
+    suspect = claimant;
+    if (!twice) continue;
+    if (!(yield* call('prober', 'probe', { kind: 'network', target: host, timeoutUs: cfg.timing.tndUs })).ok) continue;
+    const d = yield* readData(host);
+    if (!(yield* call('prober', 'probe', examSpec(d, cfg.timing))).ok) continue;
+    // The claim first (the claimant, if it still acts, stops at its next check), then the fallback.
+    if (!(yield* reclaim(host, claimant, host))) continue;
+    yield* trace('p2p.rejoin', host, { manager: host, from: claimant });
+    yield* fallback(host, 'P1', d, cfg, function* () { /* the claimant is gone: nobody to tell */ });
+    suspect = null;
   }
 }
 
@@ -580,6 +617,8 @@ function* backupServing(d: ManagementData): Op<boolean> {
 /** Backup server mode: activate the VM somewhere and set the VIP on it, trying the next host on failure. */
 function* standIn(manager: string, d: ManagementData, cfg: P2pConfig, claimed = false): Op<string | null> {
   const failed = new Set<string>([d.host]);
+  // (hardened) Only a separated target's backup stands in (a relocation may find it back).
+  if (hardened(cfg) && !(yield* readMembership()).separation.includes(d.host)) return null;
   // (hardened) The VIP leaves the target before the VM may get it (a paused target keeps it
   // otherwise); the fence runs while the VM is activated.
   const fence = hardened(cfg) ? yield* spawn(`p2p/${manager}/fence/${d.host}`, fenceVip(d)) : null;
@@ -604,9 +643,17 @@ function* standIn(manager: string, d: ManagementData, cfg: P2pConfig, claimed = 
       yield* update<TroubleRecord>(KEYS.trouble(d.host), () => null);
       return null;
     }
-    if (claimed && hardened(cfg) && !(yield* stillMine(d.host, manager))) {
-      // This manager was paused meanwhile and another took the recovery over.
+    if (hardened(cfg) && (claimed ? !(yield* stillMine(d.host, manager)) : !(yield* readMembership()).separation.includes(d.host))) {
+      // This manager was paused meanwhile and another took the recovery over, or the target
+      // came back while its backup was being relocated.
       yield* trace('p2p.stale', d.host, { manager, note: `${d.vm} does not take its VIP` });
+      if (!claimed) {
+        try {
+          yield* call('hypervisor', 'suspend', d.vm);
+        } catch {
+          // not running
+        }
+      }
       return null;
     }
     try {
