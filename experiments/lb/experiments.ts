@@ -1,0 +1,5 @@
+// The lbcluster experiments (docs/lbcluster.md, "Sim policy").
+import type { Experiment } from '../report.ts';
+import { lbVrrp } from './vrrp.ts';
+
+export const LB_EXPERIMENTS: Experiment[] = [lbVrrp];
