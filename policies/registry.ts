@@ -5,6 +5,7 @@ import type { PolicyManifest } from './manifest.ts';
 import { failoverPolicy } from './failover/manifest.ts';
 import { p2pPolicy } from './p2p/manifest.ts';
 import { pssPolicy } from './pss/manifest.ts';
+import { msbsPolicy } from './msbs/manifest.ts';
 import { navigatorPolicy } from './navigator/manifest.ts';
 import { lbclusterPolicy } from './lbcluster/manifest.ts';
 
@@ -12,6 +13,7 @@ export const POLICIES: Readonly<Record<string, PolicyManifest>> = {
   failover: failoverPolicy as PolicyManifest,
   p2p: p2pPolicy as PolicyManifest,
   pss: pssPolicy as PolicyManifest,
+  msbs: msbsPolicy as PolicyManifest,
   navigator: navigatorPolicy as PolicyManifest,
   lbcluster: lbclusterPolicy as PolicyManifest,
 };

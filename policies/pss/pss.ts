@@ -200,10 +200,15 @@ function* change(c: PssConfig, from: Layout, to: Layout, plan: Plan, conditions:
 function* writeFiles(c: PssConfig, l: Layout, conditions: Record<string, Condition>): Op<void> {
   const t = c.topology;
   const separated = new Set((yield* readFile<VmRow>(PSS_KEYS.separation)).map((r) => r.host));
+  // A VM in the separation file is served by its backup (the SIF's row in the operation file).
+  const current = yield* readFile<VmRow>(PSS_KEYS.operation);
   const hostOf = (vm: string): string => l.spares[vm] ?? t.groups.flatMap((g) => g.members).find((m) => m.vm === vm)?.host ?? '';
   const groupOf = (vm: string): string => t.groups.find((g) => g.spare === vm || g.members.some((m) => m.vm === vm))?.name ?? '';
   const operation: VmRow[] = [];
-  for (const [vip, vm] of Object.entries(l.holders)) if (!separated.has(vm)) operation.push({ group: groupOf(vm), realServer: hostOf(vm), vip, host: vm });
+  for (const [vip, vm] of Object.entries(l.holders)) {
+    if (!separated.has(vm)) operation.push({ group: groupOf(vm), realServer: hostOf(vm), vip, host: vm });
+    else operation.push(...current.filter((r) => r.vip === vip && r.host !== vm));
+  }
   yield* editFile<VmRow>(PSS_KEYS.operation, () => operation);
   yield* editFile<VmRow>(PSS_KEYS.accessStop, () => accessStopped(t, l).map((vm) => ({ group: groupOf(vm), realServer: hostOf(vm), vip: '', host: vm })));
   yield* editFile<VmRow>(PSS_KEYS.spare, () => t.groups.filter((g) => l.spares[g.spare] === undefined).map((g) => ({ group: g.name, realServer: '', vip: '', host: g.spare })));

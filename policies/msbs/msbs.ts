@@ -1,0 +1,302 @@
+// The multiple-server backup system (MSBS) of kitamura-2019 §2.8-3.3 as engine processes, all on
+// the management server:
+//   DBSS (one per virtual server): examines the target's network and services each interval;
+//     on trouble it activates the target's backup VM on the management server, sets the target's
+//     VIPs on it (function recovered), then brings the target back in the background (daemon
+//     restart; VM restart on its real server) and hands the VIPs back. A target whose real server
+//     is down is left to that server's DSRS.
+//   DSRS (one per real server): examines the network and the virtualization software (hypervisor
+//     list); on trouble it waits for a restart to finish, else wakes the server by Wake-on-LAN,
+//     re-creates its VMs one after another, hands their VIPs back from the backups and suspends them.
+//   SIF: the DBSSs and DSRSs send it messages; it edits the PSS files (files.ts of policies/pss)
+//     with compare-and-set (Fig. 9's A1-A5, B1-B4) and, told by the PSS that a spare started,
+//     starts a DBSS for the spare (Fig. 10(b)).
+// A1/B1 (before each examination) and A2/B2 (after trouble is seen) read the PSS files directly:
+// an access-stopped VM or a suspended real server is not in trouble.
+import { S, cancel, now, receive, sleep, spawn, trace, type Op, type Process } from '../../engine/runtime/effects.ts';
+import { call, isGone, mailboxOf, portErrorOf } from '../../engine/ports/index.ts';
+import type { AgentMessage } from '../../engine/ports/messenger.ts';
+import type { ProbeSpec } from '../../engine/ports/probe.ts';
+import { editFile, moveRows, PSS_KEYS, readFile, type RealRow, type VmRow } from '../pss/files.ts';
+
+export interface DbssConfig {
+  manager: string;
+  target: string;
+  services: string[];
+  /** The backup VM (activated on the management server); none for a spare. */
+  backup?: string;
+  /** The real server the target normally runs on (its DBSS data's 8th line). */
+  realServer: string;
+  intervalUs: number;
+  networkTimeoutUs: number;
+  serviceTimeoutUs: number;
+  /** Longest wait for the target to come back after a restart. */
+  recoveryWaitUs: number;
+}
+
+export interface DsrsConfig {
+  manager: string;
+  target: string;
+  mac: string;
+  /** The VMs it creates (the DSRS data's 4th line), with their DBSS data. */
+  vms: DbssConfig[];
+  intervalUs: number;
+  networkTimeoutUs: number;
+  /** Longest wait for a restart of the real server to finish before waking it. */
+  restartWaitUs: number;
+  /** Longest wait after the wake-up packet. */
+  bootWaitUs: number;
+}
+
+export const SIF_BOX = 'sif';
+/** Store record of a VM whose recovery its DBSS handed to the DSRS of its real server. */
+export const handoverKey = (vm: string) => `msbs/handover/${vm}`;
+
+function* toSif(manager: string, type: string, body: Record<string, unknown>): Op<void> {
+  try {
+    yield* call('messenger', 'send', manager, SIF_BOX, { from: manager, to: manager, type, body });
+  } catch (e) {
+    yield* trace('msbs.error', manager, { step: `sif ${type}`, reason: portErrorOf(e).message });
+  }
+}
+
+const examine = (c: DbssConfig): ProbeSpec => ({ kind: 'examine', target: c.target, services: c.services, networkTimeoutUs: c.networkTimeoutUs, serviceTimeoutUs: c.serviceTimeoutUs });
+
+/** A1 / A2: is the target access-stopped (or separated and being handled)? */
+function* accessStopped(target: string): Op<boolean> {
+  const rows = yield* readFile<VmRow>(PSS_KEYS.accessStop);
+  return rows.some((r) => r.host === target);
+}
+
+/** The VIPs the target holds according to the operation file (the PSS may have moved them, Fig. 8(a)). */
+function* vipsOf(target: string): Op<string[]> {
+  return (yield* readFile<VmRow>(PSS_KEYS.operation)).filter((r) => r.host === target && r.vip !== '').map((r) => r.vip);
+}
+
+export function* dbss(c: DbssConfig): Process<void> {
+  for (;;) {
+    yield* sleep(c.intervalUs);
+    if (yield* accessStopped(c.target)) continue; // A1
+    if ((yield* call('store', 'get', handoverKey(c.target))) !== null) continue; // the DSRS has it
+    const r = yield* call('prober', 'probe', examine(c));
+    if (r.ok) continue;
+    if (yield* accessStopped(c.target)) continue; // A2
+    yield* trace('trouble.detected', c.target, { manager: c.manager, detail: r.detail });
+    // Re-examination of the network.
+    const net = yield* call('prober', 'probe', { kind: 'network', target: c.target, timeoutUs: c.networkTimeoutUs });
+    if (net.ok && r.detail.endsWith(':refused')) {
+      // The daemon stopped: restarting it recovers the target, no backup needed (Table 5, first row).
+      let ok = false;
+      try {
+        for (const s of c.services) yield* call('services', 'restart', c.target, s);
+        ok = (yield* call('prober', 'probe', examine(c))).ok;
+      } catch {
+        ok = false;
+      }
+      if (ok) {
+        yield* trace('target.recovered', c.target, { manager: c.manager, how: 'service restart' });
+        continue;
+      }
+    }
+    const vips = yield* vipsOf(c.target);
+    let holder: string | null = null;
+    if (c.backup && vips.length > 0) {
+      try {
+        yield* call('hypervisor', 'resume', c.backup, c.manager);
+        for (const vip of vips) {
+          try {
+            yield* call('network', 'removeVip', vip, c.target);
+          } catch {
+            // a target out of reach no longer answers for it
+          }
+          yield* call('network', 'assignVip', vip, c.backup);
+        }
+        holder = c.backup;
+        yield* trace('function.recovered', c.target, { manager: c.manager, holder, vips });
+        yield* toSif(c.manager, 'replace', { target: c.target, backup: c.backup, backupHost: c.manager }); // A4
+      } catch (e) {
+        yield* trace('function.unrecoverable', c.target, { manager: c.manager, reason: portErrorOf(e).message });
+      }
+    }
+    // A3: the real server of the target; down -> its DSRS recovers the target.
+    const rs = yield* call('prober', 'probe', { kind: 'network', target: c.realServer, timeoutUs: c.networkTimeoutUs });
+    if (!rs.ok) {
+      yield* call('store', 'cas', handoverKey(c.target), 0, { backup: holder, vips });
+      yield* trace('msbs.handover', c.target, { manager: c.manager, to: `dsrs/${c.realServer}` });
+      continue;
+    }
+    yield* trace('msbs.background', c.target, { manager: c.manager, step: 'start' });
+    const back = yield* restoreTarget(c, net.ok, r.detail);
+    if (!back) {
+      yield* trace('target.down', c.target, { manager: c.manager });
+      continue;
+    }
+    if (holder !== null) yield* handBack(c.manager, c.target, holder, vips);
+    yield* trace('target.recovered', c.target, { manager: c.manager });
+  }
+}
+
+/** Background job: daemon restart when only a service stopped, else a restart of the VM. */
+function* restoreTarget(c: DbssConfig, netOk: boolean, detail: string): Op<boolean> {
+  void netOk;
+  void detail;
+  try {
+    const vm = (yield* call('hypervisor', 'list')).find((v) => v.name === c.target);
+    if (vm?.state === 'running') yield* call('hypervisor', 'destroy', c.target);
+    yield* trace('msbs.background', c.target, { manager: c.manager, step: 'restart' });
+    yield* call('hypervisor', 'start', c.target, c.realServer);
+  } catch (e) {
+    if (!isGone(e)) yield* trace('msbs.error', c.target, { manager: c.manager, step: 'restart target', reason: portErrorOf(e).message });
+  }
+  const deadline = (yield* now()) + c.recoveryWaitUs;
+  while ((yield* now()) < deadline) {
+    if ((yield* call('prober', 'probe', examine(c))).ok) return true;
+    yield* sleep(1 * S);
+  }
+  return false;
+}
+
+/** The VIPs go back from the backup to the target; the backup is suspended again (A5 / B4). */
+function* handBack(manager: string, target: string, backup: string, vips: string[]): Op<void> {
+  for (const vip of vips) {
+    try {
+      yield* call('network', 'removeVip', vip, backup);
+      yield* call('network', 'assignVip', vip, target);
+    } catch (e) {
+      yield* trace('msbs.error', target, { manager, step: 'hand back', vip, reason: portErrorOf(e).message });
+    }
+  }
+  yield* toSif(manager, 'restore', { target, backup });
+  try {
+    yield* call('hypervisor', 'suspend', backup);
+  } catch (e) {
+    yield* trace('msbs.error', backup, { manager, step: 'suspend backup', reason: portErrorOf(e).message });
+  }
+}
+
+/** B1 / B2: is the real server in the suspension real file? */
+function* suspended(target: string): Op<boolean> {
+  return (yield* readFile<RealRow>(PSS_KEYS.suspensionReal)).some((r) => r.realServer === target);
+}
+
+export function* dsrs(c: DsrsConfig): Process<void> {
+  const ping: ProbeSpec = { kind: 'network', target: c.target, timeoutUs: c.networkTimeoutUs };
+  const healthy = function* (): Op<boolean> {
+    if (!(yield* call('prober', 'probe', ping)).ok) return false;
+    try {
+      yield* call('hypervisor', 'list', c.target); // the virtualization software answers
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  for (;;) {
+    yield* sleep(c.intervalUs);
+    if (yield* suspended(c.target)) continue; // B1
+    if (yield* healthy()) continue;
+    if (yield* suspended(c.target)) continue; // B2
+    yield* trace('trouble.detected', c.target, { manager: c.manager, detail: 'real server' });
+    yield* toSif(c.manager, 'real-down', { target: c.target }); // B3
+    // Restarting? Wait for it; else wake it.
+    let up = yield* waitUp(ping, c.restartWaitUs);
+    if (!up) {
+      yield* trace('msbs.wol', c.target, { manager: c.manager, mac: c.mac });
+      try {
+        yield* call('power', 'wake', c.mac);
+      } catch (e) {
+        yield* trace('msbs.error', c.target, { manager: c.manager, step: 'wake', reason: portErrorOf(e).message });
+      }
+      up = yield* waitUp(ping, c.bootWaitUs);
+    }
+    if (!up) {
+      yield* trace('target.down', c.target, { manager: c.manager });
+      continue;
+    }
+    // Re-create its VMs one after another, then hand their VIPs back (B4).
+    for (const vm of c.vms) {
+      try {
+        const info = (yield* call('hypervisor', 'list')).find((v) => v.name === vm.target);
+        if (info?.state !== 'running') yield* call('hypervisor', 'start', vm.target, c.target);
+        yield* trace('msbs.vm-started', vm.target, { manager: c.manager, host: c.target });
+      } catch (e) {
+        yield* trace('msbs.error', vm.target, { manager: c.manager, step: 'start vm', reason: portErrorOf(e).message });
+      }
+    }
+    for (const vm of c.vms) {
+      const h = yield* call('store', 'get', handoverKey(vm.target));
+      const rec = h?.value as { backup: string | null; vips: string[] } | undefined;
+      if (h && rec) {
+        if (rec.backup) yield* handBack(c.manager, vm.target, rec.backup, rec.vips);
+        else for (const vip of rec.vips) {
+          try {
+            yield* call('network', 'assignVip', vip, vm.target);
+          } catch {
+            // said by the DBSS at its next examination
+          }
+        }
+        yield* call('store', 'del', handoverKey(vm.target), h.version);
+      }
+      yield* trace('target.recovered', vm.target, { manager: c.manager, by: `dsrs/${c.target}` });
+    }
+    yield* toSif(c.manager, 'real-up', { target: c.target });
+    yield* trace('target.recovered', c.target, { manager: c.manager });
+  }
+}
+
+function* waitUp(ping: ProbeSpec, forUs: number): Op<boolean> {
+  const deadline = (yield* now()) + forUs;
+  while ((yield* now()) < deadline) {
+    yield* sleep(1 * S);
+    if ((yield* call('prober', 'probe', ping)).ok) return true;
+  }
+  return false;
+}
+
+/**
+ * The SIF: edits the PSS files for the DBSSs and DSRSs, and starts (stops) the DBSS of a spare
+ * the PSS started (suspended). `spareDbss` makes the DBSS of a spare.
+ */
+export function* sif(manager: string, spareDbss: (vm: string, host: string) => Process<void> | null): Process<void> {
+  const spares = new Map<string, number>();
+  for (;;) {
+    const m = yield* receive<AgentMessage>(mailboxOf(manager, SIF_BOX));
+    if (!m) continue;
+    const b = m.body as Record<string, string>;
+    switch (m.type) {
+      case 'replace': {
+        // A4: the target's rows leave the operation file for the separation file; the backup
+        // takes its VIPs in the operation file.
+        const moved = yield* moveRows<VmRow>(PSS_KEYS.operation, PSS_KEYS.separation, (r) => r.host === b.target);
+        yield* editFile<VmRow>(PSS_KEYS.operation, (rows) => [...rows, ...moved.map((r) => ({ ...r, host: b.backup, realServer: b.backupHost }))]);
+        break;
+      }
+      case 'restore': {
+        // A5 / B4: back again.
+        const rows = yield* moveRows<VmRow>(PSS_KEYS.separation, PSS_KEYS.operation, (r) => r.host === b.target);
+        const vips = new Set(rows.map((r) => r.vip));
+        yield* editFile<VmRow>(PSS_KEYS.operation, (op) => op.filter((r) => !(r.host === b.backup && vips.has(r.vip))));
+        break;
+      }
+      case 'real-down':
+        yield* moveRows<RealRow>(PSS_KEYS.realServer, 'msbs/real-down', (r) => r.realServer === b.target); // B3
+        break;
+      case 'real-up':
+        yield* moveRows<RealRow>('msbs/real-down', PSS_KEYS.realServer, (r) => r.realServer === b.target);
+        break;
+      case 'spare-started': {
+        const body = spareDbss(b.vm, b.host);
+        if (body && !spares.has(b.vm)) spares.set(b.vm, yield* spawn(`msbs/dbss/${b.vm}`, body));
+        break;
+      }
+      case 'spare-stopped': {
+        const pid = spares.get(b.vm);
+        if (pid !== undefined) {
+          yield* cancel(pid);
+          spares.delete(b.vm);
+        }
+        break;
+      }
+    }
+    yield* trace('sif.done', manager, { type: m.type, ...b });
+  }
+}

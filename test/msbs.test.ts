@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { buildSimulation, readScenario } from '../run/sim.ts';
+import { maxVipHolders } from '../trace/metrics.ts';
+import type { TraceEvent } from '../trace/event.ts';
+import type { FaultSpec, Scenario } from '../sim/scenario/schema.ts';
+
+const FILE = join(import.meta.dirname, '..', 'experiments', 'scenarios', 'pss-msbs.yaml');
+
+/** Table 5's troubles, made 5 s into a 10 s monitoring interval (§4.4). */
+const TROUBLES: Array<[string, (at: number) => FaultSpec, string]> = [
+  ['service program stop', (at) => ({ kind: 'St1', target: 'M1', service: 'postfix', at }), 'M1'],
+  ['service program trouble', (at) => ({ kind: 'St2', target: 'M1', service: 'postfix', mode: 'freeze', at }) as FaultSpec, 'M1'],
+  ['shutdown of M1', (at) => ({ kind: 'vm-crash', target: 'M1', at }), 'M1'],
+  ['intentional restart of RS1', (at) => ({ kind: 'Nt1', target: 'RS1', at }), 'RS1'],
+  ['shutdown of RS1', (at) => ({ kind: 'Nt2', target: 'RS1', at }), 'RS1'],
+];
+
+function run(s: Scenario, fault: FaultSpec): TraceEvent[] {
+  const sim = buildSimulation({ ...s, faults: [fault] }, { seed: 1 });
+  sim.run();
+  return sim.events as TraceEvent[];
+}
+
+const light = (s: Scenario): Scenario => ({ ...s, vmLoad: (s.vmLoad ?? []).filter((l) => l.memMb !== 1024) });
+
+describe('msbs with the pss (kitamura-2019 §2.8-3.3, Table 5 troubles)', () => {
+  const base = readScenario(FILE);
+  for (const [cond, scenario, at] of [['moderate', base, 65_000_000], ['light (PS1)', light(base), 125_000_000]] as const) {
+    for (const [name, make, target] of TROUBLES) {
+      it(`${cond}: ${name} is recovered`, () => {
+        const ev = run(scenario, make(at));
+        if (cond !== 'moderate') expect(ev.some((e) => e.kind === 'pss.transition.done' && e.t < at)).toBe(true);
+        const rec = (kind: string, subject: string) => ev.find((e) => e.kind === kind && e.subject === subject && e.t > at);
+        if (name !== 'service program stop') expect(rec('function.recovered', 'M1')).toBeDefined();
+        else expect(rec('function.recovered', 'M1')).toBeUndefined();
+        expect(rec('target.recovered', 'M1')).toBeDefined();
+        if (target === 'RS1') expect(rec('target.recovered', 'RS1')).toBeDefined();
+        for (const n of Object.values(maxVipHolders(ev))) expect(n).toBeLessThanOrEqual(2);
+        // After recovery every VIP of RS1's VMs is back on them.
+        const last = new Map<string, string>();
+        for (const e of ev) if (e.kind === 'vip.assign') last.set(e.subject, String(e.data?.holder));
+        expect(last.get('VIP1')).toBe('M1');
+      });
+    }
+  }
+  it('the SIF starts a DBSS for each spare the PSS starts (Fig. 10(b)) and edits the files (A4, A5)', () => {
+    const ev = run(light(base), TROUBLES[2][1](125_000_000));
+    expect(ev.filter((e) => e.kind === 'sif.done' && e.data?.type === 'spare-started').map((e) => e.data?.vm).sort()).toEqual(['Fs', 'Ws']);
+    const writes = ev.filter((e) => e.kind === 'store.write' && e.subject === 'pss/operation' && e.t > 125_000_000);
+    const hosts = writes.map((w) => (w.data?.value as Array<{ host: string }>).map((r) => r.host));
+    expect(hosts.some((h) => h.includes('M1b') && !h.includes('M1'))).toBe(true);
+    expect(hosts.at(-1)).toContain('M1');
+  });
+});
