@@ -132,13 +132,23 @@ export function writeReport(r: ExperimentResult, dir: string): string[] {
   return files.map(([p]) => p);
 }
 
+let progressShown = true;
+
+/**
+ * Turns the experiments' own progress output off in this thread (worker threads of
+ * `hatwin run --jobs`: the main thread shows the progress of the whole run instead).
+ */
+export function hideProgress(): void {
+  progressShown = false;
+}
+
 /** A progress bar on stderr (only when it is a terminal, or when forced). */
 export class Progress {
   private done = 0;
   constructor(private readonly label: string, private readonly total: number, private readonly tty = process.stderr.isTTY === true) {}
   tick(): void {
     this.done++;
-    if (this.total <= 1) return;
+    if (this.total <= 1 || !progressShown) return;
     if (!this.tty) {
       // Not a terminal (CI logs): one line per tenth.
       const step = Math.max(1, Math.floor(this.total / 10));
@@ -159,12 +169,55 @@ export interface RunOptions {
   outDir: string;
 }
 
+export type ExperimentOutput = ExperimentResult & { traces?: Record<string, string> };
+
 export interface Experiment {
   id: string;
   title: string;
   defaultRuns: number;
-  run(opts: RunOptions): ExperimentResult & { traces?: Record<string, string> };
+  run(opts: RunOptions): ExperimentOutput;
+  /** Set when the work splits into independent units that may run on other threads (`replicated`). */
+  parallel?: ParallelParts<unknown>;
 }
+
+/**
+ * An experiment cut into independent units (typically one replication each): `unit(opts, i)` for
+ * i < units(opts) may run in any order, on any thread (its value must survive structured
+ * cloning), and `combine` builds the result from the values in unit order. `hatwin run --jobs N`
+ * spreads the units over N worker threads; the result is the same as in one thread.
+ */
+export interface ParallelParts<U> {
+  units(opts: RunOptions): number;
+  unit(opts: RunOptions, index: number): U;
+  combine(opts: RunOptions, values: U[]): ExperimentOutput;
+}
+
+/**
+ * An experiment from its parallel parts; its `run` (one thread) runs the units in order, ticking a
+ * progress bar, and combines them: the same code as the parallel path.
+ */
+export function replicated<U>(e: { id: string; title: string; defaultRuns: number } & ParallelParts<U>): Experiment {
+  const parts: ParallelParts<U> = { units: e.units, unit: e.unit, combine: e.combine };
+  return {
+    id: e.id,
+    title: e.title,
+    defaultRuns: e.defaultRuns,
+    run(opts) {
+      const n = parts.units(opts);
+      const progress = new Progress(e.id, n);
+      const values: U[] = [];
+      for (let i = 0; i < n; i++) {
+        values.push(parts.unit(opts, i));
+        progress.tick();
+      }
+      return parts.combine(opts, values);
+    },
+    parallel: parts as ParallelParts<unknown>,
+  };
+}
+
+/** One metric sample of a unit, for `Samples.addAll` in the combining thread. */
+export type Sample = [caseName: string, server: string | undefined, metric: string, value: number | null | undefined];
 
 /** Collects metric samples keyed by case/server/metric across runs. */
 export class Samples {
@@ -178,6 +231,10 @@ export class Samples {
       this.m.set(key, e);
     }
     e.xs.push(x);
+  }
+  /** Adds samples recorded elsewhere (a unit's), in their order. */
+  addAll(samples: readonly Sample[]): void {
+    for (const [c, server, metric, x] of samples) this.add(c, server, metric, x);
   }
   rows(ref: (c: string, server: string | undefined, metric: string) => { paper?: number | null; analytical?: number | null } = () => ({})): ResultRow[] {
     return [...this.m.values()].map((e) => {

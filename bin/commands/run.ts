@@ -1,9 +1,78 @@
 // `hatwin run`: the experiments, each written to DIR/<id>.{json,csv,md,svg}.
+//
+// With --jobs N the work goes to N worker threads (run/pool.ts): the units of experiments made
+// with `replicated` (experiments/report.ts; typically one replication each) and every other
+// experiment whole. Units are combined in unit order in this thread, so the files are the same
+// as with one job; experiments are printed and written in the order asked for.
 import type { Command } from 'commander';
 import { join } from 'node:path';
 import { EXPERIMENTS, findExperiment } from '../../experiments/registry.ts';
-import { writeReport, toMarkdown } from '../../experiments/report.ts';
+import { hideProgress, writeReport, toMarkdown, type Experiment, type ExperimentOutput, type RunOptions } from '../../experiments/report.ts';
+import { ProgressBar, threadPool, type TaskPool } from '../../run/pool.ts';
 import { int, positiveInt, writeAtomic } from '../output.ts';
+
+/** What a worker thread is asked: a whole experiment, or unit `unit` of one. */
+export interface ExperimentTask {
+  id: string;
+  opts: RunOptions;
+  unit?: number;
+}
+
+/** Worker-thread entry (run/pool.ts): runs a task, without the experiment's own progress output. */
+export function experimentTask(t: ExperimentTask): unknown {
+  hideProgress();
+  const exp = findExperiment(t.id);
+  if (!exp) throw new Error(`no experiment ${t.id}`);
+  if (t.unit === undefined) return exp.run(t.opts);
+  if (!exp.parallel) throw new Error(`experiment ${t.id} has no units`);
+  return exp.parallel.unit(t.opts, t.unit);
+}
+
+function write(result: ExperimentOutput, outDir: string): void {
+  const { traces, ...report } = result;
+  const files = writeReport(report, outDir);
+  for (const [name, text] of Object.entries(traces ?? {})) {
+    writeAtomic(join(outDir, name), text);
+    files.push(join(outDir, name));
+  }
+  console.log(toMarkdown(report));
+  console.log(`wrote ${files.join(', ')}\n`);
+}
+
+/**
+ * Runs the experiments on `jobs` worker threads; writes and prints each (in the order given) as
+ * soon as it and every one before it are done.
+ */
+export async function runParallel(chosen: Array<{ exp: Experiment; opts: RunOptions }>, jobs: number, outDir: string): Promise<void> {
+  // Whole experiments first: the big indivisible pieces start early, units fill the gaps.
+  const tasks: ExperimentTask[] = [
+    ...chosen.filter((c) => !c.exp.parallel).map((c) => ({ id: c.exp.id, opts: c.opts })),
+    ...chosen.flatMap((c) => (c.exp.parallel ? Array.from({ length: c.exp.parallel.units(c.opts) }, (_, unit) => ({ id: c.exp.id, opts: c.opts, unit })) : [])),
+  ];
+  const bar = new ProgressBar(`run (${jobs} jobs)`, tasks.length);
+  const pool: TaskPool<ExperimentTask, unknown> = await threadPool(import.meta.url, 'experimentTask', Math.min(jobs, tasks.length));
+  try {
+    const results = tasks.map((t) => pool.run(t).then((r) => (bar.tick(t.unit === undefined ? t.id : `${t.id}#${t.unit}`), r)));
+    const byExp = new Map<string, Promise<unknown>[]>();
+    tasks.forEach((t, i) => {
+      const list = byExp.get(t.id) ?? [];
+      list.push(results[i]);
+      byExp.set(t.id, list);
+    });
+    // Settle everything before leaving (a failure must not leave tasks running on a destroyed pool).
+    const settled = Promise.allSettled(results);
+    try {
+      for (const { exp, opts } of chosen) {
+        const values = await Promise.all(byExp.get(exp.id)!);
+        write(exp.parallel ? exp.parallel.combine(opts, values) : (values[0] as ExperimentOutput), outDir);
+      }
+    } finally {
+      await settled;
+    }
+  } finally {
+    await pool.destroy();
+  }
+}
 
 export function register(program: Command): void {
   program
@@ -13,25 +82,23 @@ export function register(program: Command): void {
     .option('--seed <n>', 'first seed (run i uses seed + i)', int('seed'), 1)
     .option('--runs <r>', 'replications per experiment (default: each experiment\'s own)', positiveInt('runs'))
     .option('--out <dir>', 'output directory', 'out')
-    .action((ids: string[], o: { seed: number; runs?: number; out: string }) => {
-      const chosen = ids.length ? ids : EXPERIMENTS.map((e) => e.id);
-      const unknown = chosen.filter((id) => !findExperiment(id));
+    .option('--jobs <n>', 'worker threads (replications and experiments in parallel; the files are the same as with 1)', positiveInt('jobs'), 1)
+    .action(async (ids: string[], o: { seed: number; runs?: number; out: string; jobs: number }) => {
+      const chosenIds = ids.length ? ids : EXPERIMENTS.map((e) => e.id);
+      const unknown = chosenIds.filter((id) => !findExperiment(id));
       if (unknown.length) {
         console.error(`unknown experiment(s): ${unknown.join(', ')} (known: ${EXPERIMENTS.map((e) => e.id).join(', ')})`);
         process.exitCode = 2;
         return;
       }
-      for (const id of chosen) {
+      const chosen = [...new Set(chosenIds)].map((id) => {
         const exp = findExperiment(id)!;
-        const runs = o.runs ?? exp.defaultRuns;
-        const { traces, ...result } = exp.run({ seed: o.seed, runs, outDir: o.out });
-        const files = writeReport(result, o.out);
-        for (const [name, text] of Object.entries(traces ?? {})) {
-          writeAtomic(join(o.out, name), text);
-          files.push(join(o.out, name));
-        }
-        console.log(toMarkdown(result));
-        console.log(`wrote ${files.join(', ')}\n`);
+        return { exp, opts: { seed: o.seed, runs: o.runs ?? exp.defaultRuns, outDir: o.out } };
+      });
+      if (o.jobs > 1) {
+        await runParallel(chosen, o.jobs, o.out);
+        return;
       }
+      for (const { exp, opts } of chosen) write(exp.run(opts), o.out);
     });
 }
