@@ -11,6 +11,7 @@ import type { TraceEvent } from '../../trace/event.ts';
 import { Progress, Samples, type Experiment } from '../report.ts';
 import * as K from '../params/kitamura2019.ts';
 import { toNdjson } from '../../trace/ndjson.ts';
+import { msbsTable5 } from './table5.ts';
 
 export const PSS_SCENARIO = 'pss-table4.yaml';
 const SCENARIO_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'scenarios');
@@ -122,4 +123,4 @@ export const pssTable4: Experiment = {
   },
 };
 
-export const PSS_EXPERIMENTS: Experiment[] = [pssTable4];
+export const PSS_EXPERIMENTS: Experiment[] = [pssTable4, msbsTable5];
