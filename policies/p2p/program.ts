@@ -454,7 +454,10 @@ function* recoverTarget(manager: string, priority: 'P1' | 'P2', d: ManagementDat
   }
   // Fig. 9(d): backup VMs that were running on the failed server start again elsewhere; and the
   // recoveries the failed server was itself carrying out are taken over.
-  yield* relocateHostedBackups(manager, target, cfg);
+  // (hardened) Relocations go through the adoption: the adopted recovery holds the claim (the
+  // lock on the VIP) before its backup stands in; a backup whose recovery another manager holds
+  // is that manager's to keep.
+  if (!hardened(cfg)) yield* relocateHostedBackups(manager, target, cfg);
   yield* adoptClaims(manager, target, cfg);
 
   yield* mode(manager, target, priority, 'Target server recovery');
