@@ -659,6 +659,11 @@ function* standIn(manager: string, d: ManagementData, cfg: P2pConfig, claimed = 
       }
       return null;
     }
+    if (hardened(cfg) && vm?.state === 'running' && vm.host === host) {
+      // A VM left running (by a manager that is gone, or a fallback that could not suspend it)
+      // is used as it is: the trouble file says where it runs.
+      yield* update<TroubleRecord>(KEYS.trouble(d.host), () => ({ vm: d.vm, target: d.host, host, manager }));
+    }
     try {
       yield* call('network', 'assignVip', d.vip, d.vm);
       return host;
