@@ -8,6 +8,7 @@ import { table57Model, transferS } from '../../policies/navigator/decisions.ts';
 import type { Scenario, FaultSpec } from '../../sim/scenario/schema.ts';
 import { Progress, Samples, type Experiment } from '../report.ts';
 import * as W from './params.ts';
+import { LAB_EXPERIMENTS } from './lab12d.ts';
 
 const SOURCE = 'wong-2014, Navigator (UTAR FYP thesis), §5.1.3-5.1.5, Tables 5-5, 5-6, 5-7';
 const S = 1_000_000;
@@ -113,4 +114,4 @@ const table57: Experiment = {
   },
 };
 
-export const NAVIGATOR_EXPERIMENTS: Experiment[] = [table57];
+export const NAVIGATOR_EXPERIMENTS: Experiment[] = [table57, ...LAB_EXPERIMENTS];

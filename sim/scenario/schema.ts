@@ -161,6 +161,23 @@ export const HEALED_FAULTS: ReadonlySet<FaultKind> = new Set(['pause', 'link-dow
 
 export const policySchema = z.object({ kind: name }).passthrough();
 
+/**
+ * PCs that their users switch on and off (wong-2014's teaching lab): each day, each PC gets a
+ * number of sessions drawn uniformly from 0..2*sessionsPerDay, each starting uniformly in
+ * [openAt, closeAt) and lasting `session` seconds; the PC is on while a session covers it (a
+ * boot first) and every PC goes off at closeAt. A PC on when the run starts has a first session
+ * from openAt. Day d's times are d days after the start.
+ */
+export const churnSchema = z.object({
+  hosts: z.array(name).min(1),
+  days: z.number().int().positive().max(366).default(1),
+  openAt: durationUs.default(0),
+  closeAt: durationUs.default(36_000_000_000),
+  sessionsPerDay: z.number().nonnegative().max(100).default(2),
+  session: distSchema.default({ kind: 'uniform', min: 2700, max: 14_400 }),
+}).strict().refine((c) => c.closeAt > c.openAt && c.closeAt <= 86_400_000_000, { message: 'closeAt must be after openAt and within the day', path: ['closeAt'] });
+export type ChurnSpec = z.infer<typeof churnSchema>;
+
 const networkDefaults = { latencyS: 0.0005, examS: 0.01, vipSetS: 0.1, commandS: 0.05 };
 
 export const scenarioShape = {
@@ -196,6 +213,8 @@ export const scenarioShape = {
   /** Requests per second the load balancer's monitoring program sends to each VIP holder (kitamura-2019 Fig. 6(c) k). */
   lbMonitorPerS: amount.optional(),
   faults: z.array(faultSchema).default([]),
+  /** Users switching PCs on and off (churnSchema). */
+  churn: churnSchema.optional(),
   policies: z.array(policySchema).default([]),
   params: z.record(z.string(), z.unknown()).default({}),
 };
@@ -291,6 +310,9 @@ export function scenarioProblems(s: Scenario, invalid: ReadonlySet<string> = new
     if (l.end !== undefined && l.end < l.start) add(['vmLoad', i, 'end'], `end (${fmtS(l.end)}) is before start (${fmtS(l.start)})`);
   });
 
+  s.churn?.hosts.forEach((h, i) => {
+    if (!hosts.has(h)) add(['churn', 'hosts', i], `no host "${h}"`);
+  });
   s.faults.forEach((f, i) => {
     const at = ['faults', i] as (string | number)[];
     const wants = FAULT_TARGETS[f.kind];
@@ -398,6 +420,7 @@ export function salvageScenario(raw: unknown): { scenario: Scenario; invalid: Se
     clients: many('clients', clientSchema, stubbed((n) => ({ name: n, vip: '', intervalS: 1, phaseS: 0 }))),
     load: many('load', loadSchema),
     faults: many('faults', faultSchema),
+    churn: one(scenarioShape.churn, obj.churn, undefined),
     policies: many('policies', policySchema),
     params: {},
   };

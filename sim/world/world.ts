@@ -156,6 +156,56 @@ export class World {
       if (l.end !== undefined) this.kernel.at(l.end, () => this.addLoad(l.host, l.cpuPct, l.memMb, l.netBytesPerS, -1));
     }
     for (const c of this.clients) this.scheduleClientCheck(c);
+    if (this.scenario.churn) this.scheduleChurn(this.scenario.churn);
+  }
+
+  // ---------- users switching PCs on and off (scenario `churn`) ----------
+
+  private scheduleChurn(c: NonNullable<Scenario['churn']>): void {
+    const DAY = 86_400_000_000;
+    for (const name of c.hosts) {
+      const rng = this.rng.stream(`churn/${name}`);
+      for (let d = 0; d < c.days; d++) {
+        const spans: Array<[number, number]> = [];
+        if (d === 0 && this.host(name).state === 'on') spans.push([c.openAt, c.openAt + sToUs(sample(c.session as Dist, rng))]);
+        const n = Math.floor(rng.next() * (2 * c.sessionsPerDay + 1));
+        for (let i = 0; i < n; i++) {
+          const from = c.openAt + Math.floor(rng.next() * (c.closeAt - c.openAt));
+          spans.push([from, from + sToUs(sample(c.session as Dist, rng))]);
+        }
+        // The PC is on while any session covers it, and off at closing time.
+        spans.sort((a, b) => a[0] - b[0]);
+        const merged: Array<[number, number]> = [];
+        for (const [a, b] of spans) {
+          const last = merged[merged.length - 1];
+          if (last && a <= last[1]) last[1] = Math.max(last[1], b);
+          else merged.push([a, b]);
+        }
+        const base = d * DAY;
+        for (const [a, b] of merged) {
+          const end = Math.min(b, c.closeAt);
+          if (end <= a) continue;
+          this.kernel.at(base + a, () => this.userPower(name, true));
+          if (end < c.closeAt) this.kernel.at(base + end, () => this.userPower(name, false));
+        }
+        this.kernel.at(base + c.closeAt, () => this.userPower(name, false));
+      }
+    }
+  }
+
+  /** A user switches a PC on (it boots) or off. */
+  private userPower(name: string, on: boolean): void {
+    const h = this.host(name);
+    if (on) {
+      if (h.state !== 'off') return;
+      this.emit('churn.power', name, { on });
+      this.setHostState(name, 'booting');
+      h.powerToken = this.later(this.draw(h.spec.bootS as Dist, `host/${name}/boot`), () => this.setHostState(name, 'on'));
+      return;
+    }
+    if (h.state === 'off' || h.state === 'failed') return;
+    this.emit('churn.power', name, { on });
+    this.shutdownHost(name);
   }
 
   // ---------- queries (no time, no randomness) ----------
