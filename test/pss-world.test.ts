@@ -1,0 +1,91 @@
+// The world additions kitamura-2019 needs: each only when a scenario asks for it.
+import { describe, expect, it } from 'vitest';
+import { buildSimulation, parseScenario } from '../run/sim.ts';
+import type { Simulation } from '../adapters/sim/simulation.ts';
+
+const YAML = `
+name: pss-world
+until: 200s
+lbMonitorPerS: 2
+hosts:
+  - { name: mgmt }
+  - { name: RS1, mac: "00:00:00:00:00:01", suspendS: 2.47, resumeS: 8.53, bootS: 47.39 }
+  - { name: RS2, mac: "00:00:00:00:00:02" }
+  - { name: RS3 }
+vms:
+  - { name: A, host: RS1, state: running, services: [{ name: httpd }], cores: 2, memMb: 2048 }
+  - { name: B, state: defined, services: [{ name: httpd }], startS: 25.14, startCachedS: 11.34 }
+  - { name: C, state: defined, startS: 25.14, startCachedS: 11.34 }
+  - { name: D, host: RS2, state: running, migrateS: 7 }
+vips:
+  - { name: V, service: httpd, holder: A }
+vmLoad:
+  - { vm: A, start: 0s, end: 100s, memMb: 512, cpuPct: 50, netBytesPerS: 1000000, accessesPerS: 3 }
+`;
+
+function sim(): Simulation {
+  return buildSimulation(parseScenario(YAML), { seed: 1 });
+}
+
+describe('world additions for kitamura-2019', () => {
+  it('samples the load inside a VM and counts its accesses (clients + monitoring program)', () => {
+    const s = sim();
+    s.run(0);
+    s.run(50_000_000);
+    expect(s.world.load('A')).toMatchObject({ memTotalKb: 2048 * 1024, memFreeKb: 1536 * 1024, cpuIdlePct: 150, cores: 2, netBytesPerS: 1e6 });
+    expect(s.world.accesses('A', 10_000_000)).toBe(30 + 20);
+    expect(s.world.accesses('D', 10_000_000)).toBe(0);
+  });
+  it('a suspended host keeps its running guests; they answer again on resume', () => {
+    const s = sim();
+    s.run(0);
+    void s.world.suspendHost('RS1');
+    s.run(3_000_000);
+    expect(s.world.host('RS1').state).toBe('suspended');
+    expect(s.world.vm('A').state).toBe('running');
+    expect(s.world.nodeUp('A')).toBe(false);
+    void s.world.resumeHost('RS1');
+    s.run(12_000_000);
+    expect(s.world.nodeUp('A')).toBe(true);
+    expect(s.world.vipAnswerer('V')).toBe('A');
+  });
+  it('the first VM start on a host since its boot is slow, the next quick (disk cache)', () => {
+    const s = sim();
+    s.run(0);
+    let t1 = 0;
+    let t2 = 0;
+    s.world.startVm('B', 'RS3').then(() => {
+      t1 = s.kernel.nowUs();
+      s.world.startVm('C', 'RS3').then(() => (t2 = s.kernel.nowUs()));
+    });
+    s.run(100_000_000);
+    expect(t1).toBe(25_140_000);
+    expect(t2 - t1).toBe(11_340_000);
+  });
+  it('a host that runs VMs at the start is warm; a reboot makes it cold', () => {
+    const s = sim();
+    s.run(0);
+    let t = 0;
+    s.world.startVm('B', 'RS1').then(() => (t = s.kernel.nowUs()));
+    s.run(20_000_000);
+    expect(t).toBe(11_340_000);
+    // RS1 restarts (60 s by default): its cache is cold again.
+    void s.world.restartHost('RS1');
+    s.run(81_000_000);
+    let t3 = 0;
+    s.world.startVm('C', 'RS1').then(() => (t3 = s.kernel.nowUs()));
+    s.run(120_000_000);
+    expect(t3 - 81_000_000).toBe(25_140_000);
+  });
+  it('live migration keeps the VM running and moves it when done', () => {
+    const s = sim();
+    s.run(0);
+    let done = 0;
+    s.world.migrateVm('D', 'RS1').then(() => (done = s.kernel.nowUs()));
+    s.run(5_000_000);
+    expect(s.world.vm('D')).toMatchObject({ state: 'running', host: 'RS2' });
+    s.run(10_000_000);
+    expect(done).toBe(7_000_000);
+    expect(s.world.vm('D')).toMatchObject({ state: 'running', host: 'RS1' });
+  });
+});
