@@ -274,6 +274,22 @@ describe('time is finite and within MAX_TIME_US', () => {
   });
 });
 
+describe('the world stays within the time range', () => {
+  it('a VM operation on a host loaded beyond reason ends within MAX_TIME_US, it does not overflow the clock', () => {
+    // cpuBusyPct 1e12 on one core shares the CPU so thinly that the resume would take ~1e10 years.
+    const s = parseScenario(docWith(
+      [['{ name: vmhost }', '{ name: vmhost, cores: 1, cpuBusyPct: 1e12 }'], ['{ name: web1b, services', '{ name: web1b, resumeS: 100, services']],
+      'faults: [{ kind: Nt2, target: web1, at: 10s }]',
+      'policies:',
+      `  - ${FAILOVER}`,
+    ));
+    const sim = buildSimulation(s, { seed: 1 });
+    sim.run(undefined, 1_000_000);
+    expect(sim.kernel.nowUs()).toBe(600_000_000);
+    expect(sim.events.some((e) => e.kind === 'vm.state' && e.subject === 'web1b' && (e.data as { state?: string }).state === 'resuming')).toBe(true);
+  });
+});
+
 describe('accepted silently before, errors now', () => {
   it('a fault after until', () => {
     const text = doc('faults:', '  - { kind: Nt2, target: web1, at: 11m }');

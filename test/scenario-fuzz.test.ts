@@ -38,14 +38,18 @@ function field<T>(chaos: number, sane: fc.Arbitrary<T>, edges: readonly unknown[
     .map(([r, v, e]) => (r < chaos / 4 ? undefined : r < chaos ? e : v));
 }
 
+/** `sane`, or one of `edges` (no WRONG values) in `percent` of draws: edges a check must catch. */
+const often = <T>(percent: number, sane: fc.Arbitrary<T>, edges: readonly unknown[]): fc.Arbitrary<unknown> =>
+  fc.tuple(fc.noBias(fc.integer({ min: 0, max: 99 })), sane, fc.constantFrom(...edges)).map(([r, v, e]) => (r < percent ? e : v));
+
 /** A name: mostly one of `pool`, sometimes a name nobody declared, a name of another kind of thing, or not a name. */
 const nameFrom = (chaos: number, pool: readonly string[]) => field(chaos, fc.constantFrom(...pool), ['ghost', 'h0', 'v0', 'c0', 'vip0', 'httpd', '1bad', 'constructor']);
 
 const DURATION_EDGES = [0, '0s', 1e-9, '1us', '1ms', 0.0005, '36525d', 3_155_760_000, '36526d', 1e15, -5, '10 parsecs', '1e300', 'NaN'];
 const duration = (chaos: number, maxS: number) =>
   field(chaos, fc.oneof(fc.integer({ min: 0, max: maxS }), fc.integer({ min: 0, max: maxS * 1000 }).map((ms) => `${ms}ms`)), DURATION_EDGES);
-/** A loop's period: the schema wants >= 1 ms. */
-const period = (chaos: number) => field(chaos, fc.constantFrom('1ms', '50ms', '1s', '2s', '10s', '90s'), [...DURATION_EDGES, '999us', '1ms']);
+/** A loop's period: the schema wants >= 1 ms. Edges here in one field of six, whatever the chaos: a period of 0 is what made sim spin. */
+const period = (chaos: number) => field(Math.max(chaos, 160), fc.constantFrom('1ms', '50ms', '1s', '2s', '10s', '90s'), [0, '0s', 1e-9, '1us', '999us', '1ms', 0.001, '36525d']);
 
 const DIST_EDGES = [
   0, 1e-9, 3_155_760_000, 3_155_760_001,
@@ -56,6 +60,11 @@ const DIST_EDGES = [
   { kind: 'exponential', mean: 0 }, { kind: 'exponential', mean: 1e8 }, { kind: 'exponential', mean: 1e-12 },
   { kind: 'empirical', values: [] }, { kind: 'empirical', values: [0, 0, 1e9] },
   { kind: 'constant' }, { kind: 'gamma', shape: 2 }, { kind: 'constant', value: 1, extra: 2 },
+];
+/** Distributions whose draws can exceed the simulated time range (or are infinite). */
+const OUT_OF_RANGE = [
+  { kind: 'lognormal', mu: 800, sigma: 1 }, { kind: 'lognormal', mu: 20, sigma: 1 }, { kind: 'exponential', mean: 1e8 },
+  { kind: 'normal', mean: 1e9, sd: 1e9 }, { kind: 'uniform', min: 0, max: 4e9 }, { kind: 'empirical', values: [0, 4e9] },
 ];
 const dist = (chaos: number, maxS: number) => field(chaos, fc.oneof(
   fc.integer({ min: 0, max: maxS }),
@@ -115,19 +124,22 @@ const fault = (chaos: number, untilS: number, hosts: string[], vms: string[], cl
     host: nameFrom(chaos, hosts),
     vm: nameFrom(chaos, vms.length ? vms : ['v0']),
     node: nameFrom(chaos, [...hosts, ...vms]),
-    service: field(chaos, fc.option(fc.constant('httpd'), { nil: undefined }), ['smtp', 'sshd']),
+    // One St fault in ten names a service its target may not run.
+    service: field(chaos, often(10, fc.option(fc.constant('httpd'), { nil: undefined }), ['smtp', 'sshd'])),
     mode: field(chaos, fc.option(fc.constantFrom('freeze', 'stop'), { nil: undefined })),
     a: field(chaos, side),
     b: field(chaos, side),
     oneWay: field(chaos, fc.boolean()),
-    at: fc.oneof(duration(chaos, untilS), dist(chaos, untilS).map((d) => ({ dist: d }))),
+    // A fault time's distribution is drawn at the start: one in ten is out of range (lognormal mu 800, ...).
+    at: fc.oneof(duration(chaos, untilS), often(10, dist(chaos, untilS), OUT_OF_RANGE).map((d) => ({ dist: d }))),
     duration: field(chaos, duration(chaos, untilS)),
     wrongTarget: fc.noBias(fc.integer({ min: 0, max: 999 })),
     extraFields: fc.noBias(fc.integer({ min: 0, max: 999 })),
   }).map((f) => {
     const o: Record<string, unknown> = { kind: f.kind, at: f.at };
     const extra = f.extraFields < chaos;
-    const target = f.wrongTarget < chaos * 3 ? f.node : undefined;
+    // One fault in ten is aimed at any host or VM, whatever its kind needs (vm-crash at a host, ...).
+    const target = f.wrongTarget < 100 ? f.node : undefined;
     if (f.kind === 'partition' || extra) {
       o.a = f.a;
       o.b = f.b;
@@ -253,7 +265,13 @@ const arbDoc: fc.Arbitrary<Record<string, unknown>> = fc.constantFrom(...CHAOS).
         cpuPct: num(chaos, 0, 400, [1e12, 0]),
         memMb: num(chaos, 0, 4096),
         netBytesPerS: num(chaos, 0, 1e9, [1e12]),
-      }).map((l) => (typeof l.start === 'number' && typeof l.end === 'number' && l.end < l.start && chaos < 100 ? { ...l, end: l.start } : l)), { maxLength: 2 }),
+        swap: fc.noBias(fc.integer({ min: 0, max: 9 })),
+      }).map(({ swap, ...l }) => {
+        // end >= start, but one load in ten the other way round.
+        if (typeof l.start !== 'number' || typeof l.end !== 'number') return l;
+        const [lo, hi] = [Math.min(l.start, l.end), Math.max(l.start, l.end)];
+        return swap === 0 ? { ...l, start: hi, end: lo } : { ...l, start: lo, end: hi };
+      }), { maxLength: 2 }),
       faults: fc.array(fault(chaos, Math.floor(untilS), hosts, vms, clients), { maxLength: 5 }),
       policies: fc.tuple(...policyKinds.map((k) => (k === 'p2p' ? p2p(chaos, hosts, vms) : failover(chaos, hosts, vms, vips)))),
     }));
