@@ -14,6 +14,7 @@ import { killTakeoverRangeUs, killTakeoverUs, masterDownUs, skewUs } from '../po
 import { removalBoundUs, readmissionBoundUs, type CheckerConfig } from '../policies/lbcluster/checker.ts';
 import { addDest, delDest, schedule, service, setWeight, type Service } from '../policies/lbcluster/wrr.ts';
 import { fcParams } from './helpers/fc-params.ts';
+import { toNdjson } from '../trace/ndjson.ts';
 import { lbclusterPolicy } from '../policies/lbcluster/manifest.ts';
 
 const S = 1_000_000;
@@ -123,6 +124,20 @@ describe('lb-demo: the trace against keepalived\'s formulas', () => {
     }
     expect(picks).toBeGreaterThan(250);
   });
+});
+
+describe('lbcluster: determinism and quiet watching', () => {
+  it('same seed, same trace; the quiet (skipping) watch gives the naive ticking trace minus its probe.ok lines', () => {
+    const s = variant({});
+    const once = (watchMode: 'skip' | 'naive') => {
+      const sim = buildSimulation(s, { seed: 7, watchMode });
+      sim.run();
+      return toNdjson(sim.events.filter((e) => e.kind !== 'probe.ok'));
+    };
+    const skip = once('skip');
+    expect(once('skip')).toBe(skip);
+    expect(once('naive')).toBe(skip);
+  }, 60_000);
 });
 
 describe('lbcluster: weights over many requests', () => {
