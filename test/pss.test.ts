@@ -78,3 +78,54 @@ describe('experiment pss-table4', () => {
     }
   });
 });
+
+describe('pss policy properties (random load patterns)', () => {
+  it('every VIP has exactly one holder, on a running real server, after each change; a load inside ML keeps the class', async () => {
+    const fc = (await import('fast-check')).default;
+    const base = readScenario(FILE);
+    const vmsOf = [...new Set((base.vmLoad ?? []).map((l) => l.vm))];
+    // Per 60 s segment: light, inside ML (Ls ~ 25 for both types), or moderate; accesses on or off.
+    const level = { light: 0, ml: 700, moderate: 1024 } as const;
+    fc.assert(fc.property(
+      fc.array(fc.record({ lvl: fc.constantFrom('light', 'ml', 'moderate' as const), acc: fc.boolean() }), { minLength: 3, maxLength: 7 }),
+      (segs) => {
+        const vmLoad = vmsOf.flatMap((vm) => [
+          { vm, start: 0, memMb: 256, cpuPct: 5, netBytesPerS: 100_000, accessesPerS: 0 },
+          ...segs.flatMap((s, i) => [
+            ...(s.lvl === 'light' ? [] : [{ vm, start: i * 60e6, end: (i + 1) * 60e6, memMb: level[s.lvl], cpuPct: s.lvl === 'ml' ? 10 : 40, netBytesPerS: 0, accessesPerS: 0 }]),
+            ...(s.acc ? [{ vm, start: i * 60e6, end: (i + 1) * 60e6, memMb: 0, cpuPct: 0, netBytesPerS: 0, accessesPerS: 5 }] : []),
+          ]),
+        ]);
+        const sim = buildSimulation({ ...base, until: segs.length * 60e6, vmLoad }, { seed: 1 });
+        sim.run();
+        const ev = sim.events as TraceEvent[];
+        const holders = new Map<string, Set<string>>();
+        const vmHost = new Map<string, string | null>();
+        const hostState = new Map<string, string>();
+        const lastCls = new Map<string, string>();
+        for (const e of ev) {
+          if (e.kind === 'vip.assign') (holders.get(e.subject) ?? holders.set(e.subject, new Set()).get(e.subject)!).add(String(e.data?.holder));
+          if (e.kind === 'vip.remove') holders.get(e.subject)?.delete(String(e.data?.holder));
+          if (e.kind === 'vm.state') vmHost.set(e.subject, (e.data?.host as string | null) ?? null);
+          if (e.kind === 'host.state') hostState.set(e.subject, String(e.data?.state));
+          if (e.kind === 'pss.transition.done') {
+            for (const [vip, hs] of holders) {
+              if (hs.size !== 1) return false;
+              const h = vmHost.get([...hs][0]);
+              if (!h || hostState.get(h) !== 'on') return false;
+            }
+          }
+          if (e.kind === 'pss.examine') {
+            // Hysteresis in the policy: a load inside ML keeps the group's class.
+            const ls = Number(e.data?.ls);
+            const prev = lastCls.get(e.subject) ?? 'moderate';
+            if (ls >= 20 && ls <= 30 && e.data?.cls !== prev) return false;
+            lastCls.set(e.subject, String(e.data?.cls));
+          }
+        }
+        for (const n of Object.values(maxVipHolders(ev))) if (n > 1) return false;
+        return ev.some((e) => e.kind === 'pss.examine');
+      },
+    ), { numRuns: 25 });
+  });
+});
