@@ -172,11 +172,14 @@ function* primaryLoop(c: NavigatorConfig, st: PilotState): Process<void> {
     if (st.deposed) return;
     if (st.secondary === null) {
       const placed = yield* placeSecondary(c, st, exclude);
-      if (!placed) {
+      if (placed === 'none') {
+        // No PC to take it: ask again after a secondary check interval.
         exclude.length = 0;
         yield* sleep(c.secondaryCheckUs);
         continue;
       }
+      // A candidate that failed is excluded: try the next one at once.
+      if (placed === 'failed') continue;
     }
     const sec = st.secondary!;
     const ping: ProbeSpec = { kind: 'network', target: sec.vm, timeoutUs: c.pingTimeoutUs };
@@ -192,9 +195,10 @@ function* primaryLoop(c: NavigatorConfig, st: PilotState): Process<void> {
 
 /**
  * Asks every depot for its uptime, copies the image and the pilot to the host up longest and
- * starts the secondary pilot there; true once that pilot reports its container running.
+ * starts the secondary pilot there: 'placed' once that pilot reports its container running,
+ * 'failed' when the candidate failed (it is added to `exclude`), 'none' when no PC answered.
  */
-function* placeSecondary(c: NavigatorConfig, st: PilotState, exclude: string[]): Op<boolean> {
+function* placeSecondary(c: NavigatorConfig, st: PilotState, exclude: string[]): Op<'placed' | 'failed' | 'none'> {
   const round = ++st.round;
   for (const h of c.hosts) {
     if (h === st.host || exclude.includes(h)) continue;
@@ -215,7 +219,7 @@ function* placeSecondary(c: NavigatorConfig, st: PilotState, exclude: string[]):
   }
   const cand = chooseSecondary(reports, [st.host, ...exclude]);
   yield* trace('navigator.candidates', st.host, { reports: reports.map((r) => [r.host, Math.round(r.uptimeS)]), chosen: cand });
-  if (cand === null) return false;
+  if (cand === null) return 'none';
   exclude.push(cand);
   const vm = otherSlot(c, st.vm);
   try {
@@ -224,18 +228,25 @@ function* placeSecondary(c: NavigatorConfig, st: PilotState, exclude: string[]):
     yield* call('messenger', 'send', cand, DEPOT_BOX, { from: st.host, to: cand, type: 'start-pilot', body: { vm, primaryHost: st.host, primaryVm: st.vm } });
   } catch (e) {
     yield* error(st.host, `secondary on ${cand}`, e);
-    return false;
+    return 'failed';
   }
-  // The new pilot backs the image up and starts its container before it says it is ready.
-  const wait = Math.ceil((c.imageBytes * 8 * S) / c.backupRateBps) + 30 * 60 * S;
-  const ready = yield* receive<AgentMessage>(mailboxOf(st.host, READY_BOX), wait);
-  if (!ready || ready.body.host !== cand) {
-    yield* trace('navigator.error', st.host, { step: `secondary on ${cand}`, kind: 'timeout', reason: 'no ready message' });
-    return false;
+  // The new pilot backs the image up and starts its container before it says it is ready. Its
+  // PC is checked each secondary check interval meanwhile (it may go away mid-way); past the
+  // backup's time and half an hour more, it has failed.
+  const readyBy = (yield* now()) + Math.ceil((c.imageBytes * 8 * S) / c.backupRateBps) + 30 * 60 * S;
+  const pc: ProbeSpec = { kind: 'network', target: cand, timeoutUs: c.pingTimeoutUs };
+  for (;;) {
+    const left = readyBy - (yield* now());
+    const ready = left > 0 ? yield* receive<AgentMessage>(mailboxOf(st.host, READY_BOX), Math.min(left, c.secondaryCheckUs)) : undefined;
+    if (ready && ready.body.host === cand) break;
+    if (ready) continue; // a stale message of an earlier candidate
+    if (left > 0 && (yield* call('prober', 'probe', pc)).ok) continue;
+    yield* trace('navigator.error', st.host, { step: `secondary on ${cand}`, kind: 'timeout', reason: left > 0 ? `${cand} went away` : 'no ready message' });
+    return 'failed';
   }
   st.secondary = { host: cand, vm };
   st.ready = true;
-  return true;
+  return 'placed';
 }
 
 /** The primary's database sync to the secondary container, every syncInterval. */
