@@ -1,0 +1,100 @@
+// `hatwin sweep SPEC.yaml`: a scenario over a grid or a random sample of parameter values, every
+// point replicated, on this machine (--jobs worker threads) or on a Redis queue (--queue) that
+// `hatwin worker` processes on any number of machines. Writes DIR/<name>.{json,csv,md,svg}.
+import type { Command } from 'commander';
+import { InvalidArgumentError } from 'commander';
+import { readTextFile } from '../../sim/scenario/load.ts';
+import { ProgressBar, runAll, threadPool, type TaskPool } from '../../run/pool.ts';
+import {
+  aggregateSweep, planSweep, readSweepSpec, runSweepTask, sweepMarkdown, writeSweep,
+  type SweepTask, type SweepTaskResult,
+} from '../../run/sweep.ts';
+import { redisConnection, runOnQueue, startQueueWorker, QUEUE_NAME } from '../../run/worker.ts';
+import { guardedWith, int, positiveInt, sayer } from '../output.ts';
+
+const queueUrl = (v: string): string => {
+  try {
+    redisConnection(v);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
+  return v;
+};
+
+export function register(program: Command): void {
+  const sweepSay = sayer('sweep');
+  program
+    .command('sweep')
+    .description('run a scenario over a grid or a random sample of parameter values (SPEC.yaml: base scenario, parameter paths with values or distributions, runs per point, metrics) and write DIR/<name>.{json,csv,md,svg}')
+    .argument('<spec>', 'the sweep spec (YAML)')
+    .option('--jobs <n>', 'worker threads on this machine (the files are the same as with 1)', positiveInt('jobs'), 1)
+    .option('--out <dir>', 'output directory', 'out')
+    .option('--seed <n>', 'first seed instead of the spec\'s (run r of every point uses seed + r)', int('seed'))
+    .option('--runs <r>', 'runs per point instead of the spec\'s', positiveInt('runs'))
+    .option('--queue <url>', `put the runs on the BullMQ queue "${QUEUE_NAME}" in Redis at redis://HOST:PORT; hatwin worker --queue URL runs them (on any machine)`, queueUrl)
+    .action(guardedWith(sweepSay)(async (specPath: string, o: { jobs: number; out: string; seed?: number; runs?: number; queue?: string }) => {
+      const spec = readSweepSpec(specPath);
+      if (o.seed !== undefined) spec.seed = o.seed;
+      if (o.runs !== undefined) spec.runs = o.runs;
+      const plan = planSweep(spec, readTextFile(spec.scenarioPath));
+      const { tasks } = plan;
+      const where = o.queue ? `queue ${o.queue}` : o.jobs > 1 ? `${o.jobs} threads` : 'this thread';
+      sweepSay(`${spec.name}: ${plan.points.length} points x ${spec.runs} runs = ${tasks.length} simulations on ${where}`);
+      const bar = new ProgressBar(`sweep ${spec.name}`, tasks.length);
+      let results: SweepTaskResult[];
+      if (o.queue) {
+        const abort = new AbortController();
+        const onSignal = () => abort.abort();
+        process.once('SIGINT', onSignal);
+        process.once('SIGTERM', onSignal);
+        try {
+          results = await runOnQueue(o.queue, tasks, { onDone: () => bar.tick(), say: (m) => bar.say(`[sweep] ${m}`), signal: abort.signal });
+        } finally {
+          process.off('SIGINT', onSignal);
+          process.off('SIGTERM', onSignal);
+        }
+      } else {
+        const pool: TaskPool<SweepTask, SweepTaskResult> | null = o.jobs > 1
+          ? await threadPool(new URL('../../run/sweep.ts', import.meta.url).href, 'runSweepTask', Math.min(o.jobs, tasks.length))
+          : null;
+        try {
+          results = await runAll(tasks, pool, runSweepTask, () => bar.tick());
+        } finally {
+          await pool?.destroy();
+        }
+      }
+      const result = aggregateSweep(plan, results);
+      const files = writeSweep(result, o.out);
+      console.log(sweepMarkdown(result));
+      console.log(`wrote ${files.join(', ')}`);
+    }));
+
+  const workerSay = sayer('worker');
+  program
+    .command('worker')
+    .description(`take sweep runs from the BullMQ queue "${QUEUE_NAME}" in Redis (hatwin sweep --queue) until stopped (SIGINT/SIGTERM: finishes the running ones)`)
+    .requiredOption('--queue <url>', 'the Redis server: redis://HOST:PORT', queueUrl)
+    .option('--jobs <n>', 'runs at once (worker threads)', positiveInt('jobs'), 1)
+    .option('--name <name>', 'this worker\'s name in messages (default HOST:PID)')
+    .option('--lock-ms <ms>', 'a job\'s lock without renewal: a dead worker\'s jobs go back to the queue after this', positiveInt('lock-ms'), 30_000)
+    .option('--stalled-ms <ms>', 'how often to look for jobs of dead workers', positiveInt('stalled-ms'), 30_000)
+    .action(guardedWith(workerSay)(async (o: { queue: string; jobs: number; name?: string; lockMs: number; stalledMs: number }) => {
+      let name = o.name ?? '';
+      const log = (m: string) => workerSay(`${name} ${m}`);
+      const w = await startQueueWorker(o.queue, { jobs: o.jobs, lockMs: o.lockMs, stalledMs: o.stalledMs, name: o.name, say: log });
+      name = w.name;
+      log(`ready: queue ${QUEUE_NAME} at ${o.queue}, ${o.jobs} thread(s), pid ${process.pid}`);
+      await new Promise<void>((resolve) => {
+        const stop = (sig: string) => {
+          log(`${sig}: finishing the running jobs`);
+          w.close().then(resolve, (e: Error) => {
+            log(`error while closing: ${e.message}`);
+            resolve();
+          });
+        };
+        process.once('SIGINT', () => stop('SIGINT'));
+        process.once('SIGTERM', () => stop('SIGTERM'));
+      });
+      log('stopped');
+    }));
+}
