@@ -13,10 +13,11 @@ export function register(program: Command): void {
     .option('--token-file <file>', 'read the bearer token from this file (first line) instead of generating one')
     .option('--out <dir>', 'saved traces: finished runs go to DIR/web-runs/ (live runs started from the page: DIR/web-live/), replays read from DIR', 'out')
     .option('--lab <file>', 'follow this lab (up or not): its live runs (started by `hatwin live` or from the page), health lights from real probes, lab faults')
+    .option('--scenarios <dir>', 'also list the scenarios (*.yaml) of this folder', (v: string, prev: string[] = []) => [...prev, v])
     .option('--agent-metrics-port <n>', 'with --lab: agents of live runs started from the page serve Prometheus metrics on this port (each on its lab address)', port)
-    .action(async (o: { port: number; host: string; tokenFile?: string; out: string; lab?: string; agentMetricsPort?: number }) => {
+    .action(async (o: { port: number; host: string; tokenFile?: string; out: string; lab?: string; agentMetricsPort?: number; scenarios?: string[] }) => {
       const { startServer } = await import('../../web/server/serve.ts');
-      const s = await startServer({ port: o.port, host: o.host, tokenFile: o.tokenFile, outDir: o.out, lab: o.lab, agentMetricsPort: o.agentMetricsPort, log: (l) => console.log(l) });
+      const s = await startServer({ port: o.port, host: o.host, tokenFile: o.tokenFile, outDir: o.out, lab: o.lab, agentMetricsPort: o.agentMetricsPort, scenarioDirs: o.scenarios, log: (l) => console.log(l) });
       console.log(`hatwin web view: ${s.url} (Prometheus metrics: ${s.url}metrics)`);
       if (s.lab) console.log(`lab ${s.lab.lab.name}: ${s.lab.info().detail}`);
       if (s.token !== null) {

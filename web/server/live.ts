@@ -199,7 +199,12 @@ export class HealthProber {
   private readonly objects: HealthObject[];
   rounds = 0;
 
-  constructor(private readonly lab: Lab, private readonly epochUs: number, private readonly intervalUs: number, private readonly emit: (e: TraceLine) => void) {
+  /**
+   * `isUp`: probes go out only while the lab is up (its bridge routes its subnet): a lab that is
+   * down is not probed at all, so its lights go stale rather than sending packets to its subnet
+   * through another route.
+   */
+  constructor(private readonly lab: Lab, private readonly epochUs: number, private readonly intervalUs: number, private readonly emit: (e: TraceLine) => void, private readonly isUp: () => boolean) {
     this.prober = labProber(lab);
     const timeoutUs = Math.max(100_000, Math.min(1_000_000, Math.floor(intervalUs / 2)));
     const o: HealthObject[] = [];
@@ -248,7 +253,7 @@ export class HealthProber {
     this.timer = null;
     if (this.stopped) return;
     // A round that overran the interval is not doubled: the lights go stale instead.
-    if (this.busy) return this.schedule();
+    if (this.busy || !this.isUp()) return this.schedule();
     this.busy = true;
     const t = Math.max(0, wallUs() - this.epochUs);
     try {
@@ -461,7 +466,7 @@ export class LabWatch {
   }
 
   private startProber(f: Followed, epochUs: number, topology: Topology | null): void {
-    const prober = new HealthProber(this.lab, epochUs, topology?.probeIntervalUs ?? 2_000_000, (e) => f.source.offer(e));
+    const prober = new HealthProber(this.lab, epochUs, topology?.probeIntervalUs ?? 2_000_000, (e) => f.source.offer(e), () => this.upState.up);
     f.prober = prober;
     prober.start();
   }

@@ -42,10 +42,12 @@ export class ScenarioCatalog {
     private readonly dirs: Array<{ dir: string; prefix: string; nested?: boolean }>,
   ) {}
 
-  static standard(root: string): ScenarioCatalog {
+  /** experiments/scenarios, the golden cases, then `extra` folders (ids: file names; an id already taken keeps its first file). */
+  static standard(root: string, extra: readonly string[] = []): ScenarioCatalog {
     return new ScenarioCatalog(root, [
       { dir: join(root, 'experiments/scenarios'), prefix: '' },
       { dir: join(root, 'test/golden'), prefix: 'golden/', nested: true },
+      ...extra.map((dir) => ({ dir, prefix: '' })),
     ]);
   }
 

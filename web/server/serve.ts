@@ -36,6 +36,8 @@ export interface ServeOptions {
   lab?: string;
   /** Agents of live runs started from the page serve Prometheus metrics on this port (their lab addresses). */
   agentMetricsPort?: number;
+  /** More scenario folders (*.yaml), listed after experiments/scenarios and the golden cases. */
+  scenarioDirs?: string[];
 }
 
 export interface RunningServer {
@@ -71,7 +73,7 @@ export async function startServer(o: ServeOptions = {}): Promise<RunningServer> 
     },
     onRunEnd: (r) => metrics.endStream(r.id),
   });
-  const catalog = o.catalog ?? ScenarioCatalog.standard(root);
+  const catalog = o.catalog ?? ScenarioCatalog.standard(root, o.scenarioDirs ?? []);
   let lab: LabWatch | null = null;
   if (o.lab !== undefined) {
     lab = new LabWatch({
