@@ -53,3 +53,23 @@ describe('msbs with the pss (kitamura-2019 §2.8-3.3, Table 5 troubles)', () => 
     expect(hosts.at(-1)).toContain('M1');
   });
 });
+
+describe('msbs: a target that does not come back (Fig. 7(b), A5)', () => {
+  it('moves the backup to the real server by live migration and manages it from then on', () => {
+    const s = readScenario(FILE);
+    const policies = s.policies.map((p) => (p.kind === 'msbs' ? { ...p, recoveryWait: 5 } : p));
+    const vms = s.vms.map((v) => (v.name === 'M1b' ? { ...v, migrateS: { kind: 'constant' as const, value: 7 } } : v));
+    // The management server cannot reach M1 (M1 itself is fine): its restart never looks healthy.
+    const fault = { kind: 'partition', a: ['mgmt'], b: ['M1'], oneWay: false, at: 65_000_000 } as FaultSpec;
+    const sim = buildSimulation({ ...s, policies, vms, faults: [fault], until: 200_000_000 }, { seed: 1 });
+    sim.run();
+    const ev = sim.events as TraceEvent[];
+    const mig = ev.find((e) => e.kind === 'msbs.migrated');
+    expect(mig?.subject).toBe('M1b');
+    // The VM kept running through the migration: it never left 'running' after its activation.
+    const states = ev.filter((e) => e.kind === 'vm.state' && e.subject === 'M1b').map((e) => `${e.data?.state}@${e.data?.host}`);
+    expect(states).toEqual(['suspended@mgmt', 'resuming@mgmt', 'running@mgmt', 'running@RS1']);
+    const op = sim.store.get<Array<{ host: string; realServer: string }>>('pss/operation')!.value;
+    expect(op.find((r) => r.host === 'M1b')?.realServer).toBe('RS1');
+  });
+});

@@ -73,7 +73,8 @@ function* vipsOf(target: string): Op<string[]> {
   return (yield* readFile<VmRow>(PSS_KEYS.operation)).filter((r) => r.host === target && r.vip !== '').map((r) => r.vip);
 }
 
-export function* dbss(c: DbssConfig): Process<void> {
+export function* dbss(first: DbssConfig): Process<void> {
+  let c = first;
   for (;;) {
     yield* sleep(c.intervalUs);
     if (yield* accessStopped(c.target)) continue; // A1
@@ -129,6 +130,19 @@ export function* dbss(c: DbssConfig): Process<void> {
     const back = yield* restoreTarget(c, net.ok, r.detail);
     if (!back) {
       yield* trace('target.down', c.target, { manager: c.manager });
+      if (holder !== null) {
+        // Fig. 7(b), A5: the backup moves to the real server by live migration (off the
+        // management server) and this DBSS manages it from now on, as DBSS(backup).
+        try {
+          yield* call('hypervisor', 'migrate', holder, c.realServer);
+          yield* toSif(c.manager, 'migrated', { backup: holder, realServer: c.realServer });
+          yield* trace('msbs.migrated', holder, { manager: c.manager, from: c.manager, to: c.realServer, replaces: c.target });
+          c = { ...c, target: holder, realServer: c.realServer };
+          delete c.backup;
+        } catch (e) {
+          yield* trace('msbs.error', holder, { manager: c.manager, step: 'migrate backup', reason: portErrorOf(e).message });
+        }
+      }
       continue;
     }
     if (holder !== null) yield* handBack(c.manager, c.target, holder, vips);
@@ -277,6 +291,10 @@ export function* sif(manager: string, spareDbss: (vm: string, host: string) => P
         yield* editFile<VmRow>(PSS_KEYS.operation, (op) => op.filter((r) => !(r.host === b.backup && vips.has(r.vip))));
         break;
       }
+      case 'migrated':
+        // A5: the backup's row now names the real server it runs on.
+        yield* editFile<VmRow>(PSS_KEYS.operation, (rows) => rows.map((r) => (r.host === b.backup ? { ...r, realServer: b.realServer } : r)));
+        break;
       case 'real-down':
         yield* moveRows<RealRow>(PSS_KEYS.realServer, 'msbs/real-down', (r) => r.realServer === b.target); // B3
         break;
