@@ -126,6 +126,27 @@ describe('lb-demo: the trace against keepalived\'s formulas', () => {
   });
 });
 
+describe('lbcluster: the director\'s own link', () => {
+  it('link down is VRRP\'s fault state (the master drops the VIP, the backup takes over as after a kill); link up is backup, then preemption', () => {
+    const down = at(40.2);
+    const upAt = at(50.2);
+    const ev = run(variant({ faults: [{ kind: 'link-down', target: 'ms1', at: down, duration: upAt - down }], until: at(70) }));
+    const fault = ev.find((e) => e.kind === 'vrrp.state' && e.data?.router === 'ms1' && e.data?.to === 'fault')!;
+    expect(fault.t - down).toBeLessThanOrEqual(10_000);
+    expect(ev.some((e) => e.kind === 'vip.remove' && e.data?.holder === 'ms1' && e.t >= fault.t)).toBe(true);
+    const take = nextMaster(ev, 'VI_PLM', down)!;
+    expect(take.router).toBe('ms2');
+    const range = killTakeoverRangeUs(100, S, LAT);
+    expect(take.tUs - down).toBeGreaterThanOrEqual(range.min);
+    expect(take.tUs - down).toBeLessThanOrEqual(range.max);
+    const backup = ev.find((e) => e.kind === 'vrrp.state' && e.data?.router === 'ms1' && e.data?.from === 'fault')!;
+    expect(backup.data?.to).toBe('backup');
+    expect(backup.t - upAt).toBeLessThanOrEqual(20_000 + 10_000);
+    expect(nextMaster(ev, 'VI_PLM', backup.t)).toEqual({ router: 'ms1', tUs: backup.t + masterDownUs(150, S) });
+    expect(mastersAt(ev, 'VI_PLM', at(69))).toEqual(['ms1']);
+  });
+});
+
 describe('lbcluster: determinism and quiet watching', () => {
   it('same seed, same trace; the quiet (skipping) watch gives the naive ticking trace minus its probe.ok lines', () => {
     const s = variant({});
@@ -234,7 +255,9 @@ describe('lbcluster properties (random fault schedules on the directors)', () =>
           expect(take.router, label).toBe('ms2');
           expect(take.tUs - killUs, label).toBe(killTakeoverUs(p2, adv, killUs - last.tUs, LAT));
           const range = killTakeoverRangeUs(p2, adv, LAT);
-          expect(take.tUs - killUs, label).toBeGreaterThan(range.min);
+          // A kill at the very instant of an advert comes before it (the fault is the earlier
+          // event), so the phase may be a whole advert_int: the range's low end is reached.
+          expect(take.tUs - killUs, label).toBeGreaterThanOrEqual(range.min);
           expect(take.tUs - killUs, label).toBeLessThanOrEqual(range.max);
         },
       ),

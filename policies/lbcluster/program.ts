@@ -8,6 +8,7 @@
 //   daemon was stopped: SIGTERM) is a graceful stop, one advert of priority 0 and the VIP removed;
 //   no answer (hung) is a halt like SIGKILL: nothing more is sent and the VIP stays where it is. A
 //   director whose host fails or restarts loses the process with the host (the runtime ends it);
+// - `link`: watches the director's own interface: down is VRRP's fault state, up is backup again;
 // - `vip`: applies VIP changes in order (an add waits for the gratuitous-ARP delay);
 // - `check/<server>`: keepalived's TCP checker against each real server's service (checker.ts:
 //   connect_timeout, retry, delay_before_retry, delay_loop, alpha), run on every director as
@@ -56,7 +57,8 @@ export interface AdvertBody {
 
 type Inbox =
   | AgentMessage
-  | { type: 'vrrp.stop'; how: 'graceful' | 'kill'; detail: string };
+  | { type: 'vrrp.stop'; how: 'graceful' | 'kill'; detail: string }
+  | { type: 'vrrp.link'; up: boolean };
 
 interface Shared {
   master: boolean;
@@ -82,6 +84,7 @@ export function* director(c: DirectorConfig): Process<void> {
   children.push(yield* spawn(`${me}/pool`, poolWorker(c, shared, poolBox)));
   for (const rs of c.virtualServer.realServers) children.push(yield* spawn(`${me}/check/${rs.id}`, checkerProc(c, shared, rs.id, poolBox)));
   if (c.daemon !== null) children.push(yield* spawn(`${me}/daemon`, daemonWatch(c, c.daemon, box)));
+  children.push(yield* spawn(`${me}/link`, linkWatch(c, box)));
 
   let r: VrrpRouter = initialRouter();
   /** Applies one event; returns the actions for the caller to finish (stop). */
@@ -120,6 +123,10 @@ export function* director(c: DirectorConfig): Process<void> {
       const b = (msg as AgentMessage).body as AdvertBody;
       if (b.instance !== c.instance) continue;
       yield* step({ kind: 'advert', priority: b.priority, from: b.address, advertIntUs: b.advertIntUs }, t);
+    } else if (msg.type === 'vrrp.link') {
+      const up = (msg as { up: boolean }).up;
+      yield* trace('vrrp.link', c.instance, { router: c.host, up });
+      yield* step({ kind: 'link', up }, t);
     } else if (msg.type === 'vrrp.stop') {
       const how = (msg as { how: 'graceful' | 'kill' }).how;
       yield* trace('vrrp.stop', c.instance, { router: c.host, how, state: r.state });
@@ -164,10 +171,38 @@ function* vipWorker(c: DirectorConfig, vipBox: string): Process<void> {
   }
 }
 
-/** The director's own daemon: stopped is SIGTERM (graceful), hung is a halt (no more adverts). */
+/**
+ * The director's own daemon: stopped is SIGTERM (graceful), hung is a halt (no more adverts).
+ * Unreachable is the director's own link (linkWatch's business): wait until it answers again.
+ */
 function* daemonWatch(c: DirectorConfig, daemon: string, box: string): Process<void> {
-  const bad = yield* watch({ kind: 'service', target: c.host, service: daemon, timeoutUs: c.daemonWatchUs }, c.daemonWatchUs, 0);
-  yield* send(box, { type: 'vrrp.stop', how: bad.detail === 'refused' ? 'graceful' : 'kill', detail: bad.detail });
+  const spec = { kind: 'service' as const, target: c.host, service: daemon, timeoutUs: c.daemonWatchUs };
+  for (;;) {
+    let bad = yield* watch(spec, c.daemonWatchUs, 0);
+    while (bad.detail === 'unreachable') {
+      yield* sleep(c.daemonWatchUs);
+      bad = yield* call('prober', 'probe', spec);
+    }
+    if (bad.ok) continue;
+    yield* send(box, { type: 'vrrp.stop', how: bad.detail === 'refused' ? 'graceful' : 'kill', detail: bad.detail });
+    return;
+  }
+}
+
+/**
+ * The director's own interface (keepalived tracks it): down is VRRP's fault state (a master drops
+ * the VIP), up is backup again with a full master-down timer. Seen by pinging itself: quiet while
+ * it answers, then every daemonWatch until it answers again.
+ */
+function* linkWatch(c: DirectorConfig, box: string): Process<void> {
+  const ping = { kind: 'network' as const, target: c.host, timeoutUs: c.daemonWatchUs };
+  for (;;) {
+    yield* watch(ping, c.daemonWatchUs, 0);
+    yield* send(box, { type: 'vrrp.link', up: false });
+    do yield* sleep(c.daemonWatchUs);
+    while (!(yield* call('prober', 'probe', ping)).ok);
+    yield* send(box, { type: 'vrrp.link', up: true });
+  }
 }
 
 /** keepalived's checker of one real server (checker.ts): up/down transitions go to the pool model. */
