@@ -42,6 +42,8 @@ export interface FaultPlan {
 
 export interface Schedule {
   policy: SwarmPolicy;
+  /** The policy's safety option (absent: the manifest's default). */
+  safety?: 'paper' | 'hardened';
   seed: number;
   /** P2P: servers S1..Sn in this group order; failover: ignored. */
   group: string[];
@@ -107,7 +109,7 @@ function faultArb(names: ReturnType<typeof systemNames>): fc.Arbitrary<FaultPlan
 }
 
 /** Random schedules of one policy's system. */
-export function scheduleArb(policy: SwarmPolicy): fc.Arbitrary<Schedule> {
+export function scheduleArb(policy: SwarmPolicy, safety?: 'paper' | 'hardened'): fc.Arbitrary<Schedule> {
   const n = fc.constantFrom(3, 3, 4);
   return n.chain((size) => {
     const names = systemNames(policy, size);
@@ -119,7 +121,7 @@ export function scheduleArb(policy: SwarmPolicy): fc.Arbitrary<Schedule> {
       hostTimes: fc.array(fc.record({ bootS: hostDist, restartS: hostDist }), { minLength: names.hosts.length, maxLength: names.hosts.length }),
       vmTimes: fc.record({ resumeS: resumeDist, suspendS: suspendDist }),
       faults: faultArb(names),
-    });
+    }).map((x): Schedule => (safety ? { ...x, safety } : x));
   });
 }
 
@@ -155,6 +157,7 @@ export function scheduleScenario(s: Schedule): Record<string, unknown> {
   const policy = s.policy === 'failover'
     ? { kind: 'failover', manager: 'mgr', target: 'web1', service: 'svc0', vip: 'vip-web1', backupVm: 'web1b', backupHost: 'vmhost', interval: s.timing.interval, serviceTimeout: 1, networkTimeout: 1, recoveryWait: s.timing.restartWait }
     : { kind: 'p2p', group: s.group, interval: s.timing.interval, networkTimeout: 1, serviceTimeout: 1, restartWait: s.timing.restartWait, waitPoll: 1, decision: 0.25, examRetry: 0.1, loadInterval: s.timing.interval, reconcile: 30 };
+  if (s.safety) Object.assign(policy, { safety: s.safety });
   const raw: Record<string, unknown> = {
     name: `swarm-${s.policy}`,
     until: '100000s',
@@ -221,6 +224,8 @@ export interface SwarmOptions {
   outDir?: string;
   /** Shrink the first failing schedule of each key (default true when outDir is given). */
   shrink?: boolean;
+  /** Run the policies with this safety option (default: the manifests' default, hardened). */
+  safety?: 'paper' | 'hardened';
   progress?: (msg: string) => void;
 }
 
@@ -247,8 +252,8 @@ export const policySeed = (seed: number, policy: string): number => {
 };
 
 /** The schedules of a policy, in order (the same ones fast-check replays by index). */
-export function sampleSchedules(policy: SwarmPolicy, n: number, seed: number): Schedule[] {
-  return fc.sample(scheduleArb(policy), { seed: policySeed(seed, policy), numRuns: n });
+export function sampleSchedules(policy: SwarmPolicy, n: number, seed: number, safety?: 'paper' | 'hardened'): Schedule[] {
+  return fc.sample(scheduleArb(policy, safety), { seed: policySeed(seed, policy), numRuns: n });
 }
 
 interface Pool {
@@ -280,7 +285,7 @@ export async function runSwarm(o: SwarmOptions): Promise<PolicySummary[]> {
         continue;
       }
       const p = policy as SwarmPolicy;
-      const schedules = sampleSchedules(p, o.schedules, o.seed);
+      const schedules = sampleSchedules(p, o.schedules, o.seed, o.safety);
       const sum: PolicySummary = { policy, schedules: schedules.length, failing: 0, byKey: emptyKeys(), firstIndex: {}, written: [] };
       const raws = schedules.map(scheduleScenario);
       const started = Date.now();
@@ -304,7 +309,7 @@ export async function runSwarm(o: SwarmOptions): Promise<PolicySummary[]> {
           const idx = sum.firstIndex[k];
           if (idx === undefined) continue;
           say(`${policy}: shrinking the first ${k} failure (schedule ${idx})`);
-          const file = shrinkAndWrite(p, o.seed, idx, k, o.outDir);
+          const file = shrinkAndWrite(p, o.seed, idx, k, o.outDir, o.safety);
           if (file) sum.written.push(file);
         }
       }
@@ -317,11 +322,11 @@ export async function runSwarm(o: SwarmOptions): Promise<PolicySummary[]> {
 }
 
 /** Shrinks schedule `index` of a policy's stream while it still shows `key`; writes it; returns the path. */
-export function shrinkAndWrite(policy: SwarmPolicy, seed: number, index: number, key: SwarmKey, outDir: string): string | null {
+export function shrinkAndWrite(policy: SwarmPolicy, seed: number, index: number, key: SwarmKey, outDir: string, safety?: 'paper' | 'hardened'): string | null {
   const shows = (s: Schedule) => runRaw(scheduleScenario(s)).keys.includes(key);
   // Replaying from the start finds schedule `index` again (it is the first showing `key`) and
   // shrinks it (a replay by path would not shrink).
-  const r = fc.check(fc.property(scheduleArb(policy), (s) => !shows(s)), { seed: policySeed(seed, policy), numRuns: index + 1 });
+  const r = fc.check(fc.property(scheduleArb(policy, safety), (s) => !shows(s)), { seed: policySeed(seed, policy), numRuns: index + 1 });
   if (!r.failed || !r.counterexample) return null;
   const s = r.counterexample[0];
   const raw = scheduleScenario(s);

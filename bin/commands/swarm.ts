@@ -16,13 +16,15 @@ export function register(program: Command): void {
     .option('--jobs <n>', 'worker threads running the simulations', positiveInt('jobs'), 1)
     .option('--out <dir>', 'where shrunk failing schedules go', 'out/swarm')
     .option('--no-shrink', 'count only: do not shrink failing schedules')
-    .action(async (o: { policy: string; schedules: number; seed: number; jobs: number; out: string; shrink: boolean }) => {
+    .option('--safety <mode>', 'run the policies with safety: paper or hardened (default: the policy\'s default, hardened)')
+    .action(async (o: { policy: string; schedules: number; seed: number; jobs: number; out: string; shrink: boolean; safety?: string }) => {
+      if (o.safety !== undefined && o.safety !== 'paper' && o.safety !== 'hardened') throw new Error(`--safety: paper or hardened, not "${o.safety}"`);
       const policies = o.policy === 'all' ? Object.keys(POLICIES) : [o.policy];
       const say = sayer('swarm');
       const started = Date.now();
-      const rows = await runSwarm({ policies, schedules: o.schedules, seed: o.seed, jobs: o.jobs, outDir: o.out, shrink: o.shrink, progress: say });
+      const rows = await runSwarm({ policies, schedules: o.schedules, seed: o.seed, jobs: o.jobs, outDir: o.out, shrink: o.shrink, safety: o.safety as 'paper' | 'hardened' | undefined, progress: say });
       for (const r of rows) for (const f of r.written) say(`${r.policy}: wrote ${f}`);
-      console.log(`swarm seed ${o.seed}, ${o.schedules} schedules per policy, ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      console.log(`swarm seed ${o.seed}, ${o.schedules} schedules per policy${o.safety ? `, safety ${o.safety}` : ''}, ${((Date.now() - started) / 1000).toFixed(1)} s`);
       console.log(summaryTable(rows));
       if (rows.some((r) => r.failing > 0)) process.exitCode = 1;
     });
