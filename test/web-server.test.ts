@@ -1,6 +1,7 @@
 // The web view's server API, spoken to with plain fetch on an ephemeral port of 127.0.0.1.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +10,7 @@ import { buildSimulation, readScenario } from '../run/sim.ts';
 import { toNdjson } from '../trace/ndjson.ts';
 import { faultSchema } from '../sim/scenario/schema.ts';
 import { parseNdjson, recoveries } from '../trace/metrics.ts';
-import { FAULT_KINDS, type RunDetail, type RunInfo, type ScenarioEntry, type SavedTrace } from '../web/shared/api.ts';
+import { FAULT_KINDS, type ConformDetail, type ConformEntry, type LabInfo, type RunDetail, type RunInfo, type ScenarioEntry, type SavedTrace } from '../web/shared/api.ts';
 
 const NT2 = 'p2p-fig13-nt2';
 let server: RunningServer;
@@ -343,5 +344,142 @@ describe('web server: access', () => {
     const cross = await post(server.url, { Origin: 'http://attacker.example' });
     expect(cross.status).toBe(403);
     expect(((await cross.json()) as { error: string }).error).toMatch(/cross-origin/);
+  });
+});
+
+describe('web server: a lab, its live runs, sim vs live (no lab up needed)', () => {
+  let labServer: RunningServer;
+  let labOut: string;
+  let labDir: string;
+  let labFile: string;
+  let holder: ReturnType<typeof spawn> | null = null;
+
+  beforeAll(async () => {
+    labOut = mkdtempSync(join(tmpdir(), 'hatwin-web-lab-out-'));
+    labDir = mkdtempSync(join(tmpdir(), 'hatwin-web-lab-'));
+    // A lab that is not up: its state folder does not exist; its logs (and live-runs/) under labDir.
+    labFile = join(labDir, 'lab.yaml');
+    writeFileSync(labFile, readFileSync('experiments/labs/p2p-mini.yaml', 'utf8')
+      .replace(/^name: p2p-mini$/m, 'name: p2p-mini-webtest')
+      .replace('dir: ../../out/lab/p2p-mini/keys', `dir: ${join(labDir, 'keys')}`)
+      .replace(/^subnet:/m, `stateDir: ${join(labDir, 'state')}\nlogDir: ${join(labDir, 'logs')}\nsubnet:`));
+    labServer = await startServer({ port: 0, outDir: labOut, frontEnd: false, lab: labFile });
+  });
+  afterAll(async () => {
+    await labServer?.close();
+    if (holder?.pid) holder.kill('SIGKILL');
+    rmSync(labOut, { recursive: true, force: true });
+    rmSync(labDir, { recursive: true, force: true });
+  });
+  const at = (path: string) => new URL(path, labServer.url).href;
+  const post = async (path: string, body: unknown) => {
+    const res = await fetch(at(path), { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+
+  it('a server without --lab says so: GET /api/lab is null, a live run is a 404', async () => {
+    expect((await json('GET', '/api/lab')).body).toBeNull();
+    const r = await json<{ error: string }>('POST', '/api/lab/runs', { scenario: 'live-p2p-nt2' });
+    expect(r.status).toBe(404);
+    expect(r.body.error).toMatch(/follows no lab: start it with `hatwin serve --lab LAB.yaml`/);
+  });
+
+  it('attaches to a lab that is down and says so; a live run on it is refused', async () => {
+    const info = (await (await fetch(at('/api/lab'))).json()) as LabInfo;
+    expect(info).toMatchObject({ name: 'p2p-mini-webtest', up: false, hosts: ['Login', 'Mail', 'FTP', 'Web1'], vms: ['Loginb', 'Mailb', 'FTPb', 'Web1b'] });
+    expect(info.detail).toMatch(/^down: not built/);
+    expect(info.faults).toEqual(['St1', 'St2', 'Nt1', 'Nt2', 'pause', 'link-down', 'partition-oneway', 'heal']);
+    const r = await post('/api/lab/runs', { scenario: 'live-p2p-nt2' });
+    expect(r.status).toBe(409);
+    expect(String(r.body.error)).toMatch(/lab p2p-mini-webtest is down/);
+    expect((await post('/api/lab/runs', { scenario: 'nope' })).status).toBe(404);
+    expect((await post('/api/lab/runs', { scenario: 'live-p2p-nt2', seed: 1 })).status).toBe(400);
+  });
+
+  it('follows a run that `hatwin live` publishes: its partial trace, sorted, in wall-clock time, to its end', async () => {
+    // A stand-in for the hatwin live process (the record names a live process).
+    holder = spawn('sleep', ['120'], { stdio: 'ignore' });
+    await new Promise((r) => holder!.once('spawn', r));
+    const { liveRunsDir, partialTraceOf } = await import('../run/live.ts');
+    const { procRef } = await import('../adapters/lab/proc.ts');
+    const { loadLab } = await import('../adapters/lab/schema.ts');
+    const lab = loadLab(labFile);
+    const traceFile = join(labOut, 'cli-live', 'nt2.ndjson');
+    mkdirSync(join(labOut, 'cli-live'), { recursive: true });
+    const partial = partialTraceOf(traceFile);
+    const epochUs = Math.round((performance.timeOrigin + performance.now()) * 1000) - 10_000_000; // 10 s ago
+    const line = (e: object) => `${JSON.stringify(e)}\n`;
+    writeFileSync(partial, line({ t: 1_000_000, kind: 'host.state', subject: 'FTP', data: { state: 'on' } }) + line({ t: 3_000_000, kind: 'fault', subject: 'FTP', data: { fault: 'Nt2' } }) + line({ t: 2_000_000, kind: 'agent.start', subject: 'Mail', data: {} }));
+    const record = {
+      runId: 'rtest1', lab: lab.name, labFile, scenario: 'live-p2p-nt2', scenarioFile: join(process.cwd(), 'experiments/scenarios/live-p2p-nt2.yaml'),
+      traceFile, partialFile: partial, epochUs, untilUs: 45_000_000, proc: procRef(holder.pid!, 'hatwin live'), startedAt: new Date().toISOString(), state: 'running',
+    };
+    mkdirSync(liveRunsDir(lab), { recursive: true });
+    writeFileSync(join(liveRunsDir(lab), 'rtest1.json'), JSON.stringify(record));
+    // Followed within a second or two, as a live run of the web view.
+    let run: RunInfo | undefined;
+    for (let i = 0; i < 100 && !run; i++) {
+      run = ((await (await fetch(at('/api/runs'))).json()) as RunInfo[]).find((r) => r.kind === 'live');
+      if (!run) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(run).toMatchObject({ kind: 'live', scenario: 'live-p2p-nt2', state: 'running', live: { runId: 'rtest1', startedBy: 'cli', pid: holder.pid } });
+    const detail = (await (await fetch(at(`/api/runs/${run!.id}`))).json()) as RunDetail;
+    expect(detail.topology?.lights).toBe('probes');
+    expect(detail.topology?.vips.find((v) => v.name === 'vip-ftp')?.address).toBe('10.77.0.103');
+    // Published sorted by time; the run's clock is the wall clock since the epoch, 2 s behind.
+    const trace = async () => (await (await fetch(at(`/api/runs/${run!.id}/trace`))).text()).trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { t: number; kind: string });
+    let evs = await trace();
+    for (let i = 0; i < 50 && evs.length < 3; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      evs = await trace();
+    }
+    expect(evs.map((e) => e.kind)).toEqual(['host.state', 'agent.start', 'fault']);
+    const now = ((await (await fetch(at(`/api/runs/${run!.id}`))).json()) as RunInfo).nowUs;
+    expect(now).toBeGreaterThan(7_000_000);
+    expect(now).toBeLessThan(30_000_000);
+    // Pacing is not for live runs; stopping one that hatwin live runs is its business; faults are checked against the lab.
+    expect((await post(`/api/runs/${run!.id}/pause`, {})).status).toBe(409);
+    const stop = await post(`/api/runs/${run!.id}/stop`, {});
+    expect(stop.status).toBe(409);
+    expect(String(stop.body.error)).toMatch(/started by `hatwin live` \(pid \d+\): stop it there/);
+    const badFault = await post(`/api/runs/${run!.id}/faults`, { kind: 'Nt2', target: 'FTPb' });
+    expect(badFault.status).toBe(400);
+    expect(String(badFault.body.error)).toMatch(/no host "FTPb" in lab p2p-mini-webtest/);
+    expect((await post(`/api/runs/${run!.id}/faults`, { kind: 'vm-crash', target: 'FTP' })).status).toBe(400);
+    // More lines (one late), then the end: everything is published, in order, and the run is done.
+    writeFileSync(partial, line({ t: 4_000_000, kind: 'trouble.detected', subject: 'FTP', data: { manager: 'Mail', detail: 'network' } }) + line({ t: 6_000_000, kind: 'function.recovered', subject: 'FTP', data: { manager: 'Mail', vm: 'FTPb', host: 'Mail' } }), { flag: 'a' });
+    writeFileSync(join(liveRunsDir(lab), 'rtest1.json'), JSON.stringify({ ...record, state: 'done', endedAt: new Date().toISOString(), events: 5 }));
+    const done = await waitFor(run!.id, (r) => r.state === 'done', labServer.url);
+    expect(done.error).toBeNull();
+    evs = await trace();
+    expect(evs.map((e) => e.kind)).toEqual(['host.state', 'agent.start', 'fault', 'trouble.detected', 'function.recovered']);
+    const lab2 = (await (await fetch(at('/api/lab'))).json()) as LabInfo;
+    expect(lab2.runs[0]).toMatchObject({ runId: 'rtest1', state: 'done', webRun: run!.id, startedBy: 'cli' });
+    // The partial trace is not offered as a saved trace.
+    expect(((await (await fetch(at('/api/traces'))).json()) as SavedTrace[]).map((t) => t.path).some((p) => p.includes('partial'))).toBe(false);
+    // Its events fed the metrics.
+    const metrics = await (await fetch(at('/metrics'))).text();
+    expect(metrics).toMatch(/^hatwin_detections_total\{target="FTP"\} 1$/m);
+  }, 30_000);
+
+  it('lists hatwin conform results and gives one with both traces', async () => {
+    const dir = join(labOut, 'conform');
+    mkdirSync(dir, { recursive: true });
+    const s = readScenario('experiments/scenarios/live-p2p-nt2.yaml');
+    const sim = buildSimulation(s, { seed: 1 });
+    sim.run(s.until!);
+    const rows = [{ metric: 'function recovery s (detection -> backup serving)', server: 'FTP', live: 2.16, sim: 1.653, errPct: -23.5 }];
+    writeFileSync(join(dir, 'conform-live-p2p-nt2.json'), JSON.stringify({ scenario: 'live-p2p-nt2', lab: 'p2p-mini', params: 'x', rows }));
+    writeFileSync(join(dir, 'conform-live-p2p-nt2.sim.ndjson'), toNdjson(sim.events));
+    writeFileSync(join(dir, 'conform-live-p2p-nt2.live.ndjson'), toNdjson(sim.events.map((e) => ({ ...e, t: e.t + 500_000 }))));
+    const list = (await (await fetch(at('/api/conform'))).json()) as ConformEntry[];
+    expect(list).toEqual([expect.objectContaining({ path: 'conform/conform-live-p2p-nt2.json', scenario: 'live-p2p-nt2', lab: 'p2p-mini', hasTraces: true })]);
+    const one = (await (await fetch(at('/api/conform/conform/conform-live-p2p-nt2.json'))).json()) as ConformDetail;
+    expect(one.rows).toEqual(rows);
+    expect(one.sim).toHaveLength(sim.events.length);
+    expect(one.live[0].t).toBe(sim.events[0].t + 500_000);
+    expect((await fetch(at('/api/conform/conform/nope.json'))).status).toBe(400);
+    expect((await fetch(at('/api/conform/conform/conform-nope.json'))).status).toBe(404);
+    expect((await fetch(at('/api/conform/..%2Fconform-x.json'))).status).toBe(400);
   });
 });
