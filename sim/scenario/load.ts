@@ -14,8 +14,12 @@ export const MAX_FILE_BYTES = 1024 * 1024;
 const MAX_FILE_TEXT = '1 MiB';
 /** The deepest nesting of YAML collections (a scenario needs about 6). */
 export const MAX_DEPTH = 64;
-/** The yaml library's cap on alias expansion (a "billion laughs" file exceeds it). */
-export const MAX_ALIAS_COUNT = 100;
+/**
+ * The most values (scalars and collections) a document may hold once its aliases are expanded:
+ * a "billion laughs" file exceeds it at once, while any file of MAX_FILE_BYTES without aliases
+ * stays below (an alias shares its anchor's value: counting is linear in the file).
+ */
+export const MAX_VALUES = 500_000;
 /** Problems printed in an error; the rest are counted. */
 export const MAX_PROBLEMS_SHOWN = 50;
 /** The longest line of an error. */
@@ -160,39 +164,57 @@ function checkTree(doc: Document): { deep?: Node; tags: Array<{ node: Node; tag:
   return { tags, firstAlias };
 }
 
-/** Depth of a JS value from YAML (aliases may share or even cycle): 'cycle', or the depth. */
-function jsDepth(root: unknown): number | 'cycle' {
+/**
+ * Depth and expanded size of a JS value from YAML, where aliases share (or even cycle back to)
+ * their anchor's value: 'cycle', or the depth and the number of values once expanded. Stops
+ * early past MAX_DEPTH or MAX_VALUES. Linear in the number of distinct objects.
+ */
+function jsShape(root: unknown): { depth: number; values: number } | 'cycle' {
+  const sizes = new Map<object, number>();
+  const depth = jsDepth(root, sizes);
+  if (depth === 'cycle' || depth > MAX_DEPTH) return depth === 'cycle' ? 'cycle' : { depth, values: 0 };
+  return { depth, values: typeof root === 'object' && root !== null ? sizes.get(root) ?? 1 : 1 };
+}
+
+function jsDepth(root: unknown, sizes: Map<object, number>): number | 'cycle' {
   const done = new Map<object, number>();
   const open = new Set<object>();
-  const stack: Array<{ v: object; kids: unknown[]; i: number; max: number }> = [];
-  const enter = (v: unknown): number | 'cycle' | null => {
-    if (typeof v !== 'object' || v === null) return 0;
+  const stack: Array<{ v: object; kids: unknown[]; i: number; max: number; size: number }> = [];
+  const enter = (v: unknown): [number, number] | 'cycle' | null => {
+    if (typeof v !== 'object' || v === null) return [0, 1];
     const d = done.get(v);
-    if (d !== undefined) return d;
+    if (d !== undefined) return [d, sizes.get(v)!];
     if (open.has(v)) return 'cycle';
     open.add(v);
     const kids = v instanceof Map ? [...v.keys(), ...v.values()] : v instanceof Set ? [...v] : Object.values(v);
-    stack.push({ v, kids, i: 0, max: 0 });
+    stack.push({ v, kids, i: 0, max: 0, size: 1 });
     return null;
   };
   const first = enter(root);
-  if (first !== null) return first;
+  if (first !== null) return first === 'cycle' ? 'cycle' : first[0];
   let result = 0;
   while (stack.length > 0) {
     const top = stack[stack.length - 1];
     if (top.i < top.kids.length) {
       const r = enter(top.kids[top.i++]);
       if (r === 'cycle') return 'cycle';
-      if (r !== null) top.max = Math.max(top.max, r);
+      if (r !== null) {
+        top.max = Math.max(top.max, r[0]);
+        top.size = Math.min(MAX_VALUES + 1, top.size + r[1]);
+      }
       continue;
     }
     stack.pop();
     open.delete(top.v);
     const d = top.max + 1;
     done.set(top.v, d);
+    sizes.set(top.v, top.size);
     if (d > MAX_DEPTH) return d;
-    if (stack.length > 0) stack[stack.length - 1].max = Math.max(stack[stack.length - 1].max, d);
-    else result = d;
+    const parent = stack[stack.length - 1];
+    if (parent) {
+      parent.max = Math.max(parent.max, d);
+      parent.size = Math.min(MAX_VALUES + 1, parent.size + top.size);
+    } else result = d;
   }
   return result;
 }
@@ -254,17 +276,22 @@ export function parseYamlWith<S extends z.ZodType>(
   const aliasAt = () => at(tree.firstAlias?.range?.[0] ?? 0);
   let raw: unknown;
   try {
-    raw = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    // An alias resolves to its anchor's value itself (shared, not copied): no expansion here;
+    // jsShape below counts what the schema would walk.
+    raw = doc.toJS({ maxAliasCount: -1 });
   } catch (e) {
     const { line, col } = aliasAt();
-    throw whole(e instanceof ReferenceError && /alias/i.test(e.message)
-      ? `YAML aliases expand too much (more than ${MAX_ALIAS_COUNT} nodes; a "billion laughs" file?)`
-      : e instanceof RangeError ? `YAML nested too deeply (at most ${MAX_DEPTH} levels)` : `YAML: ${(e as Error).message}`, line, col);
+    throw whole(e instanceof RangeError ? `YAML nested too deeply (at most ${MAX_DEPTH} levels)` : `YAML: ${(e as Error).message}`, line, col);
   }
-  const depth = jsDepth(raw);
-  if (depth === 'cycle' || depth > MAX_DEPTH) {
+  const shape = jsShape(raw);
+  if (shape === 'cycle' || shape.depth > MAX_DEPTH || shape.values > MAX_VALUES) {
     const { line, col } = aliasAt();
-    throw whole(depth === 'cycle' ? 'YAML: an alias refers to a node that contains it (a cycle)' : `YAML aliases nest too deeply (at most ${MAX_DEPTH} levels)`, line, col);
+    throw whole(
+      shape === 'cycle' ? 'YAML: an alias refers to a node that contains it (a cycle)'
+        : shape.depth > MAX_DEPTH ? `YAML aliases nest too deeply (at most ${MAX_DEPTH} levels)`
+          : tree.firstAlias ? `YAML aliases expand too much (more than ${MAX_VALUES} values; a "billion laughs" file?)`
+            : `too many values (more than ${MAX_VALUES})`,
+      line, col);
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     const { line, col } = at(isNode(doc.contents) ? doc.contents.range?.[0] ?? 0 : 0);
