@@ -2,7 +2,7 @@
 // argument checking. Nothing here runs apt-get: installed() is injected, installing is off.
 import { describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,8 +30,9 @@ describe('apt lists', () => {
     expect(parseAptList('# only a comment\n\n')).toEqual([]);
   });
 
-  it('the repository\'s lists: lab, live-adapters, web; their packages without comments', () => {
-    expect(aptLists()).toEqual(['lab', 'live-adapters', 'web']);
+  it('the repository\'s lists (every scripts/apt/*.txt, sorted); their packages without comments', () => {
+    expect(aptLists()).toEqual(readdirSync(join(REPO_DIR, 'scripts/apt')).filter((f) => f.endsWith('.txt')).map((f) => f.slice(0, -4)).sort());
+    expect(aptLists()).toEqual(expect.arrayContaining(['lab', 'live-adapters', 'web']));
     const lab = readAptList('lab');
     expect(lab).toContain('libvirt-dev');
     expect(lab).toContain('qemu-system-x86');
@@ -40,7 +41,7 @@ describe('apt lists', () => {
   });
 
   it('an unknown list names the known ones', () => {
-    expect(() => readAptList('bogus')).toThrow('unknown package list "bogus" (known: lab, live-adapters, web)');
+    expect(() => readAptList('bogus')).toThrow(`unknown package list "bogus" (known: ${aptLists().join(', ')})`);
   });
 
   it('lists in another folder', () => {
@@ -103,7 +104,7 @@ describe('scripts/setup.mjs', () => {
   it('--need with an unknown list: non-zero exit, the known lists named, nothing installed', async () => {
     const r = await setup(['--need', 'bogus']);
     expect(r.code).not.toBe(0);
-    expect(r.stderr).toContain('unknown package list "bogus" (known: lab, live-adapters, web)');
+    expect(r.stderr).toContain(`unknown package list "bogus" (known: ${aptLists().join(', ')})`);
     expect(r.stderr).not.toContain('apt-get');
     expect(r.stderr).not.toContain('npm');
   });
@@ -112,7 +113,7 @@ describe('scripts/setup.mjs', () => {
     for (const args of [['--need'], ['--bogus'], ['--all', '--need', 'lab']]) {
       const r = await setup(args);
       expect(r.code).not.toBe(0);
-      expect(r.stderr).toContain('usage: node scripts/setup.mjs [--all | --need LIST[,LIST...]]  (lists: lab, live-adapters, web)');
+      expect(r.stderr).toContain(`usage: node scripts/setup.mjs [--all | --need LIST[,LIST...]]  (lists: ${aptLists().join(', ')})`);
     }
   });
 });
