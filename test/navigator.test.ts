@@ -134,3 +134,23 @@ describe('navigator in sim: the Table 5-7 scenario', () => {
     expect(JSON.stringify(again.events)).toBe(JSON.stringify(ev));
   });
 });
+
+describe('navigator manifest', () => {
+  it('checks the block against the site', async () => {
+    const { checkPoliciesOn } = await import('../run/policies.ts');
+    const site = {
+      world: 'sim' as const,
+      hosts: [{ name: 'a', mac: '', services: [], on: true }, { name: 'b', mac: '', services: [], on: true }],
+      vms: [{ name: 'x', services: ['zabbix'] }, { name: 'y', services: [] }],
+      vips: [{ name: 'v', holder: null }],
+    };
+    const problems = checkPoliciesOn([{ kind: 'navigator', start: 'c', containers: ['x', 'y'], service: 'zabbix', vip: 'w', hosts: ['a', 'b'] }], site);
+    const msgs = problems.map((p) => `${p.path.join('.')}: ${p.message}`);
+    expect(msgs).toEqual(expect.arrayContaining([
+      expect.stringMatching(/start: no host "c"/),
+      expect.stringMatching(/service: container "y" does not run "zabbix"/),
+      expect.stringMatching(/vip: no VIP "w"/),
+    ]));
+    expect(checkPoliciesOn([{ kind: 'navigator', start: 'a', containers: ['x', 'x'], service: 'zabbix', vip: 'v' }], site).map((p) => p.message)).toContain('the two containers must differ');
+  });
+});

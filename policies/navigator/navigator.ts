@@ -59,8 +59,6 @@ interface PilotState {
   secondary: { host: string; vm: string } | null;
   /** The secondary said its container runs. */
   ready: boolean;
-  /** Round of uptime queries (stale replies are dropped). */
-  round: number;
   /** A lease-holding primary that lost its lease stops serving. */
   deposed: boolean;
 }
@@ -98,7 +96,7 @@ export function* depot(c: NavigatorConfig, host: string): Process<void> {
 
 /** The first pilot, placed by the administrator with the container on `host`. */
 export function* initialPilot(c: NavigatorConfig, host: string): Process<void> {
-  const st: PilotState = { host, vm: c.containers[0], secondary: null, ready: false, round: 0, deposed: false };
+  const st: PilotState = { host, vm: c.containers[0], secondary: null, ready: false, deposed: false };
   try {
     yield* call('depot', 'copyImage', host, host, c.imageBytes, c.backupRateBps);
     yield* call('hypervisor', 'start', st.vm, host);
@@ -131,7 +129,7 @@ export function* secondaryPilot(c: NavigatorConfig, host: string, vm: string, pr
   for (;;) {
     const bad = yield* watch(ping, c.primaryCheckUs);
     yield* trace('navigator.primary-lost', host, { primaryHost, primaryVm, detail: bad.detail });
-    const st: PilotState = { host, vm, secondary: null, ready: false, round: 0, deposed: false };
+    const st: PilotState = { host, vm, secondary: null, ready: false, deposed: false };
     if (c.lease && !(yield* acquireLease(c, st))) {
       // A live primary holds the lease (it is cut off from here, not dead): stay secondary.
       yield* trace('navigator.lease-denied', host, { vm });
@@ -199,7 +197,8 @@ function* primaryLoop(c: NavigatorConfig, st: PilotState): Process<void> {
  * 'failed' when the candidate failed (it is added to `exclude`), 'none' when no PC answered.
  */
 function* placeSecondary(c: NavigatorConfig, st: PilotState, exclude: string[]): Op<'placed' | 'failed' | 'none'> {
-  const round = ++st.round;
+  // The query's time names its round: replies to an earlier query (of this or an earlier pilot on this PC) are dropped.
+  const round = yield* now();
   for (const h of c.hosts) {
     if (h === st.host || exclude.includes(h)) continue;
     try {
