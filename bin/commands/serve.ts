@@ -17,6 +17,16 @@ export function register(program: Command): void {
     .option('--agent-metrics-port <n>', 'with --lab: agents of live runs started from the page serve Prometheus metrics on this port (each on its lab address)', port)
     .action(async (o: { port: number; host: string; tokenFile?: string; out: string; lab?: string; agentMetricsPort?: number; scenarios?: string[] }) => {
       const { startServer } = await import('../../web/server/serve.ts');
+      if (o.lab !== undefined) {
+        // A live run's set-up program that fails (etcd gone with the lab, ...) is thrown by the
+        // engine when nobody joins it; runLive reads its result and fails that run: the server
+        // stays up and says so on the page.
+        const { ProcessError } = await import('../../engine/runtime/runtime.ts');
+        process.on('uncaughtException', (e) => {
+          if (!(e instanceof ProcessError)) throw e;
+          console.error(`hatwin serve: ${e.message} (the live run that ran it fails)`);
+        });
+      }
       const s = await startServer({ port: o.port, host: o.host, tokenFile: o.tokenFile, outDir: o.out, lab: o.lab, agentMetricsPort: o.agentMetricsPort, scenarioDirs: o.scenarios, log: (l) => console.log(l) });
       console.log(`hatwin web view: ${s.url} (Prometheus metrics: ${s.url}metrics)`);
       if (s.lab) console.log(`lab ${s.lab.lab.name}: ${s.lab.info().detail}`);
