@@ -12,6 +12,9 @@ import {
 import { redisConnection, runOnQueue, startQueueWorker, QUEUE_NAME } from '../../run/worker.ts';
 import { guardedWith, int, positiveInt, sayer } from '../output.ts';
 
+/** Rows of the result table printed on stdout. */
+const MAX_ROWS_SHOWN = 60;
+
 const queueUrl = (v: string): string => {
   try {
     redisConnection(v);
@@ -65,7 +68,10 @@ export function register(program: Command): void {
       }
       const result = aggregateSweep(plan, results);
       const files = writeSweep(result, o.out);
-      console.log(sweepMarkdown(result));
+      const md = sweepMarkdown(result).split('\n');
+      // A big sweep's table stays in its .md file: the terminal gets its head.
+      const shown = result.rows.length > MAX_ROWS_SHOWN ? [...md.slice(0, 6 + MAX_ROWS_SHOWN), `| ... ${result.rows.length - MAX_ROWS_SHOWN} more rows in ${files[2]} |`, ''] : md;
+      console.log(shown.join('\n'));
       console.log(`wrote ${files.join(', ')}`);
     }));
 
