@@ -74,6 +74,21 @@ describe('lbcluster pool semantics', () => {
     expect(lbAccesses(plain).some((a) => a.by === 'ap3')).toBe(false);
   });
 
+  it('garpDelay: the VIP is set that long after the director becomes master (plus vipSetS)', () => {
+    const ev = run({ faults: [], policy: { garpDelay: '1.5s' }, until: 10 * S });
+    const master = ev.find((e) => e.kind === 'vrrp.state' && e.data?.to === 'master')!;
+    const vip = ev.find((e) => e.kind === 'vip.assign')!;
+    expect(vip.t - master.t).toBe(1.5 * S + base.network.vipSetS * S);
+  });
+
+  it('preempt: false (nopreempt) leaves the lower-priority master in place when ms1 returns', () => {
+    const ev = run({ faults: [{ kind: 'Nt1', target: 'ms1', at: 30 * S }], policy: { preempt: false }, until: 90 * S });
+    const back = ev.find((e) => e.kind === 'vrrp.state' && e.data?.router === 'ms1' && e.t > 31 * S)!;
+    expect(back.data?.to).toBe('backup');
+    expect(ev.filter((e) => e.kind === 'vrrp.state' && e.t > back.t)).toEqual([]);
+    expect(ev.filter((e) => e.kind === 'vip.assign').at(-1)?.data?.holder).toBe('ms2');
+  });
+
   it('the manifest names what the site lacks', () => {
     const text = readFileSync(join(SCENARIO_DIR, 'lb-demo.yaml'), 'utf8')
       .replace('- { host: ms2, priority: 100 }', '- { host: ms3, priority: 100 }')
