@@ -18,6 +18,9 @@ import { acquireLabLock } from '../adapters/lab/lock.ts';
 import { loadLab, REPO_DIR, type Lab } from '../adapters/lab/schema.ts';
 import { endProcesses, procRef } from '../adapters/lab/proc.ts';
 import type { LabInfo, RunInfo } from '../web/shared/api.ts';
+import { conformRows } from '../run/calibrate.ts';
+import { buildSimulation, readScenario } from '../run/sim.ts';
+import { parseNdjson, toNdjson } from '../trace/ndjson.ts';
 
 const isRoot = process.getuid?.() === 0;
 if (!isRoot) console.log('[web-live-e2e] skipped: needs root (the mini-lab: network namespaces, libvirt guests, power supervisors)');
@@ -74,6 +77,8 @@ describe.skipIf(!isRoot)('web view following the live mini-lab (p2p-mini on 10.7
   const serveLog: string[] = [];
   const pageErrors: string[] = [];
   const releases: Array<() => void> = [];
+  /** Both lab locks are ours: only then is the lab ours to take down (another run may be using it). */
+  let owned = false;
 
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) {
@@ -84,6 +89,7 @@ describe.skipIf(!isRoot)('web view following the live mini-lab (p2p-mini on 10.7
     // One lab test at a time on this machine: the mini-lab test's lock, then this lab's own.
     releases.push(await acquireLabLock({ name: 'p2p-mini-t' }, 540_000, (o) => console.log(`[web-live] waiting for pid ${o.pid} (mini-lab test)`)));
     releases.push(await acquireLabLock(lab, 60_000));
+    owned = true;
     try {
       await labUp(lab, (m) => console.log(`[web-live] ${m}`));
     } catch (e) {
@@ -131,7 +137,7 @@ describe.skipIf(!isRoot)('web view following the live mini-lab (p2p-mini on 10.7
         // SIGTERM: the server stops its live runs (agents ended by PID, traces written), then exits.
         await endProcesses([procRef(serve.pid, 'hatwin serve')], 'SIGTERM', 40_000).catch(() => undefined);
       }
-      if (lab) {
+      if (lab && owned) {
         await labDown(lab);
         expect(await labLeftovers(lab)).toEqual([]);
       }
@@ -241,6 +247,26 @@ describe.skipIf(!isRoot)('web view following the live mini-lab (p2p-mini on 10.7
     expect(info.traceFile).toMatch(/^web-live\/live-p2p-nt2-paper-.*\.ndjson$/);
     const labInfo = await api<LabInfo>('/api/lab');
     expect(labInfo.runs.find((r) => r.webRun === runId)?.state).toBe('done');
+
+    // Sim and live side by side: this run's final trace against the sim's, as `hatwin conform` lays them out.
+    const liveEvents = parseNdjson(readFileSync(join(outDir, info.traceFile!), 'utf8'));
+    const scenario = readScenario(join(OUT, 'scenarios', `${SCENARIO}.yaml`));
+    const sim = buildSimulation(scenario, { seed: 1, watchMode: 'skip' });
+    sim.run(scenario.until!);
+    const dir = join(outDir, 'conform');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'conform-live-p2p-nt2.json'), JSON.stringify({ scenario: 'live-p2p-nt2', lab: lab.name, rows: conformRows(liveEvents, sim.events) }));
+    writeFileSync(join(dir, 'conform-live-p2p-nt2.live.ndjson'), toNdjson(liveEvents));
+    writeFileSync(join(dir, 'conform-live-p2p-nt2.sim.ndjson'), toNdjson(sim.events));
+    await page.focus('#conform-results'); // focus refreshes the list
+    await page.waitForSelector('#conform-results option[value="conform/conform-live-p2p-nt2.json"]', { state: 'attached' });
+    await page.selectOption('#conform-results', 'conform/conform-live-p2p-nt2.json');
+    await page.click('#open-conform');
+    await page.waitForSelector('#compare .pair.recovery[data-target="FTP"] text.rec-label.function[data-world="sim"]');
+    expect(await page.locator('#compare .pair.host[data-name="FTP"] .lane-live rect.seg-bar[data-state="off"]').count()).toBe(1);
+    expect(await page.locator('#compare .pair.host[data-name="FTP"] .lane-sim rect.seg-bar[data-state="off"]').count()).toBe(1);
+    expect(await page.locator('#compare .pair.recovery[data-target="FTP"] text.rec-label.function[data-world="sim"]').getAttribute('data-err')).toMatch(/^-?\d+\.\d$/);
+    await page.locator('#compare-panel').screenshot({ path: join(ARTIFACTS, 'web-live-compare.png') });
   }, 180_000);
 
   it('starts and stops a live run from the page', async () => {

@@ -84,7 +84,7 @@ export interface LabInfo {
   vms: string[];
   /** Lab faults a live run takes (adapters/lab labFault). */
   faults: string[];
-  /** Health probe interval of live runs without a policy interval. */
+  /** The lab's live runs (out/lab/NAME/live-runs/), newest first. */
   runs: LabRun[];
 }
 
