@@ -9,16 +9,45 @@
 // after a second attempt (a simulation is deterministic: the same task fails again).
 //
 // Workers run tasks as data: a scenario as YAML text, validated by the scenario loader, and a
-// seed. Every worker must run the same hatwin version as the coordinator (results come from its
-// code); Redis must be reachable only by machines you trust with that.
-import { randomUUID } from 'node:crypto';
+// seed. Results come from the worker's code, so the queue's name carries a fingerprint of the code
+// that simulations depend on (`codeFingerprint`): a coordinator and a worker of different code
+// never share a queue, and both print its name. Redis must be reachable only by machines you
+// trust to run hatwin's tasks.
+import { createHash, randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Job, Queue, QueueEvents, Worker, type ConnectionOptions } from 'bullmq';
 import { threadPool } from './pool.ts';
 import type { SweepTask, SweepTaskResult } from './sweep.ts';
 
-/** The queue of sweep tasks. */
-export const QUEUE_NAME = 'hatwin-sweep';
+/** The prefix of the queues of sweep tasks (`hatwin-sweep-<code fingerprint>`). */
+export const QUEUE_PREFIX = 'hatwin-sweep';
+
+const REPO = join(dirname(fileURLToPath(import.meta.url)), '..');
+/** What a simulation's result depends on: our code below experiments/, and the packages' versions. */
+const CODE_DIRS = ['trace', 'sim', 'engine', 'policies', 'adapters', 'run'];
+let fingerprint: string | undefined;
+
+/** 12 hex digits of a hash of the .ts files of CODE_DIRS (paths and contents) and package-lock.json. */
+export function codeFingerprint(): string {
+  if (fingerprint) return fingerprint;
+  const h = createHash('sha256');
+  const walk = (dir: string): string[] => readdirSync(dir).sort().flatMap((f) => {
+    const p = join(dir, f);
+    return statSync(p).isDirectory() ? walk(p) : p.endsWith('.ts') ? [p] : [];
+  });
+  for (const file of [...CODE_DIRS.flatMap((d) => walk(join(REPO, d))), join(REPO, 'package-lock.json')]) {
+    h.update(relative(REPO, file)).update('\0').update(readFileSync(file)).update('\0');
+  }
+  return (fingerprint = h.digest('hex').slice(0, 12));
+}
+
+/** The queue for this code's sweep tasks. */
+export function queueName(): string {
+  return `${QUEUE_PREFIX}-${codeFingerprint()}`;
+}
 
 /** Connection options from a URL: redis://[user:password@]host[:port][/db], rediss:// for TLS. */
 export function redisConnection(url: string): ConnectionOptions {
@@ -58,8 +87,9 @@ export interface QueueRunOptions {
 export async function runOnQueue(url: string, tasks: readonly SweepTask[], o: QueueRunOptions = {}): Promise<SweepTaskResult[]> {
   const connection = redisConnection(url);
   const say = o.say ?? (() => undefined);
-  const queue = new Queue(QUEUE_NAME, { connection });
-  const events = new QueueEvents(QUEUE_NAME, { connection });
+  const name = queueName();
+  const queue = new Queue(name, { connection });
+  const events = new QueueEvents(name, { connection });
   const run = randomUUID();
   const ids = tasks.map((_, i) => `${run}.${i}`);
   const indexOf = new Map(ids.map((id, i) => [id, i]));
@@ -111,7 +141,7 @@ export async function runOnQueue(url: string, tasks: readonly SweepTask[], o: Qu
         opts: { jobId: ids[from + k], attempts: 2, removeOnComplete: false, removeOnFail: false },
       })));
     }
-    say(`${tasks.length} jobs on queue ${QUEUE_NAME} at ${url}; workers: hatwin worker --queue ${url}`);
+    say(`${tasks.length} jobs on queue ${name} at ${url}; workers: hatwin worker --queue ${url} (of this same code: the queue's name ends with its fingerprint)`);
     // Events can be missed (a reconnect): when nothing has been heard for a while, look at the jobs.
     let sweeping = false;
     timer = setInterval(() => {
@@ -151,6 +181,8 @@ export interface QueueWorkerOptions {
 
 export interface QueueWorker {
   readonly name: string;
+  /** The queue it takes jobs from. */
+  readonly queue: string;
   /** Stops taking jobs, waits for the running ones, ends the threads. */
   close(): Promise<void>;
 }
@@ -167,8 +199,9 @@ export async function startQueueWorker(url: string, o: QueueWorkerOptions): Prom
   const name = o.name ?? `${hostname()}:${process.pid}`;
   const say = o.say ?? (() => undefined);
   const pool = await threadPool<SweepTask, SweepTaskResult>(new URL('./sweep.ts', import.meta.url).href, 'runSweepTask', o.jobs);
+  const queue = queueName();
   const worker = new Worker<SweepTask, SweepTaskResult>(
-    QUEUE_NAME,
+    queue,
     async (job) => {
       if (!isTask(job.data)) throw new Error('not a sweep task');
       const t0 = Date.now();
@@ -184,6 +217,7 @@ export async function startQueueWorker(url: string, o: QueueWorkerOptions): Prom
   await worker.waitUntilReady();
   return {
     name,
+    queue,
     async close() {
       await worker.close();
       await pool.destroy();

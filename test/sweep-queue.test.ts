@@ -87,6 +87,12 @@ describe.skipIf(missing !== null)('hatwin sweep --queue with hatwin worker proce
 
     const coordinator = startChild([...argv, 'sweep', join(dir, 'spec.yaml'), '--queue', url, '--out', join(dir, 'queued')]);
     children.push(coordinator);
+    // Coordinator and workers meet on the queue named after their code's fingerprint.
+    await until(() => / jobs on queue (\S+)/.test(coordinator.output()), 60_000, 'the coordinator queues its jobs');
+    const queue = / jobs on queue (\S+)/.exec(coordinator.output())![1];
+    expect(queue).toMatch(/^hatwin-sweep-[0-9a-f]{12}$/);
+    expect(a.output(), 'the code changed while the test ran').toContain(`ready: queue ${queue} `);
+    expect(b.output()).toContain(`ready: queue ${queue} `);
     // Kill wA as soon as it has started a job (each takes a simulated day).
     await until(() => /job (\S+) started/.test(a.output()), 120_000, 'wA starts a job');
     process.kill(a.pid, 'SIGKILL');

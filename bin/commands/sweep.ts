@@ -9,7 +9,7 @@ import {
   aggregateSweep, planSweep, readSweepSpec, runSweepTask, sweepMarkdown, writeSweep,
   type SweepTask, type SweepTaskResult,
 } from '../../run/sweep.ts';
-import { redisConnection, runOnQueue, startQueueWorker, QUEUE_NAME } from '../../run/worker.ts';
+import { redisConnection, runOnQueue, startQueueWorker, QUEUE_PREFIX } from '../../run/worker.ts';
 import { guardedWith, int, positiveInt, sayer } from '../output.ts';
 
 /** Rows of the result table printed on stdout. */
@@ -34,7 +34,7 @@ export function register(program: Command): void {
     .option('--out <dir>', 'output directory', 'out')
     .option('--seed <n>', 'first seed instead of the spec\'s (run r of every point uses seed + r)', int('seed'))
     .option('--runs <r>', 'runs per point instead of the spec\'s', positiveInt('runs'))
-    .option('--queue <url>', `put the runs on the BullMQ queue "${QUEUE_NAME}" in Redis at redis://HOST:PORT; hatwin worker --queue URL runs them (on any machine)`, queueUrl)
+    .option('--queue <url>', `put the runs on a BullMQ queue (${QUEUE_PREFIX}-<code fingerprint>) in Redis at redis://HOST:PORT; hatwin worker --queue URL of the same code runs them (on any machine)`, queueUrl)
     .action(guardedWith(sweepSay)(async (specPath: string, o: { jobs: number; out: string; seed?: number; runs?: number; queue?: string }) => {
       const spec = readSweepSpec(specPath);
       if (o.seed !== undefined) spec.seed = o.seed;
@@ -78,7 +78,7 @@ export function register(program: Command): void {
   const workerSay = sayer('worker');
   program
     .command('worker')
-    .description(`take sweep runs from the BullMQ queue "${QUEUE_NAME}" in Redis (hatwin sweep --queue) until stopped (SIGINT/SIGTERM: finishes the running ones)`)
+    .description(`take sweep runs from the BullMQ queue ${QUEUE_PREFIX}-<code fingerprint> in Redis (hatwin sweep --queue of the same code) until stopped (SIGINT/SIGTERM: finishes the running ones)`)
     .requiredOption('--queue <url>', 'the Redis server: redis://HOST:PORT', queueUrl)
     .option('--jobs <n>', 'runs at once (worker threads)', positiveInt('jobs'), 1)
     .option('--name <name>', 'this worker\'s name in messages (default HOST:PID)')
@@ -89,7 +89,7 @@ export function register(program: Command): void {
       const log = (m: string) => workerSay(`${name} ${m}`);
       const w = await startQueueWorker(o.queue, { jobs: o.jobs, lockMs: o.lockMs, stalledMs: o.stalledMs, name: o.name, say: log });
       name = w.name;
-      log(`ready: queue ${QUEUE_NAME} at ${o.queue}, ${o.jobs} thread(s), pid ${process.pid}`);
+      log(`ready: queue ${w.queue} at ${o.queue}, ${o.jobs} thread(s), pid ${process.pid}`);
       await new Promise<void>((resolve) => {
         const stop = (sig: string) => {
           log(`${sig}: finishing the running jobs`);
