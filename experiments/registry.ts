@@ -7,6 +7,7 @@ import { Samples, replicated, type Experiment, type Sample } from './report.ts';
 import { P2P_EXPERIMENTS } from './p2p/experiments.ts';
 import { TABLE_EXPERIMENTS } from './p2p/tables.ts';
 import { LB_EXPERIMENTS } from './lb/experiments.ts';
+import { NAVIGATOR_EXPERIMENTS } from './navigator/experiments.ts';
 import { PSS_EXPERIMENTS } from './pss/table4.ts';
 import { toNdjson } from '../trace/ndjson.ts';
 import type { Scenario } from '../sim/scenario/schema.ts';
@@ -60,7 +61,7 @@ const demo: Experiment = replicated<DemoRun>({
   },
 });
 
-export const EXPERIMENTS: Experiment[] = [demo, ...P2P_EXPERIMENTS, ...TABLE_EXPERIMENTS, ...PSS_EXPERIMENTS, ...LB_EXPERIMENTS];
+export const EXPERIMENTS: Experiment[] = [demo, ...P2P_EXPERIMENTS, ...TABLE_EXPERIMENTS, ...PSS_EXPERIMENTS, ...NAVIGATOR_EXPERIMENTS, ...LB_EXPERIMENTS];
 
 export function findExperiment(id: string): Experiment | undefined {
   return EXPERIMENTS.find((e) => e.id === id);
