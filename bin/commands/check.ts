@@ -2,10 +2,12 @@
 import type { Command } from 'commander';
 import { ScenarioError } from '../../sim/scenario/load.ts';
 import { readScenario } from '../../run/sim.ts';
+import { exitBadInput } from '../output.ts';
 
 export function register(program: Command): void {
   program
     .command('check')
+    .exitOverride(exitBadInput).showHelpAfterError(false)
     .description('validate scenario files (exit 0 valid, 2 invalid)')
     .argument('<files...>')
     .action((files: string[]) => {

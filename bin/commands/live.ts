@@ -7,7 +7,7 @@ import { startAgent } from '../../run/agent.ts';
 import { runLive } from '../../run/live.ts';
 import { calibrate, conform, conformMarkdown } from '../../run/calibrate.ts';
 import { loadLab, type Lab } from '../../adapters/lab/schema.ts';
-import { duration, guardedWith, port, printRecoveryTables, sayer, writeAtomic } from '../output.ts';
+import { checkOutputPath, duration, exitBadInput, guardedWith, port, printRecoveryTables, sayer, writeAtomic } from '../output.ts';
 import { ensureNeeds } from '../needs.ts';
 
 const say = sayer('live');
@@ -31,6 +31,7 @@ const epoch = (v: string) => {
 
 export function register(program: Command): void {
   program.command('agent')
+    .exitOverride(exitBadInput).showHelpAfterError(false)
     .description('run the programs the scenario\'s policies place on one lab host (inside its namespace; started by `hatwin live`)')
     .requiredOption('--lab <file>', 'lab file')
     .requiredOption('--host <name>', 'the host this agent runs on')
@@ -43,6 +44,7 @@ export function register(program: Command): void {
     .option('--metrics-host <addr>', 'address of the metrics endpoint: the host\'s lab address (default) or a loopback address')
     .action(guarded(async (o: { lab: string; host: string; scenario?: string; run: string; epochUs?: number; trace?: string; boot?: boolean; metricsPort?: number; metricsHost?: string }) => {
       const log = (m: string) => console.error(`[agent ${o.host}] ${m}`);
+      if (o.trace !== undefined) checkOutputPath(o.trace, 'file');
       const lab = openLab(o.lab, { install: false, log });
       const fromLab = typeof lab.live?.scenario === 'string' ? resolve(dirname(lab.file), lab.live.scenario) : undefined;
       const scenarioFile = o.scenario ?? fromLab;
@@ -61,6 +63,7 @@ export function register(program: Command): void {
     }));
 
   program.command('live')
+    .exitOverride(exitBadInput).showHelpAfterError(false)
     .description('run a scenario against the mini-lab: its policies\' programs in one agent per host, its faults; write one trace (sim schema)')
     .argument('<lab>', 'lab file, e.g. experiments/labs/p2p-mini.yaml (the lab must be up)')
     .requiredOption('--scenario <file>', 'scenario (policies, faults, clients)')
@@ -68,6 +71,7 @@ export function register(program: Command): void {
     .option('--until <duration>', 'how long to run (default: the scenario\'s until)', duration)
     .action(guarded(async (lab: string, o: { scenario: string; trace: string; until?: number }) => {
       openLab(lab, { install: true });
+      checkOutputPath(o.trace, 'file');
       const ac = new AbortController();
       const stop = () => {
         say('stopping: ending the agents, writing the trace');
@@ -80,20 +84,23 @@ export function register(program: Command): void {
     }));
 
   program.command('calibrate')
+    .exitOverride(exitBadInput).showHelpAfterError(false)
     .description('measure the lab (probe and service examination, daemon restart, guest resume, VIP set, power cycle) and write sim parameters')
     .argument('<lab>', 'lab file (the lab must be up)')
     .option('--out <file>', 'params file (default: out/lab/NAME/calibrate.json)')
     .option('--samples <n>', 'samples per probe', (v) => Number(v), 5)
     .action(guarded(async (labFile: string, o: { out?: string; samples: number }) => {
       const lab = openLab(labFile, { install: true });
-      const p = await calibrate(labFile, { samples: o.samples, log: say });
       const out = o.out ?? join(lab.logDir, '..', 'calibrate.json');
+      checkOutputPath(out, 'file');
+      const p = await calibrate(labFile, { samples: o.samples, log: say });
       writeAtomic(out, `${JSON.stringify(p, null, 2)}\n`);
       console.log(JSON.stringify(p, null, 2));
       say(`wrote ${out}`);
     }));
 
   program.command('conform')
+    .exitOverride(exitBadInput).showHelpAfterError(false)
     .description('run a scenario live (mini-lab) and in sim (calibrated parameters); write DIR/conform-<name>.{json,md}')
     .argument('<scenario>')
     .requiredOption('--lab <file>', 'lab file (the lab must be up)')
@@ -101,6 +108,7 @@ export function register(program: Command): void {
     .option('--params <file>', 'calibrate file (default: out/lab/NAME/calibrate.json)')
     .action(guarded(async (scenarioFile: string, o: { lab: string; out: string; params?: string }) => {
       openLab(o.lab, { install: true });
+      checkOutputPath(o.out, 'dir');
       const r = await conform({ scenarioFile, labFile: o.lab, outDir: o.out, paramsFile: o.params, log: say });
       console.log(conformMarkdown(scenarioFile, r.rows));
       say(`wrote ${r.json}, ${r.md}`);

@@ -1,15 +1,15 @@
 // `hatwin run`: the experiments, each written to DIR/<id>.{json,csv,md,svg}.
 //
-// With --jobs N the work goes to N worker threads (run/pool.ts): the units of experiments made
-// with `replicated` (experiments/report.ts; typically one replication each) and every other
-// experiment whole. Units are combined in unit order in this thread, so the files are the same
+// With --jobs N the work goes to N threads (this one and N - 1 worker threads, run/pool.ts): the
+// units of experiments made with `replicated` (experiments/report.ts; typically one replication
+// each) and every other experiment whole. Units are combined in unit order in this thread, so the files are the same
 // as with one job; experiments are printed and written in the order asked for.
 import type { Command } from 'commander';
 import { join } from 'node:path';
 import { EXPERIMENTS, findExperiment } from '../../experiments/registry.ts';
 import { hideProgress, writeReport, toMarkdown, type Experiment, type ExperimentOutput, type RunOptions } from '../../experiments/report.ts';
-import { ProgressBar, threadPool, type TaskPool } from '../../run/pool.ts';
-import { int, positiveInt, writeAtomic } from '../output.ts';
+import { ProgressBar, runAll, threadPool, type TaskPool } from '../../run/pool.ts';
+import { checkOutputPath, exitBadInput, guardedWith, int, positiveInt, sayer, writeAtomic } from '../output.ts';
 
 /** What a worker thread is asked: a whole experiment, or unit `unit` of one. */
 export interface ExperimentTask {
@@ -18,7 +18,7 @@ export interface ExperimentTask {
   unit?: number;
 }
 
-/** Worker-thread entry (run/pool.ts): runs a task, without the experiment's own progress output. */
+/** Runs a task (worker-thread entry, run/pool.ts), without the experiment's own progress output. */
 export function experimentTask(t: ExperimentTask): unknown {
   hideProgress();
   const exp = findExperiment(t.id);
@@ -40,8 +40,8 @@ function write(result: ExperimentOutput, outDir: string): void {
 }
 
 /**
- * Runs the experiments on `jobs` worker threads; writes and prints each (in the order given) as
- * soon as it and every one before it are done.
+ * Runs the experiments on `jobs` threads (this one and a pool of jobs - 1); writes and prints each
+ * (in the order given) as soon as it and every one before it are done.
  */
 export async function runParallel(chosen: Array<{ exp: Experiment; opts: RunOptions }>, jobs: number, outDir: string): Promise<void> {
   // Whole experiments first: the big indivisible pieces start early, units fill the gaps.
@@ -50,40 +50,47 @@ export async function runParallel(chosen: Array<{ exp: Experiment; opts: RunOpti
     ...chosen.flatMap((c) => (c.exp.parallel ? Array.from({ length: c.exp.parallel.units(c.opts) }, (_, unit) => ({ id: c.exp.id, opts: c.opts, unit })) : [])),
   ];
   const bar = new ProgressBar(`run (${jobs} jobs)`, tasks.length);
-  const pool: TaskPool<ExperimentTask, unknown> = await threadPool(import.meta.url, 'experimentTask', Math.min(jobs, tasks.length));
-  try {
-    const results = tasks.map((t) => pool.run(t).then((r) => (bar.tick(t.unit === undefined ? t.id : `${t.id}#${t.unit}`), r)));
-    const byExp = new Map<string, Promise<unknown>[]>();
-    tasks.forEach((t, i) => {
-      const list = byExp.get(t.id) ?? [];
-      list.push(results[i]);
-      byExp.set(t.id, list);
-    });
-    // Settle everything before leaving (a failure must not leave tasks running on a destroyed pool).
-    const settled = Promise.allSettled(results);
-    try {
-      for (const { exp, opts } of chosen) {
-        const values = await Promise.all(byExp.get(exp.id)!);
-        write(exp.parallel ? exp.parallel.combine(opts, values) : (values[0] as ExperimentOutput), outDir);
-      }
-    } finally {
-      await settled;
+  // This thread runs tasks too: the experiments' own progress bars would interleave with ours.
+  hideProgress();
+  const threads = Math.min(jobs - 1, tasks.length - 1);
+  const pool: TaskPool<ExperimentTask, unknown> | null = threads >= 1 ? await threadPool(import.meta.url, 'experimentTask', threads) : null;
+  const taskIndexes = new Map<string, number[]>();
+  tasks.forEach((t, i) => taskIndexes.set(t.id, [...(taskIndexes.get(t.id) ?? []), i]));
+  const values: unknown[] = new Array(tasks.length);
+  const done: boolean[] = new Array(tasks.length).fill(false);
+  let written = 0;
+  const writeReady = () => {
+    for (; written < chosen.length; written++) {
+      const { exp, opts } = chosen[written];
+      const mine = taskIndexes.get(exp.id)!;
+      if (!mine.every((i) => done[i])) return;
+      const vs = mine.map((i) => values[i]);
+      write(exp.parallel ? exp.parallel.combine(opts, vs) : (vs[0] as ExperimentOutput), outDir);
     }
+  };
+  try {
+    await runAll(tasks, pool, experimentTask, (i, v) => {
+      values[i] = v;
+      done[i] = true;
+      bar.tick(tasks[i].unit === undefined ? tasks[i].id : `${tasks[i].id}#${tasks[i].unit}`);
+      writeReady();
+    });
   } finally {
-    await pool.destroy();
+    await pool?.destroy();
   }
 }
 
 export function register(program: Command): void {
   program
     .command('run')
+    .exitOverride(exitBadInput).showHelpAfterError(false)
     .description(`run experiments and write DIR/<id>.{json,csv,md,svg} (ids: ${EXPERIMENTS.map((e) => e.id).join(', ')}; default: all)`)
     .argument('[ids...]')
     .option('--seed <n>', 'first seed (run i uses seed + i)', int('seed'), 1)
     .option('--runs <r>', 'replications per experiment (default: each experiment\'s own)', positiveInt('runs'))
     .option('--out <dir>', 'output directory', 'out')
-    .option('--jobs <n>', 'worker threads (replications and experiments in parallel; the files are the same as with 1)', positiveInt('jobs'), 1)
-    .action(async (ids: string[], o: { seed: number; runs?: number; out: string; jobs: number }) => {
+    .option('--jobs <n>', 'threads: replications and experiments in parallel (the files are the same as with 1)', positiveInt('jobs'), 1)
+    .action(guardedWith(sayer('run'))(async (ids: string[], o: { seed: number; runs?: number; out: string; jobs: number }) => {
       const chosenIds = ids.length ? ids : EXPERIMENTS.map((e) => e.id);
       const unknown = chosenIds.filter((id) => !findExperiment(id));
       if (unknown.length) {
@@ -91,6 +98,7 @@ export function register(program: Command): void {
         process.exitCode = 2;
         return;
       }
+      checkOutputPath(o.out, 'dir');
       const chosen = [...new Set(chosenIds)].map((id) => {
         const exp = findExperiment(id)!;
         return { exp, opts: { seed: o.seed, runs: o.runs ?? exp.defaultRuns, outDir: o.out } };
@@ -100,5 +108,5 @@ export function register(program: Command): void {
         return;
       }
       for (const { exp, opts } of chosen) write(exp.run(opts), o.out);
-    });
+    }));
 }

@@ -19,7 +19,7 @@ import { PlanError, planCluster, type Plan } from '../../policies/lbcluster/sett
 import { generate, type GeneratedFile } from '../../policies/lbcluster/settle/generate.ts';
 import { AUTH_PASS_MAX, AUTH_PASS_RE, vrrpModel } from '../../policies/lbcluster/settle/keepalived.ts';
 import { gracefulTakeoverUs, killTakeoverRangeUs } from '../../policies/lbcluster/vrrp.ts';
-import { guardedWith, sayer } from '../output.ts';
+import { checkOutputPath, exitBadInput, guardedWith, sayer } from '../output.ts';
 
 const say = sayer('settle');
 const guarded = guardedWith(say);
@@ -263,11 +263,17 @@ export function takeoverSummary(request: SettleRequest): string[] {
 export function register(program: Command): void {
   program
     .command('settle')
+    .exitOverride(exitBadInput).showHelpAfterError(false)
     .description('settle a load-balanced cluster: VIP, keepalived.conf for the masters, real-server and firewall settings, checked with keepalived -t and nft -c (root)')
     .argument('<request>', 'cluster request, e.g. experiments/labs/lb-settle-request.yaml')
     .requiredOption('--out <dir>', 'where the files go (its settle.json is the cluster\'s state: re-running keeps its allocations)')
     .option('--key-file <file>', `the VRRP secret (1..8 letters or digits); generated when missing (default: <out>/${DEFAULT_KEY_FILE})`)
     .action(guarded(async (requestFile: string, o: { out: string; keyFile?: string }) => {
+      // The output folder's parent is checked (and created) first; a missing DIR itself is made
+      // in one step from the checked files (settle leaves it as it was when a check fails).
+      if (existsSync(o.out)) checkOutputPath(o.out, 'dir');
+      else checkOutputPath(dirname(resolve(o.out)), 'dir');
+      if (o.keyFile !== undefined && !existsSync(o.keyFile)) checkOutputPath(o.keyFile, 'file');
       const r = settle({ requestFile, outDir: o.out, keyFile: o.keyFile });
       for (const n of r.notes) say(n);
       if (r.newKeyFile) say(`generated a new VRRP secret in ${r.newKeyFile} (mode 0600)`);

@@ -10,7 +10,7 @@ import {
   type SweepTask, type SweepTaskResult,
 } from '../../run/sweep.ts';
 import { redisConnection, runOnQueue, startQueueWorker, QUEUE_PREFIX } from '../../run/worker.ts';
-import { guardedWith, int, positiveInt, sayer } from '../output.ts';
+import { checkOutputPath, exitBadInput, guardedWith, int, positiveInt, sayer } from '../output.ts';
 
 /** Rows of the result table printed on stdout. */
 const MAX_ROWS_SHOWN = 60;
@@ -28,9 +28,10 @@ export function register(program: Command): void {
   const sweepSay = sayer('sweep');
   program
     .command('sweep')
+    .exitOverride(exitBadInput).showHelpAfterError(false)
     .description('run a scenario over a grid or a random sample of parameter values (SPEC.yaml: base scenario, parameter paths with values or distributions, runs per point, metrics) and write DIR/<name>.{json,csv,md,svg}')
     .argument('<spec>', 'the sweep spec (YAML)')
-    .option('--jobs <n>', 'worker threads on this machine (the files are the same as with 1)', positiveInt('jobs'), 1)
+    .option('--jobs <n>', 'threads on this machine: this one and N - 1 worker threads (the files are the same as with 1)', positiveInt('jobs'), 1)
     .option('--out <dir>', 'output directory', 'out')
     .option('--seed <n>', 'first seed instead of the spec\'s (run r of every point uses seed + r)', int('seed'))
     .option('--runs <r>', 'runs per point instead of the spec\'s', positiveInt('runs'))
@@ -39,6 +40,7 @@ export function register(program: Command): void {
       const spec = readSweepSpec(specPath);
       if (o.seed !== undefined) spec.seed = o.seed;
       if (o.runs !== undefined) spec.runs = o.runs;
+      checkOutputPath(o.out, 'dir');
       const plan = planSweep(spec, readTextFile(spec.scenarioPath));
       const { tasks } = plan;
       const where = o.queue ? `queue ${o.queue}` : o.jobs > 1 ? `${o.jobs} threads` : 'this thread';
@@ -57,8 +59,10 @@ export function register(program: Command): void {
           process.off('SIGTERM', onSignal);
         }
       } else {
-        const pool: TaskPool<SweepTask, SweepTaskResult> | null = o.jobs > 1
-          ? await threadPool(new URL('../../run/sweep.ts', import.meta.url).href, 'runSweepTask', Math.min(o.jobs, tasks.length))
+        // --jobs N: this thread and N - 1 worker threads.
+        const threads = Math.min(o.jobs - 1, tasks.length - 1);
+        const pool: TaskPool<SweepTask, SweepTaskResult> | null = threads >= 1
+          ? await threadPool(new URL('../../run/sweep.ts', import.meta.url).href, 'runSweepTask', threads)
           : null;
         try {
           results = await runAll(tasks, pool, runSweepTask, () => bar.tick());
@@ -78,6 +82,7 @@ export function register(program: Command): void {
   const workerSay = sayer('worker');
   program
     .command('worker')
+    .exitOverride(exitBadInput).showHelpAfterError(false)
     .description(`take sweep runs from the BullMQ queue ${QUEUE_PREFIX}-<code fingerprint> in Redis (hatwin sweep --queue of the same code) until stopped (SIGINT/SIGTERM: finishes the running ones)`)
     .requiredOption('--queue <url>', 'the Redis server: redis://HOST:PORT', queueUrl)
     .option('--jobs <n>', 'runs at once (worker threads)', positiveInt('jobs'), 1)
