@@ -8,7 +8,7 @@
 // reports R/U/D to the P2 manager (Fig. 8). When the group file changes (a server separated or
 // returned) every supervisor reconciles, which is the dynamic management extension (Fig. 9) and
 // the fallback (Fig. 10).
-import { firstOf, E, join, now, receive, sleep, spawn, cancel, trace, watch, type Op, type Process } from '../../engine/runtime/effects.ts';
+import { firstOf, E, join, now, receive, send, sleep, spawn, cancel, trace, watch, type Op, type Process } from '../../engine/runtime/effects.ts';
 import { call, isGone, mailboxOf, portErrorOf, type ProbeResult, type ProbeSpec } from '../../engine/ports/index.ts';
 import { nextGridUs } from '../../engine/runtime/runtime.ts';
 import { KEYS, readData, readMembership, readOperation, reclaim, rejoin, separate, update, type ConditionRecord, type ManagementData, type TroubleRecord } from './files.ts';
@@ -70,8 +70,9 @@ export function* executer(host: string, cfg: P2pConfig): Process<void> {
   yield* trace('p2p.executer', host, { state: 'start' });
   yield* spawn(`p2p/${host}/load`, loadSubprogram(host, cfg));
   if (hardened(cfg)) {
+    yield* spawn(`p2p/${host}/adoptions`, adoptions(host, cfg));
     yield* resumeOwnClaims(host, cfg);
-    yield* spawn(`p2p/${host}/orphan`, rejoinWhenOrphaned(host, cfg));
+    yield* spawn(`p2p/${host}/orphans`, orphanWatcher(host, cfg));
   }
   yield* supervisor(host, cfg);
 }
@@ -85,44 +86,50 @@ function* resumeOwnClaims(host: string, cfg: P2pConfig): Op<void> {
   for (const [orphan, claimant] of Object.entries(m.claims ?? {})) {
     if (claimant !== host || orphan === host || !m.separation.includes(orphan)) continue;
     yield* trace('p2p.takeover', orphan, { manager: host, from: host });
-    const d = yield* readData(orphan);
-    yield* spawn(`p2p/${host}/adopt/${orphan}`, (function* (): Process<void> {
-      yield* recoverTarget(host, 'P1', d, { ok: false, detail: 'network', latencyUs: 0 }, null, cfg, host);
-    })());
+    yield* send(mailboxOf(host, ADOPT_BOX), { target: orphan, from: host });
   }
 }
 
 /**
- * (hardened) A server left in the separation file by a claimant that is gone (cut off or dead for
- * good) while it runs well itself would wait forever: each reconcile period it checks, and
- * returns itself to the group file.
+ * (hardened) Recoveries whose claimant is gone (cut off or dead for good) would wait forever: the
+ * paper leaves them to the target's P2 manager, whose program may have ended. Each reconcile
+ * period every manager looks at the claims; a claimant that does not answer at two checks in a
+ * row (while this manager's own network is up) loses its claim: a server that is itself the
+ * orphan and runs well returns itself to the group file; any other orphan is adopted (the claim's
+ * compare-and-set decides between managers that try at once).
  */
-function* rejoinWhenOrphaned(host: string, cfg: P2pConfig): Process<void> {
-  let suspect: string | null = null;
+function* orphanWatcher(host: string, cfg: P2pConfig): Process<void> {
+  const suspects = new Map<string, string>(); // target -> claimant found gone once
   for (;;) {
     yield* sleep(cfg.timing.reconcileUs);
     const m = yield* readMembership();
-    const claimant = (m.claims ?? {})[host];
-    if (!m.separation.includes(host) || claimant === undefined || claimant === host) {
-      suspect = null;
-      continue;
-    }
-    if ((yield* call('prober', 'probe', { kind: 'network', target: claimant, timeoutUs: cfg.timing.tndUs })).ok) {
-      suspect = null;
-      continue;
-    }
-    // Gone at two checks in a row, while this server answers well itself.
-    const twice = suspect === claimant;
-    suspect = claimant;
-    if (!twice) continue;
+    const claims = Object.entries(m.claims ?? {}).filter(([target, claimant]) => claimant !== host && m.separation.includes(target));
+    for (const target of [...suspects.keys()]) if (!claims.some(([t, c]) => t === target && c === suspects.get(target))) suspects.delete(target);
+    if (claims.length === 0) continue;
     if (!(yield* call('prober', 'probe', { kind: 'network', target: host, timeoutUs: cfg.timing.tndUs })).ok) continue;
-    const d = yield* readData(host);
-    if (!(yield* call('prober', 'probe', examSpec(d, cfg.timing))).ok) continue;
-    // The claim first (the claimant, if it still acts, stops at its next check), then the fallback.
-    if (!(yield* reclaim(host, claimant, host))) continue;
-    yield* trace('p2p.rejoin', host, { manager: host, from: claimant });
-    yield* fallback(host, 'P1', d, cfg, function* () { /* the claimant is gone: nobody to tell */ });
-    suspect = null;
+    for (const [target, claimant] of claims) {
+      if ((yield* call('prober', 'probe', { kind: 'network', target: claimant, timeoutUs: cfg.timing.tndUs })).ok) {
+        suspects.delete(target);
+        continue;
+      }
+      if (suspects.get(target) !== claimant) {
+        suspects.set(target, claimant);
+        continue;
+      }
+      suspects.delete(target);
+      const d = yield* readData(target);
+      if (target === host) {
+        if (!(yield* call('prober', 'probe', examSpec(d, cfg.timing))).ok) continue;
+        // The claim first (the claimant, if it still acts, stops at its next check), then the fallback.
+        if (!(yield* reclaim(host, claimant, host))) continue;
+        yield* trace('p2p.rejoin', host, { manager: host, from: claimant });
+        yield* fallback(host, 'P1', d, cfg, function* () { /* the claimant is gone: nobody to tell */ });
+      } else {
+        if (!(yield* reclaim(target, claimant, host))) continue;
+        yield* trace('p2p.takeover', target, { manager: host, from: claimant });
+        yield* send(mailboxOf(host, ADOPT_BOX), { target, from: claimant });
+      }
+    }
   }
 }
 
@@ -601,10 +608,33 @@ function* adoptClaims(manager: string, failed: string, cfg: P2pConfig): Op<void>
     if (claimant !== failed || orphan === manager) continue;
     if (!(yield* reclaim(orphan, failed, manager))) continue;
     yield* trace('p2p.takeover', orphan, { manager, from: failed });
+    if (hardened(cfg)) {
+      // (hardened) The adopted recovery runs under the executer, not under this program: the
+      // supervisor may stop this program (the ring changed) while the adopted one goes on.
+      yield* send(mailboxOf(manager, ADOPT_BOX), { target: orphan, from: failed });
+      continue;
+    }
     const d = yield* readData(orphan);
     yield* spawn(`p2p/${manager}/adopt/${orphan}`, (function* (): Process<void> {
       yield* recoverTarget(manager, 'P1', d, { ok: false, detail: 'network', latencyUs: 0 }, null, cfg, failed);
     })());
+  }
+}
+
+const ADOPT_BOX = 'p2p/adopt';
+
+/** (hardened) Runs the recoveries this manager adopts (one per target at a time), under its executer. */
+function* adoptions(host: string, cfg: P2pConfig): Process<void> {
+  const running = new Map<string, number>();
+  for (;;) {
+    const msg = yield* receive<{ target: string; from: string }>(mailboxOf(host, ADOPT_BOX));
+    if (!msg) continue;
+    const pid = running.get(msg.target);
+    if (pid !== undefined && !(yield* isDone(pid))) continue;
+    const d = yield* readData(msg.target);
+    running.set(msg.target, yield* spawn(`p2p/${host}/adopt/${msg.target}`, (function* (): Process<void> {
+      yield* recoverTarget(host, 'P1', d, { ok: false, detail: 'network', latencyUs: 0 }, null, cfg, msg.from);
+    })()));
   }
 }
 
