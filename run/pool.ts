@@ -23,13 +23,16 @@ export async function threadPool<T, R>(moduleUrl: string, exportName: string, th
   if (!Number.isSafeInteger(threads) || threads < 1) throw new RangeError(`threads must be an integer >= 1, got ${threads}`);
   const { Tinypool } = await import('tinypool');
   // The entry is a small module given inline: the loader first, then our module.
+  // A module that fails to load fails every task with its own error (tinypool would report the
+  // entry as a missing file instead).
   const entry = [
     `import { register } from ${JSON.stringify(import.meta.resolve('tsx/esm/api'))};`,
     'register();',
-    `const m = await import(${JSON.stringify(moduleUrl)});`,
-    `const fn = m[${JSON.stringify(exportName)}];`,
-    `if (typeof fn !== 'function') throw new Error(${JSON.stringify(`${fileURLToPath(moduleUrl)} has no function export ${exportName}`)});`,
-    'export default (task) => fn(task);',
+    'let fn;',
+    'let failure;',
+    `try { fn = (await import(${JSON.stringify(moduleUrl)}))[${JSON.stringify(exportName)}]; } catch (e) { failure = e; }`,
+    `if (!failure && typeof fn !== 'function') failure = new Error(${JSON.stringify(`${fileURLToPath(moduleUrl)} has no function export ${exportName}`)});`,
+    'export default (task) => { if (failure) throw failure; return fn(task); };',
   ].join('\n');
   const pool = new Tinypool({
     filename: `data:text/javascript,${encodeURIComponent(entry)}`,
@@ -38,6 +41,9 @@ export async function threadPool<T, R>(moduleUrl: string, exportName: string, th
     // Kept for the whole run: a thread pays the loader and module start-up once.
     idleTimeout: 24 * 3600 * 1000,
   });
+  // A thread that dies fails its task (the promise carries the error); without a listener the
+  // pool's 'error' event would end the process.
+  pool.on('error', () => undefined);
   return {
     threads,
     run: (task: T) => pool.run(task) as Promise<R>,
@@ -46,8 +52,11 @@ export async function threadPool<T, R>(moduleUrl: string, exportName: string, th
 }
 
 /**
- * Runs `tasks` (at most `pool.threads` at a time, or in this thread in order when `pool` is
- * null) and returns their results in task order; `onDone(i)` is called as each task finishes.
+ * Runs `tasks` and returns their results in task order; `onDone(i, result)` is called in this
+ * thread as each task finishes. Without a pool, in this thread, in order. With a pool, on its
+ * threads and on this one (`here`, between which it lets the pool's results in): `--jobs N` is a
+ * pool of N - 1 threads plus this thread, which would otherwise only wait. The first failure
+ * stops handing out tasks and rejects once the running ones have ended.
  */
 export async function runAll<T, R>(
   tasks: readonly T[],
@@ -55,14 +64,30 @@ export async function runAll<T, R>(
   here: (task: T) => R,
   onDone: (index: number, result: R) => void = () => undefined,
 ): Promise<R[]> {
-  if (pool === null) {
-    return tasks.map((t, i) => {
-      const r = here(t);
-      onDone(i, r);
-      return r;
-    });
-  }
-  return Promise.all(tasks.map((t, i) => pool.run(t).then((r) => (onDone(i, r), r))));
+  const results: R[] = new Array(tasks.length);
+  let next = 0;
+  let failed = false;
+  const lane = async (run: (task: T) => R | Promise<R>, breathe: boolean): Promise<void> => {
+    try {
+      while (!failed && next < tasks.length) {
+        const i = next++;
+        results[i] = await run(tasks[i]);
+        onDone(i, results[i]);
+        if (breathe) await new Promise((r) => setImmediate(r));
+      }
+    } catch (e) {
+      failed = true;
+      throw e;
+    }
+  };
+  const lanes: Array<Promise<void>> = [];
+  // The pool's lanes first: they hand their first tasks over before this thread starts on one.
+  for (let k = 0; pool !== null && k < pool.threads; k++) lanes.push(lane((t) => pool.run(t), false));
+  lanes.push(lane(here, pool !== null));
+  const settled = await Promise.allSettled(lanes);
+  const failure = settled.find((s) => s.status === 'rejected');
+  if (failure) throw (failure as PromiseRejectedResult).reason;
+  return results;
 }
 
 /**
