@@ -138,7 +138,8 @@ export async function runOnQueue(url: string, tasks: readonly SweepTask[], o: Qu
       await queue.addBulk(tasks.slice(from, from + 1000).map((t, k) => ({
         name: 'sim',
         data: t,
-        opts: { jobId: ids[from + k], attempts: 2, removeOnComplete: false, removeOnFail: false },
+        // Removed by this coordinator once read; the ages only clean up after one that died.
+        opts: { jobId: ids[from + k], attempts: 2, removeOnComplete: { age: 86_400 }, removeOnFail: { age: 7 * 86_400 } },
       })));
     }
     say(`${tasks.length} jobs on queue ${name} at ${url}; workers: hatwin worker --queue ${url} (of this same code: the queue's name ends with its fingerprint)`);
