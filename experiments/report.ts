@@ -1,6 +1,6 @@
 // Experiment results: one JSON schema, written as .json, .csv, .md and an .svg plot.
 // Files are written to a temporary name and renamed, so an interrupted run leaves no half file.
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export interface ResultRow {
@@ -23,16 +23,56 @@ export interface ExperimentResult {
   notes?: string[];
 }
 
-/** Mean and a 95% confidence interval (Student t) of a sample. */
-export function summarize(xs: number[]): { mean: number; ci95: [number, number]; n: number } {
+/** Bounds a metric's values cannot leave (durations, energy and availability are never negative). */
+export interface Bounds {
+  min?: number;
+  max?: number;
+}
+
+/**
+ * Mean and a 95% confidence interval (Student t) of a sample. With `bounds` (the metric cannot
+ * leave them) and every sample inside them, the interval is clamped to them: a duration's interval
+ * never reaches below 0 s, an availability's never above 100 %.
+ */
+export function summarize(xs: number[], bounds: Bounds = {}): { mean: number; ci95: [number, number]; n: number } {
   const n = xs.length;
   if (n === 0) return { mean: NaN, ci95: [NaN, NaN], n };
   const mean = xs.reduce((a, b) => a + b, 0) / n;
   if (n === 1) return { mean, ci95: [mean, mean], n };
   const sd = Math.sqrt(xs.reduce((a, x) => a + (x - mean) ** 2, 0) / (n - 1));
   const half = tQuantile975(n - 1) * sd / Math.sqrt(n);
-  return { mean, ci95: [mean - half, mean + half], n };
+  let lo = mean - half;
+  let hi = mean + half;
+  if (bounds.min !== undefined && xs.every((x) => x >= bounds.min!)) lo = Math.max(lo, bounds.min);
+  if (bounds.max !== undefined && xs.every((x) => x <= bounds.max!)) hi = Math.min(hi, bounds.max);
+  return { mean, ci95: [lo, hi], n };
 }
+
+/** The unit of a metric, from its name's suffix; a metric of no known unit is its own unit (its own axis). */
+export function metricUnit(metric: string): string {
+  if (/[a-z]S$/.test(metric)) return 's';
+  if (/Pct$/.test(metric)) return '%';
+  if (/Wh$/.test(metric)) return 'Wh';
+  if (/[a-z]W$/.test(metric)) return 'W';
+  if (/HoursPerYear$/.test(metric)) return 'h/year';
+  if (/^days|Days$/.test(metric)) return 'days';
+  if (/(Outages|Failovers)$/.test(metric)) return 'count';
+  return metric;
+}
+
+const UNIT_LABEL: Record<string, string> = { s: 'seconds', '%': 'percent', Wh: 'energy, Wh', W: 'power, W', 'h/year': 'hours per year', days: 'days', count: 'count' };
+
+/** What a metric cannot be below or above, by its unit: durations, energy, power are >= 0; availability is 0..100 %. */
+export function metricBounds(metric: string): Bounds {
+  if (/^availabilityPct$|AvailabilityPct$/.test(metric)) return { min: 0, max: 100 };
+  return ['s', 'Wh', 'W', 'h/year', 'days', 'count'].includes(metricUnit(metric)) ? { min: 0 } : {};
+}
+
+/** A report's notes ending with CI_NOTE (once). */
+const withCiNote = (notes: readonly string[] = []): string[] => [...notes.filter((n) => n !== CI_NOTE), CI_NOTE];
+
+/** The report note that says how the intervals are computed. */
+export const CI_NOTE = '95% CI: Student t on the mean of the replications; for a metric that cannot be negative (seconds, Wh, W, hours, days, outage and failover counts) it is clamped at 0, and an availability at 100 %, when every sample respects the bound (a t interval is symmetric and knows no bounds).';
 
 function tQuantile975(df: number): number {
   const table = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131, 2.12, 2.11, 2.101, 2.093, 2.086];
@@ -60,49 +100,91 @@ export function toMarkdown(r: ExperimentResult): string {
     const err = row.paper !== null && row.paper !== 0 ? `${round((100 * (row.value - row.paper)) / row.paper, 1)}%` : '—';
     out.push(`| ${row.case} | ${row.server ?? ''} | ${row.metric} | ${fmt(row.value)} | ${fmt(row.ci95[0])}–${fmt(row.ci95[1])} | ${fmt(row.paper)} | ${fmt(row.analytical)} | ${err} |`);
   }
-  if (r.notes?.length) out.push('', ...r.notes.map((n) => `- ${n}`));
+  out.push('', ...withCiNote(r.notes).map((n) => `- ${n}`));
   out.push('', `Parameters: \`${JSON.stringify(r.params)}\``, '');
   return out.join('\n');
 }
 
 const xmlEsc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
-/** Horizontal bars (value with its 95% CI), a diamond at the paper's value, a ring at the analytical one. */
+/** A "nice" tick step (1, 2 or 5 times a power of ten) for about `n` ticks over `range`. */
+function tickStep(range: number, n = 5): number {
+  const raw = range / n;
+  const p = 10 ** Math.floor(Math.log10(raw));
+  const f = raw / p;
+  return (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * p;
+}
+
+/**
+ * Horizontal bars (value with its 95% CI), a diamond at the paper's value, a ring at the analytical
+ * one: one panel per unit (seconds, %, Wh, ...), each with its own axis from 0 (or below, for a
+ * negative value) to past the largest value, interval or reference, so nothing leaves its axis.
+ */
 export function toSvg(r: ExperimentResult): string {
-  const rows = r.rows;
   const rowH = 22;
-  const left = 260;
-  const width = 900;
-  const plotW = width - left - 40;
-  const top = 50;
-  const height = top + rows.length * rowH + 50;
-  const maxV = Math.max(1e-9, ...rows.flatMap((x) => [x.value, x.ci95[1], x.paper ?? 0, x.analytical ?? 0].filter(Number.isFinite)));
-  const sx = (v: number) => left + (plotW * v) / maxV;
+  const label = (row: ResultRow) => `${row.case}${row.server ? ` ${row.server}` : ''} ${row.metric}`;
+  // Labels are right-aligned before the axis: room for the longest (about 6.7 px a character at 12 px).
+  const left = Math.max(200, Math.ceil(Math.max(0, ...r.rows.map((row) => label(row).length)) * 6.7) + 16);
+  const plotW = 600;
+  const width = Math.max(left + plotW + 40, Math.ceil(r.title.length * 8.6) + 40);
+  const panelGap = 48;
+  const units: string[] = [];
+  const byUnit = new Map<string, ResultRow[]>();
+  for (const row of r.rows) {
+    const u = metricUnit(row.metric);
+    if (!byUnit.has(u)) {
+      byUnit.set(u, []);
+      units.push(u);
+    }
+    byUnit.get(u)!.push(row);
+  }
+  const top0 = 50;
+  const height = top0 + units.reduce((h, u) => h + 22 + byUnit.get(u)!.length * rowH + panelGap, 0) + 4;
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
     `<rect width="100%" height="100%" fill="white"/>`,
     `<text x="${width / 2}" y="22" text-anchor="middle" font-size="15" font-weight="bold">${xmlEsc(r.title)}</text>`,
   ];
-  const ticks = 5;
-  for (let i = 0; i <= ticks; i++) {
-    const v = (maxV * i) / ticks;
-    const x = sx(v);
-    parts.push(`<line x1="${x}" y1="${top - 5}" x2="${x}" y2="${height - 40}" stroke="#ddd"/>`, `<text x="${x}" y="${height - 25}" text-anchor="middle">${round(v, 1)}</text>`);
-  }
-  parts.push(`<text x="${left + plotW / 2}" y="${height - 8}" text-anchor="middle">seconds</text>`);
-  rows.forEach((row, i) => {
-    const y = top + i * rowH;
-    const label = `${row.case}${row.server ? ` ${row.server}` : ''} ${row.metric}`;
-    parts.push(`<text x="${left - 8}" y="${y + 14}" text-anchor="end">${xmlEsc(label)}</text>`);
-    if (Number.isFinite(row.value)) parts.push(`<rect x="${left}" y="${y + 4}" width="${Math.max(0, sx(row.value) - left)}" height="${rowH - 8}" fill="#4a7bd0"/>`);
-    if (Number.isFinite(row.ci95[0]) && row.ci95[1] > row.ci95[0]) parts.push(`<line x1="${sx(row.ci95[0])}" y1="${y + 11}" x2="${sx(row.ci95[1])}" y2="${y + 11}" stroke="black" stroke-width="1.5"/>`);
-    if (row.paper !== null) {
-      const x = sx(row.paper);
-      parts.push(`<path d="M${x} ${y + 4} L${x + 5} ${y + 11} L${x} ${y + 18} L${x - 5} ${y + 11} Z" fill="#e0662d"/>`);
+  let y0 = top0;
+  for (const u of units) {
+    const rows = byUnit.get(u)!;
+    const vals = rows.flatMap((x) => [x.value, x.ci95[0], x.ci95[1], x.paper ?? NaN, x.analytical ?? NaN]).filter(Number.isFinite);
+    const lo0 = Math.min(0, ...vals);
+    const hi0 = Math.max(0, ...vals);
+    const step = tickStep(hi0 - lo0 || 1);
+    const lo = Math.floor(lo0 / step) * step;
+    const hi = Math.max(Math.ceil(hi0 / step) * step, lo + step);
+    const sx = (v: number) => round(left + (plotW * (v - lo)) / (hi - lo), 2);
+    const title = UNIT_LABEL[u] ?? u;
+    parts.push(`<text x="${left}" y="${y0 + 12}" font-weight="bold">${xmlEsc(title)}</text>`);
+    const top = y0 + 22;
+    const bottom = top + rows.length * rowH;
+    const digits = step >= 1 ? 0 : Math.min(6, Math.ceil(-Math.log10(step)));
+    for (let v = lo; v <= hi + step / 2; v += step) {
+      const x = sx(v);
+      parts.push(`<line x1="${x}" y1="${top - 4}" x2="${x}" y2="${bottom}" stroke="${Math.abs(v) < step / 2 ? '#888' : '#ddd'}"/>`, `<text x="${x}" y="${bottom + 14}" text-anchor="middle">${(Math.abs(v) < step / 2 ? 0 : v).toFixed(digits)}</text>`);
     }
-    if (row.analytical !== null) parts.push(`<circle cx="${sx(row.analytical)}" cy="${y + 11}" r="4" fill="none" stroke="#2a9d3a" stroke-width="2"/>`);
-  });
-  const ly = 36;
+    rows.forEach((row, i) => {
+      const y = top + i * rowH;
+      parts.push(`<text x="${left - 8}" y="${y + 14}" text-anchor="end">${xmlEsc(label(row))}</text>`);
+      if (Number.isFinite(row.value)) {
+        const a = sx(Math.min(0, row.value));
+        const b = sx(Math.max(0, row.value));
+        parts.push(`<rect x="${a}" y="${y + 4}" width="${round(b - a, 2)}" height="${rowH - 8}" fill="#4a7bd0"/>`);
+      }
+      if (Number.isFinite(row.ci95[0]) && row.ci95[1] > row.ci95[0]) {
+        const [a, b] = [sx(row.ci95[0]), sx(row.ci95[1])];
+        parts.push(`<path d="M${a} ${y + 7} V${y + 15} M${a} ${y + 11} H${b} M${b} ${y + 7} V${y + 15}" stroke="black" stroke-width="1.5" fill="none"/>`);
+      }
+      if (row.paper !== null && Number.isFinite(row.paper)) {
+        const x = sx(row.paper);
+        parts.push(`<path d="M${x} ${y + 4} L${x + 5} ${y + 11} L${x} ${y + 18} L${x - 5} ${y + 11} Z" fill="#e0662d"/>`);
+      }
+      if (row.analytical !== null && Number.isFinite(row.analytical)) parts.push(`<circle cx="${sx(row.analytical)}" cy="${y + 11}" r="4" fill="none" stroke="#2a9d3a" stroke-width="2"/>`);
+    });
+    y0 = bottom + panelGap;
+  }
+  const ly = 38;
   parts.push(
     `<rect x="${left}" y="${ly - 9}" width="14" height="10" fill="#4a7bd0"/><text x="${left + 18}" y="${ly}">hatwin (mean, 95% CI)</text>`,
     `<path d="M${left + 185} ${ly - 9} l5 5 l-5 5 l-5 -5 Z" fill="#e0662d"/><text x="${left + 195}" y="${ly}">paper (measured)</text>`,
@@ -114,12 +196,18 @@ export function toSvg(r: ExperimentResult): string {
 
 function writeAtomic(path: string, text: string): void {
   const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, path);
+  try {
+    writeFileSync(tmp, text);
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
 }
 
 /** Writes DIR/<id>.json, .csv, .md and .svg; returns the paths. */
-export function writeReport(r: ExperimentResult, dir: string): string[] {
+export function writeReport(result: ExperimentResult, dir: string): string[] {
+  const r = { ...result, notes: withCiNote(result.notes) };
   mkdirSync(dir, { recursive: true });
   const base = join(dir, r.id);
   const files: Array<[string, string]> = [
@@ -238,7 +326,7 @@ export class Samples {
   }
   rows(ref: (c: string, server: string | undefined, metric: string) => { paper?: number | null; analytical?: number | null } = () => ({})): ResultRow[] {
     return [...this.m.values()].map((e) => {
-      const s = summarize(e.xs);
+      const s = summarize(e.xs, metricBounds(e.metric));
       const r = ref(e.case, e.server, e.metric);
       return { case: e.case, ...(e.server ? { server: e.server } : {}), metric: e.metric, value: s.mean, ci95: s.ci95, paper: r.paper ?? null, analytical: r.analytical ?? null, n: s.n };
     });
