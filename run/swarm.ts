@@ -84,8 +84,8 @@ function faultArb(names: ReturnType<typeof systemNames>): fc.Arbitrary<FaultPlan
   const host = fc.constantFrom(...names.hosts);
   const nodes = [...names.hosts, ...names.vms, ...names.clients];
   const one: fc.Arbitrary<FaultPlan> = fc.oneof(
-    fc.record({ kind: fc.constant('St1'), target: fc.constantFrom(...names.serviceHosts), at }),
-    fc.record({ kind: fc.constant('St2'), target: fc.constantFrom(...names.serviceHosts), mode: fc.constantFrom('freeze' as const, 'stop' as const), at }),
+    fc.record({ kind: fc.constant('St1'), target: fc.constantFrom(...names.serviceHosts, ...names.vms), at }),
+    fc.record({ kind: fc.constant('St2'), target: fc.constantFrom(...names.serviceHosts, ...names.vms), mode: fc.constantFrom('freeze' as const, 'stop' as const), at }),
     fc.record({ kind: fc.constantFrom('Nt1', 'host-restart'), target: host, at }),
     fc.record({ kind: fc.constantFrom('Nt2', 'host-shutdown'), target: host, at }),
     fc.record({ kind: fc.constant('host-fail'), target: host, at }),
@@ -110,7 +110,7 @@ function faultArb(names: ReturnType<typeof systemNames>): fc.Arbitrary<FaultPlan
 
 /** Random schedules of one policy's system. */
 export function scheduleArb(policy: SwarmPolicy, safety?: 'paper' | 'hardened'): fc.Arbitrary<Schedule> {
-  const n = fc.constantFrom(3, 3, 4);
+  const n = fc.constantFrom(2, 3, 3, 4, 5);
   return n.chain((size) => {
     const names = systemNames(policy, size);
     return fc.record({

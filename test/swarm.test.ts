@@ -8,7 +8,7 @@ import { parseScenario } from '../run/sim.ts';
 import { stringify } from 'yaml';
 
 const SEED = 2026;
-const N = Number(process.env.HATWIN_SWARM_N ?? 600);
+const N = Number(process.env.HATWIN_SWARM_N ?? 400);
 
 /** Violation classes that must not occur any more, per policy. */
 const FIXED: Record<SwarmPolicy, readonly SwarmKey[]> = {

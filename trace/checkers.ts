@@ -470,7 +470,11 @@ function endChecks(w: Replay, m: CheckModel, endUs: number, out: Violation[]): v
     // out-of-band fencing in the model): the VIP cannot be served by it elsewhere.
     const vm = w.vm.get(tg.backupVm);
     const stuck = !!vm && vm.host !== null && ['running', 'resuming', 'starting', 'suspending'].includes(vm.state) && !alive(vm.host) && w.host.get(vm.host)?.state !== 'off';
-    const backupPossible = !stuck && tg.backupHosts.some(alive);
+    // A daemon of the backup VM that hangs or cannot restart (St2) is cured only by a server
+    // restart, which a VM does not get in the model: such a backup cannot serve.
+    const svcState = w.svc.get(`${tg.backupVm}/${m.vipService.get(tg.vip) ?? ''}`);
+    const backupBroken = svcState === 'frozen' || svcState === 'failed';
+    const backupPossible = !stuck && !backupBroken && tg.backupHosts.some(alive);
     const world = `host ${tg.target} ${w.hostText(tg.target)}, services ${w.servicesUp(tg.target) ? 'up' : 'down'}, holders [${(w.holders.get(tg.vip) ?? []).join(',')}], answerer ${w.answerer(tg.vip)}, ${tg.backupVm} ${w.vmText(tg.backupVm)}`;
     if (tg.vip && (targetAlive || backupPossible) && !w.served(tg.vip)) {
       out.push({ key: 'L1', t: endUs, subject: tg.vip, detail: `not served at the end: ${world}` });

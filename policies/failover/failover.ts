@@ -290,7 +290,18 @@ function* takeOver(c: FailoverConfig, fence?: number): Op<string> {
 function* keepBackup(c: FailoverConfig): Op<void> {
   const vm = (yield* call('hypervisor', 'list')).find((v) => v.name === c.backupVm);
   const holders = yield* call('network', 'vipHolders', c.vip);
-  if (vm?.state === 'running' && holders.includes(c.backupVm)) return;
+  if (vm?.state === 'running' && holders.includes(c.backupVm)) {
+    // Serving, unless its daemon stopped: restart it.
+    const r = yield* call('prober', 'probe', { kind: 'service', target: c.backupVm, service: c.service, timeoutUs: c.serviceTimeoutUs });
+    if (r.ok || r.detail !== 'refused') return;
+    try {
+      yield* call('services', 'restart', c.backupVm, c.service);
+      yield* trace('failover.backup-daemon', c.target, { manager: c.manager, vm: c.backupVm, how: 'restart' });
+    } catch {
+      // tried again at the next check
+    }
+    return;
+  }
   if ((yield* takeOver(c)) === 'ok') yield* trace('function.recovered', c.target, { manager: c.manager, holder: c.backupVm, again: true });
 }
 

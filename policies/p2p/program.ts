@@ -595,7 +595,20 @@ function* keepBackup(manager: string, d: ManagementData, cfg: P2pConfig): Proces
     if (!(yield* stillMine(d.host, manager))) return;
     const vm = (yield* call('hypervisor', 'list')).find((v) => v.name === d.vm);
     if (vm && (vm.state === 'resuming' || vm.state === 'starting' || vm.state === 'suspending')) continue;
-    if (vm?.state === 'running' && (yield* call('network', 'vipHolders', d.vip)).includes(d.vm)) continue;
+    if (vm?.state === 'running' && (yield* call('network', 'vipHolders', d.vip)).includes(d.vm)) {
+      // Serving, unless a daemon of the VM stopped: restart it.
+      const r = yield* call('prober', 'probe', { ...examSpec(d, cfg.timing), target: d.vm });
+      if (r.ok || !r.detail.endsWith(':refused')) continue;
+      for (const daemon of d.daemons) {
+        try {
+          yield* call('services', 'restart', d.vm, daemon);
+        } catch {
+          // tried again at the next check
+        }
+      }
+      yield* trace('p2p.backup-daemon', d.host, { manager, vm: d.vm, how: 'restart' });
+      continue;
+    }
     const host = yield* standIn(manager, d, cfg, true);
     if (host !== null) yield* trace('function.recovered', d.host, { manager, vm: d.vm, host, again: true });
   }
