@@ -275,7 +275,12 @@ describe.skipIf(!isRoot)('web view following the live mini-lab (p2p-mini on 10.7
       const s = document.querySelector('#status');
       return s?.getAttribute('data-kind') === 'live' && s.getAttribute('data-run') !== old && s.getAttribute('data-state') === 'running';
     }, runId, { timeout: 20_000 });
-    const second = (await api<LabInfo>('/api/lab')).runs.find((r) => r.state === 'running')?.webRun ?? '';
+    // The lab run is listed once it has its epoch (after the lab's reset).
+    let second = '';
+    for (let i = 0; i < 120 && !second; i++) {
+      second = (await api<LabInfo>('/api/lab')).runs.find((r) => r.state === 'running')?.webRun ?? '';
+      if (!second) await new Promise((r) => setTimeout(r, 500));
+    }
     expect(second).not.toBe('');
     await page.waitForSelector(`#status[data-run="${second}"]`);
     await waitLight('phys:Mail', 'l1', 'green', 90_000); // running: probed
