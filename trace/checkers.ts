@@ -162,9 +162,10 @@ export function checkModel(s: ScenarioLike, endUs?: number): CheckModel {
       const reconcile = durationOf(p.reconcile, 60 * US);
       const daemons = Math.max(1, ...group.map((g) => hosts.get(g)?.length ?? 1));
       // Detection (P2 after P1: two grid steps), examination, decision, activation, the
-      // background job (Trc, Wake-on-LAN, Trc, boot), re-examination, fallback, and the
-      // supervisors' periodic re-read; at most two of these after the last fault.
-      const cycle = 3 * tim + 3 * tnd + 2 * daemons * tsw + decision + 3 * slowVmUs + 2 * trc + 2 * slowHostUs + reconcile + 6 * vipSetUs + 6 * commandUs + 2 * US;
+      // background job (Trc, Wake-on-LAN, Trc, boot), re-examination, fallback, and two
+      // reconcile periods (the supervisors' re-read; an orphaned claim is taken at the second
+      // check); at most two of these after the last fault.
+      const cycle = 3 * tim + 3 * tnd + 2 * daemons * tsw + decision + 3 * slowVmUs + 2 * trc + 2 * slowHostUs + 2 * reconcile + 6 * vipSetUs + 6 * commandUs + 2 * US;
       for (const g of group) {
         targets.push({
           policy: 'p2p', target: g, vip: holderOf(g) ?? '', backupVm: backups[g] ?? `${g}b`,

@@ -100,6 +100,7 @@ function* resumeOwnClaims(host: string, cfg: P2pConfig): Op<void> {
  */
 function* orphanWatcher(host: string, cfg: P2pConfig): Process<void> {
   const suspects = new Map<string, string>(); // target -> claimant found gone once
+  let selfFix = 0; // rounds this server, orphaned, found itself unwell
   for (;;) {
     yield* sleep(cfg.timing.reconcileUs);
     const m = yield* readMembership();
@@ -119,7 +120,26 @@ function* orphanWatcher(host: string, cfg: P2pConfig): Process<void> {
       suspects.delete(target);
       const d = yield* readData(target);
       if (target === host) {
-        if (!(yield* call('prober', 'probe', examSpec(d, cfg.timing))).ok) continue;
+        if (!(yield* call('prober', 'probe', examSpec(d, cfg.timing))).ok) {
+          // Nobody will recover this server: it restarts its own daemons, then itself.
+          suspects.set(target, claimant);
+          selfFix++;
+          yield* trace('p2p.self-repair', host, { manager: host, step: selfFix === 1 ? 'restart daemons' : 'reboot' });
+          if (selfFix === 1) {
+            for (const daemon of d.daemons) {
+              try {
+                yield* call('services', 'restart', host, daemon);
+              } catch {
+                // examined again next round
+              }
+            }
+          } else {
+            selfFix = 0;
+            yield* call('power', 'reboot', host);
+          }
+          continue;
+        }
+        selfFix = 0;
         // The claim first (the claimant, if it still acts, stops at its next check), then the fallback.
         if (!(yield* reclaim(host, claimant, host))) continue;
         yield* trace('p2p.rejoin', host, { manager: host, from: claimant });
@@ -609,7 +629,7 @@ function* keepBackup(manager: string, d: ManagementData, cfg: P2pConfig): Proces
       yield* trace('p2p.backup-daemon', d.host, { manager, vm: d.vm, how: 'restart' });
       continue;
     }
-    const host = yield* standIn(manager, d, cfg, true);
+    const host = yield* standIn(manager, d, cfg, true, true);
     if (host !== null) yield* trace('function.recovered', d.host, { manager, vm: d.vm, host, again: true });
   }
 }
@@ -661,13 +681,16 @@ function* backupServing(d: ManagementData): Op<boolean> {
 }
 
 /** Backup server mode: activate the VM somewhere and set the VIP on it, trying the next host on failure. */
-function* standIn(manager: string, d: ManagementData, cfg: P2pConfig, claimed = false): Op<string | null> {
+function* standIn(manager: string, d: ManagementData, cfg: P2pConfig, claimed = false, fenceFirst = false): Op<string | null> {
   const failed = new Set<string>([d.host]);
   // (hardened) Only a separated target's backup stands in (a relocation may find it back).
   if (hardened(cfg) && !(yield* readMembership()).separation.includes(d.host)) return null;
   // (hardened) The VIP leaves the target before the VM may get it (a paused target keeps it
   // otherwise); the fence runs while the VM is activated.
   const fence = hardened(cfg) ? yield* spawn(`p2p/${manager}/fence/${d.host}`, fenceVip(d)) : null;
+  // (hardened) Off the paper's timeline (a backup stood in again), the fence is waited for first:
+  // an unfenceable target's backup is not activated at all.
+  if (fence !== null && fenceFirst && !(yield* joined(fence))) return null;
   for (let attempt = 0; attempt < 16; attempt++) {
     // Another manager may be activating the VM right now (a relocation, a takeover): wait for it.
     let vm = (yield* call('hypervisor', 'list')).find((v) => v.name === d.vm);
