@@ -8,7 +8,7 @@
 // such (stale lights, "lab DOWN"), never as green. Windows are generous: a loaded 2-core machine.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -196,7 +196,6 @@ describe.skipIf(!isRoot)('web view following the live mini-lab (p2p-mini on 10.7
     await page.waitForSelector('#history .h-item[data-kind="fault"]');
     await page.waitForTimeout(600); // transitions settle
     await page.screenshot({ path: join(ARTIFACTS, 'web-live.png'), fullPage: true });
-    copyFileSync(join(ARTIFACTS, 'web-live.png'), join(REPO_DIR, 'docs/web-live.png'));
     // The lights came from probes: the run's trace has them, and the failed power probes of FTP.
     const trace = (await (await fetch(new URL(`/api/runs/${runId}/trace`, url))).text()).trim().split('\n').map((l) => JSON.parse(l) as { t: number; kind: string; subject: string; data?: Record<string, unknown> });
     const ftpPower = trace.filter((e) => e.kind === 'health.probe' && e.data?.light === 'phys:FTP');
