@@ -30,26 +30,12 @@ const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-backgro
 const SUBNET = '10.77.9.';
 const OUT = join(REPO_DIR, 'out/lab/p2p-mini-w');
 const AGENT_METRICS_PORT = 9464;
-const SCENARIO = 'live-p2p-nt2-paper';
+/** experiments/scenarios/live-p2p-nt2.yaml (safety: paper: the lab has no out-of-band fencing). */
+const SCENARIO = 'live-p2p-nt2';
 
 interface Sample { value?: string; labels?: Record<string, string>; count?: string; sum?: string }
 interface Family { name: string; type: string; metrics: Sample[] }
 const parseProm = createRequire(import.meta.url)('parse-prometheus-text-format') as (text: string) => Family[];
-
-/**
- * experiments/scenarios/live-p2p-nt2.yaml with the P2P block's `safety: paper` (kitamura-2018's
- * behaviour, as the experiments and test/live-p2p.test.ts reproduce it). Under the manifest's
- * default (hardened) the manager first fences the VIP off the powered-off FTP over SSH, which
- * fails on the lab ("cannot fence FTP (up, out of reach)"), so FTPb never takes the VIP live.
- */
-function testScenarioDir(): string {
-  const dir = join(OUT, 'scenarios');
-  mkdirSync(dir, { recursive: true });
-  const text = readFileSync(join(REPO_DIR, 'experiments/scenarios/live-p2p-nt2.yaml'), 'utf8');
-  if (!/^ {4}reconcile: 10s$/m.test(text)) throw new Error('experiments/scenarios/live-p2p-nt2.yaml changed: update the test\'s copy');
-  writeFileSync(join(dir, `${SCENARIO}.yaml`), text.replace(/^ {4}reconcile: 10s$/m, '    reconcile: 10s\n    safety: paper'));
-  return dir;
-}
 
 /** p2p-mini on 10.77.9.0/24 with its own name, bridge and keys, and a 2 s boot delay. */
 function testLabFile(): string {
@@ -103,7 +89,7 @@ describe.skipIf(!isRoot)('web view following the live mini-lab (p2p-mini on 10.7
     profile = mkdtempSync(join(tmpdir(), 'hatwin-web-live-chromium-'));
     mkdirSync(ARTIFACTS, { recursive: true });
     // `hatwin serve --lab` as a user runs it (it builds web/dist when needed).
-    const child = spawn(process.execPath, [join(REPO_DIR, 'bin/hatwin.js'), 'serve', '--port', '0', '--out', outDir, '--lab', labFile, '--agent-metrics-port', String(AGENT_METRICS_PORT), '--scenarios', testScenarioDir()], {
+    const child = spawn(process.execPath, [join(REPO_DIR, 'bin/hatwin.js'), 'serve', '--port', '0', '--out', outDir, '--lab', labFile, '--agent-metrics-port', String(AGENT_METRICS_PORT)], {
       cwd: REPO_DIR, stdio: ['ignore', 'pipe', 'pipe'],
     });
     serve = child;
@@ -243,13 +229,13 @@ describe.skipIf(!isRoot)('web view following the live mini-lab (p2p-mini on 10.7
     await waitLight('phys:Login', 'l1', 'stale', 10_000);
     expect(await attr('.light-row[data-id="phys:Login"]', 'title')).toMatch(/stale: the live run has ended/);
     const info = await api<RunInfo>(`/api/runs/${runId}`);
-    expect(info.traceFile).toMatch(/^web-live\/live-p2p-nt2-paper-.*\.ndjson$/);
+    expect(info.traceFile).toMatch(/^web-live\/live-p2p-nt2-\d.*\.ndjson$/);
     const labInfo = await api<LabInfo>('/api/lab');
     expect(labInfo.runs.find((r) => r.webRun === runId)?.state).toBe('done');
 
     // Sim and live side by side: this run's final trace against the sim's, as `hatwin conform` lays them out.
     const liveEvents = parseNdjson(readFileSync(join(outDir, info.traceFile!), 'utf8'));
-    const scenario = readScenario(join(OUT, 'scenarios', `${SCENARIO}.yaml`));
+    const scenario = readScenario(join(REPO_DIR, 'experiments/scenarios', `${SCENARIO}.yaml`));
     const sim = buildSimulation(scenario, { seed: 1, watchMode: 'skip' });
     sim.run(scenario.until!);
     const dir = join(outDir, 'conform');
