@@ -63,6 +63,8 @@ describe.skipIf(!isRoot)('P2P live on the mini-lab (p2p-mini on 10.77.8.0/24)', 
   let lab: Lab;
   let labFile: string;
   const releases: Array<() => void> = [];
+  /** Both locks taken: only then is the lab ours to take down (a lock wait that timed out leaves it alone). */
+  let held = false;
 
   beforeAll(async () => {
     labFile = testLabFile();
@@ -70,6 +72,7 @@ describe.skipIf(!isRoot)('P2P live on the mini-lab (p2p-mini on 10.77.8.0/24)', 
     // One lab test at a time on this machine: the mini-lab test's lock, then this lab's own.
     releases.push(await acquireLabLock({ name: 'p2p-mini-t' }, 540_000, (o) => console.log(`[live-test] waiting for pid ${o.pid} (mini-lab test)`)));
     releases.push(await acquireLabLock(lab, 60_000));
+    held = true;
     try {
       await labUp(lab, (m) => console.log(`[live-test] ${m}`));
     } catch (e) {
@@ -80,7 +83,7 @@ describe.skipIf(!isRoot)('P2P live on the mini-lab (p2p-mini on 10.77.8.0/24)', 
 
   afterAll(async () => {
     try {
-      if (lab) {
+      if (lab && held) {
         await labDown(lab);
         expect(await labLeftovers(lab)).toEqual([]);
       }
