@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the mini-lab's tiny guest from Debian packages (see ../shared/LAB-NOTES.md):
+# Builds the mini-lab's tiny guest from Debian packages (how the lab uses it: adapters/lab/README.md):
 #   OUT/vmlinuz         kernel of linux-image-*-cloud-amd64 (apt-get download + dpkg-deb -x,
 #                       never installed on this machine)
 #   OUT/initramfs.gz    busybox-static + scripts/guest/init + the virtio modules in load order +
