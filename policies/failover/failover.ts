@@ -43,21 +43,7 @@ function* failoverPaper(c: FailoverConfig): Process<void> {
     const net = yield* call('prober', 'probe', ping);
     if (net.ok && bad.detail === 'refused') {
       // The daemon stopped: restarting it is enough (no backup needed).
-      let restarted = true;
-      try {
-        yield* call('services', 'restart', c.target, c.service);
-      } catch (e) {
-        // The target went away meanwhile, or the restart failed: the backup takes over.
-        restarted = false;
-        if (!isGone(e)) {
-          const pe = portErrorOf(e);
-          yield* trace('failover.error', c.target, { manager: c.manager, step: 'service restart', kind: pe.kind, reason: pe.message });
-        }
-      }
-      if (restarted && (yield* call('prober', 'probe', svc)).ok) {
-        yield* trace('target.recovered', c.target, { manager: c.manager, how: 'service restart' });
-        continue;
-      }
+      if (yield* restartService(c, svc)) continue;
     }
     try {
       yield* call('hypervisor', 'resume', c.backupVm, c.backupHost);
@@ -136,20 +122,7 @@ function* recover(c: FailoverConfig, svc: ProbeSpec, ping: ProbeSpec, detail: st
   const net = yield* call('prober', 'probe', ping);
   if (net.ok) {
     if (detail === 'refused') {
-      let restarted = true;
-      try {
-        yield* call('services', 'restart', c.target, c.service);
-      } catch (e) {
-        restarted = false;
-        if (!isGone(e)) {
-          const pe = portErrorOf(e);
-          yield* trace('failover.error', c.target, { manager: c.manager, step: 'service restart', kind: pe.kind, reason: pe.message });
-        }
-      }
-      if (restarted && (yield* call('prober', 'probe', svc)).ok) {
-        yield* trace('target.recovered', c.target, { manager: c.manager, how: 'service restart' });
-        return;
-      }
+      if (yield* restartService(c, svc)) return;
     } else if ((yield* call('prober', 'probe', svc)).ok) {
       // The failed probe is stale (the target answers ping and its service again): no action.
       yield* trace('trouble.cleared', c.target, { manager: c.manager, detail });
@@ -347,4 +320,24 @@ function* vipAudit(c: FailoverConfig, svc: ProbeSpec, shared: Shared): Process<v
       yield* sleep(c.intervalUs);
     }
   }
+}
+
+/**
+ * Restarts the target's daemon and checks it answers; true when it does (traced as recovered).
+ * A restart that fails because the target went away is silent; any other failure is traced.
+ * Either way a false answer means the backup takes over.
+ */
+function* restartService(c: FailoverConfig, svc: ProbeSpec): Process<boolean> {
+  try {
+    yield* call('services', 'restart', c.target, c.service);
+  } catch (e) {
+    if (!isGone(e)) {
+      const pe = portErrorOf(e);
+      yield* trace('failover.error', c.target, { manager: c.manager, step: 'service restart', kind: pe.kind, reason: pe.message });
+    }
+    return false;
+  }
+  if (!(yield* call('prober', 'probe', svc)).ok) return false;
+  yield* trace('target.recovered', c.target, { manager: c.manager, how: 'service restart' });
+  return true;
 }
