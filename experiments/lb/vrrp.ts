@@ -88,7 +88,8 @@ export const lbVrrp: Experiment = {
         if (c.kind === 'kill') {
           const ev = simulate(scenarioFor(base, c, [{ kind: 'host-fail', target: 'ms1', at: faultUs }], faultUs + 15 * S), seed + i);
           const take = nextMaster(ev, INSTANCE, faultUs);
-          const last = advertsOf(ev, INSTANCE, 'ms1').filter((a) => a.tUs < faultUs).at(-1);
+          // The phase counts from the last advert ms2 received: one still in flight at the kill is lost.
+          const last = advertsOf(ev, INSTANCE, 'ms1').filter((a) => a.tUs + latencyUs < faultUs).at(-1);
           if (take && last) {
             samples.add(c.id, 'ms2', 'takeoverS', (take.tUs - faultUs) / S);
             worstKillErrUs = Math.max(worstKillErrUs, Math.abs(take.tUs - faultUs - killTakeoverUs(c.backupPriority, c.advUs, faultUs - last.tUs, latencyUs)));
