@@ -62,9 +62,9 @@ export function metricUnit(metric: string): string {
 
 const UNIT_LABEL: Record<string, string> = { s: 'seconds', '%': 'percent', Wh: 'energy, Wh', W: 'power, W', 'h/year': 'hours per year', days: 'days', count: 'count' };
 
-/** What a metric cannot be below or above, by its unit: durations, energy, power are >= 0; availability is 0..100 %. */
+/** What a metric cannot be below or above, by its unit: durations, energy, power are >= 0; a percentage (availability, a share of runs) is 0..100 %. */
 export function metricBounds(metric: string): Bounds {
-  if (/^availabilityPct$|AvailabilityPct$/.test(metric)) return { min: 0, max: 100 };
+  if (/Pct$/.test(metric)) return { min: 0, max: 100 };
   return ['s', 'Wh', 'W', 'h/year', 'days', 'count'].includes(metricUnit(metric)) ? { min: 0 } : {};
 }
 

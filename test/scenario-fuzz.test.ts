@@ -60,11 +60,13 @@ const DIST_EDGES = [
   { kind: 'exponential', mean: 0 }, { kind: 'exponential', mean: 1e8 }, { kind: 'exponential', mean: 1e-12 },
   { kind: 'empirical', values: [] }, { kind: 'empirical', values: [0, 0, 1e9] },
   { kind: 'constant' }, { kind: 'gamma', shape: 2 }, { kind: 'constant', value: 1, extra: 2 },
+  { kind: 'weibull', shape: 0.01, scale: 1 }, { kind: 'weibull', shape: 0.5, scale: 0 }, { kind: 'weibull', shape: 0.1, scale: 1e6 },
 ];
 /** Distributions whose draws can exceed the simulated time range (or are infinite). */
 const OUT_OF_RANGE = [
   { kind: 'lognormal', mu: 800, sigma: 1 }, { kind: 'lognormal', mu: 20, sigma: 1 }, { kind: 'exponential', mean: 1e8 },
   { kind: 'normal', mean: 1e9, sd: 1e9 }, { kind: 'uniform', min: 0, max: 4e9 }, { kind: 'empirical', values: [0, 4e9] },
+  { kind: 'weibull', shape: 0.1, scale: 1e6 },
 ];
 const dist = (chaos: number, maxS: number) => field(chaos, fc.oneof(
   fc.integer({ min: 0, max: maxS }),
@@ -74,6 +76,7 @@ const dist = (chaos: number, maxS: number) => field(chaos, fc.oneof(
   fc.integer({ min: 1, max: Math.max(1, maxS) }).map((mean) => ({ kind: 'exponential', mean })),
   fc.tuple(fc.integer({ min: -3, max: 3 }), fc.integer({ min: 0, max: 10 })).map(([mu, sd]) => ({ kind: 'lognormal', mu, sigma: sd / 10 })),
   fc.array(fc.integer({ min: 0, max: maxS }), { minLength: 1, maxLength: 4 }).map((values) => ({ kind: 'empirical', values })),
+  fc.tuple(fc.integer({ min: 5, max: 30 }), fc.integer({ min: 1, max: Math.max(1, maxS) })).map(([k10, scale]) => ({ kind: 'weibull', shape: k10 / 10, scale })),
 ), DIST_EDGES);
 
 const num = (chaos: number, lo: number, hi: number, edges: readonly unknown[] = [0, 1e-9, 1e12, 1e13, -1]) => field(chaos, fc.integer({ min: lo, max: hi }), edges);
@@ -273,6 +276,20 @@ const arbDoc: fc.Arbitrary<Record<string, unknown>> = fc.constantFrom(...CHAOS).
         return swap === 0 ? { ...l, start: hi, end: lo } : { ...l, start: lo, end: hi };
       }), { maxLength: 2 }),
       faults: fc.array(fault(chaos, Math.floor(untilS), hosts, vms, clients), { maxLength: 5 }),
+      // Users switching PCs on and off: lab sessions, a renewal process, or a replayed trace.
+      churn: fc.oneof(
+        { weight: 9, arbitrary: fc.constant(undefined) },
+        { weight: 1, arbitrary: fc.record({ hosts: fc.subarray(hosts, { minLength: 1 }), days: num(chaos, 1, 3), sessionsPerDay: num(chaos, 0, 4), session: dist(chaos, Math.floor(untilS)) }) },
+        { weight: 1, arbitrary: fc.record({ kind: fc.constant('renewal'), hosts: fc.subarray(hosts, { minLength: 1 }), up: dist(chaos, Math.floor(untilS)), down: dist(chaos, Math.floor(untilS)) }) },
+        {
+          weight: 1,
+          arbitrary: fc.record({
+            kind: fc.constant('trace'), hosts: fc.subarray(hosts, { minLength: 1, maxLength: Math.min(2, hosts.length) }), origin: fc.constant(0),
+            events: fc.array(fc.record({ node: fc.constantFrom('n1', 'n2'), available: fc.boolean(), start: fc.integer({ min: 0, max: Math.floor(untilS) }), len: fc.integer({ min: 0, max: Math.floor(untilS) }) }), { maxLength: 6 })
+              .map((xs) => [{ node: 'n1', available: true, start: 0, stop: 1 }, { node: 'n2', available: false, start: 0, stop: 1 }, ...xs.map(({ len, ...e }) => ({ ...e, stop: e.start + len }))]),
+          }),
+        },
+      ),
       policies: fc.tuple(...policyKinds.map((k) => (k === 'p2p' ? p2p(chaos, hosts, vms) : failover(chaos, hosts, vms, vips)))),
     }));
   }).map((d) => dropUndefined(d) as Record<string, unknown>));

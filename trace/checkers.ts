@@ -48,7 +48,7 @@ export interface CheckResult {
 // ---------------------------------------------------------------------------------------------
 // What the checkers read of a scenario (a parsed scenario fits).
 
-type DistLike = number | { kind: string; value?: number; min?: number; max?: number; mean?: number; sd?: number; mu?: number; sigma?: number; values?: number[] };
+type DistLike = number | { kind: string; value?: number; min?: number; max?: number; mean?: number; sd?: number; mu?: number; sigma?: number; values?: number[]; shape?: number; scale?: number };
 
 export interface ScenarioLike {
   until?: number;
@@ -113,6 +113,7 @@ export function distUpperUs(d: DistLike | undefined, fallbackS: number): number 
     case 'exponential': return 10 * (d.mean ?? fallbackS) * US;
     case 'lognormal': return Math.exp((d.mu ?? 0) + 5 * (d.sigma ?? 0)) * US;
     case 'empirical': return Math.max(...(d.values ?? [fallbackS])) * US;
+    case 'weibull': return (d.scale ?? fallbackS) * Math.pow(40, 1 / (d.shape ?? 1)) * US;
     default: return fallbackS * US;
   }
 }

@@ -9,6 +9,7 @@ import type { Scenario, FaultSpec } from '../../sim/scenario/schema.ts';
 import { Progress, Samples, type Experiment } from '../report.ts';
 import * as W from './params.ts';
 import { LAB_EXPERIMENTS } from './lab12d.ts';
+import { placement } from './placement.ts';
 
 const SOURCE = 'wong-2014, Navigator (UTAR FYP thesis), §5.1.3-5.1.5, Tables 5-5, 5-6, 5-7';
 const S = 1_000_000;
@@ -114,4 +115,4 @@ const table57: Experiment = {
   },
 };
 
-export const NAVIGATOR_EXPERIMENTS: Experiment[] = [table57, ...LAB_EXPERIMENTS];
+export const NAVIGATOR_EXPERIMENTS: Experiment[] = [table57, ...LAB_EXPERIMENTS, placement];

@@ -4,9 +4,10 @@
 // at 66 Mb/s (Table 5-5); the database sync (0.1 Mb/s for 11 s, Table 5-5) every minute; the
 // primary container checked every 5 s, the secondary every 5 min (§5.1.5).
 import { z } from 'zod';
-import { durationUs, name, periodUs } from '../../sim/scenario/units.ts';
+import { distSchema, durationUs, name, periodUs } from '../../sim/scenario/units.ts';
 import { definePolicy, siteHas, type Problem } from '../manifest.ts';
 import { depot, initialPilot, type NavigatorConfig } from './navigator.ts';
+import type { Placement, UpModel } from './decisions.ts';
 
 const rate = z.number().positive().max(1e12);
 
@@ -37,7 +38,27 @@ const schema = z.object({
   /** Only the holder of the lease record in the store serves the service IP (no split brain). */
   lease: z.boolean().default(false),
   leaseTtl: periodUs.default(15_000_000),
+  /**
+   * Where the secondary goes: the PC up longest (the thesis), the one up shortest, a
+   * pseudo-random one (placementSeed), or the one with the longest expected remaining up time
+   * under placementModel (a distribution of up periods in seconds: weibull, exponential, uniform
+   * or constant).
+   */
+  placement: z.enum(['longest-uptime', 'shortest-uptime', 'random', 'expected-remaining']).default('longest-uptime'),
+  placementModel: distSchema.optional(),
+  placementSeed: z.number().int().nonnegative().max(2 ** 31).default(0),
 }).strict();
+
+const UP_MODELS = ['weibull', 'exponential', 'uniform', 'constant'];
+
+function placementOf(c: NavigatorBlock): Placement {
+  switch (c.placement) {
+    case 'longest-uptime': return { kind: 'longest-uptime' };
+    case 'shortest-uptime': return { kind: 'shortest-uptime' };
+    case 'random': return { kind: 'random', seed: c.placementSeed };
+    case 'expected-remaining': return { kind: 'expected-remaining', up: c.placementModel as UpModel };
+  }
+}
 
 export type NavigatorBlock = z.output<typeof schema>;
 
@@ -59,6 +80,7 @@ export function navigatorConfig(c: NavigatorBlock, allHosts: string[]): Navigato
     uptimeWaitUs: c.uptimeWait,
     lease: c.lease,
     leaseTtlUs: c.leaseTtl,
+    placement: placementOf(c),
   };
 }
 
@@ -80,6 +102,9 @@ export const navigatorPolicy = definePolicy({
     if (c.containers[0] === c.containers[1]) out.push([['containers'], 'the two containers must differ']);
     if (!siteHas.vip(site, c.vip)) out.push([['vip'], `no VIP "${c.vip}"`]);
     if ((c.hosts ?? site.hosts.map((h) => h.name)).length < 2) out.push([['hosts'], 'at least two PCs']);
+    if (c.placement === 'expected-remaining' && c.placementModel === undefined) out.push([['placementModel'], 'placement expected-remaining needs placementModel (a distribution of up periods)']);
+    if (c.placementModel !== undefined && !UP_MODELS.includes(c.placementModel.kind)) out.push([['placementModel'], `placementModel: expected-remaining understands ${UP_MODELS.join(', ')}, not ${c.placementModel.kind}`]);
+    if (c.placementModel !== undefined && c.placement !== 'expected-remaining') out.push([['placementModel'], 'placementModel is used only by placement expected-remaining']);
     return out;
   },
   programs: (c, site) => {

@@ -15,7 +15,7 @@
 // second primary).
 import { S, now, receive, sleep, spawn, trace, watch, type Op, type Process } from '../../engine/runtime/effects.ts';
 import { call, isGone, mailboxOf, portErrorOf, type AgentMessage, type ProbeSpec } from '../../engine/ports/index.ts';
-import { chooseSecondary, type UptimeReport } from './decisions.ts';
+import { chooseSecondary, type Placement, type UptimeReport } from './decisions.ts';
 
 export interface NavigatorConfig {
   /** The PCs with a Service Depot (candidates for the containers). */
@@ -39,6 +39,8 @@ export interface NavigatorConfig {
   uptimeWaitUs: number;
   lease: boolean;
   leaseTtlUs: number;
+  /** How the secondary's host is chosen (the thesis: the PC up longest). */
+  placement: Placement;
 }
 
 export const DEPOT_BOX = 'navigator-depot';
@@ -216,7 +218,7 @@ function* placeSecondary(c: NavigatorConfig, st: PilotState, exclude: string[]):
     if (!m) break;
     if (m.body.round === round) reports.push({ host: String(m.body.host), uptimeS: Number(m.body.uptimeS) });
   }
-  const cand = chooseSecondary(reports, [st.host, ...exclude]);
+  const cand = chooseSecondary(reports, [st.host, ...exclude], c.placement, round);
   yield* trace('navigator.candidates', st.host, { reports: reports.map((r) => [r.host, Math.round(r.uptimeS)]), chosen: cand });
   if (cand === null) return 'none';
   exclude.push(cand);

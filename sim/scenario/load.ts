@@ -4,10 +4,12 @@
 // not UTF-8 is refused, YAML nesting and alias expansion are capped, and the error text is
 // capped too (at most MAX_PROBLEMS_SHOWN lines of at most MAX_LINE_CHARS characters).
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { dirname, isAbsolute, join } from 'node:path';
 import { LineCounter, parseDocument, isAlias, isCollection, isNode, isPair, isScalar, type Node, type Document } from 'yaml';
 import type { z } from 'zod';
 import { salvageScenario, scenarioProblems, scenarioSchema, type Scenario } from './schema.ts';
 import { DIST_EXPECTED } from './units.ts';
+import { parseFtaTrace, traceNodes } from './fta.ts';
 
 /** The largest file (and text) a scenario or lab may be. */
 export const MAX_FILE_BYTES = 1024 * 1024;
@@ -330,11 +332,39 @@ export function parseYamlWith<S extends z.ZodType>(
   throw new ScenarioError(problems);
 }
 
-export function loadScenarioText(text: string, file = '<scenario>', extra?: ExtraCheck<Scenario>): Scenario {
-  return parseYamlWith(scenarioSchema, text, file, extra, (raw) => {
+/**
+ * A scenario from YAML text. A churn trace named by `file` is read only when `traceDir` is given
+ * (the directory the file name is relative to): text that came from elsewhere (an upload to the
+ * web server) may not make the reader open files; it gets an error asking for inline events.
+ */
+export function loadScenarioText(text: string, file = '<scenario>', extra?: ExtraCheck<Scenario>, traceDir?: string): Scenario {
+  const s = parseYamlWith(scenarioSchema, text, file, extra, (raw) => {
     const { scenario, invalid, rawPath } = salvageScenario(raw);
     return [...scenarioProblems(scenario, invalid), ...(extra?.(scenario) ?? [])].map((p) => ({ path: rawPath(p.path), message: p.message }));
   });
+  return withChurnTrace(s, file, traceDir);
+}
+
+/** The largest availability trace a scenario may replay. */
+export const MAX_TRACE_BYTES = 64 * 1024 * 1024;
+
+/** Reads and checks the event_trace.tab a `churn: {kind: trace, file}` names into its `events`. */
+function withChurnTrace(s: Scenario, file: string, traceDir: string | undefined): Scenario {
+  const c = s.churn;
+  if (c === undefined || c.kind !== 'trace' || c.file === undefined || c.events !== undefined) return s;
+  const whole = (message: string, line = 0, at = file): Problem => ({ file: at, line, column: line > 0 ? 1 : 0, field: line > 0 ? '' : 'churn.file', message });
+  if (traceDir === undefined) throw new ScenarioError([whole('a trace file is read only for a scenario loaded from a file; give the trace as churn.events instead')]);
+  const path = isAbsolute(c.file) ? c.file : join(traceDir, c.file);
+  const { events, problems, more } = parseFtaTrace(readTextFile(path, MAX_TRACE_BYTES, 'a trace file'));
+  const all = problems.map((p) => whole(p.message, p.line, path));
+  if (more > 0) all.push(whole(`... and ${more} more bad rows`, 0, path));
+  if (all.length > 0) throw new ScenarioError(all);
+  const nodes = c.nodes ?? traceNodes(events);
+  if (c.nodes === undefined && nodes.length < c.hosts.length) throw new ScenarioError([whole(`${path} has ${nodes.length} nodes, fewer than the ${c.hosts.length} hosts churn.hosts lists`)]);
+  const known = new Set(traceNodes(events));
+  const missing = nodes.filter((n) => !known.has(n));
+  if (missing.length > 0) throw new ScenarioError([whole(`${path} has no rows for node${missing.length > 1 ? 's' : ''} ${missing.slice(0, 5).map((n) => `"${n}"`).join(', ')}`)]);
+  return { ...s, churn: { ...c, events } };
 }
 
 // ---------- files ----------
@@ -364,7 +394,8 @@ function fileKind(st: import('node:fs').Stats): string {
  * naming the file: `file: cannot read: no such file`, `... not a regular file (a FIFO)`, too large,
  * not UTF-8 text. Never blocks: the file is opened non-blocking and checked before it is read.
  */
-export function readTextFile(path: string): string {
+export function readTextFile(path: string, maxBytes = MAX_FILE_BYTES, what = 'a scenario file'): string {
+  const capText = maxBytes === MAX_FILE_BYTES ? MAX_FILE_TEXT : `${Math.round(maxBytes / 1024 / 1024)} MiB`;
   const fail = (message: string): ScenarioError => new ScenarioError([{ file: path, line: 0, column: 0, field: '', message }]);
   let fd: number;
   try {
@@ -377,14 +408,14 @@ export function readTextFile(path: string): string {
   try {
     const st = fstatSync(fd);
     if (!st.isFile()) throw fail(`cannot read: ${fileKind(st)}`);
-    if (st.size > MAX_FILE_BYTES) throw fail(`too large: ${st.size} bytes, more than the ${MAX_FILE_TEXT} a scenario file may have`);
+    if (st.size > maxBytes) throw fail(`too large: ${st.size} bytes, more than the ${capText} ${what} may have`);
     // Read one byte past the cap: files whose size stat does not tell (/proc) are capped too.
-    buf = Buffer.alloc(Math.min(MAX_FILE_BYTES + 1, Math.max(st.size + 1, 64 * 1024)));
+    buf = Buffer.alloc(Math.min(maxBytes + 1, Math.max(st.size + 1, 64 * 1024)));
     let n = 0;
     for (;;) {
       if (n === buf.length) {
-        if (buf.length > MAX_FILE_BYTES) throw fail(`too large: more than the ${MAX_FILE_TEXT} a scenario file may have`);
-        const bigger = Buffer.alloc(Math.min(MAX_FILE_BYTES + 1, buf.length * 2));
+        if (buf.length > maxBytes) throw fail(`too large: more than the ${capText} ${what} may have`);
+        const bigger = Buffer.alloc(Math.min(maxBytes + 1, buf.length * 2));
         buf.copy(bigger);
         buf = bigger;
       }
@@ -410,5 +441,5 @@ export function readTextFile(path: string): string {
 }
 
 export function loadScenario(path: string, extra?: ExtraCheck<Scenario>): Scenario {
-  return loadScenarioText(readTextFile(path), path, extra);
+  return loadScenarioText(readTextFile(path), path, extra, dirname(path));
 }

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { distSchema, durationUs, name, seconds, DIST_EXPECTED, type DistSpec } from './units.ts';
 import { distRange, type Dist } from '../kernel/distributions.ts';
 import { MAX_TIME_S, MAX_TIME_US, US_PER_S } from '../kernel/time.ts';
+import { traceNodes } from './fta.ts';
 
 export { distSchema, durationUs, name, type DistSpec };
 const constant = (value: number): DistSpec => ({ kind: 'constant', value });
@@ -166,9 +167,10 @@ export const policySchema = z.object({ kind: name }).passthrough();
  * number of sessions drawn uniformly from 0..2*sessionsPerDay, each starting uniformly in
  * [openAt, closeAt) and lasting `session` seconds; the PC is on while a session covers it (a
  * boot first) and every PC goes off at closeAt. A PC on when the run starts has a first session
- * from openAt. Day d's times are d days after the start.
+ * from openAt. Day d's times are d days after the start. `kind: lab` is the default.
  */
-export const churnSchema = z.object({
+const labChurnSchema = z.object({
+  kind: z.literal('lab'),
   hosts: z.array(name).min(1),
   days: z.number().int().positive().max(366).default(1),
   openAt: durationUs.default(0),
@@ -176,6 +178,57 @@ export const churnSchema = z.object({
   sessionsPerDay: z.number().nonnegative().max(100).default(2),
   session: distSchema.default({ kind: 'uniform', min: 2700, max: 14_400 }),
 }).strict().refine((c) => c.closeAt > c.openAt && c.closeAt <= 86_400_000_000, { message: 'closeAt must be after openAt and within the day', path: ['closeAt'] });
+
+/** No up or down period of a renewal churn is shorter than this (so time always moves). */
+export const CHURN_MIN_PERIOD_S = 1;
+
+/**
+ * Each PC alternates between up periods drawn from `up` and down periods drawn from `down`
+ * (seconds; an alternating renewal process, the model the Failure Trace Archive fits to desktop
+ * availability traces, usually Weibull), independently of the others, until the run ends. A PC
+ * on at the start begins with an up period, one off with a down period. Every period lasts at
+ * least CHURN_MIN_PERIOD_S.
+ */
+const renewalChurnSchema = z.object({
+  kind: z.literal('renewal'),
+  hosts: z.array(name).min(1),
+  up: distSchema,
+  down: distSchema,
+}).strict();
+
+/** One row of an availability trace: `node` unavailable (or available) over [start, stop) s. */
+export const traceEventSchema = z.object({
+  node: z.string().min(1).max(200),
+  available: z.boolean(),
+  /** Seconds (the trace's own clock, e.g. Unix epoch seconds). */
+  start: z.number().nonnegative(),
+  stop: z.number().nonnegative(),
+}).strict();
+export type TraceChurnEvent = z.infer<typeof traceEventSchema>;
+
+/**
+ * PCs replay an availability trace in the Failure Trace Archive's `event_trace.tab` format
+ * (`file`, relative to the scenario file; the loader reads it into `events`): hosts[i] follows
+ * the trace's node nodes[i] (default: the trace's node names in code-unit order). Time 0 of the
+ * run is the trace's `origin` (default: its earliest start). At each row's start the PC becomes
+ * (un)available as the row says, at its stop the opposite; before its first row a PC keeps the
+ * state the scenario gives it.
+ */
+const traceChurnSchema = z.object({
+  kind: z.literal('trace'),
+  hosts: z.array(name).min(1),
+  file: z.string().min(1).optional(),
+  nodes: z.array(z.string().min(1).max(200)).optional(),
+  origin: z.number().nonnegative().optional(),
+  events: z.array(traceEventSchema).max(1_000_000).optional(),
+}).strict().refine((c) => c.file !== undefined || c.events !== undefined, { message: 'give the trace as file (an event_trace.tab) or events', path: ['file'] })
+  .refine((c) => c.nodes === undefined || c.nodes.length === c.hosts.length, { message: 'nodes must list one trace node per host', path: ['nodes'] });
+
+/** Churn: lab sessions (the default kind), a renewal process per PC, or a replayed trace. */
+export const churnSchema = z.preprocess(
+  (v) => (typeof v === 'object' && v !== null && !Array.isArray(v) && !('kind' in v) ? { ...v, kind: 'lab' } : v),
+  z.discriminatedUnion('kind', [labChurnSchema, renewalChurnSchema, traceChurnSchema]),
+);
 export type ChurnSpec = z.infer<typeof churnSchema>;
 
 const networkDefaults = { latencyS: 0.0005, examS: 0.01, vipSetS: 0.1, commandS: 0.05 };
@@ -313,6 +366,18 @@ export function scenarioProblems(s: Scenario, invalid: ReadonlySet<string> = new
   s.churn?.hosts.forEach((h, i) => {
     if (!hosts.has(h)) add(['churn', 'hosts', i], `no host "${h}"`);
   });
+  if (s.churn?.kind === 'trace' && s.churn.events !== undefined) {
+    const c = s.churn;
+    const known = traceNodes(c.events!);
+    if (c.nodes === undefined && known.length < c.hosts.length) add(['churn', 'events'], `the trace has ${known.length} nodes, fewer than the ${c.hosts.length} hosts churn.hosts lists`);
+    const has = new Set(known);
+    c.nodes?.forEach((n, i) => {
+      if (!has.has(n)) add(['churn', 'nodes', i], `the trace has no rows for node "${n}"`);
+    });
+    c.events!.forEach((e, i) => {
+      if (e.stop < e.start) add(['churn', 'events', i, 'stop'], `stop ${e.stop} is before start ${e.start}`);
+    });
+  }
   s.faults.forEach((f, i) => {
     const at = ['faults', i] as (string | number)[];
     const wants = FAULT_TARGETS[f.kind];

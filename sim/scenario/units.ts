@@ -36,7 +36,7 @@ export const seconds = z.number().nonnegative().max(MAX_TIME_S, `at most ${MAX_T
 
 const nonneg = z.number().nonnegative();
 
-export const DIST_EXPECTED = 'expected seconds (a number, or a string like "10s") or a distribution such as {kind: normal, mean: 4.67, sd: 0.3} (kinds: constant, uniform, normal, exponential, lognormal, empirical)';
+export const DIST_EXPECTED = 'expected seconds (a number, or a string like "10s") or a distribution such as {kind: normal, mean: 4.67, sd: 0.3} (kinds: constant, uniform, normal, exponential, lognormal, empirical, weibull)';
 
 const distObject = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('constant'), value: nonneg }).strict(),
@@ -53,6 +53,8 @@ const distObject = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('exponential'), mean: z.number().positive() }).strict(),
   z.object({ kind: z.literal('lognormal'), mu: z.number(), sigma: nonneg }).strict(),
   z.object({ kind: z.literal('empirical'), values: z.array(nonneg).min(1) }).strict(),
+  // Shape below 0.05 would put even the median beyond any simulated time.
+  z.object({ kind: z.literal('weibull'), shape: z.number().min(0.05).max(100), scale: z.number().positive() }).strict(),
 ]).superRefine((d, ctx) => {
   const { hi } = distRange(d);
   if (hi <= MAX_TIME_S) return;
@@ -61,6 +63,7 @@ const distObject = z.discriminatedUnion('kind', [
     lognormal: `exp(mu + ${NORMAL_Z_MAX}·sigma) = ${shown}`,
     normal: d.kind === 'normal' && d.max !== undefined ? `max = ${shown}` : `mean + ${NORMAL_Z_MAX}·sd = ${shown}`,
     exponential: `${EXP_MAX}·mean = ${shown}`,
+    weibull: `scale·${EXP_MAX}^(1/shape) = ${shown}`,
   };
   const fix = d.kind === 'lognormal' ? ` (keep mu + ${NORMAL_Z_MAX}·sigma <= ${Math.log(MAX_TIME_S).toFixed(2)})` : '';
   ctx.addIssue({ code: 'custom', message: `${d.kind}: values reach ${how[d.kind] ?? shown}, more than ${MAX_TIME_TEXT}, the longest simulated time${fix}` });

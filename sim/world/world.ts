@@ -5,7 +5,8 @@ import type { Kernel } from '../kernel/kernel.ts';
 import type { RngStreams } from '../kernel/rng.ts';
 import { sample, type Dist } from '../kernel/distributions.ts';
 import { MAX_TIME_US, sToUs } from '../kernel/time.ts';
-import type { ClientSpec, FaultSpec, HostSpec, Scenario, ServiceSpec, VmSpec } from '../scenario/schema.ts';
+import { CHURN_MIN_PERIOD_S, type ClientSpec, type FaultSpec, type HostSpec, type Scenario, type ServiceSpec, type VmSpec } from '../scenario/schema.ts';
+import { traceTransitions } from '../scenario/fta.ts';
 import { SimFuture } from './future.ts';
 import type { TraceEvent } from '../../trace/event.ts';
 
@@ -162,6 +163,18 @@ export class World {
   // ---------- users switching PCs on and off (scenario `churn`) ----------
 
   private scheduleChurn(c: NonNullable<Scenario['churn']>): void {
+    if (c.kind === 'renewal') {
+      this.scheduleRenewalChurn(c);
+      return;
+    }
+    if (c.kind === 'trace') {
+      // Changes past the end of the run are never reached: not scheduled.
+      const end = this.scenario.until ?? MAX_TIME_US;
+      for (const [name, changes] of traceTransitions(c)) {
+        for (const { tUs, on } of changes) if (tUs <= end) this.kernel.at(tUs, () => this.userPower(name, on));
+      }
+      return;
+    }
     const DAY = 86_400_000_000;
     for (const name of c.hosts) {
       const rng = this.rng.stream(`churn/${name}`);
@@ -190,6 +203,25 @@ export class World {
         }
         this.kernel.at(base + c.closeAt, () => this.userPower(name, false));
       }
+    }
+  }
+
+  /**
+   * Up and down periods drawn one at a time (at least CHURN_MIN_PERIOD_S each) from the RNG
+   * stream `churn/<host>`: the next change is scheduled when the current one happens.
+   */
+  private scheduleRenewalChurn(c: Extract<NonNullable<Scenario['churn']>, { kind: 'renewal' }>): void {
+    const minUs = sToUs(CHURN_MIN_PERIOD_S);
+    for (const name of c.hosts) {
+      const rng = this.rng.stream(`churn/${name}`);
+      const periodEnds = (up: boolean): void => {
+        const d = Math.max(minUs, sToUs(sample((up ? c.up : c.down) as Dist, rng)));
+        this.kernel.at(this.kernel.nowUs() + d, () => {
+          this.userPower(name, !up);
+          periodEnds(!up);
+        });
+      };
+      periodEnds(this.host(name).state !== 'off' && this.host(name).state !== 'failed');
     }
   }
 
