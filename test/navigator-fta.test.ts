@@ -263,3 +263,50 @@ describe('Navigator placement', () => {
     expect(v('lab / expected-remaining', 'failoversPerDay')).toBe(v('lab / shortest-uptime', 'failoversPerDay'));
   }, 300_000);
 });
+
+describe('Navigator after a churn burst (property)', () => {
+  /**
+   * Five PCs; the primary starts on pc1, which stays on. For the first two hours the others are
+   * switched off and on at random (a trace churn), then one of them stays on for good. Within a
+   * secondary check, a ping timeout and one placement (uptime query, transfer, backup, container
+   * start) of the burst's end, the service is served from pc1 and a secondary container runs on
+   * another PC that is on: high availability comes back whenever a PC stays on long enough.
+   */
+  it('a secondary runs again and the service is served after any burst, if one PC stays on', () => {
+    const BURST_S = 7200;
+    fc.assert(fc.property(
+      fc.array(fc.record({ pc: fc.constantFrom('pc2', 'pc3', 'pc4', 'pc5'), on: fc.boolean(), atS: fc.integer({ min: 1, max: BURST_S }), lenS: fc.integer({ min: 1, max: 3600 }) }), { maxLength: 25 }),
+      fc.constantFrom('pc2', 'pc3', 'pc4', 'pc5'),
+      fc.integer({ min: 1, max: 1000 }),
+      (rows, stays, seed) => {
+        const pcs = ['pc2', 'pc3', 'pc4', 'pc5'];
+        // Each PC's rows; a row past the burst ends at its end. The one that stays is on after it.
+        const events = [
+          ...pcs.map((pc) => ({ node: pc, available: true, start: 0, stop: 0 })),
+          ...rows.map((r) => ({ node: r.pc, available: r.on, start: r.atS, stop: Math.min(BURST_S, r.atS + r.lenS) })),
+          { node: stays, available: true, start: BURST_S, stop: BURST_S },
+          ...pcs.filter((pc) => pc !== stays).map((pc) => ({ node: pc, available: false, start: BURST_S, stop: BURST_S })),
+        ];
+        const bound = 300 + 4 + 1 + 1.25e9 * 8 / 66e6 + 1.25e9 * 8 / 96e6 + 42.84 + 60;
+        const s = scenarioSchema.parse({
+          until: `${BURST_S + bound}s`,
+          hosts: [{ name: 'pc1' }, ...pcs.map((name) => ({ name }))],
+          vms: [{ name: 'nav-a', state: 'defined', memMb: 1024, services: [{ name: 'zabbix' }] }, { name: 'nav-b', state: 'defined', memMb: 1024, services: [{ name: 'zabbix' }] }],
+          vips: [{ name: 'vip-rms', service: 'zabbix' }],
+          clients: [{ name: 'user', vip: 'vip-rms', intervalS: 1 }],
+          churn: { kind: 'trace', hosts: pcs, nodes: pcs, origin: 0, events },
+          policies: [{ kind: 'navigator', start: 'pc1', containers: ['nav-a', 'nav-b'], service: 'zabbix', vip: 'vip-rms' }],
+        }) as Scenario;
+        const sim = buildSimulation(s, { seed });
+        sim.run();
+        const label = JSON.stringify({ rows, stays, seed });
+        expect(sim.world.host(stays).state, label).toBe('on');
+        const vms = ['nav-a', 'nav-b'].map((v) => sim.world.vm(v));
+        const running = vms.filter((v) => v.state === 'running');
+        expect(running.map((v) => v.host).sort(), label).toEqual(['pc1', stays].sort());
+        const last = sim.events.filter((e) => e.kind === 'client.access').at(-1);
+        expect(last?.data?.ok, label).toBe(true);
+      },
+    ), fcParams(25));
+  }, 300_000);
+});
