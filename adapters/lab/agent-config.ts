@@ -8,7 +8,7 @@ import { GuestAgentVipDriver, guestExec } from './guest-vip.ts';
 import { formatIpv4 } from './ipv4.ts';
 import { labServiceCheck } from './check.ts';
 import { labLiveCommands } from './lab.ts';
-import { NS_IF } from './names.ts';
+import { bootRecord, depotBackup, depotImage, NS_IF } from './names.ts';
 import type { Lab } from './schema.ts';
 
 /** TCP port of each agent's messenger (on its host's lab address). */
@@ -51,6 +51,11 @@ export function agentLiveConfig(lab: Lab, agent: string, runId: string): LiveCon
       peers: Object.fromEntries(lab.hosts.map((h) => [h.name, { address: h.address, port: AGENT_PORT }])),
     },
     timeouts: { sshConnectMs: 3_000, commandMs: 10_000, messageMs: 500 },
+    depot: {
+      images: Object.fromEntries(lab.hosts.map((h) => [h.name, depotImage(lab, h.name)])),
+      backup: depotBackup(lab, agent),
+      bootFile: bootRecord(lab, agent),
+    },
   };
 }
 

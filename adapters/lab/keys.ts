@@ -84,6 +84,8 @@ export function sshdConfig(lab: Lab, host: Lab['hosts'][number], authorizedKeysP
     'PrintMotd no',
     'UseDNS no',
     'MaxStartups 100:30:200',
+    // The Service Depot copies container images between hosts by SFTP (adapters/live/depot.ts).
+    'Subsystem sftp internal-sftp',
     'LogLevel ERROR',
     '',
   ].join('\n');

@@ -30,6 +30,11 @@ export const domainName = (lab: Pick<Lab, 'name'>, vm: string) => `${domainPrefi
 export const statePath = (lab: Lab) => join(lab.stateDir, 'state.json');
 export const powerSocket = (lab: Lab, host: string) => join(lab.stateDir, `power-${lab.hosts.findIndex((h) => h.name === host)}.sock`);
 export const hostDir = (lab: Lab, host: string) => join(lab.stateDir, 'hosts', host);
+/** The host's boot record (epoch ms of its last boot; absent while off): its Service Depot's uptime. */
+export const bootRecord = (lab: Lab, host: string) => join(hostDir(lab, host), 'booted-at');
+/** Where a host's Service Depot keeps the container image, and its local backup. */
+export const depotImage = (lab: Lab, host: string) => join(hostDir(lab, host), 'depot', 'container.img');
+export const depotBackup = (lab: Lab, host: string) => join(hostDir(lab, host), 'depot', 'container.img.bak');
 export const accessLogPath = (lab: Lab) => join(lab.logDir, 'access.log');
 export const guestConsolePath = (lab: Lab, vm: string) => join(lab.logDir, `console-${vm}.log`);
 

@@ -9,12 +9,13 @@
 // Usage (started by `hatwin lab up`, detached): supervisor.ts LAB.yaml HOST RUN-ID on|off
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { existsSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { join } from 'node:path';
 import { isMagicPacketFor } from '../wol/magic.ts';
 import { serveControl, type ControlReply, type ControlRequest, type HostStatus, type PowerState, type ProcState } from './control.ts';
 import { formatIpv4 } from './ipv4.ts';
-import { hostDir, hostNs, hostVeth, NS_IF, powerSocket } from './names.ts';
+import { bootRecord, depotImage, hostDir, hostNs, hostVeth, NS_IF, powerSocket } from './names.ts';
 import { endProcesses, isAlive, signal, waitGone } from './proc.ts';
 import { run } from './run.ts';
 import { expandArgv, labHost, loadLab } from './schema.ts';
@@ -111,6 +112,9 @@ async function bootNow(): Promise<void> {
   bootTimer = null;
   await run(['ip', '-n', ns, 'link', 'set', NS_IF, 'up']);
   await run(['ip', '-n', ns, 'addr', 'replace', `${host.address}/${prefix}`, 'dev', NS_IF]);
+  // The host's uptime starts now (its Service Depot reads the record, as a PC's /proc/uptime).
+  mkdirSync(dirname(depotImage(lab, host.name)), { recursive: true });
+  writeFileSync(bootRecord(lab, host.name), `${Date.now()}\n`);
   for (const p of procs) {
     p.wedged = false;
     startProc(p);
@@ -137,6 +141,7 @@ async function powerOff(): Promise<void> {
   bootAt = null;
   power = 'off';
   paused = false;
+  rmSync(bootRecord(lab, host.name), { force: true });
   await killEverything();
   for (const p of procs) p.wedged = false;
   // Run-time state does not survive power loss: VIPs and the address go with it.

@@ -24,6 +24,7 @@ import { LiveLoadSampler, type LoadHostConfig } from '../ssh/load.ts';
 import { assertName } from '../ssh/names.ts';
 import { LiveServices, type ServiceCommands } from '../ssh/services.ts';
 import type { WakeOptions } from '../wol/magic.ts';
+import { LiveDepot, type LiveDepotConfig } from './depot.ts';
 
 export interface LiveHost {
   name: string;
@@ -59,6 +60,8 @@ export interface LiveConfig {
     maxAgeMs?: number;
   };
   timeouts?: { sshConnectMs?: number; commandMs?: number; messageMs?: number };
+  /** The Service Depot (Navigator): every host's image path, this host's backup path and boot record. */
+  depot?: Omit<LiveDepotConfig, 'agent'>;
 }
 
 export interface LivePortsOptions {
@@ -159,10 +162,10 @@ export async function livePorts(o: LivePortsOptions): Promise<LivePorts> {
     load: Object.assign(new LiveLoadSampler({ exec, hosts: Object.fromEntries(c.hosts.filter((h) => h.load).map((h) => [h.name, h.load!])), timeoutMs: c.timeouts?.commandMs }), {
       accesses: () => Promise.reject(new PortError('failed', 'load.accesses: not implemented live yet')),
     }),
-    // The Navigator policy's Service Depot has no live adapter yet.
-    depot: {
-      copyImage: () => Promise.reject(new PortError('failed', 'depot.copyImage: not implemented live yet')),
-      uptime: () => Promise.reject(new PortError('failed', 'depot.uptime: not implemented live yet')),
+    // The Navigator policy's Service Depot: image copies by SFTP, uptime from the boot record.
+    depot: c.depot ? new LiveDepot({ agent: c.agent, ...c.depot }, exec) : {
+      copyImage: () => Promise.reject(new PortError('failed', `depot: no depot configured for ${c.agent} (the lab gives no image paths)`)),
+      uptime: () => Promise.reject(new PortError('failed', `depot: no depot configured for ${c.agent} (the lab gives no boot record)`)),
     },
   };
   if (c.serviceCommands) {

@@ -11,8 +11,11 @@
 // could not be opened, a configuration error). A host presenting an unpinned key is a
 // HostKeyMismatchError ('failed'; never retried as if the host were merely away).
 import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { Transform, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { performance } from 'node:perf_hooks';
-import { Client, type ConnectConfig } from 'ssh2';
+import { Client, type ConnectConfig, type SFTPWrapper } from 'ssh2';
 import { errorCodeOf, kindOfErrorCode, PortError, type PortErrorKind } from '../../engine/ports/errors.ts';
 import { assertIpv4, assertName, assertPort } from './names.ts';
 import { commandLine } from './quote.ts';
@@ -272,9 +275,80 @@ export class SshExec implements Exec {
     });
   }
 
+  /**
+   * Copies the local file `localPath` to `remotePath` on `host` by SFTP over the host's pinned
+   * connection, at most `rateBps` bits per second when given (the copy is paced), to
+   * `remotePath.part` first and renamed when complete, so a copy cut short leaves no image
+   * behind. Resolves with the bytes copied; a host that goes away mid-copy rejects 'unreachable',
+   * one that takes longer than `timeoutMs` 'timeout'.
+   */
+  async putFile(host: string, localPath: string, remotePath: string, opts: { rateBps?: number; timeoutMs?: number } = {}): Promise<number> {
+    if (this.closed) throw new ExecError('ssh exec is closed', host);
+    assertName('host name', host);
+    const client = await this.connect(host).ready;
+    const sftp = await new Promise<SFTPWrapper>((resolve, reject) => client.sftp((err, s) => (err ? reject(new ExecError(`${host}: sftp: ${err.message}`, host, undefined, 'failed', { cause: err })) : resolve(s))));
+    const part = `${remotePath}.part`;
+    let bytes = 0;
+    const counter = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        bytes += chunk.length;
+        cb(null, chunk);
+      },
+    });
+    const timeoutMs = opts.timeoutMs ?? this.defaultTimeoutMs;
+    let timer: NodeJS.Timeout | null = null;
+    const source = createReadStream(localPath, { highWaterMark: 64 * 1024 });
+    const sink = sftp.createWriteStream(part, { mode: 0o600 });
+    const gone = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        source.destroy();
+        sink.destroy();
+        this.dropHost(host);
+        reject(new ExecError(`${host}: copy to ${remotePath} timed out after ${timeoutMs} ms`, host, undefined, 'timeout'));
+      }, timeoutMs);
+      client.once('close', () => reject(new ExecError(`${host}: connection closed during the copy to ${remotePath}`, host, undefined, 'unreachable')));
+    });
+    gone.catch(() => undefined);
+    try {
+      await Promise.race([pipeline(source, counter, ...(opts.rateBps ? [pace(opts.rateBps)] : []), sink), gone]);
+      await Promise.race([new Promise<void>((resolve, reject) => {
+        // OpenSSH's posix-rename replaces an older image in one step.
+        sftp.ext_openssh_rename(part, remotePath, (err) => (err ? reject(new ExecError(`${host}: rename ${part}: ${err.message}`, host, undefined, 'failed', { cause: err })) : resolve()));
+      }), gone]);
+      return bytes;
+    } catch (e) {
+      sftp.unlink(part, () => undefined);
+      if (e instanceof PortError) throw e;
+      throw new ExecError(`${host}: copy to ${remotePath}: ${(e as Error).message}`, host, undefined, kindOfErrorCode(errorCodeOf(e)) ?? 'failed', { cause: e });
+    } finally {
+      if (timer) clearTimeout(timer);
+      sftp.end();
+    }
+  }
+
+  private dropHost(host: string): void {
+    const c = this.conns.get(host);
+    if (c) this.drop(host, c);
+  }
+
   /** Ends every connection. */
   close(): void {
     this.closed = true;
     for (const [host, c] of [...this.conns]) this.drop(host, c);
   }
+}
+
+/** A pass-through stream that holds chunks back so that at most `rateBps` bits per second pass. */
+export function pace(rateBps: number): Transform {
+  if (!(rateBps > 0)) throw new RangeError(`rate must be positive, got ${rateBps}`);
+  const t0 = performance.now();
+  let sent = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb: TransformCallback) {
+      sent += chunk.length;
+      const dueMs = (sent * 8 * 1000) / rateBps - (performance.now() - t0);
+      if (dueMs <= 0) cb(null, chunk);
+      else setTimeout(() => cb(null, chunk), dueMs);
+    },
+  });
 }

@@ -49,6 +49,7 @@ export async function startSshd(opts: { address?: string; port: number; netns?: 
     `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
     'UsePAM no',
     'StrictModes no',
+    'Subsystem sftp internal-sftp',
     // Commands run through root's login shell, which sources ~/.bashrc for SSH sessions; on this
     // kind of machine that runs `pyenv init` (0.5 s, and it hangs on a stale rehash lock left by a
     // killed session). A home of its own keeps the managed host's shell clean and fast.
