@@ -245,7 +245,9 @@ async function runAdminPrograms(lab: Lab, programs: readonly Program[], runId: s
   const store = new EtcdStore({ hosts: [`http://${lab.etcd.address}:${lab.etcd.clientPort}`], prefix: runPrefix(lab, runId) });
   const sched = new LabClockScheduler(epochUs);
   try {
-    const rt = new Runtime({ scheduler: sched, ports: () => ({ store }), watchMode: 'naive' });
+    // A failing set-up program is reported below from its result (resultOf), with its error;
+    // without this the runtime would throw it from the scheduler's timer, out of any caller.
+    const rt = new Runtime({ scheduler: sched, ports: () => ({ store }), watchMode: 'naive', onUnjoinedFailure: () => undefined });
     for (const p of admin) {
       const pid = rt.start(p.name, p.body(), ADMIN);
       const deadline = Date.now() + 15_000;
