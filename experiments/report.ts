@@ -21,6 +21,8 @@ export interface ExperimentResult {
   params: Record<string, unknown>;
   rows: ResultRow[];
   notes?: string[];
+  /** The plot's legend, where the defaults (hatwin, paper, analytical) would mislead. */
+  legend?: { value?: string; paper?: string; analytical?: string };
 }
 
 /** Bounds a metric's values cannot leave (durations, energy and availability are never negative). */
@@ -186,9 +188,9 @@ export function toSvg(r: ExperimentResult): string {
   }
   const ly = 38;
   parts.push(
-    `<rect x="${left}" y="${ly - 9}" width="14" height="10" fill="#4a7bd0"/><text x="${left + 18}" y="${ly}">hatwin (mean, 95% CI)</text>`,
-    `<path d="M${left + 185} ${ly - 9} l5 5 l-5 5 l-5 -5 Z" fill="#e0662d"/><text x="${left + 195}" y="${ly}">paper (measured)</text>`,
-    `<circle cx="${left + 320}" cy="${ly - 4}" r="4" fill="none" stroke="#2a9d3a" stroke-width="2"/><text x="${left + 330}" y="${ly}">analytical</text>`,
+    `<rect x="${left}" y="${ly - 9}" width="14" height="10" fill="#4a7bd0"/><text x="${left + 18}" y="${ly}">${xmlEsc(r.legend?.value ?? 'hatwin (mean, 95% CI)')}</text>`,
+    `<path d="M${left + 185} ${ly - 9} l5 5 l-5 5 l-5 -5 Z" fill="#e0662d"/><text x="${left + 195}" y="${ly}">${xmlEsc(r.legend?.paper ?? 'paper (measured)')}</text>`,
+    `<circle cx="${left + 320}" cy="${ly - 4}" r="4" fill="none" stroke="#2a9d3a" stroke-width="2"/><text x="${left + 330}" y="${ly}">${xmlEsc(r.legend?.analytical ?? 'analytical')}</text>`,
     '</svg>',
   );
   return parts.join('\n') + '\n';
