@@ -15,8 +15,10 @@ import { acquireLabLock } from '../adapters/lab/lock.ts';
 import { loadLab, REPO_DIR, settleDir, type Lab } from '../adapters/lab/schema.ts';
 import { hostNs } from '../adapters/lab/names.ts';
 import { run } from '../adapters/lab/run.ts';
-import { nftPoolRuleset, wrrSlots } from '../adapters/lb/nftpool.ts';
+import { nftPoolRuleset } from '../adapters/lb/nftpool.ts';
+import { wrrCycleOrder as wrrSlots } from '../policies/lbcluster/wrr.ts';
 import { conform } from '../run/calibrate.ts';
+import { labSettleStep } from '../run/labsettle.ts';
 import type { LbConformRow } from '../run/lbconform.ts';
 import { parseNdjson } from '../trace/ndjson.ts';
 import type { TraceEvent } from '../engine/ports/index.ts';
@@ -26,7 +28,7 @@ const LAB_FILE = join(REPO_DIR, 'experiments/labs/lb-mini.yaml');
 const OUT = join(REPO_DIR, 'out/lab/lb-mini/conform');
 const S = 1_000_000;
 
-describe('the nftables pool (adapters/lb/nftpool.ts)', () => {
+describe('the nftables pool (adapters/lb/nftpool.ts) over one IPVS wrr cycle (wrrCycleOrder)', () => {
   it('one wrr cycle in IPVS order: weights 3:2:1 give ap1 ap1 ap2 ap1 ap2 ap3; a removed server leaves the cycle', () => {
     expect(wrrSlots([{ id: 'ap1', weight: 3 }, { id: 'ap2', weight: 2 }, { id: 'ap3', weight: 1 }])).toEqual(['ap1', 'ap1', 'ap2', 'ap1', 'ap2', 'ap3']);
     expect(wrrSlots([{ id: 'ap1', weight: 3 }, { id: 'ap3', weight: 1 }])).toEqual(['ap1', 'ap1', 'ap1', 'ap3']);
@@ -36,12 +38,12 @@ describe('the nftables pool (adapters/lb/nftpool.ts)', () => {
 
   it('the ruleset: a numgen map over the cycle, reject when empty, masquerade of what was DNATed', () => {
     const pools = { web: { vip: '10.77.9.100', port: 80, members: { ap1: '10.77.9.101', ap2: '10.77.9.102' } } };
-    const two = nftPoolRuleset('hatwin_lb', pools, new Map([['web', [{ id: 'ap1', weight: 1 }, { id: 'ap2', weight: 1 }]]]));
+    const two = nftPoolRuleset('hatwin_lb', pools, new Map([['web', [{ id: 'ap1', weight: 1 }, { id: 'ap2', weight: 1 }]]]), wrrSlots);
     expect(two).toContain('add rule ip hatwin_lb pre ip daddr 10.77.9.100 tcp dport 80 dnat to numgen inc mod 2 map { 0 : 10.77.9.101, 1 : 10.77.9.102 }');
     expect(two).toContain('add rule ip hatwin_lb post ct status dnat masquerade');
     expect(two.indexOf('flush chain ip hatwin_lb pre')).toBeLessThan(two.indexOf('add rule'));
-    expect(nftPoolRuleset('hatwin_lb', pools, new Map([['web', []]]))).toContain('ip daddr 10.77.9.100 tcp dport 80 reject with tcp reset');
-    expect(() => nftPoolRuleset('hatwin_lb', pools, new Map([['web', [{ id: 'ap9', weight: 1 }]]]))).toThrow(/no address for member "ap9"/);
+    expect(nftPoolRuleset('hatwin_lb', pools, new Map([['web', []]]), wrrSlots)).toContain('ip daddr 10.77.9.100 tcp dport 80 reject with tcp reset');
+    expect(() => nftPoolRuleset('hatwin_lb', pools, new Map([['web', [{ id: 'ap9', weight: 1 }]]]), wrrSlots)).toThrow(/no address for member "ap9"/);
   });
 });
 
@@ -89,7 +91,7 @@ describe.skipIf(!isRoot)('lbcluster live on the lb-mini lab (10.77.9.0/24)', () 
     releases.push(await acquireLabLock(lab, 60_000));
     held = true;
     try {
-      await labUp(lab, (m) => console.log(`[live-lb] ${m}`));
+      await labUp(lab, (m) => console.log(`[live-lb] ${m}`), { settle: labSettleStep });
     } catch (e) {
       await labDown(lab).catch(() => undefined);
       throw e;

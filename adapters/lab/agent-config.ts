@@ -11,7 +11,7 @@ import { labLiveCommands } from './lab.ts';
 import { NS_IF } from './names.ts';
 import { vipService, type Lab } from './schema.ts';
 import { run } from './run.ts';
-import { NftPool, type NftPoolSpec } from '../lb/nftpool.ts';
+import { NftPool, type NftPoolOptions, type NftPoolSpec } from '../lb/nftpool.ts';
 
 /** TCP port of each agent's messenger (on its host's lab address). */
 export const AGENT_PORT = 7400;
@@ -57,8 +57,8 @@ export function agentLiveConfig(lab: Lab, agent: string, runId: string): LiveCon
 }
 
 /** The engine names VIPs (vip-ftp); the machines want addresses. Assignments are traced as in sim. */
-export function namedVipNetwork(lab: Lab, inner: Network, emit: (kind: string, subject: string, data: Record<string, unknown>) => void): Network {
-  const nft = labNftPool(lab);
+export function namedVipNetwork(lab: Lab, inner: Network, emit: (kind: string, subject: string, data: Record<string, unknown>) => void, poolOrder?: NftPoolOptions['order']): Network {
+  const nft = poolOrder ? labNftPool(lab, poolOrder) : null;
   const addr = (vip: string) => {
     const v = lab.vips.find((x) => x.name === vip || x.address === vip);
     if (!v) throw new Error(`lab "${lab.name}" has no VIP "${vip}"`);
@@ -103,10 +103,10 @@ export function labNftPools(lab: Lab): Record<string, NftPoolSpec> {
 }
 
 /** An NftPool over `nft -f -` in this process's namespace, or null when the lab has no VRRP VIP. */
-export function labNftPool(lab: Lab): NftPool | null {
+export function labNftPool(lab: Lab, order: NftPoolOptions['order']): NftPool | null {
   const pools = labNftPools(lab);
   if (Object.keys(pools).length === 0) return null;
-  return new NftPool({ pools, apply: async (ruleset) => void (await run(['nft', '-f', '-'], { input: ruleset, timeoutMs: 10_000 })) });
+  return new NftPool({ pools, order, apply: async (ruleset) => void (await run(['nft', '-f', '-'], { input: ruleset, timeoutMs: 10_000 })) });
 }
 
 /**

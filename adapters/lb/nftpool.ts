@@ -1,15 +1,14 @@
 // The director's pool made real without IPVS (this kernel has none): an nftables NAT table in the
 // director's own network namespace. Each pool is a rule in its prerouting chain that DNATs new
 // connections to the VIP's service port over a `numgen inc mod N` map whose N slots are one cycle
-// of IPVS's weighted round robin (policies/lbcluster/wrr.ts, ip_vs_wrr's gcd stepping): slot k
-// goes to the k-th pick of wrr from a fresh table, so over each cycle every real server gets its
-// weight's share, in IPVS's order. Replies come back through the director (masquerade of what was
+// of the pool's scheduler, given by the caller (the lbcluster agent gives IPVS's weighted round
+// robin, policies/lbcluster/wrr.ts wrrCycleOrder: ip_vs_wrr's gcd stepping from a fresh table),
+// so over each cycle every real server gets its weight's share, in IPVS's order. Replies come back through the director (masquerade of what was
 // DNATed), as with LVS-NAT. An empty pool rejects (TCP reset), as IPVS with no destination does.
 //
 // Every change rewrites the table's chains in one `nft -f` transaction: a connection is never
 // scheduled by a half-written pool. Must run inside the director's namespace (the agent does).
 import { writeFileSync } from 'node:fs';
-import { wrrCycle, wrrInit, wrrSchedule, type Dest } from '../../policies/lbcluster/wrr.ts';
 
 export interface NftPoolSpec {
   /** The VIP's address and the service port it forwards. */
@@ -23,32 +22,22 @@ export interface NftPoolOptions {
   pools: Record<string, NftPoolSpec>;
   /** The nftables table (family ip). */
   table?: string;
-  /** Applies a ruleset (default: `nft -f -`). */
+  /**
+   * One cycle of the pool's scheduler as member names: slot k of the map goes to the k-th. The
+   * lbcluster policy's is IPVS wrr (policies/lbcluster/wrr.ts wrrCycleOrder), given by the agent.
+   */
+  order: (members: ReadonlyArray<{ id: string; weight: number }>) => string[];
+  /** Applies a ruleset (`nft -f -` in the director's namespace). */
   apply: (ruleset: string) => Promise<void>;
   /** The director's own forwarding settings (default: /proc/sys of this namespace). */
   sysctl?: (key: string, value: string) => void;
-}
-
-/** One wrr cycle of the pool, as IPVS would schedule it from a fresh table: member names. */
-export function wrrSlots(members: ReadonlyArray<{ id: string; weight: number }>): string[] {
-  const dests: Dest[] = members.filter((m) => m.weight > 0).map((m) => ({ id: m.id, weight: m.weight }));
-  const n = wrrCycle(dests);
-  const out: string[] = [];
-  let s = wrrInit(dests);
-  for (let k = 0; k < n; k++) {
-    const r = wrrSchedule(s, dests);
-    s = r.state;
-    if (r.pick === null) break;
-    out.push(dests[r.pick].id);
-  }
-  return out;
 }
 
 const ADDR = /^\d{1,3}(\.\d{1,3}){3}$/;
 const TABLE = /^[A-Za-z][A-Za-z0-9_]{0,30}$/;
 
 /** The whole ruleset for the pools' current members (pure). */
-export function nftPoolRuleset(table: string, pools: Record<string, NftPoolSpec>, members: ReadonlyMap<string, ReadonlyArray<{ id: string; weight: number }>>): string {
+export function nftPoolRuleset(table: string, pools: Record<string, NftPoolSpec>, members: ReadonlyMap<string, ReadonlyArray<{ id: string; weight: number }>>, order: NftPoolOptions['order']): string {
   if (!TABLE.test(table)) throw new RangeError(`nft table name "${table}"`);
   const lines = [
     `add table ip ${table}`,
@@ -59,7 +48,7 @@ export function nftPoolRuleset(table: string, pools: Record<string, NftPoolSpec>
   ];
   for (const [name, p] of Object.entries(pools)) {
     if (!ADDR.test(p.vip) || !Number.isInteger(p.port)) throw new RangeError(`pool ${name}: VIP ${p.vip} port ${p.port}`);
-    const slots = wrrSlots(members.get(name) ?? []);
+    const slots = order(members.get(name) ?? []);
     const match = `ip daddr ${p.vip} tcp dport ${p.port}`;
     if (slots.length === 0) {
       lines.push(`add rule ip ${table} pre ${match} reject with tcp reset`);
@@ -127,7 +116,7 @@ export class NftPool {
         set('net.ipv4.conf.all.send_redirects', '0');
         this.ready = true;
       }
-      await this.o.apply(nftPoolRuleset(this.table, this.o.pools, this.members));
+      await this.o.apply(nftPoolRuleset(this.table, this.o.pools, this.members, this.o.order));
     });
     this.chain = next.catch(() => undefined);
     return next;

@@ -1,5 +1,6 @@
 // `hatwin lab ...`: the mini-lab commands. They need the Debian packages of scripts/apt/lab.txt.
 import type { Command } from 'commander';
+import { labSettleStep } from '../../run/labsettle.ts';
 import { FAULTS, formatStatus, labDown, labFault, labLeftovers, labPower, labService, labStatus, labUp, sendWake, type LabFault } from '../../adapters/lab/lab.ts';
 import { loadLab, type Lab } from '../../adapters/lab/schema.ts';
 import { guardedWith, sayer } from '../output.ts';
@@ -24,7 +25,7 @@ export function register(program: Command): void {
     .action(guarded(async (file: string) => {
       const l = openLab(file);
       try {
-        const r = await labUp(l, say);
+        const r = await labUp(l, say, { settle: labSettleStep });
         say(`up in ${(r.timingsMs.total / 1000).toFixed(1)} s (${Object.entries(r.timingsMs).filter(([k]) => k !== 'total').map(([k, v]) => `${k} ${(v / 1000).toFixed(2)} s`).join(', ')})`);
         console.log(formatStatus(await labStatus(l)));
       } catch (e) {

@@ -1,4 +1,5 @@
-// A lab's load-balanced cluster (`settle:` in the lab file), settled at `lab up` by the same
+// A lab's load-balanced cluster (`settle:` in the lab file), settled at `lab up` (labUp's `settle`
+// step, given by `hatwin lab up` and the tests: adapters/ may not import the policies) by the same
 // generator as `hatwin settle` (policies/lbcluster/settle): keepalived.conf for every master,
 // with the VRRP secret read from the lab's key file (created when missing). Each master must be
 // a host of the lab with the address the request gives it; its keepalived.conf is checked by the
@@ -7,14 +8,14 @@
 import { randomInt } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { parseYamlWith, readTextFile } from '../../sim/scenario/load.ts';
-import { requestSchema, type SettleRequest } from '../../policies/lbcluster/settle/request.ts';
-import { generate } from '../../policies/lbcluster/settle/generate.ts';
-import { AUTH_PASS_MAX, AUTH_PASS_RE } from '../../policies/lbcluster/settle/keepalived.ts';
-import type { Plan } from '../../policies/lbcluster/settle/plan.ts';
-import { hostNs, NS_IF } from './names.ts';
-import { run } from './run.ts';
-import { settleDir, type Lab } from './schema.ts';
+import { parseYamlWith, readTextFile } from '../sim/scenario/load.ts';
+import { requestSchema, type SettleRequest } from '../policies/lbcluster/settle/request.ts';
+import { generate } from '../policies/lbcluster/settle/generate.ts';
+import { AUTH_PASS_MAX, AUTH_PASS_RE } from '../policies/lbcluster/settle/keepalived.ts';
+import type { Plan } from '../policies/lbcluster/settle/plan.ts';
+import { hostNs, NS_IF } from '../adapters/lab/names.ts';
+import { run } from '../adapters/lab/run.ts';
+import { settleDir, type Lab } from '../adapters/lab/schema.ts';
 
 /** The VRRP secret of the lab's key file; a fresh one (CSPRNG, 8 letters or digits) when the file is missing. */
 export function labSecret(keyFile: string): string {
@@ -51,6 +52,16 @@ export function labSettleRequest(lab: Lab): SettleRequest {
 
 /** Generates the cluster's files into STATE/settle and checks every keepalived.conf in its master's namespace. */
 export async function settleLab(lab: Lab): Promise<LabSettled> {
+  return settleLabFiles(lab);
+}
+
+/** labUp's settle step: settles and says what it did. */
+export async function labSettleStep(lab: Lab): Promise<string> {
+  const s = await settleLabFiles(lab);
+  return `settled ${s.plan.cluster}: VIP ${s.plan.vip}, keepalived.conf for ${Object.keys(s.confs).join(', ')} (keepalived -t passed)`;
+}
+
+async function settleLabFiles(lab: Lab): Promise<LabSettled> {
   const request = labSettleRequest(lab);
   const { plan, files } = generate(request, labSecret(lab.settle!.keyFile));
   const vip = lab.vips.find((v) => v.address === plan.vip);
