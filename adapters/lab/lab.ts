@@ -550,8 +550,10 @@ export function formatStatus(s: LabStatus): string {
   return lines.join('\n');
 }
 
-export const FAULTS = ['St1', 'St2', 'Nt1', 'Nt2', 'pause', 'link-down', 'partition-oneway', 'heal', 'kill'] as const;
-export type LabFault = (typeof FAULTS)[number];
+export const FAULTS = ['St1', 'St2', 'Nt1', 'Nt2', 'pause', 'link-down', 'partition-oneway', 'heal'] as const;
+/** FAULTS and `kill` (SIGKILL of a daemon and its children: a director's keepalived). */
+export const LAB_FAULTS = [...FAULTS, 'kill'] as const;
+export type LabFault = (typeof LAB_FAULTS)[number];
 
 export interface FaultOptions {
   /** St1/St2: which service (default: the host's first). */
@@ -581,7 +583,7 @@ function peerAddress(lab: Lab, name: string): string {
  */
 export async function labFault(lab: Lab, hostName: string, fault: LabFault, opts: FaultOptions = {}): Promise<string> {
   const h = labHost(lab, hostName);
-  if (!(FAULTS as readonly string[]).includes(fault)) throw new Error(`unknown fault "${fault}" (known: ${FAULTS.join(', ')})`);
+  if (!(LAB_FAULTS as readonly string[]).includes(fault)) throw new Error(`unknown fault "${fault}" (known: ${LAB_FAULTS.join(', ')})`);
   const sock = powerSocket(lab, h.name);
   const ns = hostNs(lab, h.name);
   // Services, and the host's other processes (a director's keepalived) by name.

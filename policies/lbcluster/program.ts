@@ -16,6 +16,8 @@
 // - `pool`: the pool model (weights, inhibit_on_failure, quorum with hysteresis and sorry server)
 //   made real: while this director is master, the world's pool (Network.poolAdd/poolRemove) is
 //   kept equal to `poolMembers` of its model; on becoming master it writes the whole pool.
+// Live (the lb-mini lab), the real keepalived runs VRRP, and the manifest binds `poolKeeper`
+// instead: the same checkers and pool worker, each director keeping its own pool (nftables).
 import { cancel, now, receive, send, sleep, sleepUntil, spawn, trace, watch, type Process } from '../../engine/runtime/effects.ts';
 import { call, mailboxOf, portErrorOf, type AgentMessage } from '../../engine/ports/index.ts';
 import { initialRouter, vrrpStep, type VrrpAction, type VrrpConfig, type VrrpEvent, type VrrpRouter } from './vrrp.ts';
