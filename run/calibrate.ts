@@ -11,7 +11,7 @@ import { LiveProber } from '../adapters/probe/prober.ts';
 import { ServiceRegistry } from '../adapters/probe/registry.ts';
 import { buildSimulation, parseScenario, readScenario } from './sim.ts';
 import type { Scenario } from '../sim/scenario/schema.ts';
-import { lbConformMarkdown, lbConformRows, lbPolicyOf, type LbConformRow } from './lbconform.ts';
+import { lbConformMarkdown, lbConformRows, lbPolicyOf } from './lbconform.ts';
 import { disconnections, recoveries, type TraceLine } from '../trace/metrics.ts';
 import { agentLiveConfig, IdempotentGuestVipDriver } from '../adapters/lab/agent-config.ts';
 import { resetLabWorld, runLive } from './live.ts';
@@ -219,16 +219,30 @@ export async function conform(o: { scenarioFile: string; labFile: string; outDir
   // are the policy's own parameters (advert_int, priorities, checker), not the lab's world: the
   // scenario runs in sim as written, no calibration file needed.
   const asWritten = readScenario(o.scenarioFile);
-  if (lbPolicyOf(asWritten)) return conformLb(o, lab, asWritten, log);
-  const paramsFile = o.paramsFile ?? join(lab.logDir, '..', 'calibrate.json');
-  let params: CalibrateParams;
-  try {
-    params = JSON.parse(readFileSync(paramsFile, 'utf8')) as CalibrateParams;
-  } catch {
-    throw new Error(`no calibration at ${paramsFile}: run \`hatwin calibrate ${o.labFile}\` first (or give --params)`);
+  let scenario: Scenario;
+  let extra: Record<string, unknown> = {};
+  let compare: (live: TraceLine[], sim: TraceLine[], name: string) => { rows: ConformRow[]; md: string };
+  if (lbPolicyOf(asWritten)) {
+    scenario = asWritten;
+    compare = (live, sim, name) => {
+      const rows = lbConformRows(live, sim, scenario);
+      return { rows, md: lbConformMarkdown(name, rows) };
+    };
+  } else {
+    const paramsFile = o.paramsFile ?? join(lab.logDir, '..', 'calibrate.json');
+    let params: CalibrateParams;
+    try {
+      params = JSON.parse(readFileSync(paramsFile, 'utf8')) as CalibrateParams;
+    } catch {
+      throw new Error(`no calibration at ${paramsFile}: run \`hatwin calibrate ${o.labFile}\` first (or give --params)`);
+    }
+    scenario = applyCalibration(readFileSync(o.scenarioFile, 'utf8'), params, o.scenarioFile);
+    extra = { params: paramsFile };
+    compare = (live, sim, name) => {
+      const rows = conformRows(live, sim);
+      return { rows, md: conformMarkdown(name, rows) };
+    };
   }
-  const text = readFileSync(o.scenarioFile, 'utf8');
-  const scenario = applyCalibration(text, params, o.scenarioFile);
   const name = scenario.name ?? basename(o.scenarioFile).replace(/\.ya?ml$/, '');
   mkdirSync(o.outDir, { recursive: true });
   const sim = buildSimulation(scenario, { seed: scenario.seed ?? 1, watchMode: 'skip' });
@@ -236,26 +250,10 @@ export async function conform(o: { scenarioFile: string; labFile: string; outDir
   writeFileSync(join(o.outDir, `conform-${name}.sim.ndjson`), toNdjson(sim.events));
   log(`sim done (${sim.events.length} events)`);
   const live = await runLive({ labFile: o.labFile, scenarioFile: o.scenarioFile, traceFile: join(o.outDir, `conform-${name}.live.ndjson`), log });
-  const rows = conformRows(live.events, sim.events);
+  const { rows, md: table } = compare(live.events, sim.events, name);
   const json = join(o.outDir, `conform-${name}.json`);
   const md = join(o.outDir, `conform-${name}.md`);
-  writeFileSync(json, `${JSON.stringify({ scenario: name, lab: lab.name, params: paramsFile, rows }, null, 2)}\n`);
-  writeFileSync(md, conformMarkdown(name, rows));
-  return { json, md, rows };
-}
-
-async function conformLb(o: { scenarioFile: string; labFile: string; outDir: string }, lab: Lab, scenario: Scenario, log: (m: string) => void): Promise<{ json: string; md: string; rows: LbConformRow[] }> {
-  const name = scenario.name ?? basename(o.scenarioFile).replace(/\.ya?ml$/, '');
-  mkdirSync(o.outDir, { recursive: true });
-  const sim = buildSimulation(scenario, { seed: scenario.seed ?? 1, watchMode: 'skip' });
-  sim.run(scenario.until!);
-  writeFileSync(join(o.outDir, `conform-${name}.sim.ndjson`), toNdjson(sim.events));
-  log(`sim done (${sim.events.length} events)`);
-  const live = await runLive({ labFile: o.labFile, scenarioFile: o.scenarioFile, traceFile: join(o.outDir, `conform-${name}.live.ndjson`), log });
-  const rows = lbConformRows(live.events, sim.events, scenario);
-  const json = join(o.outDir, `conform-${name}.json`);
-  const md = join(o.outDir, `conform-${name}.md`);
-  writeFileSync(json, `${JSON.stringify({ scenario: name, lab: lab.name, rows }, null, 2)}\n`);
-  writeFileSync(md, lbConformMarkdown(name, rows));
+  writeFileSync(json, `${JSON.stringify({ scenario: name, lab: lab.name, ...extra, rows }, null, 2)}\n`);
+  writeFileSync(md, table);
   return { json, md, rows };
 }
