@@ -91,8 +91,10 @@ export async function buildGuestImage(log: Log = () => undefined): Promise<Guest
   return { kernel, initrd, ...(existsSync(QBOOT) ? { firmware: QBOOT } : {}) };
 }
 
-async function preflight(): Promise<void> {
+async function preflight(lab: Lab): Promise<void> {
   const need = ['ip', 'nft', 'etcd', 'virsh', 'ssh-keygen', 'busybox', '/usr/sbin/sshd', 'bash', 'cpio'];
+  if (lab.hosts.some((h) => h.watchVrrp)) need.push('tcpdump');
+  if (lab.settle) need.push('keepalived');
   const missing: string[] = [];
   for (const p of need) if (!(await have(p))) missing.push(p);
   if (missing.length) throw new Error(`missing programs: ${missing.join(', ')}: run \`node scripts/setup.mjs\` as root (installs scripts/apt/lab.txt)`);
@@ -125,7 +127,7 @@ export async function labUp(lab: Lab, log: Log = () => undefined, opts: UpOption
     timings[name] = now - tPhase;
     tPhase = now;
   };
-  await preflight();
+  await preflight(lab);
   const links = await existingLinks();
   const br = links.get(lab.bridge.name);
   if (br && br.ifalias !== aliasOf(lab)) {
