@@ -12,13 +12,16 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { labDown, labLeftovers, labUp } from '../adapters/lab/lab.ts';
 import { acquireLabLock } from '../adapters/lab/lock.ts';
-import { loadLab, REPO_DIR, settleDir, type Lab } from '../adapters/lab/schema.ts';
+import { expandArgv, loadLab, parseLab, REPO_DIR, settleDir, type Lab } from '../adapters/lab/schema.ts';
 import { hostNs } from '../adapters/lab/names.ts';
 import { run } from '../adapters/lab/run.ts';
 import { nftPoolRuleset } from '../adapters/lb/nftpool.ts';
 import { wrrCycleOrder as wrrSlots } from '../policies/lbcluster/wrr.ts';
 import { conform } from '../run/calibrate.ts';
-import { labSettleStep } from '../run/labsettle.ts';
+import { labSettleRequest, labSettleStep } from '../run/labsettle.ts';
+import { liveFaultOf } from '../run/live.ts';
+import { lbPolicyOf } from '../run/lbconform.ts';
+import { readScenario } from '../run/sim.ts';
 import type { LbConformRow } from '../run/lbconform.ts';
 import { parseNdjson } from '../trace/ndjson.ts';
 import type { TraceEvent } from '../engine/ports/index.ts';
@@ -44,6 +47,41 @@ describe('the nftables pool (adapters/lb/nftpool.ts) over one IPVS wrr cycle (wr
     expect(two.indexOf('flush chain ip hatwin_lb pre')).toBeLessThan(two.indexOf('add rule'));
     expect(nftPoolRuleset('hatwin_lb', pools, new Map([['web', []]]), wrrSlots)).toContain('ip daddr 10.77.9.100 tcp dport 80 reject with tcp reset');
     expect(() => nftPoolRuleset('hatwin_lb', pools, new Map([['web', [{ id: 'ap9', weight: 1 }]]]), wrrSlots)).toThrow(/no address for member "ap9"/);
+  });
+});
+
+describe('the lb-mini lab file and its settle request (no root)', () => {
+  const text = readFileSync(LAB_FILE, 'utf8');
+  it('loads: a VRRP VIP (keepalived places it), keepalived as a process of the directors with the settled config, VRRP watched', () => {
+    const lab = loadLab(LAB_FILE);
+    expect(lab.vips).toEqual([{ name: 'vip-web', address: '10.77.9.100', service: 'http', holder: 'ms1', managedBy: 'vrrp' }]);
+    expect(lab.settle).toEqual({ request: join(REPO_DIR, 'experiments/labs/lb-mini-settle.yaml'), keyFile: join(REPO_DIR, 'out/lab/lb-mini/keys/vrrp.key') });
+    const ms1 = lab.hosts.find((h) => h.name === 'ms1')!;
+    expect(ms1.watchVrrp).toBe(true);
+    expect(expandArgv(ms1.processes[0].argv, lab, ms1)).toContain(join(lab.stateDir, 'settle/masters/ms1/keepalived.conf'));
+    expect(lab.hosts.filter((h) => h.watchVrrp).map((h) => h.name)).toEqual(['ms1', 'ms2']);
+    // The request matches the lab: masters and servers are its hosts at their addresses.
+    const req = labSettleRequest(lab);
+    expect(req.masters.map((m) => [m.name, m.address])).toEqual([['ms1', '10.77.9.11'], ['ms2', '10.77.9.12']]);
+    // The live scenarios' policy checks as keepalived.conf does (same cluster).
+    const pol = lbPolicyOf(readScenario(join(REPO_DIR, 'experiments/scenarios/live-lb-faults.yaml')))!;
+    expect({ delayLoop: pol.checker.delayLoop, connectTimeout: pol.checker.connectTimeout, retry: pol.checker.retry, delayBeforeRetry: pol.checker.delayBeforeRetry })
+      .toEqual({ delayLoop: req.checker.delayLoop, connectTimeout: req.checker.connectTimeout, retry: req.checker.retry, delayBeforeRetry: req.checker.delayBeforeRetry });
+    expect(pol.directors.map((d) => d.priority)).toEqual(req.masters.map((m) => m.priority));
+  });
+
+  it('a VRRP VIP whose service no host runs is refused; a request that does not match the lab is an error', () => {
+    expect(() => parseLab(text.replace('service: http, holder: ms1', 'service: https, holder: ms1'), LAB_FILE)).toThrow(/no host runs service "https"/);
+    const lab = loadLab(LAB_FILE);
+    const moved = { ...lab, hosts: lab.hosts.map((h) => (h.name === 'ms2' ? { ...h, address: '10.77.9.13' } : h)) };
+    expect(() => labSettleRequest(moved)).toThrow(/master ms2 has address 10.77.9.12, the lab gives it 10.77.9.13/);
+  });
+
+  it('St2 on a director\'s keepalived process is the lab\'s kill; elsewhere St2 stays a wedge', () => {
+    const lab = loadLab(LAB_FILE);
+    expect(liveFaultOf(lab, { kind: 'St2', target: 'ms1', service: 'keepalived' })).toBe('kill');
+    expect(liveFaultOf(lab, { kind: 'St2', target: 'ap1', service: 'http' })).toBe('St2');
+    expect(liveFaultOf(lab, { kind: 'St1', target: 'ms1', service: 'keepalived' })).toBe('St1');
   });
 });
 
