@@ -21,6 +21,7 @@ import { agentLiveConfig, IdempotentGuestVipDriver, namedVipNetwork } from '../a
 import { LabHypervisor } from '../adapters/lab/hypervisor.ts';
 import { loadLab, type Lab } from '../adapters/lab/schema.ts';
 import { serveMetrics, TraceMetrics, type MetricsServer } from './metrics.ts';
+import { wrrCycleOrder } from '../policies/lbcluster/wrr.ts';
 
 /** Wall-clock microseconds (Unix epoch). */
 export const wallUs = (): number => Math.round((performance.timeOrigin + performance.now()) * 1000);
@@ -100,7 +101,8 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     },
   });
   const live = await livePorts({ config: agentLiveConfig(lab, o.host, o.runId), runtime: rt, trace, nowUs: () => sched.nowUs(), hypervisor, vipDrivers });
-  ports = { ...live.ports, network: namedVipNetwork(lab, live.ports.network!, (kind, subject, data) => emit({ t: sched.nowUs(), kind, subject, data: { ...data, by: o.host } })) };
+  // Pools of the lab's VRRP VIPs are the director's nftables table, its slots one IPVS wrr cycle.
+  ports = { ...live.ports, network: namedVipNetwork(lab, live.ports.network!, (kind, subject, data) => emit({ t: sched.nowUs(), kind, subject, data: { ...data, by: o.host } }), wrrCycleOrder) };
   // Store calls that fail are traced (store.error), so the metrics count them; the failure itself
   // still goes to the program as before.
   if (metrics && ports.store) ports.store = tracedStoreErrors(ports.store, (op, e) => emit({ t: sched.nowUs(), kind: 'store.error', subject: o.host, data: { op, error: String((e as Error)?.message ?? e) } }));

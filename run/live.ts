@@ -24,7 +24,7 @@ import { LabClockScheduler, wallUs } from './agent.ts';
 import { eventsPath } from '../adapters/lab/events.ts';
 import { IdempotentGuestVipDriver } from '../adapters/lab/agent-config.ts';
 import { LabHypervisor } from '../adapters/lab/hypervisor.ts';
-import { FAULTS, labFault, labPower, type FaultOptions, type LabFault } from '../adapters/lab/lab.ts';
+import { FAULTS, labFault, labPower, labRestore, type FaultOptions, type LabFault } from '../adapters/lab/lab.ts';
 import { accessLogPath, hostNs, NS_IF, statePath } from '../adapters/lab/names.ts';
 import { endProcesses, isAlive, procRef, type ProcRef } from '../adapters/lab/proc.ts';
 import { run } from '../adapters/lab/run.ts';
@@ -34,6 +34,24 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Scenario faults the lab can inject (the rest need a model the lab does not have). */
 const LIVE_FAULTS: Record<string, LabFault> = { St1: 'St1', St2: 'St2', Nt1: 'Nt1', Nt2: 'Nt2', pause: 'pause', 'link-down': 'link-down' };
+
+/**
+ * The lab fault for a scenario fault. St2 (a hung daemon) on a host *process* (a daemon with no
+ * service port, such as a director's keepalived) is a SIGKILL of it and its children: the model's
+ * hung keepalived halts like a killed one (no more adverts, the VIP left where it is), and a
+ * process has no request/reply check that a freeze would be seen by.
+ */
+export function liveFaultOf(lab: Lab, f: { kind: string; target?: string; service?: string }): LabFault {
+  const h = lab.hosts.find((x) => x.name === f.target);
+  if (f.kind === 'St2' && h && f.service !== undefined && h.processes.some((p) => p.name === f.service)) return 'kill';
+  return LIVE_FAULTS[f.kind];
+}
+
+/** Lifts a scenario fault at the end of its `duration`, as the sim does (pause and link-down; a stopped service stays stopped). */
+async function endLiveFault(lab: Lab, fault: LabFault, target: string): Promise<string> {
+  if (fault !== 'pause' && fault !== 'link-down') throw new Error(`fault ${fault} with a duration cannot be lifted in the mini-lab`);
+  return labFault(lab, target, 'heal');
+}
 
 export interface LiveOptions {
   labFile: string;
@@ -234,6 +252,7 @@ export function checkScenarioAgainstLab(lab: Lab, s: Scenario, file: string): vo
     if (!(f.kind in LIVE_FAULTS)) throw new Error(`${file}: fault ${f.kind} cannot be injected in the mini-lab (live faults: ${Object.keys(LIVE_FAULTS).join(', ')})`);
     if (!('target' in f) || !lab.hosts.some((h) => h.name === f.target)) throw new Error(`${file}: fault ${f.kind} targets "${'target' in f ? f.target : '?'}", not a host of lab "${lab.name}"`);
     if (typeof f.at !== 'number') throw new Error(`${file}: live faults need a fixed time (at: 20s), not a distribution`);
+    if (f.duration !== undefined && !['pause', 'link-down'].includes(f.kind)) throw new Error(`${file}: fault ${f.kind} with a duration: only pause and link-down end after one (as in the sim)`);
   }
   for (const c of s.clients) if (!lab.vips.some((v) => v.name === c.vip)) throw new Error(`${file}: client ${c.name} accesses ${c.vip}, which lab "${lab.name}" does not have`);
 }
@@ -284,6 +303,8 @@ async function observeHolders(lab: Lab, hv: LabHypervisor, drivers: Map<string, 
  * VIPs and suspended (as the papers keep them), each VIP on its holder host and announced.
  */
 export async function resetLabWorld(lab: Lab, hv: LabHypervisor, drivers: Map<string, IdempotentGuestVipDriver>, log: (m: string) => void): Promise<void> {
+  // Faults of the last run lifted, stopped daemons started, VRRP VIPs back on their masters.
+  await labRestore(lab, log);
   for (const vm of await hv.list()) {
     if (vm.state !== 'running') continue;
     const have = await drivers.get(vm.name)!.addresses().catch(() => [] as string[]);
@@ -301,7 +322,7 @@ export async function resetLabWorld(lab: Lab, hv: LabHypervisor, drivers: Map<st
   const byDeadline = Date.now() + 30_000;
   for (const v of lab.vips) {
     const holder = lab.hosts.find((h) => h.name === v.holder);
-    if (!holder) continue;
+    if (!holder || v.managedBy === 'vrrp') continue;
     const ns = hostNs(lab, holder.name);
     for (;;) {
       const r = await run(['ip', '-n', ns, '-4', '-o', 'addr', 'show', 'dev', NS_IF], { allowFail: true });
@@ -444,6 +465,7 @@ async function runLiveOnce(o: LiveOptions, hooks: { ended?: (state: 'error', ext
   const clientOk = new Map<string, string>();
 
   const pending = scenario.faults.map((f) => ({ f, atUs: f.at as number, done: false }));
+  const lifts: Array<{ atUs: number; fault: LabFault; target: string; service?: string; done: boolean }> = [];
   const deadlineUs = untilUs;
   let observing = false;
   const observe = async () => {
@@ -479,7 +501,17 @@ async function runLiveOnce(o: LiveOptions, hooks: { ended?: (state: 'error', ext
         const f = x.f as Extract<Scenario['faults'][number], { target: string }>;
         record({ t: t(), kind: 'fault', subject: f.target, data: { fault: f.kind, ...('service' in f && f.service ? { service: f.service } : {}) } });
         log(`${(t() / 1e6).toFixed(2)} s: fault ${f.kind} on ${f.target}`);
-        await labFault(lab, f.target, LIVE_FAULTS[f.kind], 'service' in f && f.service ? { service: f.service } : {});
+        const lf = liveFaultOf(lab, f);
+        const service = 'service' in f && f.service ? f.service : undefined;
+        await labFault(lab, f.target, lf, service ? { service } : {});
+        if (f.duration !== undefined) lifts.push({ atUs: x.atUs + f.duration, fault: lf, target: f.target, ...(service ? { service } : {}), done: false });
+      }
+      for (const l of lifts) {
+        if (l.done || now < l.atUs) continue;
+        l.done = true;
+        record({ t: t(), kind: 'fault.end', subject: l.target, data: { fault: l.fault, ...(l.service ? { service: l.service } : {}) } });
+        log(`${(t() / 1e6).toFixed(2)} s: fault ${l.fault} on ${l.target} ends`);
+        await endLiveFault(lab, l.fault, l.target);
       }
       for (const q of o.faults?.take() ?? []) {
         const atUs = t();
@@ -502,7 +534,7 @@ async function runLiveOnce(o: LiveOptions, hooks: { ended?: (state: 'error', ext
             const ref = agentsRunning.get(e.subject);
             if (!ref || !isAlive(ref)) await startAgent(e.subject, true);
           }
-        } else if (e.kind.startsWith('lab.')) {
+        } else if (e.kind.startsWith('lab.') && te >= 0) {
           record({ t: te, kind: e.kind, subject: e.subject, data: e.data });
         }
       }

@@ -9,7 +9,9 @@ import { formatIpv4 } from './ipv4.ts';
 import { labServiceCheck } from './check.ts';
 import { labLiveCommands } from './lab.ts';
 import { bootRecord, depotBackup, depotImage, NS_IF } from './names.ts';
-import type { Lab } from './schema.ts';
+import { vipService, type Lab } from './schema.ts';
+import { run } from './run.ts';
+import { NftPool, type NftPoolOptions, type NftPoolSpec } from '../lb/nftpool.ts';
 
 /** TCP port of each agent's messenger (on its host's lab address). */
 export const AGENT_PORT = 7400;
@@ -60,7 +62,8 @@ export function agentLiveConfig(lab: Lab, agent: string, runId: string): LiveCon
 }
 
 /** The engine names VIPs (vip-ftp); the machines want addresses. Assignments are traced as in sim. */
-export function namedVipNetwork(lab: Lab, inner: Network, emit: (kind: string, subject: string, data: Record<string, unknown>) => void): Network {
+export function namedVipNetwork(lab: Lab, inner: Network, emit: (kind: string, subject: string, data: Record<string, unknown>) => void, poolOrder?: NftPoolOptions['order']): Network {
+  const nft = poolOrder ? labNftPool(lab, poolOrder) : null;
   const addr = (vip: string) => {
     const v = lab.vips.find((x) => x.name === vip || x.address === vip);
     if (!v) throw new Error(`lab "${lab.name}" has no VIP "${vip}"`);
@@ -78,9 +81,37 @@ export function namedVipNetwork(lab: Lab, inner: Network, emit: (kind: string, s
       emit('vip.remove', v.name, { holder });
     },
     vipHolders: (vip) => inner.vipHolders(addr(vip).address),
-    poolAdd: (pool, member, weight) => inner.poolAdd(pool, member, weight),
-    poolRemove: (pool, member) => inner.poolRemove(pool, member),
+    // Pools of VRRP VIPs: this director's own nftables pool (the agent runs in its namespace).
+    async poolAdd(pool, member, weight) {
+      if (!nft?.has(pool)) return inner.poolAdd(pool, member, weight);
+      await nft.add(pool, member, weight ?? 1);
+      emit('pool.add', pool, { member, weight: weight ?? 1 });
+    },
+    async poolRemove(pool, member) {
+      if (!nft?.has(pool)) return inner.poolRemove(pool, member);
+      await nft.remove(pool, member);
+      emit('pool.remove', pool, { member });
+    },
   };
+}
+
+/**
+ * The lab's load-balanced pools (one per VIP with managedBy: vrrp, named after it): the VIP's
+ * address and service port, and every host running that service as a possible member.
+ */
+export function labNftPools(lab: Lab): Record<string, NftPoolSpec> {
+  return Object.fromEntries(lab.vips.filter((v) => v.managedBy === 'vrrp').map((v) => {
+    const svc = vipService(lab, v);
+    const members = Object.fromEntries(lab.hosts.filter((h) => h.services.some((s) => s.name === v.service)).map((h) => [h.name, h.address]));
+    return [v.name, { vip: v.address, port: svc.port, members }];
+  }));
+}
+
+/** An NftPool over `nft -f -` in this process's namespace, or null when the lab has no VRRP VIP. */
+export function labNftPool(lab: Lab, order: NftPoolOptions['order']): NftPool | null {
+  const pools = labNftPools(lab);
+  if (Object.keys(pools).length === 0) return null;
+  return new NftPool({ pools, order, apply: async (ruleset) => void (await run(['nft', '-f', '-'], { input: ruleset, timeoutMs: 10_000 })) });
 }
 
 /**

@@ -10,7 +10,7 @@ import { formatAccess } from './accesslog.ts';
 import { labServiceCheck } from './check.ts';
 import { inCidr } from './ipv4.ts';
 import { accessLogPath } from './names.ts';
-import { loadLab } from './schema.ts';
+import { loadLab, vipService } from './schema.ts';
 
 const [labFile, runId] = process.argv.slice(2);
 if (!labFile || !runId) {
@@ -18,11 +18,10 @@ if (!labFile || !runId) {
   process.exit(2);
 }
 const lab = loadLab(labFile);
-const hosts = new Map(lab.hosts.map((h) => [h.name, h]));
 const targets = lab.vips
   .filter((v) => !lab.client.vips || lab.client.vips.includes(v.name))
   .map((v) => {
-    const s = hosts.get(v.holder)!.services.find((x) => x.name === v.service)!;
+    const s = vipService(lab, v);
     return { vip: v.name, address: v.address, port: s.port, check: labServiceCheck(s) };
   });
 // Nothing but the lab's own subnet, ever (the namespace has no other route either).

@@ -29,7 +29,7 @@ export interface HostStatus {
 export type ControlRequest =
   | { op: 'status' }
   | { op: 'power'; action: 'on' | 'off' | 'cycle' }
-  | { op: 'service'; action: 'start' | 'stop' | 'restart' | 'freeze' | 'thaw' | 'wedge'; service: string }
+  | { op: 'service'; action: 'start' | 'stop' | 'restart' | 'freeze' | 'thaw' | 'wedge' | 'kill'; service: string }
   | { op: 'pause' }
   | { op: 'unpause' }
   | { op: 'cable'; action: 'up' | 'down' }

@@ -30,7 +30,7 @@ import {
 } from './names.ts';
 import { endProcesses, isAlive, procRef, type ProcRef } from './proc.ts';
 import { have, run, spawnDetached } from './run.ts';
-import { labHost, REPO_DIR, type Lab, type LabHost } from './schema.ts';
+import { labHost, REPO_DIR, settleDir, vipService, type Lab, type LabHost } from './schema.ts';
 
 export type Log = (msg: string) => void;
 
@@ -91,8 +91,10 @@ export async function buildGuestImage(log: Log = () => undefined): Promise<Guest
   return { kernel, initrd, ...(existsSync(QBOOT) ? { firmware: QBOOT } : {}) };
 }
 
-async function preflight(): Promise<void> {
+async function preflight(lab: Lab): Promise<void> {
   const need = ['ip', 'nft', 'etcd', 'virsh', 'ssh-keygen', 'busybox', '/usr/sbin/sshd', 'bash', 'cpio'];
+  if (lab.hosts.some((h) => h.watchVrrp)) need.push('tcpdump');
+  if (lab.settle) need.push('keepalived');
   const missing: string[] = [];
   for (const p of need) if (!(await have(p))) missing.push(p);
   if (missing.length) throw new Error(`missing programs: ${missing.join(', ')}: run \`node scripts/setup.mjs\` as root (installs scripts/apt/lab.txt)`);
@@ -106,7 +108,17 @@ export interface UpReport {
 }
 
 /** Builds the lab. Cleans leftovers of an earlier run of the same lab first. */
-export async function labUp(lab: Lab, log: Log = () => undefined): Promise<UpReport> {
+export interface UpOptions {
+  /**
+   * A lab with `settle:` is settled by this step after the network is built and before any host
+   * starts (run/labsettle.ts: the generator of `hatwin settle` and keepalived -t in each master's
+   * namespace; given from above, adapters/ do not import the policies). Returns what it did.
+   */
+  settle?: (lab: Lab) => Promise<string>;
+}
+
+export async function labUp(lab: Lab, log: Log = () => undefined, opts: UpOptions = {}): Promise<UpReport> {
+  if (lab.settle && !opts.settle) throw new Error(`lab "${lab.name}" has a settle: section: labUp needs its settle step (run/labsettle.ts labSettleStep; \`hatwin lab up\` gives it)`);
   const timings: Record<string, number> = {};
   const t0 = Date.now();
   let tPhase = t0;
@@ -115,7 +127,7 @@ export async function labUp(lab: Lab, log: Log = () => undefined): Promise<UpRep
     timings[name] = now - tPhase;
     tPhase = now;
   };
-  await preflight();
+  await preflight(lab);
   const links = await existingLinks();
   const br = links.get(lab.bridge.name);
   if (br && br.ifalias !== aliasOf(lab)) {
@@ -133,7 +145,13 @@ export async function labUp(lab: Lab, log: Log = () => undefined): Promise<UpRep
 
   // Slow, independent preparations in parallel: libvirtd (first probe of qemu takes seconds),
   // the guest image, the keys.
-  const [libvirtStarted, image] = await Promise.all([ensureLibvirt(), buildGuestImage(log), ensureKeys(lab)]).then(([a, b]) => [a, b] as const);
+  // A lab without backup VMs (lb-mini) needs neither libvirt nor the guest image.
+  const guestsWanted = lab.backupVms.length > 0;
+  const [libvirtStarted, image] = await Promise.all([
+    guestsWanted ? ensureLibvirt() : Promise.resolve([] as string[]),
+    guestsWanted ? buildGuestImage(log) : Promise.resolve(null),
+    ensureKeys(lab),
+  ]).then(([a, b]) => [a, b] as const);
   if (libvirtStarted.length) log(`started ${libvirtStarted.join(', ')}`);
   phase('prepare');
 
@@ -153,9 +171,15 @@ export async function labUp(lab: Lab, log: Log = () => undefined): Promise<UpRep
   await buildNetwork(lab, st);
   phase('network');
   await warnBridgeFilter(log);
+  // A settled load-balanced cluster: keepalived.conf per master, checked in its namespace, before
+  // the masters' keepalived starts with their hosts.
+  if (lab.settle) {
+    log(await opts.settle!(lab));
+    phase('settle');
+  }
 
   // Guests boot (seconds, in software emulation) while the hosts come up.
-  const guests = startGuests(lab, st, image, log);
+  const guests = image ? startGuests(lab, st, image, log) : Promise.resolve();
   guests.catch(() => undefined);
 
   // sshd: configs and the lab's authorized key.
@@ -195,6 +219,7 @@ export async function labUp(lab: Lab, log: Log = () => undefined): Promise<UpRep
 
   // VIPs on their holders at start (run-time VIPs do not survive a power loss).
   for (const v of lab.vips) {
+    if (v.managedBy === 'vrrp') continue; // keepalived places it
     const h = labHost(lab, v.holder);
     // With the subnet's prefix, as the live Network adapter adds and removes VIPs.
     if (h.power === 'on') await run(['ip', '-n', hostNs(lab, h.name), 'addr', 'add', `${v.address}/${lab.cidr.prefix}`, 'dev', NS_IF]);
@@ -485,9 +510,8 @@ export async function labStatus(lab: Lab): Promise<LabStatus> {
   }));
   const guests = await Promise.all(lab.backupVms.map(async (v) => ({ name: v.name, domain: domainName(lab, v.name), state: await domainState(domainName(lab, v.name)) })));
   const holders = bridgeUp ? await addressHolders(lab) : new Map<string, string[]>();
-  const hostsByName = new Map(lab.hosts.map((h) => [h.name, h]));
   const vips = await Promise.all(lab.vips.map(async (v) => {
-    const s = hostsByName.get(v.holder)!.services.find((x) => x.name === v.service)!;
+    const s = vipService(lab, v);
     return {
       name: v.name, address: v.address, holders: holders.get(v.address) ?? [],
       check: bridgeUp ? await checkService(v.address, s.port, labServiceCheck(s), 500) : null,
@@ -529,7 +553,9 @@ export function formatStatus(s: LabStatus): string {
 }
 
 export const FAULTS = ['St1', 'St2', 'Nt1', 'Nt2', 'pause', 'link-down', 'partition-oneway', 'heal'] as const;
-export type LabFault = (typeof FAULTS)[number];
+/** FAULTS and `kill` (SIGKILL of a daemon and its children: a director's keepalived). */
+export const LAB_FAULTS = [...FAULTS, 'kill'] as const;
+export type LabFault = (typeof LAB_FAULTS)[number];
 
 export interface FaultOptions {
   /** St1/St2: which service (default: the host's first). */
@@ -559,12 +585,14 @@ function peerAddress(lab: Lab, name: string): string {
  */
 export async function labFault(lab: Lab, hostName: string, fault: LabFault, opts: FaultOptions = {}): Promise<string> {
   const h = labHost(lab, hostName);
-  if (!(FAULTS as readonly string[]).includes(fault)) throw new Error(`unknown fault "${fault}" (known: ${FAULTS.join(', ')})`);
+  if (!(LAB_FAULTS as readonly string[]).includes(fault)) throw new Error(`unknown fault "${fault}" (known: ${LAB_FAULTS.join(', ')})`);
   const sock = powerSocket(lab, h.name);
   const ns = hostNs(lab, h.name);
+  // Services, and the host's other processes (a director's keepalived) by name.
+  const daemons = [...h.services.map((s) => s.name), ...h.processes.map((p) => p.name)];
   const svc = () => {
     const name = opts.service ?? h.services[0]?.name;
-    if (!name || !h.services.some((s) => s.name === name)) throw new Error(`host "${h.name}" has no service "${name ?? ''}" (services: ${h.services.map((s) => s.name).join(', ') || 'none'})`);
+    if (!name || !daemons.includes(name)) throw new Error(`host "${h.name}" has no service or process "${name ?? ''}" (services and processes: ${daemons.join(', ') || 'none'})`);
     return name;
   };
   appendEvent(lab, { kind: 'lab.fault', subject: h.name, data: { fault, ...opts } });
@@ -573,6 +601,9 @@ export async function labFault(lab: Lab, hostName: string, fault: LabFault, opts
       return (await controlOk(sock, { op: 'service', action: 'stop', service: svc() })).message ?? '';
     case 'St2':
       return (await controlOk(sock, { op: 'service', action: 'wedge', service: svc() })).message ?? '';
+    case 'kill':
+      // SIGKILL to the daemon and every process it forked (keepalived's parent and VRRP child).
+      return (await controlOk(sock, { op: 'service', action: 'kill', service: svc() })).message ?? '';
     case 'Nt1':
       return `power ${(await controlOk(sock, { op: 'power', action: 'cycle' })).message ?? ''}`;
     case 'Nt2':
@@ -642,4 +673,50 @@ export function labLiveCommands(lab: Lab): {
     },
     power: { shutdown: [...ctl, '{host}', 'power', 'off'], reboot: [...ctl, '{host}', 'power', 'cycle'] },
   };
+}
+
+/**
+ * Back to the lab's initial state after a live run (quietly: nothing is done where nothing is
+ * wrong): every powered host's cable up, drop rules gone, host unpaused, frozen daemons thawed,
+ * stopped or exited services and processes started again; a VRRP VIP left on a director whose
+ * keepalived is not running (a killed master keeps it) removed first; then each VRRP VIP awaited
+ * on its expected master alone (`holder`: the highest priority, which preempts).
+ */
+export async function labRestore(lab: Lab, log: Log = () => undefined, timeoutMs = 30_000): Promise<void> {
+  const vrrpVips = lab.vips.filter((v) => v.managedBy === 'vrrp');
+  for (const h of lab.hosts) {
+    const sock = powerSocket(lab, h.name);
+    const st = (await controlOk(sock, { op: 'status' })).status!;
+    if (st.power !== 'on') continue;
+    const ns = hostNs(lab, h.name);
+    if (st.link.cable === 'down') {
+      await controlOk(sock, { op: 'cable', action: 'up' });
+      log(`restore: ${h.name} cable up`);
+    }
+    await run(['ip', 'netns', 'exec', ns, 'nft', 'delete', 'table', 'inet', FAULT_TABLE], { allowFail: true });
+    if (st.paused) await controlOk(sock, { op: 'unpause' });
+    const down = st.procs.filter((p) => p.kind !== 'sshd' && p.state !== 'running');
+    if (down.length && vrrpVips.length) {
+      const r = await run(['ip', '-n', ns, '-4', '-o', 'addr', 'show', 'dev', NS_IF], { allowFail: true });
+      for (const v of vrrpVips) {
+        if (r.stdout.includes(` ${v.address}/`)) {
+          await run(['ip', '-n', ns, 'addr', 'del', `${v.address}/${lab.cidr.prefix}`, 'dev', NS_IF], { allowFail: true });
+          log(`restore: stale ${v.name} removed from ${h.name}`);
+        }
+      }
+    }
+    for (const p of down) {
+      await controlOk(sock, { op: 'service', action: p.state === 'frozen' ? 'thaw' : 'start', service: p.name });
+      log(`restore: ${h.name} ${p.name} ${p.state === 'frozen' ? 'thawed' : 'started'}`);
+    }
+  }
+  if (vrrpVips.length === 0) return;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const holders = await addressHolders(lab);
+    const wrong = vrrpVips.filter((v) => (holders.get(v.address) ?? []).join(',') !== v.holder);
+    if (wrong.length === 0) return;
+    if (Date.now() > deadline) throw new Error(`restore: ${wrong.map((v) => `${v.name} on ${(holders.get(v.address) ?? []).join(', ') || 'nobody'}, not ${v.holder} alone`).join('; ')} after ${timeoutMs / 1000} s`);
+    await sleep(200);
+  }
 }

@@ -5,7 +5,7 @@
 // Every address must lie in the lab's private subnet: the lab's bridge is connected to nothing
 // else, and tests send traffic only to 127.0.0.0/8 and that subnet.
 import { existsSync } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { parseYamlWith, readTextFile, type ExtraCheck } from '../../sim/scenario/load.ts';
 import { durationUs } from '../../sim/scenario/schema.ts';
@@ -21,7 +21,7 @@ const mac = z.string().regex(/^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/, 'a MAC addr
 const port = z.number().int().min(1).max(65535);
 
 /** Placeholders an argv may use; they are replaced per host when the lab starts a process. */
-export const ARGV_PLACEHOLDERS = ['repo', 'host', 'address', 'port', 'state', 'lab'] as const;
+export const ARGV_PLACEHOLDERS = ['repo', 'host', 'address', 'port', 'state', 'lab', 'settle'] as const;
 const argv = z.array(z.string().min(1)).min(1, 'a command as a list of arguments, e.g. [busybox, nc, -ll, -p, "25", -e, "{repo}/scripts/guest/svc/banner.sh"]')
   .superRefine((args, ctx) => {
     args.forEach((a, i) => {
@@ -67,6 +67,12 @@ const hostSchema = z.object({
   services: z.array(serviceSchema).default([]),
   /** Other processes of the host (an agent, say), started at boot, not examined. */
   processes: z.array(z.object({ name, argv }).strict()).default([]),
+  /**
+   * Record what VRRP does on this host's interface (a director): every advert it sees (tcpdump,
+   * kernel timestamps) and every address added or removed (ip monitor), as lab events
+   * `lab.vrrp.advert` and `lab.addr` in events.ndjson.
+   */
+  watchVrrp: z.boolean().default(false),
 }).strict();
 
 const backupVmSchema = z.object({
@@ -87,6 +93,12 @@ const vipSchema = z.object({
   service: name,
   /** Holder at `lab up`: a host name. */
   holder: name,
+  /**
+   * Who places the VIP: `lab` (lab up puts it on its holder, live runs put it back) or `vrrp` (the
+   * directors' keepalived does; `holder` is the director expected to be master, and `service` is
+   * the real servers' service behind it, balanced by the director's nftables pool).
+   */
+  managedBy: z.enum(['lab', 'vrrp']).default('lab'),
 }).strict();
 
 const clientSchema = z.object({
@@ -143,6 +155,17 @@ export const labSchema = z.object({
   hosts: z.array(hostSchema).min(1),
   backupVms: z.array(backupVmSchema).default([]),
   vips: z.array(vipSchema).default([]),
+  /**
+   * A load-balanced cluster settled by `hatwin settle`'s generator at `lab up`: keepalived.conf
+   * for every master named in the request (a host of this lab), checked by `keepalived -t` inside
+   * the master's namespace, written to STATE/settle (the `{settle}` placeholder of argv).
+   */
+  settle: z.object({
+    /** The settle request (relative to the lab file). */
+    request: z.string().min(1),
+    /** The VRRP secret's key file (relative to the lab file; created when missing, mode 0600). */
+    keyFile: z.string().min(1),
+  }).strict().optional(),
   /** Live-mode settings for the engine (policies, intervals); read by `hatwin live`/`agent`. */
   live: z.record(z.string(), z.unknown()).optional(),
 }).strict().superRefine((lab, ctx) => {
@@ -218,7 +241,9 @@ export const labSchema = z.object({
     vipNames.add(v.name);
     const h = hosts.get(v.holder);
     if (!h) return at(['vips', i, 'holder'], `no host "${v.holder}" (hosts: ${hostList()})`);
-    if (!h.services.some((s) => s.name === v.service)) {
+    if (v.managedBy === 'vrrp') {
+      if (!lab.hosts.some((x) => x.services.some((s) => s.name === v.service))) at(['vips', i, 'service'], `no host runs service "${v.service}" (the real servers behind a VRRP VIP)`);
+    } else if (!h.services.some((s) => s.name === v.service)) {
       at(['vips', i, 'service'], `host "${h.name}" has no service "${v.service}" (its services: ${h.services.map((s) => s.name).join(', ') || 'none'})`);
     }
   });
@@ -235,8 +260,18 @@ export type LabGuestService = z.output<typeof guestServiceSchema>;
 export type LabBackupVm = Omit<z.output<typeof backupVmSchema>, 'services'> & { services: LabGuestService[] };
 export type LabVip = z.output<typeof vipSchema>;
 
+/** The service a VIP offers: its holder's, or (VRRP VIPs) the first host's of that name. */
+export function vipService(lab: Pick<LabFileData, 'hosts'>, v: LabVip): LabService {
+  const own = lab.hosts.find((h) => h.name === v.holder)?.services.find((s) => s.name === v.service);
+  const s = own ?? lab.hosts.flatMap((h) => h.services).find((x) => x.name === v.service);
+  if (!s) throw new Error(`VIP ${v.name}: no host runs service "${v.service}"`);
+  return s;
+}
+
 /** A validated lab with its paths resolved and defaults filled in. */
-export interface Lab extends Omit<LabFileData, 'backupVms' | 'stateDir' | 'logDir' | 'keys'> {
+export interface Lab extends Omit<LabFileData, 'backupVms' | 'stateDir' | 'logDir' | 'keys' | 'settle'> {
+  /** Paths resolved against the lab file. */
+  settle?: { request: string; keyFile: string };
   file: string;
   cidr: Cidr;
   backupVms: LabBackupVm[];
@@ -289,6 +324,7 @@ function resolveLab(data: LabFileData, file: string): Lab {
     file: resolve(file),
     cidr: parseCidr(data.subnet)!,
     stateDir: data.stateDir ? rel(data.stateDir) : `/run/hatwin/${data.name}`,
+    ...(data.settle ? { settle: { request: rel(data.settle.request), keyFile: rel(data.settle.keyFile) } } : {}),
     logDir: data.logDir ? rel(data.logDir) : resolve(REPO_DIR, 'out/lab', data.name, 'logs'),
     backupVms: data.backupVms.map((v) => ({
       ...v,
@@ -316,6 +352,10 @@ export function labHost(lab: Lab, host: string): LabHost {
 export function expandArgv(args: string[], lab: Lab, host: LabHost, portNo?: number): string[] {
   const values: Record<(typeof ARGV_PLACEHOLDERS)[number], string> = {
     repo: REPO_DIR, host: host.name, address: host.address, port: portNo === undefined ? '' : String(portNo), state: lab.stateDir, lab: lab.name,
+    settle: settleDir(lab),
   };
   return args.map((a) => a.replace(/\{([a-z]+)\}/g, (_, k: string) => values[k as keyof typeof values] ?? `{${k}}`));
 }
+
+/** Where `lab up` writes the settled cluster's files (keepalived.conf per master). */
+export const settleDir = (lab: Pick<Lab, 'stateDir'>): string => join(lab.stateDir, 'settle');

@@ -9,9 +9,8 @@
 // Usage (started by `hatwin lab up`, detached): supervisor.ts LAB.yaml HOST RUN-ID on|off
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { isMagicPacketFor } from '../wol/magic.ts';
 import { serveControl, type ControlReply, type ControlRequest, type HostStatus, type PowerState, type ProcState } from './control.ts';
 import { formatIpv4 } from './ipv4.ts';
@@ -91,6 +90,72 @@ async function stopProc(p: Proc, sig: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promis
   if (p.child === child) p.child = null;
 }
 
+/** Every process descended from `pid` (by the parent PIDs in /proc). */
+function descendants(pid: number): number[] {
+  const parent = new Map<number, number>();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const st = readFileSync(`/proc/${d}/stat`, 'utf8');
+      parent.set(Number(d), Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch { /* gone */ }
+  }
+  const out: number[] = [];
+  const todo = [pid];
+  while (todo.length) {
+    const p = todo.pop()!;
+    for (const [c, pp] of parent) if (pp === p) { out.push(c); todo.push(c); }
+  }
+  return out;
+}
+
+// VRRP watch (host.watchVrrp): adverts seen on the interface (tcpdump's kernel timestamps) and
+// addresses added or removed (ip monitor), appended to the lab's events as they happen.
+let watchers: ChildProcess[] = [];
+const nameOf = new Map(lab.hosts.map((h) => [h.address, h.name]));
+
+function lineReader(child: ChildProcess, onLine: (line: string) => void): void {
+  let buf = '';
+  child.stdout?.setEncoding('utf8');
+  child.stdout?.on('data', (chunk: string) => {
+    buf += chunk;
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      onLine(buf.slice(0, nl));
+      buf = buf.slice(nl + 1);
+    }
+  });
+}
+
+function startVrrpWatch(): void {
+  if (!host.watchVrrp) return;
+  const errFd = openSync(join(lab.logDir, `${host.name}-vrrpwatch.log`), 'a');
+  const dump = spawn('ip', ['netns', 'exec', ns, 'tcpdump', '-l', '-n', '-tt', '-i', NS_IF, 'ip proto 112'], { stdio: ['ignore', 'pipe', errFd] });
+  // 1764102190.123456 IP 10.77.9.11 > 10.77.9.12: VRRPv2, Advertisement, vrid 51, prio 150, authtype simple, intvl 1s, length 20
+  lineReader(dump, (line) => {
+    const m = /^(\d+)\.(\d{6}) IP (\d+\.\d+\.\d+\.\d+) > (\d+\.\d+\.\d+\.\d+): VRRPv\d, Advertisement, vrid (\d+), prio (\d+)/.exec(line);
+    if (!m) return;
+    appendEvent(lab, {
+      t: Number(m[1]) * 1_000_000 + Number(m[2]), kind: 'lab.vrrp.advert', subject: host.name,
+      data: { from: nameOf.get(m[3]) ?? m[3], to: nameOf.get(m[4]) ?? m[4], vrid: Number(m[5]), priority: Number(m[6]) },
+    });
+  });
+  const mon = spawn('ip', ['-n', ns, '-o', '-4', 'monitor', 'address', 'dev', NS_IF], { stdio: ['ignore', 'pipe', errFd] });
+  // "3: eth0    inet 10.77.9.100/24 scope global secondary eth0 ..." ("Deleted " in front when removed)
+  lineReader(mon, (line) => {
+    const m = /^(Deleted )?\d+: \S+\s+inet (\d+\.\d+\.\d+\.\d+)\//.exec(line);
+    if (m) event('lab.addr', { address: m[2], op: m[1] ? 'del' : 'add' });
+  });
+  watchers = [dump, mon];
+  log(`VRRP watch: tcpdump ${dump.pid}, ip monitor ${mon.pid}`);
+}
+
+async function stopVrrpWatch(): Promise<void> {
+  const pids = watchers.flatMap((w) => (w.pid ? [w.pid] : []));
+  watchers = [];
+  await endProcesses(pids, 'SIGKILL').catch(() => undefined);
+}
+
 async function nsPids(): Promise<number[]> {
   const r = await run(['ip', 'netns', 'pids', ns], { allowFail: true, timeoutMs: 5_000 });
   return r.stdout.split(/\s+/).filter(Boolean).map(Number).filter((n) => n !== process.pid);
@@ -119,6 +184,8 @@ async function bootNow(): Promise<void> {
     p.wedged = false;
     startProc(p);
   }
+  await stopVrrpWatch();
+  startVrrpWatch();
   power = 'on';
   bootAt = null;
   log('power on: link up, processes started');
@@ -143,6 +210,7 @@ async function powerOff(): Promise<void> {
   paused = false;
   rmSync(bootRecord(lab, host.name), { force: true });
   await killEverything();
+  await stopVrrpWatch();
   for (const p of procs) p.wedged = false;
   // Run-time state does not survive power loss: VIPs and the address go with it.
   await run(['ip', '-n', ns, 'addr', 'flush', 'dev', NS_IF], { allowFail: true });
@@ -221,6 +289,19 @@ async function handle(req: ControlRequest): Promise<ControlReply> {
           if (p.child?.pid) signal(p.child.pid, 'SIGCONT');
           if (p.state === 'frozen') p.state = 'running';
           break;
+        case 'kill': {
+          // SIGKILL to the daemon and its descendants at once (keepalived: parent and VRRP child).
+          if (!p.child?.pid) throw new Error(`${p.name} is not running`);
+          // Stopped first, all of them: keepalived's children ask for SIGTERM when their parent
+          // dies (PR_SET_PDEATHSIG), which would make the VRRP child stop gracefully (priority-0
+          // advert, VIP removed), and a parent that sees its child die restarts it.
+          const tree = descendants(p.child.pid);
+          for (const pid of [p.child.pid, ...tree]) signal(pid, 'SIGSTOP');
+          for (const pid of [...tree, p.child.pid]) signal(pid, 'SIGKILL');
+          p.state = 'stopped';
+          await waitGone([p.child.pid, ...tree], 5_000);
+          break;
+        }
         case 'wedge':
           // St2: the daemon hangs and a restart of it fails; only a server restart cures it.
           if (p.child?.pid) signal(p.child.pid, 'SIGSTOP');
@@ -279,6 +360,7 @@ async function shutdown(code: number): Promise<void> {
   if (bootTimer) clearTimeout(bootTimer);
   try {
     await killEverything();
+    await stopVrrpWatch();
   } catch (e) {
     log(`cleanup: ${(e as Error).message}`);
   }

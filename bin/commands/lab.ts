@@ -1,6 +1,7 @@
 // `hatwin lab ...`: the mini-lab commands. They need the Debian packages of scripts/apt/lab.txt.
 import type { Command } from 'commander';
-import { FAULTS, formatStatus, labDown, labFault, labLeftovers, labPower, labService, labStatus, labUp, sendWake, type LabFault } from '../../adapters/lab/lab.ts';
+import { labSettleStep } from '../../run/labsettle.ts';
+import { LAB_FAULTS, formatStatus, labDown, labFault, labLeftovers, labPower, labService, labStatus, labUp, sendWake, type LabFault } from '../../adapters/lab/lab.ts';
 import { loadLab, type Lab } from '../../adapters/lab/schema.ts';
 import { guardedWith, sayer } from '../output.ts';
 import { ensureNeeds } from '../needs.ts';
@@ -24,7 +25,7 @@ export function register(program: Command): void {
     .action(guarded(async (file: string) => {
       const l = openLab(file);
       try {
-        const r = await labUp(l, say);
+        const r = await labUp(l, say, { settle: labSettleStep });
         say(`up in ${(r.timingsMs.total / 1000).toFixed(1)} s (${Object.entries(r.timingsMs).filter(([k]) => k !== 'total').map(([k, v]) => `${k} ${(v / 1000).toFixed(2)} s`).join(', ')})`);
         console.log(formatStatus(await labStatus(l)));
       } catch (e) {
@@ -59,14 +60,14 @@ export function register(program: Command): void {
     }));
 
   lab.command('fault')
-    .description(`inject a live fault on a host: ${FAULTS.join('|')} (St1 stop the service; St2 wedge it: SIGSTOP, restarts fail; Nt1 power-cycle; Nt2 power off; pause SIGSTOP the whole host; link-down pull its cable; partition-oneway it hears nothing from the lab; heal lifts network faults, pause and freezes)`)
+    .description(`inject a live fault on a host: ${LAB_FAULTS.join('|')} (St1 stop the service; St2 wedge it: SIGSTOP, restarts fail; Nt1 power-cycle; Nt2 power off; pause SIGSTOP the whole host; link-down pull its cable; partition-oneway it hears nothing from the lab; heal lifts network faults, pause and freezes; kill SIGKILLs a service or process and its children)`)
     .argument('<lab>')
     .argument('<host>')
     .argument('<fault>')
     .option('--service <name>', 'St1/St2: the service (default: the host\'s first)')
     .option('--peer <name>', 'partition-oneway: drop only what comes from this node')
     .action(guarded(async (file: string, host: string, fault: string, o: { service?: string; peer?: string }) => {
-      if (!(FAULTS as readonly string[]).includes(fault)) throw new Error(`unknown fault "${fault}" (known: ${FAULTS.join(', ')})`);
+      if (!(LAB_FAULTS as readonly string[]).includes(fault)) throw new Error(`unknown fault "${fault}" (known: ${LAB_FAULTS.join(', ')})`);
       console.log(await labFault(openLab(file), host, fault as LabFault, o));
     }));
 

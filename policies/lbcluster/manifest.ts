@@ -3,7 +3,7 @@
 import { z } from 'zod';
 import { durationUs, periodUs } from '../../sim/scenario/units.ts';
 import { definePolicy, siteHas, type Problem } from '../manifest.ts';
-import { director } from './program.ts';
+import { director, poolKeeper } from './program.ts';
 import { CHECKER_DEFAULTS } from './checker.ts';
 
 const directorSchema = z.object({
@@ -54,6 +54,8 @@ const schema = z.object({
   hysteresis: z.number().int().min(0).default(0),
   sorryServer: z.string().optional(),
   traceAdverts: z.boolean().default(false),
+  /** Trace every checker try (lb.try: director, ok, start), for conformance of drop and re-add times. */
+  traceChecks: z.boolean().default(false),
 }).strict();
 
 export type LbClusterConfig = z.output<typeof schema>;
@@ -80,7 +82,8 @@ export const lbclusterPolicy = definePolicy({
     const seen = new Set<string>();
     c.directors.forEach((d, i) => {
       if (!siteHas.host(site, d.host)) out.push([['directors', i, 'host'], `no host "${d.host}"`]);
-      else if (c.daemon !== null && !servicesOf(site, d.host).includes(c.daemon)) {
+      // Live, the directors' keepalived is the lab's (it runs VRRP itself, see programs).
+      else if (c.daemon !== null && site.world !== 'live' && !servicesOf(site, d.host).includes(c.daemon)) {
         out.push([['directors', i, 'host'], `director "${d.host}" does not run "${c.daemon}" (daemon; its services: ${servicesOf(site, d.host).join(', ') || 'none'})`]);
       }
       if (seen.has(d.host)) out.push([['directors', i, 'host'], `director "${d.host}" is listed twice`]);
@@ -110,11 +113,15 @@ export const lbclusterPolicy = definePolicy({
       delayLoopUs: c.checker.delayLoop, connectTimeoutUs: c.checker.connectTimeout, retry: c.checker.retry,
       delayBeforeRetryUs: c.checker.delayBeforeRetry, alpha: c.checker.alpha,
     };
+    // Live (the mini-lab): VRRP is the real keepalived's on each director, so the program is the
+    // rest of keepalived as hatwin does it there: the checkers and the director's own pool
+    // (poolKeeper), with the same checker and pool code as in sim.
+    const body = site.world === 'live' ? poolKeeper : director;
     return c.directors.map((d, i) => ({
       agent: d.host,
       name: `lbcluster/${c.instance}/${d.host}`,
       target: c.vip,
-      body: () => director({
+      body: () => body({
         instance: c.instance,
         host: d.host,
         router: {
@@ -131,6 +138,7 @@ export const lbclusterPolicy = definePolicy({
         checker,
         virtualServer,
         traceAdverts: c.traceAdverts,
+        traceChecks: c.traceChecks,
       }),
     }));
   },

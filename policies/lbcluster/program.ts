@@ -16,6 +16,8 @@
 // - `pool`: the pool model (weights, inhibit_on_failure, quorum with hysteresis and sorry server)
 //   made real: while this director is master, the world's pool (Network.poolAdd/poolRemove) is
 //   kept equal to `poolMembers` of its model; on becoming master it writes the whole pool.
+// Live (the lb-mini lab), the real keepalived runs VRRP, and the manifest binds `poolKeeper`
+// instead: the same checkers and pool worker, each director keeping its own pool (nftables).
 import { cancel, now, receive, send, sleep, sleepUntil, spawn, trace, watch, type Process } from '../../engine/runtime/effects.ts';
 import { call, mailboxOf, portErrorOf, type AgentMessage } from '../../engine/ports/index.ts';
 import { initialRouter, vrrpStep, type VrrpAction, type VrrpConfig, type VrrpEvent, type VrrpRouter } from './vrrp.ts';
@@ -43,6 +45,8 @@ export interface DirectorConfig {
   virtualServer: VirtualServerConfig;
   /** Trace every advert sent (vrrp.advert). */
   traceAdverts: boolean;
+  /** Trace every checker try (lb.try). */
+  traceChecks?: boolean;
 }
 
 /** A VRRP advert as an agent message's body. */
@@ -213,6 +217,7 @@ function* checkerProc(c: DirectorConfig, shared: Shared, id: string, poolBox: st
     yield* sleepUntil(s.nextTryUs);
     const r = yield* call('prober', 'probe', { kind: 'service', target: id, service: c.checkService, timeoutUs: cc.connectTimeoutUs });
     const end = yield* now();
+    if (c.traceChecks) yield* trace('lb.try', id, { director: c.host, ok: r.ok, startUs: s.nextTryUs, detail: r.detail });
     const out = checkerResult(cc, s, r.ok, end);
     s = out.state;
     if (out.transition !== null) {
@@ -221,6 +226,26 @@ function* checkerProc(c: DirectorConfig, shared: Shared, id: string, poolBox: st
       yield* send(poolBox, { force: false });
     }
   }
+}
+
+/**
+ * The live binding (the mini-lab, where the real keepalived runs VRRP on each director): the
+ * checkers of every real server and this director's own pool, kept whatever its VRRP state, as
+ * keepalived's checker process keeps each director's IPVS table. The same checker and pool code
+ * as `director`; the pool is written whole at start.
+ */
+export function* poolKeeper(c: DirectorConfig): Process<void> {
+  const me = `lbcluster/${c.instance}/${c.host}`;
+  const poolBox = mailboxOf(c.host, `lbcluster-pool/${c.instance}`);
+  while ((yield* receive(poolBox, 0)) !== undefined) { /* drained */ }
+  const alphaDown = c.checker.alpha ? c.virtualServer.realServers.map((r) => r.id) : [];
+  const shared: Shared = { master: true, pool: poolStart(c.virtualServer, alphaDown) };
+  yield* spawn(`${me}/pool`, poolWorker(c, shared, poolBox));
+  yield* send(poolBox, { force: true });
+  for (const rs of c.virtualServer.realServers) yield* spawn(`${me}/check/${rs.id}`, checkerProc(c, shared, rs.id, poolBox));
+  // Lives as long as the agent (its children are ended with it).
+  const idle = mailboxOf(c.host, `lbcluster-idle/${c.instance}`);
+  for (;;) yield* receive(idle);
 }
 
 /** Keeps the world's pool equal to the model's members while this director is master. */

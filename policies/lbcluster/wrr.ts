@@ -234,3 +234,18 @@ export function wrrCycle(dests: readonly Dest[]): number {
   const di = gcdWeight(dests);
   return dests.reduce((a, d) => a + (d.overloaded ? 0 : Math.max(0, d.weight)), 0) / di;
 }
+
+/** One wrr cycle as IPVS schedules it from a fresh table: the ids picked, in order (the live nftables pool's slots). */
+export function wrrCycleOrder(members: ReadonlyArray<{ id: string; weight: number }>): string[] {
+  const dests: Dest[] = members.filter((m) => m.weight > 0).map((m) => ({ id: m.id, weight: m.weight }));
+  const n = wrrCycle(dests);
+  const out: string[] = [];
+  let s = wrrInit(dests);
+  for (let k = 0; k < n; k++) {
+    const r = wrrSchedule(s, dests);
+    s = r.state;
+    if (r.pick === null) break;
+    out.push(dests[r.pick].id);
+  }
+  return out;
+}
