@@ -117,6 +117,24 @@ export function conformReport(r: RepeatedConform): ExperimentResult {
   };
 }
 
+/** The repeated conformance as a table: each metric's live and sim mean with its interval. */
+export function repeatMarkdown(r: RepeatedConform): string {
+  const ci = (x: [number, number] | null) => (x === null ? '—' : `${x[0]}–${x[1]}`);
+  const f = (x: number | null) => (x === null ? '—' : String(x));
+  const lb = r.rows.some((x) => x.fault !== undefined);
+  const score = r.fidelity.meanAbsErrPct === null ? 'no timed metric on both sides' : `${r.fidelity.meanAbsErrPct} % over ${r.fidelity.timedMetrics} timed metrics (${r.fidelity.within10Pct} within 10 %)`;
+  return [
+    `### conform ${r.scenario} on ${r.lab}, ${r.repeat} runs each`,
+    '',
+    `Fidelity score (mean |sim - live| / live): ${score}.`,
+    '',
+    `| ${lb ? 'fault | ' : ''}metric | server | live mean | live 95 % CI | sim mean | sim 95 % CI | err % |`,
+    `|${lb ? '---|' : ''}---|---|---:|---|---:|---|---:|`,
+    ...r.rows.map((x) => `| ${lb ? `${x.fault ?? ''} | ` : ''}${x.metric} | ${x.server} | ${f(x.live)} | ${ci(x.liveCi95)} | ${f(x.sim)} | ${ci(x.simCi95)} | ${f(x.errPct)} |`),
+    '',
+  ].join('\n');
+}
+
 /** A metric name the report's unit rules read: seconds end in "S", counts in "Outages". */
 function unitName(metric: string): string {
   const words = metric.replace(/\(.*?\)/g, ' ').replace(/->/g, ' to ').split(/[^A-Za-z0-9]+/).filter(Boolean);

@@ -212,7 +212,22 @@ export function conformMarkdown(scenario: string, rows: ConformRow[]): string {
   ].join('\n');
 }
 
-export async function conform(o: { scenarioFile: string; labFile: string; outDir: string; paramsFile?: string; log?: (m: string) => void }): Promise<{ json: string; md: string; rows: ConformRow[] }> {
+/** The rows of each of N runs, live and sim (`conform --repeat N`). */
+export interface ConformRuns {
+  name: string;
+  lab: string;
+  live: ConformRow[][];
+  sim: ConformRow[][];
+}
+
+/**
+ * Runs a scenario in sim and live and compares them. With `repeat` N > 1: N sim replications
+ * (seeds seed, seed + 1, ...) and N live runs, one after another (each live run starts from the
+ * lab reset to its initial state); the first run's files are written as for one run (so the web
+ * view shows it), the others as `.live-<i>.ndjson` / `.sim-<i>.ndjson`, and `runs` holds every
+ * run's rows for the caller to combine.
+ */
+export async function conform(o: { scenarioFile: string; labFile: string; outDir: string; paramsFile?: string; repeat?: number; log?: (m: string) => void }): Promise<{ json: string; md: string; rows: ConformRow[]; runs: ConformRuns }> {
   const log = o.log ?? (() => undefined);
   const lab = loadLab(o.labFile);
   // lbcluster: per fault, VRRP takeover and real-server drop/re-add (run/lbconform.ts). Its times
@@ -244,16 +259,28 @@ export async function conform(o: { scenarioFile: string; labFile: string; outDir
     };
   }
   const name = scenario.name ?? basename(o.scenarioFile).replace(/\.ya?ml$/, '');
+  const repeat = o.repeat ?? 1;
+  if (!Number.isInteger(repeat) || repeat < 1 || repeat > 100) throw new Error(`--repeat must be a whole number from 1 to 100, got ${repeat}`);
   mkdirSync(o.outDir, { recursive: true });
-  const sim = buildSimulation(scenario, { seed: scenario.seed ?? 1, watchMode: 'skip' });
-  sim.run(scenario.until!);
-  writeFileSync(join(o.outDir, `conform-${name}.sim.ndjson`), toNdjson(sim.events));
-  log(`sim done (${sim.events.length} events)`);
-  const live = await runLive({ labFile: o.labFile, scenarioFile: o.scenarioFile, traceFile: join(o.outDir, `conform-${name}.live.ndjson`), log });
-  const { rows, md: table } = compare(live.events, sim.events, name);
+  const runs: ConformRuns = { name, lab: lab.name, live: [], sim: [] };
+  let first: { rows: ConformRow[]; md: string } | null = null;
+  for (let i = 0; i < repeat; i++) {
+    const suffix = i === 0 ? '' : `-${i + 1}`;
+    const sim = buildSimulation(scenario, { seed: (scenario.seed ?? 1) + i, watchMode: 'skip' });
+    sim.run(scenario.until!);
+    writeFileSync(join(o.outDir, `conform-${name}.sim${suffix}.ndjson`), toNdjson(sim.events));
+    log(`sim ${i + 1}/${repeat} done (${sim.events.length} events)`);
+    const live = await runLive({ labFile: o.labFile, scenarioFile: o.scenarioFile, traceFile: join(o.outDir, `conform-${name}.live${suffix}.ndjson`), log });
+    log(`live ${i + 1}/${repeat} done`);
+    const c = compare(live.events, sim.events, name);
+    first ??= c;
+    runs.live.push(c.rows);
+    runs.sim.push(c.rows);
+  }
+  const { rows, md: table } = first!;
   const json = join(o.outDir, `conform-${name}.json`);
   const md = join(o.outDir, `conform-${name}.md`);
   writeFileSync(json, `${JSON.stringify({ scenario: name, lab: lab.name, ...extra, rows }, null, 2)}\n`);
   writeFileSync(md, table);
-  return { json, md, rows };
+  return { json, md, rows, runs };
 }

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { conformReport, isTimed, repeatConform, type ConformRunRow } from '../experiments/conform.ts';
+import { conformReport, isTimed, repeatConform, repeatMarkdown, type ConformRunRow } from '../experiments/conform.ts';
 import { writeReport } from '../experiments/report.ts';
 
 const run = (fr: number | null, disc: number, count: number, side: 'live' | 'sim'): ConformRunRow[] => [
@@ -60,6 +60,12 @@ describe('conform --repeat statistics', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('prints a table with both intervals and the score', () => {
+    const md = repeatMarkdown(r);
+    expect(md).toMatch(/Fidelity score .*: 12\.\d % over 2 timed metrics \(1 within 10 %\)/);
+    expect(md).toContain('| function recovery s (detection -> backup serving) | FTP | 2.2 | 1.703–2.697 | 2.1 | 2.1–2.1 | -4.5 |');
   });
 
   it('load-balancer rows keep their fault apart', () => {

@@ -6,6 +6,8 @@ import { dirname, join, resolve } from 'node:path';
 import { startAgent } from '../../run/agent.ts';
 import { runLive } from '../../run/live.ts';
 import { calibrate, conform } from '../../run/calibrate.ts';
+import { conformReport, repeatConform, repeatMarkdown } from '../../experiments/conform.ts';
+import { writeReport } from '../../experiments/report.ts';
 import { readFileSync } from 'node:fs';
 import { loadLab, type Lab } from '../../adapters/lab/schema.ts';
 import { checkOutputPath, duration, exitBadInput, guardedWith, port, printRecoveryTables, sayer, writeAtomic } from '../output.ts';
@@ -107,12 +109,23 @@ export function register(program: Command): void {
     .requiredOption('--lab <file>', 'lab file (the lab must be up)')
     .requiredOption('--out <dir>', 'output directory')
     .option('--params <file>', 'calibrate file (default: out/lab/NAME/calibrate.json)')
-    .action(guarded(async (scenarioFile: string, o: { lab: string; out: string; params?: string }) => {
+    .option('--repeat <n>', 'N live runs and N sim replications: each metric as a mean with a 95% interval on both sides, and a fidelity score (DIR/repeat-<name>.{json,csv,md,svg})', (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1 || n > 100) throw new InvalidArgumentError('a whole number from 1 to 100');
+      return n;
+    }, 1)
+    .action(guarded(async (scenarioFile: string, o: { lab: string; out: string; params?: string; repeat: number }) => {
       openLab(o.lab, { install: true });
       checkOutputPath(o.out, 'dir');
-      const r = await conform({ scenarioFile, labFile: o.lab, outDir: o.out, paramsFile: o.params, log: say });
+      const r = await conform({ scenarioFile, labFile: o.lab, outDir: o.out, paramsFile: o.params, repeat: o.repeat, log: say });
       // The table as written (lbcluster scenarios have their own columns: fault, model).
       console.log(readFileSync(r.md, 'utf8'));
       say(`wrote ${r.json}, ${r.md}`);
+      if (o.repeat > 1) {
+        const rep = repeatConform(r.runs.name, r.runs.lab, r.runs.live, r.runs.sim);
+        const files = writeReport({ ...conformReport(rep), id: `repeat-${r.runs.name}` }, o.out);
+        console.log(repeatMarkdown(rep));
+        say(`wrote ${files.join(', ')}`);
+      }
     }));
 }
