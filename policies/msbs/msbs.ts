@@ -75,12 +75,26 @@ function* vipsOf(target: string): Op<string[]> {
 
 export function* dbss(first: DbssConfig): Process<void> {
   let c = first;
+  // What the DBSS last logged of its target (Fig. 12): normal, or access-stopped by the PSS.
+  let seen: 'normal' | 'access-stop' | null = null;
+  const status = function* (s: 'normal' | 'access-stop'): Op<void> {
+    if (s === seen) return;
+    seen = s;
+    yield* trace('dbss.status', c.target, { manager: c.manager, status: s });
+  };
   for (;;) {
     yield* sleep(c.intervalUs);
-    if (yield* accessStopped(c.target)) continue; // A1
+    if (yield* accessStopped(c.target)) { // A1
+      yield* status('access-stop');
+      continue;
+    }
     if ((yield* call('store', 'get', handoverKey(c.target))) !== null) continue; // the DSRS has it
     const r = yield* call('prober', 'probe', examine(c));
-    if (r.ok) continue;
+    if (r.ok) {
+      yield* status('normal');
+      continue;
+    }
+    seen = null;
     if (yield* accessStopped(c.target)) continue; // A2
     yield* trace('trouble.detected', c.target, { manager: c.manager, detail: r.detail });
     // Re-examination of the network.
