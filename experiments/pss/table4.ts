@@ -13,6 +13,7 @@ import * as K from '../params/kitamura2019.ts';
 import { toNdjson } from '../../trace/ndjson.ts';
 import { msbsTable5 } from './table5.ts';
 import { pssFig12 } from './fig12.ts';
+import { pssDay } from './day.ts';
 
 export const PSS_SCENARIO = 'pss-table4.yaml';
 const SCENARIO_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'scenarios');
@@ -124,4 +125,4 @@ export const pssTable4: Experiment = {
   },
 };
 
-export const PSS_EXPERIMENTS: Experiment[] = [pssTable4, msbsTable5, pssFig12];
+export const PSS_EXPERIMENTS: Experiment[] = [pssTable4, msbsTable5, pssFig12, pssDay];

@@ -39,6 +39,8 @@ export interface PssConfig {
   monitorPerS: number;
   /** Agent whose SIF hears of spares started and stopped (msbs), or none. */
   sif?: string;
+  /** false: no PS2 (a group in PS1 stays there). */
+  ps2?: boolean;
 }
 
 const conditionsOf = (st: Record<string, GroupState>): Record<string, Condition> =>
@@ -94,7 +96,7 @@ export function* pss(c: PssConfig): Process<void> {
       });
       const ls = weightedLoad(groupLoad(loads), c.types[g.name] ?? 'CPU_NET');
       let accesses: number | null = null;
-      if (state[g.name].condition !== 'moderate') {
+      if (state[g.name].condition !== 'moderate' && c.ps2 !== false) {
         try {
           let total = 0;
           for (const vm of mine) total += yield* call('load', 'accesses', vm, c.accessWindowUs);
