@@ -95,18 +95,22 @@ describe('hostpower rules (decide.ts)', () => {
 
   it('property: an evacuation and every decision keep groups apart and memory within the hosts', () => {
     const groups = ['Mail', 'Web', 'FTP'];
-    const arbVm = (i: number) => fc.record({ g: fc.constantFrom(...groups), used: fc.integer({ min: 0, max: 2048 }), cpu: fc.double({ min: 0, max: 1, noNaN: true }) })
-      .map((r) => vm(`V${i}`, r.g, r.used, r.cpu));
-    const arbHosts = fc.tuple(...[0, 1, 2, 3, 4, 5].map(arbVm), fc.array(fc.integer({ min: 0, max: 2 }), { minLength: 6, maxLength: 6 }), fc.boolean(), fc.double({ min: 0, max: 100, noNaN: true }))
-      .map(([a, b, c, d, e, f, place, thirdOn, avg]) => {
-        const vms = [a, b, c, d, e, f];
-        const hs = ['RS1', 'RS2', 'RS3'].map((n, i) => host(n, [], i < 2 || thirdOn));
-        vms.forEach((v, i) => {
-          const h = hs.filter((x) => x.on).find((x, k) => (k + place[i]) % 3 >= 0 && admits(x, v));
-          if (h) h.vms.push(v);
-        });
-        return { hs, avg };
+    const arbVm = fc.record({ g: fc.constantFrom(...groups), used: fc.integer({ min: 0, max: 2048 }), cpu: fc.double({ min: 0, max: 1, noNaN: true }) });
+    const arbHosts = fc.record({
+      specs: fc.array(arbVm, { minLength: 6, maxLength: 6 }),
+      place: fc.array(fc.integer({ min: 0, max: 2 }), { minLength: 6, maxLength: 6 }),
+      thirdOn: fc.boolean(),
+      avg: fc.double({ min: 0, max: 100, noNaN: true }),
+    }).map(({ specs, place, thirdOn, avg }) => {
+      const hs = ['RS1', 'RS2', 'RS3'].map((n, i) => host(n, [], i < 2 || thirdOn));
+      specs.forEach((r, i) => {
+        const v = vm(`V${i}`, r.g, r.used, r.cpu);
+        // On its chosen host if that is on and admits it, else on the first that does (or none).
+        const h = [hs[place[i]], ...hs].find((x) => x.on && admits(x, v));
+        if (h) h.vms.push(v);
       });
+      return { hs, avg };
+    });
     fc.assert(fc.property(arbHosts, ({ hs, avg }) => {
       const check = (moves: Array<{ vm: string; to: string }>, from?: string) => {
         const after = hs.map((h) => ({ ...h, vms: h.vms.slice() }));

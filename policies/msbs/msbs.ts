@@ -184,9 +184,22 @@ function* restoreTarget(c: DbssConfig, netOk: boolean, detail: string): Op<boole
   return false;
 }
 
+/**
+ * The VIPs of `vips` that the operation file still gives to one of `owners` (or to no VM): the
+ * PSS may have moved the others meanwhile (a change of condition, Fig. 8), and taking them back
+ * would give them two holders.
+ */
+function* stillOurs(vips: readonly string[], owners: readonly string[]): Op<string[]> {
+  const op = yield* readFile<VmRow>(PSS_KEYS.operation);
+  return vips.filter((vip) => {
+    const rows = op.filter((r) => r.vip === vip);
+    return rows.length === 0 || rows.some((r) => owners.includes(r.host));
+  });
+}
+
 /** The VIPs go back from the backup to the target; the backup is suspended again (A5 / B4). */
 function* handBack(manager: string, target: string, backup: string, vips: string[]): Op<void> {
-  for (const vip of vips) {
+  for (const vip of yield* stillOurs(vips, [backup, target])) {
     try {
       yield* call('network', 'removeVip', vip, backup);
       yield* call('network', 'assignVip', vip, target);
@@ -255,7 +268,7 @@ export function* dsrs(c: DsrsConfig): Process<void> {
       const rec = h?.value as { backup: string | null; vips: string[] } | undefined;
       if (h && rec) {
         if (rec.backup) yield* handBack(c.manager, vm.target, rec.backup, rec.vips);
-        else for (const vip of rec.vips) {
+        else for (const vip of yield* stillOurs(rec.vips, [vm.target])) {
           try {
             yield* call('network', 'assignVip', vip, vm.target);
           } catch {

@@ -76,12 +76,23 @@ export function layoutFor(t: Topology, conditions: Readonly<Record<string, Condi
       for (const m of g.members) holders[m.vip] = holder;
     }
   }
+  return { holders, spares, active: activeHosts(t, holders, spares) };
+}
+
+/** The real servers that the VIP holders run on, in the topology's order. */
+export function activeHosts(t: Topology, holders: Readonly<Record<string, string>>, spares: Readonly<Record<string, string>>): string[] {
   const activeSet = new Set<string>();
   for (const g of t.groups) for (const vm of new Set(g.members.map((m) => holders[m.vip]))) {
-    const h = hostOfVm(t, g, vm, spares);
+    const h = vm ? hostOfVm(t, g, vm, spares) : null;
     if (h) activeSet.add(h);
   }
-  return { holders, spares, active: t.realServers.filter((h) => activeSet.has(h)) };
+  return t.realServers.filter((h) => activeSet.has(h));
+}
+
+/** The host a VM of the topology runs on in a layout (a spare: where it was started), or null. */
+export function vmHost(t: Topology, l: Pick<Layout, 'spares'>, vm: string): string | null {
+  const g = t.groups.find((x) => x.spare === vm || x.members.some((m) => m.vm === vm));
+  return g ? hostOfVm(t, g, vm, l.spares) : null;
 }
 
 export interface Plan {

@@ -18,7 +18,7 @@ import {
   averageReading, clientAccesses, groupLoad, INITIAL_GROUP_STATE, predictVm, stepGroup, weightedLoad,
   type Condition, type ConditionRules, type GroupState, type ServerType, type Thresholds, type VmCapacity, type VmReading,
 } from './decide.ts';
-import { accessStopped, layoutFor, planIsEmpty, planTransition, type Layout, type Plan, type Topology } from './layout.ts';
+import { accessStopped, activeHosts, layoutFor, planIsEmpty, planTransition, vmHost, type Layout, type Plan, type Topology } from './layout.ts';
 import { editFile, PSS_KEYS, readFile, type RealRow, type StateRow, type VmRow } from './files.ts';
 
 export interface PssConfig {
@@ -121,11 +121,13 @@ export function* pss(c: PssConfig): Process<void> {
   }
 }
 
-/** Runs a plan; returns the layout reached (the target, or as far as it got). */
+/** Runs a plan; returns the layout reached (the target, or as far as it got: the next period plans the rest). */
 function* change(c: PssConfig, from: Layout, to: Layout, plan: Plan, conditions: Record<string, Condition>): Op<Layout> {
   const t0 = yield* now();
   yield* trace('pss.transition', c.manager, { conditions, plan: plan as unknown as Record<string, unknown> });
   const failures: string[] = [];
+  /** `${step} ${what}` of the steps that failed. */
+  const failed = new Set<string>();
   const parallel = function* (name: string, bodies: Array<[string, () => Op<unknown>]>): Op<void> {
     const pids: number[] = [];
     for (const [what, body] of bodies) {
@@ -133,6 +135,7 @@ function* change(c: PssConfig, from: Layout, to: Layout, plan: Plan, conditions:
         try {
           yield* body();
         } catch (e) {
+          failed.add(`${name} ${what}`);
           failures.push(`${name} ${what}: ${portErrorOf(e).message}`);
         }
       })()));
@@ -152,18 +155,39 @@ function* change(c: PssConfig, from: Layout, to: Layout, plan: Plan, conditions:
     }]),
     ...plan.moveSpares.map(({ vm, host }): [string, () => Op<unknown>] => [vm, () => call('hypervisor', 'migrate', vm, host)]),
   ]);
-  // 3. VIPs: off the old holder, onto the new one.
+  // What is reached: a spare that did not start (or move) and a real server that did not wake
+  // take no VIP; their VIPs stay where they were, and so do the servers those need.
+  const t = c.topology;
+  const reached: Layout = { holders: { ...from.holders }, spares: { ...from.spares }, active: [] };
+  for (const { vm, host } of [...plan.startSpares, ...plan.moveSpares]) if (!failed.has(`spare ${vm}`)) reached.spares[vm] = host;
+  // 3. VIPs: off the old holder (and off a backup the MSBS set it on: the operation file's holder),
+  // onto the new one.
+  const operation = yield* readFile<VmRow>(PSS_KEYS.operation);
   for (const m of plan.vipMoves) {
+    const host = vmHost(t, reached, m.to);
+    if (host === null || failed.has(`wake ${host}`) || (reached.spares[m.to] === undefined && t.groups.some((g) => g.spare === m.to))) {
+      failures.push(`vip ${m.vip} ${m.from} -> ${m.to}: not moved, ${m.to} is not running`);
+      continue;
+    }
+    let removed = false;
     try {
-      if (m.from) yield* call('network', 'removeVip', m.vip, m.from);
+      const olds = new Set([m.from, ...operation.filter((r) => r.vip === m.vip).map((r) => r.host)]);
+      for (const old of olds) if (old && old !== m.to) yield* call('network', 'removeVip', m.vip, old);
+      removed = true;
       yield* call('network', 'assignVip', m.vip, m.to);
+      reached.holders[m.vip] = m.to;
     } catch (e) {
+      if (removed) reached.holders[m.vip] = '';
       failures.push(`vip ${m.vip} ${m.from} -> ${m.to}: ${portErrorOf(e).message}`);
     }
   }
+  const holding = new Set(Object.values(reached.holders));
+  const suspendSpares = plan.suspendSpares.filter((vm) => !holding.has(vm));
+  for (const vm of suspendSpares) delete reached.spares[vm];
+  reached.active = activeHosts(t, reached.holders, reached.spares);
   // 4. Spares out of service: suspended in the background.
-  const spareJob = plan.suspendSpares.length === 0 ? null : yield* spawn(`pss/suspend-spares`, (function* (): Process<void> {
-    for (const vm of plan.suspendSpares) {
+  const spareJob = suspendSpares.length === 0 ? null : yield* spawn(`pss/suspend-spares`, (function* (): Process<void> {
+    for (const vm of suspendSpares) {
       if (c.sif) {
         try {
           yield* call('messenger', 'send', c.sif, 'sif', { from: c.manager, to: c.sif, type: 'spare-stopped', body: { vm } });
@@ -173,7 +197,7 @@ function* change(c: PssConfig, from: Layout, to: Layout, plan: Plan, conditions:
       }
     }
     const pids: number[] = [];
-    for (const vm of plan.suspendSpares) {
+    for (const vm of suspendSpares) {
       pids.push(yield* spawn(`pss/suspend/${vm}`, (function* (): Process<void> {
         try {
           yield* call('hypervisor', 'suspend', vm);
@@ -185,7 +209,7 @@ function* change(c: PssConfig, from: Layout, to: Layout, plan: Plan, conditions:
     for (const pid of pids) yield* join(pid);
   })());
   // 5. Real servers whose VMs are all in the access-stop state.
-  yield* parallel('suspend', plan.suspendHosts.map((h) => [h, () => call('power', 'suspend', h)]));
+  yield* parallel('suspend', plan.suspendHosts.filter((h) => !reached.active.includes(h)).map((h) => [h, () => call('power', 'suspend', h)]));
   const t1 = yield* now();
   yield* trace('pss.transition.done', c.manager, { conditions, durationS: (t1 - t0) / S, ...(failures.length ? { failures } : {}) });
   if (spareJob !== null) {
@@ -194,8 +218,7 @@ function* change(c: PssConfig, from: Layout, to: Layout, plan: Plan, conditions:
     yield* trace('pss.transition.settled', c.manager, { durationS: (t2 - t0) / S });
   }
   if (failures.length > 0) yield* trace('pss.error', c.manager, { step: 'transition', failures });
-  void from;
-  return to;
+  return reached;
 }
 
 /** Table 1's files from the layout (separation rows are the MSBS's and are kept). */
