@@ -16,14 +16,13 @@ import type { FaultSpec, Scenario } from '../../sim/scenario/schema.ts';
 import { availability, disconnections, energyWh } from '../../trace/metrics.ts';
 import { replicated, Samples, type Sample } from '../report.ts';
 import * as K from '../params/kitamura2019.ts';
-import { transitions } from './table4.ts';
+import { REAL, transitions } from './conditions.ts';
 import { timelineSvg, type Lane } from './timeline.ts';
 
 const SCENARIO = join(dirname(fileURLToPath(import.meta.url)), '..', 'scenarios', 'pss-msbs.yaml');
 const US = 1_000_000;
 const H = 3600 * US;
 const DAY = 24 * H;
-export const REAL = ['RS1', 'RS2', 'RS3'];
 export const CASES = ['always-on', 'pss-ps1', 'pss', 'dpm', 'ovirt'] as const;
 export type DayCase = (typeof CASES)[number];
 /**

@@ -11,7 +11,7 @@ import type { TraceEvent } from '../../trace/event.ts';
 import type { Scenario } from '../../sim/scenario/schema.ts';
 import { Samples, type Experiment } from '../report.ts';
 import * as K from '../params/kitamura2019.ts';
-import { transitions } from './table4.ts';
+import { transitions } from './conditions.ts';
 import { timelineSvg, type Lane } from './timeline.ts';
 
 const SCENARIO = join(dirname(fileURLToPath(import.meta.url)), '..', 'scenarios', 'pss-msbs.yaml');

@@ -129,6 +129,29 @@ export function planTransition(from: Layout, to: Layout): Plan {
   return { resumeHosts, startSpares, moveSpares, vipMoves, suspendSpares, suspendHosts };
 }
 
+/**
+ * The part of a plan that does not need the real servers in `unavailable` (servers that did not
+ * wake): no wake of them, no spare started on them, no VIP moved to a VM on them; spares and
+ * servers that then still hold VIPs stay as they are.
+ */
+export function withoutHosts(t: Topology, from: Layout, to: Layout, p: Plan, unavailable: ReadonlySet<string>): Plan {
+  if (unavailable.size === 0) return p;
+  const vipMoves = p.vipMoves.filter((m) => !unavailable.has(vmHost(t, to, m.to) ?? ''));
+  const holders = { ...from.holders };
+  for (const m of vipMoves) holders[m.vip] = m.to;
+  const holding = new Set(Object.values(holders));
+  const spares = { ...from.spares, ...Object.fromEntries([...p.startSpares, ...p.moveSpares].filter((s) => !unavailable.has(s.host)).map((s) => [s.vm, s.host])) };
+  const active = activeHosts(t, holders, spares);
+  return {
+    resumeHosts: p.resumeHosts.filter((h) => !unavailable.has(h)),
+    startSpares: p.startSpares.filter((s) => !unavailable.has(s.host)),
+    moveSpares: p.moveSpares.filter((s) => !unavailable.has(s.host)),
+    vipMoves,
+    suspendSpares: p.suspendSpares.filter((vm) => !holding.has(vm)),
+    suspendHosts: p.suspendHosts.filter((h) => !active.includes(h) && !unavailable.has(h)),
+  };
+}
+
 export function planIsEmpty(p: Plan): boolean {
   return p.resumeHosts.length + p.startSpares.length + p.moveSpares.length + p.vipMoves.length + p.suspendSpares.length + p.suspendHosts.length === 0;
 }

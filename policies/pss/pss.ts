@@ -18,7 +18,7 @@ import {
   averageReading, clientAccesses, groupLoad, INITIAL_GROUP_STATE, predictVm, stepGroup, weightedLoad,
   type Condition, type ConditionRules, type GroupState, type ServerType, type Thresholds, type VmCapacity, type VmReading,
 } from './decide.ts';
-import { accessStopped, activeHosts, layoutFor, planIsEmpty, planTransition, vmHost, type Layout, type Plan, type Topology } from './layout.ts';
+import { accessStopped, activeHosts, layoutFor, planIsEmpty, planTransition, vmHost, withoutHosts, type Layout, type Plan, type Topology } from './layout.ts';
 import { editFile, PSS_KEYS, readFile, type RealRow, type StateRow, type VmRow } from './files.ts';
 
 export interface PssConfig {
@@ -60,6 +60,8 @@ export function* pss(c: PssConfig): Process<void> {
   let layout = layoutFor(t, conditionsOf(state));
   yield* writeFiles(c, layout, conditionsOf(state));
   const previous = new Map<string, VmReading>();
+  /** Real servers that did not come back from suspension when woken. */
+  const unavailable = new Set<string>();
   const gapUs = Math.max(1, Math.floor(c.intervalUs / c.samples));
   for (;;) {
     // One measurement period over the VMs of the operation file.
@@ -113,16 +115,17 @@ export function* pss(c: PssConfig): Process<void> {
       });
     }
     const target = layoutFor(t, conditionsOf(state));
-    const plan = planTransition(layout, target);
+    // A real server that did not wake is not asked again: its part of the plan waits (and is traced once).
+    const plan = withoutHosts(t, layout, target, planTransition(layout, target), unavailable);
     if (planIsEmpty(plan)) continue;
-    const ok = yield* change(c, layout, target, plan, conditionsOf(state));
+    const ok = yield* change(c, layout, target, plan, conditionsOf(state), unavailable);
     layout = ok;
     yield* writeFiles(c, layout, conditionsOf(state));
   }
 }
 
 /** Runs a plan; returns the layout reached (the target, or as far as it got: the next period plans the rest). */
-function* change(c: PssConfig, from: Layout, to: Layout, plan: Plan, conditions: Record<string, Condition>): Op<Layout> {
+function* change(c: PssConfig, from: Layout, to: Layout, plan: Plan, conditions: Record<string, Condition>, unavailable: Set<string>): Op<Layout> {
   const t0 = yield* now();
   yield* trace('pss.transition', c.manager, { conditions, plan: plan as unknown as Record<string, unknown> });
   const failures: string[] = [];
@@ -159,6 +162,7 @@ function* change(c: PssConfig, from: Layout, to: Layout, plan: Plan, conditions:
   // take no VIP; their VIPs stay where they were, and so do the servers those need.
   const t = c.topology;
   const reached: Layout = { holders: { ...from.holders }, spares: { ...from.spares }, active: [] };
+  for (const h of plan.resumeHosts) if (failed.has(`wake ${h}`)) unavailable.add(h);
   for (const { vm, host } of [...plan.startSpares, ...plan.moveSpares]) if (!failed.has(`spare ${vm}`)) reached.spares[vm] = host;
   // 3. VIPs: off the old holder (and off a backup the MSBS set it on: the operation file's holder),
   // onto the new one.
