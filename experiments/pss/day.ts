@@ -16,7 +16,7 @@ import type { FaultSpec, Scenario } from '../../sim/scenario/schema.ts';
 import { availability, disconnections, energyWh } from '../../trace/metrics.ts';
 import { replicated, Samples, type Sample } from '../report.ts';
 import * as K from '../params/kitamura2019.ts';
-import { REAL, transitions } from './conditions.ts';
+import { REAL } from './conditions.ts';
 import { timelineSvg, type Lane } from './timeline.ts';
 
 const SCENARIO = join(dirname(fileURLToPath(import.meta.url)), '..', 'scenarios', 'pss-msbs.yaml');
@@ -126,6 +126,25 @@ function hostsOnSteps(ev: readonly TraceEvent[]): Array<[number, number]> {
   return out;
 }
 
+/**
+ * The condition of all groups together over time, from the PSS's examinations (a condition it
+ * decides holds from then, whether or not the layout had to change): 'mixed' when they differ.
+ */
+export function conditionSteps(ev: readonly TraceEvent[]): Array<[number, string]> {
+  const cur = new Map<string, string>();
+  const out: Array<[number, string]> = [[0, 'moderate']];
+  for (let i = 0; i < ev.length; i++) {
+    const e = ev[i];
+    if (e.kind !== 'pss.examine') continue;
+    cur.set(e.subject, String(e.data?.condition));
+    if (ev[i + 1]?.t === e.t && ev[i + 1]?.kind === 'pss.examine') continue;
+    const v = [...cur.values()];
+    const all = v.every((x) => x === v[0]) ? v[0] : 'mixed';
+    if (out.at(-1)![1] !== all) out.push([e.t, all]);
+  }
+  return out;
+}
+
 /** Shares of [0, end] in each state of a step function, percent. */
 function shares<T extends string>(steps: ReadonlyArray<[number, T]>, endUs: number): Map<T, number> {
   const out = new Map<T, number>();
@@ -148,9 +167,7 @@ export function dayMetrics(c: DayCase, ev: readonly TraceEvent[], endUs: number)
   s.push([c, undefined, 'energyWh', REAL.reduce((a, h) => a + (e.perHost[h] ?? 0), 0)]);
   for (const [n, pct] of shares(hostsOnSteps(ev).map(([t, k]) => [t, `${k} on`] as [number, string]), endUs)) s.push([`${c}/${n}`, undefined, 'timePct', pct]);
   if (c.startsWith('pss') || c === 'always-on') {
-    const ts = transitions(ev, endUs);
-    const steps: Array<[number, string]> = [[0, 'moderate'], ...ts.map((x) => [x.startUs, x.to] as [number, string])];
-    for (const [cond, pct] of shares(steps, endUs)) s.push([`${c}/${cond}`, undefined, 'timePct', pct]);
+    for (const [cond, pct] of shares(conditionSteps(ev), endUs)) s.push([`${c}/${cond}`, undefined, 'timePct', pct]);
   }
   const av = Object.values(availability(ev as TraceEvent[], endUs));
   s.push([c, undefined, 'availabilityPct', av.length ? (100 * av.reduce((a, x) => a + x, 0)) / av.length : NaN]);
