@@ -170,9 +170,14 @@ function* restoreTarget(c: DbssConfig, netOk: boolean, detail: string): Op<boole
   void detail;
   try {
     const vm = (yield* call('hypervisor', 'list')).find((v) => v.name === c.target);
-    if (vm?.state === 'running') yield* call('hypervisor', 'destroy', c.target);
-    yield* trace('msbs.background', c.target, { manager: c.manager, step: 'restart' });
-    yield* call('hypervisor', 'start', c.target, c.realServer);
+    if (vm?.state === 'starting') {
+      // Already booting (a guest reboot): wait for it rather than start it again.
+      yield* trace('msbs.background', c.target, { manager: c.manager, step: 'wait for boot' });
+    } else {
+      if (vm?.state === 'running') yield* call('hypervisor', 'destroy', c.target);
+      yield* trace('msbs.background', c.target, { manager: c.manager, step: 'restart' });
+      yield* call('hypervisor', 'start', c.target, c.realServer);
+    }
   } catch (e) {
     if (!isGone(e)) yield* trace('msbs.error', c.target, { manager: c.manager, step: 'restart target', reason: portErrorOf(e).message });
   }
