@@ -17,7 +17,7 @@ import { S, cancel, now, receive, sleep, spawn, trace, type Op, type Process } f
 import { call, isGone, mailboxOf, portErrorOf } from '../../engine/ports/index.ts';
 import type { AgentMessage } from '../../engine/ports/messenger.ts';
 import type { ProbeSpec } from '../../engine/ports/probe.ts';
-import { editFile, moveRows, PSS_KEYS, readFile, type RealRow, type VmRow } from '../pss/files.ts';
+import { editFile, moveRows, moveVip, PSS_KEYS, readFile, type RealRow, type VmRow } from '../pss/files.ts';
 
 export interface DbssConfig {
   manager: string;
@@ -113,22 +113,24 @@ export function* dbss(first: DbssConfig): Process<void> {
         continue;
       }
     }
-    const vips = yield* vipsOf(c.target);
+    let vips = yield* vipsOf(c.target);
     let holder: string | null = null;
     if (c.backup && vips.length > 0) {
+      const backup = c.backup;
       try {
-        yield* call('hypervisor', 'resume', c.backup, c.manager);
-        for (const vip of vips) {
-          try {
-            yield* call('network', 'removeVip', vip, c.target);
-          } catch {
-            // a target out of reach no longer answers for it
-          }
-          yield* call('network', 'assignVip', vip, c.backup);
+        yield* call('hypervisor', 'resume', backup, c.manager);
+        // Each VIP through its record (files.ts moveVip): only one the target still holds (the
+        // PSS may have moved it meanwhile, Fig. 8).
+        const taken: string[] = [];
+        for (const vip of vips) if ((yield* moveVip(vip, c.target, backup, (h) => h === c.target)) === 'moved') taken.push(vip);
+        vips = taken;
+        if (taken.length > 0) {
+          holder = backup;
+          yield* trace('function.recovered', c.target, { manager: c.manager, holder, vips });
+          yield* toSif(c.manager, 'replace', { target: c.target, backup, backupHost: c.manager }); // A4
+        } else {
+          yield* call('hypervisor', 'suspend', backup);
         }
-        holder = c.backup;
-        yield* trace('function.recovered', c.target, { manager: c.manager, holder, vips });
-        yield* toSif(c.manager, 'replace', { target: c.target, backup: c.backup, backupHost: c.manager }); // A4
       } catch (e) {
         yield* trace('function.unrecoverable', c.target, { manager: c.manager, reason: portErrorOf(e).message });
       }
@@ -189,25 +191,11 @@ function* restoreTarget(c: DbssConfig, netOk: boolean, detail: string): Op<boole
   return false;
 }
 
-/**
- * The VIPs of `vips` that the operation file still gives to one of `owners` (or to no VM): the
- * PSS may have moved the others meanwhile (a change of condition, Fig. 8), and taking them back
- * would give them two holders.
- */
-function* stillOurs(vips: readonly string[], owners: readonly string[]): Op<string[]> {
-  const op = yield* readFile<VmRow>(PSS_KEYS.operation);
-  return vips.filter((vip) => {
-    const rows = op.filter((r) => r.vip === vip);
-    return rows.length === 0 || rows.some((r) => owners.includes(r.host));
-  });
-}
-
 /** The VIPs go back from the backup to the target; the backup is suspended again (A5 / B4). */
 function* handBack(manager: string, target: string, backup: string, vips: string[]): Op<void> {
-  for (const vip of yield* stillOurs(vips, [backup, target])) {
+  for (const vip of vips) {
     try {
-      yield* call('network', 'removeVip', vip, backup);
-      yield* call('network', 'assignVip', vip, target);
+      yield* moveVip(vip, backup, target, (h) => h === backup); // not one the PSS moved meanwhile
     } catch (e) {
       yield* trace('msbs.error', target, { manager, step: 'hand back', vip, reason: portErrorOf(e).message });
     }
@@ -273,9 +261,9 @@ export function* dsrs(c: DsrsConfig): Process<void> {
       const rec = h?.value as { backup: string | null; vips: string[] } | undefined;
       if (h && rec) {
         if (rec.backup) yield* handBack(c.manager, vm.target, rec.backup, rec.vips);
-        else for (const vip of yield* stillOurs(rec.vips, [vm.target])) {
+        else for (const vip of rec.vips) {
           try {
-            yield* call('network', 'assignVip', vip, vm.target);
+            yield* moveVip(vip, vm.target, vm.target, (h) => h === vm.target);
           } catch {
             // said by the DBSS at its next examination
           }

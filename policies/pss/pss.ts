@@ -19,7 +19,7 @@ import {
   type Condition, type ConditionRules, type GroupState, type ServerType, type Thresholds, type VmCapacity, type VmReading,
 } from './decide.ts';
 import { accessStopped, activeHosts, layoutFor, planIsEmpty, planTransition, vmHost, withoutHosts, type Layout, type Plan, type Topology } from './layout.ts';
-import { editFile, PSS_KEYS, readFile, type RealRow, type StateRow, type VmRow } from './files.ts';
+import { editFile, moveVip, PSS_KEYS, readFile, type RealRow, type StateRow, type VmRow } from './files.ts';
 
 export interface PssConfig {
   manager: string;
@@ -164,9 +164,8 @@ function* change(c: PssConfig, from: Layout, to: Layout, plan: Plan, conditions:
   const reached: Layout = { holders: { ...from.holders }, spares: { ...from.spares }, active: [] };
   for (const h of plan.resumeHosts) if (failed.has(`wake ${h}`)) unavailable.add(h);
   for (const { vm, host } of [...plan.startSpares, ...plan.moveSpares]) if (!failed.has(`spare ${vm}`)) reached.spares[vm] = host;
-  // 3. VIPs: off the old holder (and off a backup the MSBS set it on: the operation file's holder),
-  // onto the new one.
-  const operation = yield* readFile<VmRow>(PSS_KEYS.operation);
+  // 3. VIPs: off the old holder, onto the new one. With the MSBS beside it (sif), through the
+  // VIP's record (files.ts moveVip): off whoever holds it now, a backup the MSBS set it on too.
   for (const m of plan.vipMoves) {
     const host = vmHost(t, reached, m.to);
     if (host === null || failed.has(`wake ${host}`) || (reached.spares[m.to] === undefined && t.groups.some((g) => g.spare === m.to))) {
@@ -175,10 +174,14 @@ function* change(c: PssConfig, from: Layout, to: Layout, plan: Plan, conditions:
     }
     let removed = false;
     try {
-      const olds = new Set([m.from, ...operation.filter((r) => r.vip === m.vip).map((r) => r.host)]);
-      for (const old of olds) if (old && old !== m.to) yield* call('network', 'removeVip', m.vip, old);
-      removed = true;
-      yield* call('network', 'assignVip', m.vip, m.to);
+      if (c.sif) {
+        removed = true;
+        yield* moveVip(m.vip, m.from, m.to, () => true);
+      } else {
+        if (m.from) yield* call('network', 'removeVip', m.vip, m.from);
+        removed = true;
+        yield* call('network', 'assignVip', m.vip, m.to);
+      }
       reached.holders[m.vip] = m.to;
     } catch (e) {
       if (removed) reached.holders[m.vip] = '';
