@@ -17,7 +17,7 @@ import { availability, disconnections, energyWh } from '../../trace/metrics.ts';
 import { replicated, Samples, type Sample } from '../report.ts';
 import * as K from '../params/kitamura2019.ts';
 import { REAL } from './conditions.ts';
-import { timelineSvg, type Lane } from './timeline.ts';
+import { stateColor, timelineSvg, type Lane } from './timeline.ts';
 
 const SCENARIO = join(dirname(fileURLToPath(import.meta.url)), '..', 'scenarios', 'pss-msbs.yaml');
 const US = 1_000_000;
@@ -187,16 +187,14 @@ export function dayMetrics(c: DayCase, ev: readonly TraceEvent[], endUs: number)
   return s;
 }
 
-const STATE_COLOR: Record<string, string> = { on: '#4a7bd0', suspended: '#bbbbbb', failed: '#d04a4a', off: '#eeeeee', booting: '#e0a02d', restarting: '#e0a02d', paused: '#e0a02d' };
-
 function hostLanes(c: DayCase, ev: readonly TraceEvent[], endUs: number): Lane[] {
   return REAL.map((h) => {
-    const segs: Lane['segments'] = [{ fromS: 0, toS: endUs / US, text: 'on', color: STATE_COLOR.on }];
+    const segs: Lane['segments'] = [{ fromS: 0, toS: endUs / US, text: 'on', color: stateColor('on') }];
     for (const e of ev) {
       if (e.kind !== 'host.state' || e.subject !== h || e.t === 0) continue;
       const st = String(e.data?.state);
       segs.at(-1)!.toS = e.t / US;
-      segs.push({ fromS: e.t / US, toS: endUs / US, text: st, color: STATE_COLOR[st] ?? '#e0662d' });
+      segs.push({ fromS: e.t / US, toS: endUs / US, text: st, color: stateColor(st) });
     }
     return { label: `${c} ${h}`, segments: segs.filter((x) => x.toS > x.fromS) };
   });

@@ -12,7 +12,7 @@ import type { Scenario } from '../../sim/scenario/schema.ts';
 import { Samples, type Experiment } from '../report.ts';
 import * as K from '../params/kitamura2019.ts';
 import { transitions } from './conditions.ts';
-import { timelineSvg, type Lane } from './timeline.ts';
+import { stateColor, timelineSvg, type Lane } from './timeline.ts';
 
 const SCENARIO = join(dirname(fileURLToPath(import.meta.url)), '..', 'scenarios', 'pss-msbs.yaml');
 const US = 1_000_000;
@@ -113,11 +113,7 @@ export function logCsv(lines: readonly LogLine[]): string {
   return ['t_s,source,event,detail', ...lines.map((l) => [l.tS.toFixed(6), esc(l.source), esc(l.event), esc(l.detail)].join(','))].join('\n') + '\n';
 }
 
-const STATE_COLOR: Record<string, string> = {
-  moderate: '#4a7bd0', ps1: '#7cc47f', ps2: '#2a9d3a', on: '#4a7bd0', suspended: '#bbbbbb', off: '#eeeeee', failed: '#d04a4a', booting: '#e0a02d', restarting: '#e0a02d', paused: '#e0a02d',
-  normal: '#4a7bd0', 'access-stop': '#bbbbbb',
-};
-const color = (s: string) => STATE_COLOR[s] ?? '#e0662d';
+const color = stateColor;
 
 /** Lanes of the timeline: the PSS's condition, the real servers, the VIPs that move, the DBSS's view. */
 export function fig12Lanes(ev: readonly TraceEvent[], target: string, endUs: number): Lane[] {

@@ -13,6 +13,13 @@ export interface Lane {
   segments: Segment[];
 }
 
+/** Colours of the states a lane shows (host states, PSS conditions, the DBSS's view); others orange. */
+const STATE_COLOR: Record<string, string> = {
+  moderate: '#4a7bd0', ps1: '#7cc47f', ps2: '#2a9d3a', on: '#4a7bd0', suspended: '#bbbbbb', off: '#eeeeee', failed: '#d04a4a', booting: '#e0a02d', restarting: '#e0a02d', paused: '#e0a02d',
+  normal: '#4a7bd0', 'access-stop': '#bbbbbb',
+};
+export const stateColor = (s: string): string => STATE_COLOR[s] ?? '#e0662d';
+
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 const r2 = (x: number) => Math.round(x * 100) / 100;
 
