@@ -8,6 +8,7 @@ import { pssPolicy } from './pss/manifest.ts';
 import { msbsPolicy } from './msbs/manifest.ts';
 import { navigatorPolicy } from './navigator/manifest.ts';
 import { lbclusterPolicy } from './lbcluster/manifest.ts';
+import { dpmPolicy, ovirtPolicy } from './hostpower/manifest.ts';
 
 export const POLICIES: Readonly<Record<string, PolicyManifest>> = {
   failover: failoverPolicy as PolicyManifest,
@@ -16,4 +17,6 @@ export const POLICIES: Readonly<Record<string, PolicyManifest>> = {
   msbs: msbsPolicy as PolicyManifest,
   navigator: navigatorPolicy as PolicyManifest,
   lbcluster: lbclusterPolicy as PolicyManifest,
+  dpm: dpmPolicy as PolicyManifest,
+  ovirt: ovirtPolicy as PolicyManifest,
 };

@@ -4,7 +4,7 @@ import {
   averageReading, classify, clientAccesses, groupLoad, INITIAL_GROUP_STATE, predictVm, stepGroup, TYPE_WEIGHTS, weightedLoad,
   type GroupState, type LoadClass, type VmCapacity,
 } from '../policies/pss/decide.ts';
-import { accessStopped, layoutFor, planTransition, type Topology } from '../policies/pss/layout.ts';
+import { accessStopped, layoutFor, planIsEmpty, planTransition, withoutHosts, type Topology } from '../policies/pss/layout.ts';
 
 const cap: VmCapacity = { memKb: 2048 * 1024, cores: 1, netRatedKb: 256_000 };
 
@@ -138,6 +138,20 @@ describe('layouts (Figs. 2-4)', () => {
     const l = layoutFor(topo, { Mail: 'moderate', Web: 'ps1', FTP: 'moderate' });
     expect(l.active).toEqual(['RS1', 'RS2', 'RS3']);
     expect(l.holders.VIP5).toBe('Ws');
+  });
+  it('a real server that did not wake drops out of the plan: its VMs take no VIP, the spares keep serving', () => {
+    const ps1 = layoutFor(topo, all('ps1'));
+    const mod = layoutFor(topo, all('moderate'));
+    const full = planTransition(ps1, mod);
+    expect(full.resumeHosts).toEqual(['RS3']);
+    const p = withoutHosts(topo, ps1, mod, full, new Set(['RS3']));
+    expect(p).toEqual({ resumeHosts: [], startSpares: [], moveSpares: [], vipMoves: [], suspendSpares: [], suspendHosts: [] });
+    expect(planIsEmpty(p)).toBe(true);
+    // RS2 unavailable instead: RS3 still wakes and W2, F2 take VIP5, VIP6 back; the spares on RS1 / RS2 go.
+    const q = withoutHosts(topo, ps1, mod, full, new Set(['RS2']));
+    expect(q.resumeHosts).toEqual(['RS3']);
+    expect(q.vipMoves.map((m) => m.to).sort()).toEqual(['F2', 'W2']);
+    expect(withoutHosts(topo, ps1, mod, full, new Set())).toBe(full);
   });
   it('PS2 of every group: all on RS1 (Fig. 4(h))', () => {
     const l = layoutFor(topo, all('ps2'));

@@ -89,3 +89,43 @@ describe('world additions for kitamura-2019', () => {
     expect(s.world.vm('D')).toMatchObject({ state: 'running', host: 'RS1' });
   });
 });
+
+describe('vm-reboot, a guest reboot (kitamura-2019 Table 5, "restart of M1")', () => {
+  it('takes the VM down with its run-time VIPs, and brings it back after its restartS with its daemons', () => {
+    const s = buildSimulation(parseScenario(`${YAML}faults:\n  - { kind: vm-reboot, target: A, at: 10s }\n  - { kind: vm-reboot, target: C, at: 10s }\n`.replace('- { name: A, host: RS1, state: running,', '- { name: A, host: RS1, state: running, restartS: 5,')), { seed: 1 });
+    s.run(10_000_000);
+    expect(s.world.vm('A').state).toBe('starting');
+    expect(s.world.nodeUp('A')).toBe(false);
+    expect(s.world.vipAnswerer('V')).toBeNull();
+    expect(s.world.vm('C').state).toBe('defined'); // not running: left alone
+    s.run(14_999_999);
+    expect(s.world.vm('A').state).toBe('starting');
+    s.run(15_000_000);
+    expect(s.world.vm('A')).toMatchObject({ state: 'running', host: 'RS1' });
+    expect(s.world.serviceState('A', 'httpd')).toBe('up');
+    expect(s.world.vipAnswerer('V')).toBeNull(); // set at run time: gone with the reboot
+  });
+
+  it('msbs-table5 restart-M1: the backup serves, the DBSS waits for the boot instead of restarting M1, and hands VIP1 back', async () => {
+    const { join } = await import('node:path');
+    const { readScenario } = await import('../run/sim.ts');
+    const { TABLE5_TROUBLES } = await import('../experiments/pss/table5.ts');
+    const K = await import('../experiments/params/kitamura2019.ts');
+    const t = TABLE5_TROUBLES.find((x) => x.id === 'restart-M1')!;
+    const base = readScenario(join(import.meta.dirname, '..', 'experiments', 'scenarios', 'pss-msbs.yaml'));
+    const at = 65_000_000;
+    const s = buildSimulation({ ...t.scenario!(base), faults: [t.fault(at)] }, { seed: 1 });
+    s.run();
+    const ev = s.events;
+    const first = (kind: string, subject: string, pred: (d: Record<string, unknown>) => boolean = () => true) => ev.find((e) => e.kind === kind && e.subject === subject && e.t >= at && pred(e.data ?? {}));
+    const up = first('vm.state', 'M1', (d) => d.state === 'running')!;
+    expect((up.t - at) / 1e6).toBeCloseTo(K.virtualServer.restartS, 6);
+    expect(first('function.recovered', 'M1')!.t).toBeLessThan(up.t);
+    expect(first('msbs.background', 'M1', (d) => d.step === 'wait for boot')).toBeDefined();
+    expect(first('msbs.background', 'M1', (d) => d.step === 'restart')).toBeUndefined();
+    expect(ev.filter((e) => e.kind === 'msbs.error' && e.t >= at)).toEqual([]);
+    const back = first('vip.assign', 'VIP1', (d) => d.holder === 'M1')!;
+    expect(back.t).toBeGreaterThan(up.t);
+    expect(first('target.recovered', 'M1')!.t).toBeGreaterThanOrEqual(back.t);
+  });
+});

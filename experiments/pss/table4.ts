@@ -12,13 +12,12 @@ import { Progress, Samples, type Experiment } from '../report.ts';
 import * as K from '../params/kitamura2019.ts';
 import { toNdjson } from '../../trace/ndjson.ts';
 import { msbsTable5 } from './table5.ts';
+import { pssFig12 } from './fig12.ts';
+import { pssDay } from './day.ts';
 
 export const PSS_SCENARIO = 'pss-table4.yaml';
 const SCENARIO_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'scenarios');
-const REAL = ['RS1', 'RS2', 'RS3'];
 const SOURCE = 'kitamura-2019, power-saving HA server system (JISSJ), §4.2 Table 4';
-
-type Cond = 'moderate' | 'ps1' | 'ps2';
 
 /** Closed forms from the parameters, the way the PSS orders its steps (policies/pss/pss.ts). */
 export function analytical(): Record<string, number> {
@@ -37,39 +36,8 @@ export function analytical(): Record<string, number> {
   };
 }
 
-/** Total watts of the real servers at instant t (from the host.state events). */
-export function powerAt(ev: readonly TraceEvent[], t: number): number {
-  const w = new Map<string, number>();
-  for (const e of ev) {
-    if (e.t > t) break;
-    if (e.kind === 'host.state' && REAL.includes(e.subject)) w.set(e.subject, Number(e.data?.watts ?? 0));
-  }
-  return [...w.values()].reduce((a, b) => a + b, 0);
-}
-
-const allOf = (c: Record<string, unknown> | undefined): Cond | null => {
-  const v = Object.values((c ?? {}) as Record<string, Cond>);
-  return v.length > 0 && v.every((x) => x === v[0]) ? v[0] : null;
-};
-
-/** The condition changes of a trace: from, to, durations, and when the new condition holds from / until. */
-export function transitions(ev: readonly TraceEvent[], endUs: number): Array<{ from: Cond; to: Cond; durationS: number; settledS: number | null; startUs: number; doneUs: number; untilUs: number }> {
-  const out: Array<{ from: Cond; to: Cond; durationS: number; settledS: number | null; startUs: number; doneUs: number; untilUs: number }> = [];
-  let cur: Cond = 'moderate';
-  let start = 0;
-  for (const e of ev) {
-    if (e.kind === 'pss.transition') start = e.t;
-    if (e.kind === 'pss.transition.done') {
-      const to = allOf(e.data?.conditions as Record<string, unknown>);
-      if (to === null) continue;
-      if (out.length) out[out.length - 1].untilUs = start;
-      out.push({ from: cur, to, durationS: Number(e.data?.durationS), settledS: null, startUs: start, doneUs: e.t, untilUs: endUs });
-      cur = to;
-    }
-    if (e.kind === 'pss.transition.settled' && out.length) out[out.length - 1].settledS = Number(e.data?.durationS);
-  }
-  return out;
-}
+export { powerAt, transitions, type Cond } from './conditions.ts';
+import { powerAt, transitions } from './conditions.ts';
 
 const PAPER: Record<string, number> = {
   'moderate/powerW': K.printedPowerW.moderate,
@@ -123,4 +91,4 @@ export const pssTable4: Experiment = {
   },
 };
 
-export const PSS_EXPERIMENTS: Experiment[] = [pssTable4, msbsTable5];
+export const PSS_EXPERIMENTS: Experiment[] = [pssTable4, msbsTable5, pssFig12, pssDay];

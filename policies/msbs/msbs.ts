@@ -17,7 +17,7 @@ import { S, cancel, now, receive, sleep, spawn, trace, type Op, type Process } f
 import { call, isGone, mailboxOf, portErrorOf } from '../../engine/ports/index.ts';
 import type { AgentMessage } from '../../engine/ports/messenger.ts';
 import type { ProbeSpec } from '../../engine/ports/probe.ts';
-import { editFile, moveRows, PSS_KEYS, readFile, type RealRow, type VmRow } from '../pss/files.ts';
+import { editFile, moveRows, moveVip, PSS_KEYS, readFile, type RealRow, type VmRow } from '../pss/files.ts';
 
 export interface DbssConfig {
   manager: string;
@@ -75,12 +75,26 @@ function* vipsOf(target: string): Op<string[]> {
 
 export function* dbss(first: DbssConfig): Process<void> {
   let c = first;
+  // What the DBSS last logged of its target (Fig. 12): normal, or access-stopped by the PSS.
+  let seen: 'normal' | 'access-stop' | null = null;
+  const status = function* (s: 'normal' | 'access-stop'): Op<void> {
+    if (s === seen) return;
+    seen = s;
+    yield* trace('dbss.status', c.target, { manager: c.manager, status: s });
+  };
   for (;;) {
     yield* sleep(c.intervalUs);
-    if (yield* accessStopped(c.target)) continue; // A1
+    if (yield* accessStopped(c.target)) { // A1
+      yield* status('access-stop');
+      continue;
+    }
     if ((yield* call('store', 'get', handoverKey(c.target))) !== null) continue; // the DSRS has it
     const r = yield* call('prober', 'probe', examine(c));
-    if (r.ok) continue;
+    if (r.ok) {
+      yield* status('normal');
+      continue;
+    }
+    seen = null;
     if (yield* accessStopped(c.target)) continue; // A2
     yield* trace('trouble.detected', c.target, { manager: c.manager, detail: r.detail });
     // Re-examination of the network.
@@ -99,22 +113,24 @@ export function* dbss(first: DbssConfig): Process<void> {
         continue;
       }
     }
-    const vips = yield* vipsOf(c.target);
+    let vips = yield* vipsOf(c.target);
     let holder: string | null = null;
     if (c.backup && vips.length > 0) {
+      const backup = c.backup;
       try {
-        yield* call('hypervisor', 'resume', c.backup, c.manager);
-        for (const vip of vips) {
-          try {
-            yield* call('network', 'removeVip', vip, c.target);
-          } catch {
-            // a target out of reach no longer answers for it
-          }
-          yield* call('network', 'assignVip', vip, c.backup);
+        yield* call('hypervisor', 'resume', backup, c.manager);
+        // Each VIP through its record (files.ts moveVip): only one the target still holds (the
+        // PSS may have moved it meanwhile, Fig. 8).
+        const taken: string[] = [];
+        for (const vip of vips) if ((yield* moveVip(vip, c.target, backup, (h) => h === c.target)) === 'moved') taken.push(vip);
+        vips = taken;
+        if (taken.length > 0) {
+          holder = backup;
+          yield* trace('function.recovered', c.target, { manager: c.manager, holder, vips });
+          yield* toSif(c.manager, 'replace', { target: c.target, backup, backupHost: c.manager }); // A4
+        } else {
+          yield* call('hypervisor', 'suspend', backup);
         }
-        holder = c.backup;
-        yield* trace('function.recovered', c.target, { manager: c.manager, holder, vips });
-        yield* toSif(c.manager, 'replace', { target: c.target, backup: c.backup, backupHost: c.manager }); // A4
       } catch (e) {
         yield* trace('function.unrecoverable', c.target, { manager: c.manager, reason: portErrorOf(e).message });
       }
@@ -156,9 +172,14 @@ function* restoreTarget(c: DbssConfig, netOk: boolean, detail: string): Op<boole
   void detail;
   try {
     const vm = (yield* call('hypervisor', 'list')).find((v) => v.name === c.target);
-    if (vm?.state === 'running') yield* call('hypervisor', 'destroy', c.target);
-    yield* trace('msbs.background', c.target, { manager: c.manager, step: 'restart' });
-    yield* call('hypervisor', 'start', c.target, c.realServer);
+    if (vm?.state === 'starting') {
+      // Already booting (a guest reboot): wait for it rather than start it again.
+      yield* trace('msbs.background', c.target, { manager: c.manager, step: 'wait for boot' });
+    } else {
+      if (vm?.state === 'running') yield* call('hypervisor', 'destroy', c.target);
+      yield* trace('msbs.background', c.target, { manager: c.manager, step: 'restart' });
+      yield* call('hypervisor', 'start', c.target, c.realServer);
+    }
   } catch (e) {
     if (!isGone(e)) yield* trace('msbs.error', c.target, { manager: c.manager, step: 'restart target', reason: portErrorOf(e).message });
   }
@@ -174,8 +195,7 @@ function* restoreTarget(c: DbssConfig, netOk: boolean, detail: string): Op<boole
 function* handBack(manager: string, target: string, backup: string, vips: string[]): Op<void> {
   for (const vip of vips) {
     try {
-      yield* call('network', 'removeVip', vip, backup);
-      yield* call('network', 'assignVip', vip, target);
+      yield* moveVip(vip, backup, target, (h) => h === backup); // not one the PSS moved meanwhile
     } catch (e) {
       yield* trace('msbs.error', target, { manager, step: 'hand back', vip, reason: portErrorOf(e).message });
     }
@@ -243,7 +263,7 @@ export function* dsrs(c: DsrsConfig): Process<void> {
         if (rec.backup) yield* handBack(c.manager, vm.target, rec.backup, rec.vips);
         else for (const vip of rec.vips) {
           try {
-            yield* call('network', 'assignVip', vip, vm.target);
+            yield* moveVip(vip, vm.target, vm.target, (h) => h === vm.target);
           } catch {
             // said by the DBSS at its next examination
           }

@@ -2,7 +2,7 @@
 // (a list of rows); every edit is a read then a compare-and-set, retried on conflict: the paper's
 // file lock, without a lock that a dead editor could leave held.
 import { call } from '../../engine/ports/index.ts';
-import type { Op } from '../../engine/runtime/effects.ts';
+import { sleep, type Op } from '../../engine/runtime/effects.ts';
 import type { Condition } from './decide.ts';
 
 export const PSS_KEYS = {
@@ -68,4 +68,51 @@ export function* moveRows<T>(fromKey: string, toKey: string, which: (r: T) => bo
   });
   if (moved.length > 0) yield* editFile<T>(toKey, (rows) => [...rows, ...moved.map(change)]);
   return moved;
+}
+
+/**
+ * Who holds a VIP, for the PSS and the MSBS that both move VIPs (one record per VIP). A mover
+ * claims it with compare-and-set (`moving: true`), moves the VIP, and releases it: a second mover
+ * waits for the first and then sees the holder it left, so the two never both set the VIP.
+ */
+export const vipKey = (vip: string) => `pss/vip/${vip}`;
+interface VipRecord {
+  holder: string;
+  moving: boolean;
+}
+
+/**
+ * Moves `vip` to `to` under its record: `assumed` is its holder when no record says otherwise,
+ * `may(current holder)` whether to move it at all. Removal from an old holder out of reach is
+ * not an error (it no longer answers for the VIP). 'skipped' when `may` said no.
+ */
+export function* moveVip(vip: string, assumed: string, to: string, may: (holder: string) => boolean, waitUs = 100_000): Op<'moved' | 'skipped'> {
+  for (;;) {
+    const r = yield* call('store', 'get', vipKey(vip));
+    const rec = r?.value as VipRecord | undefined;
+    if (rec?.moving) {
+      yield* sleep(waitUs);
+      continue;
+    }
+    const cur = rec?.holder ?? assumed;
+    if (!may(cur)) return 'skipped';
+    const claim = yield* call('store', 'cas', vipKey(vip), r?.version ?? 0, { holder: cur, moving: true } satisfies VipRecord);
+    if (!claim.ok) continue;
+    for (const old of new Set([cur, assumed])) {
+      if (old === '' || old === to) continue;
+      try {
+        yield* call('network', 'removeVip', vip, old);
+      } catch {
+        // out of reach: it no longer answers for the VIP
+      }
+    }
+    try {
+      yield* call('network', 'assignVip', vip, to);
+    } catch (e) {
+      yield* call('store', 'cas', vipKey(vip), claim.version, { holder: '', moving: false } satisfies VipRecord);
+      throw e;
+    }
+    yield* call('store', 'cas', vipKey(vip), claim.version, { holder: to, moving: false } satisfies VipRecord);
+    return 'moved';
+  }
 }

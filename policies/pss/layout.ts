@@ -76,12 +76,23 @@ export function layoutFor(t: Topology, conditions: Readonly<Record<string, Condi
       for (const m of g.members) holders[m.vip] = holder;
     }
   }
+  return { holders, spares, active: activeHosts(t, holders, spares) };
+}
+
+/** The real servers that the VIP holders run on, in the topology's order. */
+export function activeHosts(t: Topology, holders: Readonly<Record<string, string>>, spares: Readonly<Record<string, string>>): string[] {
   const activeSet = new Set<string>();
   for (const g of t.groups) for (const vm of new Set(g.members.map((m) => holders[m.vip]))) {
-    const h = hostOfVm(t, g, vm, spares);
+    const h = vm ? hostOfVm(t, g, vm, spares) : null;
     if (h) activeSet.add(h);
   }
-  return { holders, spares, active: t.realServers.filter((h) => activeSet.has(h)) };
+  return t.realServers.filter((h) => activeSet.has(h));
+}
+
+/** The host a VM of the topology runs on in a layout (a spare: where it was started), or null. */
+export function vmHost(t: Topology, l: Pick<Layout, 'spares'>, vm: string): string | null {
+  const g = t.groups.find((x) => x.spare === vm || x.members.some((m) => m.vm === vm));
+  return g ? hostOfVm(t, g, vm, l.spares) : null;
 }
 
 export interface Plan {
@@ -116,6 +127,29 @@ export function planTransition(from: Layout, to: Layout): Plan {
   const suspendSpares = Object.keys(from.spares).filter((vm) => to.spares[vm] === undefined);
   const suspendHosts = from.active.filter((h) => !to.active.includes(h));
   return { resumeHosts, startSpares, moveSpares, vipMoves, suspendSpares, suspendHosts };
+}
+
+/**
+ * The part of a plan that does not need the real servers in `unavailable` (servers that did not
+ * wake): no wake of them, no spare started on them, no VIP moved to a VM on them; spares and
+ * servers that then still hold VIPs stay as they are.
+ */
+export function withoutHosts(t: Topology, from: Layout, to: Layout, p: Plan, unavailable: ReadonlySet<string>): Plan {
+  if (unavailable.size === 0) return p;
+  const vipMoves = p.vipMoves.filter((m) => !unavailable.has(vmHost(t, to, m.to) ?? ''));
+  const holders = { ...from.holders };
+  for (const m of vipMoves) holders[m.vip] = m.to;
+  const holding = new Set(Object.values(holders));
+  const spares = { ...from.spares, ...Object.fromEntries([...p.startSpares, ...p.moveSpares].filter((s) => !unavailable.has(s.host)).map((s) => [s.vm, s.host])) };
+  const active = activeHosts(t, holders, spares);
+  return {
+    resumeHosts: p.resumeHosts.filter((h) => !unavailable.has(h)),
+    startSpares: p.startSpares.filter((s) => !unavailable.has(s.host)),
+    moveSpares: p.moveSpares.filter((s) => !unavailable.has(s.host)),
+    vipMoves,
+    suspendSpares: p.suspendSpares.filter((vm) => !holding.has(vm)),
+    suspendHosts: p.suspendHosts.filter((h) => !active.includes(h) && !unavailable.has(h)),
+  };
 }
 
 export function planIsEmpty(p: Plan): boolean {

@@ -36,6 +36,8 @@ export const pssSchema = z.object({
   accessWindow: durationUs.default(60_000_000),
   /** k: requests per second of the load balancer's monitoring program (Fig. 6(c)). */
   monitorPerS: z.number().min(0).default(0),
+  /** PS2 in use (false: a group in PS1 stays there; accesses are not counted). */
+  ps2: z.boolean().default(true),
   /** Agent running the msbs SIF that hears of spares started and stopped. */
   sif: z.string().optional(),
 }).strict();
@@ -82,6 +84,7 @@ export const pssPolicy = definePolicy({
         rules: { lightCount: c.lightCount, accessThreshold: c.accessThreshold },
         accessWindowUs: c.accessWindow,
         monitorPerS: c.monitorPerS,
+        ...(c.ps2 ? {} : { ps2: false }),
         ...(c.sif !== undefined ? { sif: c.sif } : {}),
       }),
     }];

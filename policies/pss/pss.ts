@@ -18,8 +18,8 @@ import {
   averageReading, clientAccesses, groupLoad, INITIAL_GROUP_STATE, predictVm, stepGroup, weightedLoad,
   type Condition, type ConditionRules, type GroupState, type ServerType, type Thresholds, type VmCapacity, type VmReading,
 } from './decide.ts';
-import { accessStopped, layoutFor, planIsEmpty, planTransition, type Layout, type Plan, type Topology } from './layout.ts';
-import { editFile, PSS_KEYS, readFile, type RealRow, type StateRow, type VmRow } from './files.ts';
+import { accessStopped, activeHosts, layoutFor, planIsEmpty, planTransition, vmHost, withoutHosts, type Layout, type Plan, type Topology } from './layout.ts';
+import { editFile, moveVip, PSS_KEYS, readFile, type RealRow, type StateRow, type VmRow } from './files.ts';
 
 export interface PssConfig {
   manager: string;
@@ -39,6 +39,8 @@ export interface PssConfig {
   monitorPerS: number;
   /** Agent whose SIF hears of spares started and stopped (msbs), or none. */
   sif?: string;
+  /** false: no PS2 (a group in PS1 stays there). */
+  ps2?: boolean;
 }
 
 const conditionsOf = (st: Record<string, GroupState>): Record<string, Condition> =>
@@ -58,6 +60,8 @@ export function* pss(c: PssConfig): Process<void> {
   let layout = layoutFor(t, conditionsOf(state));
   yield* writeFiles(c, layout, conditionsOf(state));
   const previous = new Map<string, VmReading>();
+  /** Real servers that did not come back from suspension when woken. */
+  const unavailable = new Set<string>();
   const gapUs = Math.max(1, Math.floor(c.intervalUs / c.samples));
   for (;;) {
     // One measurement period over the VMs of the operation file.
@@ -94,7 +98,7 @@ export function* pss(c: PssConfig): Process<void> {
       });
       const ls = weightedLoad(groupLoad(loads), c.types[g.name] ?? 'CPU_NET');
       let accesses: number | null = null;
-      if (state[g.name].condition !== 'moderate') {
+      if (state[g.name].condition !== 'moderate' && c.ps2 !== false) {
         try {
           let total = 0;
           for (const vm of mine) total += yield* call('load', 'accesses', vm, c.accessWindowUs);
@@ -111,19 +115,22 @@ export function* pss(c: PssConfig): Process<void> {
       });
     }
     const target = layoutFor(t, conditionsOf(state));
-    const plan = planTransition(layout, target);
+    // A real server that did not wake is not asked again: its part of the plan waits (and is traced once).
+    const plan = withoutHosts(t, layout, target, planTransition(layout, target), unavailable);
     if (planIsEmpty(plan)) continue;
-    const ok = yield* change(c, layout, target, plan, conditionsOf(state));
+    const ok = yield* change(c, layout, target, plan, conditionsOf(state), unavailable);
     layout = ok;
     yield* writeFiles(c, layout, conditionsOf(state));
   }
 }
 
-/** Runs a plan; returns the layout reached (the target, or as far as it got). */
-function* change(c: PssConfig, from: Layout, to: Layout, plan: Plan, conditions: Record<string, Condition>): Op<Layout> {
+/** Runs a plan; returns the layout reached (the target, or as far as it got: the next period plans the rest). */
+function* change(c: PssConfig, from: Layout, to: Layout, plan: Plan, conditions: Record<string, Condition>, unavailable: Set<string>): Op<Layout> {
   const t0 = yield* now();
   yield* trace('pss.transition', c.manager, { conditions, plan: plan as unknown as Record<string, unknown> });
   const failures: string[] = [];
+  /** `${step} ${what}` of the steps that failed. */
+  const failed = new Set<string>();
   const parallel = function* (name: string, bodies: Array<[string, () => Op<unknown>]>): Op<void> {
     const pids: number[] = [];
     for (const [what, body] of bodies) {
@@ -131,6 +138,7 @@ function* change(c: PssConfig, from: Layout, to: Layout, plan: Plan, conditions:
         try {
           yield* body();
         } catch (e) {
+          failed.add(`${name} ${what}`);
           failures.push(`${name} ${what}: ${portErrorOf(e).message}`);
         }
       })()));
@@ -150,18 +158,43 @@ function* change(c: PssConfig, from: Layout, to: Layout, plan: Plan, conditions:
     }]),
     ...plan.moveSpares.map(({ vm, host }): [string, () => Op<unknown>] => [vm, () => call('hypervisor', 'migrate', vm, host)]),
   ]);
-  // 3. VIPs: off the old holder, onto the new one.
+  // What is reached: a spare that did not start (or move) and a real server that did not wake
+  // take no VIP; their VIPs stay where they were, and so do the servers those need.
+  const t = c.topology;
+  const reached: Layout = { holders: { ...from.holders }, spares: { ...from.spares }, active: [] };
+  for (const h of plan.resumeHosts) if (failed.has(`wake ${h}`)) unavailable.add(h);
+  for (const { vm, host } of [...plan.startSpares, ...plan.moveSpares]) if (!failed.has(`spare ${vm}`)) reached.spares[vm] = host;
+  // 3. VIPs: off the old holder, onto the new one. With the MSBS beside it (sif), through the
+  // VIP's record (files.ts moveVip): off whoever holds it now, a backup the MSBS set it on too.
   for (const m of plan.vipMoves) {
+    const host = vmHost(t, reached, m.to);
+    if (host === null || failed.has(`wake ${host}`) || (reached.spares[m.to] === undefined && t.groups.some((g) => g.spare === m.to))) {
+      failures.push(`vip ${m.vip} ${m.from} -> ${m.to}: not moved, ${m.to} is not running`);
+      continue;
+    }
+    let removed = false;
     try {
-      if (m.from) yield* call('network', 'removeVip', m.vip, m.from);
-      yield* call('network', 'assignVip', m.vip, m.to);
+      if (c.sif) {
+        removed = true;
+        yield* moveVip(m.vip, m.from, m.to, () => true);
+      } else {
+        if (m.from) yield* call('network', 'removeVip', m.vip, m.from);
+        removed = true;
+        yield* call('network', 'assignVip', m.vip, m.to);
+      }
+      reached.holders[m.vip] = m.to;
     } catch (e) {
+      if (removed) reached.holders[m.vip] = '';
       failures.push(`vip ${m.vip} ${m.from} -> ${m.to}: ${portErrorOf(e).message}`);
     }
   }
+  const holding = new Set(Object.values(reached.holders));
+  const suspendSpares = plan.suspendSpares.filter((vm) => !holding.has(vm));
+  for (const vm of suspendSpares) delete reached.spares[vm];
+  reached.active = activeHosts(t, reached.holders, reached.spares);
   // 4. Spares out of service: suspended in the background.
-  const spareJob = plan.suspendSpares.length === 0 ? null : yield* spawn(`pss/suspend-spares`, (function* (): Process<void> {
-    for (const vm of plan.suspendSpares) {
+  const spareJob = suspendSpares.length === 0 ? null : yield* spawn(`pss/suspend-spares`, (function* (): Process<void> {
+    for (const vm of suspendSpares) {
       if (c.sif) {
         try {
           yield* call('messenger', 'send', c.sif, 'sif', { from: c.manager, to: c.sif, type: 'spare-stopped', body: { vm } });
@@ -171,7 +204,7 @@ function* change(c: PssConfig, from: Layout, to: Layout, plan: Plan, conditions:
       }
     }
     const pids: number[] = [];
-    for (const vm of plan.suspendSpares) {
+    for (const vm of suspendSpares) {
       pids.push(yield* spawn(`pss/suspend/${vm}`, (function* (): Process<void> {
         try {
           yield* call('hypervisor', 'suspend', vm);
@@ -183,7 +216,7 @@ function* change(c: PssConfig, from: Layout, to: Layout, plan: Plan, conditions:
     for (const pid of pids) yield* join(pid);
   })());
   // 5. Real servers whose VMs are all in the access-stop state.
-  yield* parallel('suspend', plan.suspendHosts.map((h) => [h, () => call('power', 'suspend', h)]));
+  yield* parallel('suspend', plan.suspendHosts.filter((h) => !reached.active.includes(h)).map((h) => [h, () => call('power', 'suspend', h)]));
   const t1 = yield* now();
   yield* trace('pss.transition.done', c.manager, { conditions, durationS: (t1 - t0) / S, ...(failures.length ? { failures } : {}) });
   if (spareJob !== null) {
@@ -192,8 +225,7 @@ function* change(c: PssConfig, from: Layout, to: Layout, plan: Plan, conditions:
     yield* trace('pss.transition.settled', c.manager, { durationS: (t2 - t0) / S });
   }
   if (failures.length > 0) yield* trace('pss.error', c.manager, { step: 'transition', failures });
-  void from;
-  return to;
+  return reached;
 }
 
 /** Table 1's files from the layout (separation rows are the MSBS's and are kept). */

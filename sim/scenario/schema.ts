@@ -79,6 +79,8 @@ const vmSchema = z.object({
   fileServer: name.default('file1'),
   /** Start once the VM's image is in the host's disk cache (a later start on the same host; kitamura-2019 Table 4). Absent: every start takes startS. */
   startCachedS: distSchema.optional(),
+  /** A reboot inside the running guest (fault vm-reboot). Absent: startCachedS, else startS. */
+  restartS: distSchema.optional(),
   /** Live migration as one operation of this duration (the VM keeps running). Absent: migrate = suspend + resume. */
   migrateS: distSchema.optional(),
   /** Virtual CPUs, as sampled inside the VM (absent: 1). */
@@ -145,6 +147,8 @@ export const faultSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('pause'), target: name, ...faultBase }).strict(),
   z.object({ kind: z.literal('link-down'), target: name, ...faultBase }).strict(),
   z.object({ kind: z.literal('vm-crash'), target: name, ...faultBase }).strict(),
+  /** A guest reboot (kitamura-2019 Table 5, "restart of M1"): down for the VM's restartS, then up with its daemons afresh. */
+  z.object({ kind: z.literal('vm-reboot'), target: name, ...faultBase }).strict(),
   z.object({ kind: z.literal('partition'), a: z.array(name).min(1), b: z.array(name).min(1), oneWay: z.boolean().default(false), ...faultBase }).strict(),
 ]);
 export type FaultSpec = z.infer<typeof faultSchema>;
@@ -154,7 +158,7 @@ export type FaultKind = FaultSpec['kind'];
 export const FAULT_TARGETS: Record<FaultKind, 'host' | 'vm' | 'service' | 'nodes'> = {
   St1: 'service', St2: 'service',
   Nt1: 'host', Nt2: 'host', 'host-restart': 'host', 'host-shutdown': 'host', 'host-fail': 'host', pause: 'host', 'link-down': 'host',
-  'vm-crash': 'vm',
+  'vm-crash': 'vm', 'vm-reboot': 'vm',
   partition: 'nodes',
 };
 /** The fault kinds that a `duration` heals; the others take none. */

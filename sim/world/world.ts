@@ -748,7 +748,7 @@ export class World {
     const f = this.vmOp(name, host, ['defined', 'stopped', 'crashed'], 'starting', 'running', (this.warmHosts.has(host) ? v.spec.startCachedS : v.spec.startS) as Dist, 'start');
     f.then(() => {
       this.warmHosts.add(host);
-      for (const sv of this.services.values()) if (sv.target === name && sv.state !== 'up') this.setServiceState(sv, 'up');
+      this.daemonsAfresh(name);
     }, () => {});
     return f;
   }
@@ -798,6 +798,24 @@ export class World {
       this.dropVips(name, 'crashed');
       this.setVmState(name, 'crashed', v.host);
     }
+  }
+
+  /**
+   * A guest reboot: a running VM goes down (its VIPs, set at run time, do not survive) and boots
+   * again on its host in its restartS (absent: startCachedS, else startS), its daemons afresh.
+   * A VM that is not running is left alone.
+   */
+  rebootVm(name: string): void {
+    const v = this.vm(name);
+    if (v.state !== 'running' || v.host === null) return;
+    this.dropVips(name, 'rebooting');
+    const f = this.vmOp(name, v.host, ['running'], 'starting', 'running', (v.spec.restartS ?? v.spec.startCachedS ?? v.spec.startS) as Dist, 'reboot');
+    f.then(() => this.daemonsAfresh(name), () => {});
+  }
+
+  /** A guest that booted runs its daemons afresh. */
+  private daemonsAfresh(vm: string): void {
+    for (const sv of this.services.values()) if (sv.target === vm && sv.state !== 'up') this.setServiceState(sv, 'up');
   }
 
   // ---------- image copies ----------
@@ -1070,6 +1088,9 @@ export class World {
         return;
       case 'vm-crash':
         this.crashVm(f.target);
+        return;
+      case 'vm-reboot':
+        this.rebootVm(f.target);
         return;
       case 'partition': {
         const heal = this.partition(f.a, f.b, f.oneWay);
