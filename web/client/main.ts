@@ -362,7 +362,7 @@ function fillFaultTargets(): void {
   faultTargetsFor = t?.nodeServices.size ?? -1;
   const hosts = t ? [...t.hosts.keys()] : [];
   const vms = t ? [...t.vms.keys()] : [];
-  const names = world === 'live' ? (lab?.hosts ?? hosts) : kind === 'vm-crash' ? vms : ['St1', 'St2', 'partition'].includes(kind) ? [...hosts, ...vms] : hosts;
+  const names = world === 'live' ? (lab?.hosts ?? hosts) : kind === 'vm-crash' || kind === 'vm-reboot' ? vms : ['St1', 'St2', 'partition'].includes(kind) ? [...hosts, ...vms] : hosts;
   el.faultTarget.replaceChildren(...names.map((n) => new Option(n, n)));
   if (names.includes(keep)) el.faultTarget.value = keep;
   fillFaultServices();

@@ -145,4 +145,4 @@ export interface ApiError {
 export const LAB_FAULT_KINDS = ['St1', 'St2', 'Nt1', 'Nt2', 'pause', 'link-down', 'partition-oneway', 'heal'] as const;
 
 /** The fault kinds a running simulation takes (sim/scenario/schema.ts). */
-export const FAULT_KINDS = ['St1', 'St2', 'Nt1', 'Nt2', 'host-restart', 'host-shutdown', 'host-fail', 'pause', 'link-down', 'vm-crash', 'partition'] as const;
+export const FAULT_KINDS = ['St1', 'St2', 'Nt1', 'Nt2', 'host-restart', 'host-shutdown', 'host-fail', 'pause', 'link-down', 'vm-crash', 'vm-reboot', 'partition'] as const;
