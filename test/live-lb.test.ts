@@ -18,6 +18,8 @@ import { run } from '../adapters/lab/run.ts';
 import { nftPoolRuleset } from '../adapters/lb/nftpool.ts';
 import { wrrCycleOrder as wrrSlots } from '../policies/lbcluster/wrr.ts';
 import { conform } from '../run/calibrate.ts';
+import { conformReport, repeatConform } from '../experiments/conform.ts';
+import { writeReport } from '../experiments/report.ts';
 import { labSettleRequest, labSettleStep } from '../run/labsettle.ts';
 import { liveFaultOf } from '../run/live.ts';
 import { lbPolicyOf } from '../run/lbconform.ts';
@@ -184,6 +186,24 @@ describe.skipIf(!isRoot)('lbcluster live on the lb-mini lab (10.77.9.0/24)', () 
     expect(new Set(served(ev, take!.t + 1 * S))).toEqual(new Set(['ap1', 'ap2', 'ap3']));
     expectConforms(rows);
   }, 240_000);
+
+  it('conform --repeat 2 of the SIGKILL: two live runs and two sim replications; the phase-free takeover has both intervals and is within 10 %', async () => {
+    const r = await conform({ scenarioFile: join(REPO_DIR, 'experiments/scenarios/live-lb-kill.yaml'), labFile: LAB_FILE, outDir: OUT, repeat: 2, log: (m) => console.log(`[live-lb] ${m}`) });
+    expect(r.runs.live).toHaveLength(2);
+    expect(r.runs.sim).toHaveLength(2);
+    expect(existsSync(join(OUT, 'conform-live-lb-kill.live-2.ndjson'))).toBe(true);
+    const rep = repeatConform(r.runs.name, r.runs.lab, r.runs.live, r.runs.sim);
+    const take = rep.rows.find((x) => /last advert/.test(x.metric));
+    expect(take, JSON.stringify(rep.rows)).toBeDefined();
+    expect([take!.liveN, take!.simN]).toEqual([2, 2]);
+    expect(take!.liveCi95![0]).toBeLessThanOrEqual(take!.live!);
+    expect(take!.liveCi95![1]).toBeGreaterThanOrEqual(take!.live!);
+    expect(Math.abs(take!.errPct!), JSON.stringify(take)).toBeLessThanOrEqual(10);
+    expect(rep.fidelity.timedMetrics).toBeGreaterThan(0);
+    const files = writeReport({ ...conformReport(rep), id: 'repeat-live-lb-kill' }, OUT);
+    expect(files.some((f) => f.endsWith('repeat-live-lb-kill.svg'))).toBe(true);
+    console.log(`[conform --repeat 2] fidelity ${JSON.stringify(rep.fidelity)}`);
+  }, 400_000);
 
   it('real server stopped and frozen, the master\'s cable pulled, its keepalived stopped gracefully: drops, re-add, takeovers, preempt, and the client served by the pool in wrr order', async () => {
     const { rows, live: ev } = await conformOf('live-lb-faults');
