@@ -33,7 +33,27 @@ import { loadLab, REPO_DIR, type Lab } from '../adapters/lab/schema.ts';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Scenario faults the lab can inject (the rest need a model the lab does not have). */
-const LIVE_FAULTS: Record<string, LabFault> = { St1: 'St1', St2: 'St2', Nt1: 'Nt1', Nt2: 'Nt2', pause: 'pause', 'link-down': 'link-down' };
+const LIVE_FAULTS: Record<string, LabFault> = {
+  St1: 'St1', St2: 'St2', Nt1: 'Nt1', Nt2: 'Nt2', pause: 'pause', 'link-down': 'link-down',
+  // The sim restarts and shuts a host down as it does for Nt1 and Nt2: the lab's power button.
+  'host-restart': 'Nt1', 'host-shutdown': 'Nt2',
+};
+/** Faults the run carries out itself: a partition (drop rules on each side) and a guest's crash (libvirt destroy). */
+const OTHER_LIVE_FAULTS = ['partition', 'vm-crash'];
+
+/**
+ * A partition as drop rules: for a -> b, every host of b drops what comes from each member of a
+ * (both ways unless oneWay). Members may be hosts, guests, the client or etcd; rules go into hosts.
+ */
+function partitionRules(lab: Lab, f: { a: string[]; b: string[]; oneWay: boolean }): Array<{ host: string; peer: string }> {
+  const isHost = (n: string) => lab.hosts.some((h) => h.name === n);
+  const out: Array<{ host: string; peer: string }> = [];
+  for (const x of f.a) for (const y of f.b) {
+    if (isHost(y)) out.push({ host: y, peer: x });
+    if (!f.oneWay && isHost(x)) out.push({ host: x, peer: y });
+  }
+  return out;
+}
 
 /**
  * The lab fault for a scenario fault. St2 (a hung daemon) on a host *process* (a daemon with no
@@ -49,7 +69,7 @@ export function liveFaultOf(lab: Lab, f: { kind: string; target?: string; servic
 
 /** Lifts a scenario fault at the end of its `duration`, as the sim does (pause and link-down; a stopped service stays stopped). */
 async function endLiveFault(lab: Lab, fault: LabFault, target: string): Promise<string> {
-  if (fault !== 'pause' && fault !== 'link-down') throw new Error(`fault ${fault} with a duration cannot be lifted in the mini-lab`);
+  if (fault !== 'pause' && fault !== 'link-down' && fault !== 'partition-oneway') throw new Error(`fault ${fault} with a duration cannot be lifted in the mini-lab`);
   return labFault(lab, target, 'heal');
 }
 
@@ -249,10 +269,20 @@ export const agentHosts = (programs: readonly Program[]): string[] => [...new Se
 export function checkScenarioAgainstLab(lab: Lab, s: Scenario, file: string): void {
   livePrograms(lab, s, file);
   for (const f of s.faults) {
-    if (!(f.kind in LIVE_FAULTS)) throw new Error(`${file}: fault ${f.kind} cannot be injected in the mini-lab (live faults: ${Object.keys(LIVE_FAULTS).join(', ')})`);
-    if (!('target' in f) || !lab.hosts.some((h) => h.name === f.target)) throw new Error(`${file}: fault ${f.kind} targets "${'target' in f ? f.target : '?'}", not a host of lab "${lab.name}"`);
+    if (!(f.kind in LIVE_FAULTS) && !OTHER_LIVE_FAULTS.includes(f.kind)) throw new Error(`${file}: fault ${f.kind} cannot be injected in the mini-lab (live faults: ${[...Object.keys(LIVE_FAULTS), ...OTHER_LIVE_FAULTS].join(', ')})`);
     if (typeof f.at !== 'number') throw new Error(`${file}: live faults need a fixed time (at: 20s), not a distribution`);
-    if (f.duration !== undefined && !['pause', 'link-down'].includes(f.kind)) throw new Error(`${file}: fault ${f.kind} with a duration: only pause and link-down end after one (as in the sim)`);
+    if (f.kind === 'partition') {
+      const known = new Set([...lab.hosts.map((h) => h.name), ...lab.backupVms.map((v) => v.name), lab.client.name, lab.etcd.name]);
+      for (const n of [...f.a, ...f.b]) if (!known.has(n)) throw new Error(`${file}: partition names "${n}", not a host, guest, the client or etcd of lab "${lab.name}"`);
+      if (partitionRules(lab, f).length === 0) throw new Error(`${file}: partition ${f.a.join(',')} | ${f.b.join(',')}: no lab host on a receiving side to put a drop rule in`);
+      continue;
+    }
+    if (f.kind === 'vm-crash') {
+      if (!lab.backupVms.some((v) => v.name === f.target)) throw new Error(`${file}: fault vm-crash targets "${f.target}", not a guest of lab "${lab.name}"`);
+      continue;
+    }
+    if (!('target' in f) || !lab.hosts.some((h) => h.name === f.target)) throw new Error(`${file}: fault ${f.kind} targets "${'target' in f ? f.target : '?'}", not a host of lab "${lab.name}"`);
+    if (f.duration !== undefined && !['pause', 'link-down'].includes(f.kind)) throw new Error(`${file}: fault ${f.kind} with a duration: only pause, link-down and partition end after one (as in the sim)`);
   }
   for (const c of s.clients) if (!lab.vips.some((v) => v.name === c.vip)) throw new Error(`${file}: client ${c.name} accesses ${c.vip}, which lab "${lab.name}" does not have`);
 }
@@ -498,6 +528,23 @@ async function runLiveOnce(o: LiveOptions, hooks: { ended?: (state: 'error', ext
       for (const x of pending) {
         if (x.done || now < x.atUs) continue;
         x.done = true;
+        if (x.f.kind === 'partition') {
+          const pf = x.f;
+          // As the sim records it: the fault, then the network's partition.
+          record({ t: t(), kind: 'fault', subject: pf.a.join(','), data: { fault: 'partition' } });
+          record({ t: t(), kind: 'net.partition', subject: pf.a.join(','), data: { a: pf.a, b: pf.b, oneWay: pf.oneWay } });
+          log(`${(t() / 1e6).toFixed(2)} s: partition ${pf.a.join(',')} ${pf.oneWay ? '->' : '<->'} ${pf.b.join(',')}`);
+          const rules = partitionRules(lab, pf);
+          for (const r of rules) await labFault(lab, r.host, 'partition-oneway', { peer: r.peer });
+          if (pf.duration !== undefined) for (const host of new Set(rules.map((r) => r.host))) lifts.push({ atUs: x.atUs + pf.duration, fault: 'partition-oneway', target: host, done: false });
+          continue;
+        }
+        if (x.f.kind === 'vm-crash') {
+          record({ t: t(), kind: 'fault', subject: x.f.target, data: { fault: 'vm-crash' } });
+          log(`${(t() / 1e6).toFixed(2)} s: fault vm-crash on ${x.f.target}`);
+          await hv.destroy(x.f.target);
+          continue;
+        }
         const f = x.f as Extract<Scenario['faults'][number], { target: string }>;
         record({ t: t(), kind: 'fault', subject: f.target, data: { fault: f.kind, ...('service' in f && f.service ? { service: f.service } : {}) } });
         log(`${(t() / 1e6).toFixed(2)} s: fault ${f.kind} on ${f.target}`);

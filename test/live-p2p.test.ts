@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { labDown, labLeftovers, labUp } from '../adapters/lab/lab.ts';
 import { acquireLabLock } from '../adapters/lab/lock.ts';
 import { loadLab, REPO_DIR, type Lab } from '../adapters/lab/schema.ts';
+import { hostNs } from '../adapters/lab/names.ts';
+import { run } from '../adapters/lab/run.ts';
 import { runLive } from '../run/live.ts';
 import { calibrate, conform } from '../run/calibrate.ts';
 import { readScenario, buildSimulation } from '../run/sim.ts';
@@ -149,6 +151,34 @@ describe.skipIf(!isRoot)('P2P live on the mini-lab (p2p-mini on 10.77.8.0/24)', 
       timing(kind, ev, sim);
     }, 150_000);
   }
+
+  it('a two-way partition (FTP cut off from the other three for 6 s): drop rules live, its managers see a network trouble on FTP as in the sim, and the rules are gone after it heals', async () => {
+    const { events: ev } = await live('partition');
+    expect(of(ev, 'agent.failure')).toEqual([]);
+    const f = of(ev, 'fault', 'FTP').find((e) => e.data?.fault === 'partition')!;
+    expect(f, 'the partition is injected').toBeDefined();
+    expect(of(ev, 'net.partition', 'FTP')[0].data).toEqual({ a: ['FTP'], b: ['Mail', 'Login', 'Web1'], oneWay: false });
+    // Rules in all four hosts (both ways), lifted after 6 s.
+    const rules = of(ev, 'lab.fault').filter((e) => e.data?.fault === 'partition-oneway');
+    expect(new Set(rules.map((e) => e.subject))).toEqual(new Set(['FTP', 'Mail', 'Login', 'Web1']));
+    const lifted = of(ev, 'fault.end').map((e) => e.subject);
+    expect(new Set(lifted)).toEqual(new Set(['FTP', 'Mail', 'Login', 'Web1']));
+    for (const e of of(ev, 'fault.end')) expect(e.t - f.t).toBeGreaterThanOrEqual(6_000_000);
+    // FTP's managers (P1 Mail, P2 Login) see it as a network trouble: within an interval (2 s),
+    // the probe timeout (1 s) and room for a loaded machine; the sim's trace says the same.
+    const seen = of(ev, 'trouble.detected', 'FTP').filter((e) => e.t > f.t);
+    expect(seen.length, 'a manager detects FTP').toBeGreaterThan(0);
+    expect(seen[0].data?.detail).toBe('network');
+    expect(seen[0].t - f.t).toBeLessThan(2_000_000 + 1_000_000 + 3_000_000);
+    const sim = simOf('partition');
+    const simSeen = of(sim as TraceEvent[], 'trouble.detected', 'FTP');
+    expect(new Set(seen.map((e) => e.data?.manager))).toEqual(new Set(simSeen.map((e) => e.data?.manager)));
+    // Healed: no drop rules left in any namespace.
+    for (const h of lab.hosts) {
+      const r = await run(['ip', 'netns', 'exec', hostNs(lab, h.name), 'nft', 'list', 'tables'], { allowFail: true });
+      expect(r.stdout, h.name).not.toContain('hatwin_fault');
+    }
+  }, 150_000);
 
   it('failover (the demo policy) on the same lab, by the same code path: Login alone runs an agent; FTP is powered off, FTPb takes vip-ftp and serves', async () => {
     const file = join(REPO_DIR, 'experiments/scenarios/live-failover-nt2.yaml');
