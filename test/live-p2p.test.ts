@@ -163,7 +163,8 @@ describe.skipIf(!isRoot)('P2P live on the mini-lab (p2p-mini on 10.77.8.0/24)', 
     expect(new Set(rules.map((e) => e.subject))).toEqual(new Set(['FTP', 'Mail', 'Login', 'Web1']));
     const lifted = of(ev, 'fault.end').map((e) => e.subject);
     expect(new Set(lifted)).toEqual(new Set(['FTP', 'Mail', 'Login', 'Web1']));
-    for (const e of of(ev, 'fault.end')) expect(e.t - f.t).toBeGreaterThanOrEqual(6_000_000);
+    // The lifts come at the scenario's 11 s + 6 s (the injection itself may run late on a loaded machine).
+    for (const e of of(ev, 'fault.end')) expect(e.t).toBeGreaterThanOrEqual(17_000_000);
     // FTP's managers (P1 Mail, P2 Login) see it as a network trouble: within an interval (2 s),
     // the probe timeout (1 s) and room for a loaded machine; the sim's trace says the same.
     const seen = of(ev, 'trouble.detected', 'FTP').filter((e) => e.t > f.t);
