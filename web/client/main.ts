@@ -176,7 +176,7 @@ function renderStatus(): void {
   el.stop.hidden = !isLive;
   el.stop.disabled = !(active && isLive && s.live?.startedBy === 'page');
   el.stop.title = isLive && s.live?.startedBy === 'cli' ? `started by hatwin live (pid ${s.live.pid}): stop it there` : 'stop the live run: its agents are ended and its trace written';
-  if (twin?.probeMode && !active) twin.ended = s.state === 'error' ? `the run failed${s.error ? `: ${brief(s.error)}` : ''}` : 'the live run has ended';
+  if (twin?.probeMode && !active) twin.markEnded(s.state === 'error' ? `the run failed${s.error ? `: ${brief(s.error)}` : ''}` : 'the live run has ended');
 }
 
 function renderLab(): void {
