@@ -475,6 +475,15 @@ export class Twin {
         this.version++;
         break;
       }
+      case 'vm.undefine': {
+        // VM control deleted it (chen-lo-2015 Fig. 13): its row ends here, its lights go.
+        const last = this.segments.get(e.subject)?.at(-1);
+        if (last && last.to === null) last.to = e.t;
+        this.vms.delete(e.subject);
+        this.nodeServices.delete(e.subject);
+        this.version++;
+        break;
+      }
       case 'service.state': {
         const i = e.subject.indexOf('/');
         if (i > 0) this.addService(e.subject.slice(0, i), e.subject.slice(i + 1));
