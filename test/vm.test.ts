@@ -9,6 +9,10 @@ import { parseScenario } from '../run/sim.ts';
 import { Simulation } from '../adapters/sim/simulation.ts';
 import { SimVmControl } from '../adapters/sim/vm-control.ts';
 import { checkVmName, VM_CONTROL_FROM, VmControlError, type VmControlErrorCode } from '../engine/ports/hypervisor.ts';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 
 // Two hosts of 4 cores and 8 GiB (1 GiB used by the host itself: 7168 MiB for VMs); one declared
 // backup VM, suspended, as the template.
@@ -179,4 +183,44 @@ describe('VM control in sim: the state machine', () => {
       expect(new Map(created.map((v) => [v.name, v.state]))).toEqual(model);
     }), fcParams(200));
   });
+});
+
+describe('hatwin vm --scenario: what the simulated world does', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hatwin-vm-cli-'));
+  const file = join(dir, 'vm-control.yaml');
+  writeFileSync(file, SCENARIO);
+  const cli = (...args: string[]) => {
+    const r = spawnSync(process.execPath, [resolve(import.meta.dirname, '../bin/hatwin.js'), 'vm', ...args], { encoding: 'utf8', timeout: 60_000 });
+    return { code: r.status, out: r.stdout, err: r.stderr };
+  };
+
+  it('create prints the trace line and the new VM; refusals are one line on stderr and exit code 2', () => {
+    try {
+      const made = cli('create', 'web3', '--cpus', '2', '--memory', '512', '--scenario', file);
+      expect(made.code).toBe(0);
+      expect(made.out).toContain('{"t":0,"kind":"vm.state","subject":"web3","data":{"state":"defined","host":"vmhost"}}');
+      expect(made.out).toContain('created web3: defined, 2 vCPU, 512 MiB, from template web1b');
+      const bad = cli('create', 'web_3', '--cpus', '1', '--memory', '128', '--scenario', file);
+      expect([bad.code, bad.err.trim()]).toEqual([2, '[vm] error: bad VM name "web_3": a host name label (letters, digits and "-", 1 to 63 characters, not starting or ending with "-")']);
+      const big = cli('create', 'web3', '--cpus', '9', '--memory', '128', '--scenario', file);
+      expect([big.code, big.err.trim()]).toEqual([2, '[vm] error: 9 vCPUs is more than host vmhost has (4)']);
+      const unknown = cli('start', 'nope', '--scenario', file);
+      expect([unknown.code, unknown.err.trim()]).toEqual([2, '[vm] error: no VM "nope" (VMs: web1b)']);
+      const state = cli('shutdown', 'web1b', '--scenario', file);
+      expect([state.code, state.err.trim()]).toEqual([2, '[vm] error: cannot shutdown VM web1b: it is suspended; shutdown needs running (a suspended VM is resumed by its policy, not started)']);
+      expect(cli('list', '--scenario', file, '--lab', file).code).toBe(2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it('examples/scenario.yaml at 500 s: the backup VM runs (the demo failed over); shutting it down takes its destroyS', () => {
+    const list = cli('list', '--scenario', 'examples/scenario.yaml', '--at', '500s', '--json');
+    expect(list.code).toBe(0);
+    expect(JSON.parse(list.out)).toEqual([{ name: 'web1b', state: 'running', host: 'vmhost', cpus: 1, memoryMb: 2048, template: null, origin: 'declared' }]);
+    const down = cli('shutdown', 'web1b', '--scenario', 'examples/scenario.yaml', '--at', '500s');
+    expect(down.code).toBe(0);
+    expect(down.out).toContain('{"t":501000000,"kind":"vm.state","subject":"web1b","data":{"state":"stopped","host":"vmhost"}}');
+    expect(down.out).toContain('shutdown web1b: stopped');
+  }, 120_000);
 });

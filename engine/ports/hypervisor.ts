@@ -98,10 +98,9 @@ export function checkVmOp(op: Exclude<VmControlOp, 'create'>, name: string, vm: 
   }
   const from = VM_CONTROL_FROM[op];
   if (!from.includes(vm.state)) {
-    const hint = vm.state === 'running' ? (op === 'start' ? ': it is already running' : ': shut it down first')
-      : vm.state === 'suspended' ? ': it is suspended (its policy resumes it)'
-        : op === 'shutdown' && from.length === 1 ? ': it is not running' : ': wait until its operation ends';
-    throw new VmControlError('bad-state', `cannot ${op} VM ${name}: it is ${vm.state}; ${op} needs ${from.join(' or ')}${hint}`);
+    const hint = vm.state === 'running' ? (op === 'start' ? ' (it runs already)' : ' (shut it down first)')
+      : vm.state === 'suspended' ? ' (a suspended VM is resumed by its policy, not started)' : '';
+    throw new VmControlError('bad-state', `cannot ${op} VM ${name}: it is ${vm.state}; ${op} needs ${from.join(', ')}${hint}`);
   }
   return vm;
 }
