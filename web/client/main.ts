@@ -8,6 +8,7 @@ import { TimelineView } from './views/timeline.ts';
 import { PowerView } from './views/power.ts';
 import { EventsView, fillHistory } from './views/events.ts';
 import { renderCompare } from './views/compare.ts';
+import { VmControlView } from './views/vms.ts';
 import { FAULT_KINDS, LAB_FAULT_KINDS, type LabInfo, type RunInfo, type ScenarioEntry, type Speed } from '../shared/api.ts';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -179,9 +180,24 @@ function renderStatus(): void {
   if (twin?.probeMode && !active) twin.markEnded(s.state === 'error' ? `the run failed${s.error ? `: ${brief(s.error)}` : ''}` : 'the live run has ended');
 }
 
+let vmControl: VmControlView | null = null;
+let vmRefreshedAt = 0;
+function renderVmControl(): void {
+  const panel = $<HTMLElement>('vm-panel');
+  panel.hidden = lab === null || !lab.up;
+  if (panel.hidden) return;
+  vmControl ??= new VmControlView(panel, attempt, (text) => say(text));
+  // The lab's guests change under the page too (hatwin vm, a policy): re-read every 5 s.
+  if (Date.now() - vmRefreshedAt > 5_000) {
+    vmRefreshedAt = Date.now();
+    void vmControl.refresh();
+  }
+}
+
 function renderLab(): void {
   el.lab.hidden = lab === null;
   el.worldLabel.hidden = lab === null;
+  renderVmControl();
   if (!lab) return;
   const running = lab.runs.filter((r) => r.state === 'running');
   el.lab.dataset.up = String(lab.up);

@@ -20,6 +20,7 @@ import type { TraceMetrics } from '../../run/metrics.ts';
 import { ConformError, listConform, readConform } from './conform.ts';
 import { labFaultSchema, startLiveSchema } from './requests.ts';
 import { LightsBook } from './lights.ts';
+import { vmRoutes } from './vms.ts';
 
 export { listTraces, resolveSavedTrace };
 
@@ -123,6 +124,9 @@ export function createApp(o: AppOptions): express.Express {
     lab().stopRun(r);
     res.json(r.info());
   });
+
+  // VM control on the lab's libvirt (web/server/vms.ts).
+  vmRoutes(app, { lab, httpError: (status, message) => new HttpError(status, message) });
 
   // ---------- sim and live side by side (hatwin conform) ----------
 

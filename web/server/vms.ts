@@ -1,0 +1,94 @@
+// VM control over the web API (chen-lo-2015 Figs. 12-13) on the lab of `hatwin serve --lab`:
+// list, create from a template, start, shut down, modify, delete the lab's libvirt guests
+// (adapters/lab/hypervisor.ts LabVmControl: the same rule as `hatwin vm` and the sim). State-
+// changing calls need the bearer token unless the server is on loopback (access.ts, for all of
+// /api). A refusal is a 4xx with the rule's message: 400 a bad name or request, 404 an unknown VM
+// or template, 409 a state or origin that does not allow it, 422 more than the machine has.
+import type express from 'express';
+import type { Request, Response } from 'express';
+import { z } from 'zod';
+import { LabVmControl } from '../../adapters/lab/hypervisor.ts';
+import { ensureLibvirt, type GuestImage } from '../../adapters/lab/libvirt.ts';
+import { buildGuestImage } from '../../adapters/lab/lab.ts';
+import { VmControlError, type VmControlErrorCode } from '../../engine/ports/hypervisor.ts';
+import type { LabWatch } from './live.ts';
+
+const STATUS: Record<VmControlErrorCode, number> = {
+  'bad-name': 400, 'bad-request': 400, 'unknown-vm': 404, 'unknown-template': 404, exists: 409, 'bad-state': 409, declared: 409, 'no-room': 422, failed: 502,
+};
+
+const resources = { cpus: z.number().int().min(1).max(1024), memoryMb: z.number().int().min(1).max(1_048_576) };
+export const createVmSchema = z.object({ name: z.string().max(200), ...resources, template: z.string().max(200).optional() }).strict();
+export const modifyVmSchema = z.object({ cpus: resources.cpus.optional(), memoryMb: resources.memoryMb.optional() }).strict();
+
+export interface VmRoutesOptions {
+  lab: () => LabWatch;
+  /** An HTTP error for the caller (the app's own class). */
+  httpError: (status: number, message: string) => Error;
+}
+
+/** Registers /api/lab/vms routes. */
+export function vmRoutes(app: express.Express, o: VmRoutesOptions): void {
+  let control: Promise<LabVmControl> | null = null;
+  let image: Promise<GuestImage> | null = null;
+  const vc = async (): Promise<LabVmControl> => {
+    const w = o.lab();
+    if (!w.up) throw o.httpError(409, `lab ${w.lab.name} is down: bring it up (hatwin lab up) before controlling its VMs`);
+    if (process.getuid?.() !== 0) throw o.httpError(409, 'VM control drives libvirt as root: run hatwin serve --lab as root');
+    control ??= (async () => {
+      await ensureLibvirt();
+      image ??= buildGuestImage();
+      return new LabVmControl(w.lab, await image);
+    })();
+    control.catch(() => (control = null));
+    return control;
+  };
+  const refusal = (e: unknown): never => {
+    if (e instanceof VmControlError) throw o.httpError(STATUS[e.code], e.message);
+    throw e;
+  };
+  const bad = (issues: z.ZodIssue[], what: string) => o.httpError(400, `${what}: ${issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).join('; ')}`);
+  const name = (req: Request) => String(req.params.name);
+  const after = async (res: Response, c: LabVmControl, vm: string, status = 200) => {
+    const info = (await c.list()).find((v) => v.name === vm) ?? null;
+    res.status(status).json(info);
+  };
+
+  app.get('/api/lab/vms', async (_req, res) => {
+    const c = await vc();
+    res.json({ vms: await c.list(), templates: c.templates() });
+  });
+
+  app.post('/api/lab/vms', async (req, res) => {
+    const p = createVmSchema.safeParse(req.body ?? {});
+    if (!p.success) throw bad(p.error.issues, 'bad VM request');
+    const c = await vc();
+    const info = await Promise.resolve(c.create(p.data)).catch(refusal);
+    res.status(201).json(info);
+  });
+
+  app.post('/api/lab/vms/:name/start', async (req, res) => {
+    const c = await vc();
+    await Promise.resolve(c.start(name(req))).catch(refusal);
+    await after(res, c, name(req));
+  });
+
+  app.post('/api/lab/vms/:name/shutdown', async (req, res) => {
+    const c = await vc();
+    await Promise.resolve(c.shutdown(name(req))).catch(refusal);
+    await after(res, c, name(req));
+  });
+
+  app.patch('/api/lab/vms/:name', async (req, res) => {
+    const p = modifyVmSchema.safeParse(req.body ?? {});
+    if (!p.success) throw bad(p.error.issues, 'bad modify request');
+    const c = await vc();
+    res.json(await Promise.resolve(c.modify(name(req), p.data)).catch(refusal));
+  });
+
+  app.delete('/api/lab/vms/:name', async (req, res) => {
+    const c = await vc();
+    await Promise.resolve(c.delete(name(req))).catch(refusal);
+    res.json({ deleted: name(req) });
+  });
+}
