@@ -257,17 +257,18 @@ export class LabVmControl implements VmControl {
     return { cpus, memoryMb: Math.round(kib / 1024) };
   }
 
-  private async info(name: string, template: string | null): Promise<VmControlInfo> {
+  private async info(name: string, template: string | null, address?: string): Promise<VmControlInfo> {
     const d = this.dom(name);
     const state = vmState(await domainState(d));
     const declared = this.lab.backupVms.find((v) => v.name === name);
     const fallback = { cpus: 1, memoryMb: declared?.memoryMb ?? 0 };
-    return { name, state, host: null, ...(await this.resources(d, fallback)), template, origin: template === null ? 'declared' : 'created' };
+    const where = address ?? declared?.address;
+    return { name, state, host: null, ...(await this.resources(d, fallback)), template, origin: template === null ? 'declared' : 'created', ...(where ? { address: where } : {}) };
   }
 
   private async all(): Promise<VmControlInfo[]> {
     const declared = await Promise.all(this.lab.backupVms.map((v) => this.info(v.name, null)));
-    const created = await Promise.all((await this.created()).map((c) => this.info(c.name, c.template)));
+    const created = await Promise.all((await this.created()).map((c) => this.info(c.name, c.template, c.address)));
     return [...declared, ...created];
   }
 
@@ -301,15 +302,16 @@ export class LabVmControl implements VmControl {
       const address = this.freeAddress(others);
       const mac = this.freeMac(name, others);
       await this.define({ name, template: tname, address, mac }, req);
-      return this.info(name, tname);
+      return this.info(name, tname, address);
     });
   }
 
-  private async define(c: CreatedVm, r: VmResources): Promise<void> {
+  private async define(c: CreatedVm, r: VmResources, uuid?: string): Promise<void> {
     const template = this.lab.backupVms.find((v) => v.name === c.template);
     if (!template) throw new VmControlError('unknown-template', `template "${c.template}" of ${c.name} is no longer in lab ${this.lab.name}`);
     const vm: LabBackupVm = { ...template, name: c.name, address: c.address, mac: c.mac, memoryMb: r.memoryMb };
     const xml = domainXml(this.lab, vm, this.image!, {
+      ...(uuid ? { uuid } : {}),
       cpus: r.cpus,
       tap: `${labTag(this.lab)}v${createHash('sha1').update(c.name).digest('hex').slice(0, 6)}`,
       description: `hatwin lab ${this.lab.name}: VM ${c.name} created by VM control from template ${c.template}; address ${c.address}; mac ${c.mac}`,
@@ -382,9 +384,10 @@ export class LabVmControl implements VmControl {
       checkVmResources(change, 'this machine', this.capacity(false), 0);
       const c = (await this.created()).find((x) => x.name === name);
       if (!c || !this.image) throw new VmControlError('failed', `modify ${name}: ${c ? 'no guest image' : 'its creation record is gone'}`);
-      // Defining the domain again with the same name replaces its configuration (it is shut off).
-      await this.define(c, { cpus: change.cpus ?? v.cpus, memoryMb: change.memoryMb ?? v.memoryMb });
-      return this.info(name, c.template);
+      // Defining the domain again (same name and UUID) replaces its configuration (it is shut off).
+      const uuid = (await virsh(['domuuid', this.dom(name)])).stdout.trim();
+      await this.define(c, { cpus: change.cpus ?? v.cpus, memoryMb: change.memoryMb ?? v.memoryMb }, uuid);
+      return this.info(name, c.template, c.address);
     });
   }
 

@@ -83,6 +83,8 @@ export function guestCmdline(lab: Lab, vm: LabBackupVm): string {
 
 /** A VM created by VM control (adapters/lab/hypervisor.ts LabVmControl): its own tap, vCPUs and description. */
 export interface DomainXmlOptions {
+  /** Keeps the domain's identity when it is defined again (libvirt refuses the same name with another UUID). */
+  uuid?: string;
   tap?: string;
   cpus?: number;
   description?: string;
@@ -95,7 +97,8 @@ export interface DomainXmlOptions {
 export function domainXml(lab: Lab, vm: LabBackupVm, image: GuestImage, opts: DomainXmlOptions = {}): string {
   const e = xmlEscape;
   return `<domain type='qemu'>
-  <name>${e(domainName(lab, vm.name))}</name>
+  <name>${e(domainName(lab, vm.name))}</name>${opts.uuid ? `
+  <uuid>${e(opts.uuid)}</uuid>` : ''}
   <description>${e(opts.description ?? `hatwin lab ${lab.name}: backup VM ${vm.name} of ${vm.backs}`)}</description>
   <memory unit='MiB'>${vm.memoryMb}</memory>
   <vcpu>${opts.cpus ?? 1}</vcpu>

@@ -80,8 +80,8 @@ async function open(o: WorldOpts, needImage: boolean): Promise<Target> {
 }
 
 function table(vms: VmControlInfo[]): string {
-  return markdownTable(['VM', 'state', 'host', 'vCPUs', 'memory MiB', 'origin'], 'lllrrl',
-    vms.map((v) => [v.name, v.state, v.host ?? '—', String(v.cpus), String(v.memoryMb), v.origin === 'created' ? `created from ${v.template}` : 'declared'])).join('\n');
+  return markdownTable(['VM', 'state', 'host', 'vCPUs', 'memory MiB', 'origin', 'address'], 'lllrrll',
+    vms.map((v) => [v.name, v.state, v.host ?? '—', String(v.cpus), String(v.memoryMb), v.origin === 'created' ? `created from ${v.template}` : 'declared', v.address ?? '—'])).join('\n');
 }
 
 const positive = (name: string) => (v: string): number => {
@@ -120,7 +120,7 @@ export function register(program: Command): void {
     .action(guarded(async (name: string, o: WorldOpts & { cpus: number; memory: number; template?: string; host?: string }) => {
       const t = await open(o, true);
       const info = await t.settle(() => t.vc.create({ name, cpus: o.cpus, memoryMb: o.memory, ...(o.template ? { template: o.template } : {}), ...(o.host ? { host: o.host } : {}) })).catch(asUsage);
-      console.log(o.json ? JSON.stringify(info, null, 2) : `created ${info.name}: ${info.state}, ${info.cpus} vCPU, ${info.memoryMb} MiB, from template ${info.template}`);
+      console.log(o.json ? JSON.stringify(info, null, 2) : `created ${info.name}: ${info.state}, ${info.cpus} vCPU, ${info.memoryMb} MiB, from template ${info.template}${info.address ? `, address ${info.address}` : ''}`);
       await t.close();
     }));
 

@@ -50,6 +50,8 @@ export interface VmControlInfo extends VmResources {
   template: string | null;
   /** Declared VMs (the scenario's or lab's own) may be started and shut down, not deleted or modified. */
   origin: 'declared' | 'created';
+  /** Live: the guest's address on the lab network. */
+  address?: string;
 }
 
 /** What a host offers VMs: vCPUs one VM may have, and memory for the VMs that run on it. */

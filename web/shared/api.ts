@@ -158,6 +158,8 @@ export interface LabVm {
   template: string | null;
   /** Declared VMs may be started and shut down, not deleted or modified. */
   origin: 'declared' | 'created';
+  /** The guest's address on the lab network. */
+  address?: string;
 }
 
 export interface LabVms {
