@@ -43,11 +43,26 @@ export class VmControlView {
     this.render();
   }
 
+  /** The panel's own line: the last operation's outcome (a refusal in red, as the server words it). */
+  private note(text: string, kind: 'info' | 'error'): void {
+    const line = this.panel.querySelector<HTMLElement>('#vm-message')!;
+    line.textContent = text;
+    line.dataset.kind = kind;
+  }
+
   private async act(name: string, doing: string, what: string, fn: () => Promise<void>): Promise<void> {
     this.busy.set(name, doing);
     this.render();
     try {
-      await this.attempt(what, fn);
+      await this.attempt(what, async () => {
+        try {
+          await fn();
+          this.note(`${what}: done`, 'info');
+        } catch (e) {
+          this.note(`${what}: ${(e as Error).message}`, 'error');
+          throw e;
+        }
+      });
     } finally {
       this.busy.delete(name);
       await this.refresh();
