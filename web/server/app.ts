@@ -125,8 +125,8 @@ export function createApp(o: AppOptions): express.Express {
     res.json(r.info());
   });
 
-  // VM control on the lab's libvirt (web/server/vms.ts).
-  vmRoutes(app, { lab, httpError: (status, message) => new HttpError(status, message) });
+  // VM control on the lab's libvirt and in sim runs' worlds (web/server/vms.ts).
+  vmRoutes(app, { lab, run, httpError: (status, message) => new HttpError(status, message) });
 
   // ---------- sim and live side by side (hatwin conform) ----------
 

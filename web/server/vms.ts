@@ -12,6 +12,8 @@ import { ensureLibvirt, type GuestImage } from '../../adapters/lab/libvirt.ts';
 import { buildGuestImage } from '../../adapters/lab/lab.ts';
 import { VmControlError, type VmControlErrorCode } from '../../engine/ports/hypervisor.ts';
 import type { LabWatch } from './live.ts';
+import type { Run } from './runs.ts';
+import { SimVmControl } from '../../adapters/sim/vm-control.ts';
 
 const STATUS: Record<VmControlErrorCode, number> = {
   'bad-name': 400, 'bad-request': 400, 'unknown-vm': 404, 'unknown-template': 404, exists: 409, 'bad-state': 409, declared: 409, 'no-room': 422, failed: 502,
@@ -19,15 +21,18 @@ const STATUS: Record<VmControlErrorCode, number> = {
 
 const resources = { cpus: z.number().int().min(1).max(1024), memoryMb: z.number().int().min(1).max(1_048_576) };
 export const createVmSchema = z.object({ name: z.string().max(200), ...resources, template: z.string().max(200).optional() }).strict();
+const createSimVmSchema = createVmSchema.extend({ host: z.string().max(200).optional() }).strict();
 export const modifyVmSchema = z.object({ cpus: resources.cpus.optional(), memoryMb: resources.memoryMb.optional() }).strict();
 
 export interface VmRoutesOptions {
   lab: () => LabWatch;
   /** An HTTP error for the caller (the app's own class). */
   httpError: (status: number, message: string) => Error;
+  /** The run a request names (404 otherwise). */
+  run: (req: Request) => Run;
 }
 
-/** Registers /api/lab/vms routes. */
+/** Registers /api/lab/vms (the lab's libvirt) and /api/runs/:id/vms (a sim run's world) routes. */
 export function vmRoutes(app: express.Express, o: VmRoutesOptions): void {
   let control: Promise<LabVmControl> | null = null;
   let image: Promise<GuestImage> | null = null;
@@ -90,5 +95,63 @@ export function vmRoutes(app: express.Express, o: VmRoutesOptions): void {
     const c = await vc();
     await Promise.resolve(c.delete(name(req))).catch(refusal);
     res.json({ deleted: name(req) });
+  });
+
+  // A sim run's world: the same operations, done at the run's current simulated time. Start and
+  // shut down take simulated time: the answer (202) says when they began; the run's trace says
+  // when they end (vm.state).
+  const simControls = new WeakMap<Run, SimVmControl>();
+  const onRun = <T>(req: Request, what: string, act: (c: SimVmControl) => T) => {
+    const r = o.run(req);
+    try {
+      return r.actOnWorld(what, (sim) => {
+        let c = simControls.get(r);
+        if (!c) simControls.set(r, (c = new SimVmControl(sim.world)));
+        return act(c);
+      });
+    } catch (e) {
+      return refusal(e);
+    }
+  };
+  const now = <T>(v: T | PromiseLike<T>): T | undefined => {
+    let out: T | undefined;
+    if (v && typeof (v as PromiseLike<T>).then === 'function') (v as PromiseLike<T>).then((x) => (out = x), () => undefined);
+    else out = v as T;
+    return out;
+  };
+
+  app.get('/api/runs/:id/vms', (req, res) => {
+    const r = o.run(req);
+    const sim = r.sim;
+    if (!sim) throw o.httpError(409, `run ${r.id} is not a sim run: VM control on a live lab is /api/lab/vms`);
+    let c = simControls.get(r);
+    if (!c) simControls.set(r, (c = new SimVmControl(sim.world)));
+    res.json({ nowUs: sim.kernel.nowUs(), vms: c.list(), templates: c.templates() });
+  });
+
+  app.post('/api/runs/:id/vms', (req, res) => {
+    const p = createSimVmSchema.safeParse(req.body ?? {});
+    if (!p.success) throw bad(p.error.issues, 'bad VM request');
+    const { atUs, value } = onRun(req, 'take VM control', (c) => now(c.create(p.data)));
+    res.status(201).json({ atUs, vm: value });
+  });
+
+  for (const op of ['start', 'shutdown'] as const) {
+    app.post(`/api/runs/:id/vms/:name/${op}`, (req, res) => {
+      const { atUs } = onRun(req, 'take VM control', (c) => void c[op](name(req)));
+      res.status(202).json({ atUs, vm: simControls.get(o.run(req))!.list().find((v) => v.name === name(req)) ?? null });
+    });
+  }
+
+  app.patch('/api/runs/:id/vms/:name', (req, res) => {
+    const p = modifyVmSchema.safeParse(req.body ?? {});
+    if (!p.success) throw bad(p.error.issues, 'bad modify request');
+    const { atUs, value } = onRun(req, 'take VM control', (c) => now(c.modify(name(req), p.data)));
+    res.json({ atUs, vm: value });
+  });
+
+  app.delete('/api/runs/:id/vms/:name', (req, res) => {
+    const { atUs } = onRun(req, 'take VM control', (c) => now(c.delete(name(req))));
+    res.json({ atUs, deleted: name(req) });
   });
 }
