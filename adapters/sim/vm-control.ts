@@ -61,7 +61,7 @@ export class SimVmControl implements VmControl {
     if (!template) throw new VmControlError('unknown-template', `no template "${tname}" (templates: ${templates.join(', ')})`);
     const host = req.host ?? template.host ?? this.roomiest();
     if (!this.world.hosts.has(host)) throw new VmControlError('bad-request', `no host "${host}" (hosts: ${[...this.world.hosts.keys()].join(', ')})`);
-    checkVmResources({ cpus: req.cpus, memoryMb: req.memoryMb }, host, this.capacity(host), 0);
+    checkVmResources({ cpus: req.cpus, memoryMb: req.memoryMb }, `host ${host}`, this.capacity(host), 0);
     this.world.defineVm({ ...template, name, host, state: 'defined', cores: req.cpus, memMb: req.memoryMb });
     this.created.set(name, tname);
     return SimFuture.resolved(this.info(name));
@@ -90,7 +90,7 @@ export class SimVmControl implements VmControl {
   start(name: string): SimFuture<void> {
     const vm = checkVmOp('start', name, this.find(name), this.names());
     const host = vm.host ?? this.roomiest();
-    checkVmResources({ cpus: vm.cpus, memoryMb: vm.memoryMb }, host, this.capacity(host), this.usedMb(host, name));
+    checkVmResources({ cpus: vm.cpus, memoryMb: vm.memoryMb }, `host ${host}`, this.capacity(host), this.usedMb(host, name));
     return failedAs(this.world.startVm(name, host), `start ${name}`);
   }
 
@@ -103,7 +103,7 @@ export class SimVmControl implements VmControl {
     const vm = checkVmOp('modify', name, this.find(name), this.names());
     if (change.cpus === undefined && change.memoryMb === undefined) throw new VmControlError('bad-request', `modify ${name}: give cpus, memory or both`);
     const host = vm.host ?? this.roomiest();
-    checkVmResources(change, host, this.capacity(host), 0);
+    checkVmResources(change, `host ${host}`, this.capacity(host), 0);
     this.world.setVmResources(name, change.cpus ?? vm.cpus, change.memoryMb ?? vm.memoryMb);
     return SimFuture.resolved(this.info(name));
   }

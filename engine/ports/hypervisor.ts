@@ -109,17 +109,20 @@ export function checkVmOp(op: Exclude<VmControlOp, 'create'>, name: string, vm: 
 
 /**
  * Checks vCPUs and memory: whole numbers, at least 1 vCPU and MIN_VM_MEMORY_MB, at most the host's
- * vCPUs, and memory within what the host has left (`usedMb`: what its other VMs hold).
+ * vCPUs, and memory within what the host has left (`usedMb`: what its other VMs hold). `where`
+ * names the host in the message ("host vmhost", "this machine").
  */
-export function checkVmResources(r: Partial<VmResources>, host: string, cap: HostCapacity, usedMb: number): void {
+export function checkVmResources(r: Partial<VmResources>, where: string, cap: HostCapacity, usedMb: number): void {
   if (r.cpus !== undefined && (!Number.isSafeInteger(r.cpus) || r.cpus < 1)) throw new VmControlError('bad-request', `bad cpus ${String(r.cpus)}: a whole number of vCPUs, at least 1`);
   if (r.memoryMb !== undefined && (!Number.isSafeInteger(r.memoryMb) || r.memoryMb < MIN_VM_MEMORY_MB)) {
     throw new VmControlError('bad-request', `bad memory ${String(r.memoryMb)}: a whole number of MiB, at least ${MIN_VM_MEMORY_MB}`);
   }
-  if (r.cpus !== undefined && r.cpus > cap.cpus) throw new VmControlError('no-room', `${r.cpus} vCPUs is more than host ${host} has (${cap.cpus})`);
+  if (r.cpus !== undefined && r.cpus > cap.cpus) throw new VmControlError('no-room', `${r.cpus} vCPUs is more than ${where} has (${cap.cpus})`);
   const left = Math.max(0, cap.memoryMb - usedMb);
   if (r.memoryMb !== undefined && r.memoryMb > left) {
-    throw new VmControlError('no-room', `${r.memoryMb} MiB is more memory than host ${host} has left (${left} of ${cap.memoryMb} MiB)`);
+    throw new VmControlError('no-room', usedMb > 0
+      ? `${r.memoryMb} MiB is more memory than ${where} has left (${left} of ${cap.memoryMb} MiB; its running VMs hold the rest)`
+      : `${r.memoryMb} MiB is more memory than ${where} has (${cap.memoryMb} MiB)`);
   }
 }
 
