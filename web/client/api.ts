@@ -71,6 +71,11 @@ export const api = {
   vmAction: (name: string, action: 'start' | 'shutdown') => call<LabVm>('POST', `/api/lab/vms/${encodeURIComponent(name)}/${action}`),
   modifyVm: (name: string, change: { cpus?: number; memoryMb?: number }) => call<LabVm>('PATCH', `/api/lab/vms/${encodeURIComponent(name)}`, change),
   deleteVm: (name: string) => call<{ deleted: string }>('DELETE', `/api/lab/vms/${encodeURIComponent(name)}`),
+  runVms: (id: string) => call<LabVms & { nowUs: number }>('GET', `/api/runs/${encodeURIComponent(id)}/vms`),
+  createRunVm: (id: string, req: { name: string; cpus: number; memoryMb: number; template?: string }) => call<{ atUs: number; vm: LabVm }>('POST', `/api/runs/${encodeURIComponent(id)}/vms`, req),
+  runVmAction: (id: string, name: string, action: 'start' | 'shutdown') => call<{ atUs: number; vm: LabVm }>('POST', `/api/runs/${encodeURIComponent(id)}/vms/${encodeURIComponent(name)}/${action}`),
+  modifyRunVm: (id: string, name: string, change: { cpus?: number; memoryMb?: number }) => call<{ atUs: number; vm: LabVm }>('PATCH', `/api/runs/${encodeURIComponent(id)}/vms/${encodeURIComponent(name)}`, change),
+  deleteRunVm: (id: string, name: string) => call<{ atUs: number; deleted: string }>('DELETE', `/api/runs/${encodeURIComponent(id)}/vms/${encodeURIComponent(name)}`),
   conformList: () => call<ConformEntry[]>('GET', '/api/conform'),
   conform: (path: string) => call<ConformDetail>('GET', `/api/conform/${path.split('/').map(encodeURIComponent).join('/')}`),
 };

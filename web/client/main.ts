@@ -8,7 +8,7 @@ import { TimelineView } from './views/timeline.ts';
 import { PowerView } from './views/power.ts';
 import { EventsView, fillHistory } from './views/events.ts';
 import { renderCompare } from './views/compare.ts';
-import { VmControlView } from './views/vms.ts';
+import { labBackend, runBackend, VmControlView } from './views/vms.ts';
 import { FAULT_KINDS, LAB_FAULT_KINDS, type LabInfo, type RunInfo, type ScenarioEntry, type Speed } from '../shared/api.ts';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -121,6 +121,7 @@ function frame(now: number): void {
     power.render();
     events.render();
     renderHistory();
+    renderVmControl();
   }
   requestAnimationFrame(frame);
 }
@@ -155,6 +156,7 @@ function describe(t: Twin, subject: string): string {
 }
 
 function renderStatus(): void {
+  renderVmControl();
   const s = info;
   if (!s) return;
   const speed = s.speed === 'max' ? 'max speed' : `x${s.speed}`;
@@ -182,13 +184,17 @@ function renderStatus(): void {
 
 let vmControl: VmControlView | null = null;
 let vmRefreshedAt = 0;
+/** VM control acts on the followed sim run's world while it goes on, else on the lab when it is up. */
 function renderVmControl(): void {
   const panel = $<HTMLElement>('vm-panel');
-  panel.hidden = lab === null || !lab.up;
-  if (panel.hidden) return;
+  const simRun = info?.kind === 'sim' && (info.state === 'running' || info.state === 'paused') ? info.id : null;
+  const backend = simRun !== null ? runBackend(simRun) : lab?.up ? labBackend(lab.name) : null;
+  panel.hidden = backend === null;
   vmControl ??= new VmControlView(panel, attempt, (text) => say(text));
-  // The lab's guests change under the page too (hatwin vm, a policy): re-read every 5 s.
-  if (Date.now() - vmRefreshedAt > 5_000) {
+  vmControl.use(backend);
+  if (!backend) return;
+  // The VMs change under the page too (hatwin vm, a policy, the run's time): re-read every 2 s.
+  if (Date.now() - vmRefreshedAt > 2_000) {
     vmRefreshedAt = Date.now();
     void vmControl.refresh();
   }
