@@ -162,7 +162,7 @@ export class VmControlView {
       cpuCell.append(cpus);
       const memCell = document.createElement('td');
       memCell.append(mem);
-      tr.append(cell(vm.name, 'name'), cell(busy ? `${busy}…` : vm.state, `state s-${vm.state}`), cpuCell, memCell, cell(`${created ? `created from ${vm.template}` : 'lab file'}${vm.address ? ` · ${vm.address}` : ''}`), actions);
+      tr.append(cell(vm.name, 'name'), cell(busy ? `${busy}…` : vm.state, `state s-${vm.state}`), cpuCell, memCell, cell(`${created ? `created from ${vm.template}` : b.key.startsWith('run:') ? 'scenario' : 'lab file'}${vm.address ? ` · ${vm.address}` : ''}`), actions);
       return tr;
     });
     this.table.replaceChildren(...rows);
