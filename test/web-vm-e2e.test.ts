@@ -1,6 +1,6 @@
 // VM control on the page for a sim run, in headless Chromium (no root: the twin's world, not a
 // lab): p2p-fig13-nt2 runs at x10; a VM is created from FTPb on the page, started (it runs once
-// the template's startS has passed in the run, and the topology draws it), refused a second start
+// the template's startS has passed in the run; the topology draws it, its lights are green), refused
 // and a bad name with the server's words, shut down and deleted (the topology drops it).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -61,6 +61,9 @@ describe('VM control on the page for a sim run (headless Chromium)', () => {
     // startS 42.84 s of simulated time: about 4 s at x10.
     await page.locator('#vms tr[data-vm="web9"][data-state="running"]').waitFor({ timeout: 60_000 });
     await page.waitForSelector('svg.topology g.vm[data-name="web9"][data-state="running"]', { timeout: 30_000 });
+    // Its lights: the VM (Server) and the template's daemon (Application), probed like the others.
+    await page.waitForSelector('.light-row[data-id="vm:web9"][data-l1="green"][data-l2="green"]', { timeout: 30_000 });
+    await page.waitForSelector('.light-row[data-id="svc:web9/vsftpd"][data-l1="green"][data-l2="green"]', { timeout: 30_000 });
 
     await page.fill('#vm-name', 'web_9');
     await page.click('#vm-create-button');

@@ -775,8 +775,12 @@ export class World {
     if (this.vms.has(spec.name) || this.hosts.has(spec.name)) throw new WorldError(`a host or VM "${spec.name}" exists already`);
     if (spec.host !== null) this.host(spec.host);
     this.vms.set(spec.name, { spec: { ...spec, state: 'defined' }, state: 'defined', host: spec.host, hasImage: false });
-    for (const sv of spec.services) this.services.set(`${spec.name}/${sv.name}`, { spec: sv, target: spec.name, state: 'up' });
     this.emit('vm.state', spec.name, { state: 'defined', host: spec.host });
+    // Its daemons, so that a trace reader (the page's lights) knows them before they first change.
+    for (const sv of spec.services) {
+      this.services.set(`${spec.name}/${sv.name}`, { spec: sv, target: spec.name, state: 'up' });
+      this.emit('service.state', `${spec.name}/${sv.name}`, { state: 'up' });
+    }
     this.changed(`node:${spec.name}`);
   }
 
