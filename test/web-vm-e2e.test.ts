@@ -64,6 +64,9 @@ describe('VM control on the page for a sim run (headless Chromium)', () => {
     // Its lights: the VM (Server) and the template's daemon (Application), probed like the others.
     await page.waitForSelector('.light-row[data-id="vm:web9"][data-l1="green"][data-l2="green"]', { timeout: 30_000 });
     await page.waitForSelector('.light-row[data-id="svc:web9/vsftpd"][data-l1="green"][data-l2="green"]', { timeout: 30_000 });
+    // A click on a light shows that object's light changes: dark while defined, green once it runs.
+    await page.click('.light-row[data-id="vm:web9"]');
+    expect(await page.locator('#history-lights .h-lights[data-id="vm:web9"]').textContent()).toMatch(/^Server lights: dark\/dark at [\d.]+ s → green\/green at [\d.]+ s$/);
 
     await page.fill('#vm-name', 'web_9');
     await page.click('#vm-create-button');

@@ -136,6 +136,16 @@ function renderHistory(): void {
   el.historyTitle.textContent = `— ${selected}`;
   el.historyTitle.dataset.subject = selected;
   el.historySummary.textContent = describe(twin, selected);
+  const t = twin;
+  const rows = t.lights().filter((l) => l.subject === selected).map((l) => {
+    const div = document.createElement('div');
+    div.className = 'h-lights';
+    div.dataset.id = l.id;
+    const changes = t.lightChanges(l.id).slice(-6);
+    div.textContent = `${l.level} lights: ${changes.map((c) => `${c.lights.join('/')} at ${fmtS(c.t)}`).join(' → ') || 'no change yet'}`;
+    return div;
+  });
+  $<HTMLElement>('history-lights').replaceChildren(...rows);
   fillHistory(el.history, twin.history(selected).reverse().slice(0, 300));
 }
 
