@@ -67,6 +67,11 @@ describe('VM control on the page for a sim run (headless Chromium)', () => {
     // A click on a light shows that object's light changes: dark while defined, green once it runs.
     await page.click('.light-row[data-id="vm:web9"]');
     expect(await page.locator('#history-lights .h-lights[data-id="vm:web9"]').textContent()).toMatch(/^Server lights: dark\/dark at [\d.]+ s → green\/green at [\d.]+ s$/);
+    // The whole system's light changes (the paper's History page): web9's among them.
+    await page.click('#all-lights');
+    await page.locator('#history .h-item[data-kind="light"]').first().waitFor({ timeout: 10_000 });
+    const all = await page.locator('#history .h-item[data-kind="light"]').allTextContents();
+    expect(all.some((t) => t.includes('web9') && t.includes('lights=green/green'))).toBe(true);
 
     await page.fill('#vm-name', 'web_9');
     await page.click('#vm-create-button');

@@ -126,13 +126,26 @@ function frame(now: number): void {
   requestAnimationFrame(frame);
 }
 requestAnimationFrame(frame);
+$<HTMLButtonElement>('all-lights').addEventListener('click', () => select(ALL_LIGHTS));
 window.addEventListener('resize', () => {
   topology.render(true);
   dirty = true;
 });
 
+/** The History panel's pseudo-subject for the whole system's light changes. */
+const ALL_LIGHTS = '(all light changes)';
+
 function renderHistory(): void {
   if (!twin || !selected) return;
+  if (selected === ALL_LIGHTS) {
+    const changes = twin.lightChanges().reverse();
+    el.historyTitle.textContent = `— ${ALL_LIGHTS}`;
+    el.historyTitle.dataset.subject = selected;
+    el.historySummary.textContent = `${changes.length} change${changes.length === 1 ? '' : 's'} of the lights, newest first`;
+    $<HTMLElement>('history-lights').replaceChildren();
+    fillHistory(el.history, changes.slice(0, 300).map((c) => ({ t: c.t, kind: 'light', subject: c.label, data: { level: c.level, lights: c.lights.join('/'), misses: c.misses, ...(c.note ? { note: c.note } : {}) } })));
+    return;
+  }
   el.historyTitle.textContent = `— ${selected}`;
   el.historyTitle.dataset.subject = selected;
   el.historySummary.textContent = describe(twin, selected);
