@@ -218,7 +218,12 @@ export class LabVmControl implements VmControl {
   /** One operation at a time: two creates must not take one address. */
   private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly lab: Lab, private readonly image: GuestImage | null) {}
+  /** `image`: the guest image, or how to get it (built only when a VM is created or modified). */
+  constructor(private readonly lab: Lab, private readonly image: GuestImage | null | (() => Promise<GuestImage>)) {}
+
+  private async guestImage(): Promise<GuestImage | null> {
+    return typeof this.image === 'function' ? this.image() : this.image;
+  }
 
   private serial<T>(work: () => Promise<T>): Promise<T> {
     const next = this.queue.then(work, work);
@@ -297,20 +302,21 @@ export class LabVmControl implements VmControl {
       if (!template) throw new VmControlError('unknown-template', `no template "${tname}" (templates: the lab's backup VMs ${this.templates().join(', ')})`);
       if (req.host !== undefined) throw new VmControlError('bad-request', 'a lab\'s guests all run on this machine\'s libvirtd: give no host');
       checkVmResources({ cpus: req.cpus, memoryMb: req.memoryMb }, 'this machine', this.capacity(false), 0);
-      if (!this.image) throw new VmControlError('failed', 'no guest image: build it with scripts/guest/build.sh (hatwin lab up does)');
+      const image = await this.guestImage();
+      if (!image) throw new VmControlError('failed', 'no guest image: build it with scripts/guest/build.sh (hatwin lab up does)');
       const others = await this.created();
       const address = this.freeAddress(others);
       const mac = this.freeMac(name, others);
-      await this.define({ name, template: tname, address, mac }, req);
+      await this.define({ name, template: tname, address, mac }, req, image);
       return this.info(name, tname, address);
     });
   }
 
-  private async define(c: CreatedVm, r: VmResources, uuid?: string): Promise<void> {
+  private async define(c: CreatedVm, r: VmResources, image: GuestImage, uuid?: string): Promise<void> {
     const template = this.lab.backupVms.find((v) => v.name === c.template);
     if (!template) throw new VmControlError('unknown-template', `template "${c.template}" of ${c.name} is no longer in lab ${this.lab.name}`);
     const vm: LabBackupVm = { ...template, name: c.name, address: c.address, mac: c.mac, memoryMb: r.memoryMb };
-    const xml = domainXml(this.lab, vm, this.image!, {
+    const xml = domainXml(this.lab, vm, image, {
       ...(uuid ? { uuid } : {}),
       cpus: r.cpus,
       tap: `${labTag(this.lab)}v${createHash('sha1').update(c.name).digest('hex').slice(0, 6)}`,
@@ -383,10 +389,11 @@ export class LabVmControl implements VmControl {
       if (change.cpus === undefined && change.memoryMb === undefined) throw new VmControlError('bad-request', `modify ${name}: give cpus, memory or both`);
       checkVmResources(change, 'this machine', this.capacity(false), 0);
       const c = (await this.created()).find((x) => x.name === name);
-      if (!c || !this.image) throw new VmControlError('failed', `modify ${name}: ${c ? 'no guest image' : 'its creation record is gone'}`);
+      const image = await this.guestImage();
+      if (!c || !image) throw new VmControlError('failed', `modify ${name}: ${c ? 'no guest image' : 'its creation record is gone'}`);
       // Defining the domain again (same name and UUID) replaces its configuration (it is shut off).
       const uuid = (await virsh(['domuuid', this.dom(name)])).stdout.trim();
-      await this.define(c, { cpus: change.cpus ?? v.cpus, memoryMb: change.memoryMb ?? v.memoryMb }, uuid);
+      await this.define(c, { cpus: change.cpus ?? v.cpus, memoryMb: change.memoryMb ?? v.memoryMb }, image, uuid);
       return this.info(name, c.template, c.address);
     });
   }

@@ -42,15 +42,15 @@ function asUsage(e: unknown): never {
 /** How long the sim may run an operation before giving up (the longest VM operation is minutes). */
 const SIM_OP_LIMIT_US = 24 * 3600 * 1_000_000;
 
-async function open(o: WorldOpts, needImage: boolean): Promise<Target> {
+async function open(o: WorldOpts): Promise<Target> {
   if ((o.lab === undefined) === (o.scenario === undefined)) throw new UsageError('give --lab LAB.yaml (the live lab, root) or --scenario SCENARIO.yaml (its simulated world), one of them');
   if (o.lab !== undefined) {
     const lab = loadLab(o.lab);
     if (process.getuid?.() !== 0) throw new UsageError(`--lab drives libvirt as root: run as root (or give --scenario to see what the world would do)`);
     ensureNeeds('lab', { log: say });
     await ensureLibvirt();
-    const image = needImage ? await buildGuestImage() : null;
-    const vc = new LabVmControl(lab, image);
+    // The guest image is built (or found up to date) only when a VM is created or modified.
+    const vc = new LabVmControl(lab, () => buildGuestImage());
     return { vc, settle: async (work) => await work(), close: async () => undefined };
   }
   const scenario = readScenario(o.scenario!);
@@ -106,7 +106,7 @@ export function register(program: Command): void {
 
   worldOptions(vm.command('list').description('the VMs: state, vCPUs, memory, declared or created'))
     .action(guarded(async (o: WorldOpts) => {
-      const t = await open(o, false);
+      const t = await open(o);
       const vms = await t.vc.list();
       console.log(o.json ? JSON.stringify(vms, null, 2) : table(vms));
       await t.close();
@@ -118,7 +118,7 @@ export function register(program: Command): void {
     .option('--template <vm>', 'the VM it copies (default: the first backup VM)')
     .option('--host <host>', 'sim: the real server to define it on')
     .action(guarded(async (name: string, o: WorldOpts & { cpus: number; memory: number; template?: string; host?: string }) => {
-      const t = await open(o, true);
+      const t = await open(o);
       const info = await t.settle(() => t.vc.create({ name, cpus: o.cpus, memoryMb: o.memory, ...(o.template ? { template: o.template } : {}), ...(o.host ? { host: o.host } : {}) })).catch(asUsage);
       console.log(o.json ? JSON.stringify(info, null, 2) : `created ${info.name}: ${info.state}, ${info.cpus} vCPU, ${info.memoryMb} MiB, from template ${info.template}${info.address ? `, address ${info.address}` : ''}`);
       await t.close();
@@ -126,7 +126,7 @@ export function register(program: Command): void {
 
   const simple = (op: Exclude<VmControlOp, 'create' | 'modify'>, what: string) => worldOptions(vm.command(op).description(what).argument('<name>'))
     .action(guarded(async (name: string, o: WorldOpts) => {
-      const t = await open(o, false);
+      const t = await open(o);
       await t.settle(() => t.vc[op](name)).catch(asUsage);
       const after = (await t.vc.list()).find((v) => v.name === name);
       console.log(o.json ? JSON.stringify(after ?? null, null, 2) : `${op} ${name}: ${after ? after.state : 'deleted'}`);
@@ -140,7 +140,7 @@ export function register(program: Command): void {
     .option('--cpus <n>', 'vCPUs', positive('cpus'))
     .option('--memory <MiB>', 'memory in MiB', positive('memory'))
     .action(guarded(async (name: string, o: WorldOpts & { cpus?: number; memory?: number }) => {
-      const t = await open(o, true);
+      const t = await open(o);
       const info = await t.settle(() => t.vc.modify(name, { ...(o.cpus !== undefined ? { cpus: o.cpus } : {}), ...(o.memory !== undefined ? { memoryMb: o.memory } : {}) })).catch(asUsage);
       console.log(o.json ? JSON.stringify(info, null, 2) : `modified ${info.name}: ${info.cpus} vCPU, ${info.memoryMb} MiB`);
       await t.close();

@@ -216,8 +216,9 @@ function renderVmControl(): void {
   vmControl ??= new VmControlView(panel, attempt, (text) => say(text));
   vmControl.use(backend);
   if (!backend) return;
-  // The VMs change under the page too (hatwin vm, a policy, the run's time): re-read every 2 s.
-  if (Date.now() - vmRefreshedAt > 2_000) {
+  // The VMs change under the page too (hatwin vm, a policy, the run's time): re-read a sim run's
+  // every 2 s, the lab's every 5 s (each read is a few virsh calls).
+  if (Date.now() - vmRefreshedAt > (simRun !== null ? 2_000 : 5_000)) {
     vmRefreshedAt = Date.now();
     void vmControl.refresh();
   }

@@ -35,15 +35,26 @@ export interface VmRoutesOptions {
 /** Registers /api/lab/vms (the lab's libvirt) and /api/runs/:id/vms (a sim run's world) routes. */
 export function vmRoutes(app: express.Express, o: VmRoutesOptions): void {
   let control: Promise<LabVmControl> | null = null;
+  // The guest image is built (or found up to date) on the first create or modify, not for a list.
   let image: Promise<GuestImage> | null = null;
+  const imageOnce = (): Promise<GuestImage> => {
+    image ??= buildGuestImage();
+    image.catch(() => (image = null));
+    return image;
+  };
+  /** Why VM control cannot act on the lab now, or null. */
+  const unavailable = (w: LabWatch): string | null => {
+    if (!w.up) return `lab ${w.lab.name} is down: bring it up (hatwin lab up) before controlling its VMs`;
+    if (process.getuid?.() !== 0) return 'VM control drives libvirt as root: run hatwin serve --lab as root';
+    return null;
+  };
   const vc = async (): Promise<LabVmControl> => {
     const w = o.lab();
-    if (!w.up) throw o.httpError(409, `lab ${w.lab.name} is down: bring it up (hatwin lab up) before controlling its VMs`);
-    if (process.getuid?.() !== 0) throw o.httpError(409, 'VM control drives libvirt as root: run hatwin serve --lab as root');
+    const why = unavailable(w);
+    if (why) throw o.httpError(409, why);
     control ??= (async () => {
       await ensureLibvirt();
-      image ??= buildGuestImage();
-      return new LabVmControl(w.lab, await image);
+      return new LabVmControl(w.lab, imageOnce);
     })();
     control.catch(() => (control = null));
     return control;
@@ -59,7 +70,14 @@ export function vmRoutes(app: express.Express, o: VmRoutesOptions): void {
     res.status(status).json(info);
   };
 
+  // A lab that is down (or a server that is not root) has no VMs to list: 200 with none and why.
   app.get('/api/lab/vms', async (_req, res) => {
+    const w = o.lab();
+    const why = unavailable(w);
+    if (why) {
+      res.json({ vms: [], templates: w.lab.backupVms.map((v) => v.name), unavailable: why });
+      return;
+    }
     const c = await vc();
     res.json({ vms: await c.list(), templates: c.templates() });
   });

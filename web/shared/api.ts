@@ -165,4 +165,6 @@ export interface LabVm {
 export interface LabVms {
   vms: LabVm[];
   templates: string[];
+  /** The lab is down (or the server not root): why no VM is listed. */
+  unavailable?: string;
 }
