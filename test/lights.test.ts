@@ -12,7 +12,8 @@ import { foldScans, judge, lightPair, LightHistory, missesAfter, STALE_INTERVALS
 import { Twin } from '../web/shared/model.ts';
 import { startServer, type RunningServer } from '../web/server/serve.ts';
 import type { RunInfo } from '../web/shared/api.ts';
-import type { RunLightHistory, RunLights } from '../web/server/lights.ts';
+import { LightsBook, type RunLightHistory, type RunLights } from '../web/server/lights.ts';
+import type { Run } from '../web/server/runs.ts';
 
 const T = 2_000_000;
 type ScanStep = { gapUs: number; kind: 'ok' | 'miss' | 'standby' };
@@ -134,5 +135,48 @@ describe('lights API on a sim run (GET /api/runs/:id/lights, /lights/history)', 
     expect((await get<{ error: string }>(`/api/runs/${run.id}/lights/history?object=bogus`)).status).toBe(400);
     expect((await get<{ error: string }>(`/api/runs/${run.id}/lights/history?limit=0`)).status).toBe(400);
     expect((await get<{ error: string }>('/api/runs/nope/lights')).status).toBe(404);
+  });
+});
+
+describe('lights API on a live run (LightsBook over a run of kind live)', () => {
+  /** What the book reads of a run: a live one whose health.probe events arrive, then ends. */
+  function liveRun() {
+    const state = { nowUs: 0, live: true, events: [] as Array<{ t: number; kind: string; subject: string; data?: Record<string, unknown> }> };
+    const run = {
+      id: 'live0001', kind: 'live', get live() { return state.live; }, get state() { return state.live ? 'running' : 'done'; },
+      get events() { return state.events; },
+      topology: { hosts: [{ name: 'FTP', services: ['vsftpd'], state: 'on', mac: null }], vms: [], vips: [], clients: [], probeIntervalUs: T, untilUs: 0, lights: 'probes' },
+      info: () => ({ nowUs: state.nowUs }),
+    } as unknown as Run;
+    return { run, state };
+  }
+  const probe = (t: number, light: string, ok: boolean) => ({ t, kind: 'health.probe', subject: light.slice(light.indexOf(':') + 1), data: { light, ok, detail: ok ? 'ok' : 'no answer' } });
+
+  it('real probes: red after 1 miss, both after 3; stale when the probes stop for two intervals, and all stale once the run ends', async () => {
+    const { run, state } = liveRun();
+    const book = new LightsBook();
+    const light = async (id: string) => (await book.lights(run)).levels.Application.concat((await book.lights(run)).levels.Physical).find((o) => o.id === id)!;
+    state.events.push(probe(0, 'svc:FTP/vsftpd', true), probe(0, 'phys:FTP', true));
+    state.nowUs = 100_000;
+    expect((await book.lights(run)).source).toBe('probes');
+    expect((await light('svc:FTP/vsftpd')).lights).toEqual(['green', 'green']);
+    for (const k of [1, 2, 3]) state.events.push(probe(k * T, 'svc:FTP/vsftpd', false), probe(k * T, 'phys:FTP', true));
+    state.nowUs = 3 * T + 100_000;
+    expect((await light('svc:FTP/vsftpd')).lights).toEqual(['red', 'red']);
+    expect((await light('phys:FTP')).lights).toEqual(['green', 'green']);
+    // No probe since 3 T: at 5 T + 1 µs the lights are stale, not the last colours.
+    state.nowUs = 5 * T + 1;
+    expect((await light('phys:FTP')).lights).toEqual(['stale', 'stale']);
+    const h = await book.history(run, 'svc:FTP/vsftpd', 100);
+    expect(h.changes.map((c) => [c.t, c.lights.join('/')])).toEqual([[0, 'green/green'], [T, 'red/green'], [3 * T, 'red/red'], [5 * T + 1, 'stale/stale']]);
+    // A probe again: fresh; then the run ends: everything stale, and the system history says so.
+    state.events.push(probe(6 * T, 'phys:FTP', true));
+    state.nowUs = 6 * T;
+    expect((await light('phys:FTP')).lights).toEqual(['green', 'green']);
+    state.live = false;
+    expect((await light('phys:FTP')).lights).toEqual(['stale', 'stale']);
+    const all = await book.history(run, null, 100);
+    // The service was stale already (silent since 3 T): no change; the link light, never probed, gets its first entry.
+    expect(all.changes.filter((c) => c.note === 'stale: the live run has ended').map((c) => c.id).sort()).toEqual(['net:FTP', 'phys:FTP']);
   });
 });
