@@ -11,10 +11,11 @@ import * as live from './commands/live.ts';
 import * as settle from './commands/settle.ts';
 import * as sweep from './commands/sweep.ts';
 import * as swarm from './commands/swarm.ts';
+import * as vm from './commands/vm.ts';
 
 const program = new Command();
 program.name('hatwin').description('Digital twin and executor for high-availability server systems').showHelpAfterError();
-for (const m of [check, sim, run, serve, lab, live, settle, sweep, swarm]) m.register(program);
+for (const m of [check, sim, run, serve, lab, live, settle, sweep, swarm, vm]) m.register(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -4,11 +4,15 @@
 // which real server a VM runs on is bookkeeping here, as the VM images of the papers sit on a
 // shared file server and any host can resume them.
 import type { Hypervisor, VmInfo, VmState } from '../../engine/ports/hypervisor.ts';
-import { domainName } from './names.ts';
-import { defineDomain, domainXml, LIBVIRT_URI, virsh, type GuestImage } from './libvirt.ts';
+import { checkVmName, checkVmOp, checkVmResources, VmControlError, type HostCapacity, type VmControl, type VmControlInfo, type VmCreateRequest, type VmResources } from '../../engine/ports/hypervisor.ts';
+import { domainName, domainPrefix, labTag } from './names.ts';
+import { defineDomain, domainState, domainXml, LIBVIRT_URI, listDomains, removeDomain, virsh, type GuestImage } from './libvirt.ts';
+import { formatIpv4 } from './ipv4.ts';
 import type { Lab, LabBackupVm } from './schema.ts';
 import { join } from 'node:path';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 
 /** What the adapter needs from libvirt, by domain name. */
 export interface LibvirtBackend {
@@ -183,5 +187,227 @@ export class LabHypervisor implements Hypervisor {
 
   close(): Promise<void> {
     return this.backend.close();
+  }
+}
+
+// ---------- VM control (chen-lo-2015 Figs. 12-13) over the lab's libvirt ----------
+// A created VM boots the lab's tiny guest image (scripts/guest/build.sh) as a copy of a template
+// (one of the lab's backup VMs: its services, run by the guest's /init), with its own name, vCPUs,
+// memory, MAC, tap and an address of the lab subnet that nothing else uses. Its domain is
+// `hatwin_LAB_NAME`; what the lab file does not say (template, address, MAC) is kept in the
+// domain's description, so another process (hatwin vm, hatwin serve) finds it again. The lab's
+// own backup VMs are listed and may be started and shut down, not deleted or modified.
+
+const CREATED = /created by VM control from template (\S+); address (\S+); mac (\S+)/;
+/** How long a shut down waits for the guest to power off on ACPI before pulling the plug (the tiny guest has no ACPI daemon). */
+const SHUTDOWN_GRACE_MS = 3_000;
+
+interface CreatedVm {
+  name: string;
+  template: string;
+  address: string;
+  mac: string;
+}
+
+function meminfoMb(field: 'MemTotal' | 'MemAvailable'): number {
+  const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync('/proc/meminfo', 'utf8'));
+  return m ? Math.floor(Number(m[1]) / 1024) : 0;
+}
+
+export class LabVmControl implements VmControl {
+  /** One operation at a time: two creates must not take one address. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  /** `image`: the guest image, or how to get it (built only when a VM is created or modified). */
+  constructor(private readonly lab: Lab, private readonly image: GuestImage | null | (() => Promise<GuestImage>)) {}
+
+  private async guestImage(): Promise<GuestImage | null> {
+    return typeof this.image === 'function' ? this.image() : this.image;
+  }
+
+  private serial<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(work, work);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private dom(name: string): string {
+    return domainName(this.lab, name);
+  }
+
+  /** The machine's room for guests: its CPUs, and its memory (all of it, or what is available now). */
+  private capacity(now: boolean): HostCapacity {
+    return { cpus: availableParallelism(), memoryMb: meminfoMb(now ? 'MemAvailable' : 'MemTotal') };
+  }
+
+  /** VMs created by VM control in this lab, found in libvirt. */
+  private async created(): Promise<CreatedVm[]> {
+    const prefix = domainPrefix(this.lab);
+    const backups = new Set(this.lab.backupVms.map((v) => this.dom(v.name)));
+    const out: CreatedVm[] = [];
+    for (const d of await listDomains()) {
+      if (!d.startsWith(prefix) || backups.has(d)) continue;
+      const desc = await virsh(['desc', d], { allowFail: true });
+      const m = CREATED.exec(desc.stdout);
+      if (m) out.push({ name: d.slice(prefix.length), template: m[1], address: m[2], mac: m[3] });
+    }
+    return out;
+  }
+
+  private async resources(d: string, fallback: VmResources): Promise<VmResources> {
+    const r = await virsh(['dominfo', d], { allowFail: true });
+    if (r.code !== 0) return fallback;
+    const cpus = Number(/^CPU\(s\):\s+(\d+)/m.exec(r.stdout)?.[1] ?? 1);
+    const kib = Number(/^Max memory:\s+(\d+) KiB/m.exec(r.stdout)?.[1] ?? 0);
+    return { cpus, memoryMb: Math.round(kib / 1024) };
+  }
+
+  private async info(name: string, template: string | null, address?: string): Promise<VmControlInfo> {
+    const d = this.dom(name);
+    const state = vmState(await domainState(d));
+    const declared = this.lab.backupVms.find((v) => v.name === name);
+    const fallback = { cpus: 1, memoryMb: declared?.memoryMb ?? 0 };
+    const where = address ?? declared?.address;
+    return { name, state, host: null, ...(await this.resources(d, fallback)), template, origin: template === null ? 'declared' : 'created', ...(where ? { address: where } : {}) };
+  }
+
+  private async all(): Promise<VmControlInfo[]> {
+    const declared = await Promise.all(this.lab.backupVms.map((v) => this.info(v.name, null)));
+    const created = await Promise.all((await this.created()).map((c) => this.info(c.name, c.template, c.address)));
+    return [...declared, ...created];
+  }
+
+  private async find(name: string): Promise<{ vm: VmControlInfo | undefined; names: string[] }> {
+    const all = await this.all();
+    return { vm: all.find((v) => v.name === name), names: all.map((v) => v.name) };
+  }
+
+  list(): Promise<VmControlInfo[]> {
+    return this.serial(() => this.all());
+  }
+
+  templates(): string[] {
+    return this.lab.backupVms.map((v) => v.name);
+  }
+
+  create(req: VmCreateRequest): Promise<VmControlInfo> {
+    return this.serial(async () => {
+      const name = checkVmName(req.name);
+      const lab = this.lab;
+      const taken = [...lab.hosts.map((h) => h.name), ...lab.backupVms.map((v) => v.name), lab.client.name, lab.etcd.name];
+      if (taken.includes(name) || (await domainState(this.dom(name))) !== null) throw new VmControlError('exists', `lab ${lab.name} has a host, VM or domain named "${name}" already`);
+      const tname = req.template ?? this.templates()[0];
+      if (tname === undefined) throw new VmControlError('unknown-template', `lab ${lab.name} has no backup VM to use as a template`);
+      const template = lab.backupVms.find((v) => v.name === tname);
+      if (!template) throw new VmControlError('unknown-template', `no template "${tname}" (templates: the lab's backup VMs ${this.templates().join(', ')})`);
+      if (req.host !== undefined) throw new VmControlError('bad-request', 'a lab\'s guests all run on this machine\'s libvirtd: give no host');
+      checkVmResources({ cpus: req.cpus, memoryMb: req.memoryMb }, 'this machine', this.capacity(false), 0);
+      const image = await this.guestImage();
+      if (!image) throw new VmControlError('failed', 'no guest image: build it with scripts/guest/build.sh (hatwin lab up does)');
+      const others = await this.created();
+      const address = this.freeAddress(others);
+      const mac = this.freeMac(name, others);
+      await this.define({ name, template: tname, address, mac }, req, image);
+      return this.info(name, tname, address);
+    });
+  }
+
+  private async define(c: CreatedVm, r: VmResources, image: GuestImage, uuid?: string): Promise<void> {
+    const template = this.lab.backupVms.find((v) => v.name === c.template);
+    if (!template) throw new VmControlError('unknown-template', `template "${c.template}" of ${c.name} is no longer in lab ${this.lab.name}`);
+    const vm: LabBackupVm = { ...template, name: c.name, address: c.address, mac: c.mac, memoryMb: r.memoryMb };
+    const xml = domainXml(this.lab, vm, image, {
+      ...(uuid ? { uuid } : {}),
+      cpus: r.cpus,
+      tap: `${labTag(this.lab)}v${createHash('sha1').update(c.name).digest('hex').slice(0, 6)}`,
+      description: `hatwin lab ${this.lab.name}: VM ${c.name} created by VM control from template ${c.template}; address ${c.address}; mac ${c.mac}`,
+    });
+    const dir = join(this.lab.stateDir, 'guests');
+    mkdirSync(dir, { recursive: true });
+    await defineDomain(join(dir, `vm-${c.name}.xml`), xml);
+  }
+
+  /** The highest address of the subnet that neither the lab file nor another created VM uses. */
+  private freeAddress(others: CreatedVm[]): string {
+    const lab = this.lab;
+    const used = new Set([lab.bridge.address, lab.etcd.address, lab.client.address, ...lab.hosts.map((h) => h.address), ...lab.backupVms.map((v) => v.address), ...lab.vips.map((v) => v.address), ...others.map((o) => o.address)]);
+    for (let ip = lab.cidr.broadcast - 1; ip > lab.cidr.network; ip--) {
+      const a = formatIpv4(ip);
+      if (!used.has(a)) return a;
+    }
+    throw new VmControlError('no-room', `lab subnet ${lab.subnet} has no free address for another VM`);
+  }
+
+  /** A locally administered MAC (52:54:00, as libvirt's) from the lab and VM name, unique in the lab. */
+  private freeMac(name: string, others: CreatedVm[]): string {
+    const used = new Set([...this.lab.hosts.map((h) => h.mac), ...this.lab.backupVms.map((v) => v.mac), ...others.map((o) => o.mac)].map((m) => m.toLowerCase()));
+    for (let salt = 0; salt < 1000; salt++) {
+      const h = createHash('sha1').update(`${this.lab.name}/${name}/${salt}`).digest('hex');
+      const mac = `52:54:00:${h.slice(0, 2)}:${h.slice(2, 4)}:${h.slice(4, 6)}`;
+      if (!used.has(mac)) return mac;
+    }
+    throw new VmControlError('failed', `no free MAC address for ${name}`);
+  }
+
+  delete(name: string): Promise<void> {
+    return this.serial(async () => {
+      const { vm, names } = await this.find(name);
+      checkVmOp('delete', name, vm, names);
+      await virsh(['undefine', this.dom(name)]);
+      rmSync(join(this.lab.stateDir, 'guests', `vm-${name}.xml`), { force: true });
+    });
+  }
+
+  start(name: string): Promise<void> {
+    return this.serial(async () => {
+      const { vm, names } = await this.find(name);
+      const v = checkVmOp('start', name, vm, names);
+      checkVmResources({ cpus: v.cpus, memoryMb: v.memoryMb }, 'this machine', this.capacity(true), 0);
+      const r = await virsh(['start', this.dom(name)], { allowFail: true });
+      if (r.code !== 0) throw new VmControlError('failed', `start ${name}: ${r.stderr.trim() || `virsh exited ${r.code}`}`);
+    });
+  }
+
+  shutdown(name: string): Promise<void> {
+    return this.serial(async () => {
+      const { vm, names } = await this.find(name);
+      checkVmOp('shutdown', name, vm, names);
+      const d = this.dom(name);
+      await virsh(['shutdown', d], { allowFail: true });
+      const deadline = Date.now() + SHUTDOWN_GRACE_MS;
+      while (Date.now() < deadline && vmState(await domainState(d)) === 'running') await new Promise((res) => setTimeout(res, 200));
+      if (vmState(await domainState(d)) !== 'stopped') await virsh(['destroy', d], { allowFail: true });
+      const after = vmState(await domainState(d));
+      if (after !== 'stopped') throw new VmControlError('failed', `shut down ${name}: libvirt still says ${after}`);
+    });
+  }
+
+  modify(name: string, change: Partial<VmResources>): Promise<VmControlInfo> {
+    return this.serial(async () => {
+      const { vm, names } = await this.find(name);
+      const v = checkVmOp('modify', name, vm, names);
+      if (change.cpus === undefined && change.memoryMb === undefined) throw new VmControlError('bad-request', `modify ${name}: give cpus, memory or both`);
+      checkVmResources(change, 'this machine', this.capacity(false), 0);
+      const c = (await this.created()).find((x) => x.name === name);
+      const image = await this.guestImage();
+      if (!c || !image) throw new VmControlError('failed', `modify ${name}: ${c ? 'no guest image' : 'its creation record is gone'}`);
+      // Defining the domain again (same name and UUID) replaces its configuration (it is shut off).
+      const uuid = (await virsh(['domuuid', this.dom(name)])).stdout.trim();
+      await this.define(c, { cpus: change.cpus ?? v.cpus, memoryMb: change.memoryMb ?? v.memoryMb }, image, uuid);
+      return this.info(name, c.template, c.address);
+    });
+  }
+
+  /** Removes every VM created in this lab (tests, `lab down` leftovers): destroyed and undefined. */
+  removeCreated(): Promise<string[]> {
+    return this.serial(async () => {
+      const gone: string[] = [];
+      for (const c of await this.created()) {
+        await removeDomain(this.dom(c.name));
+        rmSync(join(this.lab.stateDir, 'guests', `vm-${c.name}.xml`), { force: true });
+        gone.push(c.name);
+      }
+      return gone;
+    });
   }
 }

@@ -81,17 +81,27 @@ export function guestCmdline(lab: Lab, vm: LabBackupVm): string {
   return ['console=ttyS0', 'ipv6.disable=1', 'panic=-1', 'quiet', `hatwin.name=${vm.name}`, `hatwin.ip=${vm.address}/${lab.cidr.prefix}`, ...(svc ? [`hatwin.svc=${svc}`] : [])].join(' ');
 }
 
+/** A VM created by VM control (adapters/lab/hypervisor.ts LabVmControl): its own tap, vCPUs and description. */
+export interface DomainXmlOptions {
+  /** Keeps the domain's identity when it is defined again (libvirt refuses the same name with another UUID). */
+  uuid?: string;
+  tap?: string;
+  cpus?: number;
+  description?: string;
+}
+
 /**
  * Domain XML of a backup VM: software emulation (type='kvm' hung here), direct kernel boot of
  * the tiny guest, virtio NIC on the lab bridge, serial console to a file, guest-agent channel.
  */
-export function domainXml(lab: Lab, vm: LabBackupVm, image: GuestImage): string {
+export function domainXml(lab: Lab, vm: LabBackupVm, image: GuestImage, opts: DomainXmlOptions = {}): string {
   const e = xmlEscape;
   return `<domain type='qemu'>
-  <name>${e(domainName(lab, vm.name))}</name>
-  <description>hatwin lab ${e(lab.name)}: backup VM ${e(vm.name)} of ${e(vm.backs)}</description>
+  <name>${e(domainName(lab, vm.name))}</name>${opts.uuid ? `
+  <uuid>${e(opts.uuid)}</uuid>` : ''}
+  <description>${e(opts.description ?? `hatwin lab ${lab.name}: backup VM ${vm.name} of ${vm.backs}`)}</description>
   <memory unit='MiB'>${vm.memoryMb}</memory>
-  <vcpu>1</vcpu>
+  <vcpu>${opts.cpus ?? 1}</vcpu>
   <os>
     <type arch='x86_64' machine='pc'>hvm</type>${image.firmware ? `
     <loader type='rom'>${e(image.firmware)}</loader>` : ''}
@@ -107,7 +117,7 @@ export function domainXml(lab: Lab, vm: LabBackupVm, image: GuestImage): string 
     <interface type='bridge'>
       <mac address='${e(vm.mac)}'/>
       <source bridge='${e(lab.bridge.name)}'/>
-      <target dev='${e(guestTap(lab, vm.name))}'/>
+      <target dev='${e(opts.tap ?? guestTap(lab, vm.name))}'/>
       <model type='virtio'/>
     </interface>
     <serial type='file'>

@@ -818,6 +818,41 @@ export class World {
     for (const sv of this.services.values()) if (sv.target === vm && sv.state !== 'up') this.setServiceState(sv, 'up');
   }
 
+  // ---------- VM control (an operator's create, delete, modify; adapters/sim/vm-control.ts) ----------
+
+  /** Defines a new VM (state defined, on `spec.host`), with its services up once it runs. */
+  defineVm(spec: VmSpec): void {
+    if (this.vms.has(spec.name) || this.hosts.has(spec.name)) throw new WorldError(`a host or VM "${spec.name}" exists already`);
+    if (spec.host !== null) this.host(spec.host);
+    this.vms.set(spec.name, { spec: { ...spec, state: 'defined' }, state: 'defined', host: spec.host, hasImage: false });
+    this.emit('vm.state', spec.name, { state: 'defined', host: spec.host });
+    // Its daemons, so that a trace reader (the page's lights) knows them before they first change.
+    for (const sv of spec.services) {
+      this.services.set(`${spec.name}/${sv.name}`, { spec: sv, target: spec.name, state: 'up' });
+      this.emit('service.state', `${spec.name}/${sv.name}`, { state: 'up' });
+    }
+    this.changed(`node:${spec.name}`);
+  }
+
+  /** Forgets a VM that does not run (defined, stopped or crashed) and its services. */
+  undefineVm(name: string): void {
+    const v = this.vm(name);
+    if (v.state !== 'defined' && v.state !== 'stopped' && v.state !== 'crashed') throw new WorldError(`VM ${name} is ${v.state}; undefine needs defined, stopped or crashed`);
+    this.dropVips(name, 'undefined');
+    this.vms.delete(name);
+    for (const key of [...this.services.keys()]) if (key.startsWith(`${name}/`)) this.services.delete(key);
+    this.vmExtra.delete(name);
+    this.emit('vm.undefine', name, { host: v.host });
+    this.changed(`node:${name}`);
+  }
+
+  /** Sets a VM's vCPUs and memory (takes effect at its next start). */
+  setVmResources(name: string, cores: number, memMb: number): void {
+    const v = this.vm(name);
+    v.spec = { ...v.spec, cores, memMb };
+    this.emit('vm.modify', name, { cpus: cores, memoryMb: memMb });
+  }
+
   // ---------- image copies ----------
 
   /**

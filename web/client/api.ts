@@ -1,6 +1,6 @@
 // Calls to the hatwin server. State-changing calls carry the bearer token when the page has one
 // (from #token=... in the address, kept for the tab's session).
-import type { ApiError, ConformDetail, ConformEntry, LabInfo, RunDetail, RunInfo, SavedTrace, ScenarioEntry, Speed, Topology, TraceEvent } from '../shared/api.ts';
+import type { ApiError, ConformDetail, ConformEntry, LabInfo, LabVm, LabVms, RunDetail, RunInfo, SavedTrace, ScenarioEntry, Speed, Topology, TraceEvent } from '../shared/api.ts';
 
 const TOKEN_KEY = 'hatwin.token';
 
@@ -66,6 +66,16 @@ export const api = {
   startLive: (scenario: string) => call<RunInfo>('POST', '/api/lab/runs', { scenario }),
   stop: (id: string) => call<RunInfo>('POST', `/api/runs/${id}/stop`),
   labFault: (id: string, fault: Record<string, unknown>) => call<{ atUs: number; message: string }>('POST', `/api/runs/${id}/faults`, fault),
+  labVms: () => call<LabVms>('GET', '/api/lab/vms'),
+  createVm: (req: { name: string; cpus: number; memoryMb: number; template?: string }) => call<LabVm>('POST', '/api/lab/vms', req),
+  vmAction: (name: string, action: 'start' | 'shutdown') => call<LabVm>('POST', `/api/lab/vms/${encodeURIComponent(name)}/${action}`),
+  modifyVm: (name: string, change: { cpus?: number; memoryMb?: number }) => call<LabVm>('PATCH', `/api/lab/vms/${encodeURIComponent(name)}`, change),
+  deleteVm: (name: string) => call<{ deleted: string }>('DELETE', `/api/lab/vms/${encodeURIComponent(name)}`),
+  runVms: (id: string) => call<LabVms & { nowUs: number }>('GET', `/api/runs/${encodeURIComponent(id)}/vms`),
+  createRunVm: (id: string, req: { name: string; cpus: number; memoryMb: number; template?: string }) => call<{ atUs: number; vm: LabVm }>('POST', `/api/runs/${encodeURIComponent(id)}/vms`, req),
+  runVmAction: (id: string, name: string, action: 'start' | 'shutdown') => call<{ atUs: number; vm: LabVm }>('POST', `/api/runs/${encodeURIComponent(id)}/vms/${encodeURIComponent(name)}/${action}`),
+  modifyRunVm: (id: string, name: string, change: { cpus?: number; memoryMb?: number }) => call<{ atUs: number; vm: LabVm }>('PATCH', `/api/runs/${encodeURIComponent(id)}/vms/${encodeURIComponent(name)}`, change),
+  deleteRunVm: (id: string, name: string) => call<{ atUs: number; deleted: string }>('DELETE', `/api/runs/${encodeURIComponent(id)}/vms/${encodeURIComponent(name)}`),
   conformList: () => call<ConformEntry[]>('GET', '/api/conform'),
   conform: (path: string) => call<ConformDetail>('GET', `/api/conform/${path.split('/').map(encodeURIComponent).join('/')}`),
 };

@@ -8,6 +8,7 @@ import { TimelineView } from './views/timeline.ts';
 import { PowerView } from './views/power.ts';
 import { EventsView, fillHistory } from './views/events.ts';
 import { renderCompare } from './views/compare.ts';
+import { labBackend, runBackend, VmControlView } from './views/vms.ts';
 import { FAULT_KINDS, LAB_FAULT_KINDS, type LabInfo, type RunInfo, type ScenarioEntry, type Speed } from '../shared/api.ts';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -120,20 +121,44 @@ function frame(now: number): void {
     power.render();
     events.render();
     renderHistory();
+    renderVmControl();
   }
   requestAnimationFrame(frame);
 }
 requestAnimationFrame(frame);
+$<HTMLButtonElement>('all-lights').addEventListener('click', () => select(ALL_LIGHTS));
 window.addEventListener('resize', () => {
   topology.render(true);
   dirty = true;
 });
 
+/** The History panel's pseudo-subject for the whole system's light changes. */
+const ALL_LIGHTS = '(all light changes)';
+
 function renderHistory(): void {
   if (!twin || !selected) return;
+  if (selected === ALL_LIGHTS) {
+    const changes = twin.lightChanges().reverse();
+    el.historyTitle.textContent = `— ${ALL_LIGHTS}`;
+    el.historyTitle.dataset.subject = selected;
+    el.historySummary.textContent = `${changes.length} change${changes.length === 1 ? '' : 's'} of the lights, newest first`;
+    $<HTMLElement>('history-lights').replaceChildren();
+    fillHistory(el.history, changes.slice(0, 300).map((c) => ({ t: c.t, kind: 'light', subject: c.label, data: { level: c.level, lights: c.lights.join('/'), misses: c.misses, ...(c.note ? { note: c.note } : {}) } })));
+    return;
+  }
   el.historyTitle.textContent = `— ${selected}`;
   el.historyTitle.dataset.subject = selected;
   el.historySummary.textContent = describe(twin, selected);
+  const t = twin;
+  const rows = t.lights().filter((l) => l.subject === selected).map((l) => {
+    const div = document.createElement('div');
+    div.className = 'h-lights';
+    div.dataset.id = l.id;
+    const changes = t.lightChanges(l.id).slice(-6);
+    div.textContent = `${l.level} lights: ${changes.map((c) => `${c.lights.join('/')} at ${fmtS(c.t)}`).join(' → ') || 'no change yet'}`;
+    return div;
+  });
+  $<HTMLElement>('history-lights').replaceChildren(...rows);
   fillHistory(el.history, twin.history(selected).reverse().slice(0, 300));
 }
 
@@ -154,6 +179,7 @@ function describe(t: Twin, subject: string): string {
 }
 
 function renderStatus(): void {
+  renderVmControl();
   const s = info;
   if (!s) return;
   const speed = s.speed === 'max' ? 'max speed' : `x${s.speed}`;
@@ -176,12 +202,32 @@ function renderStatus(): void {
   el.stop.hidden = !isLive;
   el.stop.disabled = !(active && isLive && s.live?.startedBy === 'page');
   el.stop.title = isLive && s.live?.startedBy === 'cli' ? `started by hatwin live (pid ${s.live.pid}): stop it there` : 'stop the live run: its agents are ended and its trace written';
-  if (twin?.probeMode && !active) twin.ended = s.state === 'error' ? `the run failed${s.error ? `: ${brief(s.error)}` : ''}` : 'the live run has ended';
+  if (twin?.probeMode && !active) twin.markEnded(s.state === 'error' ? `the run failed${s.error ? `: ${brief(s.error)}` : ''}` : 'the live run has ended');
+}
+
+let vmControl: VmControlView | null = null;
+let vmRefreshedAt = 0;
+/** VM control acts on the followed sim run's world while it goes on, else on the lab when it is up. */
+function renderVmControl(): void {
+  const panel = $<HTMLElement>('vm-panel');
+  const simRun = info?.kind === 'sim' && (info.state === 'running' || info.state === 'paused') ? info.id : null;
+  const backend = simRun !== null ? runBackend(simRun) : lab?.up ? labBackend(lab.name) : null;
+  panel.hidden = backend === null;
+  vmControl ??= new VmControlView(panel, attempt, (text) => say(text));
+  vmControl.use(backend);
+  if (!backend) return;
+  // The VMs change under the page too (hatwin vm, a policy, the run's time): re-read a sim run's
+  // every 2 s, the lab's every 5 s (each read is a few virsh calls).
+  if (Date.now() - vmRefreshedAt > (simRun !== null ? 2_000 : 5_000)) {
+    vmRefreshedAt = Date.now();
+    void vmControl.refresh();
+  }
 }
 
 function renderLab(): void {
   el.lab.hidden = lab === null;
   el.worldLabel.hidden = lab === null;
+  renderVmControl();
   if (!lab) return;
   const running = lab.runs.filter((r) => r.state === 'running');
   el.lab.dataset.up = String(lab.up);

@@ -19,6 +19,8 @@ import type { LabWatch } from './live.ts';
 import type { TraceMetrics } from '../../run/metrics.ts';
 import { ConformError, listConform, readConform } from './conform.ts';
 import { labFaultSchema, startLiveSchema } from './requests.ts';
+import { LightsBook } from './lights.ts';
+import { vmRoutes } from './vms.ts';
 
 export { listTraces, resolveSavedTrace };
 
@@ -122,6 +124,9 @@ export function createApp(o: AppOptions): express.Express {
     lab().stopRun(r);
     res.json(r.info());
   });
+
+  // VM control on the lab's libvirt and in sim runs' worlds (web/server/vms.ts).
+  vmRoutes(app, { lab, run, httpError: (status, message) => new HttpError(status, message) });
 
   // ---------- sim and live side by side (hatwin conform) ----------
 
@@ -241,6 +246,28 @@ export function createApp(o: AppOptions): express.Express {
     for (const msgs of held) write(msgs);
     held = null;
     write([{ type: 'status', status: r.info() }]);
+  });
+
+  // Health lights (web/shared/lights.ts): the run's lights now, by level; the changes of one
+  // light (?object=svc:Web1/httpd) or of all of them, newest last (?limit=N, default 1000).
+  const lightsBook = new LightsBook();
+  app.get('/api/runs/:id/lights', async (req, res) => {
+    res.json(await lightsBook.lights(run(req)));
+  });
+
+  app.get('/api/runs/:id/lights/history', async (req, res) => {
+    const r = run(req);
+    const object = typeof req.query.object === 'string' ? req.query.object : null;
+    if (object !== null && !/^(svc|net|vip|phys|vm):[^\s]{1,300}$/.test(object)) {
+      throw new HttpError(400, `bad object "${object.slice(0, 80)}": a light id such as svc:Web1/httpd, net:Web1, vip:vip-web1, phys:Web1 or vm:FTPb (GET /api/runs/${r.id}/lights lists them)`);
+    }
+    const limitText = typeof req.query.limit === 'string' ? req.query.limit : '1000';
+    if (!/^\d{1,6}$/.test(limitText) || Number(limitText) < 1 || Number(limitText) > 100_000) throw new HttpError(400, `bad limit "${limitText.slice(0, 20)}": a whole number from 1 to 100000`);
+    if (object !== null) {
+      const now = await lightsBook.lights(r);
+      if (!Object.values(now.levels).some((list) => list.some((o) => o.id === object))) throw new HttpError(404, `run ${r.id} has no light "${object}" (GET /api/runs/${r.id}/lights lists them)`);
+    }
+    res.json(await lightsBook.history(r, object, Number(limitText)));
   });
 
   app.post('/api/runs/:id/pause', (req, res) => {

@@ -319,6 +319,22 @@ export class Run {
     return nowUs;
   }
 
+  /**
+   * Does an operator's action on the simulated world now, between kernel events (VM control):
+   * `act` changes the world at the run's current time or refuses by throwing; what it starts
+   * ends in later events, as the run goes on.
+   */
+  actOnWorld<T>(what: string, act: (sim: Simulation) => T): { atUs: number; value: T } {
+    const sim = this.sim;
+    if (!sim) throw new RunError(409, `run ${this.id} is a ${this.source.kind === 'live' ? 'live run (use the lab\'s VM control)' : 'replay of a saved trace'}: only sim runs ${what}`);
+    this.assertActive(what);
+    this.touch();
+    const atUs = sim.kernel.nowUs();
+    const value = act(sim);
+    this.flush(true);
+    return { atUs, value };
+  }
+
   /** Ends a live run from outside (an idle paused run evicted by the manager). */
   end(summary: string, detail: string): void {
     if (!this.live) return;

@@ -146,3 +146,25 @@ export const LAB_FAULT_KINDS = ['St1', 'St2', 'Nt1', 'Nt2', 'pause', 'link-down'
 
 /** The fault kinds a running simulation takes (sim/scenario/schema.ts). */
 export const FAULT_KINDS = ['St1', 'St2', 'Nt1', 'Nt2', 'host-restart', 'host-shutdown', 'host-fail', 'pause', 'link-down', 'vm-crash', 'vm-reboot', 'partition'] as const;
+
+/** A VM of the lab under VM control (GET /api/lab/vms; engine/ports/hypervisor.ts VmControlInfo). */
+export interface LabVm {
+  name: string;
+  state: string;
+  host: string | null;
+  cpus: number;
+  memoryMb: number;
+  /** The template it was created from; null: one of the lab file's backup VMs. */
+  template: string | null;
+  /** Declared VMs may be started and shut down, not deleted or modified. */
+  origin: 'declared' | 'created';
+  /** The guest's address on the lab network. */
+  address?: string;
+}
+
+export interface LabVms {
+  vms: LabVm[];
+  templates: string[];
+  /** The lab is down (or the server not root): why no VM is listed. */
+  unavailable?: string;
+}
