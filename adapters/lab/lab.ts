@@ -25,7 +25,7 @@ import { formatIpv4, inCidr } from './ipv4.ts';
 import { ensureKeys, sshdConfig } from './keys.ts';
 import { defineDomain, domainState, domainXml, ensureLibvirt, listDomains, QBOOT, removeDomain, virsh, type GuestImage } from './libvirt.ts';
 import {
-  accessLogPath, clientNs, clientVeth, domainName, etcdNs, etcdVeth, guestConsolePath, hostDir, hostNs, hostVeth,
+  accessLogPath, clientNs, clientVeth, domainName, domainPrefix, etcdNs, etcdVeth, guestConsolePath, hostDir, hostNs, hostVeth,
   labDomains, labInterfaces, labNamespaces, NS_IF, powerSocket, statePath,
 } from './names.ts';
 import { endProcesses, isAlive, procRef, type ProcRef } from './proc.ts';
@@ -424,7 +424,8 @@ export async function labDown(lab: Lab, log: Log = () => undefined): Promise<Dow
   await endProcesses(recorded, 'SIGTERM', 3_000);
   const killed = new Set([...inNs, ...recorded.map((p) => p.pid)]).size;
 
-  const domains = [...new Set([...(st?.domains ?? []), ...labDomains(lab)])];
+  // The lab's declared guests and any guest VM control created in it (named with the lab's prefix).
+  const domains = [...new Set([...(st?.domains ?? []), ...labDomains(lab), ...(await listDomains().catch(() => [] as string[])).filter((d) => d.startsWith(domainPrefix(lab)))])];
   const removedDomains: string[] = [];
   await Promise.all(domains.map(async (d) => {
     if ((await domainState(d)) === null) return;
@@ -454,7 +455,7 @@ export async function labLeftovers(lab: Lab): Promise<string[]> {
   const links = await existingLinks();
   for (const [name, l] of links) if (l.ifalias === aliasOf(lab) || labInterfaces(lab).includes(name)) left.push(`interface ${name}`);
   const domsNow = new Set(await listDomains());
-  left.push(...[...new Set([...labDomains(lab), ...(st?.domains ?? [])])].filter((d) => domsNow.has(d)).map((d) => `guest ${d}`));
+  left.push(...[...new Set([...labDomains(lab), ...(st?.domains ?? []), ...[...domsNow].filter((d) => d.startsWith(domainPrefix(lab)))])].filter((d) => domsNow.has(d)).map((d) => `guest ${d}`));
   if (existsSync(lab.stateDir)) left.push(`folder ${lab.stateDir}`);
   return left;
 }
