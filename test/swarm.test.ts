@@ -14,6 +14,10 @@ const N = Number(process.env.HATWIN_SWARM_N ?? 400);
 const FIXED: Record<SwarmPolicy, readonly SwarmKey[]> = {
   failover: ['S1', 'S2', 'S3', 'L1', 'L2'],
   p2p: ['S1', 'S2', 'S3', 'L1', 'L2'],
+  pss: [],
+  msbs: [],
+  navigator: [],
+  lbcluster: [],
 };
 
 describe('swarm (CI size)', () => {
