@@ -95,7 +95,7 @@ export interface VipGoal {
   managers: string[];
   /** Nodes that may serve it (one of them, or of their hosts, must be alive). */
   servers: string[];
-  /** Navigator: served only while a pilot survives (both containers down at once ends it). */
+  /** Navigator: served only while a pilot survives (no container of a pilot, running on a host that is on with its link up, at some instant, ends it). */
   pilots?: string[];
 }
 
@@ -481,6 +481,8 @@ export function checkTrace(events: readonly TraceEvent[], m: CheckModel): CheckR
   /** Navigator: goals whose containers ran, and those that lost every container at once (no pilot left). */
   const pilotsSeen = new Set<string>();
   const pilotsLost = new Set<string>();
+  /** Navigator containers whose pilot said it runs them (a navigator.track line since their last start). */
+  const piloted = new Set<string>();
   let lastFaultUs = 0;
   let i = 0;
   /** Subjects of the fault lines of the current instant (a restart they cause is no policy's act). */
@@ -540,8 +542,9 @@ export function checkTrace(events: readonly TraceEvent[], m: CheckModel): CheckR
       if (!g.pilots) continue;
       const held = g.pilots.filter((v) => {
         const st = w.vm.get(v);
+        if (!piloted.has(v)) return false;
         const hs = st?.host ? w.host.get(st.host)?.state : undefined;
-        return !!st && ['running', 'starting', 'resuming'].includes(st.state) && hs !== undefined && hs !== 'off' && hs !== 'failed';
+        return !!st && st.host !== null && ['running', 'starting', 'resuming'].includes(st.state) && hs === 'on' && w.host.get(st.host)?.link === true;
       }).length;
       if (held > 0) pilotsSeen.add(g.vip);
       else if (pilotsSeen.has(g.vip)) pilotsLost.add(g.vip);
@@ -641,6 +644,8 @@ export function checkTrace(events: readonly TraceEvent[], m: CheckModel): CheckR
         s2(e, e.subject, `${e.subject} rebooted`);
       }
       if (e.kind === 'client.access') lbAccess(e);
+      if (e.kind === 'navigator.track' && typeof d.vm === 'string') piloted.add(d.vm);
+      if (e.kind === 'vm.state' && d.state === 'starting') piloted.delete(e.subject);
       w.apply(e);
       if (e.kind === 'store.write' && e.subject === 'p2p/membership') membershipCheck(e);
       if (e.kind === 'store.write' && e.subject === 'pss/operation') operationCheck(e);

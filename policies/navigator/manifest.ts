@@ -37,6 +37,8 @@ const schema = z.object({
   /** Only the holder of the lease record in the store serves the service IP (no split brain). */
   lease: z.boolean().default(false),
   leaseTtl: periodUs.default(15_000_000),
+  /** paper: the thesis's pilots; hardened: the primary keeps its own service and steps down when it cannot (docs/safety.md). */
+  safety: z.enum(['paper', 'hardened']).default('hardened'),
 }).strict();
 
 export type NavigatorBlock = z.output<typeof schema>;
@@ -59,6 +61,7 @@ export function navigatorConfig(c: NavigatorBlock, allHosts: string[]): Navigato
     uptimeWaitUs: c.uptimeWait,
     lease: c.lease,
     leaseTtlUs: c.leaseTtl,
+    safety: c.safety,
   };
 }
 
