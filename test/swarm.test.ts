@@ -5,8 +5,8 @@
 // classes still open (docs/safety.md, "OPEN") are counted and printed, not failed on. The same
 // schedules: npx hatwin swarm --policy <p> --schedules <N> --seed 2026.
 import { describe, expect, it } from 'vitest';
-import { runRaw, runSwarm, sampleSchedules, scheduleScenario, summaryTable, SWARM_POLICIES, type SwarmKey, type SwarmPolicy } from '../run/swarm.ts';
-import { parseScenario } from '../run/sim.ts';
+import { runRaw, runSwarm, sampleSchedules, scheduleScenario, summaryTable, SWARM_POLICIES, validScenario, type SwarmKey, type SwarmPolicy } from '../run/swarm.ts';
+import { scenarioSchema } from '../sim/scenario/schema.ts';
 import { stringify } from 'yaml';
 
 const SEED = Number(process.env.HATWIN_SWARM_SEED ?? 2026);
@@ -52,12 +52,15 @@ describe('swarm (CI size)', () => {
     expect(failures, failures.join('\n')).toEqual([]);
   }, 1_800_000);
 
-  it('a schedule of each policy becomes a valid scenario that runs until its grace bound has passed', () => {
+  it('schedules of each policy are valid scenario files (every loader check), the same scenarios the swarm runs, run until their grace bound has passed', () => {
     for (const policy of SWARM_POLICIES) {
-      const [s] = sampleSchedules(policy, 1, 7);
-      const scenario = parseScenario(stringify(scheduleScenario(s)));
-      expect(scenario.until, policy).toBeGreaterThan(0);
-      expect(runRaw(scheduleScenario(s)).livenessChecked, policy).toBe(true);
+      for (const s of sampleSchedules(policy, 20, 7)) {
+        const raw = scheduleScenario(s);
+        const scenario = validScenario(raw);
+        expect(scenario.until, policy).toBeGreaterThan(0);
+        expect(JSON.stringify(scenario), policy).toBe(JSON.stringify(scenarioSchema.parse(raw)));
+      }
+      expect(runRaw(scheduleScenario(sampleSchedules(policy, 1, 7)[0])).livenessChecked, policy).toBe(true);
     }
   });
 });
