@@ -306,7 +306,7 @@ function navigatorSystem(s: Schedule): Record<string, unknown> {
   const nav: Record<string, unknown> = {
     kind: 'navigator', start: 'pc1', containers: ['nav-a', 'nav-b'], service: 'mon', vip: 'vip-nav',
     imageBytes: 1e6, syncBytes: 1000, syncInterval: 2 * iv, primaryCheck: iv, secondaryCheck: 2 * iv, pingTimeout: 1, uptimeWait: 1,
-    lease: s.safety !== 'paper', leaseTtl: 3 * iv,
+    lease: true, leaseTtl: 3 * iv,
   };
   safetyOf(s, nav);
   return { hosts, vms, vips: [{ name: 'vip-nav', service: 'mon' }], clients: [{ name: 'c-nav', vip: 'vip-nav' }], policies: [nav] };

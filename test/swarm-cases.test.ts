@@ -51,6 +51,9 @@ const PAPER: Record<string, readonly SwarmKey[]> = {
   'p2p-paused-manager-resumes-stale-recovery-dual-vip': ['L2', 'S1', 'S3'],
   'p2p-paused-target-returns-with-vip-dual-holders': ['S1'],
   'p2p-target-left-off-in-group': ['L1', 'L2', 'S3'],
+  'navigator-paused-primary-returns-with-ip': ['S1'],
+  'navigator-primary-container-crash-lease-kept': ['L1'],
+  'navigator-primary-service-hung-unnoticed': ['L1'],
 };
 
 const noProbeOk = (events: TraceEvent[]) => toNdjson(events.filter((e) => e.kind !== 'probe.ok'));

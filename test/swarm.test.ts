@@ -20,7 +20,7 @@ const FIXED: Record<SwarmPolicy, readonly SwarmKey[]> = {
   p2p: ALL,
   pss: ['S1', 'S2', 'S4', 'S5', 'L2', 'crash'],
   msbs: ['S2', 'S4', 'S5', 'L2', 'crash'],
-  navigator: ['S1', 'S2', 'S3', 'S4', 'S5', 'L2', 'crash'],
+  navigator: ALL,
   lbcluster: ALL,
 };
 
