@@ -38,6 +38,8 @@ export const pssSchema = z.object({
   monitorPerS: z.number().min(0).default(0),
   /** Agent running the msbs SIF that hears of spares started and stopped. */
   sif: z.string().optional(),
+  /** paper: kitamura-2019's PSS; hardened: docs/safety.md. */
+  safety: z.enum(['paper', 'hardened']).default('hardened'),
 }).strict();
 export type PssPolicy = z.infer<typeof pssSchema>;
 
@@ -83,6 +85,7 @@ export const pssPolicy = definePolicy({
         accessWindowUs: c.accessWindow,
         monitorPerS: c.monitorPerS,
         ...(c.sif !== undefined ? { sif: c.sif } : {}),
+        safety: c.safety,
       }),
     }];
   },

@@ -39,6 +39,8 @@ export interface PssConfig {
   monitorPerS: number;
   /** Agent whose SIF hears of spares started and stopped (msbs), or none. */
   sif?: string;
+  /** paper: kitamura-2019's PSS; hardened (default): a restarted PSS resumes from its files (docs/safety.md). */
+  safety?: 'paper' | 'hardened';
 }
 
 const conditionsOf = (st: Record<string, GroupState>): Record<string, Condition> =>
@@ -55,7 +57,13 @@ function readingOf(s: LoadSample): { reading: VmReading; capacity: VmCapacity } 
 export function* pss(c: PssConfig): Process<void> {
   const t = c.topology;
   const state: Record<string, GroupState> = Object.fromEntries(t.groups.map((g) => [g.name, { ...INITIAL_GROUP_STATE }]));
+  // Hardened: a PSS that restarts (its manager rebooted) resumes the conditions of its state file
+  // and puts the VIPs and spares where they say (a restart mid-transition left them half moved);
+  // the paper's program starts from the moderate condition whatever the server system is in.
+  const stored = c.safety === 'paper' ? [] : yield* readFile<StateRow>(PSS_KEYS.state);
+  for (const r of stored) if (state[r.group]) state[r.group] = { ...INITIAL_GROUP_STATE, condition: r.condition, cls: r.condition === 'moderate' ? 'moderate' : 'light' };
   let layout = layoutFor(t, conditionsOf(state));
+  let dirty = stored.length > 0 && !(yield* reconcile(c, layout, conditionsOf(state)));
   yield* writeFiles(c, layout, conditionsOf(state));
   const previous = new Map<string, VmReading>();
   const gapUs = Math.max(1, Math.floor(c.intervalUs / c.samples));
@@ -112,15 +120,20 @@ export function* pss(c: PssConfig): Process<void> {
     }
     const target = layoutFor(t, conditionsOf(state));
     const plan = planTransition(layout, target);
-    if (planIsEmpty(plan)) continue;
+    if (planIsEmpty(plan)) {
+      // Hardened: a layout not fully reached (a step failed) is put right each period.
+      if (dirty) dirty = !(yield* reconcile(c, layout, conditionsOf(state)));
+      continue;
+    }
     const ok = yield* change(c, layout, target, plan, conditionsOf(state));
-    layout = ok;
+    layout = ok.layout;
+    dirty = c.safety !== 'paper' && ok.failures > 0;
     yield* writeFiles(c, layout, conditionsOf(state));
   }
 }
 
-/** Runs a plan; returns the layout reached (the target, or as far as it got). */
-function* change(c: PssConfig, from: Layout, to: Layout, plan: Plan, conditions: Record<string, Condition>): Op<Layout> {
+/** Runs a plan; returns the layout it aimed at and how many of its steps failed. */
+function* change(c: PssConfig, from: Layout, to: Layout, plan: Plan, conditions: Record<string, Condition>): Op<{ layout: Layout; failures: number }> {
   const t0 = yield* now();
   yield* trace('pss.transition', c.manager, { conditions, plan: plan as unknown as Record<string, unknown> });
   const failures: string[] = [];
@@ -193,7 +206,54 @@ function* change(c: PssConfig, from: Layout, to: Layout, plan: Plan, conditions:
   }
   if (failures.length > 0) yield* trace('pss.error', c.manager, { step: 'transition', failures });
   void from;
-  return to;
+  return { layout: to, failures: failures.length };
+}
+
+/**
+ * After a restart, or a transition some step of which failed: the real servers of the layout
+ * woken, its spares running and the others suspended, each VIP on its holder and off every other
+ * VM of its group (a VM in the separation file is the MSBS's: its backup keeps the VIP). True when
+ * every step succeeded; else it is tried again next period.
+ */
+function* reconcile(c: PssConfig, l: Layout, conditions: Record<string, Condition>): Op<boolean> {
+  const t = c.topology;
+  const failures: string[] = [];
+  const attempt = function* (what: string, body: () => Op<unknown>): Op<void> {
+    try {
+      yield* body();
+    } catch (e) {
+      failures.push(`${what}: ${portErrorOf(e).message}`);
+    }
+  };
+  const separated = new Set((yield* readFile<VmRow>(PSS_KEYS.separation)).map((r) => r.host));
+  // A server of the layout may be on already (its suspension failed, or its wake-up came through): not a failure.
+  for (const h of l.active) {
+    try {
+      yield* call('power', 'resume', h);
+    } catch {
+      // on already, or out of reach: the steps below say what could not be done
+    }
+  }
+  const running = new Set((yield* call('hypervisor', 'list')).filter((v) => v.state === 'running' || v.state === 'resuming').map((v) => v.name));
+  for (const g of t.groups) {
+    const host = l.spares[g.spare];
+    if (host !== undefined && !running.has(g.spare)) yield* attempt(`spare ${g.spare}`, () => call('hypervisor', 'resume', g.spare, host));
+  }
+  for (const g of t.groups) {
+    const mine = new Set([g.spare, ...g.members.map((m) => m.vm)]);
+    for (const m of g.members) {
+      const holder = l.holders[m.vip];
+      if (holder === undefined || separated.has(holder)) continue;
+      const now = yield* call('network', 'vipHolders', m.vip);
+      for (const h of now) if (h !== holder && mine.has(h)) yield* attempt(`vip ${m.vip} off ${h}`, () => call('network', 'removeVip', m.vip, h));
+      if (!now.includes(holder)) yield* attempt(`vip ${m.vip} on ${holder}`, () => call('network', 'assignVip', m.vip, holder));
+    }
+  }
+  for (const g of t.groups) {
+    if (l.spares[g.spare] === undefined && running.has(g.spare)) yield* attempt(`suspend ${g.spare}`, () => call('hypervisor', 'suspend', g.spare));
+  }
+  yield* trace('pss.reconciled', c.manager, { conditions, ...(failures.length ? { failures } : {}) });
+  return failures.length === 0;
 }
 
 /** Table 1's files from the layout (separation rows are the MSBS's and are kept). */
