@@ -54,6 +54,8 @@ const PAPER: Record<string, readonly SwarmKey[]> = {
   'navigator-paused-primary-returns-with-ip': ['S1'],
   'navigator-primary-container-crash-lease-kept': ['L1'],
   'navigator-primary-service-hung-unnoticed': ['L1'],
+  'pss-manager-restart-forgets-ps1': ['L1'],
+  'pss-transition-fails-files-say-done': ['S1'],
 };
 
 const noProbeOk = (events: TraceEvent[]) => toNdjson(events.filter((e) => e.kind !== 'probe.ok'));

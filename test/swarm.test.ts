@@ -18,7 +18,7 @@ const ALL: readonly SwarmKey[] = ['S1', 'S2', 'S3', 'S4', 'S5', 'L1', 'L2', 'cra
 const FIXED: Record<SwarmPolicy, readonly SwarmKey[]> = {
   failover: ALL,
   p2p: ALL,
-  pss: ['S1', 'S2', 'S4', 'S5', 'L2', 'crash'],
+  pss: ALL,
   msbs: ['S2', 'S4', 'S5', 'L2', 'crash'],
   navigator: ALL,
   lbcluster: ALL,
