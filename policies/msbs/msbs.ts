@@ -13,7 +13,7 @@
 //     starts a DBSS for the spare (Fig. 10(b)).
 // A1/B1 (before each examination) and A2/B2 (after trouble is seen) read the PSS files directly:
 // an access-stopped VM or a suspended real server is not in trouble.
-import { S, cancel, now, receive, sleep, spawn, trace, type Op, type Process } from '../../engine/runtime/effects.ts';
+import { S, cancel, join, now, receive, sleep, spawn, trace, type Op, type Process } from '../../engine/runtime/effects.ts';
 import { call, isGone, mailboxOf, portErrorOf } from '../../engine/ports/index.ts';
 import type { AgentMessage } from '../../engine/ports/messenger.ts';
 import type { ProbeSpec } from '../../engine/ports/probe.ts';
@@ -32,6 +32,8 @@ export interface DbssConfig {
   serviceTimeoutUs: number;
   /** Longest wait for the target to come back after a restart. */
   recoveryWaitUs: number;
+  /** paper: kitamura-2019's MSBS; hardened (default): docs/safety.md. */
+  safety?: 'paper' | 'hardened';
 }
 
 export interface DsrsConfig {
@@ -99,19 +101,29 @@ export function* dbss(first: DbssConfig): Process<void> {
         continue;
       }
     }
-    const vips = yield* vipsOf(c.target);
+    let vips = yield* vipsOf(c.target);
     let holder: string | null = null;
     if (c.backup && vips.length > 0) {
       try {
         yield* call('hypervisor', 'resume', c.backup, c.manager);
+        const taken: string[] = [];
         for (const vip of vips) {
+          // Hardened: while the VIP comes off the target, who holds it is asked of the network; a
+          // VIP another VM holds by then (the PSS moved it, its files not yet written) is not taken.
+          const asked = c.safety === 'paper' ? null : yield* spawn(`msbs/holders/${c.target}`, holdersOf([vip]));
           try {
             yield* call('network', 'removeVip', vip, c.target);
           } catch {
             // a target out of reach no longer answers for it
           }
+          if (asked !== null) {
+            const r = yield* join<Record<string, string[]>>(asked);
+            if (r.status === 'done' && (r.value[vip] ?? []).some((h) => h !== c.target && h !== c.backup)) continue;
+          }
           yield* call('network', 'assignVip', vip, c.backup);
+          taken.push(vip);
         }
+        vips = taken;
         holder = c.backup;
         yield* trace('function.recovered', c.target, { manager: c.manager, holder, vips });
         yield* toSif(c.manager, 'replace', { target: c.target, backup: c.backup, backupHost: c.manager }); // A4
@@ -145,9 +157,16 @@ export function* dbss(first: DbssConfig): Process<void> {
       }
       continue;
     }
-    if (holder !== null) yield* handBack(c.manager, c.target, holder, vips);
+    if (holder !== null) yield* handBack(c.manager, c.target, holder, vips, c.safety !== 'paper');
     yield* trace('target.recovered', c.target, { manager: c.manager });
   }
+}
+
+/** The network's holders of each VIP. */
+function* holdersOf(vips: string[]): Process<Record<string, string[]>> {
+  const out: Record<string, string[]> = {};
+  for (const v of vips) out[v] = yield* call('network', 'vipHolders', v);
+  return out;
 }
 
 /** Background job: daemon restart when only a service stopped, else a restart of the VM. */
@@ -170,8 +189,16 @@ function* restoreTarget(c: DbssConfig, netOk: boolean, detail: string): Op<boole
   return false;
 }
 
-/** The VIPs go back from the backup to the target; the backup is suspended again (A5 / B4). */
-function* handBack(manager: string, target: string, backup: string, vips: string[]): Op<void> {
+/**
+ * The VIPs go back from the backup to the target; the backup is suspended again (A5 / B4).
+ * Hardened: only the VIPs the operation file still gives the backup (the PSS may have moved one
+ * to a spare meanwhile: handing it back made two holders).
+ */
+function* handBack(manager: string, target: string, backup: string, vips: string[], hardened = false): Op<void> {
+  if (hardened) {
+    const held = new Set((yield* readFile<VmRow>(PSS_KEYS.operation)).filter((r) => r.host === backup).map((r) => r.vip));
+    vips = vips.filter((v) => held.has(v));
+  }
   for (const vip of vips) {
     try {
       yield* call('network', 'removeVip', vip, backup);
@@ -240,7 +267,7 @@ export function* dsrs(c: DsrsConfig): Process<void> {
       const h = yield* call('store', 'get', handoverKey(vm.target));
       const rec = h?.value as { backup: string | null; vips: string[] } | undefined;
       if (h && rec) {
-        if (rec.backup) yield* handBack(c.manager, vm.target, rec.backup, rec.vips);
+        if (rec.backup) yield* handBack(c.manager, vm.target, rec.backup, rec.vips, vm.safety !== 'paper');
         else for (const vip of rec.vips) {
           try {
             yield* call('network', 'assignVip', vip, vm.target);
@@ -270,7 +297,7 @@ function* waitUp(ping: ProbeSpec, forUs: number): Op<boolean> {
  * The SIF: edits the PSS files for the DBSSs and DSRSs, and starts (stops) the DBSS of a spare
  * the PSS started (suspended). `spareDbss` makes the DBSS of a spare.
  */
-export function* sif(manager: string, spareDbss: (vm: string, host: string) => Process<void> | null): Process<void> {
+export function* sif(manager: string, spareDbss: (vm: string, host: string) => Process<void> | null, safety: 'paper' | 'hardened' = 'hardened'): Process<void> {
   const spares = new Map<string, number>();
   for (;;) {
     const m = yield* receive<AgentMessage>(mailboxOf(manager, SIF_BOX));
@@ -279,13 +306,38 @@ export function* sif(manager: string, spareDbss: (vm: string, host: string) => P
     switch (m.type) {
       case 'replace': {
         // A4: the target's rows leave the operation file for the separation file; the backup
-        // takes its VIPs in the operation file.
+        // takes its VIPs in the operation file. Hardened: the operation file changes in one
+        // compare-and-set (the paper's two edits left it without the VIP, or with it twice, between them).
+        if (safety !== 'paper') {
+          let moved: VmRow[] = [];
+          yield* editFile<VmRow>(PSS_KEYS.operation, (rows) => {
+            moved = rows.filter((r) => r.host === b.target);
+            return [...rows.filter((r) => r.host !== b.target), ...moved.map((r) => ({ ...r, host: b.backup, realServer: b.backupHost }))];
+          });
+          if (moved.length > 0) yield* editFile<VmRow>(PSS_KEYS.separation, (rows) => [...rows, ...moved]);
+          break;
+        }
         const moved = yield* moveRows<VmRow>(PSS_KEYS.operation, PSS_KEYS.separation, (r) => r.host === b.target);
         yield* editFile<VmRow>(PSS_KEYS.operation, (rows) => [...rows, ...moved.map((r) => ({ ...r, host: b.backup, realServer: b.backupHost }))]);
         break;
       }
       case 'restore': {
-        // A5 / B4: back again.
+        // A5 / B4: back again. Hardened: in one edit of the operation file, and only the VIPs
+        // the backup still holds there (the PSS may have moved one on).
+        if (safety !== 'paper') {
+          let back: VmRow[] = [];
+          yield* editFile<VmRow>(PSS_KEYS.separation, (rows) => {
+            back = rows.filter((r) => r.host === b.target);
+            return rows.filter((r) => r.host !== b.target);
+          });
+          yield* editFile<VmRow>(PSS_KEYS.operation, (op) => {
+            const held = new Set(op.filter((r) => r.host === b.backup).map((r) => r.vip));
+            const mine = back.filter((r) => held.has(r.vip));
+            const vips = new Set(mine.map((r) => r.vip));
+            return [...op.filter((r) => !(r.host === b.backup && vips.has(r.vip))), ...mine];
+          });
+          break;
+        }
         const rows = yield* moveRows<VmRow>(PSS_KEYS.separation, PSS_KEYS.operation, (r) => r.host === b.target);
         const vips = new Set(rows.map((r) => r.vip));
         yield* editFile<VmRow>(PSS_KEYS.operation, (op) => op.filter((r) => !(r.host === b.backup && vips.has(r.vip))));

@@ -163,9 +163,13 @@ function* change(c: PssConfig, from: Layout, to: Layout, plan: Plan, conditions:
     }]),
     ...plan.moveSpares.map(({ vm, host }): [string, () => Op<unknown>] => [vm, () => call('hypervisor', 'migrate', vm, host)]),
   ]);
-  // 3. VIPs: off the old holder, onto the new one.
+  // 3. VIPs: off the old holder, onto the new one. Hardened: off the VM the operation file names
+  // too (the MSBS's backup stands in for a member in trouble: it held the VIP beside the new one).
+  const standIn = c.safety === 'paper' ? new Map<string, string>() : new Map((yield* readFile<VmRow>(PSS_KEYS.operation)).map((r) => [r.vip, r.host]));
   for (const m of plan.vipMoves) {
     try {
+      const other = standIn.get(m.vip);
+      if (other !== undefined && other !== m.from && other !== m.to) yield* call('network', 'removeVip', m.vip, other);
       if (m.from) yield* call('network', 'removeVip', m.vip, m.from);
       yield* call('network', 'assignVip', m.vip, m.to);
     } catch (e) {
