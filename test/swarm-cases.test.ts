@@ -56,6 +56,8 @@ const PAPER: Record<string, readonly SwarmKey[]> = {
   'navigator-primary-service-hung-unnoticed': ['L1'],
   'pss-manager-restart-forgets-ps1': ['L1'],
   'pss-transition-fails-files-say-done': ['S1'],
+  'msbs-pss-moves-vip-beside-backup': ['L1', 'S1', 'S3'],
+  'msbs-sif-operation-file-twice': ['S3'],
 };
 
 const noProbeOk = (events: TraceEvent[]) => toNdjson(events.filter((e) => e.kind !== 'probe.ok'));

@@ -19,6 +19,7 @@ const FIXED: Record<SwarmPolicy, readonly SwarmKey[]> = {
   failover: ALL,
   p2p: ALL,
   pss: ALL,
+  // OPEN (docs/safety.md): S1, S3 and L1 of the PSS and the MSBS moving the same VIPs.
   msbs: ['S2', 'S4', 'S5', 'L2', 'crash'],
   navigator: ALL,
   lbcluster: ALL,

@@ -60,7 +60,7 @@ export const msbsPolicy = definePolicy({
         body: () => dsrs({
           manager: c.manager, target: r, mac: site.hosts.find((h) => h.name === r)?.mac ?? '',
           vms: c.targets.filter((t) => t.realServer === r).map((t) => data(t.vm, r, t.backup)),
-          intervalUs: c.interval, networkTimeoutUs: c.networkTimeout, restartWaitUs: c.restartWait, bootWaitUs: c.bootWait,
+          intervalUs: c.interval, networkTimeoutUs: c.networkTimeout, restartWaitUs: c.restartWait, bootWaitUs: c.bootWait, safety: c.safety,
         }),
       })),
     ];

@@ -48,6 +48,8 @@ export interface DsrsConfig {
   restartWaitUs: number;
   /** Longest wait after the wake-up packet. */
   bootWaitUs: number;
+  /** paper: kitamura-2019's DSRS; hardened (default): it also brings back the spares handed to it. */
+  safety?: 'paper' | 'hardened';
 }
 
 export const SIF_BOX = 'sif';
@@ -134,7 +136,8 @@ export function* dbss(first: DbssConfig): Process<void> {
     // A3: the real server of the target; down -> its DSRS recovers the target.
     const rs = yield* call('prober', 'probe', { kind: 'network', target: c.realServer, timeoutUs: c.networkTimeoutUs });
     if (!rs.ok) {
-      yield* call('store', 'cas', handoverKey(c.target), 0, { backup: holder, vips });
+      // Hardened: the record names the real server, so that its DSRS also brings back a spare (which has no backup).
+      yield* call('store', 'cas', handoverKey(c.target), 0, c.safety === 'paper' ? { backup: holder, vips } : { backup: holder, vips, realServer: c.realServer });
       yield* trace('msbs.handover', c.target, { manager: c.manager, to: `dsrs/${c.realServer}` });
       continue;
     }
@@ -279,8 +282,33 @@ export function* dsrs(c: DsrsConfig): Process<void> {
       }
       yield* trace('target.recovered', vm.target, { manager: c.manager, by: `dsrs/${c.target}` });
     }
+    if (c.safety !== 'paper') yield* sparesBack(c);
     yield* toSif(c.manager, 'real-up', { target: c.target });
     yield* trace('target.recovered', c.target, { manager: c.manager });
+  }
+}
+
+/**
+ * Hardened: the spares (no backup) that ran on this real server and were handed over to its DSRS
+ * are started on it again and get back the VIPs the operation file still gives them (the paper's
+ * DSRS re-creates only the server's own VMs: a spare's VIPs were lost with it).
+ */
+function* sparesBack(c: DsrsConfig): Op<void> {
+  const own = new Set(c.vms.map((v) => v.target));
+  for (const h of yield* call('store', 'list', 'msbs/handover/')) {
+    const rec = h.value as { backup: string | null; vips: string[]; realServer?: string };
+    const vm = h.key.slice('msbs/handover/'.length);
+    if (rec.realServer !== c.target || own.has(vm) || rec.backup !== null) continue;
+    try {
+      const info = (yield* call('hypervisor', 'list')).find((v) => v.name === vm);
+      if (info?.state !== 'running') yield* call('hypervisor', 'start', vm, c.target);
+      const held = new Set((yield* readFile<VmRow>(PSS_KEYS.operation)).filter((r) => r.host === vm).map((r) => r.vip));
+      for (const vip of rec.vips) if (held.has(vip)) yield* call('network', 'assignVip', vip, vm);
+      yield* trace('msbs.vm-started', vm, { manager: c.manager, host: c.target });
+    } catch (e) {
+      yield* trace('msbs.error', vm, { manager: c.manager, step: 'start spare', reason: portErrorOf(e).message });
+    }
+    yield* call('store', 'del', h.key, h.version);
   }
 }
 

@@ -66,6 +66,7 @@ export function* pss(c: PssConfig): Process<void> {
   let dirty = stored.length > 0 && !(yield* reconcile(c, layout, conditionsOf(state)));
   yield* writeFiles(c, layout, conditionsOf(state));
   const previous = new Map<string, VmReading>();
+  const spareMissed = new Map<string, number>();
   const gapUs = Math.max(1, Math.floor(c.intervalUs / c.samples));
   for (;;) {
     // One measurement period over the VMs of the operation file.
@@ -82,6 +83,21 @@ export function* pss(c: PssConfig): Process<void> {
           r.cap = x.capacity;
         } catch {
           r.failed = true;
+        }
+      }
+    }
+    // Hardened: a spare of the layout that cannot be measured two periods in a row (its base
+    // server failed, or it crashed; it has no backup) takes its group back to the moderate
+    // condition: the members' own servers are woken and the VIPs go back to them. The paper's PSS
+    // only skips the group (Fig. 13), and the spare's VIPs stay lost while its server is down.
+    if (c.safety !== 'paper') {
+      for (const g of t.groups) {
+        const lost = layout.spares[g.spare] !== undefined && readings.get(g.spare)?.failed === true;
+        spareMissed.set(g.name, lost ? (spareMissed.get(g.name) ?? 0) + 1 : 0);
+        if (lost && spareMissed.get(g.name)! >= 2 && state[g.name].condition !== 'moderate') {
+          state[g.name] = { ...INITIAL_GROUP_STATE };
+          spareMissed.set(g.name, 0);
+          yield* trace('pss.spare-lost', g.name, { manager: c.manager, spare: g.spare, condition: 'moderate' });
         }
       }
     }
@@ -118,16 +134,14 @@ export function* pss(c: PssConfig): Process<void> {
         ...(accesses !== null ? { accesses } : {}),
       });
     }
+    // Hardened: a layout not fully reached (a step failed) is put right each period, until it is.
+    if (dirty) dirty = !(yield* reconcile(c, layout, conditionsOf(state)));
     const target = layoutFor(t, conditionsOf(state));
     const plan = planTransition(layout, target);
-    if (planIsEmpty(plan)) {
-      // Hardened: a layout not fully reached (a step failed) is put right each period.
-      if (dirty) dirty = !(yield* reconcile(c, layout, conditionsOf(state)));
-      continue;
-    }
+    if (planIsEmpty(plan)) continue;
     const ok = yield* change(c, layout, target, plan, conditionsOf(state));
     layout = ok.layout;
-    dirty = c.safety !== 'paper' && ok.failures > 0;
+    if (c.safety !== 'paper' && ok.failures > 0) dirty = true;
     yield* writeFiles(c, layout, conditionsOf(state));
   }
 }
@@ -137,6 +151,10 @@ function* change(c: PssConfig, from: Layout, to: Layout, plan: Plan, conditions:
   const t0 = yield* now();
   yield* trace('pss.transition', c.manager, { conditions, plan: plan as unknown as Record<string, unknown> });
   const failures: string[] = [];
+  const hardened = c.safety !== 'paper';
+  /** Spares whose activation failed, and VMs that keep a VIP they were to hand over (hardened). */
+  const notStarted = new Set<string>();
+  const kept = new Set<string>();
   const parallel = function* (name: string, bodies: Array<[string, () => Op<unknown>]>): Op<void> {
     const pids: number[] = [];
     for (const [what, body] of bodies) {
@@ -158,7 +176,12 @@ function* change(c: PssConfig, from: Layout, to: Layout, plan: Plan, conditions:
   // 2. Spares activated on their base servers; spares that change base migrate live.
   yield* parallel('spare', [
     ...plan.startSpares.map(({ vm, host }): [string, () => Op<unknown>] => [vm, function* () {
-      yield* call('hypervisor', 'resume', vm, host);
+      try {
+        yield* call('hypervisor', 'resume', vm, host);
+      } catch (e) {
+        notStarted.add(vm);
+        throw e;
+      }
       if (c.sif) yield* call('messenger', 'send', c.sif, 'sif', { from: c.manager, to: c.sif, type: 'spare-started', body: { vm, host } });
     }]),
     ...plan.moveSpares.map(({ vm, host }): [string, () => Op<unknown>] => [vm, () => call('hypervisor', 'migrate', vm, host)]),
@@ -167,13 +190,33 @@ function* change(c: PssConfig, from: Layout, to: Layout, plan: Plan, conditions:
   // too (the MSBS's backup stands in for a member in trouble: it held the VIP beside the new one).
   const standIn = c.safety === 'paper' ? new Map<string, string>() : new Map((yield* readFile<VmRow>(PSS_KEYS.operation)).map((r) => [r.vip, r.host]));
   for (const m of plan.vipMoves) {
+    // Hardened: a VIP stays where it is when the spare meant to take it did not start (the
+    // paper's PSS took it off the member anyway, and then suspended the member's server).
+    if (hardened && notStarted.has(m.to)) {
+      failures.push(`vip ${m.vip} ${m.from} -> ${m.to}: ${m.to} did not start`);
+      if (m.from) kept.add(m.from);
+      continue;
+    }
+    let off = false;
     try {
       const other = standIn.get(m.vip);
       if (other !== undefined && other !== m.from && other !== m.to) yield* call('network', 'removeVip', m.vip, other);
       if (m.from) yield* call('network', 'removeVip', m.vip, m.from);
+      off = true;
       yield* call('network', 'assignVip', m.vip, m.to);
     } catch (e) {
       failures.push(`vip ${m.vip} ${m.from} -> ${m.to}: ${portErrorOf(e).message}`);
+      if (hardened && m.from) {
+        kept.add(m.from);
+        // Off the old holder but not onto the new one: back where it was.
+        if (off) {
+          try {
+            yield* call('network', 'assignVip', m.vip, m.from);
+          } catch {
+            // the next period's repair tries again
+          }
+        }
+      }
     }
   }
   // 4. Spares out of service: suspended in the background.
@@ -200,7 +243,8 @@ function* change(c: PssConfig, from: Layout, to: Layout, plan: Plan, conditions:
     for (const pid of pids) yield* join(pid);
   })());
   // 5. Real servers whose VMs are all in the access-stop state.
-  yield* parallel('suspend', plan.suspendHosts.map((h) => [h, () => call('power', 'suspend', h)]));
+  const keptHosts = new Set(c.topology.groups.flatMap((g) => g.members.filter((m) => kept.has(m.vm)).map((m) => m.host)));
+  yield* parallel('suspend', plan.suspendHosts.filter((h) => !keptHosts.has(h)).map((h) => [h, () => call('power', 'suspend', h)]));
   const t1 = yield* now();
   yield* trace('pss.transition.done', c.manager, { conditions, durationS: (t1 - t0) / S, ...(failures.length ? { failures } : {}) });
   if (spareJob !== null) {
@@ -248,7 +292,12 @@ function* reconcile(c: PssConfig, l: Layout, conditions: Record<string, Conditio
     for (const m of g.members) {
       const holder = l.holders[m.vip];
       if (holder === undefined || separated.has(holder)) continue;
+      // A VIP moves only onto a holder that runs (else it stays where it is), off the others first.
       const now = yield* call('network', 'vipHolders', m.vip);
+      if (!now.includes(holder) && !running.has(holder) && !(yield* call('hypervisor', 'list')).some((v) => v.name === holder && v.state === 'running')) {
+        failures.push(`vip ${m.vip} on ${holder}: ${holder} is not running`);
+        continue;
+      }
       for (const h of now) if (h !== holder && mine.has(h)) yield* attempt(`vip ${m.vip} off ${h}`, () => call('network', 'removeVip', m.vip, h));
       if (!now.includes(holder)) yield* attempt(`vip ${m.vip} on ${holder}`, () => call('network', 'assignVip', m.vip, holder));
     }
