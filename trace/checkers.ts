@@ -162,6 +162,11 @@ export function distUpperUs(d: DistLike | undefined, fallbackS: number): number 
   }
 }
 
+/** A manager's examination times (µs): its interval and its network and service timeouts (defaults 10, 2 and 3 s, as the policies have them). */
+function examTimes(p: Record<string, unknown>): { interval: number; tnd: number; tsw: number } {
+  return { interval: durationOf(p.interval, 10 * US), tnd: durationOf(p.networkTimeout, 2 * US), tsw: durationOf(p.serviceTimeout, 3 * US) };
+}
+
 /** The model of a scenario the checkers use: world names, managed targets and grace bounds. */
 export function checkModel(s: ScenarioLike, endUs?: number): CheckModel {
   const hosts = new Map(s.hosts.map((h) => [h.name, (h.services ?? []).map((x) => x.name)]));
@@ -188,9 +193,7 @@ export function checkModel(s: ScenarioLike, endUs?: number): CheckModel {
   const holderOf = (host: string) => (s.vips ?? []).find((v) => v.holder === host)?.name;
   for (const p of s.policies ?? []) {
     if (p.kind === 'failover') {
-      const interval = durationOf(p.interval, 10 * US);
-      const tsw = durationOf(p.serviceTimeout, 3 * US);
-      const tnd = durationOf(p.networkTimeout, 2 * US);
+      const { interval, tnd, tsw } = examTimes(p);
       const wait = durationOf(p.recoveryWait, 300 * US);
       // One recovery: detection, examinations, fencing, activation, reboot, the wait, the
       // fallback; after the last fault at most two of them run (one in progress, one new).
@@ -203,9 +206,7 @@ export function checkModel(s: ScenarioLike, endUs?: number): CheckModel {
       const group = (p.group as string[]) ?? [];
       for (const g of group) groupMembers.add(g);
       const backups = (p.backups ?? {}) as Record<string, string>;
-      const tim = durationOf(p.interval, 10 * US);
-      const tnd = durationOf(p.networkTimeout, 2 * US);
-      const tsw = durationOf(p.serviceTimeout, 3 * US);
+      const { interval: tim, tnd, tsw } = examTimes(p);
       const trc = durationOf(p.restartWait, 88 * US);
       const decision = durationOf(p.decision, 250_000);
       const reconcile = durationOf(p.reconcile, 60 * US);
@@ -242,9 +243,7 @@ export function checkModel(s: ScenarioLike, endUs?: number): CheckModel {
   }
   for (const p of s.policies ?? []) {
     if (p.kind === 'msbs') {
-      const interval = durationOf(p.interval, 10 * US);
-      const tnd = durationOf(p.networkTimeout, 2 * US);
-      const tsw = durationOf(p.serviceTimeout, 3 * US);
+      const { interval, tnd, tsw } = examTimes(p);
       const rw = durationOf(p.recoveryWait, 120 * US);
       const restartWait = durationOf(p.restartWait, 75 * US);
       const bootWait = durationOf(p.bootWait, 120 * US);
