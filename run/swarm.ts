@@ -217,7 +217,7 @@ function faultsOf(s: Schedule): Array<Record<string, unknown>> {
 }
 
 /** Policies whose manifest takes `safety: paper | hardened`. */
-const HAS_SAFETY: ReadonlySet<string> = new Set(['failover', 'p2p', 'navigator', 'pss', 'msbs']);
+const HAS_SAFETY: ReadonlySet<string> = new Set(['failover', 'p2p', 'navigator', 'pss', 'msbs', 'lbcluster']);
 function safetyOf(s: Schedule, block: Record<string, unknown>): void {
   if (s.safety && HAS_SAFETY.has(String(block.kind))) block.safety = s.safety;
 }

@@ -58,6 +58,8 @@ const PAPER: Record<string, readonly SwarmKey[]> = {
   'pss-transition-fails-files-say-done': ['S1'],
   'msbs-pss-moves-vip-beside-backup': ['L1', 'S1', 'S3'],
   'msbs-sif-operation-file-twice': ['S3'],
+  'lbcluster-resumed-director-writes-stale-pool': ['L1', 'S5'],
+  'lbcluster-paused-during-garp-master-without-vip': ['L1'],
 };
 
 const noProbeOk = (events: TraceEvent[]) => toNdjson(events.filter((e) => e.kind !== 'probe.ok'));

@@ -580,6 +580,11 @@ export function checkTrace(events: readonly TraceEvent[], m: CheckModel): CheckR
     const lb = m.lbs.find((l) => l.vip === vip);
     const director = lb ? w.answerer(lb.vip) : null;
     if (!lb || director === null) return;
+    // Judged for a director whose keepalived runs (a hung one keeps its kernel table and checks
+    // nothing: keepalived's own limit) and that is the only master up: the sim's pool is one per
+    // VIP, written by every master, where real directors each have their own IPVS table.
+    if (!daemonUp(lb, director)) return;
+    if (lb.directors.some((d) => d !== director && w.vrrp.get(`${lb.instance}|${d}`) === 'master' && w.nodeUp(d) && daemonUp(lb, d))) return;
     const k = `${director}|${by}`;
     const since = failedSince.get(k);
     if (since === undefined || e.t - since <= lb.detectUs || reportedFailed.has(k)) return;

@@ -54,6 +54,8 @@ const schema = z.object({
   hysteresis: z.number().int().min(0).default(0),
   sorryServer: z.string().optional(),
   traceAdverts: z.boolean().default(false),
+  /** paper: the first behaviour; hardened: a master that meets another rewrites the pool, a failed VIP add is retried (docs/safety.md). */
+  safety: z.enum(['paper', 'hardened']).default('hardened'),
 }).strict();
 
 export type LbClusterConfig = z.output<typeof schema>;
@@ -131,6 +133,7 @@ export const lbclusterPolicy = definePolicy({
         checker,
         virtualServer,
         traceAdverts: c.traceAdverts,
+        safety: c.safety,
       }),
     }));
   },
