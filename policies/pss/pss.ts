@@ -298,7 +298,10 @@ function* reconcile(c: PssConfig, l: Layout, conditions: Record<string, Conditio
         failures.push(`vip ${m.vip} on ${holder}: ${holder} is not running`);
         continue;
       }
+      const before = failures.length;
       for (const h of now) if (h !== holder && mine.has(h)) yield* attempt(`vip ${m.vip} off ${h}`, () => call('network', 'removeVip', m.vip, h));
+      // Not set while another VM that still may answer for it keeps it (one out of reach, alive).
+      if (failures.length > before) continue;
       if (!now.includes(holder)) yield* attempt(`vip ${m.vip} on ${holder}`, () => call('network', 'assignVip', m.vip, holder));
     }
   }
