@@ -566,6 +566,13 @@ export function checkTrace(events: readonly TraceEvent[], m: CheckModel): CheckR
     }
     for (const d of lb.directors) for (const x of lb.realServers) {
       const k = `${d}|${x}`;
+      // A director's checkers run while it is up with its keepalived: one (re)started counts
+      // from then (without alpha, keepalived takes every server for up until it has checked it).
+      if (!w.nodeUp(d) || !daemonUp(lb, d)) {
+        failedSince.delete(k);
+        reportedFailed.delete(k);
+        continue;
+      }
       const failed = !w.nodeUp(x) || !w.serviceUp(x, lb.service) || !w.both(d, x);
       if (!failed) {
         failedSince.delete(k);
