@@ -15,10 +15,10 @@ import { POLICIES } from '../policies/registry.ts';
 import { checkModel, checkTrace, type CheckResult, type Violation, type ViolationKey } from '../trace/checkers.ts';
 
 export type SwarmKey = ViolationKey | 'crash';
-export const SWARM_KEYS: readonly SwarmKey[] = ['S1', 'S2', 'S3', 'L1', 'L2', 'crash'];
+export const SWARM_KEYS: readonly SwarmKey[] = ['S1', 'S2', 'S3', 'S4', 'S5', 'L1', 'L2', 'crash'];
 
 /** The policies the swarm has a system generator for. */
-export const SWARM_POLICIES = ['failover', 'p2p'] as const;
+export const SWARM_POLICIES = ['failover', 'p2p', 'pss', 'msbs', 'navigator', 'lbcluster'] as const;
 export type SwarmPolicy = (typeof SWARM_POLICIES)[number];
 
 // ---------------------------------------------------------------------------------------------
@@ -51,6 +51,10 @@ export interface Schedule {
   hostTimes: Array<{ bootS: Dist; restartS: Dist }>;
   vmTimes: { resumeS: Dist; suspendS: Dist };
   faults: FaultPlan[];
+  /** pss, msbs: windows of heavy load inside the VMs (µs; light outside them) and when the clients' accesses stop (µs; absent: never). */
+  load?: { heavy: Array<[number, number]>; accessesEndUs?: number };
+  /** Knobs of the newer systems (lbcluster: advertInt, retry, preempt, ...; navigator: lease). */
+  knobs?: Record<string, number | boolean>;
 }
 
 const S = 1_000_000;
@@ -65,9 +69,45 @@ const hostDist: fc.Arbitrary<Dist> = fc.oneof(
 const resumeDist: fc.Arbitrary<Dist> = fc.oneof({ weight: 3, arbitrary: fc.constant(1) }, fc.constant({ kind: 'normal' as const, mean: 1, sd: 0.3, min: 0.5, max: 2 }));
 const suspendDist: fc.Arbitrary<Dist> = fc.oneof({ weight: 3, arbitrary: fc.constant(2) }, fc.constant({ kind: 'exponential' as const, mean: 2 }));
 
-/** Names of the generated system of a policy: hosts (with services), VMs, clients. */
-export function systemNames(policy: SwarmPolicy, n: number): { hosts: string[]; serviceHosts: string[]; vms: string[]; clients: string[] } {
+/** Names of the generated system of a policy: hosts (with services), VMs, clients, and what each fault kind may hit. */
+export interface SystemNames {
+  hosts: string[];
+  serviceHosts: string[];
+  vms: string[];
+  clients: string[];
+  /** Targets of St1/St2 (default: serviceHosts and vms), of host faults (default: hosts), of vm-crash (default: vms). */
+  serviceTargets?: string[];
+  hostTargets?: string[];
+  vmTargets?: string[];
+}
+
+/** PSS/MSBS: the experimental system of kitamura-2019 Fig. 11 cut to two service groups (mail, web). */
+const PSS_GROUPS = [
+  { name: 'Mail', type: 'NETWORK', spare: 'Ms', service: 'postfix', members: [{ vm: 'M1', host: 'RS1', vip: 'VIP1' }, { vm: 'M2', host: 'RS2', vip: 'VIP2' }] },
+  { name: 'Web', type: 'CPU_NET', spare: 'Ws', service: 'httpd', members: [{ vm: 'W1', host: 'RS1', vip: 'VIP3' }, { vm: 'W2', host: 'RS3', vip: 'VIP4' }] },
+] as const;
+const PSS_MEMBERS = PSS_GROUPS.flatMap((g) => g.members.map((m) => ({ ...m, service: g.service })));
+
+export function systemNames(policy: SwarmPolicy, n: number): SystemNames {
   if (policy === 'failover') return { hosts: ['web1', 'mgr', 'vmhost'], serviceHosts: ['web1'], vms: ['web1b'], clients: ['c-web1'] };
+  if (policy === 'pss' || policy === 'msbs') {
+    const members = PSS_MEMBERS.map((m) => m.vm);
+    const spares = PSS_GROUPS.map((g) => g.spare);
+    const backups = members.map((m) => `${m}b`);
+    const clients = PSS_MEMBERS.map((m) => `c-${m.vip}`);
+    // The PSS alone recovers nothing: its faults are the manager's (cut off, paused) and partitions.
+    if (policy === 'pss') return { hosts: ['mgmt', 'RS1', 'RS2', 'RS3'], serviceHosts: [], vms: [...members, ...spares], clients, serviceTargets: [], hostTargets: ['mgmt'], vmTargets: [] };
+    return { hosts: ['mgmt', 'RS1', 'RS2', 'RS3'], serviceHosts: [], vms: [...members, ...spares, ...backups], clients, serviceTargets: members, hostTargets: ['RS1', 'RS2', 'RS3', 'mgmt'], vmTargets: [...members, ...backups] };
+  }
+  if (policy === 'navigator') {
+    const hosts = Array.from({ length: Math.max(3, Math.min(4, n)) }, (_, i) => `pc${i + 1}`);
+    return { hosts, serviceHosts: [], vms: ['nav-a', 'nav-b'], clients: ['c-nav'] };
+  }
+  if (policy === 'lbcluster') {
+    const directors = n >= 4 ? ['d1', 'd2', 'd3'] : ['d1', 'd2'];
+    const reals = Array.from({ length: n }, (_, i) => `ap${i + 1}`);
+    return { hosts: [...directors, ...reals], serviceHosts: [...directors, ...reals], vms: [], clients: ['c-lb'], vmTargets: [] };
+  }
   const hosts = Array.from({ length: n }, (_, i) => `S${i + 1}`);
   return { hosts, serviceHosts: hosts, vms: hosts.map((h) => `${h}b`), clients: hosts.map((h) => `c-${h}`) };
 }
@@ -75,23 +115,27 @@ export function systemNames(policy: SwarmPolicy, n: number): { hosts: string[]; 
 const AT_S = [4, 10, 15, 20, 30, 45, 60];
 const DURATIONS_US = [1, 1 * S, 4 * S, 8_150_001, 15 * S, 43 * S, 68 * S];
 
-function faultArb(names: ReturnType<typeof systemNames>): fc.Arbitrary<FaultPlan[]> {
+function faultArb(names: SystemNames): fc.Arbitrary<FaultPlan[]> {
   const at = fc.oneof(
     { weight: 6, arbitrary: fc.tuple(fc.constantFrom(...AT_S), fc.constantFrom(0, 0, 0, 1, 250_001, 1_500_000)).map(([s, off]) => s * S + off) },
     fc.tuple(fc.constantFrom(10, 20), fc.constantFrom(20, 40)).map(([min, max]) => ({ dist: { kind: 'uniform' as const, min, max } })),
   );
   const healing = fc.option(fc.constantFrom(...DURATIONS_US), { nil: undefined, freq: 4 });
-  const host = fc.constantFrom(...names.hosts);
+  const host = fc.constantFrom(...(names.hostTargets ?? names.hosts));
   const nodes = [...names.hosts, ...names.vms, ...names.clients];
+  const serviceTargets = names.serviceTargets ?? [...names.serviceHosts, ...names.vms];
+  const vmTargets = names.vmTargets ?? names.vms;
   const one: fc.Arbitrary<FaultPlan> = fc.oneof(
-    fc.record({ kind: fc.constant('St1'), target: fc.constantFrom(...names.serviceHosts, ...names.vms), at }),
-    fc.record({ kind: fc.constant('St2'), target: fc.constantFrom(...names.serviceHosts, ...names.vms), mode: fc.constantFrom('freeze' as const, 'stop' as const), at }),
+    ...(serviceTargets.length ? [
+      fc.record({ kind: fc.constant('St1'), target: fc.constantFrom(...serviceTargets), at }),
+      fc.record({ kind: fc.constant('St2'), target: fc.constantFrom(...serviceTargets), mode: fc.constantFrom('freeze' as const, 'stop' as const), at }),
+    ] : []),
     fc.record({ kind: fc.constantFrom('Nt1', 'host-restart'), target: host, at }),
     fc.record({ kind: fc.constantFrom('Nt2', 'host-shutdown'), target: host, at }),
     fc.record({ kind: fc.constant('host-fail'), target: host, at }),
     fc.record({ kind: fc.constant('pause'), target: host, at, duration: healing }, { requiredKeys: ['kind', 'target', 'at'] }),
     fc.record({ kind: fc.constant('link-down'), target: host, at, duration: healing }, { requiredKeys: ['kind', 'target', 'at'] }),
-    fc.record({ kind: fc.constant('vm-crash'), target: fc.constantFrom(...names.vms), at }),
+    ...(vmTargets.length ? [fc.record({ kind: fc.constant('vm-crash'), target: fc.constantFrom(...vmTargets), at })] : []),
     fc.record({
       kind: fc.constant('partition'),
       a: fc.subarray(nodes, { minLength: 1, maxLength: 4 }),
@@ -110,6 +154,7 @@ function faultArb(names: ReturnType<typeof systemNames>): fc.Arbitrary<FaultPlan
 
 /** Random schedules of one policy's system. */
 export function scheduleArb(policy: SwarmPolicy, safety?: 'paper' | 'hardened'): fc.Arbitrary<Schedule> {
+  if (policy !== 'failover' && policy !== 'p2p') return newerScheduleArb(policy, safety);
   const n = fc.constantFrom(2, 3, 3, 4, 5);
   return n.chain((size) => {
     const names = systemNames(policy, size);
@@ -125,15 +170,70 @@ export function scheduleArb(policy: SwarmPolicy, safety?: 'paper' | 'hardened'):
   });
 }
 
-/** The scenario of a schedule (raw, as a YAML file would hold it). */
-export function scheduleScenario(s: Schedule): Record<string, unknown> {
+/** Heavy-load windows (µs) and the end of the clients' accesses: the PSS's conditions change under the faults. */
+const loadArb = fc.record({
+  heavy: fc.array(fc.tuple(fc.constantFrom(0, 10, 25, 45, 70), fc.constantFrom(8, 20, 40)).map(([a, d]): [number, number] => [a * S, (a + d) * S]), { maxLength: 3 }),
+  accessesEndUs: fc.option(fc.constantFrom(30 * S, 60 * S, 90 * S), { nil: undefined }),
+}, { requiredKeys: ['heavy'] });
+
+/** Random schedules of the systems added after failover and P2P (their own record, so those two keep their streams). */
+function newerScheduleArb(policy: Exclude<SwarmPolicy, 'failover' | 'p2p'>, safety?: 'paper' | 'hardened'): fc.Arbitrary<Schedule> {
+  const n = policy === 'navigator' ? fc.constantFrom(3, 4) : policy === 'lbcluster' ? fc.constantFrom(2, 3, 4, 5) : fc.constant(4);
+  return n.chain((size) => {
+    const names = systemNames(policy, size);
+    const knobs: fc.Arbitrary<Record<string, number | boolean>> = policy === 'lbcluster'
+      ? fc.record({ advertInt: fc.constantFrom(0.5, 1, 2), preempt: fc.boolean(), delayLoop: fc.constantFrom(1, 2, 3), retry: fc.constantFrom(0, 1, 2), delayBeforeRetry: fc.constantFrom(0.5, 1), garpDelay: fc.constantFrom(0, 0.5) })
+      : fc.constant({});
+    return fc.record({
+      policy: fc.constant(policy),
+      seed: fc.integer({ min: 1, max: 100_000 }),
+      group: fc.constant<string[]>(policy === 'navigator' || policy === 'lbcluster' ? names.hosts : []),
+      timing: fc.record({ interval: fc.constantFrom(2, 5, 10), restartWait: fc.constantFrom(20, 46) }),
+      hostTimes: fc.array(fc.record({ bootS: hostDist, restartS: hostDist }), { minLength: names.hosts.length, maxLength: names.hosts.length }),
+      vmTimes: fc.record({ resumeS: resumeDist, suspendS: suspendDist }),
+      faults: faultArb(names),
+      load: policy === 'pss' || policy === 'msbs' ? loadArb : fc.constant(undefined),
+      knobs,
+    }).map((x): Schedule => {
+      const o: Schedule = { ...x };
+      if (o.load === undefined) delete o.load;
+      if (safety) o.safety = safety;
+      return o;
+    });
+  });
+}
+
+/** The faults of a schedule as a scenario holds them. */
+function faultsOf(s: Schedule): Array<Record<string, unknown>> {
+  return s.faults.map((f) => {
+    const o: Record<string, unknown> = { kind: f.kind };
+    if (f.target !== undefined) o.target = f.target;
+    if (f.mode !== undefined) o.mode = f.mode;
+    if (f.a !== undefined) Object.assign(o, { a: f.a, b: f.b, oneWay: f.oneWay });
+    o.at = typeof f.at === 'number' ? `${f.at}us` : f.at;
+    if (f.duration !== undefined) o.duration = `${f.duration}us`;
+    return o;
+  });
+}
+
+/** Policies whose manifest takes `safety: paper | hardened`. */
+const HAS_SAFETY: ReadonlySet<string> = new Set(['failover', 'p2p', 'navigator', 'pss', 'msbs', 'lbcluster']);
+function safetyOf(s: Schedule, block: Record<string, unknown>): void {
+  if (s.safety && HAS_SAFETY.has(String(block.kind))) block.safety = s.safety;
+}
+
+const NETWORK = { latencyS: 0.0005, examS: 0.01, vipSetS: 0.1, commandS: 0.05 };
+const mac = (i: number) => `02:00:00:00:00:${String(i + 1).padStart(2, '0')}`;
+
+/** The system and policy block of failover and P2P (the first two generators). */
+function classicSystem(s: Schedule): Record<string, unknown> {
   const size = s.policy === 'p2p' ? s.group.length : 3;
   const names = systemNames(s.policy, size);
   const svcOf = (h: string) => (s.policy === 'failover' ? 'svc0' : `svc${Number(h.slice(1)) - 1}`);
   const svc = (h: string) => [{ name: svcOf(h), examS: 0.01, restartS: 0 }];
   const hosts = names.hosts.map((h, i) => ({
     name: h,
-    mac: `02:00:00:00:00:${String(i + 1).padStart(2, '0')}`,
+    mac: mac(i),
     serverType: (['CPU', 'NETWORK', 'CPU_NET'] as const)[i % 3],
     memMb: 32768,
     memUsedMb: 7168,
@@ -145,33 +245,117 @@ export function scheduleScenario(s: Schedule): Record<string, unknown> {
   const vms = backed.map((h) => ({ name: `${h}b`, services: svc(h), resumeS: s.vmTimes.resumeS, suspendS: s.vmTimes.suspendS }));
   const vips = backed.map((h) => ({ name: `vip-${h}`, service: svcOf(h), holder: h }));
   const clients = backed.map((h) => ({ name: `c-${h}`, vip: `vip-${h}`, phaseS: 0 }));
-  const faults = s.faults.map((f) => {
-    const o: Record<string, unknown> = { kind: f.kind };
-    if (f.target !== undefined) o.target = f.target;
-    if (f.mode !== undefined) o.mode = f.mode;
-    if (f.a !== undefined) Object.assign(o, { a: f.a, b: f.b, oneWay: f.oneWay });
-    o.at = typeof f.at === 'number' ? `${f.at}us` : f.at;
-    if (f.duration !== undefined) o.duration = `${f.duration}us`;
-    return o;
-  });
   const policy = s.policy === 'failover'
     ? { kind: 'failover', manager: 'mgr', target: 'web1', service: 'svc0', vip: 'vip-web1', backupVm: 'web1b', backupHost: 'vmhost', interval: s.timing.interval, serviceTimeout: 1, networkTimeout: 1, recoveryWait: s.timing.restartWait }
     : { kind: 'p2p', group: s.group, interval: s.timing.interval, networkTimeout: 1, serviceTimeout: 1, restartWait: s.timing.restartWait, waitPoll: 1, decision: 0.25, examRetry: 0.1, loadInterval: s.timing.interval, reconcile: 30 };
   if (s.safety) Object.assign(policy, { safety: s.safety });
+  return { hosts, vms, vips, clients, policies: [policy] };
+}
+
+/** PSS alone, or PSS and MSBS together (kitamura-2019 §3), on the two-group system. */
+function pssSystem(s: Schedule): Record<string, unknown> {
+  const names = systemNames(s.policy, 4);
+  const hosts = names.hosts.map((h, i) => ({
+    name: h, mac: mac(i), cores: 4, memMb: h === 'mgmt' ? 16384 : 8192, memUsedMb: 1024,
+    bootS: s.hostTimes[i].bootS, restartS: s.hostTimes[i].restartS, suspendS: 1, resumeS: 2,
+  }));
+  const vm = (name: string, service: string, extra: Record<string, unknown>) => ({
+    name, services: [{ name: service, examS: 0.01 }], memMb: 2048, fileServer: 'mgmt', startS: 3, startCachedS: 2, ...extra,
+  });
+  const vms: Array<Record<string, unknown>> = [
+    ...PSS_MEMBERS.map((m) => vm(m.vm, m.service, { host: m.host, state: 'running' })),
+    ...PSS_GROUPS.map((g) => vm(g.spare, g.service, { state: 'suspended', resumeS: s.vmTimes.resumeS, suspendS: s.vmTimes.suspendS })),
+  ];
+  if (s.policy === 'msbs') vms.push(...PSS_MEMBERS.map((m) => vm(`${m.vm}b`, m.service, { host: 'mgmt', state: 'suspended', resumeS: s.vmTimes.resumeS, suspendS: s.vmTimes.suspendS })));
+  const vips = PSS_MEMBERS.map((m) => ({ name: m.vip, service: m.service, holder: m.vm }));
+  const clients = PSS_MEMBERS.map((m) => ({ name: `c-${m.vip}`, vip: m.vip, intervalS: 1 }));
+  const load = s.load ?? { heavy: [] };
+  const serving = [...PSS_MEMBERS.map((m) => m.vm), ...PSS_GROUPS.map((g) => g.spare)];
+  const vmLoad = serving.flatMap((v) => [
+    { vm: v, memMb: 256, cpuPct: 5, netBytesPerS: 100000 },
+    ...load.heavy.map(([a, b]) => ({ vm: v, start: `${a}us`, end: `${b}us`, memMb: 1024, cpuPct: 40, netBytesPerS: 2000000 })),
+    { vm: v, start: '0s', ...(load.accessesEndUs !== undefined ? { end: `${load.accessesEndUs}us` } : {}), accessesPerS: 5 },
+  ]);
+  const interval = Math.min(s.timing.interval, 5);
+  const pss: Record<string, unknown> = {
+    kind: 'pss', manager: 'mgmt',
+    groups: PSS_GROUPS.map((g) => ({ name: g.name, type: g.type, spare: g.spare, members: g.members.map((m) => ({ ...m })) })),
+    ps1Base: ['RS1', 'RS2'], ps2Base: 'RS1', interval, samples: 2, thresholds: { light: 20, moderate: 30 }, lightCount: 2,
+    accessThreshold: 0, accessWindow: 2 * interval, monitorPerS: 1,
+  };
+  const policies: Array<Record<string, unknown>> = [pss];
+  if (s.policy === 'msbs') {
+    pss.sif = 'mgmt';
+    const msbs: Record<string, unknown> = {
+      kind: 'msbs', manager: 'mgmt', targets: PSS_MEMBERS.map((m) => ({ vm: m.vm, backup: `${m.vm}b`, realServer: m.host })),
+      spares: PSS_GROUPS.map((g) => g.spare), interval: s.timing.interval, networkTimeout: 1, serviceTimeout: 1,
+      recoveryWait: s.timing.restartWait, restartWait: s.timing.restartWait, bootWait: s.timing.restartWait,
+    };
+    safetyOf(s, msbs);
+    policies.push(msbs);
+  }
+  safetyOf(s, pss);
+  return { lbMonitorPerS: 1, hosts, vms, vips, clients, vmLoad, policies };
+}
+
+/** Navigator (wong-2014) on 3 or 4 PCs with a small container image (short copies). */
+function navigatorSystem(s: Schedule): Record<string, unknown> {
+  const hosts = s.group.map((h, i) => ({ name: h, mac: mac(i), bootS: s.hostTimes[i].bootS, restartS: s.hostTimes[i].restartS }));
+  const vms = ['nav-a', 'nav-b'].map((name) => ({ name, state: 'defined', memMb: 1024, startS: 2, services: [{ name: 'mon', examS: 0.01 }] }));
+  const iv = s.timing.interval;
+  const nav: Record<string, unknown> = {
+    kind: 'navigator', start: 'pc1', containers: ['nav-a', 'nav-b'], service: 'mon', vip: 'vip-nav',
+    imageBytes: 1e6, syncBytes: 1000, syncInterval: 2 * iv, primaryCheck: iv, secondaryCheck: 2 * iv, pingTimeout: 1, uptimeWait: 1,
+    lease: true, leaseTtl: 3 * iv,
+  };
+  safetyOf(s, nav);
+  return { hosts, vms, vips: [{ name: 'vip-nav', service: 'mon' }], clients: [{ name: 'c-nav', vip: 'vip-nav' }], policies: [nav] };
+}
+
+/** lbcluster: two or three VRRP directors and 2-5 checked real servers behind one VIP. */
+function lbSystem(s: Schedule): Record<string, unknown> {
+  const k = s.knobs ?? {};
+  const directors = s.group.filter((h) => h.startsWith('d'));
+  const reals = s.group.filter((h) => h.startsWith('ap'));
+  const hosts = s.group.map((h, i) => ({
+    name: h, mac: mac(i), bootS: s.hostTimes[i].bootS, restartS: s.hostTimes[i].restartS,
+    services: [h.startsWith('d') ? { name: 'keepalived', examS: 0.001 } : { name: 'plm', examS: 0.002 }],
+  }));
+  const lb: Record<string, unknown> = {
+    kind: 'lbcluster', instance: 'VI_1', vip: 'vip-lb',
+    directors: directors.map((h, i) => ({ host: h, priority: 150 - 50 * i })),
+    advertInt: k.advertInt ?? 1, preempt: k.preempt ?? true, garpDelay: k.garpDelay ?? 0,
+    realServers: reals.map((h, i) => ({ host: h, weight: 1 + (i % 3) })), service: 'plm',
+    checker: { delayLoop: k.delayLoop ?? 3, connectTimeout: 1, retry: k.retry ?? 1, delayBeforeRetry: k.delayBeforeRetry ?? 1 },
+  };
+  safetyOf(s, lb);
+  return {
+    hosts, vms: [], vips: [{ name: 'vip-lb', service: 'plm', pool: 'vip-lb' }],
+    clients: [{ name: 'c-lb', vip: 'vip-lb', intervalS: 1, phaseS: 0.25 }], policies: [lb],
+  };
+}
+
+/** The scenario of a schedule (raw, as a YAML file would hold it). */
+export function scheduleScenario(s: Schedule): Record<string, unknown> {
+  const system = s.policy === 'failover' || s.policy === 'p2p' ? classicSystem(s)
+    : s.policy === 'pss' || s.policy === 'msbs' ? pssSystem(s)
+    : s.policy === 'navigator' ? navigatorSystem(s)
+    : lbSystem(s);
+  const { policies, ...world } = system;
   const raw: Record<string, unknown> = {
     name: `swarm-${s.policy}`,
     until: '100000s',
-    network: { latencyS: 0.0005, examS: 0.01, vipSetS: 0.1, commandS: 0.05 },
+    network: NETWORK,
     contention: { ioFraction: 0 },
-    hosts, vms, vips, clients, faults,
-    policies: [policy],
+    ...world,
+    faults: faultsOf(s),
+    policies,
     seed: s.seed,
   };
   // Run until every fault has happened and healed, plus the checkers' grace bound and a margin.
   const parsed = scenarioSchema.parse(raw);
-  const lastUs = Math.max(0, ...s.faults.map((f) => (typeof f.at === 'number' ? f.at : f.at.dist.max * S) + (f.duration ?? 0)));
-  const graceUs = Math.max(0, ...checkModel(parsed).targets.map((t) => t.graceUs));
-  raw.until = `${Math.ceil((lastUs + graceUs) / S) + 20}s`;
+  const lastUs = Math.max(0, ...s.faults.map((f) => (typeof f.at === 'number' ? f.at : f.at.dist.max * S) + (f.duration ?? 0)), ...(s.load?.heavy.map(([, b]) => b) ?? []), s.load?.accessesEndUs ?? 0);
+  raw.until = `${Math.ceil((lastUs + checkModel(parsed).graceUs) / S) + 20}s`;
   return raw;
 }
 
@@ -200,11 +384,20 @@ export function runAndCheck(scenario: Scenario, seed?: number): RunVerdict & { r
   return { violations: result.violations, livenessChecked: result.livenessChecked, keys, result };
 }
 
-/** Runs a schedule (as data: what a worker gets). */
+/**
+ * Runs a schedule (as data: what a worker gets). The scenario schema parses it directly: the YAML
+ * round trip and the loader's checks (20 ms a run, most of a failover run's cost) give the same
+ * scenario for generated data; `validScenario` checks that on demand (the CI test does).
+ */
 export function runRaw(raw: Record<string, unknown>): RunVerdict {
-  const { result: _r, ...v } = runAndCheck(parseScenario(stringify(raw), `swarm-${String(raw.name)}`));
+  const { result: _r, ...v } = runAndCheck(scenarioSchema.parse(raw));
   void _r;
   return v;
+}
+
+/** The scenario of a raw schedule as `hatwin sim` loads its file (YAML, every loader check). */
+export function validScenario(raw: Record<string, unknown>): Scenario {
+  return parseScenario(stringify(raw), `swarm-${String(raw.name)}`);
 }
 
 /** Worker entry (tinypool): a raw scenario in, its verdict out. */
@@ -242,7 +435,7 @@ export interface PolicySummary {
   skipped?: string;
 }
 
-const emptyKeys = (): Record<SwarmKey, number> => ({ S1: 0, S2: 0, S3: 0, L1: 0, L2: 0, crash: 0 });
+const emptyKeys = (): Record<SwarmKey, number> => ({ S1: 0, S2: 0, S3: 0, S4: 0, S5: 0, L1: 0, L2: 0, crash: 0 });
 
 /** The swarm seed of one policy (each policy gets its own stream of schedules). */
 export const policySeed = (seed: number, policy: string): number => {

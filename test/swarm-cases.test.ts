@@ -19,10 +19,8 @@ const CASES = readdirSync(DIR, { withFileTypes: true }).filter((d) => d.isDirect
 /** The watch modes must agree (up to probe.ok lines): the one case that is not a checker's. */
 const ORDER_CASE = 'naive-vs-skip-order';
 
-/** Cases still failing, with the keys the checker must find in each ('order': the two watch modes differ). */
-const OPEN: Record<string, ReadonlyArray<SwarmKey | 'order'>> = {
-  [ORDER_CASE]: ['order'],
-};
+/** Cases still failing, with the keys the checker must find in each ('order': the two watch modes differ). None now. */
+const OPEN: Record<string, ReadonlyArray<SwarmKey | 'order'>> = {};
 
 /**
  * What each case shows with `safety: paper` (the behaviour the cases were found on): the checker
@@ -51,6 +49,15 @@ const PAPER: Record<string, readonly SwarmKey[]> = {
   'p2p-paused-manager-resumes-stale-recovery-dual-vip': ['L2', 'S1', 'S3'],
   'p2p-paused-target-returns-with-vip-dual-holders': ['S1'],
   'p2p-target-left-off-in-group': ['L1', 'L2', 'S3'],
+  'navigator-paused-primary-returns-with-ip': ['S1'],
+  'navigator-primary-container-crash-lease-kept': ['L1'],
+  'navigator-primary-service-hung-unnoticed': ['L1'],
+  'pss-manager-restart-forgets-ps1': ['L1'],
+  'pss-transition-fails-files-say-done': ['S1'],
+  'msbs-pss-moves-vip-beside-backup': ['L1', 'S1', 'S3'],
+  'msbs-sif-operation-file-twice': ['S3'],
+  'lbcluster-resumed-director-writes-stale-pool': ['L1', 'S5'],
+  'lbcluster-paused-during-garp-master-without-vip': ['L1'],
 };
 
 const noProbeOk = (events: TraceEvent[]) => toNdjson(events.filter((e) => e.kind !== 'probe.ok'));
@@ -73,7 +80,8 @@ function keysOf(name: string): { keys: Array<SwarmKey | 'order'>; report: string
 describe('swarm cases', () => {
   it('every OPEN and PAPER entry names a case that exists; every case is in one of them', () => {
     for (const name of [...Object.keys(OPEN), ...Object.keys(PAPER)]) expect(CASES, name).toContain(name);
-    for (const name of CASES) expect(name in OPEN || name in PAPER, name).toBe(true);
+    // The order case is no checker's (skip and naive traces must agree): it only has to pass.
+    for (const name of CASES) expect(name in OPEN || name in PAPER || name === ORDER_CASE, name).toBe(true);
     expect(CASES.length).toBeGreaterThanOrEqual(23);
   });
 

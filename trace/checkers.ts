@@ -21,9 +21,18 @@
 //       the world's slowest operations) and someone can still serve it.
 //   L2  every managed target that was not killed for good is back at the end (host on, daemons
 //       up, its VIP answered by it, and for P2P in the group file).
+//   S4  placements within capacity: the memory of the VMs a host runs (running, starting,
+//       resuming, suspending) never exceeds what the host leaves to VMs (memMb - memUsedMb).
+//   S5  lbcluster: after convergence (master down + an advert interval), at most one VRRP master
+//       among the directors that hear each other; and no new connection goes to a real server
+//       whose service has been down (or out of the master's reach) for longer than its checker
+//       needs to see it (delay_loop + (retry + 1) x connect_timeout + retry x delay_before_retry).
+// Beside the P2P/failover targets, the VIPs of pss, msbs, navigator and lbcluster are L1 goals
+// with their own grace bounds, and the PSS operation file is a management record (S3): no VIP in
+// it twice, and at the end every VIP in it once, on the VM that answers for it.
 import type { TraceEvent } from './event.ts';
 
-export type ViolationKey = 'S1' | 'S2' | 'S3' | 'L1' | 'L2';
+export type ViolationKey = 'S1' | 'S2' | 'S3' | 'S4' | 'S5' | 'L1' | 'L2';
 
 export interface Violation {
   key: ViolationKey;
@@ -53,9 +62,9 @@ type DistLike = number | { kind: string; value?: number; min?: number; max?: num
 export interface ScenarioLike {
   until?: number;
   network?: { latencyS?: number; examS?: number; vipSetS?: number; commandS?: number };
-  hosts: ReadonlyArray<{ name: string; services?: ReadonlyArray<{ name: string }>; bootS?: DistLike; restartS?: DistLike; resumeS?: DistLike; suspendS?: DistLike }>;
-  vms?: ReadonlyArray<{ name: string; services?: ReadonlyArray<{ name: string }>; resumeS?: DistLike; startS?: DistLike; suspendS?: DistLike; destroyS?: DistLike }>;
-  vips?: ReadonlyArray<{ name: string; service: string; holder?: string | null }>;
+  hosts: ReadonlyArray<{ name: string; services?: ReadonlyArray<{ name: string }>; bootS?: DistLike; restartS?: DistLike; resumeS?: DistLike; suspendS?: DistLike; memMb?: number; memUsedMb?: number }>;
+  vms?: ReadonlyArray<{ name: string; services?: ReadonlyArray<{ name: string }>; resumeS?: DistLike; startS?: DistLike; suspendS?: DistLike; destroyS?: DistLike; memMb?: number }>;
+  vips?: ReadonlyArray<{ name: string; service: string; holder?: string | null; pool?: string }>;
   clients?: ReadonlyArray<{ name: string; vip: string }>;
   faults?: ReadonlyArray<{ kind: string; target?: string; a?: readonly string[]; b?: readonly string[]; duration?: number }>;
   policies?: ReadonlyArray<{ kind: string } & Record<string, unknown>>;
@@ -77,8 +86,44 @@ export interface ManagedTarget {
   graceUs: number;
 }
 
+/** A VIP that must be served a grace bound after the last fault (pss, msbs, navigator, lbcluster). */
+export interface VipGoal {
+  policy: string;
+  vip: string;
+  graceUs: number;
+  /** Who acts for it: when none of them is alive at the end, nobody can serve it again. */
+  managers: string[];
+  /** Nodes that may serve it (one of them, or of their hosts, must be alive). */
+  servers: string[];
+  /** Navigator: served only while a pilot survives (no container of a pilot, running on a host that is on with its link up, at some instant, ends it). */
+  pilots?: string[];
+}
+
+/** One lbcluster instance as the checkers see it. */
+export interface LbInstance {
+  instance: string;
+  vip: string;
+  directors: string[];
+  daemon: string | null;
+  service: string;
+  realServers: string[];
+  /** After this long in touch, two directors agree on one master (master down + an advert interval + margin). */
+  convergeUs: number;
+  /** A real server down this long is out of the pool (its checker's detection time + margin). */
+  detectUs: number;
+}
+
 export interface CheckModel {
   endUs: number;
+  /** The largest grace bound of any target or goal (µs). */
+  graceUs: number;
+  goals: VipGoal[];
+  lbs: LbInstance[];
+  /** Memory a host leaves to VMs (MB) and each VM's memory (MB): S4. */
+  vmRoom: Map<string, number>;
+  vmMem: Map<string, number>;
+  /** The VIPs the PSS operation file must carry (S3). */
+  pssVips: string[];
   hosts: Map<string, string[]>; // name -> services
   vms: Map<string, string[]>;
   vipService: Map<string, string>;
@@ -118,6 +163,11 @@ export function distUpperUs(d: DistLike | undefined, fallbackS: number): number 
   }
 }
 
+/** A manager's examination times (µs): its interval and its network and service timeouts (defaults 10, 2 and 3 s, as the policies have them). */
+function examTimes(p: Record<string, unknown>): { interval: number; tnd: number; tsw: number } {
+  return { interval: durationOf(p.interval, 10 * US), tnd: durationOf(p.networkTimeout, 2 * US), tsw: durationOf(p.serviceTimeout, 3 * US) };
+}
+
 /** The model of a scenario the checkers use: world names, managed targets and grace bounds. */
 export function checkModel(s: ScenarioLike, endUs?: number): CheckModel {
   const hosts = new Map(s.hosts.map((h) => [h.name, (h.services ?? []).map((x) => x.name)]));
@@ -135,14 +185,16 @@ export function checkModel(s: ScenarioLike, endUs?: number): CheckModel {
   const vipSetUs = (net.vipSetS ?? 0.1) * US;
   const slowHostUs = Math.max(0, ...s.hosts.flatMap((h) => [distUpperUs(h.bootS, 60), distUpperUs(h.restartS, 60), distUpperUs(h.resumeS, 5)]));
   const slowVmUs = Math.max(0, ...(s.vms ?? []).flatMap((v) => [distUpperUs(v.resumeS, 4.67), distUpperUs(v.suspendS, 2)]));
+  const slowStartUs = Math.max(0, ...(s.vms ?? []).map((v) => distUpperUs(v.startS, 42.84)));
   const targets: ManagedTarget[] = [];
+  const goals: VipGoal[] = [];
+  const lbs: LbInstance[] = [];
+  const pssVips: string[] = [];
   const groupMembers = new Set<string>();
   const holderOf = (host: string) => (s.vips ?? []).find((v) => v.holder === host)?.name;
   for (const p of s.policies ?? []) {
     if (p.kind === 'failover') {
-      const interval = durationOf(p.interval, 10 * US);
-      const tsw = durationOf(p.serviceTimeout, 3 * US);
-      const tnd = durationOf(p.networkTimeout, 2 * US);
+      const { interval, tnd, tsw } = examTimes(p);
       const wait = durationOf(p.recoveryWait, 300 * US);
       // One recovery: detection, examinations, fencing, activation, reboot, the wait, the
       // fallback; after the last fault at most two of them run (one in progress, one new).
@@ -155,9 +207,7 @@ export function checkModel(s: ScenarioLike, endUs?: number): CheckModel {
       const group = (p.group as string[]) ?? [];
       for (const g of group) groupMembers.add(g);
       const backups = (p.backups ?? {}) as Record<string, string>;
-      const tim = durationOf(p.interval, 10 * US);
-      const tnd = durationOf(p.networkTimeout, 2 * US);
-      const tsw = durationOf(p.serviceTimeout, 3 * US);
+      const { interval: tim, tnd, tsw } = examTimes(p);
       const trc = durationOf(p.restartWait, 88 * US);
       const decision = durationOf(p.decision, 250_000);
       const reconcile = durationOf(p.reconcile, 60 * US);
@@ -175,7 +225,73 @@ export function checkModel(s: ScenarioLike, endUs?: number): CheckModel {
       }
     }
   }
-  return { endUs: endUs ?? s.until ?? 0, hosts, vms, vipService, clientsOf, faultDurations, targets, groupMembers };
+  // The newer policies: their VIPs are L1 goals, each with a grace bound from its parameters.
+  const pssBlock = (s.policies ?? []).find((p) => p.kind === 'pss');
+  let pssGraceUs = 0;
+  if (pssBlock) {
+    const interval = durationOf(pssBlock.interval, 10 * US);
+    const groups = (pssBlock.groups as Array<{ spare: string; members: Array<{ vm: string; host: string; vip: string }> }>) ?? [];
+    const vips = groups.flatMap((g) => g.members.map((m) => m.vip));
+    pssVips.push(...vips);
+    // Each step of a condition takes `lightCount` periods, PS2 the access window on top; one
+    // transition wakes a server, activates a spare and moves every VIP; two after the last change.
+    const lightCount = Number(pssBlock.lightCount ?? 4);
+    const cycle = (lightCount + 3) * interval + durationOf(pssBlock.accessWindow, 60 * US) + slowHostUs + 2 * slowVmUs + vips.length * (2 * vipSetUs + 2 * commandUs) + 2 * US;
+    pssGraceUs = 2 * cycle;
+    for (const g of groups) for (const m of g.members) {
+      goals.push({ policy: 'pss', vip: m.vip, graceUs: pssGraceUs, managers: [String(pssBlock.manager)], servers: [...new Set([...g.members.map((x) => x.host), ...(pssBlock.ps1Base as string[] ?? [])])] });
+    }
+  }
+  for (const p of s.policies ?? []) {
+    if (p.kind === 'msbs') {
+      const { interval, tnd, tsw } = examTimes(p);
+      const rw = durationOf(p.recoveryWait, 120 * US);
+      const restartWait = durationOf(p.restartWait, 75 * US);
+      const bootWait = durationOf(p.bootWait, 120 * US);
+      const ts = (p.targets as Array<{ vm: string; backup: string; realServer: string }>) ?? [];
+      // DBSS: detection, re-examination, backup, VIP moves, the target's restart and wait, the
+      // hand back; DSRS: restart wait, Wake-on-LAN, boot wait, every VM started again.
+      const cycle = 2 * interval + 2 * tnd + 2 * tsw + 3 * slowVmUs + rw + restartWait + bootWait + slowHostUs + ts.length * (slowStartUs + US + 4 * vipSetUs) + 20 * commandUs + 2 * US;
+      const graceUs = 2 * cycle + pssGraceUs;
+      for (const g of goals) if (g.policy === 'pss') g.graceUs = Math.max(g.graceUs, graceUs);
+    } else if (p.kind === 'navigator') {
+      const primaryCheck = durationOf(p.primaryCheck, 5 * US);
+      const secondaryCheck = durationOf(p.secondaryCheck, 300 * US);
+      const ping = durationOf(p.pingTimeout, 4 * US);
+      const image = Number(p.imageBytes ?? 1.25e9) * 8;
+      const copyUs = Math.ceil((image / Number(p.transferRateBps ?? 66e6) + image / Number(p.backupRateBps ?? 96e6)) * US);
+      const lease = p.lease === true ? 2 * durationOf(p.leaseTtl, 15 * US) : 0;
+      // The secondary's detection, the lease, the takeover; a new secondary (uptimes, copies, start).
+      const cycle = primaryCheck + secondaryCheck + 2 * ping + durationOf(p.uptimeWait, US) + copyUs + 2 * slowStartUs + lease + 10 * commandUs + 4 * vipSetUs + 2 * US;
+      const containers = (p.containers as string[]) ?? [];
+      const pcs = (p.hosts as string[] | undefined) ?? s.hosts.map((h) => h.name);
+      goals.push({ policy: 'navigator', vip: String(p.vip), graceUs: 2 * cycle, managers: pcs, servers: pcs, pilots: containers });
+    } else if (p.kind === 'lbcluster') {
+      const advert = durationOf(p.advertInt, US);
+      const directors = ((p.directors as Array<{ host: string; priority: number }>) ?? []);
+      const minPriority = Math.min(255, ...directors.map((d) => d.priority));
+      const masterDown = 3 * advert + Math.floor(((256 - minPriority) * US) / 256);
+      const ck = (p.checker ?? {}) as Record<string, unknown>;
+      const delayLoop = durationOf(ck.delayLoop, 60 * US);
+      const connect = durationOf(ck.connectTimeout, 5 * US);
+      const retry = Number(ck.retry ?? 1);
+      const dbr = durationOf(ck.delayBeforeRetry, US);
+      const convergeUs = masterDown + advert + durationOf(p.garpDelay, 0) + durationOf(p.preemptDelay, 0) + vipSetUs + 2 * commandUs + 100_000;
+      const detectUs = delayLoop + (retry + 1) * connect + retry * dbr + 2 * commandUs + 100_000;
+      const reals = ((p.realServers as Array<{ host: string }>) ?? []).map((r) => r.host);
+      const vip = String(p.vip);
+      lbs.push({
+        instance: String(p.instance ?? 'VI_1'), vip, directors: directors.map((d) => d.host), daemon: p.daemon === null ? null : String(p.daemon ?? 'keepalived'),
+        service: String(p.service), realServers: reals, convergeUs, detectUs,
+      });
+      // A real server back is checked up within a delay loop; a director back preempts after master down.
+      goals.push({ policy: 'lbcluster', vip, graceUs: 2 * (convergeUs + detectUs + delayLoop + slowHostUs + 2 * US), managers: directors.map((d) => d.host), servers: reals });
+    }
+  }
+  const vmRoom = new Map(s.hosts.map((h) => [h.name, (h.memMb ?? 8192) - (h.memUsedMb ?? 1024)]));
+  const vmMem = new Map((s.vms ?? []).map((v) => [v.name, v.memMb ?? 2048]));
+  const graceUs = Math.max(0, ...targets.map((t) => t.graceUs), ...goals.map((g) => g.graceUs));
+  return { endUs: endUs ?? s.until ?? 0, graceUs, goals, lbs, vmRoom, vmMem, pssVips, hosts, vms, vipService, clientsOf, faultDurations, targets, groupMembers };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -191,6 +307,10 @@ class Replay {
   readonly blocked = new Map<string, number>();
   readonly partitions: Array<{ a: string[]; b: string[]; oneWay: boolean }> = [];
   readonly store = new Map<string, unknown>();
+  /** lbcluster: "instance|router" -> VRRP state. */
+  readonly vrrp = new Map<string, string>();
+  /** Each client's last access: ok, and the real server that answered (load-balanced VIPs). */
+  readonly lastAccess = new Map<string, { ok: boolean; by?: string; t: number }>();
 
   constructor(readonly m: CheckModel) {
     for (const h of m.hosts.keys()) this.host.set(h, { state: 'on', link: true });
@@ -308,6 +428,12 @@ class Replay {
       case 'store.delete':
         this.store.delete(e.subject);
         return;
+      case 'vrrp.state':
+        this.vrrp.set(`${e.subject}|${String(d.router)}`, String(d.to));
+        return;
+      case 'client.access':
+        this.lastAccess.set(e.subject, { ok: d.ok === true, ...(typeof d.by === 'string' ? { by: d.by } : {}), t: e.t });
+        return;
     }
   }
 
@@ -352,6 +478,11 @@ export function checkTrace(events: readonly TraceEvent[], m: CheckModel): CheckR
   /** Since when target T has been healthy and reachable from manager A ("T|A"), undefined when not. */
   const fineSince = new Map<string, number>();
   const s1Open = new Map<string, { t: number; holders: string[] }>();
+  /** Navigator: goals whose containers ran, and those that lost every container at once (no pilot left). */
+  const pilotsSeen = new Set<string>();
+  const pilotsLost = new Set<string>();
+  /** Navigator containers whose pilot said it runs them (a navigator.track line since their last start). */
+  const piloted = new Set<string>();
   let lastFaultUs = 0;
   let i = 0;
   /** Subjects of the fault lines of the current instant (a restart they cause is no policy's act). */
@@ -385,8 +516,11 @@ export function checkTrace(events: readonly TraceEvent[], m: CheckModel): CheckR
     if (problems.length) out.push({ key: 'S3', t: e.t, subject: e.subject, detail: problems.join('; ') });
   };
 
+  const lbVips = new Set(m.lbs.map((l) => l.vip));
   const endOfInstant = (t: number) => {
     for (const [vip] of w.holders) {
+      // A load-balanced VIP belongs to the VRRP master: S5 judges the masters.
+      if (lbVips.has(vip)) continue;
       const live = w.liveHolders(vip);
       const open = s1Open.get(vip);
       if (live.length >= 2 && !open) s1Open.set(vip, { t, holders: live });
@@ -403,6 +537,100 @@ export function checkTrace(events: readonly TraceEvent[], m: CheckModel): CheckR
         } else fineSince.delete(k);
       }
     }
+    for (const lb of m.lbs) lbInstant(lb, t);
+    for (const g of m.goals) {
+      if (!g.pilots) continue;
+      const held = g.pilots.filter((v) => {
+        const st = w.vm.get(v);
+        if (!piloted.has(v)) return false;
+        const hs = st?.host ? w.host.get(st.host)?.state : undefined;
+        return !!st && st.host !== null && ['running', 'starting', 'resuming'].includes(st.state) && hs === 'on' && w.host.get(st.host)?.link === true;
+      }).length;
+      if (held > 0) pilotsSeen.add(g.vip);
+      else if (pilotsSeen.has(g.vip)) pilotsLost.add(g.vip);
+    }
+  };
+
+  // S5: VRRP masters in touch, and connections to failed real servers.
+  const mastersSince = new Map<string, number>();
+  const failedSince = new Map<string, number>();
+  const reportedFailed = new Set<string>();
+  const daemonUp = (lb: LbInstance, d: string) => lb.daemon === null || w.serviceUp(d, lb.daemon);
+  const lbInstant = (lb: LbInstance, t: number) => {
+    const masters = lb.directors.filter((d) => w.vrrp.get(`${lb.instance}|${d}`) === 'master' && w.nodeUp(d) && daemonUp(lb, d));
+    const inTouch = masters.some((a, i) => masters.slice(i + 1).some((b) => w.both(a, b)));
+    const open = mastersSince.get(lb.instance);
+    if (inTouch && open === undefined) mastersSince.set(lb.instance, t);
+    else if (!inTouch && open !== undefined) {
+      if (t - open > lb.convergeUs) out.push({ key: 'S5', t: open, subject: lb.instance, detail: `two VRRP masters that hear each other from ${fmt(open)} for ${((t - open) / US).toFixed(6)}s (convergence bound ${(lb.convergeUs / US).toFixed(3)}s)` });
+      mastersSince.delete(lb.instance);
+    }
+    for (const d of lb.directors) for (const x of lb.realServers) {
+      const k = `${d}|${x}`;
+      // A director's checkers run while it is up with its keepalived: one (re)started counts
+      // from then (without alpha, keepalived takes every server for up until it has checked it).
+      if (!w.nodeUp(d) || !daemonUp(lb, d)) {
+        failedSince.delete(k);
+        reportedFailed.delete(k);
+        continue;
+      }
+      const failed = !w.nodeUp(x) || !w.serviceUp(x, lb.service) || !w.both(d, x);
+      if (!failed) {
+        failedSince.delete(k);
+        reportedFailed.delete(k);
+      } else if (!failedSince.has(k)) failedSince.set(k, t);
+    }
+  };
+  const lbAccess = (e: TraceEvent) => {
+    const by = e.data?.by;
+    const vip = e.data?.vip;
+    if (typeof by !== 'string') return;
+    const lb = m.lbs.find((l) => l.vip === vip);
+    const director = lb ? w.answerer(lb.vip) : null;
+    if (!lb || director === null) return;
+    // Judged for a director whose keepalived runs (a hung one keeps its kernel table and checks
+    // nothing: keepalived's own limit) and that is the only master up: the sim's pool is one per
+    // VIP, written by every master, where real directors each have their own IPVS table.
+    if (!daemonUp(lb, director)) return;
+    if (lb.directors.some((d) => d !== director && w.vrrp.get(`${lb.instance}|${d}`) === 'master' && w.nodeUp(d) && daemonUp(lb, d))) return;
+    const k = `${director}|${by}`;
+    const since = failedSince.get(k);
+    if (since === undefined || e.t - since <= lb.detectUs || reportedFailed.has(k)) return;
+    reportedFailed.add(k);
+    out.push({ key: 'S5', t: e.t, subject: by, detail: `a new connection of ${e.subject} sent by ${director} to ${by} at ${fmt(e.t)}, failed (host ${w.hostText(by)}, ${lb.service} ${w.svc.get(`${by}/${lb.service}`) ?? 'up'}) since ${fmt(since)} (bound ${(lb.detectUs / US).toFixed(3)}s)` });
+  };
+
+  // S4: the VMs on a host fit in its memory.
+  const overloaded = new Set<string>();
+  const capacityCheck = (e: TraceEvent) => {
+    const host = w.vm.get(e.subject)?.host;
+    const room = host ? m.vmRoom.get(host) : undefined;
+    if (!host || room === undefined) return;
+    let used = 0;
+    const on: string[] = [];
+    for (const [v, st] of w.vm) {
+      if (st.host !== host || !['running', 'starting', 'resuming', 'suspending'].includes(st.state)) continue;
+      used += m.vmMem.get(v) ?? 0;
+      on.push(v);
+    }
+    if (used <= room) overloaded.delete(host);
+    else if (!overloaded.has(host)) {
+      overloaded.add(host);
+      out.push({ key: 'S4', t: e.t, subject: host, detail: `${on.join('+')} take ${used} MB of the ${room} MB ${host} leaves to VMs` });
+    }
+  };
+
+  // S3 (PSS): the operation file never lists a VIP twice.
+  const operationCheck = (e: TraceEvent) => {
+    const rows = (e.data?.value as Array<{ vip: string; host: string }> | undefined) ?? [];
+    const seen = new Map<string, string>();
+    const twice: string[] = [];
+    for (const r of rows) {
+      if (!r.vip) continue;
+      if (seen.has(r.vip)) twice.push(`${r.vip} on ${seen.get(r.vip)} and ${r.host}`);
+      seen.set(r.vip, r.host);
+    }
+    if (twice.length) out.push({ key: 'S3', t: e.t, subject: e.subject, detail: `a VIP twice in the operation file: ${twice.join('; ')}` });
   };
 
   while (i < events.length) {
@@ -427,8 +655,13 @@ export function checkTrace(events: readonly TraceEvent[], m: CheckModel): CheckR
       if (e.kind === 'host.state' && d.state === 'restarting' && targetNames.has(e.subject) && !faultedNow.has(e.subject)) {
         s2(e, e.subject, `${e.subject} rebooted`);
       }
+      if (e.kind === 'client.access') lbAccess(e);
+      if (e.kind === 'navigator.track' && typeof d.vm === 'string') piloted.add(d.vm);
+      if (e.kind === 'vm.state' && d.state === 'starting') piloted.delete(e.subject);
       w.apply(e);
       if (e.kind === 'store.write' && e.subject === 'p2p/membership') membershipCheck(e);
+      if (e.kind === 'store.write' && e.subject === 'pss/operation') operationCheck(e);
+      if (e.kind === 'vm.state') capacityCheck(e);
     }
     endOfInstant(t);
   }
@@ -437,10 +670,17 @@ export function checkTrace(events: readonly TraceEvent[], m: CheckModel): CheckR
   for (const [vip, open] of s1Open) {
     out.push({ key: 'S1', t: open.t, subject: vip, detail: `two live holders (${open.holders.join('+')}) from ${fmt(open.t)} to the end (${((endUs - open.t) / US).toFixed(6)}s)` });
   }
+  for (const lb of m.lbs) {
+    const open = mastersSince.get(lb.instance);
+    if (open !== undefined && endUs - open > lb.convergeUs) out.push({ key: 'S5', t: open, subject: lb.instance, detail: `two VRRP masters that hear each other from ${fmt(open)} to the end (${((endUs - open) / US).toFixed(6)}s)` });
+  }
 
-  const graceUs = Math.max(0, ...m.targets.map((t) => t.graceUs));
-  const livenessChecked = m.targets.length > 0 && endUs >= lastFaultUs + graceUs;
-  if (livenessChecked) endChecks(w, m, endUs, out);
+  const graceUs = m.graceUs;
+  const livenessChecked = (m.targets.length > 0 || m.goals.length > 0) && endUs >= lastFaultUs + graceUs;
+  if (livenessChecked) {
+    endChecks(w, m, endUs, out);
+    goalChecks(w, m, endUs, pilotsLost, out);
+  }
   out.sort((a, b) => a.t - b.t || a.key.localeCompare(b.key) || a.subject.localeCompare(b.subject));
   return { valid: out.length === 0, violations: out, livenessChecked, lastFaultUs, graceUs, endUs };
 }
@@ -507,6 +747,47 @@ function endChecks(w: Replay, m: CheckModel, endUs: number, out: Violation[]): v
     }
     if (membership.separation.includes(tg.target) && w.nodeUp(tg.target) && w.servicesUp(tg.target) && tg.managers.some((a) => w.both(a, tg.target))) {
       out.push({ key: 'S3', t: endUs, subject: tg.target, detail: `healthy but left in the separation file (claims ${JSON.stringify(membership.claims ?? {})})` });
+    }
+  }
+}
+
+/** A host that can still act at the end: not failed, paused or cut off, and on (or woken by a P2P peer). */
+function aliveAtEnd(w: Replay, m: CheckModel, h: string): boolean {
+  const s = w.host.get(h);
+  if (!s) return false;
+  if (s.state === 'failed' || s.state === 'paused' || !s.link) return false;
+  if (s.state === 'off') return m.groupMembers.has(h) && [...m.groupMembers].some((o) => o !== h && aliveAtEnd(w, m, o) && w.host.get(o)?.state !== 'off');
+  return true;
+}
+
+/** L1 for the VIP goals (pss, msbs, navigator, lbcluster) and the end-state part of S3 for the PSS files. */
+function goalChecks(w: Replay, m: CheckModel, endUs: number, pilotsLost: ReadonlySet<string>, out: Violation[]): void {
+  const inPartition = new Set(w.partitions.flatMap((p) => [...p.a, ...p.b]));
+  const alive = (h: string) => aliveAtEnd(w, m, w.physical(h) ?? h);
+  const operation = w.store.get('pss/operation') as Array<{ vip: string; host: string }> | undefined;
+  for (const g of m.goals) {
+    const lb = m.lbs.find((l) => l.vip === g.vip);
+    const clients = w.clients(g.vip);
+    if ([...g.managers, ...g.servers, ...clients, ...(g.pilots ?? [])].some((n) => inPartition.has(n))) continue;
+    const managers = g.managers.filter((d) => alive(d) && (!lb || lb.daemon === null || w.serviceUp(d, lb.daemon)));
+    const servers = g.servers.filter((x) => alive(x) && (!lb || w.serviceUp(x, lb.service)));
+    if (managers.length === 0 || servers.length === 0 || pilotsLost.has(g.vip)) continue;
+    if (lb) {
+      const bad = clients.filter((c) => {
+        const a = w.lastAccess.get(c);
+        return !a || !a.ok;
+      });
+      if (bad.length) {
+        const masters = lb.directors.filter((d) => w.vrrp.get(`${lb.instance}|${d}`) === 'master');
+        out.push({ key: 'L1', t: endUs, subject: g.vip, detail: `not served at the end (last access of ${bad.join(', ')} failed${bad.map((c) => w.lastAccess.get(c)?.by).filter(Boolean).map((b) => ` by ${b}`).join('')}): masters [${masters.join(',')}], holders [${(w.holders.get(g.vip) ?? []).join(',')}]` });
+      }
+    } else if (!w.served(g.vip)) {
+      out.push({ key: 'L1', t: endUs, subject: g.vip, detail: `not served at the end: holders [${(w.holders.get(g.vip) ?? []).join(',')}], answerer ${w.answerer(g.vip)}` });
+    }
+    if (g.policy === 'pss' && operation) {
+      const rows = operation.filter((r) => r.vip === g.vip);
+      if (rows.length !== 1) out.push({ key: 'S3', t: endUs, subject: g.vip, detail: `${rows.length} rows of ${g.vip} in the operation file at the end` });
+      else if (w.answerer(g.vip) !== null && rows[0].host !== w.answerer(g.vip)) out.push({ key: 'S3', t: endUs, subject: g.vip, detail: `the operation file says ${rows[0].host} holds ${g.vip}, the network says ${w.answerer(g.vip)}` });
     }
   }
 }

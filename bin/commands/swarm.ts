@@ -9,7 +9,7 @@ import { int, positiveInt, sayer } from '../output.ts';
 export function register(program: Command): void {
   program
     .command('swarm')
-    .description('random fault schedules over the policies, each run checked (S1-S3 safety, L1-L2 liveness); failures shrunk to out/swarm/')
+    .description('random fault schedules over the policies, each run checked (S1-S5 safety, L1-L2 liveness; docs/safety.md); failures shrunk to out/swarm/')
     .option('--policy <name>', `a registered policy or "all" (${Object.keys(POLICIES).join(', ')})`, 'all')
     .option('--schedules <n>', 'schedules per policy', positiveInt('schedules'), 200)
     .option('--seed <n>', 'swarm seed (the same seed gives the same schedules)', int('seed'), 1)

@@ -640,6 +640,11 @@ function* skipWatch(rt: Runtime, agent: string, spec: ProbeSpec, intervalUs: num
       const nowUs = (yield { kind: 'now' }) as number;
       // A call delayed by a pause happens as soon as the agent runs again (that is now).
       if (callAt === aimAt && aimAt >= nowUs) yield sleepLate(aimAt);
+      // A call that a pause delayed (its aim passed while the agent was paused): the naive loop
+      // woke at the aim in the late lane, was held, and runs when the agent resumes in the order
+      // it woke (process id for one aim); here the delayed calls of this instant go through the
+      // late lane in process-id order too, not in the order their notifications came.
+      else if (aimAt < nowUs) yield sleepLate(nowUs);
       const callUs = (yield { kind: 'now' }) as number;
       yield* takeChanges(rt, box, Infinity); // changes up to now are seen by this probe
       const r = (yield { kind: 'call', port: 'prober', op: 'probe', args: [spec] }) as ProbeResult;

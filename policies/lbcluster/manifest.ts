@@ -56,6 +56,8 @@ const schema = z.object({
   traceAdverts: z.boolean().default(false),
   /** Trace every checker try (lb.try: director, ok, start), for conformance of drop and re-add times. */
   traceChecks: z.boolean().default(false),
+  /** paper: the first behaviour; hardened: a master that meets another rewrites the pool, a failed VIP add is retried (docs/safety.md). */
+  safety: z.enum(['paper', 'hardened']).default('hardened'),
 }).strict();
 
 export type LbClusterConfig = z.output<typeof schema>;
@@ -139,6 +141,7 @@ export const lbclusterPolicy = definePolicy({
         virtualServer,
         traceAdverts: c.traceAdverts,
         traceChecks: c.traceChecks,
+        safety: c.safety,
       }),
     }));
   },

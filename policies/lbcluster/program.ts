@@ -47,6 +47,8 @@ export interface DirectorConfig {
   traceAdverts: boolean;
   /** Trace every checker try (lb.try). */
   traceChecks?: boolean;
+  /** paper: the first behaviour; hardened (default): docs/safety.md. */
+  safety?: 'paper' | 'hardened';
 }
 
 /** A VRRP advert as an agent message's body. */
@@ -84,7 +86,7 @@ export function* director(c: DirectorConfig): Process<void> {
   const alphaDown = c.checker.alpha ? c.virtualServer.realServers.map((r) => r.id) : [];
   const shared: Shared = { master: false, pool: poolStart(c.virtualServer, alphaDown) };
   const children: number[] = [];
-  children.push(yield* spawn(`${me}/vip`, vipWorker(c, vipBox)));
+  children.push(yield* spawn(`${me}/vip`, vipWorker(c, shared, vipBox)));
   children.push(yield* spawn(`${me}/pool`, poolWorker(c, shared, poolBox)));
   for (const rs of c.virtualServer.realServers) children.push(yield* spawn(`${me}/check/${rs.id}`, checkerProc(c, shared, rs.id, poolBox)));
   if (c.daemon !== null) children.push(yield* spawn(`${me}/daemon`, daemonWatch(c, c.daemon, box)));
@@ -126,7 +128,12 @@ export function* director(c: DirectorConfig): Process<void> {
     } else if (msg.type === 'vrrp.advert') {
       const b = (msg as AgentMessage).body as AdvertBody;
       if (b.instance !== c.instance) continue;
+      const wasMaster = shared.master;
       yield* step({ kind: 'advert', priority: b.priority, from: b.address, advertIntUs: b.advertIntUs }, t);
+      // Backups send no adverts: a master that hears one and stays master has met another master
+      // (a partition healed, a paused director resumed), which wrote the world's pool from its own
+      // checkers. Written again from this one's (the swarm: a server dead for 40 s kept in the pool).
+      if (c.safety !== 'paper' && wasMaster && shared.master && b.priority > 0) yield* send(poolBox, { force: true });
     } else if (msg.type === 'vrrp.link') {
       const up = (msg as { up: boolean }).up;
       yield* trace('vrrp.link', c.instance, { router: c.host, up });
@@ -157,21 +164,36 @@ function* sendAdvert(c: DirectorConfig, peer: string, priority: number): Process
   }
 }
 
-function* vipOp(c: DirectorConfig, op: 'add' | 'del'): Process<void> {
+function* vipOp(c: DirectorConfig, op: 'add' | 'del'): Process<boolean> {
   try {
     if (op === 'add') yield* call('network', 'assignVip', c.vip, c.host);
     else yield* call('network', 'removeVip', c.vip, c.host);
+    return true;
   } catch (e) {
     yield* trace('lbcluster.error', c.instance, { router: c.host, step: `vip ${op}`, reason: portErrorOf(e).message });
+    return false;
   }
 }
 
-/** VIP changes in the order the router made them; an add waits for the gratuitous-ARP delay. */
-function* vipWorker(c: DirectorConfig, vipBox: string): Process<void> {
+/**
+ * VIP changes in the order the router made them; an add waits for the gratuitous-ARP delay. An
+ * add that fails is tried again every advert interval while this director is master and no other
+ * change is queued (the swarm: a director paused during its gratuitous-ARP delay came back
+ * master without the VIP, and nobody held it again).
+ */
+function* vipWorker(c: DirectorConfig, shared: Shared, vipBox: string): Process<void> {
   for (;;) {
     const op = yield* receive<'add' | 'del'>(vipBox);
     if (op === 'add' && c.garpDelayUs > 0) yield* sleep(c.garpDelayUs);
-    yield* vipOp(c, op ?? 'del');
+    if ((yield* vipOp(c, op ?? 'del')) || op !== 'add' || c.safety === 'paper') continue;
+    for (;;) {
+      const next = yield* receive<'add' | 'del'>(vipBox, c.router.advertIntUs);
+      if (next !== undefined) {
+        yield* send(vipBox, next);
+        break;
+      }
+      if (!shared.master || (yield* vipOp(c, 'add'))) break;
+    }
   }
 }
 

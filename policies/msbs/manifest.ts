@@ -21,6 +21,8 @@ export const msbsSchema = z.object({
   restartWait: durationUs.default(75_000_000),
   /** DSRS: longest wait after the wake-up packet. */
   bootWait: durationUs.default(120_000_000),
+  /** paper: kitamura-2019's MSBS; hardened: docs/safety.md. */
+  safety: z.enum(['paper', 'hardened']).default('hardened'),
 }).strict();
 export type MsbsPolicy = z.infer<typeof msbsSchema>;
 
@@ -47,18 +49,18 @@ export const msbsPolicy = definePolicy({
     const services = (vm: string) => site.vms.find((v) => v.name === vm)?.services ?? [];
     const data = (vm: string, realServer: string, backup?: string): DbssConfig => ({
       manager: c.manager, target: vm, services: services(vm), realServer, ...(backup !== undefined ? { backup } : {}),
-      intervalUs: c.interval, networkTimeoutUs: c.networkTimeout, serviceTimeoutUs: c.serviceTimeout, recoveryWaitUs: c.recoveryWait,
+      intervalUs: c.interval, networkTimeoutUs: c.networkTimeout, serviceTimeoutUs: c.serviceTimeout, recoveryWaitUs: c.recoveryWait, safety: c.safety,
     });
     const reals = [...new Set(c.targets.map((t) => t.realServer))];
     return [
-      { agent: c.manager, name: 'msbs/sif', body: () => sif(c.manager, (vm, host) => (c.spares.includes(vm) ? dbss(data(vm, host)) : null)) },
+      { agent: c.manager, name: 'msbs/sif', body: () => sif(c.manager, (vm, host) => (c.spares.includes(vm) ? dbss(data(vm, host)) : null), c.safety) },
       ...c.targets.map((t) => ({ agent: c.manager, name: `msbs/dbss/${t.vm}`, target: t.vm, body: () => dbss(data(t.vm, t.realServer, t.backup)) })),
       ...reals.map((r) => ({
         agent: c.manager, name: `msbs/dsrs/${r}`, target: r,
         body: () => dsrs({
           manager: c.manager, target: r, mac: site.hosts.find((h) => h.name === r)?.mac ?? '',
           vms: c.targets.filter((t) => t.realServer === r).map((t) => data(t.vm, r, t.backup)),
-          intervalUs: c.interval, networkTimeoutUs: c.networkTimeout, restartWaitUs: c.restartWait, bootWaitUs: c.bootWait,
+          intervalUs: c.interval, networkTimeoutUs: c.networkTimeout, restartWaitUs: c.restartWait, bootWaitUs: c.bootWait, safety: c.safety,
         }),
       })),
     ];

@@ -13,7 +13,7 @@
 //     starts a DBSS for the spare (Fig. 10(b)).
 // A1/B1 (before each examination) and A2/B2 (after trouble is seen) read the PSS files directly:
 // an access-stopped VM or a suspended real server is not in trouble.
-import { S, cancel, now, receive, sleep, spawn, trace, type Op, type Process } from '../../engine/runtime/effects.ts';
+import { S, cancel, join, now, receive, sleep, spawn, trace, type Op, type Process } from '../../engine/runtime/effects.ts';
 import { call, isGone, mailboxOf, portErrorOf } from '../../engine/ports/index.ts';
 import type { AgentMessage } from '../../engine/ports/messenger.ts';
 import type { ProbeSpec } from '../../engine/ports/probe.ts';
@@ -32,6 +32,8 @@ export interface DbssConfig {
   serviceTimeoutUs: number;
   /** Longest wait for the target to come back after a restart. */
   recoveryWaitUs: number;
+  /** paper: kitamura-2019's MSBS; hardened (default): docs/safety.md. */
+  safety?: 'paper' | 'hardened';
 }
 
 export interface DsrsConfig {
@@ -46,6 +48,8 @@ export interface DsrsConfig {
   restartWaitUs: number;
   /** Longest wait after the wake-up packet. */
   bootWaitUs: number;
+  /** paper: kitamura-2019's DSRS; hardened (default): it also brings back the spares handed to it. */
+  safety?: 'paper' | 'hardened';
 }
 
 export const SIF_BOX = 'sif';
@@ -138,7 +142,8 @@ export function* dbss(first: DbssConfig): Process<void> {
     // A3: the real server of the target; down -> its DSRS recovers the target.
     const rs = yield* call('prober', 'probe', { kind: 'network', target: c.realServer, timeoutUs: c.networkTimeoutUs });
     if (!rs.ok) {
-      yield* call('store', 'cas', handoverKey(c.target), 0, { backup: holder, vips });
+      // Hardened: the record names the real server, so that its DSRS also brings back a spare (which has no backup).
+      yield* call('store', 'cas', handoverKey(c.target), 0, c.safety === 'paper' ? { backup: holder, vips } : { backup: holder, vips, realServer: c.realServer });
       yield* trace('msbs.handover', c.target, { manager: c.manager, to: `dsrs/${c.realServer}` });
       continue;
     }
@@ -161,9 +166,16 @@ export function* dbss(first: DbssConfig): Process<void> {
       }
       continue;
     }
-    if (holder !== null) yield* handBack(c.manager, c.target, holder, vips);
+    if (holder !== null) yield* handBack(c.manager, c.target, holder, vips, c.safety !== 'paper');
     yield* trace('target.recovered', c.target, { manager: c.manager });
   }
+}
+
+/** The network's holders of each VIP. */
+function* holdersOf(vips: string[]): Process<Record<string, string[]>> {
+  const out: Record<string, string[]> = {};
+  for (const v of vips) out[v] = yield* call('network', 'vipHolders', v);
+  return out;
 }
 
 /** Background job: daemon restart when only a service stopped, else a restart of the VM. */
@@ -191,8 +203,16 @@ function* restoreTarget(c: DbssConfig, netOk: boolean, detail: string): Op<boole
   return false;
 }
 
-/** The VIPs go back from the backup to the target; the backup is suspended again (A5 / B4). */
-function* handBack(manager: string, target: string, backup: string, vips: string[]): Op<void> {
+/**
+ * The VIPs go back from the backup to the target; the backup is suspended again (A5 / B4).
+ * Hardened: only the VIPs the operation file still gives the backup (the PSS may have moved one
+ * to a spare meanwhile: handing it back made two holders).
+ */
+function* handBack(manager: string, target: string, backup: string, vips: string[], hardened = false): Op<void> {
+  if (hardened) {
+    const held = new Set((yield* readFile<VmRow>(PSS_KEYS.operation)).filter((r) => r.host === backup).map((r) => r.vip));
+    vips = vips.filter((v) => held.has(v));
+  }
   for (const vip of vips) {
     try {
       yield* moveVip(vip, backup, target, (h) => h === backup); // not one the PSS moved meanwhile
@@ -260,7 +280,7 @@ export function* dsrs(c: DsrsConfig): Process<void> {
       const h = yield* call('store', 'get', handoverKey(vm.target));
       const rec = h?.value as { backup: string | null; vips: string[] } | undefined;
       if (h && rec) {
-        if (rec.backup) yield* handBack(c.manager, vm.target, rec.backup, rec.vips);
+        if (rec.backup) yield* handBack(c.manager, vm.target, rec.backup, rec.vips, vm.safety !== 'paper');
         else for (const vip of rec.vips) {
           try {
             yield* moveVip(vip, vm.target, vm.target, (h) => h === vm.target);
@@ -272,8 +292,33 @@ export function* dsrs(c: DsrsConfig): Process<void> {
       }
       yield* trace('target.recovered', vm.target, { manager: c.manager, by: `dsrs/${c.target}` });
     }
+    if (c.safety !== 'paper') yield* sparesBack(c);
     yield* toSif(c.manager, 'real-up', { target: c.target });
     yield* trace('target.recovered', c.target, { manager: c.manager });
+  }
+}
+
+/**
+ * Hardened: the spares (no backup) that ran on this real server and were handed over to its DSRS
+ * are started on it again and get back the VIPs the operation file still gives them (the paper's
+ * DSRS re-creates only the server's own VMs: a spare's VIPs were lost with it).
+ */
+function* sparesBack(c: DsrsConfig): Op<void> {
+  const own = new Set(c.vms.map((v) => v.target));
+  for (const h of yield* call('store', 'list', 'msbs/handover/')) {
+    const rec = h.value as { backup: string | null; vips: string[]; realServer?: string };
+    const vm = h.key.slice('msbs/handover/'.length);
+    if (rec.realServer !== c.target || own.has(vm) || rec.backup !== null) continue;
+    try {
+      const info = (yield* call('hypervisor', 'list')).find((v) => v.name === vm);
+      if (info?.state !== 'running') yield* call('hypervisor', 'start', vm, c.target);
+      const held = new Set((yield* readFile<VmRow>(PSS_KEYS.operation)).filter((r) => r.host === vm).map((r) => r.vip));
+      for (const vip of rec.vips) if (held.has(vip)) yield* call('network', 'assignVip', vip, vm);
+      yield* trace('msbs.vm-started', vm, { manager: c.manager, host: c.target });
+    } catch (e) {
+      yield* trace('msbs.error', vm, { manager: c.manager, step: 'start spare', reason: portErrorOf(e).message });
+    }
+    yield* call('store', 'del', h.key, h.version);
   }
 }
 
@@ -290,7 +335,7 @@ function* waitUp(ping: ProbeSpec, forUs: number): Op<boolean> {
  * The SIF: edits the PSS files for the DBSSs and DSRSs, and starts (stops) the DBSS of a spare
  * the PSS started (suspended). `spareDbss` makes the DBSS of a spare.
  */
-export function* sif(manager: string, spareDbss: (vm: string, host: string) => Process<void> | null): Process<void> {
+export function* sif(manager: string, spareDbss: (vm: string, host: string) => Process<void> | null, safety: 'paper' | 'hardened' = 'hardened'): Process<void> {
   const spares = new Map<string, number>();
   for (;;) {
     const m = yield* receive<AgentMessage>(mailboxOf(manager, SIF_BOX));
@@ -299,13 +344,38 @@ export function* sif(manager: string, spareDbss: (vm: string, host: string) => P
     switch (m.type) {
       case 'replace': {
         // A4: the target's rows leave the operation file for the separation file; the backup
-        // takes its VIPs in the operation file.
+        // takes its VIPs in the operation file. Hardened: the operation file changes in one
+        // compare-and-set (the paper's two edits left it without the VIP, or with it twice, between them).
+        if (safety !== 'paper') {
+          let moved: VmRow[] = [];
+          yield* editFile<VmRow>(PSS_KEYS.operation, (rows) => {
+            moved = rows.filter((r) => r.host === b.target);
+            return [...rows.filter((r) => r.host !== b.target), ...moved.map((r) => ({ ...r, host: b.backup, realServer: b.backupHost }))];
+          });
+          if (moved.length > 0) yield* editFile<VmRow>(PSS_KEYS.separation, (rows) => [...rows, ...moved]);
+          break;
+        }
         const moved = yield* moveRows<VmRow>(PSS_KEYS.operation, PSS_KEYS.separation, (r) => r.host === b.target);
         yield* editFile<VmRow>(PSS_KEYS.operation, (rows) => [...rows, ...moved.map((r) => ({ ...r, host: b.backup, realServer: b.backupHost }))]);
         break;
       }
       case 'restore': {
-        // A5 / B4: back again.
+        // A5 / B4: back again. Hardened: in one edit of the operation file, and only the VIPs
+        // the backup still holds there (the PSS may have moved one on).
+        if (safety !== 'paper') {
+          let back: VmRow[] = [];
+          yield* editFile<VmRow>(PSS_KEYS.separation, (rows) => {
+            back = rows.filter((r) => r.host === b.target);
+            return rows.filter((r) => r.host !== b.target);
+          });
+          yield* editFile<VmRow>(PSS_KEYS.operation, (op) => {
+            const held = new Set(op.filter((r) => r.host === b.backup).map((r) => r.vip));
+            const mine = back.filter((r) => held.has(r.vip));
+            const vips = new Set(mine.map((r) => r.vip));
+            return [...op.filter((r) => !(r.host === b.backup && vips.has(r.vip))), ...mine];
+          });
+          break;
+        }
         const rows = yield* moveRows<VmRow>(PSS_KEYS.separation, PSS_KEYS.operation, (r) => r.host === b.target);
         const vips = new Set(rows.map((r) => r.vip));
         yield* editFile<VmRow>(PSS_KEYS.operation, (op) => op.filter((r) => !(r.host === b.backup && vips.has(r.vip))));

@@ -47,6 +47,8 @@ const schema = z.object({
   placement: z.enum(['longest-uptime', 'shortest-uptime', 'random', 'expected-remaining']).default('longest-uptime'),
   placementModel: distSchema.optional(),
   placementSeed: z.number().int().nonnegative().max(2 ** 31).default(0),
+  /** paper: the thesis's pilots; hardened: the primary keeps its own service and steps down when it cannot (docs/safety.md). */
+  safety: z.enum(['paper', 'hardened']).default('hardened'),
 }).strict();
 
 const UP_MODELS = ['weibull', 'exponential', 'uniform', 'constant'];
@@ -81,6 +83,7 @@ export function navigatorConfig(c: NavigatorBlock, allHosts: string[]): Navigato
     lease: c.lease,
     leaseTtlUs: c.leaseTtl,
     placement: placementOf(c),
+    safety: c.safety,
   };
 }
 

@@ -41,6 +41,8 @@ export interface NavigatorConfig {
   leaseTtlUs: number;
   /** How the secondary's host is chosen (the thesis: the PC up longest). */
   placement: Placement;
+  /** paper: the thesis's pilots; hardened (default): a primary keeps its own service (absent: hardened). */
+  safety?: 'paper' | 'hardened';
 }
 
 export const DEPOT_BOX = 'navigator-depot';
@@ -119,6 +121,14 @@ export function* secondaryPilot(c: NavigatorConfig, host: string, vm: string, pr
     yield* call('services', 'stop', vm, c.service);
   } catch (e) {
     yield* error(host, 'secondary container', e);
+    // Hardened: no container is left running without its pilot (it would block the slot).
+    if (c.safety !== 'paper') {
+      try {
+        yield* call('hypervisor', 'destroy', vm);
+      } catch {
+        // never started, or gone already
+      }
+    }
     return;
   }
   yield* track('secondary', host, vm, false);
@@ -138,8 +148,28 @@ export function* secondaryPilot(c: NavigatorConfig, host: string, vm: string, pr
       yield* sleep(c.primaryCheckUs);
       continue;
     }
-    if (!(yield* serve(c, st, true))) return;
+    // Hardened: the service IP comes off the old primary's container in the same instant as it is
+    // set on this one (a paused primary would return still holding it). Started first, it lands
+    // first; it takes the time the assignment takes, so the failover is no longer.
+    if (c.safety !== 'paper') yield* spawn(`navigator/fence@${host}`, fence(c, host, primaryVm));
+    if (!(yield* serve(c, st, true))) {
+      if (c.safety === 'paper') return;
+      // Hardened: a secondary that could not take over (its own link down, say) stays secondary
+      // and gives the lease back, instead of ending with nobody watching the primary.
+      yield* releaseLease(c, host);
+      yield* sleep(c.primaryCheckUs);
+      continue;
+    }
     return yield* primaryLoop(c, st);
+  }
+}
+
+/** Takes the service IP off the old primary's container; one that is up but out of reach keeps it (the lease deposes it). */
+function* fence(c: NavigatorConfig, host: string, oldVm: string): Process<void> {
+  try {
+    yield* call('network', 'removeVip', c.vip, oldVm);
+  } catch (e) {
+    yield* error(host, `fence ${oldVm}`, e);
   }
 }
 
@@ -167,6 +197,7 @@ function* serve(c: NavigatorConfig, st: PilotState, failover: boolean): Op<boole
 function* primaryLoop(c: NavigatorConfig, st: PilotState): Process<void> {
   yield* spawn(`navigator/sync@${st.host}`, syncLoop(c, st));
   if (c.lease) yield* spawn(`navigator/lease@${st.host}`, leaseLoop(c, st));
+  if (c.safety !== 'paper') yield* spawn(`navigator/keeper@${st.host}`, keeper(c, st));
   const exclude: string[] = [];
   for (;;) {
     if (st.deposed) return;
@@ -275,13 +306,88 @@ function* acquireLease(c: NavigatorConfig, st: PilotState): Op<boolean> {
   return r.ok;
 }
 
+/**
+ * Hardened: the primary keeps its own container's service (the thesis's secondary only pings the
+ * container, so a stopped service or a crashed container under a live pilot went unnoticed, and
+ * with the lease that pilot kept renewing it). Checked every primary check; a failed check
+ * restarts the service; when that does not bring it back, the primary steps down: the service IP
+ * off, its container destroyed (the secondary's ping then fails), the lease given up.
+ */
+function* keeper(c: NavigatorConfig, st: PilotState): Process<void> {
+  const spec: ProbeSpec = { kind: 'service', target: st.vm, service: c.service, timeoutUs: c.pingTimeoutUs };
+  for (;;) {
+    const bad = yield* watch(spec, c.primaryCheckUs);
+    if (st.deposed) return;
+    yield* trace('navigator.primary-trouble', st.host, { vm: st.vm, detail: bad.detail });
+    if (yield* restore(c, st, spec, false)) continue;
+    if (st.deposed) return;
+    // A crashed or hung container: started again on this PC, the service IP set on it again.
+    if (yield* restore(c, st, spec, true)) {
+      yield* trace('navigator.container-restarted', st.host, { vm: st.vm });
+      continue;
+    }
+    if (st.deposed) return;
+    st.deposed = true;
+    yield* trace('navigator.step-down', st.host, { vm: st.vm, detail: bad.detail });
+    return yield* stepDown(c, st);
+  }
+}
+
+/** A primary leaves its role: the service IP off, its container destroyed (the secondary's ping then fails), the lease given up. */
+function* stepDown(c: NavigatorConfig, st: PilotState): Op<void> {
+  try {
+    yield* call('network', 'removeVip', c.vip, st.vm);
+  } catch (e) {
+    yield* error(st.host, 'step down: service IP', e);
+  }
+  try {
+    yield* call('hypervisor', 'destroy', st.vm);
+  } catch (e) {
+    if (!isGone(e)) yield* error(st.host, 'step down: container', e);
+  }
+  yield* releaseLease(c, st.host);
+}
+
+/** The keeper's repair: the service restarted, or (`container`) the container started again with the service IP. */
+function* restore(c: NavigatorConfig, st: PilotState, spec: ProbeSpec, container: boolean): Op<boolean> {
+  try {
+    if (container) {
+      const vm = (yield* call('hypervisor', 'list')).find((v) => v.name === st.vm);
+      if (vm?.state === 'running') yield* call('hypervisor', 'destroy', st.vm);
+      yield* call('hypervisor', 'start', st.vm, st.host);
+      // The lease is the lease loop's: a primary deposed meanwhile does not take the IP back.
+      if (st.deposed) return false;
+      yield* call('network', 'assignVip', c.vip, st.vm);
+      if (st.deposed) {
+        yield* call('network', 'removeVip', c.vip, st.vm);
+        return false;
+      }
+    }
+    yield* call('services', 'restart', st.vm, c.service);
+    return (yield* call('prober', 'probe', spec)).ok;
+  } catch {
+    return false;
+  }
+}
+
+/** Gives the lease back when `host` holds it. */
+function* releaseLease(c: NavigatorConfig, host: string): Op<void> {
+  if (!c.lease) return;
+  const cur = yield* call('store', 'get', LEASE_KEY);
+  if (cur && (cur.value as Lease).holder === host) yield* call('store', 'del', LEASE_KEY, cur.version);
+}
+
 /** Renews the lease every third of its time; a primary that loses it stops serving the IP. */
 function* leaseLoop(c: NavigatorConfig, st: PilotState): Process<void> {
   for (;;) {
     yield* sleep(Math.max(1, Math.floor(c.leaseTtlUs / 3)));
+    if (st.deposed) return;
     if (yield* acquireLease(c, st)) continue;
     st.deposed = true;
     yield* trace('navigator.lease-lost', st.host, { vm: st.vm });
+    // Hardened: the container goes too (as when the keeper steps down): a deposed primary whose
+    // container still answered pings kept the secondary from ever taking over, and held the slot.
+    if (c.safety !== 'paper') return yield* stepDown(c, st);
     try {
       yield* call('network', 'removeVip', c.vip, st.vm);
       yield* call('services', 'stop', st.vm, c.service);

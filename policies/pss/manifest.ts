@@ -40,6 +40,8 @@ export const pssSchema = z.object({
   ps2: z.boolean().default(true),
   /** Agent running the msbs SIF that hears of spares started and stopped. */
   sif: z.string().optional(),
+  /** paper: kitamura-2019's PSS; hardened: docs/safety.md. */
+  safety: z.enum(['paper', 'hardened']).default('hardened'),
 }).strict();
 export type PssPolicy = z.infer<typeof pssSchema>;
 
@@ -86,6 +88,7 @@ export const pssPolicy = definePolicy({
         monitorPerS: c.monitorPerS,
         ...(c.ps2 ? {} : { ps2: false }),
         ...(c.sif !== undefined ? { sif: c.sif } : {}),
+        safety: c.safety,
       }),
     }];
   },

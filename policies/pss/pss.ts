@@ -41,6 +41,8 @@ export interface PssConfig {
   sif?: string;
   /** false: no PS2 (a group in PS1 stays there). */
   ps2?: boolean;
+  /** paper: kitamura-2019's PSS; hardened (default): a restarted PSS resumes from its files (docs/safety.md). */
+  safety?: 'paper' | 'hardened';
 }
 
 const conditionsOf = (st: Record<string, GroupState>): Record<string, Condition> =>
@@ -57,11 +59,18 @@ function readingOf(s: LoadSample): { reading: VmReading; capacity: VmCapacity } 
 export function* pss(c: PssConfig): Process<void> {
   const t = c.topology;
   const state: Record<string, GroupState> = Object.fromEntries(t.groups.map((g) => [g.name, { ...INITIAL_GROUP_STATE }]));
+  // Hardened: a PSS that restarts (its manager rebooted) resumes the conditions of its state file
+  // and puts the VIPs and spares where they say (a restart mid-transition left them half moved);
+  // the paper's program starts from the moderate condition whatever the server system is in.
+  const stored = c.safety === 'paper' ? [] : yield* readFile<StateRow>(PSS_KEYS.state);
+  for (const r of stored) if (state[r.group]) state[r.group] = { ...INITIAL_GROUP_STATE, condition: r.condition, cls: r.condition === 'moderate' ? 'moderate' : 'light' };
   let layout = layoutFor(t, conditionsOf(state));
+  let dirty = stored.length > 0 && !(yield* reconcile(c, layout, conditionsOf(state)));
   yield* writeFiles(c, layout, conditionsOf(state));
   const previous = new Map<string, VmReading>();
   /** Real servers that did not come back from suspension when woken. */
   const unavailable = new Set<string>();
+  const spareMissed = new Map<string, number>();
   const gapUs = Math.max(1, Math.floor(c.intervalUs / c.samples));
   for (;;) {
     // One measurement period over the VMs of the operation file.
@@ -78,6 +87,21 @@ export function* pss(c: PssConfig): Process<void> {
           r.cap = x.capacity;
         } catch {
           r.failed = true;
+        }
+      }
+    }
+    // Hardened: a spare of the layout that cannot be measured two periods in a row (its base
+    // server failed, or it crashed; it has no backup) takes its group back to the moderate
+    // condition: the members' own servers are woken and the VIPs go back to them. The paper's PSS
+    // only skips the group (Fig. 13), and the spare's VIPs stay lost while its server is down.
+    if (c.safety !== 'paper') {
+      for (const g of t.groups) {
+        const lost = layout.spares[g.spare] !== undefined && readings.get(g.spare)?.failed === true;
+        spareMissed.set(g.name, lost ? (spareMissed.get(g.name) ?? 0) + 1 : 0);
+        if (lost && spareMissed.get(g.name)! >= 2 && state[g.name].condition !== 'moderate') {
+          state[g.name] = { ...INITIAL_GROUP_STATE };
+          spareMissed.set(g.name, 0);
+          yield* trace('pss.spare-lost', g.name, { manager: c.manager, spare: g.spare, condition: 'moderate' });
         }
       }
     }
@@ -114,6 +138,8 @@ export function* pss(c: PssConfig): Process<void> {
         ...(accesses !== null ? { accesses } : {}),
       });
     }
+    // Hardened: a layout not fully reached (a step failed) is put right each period, until it is.
+    if (dirty) dirty = !(yield* reconcile(c, layout, conditionsOf(state)));
     const target = layoutFor(t, conditionsOf(state));
     // A real server that did not wake is not asked again: its part of the plan waits (and is traced once).
     const plan = withoutHosts(t, layout, target, planTransition(layout, target), unavailable);
@@ -226,6 +252,61 @@ function* change(c: PssConfig, from: Layout, to: Layout, plan: Plan, conditions:
   }
   if (failures.length > 0) yield* trace('pss.error', c.manager, { step: 'transition', failures });
   return reached;
+}
+
+/**
+ * After a restart, or a transition some step of which failed: the real servers of the layout
+ * woken, its spares running and the others suspended, each VIP on its holder and off every other
+ * VM of its group (a VM in the separation file is the MSBS's: its backup keeps the VIP). True when
+ * every step succeeded; else it is tried again next period.
+ */
+function* reconcile(c: PssConfig, l: Layout, conditions: Record<string, Condition>): Op<boolean> {
+  const t = c.topology;
+  const failures: string[] = [];
+  const attempt = function* (what: string, body: () => Op<unknown>): Op<void> {
+    try {
+      yield* body();
+    } catch (e) {
+      failures.push(`${what}: ${portErrorOf(e).message}`);
+    }
+  };
+  const separated = new Set((yield* readFile<VmRow>(PSS_KEYS.separation)).map((r) => r.host));
+  // A server of the layout may be on already (its suspension failed, or its wake-up came through): not a failure.
+  for (const h of l.active) {
+    try {
+      yield* call('power', 'resume', h);
+    } catch {
+      // on already, or out of reach: the steps below say what could not be done
+    }
+  }
+  const running = new Set((yield* call('hypervisor', 'list')).filter((v) => v.state === 'running' || v.state === 'resuming').map((v) => v.name));
+  for (const g of t.groups) {
+    const host = l.spares[g.spare];
+    if (host !== undefined && !running.has(g.spare)) yield* attempt(`spare ${g.spare}`, () => call('hypervisor', 'resume', g.spare, host));
+  }
+  for (const g of t.groups) {
+    const mine = new Set([g.spare, ...g.members.map((m) => m.vm)]);
+    for (const m of g.members) {
+      const holder = l.holders[m.vip];
+      if (holder === undefined || separated.has(holder)) continue;
+      // A VIP moves only onto a holder that runs (else it stays where it is), off the others first.
+      const now = yield* call('network', 'vipHolders', m.vip);
+      if (!now.includes(holder) && !running.has(holder) && !(yield* call('hypervisor', 'list')).some((v) => v.name === holder && v.state === 'running')) {
+        failures.push(`vip ${m.vip} on ${holder}: ${holder} is not running`);
+        continue;
+      }
+      const before = failures.length;
+      for (const h of now) if (h !== holder && mine.has(h)) yield* attempt(`vip ${m.vip} off ${h}`, () => call('network', 'removeVip', m.vip, h));
+      // Not set while another VM that still may answer for it keeps it (one out of reach, alive).
+      if (failures.length > before) continue;
+      if (!now.includes(holder)) yield* attempt(`vip ${m.vip} on ${holder}`, () => call('network', 'assignVip', m.vip, holder));
+    }
+  }
+  for (const g of t.groups) {
+    if (l.spares[g.spare] === undefined && running.has(g.spare)) yield* attempt(`suspend ${g.spare}`, () => call('hypervisor', 'suspend', g.spare));
+  }
+  yield* trace('pss.reconciled', c.manager, { conditions, ...(failures.length ? { failures } : {}) });
+  return failures.length === 0;
 }
 
 /** Table 1's files from the layout (separation rows are the MSBS's and are kept). */
