@@ -105,10 +105,13 @@ export function brokenProperty(ev: readonly TraceEvent[], t: { light: number; mo
     }
     return null;
   };
+  const spareLost = new Set<string>();
   for (let i = 0; i < ev.length; i++) {
     const e = ev[i];
     apply(w, e);
     if (e.kind === 'fault') for (const x of String(e.subject).split(',')) touched.add(x);
+    // The hardened PSS takes a group whose spare is lost back to moderate on purpose: not flapping.
+    if (e.kind === 'pss.spare-lost') spareLost.add(e.subject);
     // 1. Live holders, once every event of this instant is applied.
     if (i + 1 === ev.length || ev[i + 1].t !== e.t) {
       for (const [vip, hs] of w.holders) {
@@ -128,9 +131,9 @@ export function brokenProperty(ev: readonly TraceEvent[], t: { light: number; mo
       const x = { ls: Number(d.ls), cls: String(d.cls), condition: String(d.condition) };
       const seen = exams.get(e.subject) ?? exams.set(e.subject, []).get(e.subject)!;
       const prev = seen.at(-1) ?? { ls: NaN, cls: 'moderate', condition: 'moderate' };
-      if (x.cls !== prev.cls && x.ls >= t.light && x.ls <= t.moderate) return `at ${e.t / 1e6} s ${e.subject} changed class inside ML (Ls ${x.ls})`;
+      if (x.cls !== prev.cls && x.ls >= t.light && x.ls <= t.moderate && !spareLost.has(e.subject)) return `at ${e.t / 1e6} s ${e.subject} changed class inside ML (Ls ${x.ls})`;
       if (x.condition !== prev.condition) {
-        if (x.condition === 'moderate' && !(x.ls > t.moderate)) return `at ${e.t / 1e6} s ${e.subject} went moderate at Ls ${x.ls}`;
+        if (x.condition === 'moderate' && !(x.ls > t.moderate) && !spareLost.has(e.subject)) return `at ${e.t / 1e6} s ${e.subject} went moderate at Ls ${x.ls}`;
         if (prev.condition === 'moderate') {
           const run = [...seen.slice(-(t.lightCount - 1)), x];
           if (run.length < t.lightCount || run.some((y) => y.cls !== 'light')) return `at ${e.t / 1e6} s ${e.subject} left moderate after fewer than ${t.lightCount} light classes`;
@@ -138,6 +141,7 @@ export function brokenProperty(ev: readonly TraceEvent[], t: { light: number; mo
         if (x.condition !== 'moderate' && x.cls !== 'light') return `at ${e.t / 1e6} s ${e.subject} moved ${prev.condition} -> ${x.condition} while ${x.cls}`;
       }
       seen.push(x);
+      spareLost.delete(e.subject);
     }
   }
   return null;
