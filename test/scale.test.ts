@@ -8,6 +8,7 @@ import { fcParams } from './helpers/fc-params.ts';
 import { managersOf, operationRows, targetsOf, type OperationRow } from '../policies/p2p/ring.ts';
 import { parseScenario } from '../run/sim.ts';
 import { Simulation } from '../adapters/sim/simulation.ts';
+import { sameCondition } from '../policies/p2p/program.ts';
 import { runScale, scaleDocument, scaleScenario, scaleSvg, scaleTable, DAY_US, type ScaleRow } from '../experiments/scale.ts';
 
 const byPriority = (a: OperationRow, b: OperationRow) => (a.priority === b.priority ? 0 : a.priority === 'P1' ? -1 : 1);
@@ -37,6 +38,24 @@ describe('ring.ts: indexed operation files', () => {
     const rows = operationRows(['s1', 's2', 's3', 's4']);
     targetsOf(rows, 's1').pop();
     expect(targetsOf(rows, 's1').map((r) => `${r.priority}:${r.target}`)).toEqual(['P1:s2', 'P2:s4']);
+  });
+});
+
+describe('P2P load subprogram: an unchanged condition record is not written again', () => {
+  it('sameCondition(a, b) is exactly JSON.stringify(a) === JSON.stringify(b) (random records, -0, NaN, infinities)', () => {
+    const num = fc.oneof(fc.constantFrom(0, -0, 1, 1024, NaN, Infinity, -Infinity), fc.double(), fc.integer({ min: 0, max: 3 }));
+    const m = fc.record({ availableMemoryKb: num, cpuIdlePct: num, networkKb: num });
+    const rec = fc.record({
+      server: fc.constantFrom('a', 'b'),
+      capacity: fc.record({ physicalMemoryKb: num, cpuCores: num, ratedTransferKbPerS: num }),
+      previous: fc.array(m, { maxLength: 2 }),
+      current: fc.array(m, { maxLength: 2 }),
+    });
+    // Pairs that differ in one place, and unrelated pairs.
+    const pair = fc.oneof(fc.tuple(rec, rec), rec.chain((a) => fc.tuple(fc.constant(a), fc.constant(structuredClone(a)))));
+    fc.assert(fc.property(pair, ([a, b]) => {
+      expect(sameCondition(a, b)).toBe(JSON.stringify(a) === JSON.stringify(b));
+    }), fcParams(1000));
   });
 });
 

@@ -858,7 +858,7 @@ function* backgroundJob2(manager: string, d: ManagementData, cfg: P2pConfig): Pr
 /** The load subprogram (Fig. 3): samples its own server each interval for the condition file. */
 function* loadSubprogram(host: string, cfg: P2pConfig): Process<void> {
   let previous: LoadMeasurement[] = [];
-  let last = '';
+  let last: ConditionRecord | null = null;
   for (;;) {
     try {
       const s = yield* call('load', 'sample', host);
@@ -869,10 +869,10 @@ function* loadSubprogram(host: string, cfg: P2pConfig): Process<void> {
         previous,
         current: [m],
       };
-      const text = JSON.stringify(rec);
-      if (text !== last) {
+      // The record is written when it reads differently (compared field by field as its JSON text would be).
+      if (last === null || !sameCondition(rec, last)) {
         yield* update<ConditionRecord>(KEYS.condition(host), () => rec);
-        last = text;
+        last = rec;
       }
       previous = [m];
     } catch {
@@ -880,6 +880,17 @@ function* loadSubprogram(host: string, cfg: P2pConfig): Process<void> {
     }
     yield* sleep(cfg.timing.loadIntervalUs);
   }
+}
+
+/** Numbers as JSON text compares them (-0 reads as 0; NaN and the infinities all as null). */
+const sameNumber = (a: number, b: number): boolean => a === b || (!Number.isFinite(a) && !Number.isFinite(b));
+const sameMeasurements = (a: readonly LoadMeasurement[], b: readonly LoadMeasurement[]): boolean =>
+  a.length === b.length && a.every((x, i) => sameNumber(x.availableMemoryKb, b[i].availableMemoryKb) && sameNumber(x.cpuIdlePct, b[i].cpuIdlePct) && sameNumber(x.networkKb, b[i].networkKb));
+
+/** Would the two condition records read the same (JSON.stringify of each is equal)? No text is built per sample. */
+export function sameCondition(a: ConditionRecord, b: ConditionRecord): boolean {
+  return a.server === b.server && sameNumber(a.capacity.physicalMemoryKb, b.capacity.physicalMemoryKb) && sameNumber(a.capacity.cpuCores, b.capacity.cpuCores)
+    && sameNumber(a.capacity.ratedTransferKbPerS, b.capacity.ratedTransferKbPerS) && sameMeasurements(a.previous, b.previous) && sameMeasurements(a.current, b.current);
 }
 
 /** Writes the initial management files (the administrator's set-up on the file server). */
