@@ -26,7 +26,15 @@ export function installPrograms(host: ProgramHost, programs: readonly Program[],
   host.onStart(() => {
     for (const p of programs) if (host.onAtStart(p.agent)) launch(p);
   });
+  // By agent, in the programs' order: a host that boots starts its own programs, not a scan of all.
+  const onBoot = new Map<string, Program[]>();
+  for (const p of programs) {
+    if (p.once) continue;
+    const mine = onBoot.get(p.agent);
+    if (mine) mine.push(p);
+    else onBoot.set(p.agent, [p]);
+  }
   host.onHostUp((h) => {
-    for (const p of programs) if (p.agent === h && !p.once) launch(p);
+    for (const p of onBoot.get(h) ?? []) launch(p);
   });
 }

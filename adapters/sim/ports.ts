@@ -141,6 +141,35 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
     }
   };
 
+  /**
+   * A VIP's ping depends on its holders (`vip:V`), on each holder's state and reachability
+   * (`node:H`; a host emits it for its VMs as well), on the agent's and on the network: the
+   * subscription follows the holders as they change (a node that is not a holder cannot change
+   * the answer; one that becomes a holder does so through `vip:V`). O(holders), not O(nodes).
+   */
+  const subscribeVip = (vip: string, onChange: () => void): (() => void) => {
+    const fixed = ['net', `node:${agent}`].map((s) => world.subscribe(s, onChange));
+    const held = new Map<string, () => void>();
+    const follow = () => {
+      const now = new Set(world.vipHolders(vip));
+      for (const [h, off] of held) if (!now.has(h)) {
+        off();
+        held.delete(h);
+      }
+      for (const h of now) if (h !== agent && !held.has(h)) held.set(h, world.subscribe(`node:${h}`, onChange));
+    };
+    follow();
+    const offVip = world.subscribe(`vip:${vip}`, () => {
+      follow();
+      onChange();
+    });
+    return () => {
+      for (const off of fixed) off();
+      offVip();
+      for (const off of held.values()) off();
+    };
+  };
+
   return {
     prober: {
       probe(spec: ProbeSpec) {
@@ -160,10 +189,8 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
       },
       subscribe(spec, onChange) {
         const services = spec.kind === 'service' ? [spec.service] : spec.kind === 'examine' ? spec.services : [];
-        // A VIP's answer depends on its holders and on every node that may hold it.
-        const subjects = world.vips.has(spec.target)
-          ? ['net', `vip:${spec.target}`, `node:${agent}`, ...[...world.hosts.keys(), ...world.vms.keys()].map((n) => `node:${n}`)]
-          : [...world.subjectsFor(agent, spec.target), ...services.map((s) => `svc:${spec.target}/${s}`)];
+        if (world.vips.has(spec.target)) return subscribeVip(spec.target, onChange);
+        const subjects = [...world.subjectsFor(agent, spec.target), ...services.map((s) => `svc:${spec.target}/${s}`)];
         const offs = subjects.map((s) => world.subscribe(s, onChange));
         return () => offs.forEach((off) => off());
       },

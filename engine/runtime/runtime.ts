@@ -140,6 +140,8 @@ export class Runtime {
   private readonly sched: Scheduler;
   private readonly portsOf: (agent: string) => Partial<Ports>;
   private readonly procs = new Map<number, Proc>();
+  /** Live processes by agent (stopping an agent touches its processes only, not every process). */
+  private readonly procsOf = new Map<string, Set<Proc>>();
   private readonly results = new Map<number, JoinResult<unknown>>();
   private readonly boxes = new Map<string, Mailbox>();
   private nextPid = 1;
@@ -218,7 +220,7 @@ export class Runtime {
   /** Ends every process of `agent` (its host lost power); their `finally` blocks run. */
   stopAgent(agent: string): void {
     this.pausedAgents.delete(agent);
-    const victims = [...this.procs.values()].filter((p) => p.agent === agent && (p.parent === null || p.parent.agent !== agent));
+    const victims = [...(this.procsOf.get(agent) ?? [])].filter((p) => p.parent === null || p.parent.agent !== agent);
     for (const p of victims.sort((a, b) => a.pid - b.pid)) this.cancelProc(p.pid);
     this.unpark(agent);
     this.drain();
@@ -266,6 +268,9 @@ export class Runtime {
     const pid = this.nextPid++;
     const p = new Proc(pid, name, agent, body, parent, tiePid ?? pid);
     this.procs.set(pid, p);
+    const mine = this.procsOf.get(agent);
+    if (mine) mine.add(p);
+    else this.procsOf.set(agent, new Set([p]));
     this.byPid[pid] = p;
     if (parent !== null) (parent.children ??= new Set()).add(p);
     this.enqueue(p, undefined, false, p.waitSeq);
@@ -562,6 +567,7 @@ export class Runtime {
   private finish(p: Proc, result: JoinResult<unknown>): void {
     p.status = 'done';
     this.procs.delete(p.pid);
+    this.procsOf.get(p.agent)?.delete(p);
     this.byPid[p.pid] = undefined;
     p.parent?.children?.delete(p);
     this.results.set(p.pid, result);

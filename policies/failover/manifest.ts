@@ -2,7 +2,8 @@
 // a suspended backup VM (failover.ts).
 import { z } from 'zod';
 import { durationUs, periodUs } from '../../sim/scenario/units.ts';
-import { definePolicy, siteHas, type Problem } from '../manifest.ts';
+import type { Site } from '../../engine/ports/site.ts';
+import { definePolicy, type Problem } from '../manifest.ts';
 import { failover } from './failover.ts';
 
 const schema = z.object({
@@ -22,16 +23,31 @@ const schema = z.object({
   safety: z.enum(['paper', 'hardened']).default('hardened'),
 }).strict();
 
+/**
+ * The site's names, indexed once per site (a scenario of N failover blocks checks each block
+ * against the same site: N lookups, not N scans of N hosts).
+ */
+const indexes = new WeakMap<Site, { hosts: Map<string, Site['hosts'][number]>; vms: Set<string>; vips: Set<string> }>();
+function indexOf(site: Site) {
+  let ix = indexes.get(site);
+  if (!ix) {
+    ix = { hosts: new Map(site.hosts.map((h) => [h.name, h])), vms: new Set(site.vms.map((v) => v.name)), vips: new Set(site.vips.map((v) => v.name)) };
+    indexes.set(site, ix);
+  }
+  return ix;
+}
+
 export const failoverPolicy = definePolicy({
   kind: 'failover',
   summary: 'one manager fails a target service over to a suspended backup VM and falls back',
   schema,
   check: (c, site) => {
     const out: Problem[] = [];
-    for (const f of ['manager', 'target', 'backupHost'] as const) if (!siteHas.host(site, c[f])) out.push([[f], `no host "${c[f]}"`]);
-    if (!siteHas.vm(site, c.backupVm)) out.push([['backupVm'], `no VM "${c.backupVm}"`]);
-    if (!siteHas.vip(site, c.vip)) out.push([['vip'], `no VIP "${c.vip}"`]);
-    const target = site.hosts.find((h) => h.name === c.target);
+    const ix = indexOf(site);
+    for (const f of ['manager', 'target', 'backupHost'] as const) if (!ix.hosts.has(c[f])) out.push([[f], `no host "${c[f]}"`]);
+    if (!ix.vms.has(c.backupVm)) out.push([['backupVm'], `no VM "${c.backupVm}"`]);
+    if (!ix.vips.has(c.vip)) out.push([['vip'], `no VIP "${c.vip}"`]);
+    const target = ix.hosts.get(c.target);
     if (target && !target.services.includes(c.service)) {
       out.push([['service'], `target "${c.target}" does not run "${c.service}" (its services: ${target.services.join(', ') || 'none'})`]);
     }

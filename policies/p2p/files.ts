@@ -78,6 +78,27 @@ export function* update<T>(key: string, change: (cur: T | null) => T | null): Op
   throw new Error(`store record ${key}: 100 concurrent-write retries, giving up`);
 }
 
+/**
+ * Is `server` in the group file (`inGroup`) or the separation file (`isSeparated`)? Each record
+ * is indexed once (records are replaced, never changed in place), so a check is O(1), not a scan
+ * of N names; the length guards against a caller that changes a list in place.
+ */
+export function inGroup(m: Membership, server: string): boolean {
+  return setOf(m.group).has(server);
+}
+export function isSeparated(m: Membership, server: string): boolean {
+  return setOf(m.separation).has(server);
+}
+const nameSets = new WeakMap<readonly string[], { n: number; set: Set<string> }>();
+function setOf(names: readonly string[]): Set<string> {
+  let s = nameSets.get(names);
+  if (!s || s.n !== names.length) {
+    s = { n: names.length, set: new Set(names) };
+    nameSets.set(names, s);
+  }
+  return s.set;
+}
+
 export function* readMembership(): Op<Membership> {
   const r = yield* call('store', 'get', KEYS.membership);
   if (!r) throw new Error('P2P: no group file in the store (was the system initialised?)');

@@ -41,17 +41,41 @@ export function p2pConfig(c: P2pPolicy): P2pConfig {
   };
 }
 
+/** The site's names, indexed once per site (a ring of N servers: N lookups, not N scans). */
+interface SiteIndex {
+  hosts: Map<string, Site['hosts'][number]>;
+  vms: Set<string>;
+  /** The first VM that backs each host, and the first VIP each node holds (the site's order). */
+  backs: Map<string, string>;
+  vipOf: Map<string, string>;
+}
+const indexes = new WeakMap<Site, SiteIndex>();
+function indexOf(site: Site): SiteIndex {
+  let ix = indexes.get(site);
+  if (!ix) {
+    ix = { hosts: new Map(), vms: new Set(), backs: new Map(), vipOf: new Map() };
+    for (const h of site.hosts) if (!ix.hosts.has(h.name)) ix.hosts.set(h.name, h);
+    for (const v of site.vms) {
+      ix.vms.add(v.name);
+      if (v.backs !== undefined && !ix.backs.has(v.backs)) ix.backs.set(v.backs, v.name);
+    }
+    for (const v of site.vips) if (v.holder !== null && !ix.vipOf.has(v.holder)) ix.vipOf.set(v.holder, v.name);
+    indexes.set(site, ix);
+  }
+  return ix;
+}
+
 const backupOf = (c: P2pPolicy, site: Site, host: string): string =>
-  (Object.hasOwn(c.backups, host) ? c.backups[host] : undefined) ?? site.vms.find((v) => v.backs === host)?.name ?? `${host}b`;
+  (Object.hasOwn(c.backups, host) ? c.backups[host] : undefined) ?? indexOf(site).backs.get(host) ?? `${host}b`;
 
 /** The management data of each group member (the paper's Fig. 4 record), from the site. */
 export function p2pData(c: P2pPolicy, site: Site): ManagementData[] {
+  const ix = indexOf(site);
   return c.group.map((host) => {
-    const h = site.hosts.find((x) => x.name === host)!;
+    const h = ix.hosts.get(host)!;
     const vm = backupOf(c, site, host);
-    const vip = site.vips.find((v) => v.holder === host);
     return {
-      vip: vip?.name ?? '',
+      vip: ix.vipOf.get(host) ?? '',
       host,
       ip: host,
       mac: h.mac,
@@ -69,17 +93,19 @@ export const p2pPolicy = definePolicy({
   schema: p2pSchema,
   check: (c, site) => {
     const out: Problem[] = [];
+    const ix = indexOf(site);
     c.group.forEach((host, i) => {
-      const h = site.hosts.find((x) => x.name === host);
+      const h = ix.hosts.get(host);
       if (!h) return out.push([['group', i], `no host "${host}"`]);
       const vm = backupOf(c, site, host);
-      if (!site.vms.some((v) => v.name === vm)) out.push([['group', i], `no backup VM "${vm}" for ${host} (name it ${host}b or map it in backups)`]);
+      if (!ix.vms.has(vm)) out.push([['group', i], `no backup VM "${vm}" for ${host} (name it ${host}b or map it in backups)`]);
       if (!h.mac) out.push([['group', i], `host "${host}" needs a mac (background job 1 wakes it by Wake-on-LAN)`]);
-      if (!site.vips.some((v) => v.holder === host)) out.push([['group', i], `no VIP held by "${host}"`]);
+      if (!ix.vipOf.has(host)) out.push([['group', i], `no VIP held by "${host}"`]);
     });
     if (new Set(c.group).size !== c.group.length) out.push([['group'], 'a server appears twice in the group file']);
+    const members = new Set(c.group);
     for (const host of Object.keys(c.backups)) {
-      if (!c.group.includes(host)) out.push([['backups', host], `"${host}" is not in the group (group: ${c.group.join(', ')})`]);
+      if (!members.has(host)) out.push([['backups', host], `"${host}" is not in the group (group: ${c.group.join(', ')})`]);
     }
     return out;
   },

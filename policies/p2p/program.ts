@@ -11,7 +11,7 @@
 import { firstOf, E, join, now, receive, send, sleep, spawn, cancel, trace, watch, type Op, type Process } from '../../engine/runtime/effects.ts';
 import { call, isGone, mailboxOf, portErrorOf, type ProbeResult, type ProbeSpec } from '../../engine/ports/index.ts';
 import { nextGridUs } from '../../engine/runtime/runtime.ts';
-import { KEYS, readData, readMembership, readOperation, reclaim, rejoin, separate, update, type ConditionRecord, type ManagementData, type TroubleRecord } from './files.ts';
+import { KEYS, inGroup, isSeparated, readData, readMembership, readOperation, reclaim, rejoin, separate, update, type ConditionRecord, type ManagementData, type TroubleRecord } from './files.ts';
 import { rankHosts, realServerConditions, type LoadMeasurement, type ServerStages } from './placement.ts';
 import { managersOf, operationRows, targetsOf, type OperationRow } from './ring.ts';
 
@@ -84,7 +84,7 @@ export function* executer(host: string, cfg: P2pConfig): Process<void> {
 function* resumeOwnClaims(host: string, cfg: P2pConfig): Op<void> {
   const m = yield* readMembership();
   for (const [orphan, claimant] of Object.entries(m.claims ?? {})) {
-    if (claimant !== host || orphan === host || !m.separation.includes(orphan)) continue;
+    if (claimant !== host || orphan === host || !isSeparated(m, orphan)) continue;
     yield* trace('p2p.takeover', orphan, { manager: host, from: host });
     yield* send(mailboxOf(host, ADOPT_BOX), { target: orphan, from: host });
   }
@@ -104,7 +104,7 @@ function* orphanWatcher(host: string, cfg: P2pConfig): Process<void> {
   for (;;) {
     yield* sleep(cfg.timing.reconcileUs);
     const m = yield* readMembership();
-    const claims = Object.entries(m.claims ?? {}).filter(([target, claimant]) => claimant !== host && m.separation.includes(target));
+    const claims = Object.entries(m.claims ?? {}).filter(([target, claimant]) => claimant !== host && isSeparated(m, target));
     for (const target of [...suspects.keys()]) if (!claims.some(([t, c]) => t === target && c === suspects.get(target))) suspects.delete(target);
     if (claims.length === 0) continue;
     if (!(yield* call('prober', 'probe', { kind: 'network', target: host, timeoutUs: cfg.timing.tndUs })).ok) continue;
@@ -245,11 +245,11 @@ function* vipAudit(manager: string, target: string, cfg: P2pConfig, busy: Set<st
     if (!alive.on) return;
     if (busy.has(key)) continue;
     const d = yield* readData(target);
-    if (!d.vip || !(yield* readMembership()).group.includes(target)) continue;
+    if (!d.vip || !inGroup(yield* readMembership(), target)) continue;
     const holders = yield* call('network', 'vipHolders', d.vip);
     if (holders.length === 1 && holders[0] === target) continue;
     if (!(yield* call('prober', 'probe', examSpec(d, cfg.timing))).ok) continue;
-    if (!alive.on || busy.has(key) || !(yield* readMembership()).group.includes(target)) continue;
+    if (!alive.on || busy.has(key) || !inGroup(yield* readMembership(), target)) continue;
     try {
       for (const h of holders) if (h !== target) yield* call('network', 'removeVip', d.vip, h);
       if (!holders.includes(target)) yield* call('network', 'assignVip', d.vip, target);
@@ -310,7 +310,7 @@ function* p2Program(manager: string, target: string, cfg: P2pConfig, busy: Set<s
           break;
         }
         const m = yield* readMembership();
-        if (m.separation.includes(target)) {
+        if (isSeparated(m, target)) {
           // Claimed by another manager: wait for its report, unless that manager is gone (its
           // recovery died with it), in which case this program takes the recovery over.
           const claimant = m.claims?.[target];
@@ -381,7 +381,7 @@ function* joined(pid: number): Op<boolean> {
 /** (hardened) The recovery of `target` is still this manager's (a manager that was paused may find it taken over). */
 function* stillMine(target: string, manager: string): Op<boolean> {
   const m = yield* readMembership();
-  return m.separation.includes(target) && (m.claims ?? {})[target] === manager;
+  return isSeparated(m, target) && (m.claims ?? {})[target] === manager;
 }
 
 /** (hardened) Removes the target's VIP before its backup may get it; false when the target is up but out of reach. */
@@ -684,7 +684,7 @@ function* backupServing(d: ManagementData): Op<boolean> {
 function* standIn(manager: string, d: ManagementData, cfg: P2pConfig, claimed = false, fenceFirst = false): Op<string | null> {
   const failed = new Set<string>([d.host]);
   // (hardened) Only a separated target's backup stands in (a relocation may find it back).
-  if (hardened(cfg) && !(yield* readMembership()).separation.includes(d.host)) return null;
+  if (hardened(cfg) && !isSeparated(yield* readMembership(), d.host)) return null;
   // (hardened) The VIP leaves the target before the VM may get it (a paused target keeps it
   // otherwise); the fence runs while the VM is activated.
   const fence = hardened(cfg) ? yield* spawn(`p2p/${manager}/fence/${d.host}`, fenceVip(d)) : null;
@@ -712,7 +712,7 @@ function* standIn(manager: string, d: ManagementData, cfg: P2pConfig, claimed = 
       yield* update<TroubleRecord>(KEYS.trouble(d.host), () => null);
       return null;
     }
-    if (hardened(cfg) && (claimed ? !(yield* stillMine(d.host, manager)) : !(yield* readMembership()).separation.includes(d.host))) {
+    if (hardened(cfg) && (claimed ? !(yield* stillMine(d.host, manager)) : !isSeparated(yield* readMembership(), d.host))) {
       // This manager was paused meanwhile and another took the recovery over, or the target
       // came back while its backup was being relocated.
       yield* trace('p2p.stale', d.host, { manager, note: `${d.vm} does not take its VIP` });
@@ -776,7 +776,7 @@ function* activateBackup(manager: string, d: ManagementData, cfg: P2pConfig, exc
     const vmsOn = (h: string) => troubles.filter((x) => x.value.host === h && x.value.target !== d.host).length;
     const conds = (yield* call('store', 'list', KEYS.conditionPrefix)) as Array<{ key: string; value: ConditionRecord }>;
     const stages: ServerStages[] = conds
-      .filter((c) => m.group.includes(c.value.server) && c.value.current.length > 0 && !exclude.has(c.value.server))
+      .filter((c) => inGroup(m, c.value.server) && c.value.current.length > 0 && !exclude.has(c.value.server))
       .map((c) => ({ server: c.value.server, vms: vmsOn(c.value.server), capacity: c.value.capacity, previous: c.value.previous.length ? c.value.previous : c.value.current, current: c.value.current }));
     if (stages.length === 0) break;
     const cand = rankHosts(realServerConditions(stages), d.serverType)[0];
@@ -858,7 +858,7 @@ function* backgroundJob2(manager: string, d: ManagementData, cfg: P2pConfig): Pr
 /** The load subprogram (Fig. 3): samples its own server each interval for the condition file. */
 function* loadSubprogram(host: string, cfg: P2pConfig): Process<void> {
   let previous: LoadMeasurement[] = [];
-  let last = '';
+  let last: ConditionRecord | null = null;
   for (;;) {
     try {
       const s = yield* call('load', 'sample', host);
@@ -869,10 +869,10 @@ function* loadSubprogram(host: string, cfg: P2pConfig): Process<void> {
         previous,
         current: [m],
       };
-      const text = JSON.stringify(rec);
-      if (text !== last) {
+      // The record is written when it reads differently (compared field by field as its JSON text would be).
+      if (last === null || !sameCondition(rec, last)) {
         yield* update<ConditionRecord>(KEYS.condition(host), () => rec);
-        last = text;
+        last = rec;
       }
       previous = [m];
     } catch {
@@ -880,6 +880,17 @@ function* loadSubprogram(host: string, cfg: P2pConfig): Process<void> {
     }
     yield* sleep(cfg.timing.loadIntervalUs);
   }
+}
+
+/** Numbers as JSON text compares them (-0 reads as 0; NaN and the infinities all as null). */
+const sameNumber = (a: number, b: number): boolean => a === b || (!Number.isFinite(a) && !Number.isFinite(b));
+const sameMeasurements = (a: readonly LoadMeasurement[], b: readonly LoadMeasurement[]): boolean =>
+  a.length === b.length && a.every((x, i) => sameNumber(x.availableMemoryKb, b[i].availableMemoryKb) && sameNumber(x.cpuIdlePct, b[i].cpuIdlePct) && sameNumber(x.networkKb, b[i].networkKb));
+
+/** Would the two condition records read the same (JSON.stringify of each is equal)? No text is built per sample. */
+export function sameCondition(a: ConditionRecord, b: ConditionRecord): boolean {
+  return a.server === b.server && sameNumber(a.capacity.physicalMemoryKb, b.capacity.physicalMemoryKb) && sameNumber(a.capacity.cpuCores, b.capacity.cpuCores)
+    && sameNumber(a.capacity.ratedTransferKbPerS, b.capacity.ratedTransferKbPerS) && sameMeasurements(a.previous, b.previous) && sameMeasurements(a.current, b.current);
 }
 
 /** Writes the initial management files (the administrator's set-up on the file server). */

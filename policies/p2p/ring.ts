@@ -112,12 +112,40 @@ export function extendedOperationRows(group: Group, failed: Iterable<string>): O
 
 /** The targets a manager runs programs on, P1 first. */
 export function targetsOf(rows: readonly OperationRow[], manager: string): OperationRow[] {
-  return rows.filter((r) => r.manager === manager).sort(byPriority);
+  return [...(rowIndex(rows).byManager.get(manager) ?? [])];
 }
 
 /** The managers watching a target, P1 first. */
 export function managersOf(rows: readonly OperationRow[], target: string): OperationRow[] {
-  return rows.filter((r) => r.target === target).sort(byPriority);
+  return [...(rowIndex(rows).byTarget.get(target) ?? [])];
+}
+
+/**
+ * An operation file's rows by manager and by target (each list in file order, P1 first), built
+ * once per file: every supervisor reads the same stored file, so a reconcile of N supervisors
+ * costs O(N) in all instead of O(N) each. Files are never changed in place (a new one is
+ * written); the row count guards against a caller that does.
+ */
+interface RowIndex {
+  n: number;
+  byManager: Map<string, OperationRow[]>;
+  byTarget: Map<string, OperationRow[]>;
+}
+const rowIndexes = new WeakMap<readonly OperationRow[], RowIndex>();
+function rowIndex(rows: readonly OperationRow[]): RowIndex {
+  let ix = rowIndexes.get(rows);
+  if (ix && ix.n === rows.length) return ix;
+  ix = { n: rows.length, byManager: new Map(), byTarget: new Map() };
+  for (const r of rows) {
+    for (const [map, key] of [[ix.byManager, r.manager], [ix.byTarget, r.target]] as const) {
+      const list = map.get(key);
+      if (list) list.push(r);
+      else map.set(key, [r]);
+    }
+  }
+  for (const map of [ix.byManager, ix.byTarget]) for (const list of map.values()) list.sort(byPriority);
+  rowIndexes.set(rows, ix);
+  return ix;
 }
 
 // ---------------------------------------------------------------------------------------------

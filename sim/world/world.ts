@@ -112,6 +112,20 @@ export class World {
   readonly hostListeners: Array<(host: string, state: HostState, prev: HostState) => void> = [];
   /** When each host last came up (hosts on at the start: time 0). */
   private readonly bootedAt = new Map<string, number>();
+  // Indexes (docs/scale.md): each step touches what it changes, not every VM, VIP or client.
+  /** Position of each VM in `vms` (scans of a host's VMs keep the map's order). */
+  private readonly vmIndex = new Map<string, number>();
+  /** The next position in `vms` (VMs defined later go last, as in the map). */
+  private nextVmIndex = 0;
+  /** The VMs placed on each host. */
+  private readonly vmsOn = new Map<string, Set<string>>();
+  /** Each node's services, in `services` order. */
+  private readonly servicesOf = new Map<string, Service[]>();
+  /** Position of each VIP in `vips`, and the VIPs each node holds. */
+  private readonly vipIndex = new Map<string, number>();
+  private readonly vipsHeldBy = new Map<string, Set<string>>();
+  /** The clients of each VIP. */
+  private readonly clientsOf = new Map<string, Client[]>();
 
   constructor(
     readonly scenario: Scenario,
@@ -122,21 +136,68 @@ export class World {
     for (const h of scenario.hosts) {
       this.hosts.set(h.name, { spec: h, state: h.state, linkUp: true, powerToken: -1 });
       if (h.state === 'on') this.bootedAt.set(h.name, 0);
-      for (const s of h.services) this.services.set(`${h.name}/${s.name}`, { spec: s, target: h.name, state: 'up' });
+      for (const s of h.services) this.addService({ spec: s, target: h.name, state: 'up' });
       this.extraLoad.set(h.name, { cpuPct: 0, memMb: 0, netBytesPerS: 0 });
     }
     for (const v of scenario.vms) {
       if (v.state === 'running' && v.host !== null) this.warmHosts.add(v.host);
+      this.vmIndex.set(v.name, this.nextVmIndex++);
       this.vms.set(v.name, { spec: v, state: v.state, host: v.host, hasImage: v.state === 'suspended' });
-      for (const s of v.services) this.services.set(`${v.name}/${s.name}`, { spec: s, target: v.name, state: 'up' });
+      if (v.host !== null) this.placeVm(v.name, null, v.host);
+      for (const s of v.services) this.addService({ spec: s, target: v.name, state: 'up' });
     }
-    for (const vip of scenario.vips) this.vips.set(vip.name, { name: vip.name, service: vip.service, holders: vip.holder ? [vip.holder] : [], ...(vip.pool !== undefined ? { pool: vip.pool } : {}) });
+    for (const vip of scenario.vips) {
+      this.vipIndex.set(vip.name, this.vips.size);
+      const v: Vip = { name: vip.name, service: vip.service, holders: [], ...(vip.pool !== undefined ? { pool: vip.pool } : {}) };
+      this.vips.set(vip.name, v);
+      if (vip.holder) this.setHolders(v, [vip.holder]);
+    }
     scenario.clients.forEach((c, index) => {
       const iv = sToUs(c.intervalS);
       const phaseUs = c.phaseS === 'random' ? Math.floor(rng.stream(`client/${c.name}/phase`).next() * iv) : sToUs(c.phaseS) % iv;
-      this.clients.push({ spec: c, phaseUs, ok: null, checkToken: -1, index });
+      const client: Client = { spec: c, phaseUs, ok: null, checkToken: -1, index };
+      this.clients.push(client);
+      const of = this.clientsOf.get(c.vip);
+      if (of) of.push(client);
+      else this.clientsOf.set(c.vip, [client]);
     });
-    if (this.clients.length > 0) this.anyChange.add(() => this.clientsMaybeChanged());
+    if (this.clients.length > 0) this.anyChange.add((subject) => this.clientsMaybeChanged(subject));
+  }
+
+  private addService(s: Service): void {
+    this.services.set(`${s.target}/${s.spec.name}`, s);
+    const of = this.servicesOf.get(s.target);
+    if (of) of.push(s);
+    else this.servicesOf.set(s.target, [s]);
+  }
+
+  private placeVm(vm: string, from: string | null, to: string | null): void {
+    if (from === to) return;
+    if (from !== null) this.vmsOn.get(from)?.delete(vm);
+    if (to === null) return;
+    const on = this.vmsOn.get(to);
+    if (on) on.add(vm);
+    else this.vmsOn.set(to, new Set([vm]));
+  }
+
+  /** The VMs placed on a host, in `vms` order. */
+  private vmsOnHost(host: string): Array<[string, Vm]> {
+    const on = this.vmsOn.get(host);
+    if (!on || on.size === 0) return [];
+    const names = [...on];
+    if (names.length > 1) names.sort((a, b) => this.vmIndex.get(a)! - this.vmIndex.get(b)!);
+    return names.map((n) => [n, this.vms.get(n)!]);
+  }
+
+  /** Sets a VIP's holders, keeping the holder index. */
+  private setHolders(v: Vip, holders: string[]): void {
+    for (const h of v.holders) if (!holders.includes(h)) this.vipsHeldBy.get(h)?.delete(v.name);
+    for (const h of holders) {
+      const held = this.vipsHeldBy.get(h);
+      if (held) held.add(v.name);
+      else this.vipsHeldBy.set(h, new Set([v.name]));
+    }
+    v.holders = holders;
   }
 
   /** Emits the initial state and schedules faults, load and client checks. */
@@ -338,8 +399,8 @@ export class World {
     const extra = this.extraLoad.get(hostName)!;
     let memUsed = h.spec.memUsedMb + extra.memMb;
     let cpuBusy = h.spec.cpuBusyPct + extra.cpuPct;
-    for (const v of this.vms.values()) {
-      if (v.host === hostName && (v.state === 'running' || v.state === 'resuming' || v.state === 'starting')) {
+    for (const [, v] of this.vmsOnHost(hostName)) {
+      if (v.state === 'running' || v.state === 'resuming' || v.state === 'starting') {
         memUsed += v.spec.memMb;
         cpuBusy += v.spec.cpuPct;
       }
@@ -423,7 +484,7 @@ export class World {
   /** A host's reachability changed: so did that of every VM on it. */
   private touchHost(name: string): void {
     this.changed(`node:${name}`);
-    for (const [vmName, v] of this.vms) if (v.host === name) this.changed(`node:${vmName}`);
+    for (const [vmName] of this.vmsOnHost(name)) this.changed(`node:${vmName}`);
   }
 
   private emit(kind: string, subject: string, data?: Record<string, unknown>): void {
@@ -441,10 +502,10 @@ export class World {
     this.emit('host.state', name, { state, watts: h.spec.watts[state] });
     if (state === 'on' && (prev === 'booting' || prev === 'restarting')) {
       // A fresh boot starts every daemon again (St2's frozen daemon is cured by a restart).
-      for (const s of this.services.values()) if (s.target === name && s.state !== 'up') this.setServiceState(s, 'up');
+      for (const s of this.servicesOf.get(name) ?? []) if (s.state !== 'up') this.setServiceState(s, 'up');
     }
     if (state !== 'on' && state !== 'paused') {
-      for (const [vmName, v] of this.vms) {
+      for (const [vmName, v] of this.vmsOnHost(name)) {
         // Suspend-to-RAM freezes running guests with the host: they answer again when it resumes.
         if (state === 'suspended' && v.host === name && v.state === 'running') continue;
         if (v.host === name && v.state !== 'suspended' && v.state !== 'defined' && v.state !== 'crashed') {
@@ -465,9 +526,12 @@ export class World {
   }
 
   private dropVips(holder: string, why: string): void {
-    for (const v of this.vips.values()) {
-      if (!v.holders.includes(holder)) continue;
-      v.holders = v.holders.filter((h) => h !== holder);
+    const held = this.vipsHeldBy.get(holder);
+    if (!held || held.size === 0) return;
+    const vips = [...held].sort((a, b) => this.vipIndex.get(a)! - this.vipIndex.get(b)!);
+    for (const name of vips) {
+      const v = this.vips.get(name)!;
+      this.setHolders(v, v.holders.filter((h) => h !== holder));
       this.emit('vip.remove', v.name, { holder, reason: why });
       this.changed(`vip:${v.name}`);
     }
@@ -483,6 +547,7 @@ export class World {
   private setVmState(name: string, state: VmState, host: string | null): void {
     const v = this.vm(name);
     v.state = state;
+    this.placeVm(name, v.host, host);
     v.host = host;
     this.emit('vm.state', name, { state, host });
     this.changed(`node:${name}`);
@@ -679,7 +744,7 @@ export class World {
   /** CPU-bound threads on a host besides VM operations: its own load, client load, running VMs. */
   private busyThreads(host: string): number {
     let pct = this.host(host).spec.cpuBusyPct + this.extraLoad.get(host)!.cpuPct;
-    for (const v of this.vms.values()) if (v.host === host && v.state === 'running') pct += v.spec.cpuPct;
+    for (const [, v] of this.vmsOnHost(host)) if (v.state === 'running') pct += v.spec.cpuPct;
     return pct / 100;
   }
 
@@ -815,7 +880,7 @@ export class World {
 
   /** A guest that booted runs its daemons afresh. */
   private daemonsAfresh(vm: string): void {
-    for (const sv of this.services.values()) if (sv.target === vm && sv.state !== 'up') this.setServiceState(sv, 'up');
+    for (const sv of this.servicesOf.get(vm) ?? []) if (sv.state !== 'up') this.setServiceState(sv, 'up');
   }
 
   // ---------- VM control (an operator's create, delete, modify; adapters/sim/vm-control.ts) ----------
@@ -824,11 +889,13 @@ export class World {
   defineVm(spec: VmSpec): void {
     if (this.vms.has(spec.name) || this.hosts.has(spec.name)) throw new WorldError(`a host or VM "${spec.name}" exists already`);
     if (spec.host !== null) this.host(spec.host);
+    this.vmIndex.set(spec.name, this.nextVmIndex++);
     this.vms.set(spec.name, { spec: { ...spec, state: 'defined' }, state: 'defined', host: spec.host, hasImage: false });
+    if (spec.host !== null) this.placeVm(spec.name, null, spec.host);
     this.emit('vm.state', spec.name, { state: 'defined', host: spec.host });
     // Its daemons, so that a trace reader (the page's lights) knows them before they first change.
     for (const sv of spec.services) {
-      this.services.set(`${spec.name}/${sv.name}`, { spec: sv, target: spec.name, state: 'up' });
+      this.addService({ spec: sv, target: spec.name, state: 'up' });
       this.emit('service.state', `${spec.name}/${sv.name}`, { state: 'up' });
     }
     this.changed(`node:${spec.name}`);
@@ -839,8 +906,11 @@ export class World {
     const v = this.vm(name);
     if (v.state !== 'defined' && v.state !== 'stopped' && v.state !== 'crashed') throw new WorldError(`VM ${name} is ${v.state}; undefine needs defined, stopped or crashed`);
     this.dropVips(name, 'undefined');
+    this.placeVm(name, v.host, null);
     this.vms.delete(name);
-    for (const key of [...this.services.keys()]) if (key.startsWith(`${name}/`)) this.services.delete(key);
+    this.vmIndex.delete(name);
+    for (const sv of this.servicesOf.get(name) ?? []) this.services.delete(`${name}/${sv.spec.name}`);
+    this.servicesOf.delete(name);
     this.vmExtra.delete(name);
     this.emit('vm.undefine', name, { host: v.host });
     this.changed(`node:${name}`);
@@ -893,8 +963,7 @@ export class World {
     if (!v) throw new WorldError(`no VIP "${vip}"`);
     if (!this.isNode(holder)) throw new WorldError(`no host or VM "${holder}"`);
     if (!this.nodeUp(holder)) throw new WorldError(`cannot set VIP ${vip} on ${holder}: it is not up`);
-    v.holders = v.holders.filter((h) => h !== holder);
-    v.holders.push(holder);
+    this.setHolders(v, [...v.holders.filter((h) => h !== holder), holder]);
     this.emit('vip.assign', vip, { holder });
     this.changed(`vip:${vip}`);
   }
@@ -903,7 +972,7 @@ export class World {
     const v = this.vips.get(vip);
     if (!v) throw new WorldError(`no VIP "${vip}"`);
     if (!v.holders.includes(holder)) return;
-    v.holders = v.holders.filter((h) => h !== holder);
+    this.setHolders(v, v.holders.filter((h) => h !== holder));
     this.emit('vip.remove', vip, { holder });
     this.changed(`vip:${vip}`);
   }
@@ -1042,8 +1111,27 @@ export class World {
     return who !== null && this.reachable(client, who) && this.reachable(who, client) && this.serviceState(who, v.service) === 'up';
   }
 
-  private clientsMaybeChanged(): void {
-    for (const c of this.clients) if (c.checkToken < 0) this.scheduleClientCheck(c);
+  /**
+   * A change can alter what a client sees only through its VIP: the VIP's holders (`vip:V`), a
+   * holder's state or reachability (`node:X`, which a host also emits for its VMs) or its service
+   * (`svc:X/S`). Those clients are checked; any other change (`net`, pools) checks them all. A
+   * check of a client whose VIP cannot have changed would log nothing (it logs changes only).
+   */
+  private clientsMaybeChanged(subject: string): void {
+    const colon = subject.indexOf(':');
+    const kind = subject.slice(0, colon);
+    const name = subject.slice(colon + 1);
+    if (kind === 'vip') return this.checkClients(this.clientsOf.get(name));
+    if (kind === 'node' || kind === 'svc') {
+      const node = kind === 'svc' ? name.slice(0, name.indexOf('/')) : name;
+      for (const vip of this.vipsHeldBy.get(node) ?? []) this.checkClients(this.clientsOf.get(vip));
+      return;
+    }
+    this.checkClients(this.clients);
+  }
+
+  private checkClients(clients: readonly Client[] | undefined): void {
+    if (clients) for (const c of clients) if (c.checkToken < 0) this.scheduleClientCheck(c);
   }
 
   /**
@@ -1087,7 +1175,7 @@ export class World {
     const target = 'target' in f ? f.target : f.a.join(',');
     this.emit('fault', target, { fault: f.kind, ...(('service' in f && f.service) ? { service: f.service } : {}) });
     const firstService = (t: string) => {
-      const s = [...this.services.values()].find((x) => x.target === t);
+      const s = this.servicesOf.get(t)?.[0];
       if (!s) throw new WorldError(`fault ${f.kind}: "${t}" runs no service`);
       return s.spec.name;
     };

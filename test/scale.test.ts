@@ -1,0 +1,138 @@
+// Scale (docs/scale.md): the indexes that replaced scans answer what the scans answered, the
+// quiet subscription of a VIP ping follows its holders, and the scale experiment's scenarios,
+// table and plot. Speed is measured by `bench/scale.ts`, never here.
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import YAML from 'yaml';
+import { fcParams } from './helpers/fc-params.ts';
+import { managersOf, operationRows, targetsOf, type OperationRow } from '../policies/p2p/ring.ts';
+import { parseScenario } from '../run/sim.ts';
+import { Simulation } from '../adapters/sim/simulation.ts';
+import { sameCondition } from '../policies/p2p/program.ts';
+import { runScale, scaleDocument, scaleScenario, scaleSvg, scaleTable, DAY_US, type ScaleRow } from '../experiments/scale.ts';
+
+const byPriority = (a: OperationRow, b: OperationRow) => (a.priority === b.priority ? 0 : a.priority === 'P1' ? -1 : 1);
+
+describe('ring.ts: indexed operation files', () => {
+  it('targetsOf and managersOf equal a filter and a stable sort of the rows (random files, also after an in-place push)', () => {
+    const row = fc.record({
+      priority: fc.constantFrom('P1' as const, 'P2' as const),
+      manager: fc.constantFrom('a', 'b', 'c', 'd'),
+      target: fc.constantFrom('a', 'b', 'c', 'd', 'e'),
+      dataFile: fc.string({ maxLength: 3 }),
+    });
+    fc.assert(fc.property(fc.array(row, { maxLength: 30 }), row, (rows, extra) => {
+      const check = () => {
+        for (const who of ['a', 'b', 'c', 'd', 'e', 'zz']) {
+          expect(targetsOf(rows, who)).toEqual(rows.filter((r) => r.manager === who).sort(byPriority));
+          expect(managersOf(rows, who)).toEqual(rows.filter((r) => r.target === who).sort(byPriority));
+        }
+      };
+      check();
+      rows.push(extra);
+      check();
+    }), fcParams(200));
+  });
+
+  it('a caller that changes the returned list does not change the next answer', () => {
+    const rows = operationRows(['s1', 's2', 's3', 's4']);
+    targetsOf(rows, 's1').pop();
+    expect(targetsOf(rows, 's1').map((r) => `${r.priority}:${r.target}`)).toEqual(['P1:s2', 'P2:s4']);
+  });
+});
+
+describe('P2P load subprogram: an unchanged condition record is not written again', () => {
+  it('sameCondition(a, b) is exactly JSON.stringify(a) === JSON.stringify(b) (random records, -0, NaN, infinities)', () => {
+    const num = fc.oneof(fc.constantFrom(0, -0, 1, 1024, NaN, Infinity, -Infinity), fc.double(), fc.integer({ min: 0, max: 3 }));
+    const m = fc.record({ availableMemoryKb: num, cpuIdlePct: num, networkKb: num });
+    const rec = fc.record({
+      server: fc.constantFrom('a', 'b'),
+      capacity: fc.record({ physicalMemoryKb: num, cpuCores: num, ratedTransferKbPerS: num }),
+      previous: fc.array(m, { maxLength: 2 }),
+      current: fc.array(m, { maxLength: 2 }),
+    });
+    // Pairs that differ in one place, and unrelated pairs.
+    const pair = fc.oneof(fc.tuple(rec, rec), rec.chain((a) => fc.tuple(fc.constant(a), fc.constant(structuredClone(a)))));
+    fc.assert(fc.property(pair, ([a, b]) => {
+      expect(sameCondition(a, b)).toBe(JSON.stringify(a) === JSON.stringify(b));
+    }), fcParams(1000));
+  });
+});
+
+describe('sim oracle: a VIP ping is woken by what can change its answer', () => {
+  const world = {
+    hosts: [
+      { name: 'web1', mac: '02:00:00:00:00:01', services: [{ name: 'httpd' }] },
+      { name: 'vmhost', mac: '02:00:00:00:00:02' },
+      { name: 'mgr', mac: '02:00:00:00:00:03' },
+      { name: 'other', mac: '02:00:00:00:00:04' },
+    ],
+    vms: [{ name: 'web1b', host: 'vmhost', state: 'running', services: [{ name: 'httpd' }] }],
+    vips: [{ name: 'vip-web', service: 'httpd', holder: 'web1' }],
+  };
+
+  it('follows the holders: a new holder\'s fall wakes it, a former holder\'s or a bystander\'s does not', () => {
+    const sim = new Simulation(parseScenario(YAML.stringify(world), '<scale test>'), { seed: 1 });
+    sim.start();
+    const quiet = sim.portsFor('mgr').quiet!;
+    const spec = { kind: 'network' as const, target: 'vip-web', timeoutUs: 1000 };
+    const woken: string[] = [];
+    let step = '';
+    const off = quiet.subscribe(spec, () => woken.push(step));
+    const w = sim.world;
+    step = 'bystander down';
+    w.shutdownHost('other');
+    step = 'vip to web1b';
+    w.assignVip('vip-web', 'web1b');
+    step = 'vip off web1';
+    w.removeVip('vip-web', 'web1');
+    step = 'former holder down';
+    w.shutdownHost('web1');
+    step = 'holder crashed';
+    w.crashVm('web1b');
+    expect(quiet.wouldPass(spec)).toBe(false);
+    off();
+    step = 'after unsubscribe';
+    w.shutdownHost('vmhost');
+    // Each wake-up is a change the ping can see; the VIP's own changes wake it once per change.
+    expect([...new Set(woken)]).toEqual(['vip to web1b', 'vip off web1', 'holder crashed']);
+  });
+});
+
+describe('the scale experiment', () => {
+  it('builds valid scenarios for both policies, with seeded faults at about the asked rate, in time order', () => {
+    for (const policy of ['p2p', 'failover'] as const) {
+      const s = scaleScenario({ policy, n: 12, days: 365, faultsPerHostYear: 3, seed: 7 });
+      expect(s.hosts).toHaveLength(12);
+      expect(s.policies).toHaveLength(policy === 'p2p' ? 1 : 12);
+      const times = s.faults.map((f) => (typeof f.at === 'number' ? f.at : NaN));
+      expect(times).toEqual([...times].sort((a, b) => a - b));
+      expect(times.every((t) => t > 0 && t < 365 * DAY_US)).toBe(true);
+      // 12 servers x 3 a year: 36 expected; a Poisson count is within 36 +- 4 sd (24) surely.
+      expect(s.faults.length).toBeGreaterThan(12);
+      expect(s.faults.length).toBeLessThan(60);
+    }
+    expect(scaleDocument({ policy: 'p2p', n: 5, days: 30, faultsPerHostYear: 3, seed: 1 })).toEqual(scaleDocument({ policy: 'p2p', n: 5, days: 30, faultsPerHostYear: 3, seed: 1 }));
+    expect(scaleDocument({ policy: 'p2p', n: 5, days: 30, faultsPerHostYear: 0, seed: 1 }).faults).toEqual([]);
+  });
+
+  it('runs a small ring and reports its events; the table and the plot show every case', () => {
+    let t = 0;
+    const r = runScale({ policy: 'p2p', n: 6, days: 0.01, faultsPerHostYear: 0, seed: 1 }, () => (t += 5));
+    expect(r.events).toBeGreaterThan(0);
+    expect(r.traceEvents).toBeGreaterThan(0);
+    expect(r.events_per_host_day).toBeCloseTo(r.events / (6 * 0.01));
+    expect(r.setupMs).toBe(5);
+    const rows: ScaleRow[] = [
+      { ...r, peakRssMB: 100 },
+      { policy: 'failover', n: 100, days: 1, faultsPerHostYear: 0, setupMs: 20, runMs: 30, events: 200, events_per_host_day: 2, faults: 0, peakRssMB: 90 },
+      { policy: 'p2p', n: 10_000, days: 365, faultsPerHostYear: 3, skipped: 'estimated 9,999 s' },
+    ];
+    const table = scaleTable(rows).split('\n');
+    expect(table).toHaveLength(2 + rows.length);
+    expect(table[4]).toContain('not run: estimated 9,999 s');
+    const svg = scaleSvg(rows);
+    expect(svg.match(/<circle /g)).toHaveLength(2);
+    expect(svg).toContain('goal: 60 s');
+  });
+});
