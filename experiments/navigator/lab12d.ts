@@ -29,30 +29,46 @@ export const LAB_PAPER = { primaryFailovers: 2, secondaryFailovers: 0, daysLost:
 
 const pc = (i: number) => `pc${String(i + 1).padStart(2, '0')}`;
 
-/** One day of the lab: `W.labPcs` PCs, all off but the one the container starts on. */
-export function labDayScenario(startIndex: number, use: LabCase = LAB_CASES[0]): Scenario {
-  const hosts = Array.from({ length: W.labPcs }, (_, i) => ({ name: pc(i), state: i === startIndex ? 'on' : 'off' }));
+/**
+ * A Navigator scenario of the thesis's set-up on `hosts`: the two container slots, the service IP
+ * and a user who checks the monitoring service every second, the thesis's rates and intervals;
+ * `policy` overrides the policy block's fields (check intervals, transfer rate, lease, placement).
+ */
+export function navigatorScenario(o: { name: string; untilS: number; hosts: Array<{ name: string; state: string }>; start: string; churn: unknown; policy?: Record<string, unknown> }): Scenario {
   return scenarioSchema.parse({
-    name: 'navigator-lab-day',
-    until: `${DAY_S}s`,
-    hosts,
+    name: o.name,
+    until: `${o.untilS}s`,
+    hosts: o.hosts,
     vms: [
       { name: 'nav-a', state: 'defined', memMb: 1024, services: [{ name: 'zabbix' }] },
       { name: 'nav-b', state: 'defined', memMb: 1024, services: [{ name: 'zabbix' }] },
     ],
     vips: [{ name: 'vip-rms', service: 'zabbix' }],
     clients: [{ name: 'user', vip: 'vip-rms', intervalS: 1 }],
+    churn: o.churn,
+    policies: [{
+      kind: 'navigator', start: o.start, containers: ['nav-a', 'nav-b'], service: 'zabbix', vip: 'vip-rms',
+      imageBytes: W.imageBytes, backupRateBps: W.backupRateBps, transferRateBps: W.transferRateBps,
+      syncBytes: W.syncBytes, syncRateBps: W.syncRateBps, syncInterval: W.syncIntervalS,
+      primaryCheck: W.primaryCheckS, secondaryCheck: W.secondaryCheckS,
+      ...(o.policy ?? {}),
+    }],
+  }) as Scenario;
+}
+
+/** One day of the lab: `W.labPcs` PCs, all off but the one the container starts on. */
+export function labDayScenario(startIndex: number, use: LabCase = LAB_CASES[0]): Scenario {
+  const hosts = Array.from({ length: W.labPcs }, (_, i) => ({ name: pc(i), state: i === startIndex ? 'on' : 'off' }));
+  return navigatorScenario({
+    name: 'navigator-lab-day',
+    untilS: DAY_S,
+    hosts,
+    start: pc(startIndex),
     churn: {
       hosts: hosts.map((h) => h.name), days: 1, openAt: 0, closeAt: `${DAY_S}s`,
       sessionsPerDay: use.sessionsPerDay, session: { kind: 'uniform', min: use.sessionMinS, max: use.sessionMaxS },
     },
-    policies: [{
-      kind: 'navigator', start: pc(startIndex), containers: ['nav-a', 'nav-b'], service: 'zabbix', vip: 'vip-rms',
-      imageBytes: W.imageBytes, backupRateBps: W.backupRateBps, transferRateBps: W.transferRateBps,
-      syncBytes: W.syncBytes, syncRateBps: W.syncRateBps, syncInterval: W.syncIntervalS,
-      primaryCheck: W.primaryCheckS, secondaryCheck: W.secondaryCheckS,
-    }],
-  }) as Scenario;
+  });
 }
 
 export interface DayOutcome {

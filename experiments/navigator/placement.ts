@@ -6,9 +6,9 @@
 // Check intervals and the image transfer rate are swept for the thesis's rule.
 import { Samples, replicated, type Experiment, type Sample } from '../report.ts';
 import { buildSimulation } from '../../run/sim.ts';
-import { scenarioSchema, type Scenario } from '../../sim/scenario/schema.ts';
+import type { Scenario } from '../../sim/scenario/schema.ts';
 import type { TraceLine } from '../../trace/metrics.ts';
-import { dayOutcome, LAB_CASES } from './lab12d.ts';
+import { dayOutcome, LAB_CASES, navigatorScenario } from './lab12d.ts';
 import * as W from './params.ts';
 
 const SOURCE = 'beyond wong-2014 (placement §4.3); churn: the teaching lab (navigator-lab12d\'s assumptions) and Weibull fits of the Failure Trace Archive (Javadi et al., JPDC 73(8), 2013), as OpenDC\'s failure prefabs quote them';
@@ -81,27 +81,20 @@ export function placementScenario(c: Case, start: number, seed: number): Scenari
       up: { kind: 'weibull', shape: fit.up.shape, scale: fit.up.scaleH * H },
       down: { kind: 'weibull', shape: fit.down.shape, scale: fit.down.scaleH * H },
     };
-  return scenarioSchema.parse({
+  return navigatorScenario({
     name: 'navigator-placement',
-    until: `${lab ? LAB_DAY_S : FTA_DAYS * 24 * H}s`,
+    untilS: lab ? LAB_DAY_S : FTA_DAYS * 24 * H,
     hosts,
-    vms: [
-      { name: 'nav-a', state: 'defined', memMb: 1024, services: [{ name: 'zabbix' }] },
-      { name: 'nav-b', state: 'defined', memMb: 1024, services: [{ name: 'zabbix' }] },
-    ],
-    vips: [{ name: 'vip-rms', service: 'zabbix' }],
-    clients: [{ name: 'user', vip: 'vip-rms', intervalS: 1 }],
+    start: pc(start),
     churn,
-    policies: [{
-      kind: 'navigator', start: pc(start), containers: ['nav-a', 'nav-b'], service: 'zabbix', vip: 'vip-rms',
-      imageBytes: W.imageBytes, backupRateBps: W.backupRateBps, transferRateBps: c.transferRateBps ?? W.transferRateBps,
-      syncBytes: W.syncBytes, syncRateBps: W.syncRateBps, syncInterval: W.syncIntervalS,
-      primaryCheck: c.primaryCheckS ?? W.primaryCheckS, secondaryCheck: W.secondaryCheckS,
+    policy: {
+      transferRateBps: c.transferRateBps ?? W.transferRateBps,
+      primaryCheck: c.primaryCheckS ?? W.primaryCheckS,
       lease: c.lease, placement: c.placement,
       ...(c.placement === 'random' ? { placementSeed: seed % 2 ** 31 } : {}),
       ...(c.placement === 'expected-remaining' ? { placementModel: upModel(c.churn) } : {}),
-    }],
-  }) as Scenario;
+    },
+  });
 }
 
 /** Failovers (primary and secondary) in a run's trace before `endUs`. */
