@@ -10,8 +10,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { labDown, labLeftovers, labUp } from '../adapters/lab/lab.ts';
-import { acquireLabLock } from '../adapters/lab/lock.ts';
+import { LabSession } from './helpers/live/lab-session.ts';
 import { expandArgv, loadLab, parseLab, REPO_DIR, settleDir, type Lab } from '../adapters/lab/schema.ts';
 import { hostNs } from '../adapters/lab/names.ts';
 import { run } from '../adapters/lab/run.ts';
@@ -121,34 +120,24 @@ function expectConforms(rows: LbConformRow[]): void {
 
 describe.skipIf(!isRoot)('lbcluster live on the lb-mini lab (10.77.9.0/24)', () => {
   let lab: Lab;
-  const releases: Array<() => void> = [];
-  let held = false;
+  let session: LabSession;
 
   beforeAll(async () => {
     lab = loadLab(LAB_FILE);
-    // One lab test at a time on this machine: the mini-lab test's lock, then this lab's own.
-    releases.push(await acquireLabLock({ name: 'p2p-mini-t' }, 540_000, (o) => console.log(`[live-lb] waiting for pid ${o.pid} (mini-lab test)`)));
-    releases.push(await acquireLabLock(lab, 60_000));
-    held = true;
-    try {
-      await labUp(lab, (m) => console.log(`[live-lb] ${m}`), { settle: labSettleStep });
-    } catch (e) {
-      await labDown(lab).catch(() => undefined);
-      throw e;
-    }
+    session = new LabSession(lab, 'live-lb');
+    await session.up({ settle: labSettleStep });
   }, 600_000);
 
   afterAll(async () => {
     try {
-      if (lab && held) {
-        await labDown(lab);
-        expect(await labLeftovers(lab)).toEqual([]);
+      if (session?.held) {
+        expect(await session.down()).toEqual([]);
         // No namespace of the lab is left (by name).
         const ns = await run(['ip', 'netns', 'list']);
         for (const h of lab.hosts) expect(ns.stdout).not.toContain(hostNs(lab, h.name));
       }
     } finally {
-      for (const r of releases.reverse()) r();
+      session?.release();
     }
   }, 60_000);
 

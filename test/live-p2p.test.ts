@@ -6,8 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { labDown, labLeftovers, labUp } from '../adapters/lab/lab.ts';
-import { acquireLabLock } from '../adapters/lab/lock.ts';
+import { LabSession } from './helpers/live/lab-session.ts';
 import { loadLab, REPO_DIR, type Lab } from '../adapters/lab/schema.ts';
 import { hostNs } from '../adapters/lab/names.ts';
 import { run } from '../adapters/lab/run.ts';
@@ -64,33 +63,20 @@ function timing(name: string, live: TraceEvent[], sim: TraceLine[]): void {
 describe.skipIf(!isRoot)('P2P live on the mini-lab (p2p-mini on 10.77.8.0/24)', () => {
   let lab: Lab;
   let labFile: string;
-  const releases: Array<() => void> = [];
-  /** Both locks taken: only then is the lab ours to take down (a lock wait that timed out leaves it alone). */
-  let held = false;
+  let session: LabSession;
 
   beforeAll(async () => {
     labFile = testLabFile();
     lab = loadLab(labFile);
-    // One lab test at a time on this machine: the mini-lab test's lock, then this lab's own.
-    releases.push(await acquireLabLock({ name: 'p2p-mini-t' }, 540_000, (o) => console.log(`[live-test] waiting for pid ${o.pid} (mini-lab test)`)));
-    releases.push(await acquireLabLock(lab, 60_000));
-    held = true;
-    try {
-      await labUp(lab, (m) => console.log(`[live-test] ${m}`));
-    } catch (e) {
-      await labDown(lab).catch(() => undefined);
-      throw e;
-    }
+    session = new LabSession(lab, 'live-test');
+    await session.up();
   }, 600_000);
 
   afterAll(async () => {
     try {
-      if (lab && held) {
-        await labDown(lab);
-        expect(await labLeftovers(lab)).toEqual([]);
-      }
+      expect(await session.down()).toEqual([]);
     } finally {
-      for (const r of releases.reverse()) r();
+      session.release();
     }
   }, 60_000);
 

@@ -13,8 +13,8 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { labDown, labLeftovers, labUp } from '../adapters/lab/lab.ts';
-import { acquireLabLock } from '../adapters/lab/lock.ts';
+import { labDown } from '../adapters/lab/lab.ts';
+import { LabSession } from './helpers/live/lab-session.ts';
 import { loadLab, REPO_DIR, type Lab } from '../adapters/lab/schema.ts';
 import { endProcesses, procRef } from '../adapters/lab/proc.ts';
 import type { LabInfo, RunInfo } from '../web/shared/api.ts';
@@ -62,9 +62,7 @@ describe.skipIf(!isRoot)('web view following the live mini-lab (p2p-mini on 10.7
   let page: Page;
   const serveLog: string[] = [];
   const pageErrors: string[] = [];
-  const releases: Array<() => void> = [];
-  /** Both lab locks are ours: only then is the lab ours to take down (another run may be using it). */
-  let owned = false;
+  let session: LabSession | null = null;
 
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) {
@@ -72,16 +70,8 @@ describe.skipIf(!isRoot)('web view following the live mini-lab (p2p-mini on 10.7
     }
     labFile = testLabFile();
     lab = loadLab(labFile);
-    // One lab test at a time on this machine: the mini-lab test's lock, then this lab's own.
-    releases.push(await acquireLabLock({ name: 'p2p-mini-t' }, 540_000, (o) => console.log(`[web-live] waiting for pid ${o.pid} (mini-lab test)`)));
-    releases.push(await acquireLabLock(lab, 60_000));
-    owned = true;
-    try {
-      await labUp(lab, (m) => console.log(`[web-live] ${m}`));
-    } catch (e) {
-      await labDown(lab).catch(() => undefined);
-      throw e;
-    }
+    session = new LabSession(lab, 'web-live');
+    await session.up();
     // The server's out directory is kept beside the lab's (the live runs' traces, for a look after a failure).
     outDir = join(OUT, 'web-out');
     rmSync(outDir, { recursive: true, force: true });
@@ -123,12 +113,11 @@ describe.skipIf(!isRoot)('web view following the live mini-lab (p2p-mini on 10.7
         // SIGTERM: the server stops its live runs (agents ended by PID, traces written), then exits.
         await endProcesses([procRef(serve.pid, 'hatwin serve')], 'SIGTERM', 40_000).catch(() => undefined);
       }
-      if (lab && owned) {
-        await labDown(lab);
-        expect(await labLeftovers(lab)).toEqual([]);
+      if (session?.held) {
+        expect(await session.down()).toEqual([]);
       }
     } finally {
-      for (const r of releases.reverse()) r();
+      session?.release();
       if (profile) rmSync(profile, { recursive: true, force: true });
       writeFileSync(join(OUT, 'serve.log'), serveLog.join(''));
     }

@@ -12,8 +12,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { labDown, labLeftovers, labUp } from '../adapters/lab/lab.ts';
-import { acquireLabLock } from '../adapters/lab/lock.ts';
+import { LabSession } from './helpers/live/lab-session.ts';
 import { loadLab, REPO_DIR, type Lab } from '../adapters/lab/schema.ts';
 import { endProcesses, procRef } from '../adapters/lab/proc.ts';
 import { LabVmControl } from '../adapters/lab/hypervisor.ts';
@@ -82,8 +81,7 @@ const hatwinVm = (args: string[]) => {
 describe.skipIf(!isRoot)('VM control on real libvirt (lab vm-mini-v on 10.77.6.0/24)', () => {
   let lab: Lab;
   let labFile: string;
-  const releases: Array<() => void> = [];
-  let owned = false;
+  let session: LabSession | null = null;
   let serve: ChildProcess | null = null;
   let url = '';
   const serveLog: string[] = [];
@@ -95,31 +93,22 @@ describe.skipIf(!isRoot)('VM control on real libvirt (lab vm-mini-v on 10.77.6.0
     labFile = join(OUT, 'lab.yaml');
     writeFileSync(labFile, LAB_YAML);
     lab = loadLab(labFile);
-    // One lab test at a time on this machine: the mini-lab test's lock, then this lab's own.
-    releases.push(await acquireLabLock({ name: 'p2p-mini-t' }, 540_000, (o) => console.log(`[web-vm-live] waiting for pid ${o.pid} (mini-lab test)`)));
-    releases.push(await acquireLabLock(lab, 60_000));
-    owned = true;
-    try {
-      await labUp(lab, (m) => console.log(`[web-vm-live] ${m}`));
-    } catch (e) {
-      await labDown(lab).catch(() => undefined);
-      throw e;
-    }
+    session = new LabSession(lab, 'web-vm-live');
+    await session.up();
   }, 720_000);
 
   afterAll(async () => {
     try {
       await ctx?.close();
       if (serve?.pid && serve.exitCode === null) await endProcesses([procRef(serve.pid, 'hatwin serve')], 'SIGTERM', 40_000).catch(() => undefined);
-      if (lab && owned) {
+      if (session?.held) {
         // Created guests are not the lab file's: remove them before the lab goes.
         const gone = await new LabVmControl(lab, null).removeCreated();
         if (gone.length) console.log(`[web-vm-live] removed leftover VMs: ${gone.join(', ')}`);
-        await labDown(lab);
-        expect(await labLeftovers(lab)).toEqual([]);
+        expect(await session.down()).toEqual([]);
       }
     } finally {
-      for (const r of releases.reverse()) r();
+      session?.release();
       if (profile) rmSync(profile, { recursive: true, force: true });
       writeFileSync(join(OUT, 'serve.log'), serveLog.join(''));
     }
