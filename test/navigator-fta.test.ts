@@ -267,10 +267,12 @@ describe('Navigator placement', () => {
 describe('Navigator after a churn burst (property)', () => {
   /**
    * Five PCs; the primary starts on pc1, which stays on. For the first two hours the others are
-   * switched off and on at random (a trace churn), then one of them stays on for good. Within a
-   * secondary check, a ping timeout and one placement (uptime query, transfer, backup, container
-   * start) of the burst's end, the service is served from pc1 and a secondary container runs on
-   * another PC that is on: high availability comes back whenever a PC stays on long enough.
+   * switched off and on at random (a trace churn), then one of them stays on for good. Within two
+   * secondary checks (the PC that just failed is skipped by the placement right after its loss)
+   * and one placement (uptime query, transfer, backup, container start) of the burst's end, the
+   * service is served from pc1 and a secondary container runs on another PC that is on: high
+   * availability comes back whenever a PC stays on long enough. (Found with one check: pc4 off
+   * 55 s before the burst's end, seed 797.)
    */
   it('a secondary runs again and the service is served after any burst, if one PC stays on', () => {
     const BURST_S = 7200;
@@ -287,7 +289,11 @@ describe('Navigator after a churn burst (property)', () => {
           { node: stays, available: true, start: BURST_S, stop: BURST_S },
           ...pcs.filter((pc) => pc !== stays).map((pc) => ({ node: pc, available: false, start: BURST_S, stop: BURST_S })),
         ];
-        const bound = 300 + 4 + 1 + 1.25e9 * 8 / 66e6 + 1.25e9 * 8 / 96e6 + 42.84 + 60;
+        // A secondary lost at the end of the burst is seen within a secondary check (300 s) and a
+        // ping timeout; the PC that just failed is skipped by that placement (the thesis's
+        // exclusion), so the next try comes a check later; then one placement (uptime query,
+        // transfer, backup, container start) and a minute of room.
+        const bound = 2 * (300 + 4 + 1) + 1.25e9 * 8 / 66e6 + 1.25e9 * 8 / 96e6 + 42.84 + 60;
         const s = scenarioSchema.parse({
           until: `${BURST_S + bound}s`,
           hosts: [{ name: 'pc1' }, ...pcs.map((name) => ({ name }))],
