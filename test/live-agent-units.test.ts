@@ -97,8 +97,16 @@ describe('live scenarios against the lab', () => {
     const text = readFileSync(scen('nt2'), 'utf8');
     const bad = parseScenario(text.replace('target: FTP', 'target: Web2').replace('{ name: Web1,', '{ name: Web2, mac: "02:00:00:00:00:99", services: [] }\n  - { name: Web1,'), 'x.yaml');
     expect(() => checkScenarioAgainstLab(lab, bad, 'x.yaml')).toThrow(/targets "Web2", not a host of lab "p2p-mini"/);
-    const vmCrash = parseScenario(text.replace('kind: Nt2, target: FTP', 'kind: vm-crash, target: FTPb'), 'y.yaml');
-    expect(() => checkScenarioAgainstLab(lab, vmCrash, 'y.yaml')).toThrow(/cannot be injected/);
+    // A host that cannot be woken has no lab counterpart.
+    const hostFail = parseScenario(text.replace('kind: Nt2, target: FTP', 'kind: host-fail, target: FTP'), 'y.yaml');
+    expect(() => checkScenarioAgainstLab(lab, hostFail, 'y.yaml')).toThrow(/fault host-fail cannot be injected in the mini-lab \(live faults: .*partition, vm-crash\)/);
+    // A guest's crash (libvirt destroy), a host restart, and partitions are; their names must be the lab's.
+    const ok = (fault: string) => parseScenario(text.replace('{ kind: Nt2, target: FTP, at: 11s }', fault), 'z.yaml');
+    expect(() => checkScenarioAgainstLab(lab, ok('{ kind: vm-crash, target: FTPb, at: 11s }'), 'z.yaml')).not.toThrow();
+    expect(() => checkScenarioAgainstLab(lab, ok('{ kind: host-restart, target: FTP, at: 11s }'), 'z.yaml')).not.toThrow();
+    expect(() => checkScenarioAgainstLab(lab, ok('{ kind: partition, a: [FTP], b: [Mail, client-ftp], oneWay: true, at: 11s, duration: 5s }'), 'z.yaml')).toThrow(/partition names "client-ftp", not a host, guest, the client or etcd/);
+    expect(() => checkScenarioAgainstLab(lab, ok('{ kind: partition, a: [FTP], b: [Mail], at: 11s, duration: 5s }'), 'z.yaml')).not.toThrow();
+    expect(() => checkScenarioAgainstLab(lab, ok('{ kind: vm-crash, target: FTP, at: 11s }'), 'z.yaml')).toThrow();
   });
 });
 
