@@ -92,9 +92,11 @@ describe.skipIf(!isRoot)('P2P live on the mini-lab (p2p-mini on 10.77.8.0/24)', 
     expect(of(ev, 'target.recovered', 'Web1')[0].data).toMatchObject({ how: 'service restart' });
     expect(r.targetRecoveryS).toBeLessThan(3);
     expect(of(ev, 'function.recovered')).toEqual([]);
+    // The client accesses once a second: an outage shorter than that (detection early in the
+    // interval, a fast restart) may fall between two accesses, so it sees one disconnection or none.
     const d = disconnections(ev);
-    expect(d).toHaveLength(1);
-    expect(d[0].durationS).not.toBeNull();
+    expect(d.length).toBeLessThanOrEqual(1);
+    for (const x of d) expect(x.durationS).not.toBeNull();
     const lastAccess = of(ev, 'client.access', 'client-web1').at(-1)!;
     expect(lastAccess.data).toMatchObject({ ok: true, by: 'Web1' });
     expectOneHolderAtMost(ev);
