@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
-  convergenceBoundUs, electedMaster, gracefulTakeoverUs, initialRouter, killTakeoverRangeUs, killTakeoverUs, masterDownUs, runVrrp,
+  convergenceBoundUs, electedMaster, falseTakeoverRate, gracefulTakeoverUs, initialRouter, killTakeoverRangeUs, killTakeoverUs, masterDownUs, runVrrp,
   SKEW_MIN_US, skewUs, startTimerUs, vrrpStep, type VrrpConfig, type VrrpRunResult, type VrrpScriptEvent,
 } from '../policies/lbcluster/vrrp.ts';
 import {
@@ -635,5 +635,36 @@ describe('the pool of a virtual server: quorum, hysteresis, sorry server, inhibi
         for (const m of poolMembers(v, s)) if (m.weight === 0 && m.id !== 'sorry') expect(v.realServers.find((r) => r.id === m.id)!.inhibitOnFailure || v.realServers.find((r) => r.id === m.id)!.weight === 0).toBe(true);
       }
     }), fcParams(500));
+  });
+});
+
+describe('VRRP under advert loss (the model runner)', () => {
+  const routers = (a: number) => [
+    { name: 'ms1', address: 1, priority: 254, advertIntUs: a, initialState: 'BACKUP' as const, nopreempt: false, preemptDelayUs: 0 },
+    { name: 'ms2', address: 2, priority: 100, advertIntUs: a, initialState: 'BACKUP' as const, nopreempt: false, preemptDelayUs: 0 },
+  ];
+  const starts = [{ atUs: 0, kind: 'start' as const, router: 'ms1' }, { atUs: 0, kind: 'start' as const, router: 'ms2' }];
+
+  it('no loss (or loss 0) changes nothing; the same seed loses the same adverts', () => {
+    const base = runVrrp({ routers: routers(S), latencyUs: 500, events: starts, untilUs: 600 * S });
+    expect(runVrrp({ routers: routers(S), latencyUs: 500, events: starts, untilUs: 600 * S, lossProb: 0, lossSeed: 9 })).toEqual(base);
+    expect(base.transitions.filter((x) => x.router === 'ms2' && x.to === 'master')).toEqual([]);
+    const lossy = (seed: number) => runVrrp({ routers: routers(S), latencyUs: 500, events: starts, untilUs: 3600 * S, lossProb: 0.3, lossSeed: seed }).transitions;
+    expect(lossy(4)).toEqual(lossy(4));
+    expect(lossy(4)).not.toEqual(lossy(5));
+  });
+
+  it('false takeovers per advert match (1 - p) p^k, k adverts lost in a row before the timer runs out', () => {
+    expect(falseTakeoverRate(100, S, 0.1)).toBeCloseTo(0.9 * 0.1 ** 3, 12);
+    expect(falseTakeoverRate(100, 0.25 * S, 0.1)).toBeCloseTo(0.9 * 0.1 ** 5, 12);
+    const a = S;
+    const day = 86_400 * S;
+    const m = runVrrp({ routers: routers(a), latencyUs: 500, events: starts, untilUs: day, lossProb: 0.2, lossSeed: 3 });
+    const n = m.transitions.filter((x) => x.router === 'ms2' && x.to === 'master' && x.tUs > 4 * S).length;
+    const expected = (day / a) * falseTakeoverRate(100, a, 0.2);
+    // Poisson-like count around 553: within 4 standard deviations.
+    expect(Math.abs(n - expected)).toBeLessThan(4 * Math.sqrt(expected));
+    // Each false takeover ends: the backup steps back at the master's next advert.
+    expect(m.final.ms2.state).not.toBe('master');
   });
 });

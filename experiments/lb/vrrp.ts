@@ -13,7 +13,7 @@ import type { FaultSpec, Scenario } from '../../sim/scenario/schema.ts';
 import type { TraceLine } from '../../trace/metrics.ts';
 import { toNdjson } from '../../trace/ndjson.ts';
 import { Progress, Samples, type Experiment } from '../report.ts';
-import { killTakeoverRangeUs, killTakeoverUs, gracefulTakeoverUs, masterDownUs, runVrrp, skewUs } from '../../policies/lbcluster/vrrp.ts';
+import { falseTakeoverRate, killTakeoverRangeUs, killTakeoverUs, gracefulTakeoverUs, masterDownUs, runVrrp, skewUs } from '../../policies/lbcluster/vrrp.ts';
 import { advertsOf, nextMaster } from './trace.ts';
 import { fileURLToPath } from 'node:url';
 import { dirname } from 'node:path';
@@ -35,10 +35,12 @@ function uniform(seed: number, run: number, salt: number): number {
 
 interface Case {
   id: string;
-  kind: 'kill' | 'graceful' | 'preempt';
+  kind: 'kill' | 'graceful' | 'preempt' | 'loss';
   advUs: number;
   backupPriority: number;
   preemptDelayUs: number;
+  /** loss: each advert lost with this probability. */
+  lossProb?: number;
 }
 
 function cases(): Case[] {
@@ -46,6 +48,10 @@ function cases(): Case[] {
   for (const adv of [0.5, 1, 2]) for (const p of [50, 100, 200]) out.push({ id: `kill a=${adv}s p=${p}`, kind: 'kill', advUs: adv * S, backupPriority: p, preemptDelayUs: 0 });
   for (const p of [1, 100, 200, 253]) out.push({ id: `graceful p=${p}`, kind: 'graceful', advUs: S, backupPriority: p, preemptDelayUs: 0 });
   for (const d of [0, 2, 5, 10]) out.push({ id: `preempt a=1s delay=${d}s`, kind: 'preempt', advUs: S, backupPriority: 100, preemptDelayUs: d * S });
+  // Beyond the paper: adverts lost on the way (a congested or lossy segment): how often does the
+  // backup take over from a master that is alive?
+  for (const pct of [5, 10, 20, 30]) out.push({ id: `loss a=1s ${pct}%`, kind: 'loss', advUs: S, backupPriority: 100, preemptDelayUs: 0, lossProb: pct / 100 });
+  out.push({ id: 'loss a=0.25s 30%', kind: 'loss', advUs: 0.25 * S, backupPriority: 100, preemptDelayUs: 0, lossProb: 0.3 });
   return out;
 }
 
@@ -99,6 +105,24 @@ export const lbVrrp: Experiment = {
           analytical.set(`${c.id}/takeoverS`, killTakeoverRangeUs(c.backupPriority, c.advUs, latencyUs).mean / S);
           analytical.set(`${c.id}/vipMovedS`, (killTakeoverRangeUs(c.backupPriority, c.advUs, latencyUs).mean + base.network.vipSetS * S) / S);
           if (i === 0 && k === 0) firstTrace = toNdjson(ev);
+        } else if (c.kind === 'loss') {
+          // The model's runner (the sim's world has no lossy links): a day with the master alive;
+          // every time the backup becomes master is a false takeover (it steps back at the master's next advert).
+          const DAY = 86_400 * S;
+          const m = runVrrp({
+            routers: [
+              { name: 'ms1', address: 1, priority: MASTER_PRIORITY, advertIntUs: c.advUs, initialState: 'BACKUP', nopreempt: false, preemptDelayUs: 0 },
+              { name: 'ms2', address: 2, priority: c.backupPriority, advertIntUs: c.advUs, initialState: 'BACKUP', nopreempt: false, preemptDelayUs: 0 },
+            ],
+            latencyUs,
+            events: [{ atUs: 0, kind: 'start', router: 'ms1' }, { atUs: 0, kind: 'start', router: 'ms2' }],
+            untilUs: DAY,
+            lossProb: c.lossProb,
+            lossSeed: (seed * 7919 + i * 104729 + k) >>> 0,
+          });
+          const settled = masterDownUs(MASTER_PRIORITY, c.advUs) + latencyUs;
+          samples.add(c.id, 'ms2', 'falseTakeoversPerDay', m.transitions.filter((x) => x.router === 'ms2' && x.to === 'master' && x.tUs > settled).length);
+          analytical.set(`${c.id}/falseTakeoversPerDay`, ((DAY - settled) / c.advUs) * falseTakeoverRate(c.backupPriority, c.advUs, c.lossProb!));
         } else if (c.kind === 'graceful') {
           const ev = simulate(scenarioFor(base, c, [{ kind: 'St1', target: 'ms1', service: 'keepalived', at: faultUs }], faultUs + 10 * S), seed + i);
           const take = nextMaster(ev, INSTANCE, faultUs);
@@ -149,6 +173,7 @@ export const lbVrrp: Experiment = {
         `kill: the fault is a power loss of the master at a uniformly drawn phase of its advert cycle; analytical = mean of master down - phase + latency = 3 a + skew(p) - a/2 + latency. Largest |sim - formula at the run's own phase| over all kill runs: ${worstKillErrUs} us.`,
         'graceful: keepalived stopped on the master; analytical = skew(p) + latency. The sim adds the director noticing its stopped daemon (a 10 ms watch, 1 ms examination): 0-11 ms.',
         `preempt: the higher-priority director returns (power cycle) and takes the VIP back; analytical = master down(254) with no delay; with a delay D (a multiple of a) the first lower-priority advert after the return starts it and the last advert accepted before it runs out sets the timer: master down + D - a + U, U uniform in (0, a], mean master down + D - a/2. modelPreemptS is the pure model's runner on the same script; largest |sim - model|: ${worstPreemptErrUs} us.`,
+        'loss (beyond the paper): each advert is lost on its way with probability p (the pure model\'s runner, one simulated day with the master alive; the sim\'s world has no lossy links). A false takeover is the backup becoming master while the master runs. analytical = adverts per day x (1 - p) p^k, k = ceil(master down / a) - 1 adverts that must all be lost before the backup\'s timer runs out (k = 3 at a = 1 s, priority 100; k = 5 at a = 0.25 s, where the skew of 0.61 s is more than two advert intervals). At the same 30 % loss, adverts every 0.25 s give fewer false takeovers than adverts every second: the backup\'s skew (0.61 s) spans more than two short intervals, so five adverts must be lost in a row instead of three.',
         `skew(p) for p = 1, 50, 100, 200, 253: ${[1, 50, 100, 200, 253].map((p) => (skewUs(p) / S).toFixed(6)).join(', ')} s.`,
       ],
       traces: { 'lb-vrrp.trace.ndjson': firstTrace },

@@ -237,6 +237,33 @@ export interface VrrpRun {
   latencyUs: number;
   events: VrrpScriptEvent[];
   untilUs: number;
+  /** Each advert is lost on its way with this probability (independently; default 0: none). */
+  lossProb?: number;
+  /** Seed of the loss draws (a run with the same seed loses the same adverts). */
+  lossSeed?: number;
+}
+
+/** mulberry32: a small seeded generator of uniforms in [0, 1) (the model draws nothing else). */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Expected false takeovers per advert interval of a backup of `priority` whose master keeps
+ * running, when each advert is lost with probability `p`: the backup's master-down timer
+ * (3 a + skew), restarted by a received advert, runs out when the k adverts sent before it
+ * expires are all lost, k = ceil(down / a) - 1: (1 - p) p^k per advert.
+ */
+export function falseTakeoverRate(priority: number, advertIntUs: number, p: number): number {
+  const down = masterDownUs(priority, advertIntUs);
+  const k = Math.ceil(down / advertIntUs) - 1;
+  return (1 - p) * p ** k;
 }
 
 export interface VrrpTransition {
@@ -316,6 +343,7 @@ export function runVrrp(run: VrrpRun): VrrpRunResult {
   }
   const transitions: VrrpTransition[] = [];
   const adverts: VrrpRunResult['adverts'] = [];
+  const lose = run.lossProb !== undefined && run.lossProb > 0 ? mulberry32(run.lossSeed ?? 1) : null;
   const apply = (i: number, ev: VrrpEvent, t: number) => {
     const before = routers[i].timerAtUs;
     const { router, actions } = vrrpStep(run.routers[i], routers[i], ev, t);
@@ -336,7 +364,8 @@ export function runVrrp(run: VrrpRun): VrrpRunResult {
   for (let p = q.pop(); p && p.t <= run.untilUs; p = q.pop()) {
     if (p.kind === 'timer') apply(p.router, { kind: 'timer' }, p.t);
     else if (p.kind === 'advert') {
-      // Lost when the receiver's link is down or a partition came between.
+      // Lost when the receiver's link is down or a partition came between, or on the way (lossProb).
+      if (lose !== null && lose() < run.lossProb!) continue;
       if (routers[p.router].linkUp && group[p.router] === group[p.from]) {
         const from = run.routers[p.from];
         apply(p.router, { kind: 'advert', priority: p.priority, from: from.address, advertIntUs: from.advertIntUs }, p.t);
