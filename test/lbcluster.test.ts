@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { join } from 'node:path';
-import { buildSimulation, readScenario } from '../run/sim.ts';
+import { buildSimulation, parseScenario as parseScenarioText, readScenario } from '../run/sim.ts';
 import type { FaultSpec, Scenario } from '../sim/scenario/schema.ts';
 import type { TraceEvent } from '../trace/event.ts';
 import { SCENARIO_DIR } from '../experiments/registry.ts';
@@ -287,4 +287,48 @@ describe('lbcluster properties (random fault schedules on the directors)', () =>
       fcParams(30),
     );
   }, 60_000);
+});
+
+describe('IPVS persistence (persistence_timeout on a load-balanced VIP)', () => {
+  /** lb-demo with one fault (ap2's service stops at 120.1 s) and the VIP's persistence set. */
+  const withPersistence = (persistenceS: number, clients = base.clients): Scenario => ({
+    ...base,
+    until: at(200),
+    clients,
+    faults: [{ kind: 'St1', target: 'ap2', service: 'plm', at: at(120.1) }],
+    vips: base.vips.map((v) => (v.pool ? { ...v, persistence: at(persistenceS) } : v)),
+  } as Scenario);
+  const servers = (ev: TraceEvent[], client: string, from: number, to: number) => lbAccesses(ev, client).filter((a) => a.tUs >= from && a.tUs < to && a.ok).map((a) => a.by);
+
+  it('a client that comes back within the timeout keeps its real server; without it, wrr rotates', () => {
+    const sticky = run(withPersistence(10));
+    const served = servers(sticky, 'user1', at(10), at(120));
+    expect(served.length).toBeGreaterThan(0);
+    expect(new Set(served).size, JSON.stringify(served)).toBe(1);
+    const plain = run(withPersistence(0));
+    expect(new Set(servers(plain, 'user1', at(10), at(120))).size).toBeGreaterThan(1);
+    // A timeout shorter than the client's 1 s interval expires between accesses: rotation again.
+    expect(new Set(servers(run(withPersistence(0.5)), 'user1', at(10), at(120))).size).toBeGreaterThan(1);
+  });
+
+  it('a server that leaves the pool loses its persistent clients to the others', () => {
+    // Six clients: wrr gives them different servers; those on ap2 move when the checker removes
+    // ap2, and stick to their new server.
+    const clients = ['u1', 'u2', 'u3', 'u4', 'u5', 'u6'].map((name, i) => ({ name, vip: 'vip-plm', intervalS: 1, phaseS: 0.1 + i * 0.1 }));
+    const ev = run(withPersistence(30, clients as Scenario['clients']));
+    const removed = poolChanges(ev, 'vip-plm').find((c) => c.member === 'ap2' && c.weight === null && c.tUs > at(120));
+    expect(removed).toBeDefined();
+    const onAp2 = clients.map((c) => c.name).filter((c) => servers(ev, c, at(10), at(120)).includes('ap2'));
+    expect(onAp2.length).toBeGreaterThan(0);
+    for (const c of onAp2) {
+      const after = servers(ev, c, removed!.tUs + at(1), at(200));
+      expect(after.length, c).toBeGreaterThan(0);
+      expect(after.includes('ap2'), c).toBe(false);
+      expect(new Set(after).size, c).toBe(1);
+    }
+  });
+
+  it('is refused on a VIP that is not load-balanced', () => {
+    expect(() => parseScenarioText('hosts: [{name: a, services: [{name: s}]}]\nvips: [{name: v, service: s, holder: a, persistence: 10s}]\n')).toThrow(/persistence applies to a load-balanced VIP/);
+  });
 });

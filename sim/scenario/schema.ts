@@ -98,7 +98,13 @@ const vipSchema = z.object({
    * pool). Absent: the VIP's holder serves it itself.
    */
   pool: name.optional(),
-}).strict();
+  /**
+   * IPVS persistence_timeout of a load-balanced VIP: a client that came back within this long of
+   * its last access goes to the real server it had, while that server is in the pool (even at
+   * weight 0, as IPVS does by default). 0 (default): each access is scheduled afresh.
+   */
+  persistence: durationUs.default(0),
+}).strict().refine((v) => v.persistence === 0 || v.pool !== undefined, { message: 'persistence applies to a load-balanced VIP (one with a pool)', path: ['persistence'] });
 
 const clientSchema = z.object({
   name,
@@ -485,7 +491,7 @@ export function salvageScenario(raw: unknown): { scenario: Scenario; invalid: Se
     contention: one(scenarioShape.contention, obj.contention, { ioFraction: 0 }),
     hosts: many('hosts', hostSchema, stubbed((n) => ({ ...hostSchema.parse({ name: 'x' }), name: n, services: [] as ServiceSpec[] }))),
     vms: many('vms', vmSchema, stubbed((n) => ({ ...vmSchema.parse({ name: 'x' }), name: n, services: [] as ServiceSpec[] }))),
-    vips: many('vips', vipSchema, stubbed((n) => ({ name: n, service: '', holder: null as string | null }))),
+    vips: many('vips', vipSchema, stubbed((n) => ({ name: n, service: '', holder: null as string | null, persistence: 0 }))),
     clients: many('clients', clientSchema, stubbed((n) => ({ name: n, vip: '', intervalS: 1, phaseS: 0 }))),
     load: many('load', loadSchema),
     faults: many('faults', faultSchema),

@@ -66,6 +66,9 @@ interface Vip {
   holders: string[];
   /** Load-balanced: the holder directs each access to a real server of this pool (wrr). */
   pool?: string;
+  /** IPVS persistence_timeout (µs; 0: none) and each client's template: its server and last access. */
+  persistenceUs?: number;
+  templates?: Map<string, { member: string; lastUs: number }>;
 }
 
 /** An IPVS service's destinations in kernel order (a new one goes to the front) and its wrr state (ip_vs_wrr.c). */
@@ -148,7 +151,11 @@ export class World {
     }
     for (const vip of scenario.vips) {
       this.vipIndex.set(vip.name, this.vips.size);
-      const v: Vip = { name: vip.name, service: vip.service, holders: [], ...(vip.pool !== undefined ? { pool: vip.pool } : {}) };
+      const v: Vip = {
+        name: vip.name, service: vip.service, holders: [],
+        ...(vip.pool !== undefined ? { pool: vip.pool } : {}),
+        ...(vip.persistence ? { persistenceUs: vip.persistence, templates: new Map() } : {}),
+      };
       this.vips.set(vip.name, v);
       if (vip.holder) this.setHolders(v, [vip.holder]);
     }
@@ -1068,6 +1075,26 @@ export class World {
   }
 
   /**
+   * The real server for a client's access: with persistence, the one of its template while the
+   * template is fresh (an access within persistenceUs of the last) and the server is still in the
+   * pool's table (at any weight: IPVS keeps persistent clients on a quiesced server); else a wrr
+   * decision, which becomes the template.
+   */
+  private lbPick(v: Vip, client: string): string | null {
+    if (v.templates === undefined) return this.lbSchedule(v.pool!);
+    const now = this.now();
+    const t = v.templates.get(client);
+    if (t !== undefined && now - t.lastUs <= v.persistenceUs! && this.lbTables.get(v.pool!)?.dests.some((d) => d.id === t.member)) {
+      t.lastUs = now;
+      return t.member;
+    }
+    const by = this.lbSchedule(v.pool!);
+    if (by === null) v.templates.delete(client);
+    else v.templates.set(client, { member: by, lastUs: now });
+    return by;
+  }
+
+  /**
    * An access to a load-balanced VIP: its live holder (the director) must be reachable from the
    * client; the director picks a real server of the pool (wrr), which must be reachable from the
    * director and answer the client directly (LVS direct routing) with its service up.
@@ -1075,7 +1102,7 @@ export class World {
   private lbAccess(v: Vip, client: string): { ok: boolean; by: string | null } {
     const director = this.vipAnswerer(v.name);
     if (director === null || !this.reachable(client, director)) return { ok: false, by: null };
-    const by = this.lbSchedule(v.pool!);
+    const by = this.lbPick(v, client);
     if (by === null) return { ok: false, by: null };
     const ok = this.reachable(director, by) && this.reachable(by, client) && this.reachable(client, by) && this.serviceState(by, v.service) === 'up';
     return { ok, by };
