@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { buildSimulation, readScenario } from '../../run/sim.ts';
 import type { FaultSpec, Scenario } from '../../sim/scenario/schema.ts';
 import { Progress, Samples, type Experiment } from '../report.ts';
-import { killTakeoverUs, masterDownUs } from '../../policies/lbcluster/vrrp.ts';
+import { killTakeoverUs, masterDownUs, mulberry32 } from '../../policies/lbcluster/vrrp.ts';
 import { lbAccesses } from './trace.ts';
 
 const S = 1_000_000;
@@ -64,16 +64,8 @@ export const YEAR_PARAMS: Omit<AvailabilityParams, 'priorities' | 'weights'> = {
   delayBeforeRetryUs: 1 * S,
 };
 
-/** A deterministic stream of uniforms in [0, 1) (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A deterministic stream of uniforms in [0, 1) (mulberry32, the VRRP model's generator). */
+export const rng = mulberry32;
 
 /** Failure times of one component over [0, untilUs): up for Exp(mtbf), down for mttr, again. */
 export function failures(u: () => number, mtbfUs: number, mttrUs: number, untilUs: number): number[] {

@@ -243,8 +243,8 @@ export interface VrrpRun {
   lossSeed?: number;
 }
 
-/** mulberry32: a small seeded generator of uniforms in [0, 1) (the model draws nothing else). */
-function mulberry32(seed: number): () => number {
+/** mulberry32: a small seeded generator of uniforms in [0, 1) (the model's advert losses; the lb experiments' draws). */
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
