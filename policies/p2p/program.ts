@@ -297,18 +297,26 @@ function* p2Program(manager: string, target: string, cfg: P2pConfig, busy: Set<s
       const p1 = managersOf(yield* readOperation(), target).find((r) => r.priority === 'P1')?.manager ?? null;
       yield* trace('trouble.detected', target, { manager, priority: 'P2', detail: bad.detail });
       yield* trace('p2p.wait', target, { manager, priority: 'P2', p1 });
-      // Wait for R/U/D from the P1 manager; at each S.file instant (every Tim) examine the P1
-      // manager of the moment, and take over if it is abnormal (Fig. 8).
+      // Wait for R/U/D from the P1 manager; examine the P1 manager of the moment at once and
+      // then at each S.file instant (every Tim), and take over if it is abnormal (Fig. 8). The
+      // first examination is immediate: in §3.3's Fig. 9(b)/(c) a P2 manager whose P1 manager
+      // is down starts the backup beside the other P1 managers' recoveries, before any dynamic
+      // extension reaches its target (docs/p2p-predictions.md).
       let verdict: 'resume' | 'end' | 'takeover' = 'resume';
+      let atOnce = true;
       for (;;) {
-        const checkAt = nextGridUs(0, cfg.timing.timUs, yield* now());
-        const msg = yield* receive<P2pMessage>(box, checkAt - (yield* now()));
-        if (msg) {
-          if ((msg.body.detectedUs ?? 0) < detectedUs - cfg.timing.timUs) continue; // about an older trouble
-          yield* trace('p2p.message', target, { manager, type: msg.type, from: msg.from });
-          verdict = msg.type === 'D' ? 'end' : 'resume';
-          break;
+        if (!atOnce) {
+          const checkAt = nextGridUs(0, cfg.timing.timUs, yield* now());
+          const msg = yield* receive<P2pMessage>(box, checkAt - (yield* now()));
+          if (msg) {
+            if ((msg.body.detectedUs ?? 0) < detectedUs - cfg.timing.timUs) continue; // about an older trouble
+            yield* trace('p2p.message', target, { manager, type: msg.type, from: msg.from });
+            verdict = msg.type === 'D' ? 'end' : 'resume';
+            break;
+          }
         }
+        const initial = atOnce;
+        atOnce = false;
         const m = yield* readMembership();
         if (isSeparated(m, target)) {
           // Claimed by another manager: wait for its report, unless that manager is gone (its
@@ -341,6 +349,8 @@ function* p2Program(manager: string, target: string, cfg: P2pConfig, busy: Set<s
           verdict = 'takeover';
           break;
         }
+        // The P1 manager answers: it handles the trouble it detected beside us.
+        if (initial) continue;
         // The P1 manager answers but has not reported: is the target still in trouble?
         const again = yield* call('prober', 'probe', examSpec(d, cfg.timing));
         if (again.ok) break;
