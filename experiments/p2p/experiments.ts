@@ -139,8 +139,10 @@ const fig15: Experiment = {
       faults: troubled.map((h) => troubleFault('Nt2', h)), clientsFor: troubled, untilS: 330,
     });
     const progress = new Progress('p2p-fig15', runs);
+    let lastFig15: TraceLine[] | null = null;
     for (let i = 0; i < runs; i++) {
       const ev = simulate(scenario, seed + i);
+      lastFig15 = ev;
       for (const host of troubled) {
         const rec = recoveries(ev).find((x) => x.target === host);
         samples.add('Nt2', host, 'functionRecoveryS', rec?.functionRecoveryS ?? null);
@@ -155,10 +157,25 @@ const fig15: Experiment = {
     }));
     return {
       id: 'p2p-fig15', title: this.title, source: SOURCE, params: params({ runs, seed, servers: SIX.map((s) => s.host) }), rows,
-      notes: ['Paper values are held out: these are predictions. Group order Login, Mail, FTP, Web1, Web2, Proxy (inferred from §4.3, see experiments/p2p/model.ts).'],
+      notes: [
+        'Paper values are held out: these are predictions. Group order Login, Mail, FTP, Web1, Web2, Proxy (inferred from §4.3, see experiments/p2p/model.ts).',
+        `Who acts (§3.2-3.3, Fig. 9(c)): Login (P1) recovers Mail, then FTP once its dynamic extension reaches it; Web2 (P2) recovers Web1 because Web1's P1 manager, FTP, is down, which Web2 finds by examining FTP at once when it detects Web1. ${whoActed(lastFig15 ?? [], troubled)}`,
+        'The three activations overlap on file server 1 (ioFraction of Tv is image reading shared among concurrent readers), so each takes longer than Tv; the one that starts last overlaps least. Derivation: docs/p2p-predictions.md.',
+      ],
     };
   },
 };
+
+/** Which manager recovered each troubled server's function, and when its backup started (seconds after the trouble), from one trace. */
+export function whoActed(events: TraceLine[], hosts: readonly string[]): string {
+  const parts = hosts.map((h) => {
+    const rec = events.find((e) => e.kind === 'function.recovered' && e.subject === h);
+    const start = events.find((e) => e.kind === 'vm.state' && e.subject === `${h}b` && e.data?.state === 'resuming');
+    if (!rec || !start) return `${h}: not recovered`;
+    return `${h} by ${String(rec.data?.manager)} (${String(rec.data?.priority)}), ${h}b started at +${((start.t / 1e6) - TROUBLE_AT_S).toFixed(2)} s on ${String(start.data?.host)}`;
+  });
+  return `In the last replication: ${parts.join('; ')}.`;
+}
 
 /** §4.4: 50 concurrent FTP downloads/uploads of 1e8 B ride the 100BASE-TX client link; 50 CPU jobs are 50 runnable threads. */
 const CLIENT_LINK_BYTES_PER_S = (1e9 * K.clientLinkToServerLinkRatio) / 8;
@@ -195,12 +212,22 @@ const fig16: Experiment = {
       }
     }
     const rows = samples.rows(() => ({ paper: null, analytical: K.tvS }));
+    // How much the CPU case depends on the one estimate it needs (Hyper-Threading's gain).
+    const cpuCase = FIG16_LOADS.find((c) => c.case === 'cpu')!;
+    const sensitivity = [0, ESTIMATES.smtGain, 0.3].map((g) => {
+      const ev = simulate(p2pScenario({
+        name: 'p2p-fig16-cpu-smt', servers: FOUR, freeMemoryMb: { Login: 512, Web1: 512, Mail: 1024, FTP: 4096 },
+        faults: [troubleFault('Nt2', 'Mail')], load: cpuCase.load, untilS: 120, smtGain: g,
+      }), seed);
+      return `smtGain ${g}: ${(vmActivations(ev, 'Mailb')[0] ?? NaN).toFixed(2)} s`;
+    });
     return {
       id: 'p2p-fig16', title: this.title, source: SOURCE, params: params({ runs, seed, clientLinkBytesPerS: CLIENT_LINK_BYTES_PER_S }), rows,
       notes: [
         'Paper values are held out: these are predictions.',
         'Download/upload: the transfers take the client link\'s 12.5 MB/s of the server\'s 125 MB/s receive path, which the image read of the activation shares.',
-        'CPU: 50 runnable jobs on 4 cores leave the activation\'s CPU part 4/51 of a core (fair share), so only that part slows.',
+        'CPU: the image-reading part sleeps on I/O and needs less CPU than its fair share, so the scheduler serves it at once on each wake-up (it does not slow); the rest of Tv is CPU-bound and gets a fair share of the host: 50 jobs + 1 on 4 cores / 8 hardware threads, a core with both threads busy doing 1 + smtGain threads\' work, i.e. 4 x 1.25 / 51 of a thread alone.',
+        `CPU case against the Hyper-Threading estimate: ${sensitivity.join(', ')} (docs/p2p-predictions.md).`,
       ],
     };
   },

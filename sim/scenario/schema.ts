@@ -48,6 +48,13 @@ const hostSchema = z.object({
   /** Server type for load-aware placement (kitamura-2018 Fig. 5b). */
   serverType: z.enum(['CPU', 'NETWORK', 'CPU_NET']).optional(),
   cores: z.number().int().positive().max(1_000_000).default(4),
+  /** Hardware threads per core (2 with Hyper-Threading): the scheduler's logical CPUs are cores x this. */
+  threadsPerCore: z.number().int().min(1).max(8).default(1),
+  /**
+   * Extra throughput of a core whose hardware threads are all busy, as a fraction of one thread
+   * alone (Intel quotes up to 0.3 for Hyper-Threading). Used with threadsPerCore > 1.
+   */
+  smtGain: z.number().min(0).max(1).default(0),
   memMb: positiveAmount.default(8192),
   /** Memory in use by the host's own software (KB are derived). */
   memUsedMb: amount.default(1024),

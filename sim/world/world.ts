@@ -736,8 +736,7 @@ export class World {
         const clientShare = Math.min(0.95, (h.spec.netBytesPerS + this.extraLoad.get(op.host)!.netBytesPerS) / linkBytesPerS);
         op.rate = (1 - clientShare) / ioReaders.get(op.fs)!;
       } else {
-        const threads = this.busyThreads(op.host) + cpuOps.get(op.host)!;
-        op.rate = Math.min(1, h.spec.cores / threads);
+        op.rate = cpuRate(h.spec, this.busyThreads(op.host) + cpuOps.get(op.host)!);
       }
       this.kernel.cancel(op.token);
       const left = Math.max(0, op.phase === 'io' ? op.ioLeft : op.cpuLeft);
@@ -1249,4 +1248,20 @@ export class World {
       }
     }
   }
+}
+
+/**
+ * Speed of one CPU-bound thread among `threads` runnable ones on a host, as a fraction of a thread
+ * alone on an idle core. The scheduler shares the host's logical CPUs (cores x threadsPerCore)
+ * fairly; a core whose hardware threads are all busy delivers 1 + smtGain threads' worth of work
+ * in all, so with T runnable threads the host's throughput is cores + min(T - cores, cores x
+ * (threadsPerCore - 1)) x smtGain / (threadsPerCore - 1), shared by the T threads.
+ */
+export function cpuRate(spec: { cores: number; threadsPerCore: number; smtGain: number }, threads: number): number {
+  const { cores, threadsPerCore, smtGain } = spec;
+  if (threads <= cores) return 1;
+  const extraSlots = cores * (threadsPerCore - 1);
+  const gainPerSlot = threadsPerCore > 1 ? smtGain / (threadsPerCore - 1) : 0;
+  const throughput = cores + Math.min(threads - cores, extraSlots) * gainPerSlot;
+  return Math.min(1, throughput / threads);
 }
