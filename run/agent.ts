@@ -17,7 +17,7 @@ import { readScenario } from './sim.ts';
 import { RealtimeScheduler } from '../adapters/realtime/scheduler.ts';
 import { livePorts } from '../adapters/live/ports.ts';
 import type { VipDriver } from '../adapters/net/vip.ts';
-import { agentLiveConfig, IdempotentGuestVipDriver, namedVipNetwork } from '../adapters/lab/agent-config.ts';
+import { agentLiveConfig, IdempotentGuestVipDriver, labFence, namedVipNetwork } from '../adapters/lab/agent-config.ts';
 import { LabHypervisor } from '../adapters/lab/hypervisor.ts';
 import { loadLab, type Lab } from '../adapters/lab/schema.ts';
 import { serveMetrics, TraceMetrics, type MetricsServer } from './metrics.ts';
@@ -100,7 +100,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
       log(`process ${name} failed: ${(e as Error)?.stack ?? String(e)}`);
     },
   });
-  const live = await livePorts({ config: agentLiveConfig(lab, o.host, o.runId), runtime: rt, trace, nowUs: () => sched.nowUs(), hypervisor, vipDrivers });
+  const live = await livePorts({ config: agentLiveConfig(lab, o.host, o.runId), runtime: rt, trace, nowUs: () => sched.nowUs(), hypervisor, vipDrivers, fence: labFence(lab) });
   // Pools of the lab's VRRP VIPs are the director's nftables table, its slots one IPVS wrr cycle.
   ports = { ...live.ports, network: namedVipNetwork(lab, live.ports.network!, (kind, subject, data) => emit({ t: sched.nowUs(), kind, subject, data: { ...data, by: o.host } }), wrrCycleOrder) };
   // Store calls that fail are traced (store.error), so the metrics count them; the failure itself

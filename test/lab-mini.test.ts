@@ -12,6 +12,7 @@ import { parseAccessLog } from '../adapters/lab/accesslog.ts';
 import { hostKeys } from '../adapters/lab/keys.ts';
 import { buildGuestImage, labDown, labFault, labLeftovers, labLiveCommands, labStatus, labUp, sendWake, type LabStatus } from '../adapters/lab/lab.ts';
 import { LabHypervisor } from '../adapters/lab/hypervisor.ts';
+import { labFence } from '../adapters/lab/agent-config.ts';
 import { GuestAgentVipDriver } from '../adapters/lab/guest-vip.ts';
 import { acquireLabLock } from '../adapters/lab/lock.ts';
 import { virsh } from '../adapters/lab/libvirt.ts';
@@ -327,6 +328,28 @@ describe.skipIf(!isRoot)('mini-lab (p2p-mini on 10.77.7.0/24)', () => {
     await answers(hostNs(lab, 'FTP'));
     await labFault(lab, 'Mail', 'heal');
     await answers(hostNs(lab, 'Login'));
+  });
+
+  it('the out-of-band fence (the power supervisor as a BMC): refuses for a running host that carries the VIP, takes it off a paused one from outside, confirms a host without it or off', async () => {
+    const fence = labFence(lab);
+    const vipMail = lab.vips.find((v) => v.name === 'vip-mail')!.address;
+    expect((await status()).vips.find((v) => v.name === 'vip-mail')?.holders).toEqual(['Mail']);
+    expect(await fence('Mail', vipMail)).toBeNull();
+    expect((await status()).vips.find((v) => v.name === 'vip-mail')?.holders).toEqual(['Mail']);
+    await labFault(lab, 'Mail', 'pause');
+    expect(await fence('Mail', vipMail)).toMatch(/paused/);
+    expect((await status()).vips.find((v) => v.name === 'vip-mail')?.holders).toEqual([]);
+    // Fencing twice is harmless (the address is already gone).
+    expect(await fence('Mail', vipMail)).toMatch(/not on its interface/);
+    await labFault(lab, 'Mail', 'heal');
+    // Running again, without the address: confirmed.
+    expect(await fence('Mail', vipMail)).toMatch(/not on its interface/);
+    await labFault(lab, 'Web1', 'Nt2');
+    expect(await fence('Web1', lab.vips.find((v) => v.name === 'vip-web1')!.address)).toMatch(/^off/);
+    // Not a lab host (a guest, or a name the lab does not have): not fenced this way.
+    expect(await fence('Mailb', vipMail)).toBeNull();
+    await sendWake(lab, 'Web1');
+    await until('Web1 on', async () => hostOf(await status(), 'Web1').supervisor?.power === 'on', 15_000, 100);
   });
 
   it('lab down leaves nothing behind: no namespace, interface, guest, process or state folder', async () => {

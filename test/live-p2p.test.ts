@@ -116,6 +116,9 @@ describe.skipIf(!isRoot)('P2P live on the mini-lab (p2p-mini on 10.77.8.0/24)', 
       expect(fr[0].data).toMatchObject({ vm });
       expect(r.functionRecoveryS).toBeGreaterThan(0);
       expect(r.functionRecoveryS).toBeLessThan(10);
+      // Hardened: the VIP was fenced off the target before the guest got it; a powered-off FTP
+      // cannot be reached over SSH, so the lab's out-of-band fence confirmed it.
+      if (kind === 'Nt2') expect(ev.filter((e) => e.kind === 'vip.fenced').map((e) => e.data)).toContainEqual(expect.objectContaining({ holder: target, how: expect.stringMatching(/^(off|booting)/) }));
       const client = `client-${target.toLowerCase()}`;
       const accesses = of(ev, 'client.access', client);
       const servedByVm = accesses.find((e) => e.data?.ok === true && e.data?.by === vm);

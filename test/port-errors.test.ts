@@ -288,6 +288,42 @@ describe('live adapters: failures are PortErrors of the right kind', () => {
     expect(await kindOf(power.resume('h1'))).toEqual(['failed', 'power.resume h1: no MAC configured for it']);
   });
 
+  it('network: an unreachable holder is fenced out of band when the fence confirms it; else the removal fails as before', async () => {
+    const unreachable = () => Promise.reject(Object.assign(new Error('connect EHOSTUNREACH'), { code: 'EHOSTUNREACH' }));
+    let next: () => Promise<ExecResult> = unreachable;
+    const exec: Exec = { exec: () => next(), close: () => undefined };
+    const events: Array<{ kind: string; subject: string; data?: Record<string, unknown> }> = [];
+    const asked: string[] = [];
+    let answer: string | null | Error = 'off: no run-time address';
+    const net = new LiveNetwork({
+      exec, holders: { h1: { iface: 'eth0', prefixLen: 24 } }, onEvent: (e) => events.push(e),
+      fence: async (holder, vip) => {
+        asked.push(`${holder} ${vip}`);
+        if (answer instanceof Error) throw answer;
+        return answer;
+      },
+    });
+    // Confirmed gone out of band: the removal succeeds and says how.
+    await expect(net.removeVip('10.0.0.100', 'h1')).resolves.toBeUndefined();
+    expect(events.at(-1)).toEqual({ kind: 'vip.fenced', subject: '10.0.0.100', data: { holder: 'h1', how: 'off: no run-time address' } });
+    // The holder runs (cut off): refused, the removal fails with the holder's own kind.
+    answer = null;
+    await expect(net.removeVip('10.0.0.100', 'h1')).rejects.toMatchObject({ kind: 'unreachable' });
+    // The fence itself cannot be asked: traced, and the removal fails.
+    answer = new Error('supervisor gone');
+    await expect(net.removeVip('10.0.0.100', 'h1')).rejects.toMatchObject({ kind: 'unreachable' });
+    expect(events.at(-1)).toMatchObject({ kind: 'vip.fence-failed', data: { holder: 'h1', reason: 'supervisor gone' } });
+    // A holder that refuses the connection (its sshd not up yet) is asked about too.
+    next = () => Promise.reject(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }));
+    answer = 'running: the address is not on its interface';
+    await expect(net.removeVip('10.0.0.100', 'h1')).resolves.toBeUndefined();
+    // A holder that answers and fails is not fenced (it is there: it said no).
+    next = async () => result({ code: 1, stderr: 'Operation not permitted' });
+    answer = 'off';
+    await expect(net.removeVip('10.0.0.100', 'h1')).rejects.toMatchObject({ kind: 'failed' });
+    expect(asked).toEqual(['h1 10.0.0.100', 'h1 10.0.0.100', 'h1 10.0.0.100', 'h1 10.0.0.100']);
+  });
+
   it('the live ports boundary converts what an adapter lets through (a hypervisor passed in)', async () => {
     class Hv {
       async resume(vm: string): Promise<void> {

@@ -8,7 +8,8 @@ import { GuestAgentVipDriver, guestExec } from './guest-vip.ts';
 import { formatIpv4 } from './ipv4.ts';
 import { labServiceCheck } from './check.ts';
 import { labLiveCommands } from './lab.ts';
-import { bootRecord, depotBackup, depotImage, NS_IF } from './names.ts';
+import { bootRecord, depotBackup, depotImage, NS_IF, powerSocket } from './names.ts';
+import { control } from './control.ts';
 import { vipService, type Lab } from './schema.ts';
 import { run } from './run.ts';
 import { NftPool, type NftPoolOptions, type NftPoolSpec } from '../lb/nftpool.ts';
@@ -58,6 +59,21 @@ export function agentLiveConfig(lab: Lab, agent: string, runId: string): LiveCon
       backup: depotBackup(lab, agent),
       bootFile: bootRecord(lab, agent),
     },
+  };
+}
+
+/**
+ * The lab's out-of-band fence (LiveNetworkOptions.fence): the power supervisor of a lab host
+ * plays its BMC, reached over its control socket rather than the lab network, so a partition or
+ * a pulled cable does not cut it off. It confirms a VIP gone from a host that is off or booting
+ * or whose interface does not carry it, takes it off a paused host from outside, and refuses for
+ * a running host that carries it (null). Guests are not fenced this way (null).
+ */
+export function labFence(lab: Lab, timeoutMs = 5_000): (holder: string, vip: string) => Promise<string | null> {
+  return async (holder, vip) => {
+    if (!lab.hosts.some((h) => h.name === holder)) return null;
+    const r = await control(powerSocket(lab, holder), { op: 'fence', address: vip }, timeoutMs);
+    return r.ok ? (r.message ?? 'fenced') : null;
   };
 }
 

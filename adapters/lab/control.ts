@@ -33,6 +33,12 @@ export type ControlRequest =
   | { op: 'pause' }
   | { op: 'unpause' }
   | { op: 'cable'; action: 'up' | 'down' }
+  /**
+   * Out-of-band fence of one address (as a BMC or a switch port would): confirmed gone when the
+   * host is off or booting, taken off a paused host's interface from outside, refused while the
+   * host runs (then only the host itself can drop it).
+   */
+  | { op: 'fence'; address: string }
   | { op: 'shutdown' };
 
 export type ControlReply = { ok: true; status?: HostStatus; message?: string } | { ok: false; error: string };

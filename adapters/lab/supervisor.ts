@@ -257,6 +257,39 @@ function needOn(what: string): void {
   if (power !== 'on') throw new Error(`${host.name} is ${power}: cannot ${what}`);
 }
 
+/**
+ * The out-of-band fence (control.ts), read and done from outside the host as its BMC would. A
+ * host that is off or booting has no run-time address: confirmed. A running host whose
+ * interface does not carry the address (it rebooted, or never had it) is confirmed too. A paused
+ * host still answers ARP for its addresses from the kernel, so the address is deleted from its
+ * interface from outside (the sim drops a paused holder's VIP the same way). A running host that
+ * carries the address is refused: only the host itself can drop it (it is cut off if the caller
+ * could not reach it).
+ */
+async function fence(address: string): Promise<ControlReply> {
+  if (typeof address !== 'string' || !/^\d{1,3}(\.\d{1,3}){3}$/.test(address) || address.split('.').some((o) => Number(o) > 255)) {
+    return { ok: false, error: `fence: "${String(address)}" is not an IPv4 address` };
+  }
+  if (power !== 'on') {
+    event('lab.fence', { address, power, fenced: true });
+    return { ok: true, message: `${power}: no run-time address` };
+  }
+  const shown = await run(['ip', '-n', ns, '-4', '-o', 'addr', 'show', 'dev', NS_IF], { allowFail: true, timeoutMs: 5_000 });
+  const carries = shown.code !== 0 || shown.stdout.split('\n').some((line) => line.split(/\s+/).some((w, i, ws) => ws[i - 1] === 'inet' && w.split('/')[0] === address));
+  if (!carries) {
+    event('lab.fence', { address, power, fenced: true, carried: false });
+    return { ok: true, message: 'running: the address is not on its interface' };
+  }
+  if (paused) {
+    const r = await run(['ip', '-n', ns, '-4', 'addr', 'del', `${address}/${prefix}`, 'dev', NS_IF], { allowFail: true, timeoutMs: 5_000 });
+    const gone = r.code === 0 || /Cannot assign requested address|not found/i.test(r.stderr);
+    event('lab.fence', { address, power, paused: true, fenced: gone });
+    return gone ? { ok: true, message: 'paused: address removed from outside' } : { ok: false, error: `fence ${address}: ${r.stderr.trim() || `ip exit ${r.code}`}` };
+  }
+  event('lab.fence', { address, power, fenced: false });
+  return { ok: false, error: `${host.name} is on, running and carries ${address}: only it can drop it` };
+}
+
 async function handle(req: ControlRequest): Promise<ControlReply> {
   switch (req.op) {
     case 'status':
@@ -334,6 +367,8 @@ async function handle(req: ControlRequest): Promise<ControlReply> {
       log(`cable ${req.action}`);
       event('lab.cable', { cable: req.action });
       return { ok: true, message: `cable ${req.action}` };
+    case 'fence':
+      return fence(req.address);
     case 'shutdown':
       setImmediate(() => void shutdown(0));
       return { ok: true, message: 'shutting down' };

@@ -74,6 +74,8 @@ export interface LivePortsOptions {
   hypervisor?: Hypervisor;
   /** VIP drivers for holders not managed over SSH (guests through their agent). */
   vipDrivers?: Record<string, VipDriver>;
+  /** Out-of-band fencing of a VIP on a holder that cannot be reached (LiveNetworkOptions.fence). */
+  fence?: (holder: string, vip: string) => Promise<string | null>;
   onProbe?: (spec: ProbeSpec, result: ProbeResult) => void;
 }
 
@@ -156,6 +158,7 @@ export async function livePorts(o: LivePortsOptions): Promise<LivePorts> {
       exec,
       holders: Object.fromEntries(c.hosts.filter((h) => h.vip && h.ssh).map((h) => [h.name, h.vip!])),
       drivers: o.vipDrivers,
+      fence: o.fence,
       timeoutMs: c.timeouts?.commandMs,
       onEvent: (ev) => emit(ev.kind, ev.subject, ev.data),
     }),

@@ -46,6 +46,13 @@ export interface LiveNetworkOptions {
   queryTimeoutMs?: number;
   /** Non-fatal happenings (a failed announcement, an unreachable candidate). */
   onEvent?: (ev: NetEvent) => void;
+  /**
+   * Out-of-band fencing (a BMC, a switch port, the lab's power supervisor): asked when a holder
+   * cannot be reached (or refuses the connection) to remove a VIP. Resolves to how the VIP was confirmed gone ("off",
+   * "paused: removed from outside"), or null when it cannot be (the holder runs, cut off): then
+   * the removal fails as before, so a policy never sets the VIP elsewhere beside a live holder.
+   */
+  fence?: (holder: string, vip: string) => Promise<string | null>;
 }
 
 /** VIP add/remove over Exec on a host. */
@@ -135,7 +142,19 @@ export class LiveNetwork implements Network {
       assertIpv4('VIP', vip);
       await this.driver(holder).remove(vip);
     } catch (e) {
-      throw asPortError(e, undefined, { vip, holder });
+      const pe = asPortError(e, undefined, { vip, holder });
+      // Out of reach, or there but refusing the connection (its sshd not up yet after a boot).
+      if (this.opts.fence && (pe.kind === 'unreachable' || pe.kind === 'timeout' || pe.kind === 'refused')) {
+        const how = await this.opts.fence(holder, vip).catch((f: unknown) => {
+          this.opts.onEvent?.({ kind: 'vip.fence-failed', subject: vip, data: { holder, reason: (f as Error).message } });
+          return null;
+        });
+        if (how !== null) {
+          this.opts.onEvent?.({ kind: 'vip.fenced', subject: vip, data: { holder, how } });
+          return;
+        }
+      }
+      throw pe;
     }
   }
 
