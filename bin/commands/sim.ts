@@ -19,7 +19,7 @@ export function register(program: Command): void {
     .option('--seed <n>', 'master seed (default: the scenario\'s seed, else 1)', int('seed'))
     .option('--until <duration>', 'simulated time to run, e.g. 10m (default: the scenario\'s until)', duration)
     .option('--trace <file>', 'write the trace as NDJSON here')
-    .option('--naive-watch', 'tick every monitoring probe instead of skipping quiet ones')
+    .option('--naive-watch', 'tick every monitoring probe and steady load sample instead of skipping quiet ones')
     .action(guardedWith(sayer('sim'))(async (file: string, o: { seed?: number; until?: number; trace?: string; naiveWatch?: boolean }) => {
       const scenario = readScenario(file);
       const seed = o.seed ?? scenario.seed ?? 1;
