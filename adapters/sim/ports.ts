@@ -194,6 +194,12 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
         const offs = subjects.map((s) => world.subscribe(s, onChange));
         return () => offs.forEach((off) => off());
       },
+      // The agent's own host only (the runtime checks): `load.sample` of it never fails.
+      load: {
+        now: (host) => world.load(host),
+        latencyUs: () => latencyUs,
+        subscribe: (host, onChange) => world.subscribeLoad(host, onChange),
+      },
     },
     hypervisor: {
       define: (vm, host) => after(latencyUs, () => {

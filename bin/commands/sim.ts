@@ -2,9 +2,13 @@
 import type { Command } from 'commander';
 import { ScenarioError } from '../../sim/scenario/load.ts';
 import { readScenario, buildSimulation } from '../../run/sim.ts';
-import { toNdjson } from '../../trace/ndjson.ts';
+import { NdjsonStream } from '../../trace/ndjson-file.ts';
+import type { TraceEvent } from '../../engine/ports/trace.ts';
 import { availability, energyWh } from '../../trace/metrics.ts';
-import { checkOutputPath, duration, exitBadInput, guardedWith, int, printRecoveryTables, sayer, writeAtomic } from '../output.ts';
+import { checkOutputPath, duration, exitBadInput, guardedWith, int, printRecoveryTables, sayer } from '../output.ts';
+
+/** The trace lines the summary reads (trace/metrics.ts: recoveries, disconnections, availability, energy). */
+const SUMMARY_KINDS = new Set(['fault', 'trouble.detected', 'function.recovered', 'target.recovered', 'target.down', 'client.access', 'host.state']);
 
 export function register(program: Command): void {
   program
@@ -15,19 +19,36 @@ export function register(program: Command): void {
     .option('--seed <n>', 'master seed (default: the scenario\'s seed, else 1)', int('seed'))
     .option('--until <duration>', 'simulated time to run, e.g. 10m (default: the scenario\'s until)', duration)
     .option('--trace <file>', 'write the trace as NDJSON here')
-    .option('--naive-watch', 'tick every monitoring probe instead of skipping quiet ones')
+    .option('--naive-watch', 'tick every monitoring probe and steady load sample instead of skipping quiet ones')
     .action(guardedWith(sayer('sim'))(async (file: string, o: { seed?: number; until?: number; trace?: string; naiveWatch?: boolean }) => {
       const scenario = readScenario(file);
       const seed = o.seed ?? scenario.seed ?? 1;
       const until = o.until ?? scenario.until;
       if (until === undefined) throw new ScenarioError([{ file, line: 1, column: 1, field: 'until', message: 'no `until` in the scenario: give --until (e.g. --until 10m)' }]);
       if (o.trace !== undefined) checkOutputPath(o.trace, 'file');
-      const sim = buildSimulation(scenario, { seed, watchMode: o.naiveWatch ? 'naive' : 'skip' });
-      sim.run(until);
-      const ev = sim.events;
-      if (o.trace) writeAtomic(o.trace, toNdjson(ev));
+      // The trace goes to its file as it happens; only the lines the summary reads stay in memory.
+      const out = o.trace ? new NdjsonStream(o.trace) : null;
+      const ev: TraceEvent[] = [];
+      let lines = 0;
+      const sim = buildSimulation(scenario, {
+        seed,
+        watchMode: o.naiveWatch ? 'naive' : 'skip',
+        keepEvents: false,
+        onEvent: (e) => {
+          lines++;
+          out?.emit(e);
+          if (SUMMARY_KINDS.has(e.kind)) ev.push(e);
+        },
+      });
+      try {
+        sim.run(until);
+        out?.finish();
+      } catch (e) {
+        out?.abort();
+        throw e;
+      }
       const end = sim.kernel.nowUs();
-      console.log(`scenario ${scenario.name ?? file}  seed ${seed}  simulated ${(end / 1e6).toFixed(1)} s  kernel events ${sim.kernel.eventCount}  trace lines ${ev.length}${o.trace ? `  -> ${o.trace}` : ''}`);
+      console.log(`scenario ${scenario.name ?? file}  seed ${seed}  simulated ${(end / 1e6).toFixed(1)} s  kernel events ${sim.kernel.eventCount}  trace lines ${lines}${o.trace ? `  -> ${o.trace}` : ''}`);
       printRecoveryTables(ev, { leadingBlankLine: true, showEmptyRecoveries: false });
       const av = availability(ev, end);
       const en = energyWh(ev, end);

@@ -24,3 +24,14 @@ export interface AccessCounter {
   /** Requests `node` received over the last `windowUs` (the paper's `tcpdump` count, kitamura-2019 Fig. 6(c)). */
   accesses(node: string, windowUs: number): PortResult<number>;
 }
+
+/**
+ * Lets the runtime skip a quiet load sampler exactly in sim (`awaitLoadChange`): the world's load
+ * of a host now (what `sample` returns at its completion, for the agent's own host), the sample's
+ * latency, and a call back whenever that load may change. Live mode has none.
+ */
+export interface LoadOracle {
+  now(host: string): LoadSample;
+  latencyUs(host: string): number;
+  subscribe(host: string, onChange: () => void): () => void;
+}

@@ -1,4 +1,5 @@
 // Prober: reachability and service examination, each bounded by a timeout.
+import type { LoadOracle } from './load.ts';
 import type { PortResult } from './result.ts';
 
 export type ProbeSpec =
@@ -34,4 +35,6 @@ export interface QuietOracle {
   /** How long the probe takes when it passes (fixed: passing probes draw no randomness). */
   passLatencyUs(spec: ProbeSpec): number;
   subscribe(spec: ProbeSpec, onChange: () => void): () => void;
+  /** The load sampler's oracle (`awaitLoadChange`). */
+  load?: LoadOracle;
 }

@@ -6,6 +6,7 @@
 //   yield* sleep(10 * S);
 //   const msg = yield* receive<Report>('p2/S3', 5 * S);
 
+import type { LoadSample } from '../ports/load.ts';
 import type { ProbeResult, ProbeSpec } from '../ports/probe.ts';
 
 /** Microseconds in a millisecond / second: engine code writes `10 * S` for 10 s. */
@@ -31,6 +32,7 @@ export type Effect =
   | { kind: 'race'; effects: Effect[] }
   | { kind: 'call'; port: string; op: string; args: unknown[] }
   | { kind: 'watch'; probe: ProbeSpec; intervalUs: number; phaseUs?: number }
+  | { kind: 'steadyLoad'; host: string; intervalUs: number; last: LoadSample }
   | { kind: 'trace'; record: TraceRecord };
 
 export type Process<T = void> = Generator<Effect, T, unknown>;
@@ -112,6 +114,7 @@ const E_RECEIVE = { kind: 'receive' as const, mailbox: '', timeoutUs: undefined 
 const E_RACE = { kind: 'race' as const, effects: [] as Effect[], once: true as const };
 const E_CALL = { kind: 'call' as const, port: '', op: '', args: [] as unknown[], once: true as const };
 const E_WATCH = { kind: 'watch' as const, probe: undefined as unknown as ProbeSpec, intervalUs: 0, phaseUs: undefined as number | undefined, once: true as const };
+const E_STEADY = { kind: 'steadyLoad' as const, host: '', intervalUs: 0, last: undefined as unknown as LoadSample, once: true as const };
 const E_TRACE = { kind: 'trace' as const, record: { kind: '', subject: '', data: undefined } as TraceRecord, once: true as const };
 
 /** A plain copy of a shared effect (for `onEffect` observers, which may keep what they get). */
@@ -192,6 +195,22 @@ export function watch(probe: ProbeSpec, intervalUs: number, phaseUs?: number): O
   E_WATCH.intervalUs = intervalUs;
   E_WATCH.phaseUs = phaseUs;
   return once(E_WATCH);
+}
+
+/**
+ * Samples `host`'s load (the agent's own host) every `intervalUs` after the previous sample
+ * completed, until a sample reads differently from `last` (a field differs as JSON text would);
+ * returns that sample. As a loop: `for (;;) { sleep(interval); s = load.sample(host); if (s
+ * differs) return s }`, except that in sim both the wake-up and the sample's reading fall in the
+ * late lane of their instant (after every ordinary event of it, ordered by the owner's pid), so
+ * a quiet sampler can be skipped exactly: see `skipSteadyLoad` in runtime.ts. A failed sample
+ * throws (as the loop's `call` would).
+ */
+export function awaitLoadChange(host: string, intervalUs: number, last: LoadSample): Op<LoadSample> {
+  E_STEADY.host = host;
+  E_STEADY.intervalUs = intervalUs;
+  E_STEADY.last = last;
+  return once(E_STEADY);
 }
 
 export function trace(kind: string, subject: string, data?: Record<string, unknown>): Op<void> {

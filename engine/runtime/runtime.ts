@@ -2,6 +2,7 @@
 // kernel in sim, timers in live), domain calls through Ports (sim or real adapters). The engine
 // reads no clock and no randomness of its own, so one policy runs unchanged in both worlds.
 import type { Ports } from '../ports/index.ts';
+import type { LoadOracle, LoadSample } from '../ports/load.ts';
 import type { ProbeResult, ProbeSpec, QuietOracle } from '../ports/probe.ts';
 import type { TraceSink } from '../ports/trace.ts';
 import { RESUME, detachEffect, type Effect, type JoinResult, type Op, type Process } from './effects.ts';
@@ -157,6 +158,8 @@ export class Runtime {
   private readonly pauseStart = new Map<string, number>();
   private readonly pauseLog = new Map<string, Array<[number, number]>>();
   private parked: Array<[Proc, unknown, boolean, number]> = [];
+  /** Called when an agent is paused (a quiet load sampler hands its naive state over to the kernel). */
+  private readonly pauseHooks = new Map<string, Set<() => void>>();
   private current: Proc | null = null;
   /** Processes by pid (a dense array: the timer path looks them up on every wake-up). */
   private readonly byPid: Array<Proc | undefined> = [];
@@ -231,6 +234,28 @@ export class Runtime {
     if (this.pausedAgents.has(agent)) return;
     this.pausedAgents.add(agent);
     this.pauseStart.set(agent, this.sched.nowUs());
+    const hooks = this.pauseHooks.get(agent);
+    if (hooks !== undefined) for (const h of [...hooks]) h();
+  }
+
+  /** Calls `cb` (synchronously, inside pauseAgent) each time `agent` is paused. */
+  onPause(agent: string, cb: () => void): () => void {
+    let set = this.pauseHooks.get(agent);
+    if (set === undefined) {
+      set = new Set();
+      this.pauseHooks.set(agent, set);
+    }
+    set.add(cb);
+    return () => set!.delete(cb);
+  }
+
+  /** Runs fn at `timeUs` in the late lane of that instant, ordered by `tie` (sim). */
+  atLate(timeUs: number, tie: number, fn: () => void): number {
+    return this.sched.at(timeUs, () => fn(), 0, tie);
+  }
+
+  isPaused(agent: string): boolean {
+    return this.pausedAgents.has(agent);
   }
 
   resumeAgent(agent: string): void {
@@ -495,6 +520,35 @@ export class Runtime {
           },
         };
       }
+      case 'steadyLoad': {
+        const { host, intervalUs, last } = eff;
+        const oracle = p.agent === host ? this.portsOf(p.agent).quiet?.load : undefined;
+        const body = oracle === undefined
+          ? liveSteadyLoad(host, intervalUs, last)
+          : this.opts.watchMode === 'naive'
+            ? naiveSteadyLoad(host, intervalUs, last, oracle)
+            : skipSteadyLoad(this, p.agent, host, intervalUs, last, oracle, p.tiePid);
+        const child = this.newProc(`${p.name}/steady`, body, p.agent, p, p.tiePid);
+        const joinW = this.block(p, { kind: 'join', pid: child.pid }, (res, isErr) => {
+          if (isErr) return wake(res, true);
+          const jr = res as JoinResult<LoadSample>;
+          if (jr.status === 'done') wake(jr.value, false);
+          else if (jr.status === 'failed') wake(jr.error, true);
+        });
+        const rt = this;
+        return {
+          withdraw() {
+            joinW.withdraw();
+            rt.cancelProc(child.pid);
+          },
+        };
+      }
+      case 'sampleLate' as Effect['kind']: {
+        // Internal (steadyLoad in sim): the load read by a late-lane event at atUs, as the
+        // port's completion would read it; the process resumes after (parked if paused).
+        const { host, atUs, oracle } = eff as unknown as { host: string; atUs: number; oracle: LoadOracle };
+        return new TimerWaiter(sched, sched.at(atUs, () => wake(oracle.now(host), false), 0, p.tiePid));
+      }
       case 'race': {
         const effects = eff.effects;
         if (effects.length === 0) throw new Error('firstOf() needs at least one effect');
@@ -535,6 +589,13 @@ export class Runtime {
   /** Delivers a message in an event of its own at the current instant (safe to call from anywhere). */
   post(mailbox: string, msg: unknown): void {
     this.sched.at(this.sched.nowUs(), () => this.deliver(mailbox, msg), 0);
+  }
+
+  /** Like post, but the message is dropped if `live()` is false when its event runs. */
+  postWhen(mailbox: string, msg: unknown, live: () => boolean): void {
+    this.sched.at(this.sched.nowUs(), () => {
+      if (live()) this.deliver(mailbox, msg);
+    }, 0);
   }
 
   /** Number of messages waiting in a mailbox (used by the skipping watch). */
@@ -719,6 +780,121 @@ function* takeChanges(rt: Runtime, box: string, afterUs: number): Op<number | nu
     if (t > afterUs && (earliest === null || t < earliest)) earliest = t;
   }
   return earliest;
+}
+
+/** Would two load samples give the same condition record (each field as JSON text reads it)? */
+export function sameLoadSample(a: LoadSample, b: LoadSample): boolean {
+  const same = (x: number, y: number) => x === y || (!Number.isFinite(x) && !Number.isFinite(y));
+  return same(a.memFreeKb, b.memFreeKb) && same(a.memTotalKb, b.memTotalKb) && same(a.cpuIdlePct, b.cpuIdlePct)
+    && same(a.cores, b.cores) && same(a.netBytesPerS, b.netBytesPerS) && same(a.netRatedBytesPerS, b.netRatedBytesPerS);
+}
+
+/** `awaitLoadChange` in live mode (and for another host's load): the plain loop of real samples. */
+function* liveSteadyLoad(host: string, intervalUs: number, last: LoadSample): Op<LoadSample> {
+  for (;;) {
+    yield { kind: 'sleep', us: intervalUs };
+    const s = (yield { kind: 'call', port: 'load', op: 'sample', args: [host] }) as LoadSample;
+    if (!sameLoadSample(s, last)) return s;
+  }
+}
+
+function sampleLate(host: string, atUs: number, oracle: LoadOracle): Effect {
+  return { kind: 'sampleLate', host, atUs, oracle } as unknown as Effect;
+}
+
+/** `awaitLoadChange` in sim, ticking: each wake-up and each reading in the late lane. */
+function* naiveSteadyLoad(host: string, intervalUs: number, last: LoadSample, oracle: LoadOracle): Op<LoadSample> {
+  const latencyUs = oracle.latencyUs(host);
+  for (;;) {
+    yield sleepLate((yield { kind: 'now' }) as number + intervalUs);
+    const s = (yield sampleLate(host, ((yield { kind: 'now' }) as number) + latencyUs, oracle)) as LoadSample;
+    if (!sameLoadSample(s, last)) return s;
+  }
+}
+
+/**
+ * `awaitLoadChange` in sim, skipping: while the load stays as `last`, no event at all. From the
+ * anchor (the instant the naive loop last had control, unpaused) its calls fall at
+ * c_k = anchor + I + k (I + L) and its readings at e_k = c_k + L, both late. On a change at tc
+ * (the world calls back; an ordinary event of tc) the first reading that can see it is the first
+ * e_k >= tc: this loop takes the naive loop's place there (its call at c_k if that is still to
+ * come, else its reading at e_k) and reads for real; a reading equal to `last` anchors a new quiet
+ * stretch. A pause of the agent (the runtime calls back at its start, before any late event of
+ * that instant) hands over to the naive loop's state at that instant: a late event at the next
+ * naive wake-up (c_k, or e_k with the reading taken then) wakes this loop, held until the agent
+ * resumes as the naive one would be. Each quiet stretch starts from the world's load now: if it
+ * reads differently from `last` (it changed after the reading, while a pause held the owner or
+ * this loop), the next naive reading sees it. Readings are therefore taken at the same instants,
+ * in the same lane and order as ticking, and the owner resumes at the same point of the event order.
+ */
+function* skipSteadyLoad(rt: Runtime, agent: string, host: string, intervalUs: number, last: LoadSample, oracle: LoadOracle, tie: number): Op<LoadSample> {
+  const latencyUs = oracle.latencyUs(host);
+  const stride = intervalUs + latencyUs;
+  const pid = (yield { kind: 'self' }) as number;
+  const box = `#steady/${pid}`;
+  let gen = 0;
+  let quiet = false;
+  let closed = false;
+  let anchor = (yield { kind: 'now' }) as number;
+  let unsubscribe: (() => void) | null = null;
+  /** The first naive reading at or after `t`: its call c and reading e. */
+  const readingFrom = (t: number): { c: number; e: number } => {
+    const k = Math.max(0, Math.ceil((t - latencyUs - anchor - intervalUs) / stride));
+    const c = anchor + intervalUs + k * stride;
+    return { c, e: c + latencyUs };
+  };
+  const stopListening = () => {
+    quiet = false;
+    gen++;
+    unsubscribe?.();
+    unsubscribe = null;
+  };
+  const unhook = rt.onPause(agent, () => {
+    if (!quiet) return;
+    stopListening();
+    const { c, e } = readingFrom(rt.nowUs());
+    const g = gen;
+    if (c >= rt.nowUs()) rt.atLate(c, tie, () => {
+      if (!closed && g === gen) rt.deliver(box, { kind: 'call' });
+    });
+    else rt.atLate(e, tie, () => {
+      if (!closed && g === gen) rt.deliver(box, { kind: 'reading', sample: oracle.now(host) });
+    });
+  });
+  try {
+    for (;;) {
+      type Msg = { kind: 'change'; t: number } | { kind: 'call' } | { kind: 'reading'; sample: LoadSample };
+      let msg: Msg;
+      // The load may have changed since the reading that gave `last` (the owner or this loop was
+      // held by a pause meanwhile): the naive loop's next reading sees it.
+      if (!sameLoadSample(oracle.now(host), last)) msg = { kind: 'change', t: anchor };
+      else {
+        quiet = true;
+        const g = gen;
+        unsubscribe = oracle.subscribe(host, () => rt.postWhen(box, { kind: 'change', t: rt.nowUs() }, () => !closed && g === gen));
+        msg = (yield { kind: 'receive', mailbox: box }) as Msg;
+        stopListening();
+      }
+      let s: LoadSample;
+      if (msg.kind === 'reading') s = msg.sample;
+      else if (msg.kind === 'call') s = (yield sampleLate(host, ((yield { kind: 'now' }) as number) + latencyUs, oracle)) as LoadSample;
+      else {
+        const nowUs = (yield { kind: 'now' }) as number;
+        const { c, e } = readingFrom(msg.t);
+        if (c >= nowUs) {
+          yield sleepLate(c);
+          s = (yield sampleLate(host, ((yield { kind: 'now' }) as number) + latencyUs, oracle)) as LoadSample;
+        } else s = (yield sampleLate(host, e, oracle)) as LoadSample;
+      }
+      if (!sameLoadSample(s, last)) return s;
+      anchor = (yield { kind: 'now' }) as number;
+    }
+  } finally {
+    closed = true;
+    stopListening();
+    unhook();
+    rt.dropMailbox(box);
+  }
 }
 
 function assertInterval(intervalUs: number): void {

@@ -8,8 +8,8 @@
 // reports R/U/D to the P2 manager (Fig. 8). When the group file changes (a server separated or
 // returned) every supervisor reconciles, which is the dynamic management extension (Fig. 9) and
 // the fallback (Fig. 10).
-import { firstOf, E, join, now, receive, send, sleep, spawn, cancel, trace, watch, type Op, type Process } from '../../engine/runtime/effects.ts';
-import { call, isGone, mailboxOf, portErrorOf, type ProbeResult, type ProbeSpec } from '../../engine/ports/index.ts';
+import { awaitLoadChange, firstOf, E, join, now, receive, send, sleep, spawn, cancel, trace, watch, type Op, type Process } from '../../engine/runtime/effects.ts';
+import { call, isGone, mailboxOf, portErrorOf, type LoadSample, type ProbeResult, type ProbeSpec } from '../../engine/ports/index.ts';
 import { nextGridUs } from '../../engine/runtime/runtime.ts';
 import { KEYS, inGroup, isSeparated, readData, readMembership, readOperation, reclaim, rejoin, separate, update, type ConditionRecord, type ManagementData, type TroubleRecord } from './files.ts';
 import { rankHosts, realServerConditions, type LoadMeasurement, type ServerStages } from './placement.ts';
@@ -865,28 +865,37 @@ function* backgroundJob2(manager: string, d: ManagementData, cfg: P2pConfig): Pr
   return yield* examineAfterRestart(d, cfg);
 }
 
-/** The load subprogram (Fig. 3): samples its own server each interval for the condition file. */
+/**
+ * The load subprogram (Fig. 3): samples its own server each interval for the condition file.
+ * Once two samples in a row read the same, the record reads the same until the load changes:
+ * `awaitLoadChange` waits for the first sample that differs (in sim without ticking through
+ * the quiet time; the same samples at the same instants).
+ */
 function* loadSubprogram(host: string, cfg: P2pConfig): Process<void> {
   let previous: LoadMeasurement[] = [];
   let last: ConditionRecord | null = null;
+  let next: LoadSample | null = null;
   for (;;) {
     try {
-      const s = yield* call('load', 'sample', host);
+      const s: LoadSample = next ?? (yield* call('load', 'sample', host));
+      next = null;
       const m: LoadMeasurement = { availableMemoryKb: s.memFreeKb, cpuIdlePct: s.cpuIdlePct, networkKb: s.netBytesPerS / 1024 };
-      const rec: ConditionRecord = {
-        server: host,
-        capacity: { physicalMemoryKb: s.memTotalKb, cpuCores: s.cores, ratedTransferKbPerS: s.netRatedBytesPerS / 2 / 1024 },
-        previous,
-        current: [m],
-      };
+      const capacity = { physicalMemoryKb: s.memTotalKb, cpuCores: s.cores, ratedTransferKbPerS: s.netRatedBytesPerS / 2 / 1024 };
+      const rec: ConditionRecord = { server: host, capacity, previous, current: [m] };
       // The record is written when it reads differently (compared field by field as its JSON text would be).
       if (last === null || !sameCondition(rec, last)) {
         yield* update<ConditionRecord>(KEYS.condition(host), () => rec);
         last = rec;
       }
       previous = [m];
+      // Steady: the same sample again would write nothing.
+      if (sameCondition(last, { server: host, capacity, previous, current: [m] })) {
+        next = yield* awaitLoadChange(host, cfg.timing.loadIntervalUs, s);
+        continue;
+      }
     } catch {
       // sampling failed this round; try again next interval
+      next = null;
     }
     yield* sleep(cfg.timing.loadIntervalUs);
   }

@@ -103,6 +103,8 @@ export class World {
   private readonly blocked = new Map<string, number>();
   private readonly subs = new Map<string, Set<() => void>>();
   private readonly anyChange = new Set<(subject: string) => void>();
+  /** Who wants to hear when `load(host)` may read differently (the quiet load sampler). */
+  private readonly loadSubs = new Map<string, Set<() => void>>();
   private readonly extraLoad = new Map<string, { cpuPct: number; memMb: number; netBytesPerS: number }>();
   /** Load inside VMs (scenario `vmLoad`), by VM. */
   private readonly vmExtra = new Map<string, { cpuPct: number; memMb: number; netBytesPerS: number }>();
@@ -518,6 +520,7 @@ export class World {
         if (v.host === name && v.state !== 'suspended' && v.state !== 'defined' && v.state !== 'crashed') {
           this.abortVmOp(v, `host ${name} went ${state}`);
           v.state = 'crashed';
+          this.loadTouched(name);
           this.emit('vm.state', vmName, { state: 'crashed', host: v.host });
           this.dropVips(vmName, 'crashed');
           this.changed(`node:${vmName}`);
@@ -553,11 +556,34 @@ export class World {
 
   private setVmState(name: string, state: VmState, host: string | null): void {
     const v = this.vm(name);
+    const from = v.host;
     v.state = state;
     this.placeVm(name, v.host, host);
     v.host = host;
     this.emit('vm.state', name, { state, host });
     this.changed(`node:${name}`);
+    if (from !== null) this.loadTouched(from);
+    if (host !== null && host !== from) this.loadTouched(host);
+  }
+
+  /**
+   * Calls `cb` whenever `load(host)` may read differently: the host's own load, or a VM placed
+   * on it, leaving it or changing state. Over-approximate (a call may change nothing); never
+   * misses a change. Separate from `subscribe`, whose subjects other listeners see.
+   */
+  subscribeLoad(host: string, cb: () => void): () => void {
+    let set = this.loadSubs.get(host);
+    if (!set) {
+      set = new Set();
+      this.loadSubs.set(host, set);
+    }
+    set.add(cb);
+    return () => set!.delete(cb);
+  }
+
+  private loadTouched(host: string): void {
+    const set = this.loadSubs.get(host);
+    if (set !== undefined && set.size > 0) for (const cb of [...set]) cb();
   }
 
   private draw(d: Dist, stream: string): number {
@@ -1115,6 +1141,7 @@ export class World {
     l.memMb += sign * memMb;
     l.netBytesPerS += sign * netBytesPerS;
     this.emit('load.change', host, { cpuPct: l.cpuPct, memMb: l.memMb, netBytesPerS: l.netBytesPerS });
+    this.loadTouched(host);
     if (this.ops.length > 0) this.reflow();
   }
 

@@ -1,0 +1,108 @@
+// Exact quiescence of the P2P load subprogram (issue 17): `awaitLoadChange` skipped in sim must
+// give the trace of naive ticking (`watchMode: 'naive'` ticks it, as it ticks `watch`) minus the
+// `probe.ok` lines of `watch`, on random P2P scenarios with faults of every kind (the swarm's
+// generator: service and host faults, pauses, partitions, link cuts, VM crashes) and load
+// changes placed on, just before and just after the naive loop's sample instants (inside a
+// sample's latency, at its reading, at its call). Replay a failing case with its printed seed
+// and path (helpers/fc-params.ts).
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { buildSimulation } from '../run/sim.ts';
+import { scenarioSchema } from '../sim/scenario/schema.ts';
+import { toNdjson } from '../trace/ndjson.ts';
+import { scheduleArb, scheduleScenario } from '../run/swarm.ts';
+import type { WatchMode } from '../engine/runtime/runtime.ts';
+import type { Scenario } from '../sim/scenario/schema.ts';
+import { firstDifference } from './helpers/random-scenario.ts';
+import { fcParams } from './helpers/fc-params.ts';
+
+const S = 1_000_000;
+const LATENCY_US = 500; // the swarm scenarios' network.latencyS
+
+function run(scenario: Scenario, mode: WatchMode): { ndjson: string; events: number; error: string | null } {
+  const sim = buildSimulation(scenario, { seed: scenario.seed ?? 1, watchMode: mode });
+  let error: string | null = null;
+  try {
+    sim.run();
+  } catch (e) {
+    error = e instanceof Error ? e.message : String(e);
+  }
+  return { ndjson: toNdjson(sim.events.filter((e) => e.kind !== 'probe.ok')), events: sim.kernel.eventCount, error };
+}
+
+/** A load change near the k-th sample of a loop started at 0 with interval I: at its call, inside its latency, at its reading, or just after. */
+const loadArb = (hosts: string[], intervalS: number) => fc.record({
+  host: fc.constantFrom(...hosts),
+  k: fc.integer({ min: 1, max: 40 }),
+  offset: fc.constantFrom(0, 1, LATENCY_US - 1, LATENCY_US, LATENCY_US + 1, 250_000),
+  durationK: fc.option(fc.integer({ min: 1, max: 20 }), { nil: undefined }),
+  cpuPct: fc.constantFrom(0, 5, 30),
+  memMb: fc.constantFrom(0, 100, 512),
+}).map((l) => {
+  const stride = intervalS * S + LATENCY_US;
+  const start = l.k * stride + l.offset;
+  return { host: l.host, start, ...(l.durationK !== undefined ? { end: start + l.durationK * stride + l.offset } : {}), cpuPct: l.cpuPct, memMb: l.memMb, netBytesPerS: 0 };
+});
+
+const caseArb = scheduleArb('p2p', 'hardened').chain((s) =>
+  fc.array(loadArb(s.group, s.timing.interval), { maxLength: 6 }).map((loads) => {
+    const scenario = scenarioSchema.parse(scheduleScenario(s)) as Scenario;
+    // Loads in microseconds, set after parsing (the file format has seconds).
+    scenario.load = [...scenario.load, ...loads];
+    return scenario;
+  }));
+
+describe('quiet P2P loops: skipping is exact', () => {
+  it('random P2P scenarios (faults of every kind, load changes at the sample instants): skip trace = naive trace minus probe.ok', () => {
+    fc.assert(fc.property(caseArb, (scenario) => {
+      const naive = run(scenario, 'naive');
+      const skip = run(scenario, 'skip');
+      expect(skip.error).toBe(naive.error);
+      const diff = firstDifference(naive.ndjson, skip.ndjson);
+      expect(diff, diff ?? '').toBeNull();
+      // Skipping never costs more than ticking.
+      expect(skip.events).toBeLessThanOrEqual(naive.events);
+    }), fcParams(40));
+  }, 600_000);
+
+  it('a quiet ring costs events per load change, not per sample; a load change is written at the naive instant', () => {
+    const s = fc.sample(scheduleArb('p2p', 'hardened'), { seed: 5, numRuns: 1 })[0];
+    const scenario = scenarioSchema.parse(scheduleScenario({ ...s, faults: [] })) as Scenario;
+    const stride = s.timing.interval * S + LATENCY_US;
+    scenario.until = 2 * 3600 * S;
+    scenario.load = [{ host: s.group[0], start: 30 * stride + LATENCY_US, end: 200 * stride, cpuPct: 40, memMb: 256, netBytesPerS: 0 }];
+    const naive = run(scenario, 'naive');
+    const skip = run(scenario, 'skip');
+    expect(firstDifference(naive.ndjson, skip.ndjson)).toBeNull();
+    // Two condition writes per change (the new reading, then previous = current), at the same instants.
+    const writes = skip.ndjson.split('\n').filter((l) => l.includes('"store.write"') && l.includes(`condition/${s.group[0]}`));
+    expect(writes.length).toBe(2 + 2 + 2);
+    // Each host's sampler: naive 2 kernel events per sample over 2 h; skipped: a few per change.
+    const samples = (2 * 3600 * S) / stride;
+    expect(naive.events - skip.events).toBeGreaterThan(s.group.length * samples);
+  });
+
+  it('a pause that starts at, just before or just after a naive call or reading, with the load changing during the pause or inside the latency', () => {
+    const s = fc.sample(scheduleArb('p2p', 'hardened'), { seed: 11, numRuns: 1 })[0];
+    const stride = s.timing.interval * S + LATENCY_US;
+    const host = s.group[1];
+    let checked = 0;
+    for (const pauseOffset of [-1, 0, 1, LATENCY_US - 1, LATENCY_US, LATENCY_US + 1]) {
+      for (const changeAfter of [-LATENCY_US + 1, 0, 1, S, 3 * S + LATENCY_US]) {
+        const scenario = scenarioSchema.parse(scheduleScenario({ ...s, faults: [] })) as Scenario;
+        const pauseAt = 12 * stride + pauseOffset;
+        scenario.until = 200 * S;
+        scenario.faults = [{ kind: 'pause', target: host, at: pauseAt, duration: 3 * S } as Scenario['faults'][number]];
+        scenario.load = [{ host, start: pauseAt + changeAfter, end: pauseAt + changeAfter + 7 * stride, cpuPct: 20, memMb: 300, netBytesPerS: 0 }];
+        const naive = run(scenario, 'naive');
+        const skip = run(scenario, 'skip');
+        expect(skip.error).toBe(naive.error);
+        const diff = firstDifference(naive.ndjson, skip.ndjson);
+        expect(diff, `pause at +${pauseOffset} us, change at pause + ${changeAfter} us: ${diff}`).toBeNull();
+        expect(naive.ndjson).toContain(`"subject":"p2p/condition/${host}"`);
+        checked++;
+      }
+    }
+    expect(checked).toBe(30);
+  });
+});
