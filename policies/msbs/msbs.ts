@@ -17,7 +17,7 @@ import { S, cancel, join, now, receive, sleep, spawn, trace, type Op, type Proce
 import { call, isGone, mailboxOf, portErrorOf } from '../../engine/ports/index.ts';
 import type { AgentMessage } from '../../engine/ports/messenger.ts';
 import type { ProbeSpec } from '../../engine/ports/probe.ts';
-import { editFile, moveRows, moveVip, PSS_KEYS, readFile, type RealRow, type VmRow } from '../pss/files.ts';
+import { editFile, moveRows, moveVip, PSS_KEYS, readFile, vipsHeldBy, type RealRow, type VmRow } from '../pss/files.ts';
 
 export interface DbssConfig {
   manager: string;
@@ -72,10 +72,19 @@ function* accessStopped(target: string): Op<boolean> {
   return rows.some((r) => r.host === target);
 }
 
-/** The VIPs the target holds according to the operation file (the PSS may have moved them, Fig. 8(a)). */
-function* vipsOf(target: string): Op<string[]> {
-  return (yield* readFile<VmRow>(PSS_KEYS.operation)).filter((r) => r.host === target && r.vip !== '').map((r) => r.vip);
+/**
+ * The VIPs the target holds according to the operation file (the PSS may have moved them, Fig. 8(a)).
+ * Hardened: also those whose record names it (the PSS writes its files only after a whole
+ * transition: a VIP it has just moved onto the target is not in the operation file yet).
+ */
+function* vipsOf(target: string, hardened: boolean): Op<string[]> {
+  const listed = (yield* readFile<VmRow>(PSS_KEYS.operation)).filter((r) => r.host === target && r.vip !== '').map((r) => r.vip);
+  if (!hardened) return listed;
+  return [...new Set([...listed, ...(yield* vipsHeldBy(target))])];
 }
+
+/** Hardened moves under the VIP's record: the old holder fenced, the VIP put back when the new one cannot take it. */
+const FENCED = { fence: true, rollback: true } as const;
 
 export function* dbss(first: DbssConfig): Process<void> {
   let c = first;
@@ -117,7 +126,8 @@ export function* dbss(first: DbssConfig): Process<void> {
         continue;
       }
     }
-    let vips = yield* vipsOf(c.target);
+    const hardened = c.safety !== 'paper';
+    let vips = yield* vipsOf(c.target, hardened);
     let holder: string | null = null;
     if (c.backup && vips.length > 0) {
       const backup = c.backup;
@@ -126,7 +136,7 @@ export function* dbss(first: DbssConfig): Process<void> {
         // Each VIP through its record (files.ts moveVip): only one the target still holds (the
         // PSS may have moved it meanwhile, Fig. 8).
         const taken: string[] = [];
-        for (const vip of vips) if ((yield* moveVip(vip, c.target, backup, (h) => h === c.target)) === 'moved') taken.push(vip);
+        for (const vip of vips) if ((yield* moveVip(vip, c.target, backup, (h) => h === c.target, undefined, hardened ? FENCED : {})) === 'moved') taken.push(vip);
         vips = taken;
         if (taken.length > 0) {
           holder = backup;
@@ -215,7 +225,7 @@ function* handBack(manager: string, target: string, backup: string, vips: string
   }
   for (const vip of vips) {
     try {
-      yield* moveVip(vip, backup, target, (h) => h === backup); // not one the PSS moved meanwhile
+      yield* moveVip(vip, backup, target, (h) => h === backup, undefined, hardened ? FENCED : {}); // not one the PSS moved meanwhile
     } catch (e) {
       yield* trace('msbs.error', target, { manager, step: 'hand back', vip, reason: portErrorOf(e).message });
     }

@@ -19,7 +19,7 @@ import {
   type Condition, type ConditionRules, type GroupState, type ServerType, type Thresholds, type VmCapacity, type VmReading,
 } from './decide.ts';
 import { accessStopped, activeHosts, layoutFor, planIsEmpty, planTransition, vmHost, withoutHosts, type Layout, type Plan, type Topology } from './layout.ts';
-import { editFile, moveVip, PSS_KEYS, readFile, type RealRow, type StateRow, type VmRow } from './files.ts';
+import { editFile, moveVip, PSS_KEYS, readFile, recordedHolder, type RealRow, type StateRow, type VmRow } from './files.ts';
 
 export interface PssConfig {
   manager: string;
@@ -192,17 +192,30 @@ function* change(c: PssConfig, from: Layout, to: Layout, plan: Plan, conditions:
   for (const { vm, host } of [...plan.startSpares, ...plan.moveSpares]) if (!failed.has(`spare ${vm}`)) reached.spares[vm] = host;
   // 3. VIPs: off the old holder, onto the new one. With the MSBS beside it (sif), through the
   // VIP's record (files.ts moveVip): off whoever holds it now, a backup the MSBS set it on too.
+  // Hardened, beside the MSBS: no VIP goes to a VM the MSBS separated (it or its real server is in
+  // trouble; its backup stands in for it), and a move fences the old holder and puts the VIP back
+  // on it when the new one cannot take it: the VIP stays where it is, and so does its server.
+  const hardened = c.sif !== undefined && c.safety !== 'paper';
+  const separated = hardened ? new Set((yield* readFile<VmRow>(PSS_KEYS.separation)).map((r) => r.host)) : new Set<string>();
   for (const m of plan.vipMoves) {
     const host = vmHost(t, reached, m.to);
     if (host === null || failed.has(`wake ${host}`) || (reached.spares[m.to] === undefined && t.groups.some((g) => g.spare === m.to))) {
       failures.push(`vip ${m.vip} ${m.from} -> ${m.to}: not moved, ${m.to} is not running`);
       continue;
     }
+    if (separated.has(m.to)) {
+      failures.push(`vip ${m.vip} ${m.from} -> ${m.to}: not moved, ${m.to} is separated`);
+      continue;
+    }
     let removed = false;
     try {
       if (c.sif) {
         removed = true;
-        yield* moveVip(m.vip, m.from, m.to, () => true);
+        const r = yield* moveVip(m.vip, m.from, m.to, () => true, undefined, hardened ? { fence: true, rollback: true } : {});
+        if (r === 'unfenced') {
+          failures.push(`vip ${m.vip} ${m.from} -> ${m.to}: not moved, its holder is out of reach`);
+          continue;
+        }
       } else {
         if (m.from) yield* call('network', 'removeVip', m.vip, m.from);
         removed = true;
@@ -210,7 +223,7 @@ function* change(c: PssConfig, from: Layout, to: Layout, plan: Plan, conditions:
       }
       reached.holders[m.vip] = m.to;
     } catch (e) {
-      if (removed) reached.holders[m.vip] = '';
+      if (removed) reached.holders[m.vip] = hardened ? yield* recordedHolder(m.vip) : '';
       failures.push(`vip ${m.vip} ${m.from} -> ${m.to}: ${portErrorOf(e).message}`);
     }
   }
