@@ -101,7 +101,13 @@ export function* dbss(first: DbssConfig): Process<void> {
       yield* status('access-stop');
       continue;
     }
-    if ((yield* call('store', 'get', handoverKey(c.target))) !== null) continue; // the DSRS has it
+    const handed = yield* call('store', 'get', handoverKey(c.target));
+    if (handed !== null) {
+      // The DSRS has it. Hardened: the backup that stands in meanwhile is watched like a target.
+      const rec = handed.value as { backup: string | null };
+      if (c.safety !== 'paper' && rec.backup) yield* keepBackup(c.manager, c.target, rec.backup);
+      continue;
+    }
     const r = yield* call('prober', 'probe', examine(c));
     if (r.ok) {
       yield* status('normal');
@@ -132,7 +138,8 @@ export function* dbss(first: DbssConfig): Process<void> {
     if (c.backup && vips.length > 0) {
       const backup = c.backup;
       try {
-        yield* call('hypervisor', 'resume', backup, c.manager);
+        if (hardened) yield* activate(backup, c.manager);
+        else yield* call('hypervisor', 'resume', backup, c.manager);
         // Each VIP through its record (files.ts moveVip): only one the target still holds (the
         // PSS may have moved it meanwhile, Fig. 8).
         const taken: string[] = [];
@@ -178,6 +185,39 @@ export function* dbss(first: DbssConfig): Process<void> {
     }
     if (holder !== null) yield* handBack(c.manager, c.target, holder, vips, c.safety !== 'paper');
     yield* trace('target.recovered', c.target, { manager: c.manager });
+  }
+}
+
+/**
+ * Hardened: the backup activated (resumed; started afresh when it crashed or was stopped: it has
+ * no suspended image then). The paper only resumes it, and a crashed backup is never used again.
+ */
+function* activate(backup: string, host: string): Op<void> {
+  try {
+    yield* call('hypervisor', 'resume', backup, host);
+  } catch (e) {
+    const st = (yield* call('hypervisor', 'list')).find((v) => v.name === backup)?.state;
+    if (st === 'running') return;
+    if (st !== 'crashed' && st !== 'stopped' && st !== 'defined') throw e;
+    yield* call('hypervisor', 'start', backup, host);
+  }
+}
+
+/**
+ * Hardened: a backup standing in for a target handed over to its DSRS is kept serving: when it
+ * crashed it is started again and given back the VIPs whose record names it (a crash drops them).
+ */
+function* keepBackup(manager: string, target: string, backup: string): Op<void> {
+  const vips = yield* vipsHeldBy(backup);
+  if (vips.length === 0) return;
+  try {
+    const st = (yield* call('hypervisor', 'list')).find((v) => v.name === backup)?.state;
+    if (st !== 'crashed' && st !== 'stopped') return;
+    yield* trace('msbs.backup-restart', backup, { manager, replaces: target });
+    yield* activate(backup, manager);
+    for (const vip of vips) yield* call('network', 'assignVip', vip, backup);
+  } catch (e) {
+    yield* trace('msbs.error', backup, { manager, step: 'restart backup', reason: portErrorOf(e).message });
   }
 }
 
