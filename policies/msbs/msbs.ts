@@ -104,9 +104,11 @@ export function* dbss(first: DbssConfig): Process<void> {
     const handed = yield* call('store', 'get', handoverKey(c.target));
     if (handed !== null) {
       // The DSRS has it. Hardened: the backup that stands in meanwhile is watched like a target.
+      // A record without a backup (none took over: the target could not be fenced, or the backup
+      // failed) leaves the target to this DBSS too, which examines it and takes over when it can.
       const rec = handed.value as { backup: string | null };
       if (c.safety !== 'paper' && rec.backup) yield* keepBackup(c.manager, c.target, rec.backup);
-      continue;
+      if (c.safety === 'paper' || rec.backup || !c.backup) continue;
     }
     const r = yield* call('prober', 'probe', examine(c));
     if (r.ok) {
@@ -116,8 +118,17 @@ export function* dbss(first: DbssConfig): Process<void> {
     seen = null;
     if (yield* accessStopped(c.target)) continue; // A2
     yield* trace('trouble.detected', c.target, { manager: c.manager, detail: r.detail });
-    // Re-examination of the network.
+    // Re-examination of the network. Hardened: beside it, the manager's own network (a manager
+    // cut off sees every target in trouble and must not act on what it cannot see).
+    const self = c.safety !== 'paper' ? yield* spawn(`msbs/dbss/${c.target}/self`, selfReachable(c)) : null;
     const net = yield* call('prober', 'probe', { kind: 'network', target: c.target, timeoutUs: c.networkTimeoutUs });
+    if (self !== null) {
+      const j = yield* join<boolean>(self);
+      if (j.status === 'done' && !j.value) {
+        yield* trace('msbs.isolated', c.manager, { target: c.target });
+        continue;
+      }
+    }
     if (net.ok && r.detail.endsWith(':refused')) {
       // The daemon stopped: restarting it recovers the target, no backup needed (Table 5, first row).
       let ok = false;
@@ -160,7 +171,16 @@ export function* dbss(first: DbssConfig): Process<void> {
     const rs = yield* call('prober', 'probe', { kind: 'network', target: c.realServer, timeoutUs: c.networkTimeoutUs });
     if (!rs.ok) {
       // Hardened: the record names the real server, so that its DSRS also brings back a spare (which has no backup).
-      yield* call('store', 'cas', handoverKey(c.target), 0, c.safety === 'paper' ? { backup: holder, vips } : { backup: holder, vips, realServer: c.realServer });
+      if (c.safety === 'paper') yield* call('store', 'cas', handoverKey(c.target), 0, { backup: holder, vips });
+      else {
+        // Hardened: a record there already (handed over before, no backup then) now names the backup.
+        for (;;) {
+          const cur = yield* call('store', 'get', handoverKey(c.target));
+          const was = cur?.value as { backup: string | null; vips: string[] } | undefined;
+          const rec = was && holder === null ? was : { backup: holder, vips, realServer: c.realServer };
+          if ((yield* call('store', 'cas', handoverKey(c.target), cur?.version ?? 0, rec)).ok) break;
+        }
+      }
       yield* trace('msbs.handover', c.target, { manager: c.manager, to: `dsrs/${c.realServer}` });
       continue;
     }
@@ -219,6 +239,10 @@ function* keepBackup(manager: string, target: string, backup: string): Op<void> 
   } catch (e) {
     yield* trace('msbs.error', backup, { manager, step: 'restart backup', reason: portErrorOf(e).message });
   }
+}
+
+function* selfReachable(c: DbssConfig): Process<boolean> {
+  return (yield* call('prober', 'probe', { kind: 'network', target: c.manager, timeoutUs: c.networkTimeoutUs })).ok;
 }
 
 /** The network's holders of each VIP. */
@@ -297,7 +321,12 @@ export function* dsrs(c: DsrsConfig): Process<void> {
   for (;;) {
     yield* sleep(c.intervalUs);
     if (yield* suspended(c.target)) continue; // B1
-    if (yield* healthy()) continue;
+    if (yield* healthy()) {
+      // Hardened: VMs a DBSS handed over while this server answered (its probe failed, this one's
+      // did not) are brought back now; the paper's DSRS looks at handovers only after a trouble.
+      if (c.safety !== 'paper' && (yield* handedHere(c))) yield* bringBack(c);
+      continue;
+    }
     if (yield* suspended(c.target)) continue; // B2
     yield* trace('trouble.detected', c.target, { manager: c.manager, detail: 'real server' });
     yield* toSif(c.manager, 'real-down', { target: c.target }); // B3
@@ -316,7 +345,21 @@ export function* dsrs(c: DsrsConfig): Process<void> {
       yield* trace('target.down', c.target, { manager: c.manager });
       continue;
     }
-    // Re-create its VMs one after another, then hand their VIPs back (B4).
+    yield* bringBack(c);
+    yield* toSif(c.manager, 'real-up', { target: c.target });
+    yield* trace('target.recovered', c.target, { manager: c.manager });
+  }
+}
+
+/** Is a VM of this real server (its own, or a spare on it) handed over to its DSRS? */
+function* handedHere(c: DsrsConfig): Op<boolean> {
+  const own = new Set(c.vms.map((v) => v.target));
+  return (yield* call('store', 'list', 'msbs/handover/')).some((h) => own.has(h.key.slice('msbs/handover/'.length)) || (h.value as { realServer?: string }).realServer === c.target);
+}
+
+/** B4: the server's VMs re-created one after another, their VIPs handed back from the backups. */
+function* bringBack(c: DsrsConfig): Op<void> {
+  {
     for (const vm of c.vms) {
       try {
         const info = (yield* call('hypervisor', 'list')).find((v) => v.name === vm.target);
@@ -343,8 +386,6 @@ export function* dsrs(c: DsrsConfig): Process<void> {
       yield* trace('target.recovered', vm.target, { manager: c.manager, by: `dsrs/${c.target}` });
     }
     if (c.safety !== 'paper') yield* sparesBack(c);
-    yield* toSif(c.manager, 'real-up', { target: c.target });
-    yield* trace('target.recovered', c.target, { manager: c.manager });
   }
 }
 

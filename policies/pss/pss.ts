@@ -174,7 +174,13 @@ function* change(c: PssConfig, from: Layout, to: Layout, plan: Plan, conditions:
   // 1. Real servers back from suspension (the real server file's MAC: Wake-on-LAN).
   yield* parallel('wake', plan.resumeHosts.map((h) => [h, function* () {
     yield* trace('pss.wol', h, { manager: c.manager, mac: c.macs[h] ?? '' });
-    yield* call('power', 'resume', h);
+    try {
+      yield* call('power', 'resume', h);
+    } catch (e) {
+      // Hardened: a server that is on already (an earlier wake whose VIP moves did not all go
+      // through) is not one that failed to wake.
+      if (c.safety === 'paper' || !(yield* call('prober', 'probe', { kind: 'network', target: h, timeoutUs: c.intervalUs / 4 })).ok) throw e;
+    }
   }]));
   // 2. Spares activated on their base servers; spares that change base migrate live.
   yield* parallel('spare', [
