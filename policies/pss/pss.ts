@@ -71,6 +71,7 @@ export function* pss(c: PssConfig): Process<void> {
   /** Real servers that did not come back from suspension when woken. */
   const unavailable = new Set<string>();
   const spareMissed = new Map<string, number>();
+  const orphaned = new Map<string, number>();
   const gapUs = Math.max(1, Math.floor(c.intervalUs / c.samples));
   for (;;) {
     // One measurement period over the VMs of the operation file.
@@ -138,6 +139,11 @@ export function* pss(c: PssConfig): Process<void> {
         ...(accesses !== null ? { accesses } : {}),
       });
     }
+    if (c.sif && c.safety !== 'paper') {
+      const before = layout;
+      layout = yield* standIns(c, layout, operation, readings, orphaned);
+      if (layout !== before) yield* writeFiles(c, layout, conditionsOf(state));
+    }
     // Hardened: a layout not fully reached (a step failed) is put right each period, until it is.
     if (dirty) dirty = !(yield* reconcile(c, layout, conditionsOf(state)));
     const target = layoutFor(t, conditionsOf(state));
@@ -148,6 +154,43 @@ export function* pss(c: PssConfig): Process<void> {
     layout = ok;
     yield* writeFiles(c, layout, conditionsOf(state));
   }
+}
+
+/**
+ * Hardened, beside the MSBS: a VIP whose holder could not be measured two periods in a row (or
+ * that nobody holds) goes to a VM of its group that was measured and is not separated, the
+ * layout's holder first, then the PS2 holder: served rather than lost while neither the layout
+ * can be reached (its server failed, a wake failed) nor the MSBS has a backup for it (a spare; a
+ * member whose backup failed). The next transition moves it on as usual.
+ */
+function* standIns(c: PssConfig, layout: Layout, operation: VmRow[], readings: ReadonlyMap<string, { rs: VmReading[]; failed: boolean }>, orphaned: Map<string, number>): Op<Layout> {
+  const t = c.topology;
+  const measured = (vm: string) => { const r = readings.get(vm); return r !== undefined && !r.failed && r.rs.length > 0; };
+  let separated: Set<string> | null = null;
+  let out = layout;
+  for (const g of t.groups) {
+    for (const m of g.members) {
+      const holder = (yield* recordedHolder(m.vip)) || (operation.find((r) => r.vip === m.vip)?.host ?? '');
+      // Only a spare's VIP (the MSBS has no backup for a spare) or one nobody holds.
+      const lost = (holder === '' || (holder === g.spare && readings.get(holder)?.failed === true));
+      orphaned.set(m.vip, lost ? (orphaned.get(m.vip) ?? 0) + 1 : 0);
+      if (!lost || orphaned.get(m.vip)! < 2) continue;
+      separated ??= new Set((yield* readFile<VmRow>(PSS_KEYS.separation)).map((r) => r.host));
+      const ps2 = layoutFor(t, { [g.name]: 'ps2' }).holders[m.vip];
+      const to = [out.holders[m.vip], ps2, ...g.members.map((x) => x.vm), g.spare].find((vm) => vm !== undefined && vm !== holder && measured(vm) && !separated!.has(vm));
+      if (to === undefined) continue;
+      try {
+        if ((yield* moveVip(m.vip, holder, to, (cur) => cur === holder || cur === '', undefined, { fence: true, rollback: true })) !== 'moved') continue;
+      } catch {
+        continue;
+      }
+      orphaned.set(m.vip, 0);
+      yield* trace('pss.stand-in', m.vip, { manager: c.manager, from: holder, to });
+      const holders = { ...out.holders, [m.vip]: to };
+      out = { holders, spares: out.spares, active: activeHosts(t, holders, out.spares) };
+    }
+  }
+  return out;
 }
 
 /** Runs a plan; returns the layout reached (the target, or as far as it got: the next period plans the rest). */
