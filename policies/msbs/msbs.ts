@@ -203,7 +203,13 @@ export function* dbss(first: DbssConfig): Process<void> {
       }
       continue;
     }
-    if (holder !== null) yield* handBack(c.manager, c.target, holder, vips, c.safety !== 'paper');
+    if (holder !== null && !(yield* handBack(c.manager, c.target, holder, vips, c.safety !== 'paper'))) {
+      // Hardened: the target went again during the hand back; its DSRS brings it back, the
+      // backup keeps serving (watched) meanwhile.
+      yield* call('store', 'cas', handoverKey(c.target), 0, { backup: holder, vips, realServer: c.realServer });
+      yield* trace('msbs.handover', c.target, { manager: c.manager, to: `dsrs/${c.realServer}` });
+      continue;
+    }
     yield* trace('target.recovered', c.target, { manager: c.manager });
   }
 }
@@ -282,24 +288,30 @@ function* restoreTarget(c: DbssConfig, netOk: boolean, detail: string): Op<boole
  * Hardened: only the VIPs the operation file still gives the backup (the PSS may have moved one
  * to a spare meanwhile: handing it back made two holders).
  */
-function* handBack(manager: string, target: string, backup: string, vips: string[], hardened = false): Op<void> {
+function* handBack(manager: string, target: string, backup: string, vips: string[], hardened = false): Op<boolean> {
   if (hardened) {
     const held = new Set((yield* readFile<VmRow>(PSS_KEYS.operation)).filter((r) => r.host === backup).map((r) => r.vip));
     vips = vips.filter((v) => held.has(v));
   }
+  let kept = false;
   for (const vip of vips) {
     try {
       yield* moveVip(vip, backup, target, (h) => h === backup, undefined, hardened ? FENCED : {}); // not one the PSS moved meanwhile
     } catch (e) {
+      kept = true;
       yield* trace('msbs.error', target, { manager, step: 'hand back', vip, reason: portErrorOf(e).message });
     }
   }
+  // Hardened: a VIP that could not go back stays on the backup (put back by the move), which keeps
+  // serving: not restored, not suspended; the caller tries again later.
+  if (hardened && kept) return false;
   yield* toSif(manager, 'restore', { target, backup });
   try {
     yield* call('hypervisor', 'suspend', backup);
   } catch (e) {
     yield* trace('msbs.error', backup, { manager, step: 'suspend backup', reason: portErrorOf(e).message });
   }
+  return true;
 }
 
 /** B1 / B2: is the real server in the suspension real file? */
@@ -373,8 +385,9 @@ function* bringBack(c: DsrsConfig): Op<void> {
       const h = yield* call('store', 'get', handoverKey(vm.target));
       const rec = h?.value as { backup: string | null; vips: string[] } | undefined;
       if (h && rec) {
-        if (rec.backup) yield* handBack(c.manager, vm.target, rec.backup, rec.vips, vm.safety !== 'paper');
-        else for (const vip of rec.vips) {
+        if (rec.backup) {
+          if (!(yield* handBack(c.manager, vm.target, rec.backup, rec.vips, vm.safety !== 'paper'))) continue; // kept: tried again
+        } else for (const vip of rec.vips) {
           try {
             yield* moveVip(vip, vm.target, vm.target, (h) => h === vm.target);
           } catch {
