@@ -113,6 +113,14 @@ export function* dbss(first: DbssConfig): Process<void> {
     const r = yield* call('prober', 'probe', examine(c));
     if (r.ok) {
       yield* status('normal');
+      // Hardened: a healthy target still in the separation file, with no handover, had its recovery
+      // cut short (the manager restarted or was paused): its VIPs come back from the backup now.
+      if (c.safety !== 'paper' && c.backup && handed === null && (yield* readFile<VmRow>(PSS_KEYS.separation)).some((x) => x.host === c.target)) {
+        const backup = c.backup;
+        const vips = [...new Set([...(yield* readFile<VmRow>(PSS_KEYS.operation)).filter((x) => x.host === backup).map((x) => x.vip), ...(yield* vipsHeldBy(backup))])];
+        yield* trace('msbs.resume', c.target, { manager: c.manager, backup, vips });
+        yield* handBack(c.manager, c.target, backup, vips, true);
+      }
       continue;
     }
     seen = null;
