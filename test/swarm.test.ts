@@ -23,6 +23,8 @@ const FIXED: Record<SwarmPolicy, readonly SwarmKey[]> = {
   msbs: ['S2', 'S4', 'S5', 'L2', 'crash'],
   navigator: ALL,
   lbcluster: ALL,
+  dpm: ALL,
+  ovirt: ALL,
 };
 
 describe('swarm (CI size)', () => {
