@@ -249,7 +249,8 @@ function* keepBackup(manager: string, target: string, backup: string): Op<void> 
     if (st !== 'crashed' && st !== 'stopped') return;
     yield* trace('msbs.backup-restart', backup, { manager, replaces: target });
     yield* activate(backup, manager);
-    for (const vip of vips) yield* call('network', 'assignVip', vip, backup);
+    // Through each VIP's record: not one the DSRS handed back meanwhile.
+    for (const vip of vips) yield* moveVip(vip, backup, backup, (h) => h === backup, undefined, FENCED);
   } catch (e) {
     yield* trace('msbs.error', backup, { manager, step: 'restart backup', reason: portErrorOf(e).message });
   }
