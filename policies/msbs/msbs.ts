@@ -398,7 +398,8 @@ function* bringBack(c: DsrsConfig): Op<void> {
           if (!(yield* handBack(c.manager, vm.target, rec.backup, rec.vips, vm.safety !== 'paper'))) continue; // kept: tried again
         } else for (const vip of rec.vips) {
           try {
-            yield* moveVip(vip, vm.target, vm.target, (h) => h === vm.target);
+            // Hardened: also one nobody holds (a takeover whose assignment failed left it so).
+            yield* moveVip(vip, vm.target, vm.target, (h) => h === vm.target || (vm.safety !== 'paper' && h === ''));
           } catch {
             // said by the DBSS at its next examination
           }
