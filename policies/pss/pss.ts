@@ -350,7 +350,13 @@ function* reconcile(c: PssConfig, l: Layout, conditions: Record<string, Conditio
     const mine = new Set([g.spare, ...g.members.map((m) => m.vm)]);
     for (const m of g.members) {
       const holder = l.holders[m.vip];
-      if (holder === undefined || separated.has(holder)) continue;
+      if (holder === undefined) continue;
+      if (separated.has(holder)) {
+        // Its own VIP is the MSBS's to hand back; another one of the layout waits for the VM to be
+        // back (tried again next period: a restarted PSS otherwise never moved it).
+        if (g.members.find((x) => x.vm === holder)?.vip !== m.vip) failures.push(`vip ${m.vip} on ${holder}: ${holder} is separated`);
+        continue;
+      }
       // A VIP moves only onto a holder that runs (else it stays where it is), off the others first.
       const now = yield* call('network', 'vipHolders', m.vip);
       if (!now.includes(holder) && !running.has(holder) && !(yield* call('hypervisor', 'list')).some((v) => v.name === holder && v.state === 'running')) {
