@@ -59,12 +59,15 @@ const PAPER: Record<string, readonly SwarmKey[]> = {
   // that shows nothing with paper any more).
   'msbs-pss-moves-vip-beside-backup': ['L1', 'S3'],
   'msbs-sif-operation-file-twice': ['S3'],
+  'msbs-ps2-onto-failed-base-vips-lost': ['L1'],
+  'msbs-partition-target-and-backup-serve': ['S1'],
+  'msbs-backup-crash-while-standing-in': ['L1'],
   'lbcluster-resumed-director-writes-stale-pool': ['L1', 'S5'],
   'lbcluster-paused-during-garp-master-without-vip': ['L1'],
 };
 
 /** Cases that a fix applying to both modes removed: with paper they show nothing any more (checked). */
-const FIXED_IN_BOTH = ['pss-transition-fails-files-say-done'];
+const FIXED_IN_BOTH = ['pss-transition-fails-files-say-done', 'msbs-pss-hangs-host-shutdown-during-suspend'];
 
 const noProbeOk = (events: TraceEvent[]) => toNdjson(events.filter((e) => e.kind !== 'probe.ok'));
 
