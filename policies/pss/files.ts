@@ -163,3 +163,13 @@ export function* vipsHeldBy(holder: string): Op<string[]> {
 export function* recordedHolder(vip: string): Op<string> {
   return ((yield* call('store', 'get', vipKey(vip)))?.value as VipRecord | undefined)?.holder ?? '';
 }
+
+/** Writes the VIP's record as held by `holder` (a repair that set the VIP without a move); not while a move is under way. */
+export function* setRecordedHolder(vip: string, holder: string): Op<void> {
+  for (;;) {
+    const r = yield* call('store', 'get', vipKey(vip));
+    const rec = r?.value as VipRecord | undefined;
+    if (rec?.moving || rec?.holder === holder) return;
+    if ((yield* call('store', 'cas', vipKey(vip), r?.version ?? 0, { holder, moving: false } satisfies VipRecord)).ok) return;
+  }
+}

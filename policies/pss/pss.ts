@@ -19,7 +19,7 @@ import {
   type Condition, type ConditionRules, type GroupState, type ServerType, type Thresholds, type VmCapacity, type VmReading,
 } from './decide.ts';
 import { accessStopped, activeHosts, layoutFor, planIsEmpty, planTransition, vmHost, withoutHosts, type Layout, type Plan, type Topology } from './layout.ts';
-import { editFile, moveVip, PSS_KEYS, readFile, recordedHolder, type RealRow, type StateRow, type VmRow } from './files.ts';
+import { editFile, moveVip, PSS_KEYS, readFile, recordedHolder, setRecordedHolder, type RealRow, type StateRow, type VmRow } from './files.ts';
 
 export interface PssConfig {
   manager: string;
@@ -145,7 +145,10 @@ export function* pss(c: PssConfig): Process<void> {
       if (layout !== before) yield* writeFiles(c, layout, conditionsOf(state));
     }
     // Hardened: a layout not fully reached (a step failed) is put right each period, until it is.
-    if (dirty) dirty = !(yield* reconcile(c, layout, conditionsOf(state)));
+    if (dirty) {
+      dirty = !(yield* reconcile(c, layout, conditionsOf(state)));
+      yield* writeFiles(c, layout, conditionsOf(state));
+    }
     const target = layoutFor(t, conditionsOf(state));
     // A real server that did not wake is not asked again: its part of the plan waits (and is traced once).
     const plan = withoutHosts(t, layout, target, planTransition(layout, target), unavailable);
@@ -175,6 +178,8 @@ function* standIns(c: PssConfig, layout: Layout, operation: VmRow[], readings: R
       const lost = (holder === '' || (holder === g.spare && readings.get(holder)?.failed === true));
       orphaned.set(m.vip, lost ? (orphaned.get(m.vip) ?? 0) + 1 : 0);
       if (!lost || orphaned.get(m.vip)! < 2) continue;
+      // Not when a VM that answers holds it after all (a repair set it without its record).
+      if ((yield* call('network', 'vipHolders', m.vip)).some((h) => h !== holder)) continue;
       separated ??= new Set((yield* readFile<VmRow>(PSS_KEYS.separation)).map((r) => r.host));
       const ps2 = layoutFor(t, { [g.name]: 'ps2' }).holders[m.vip];
       const to = [out.holders[m.vip], ps2, ...g.members.map((x) => x.vm), g.spare].find((vm) => vm !== undefined && vm !== holder && measured(vm) && !separated!.has(vm));
@@ -368,6 +373,8 @@ function* reconcile(c: PssConfig, l: Layout, conditions: Record<string, Conditio
       // Not set while another VM that still may answer for it keeps it (one out of reach, alive).
       if (failures.length > before) continue;
       if (!now.includes(holder)) yield* attempt(`vip ${m.vip} on ${holder}`, () => call('network', 'assignVip', m.vip, holder));
+      // Beside the MSBS the VIP's record says where it is now (the MSBS and the stand-ins read it).
+      if (c.sif && failures.length === before) yield* setRecordedHolder(m.vip, holder);
     }
   }
   for (const g of t.groups) {
