@@ -395,7 +395,14 @@ function* writeFiles(c: PssConfig, l: Layout, conditions: Record<string, Conditi
   const operation: VmRow[] = [];
   for (const [vip, vm] of Object.entries(l.holders)) {
     if (!separated.has(vm)) operation.push({ group: groupOf(vm), realServer: hostOf(vm), vip, host: vm });
-    else operation.push(...current.filter((r) => r.vip === vip && r.host !== vm));
+    else {
+      const rows = current.filter((r) => r.vip === vip && r.host !== vm);
+      // Hardened beside the MSBS: the VIP's record is where it is (the layout's holder was
+      // separated while the transition moved the VIP onto it, after the SIF's edit).
+      const rec = c.sif && c.safety !== 'paper' ? yield* recordedHolder(vip) : '';
+      if (rec === vm || (rec !== '' && !rows.some((r) => r.host === rec) && groupOf(rec) !== '')) operation.push({ group: groupOf(rec), realServer: hostOf(rec), vip, host: rec });
+      else operation.push(...rows);
+    }
   }
   yield* editFile<VmRow>(PSS_KEYS.operation, () => operation);
   yield* editFile<VmRow>(PSS_KEYS.accessStop, () => accessStopped(t, l).map((vm) => ({ group: groupOf(vm), realServer: hostOf(vm), vip: '', host: vm })));
