@@ -162,7 +162,8 @@ export function* dbss(first: DbssConfig): Process<void> {
         // Each VIP through its record (files.ts moveVip): only one the target still holds (the
         // PSS may have moved it meanwhile, Fig. 8).
         const taken: string[] = [];
-        for (const vip of vips) if ((yield* moveVip(vip, c.target, backup, (h) => h === c.target, undefined, hardened ? FENCED : {})) === 'moved') taken.push(vip);
+        // Hardened: also one the target's row lists that nobody holds (a takeover whose assignment failed left it so).
+        for (const vip of vips) if ((yield* moveVip(vip, c.target, backup, (h) => h === c.target || (hardened && h === ''), undefined, hardened ? FENCED : {})) === 'moved') taken.push(vip);
         vips = taken;
         if (taken.length > 0) {
           holder = backup;
