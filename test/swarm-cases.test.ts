@@ -19,8 +19,11 @@ const CASES = readdirSync(DIR, { withFileTypes: true }).filter((d) => d.isDirect
 /** The watch modes must agree (up to probe.ok lines): the one case that is not a checker's. */
 const ORDER_CASE = 'naive-vs-skip-order';
 
-/** Cases still failing, with the keys the checker must find in each ('order': the two watch modes differ). None now. */
-const OPEN: Record<string, ReadonlyArray<SwarmKey | 'order'>> = {};
+/** Cases still failing, with the keys the checker must find in each ('order': the two watch modes differ). */
+const OPEN: Record<string, ReadonlyArray<SwarmKey | 'order'>> = {
+  'msbs-crashed-vm-recreated-without-vip': ['L1'],
+  'msbs-access-stopped-member-crash-never-restarted': ['L1'],
+};
 
 /**
  * What each case shows with `safety: paper` (the behaviour the cases were found on): the checker
