@@ -18,7 +18,7 @@ export type SwarmKey = ViolationKey | 'crash';
 export const SWARM_KEYS: readonly SwarmKey[] = ['S1', 'S2', 'S3', 'S4', 'S5', 'L1', 'L2', 'crash'];
 
 /** The policies the swarm has a system generator for. */
-export const SWARM_POLICIES = ['failover', 'p2p', 'pss', 'msbs', 'navigator', 'lbcluster'] as const;
+export const SWARM_POLICIES = ['failover', 'p2p', 'pss', 'msbs', 'navigator', 'lbcluster', 'dpm', 'ovirt'] as const;
 export type SwarmPolicy = (typeof SWARM_POLICIES)[number];
 
 // ---------------------------------------------------------------------------------------------
@@ -98,6 +98,11 @@ export function systemNames(policy: SwarmPolicy, n: number): SystemNames {
     // The PSS alone recovers nothing: its faults are the manager's (cut off, paused) and partitions.
     if (policy === 'pss') return { hosts: ['mgmt', 'RS1', 'RS2', 'RS3'], serviceHosts: [], vms: [...members, ...spares], clients, serviceTargets: [], hostTargets: ['mgmt'], vmTargets: [] };
     return { hosts: ['mgmt', 'RS1', 'RS2', 'RS3'], serviceHosts: [], vms: [...members, ...spares, ...backups], clients, serviceTargets: members, hostTargets: ['RS1', 'RS2', 'RS3', 'mgmt'], vmTargets: [...members, ...backups] };
+  }
+  if (policy === 'dpm' || policy === 'ovirt') {
+    // The host-power baselines recover nothing (no restart of a VM or a daemon): their faults are
+    // the manager's (restart, shutdown, pause, link) and partitions, healed or not.
+    return { hosts: ['mgmt', 'RS1', 'RS2', 'RS3'], serviceHosts: [], vms: PSS_MEMBERS.map((m) => m.vm), clients: PSS_MEMBERS.map((m) => `c-${m.vip}`), serviceTargets: [], hostTargets: ['mgmt'], vmTargets: [] };
   }
   if (policy === 'navigator') {
     const hosts = Array.from({ length: Math.max(3, Math.min(4, n)) }, (_, i) => `pc${i + 1}`);
@@ -192,7 +197,7 @@ function newerScheduleArb(policy: Exclude<SwarmPolicy, 'failover' | 'p2p'>, safe
       hostTimes: fc.array(fc.record({ bootS: hostDist, restartS: hostDist }), { minLength: names.hosts.length, maxLength: names.hosts.length }),
       vmTimes: fc.record({ resumeS: resumeDist, suspendS: suspendDist }),
       faults: faultArb(names),
-      load: policy === 'pss' || policy === 'msbs' ? loadArb : fc.constant(undefined),
+      load: policy === 'pss' || policy === 'msbs' || policy === 'dpm' || policy === 'ovirt' ? loadArb : fc.constant(undefined),
       knobs,
     }).map((x): Schedule => {
       const o: Schedule = { ...x };
@@ -298,6 +303,33 @@ function pssSystem(s: Schedule): Record<string, unknown> {
   return { lbMonitorPerS: 1, hosts, vms, vips, clients, vmLoad, policies };
 }
 
+/**
+ * The host-power baselines (dpm, ovirt) on the PSS's two groups without spares or backups: M1 W1
+ * on RS1, M2 on RS2, W2 on RS3, live migration, and their windows cut to a few intervals so that
+ * consolidations (idle) and wakes (the heavy windows) happen within a run.
+ */
+function hostPowerSystem(s: Schedule): Record<string, unknown> {
+  const hosts = ['mgmt', 'RS1', 'RS2', 'RS3'].map((h, i) => ({
+    name: h, mac: mac(i), cores: 2, memMb: h === 'mgmt' ? 16384 : 8192, memUsedMb: 1024,
+    bootS: s.hostTimes[i].bootS, restartS: s.hostTimes[i].restartS, suspendS: 1, resumeS: 2,
+  }));
+  const vms = PSS_MEMBERS.map((m) => ({ name: m.vm, host: m.host, state: 'running', memMb: 2048, services: [{ name: m.service, examS: 0.01 }], migrateS: 2 }));
+  const vips = PSS_MEMBERS.map((m) => ({ name: m.vip, service: m.service, holder: m.vm }));
+  const clients = PSS_MEMBERS.map((m) => ({ name: `c-${m.vip}`, vip: m.vip, intervalS: 1 }));
+  const load = s.load ?? { heavy: [] };
+  const vmLoad = PSS_MEMBERS.flatMap((m) => [
+    { vm: m.vm, memMb: 256, cpuPct: 5, netBytesPerS: 100000 },
+    ...load.heavy.map(([a, b]) => ({ vm: m.vm, start: `${a}us`, end: `${b}us`, memMb: 1280, cpuPct: 90, netBytesPerS: 2000000 })),
+  ]);
+  const iv = s.timing.interval;
+  const policy: Record<string, unknown> = {
+    kind: s.policy, manager: 'mgmt', hosts: ['RS1', 'RS2', 'RS3'],
+    vms: PSS_GROUPS.flatMap((g) => g.members.map((m) => ({ vm: m.vm, group: g.name, vip: m.vip }))), interval: iv,
+    ...(s.policy === 'dpm' ? { powerOnWindow: 3 * iv, powerOffWindow: 6 * iv } : { duration: 2 * iv }),
+  };
+  return { hosts, vms, vips, clients, vmLoad, policies: [policy] };
+}
+
 /** Navigator (wong-2014) on 3 or 4 PCs with a small container image (short copies). */
 function navigatorSystem(s: Schedule): Record<string, unknown> {
   const hosts = s.group.map((h, i) => ({ name: h, mac: mac(i), bootS: s.hostTimes[i].bootS, restartS: s.hostTimes[i].restartS }));
@@ -340,6 +372,7 @@ export function scheduleScenario(s: Schedule): Record<string, unknown> {
   const system = s.policy === 'failover' || s.policy === 'p2p' ? classicSystem(s)
     : s.policy === 'pss' || s.policy === 'msbs' ? pssSystem(s)
     : s.policy === 'navigator' ? navigatorSystem(s)
+    : s.policy === 'dpm' || s.policy === 'ovirt' ? hostPowerSystem(s)
     : lbSystem(s);
   const { policies, ...world } = system;
   const raw: Record<string, unknown> = {

@@ -57,7 +57,9 @@ describe('msbs with the pss (kitamura-2019 §2.8-3.3, Table 5 troubles)', () => 
 describe('msbs: a target that does not come back (Fig. 7(b), A5)', () => {
   it('moves the backup to the real server by live migration and manages it from then on', () => {
     const s = readScenario(FILE);
-    const policies = s.policies.map((p) => (p.kind === 'msbs' ? { ...p, recoveryWait: 5 } : p));
+    // The paper's MSBS: the hardened one does not take over from a target that is alive but cut
+    // off from the manager (it cannot be fenced; the test below).
+    const policies = s.policies.map((p) => (p.kind === 'msbs' ? { ...p, recoveryWait: 5, safety: 'paper' as const } : p));
     const vms = s.vms.map((v) => (v.name === 'M1b' ? { ...v, migrateS: { kind: 'constant' as const, value: 7 } } : v));
     // The management server cannot reach M1 (M1 itself is fine): its restart never looks healthy.
     const fault = { kind: 'partition', a: ['mgmt'], b: ['M1'], oneWay: false, at: 65_000_000 } as FaultSpec;
@@ -71,5 +73,17 @@ describe('msbs: a target that does not come back (Fig. 7(b), A5)', () => {
     expect(states).toEqual(['suspended@mgmt', 'resuming@mgmt', 'running@mgmt', 'running@RS1']);
     const op = sim.store.get<Array<{ host: string; realServer: string }>>('pss/operation')!.value;
     expect(op.find((r) => r.host === 'M1b')?.realServer).toBe('RS1');
+  });
+
+  it('hardened: a target alive but cut off from the manager keeps its VIP (it cannot be fenced): no backup, no migration', () => {
+    const s = readScenario(FILE);
+    const policies = s.policies.map((p) => (p.kind === 'msbs' ? { ...p, recoveryWait: 5 } : p));
+    const fault = { kind: 'partition', a: ['mgmt'], b: ['M1'], oneWay: false, at: 65_000_000 } as FaultSpec;
+    const sim = buildSimulation({ ...s, policies, faults: [fault], until: 200_000_000 }, { seed: 1 });
+    sim.run();
+    const ev = sim.events as TraceEvent[];
+    expect(ev.some((e) => e.kind === 'trouble.detected' && e.subject === 'M1')).toBe(true);
+    expect(ev.filter((e) => e.kind === 'vip.assign' && e.subject === 'VIP1' && e.t > 0)).toEqual([]);
+    expect(ev.some((e) => e.kind === 'msbs.migrated' || e.kind === 'function.recovered')).toBe(false);
   });
 });

@@ -113,3 +113,32 @@ describe('L1 of navigator: required while a pilot survives', () => {
     expect(keys([...start, ...fail(10 * S, 'pc1', 'nav-a'), ...fail(10 * S, 'pc2', 'nav-b')], s, 400 * S)).toEqual([]);
   });
 });
+
+describe('the host-power baselines (dpm, ovirt): S4 standby, L1 and L2', () => {
+  const s: ScenarioLike = {
+    hosts: [{ name: 'mgmt' }, { name: 'RS1' }, { name: 'RS2' }],
+    vms: [{ name: 'M1', services: [{ name: 'smtp' }] }, { name: 'M2', services: [{ name: 'smtp' }] }],
+    vips: [{ name: 'VIP1', service: 'smtp', holder: 'M1' }, { name: 'VIP2', service: 'smtp', holder: 'M2' }],
+    clients: [{ name: 'c1', vip: 'VIP1' }, { name: 'c2', vip: 'VIP2' }],
+    policies: [{ kind: 'ovirt', manager: 'mgmt', hosts: ['RS1', 'RS2'], vms: [{ vm: 'M1', vip: 'VIP1' }, { vm: 'M2', vip: 'VIP2' }], interval: 5, duration: 10 }],
+  };
+  const start = [
+    ...['mgmt', 'RS1', 'RS2'].map((h) => ev(0, 'host.state', h, { state: 'on' })),
+    ev(0, 'vm.state', 'M1', { state: 'running', host: 'RS1' }), ev(0, 'vm.state', 'M2', { state: 'running', host: 'RS2' }),
+    ev(0, 'vip.assign', 'VIP1', { holder: 'M1' }), ev(0, 'vip.assign', 'VIP2', { holder: 'M2' }),
+  ];
+  const late = 600 * S;
+  it('a host put in standby with a VM still running on it: S4, and the frozen VM is L1 and L2 at the end', () => {
+    expect(keys([...start, ev(10 * S, 'host.state', 'RS2', { state: 'suspended' })], s, late)).toEqual([['S4', 'RS2'], ['L1', 'VIP2'], ['L2', 'M2']]);
+  });
+  it('quiet when the VM moved off first', () => {
+    const moved = [ev(8 * S, 'vm.state', 'M2', { state: 'running', host: 'RS1' }), ev(10 * S, 'host.state', 'RS2', { state: 'suspended' })];
+    expect(keys([...start, ...moved], s, late)).toEqual([]);
+  });
+  it('liveness waits for its grace bound, and is skipped when the manager is gone for good', () => {
+    const crash = ev(10 * S, 'vm.state', 'M2', { state: 'crashed', host: 'RS2' });
+    expect(checkTrace([...start, crash], checkModel(s, 20 * S)).livenessChecked).toBe(false);
+    expect(keys([...start, crash], s, late)).toEqual([['L1', 'VIP2'], ['L2', 'M2']]);
+    expect(keys([...start, crash, ev(11 * S, 'host.state', 'mgmt', { state: 'failed' })], s, late)).toEqual([]);
+  });
+});

@@ -1,5 +1,5 @@
 // The CI swarm: a fixed seed's random fault schedules over every policy with a system generator
-// (at least 10,000 in all: HATWIN_SWARM_N per policy, default 1,667 x 6), run on two worker
+// (at least 10,000 in all: HATWIN_SWARM_N per policy, default 1,667 x 8), run on two worker
 // threads and each checked by trace/checkers.ts. Any violation of a class in FIXED fails the test
 // and prints the swarm seed, the schedule's index and seed, its violations and its scenario; the
 // classes still open (docs/safety.md, "OPEN") are counted and printed, not failed on. The same
@@ -19,10 +19,11 @@ const FIXED: Record<SwarmPolicy, readonly SwarmKey[]> = {
   failover: ALL,
   p2p: ALL,
   pss: ALL,
-  // OPEN (docs/safety.md): S1, S3 and L1 of the PSS and the MSBS moving the same VIPs.
-  msbs: ['S2', 'S4', 'S5', 'L2', 'crash'],
+  msbs: ALL,
   navigator: ALL,
   lbcluster: ALL,
+  dpm: ALL,
+  ovirt: ALL,
 };
 
 describe('swarm (CI size)', () => {

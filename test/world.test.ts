@@ -27,6 +27,19 @@ const statesOf = (sim: Simulation, kind: string, subject: string) =>
 const accessLog = (events: TraceEvent[]) => events.filter((e) => e.kind === 'client.access').map((e) => [e.t / S, e.data?.log]);
 
 describe('world: host power', () => {
+  it('a power operation cut short by a fault fails its caller (it used to wait for ever)', () => {
+    const sim = build({ hosts: [{ name: 'h1', suspendS: 2, restartS: 3 }, { name: 'h2', suspendS: 2 }] });
+    const outcome: Record<string, string> = {};
+    const watch = (name: string, f: { then: (ok: () => void, err: (e: unknown) => void) => unknown }) =>
+      f.then(() => { outcome[name] = 'done'; }, (e) => { outcome[name] = e instanceof WorldError ? e.message : 'other'; });
+    at(sim, 1, () => watch('h1', sim.world.suspendHost('h1')));
+    at(sim, 2, () => sim.world.shutdownHost('h1'));
+    at(sim, 1, () => watch('h2', sim.world.suspendHost('h2')));
+    sim.run();
+    expect(outcome).toEqual({ h1: 'host h1 went off during a power operation', h2: 'done' });
+    expect(statesOf(sim, 'host.state', 'h1').slice(1)).toEqual([[2, 'off']]);
+  });
+
   it('Wake-on-LAN boots an off host after its boot time; other hosts and MACs ignore the packet', () => {
     const sim = build({
       hosts: [

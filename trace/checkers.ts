@@ -63,7 +63,7 @@ export interface ScenarioLike {
   until?: number;
   network?: { latencyS?: number; examS?: number; vipSetS?: number; commandS?: number };
   hosts: ReadonlyArray<{ name: string; services?: ReadonlyArray<{ name: string }>; bootS?: DistLike; restartS?: DistLike; resumeS?: DistLike; suspendS?: DistLike; memMb?: number; memUsedMb?: number }>;
-  vms?: ReadonlyArray<{ name: string; services?: ReadonlyArray<{ name: string }>; resumeS?: DistLike; startS?: DistLike; suspendS?: DistLike; destroyS?: DistLike; memMb?: number }>;
+  vms?: ReadonlyArray<{ name: string; services?: ReadonlyArray<{ name: string }>; resumeS?: DistLike; startS?: DistLike; suspendS?: DistLike; destroyS?: DistLike; migrateS?: DistLike; memMb?: number }>;
   vips?: ReadonlyArray<{ name: string; service: string; holder?: string | null; pool?: string }>;
   clients?: ReadonlyArray<{ name: string; vip: string }>;
   faults?: ReadonlyArray<{ kind: string; target?: string; a?: readonly string[]; b?: readonly string[]; duration?: number }>;
@@ -124,6 +124,10 @@ export interface CheckModel {
   vmMem: Map<string, number>;
   /** The VIPs the PSS operation file must carry (S3). */
   pssVips: string[];
+  /** Host-power policies (dpm, ovirt): their VMs, each running at the end (L2). */
+  vmGoals: Array<{ policy: string; vm: string; graceUs: number; managers: string[] }>;
+  /** Hosts a host-power policy puts in standby: none may hold a running VM then (S4). */
+  standbyEmpty: Set<string>;
   hosts: Map<string, string[]>; // name -> services
   vms: Map<string, string[]>;
   vipService: Map<string, string>;
@@ -288,10 +292,30 @@ export function checkModel(s: ScenarioLike, endUs?: number): CheckModel {
       goals.push({ policy: 'lbcluster', vip, graceUs: 2 * (convergeUs + detectUs + delayLoop + slowHostUs + 2 * US), managers: directors.map((d) => d.host), servers: reals });
     }
   }
+  // The host-power baselines: their VIPs are L1 goals, their VMs L2 goals (running at the end);
+  // a host they put in standby holds no running VM (S4).
+  const vmGoals: CheckModel['vmGoals'] = [];
+  const standbyEmpty = new Set<string>();
+  for (const p of s.policies ?? []) {
+    if (p.kind !== 'dpm' && p.kind !== 'ovirt') continue;
+    const interval = durationOf(p.interval, 60 * US);
+    const window = p.kind === 'dpm' ? Math.max(durationOf(p.powerOnWindow, 300 * US), durationOf(p.powerOffWindow, 2400 * US)) : durationOf(p.duration, 120 * US);
+    const managed = (p.vms as Array<{ vm: string; vip?: string }>) ?? [];
+    const slowMigrateUs = Math.max(0, ...(s.vms ?? []).map((v) => distUpperUs(v.migrateS, 5)));
+    // A decision needs its window of history (restarted after each action), then one action:
+    // a wake and every VM migrated; two of them after the last fault.
+    const cycle = window + 3 * interval + slowHostUs + managed.length * (slowMigrateUs + 2 * commandUs) + 2 * US;
+    const hs = (p.hosts as string[]) ?? [];
+    for (const h of hs) standbyEmpty.add(h);
+    for (const v of managed) {
+      vmGoals.push({ policy: p.kind, vm: v.vm, graceUs: 2 * cycle, managers: [String(p.manager)] });
+      if (v.vip) goals.push({ policy: p.kind, vip: v.vip, graceUs: 2 * cycle, managers: [String(p.manager)], servers: hs });
+    }
+  }
   const vmRoom = new Map(s.hosts.map((h) => [h.name, (h.memMb ?? 8192) - (h.memUsedMb ?? 1024)]));
   const vmMem = new Map((s.vms ?? []).map((v) => [v.name, v.memMb ?? 2048]));
-  const graceUs = Math.max(0, ...targets.map((t) => t.graceUs), ...goals.map((g) => g.graceUs));
-  return { endUs: endUs ?? s.until ?? 0, graceUs, goals, lbs, vmRoom, vmMem, pssVips, hosts, vms, vipService, clientsOf, faultDurations, targets, groupMembers };
+  const graceUs = Math.max(0, ...targets.map((t) => t.graceUs), ...goals.map((g) => g.graceUs), ...vmGoals.map((g) => g.graceUs));
+  return { endUs: endUs ?? s.until ?? 0, graceUs, goals, lbs, vmRoom, vmMem, pssVips, vmGoals, standbyEmpty, hosts, vms, vipService, clientsOf, faultDurations, targets, groupMembers };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -620,6 +644,13 @@ export function checkTrace(events: readonly TraceEvent[], m: CheckModel): CheckR
     }
   };
 
+  // S4 (host-power policies): a host put in standby holds no running VM (it would be frozen with it).
+  const standbyCheck = (e: TraceEvent) => {
+    if (e.data?.state !== 'suspended' || !m.standbyEmpty.has(e.subject)) return;
+    const on = [...w.vm].filter(([, st]) => st.host === e.subject && ['running', 'starting', 'resuming', 'suspending'].includes(st.state)).map(([v]) => v);
+    if (on.length) out.push({ key: 'S4', t: e.t, subject: e.subject, detail: `${e.subject} put in standby with ${on.join('+')} running on it` });
+  };
+
   // S3 (PSS): the operation file never lists a VIP twice.
   const operationCheck = (e: TraceEvent) => {
     const rows = (e.data?.value as Array<{ vip: string; host: string }> | undefined) ?? [];
@@ -662,6 +693,7 @@ export function checkTrace(events: readonly TraceEvent[], m: CheckModel): CheckR
       if (e.kind === 'store.write' && e.subject === 'p2p/membership') membershipCheck(e);
       if (e.kind === 'store.write' && e.subject === 'pss/operation') operationCheck(e);
       if (e.kind === 'vm.state') capacityCheck(e);
+      if (e.kind === 'host.state') standbyCheck(e);
     }
     endOfInstant(t);
   }
@@ -676,7 +708,7 @@ export function checkTrace(events: readonly TraceEvent[], m: CheckModel): CheckR
   }
 
   const graceUs = m.graceUs;
-  const livenessChecked = (m.targets.length > 0 || m.goals.length > 0) && endUs >= lastFaultUs + graceUs;
+  const livenessChecked = (m.targets.length > 0 || m.goals.length > 0 || m.vmGoals.length > 0) && endUs >= lastFaultUs + graceUs;
   if (livenessChecked) {
     endChecks(w, m, endUs, out);
     goalChecks(w, m, endUs, pilotsLost, out);
@@ -765,6 +797,13 @@ function goalChecks(w: Replay, m: CheckModel, endUs: number, pilotsLost: Readonl
   const inPartition = new Set(w.partitions.flatMap((p) => [...p.a, ...p.b]));
   const alive = (h: string) => aliveAtEnd(w, m, w.physical(h) ?? h);
   const operation = w.store.get('pss/operation') as Array<{ vip: string; host: string }> | undefined;
+  for (const g of m.vmGoals) {
+    const st = w.vm.get(g.vm);
+    if ([g.vm, ...g.managers, ...(st?.host ? [st.host] : [])].some((n) => inPartition.has(n)) || !g.managers.some(alive)) continue;
+    if (!st || st.state !== 'running' || st.host === null || w.host.get(st.host)?.state !== 'on') {
+      out.push({ key: 'L2', t: endUs, subject: g.vm, detail: `${g.vm} not running at the end: ${w.vmText(g.vm)}${st?.host ? `, host ${w.hostText(st.host)}` : ''}` });
+    }
+  }
   for (const g of m.goals) {
     const lb = m.lbs.find((l) => l.vip === g.vip);
     const clients = w.clients(g.vip);

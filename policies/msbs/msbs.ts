@@ -17,7 +17,7 @@ import { S, cancel, join, now, receive, sleep, spawn, trace, type Op, type Proce
 import { call, isGone, mailboxOf, portErrorOf } from '../../engine/ports/index.ts';
 import type { AgentMessage } from '../../engine/ports/messenger.ts';
 import type { ProbeSpec } from '../../engine/ports/probe.ts';
-import { editFile, moveRows, moveVip, PSS_KEYS, readFile, type RealRow, type VmRow } from '../pss/files.ts';
+import { editFile, moveRows, moveVip, PSS_KEYS, readFile, vipsHeldBy, type RealRow, type VmRow } from '../pss/files.ts';
 
 export interface DbssConfig {
   manager: string;
@@ -72,10 +72,19 @@ function* accessStopped(target: string): Op<boolean> {
   return rows.some((r) => r.host === target);
 }
 
-/** The VIPs the target holds according to the operation file (the PSS may have moved them, Fig. 8(a)). */
-function* vipsOf(target: string): Op<string[]> {
-  return (yield* readFile<VmRow>(PSS_KEYS.operation)).filter((r) => r.host === target && r.vip !== '').map((r) => r.vip);
+/**
+ * The VIPs the target holds according to the operation file (the PSS may have moved them, Fig. 8(a)).
+ * Hardened: also those whose record names it (the PSS writes its files only after a whole
+ * transition: a VIP it has just moved onto the target is not in the operation file yet).
+ */
+function* vipsOf(target: string, hardened: boolean): Op<string[]> {
+  const listed = (yield* readFile<VmRow>(PSS_KEYS.operation)).filter((r) => r.host === target && r.vip !== '').map((r) => r.vip);
+  if (!hardened) return listed;
+  return [...new Set([...listed, ...(yield* vipsHeldBy(target))])];
 }
+
+/** Hardened moves under the VIP's record: the old holder fenced, the VIP put back when the new one cannot take it. */
+const FENCED = { fence: true, rollback: true } as const;
 
 export function* dbss(first: DbssConfig): Process<void> {
   let c = first;
@@ -92,17 +101,42 @@ export function* dbss(first: DbssConfig): Process<void> {
       yield* status('access-stop');
       continue;
     }
-    if ((yield* call('store', 'get', handoverKey(c.target))) !== null) continue; // the DSRS has it
+    const handed = yield* call('store', 'get', handoverKey(c.target));
+    if (handed !== null) {
+      // The DSRS has it. Hardened: the backup that stands in meanwhile is watched like a target.
+      // A record without a backup (none took over: the target could not be fenced, or the backup
+      // failed) leaves the target to this DBSS too, which examines it and takes over when it can.
+      const rec = handed.value as { backup: string | null };
+      if (c.safety !== 'paper' && rec.backup) yield* keepBackup(c.manager, c.target, rec.backup);
+      if (c.safety === 'paper' || rec.backup || !c.backup) continue;
+    }
     const r = yield* call('prober', 'probe', examine(c));
     if (r.ok) {
       yield* status('normal');
+      // Hardened: a healthy target still in the separation file, with no handover, had its recovery
+      // cut short (the manager restarted or was paused): its VIPs come back from the backup now.
+      if (c.safety !== 'paper' && c.backup && handed === null && (yield* readFile<VmRow>(PSS_KEYS.separation)).some((x) => x.host === c.target)) {
+        const backup = c.backup;
+        const vips = [...new Set([...(yield* readFile<VmRow>(PSS_KEYS.operation)).filter((x) => x.host === backup).map((x) => x.vip), ...(yield* vipsHeldBy(backup))])];
+        yield* trace('msbs.resume', c.target, { manager: c.manager, backup, vips });
+        yield* handBack(c.manager, c.target, backup, vips, true);
+      }
       continue;
     }
     seen = null;
     if (yield* accessStopped(c.target)) continue; // A2
     yield* trace('trouble.detected', c.target, { manager: c.manager, detail: r.detail });
-    // Re-examination of the network.
+    // Re-examination of the network. Hardened: beside it, the manager's own network (a manager
+    // cut off sees every target in trouble and must not act on what it cannot see).
+    const self = c.safety !== 'paper' ? yield* spawn(`msbs/dbss/${c.target}/self`, selfReachable(c)) : null;
     const net = yield* call('prober', 'probe', { kind: 'network', target: c.target, timeoutUs: c.networkTimeoutUs });
+    if (self !== null) {
+      const j = yield* join<boolean>(self);
+      if (j.status === 'done' && !j.value) {
+        yield* trace('msbs.isolated', c.manager, { target: c.target });
+        continue;
+      }
+    }
     if (net.ok && r.detail.endsWith(':refused')) {
       // The daemon stopped: restarting it recovers the target, no backup needed (Table 5, first row).
       let ok = false;
@@ -117,16 +151,19 @@ export function* dbss(first: DbssConfig): Process<void> {
         continue;
       }
     }
-    let vips = yield* vipsOf(c.target);
+    const hardened = c.safety !== 'paper';
+    let vips = yield* vipsOf(c.target, hardened);
     let holder: string | null = null;
     if (c.backup && vips.length > 0) {
       const backup = c.backup;
       try {
-        yield* call('hypervisor', 'resume', backup, c.manager);
+        if (hardened) yield* activate(backup, c.manager);
+        else yield* call('hypervisor', 'resume', backup, c.manager);
         // Each VIP through its record (files.ts moveVip): only one the target still holds (the
         // PSS may have moved it meanwhile, Fig. 8).
         const taken: string[] = [];
-        for (const vip of vips) if ((yield* moveVip(vip, c.target, backup, (h) => h === c.target)) === 'moved') taken.push(vip);
+        // Hardened: also one the target's row lists that nobody holds (a takeover whose assignment failed left it so).
+        for (const vip of vips) if ((yield* moveVip(vip, c.target, backup, (h) => h === c.target || (hardened && h === ''), undefined, hardened ? FENCED : {})) === 'moved') taken.push(vip);
         vips = taken;
         if (taken.length > 0) {
           holder = backup;
@@ -143,7 +180,16 @@ export function* dbss(first: DbssConfig): Process<void> {
     const rs = yield* call('prober', 'probe', { kind: 'network', target: c.realServer, timeoutUs: c.networkTimeoutUs });
     if (!rs.ok) {
       // Hardened: the record names the real server, so that its DSRS also brings back a spare (which has no backup).
-      yield* call('store', 'cas', handoverKey(c.target), 0, c.safety === 'paper' ? { backup: holder, vips } : { backup: holder, vips, realServer: c.realServer });
+      if (c.safety === 'paper') yield* call('store', 'cas', handoverKey(c.target), 0, { backup: holder, vips });
+      else {
+        // Hardened: a record there already (handed over before, no backup then) now names the backup.
+        for (;;) {
+          const cur = yield* call('store', 'get', handoverKey(c.target));
+          const was = cur?.value as { backup: string | null; vips: string[] } | undefined;
+          const rec = was && holder === null ? was : { backup: holder, vips, realServer: c.realServer };
+          if ((yield* call('store', 'cas', handoverKey(c.target), cur?.version ?? 0, rec)).ok) break;
+        }
+      }
       yield* trace('msbs.handover', c.target, { manager: c.manager, to: `dsrs/${c.realServer}` });
       continue;
     }
@@ -166,9 +212,53 @@ export function* dbss(first: DbssConfig): Process<void> {
       }
       continue;
     }
-    if (holder !== null) yield* handBack(c.manager, c.target, holder, vips, c.safety !== 'paper');
+    if (holder !== null && !(yield* handBack(c.manager, c.target, holder, vips, c.safety !== 'paper'))) {
+      // Hardened: the target went again during the hand back; its DSRS brings it back, the
+      // backup keeps serving (watched) meanwhile.
+      yield* call('store', 'cas', handoverKey(c.target), 0, { backup: holder, vips, realServer: c.realServer });
+      yield* trace('msbs.handover', c.target, { manager: c.manager, to: `dsrs/${c.realServer}` });
+      continue;
+    }
     yield* trace('target.recovered', c.target, { manager: c.manager });
   }
+}
+
+/**
+ * Hardened: the backup activated (resumed; started afresh when it crashed or was stopped: it has
+ * no suspended image then). The paper only resumes it, and a crashed backup is never used again.
+ */
+function* activate(backup: string, host: string): Op<void> {
+  try {
+    yield* call('hypervisor', 'resume', backup, host);
+  } catch (e) {
+    const st = (yield* call('hypervisor', 'list')).find((v) => v.name === backup)?.state;
+    if (st === 'running') return;
+    if (st !== 'crashed' && st !== 'stopped' && st !== 'defined') throw e;
+    yield* call('hypervisor', 'start', backup, host);
+  }
+}
+
+/**
+ * Hardened: a backup standing in for a target handed over to its DSRS is kept serving: when it
+ * crashed it is started again and given back the VIPs whose record names it (a crash drops them).
+ */
+function* keepBackup(manager: string, target: string, backup: string): Op<void> {
+  const vips = yield* vipsHeldBy(backup);
+  if (vips.length === 0) return;
+  try {
+    const st = (yield* call('hypervisor', 'list')).find((v) => v.name === backup)?.state;
+    if (st !== 'crashed' && st !== 'stopped') return;
+    yield* trace('msbs.backup-restart', backup, { manager, replaces: target });
+    yield* activate(backup, manager);
+    // Through each VIP's record: not one the DSRS handed back meanwhile.
+    for (const vip of vips) yield* moveVip(vip, backup, backup, (h) => h === backup, undefined, FENCED);
+  } catch (e) {
+    yield* trace('msbs.error', backup, { manager, step: 'restart backup', reason: portErrorOf(e).message });
+  }
+}
+
+function* selfReachable(c: DbssConfig): Process<boolean> {
+  return (yield* call('prober', 'probe', { kind: 'network', target: c.manager, timeoutUs: c.networkTimeoutUs })).ok;
 }
 
 /** The network's holders of each VIP. */
@@ -208,24 +298,30 @@ function* restoreTarget(c: DbssConfig, netOk: boolean, detail: string): Op<boole
  * Hardened: only the VIPs the operation file still gives the backup (the PSS may have moved one
  * to a spare meanwhile: handing it back made two holders).
  */
-function* handBack(manager: string, target: string, backup: string, vips: string[], hardened = false): Op<void> {
+function* handBack(manager: string, target: string, backup: string, vips: string[], hardened = false): Op<boolean> {
   if (hardened) {
     const held = new Set((yield* readFile<VmRow>(PSS_KEYS.operation)).filter((r) => r.host === backup).map((r) => r.vip));
     vips = vips.filter((v) => held.has(v));
   }
+  let kept = false;
   for (const vip of vips) {
     try {
-      yield* moveVip(vip, backup, target, (h) => h === backup); // not one the PSS moved meanwhile
+      yield* moveVip(vip, backup, target, (h) => h === backup, undefined, hardened ? FENCED : {}); // not one the PSS moved meanwhile
     } catch (e) {
+      kept = true;
       yield* trace('msbs.error', target, { manager, step: 'hand back', vip, reason: portErrorOf(e).message });
     }
   }
+  // Hardened: a VIP that could not go back stays on the backup (put back by the move), which keeps
+  // serving: not restored, not suspended; the caller tries again later.
+  if (hardened && kept) return false;
   yield* toSif(manager, 'restore', { target, backup });
   try {
     yield* call('hypervisor', 'suspend', backup);
   } catch (e) {
     yield* trace('msbs.error', backup, { manager, step: 'suspend backup', reason: portErrorOf(e).message });
   }
+  return true;
 }
 
 /** B1 / B2: is the real server in the suspension real file? */
@@ -247,7 +343,12 @@ export function* dsrs(c: DsrsConfig): Process<void> {
   for (;;) {
     yield* sleep(c.intervalUs);
     if (yield* suspended(c.target)) continue; // B1
-    if (yield* healthy()) continue;
+    if (yield* healthy()) {
+      // Hardened: VMs a DBSS handed over while this server answered (its probe failed, this one's
+      // did not) are brought back now; the paper's DSRS looks at handovers only after a trouble.
+      if (c.safety !== 'paper' && (yield* handedHere(c))) yield* bringBack(c);
+      continue;
+    }
     if (yield* suspended(c.target)) continue; // B2
     yield* trace('trouble.detected', c.target, { manager: c.manager, detail: 'real server' });
     yield* toSif(c.manager, 'real-down', { target: c.target }); // B3
@@ -266,7 +367,21 @@ export function* dsrs(c: DsrsConfig): Process<void> {
       yield* trace('target.down', c.target, { manager: c.manager });
       continue;
     }
-    // Re-create its VMs one after another, then hand their VIPs back (B4).
+    yield* bringBack(c);
+    yield* toSif(c.manager, 'real-up', { target: c.target });
+    yield* trace('target.recovered', c.target, { manager: c.manager });
+  }
+}
+
+/** Is a VM of this real server (its own, or a spare on it) handed over to its DSRS? */
+function* handedHere(c: DsrsConfig): Op<boolean> {
+  const own = new Set(c.vms.map((v) => v.target));
+  return (yield* call('store', 'list', 'msbs/handover/')).some((h) => own.has(h.key.slice('msbs/handover/'.length)) || (h.value as { realServer?: string }).realServer === c.target);
+}
+
+/** B4: the server's VMs re-created one after another, their VIPs handed back from the backups. */
+function* bringBack(c: DsrsConfig): Op<void> {
+  {
     for (const vm of c.vms) {
       try {
         const info = (yield* call('hypervisor', 'list')).find((v) => v.name === vm.target);
@@ -280,10 +395,12 @@ export function* dsrs(c: DsrsConfig): Process<void> {
       const h = yield* call('store', 'get', handoverKey(vm.target));
       const rec = h?.value as { backup: string | null; vips: string[] } | undefined;
       if (h && rec) {
-        if (rec.backup) yield* handBack(c.manager, vm.target, rec.backup, rec.vips, vm.safety !== 'paper');
-        else for (const vip of rec.vips) {
+        if (rec.backup) {
+          if (!(yield* handBack(c.manager, vm.target, rec.backup, rec.vips, vm.safety !== 'paper'))) continue; // kept: tried again
+        } else for (const vip of rec.vips) {
           try {
-            yield* moveVip(vip, vm.target, vm.target, (h) => h === vm.target);
+            // Hardened: also one nobody holds (a takeover whose assignment failed left it so).
+            yield* moveVip(vip, vm.target, vm.target, (h) => h === vm.target || (vm.safety !== 'paper' && h === ''));
           } catch {
             // said by the DBSS at its next examination
           }
@@ -293,8 +410,6 @@ export function* dsrs(c: DsrsConfig): Process<void> {
       yield* trace('target.recovered', vm.target, { manager: c.manager, by: `dsrs/${c.target}` });
     }
     if (c.safety !== 'paper') yield* sparesBack(c);
-    yield* toSif(c.manager, 'real-up', { target: c.target });
-    yield* trace('target.recovered', c.target, { manager: c.manager });
   }
 }
 

@@ -81,12 +81,24 @@ interface VipRecord {
   moving: boolean;
 }
 
+/** How a move under the VIP's record treats the old holder (the hardened policies' options; none: the paper's move). */
+export interface MoveOptions {
+  /**
+   * The old holder must be fenced: a removal that fails (the holder is up but out of the mover's
+   * reach: it may still answer its clients) cancels the move ('unfenced'), the VIP stays with it.
+   */
+  fence?: boolean;
+  /** An assignment that fails puts the VIP back on the holder it came off (else nobody holds it). */
+  rollback?: boolean;
+}
+
 /**
  * Moves `vip` to `to` under its record: `assumed` is its holder when no record says otherwise,
- * `may(current holder)` whether to move it at all. Removal from an old holder out of reach is
- * not an error (it no longer answers for the VIP). 'skipped' when `may` said no.
+ * `may(current holder)` whether to move it at all. Without `fence`, removal from an old holder out
+ * of reach is not an error (the paper's view: it no longer answers for the VIP). 'skipped' when
+ * `may` said no, 'unfenced' when a fenced move found the old holder out of reach.
  */
-export function* moveVip(vip: string, assumed: string, to: string, may: (holder: string) => boolean, waitUs = 100_000): Op<'moved' | 'skipped'> {
+export function* moveVip(vip: string, assumed: string, to: string, may: (holder: string) => boolean, waitUs = 100_000, o: MoveOptions = {}): Op<'moved' | 'skipped' | 'unfenced'> {
   for (;;) {
     const r = yield* call('store', 'get', vipKey(vip));
     const rec = r?.value as VipRecord | undefined;
@@ -98,21 +110,66 @@ export function* moveVip(vip: string, assumed: string, to: string, may: (holder:
     if (!may(cur)) return 'skipped';
     const claim = yield* call('store', 'cas', vipKey(vip), r?.version ?? 0, { holder: cur, moving: true } satisfies VipRecord);
     if (!claim.ok) continue;
+    const removed: string[] = [];
+    let unfenced = false;
     for (const old of new Set([cur, assumed])) {
       if (old === '' || old === to) continue;
       try {
         yield* call('network', 'removeVip', vip, old);
+        removed.push(old);
       } catch {
-        // out of reach: it no longer answers for the VIP
+        // out of reach: the paper takes it as no longer answering for the VIP
+        if (o.fence) unfenced = true;
       }
+    }
+    if (unfenced) {
+      // Hardened: a holder that could not be fenced keeps the VIP (those removed from go back).
+      for (const old of removed) {
+        try {
+          yield* call('network', 'assignVip', vip, old);
+        } catch {
+          // gone meanwhile
+        }
+      }
+      yield* call('store', 'cas', vipKey(vip), claim.version, { holder: cur, moving: false } satisfies VipRecord);
+      return 'unfenced';
     }
     try {
       yield* call('network', 'assignVip', vip, to);
     } catch (e) {
-      yield* call('store', 'cas', vipKey(vip), claim.version, { holder: '', moving: false } satisfies VipRecord);
+      let back = '';
+      if (o.rollback && cur !== '' && cur !== to && removed.includes(cur)) {
+        try {
+          yield* call('network', 'assignVip', vip, cur);
+          back = cur;
+        } catch {
+          // the old holder is gone too
+        }
+      }
+      yield* call('store', 'cas', vipKey(vip), claim.version, { holder: back, moving: false } satisfies VipRecord);
       throw e;
     }
     yield* call('store', 'cas', vipKey(vip), claim.version, { holder: to, moving: false } satisfies VipRecord);
     return 'moved';
+  }
+}
+
+/** The VIPs whose record names `holder` (a move under way counts for its old holder). */
+export function* vipsHeldBy(holder: string): Op<string[]> {
+  return (yield* call('store', 'list', 'pss/vip/')).filter((r) => (r.value as VipRecord).holder === holder).map((r) => r.key.slice('pss/vip/'.length));
+}
+
+/** The holder the VIP's record names ('' when none or no record). */
+export function* recordedHolder(vip: string): Op<string> {
+  return ((yield* call('store', 'get', vipKey(vip)))?.value as VipRecord | undefined)?.holder ?? '';
+}
+
+/** Writes the VIP's record as held by `holder` (a repair that set the VIP without a move); not while a move is under way. */
+export function* setRecordedHolder(vip: string, holder: string): Op<void> {
+  for (;;) {
+    const r = yield* call('store', 'get', vipKey(vip));
+    const rec = r?.value as VipRecord | undefined;
+    if (rec?.moving || rec?.holder === holder) return;
+    if ((yield* call('store', 'cas', vipKey(vip), r?.version ?? 0, { holder, moving: false } satisfies VipRecord)).ok) return;
   }
 }

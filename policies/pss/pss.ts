@@ -19,7 +19,7 @@ import {
   type Condition, type ConditionRules, type GroupState, type ServerType, type Thresholds, type VmCapacity, type VmReading,
 } from './decide.ts';
 import { accessStopped, activeHosts, layoutFor, planIsEmpty, planTransition, vmHost, withoutHosts, type Layout, type Plan, type Topology } from './layout.ts';
-import { editFile, moveVip, PSS_KEYS, readFile, type RealRow, type StateRow, type VmRow } from './files.ts';
+import { editFile, moveVip, PSS_KEYS, readFile, recordedHolder, setRecordedHolder, type RealRow, type StateRow, type VmRow } from './files.ts';
 
 export interface PssConfig {
   manager: string;
@@ -71,6 +71,7 @@ export function* pss(c: PssConfig): Process<void> {
   /** Real servers that did not come back from suspension when woken. */
   const unavailable = new Set<string>();
   const spareMissed = new Map<string, number>();
+  const orphaned = new Map<string, number>();
   const gapUs = Math.max(1, Math.floor(c.intervalUs / c.samples));
   for (;;) {
     // One measurement period over the VMs of the operation file.
@@ -138,8 +139,16 @@ export function* pss(c: PssConfig): Process<void> {
         ...(accesses !== null ? { accesses } : {}),
       });
     }
+    if (c.sif && c.safety !== 'paper') {
+      const before = layout;
+      layout = yield* standIns(c, layout, operation, readings, orphaned);
+      if (layout !== before) yield* writeFiles(c, layout, conditionsOf(state));
+    }
     // Hardened: a layout not fully reached (a step failed) is put right each period, until it is.
-    if (dirty) dirty = !(yield* reconcile(c, layout, conditionsOf(state)));
+    if (dirty) {
+      dirty = !(yield* reconcile(c, layout, conditionsOf(state)));
+      yield* writeFiles(c, layout, conditionsOf(state));
+    }
     const target = layoutFor(t, conditionsOf(state));
     // A real server that did not wake is not asked again: its part of the plan waits (and is traced once).
     const plan = withoutHosts(t, layout, target, planTransition(layout, target), unavailable);
@@ -148,6 +157,45 @@ export function* pss(c: PssConfig): Process<void> {
     layout = ok;
     yield* writeFiles(c, layout, conditionsOf(state));
   }
+}
+
+/**
+ * Hardened, beside the MSBS: a VIP whose holder could not be measured two periods in a row (or
+ * that nobody holds) goes to a VM of its group that was measured and is not separated, the
+ * layout's holder first, then the PS2 holder: served rather than lost while neither the layout
+ * can be reached (its server failed, a wake failed) nor the MSBS has a backup for it (a spare; a
+ * member whose backup failed). The next transition moves it on as usual.
+ */
+function* standIns(c: PssConfig, layout: Layout, operation: VmRow[], readings: ReadonlyMap<string, { rs: VmReading[]; failed: boolean }>, orphaned: Map<string, number>): Op<Layout> {
+  const t = c.topology;
+  const measured = (vm: string) => { const r = readings.get(vm); return r !== undefined && !r.failed && r.rs.length > 0; };
+  let separated: Set<string> | null = null;
+  let out = layout;
+  for (const g of t.groups) {
+    for (const m of g.members) {
+      const holder = (yield* recordedHolder(m.vip)) || (operation.find((r) => r.vip === m.vip)?.host ?? '');
+      // Only a spare's VIP (the MSBS has no backup for a spare) or one nobody holds.
+      const lost = (holder === '' || (holder === g.spare && readings.get(holder)?.failed === true));
+      orphaned.set(m.vip, lost ? (orphaned.get(m.vip) ?? 0) + 1 : 0);
+      if (!lost || orphaned.get(m.vip)! < 2) continue;
+      // Not when a VM that answers holds it after all (a repair set it without its record).
+      if ((yield* call('network', 'vipHolders', m.vip)).some((h) => h !== holder)) continue;
+      separated ??= new Set((yield* readFile<VmRow>(PSS_KEYS.separation)).map((r) => r.host));
+      const ps2 = layoutFor(t, { [g.name]: 'ps2' }).holders[m.vip];
+      const to = [out.holders[m.vip], ps2, ...g.members.map((x) => x.vm), g.spare].find((vm) => vm !== undefined && vm !== holder && measured(vm) && !separated!.has(vm));
+      if (to === undefined) continue;
+      try {
+        if ((yield* moveVip(m.vip, holder, to, (cur) => cur === holder || cur === '', undefined, { fence: true, rollback: true })) !== 'moved') continue;
+      } catch {
+        continue;
+      }
+      orphaned.set(m.vip, 0);
+      yield* trace('pss.stand-in', m.vip, { manager: c.manager, from: holder, to });
+      const holders = { ...out.holders, [m.vip]: to };
+      out = { holders, spares: out.spares, active: activeHosts(t, holders, out.spares) };
+    }
+  }
+  return out;
 }
 
 /** Runs a plan; returns the layout reached (the target, or as far as it got: the next period plans the rest). */
@@ -174,7 +222,13 @@ function* change(c: PssConfig, from: Layout, to: Layout, plan: Plan, conditions:
   // 1. Real servers back from suspension (the real server file's MAC: Wake-on-LAN).
   yield* parallel('wake', plan.resumeHosts.map((h) => [h, function* () {
     yield* trace('pss.wol', h, { manager: c.manager, mac: c.macs[h] ?? '' });
-    yield* call('power', 'resume', h);
+    try {
+      yield* call('power', 'resume', h);
+    } catch (e) {
+      // Hardened: a server that is on already (an earlier wake whose VIP moves did not all go
+      // through) is not one that failed to wake.
+      if (c.safety === 'paper' || !(yield* call('prober', 'probe', { kind: 'network', target: h, timeoutUs: c.intervalUs / 4 })).ok) throw e;
+    }
   }]));
   // 2. Spares activated on their base servers; spares that change base migrate live.
   yield* parallel('spare', [
@@ -192,17 +246,30 @@ function* change(c: PssConfig, from: Layout, to: Layout, plan: Plan, conditions:
   for (const { vm, host } of [...plan.startSpares, ...plan.moveSpares]) if (!failed.has(`spare ${vm}`)) reached.spares[vm] = host;
   // 3. VIPs: off the old holder, onto the new one. With the MSBS beside it (sif), through the
   // VIP's record (files.ts moveVip): off whoever holds it now, a backup the MSBS set it on too.
+  // Hardened, beside the MSBS: no VIP goes to a VM the MSBS separated (it or its real server is in
+  // trouble; its backup stands in for it), and a move fences the old holder and puts the VIP back
+  // on it when the new one cannot take it: the VIP stays where it is, and so does its server.
+  const hardened = c.sif !== undefined && c.safety !== 'paper';
+  const separated = hardened ? new Set((yield* readFile<VmRow>(PSS_KEYS.separation)).map((r) => r.host)) : new Set<string>();
   for (const m of plan.vipMoves) {
     const host = vmHost(t, reached, m.to);
     if (host === null || failed.has(`wake ${host}`) || (reached.spares[m.to] === undefined && t.groups.some((g) => g.spare === m.to))) {
       failures.push(`vip ${m.vip} ${m.from} -> ${m.to}: not moved, ${m.to} is not running`);
       continue;
     }
+    if (separated.has(m.to)) {
+      failures.push(`vip ${m.vip} ${m.from} -> ${m.to}: not moved, ${m.to} is separated`);
+      continue;
+    }
     let removed = false;
     try {
       if (c.sif) {
         removed = true;
-        yield* moveVip(m.vip, m.from, m.to, () => true);
+        const r = yield* moveVip(m.vip, m.from, m.to, () => true, undefined, hardened ? { fence: true, rollback: true } : {});
+        if (r === 'unfenced') {
+          failures.push(`vip ${m.vip} ${m.from} -> ${m.to}: not moved, its holder is out of reach`);
+          continue;
+        }
       } else {
         if (m.from) yield* call('network', 'removeVip', m.vip, m.from);
         removed = true;
@@ -210,7 +277,7 @@ function* change(c: PssConfig, from: Layout, to: Layout, plan: Plan, conditions:
       }
       reached.holders[m.vip] = m.to;
     } catch (e) {
-      if (removed) reached.holders[m.vip] = '';
+      if (removed) reached.holders[m.vip] = hardened ? yield* recordedHolder(m.vip) : '';
       failures.push(`vip ${m.vip} ${m.from} -> ${m.to}: ${portErrorOf(e).message}`);
     }
   }
@@ -288,7 +355,13 @@ function* reconcile(c: PssConfig, l: Layout, conditions: Record<string, Conditio
     const mine = new Set([g.spare, ...g.members.map((m) => m.vm)]);
     for (const m of g.members) {
       const holder = l.holders[m.vip];
-      if (holder === undefined || separated.has(holder)) continue;
+      if (holder === undefined) continue;
+      if (separated.has(holder)) {
+        // Its own VIP is the MSBS's to hand back; another one of the layout waits for the VM to be
+        // back (tried again next period: a restarted PSS otherwise never moved it).
+        if (g.members.find((x) => x.vm === holder)?.vip !== m.vip) failures.push(`vip ${m.vip} on ${holder}: ${holder} is separated`);
+        continue;
+      }
       // A VIP moves only onto a holder that runs (else it stays where it is), off the others first.
       const now = yield* call('network', 'vipHolders', m.vip);
       if (!now.includes(holder) && !running.has(holder) && !(yield* call('hypervisor', 'list')).some((v) => v.name === holder && v.state === 'running')) {
@@ -300,6 +373,8 @@ function* reconcile(c: PssConfig, l: Layout, conditions: Record<string, Conditio
       // Not set while another VM that still may answer for it keeps it (one out of reach, alive).
       if (failures.length > before) continue;
       if (!now.includes(holder)) yield* attempt(`vip ${m.vip} on ${holder}`, () => call('network', 'assignVip', m.vip, holder));
+      // Beside the MSBS the VIP's record says where it is now (the MSBS and the stand-ins read it).
+      if (c.sif && failures.length === before) yield* setRecordedHolder(m.vip, holder);
     }
   }
   for (const g of t.groups) {
@@ -320,7 +395,14 @@ function* writeFiles(c: PssConfig, l: Layout, conditions: Record<string, Conditi
   const operation: VmRow[] = [];
   for (const [vip, vm] of Object.entries(l.holders)) {
     if (!separated.has(vm)) operation.push({ group: groupOf(vm), realServer: hostOf(vm), vip, host: vm });
-    else operation.push(...current.filter((r) => r.vip === vip && r.host !== vm));
+    else {
+      const rows = current.filter((r) => r.vip === vip && r.host !== vm);
+      // Hardened beside the MSBS: the VIP's record is where it is (the layout's holder was
+      // separated while the transition moved the VIP onto it, after the SIF's edit).
+      const rec = c.sif && c.safety !== 'paper' ? yield* recordedHolder(vip) : '';
+      if (rec === vm || (rec !== '' && !rows.some((r) => r.host === rec) && groupOf(rec) !== '')) operation.push({ group: groupOf(rec), realServer: hostOf(rec), vip, host: rec });
+      else operation.push(...rows);
+    }
   }
   yield* editFile<VmRow>(PSS_KEYS.operation, () => operation);
   yield* editFile<VmRow>(PSS_KEYS.accessStop, () => accessStopped(t, l).map((vm) => ({ group: groupOf(vm), realServer: hostOf(vm), vip: '', host: vm })));

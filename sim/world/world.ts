@@ -26,6 +26,8 @@ interface Host {
   linkUp: boolean;
   /** Operation in flight that will change the power state (cancelled if the host is cut off). */
   powerToken: number;
+  /** The caller waiting for that operation: told when a fault cancels it (else it waited for ever). */
+  powerWaiter?: SimFuture<void>;
 }
 
 interface Vm {
@@ -614,9 +616,10 @@ export class World {
   restartHost(name: string): SimFuture<void> {
     const h = this.host(name);
     if (h.state === 'off' || h.state === 'failed') return SimFuture.rejected(new WorldError(`host ${name} is ${h.state}`));
-    this.kernel.cancel(h.powerToken);
+    this.cancelPower(h, name, 'restarting');
     this.setHostState(name, 'restarting');
     const f = new SimFuture<void>();
+    h.powerWaiter = f;
     h.powerToken = this.later(this.draw(h.spec.restartS as Dist, `host/${name}/restart`), () => {
       this.setHostState(name, 'on');
       f.resolve();
@@ -627,20 +630,29 @@ export class World {
   /** Turns a host off (Nt2). */
   shutdownHost(name: string): void {
     const h = this.host(name);
-    this.kernel.cancel(h.powerToken);
+    this.cancelPower(h, name, 'off');
     this.setHostState(name, 'off');
   }
 
   failHost(name: string): void {
     const h = this.host(name);
-    this.kernel.cancel(h.powerToken);
+    this.cancelPower(h, name, 'failed');
     this.setHostState(name, 'failed');
+  }
+
+  /** Cancels the power operation in flight; its caller learns that the host went `to`. */
+  private cancelPower(h: Host, name: string, to: string): void {
+    this.kernel.cancel(h.powerToken);
+    const w = h.powerWaiter;
+    h.powerWaiter = undefined;
+    w?.reject(new WorldError(`host ${name} went ${to} during a power operation`));
   }
 
   suspendHost(name: string): SimFuture<void> {
     const h = this.host(name);
     if (h.state !== 'on') return SimFuture.rejected(new WorldError(`host ${name} is ${h.state}, not on`));
     const f = new SimFuture<void>();
+    h.powerWaiter = f;
     h.powerToken = this.later(this.draw(h.spec.suspendS as Dist, `host/${name}/suspend`), () => {
       this.setHostState(name, 'suspended');
       f.resolve();
@@ -652,6 +664,7 @@ export class World {
     const h = this.host(name);
     if (h.state !== 'suspended') return SimFuture.rejected(new WorldError(`host ${name} is ${h.state}, not suspended`));
     const f = new SimFuture<void>();
+    h.powerWaiter = f;
     h.powerToken = this.later(this.draw(h.spec.resumeS as Dist, `host/${name}/resume`), () => {
       this.setHostState(name, 'on');
       f.resolve();
