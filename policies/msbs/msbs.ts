@@ -18,6 +18,7 @@ import { call, isGone, mailboxOf, portErrorOf } from '../../engine/ports/index.t
 import type { AgentMessage } from '../../engine/ports/messenger.ts';
 import type { ProbeSpec } from '../../engine/ports/probe.ts';
 import { editFile, moveRows, moveVip, PSS_KEYS, readFile, type RealRow, type VmRow } from '../pss/files.ts';
+import { storeCall } from '../store.ts';
 
 export interface DbssConfig {
   manager: string;
@@ -92,7 +93,7 @@ export function* dbss(first: DbssConfig): Process<void> {
       yield* status('access-stop');
       continue;
     }
-    if ((yield* call('store', 'get', handoverKey(c.target))) !== null) continue; // the DSRS has it
+    if ((yield* storeCall('get', handoverKey(c.target))) !== null) continue; // the DSRS has it
     const r = yield* call('prober', 'probe', examine(c));
     if (r.ok) {
       yield* status('normal');
@@ -143,7 +144,7 @@ export function* dbss(first: DbssConfig): Process<void> {
     const rs = yield* call('prober', 'probe', { kind: 'network', target: c.realServer, timeoutUs: c.networkTimeoutUs });
     if (!rs.ok) {
       // Hardened: the record names the real server, so that its DSRS also brings back a spare (which has no backup).
-      yield* call('store', 'cas', handoverKey(c.target), 0, c.safety === 'paper' ? { backup: holder, vips } : { backup: holder, vips, realServer: c.realServer });
+      yield* storeCall('cas', handoverKey(c.target), 0, c.safety === 'paper' ? { backup: holder, vips } : { backup: holder, vips, realServer: c.realServer });
       yield* trace('msbs.handover', c.target, { manager: c.manager, to: `dsrs/${c.realServer}` });
       continue;
     }
@@ -277,7 +278,7 @@ export function* dsrs(c: DsrsConfig): Process<void> {
       }
     }
     for (const vm of c.vms) {
-      const h = yield* call('store', 'get', handoverKey(vm.target));
+      const h = yield* storeCall('get', handoverKey(vm.target));
       const rec = h?.value as { backup: string | null; vips: string[] } | undefined;
       if (h && rec) {
         if (rec.backup) yield* handBack(c.manager, vm.target, rec.backup, rec.vips, vm.safety !== 'paper');
@@ -288,7 +289,7 @@ export function* dsrs(c: DsrsConfig): Process<void> {
             // said by the DBSS at its next examination
           }
         }
-        yield* call('store', 'del', handoverKey(vm.target), h.version);
+        yield* storeCall('del', handoverKey(vm.target), h.version);
       }
       yield* trace('target.recovered', vm.target, { manager: c.manager, by: `dsrs/${c.target}` });
     }
@@ -305,7 +306,7 @@ export function* dsrs(c: DsrsConfig): Process<void> {
  */
 function* sparesBack(c: DsrsConfig): Op<void> {
   const own = new Set(c.vms.map((v) => v.target));
-  for (const h of yield* call('store', 'list', 'msbs/handover/')) {
+  for (const h of yield* storeCall('list', 'msbs/handover/')) {
     const rec = h.value as { backup: string | null; vips: string[]; realServer?: string };
     const vm = h.key.slice('msbs/handover/'.length);
     if (rec.realServer !== c.target || own.has(vm) || rec.backup !== null) continue;
@@ -318,7 +319,7 @@ function* sparesBack(c: DsrsConfig): Op<void> {
     } catch (e) {
       yield* trace('msbs.error', vm, { manager: c.manager, step: 'start spare', reason: portErrorOf(e).message });
     }
-    yield* call('store', 'del', h.key, h.version);
+    yield* storeCall('del', h.key, h.version);
   }
 }
 

@@ -3,6 +3,7 @@
 // file lock, without a lock that a dead editor could leave held.
 import { call } from '../../engine/ports/index.ts';
 import { sleep, type Op } from '../../engine/runtime/effects.ts';
+import { storeCall } from '../store.ts';
 import type { Condition } from './decide.ts';
 
 export const PSS_KEYS = {
@@ -45,16 +46,16 @@ export interface StateRow {
 
 /** Reads a file (an absent record is an empty file). */
 export function* readFile<T>(key: string): Op<T[]> {
-  const r = yield* call('store', 'get', key);
+  const r = yield* storeCall('get', key);
   return ((r?.value as T[] | undefined) ?? []).slice();
 }
 
 /** Edits a file with compare-and-set: `f` gets the current rows and returns the new ones. */
 export function* editFile<T>(key: string, f: (rows: T[]) => T[]): Op<T[]> {
   for (;;) {
-    const cur = yield* call('store', 'get', key);
+    const cur = yield* storeCall('get', key);
     const next = f(((cur?.value as T[] | undefined) ?? []).slice());
-    const r = yield* call('store', 'cas', key, cur?.version ?? 0, next);
+    const r = yield* storeCall('cas', key, cur?.version ?? 0, next);
     if (r.ok) return next;
   }
 }
@@ -88,7 +89,7 @@ interface VipRecord {
  */
 export function* moveVip(vip: string, assumed: string, to: string, may: (holder: string) => boolean, waitUs = 100_000): Op<'moved' | 'skipped'> {
   for (;;) {
-    const r = yield* call('store', 'get', vipKey(vip));
+    const r = yield* storeCall('get', vipKey(vip));
     const rec = r?.value as VipRecord | undefined;
     if (rec?.moving) {
       yield* sleep(waitUs);
@@ -96,7 +97,7 @@ export function* moveVip(vip: string, assumed: string, to: string, may: (holder:
     }
     const cur = rec?.holder ?? assumed;
     if (!may(cur)) return 'skipped';
-    const claim = yield* call('store', 'cas', vipKey(vip), r?.version ?? 0, { holder: cur, moving: true } satisfies VipRecord);
+    const claim = yield* storeCall('cas', vipKey(vip), r?.version ?? 0, { holder: cur, moving: true } satisfies VipRecord);
     if (!claim.ok) continue;
     for (const old of new Set([cur, assumed])) {
       if (old === '' || old === to) continue;
@@ -109,10 +110,10 @@ export function* moveVip(vip: string, assumed: string, to: string, may: (holder:
     try {
       yield* call('network', 'assignVip', vip, to);
     } catch (e) {
-      yield* call('store', 'cas', vipKey(vip), claim.version, { holder: '', moving: false } satisfies VipRecord);
+      yield* storeCall('cas', vipKey(vip), claim.version, { holder: '', moving: false } satisfies VipRecord);
       throw e;
     }
-    yield* call('store', 'cas', vipKey(vip), claim.version, { holder: to, moving: false } satisfies VipRecord);
+    yield* storeCall('cas', vipKey(vip), claim.version, { holder: to, moving: false } satisfies VipRecord);
     return 'moved';
   }
 }
