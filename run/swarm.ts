@@ -53,6 +53,8 @@ export interface Schedule {
   faults: FaultPlan[];
   /** pss, msbs: windows of heavy load inside the VMs (µs; light outside them) and when the clients' accesses stop (µs; absent: never). */
   load?: { heavy: Array<[number, number]>; accessesEndUs?: number };
+  /** The scenario places the store (a node "store" of its own): a host whose link is down loses it too. */
+  storePlaced?: boolean;
   /** Knobs of the newer systems (lbcluster: advertInt, retry, preempt, ...; navigator: lease). */
   knobs?: Record<string, number | boolean>;
 }
@@ -146,7 +148,8 @@ function withStoreCuts(arb: fc.Arbitrary<Schedule>): fc.Arbitrary<Schedule> {
       ...s,
       faults: s.faults.map((f, j) => (j === i ? { ...f, [side]: [...(f[side] ?? []), DEFAULT_STORE_NODE] } : f)),
     }));
-    return fc.oneof({ weight: 6, arbitrary: fc.constant(s) }, { weight: 1, arbitrary: own }, { weight: 1, arbitrary: joined });
+    const placed = fc.constant<Schedule>({ ...s, storePlaced: true });
+    return fc.oneof({ weight: 12, arbitrary: fc.constant(s) }, { weight: 2, arbitrary: own }, { weight: 2, arbitrary: joined }, { weight: 2, arbitrary: placed });
   });
 }
 
@@ -384,6 +387,7 @@ export function scheduleScenario(s: Schedule): Record<string, unknown> {
     network: NETWORK,
     contention: { ioFraction: 0 },
     ...world,
+    ...(s.storePlaced ? { store: { node: DEFAULT_STORE_NODE } } : {}),
     faults: faultsOf(s),
     policies,
     seed: s.seed,
