@@ -4,7 +4,10 @@
 import { describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { PortError, type Ports } from '../engine/ports/index.ts';
-import { parseScenario } from '../run/sim.ts';
+import { join } from 'node:path';
+import { buildSimulation, parseScenario, readScenario } from '../run/sim.ts';
+import { StoreReplica } from '../trace/store.ts';
+import { checkModel, checkTrace } from '../trace/checkers.ts';
 import { Simulation } from '../adapters/sim/simulation.ts';
 import { scenarioSchema, type Scenario } from '../sim/scenario/schema.ts';
 import { storeOutOfReach } from '../policies/store.ts';
@@ -96,5 +99,38 @@ describe('the store as a node', () => {
     expect(msgs({ store: { node: 'etcd' }, faults: [{ kind: 'partition', a: ['m'], b: ['store'], at: '1s' }] })).toEqual(['faults.0.b.0: no host, VM or client "store"']);
     expect(msgs({ store: { node: 'v1' } })).toEqual(['store.node: the store\'s node "v1" is a VM (the store runs on a host or on a node of its own)']);
     expect(msgs({ store: { node: 'c1' } })).toEqual(['store.node: the store\'s node "c1" is a client\'s name']);
+  });
+});
+
+describe('a P2P manager cut off from the store', () => {
+  // kitamura-2018 Fig. 13 Nt2: FTP shut down at 65 s; Mail (its P1 manager) recovers it.
+  const fig13 = () => readScenario(join(import.meta.dirname, 'golden', 'p2p-fig13-nt2', 'scenario.yaml'));
+  const run = (extra: Scenario['faults']) => {
+    const s = fig13();
+    const sim = buildSimulation({ ...s, faults: [...s.faults, ...extra] }, { seed: 1 });
+    sim.run();
+    return sim.events;
+  };
+
+  it('writes nothing while cut off, and the target is still recovered (after the heal, from what the store says)', () => {
+    const plain = run([]);
+    const recoveredAt = (ev: typeof plain) => ev.find((e) => e.kind === 'target.recovered' && e.subject === 'FTP')?.t;
+    expect(recoveredAt(plain)).toBeDefined();
+    const cutFrom = 60 * S;
+    const cutFor = 60 * S;
+    const ev = run([{ kind: 'partition', a: ['Mail'], b: ['store'], oneWay: false, at: cutFrom, duration: cutFor }]);
+    const during = (e: { t: number }) => e.t >= cutFrom && e.t < cutFrom + cutFor;
+    // Mail cannot write while cut off: its calls fail (traced) and none of its writes lands.
+    expect(ev.filter((e) => e.kind === 'store.error' && e.subject === 'Mail' && during(e)).length).toBeGreaterThan(0);
+    expect(ev.filter((e) => e.kind === 'store.write' && e.data?.by === 'Mail' && during(e))).toEqual([]);
+    // FTP is recovered in the end, later than without the cut, and the trace holds its records.
+    expect(recoveredAt(ev)).toBeGreaterThan(recoveredAt(plain)!);
+    const replica = new StoreReplica();
+    for (const e of ev) replica.apply(e);
+    expect(replica.keys().length).toBeGreaterThan(0);
+    // The cut adds no violation to the run's (the paper setup's own: FTPb over Mail's memory, S4).
+    const s = fig13();
+    const keys = (events: typeof ev, faults: Scenario['faults']) => [...new Set(checkTrace(events, checkModel({ ...s, faults }, s.until)).violations.map((v) => v.key))];
+    expect(keys(ev, [...s.faults, { kind: 'partition', a: ['Mail'], b: ['store'], oneWay: false, at: cutFrom, duration: cutFor }])).toEqual(keys(plain, s.faults));
   });
 });
