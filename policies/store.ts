@@ -9,8 +9,8 @@
 // wrote meanwhile it is refused, and the program reads again. Any other failure is thrown.
 // Programs that must not hold (a lease holder that must give its VIP up in time) catch the
 // port's error themselves instead.
-import { call, portErrorOf, type Store } from '../engine/ports/index.ts';
-import { sleep, type Op } from '../engine/runtime/effects.ts';
+import { portErrorOf, type Store } from '../engine/ports/index.ts';
+import { callPort, sleep, type Op } from '../engine/runtime/effects.ts';
 
 /** Pause between two tries of a store call that found the store out of reach. */
 export const STORE_RETRY_US = 1_000_000;
@@ -28,7 +28,8 @@ type Fn = (...args: never[]) => unknown;
 export function* storeCall<O extends StoreOp>(op: O, ...args: Store[O] extends Fn ? Parameters<Store[O]> : never): Op<Store[O] extends Fn ? Awaited<ReturnType<Store[O]>> : never> {
   for (;;) {
     try {
-      return (yield* (call as (port: 'store', op: string, ...a: unknown[]) => Op<unknown>)('store', op, ...args)) as Store[O] extends Fn ? Awaited<ReturnType<Store[O]>> : never;
+      // callPort, not call: one generator per store call, as before (`call` is one itself).
+      return (yield* callPort('store', op, args)) as Store[O] extends Fn ? Awaited<ReturnType<Store[O]>> : never;
     } catch (e) {
       if (!storeOutOfReach(e)) throw e;
       yield* sleep(STORE_RETRY_US);
