@@ -10,7 +10,7 @@ import { stringify } from 'yaml';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { buildSimulation, parseScenario } from './sim.ts';
-import { scenarioSchema, type Scenario } from '../sim/scenario/schema.ts';
+import { DEFAULT_STORE_NODE, scenarioSchema, type Scenario } from '../sim/scenario/schema.ts';
 import { POLICIES } from '../policies/registry.ts';
 import { checkModel, checkTrace, type CheckResult, type Violation, type ViolationKey } from '../trace/checkers.ts';
 
@@ -53,6 +53,8 @@ export interface Schedule {
   faults: FaultPlan[];
   /** pss, msbs: windows of heavy load inside the VMs (µs; light outside them) and when the clients' accesses stop (µs; absent: never). */
   load?: { heavy: Array<[number, number]>; accessesEndUs?: number };
+  /** The scenario places the store (a node "store" of its own): a host whose link is down loses it too. */
+  storePlaced?: boolean;
   /** Knobs of the newer systems (lbcluster: advertInt, retry, preempt, ...; navigator: lease). */
   knobs?: Record<string, number | boolean>;
 }
@@ -71,6 +73,8 @@ const suspendDist: fc.Arbitrary<Dist> = fc.oneof({ weight: 3, arbitrary: fc.cons
 
 /** Names of the generated system of a policy: hosts (with services), VMs, clients, and what each fault kind may hit. */
 export interface SystemNames {
+  /** The policy keeps records in the store (partitions may then cut it off). */
+  usesStore?: boolean;
   hosts: string[];
   serviceHosts: string[];
   vms: string[];
@@ -96,8 +100,8 @@ export function systemNames(policy: SwarmPolicy, n: number): SystemNames {
     const backups = members.map((m) => `${m}b`);
     const clients = PSS_MEMBERS.map((m) => `c-${m.vip}`);
     // The PSS alone recovers nothing: its faults are the manager's (cut off, paused) and partitions.
-    if (policy === 'pss') return { hosts: ['mgmt', 'RS1', 'RS2', 'RS3'], serviceHosts: [], vms: [...members, ...spares], clients, serviceTargets: [], hostTargets: ['mgmt'], vmTargets: [] };
-    return { hosts: ['mgmt', 'RS1', 'RS2', 'RS3'], serviceHosts: [], vms: [...members, ...spares, ...backups], clients, serviceTargets: members, hostTargets: ['RS1', 'RS2', 'RS3', 'mgmt'], vmTargets: [...members, ...backups] };
+    if (policy === 'pss') return { usesStore: true, hosts: ['mgmt', 'RS1', 'RS2', 'RS3'], serviceHosts: [], vms: [...members, ...spares], clients, serviceTargets: [], hostTargets: ['mgmt'], vmTargets: [] };
+    return { usesStore: true, hosts: ['mgmt', 'RS1', 'RS2', 'RS3'], serviceHosts: [], vms: [...members, ...spares, ...backups], clients, serviceTargets: members, hostTargets: ['RS1', 'RS2', 'RS3', 'mgmt'], vmTargets: [...members, ...backups] };
   }
   if (policy === 'dpm' || policy === 'ovirt') {
     // The host-power baselines recover nothing (no restart of a VM or a daemon): their faults are
@@ -106,7 +110,7 @@ export function systemNames(policy: SwarmPolicy, n: number): SystemNames {
   }
   if (policy === 'navigator') {
     const hosts = Array.from({ length: Math.max(3, Math.min(4, n)) }, (_, i) => `pc${i + 1}`);
-    return { hosts, serviceHosts: [], vms: ['nav-a', 'nav-b'], clients: ['c-nav'] };
+    return { usesStore: true, hosts, serviceHosts: [], vms: ['nav-a', 'nav-b'], clients: ['c-nav'] };
   }
   if (policy === 'lbcluster') {
     const directors = n >= 4 ? ['d1', 'd2', 'd3'] : ['d1', 'd2'];
@@ -114,18 +118,49 @@ export function systemNames(policy: SwarmPolicy, n: number): SystemNames {
     return { hosts: [...directors, ...reals], serviceHosts: [...directors, ...reals], vms: [], clients: ['c-lb'], vmTargets: [] };
   }
   const hosts = Array.from({ length: n }, (_, i) => `S${i + 1}`);
-  return { hosts, serviceHosts: hosts, vms: hosts.map((h) => `${h}b`), clients: hosts.map((h) => `c-${h}`) };
+  return { usesStore: true, hosts, serviceHosts: hosts, vms: hosts.map((h) => `${h}b`), clients: hosts.map((h) => `c-${h}`) };
 }
 
 const AT_S = [4, 10, 15, 20, 30, 45, 60];
 const DURATIONS_US = [1, 1 * S, 4 * S, 8_150_001, 15 * S, 43 * S, 68 * S];
 
+const faultAt = fc.oneof(
+  { weight: 6, arbitrary: fc.tuple(fc.constantFrom(...AT_S), fc.constantFrom(0, 0, 0, 1, 250_001, 1_500_000)).map(([s, off]) => s * S + off) },
+  fc.tuple(fc.constantFrom(10, 20), fc.constantFrom(20, 40)).map(([min, max]) => ({ dist: { kind: 'uniform' as const, min, max } })),
+);
+const faultHealing = fc.option(fc.constantFrom(...DURATIONS_US), { nil: undefined, freq: 4 });
+
+/**
+ * Cuts of the store (its node, DEFAULT_STORE_NODE) for a schedule of a policy that uses it: in
+ * about one schedule in four, a partition between some hosts and the store, or the store on one
+ * side of a partition the schedule has. Drawn after the schedule itself (a chain), so the
+ * schedules drawn before the store was a node stay what they were, each with or without a cut.
+ */
+function withStoreCuts(arb: fc.Arbitrary<Schedule>): fc.Arbitrary<Schedule> {
+  return arb.chain((s) => {
+    const names = systemNames(s.policy, s.group.length || 4);
+    if (!names.usesStore) return fc.constant(s);
+    const partitions = s.faults.flatMap((f, i) => (f.kind === 'partition' ? [i] : []));
+    const own = fc.record({
+      kind: fc.constant('partition'),
+      a: fc.subarray(names.hostTargets ?? names.hosts, { minLength: 1 }),
+      b: fc.constant<string[]>([DEFAULT_STORE_NODE]),
+      oneWay: fc.boolean(),
+      at: faultAt,
+      duration: faultHealing,
+    }, { requiredKeys: ['kind', 'a', 'b', 'oneWay', 'at'] }).map((f): Schedule => ({ ...s, faults: [...s.faults, f] }));
+    const joined = partitions.length === 0 ? own : fc.tuple(fc.constantFrom(...partitions), fc.constantFrom('a' as const, 'b' as const)).map(([i, side]): Schedule => ({
+      ...s,
+      faults: s.faults.map((f, j) => (j === i ? { ...f, [side]: [...(f[side] ?? []), DEFAULT_STORE_NODE] } : f)),
+    }));
+    const placed = fc.constant<Schedule>({ ...s, storePlaced: true });
+    return fc.oneof({ weight: 12, arbitrary: fc.constant(s) }, { weight: 2, arbitrary: own }, { weight: 2, arbitrary: joined }, { weight: 2, arbitrary: placed });
+  });
+}
+
 function faultArb(names: SystemNames): fc.Arbitrary<FaultPlan[]> {
-  const at = fc.oneof(
-    { weight: 6, arbitrary: fc.tuple(fc.constantFrom(...AT_S), fc.constantFrom(0, 0, 0, 1, 250_001, 1_500_000)).map(([s, off]) => s * S + off) },
-    fc.tuple(fc.constantFrom(10, 20), fc.constantFrom(20, 40)).map(([min, max]) => ({ dist: { kind: 'uniform' as const, min, max } })),
-  );
-  const healing = fc.option(fc.constantFrom(...DURATIONS_US), { nil: undefined, freq: 4 });
+  const at = faultAt;
+  const healing = faultHealing;
   const host = fc.constantFrom(...(names.hostTargets ?? names.hosts));
   const nodes = [...names.hosts, ...names.vms, ...names.clients];
   const serviceTargets = names.serviceTargets ?? [...names.serviceHosts, ...names.vms];
@@ -159,6 +194,10 @@ function faultArb(names: SystemNames): fc.Arbitrary<FaultPlan[]> {
 
 /** Random schedules of one policy's system. */
 export function scheduleArb(policy: SwarmPolicy, safety?: 'paper' | 'hardened'): fc.Arbitrary<Schedule> {
+  return withStoreCuts(drawSchedule(policy, safety));
+}
+
+function drawSchedule(policy: SwarmPolicy, safety?: 'paper' | 'hardened'): fc.Arbitrary<Schedule> {
   if (policy !== 'failover' && policy !== 'p2p') return newerScheduleArb(policy, safety);
   const n = fc.constantFrom(2, 3, 3, 4, 5);
   return n.chain((size) => {
@@ -381,6 +420,7 @@ export function scheduleScenario(s: Schedule): Record<string, unknown> {
     network: NETWORK,
     contention: { ioFraction: 0 },
     ...world,
+    ...(s.storePlaced ? { store: { node: DEFAULT_STORE_NODE } } : {}),
     faults: faultsOf(s),
     policies,
     seed: s.seed,

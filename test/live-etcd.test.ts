@@ -4,17 +4,18 @@
 // management program's "alive" record disappears ~TTL after the program stops keeping it alive.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EtcdStore } from '../adapters/etcd/store.ts';
+import { StoreReplica } from '../trace/store.ts';
 import { startEtcd, type Etcd } from './helpers/live/etcd.ts';
 import { median, until } from './helpers/live/procs.ts';
 
 let etcd: Etcd;
 let store: EtcdStore;
 let other: EtcdStore;
-const events: Array<{ kind: string; subject: string }> = [];
+const events: Array<{ t: number; kind: string; subject: string; data: Record<string, unknown> }> = [];
 
 beforeAll(async () => {
   etcd = await startEtcd();
-  store = new EtcdStore({ hosts: [etcd.endpoint], prefix: 'hatwin/test-a/', emit: (kind, subject) => events.push({ kind, subject }) });
+  store = new EtcdStore({ hosts: [etcd.endpoint], prefix: 'hatwin/test-a/', agent: 'Mail', emit: (kind, subject, data) => events.push({ t: events.length, kind, subject, data }) });
   other = new EtcdStore({ hosts: [etcd.endpoint], prefix: 'hatwin/test-b/' });
   // Healthy when a read answers.
   await until(async () => store.get('probe').then(() => true, () => false), 10_000, 'etcd answering');
@@ -46,7 +47,20 @@ describe('Store over etcd: compare-and-set on the mod revision', () => {
     expect(await store.del('p2p/membership', 0)).toBe(false);
     expect(await store.del('p2p/membership', u.version)).toBe(true);
     expect(await store.get('p2p/membership')).toBeNull();
-    expect(events.map((e) => e.kind)).toEqual(['store.write', 'store.write', 'store.delete']);
+    // Every CAS and delete is a line: refused ones with the version expected and the one found;
+    // the writes rebuild the record (the second as the change from the first).
+    expect(events.map((e) => [e.kind, e.data.expect ?? null, e.data.by])).toEqual([
+      ['store.write', 0, 'Mail'], ['store.conflict', 0, 'Mail'], ['store.write', c.version, 'Mail'], ['store.conflict', c.version, 'Mail'],
+      ['store.conflict', 5, 'Mail'], ['store.conflict', c.version, 'Mail'], ['store.delete', null, 'Mail'],
+    ]);
+    expect(events[1].data.version).toBe(c.version);
+    expect(events[3].data.version).toBe(u.version);
+    const replica = new StoreReplica();
+    expect(replica.apply(events[0])).toEqual({ group: ['Login', 'Mail'], separation: [] });
+    expect(replica.apply(events[2])).toEqual({ group: ['Login'], separation: ['Mail'] });
+    expect(replica.version('p2p/membership')).toBe(u.version);
+    for (const e of events.slice(3)) replica.apply(e);
+    expect(replica.keys()).toEqual([]);
   });
 
   it('lists a prefix in key order, only this lab\'s keys', async () => {

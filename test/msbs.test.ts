@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { buildSimulation, readScenario } from '../run/sim.ts';
 import { maxVipHolders } from '../trace/metrics.ts';
 import type { TraceEvent } from '../trace/event.ts';
+import { StoreReplica } from '../trace/store.ts';
 import type { FaultSpec, Scenario } from '../sim/scenario/schema.ts';
 
 const FILE = join(import.meta.dirname, '..', 'experiments', 'scenarios', 'pss-msbs.yaml');
@@ -47,8 +48,11 @@ describe('msbs with the pss (kitamura-2019 §2.8-3.3, Table 5 troubles)', () => 
   it('the SIF starts a DBSS for each spare the PSS starts (Fig. 10(b)) and edits the files (A4, A5)', () => {
     const ev = run(light(base), TROUBLES[2][1](125_000_000));
     expect(ev.filter((e) => e.kind === 'sif.done' && e.data?.type === 'spare-started').map((e) => e.data?.vm).sort()).toEqual(['Fs', 'Ws']);
-    const writes = ev.filter((e) => e.kind === 'store.write' && e.subject === 'pss/operation' && e.t > 125_000_000);
-    const hosts = writes.map((w) => (w.data?.value as Array<{ host: string }>).map((r) => r.host));
+    const store = new StoreReplica();
+    const hosts = ev.flatMap((e) => {
+      const value = store.apply(e) as Array<{ host: string }> | undefined;
+      return e.kind === 'store.write' && e.subject === 'pss/operation' && e.t > 125_000_000 ? [value!.map((r) => r.host)] : [];
+    });
     expect(hosts.some((h) => h.includes('M1b') && !h.includes('M1'))).toBe(true);
     expect(hosts.at(-1)).toContain('M1');
   });

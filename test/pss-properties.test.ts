@@ -15,6 +15,7 @@ import fc from 'fast-check';
 import { join } from 'node:path';
 import { buildSimulation, readScenario } from '../run/sim.ts';
 import type { TraceEvent } from '../trace/event.ts';
+import { StoreReplica } from '../trace/store.ts';
 import type { FaultSpec, Scenario } from '../sim/scenario/schema.ts';
 import { fcParams } from './helpers/fc-params.ts';
 import { fig12Scenario } from '../experiments/pss/fig12.ts';
@@ -66,6 +67,7 @@ interface World {
   vmState: Map<string, string>;
   hostState: Map<string, string>;
   files: Map<string, Array<Record<string, unknown>>>;
+  store: StoreReplica;
 }
 
 function apply(w: World, e: TraceEvent): void {
@@ -77,7 +79,8 @@ function apply(w: World, e: TraceEvent): void {
     w.vmState.set(e.subject, String(d.state));
   }
   if (e.kind === 'host.state') w.hostState.set(e.subject, String(d.state));
-  if (e.kind === 'store.write') w.files.set(e.subject, (d.value as Array<Record<string, unknown>>) ?? []);
+  if (e.kind === 'store.write') w.files.set(e.subject, (w.store.apply(e) as Array<Record<string, unknown>>) ?? []);
+  if (e.kind === 'store.delete') w.store.apply(e);
 }
 
 const live = (w: World, vm: string): boolean => {
@@ -87,7 +90,7 @@ const live = (w: World, vm: string): boolean => {
 
 /** The first broken property of a run, or null. */
 export function brokenProperty(ev: readonly TraceEvent[], t: { light: number; moderate: number; lightCount: number }): string | null {
-  const w: World = { holders: new Map(), vmHost: new Map(), vmState: new Map(), hostState: new Map(), files: new Map() };
+  const w: World = { holders: new Map(), vmHost: new Map(), vmState: new Map(), hostState: new Map(), files: new Map(), store: new StoreReplica() };
   const touched = new Set<string>();
   const exams = new Map<string, Array<{ ls: number; cls: string; condition: string }>>();
   let lastExamAt = -1;

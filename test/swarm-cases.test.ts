@@ -55,6 +55,7 @@ const PAPER: Record<string, readonly SwarmKey[]> = {
   'navigator-paused-primary-returns-with-ip': ['S1'],
   'navigator-primary-container-crash-lease-kept': ['L1'],
   'navigator-primary-service-hung-unnoticed': ['L1'],
+  'navigator-store-cut-deposed-primary-container-left-running': ['L1'],
   'pss-manager-restart-forgets-ps1': ['L1'],
   // Found with safety: paper before the property tests of test/pss-properties.test.ts fixed the
   // PSS for both modes (a transition keeps the layout it reached; each VIP moves through its

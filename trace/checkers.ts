@@ -31,6 +31,7 @@
 // with their own grace bounds, and the PSS operation file is a management record (S3): no VIP in
 // it twice, and at the end every VIP in it once, on the VM that answers for it.
 import type { TraceEvent } from './event.ts';
+import { StoreReplica } from './store.ts';
 
 export type ViolationKey = 'S1' | 'S2' | 'S3' | 'S4' | 'S5' | 'L1' | 'L2';
 
@@ -330,7 +331,8 @@ class Replay {
   readonly holders = new Map<string, string[]>();
   readonly blocked = new Map<string, number>();
   readonly partitions: Array<{ a: string[]; b: string[]; oneWay: boolean }> = [];
-  readonly store = new Map<string, unknown>();
+  /** The store's records, rebuilt from its lines (trace/store.ts). */
+  readonly store = new StoreReplica(false);
   /** lbcluster: "instance|router" -> VRRP state. */
   readonly vrrp = new Map<string, string>();
   /** Each client's last access: ok, and the real server that answered (load-balanced VIPs). */
@@ -447,10 +449,8 @@ class Replay {
         return;
       }
       case 'store.write':
-        this.store.set(e.subject, d.value);
-        return;
       case 'store.delete':
-        this.store.delete(e.subject);
+        this.store.apply(e);
         return;
       case 'vrrp.state':
         this.vrrp.set(`${e.subject}|${String(d.router)}`, String(d.to));
@@ -529,7 +529,7 @@ export function checkTrace(events: readonly TraceEvent[], m: CheckModel): CheckR
   };
 
   const membershipCheck = (e: TraceEvent) => {
-    const mm = e.data?.value as Membership | undefined;
+    const mm = w.store.value(e.subject) as Membership | undefined;
     if (!mm || !Array.isArray(mm.group)) return;
     const g = new Set(mm.group);
     const sep = new Set(mm.separation);
@@ -653,7 +653,7 @@ export function checkTrace(events: readonly TraceEvent[], m: CheckModel): CheckR
 
   // S3 (PSS): the operation file never lists a VIP twice.
   const operationCheck = (e: TraceEvent) => {
-    const rows = (e.data?.value as Array<{ vip: string; host: string }> | undefined) ?? [];
+    const rows = (w.store.value(e.subject) as Array<{ vip: string; host: string }> | undefined) ?? [];
     const seen = new Map<string, string>();
     const twice: string[] = [];
     for (const r of rows) {
@@ -720,7 +720,7 @@ export function checkTrace(events: readonly TraceEvent[], m: CheckModel): CheckR
 /** The end-state properties: L1, L2, and the records-vs-world part of S3. */
 function endChecks(w: Replay, m: CheckModel, endUs: number, out: Violation[]): void {
   const inPartition = new Set(w.partitions.flatMap((p) => [...p.a, ...p.b]));
-  const membership = w.store.get('p2p/membership') as Membership | undefined;
+  const membership = w.store.value('p2p/membership') as Membership | undefined;
   // A host that cannot come back: failed, paused or cut off for good, or off with nobody to wake it.
   const alive = (h: string): boolean => {
     const s = w.host.get(h);
@@ -768,7 +768,7 @@ function endChecks(w: Replay, m: CheckModel, endUs: number, out: Violation[]): v
   for (const tg of p2pTargets) {
     // Records nobody is left to correct are not judged.
     if (skip(tg) || !tg.managers.some(alive)) continue;
-    const rec = w.store.get(`p2p/trouble/${tg.target}`) as TroubleRecord | undefined;
+    const rec = w.store.value(`p2p/trouble/${tg.target}`) as TroubleRecord | undefined;
     const vm = w.vm.get(tg.backupVm);
     const serving = w.nodeUp(tg.backupVm) && (w.holders.get(tg.vip) ?? []).includes(tg.backupVm);
     if (serving && (!rec || rec.host !== vm!.host)) {
@@ -796,7 +796,7 @@ function aliveAtEnd(w: Replay, m: CheckModel, h: string): boolean {
 function goalChecks(w: Replay, m: CheckModel, endUs: number, pilotsLost: ReadonlySet<string>, out: Violation[]): void {
   const inPartition = new Set(w.partitions.flatMap((p) => [...p.a, ...p.b]));
   const alive = (h: string) => aliveAtEnd(w, m, w.physical(h) ?? h);
-  const operation = w.store.get('pss/operation') as Array<{ vip: string; host: string }> | undefined;
+  const operation = w.store.value('pss/operation') as Array<{ vip: string; host: string }> | undefined;
   for (const g of m.vmGoals) {
     const st = w.vm.get(g.vm);
     if ([g.vm, ...g.managers, ...(st?.host ? [st.host] : [])].some((n) => inPartition.has(n)) || !g.managers.some(alive)) continue;

@@ -9,14 +9,17 @@ import { Etcd3, GRPCDeadlineExceededError, GRPCUnavailableError, type Namespace,
 import { asPortError, errorCodeOf, kindOfErrorCode, PortError, type PortErrorKind } from '../../engine/ports/errors.ts';
 import type { Store, Versioned } from '../../engine/ports/store.ts';
 import { holdLease, type LeaseHold } from './lease.ts';
+import { storeWriteData } from '../../trace/store.ts';
 
 export interface EtcdStoreOptions {
   /** etcd client endpoints, e.g. ["http://127.0.0.1:23790"]. */
   hosts: string[];
   /** Key prefix of this lab's records, e.g. "hatwin/p2p-mini/". */
   prefix: string;
-  /** Trace hook (same events as the sim store: store.write, store.delete). */
+  /** Trace hook (the sim store's lines, trace/store.ts: store.write as a change, store.delete, store.conflict). */
   emit?: (kind: string, subject: string, data: Record<string, unknown>) => void;
+  /** The host this client runs on (the `by` of its store lines). */
+  agent?: string;
   /** Per-call deadline. */
   timeoutMs?: number;
   /** Extra etcd3 client options (credentials, ...). */
@@ -96,24 +99,38 @@ export class EtcdStore implements Store {
     if (!Number.isSafeInteger(expectVersion) || expectVersion < 0) throw new RangeError(`cas ${key}: expectVersion must be an integer >= 0, got ${expectVersion}`);
     const json = JSON.stringify(value);
     if (json === undefined) throw new TypeError(`cas ${key}: value is not JSON-serialisable`);
-    // Absent means create_revision 0; present means this exact mod revision.
+    // Absent means create_revision 0; present means this exact mod revision. The get before the
+    // put returns the value it replaces, so the trace line can carry the change alone.
     const cmp = expectVersion === 0 ? this.ns.if(key, 'Create', '==', 0) : this.ns.if(key, 'Mod', '==', expectVersion);
-    const res = await cmp.then(this.ns.put(key).value(json)).else(this.ns.get(key)).commit();
+    const res = await cmp.then(this.ns.get(key), this.ns.put(key).value(json)).else(this.ns.get(key)).commit();
+    const kv = res.responses[0]?.response_range?.kvs?.[0];
     if (res.succeeded) {
       const version = rev(res.header.revision);
-      this.opts.emit?.('store.write', key, { version, value: value as unknown });
+      if (this.opts.emit) {
+        const prev: unknown = kv ? JSON.parse(kv.value.toString('utf8')) : undefined;
+        this.opts.emit('store.write', key, { ...storeWriteData({ version, expect: expectVersion, by: this.opts.agent, prev, next: JSON.parse(json) }) });
+      }
       return { ok: true, version };
     }
-    const kv = res.responses[0]?.response_range?.kvs?.[0];
-    return { ok: false, version: kv ? rev(kv.mod_revision) : 0 };
+    const found = kv ? rev(kv.mod_revision) : 0;
+    this.opts.emit?.('store.conflict', key, { op: 'cas', expect: expectVersion, version: found, ...this.by() });
+    return { ok: false, version: found };
+  }
+
+  private by(): { by?: string } {
+    return this.opts.agent === undefined ? {} : { by: this.opts.agent };
   }
 
   del(key: string, expectVersion: number): Promise<boolean> {
     return storeCall(key, async () => {
       checkKey(key);
       if (!Number.isSafeInteger(expectVersion) || expectVersion <= 0) return false;
-      const res = await this.ns.if(key, 'Mod', '==', expectVersion).then(this.ns.delete().key(key)).commit();
-      if (res.succeeded) this.opts.emit?.('store.delete', key, { version: expectVersion });
+      const res = await this.ns.if(key, 'Mod', '==', expectVersion).then(this.ns.delete().key(key)).else(this.ns.get(key)).commit();
+      if (res.succeeded) this.opts.emit?.('store.delete', key, { version: expectVersion, ...this.by() });
+      else {
+        const kv = res.responses[0]?.response_range?.kvs?.[0];
+        this.opts.emit?.('store.conflict', key, { op: 'del', expect: expectVersion, version: kv ? rev(kv.mod_revision) : 0, ...this.by() });
+      }
       return res.succeeded;
     });
   }

@@ -178,7 +178,7 @@ export async function livePorts(o: LivePortsOptions): Promise<LivePorts> {
 
   let store: EtcdStore | null = null;
   if (c.etcd) {
-    store = new EtcdStore({ hosts: c.etcd.hosts, prefix: c.etcd.prefix, emit: (k, s, d) => emit(k, s, d) });
+    store = new EtcdStore({ hosts: c.etcd.hosts, prefix: c.etcd.prefix, agent: c.agent, emit: (k, s, d) => emit(k, s, d) });
     ports.store = store;
   }
 

@@ -9,15 +9,21 @@ import { mailboxOf, PortError } from '../../engine/ports/index.ts';
 import type { Runtime } from '../../engine/runtime/runtime.ts';
 import { SimFuture } from '../../sim/world/future.ts';
 import { World, WorldError, type VmState as WorldVmState } from '../../sim/world/world.ts';
+import { storeOf } from '../../sim/scenario/schema.ts';
 import type { VmState as PortVmState } from '../../engine/ports/hypervisor.ts';
 import { sToUs } from '../../sim/kernel/time.ts';
+import { storeWriteData } from '../../trace/store.ts';
 
 // The world's VM states are the Hypervisor port's: sim/ and engine/ may not import each other, so
 // each declares the union, and this line stops the build if the two ever differ.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 export const VM_STATES_AGREE: Same<WorldVmState, PortVmState> = true;
 
-/** Management records shared by all agents (the papers' NFS-shared files; etcd in live mode). */
+/**
+ * Management records shared by all agents (the papers' NFS-shared files; etcd in live mode). Its
+ * trace lines are trace/store.ts's: each write as its change from the previous value, each
+ * refused compare-and-set with the version it expected and the one it found.
+ */
 export class SimStore {
   private readonly records = new Map<string, Versioned<unknown>>();
   private version = 0;
@@ -26,19 +32,31 @@ export class SimStore {
   get<T>(key: string): Versioned<T> | null {
     return (this.records.get(key) as Versioned<T> | undefined) ?? null;
   }
-  cas<T>(key: string, expectVersion: number, value: T): { ok: boolean; version: number } {
-    const cur = this.records.get(key)?.version ?? 0;
-    if (cur !== expectVersion) return { ok: false, version: cur };
+  cas<T>(key: string, expectVersion: number, value: T, by?: string): { ok: boolean; version: number } {
+    const prev = this.records.get(key);
+    const cur = prev?.version ?? 0;
+    if (cur !== expectVersion) {
+      this.emit('store.conflict', key, { op: 'cas', expect: expectVersion, version: cur, ...byOf(by) });
+      return { ok: false, version: cur };
+    }
     const version = ++this.version;
-    this.records.set(key, { value: structuredClone(value), version });
-    this.emit('store.write', key, { version, value: value as unknown });
+    const next = structuredClone(value);
+    this.records.set(key, { value: next, version });
+    this.emit('store.write', key, { ...storeWriteData({ version, expect: expectVersion, by, prev: prev?.value, next: value }) });
     return { ok: true, version };
   }
-  del(key: string, expectVersion: number): boolean {
+  /** A call from `by`, cut off from the store, that failed: traced like the live agent's. */
+  unreachable(op: string, key: string, by: string, error: string): void {
+    this.emit('store.error', by, { op, key, kind: 'unreachable', error });
+  }
+  del(key: string, expectVersion: number, by?: string): boolean {
     const cur = this.records.get(key)?.version ?? 0;
-    if (cur === 0 || cur !== expectVersion) return false;
+    if (cur === 0 || cur !== expectVersion) {
+      this.emit('store.conflict', key, { op: 'del', expect: expectVersion, version: cur, ...byOf(by) });
+      return false;
+    }
     this.records.delete(key);
-    this.emit('store.delete', key, { version: cur });
+    this.emit('store.delete', key, { version: cur, ...byOf(by) });
     return true;
   }
   list<T>(prefix: string): Array<{ key: string } & Versioned<T>> {
@@ -48,6 +66,8 @@ export class SimStore {
       .map(([key, r]) => ({ key, value: structuredClone(r.value) as T, version: r.version }));
   }
 }
+
+const byOf = (by: string | undefined) => (by === undefined ? {} : { by });
 
 export function simPorts(world: World, runtime: Runtime, store: SimStore, agent: string): Ports {
   const k = world.kernel;
@@ -92,6 +112,30 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
         throw e;
       }
       inner.then((v) => fut.resolve(v), (e) => fut.reject(portError(e, on)));
+    });
+    return fut;
+  };
+  /**
+   * The store is a node (the scenario's `store`): a call from an agent that cannot reach it both
+   * ways fails as unreachable after the store's timeout (an etcd client's deadline), traced as
+   * store.error; one that can is answered at once, as before (the papers' shared files). A
+   * scenario that does not place the store keeps the shared files' reach: only a partition naming
+   * "store" cuts an agent off (its own link down does not).
+   */
+  const storeAt = storeOf(world.scenario);
+  const storeReached = (): boolean => {
+    if (agent === storeAt.node) return true;
+    if (storeAt.placed) return world.reachable(agent, storeAt.node) && world.reachable(storeAt.node, agent);
+    // The default store: only a partition naming it cuts it off (as the shared files always were).
+    return !world.partitioned(agent, storeAt.node) && !world.partitioned(storeAt.node, agent);
+  };
+  const storeCall = <T>(op: string, key: string, f: () => T): T | SimFuture<T> => {
+    if (storeReached()) return f();
+    const fut = new SimFuture<T>();
+    k.after(storeAt.timeoutUs, () => {
+      const error = `store ${op} ${key}: the store (${storeAt.node}) is unreachable from ${agent}`;
+      store.unreachable(op, key, agent, error);
+      fut.reject(new PortError('unreachable', error, { key, store: storeAt.node }));
     });
     return fut;
   };
@@ -278,10 +322,10 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
       }, [node]),
     },
     store: {
-      get: (key) => store.get(key),
-      cas: (key, expectVersion, value) => store.cas(key, expectVersion, value),
-      del: (key, expectVersion) => store.del(key, expectVersion),
-      list: (prefix) => store.list(prefix),
+      get: (key) => storeCall('get', key, () => store.get(key)),
+      cas: (key, expectVersion, value) => storeCall('cas', key, () => store.cas(key, expectVersion, value, agent)),
+      del: (key, expectVersion) => storeCall('del', key, () => store.del(key, expectVersion, agent)),
+      list: (prefix) => storeCall('list', prefix, () => store.list(prefix)),
     } as Ports['store'],
     messenger: {
       send(to: string, box: string, msg: AgentMessage) {

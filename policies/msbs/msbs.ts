@@ -18,6 +18,7 @@ import { call, isGone, mailboxOf, portErrorOf } from '../../engine/ports/index.t
 import type { AgentMessage } from '../../engine/ports/messenger.ts';
 import type { ProbeSpec } from '../../engine/ports/probe.ts';
 import { editFile, moveRows, moveVip, PSS_KEYS, readFile, vipsHeldBy, type RealRow, type VmRow } from '../pss/files.ts';
+import { storeCall } from '../store.ts';
 
 export interface DbssConfig {
   manager: string;
@@ -101,7 +102,7 @@ export function* dbss(first: DbssConfig): Process<void> {
       yield* status('access-stop');
       continue;
     }
-    const handed = yield* call('store', 'get', handoverKey(c.target));
+    const handed = yield* storeCall('get', handoverKey(c.target));
     if (handed !== null) {
       // The DSRS has it. Hardened: the backup that stands in meanwhile is watched like a target.
       // A record without a backup (none took over: the target could not be fenced, or the backup
@@ -180,14 +181,14 @@ export function* dbss(first: DbssConfig): Process<void> {
     const rs = yield* call('prober', 'probe', { kind: 'network', target: c.realServer, timeoutUs: c.networkTimeoutUs });
     if (!rs.ok) {
       // Hardened: the record names the real server, so that its DSRS also brings back a spare (which has no backup).
-      if (c.safety === 'paper') yield* call('store', 'cas', handoverKey(c.target), 0, { backup: holder, vips });
+      if (c.safety === 'paper') yield* storeCall('cas', handoverKey(c.target), 0, { backup: holder, vips });
       else {
         // Hardened: a record there already (handed over before, no backup then) now names the backup.
         for (;;) {
-          const cur = yield* call('store', 'get', handoverKey(c.target));
+          const cur = yield* storeCall('get', handoverKey(c.target));
           const was = cur?.value as { backup: string | null; vips: string[] } | undefined;
           const rec = was && holder === null ? was : { backup: holder, vips, realServer: c.realServer };
-          if ((yield* call('store', 'cas', handoverKey(c.target), cur?.version ?? 0, rec)).ok) break;
+          if ((yield* storeCall('cas', handoverKey(c.target), cur?.version ?? 0, rec)).ok) break;
         }
       }
       yield* trace('msbs.handover', c.target, { manager: c.manager, to: `dsrs/${c.realServer}` });
@@ -215,7 +216,7 @@ export function* dbss(first: DbssConfig): Process<void> {
     if (holder !== null && !(yield* handBack(c.manager, c.target, holder, vips, c.safety !== 'paper'))) {
       // Hardened: the target went again during the hand back; its DSRS brings it back, the
       // backup keeps serving (watched) meanwhile.
-      yield* call('store', 'cas', handoverKey(c.target), 0, { backup: holder, vips, realServer: c.realServer });
+      yield* storeCall('cas', handoverKey(c.target), 0, { backup: holder, vips, realServer: c.realServer });
       yield* trace('msbs.handover', c.target, { manager: c.manager, to: `dsrs/${c.realServer}` });
       continue;
     }
@@ -376,7 +377,7 @@ export function* dsrs(c: DsrsConfig): Process<void> {
 /** Is a VM of this real server (its own, or a spare on it) handed over to its DSRS? */
 function* handedHere(c: DsrsConfig): Op<boolean> {
   const own = new Set(c.vms.map((v) => v.target));
-  return (yield* call('store', 'list', 'msbs/handover/')).some((h) => own.has(h.key.slice('msbs/handover/'.length)) || (h.value as { realServer?: string }).realServer === c.target);
+  return (yield* storeCall('list', 'msbs/handover/')).some((h) => own.has(h.key.slice('msbs/handover/'.length)) || (h.value as { realServer?: string }).realServer === c.target);
 }
 
 /** B4: the server's VMs re-created one after another, their VIPs handed back from the backups. */
@@ -392,7 +393,7 @@ function* bringBack(c: DsrsConfig): Op<void> {
       }
     }
     for (const vm of c.vms) {
-      const h = yield* call('store', 'get', handoverKey(vm.target));
+      const h = yield* storeCall('get', handoverKey(vm.target));
       const rec = h?.value as { backup: string | null; vips: string[] } | undefined;
       if (h && rec) {
         if (rec.backup) {
@@ -405,7 +406,7 @@ function* bringBack(c: DsrsConfig): Op<void> {
             // said by the DBSS at its next examination
           }
         }
-        yield* call('store', 'del', handoverKey(vm.target), h.version);
+        yield* storeCall('del', handoverKey(vm.target), h.version);
       }
       yield* trace('target.recovered', vm.target, { manager: c.manager, by: `dsrs/${c.target}` });
     }
@@ -420,7 +421,7 @@ function* bringBack(c: DsrsConfig): Op<void> {
  */
 function* sparesBack(c: DsrsConfig): Op<void> {
   const own = new Set(c.vms.map((v) => v.target));
-  for (const h of yield* call('store', 'list', 'msbs/handover/')) {
+  for (const h of yield* storeCall('list', 'msbs/handover/')) {
     const rec = h.value as { backup: string | null; vips: string[]; realServer?: string };
     const vm = h.key.slice('msbs/handover/'.length);
     if (rec.realServer !== c.target || own.has(vm) || rec.backup !== null) continue;
@@ -433,7 +434,7 @@ function* sparesBack(c: DsrsConfig): Op<void> {
     } catch (e) {
       yield* trace('msbs.error', vm, { manager: c.manager, step: 'start spare', reason: portErrorOf(e).message });
     }
-    yield* call('store', 'del', h.key, h.version);
+    yield* storeCall('del', h.key, h.version);
   }
 }
 

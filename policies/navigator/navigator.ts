@@ -16,6 +16,7 @@
 import { S, now, receive, sleep, spawn, trace, watch, type Op, type Process } from '../../engine/runtime/effects.ts';
 import { call, isGone, mailboxOf, portErrorOf, type AgentMessage, type ProbeSpec } from '../../engine/ports/index.ts';
 import { chooseSecondary, type Placement, type UptimeReport } from './decisions.ts';
+import { storeOutOfReach } from '../store.ts';
 
 export interface NavigatorConfig {
   /** The PCs with a Service Depot (candidates for the containers). */
@@ -65,6 +66,8 @@ interface PilotState {
   ready: boolean;
   /** A lease-holding primary that lost its lease stops serving. */
   deposed: boolean;
+  /** When the lease this pilot last took or renewed runs out (µs; 0: it holds none). */
+  leaseExpiresUs?: number;
 }
 
 const otherSlot = (c: NavigatorConfig, vm: string) => (c.containers[0] === vm ? c.containers[1] : c.containers[0]);
@@ -296,14 +299,24 @@ function* syncLoop(c: NavigatorConfig, st: PilotState): Process<void> {
   }
 }
 
-/** Takes or renews the lease for `st`; false when another pilot holds an unexpired one. */
-function* acquireLease(c: NavigatorConfig, st: PilotState): Op<boolean> {
+/**
+ * Takes or renews the lease for `st`; false when another pilot holds an unexpired one, null when
+ * the store is out of reach (the pilot cannot take or renew a lease then).
+ */
+function* acquireLease(c: NavigatorConfig, st: PilotState): Op<boolean | null> {
   const t = yield* now();
-  const cur = yield* call('store', 'get', LEASE_KEY);
-  const lease = (cur?.value ?? null) as Lease | null;
-  if (lease && lease.holder !== st.host && lease.expiresUs > t) return false;
-  const r = yield* call('store', 'cas', LEASE_KEY, cur?.version ?? 0, { holder: st.host, vm: st.vm, expiresUs: t + c.leaseTtlUs } satisfies Lease);
-  return r.ok;
+  try {
+    const cur = yield* call('store', 'get', LEASE_KEY);
+    const lease = (cur?.value ?? null) as Lease | null;
+    if (lease && lease.holder !== st.host && lease.expiresUs > t) return false;
+    const r = yield* call('store', 'cas', LEASE_KEY, cur?.version ?? 0, { holder: st.host, vm: st.vm, expiresUs: t + c.leaseTtlUs } satisfies Lease);
+    if (r.ok) st.leaseExpiresUs = t + c.leaseTtlUs;
+    return r.ok;
+  } catch (e) {
+    if (!storeOutOfReach(e)) throw e;
+    yield* trace('navigator.store-unreachable', st.host, { vm: st.vm });
+    return null;
+  }
 }
 
 /**
@@ -355,8 +368,13 @@ function* restore(c: NavigatorConfig, st: PilotState, spec: ProbeSpec, container
       const vm = (yield* call('hypervisor', 'list')).find((v) => v.name === st.vm);
       if (vm?.state === 'running') yield* call('hypervisor', 'destroy', st.vm);
       yield* call('hypervisor', 'start', st.vm, st.host);
-      // The lease is the lease loop's: a primary deposed meanwhile does not take the IP back.
-      if (st.deposed) return false;
+      // The lease is the lease loop's: a primary deposed meanwhile does not take the IP back, and
+      // destroys the container it started (its step-down could not while it was starting: a
+      // running container would answer the secondary's pings, which then never takes over).
+      if (st.deposed) {
+        if (c.safety !== 'paper') yield* call('hypervisor', 'destroy', st.vm);
+        return false;
+      }
       yield* call('network', 'assignVip', c.vip, st.vm);
       if (st.deposed) {
         yield* call('network', 'removeVip', c.vip, st.vm);
@@ -373,16 +391,27 @@ function* restore(c: NavigatorConfig, st: PilotState, spec: ProbeSpec, container
 /** Gives the lease back when `host` holds it. */
 function* releaseLease(c: NavigatorConfig, host: string): Op<void> {
   if (!c.lease) return;
-  const cur = yield* call('store', 'get', LEASE_KEY);
-  if (cur && (cur.value as Lease).holder === host) yield* call('store', 'del', LEASE_KEY, cur.version);
+  try {
+    const cur = yield* call('store', 'get', LEASE_KEY);
+    if (cur && (cur.value as Lease).holder === host) yield* call('store', 'del', LEASE_KEY, cur.version);
+  } catch (e) {
+    // Out of reach: the lease runs out by itself.
+    if (!storeOutOfReach(e)) throw e;
+  }
 }
 
 /** Renews the lease every third of its time; a primary that loses it stops serving the IP. */
 function* leaseLoop(c: NavigatorConfig, st: PilotState): Process<void> {
+  const period = Math.max(1, Math.floor(c.leaseTtlUs / 3));
   for (;;) {
-    yield* sleep(Math.max(1, Math.floor(c.leaseTtlUs / 3)));
+    yield* sleep(period);
     if (st.deposed) return;
-    if (yield* acquireLease(c, st)) continue;
+    const renewed = yield* acquireLease(c, st);
+    if (renewed) continue;
+    // Out of reach of the store: the paper's pilot goes on serving; the hardened one keeps trying
+    // while its lease would outlive the next try, and steps down before it runs out (by then
+    // another pilot may take the lease and the service IP).
+    if (renewed === null && (c.safety === 'paper' || (yield* now()) + period < (st.leaseExpiresUs ?? 0))) continue;
     st.deposed = true;
     yield* trace('navigator.lease-lost', st.host, { vm: st.vm });
     // Hardened: the container goes too (as when the keeper steps down): a deposed primary whose

@@ -1,8 +1,8 @@
 // The P2P management files (kitamura-2018 §2.4, §2.6, Fig. 4, Fig. 6) as typed Store records.
 // Group and separation live in ONE record so moving a server between them is one atomic
 // compare-and-set: a server is in exactly one of the two at every instant.
-import { call } from '../../engine/ports/index.ts';
 import type { Op } from '../../engine/runtime/effects.ts';
+import { storeCall } from '../store.ts';
 import type { ServerType, LoadMeasurement, ServerCapacity } from './placement.ts';
 import { operationRows, type OperationRow } from './ring.ts';
 
@@ -64,15 +64,15 @@ export const KEYS = {
 /** Reads, changes and writes a record with compare-and-set, retrying on a concurrent write. */
 export function* update<T>(key: string, change: (cur: T | null) => T | null): Op<T | null> {
   for (let attempt = 0; attempt < 100; attempt++) {
-    const cur = yield* call('store', 'get', key);
+    const cur = yield* storeCall('get', key);
     const curVal = (cur?.value ?? null) as T | null;
     const next = change(curVal);
     if (next === null) {
       if (!cur) return null;
-      if (yield* call('store', 'del', key, cur.version)) return null;
+      if (yield* storeCall('del', key, cur.version)) return null;
       continue;
     }
-    const r = yield* call('store', 'cas', key, cur?.version ?? 0, next);
+    const r = yield* storeCall('cas', key, cur?.version ?? 0, next);
     if (r.ok) return next;
   }
   throw new Error(`store record ${key}: 100 concurrent-write retries, giving up`);
@@ -100,7 +100,7 @@ function setOf(names: readonly string[]): Set<string> {
 }
 
 export function* readMembership(): Op<Membership> {
-  const r = yield* call('store', 'get', KEYS.membership);
+  const r = yield* storeCall('get', KEYS.membership);
   if (!r) throw new Error('P2P: no group file in the store (was the system initialised?)');
   return r.value as Membership;
 }
@@ -159,12 +159,12 @@ function* writeOperation(m: Membership): Op<void> {
 }
 
 export function* readOperation(): Op<OperationRow[]> {
-  const r = yield* call('store', 'get', KEYS.operation);
+  const r = yield* storeCall('get', KEYS.operation);
   return (r?.value ?? []) as OperationRow[];
 }
 
 export function* readData(target: string): Op<ManagementData> {
-  const r = yield* call('store', 'get', KEYS.data(target));
+  const r = yield* storeCall('get', KEYS.data(target));
   if (!r) throw new Error(`P2P: no management data for ${target}`);
   return r.value as ManagementData;
 }

@@ -11,6 +11,7 @@
 import { awaitLoadChange, firstOf, E, join, now, receive, send, sleep, spawn, cancel, trace, watch, type Op, type Process } from '../../engine/runtime/effects.ts';
 import { call, isGone, mailboxOf, portErrorOf, type LoadSample, type ProbeResult, type ProbeSpec } from '../../engine/ports/index.ts';
 import { nextGridUs } from '../../engine/runtime/runtime.ts';
+import { storeCall } from '../store.ts';
 import { KEYS, inGroup, isSeparated, readData, readMembership, readOperation, reclaim, rejoin, separate, update, type ConditionRecord, type ManagementData, type TroubleRecord } from './files.ts';
 import { rankHosts, realServerConditions, type LoadMeasurement, type ServerStages } from './placement.ts';
 import { managersOf, operationRows, targetsOf, type OperationRow } from './ring.ts';
@@ -536,7 +537,7 @@ function* recoverTarget(manager: string, priority: 'P1' | 'P2', d: ManagementDat
 /** Fig. 10 / §3.1: the VIP is removed from the VM, then set on the target (never two live holders); the VM is suspended and the files returned; U.file to P2. */
 function* fallback(manager: string, priority: 'P1' | 'P2', d: ManagementData, cfg: P2pConfig, report: (type: 'R' | 'U' | 'D') => Op<void>): Op<Outcome> {
   const target = d.host;
-  const tr = yield* call('store', 'get', KEYS.trouble(target));
+  const tr = yield* storeCall('get', KEYS.trouble(target));
   const vm = (yield* call('hypervisor', 'list')).find((v) => v.name === d.vm);
   const vmUp = vm !== undefined && (vm.state === 'running' || vm.state === 'resuming' || vm.state === 'starting');
   for (;;) {
@@ -753,7 +754,7 @@ function* standIn(manager: string, d: ManagementData, cfg: P2pConfig, claimed = 
 
 /** Fig. 9(d): the failed server ran backup VMs of other targets: start them on other servers. */
 function* relocateHostedBackups(manager: string, failed: string, cfg: P2pConfig): Op<void> {
-  const troubles = (yield* call('store', 'list', KEYS.troublePrefix)) as Array<{ key: string; value: TroubleRecord }>;
+  const troubles = (yield* storeCall('list', KEYS.troublePrefix)) as Array<{ key: string; value: TroubleRecord }>;
   for (const tr of troubles) {
     if (tr.value.host !== failed || tr.value.target === failed) continue;
     const other = yield* readData(tr.value.target);
@@ -782,9 +783,9 @@ function* activateBackup(manager: string, d: ManagementData, cfg: P2pConfig, exc
   void cfg;
   for (let attempt = 0; attempt < 16; attempt++) {
     const m = yield* readMembership();
-    const troubles = (yield* call('store', 'list', KEYS.troublePrefix)) as Array<{ key: string; value: TroubleRecord }>;
+    const troubles = (yield* storeCall('list', KEYS.troublePrefix)) as Array<{ key: string; value: TroubleRecord }>;
     const vmsOn = (h: string) => troubles.filter((x) => x.value.host === h && x.value.target !== d.host).length;
-    const conds = (yield* call('store', 'list', KEYS.conditionPrefix)) as Array<{ key: string; value: ConditionRecord }>;
+    const conds = (yield* storeCall('list', KEYS.conditionPrefix)) as Array<{ key: string; value: ConditionRecord }>;
     const stages: ServerStages[] = conds
       .filter((c) => inGroup(m, c.value.server) && c.value.current.length > 0 && !exclude.has(c.value.server))
       .map((c) => ({ server: c.value.server, vms: vmsOn(c.value.server), capacity: c.value.capacity, previous: c.value.previous.length ? c.value.previous : c.value.current, current: c.value.current }));

@@ -3,6 +3,7 @@
 // file lock, without a lock that a dead editor could leave held.
 import { call } from '../../engine/ports/index.ts';
 import { sleep, type Op } from '../../engine/runtime/effects.ts';
+import { storeCall } from '../store.ts';
 import type { Condition } from './decide.ts';
 
 export const PSS_KEYS = {
@@ -45,16 +46,16 @@ export interface StateRow {
 
 /** Reads a file (an absent record is an empty file). */
 export function* readFile<T>(key: string): Op<T[]> {
-  const r = yield* call('store', 'get', key);
+  const r = yield* storeCall('get', key);
   return ((r?.value as T[] | undefined) ?? []).slice();
 }
 
 /** Edits a file with compare-and-set: `f` gets the current rows and returns the new ones. */
 export function* editFile<T>(key: string, f: (rows: T[]) => T[]): Op<T[]> {
   for (;;) {
-    const cur = yield* call('store', 'get', key);
+    const cur = yield* storeCall('get', key);
     const next = f(((cur?.value as T[] | undefined) ?? []).slice());
-    const r = yield* call('store', 'cas', key, cur?.version ?? 0, next);
+    const r = yield* storeCall('cas', key, cur?.version ?? 0, next);
     if (r.ok) return next;
   }
 }
@@ -100,7 +101,7 @@ export interface MoveOptions {
  */
 export function* moveVip(vip: string, assumed: string, to: string, may: (holder: string) => boolean, waitUs = 100_000, o: MoveOptions = {}): Op<'moved' | 'skipped' | 'unfenced'> {
   for (;;) {
-    const r = yield* call('store', 'get', vipKey(vip));
+    const r = yield* storeCall('get', vipKey(vip));
     const rec = r?.value as VipRecord | undefined;
     if (rec?.moving) {
       yield* sleep(waitUs);
@@ -108,7 +109,7 @@ export function* moveVip(vip: string, assumed: string, to: string, may: (holder:
     }
     const cur = rec?.holder ?? assumed;
     if (!may(cur)) return 'skipped';
-    const claim = yield* call('store', 'cas', vipKey(vip), r?.version ?? 0, { holder: cur, moving: true } satisfies VipRecord);
+    const claim = yield* storeCall('cas', vipKey(vip), r?.version ?? 0, { holder: cur, moving: true } satisfies VipRecord);
     if (!claim.ok) continue;
     const removed: string[] = [];
     let unfenced = false;
@@ -131,7 +132,7 @@ export function* moveVip(vip: string, assumed: string, to: string, may: (holder:
           // gone meanwhile
         }
       }
-      yield* call('store', 'cas', vipKey(vip), claim.version, { holder: cur, moving: false } satisfies VipRecord);
+      yield* storeCall('cas', vipKey(vip), claim.version, { holder: cur, moving: false } satisfies VipRecord);
       return 'unfenced';
     }
     try {
@@ -146,30 +147,30 @@ export function* moveVip(vip: string, assumed: string, to: string, may: (holder:
           // the old holder is gone too
         }
       }
-      yield* call('store', 'cas', vipKey(vip), claim.version, { holder: back, moving: false } satisfies VipRecord);
+      yield* storeCall('cas', vipKey(vip), claim.version, { holder: back, moving: false } satisfies VipRecord);
       throw e;
     }
-    yield* call('store', 'cas', vipKey(vip), claim.version, { holder: to, moving: false } satisfies VipRecord);
+    yield* storeCall('cas', vipKey(vip), claim.version, { holder: to, moving: false } satisfies VipRecord);
     return 'moved';
   }
 }
 
 /** The VIPs whose record names `holder` (a move under way counts for its old holder). */
 export function* vipsHeldBy(holder: string): Op<string[]> {
-  return (yield* call('store', 'list', 'pss/vip/')).filter((r) => (r.value as VipRecord).holder === holder).map((r) => r.key.slice('pss/vip/'.length));
+  return (yield* storeCall('list', 'pss/vip/')).filter((r) => (r.value as VipRecord).holder === holder).map((r) => r.key.slice('pss/vip/'.length));
 }
 
 /** The holder the VIP's record names ('' when none or no record). */
 export function* recordedHolder(vip: string): Op<string> {
-  return ((yield* call('store', 'get', vipKey(vip)))?.value as VipRecord | undefined)?.holder ?? '';
+  return ((yield* storeCall('get', vipKey(vip)))?.value as VipRecord | undefined)?.holder ?? '';
 }
 
 /** Writes the VIP's record as held by `holder` (a repair that set the VIP without a move); not while a move is under way. */
 export function* setRecordedHolder(vip: string, holder: string): Op<void> {
   for (;;) {
-    const r = yield* call('store', 'get', vipKey(vip));
+    const r = yield* storeCall('get', vipKey(vip));
     const rec = r?.value as VipRecord | undefined;
     if (rec?.moving || rec?.holder === holder) return;
-    if ((yield* call('store', 'cas', vipKey(vip), r?.version ?? 0, { holder, moving: false } satisfies VipRecord)).ok) return;
+    if ((yield* storeCall('cas', vipKey(vip), r?.version ?? 0, { holder, moving: false } satisfies VipRecord)).ok) return;
   }
 }

@@ -248,6 +248,12 @@ export const churnSchema = z.preprocess(
 );
 export type ChurnSpec = z.infer<typeof churnSchema>;
 
+/** The store's node when the scenario does not place it. */
+export const DEFAULT_STORE_NODE = 'store';
+/** The store's node and call timeout (µs) of a scenario. */
+export const storeOf = (s: { store?: { node: string; timeoutS: number } }): { node: string; timeoutUs: number; placed: boolean } =>
+  ({ node: s.store?.node ?? DEFAULT_STORE_NODE, timeoutUs: Math.round((s.store?.timeoutS ?? 1) * US_PER_S), placed: s.store !== undefined });
+
 const networkDefaults = { latencyS: 0.0005, examS: 0.01, vipSetS: 0.1, commandS: 0.05 };
 
 export const scenarioShape = {
@@ -273,6 +279,20 @@ export const scenarioShape = {
      */
     ioFraction: z.number().min(0).max(1).default(0),
   }).strict().default({ ioFraction: 0 }),
+  /**
+   * Where the management store (the papers' shared files; etcd live) sits on the network. A host
+   * cut off from it (its link down, a partition naming it, the host it lives on down) cannot read
+   * or write: each call fails as unreachable after `timeoutS`. Absent: a node "store" of its own
+   * that is always up and that only a partition naming it cuts off (a host whose own link is down
+   * still reaches it: the papers' shared files as the simulator had them before the store was a
+   * node, so every scenario written before keeps its behaviour).
+   */
+  store: z.object({
+    /** A host's name (the store runs there and goes down with it) or a name of its own. */
+    node: name.default(DEFAULT_STORE_NODE),
+    /** How long a call from a host cut off from the store takes to fail (a client's deadline). */
+    timeoutS: positiveStepS.default(1),
+  }).strict().optional(),
   hosts: z.array(hostSchema).min(1),
   vms: z.array(vmSchema).default([]),
   vips: z.array(vipSchema).default([]),
@@ -334,6 +354,10 @@ export function scenarioProblems(s: Scenario, invalid: ReadonlySet<string> = new
     else if (seenClients.has(c.name)) add(['clients', i, 'name'], `client "${c.name}" is declared twice`);
     seenClients.add(c.name);
   });
+  // The store: on a host, or a node of its own (then no VM or client may take its name).
+  const storeNode = storeOf(s).node;
+  if (vms.has(storeNode)) add(s.store ? ['store', 'node'] : ['vms'], `the store's node "${storeNode}" is a VM (the store runs on a host or on a node of its own)`);
+  if (clients.has(storeNode)) add(s.store ? ['store', 'node'] : ['clients'], `the store's node "${storeNode}" is a client's name${s.store ? '' : ' (the store is a node "store" unless store.node names another)'}`);
   const seenVips = new Set<string>();
   s.vips.forEach((v, i) => {
     if (seenVips.has(v.name)) add(['vips', i, 'name'], `VIP "${v.name}" is declared twice`);
@@ -401,7 +425,7 @@ export function scenarioProblems(s: Scenario, invalid: ReadonlySet<string> = new
     if (f.kind === 'partition') {
       const sides = { a: new Set(f.a), b: new Set(f.b) };
       for (const [side, names] of [['a', f.a], ['b', f.b]] as const) names.forEach((n, j) => {
-        if (!nodes.has(n) && !clients.has(n)) add([...at, side, j], `no host, VM or client "${n}"`);
+        if (!nodes.has(n) && !clients.has(n) && n !== storeNode) add([...at, side, j], `no host, VM or client "${n}"`);
       });
       f.b.forEach((n, j) => {
         if (sides.a.has(n)) add([...at, 'b', j], `"${n}" is on both sides of the partition`);
@@ -496,6 +520,7 @@ export function salvageScenario(raw: unknown): { scenario: Scenario; invalid: Se
     until: one(scenarioShape.until, obj.until, undefined),
     network: one(scenarioShape.network, obj.network, networkDefaults),
     contention: one(scenarioShape.contention, obj.contention, { ioFraction: 0 }),
+    store: one(scenarioShape.store, obj.store, undefined),
     hosts: many('hosts', hostSchema, stubbed((n) => ({ ...hostSchema.parse({ name: 'x' }), name: n, services: [] as ServiceSpec[] }))),
     vms: many('vms', vmSchema, stubbed((n) => ({ ...vmSchema.parse({ name: 'x' }), name: n, services: [] as ServiceSpec[] }))),
     vips: many('vips', vipSchema, stubbed((n) => ({ name: n, service: '', holder: null as string | null, persistence: 0 }))),

@@ -355,10 +355,15 @@ export class World {
     // Names that are not hosts or VMs are clients: always up, outside the servers' LAN.
     if (this.isNode(from) && !this.nodeUp(from)) return false;
     if (this.isNode(to) && !this.nodeUp(to)) return false;
-    if (this.blocked.size === 0) return true;
+    return !this.partitioned(from, to);
+  }
+
+  /** Does a partition block packets from node `from` to node `to` (whatever their state)? */
+  partitioned(from: string, to: string): boolean {
+    if (this.blocked.size === 0) return false;
     const a = this.physical(from) ?? from;
     const b = this.physical(to) ?? to;
-    return !this.blocked.has(`${a}>${b}`) && !this.blocked.has(`${from}>${to}`);
+    return this.blocked.has(`${a}>${b}`) || this.blocked.has(`${from}>${to}`);
   }
 
   serviceState(target: string, service: string): ServiceState | null {

@@ -25,6 +25,7 @@
 // reporting for two intervals is stale (grey, labelled), and so is every light of a live run that
 // has ended: never a confident green from a source that went quiet.
 import { recoveries, type Recovery, type TraceLine } from '../../trace/metrics.ts';
+import { StoreReplica } from '../../trace/store.ts';
 import type { Topology } from './api.ts';
 import { isStale, lightPair, LightHistory, missesAfter, STALE_INTERVALS, type Level, type LightColor, type LightPair } from './lights.ts';
 
@@ -121,6 +122,8 @@ export function serviceColor(state: string, nodeAnswers: boolean, standby: boole
 export class Twin {
   readonly events: TraceLine[] = [];
   readonly hosts = new Map<string, HostState>();
+  /** The store's records, rebuilt from store lines (writes come as changes: trace/store.ts). */
+  private readonly store = new StoreReplica(false);
   readonly vms = new Map<string, VmState>();
   /** "node/service" -> state. */
   readonly services = new Map<string, string>();
@@ -531,11 +534,14 @@ export class Twin {
         this.version++;
         break;
       }
+      case 'store.delete':
+        this.store.apply(e);
+        break;
       case 'store.write': {
         // P2P management data files name each server's daemons (kitamura-2018 §3.2).
         const m = /^p2p\/data\/(.+)$/.exec(e.subject);
         // Its backup VM runs the same daemons (the VM is the server's copy).
-        const value = d.value as { daemons?: unknown; vm?: unknown } | undefined;
+        const value = this.store.apply(e) as { daemons?: unknown; vm?: unknown } | undefined;
         if (m && Array.isArray(value?.daemons)) {
           for (const s of value.daemons) {
             this.addService(m[1], String(s));
