@@ -6,7 +6,7 @@
 // through the lab's fault mechanism, records what the lab observes (power, guest states, the
 // client's access log, VIP holders) and merges it with the agents' traces by time into one NDJSON
 // trace in the sim schema (t: µs since the run's epoch, which is time 0 of every agent too).
-import { appendFileSync, existsSync, mkdirSync, openSync, closeSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync, readSync } from 'node:fs';
+import { appendFileSync, copyFileSync, rmSync, existsSync, mkdirSync, openSync, closeSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync, readSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { ndjsonLine, parseNdjson, toNdjson } from '../trace/ndjson.ts';
@@ -25,7 +25,7 @@ import { eventsPath } from '../adapters/lab/events.ts';
 import { IdempotentGuestVipDriver } from '../adapters/lab/agent-config.ts';
 import { LabHypervisor } from '../adapters/lab/hypervisor.ts';
 import { FAULTS, labFault, labPower, labRestore, type FaultOptions, type LabFault } from '../adapters/lab/lab.ts';
-import { accessLogPath, hostNs, NS_IF, statePath } from '../adapters/lab/names.ts';
+import { accessLogPath, depotImage, hostNs, NS_IF, statePath } from '../adapters/lab/names.ts';
 import { endProcesses, isAlive, procRef, type ProcRef } from '../adapters/lab/proc.ts';
 import { run } from '../adapters/lab/run.ts';
 import { loadLab, REPO_DIR, type Lab } from '../adapters/lab/schema.ts';
@@ -336,6 +336,13 @@ export async function resetLabWorld(lab: Lab, hv: LabHypervisor, drivers: Map<st
   // Faults of the last run lifted, stopped daemons started, VRRP VIPs back on their masters.
   await labRestore(lab, log);
   for (const vm of await hv.list()) {
+    if (vm.state === 'stopped') continue;
+    // A Navigator container of the last run: gone, as its pilot is.
+    if (lab.backupVms.find((v) => v.name === vm.name)?.image === 'depot') {
+      await hv.destroy(vm.name);
+      log(`reset: container ${vm.name} destroyed`);
+      continue;
+    }
     if (vm.state !== 'running') continue;
     const have = await drivers.get(vm.name)!.addresses().catch(() => [] as string[]);
     for (const v of lab.vips) if (have.includes(v.address)) await drivers.get(vm.name)!.remove(v.address);
@@ -352,7 +359,7 @@ export async function resetLabWorld(lab: Lab, hv: LabHypervisor, drivers: Map<st
   const byDeadline = Date.now() + 30_000;
   for (const v of lab.vips) {
     const holder = lab.hosts.find((h) => h.name === v.holder);
-    if (!holder || v.managedBy === 'vrrp') continue;
+    if (!holder || v.managedBy !== 'lab') continue;
     const ns = hostNs(lab, holder.name);
     for (;;) {
       const r = await run(['ip', '-n', ns, '-4', '-o', 'addr', 'show', 'dev', NS_IF], { allowFail: true });
@@ -368,6 +375,29 @@ export async function resetLabWorld(lab: Lab, hv: LabHypervisor, drivers: Map<st
       await sleep(200);
     }
   }
+}
+
+/**
+ * The PCs' Service Depots at the start of a run (Navigator): every depot emptied, and the
+ * container image (the lab's guest initramfs) placed on the PC where each navigator policy of the
+ * scenario starts, as its administrator would.
+ */
+export function seedDepots(lab: Lab, s: Scenario): string[] {
+  if (!lab.backupVms.some((v) => v.image === 'depot')) return [];
+  for (const h of lab.hosts) {
+    rmSync(dirname(depotImage(lab, h.name)), { recursive: true, force: true });
+    mkdirSync(dirname(depotImage(lab, h.name)), { recursive: true });
+  }
+  const image = join(REPO_DIR, 'out/guest/initramfs.gz');
+  const seeded: string[] = [];
+  for (const p of s.policies) {
+    if (p.kind !== 'navigator') continue;
+    const start = String(p.start);
+    if (!existsSync(image)) throw new Error(`no container image ${image}: \`hatwin lab up\` builds it (scripts/guest/build.sh)`);
+    copyFileSync(image, depotImage(lab, start));
+    seeded.push(start);
+  }
+  return seeded;
 }
 
 export async function runLive(o: LiveOptions): Promise<LiveResult> {
@@ -419,6 +449,7 @@ async function runLiveOnce(o: LiveOptions, hooks: { ended?: (state: 'error', ext
   const access = new Tail(accessLogPath(lab), true);
 
   await resetLabWorld(lab, hv, drivers, log);
+  for (const h of seedDepots(lab, scenario)) log(`reset: container image in ${h}'s depot`);
   // The epoch is set before the management files and agents: their start-up is part of the run.
   const epochUs = wallUs();
   const t = () => wallUs() - epochUs;
