@@ -16,7 +16,7 @@ import { ADMIN, type Program } from '../policies/manifest.ts';
 import { checkPoliciesOn, programsOf } from './policies.ts';
 import { siteFromLab } from './site.ts';
 import type { Scenario } from '../sim/scenario/schema.ts';
-import { readScenario } from './sim.ts';
+import { buildSimulation, readScenario } from './sim.ts';
 import { EtcdStore } from '../adapters/etcd/store.ts';
 import { parseAccessLog } from '../adapters/lab/accesslog.ts';
 import { runPrefix } from '../adapters/lab/agent-config.ts';
@@ -284,6 +284,7 @@ export function checkScenarioAgainstLab(lab: Lab, s: Scenario, file: string): vo
     if (!('target' in f) || !lab.hosts.some((h) => h.name === f.target)) throw new Error(`${file}: fault ${f.kind} targets "${'target' in f ? f.target : '?'}", not a host of lab "${lab.name}"`);
     if (f.duration !== undefined && !['pause', 'link-down'].includes(f.kind)) throw new Error(`${file}: fault ${f.kind} with a duration: only pause, link-down and partition end after one (as in the sim)`);
   }
+  for (const h of s.churn?.hosts ?? []) if (!lab.hosts.some((x) => x.name === h)) throw new Error(`${file}: churn switches "${h}", not a host of lab "${lab.name}"`);
   for (const c of s.clients) if (!lab.vips.some((v) => v.name === c.vip)) throw new Error(`${file}: client ${c.name} accesses ${c.vip}, which lab "${lab.name}" does not have`);
 }
 
@@ -377,6 +378,23 @@ export async function resetLabWorld(lab: Lab, hv: LabHypervisor, drivers: Map<st
   }
 }
 
+/** One user's power change of the scenario's churn. */
+export interface ChurnChange { atUs: number; host: string; on: boolean }
+
+/**
+ * The scenario's churn (lab sessions, renewal periods or a replayed trace) as the sim schedules
+ * it: the sim's run of the scenario, its `churn.power` events in time order. A live run switches
+ * the lab's PCs by these, through their power port, so both worlds see the same schedule (and a
+ * change the sim skipped, a PC already in that state, is skipped live too).
+ */
+export function churnSchedule(s: Scenario): ChurnChange[] {
+  if (!s.churn) return [];
+  if (s.until === undefined) throw new Error(`${s.name ?? 'scenario'}: churn needs \`until\` (how long to run)`);
+  const sim = buildSimulation(s, { seed: s.seed ?? 1, watchMode: 'skip' });
+  sim.run(s.until);
+  return sim.events.filter((e) => e.kind === 'churn.power').map((e) => ({ atUs: e.t, host: e.subject, on: e.data?.on === true }));
+}
+
 /**
  * The PCs' Service Depots at the start of a run (Navigator): every depot emptied, and the
  * container image (the lab's guest initramfs) placed on the PC where each navigator policy of the
@@ -450,6 +468,14 @@ async function runLiveOnce(o: LiveOptions, hooks: { ended?: (state: 'error', ext
 
   await resetLabWorld(lab, hv, drivers, log);
   for (const h of seedDepots(lab, scenario)) log(`reset: container image in ${h}'s depot`);
+  // PCs the scenario starts switched off (its users switch them on by the churn).
+  for (const h of scenario.hosts) {
+    if (h.state !== 'off' || !lab.hosts.some((x) => x.name === h.name)) continue;
+    await labPower(lab, h.name, 'off');
+    log(`reset: ${h.name} off, as the scenario starts it`);
+  }
+  const churn = churnSchedule(scenario).map((c) => ({ ...c, done: false }));
+  if (churn.length) log(`churn: ${churn.length} power changes by the scenario's schedule`);
   // The epoch is set before the management files and agents: their start-up is part of the run.
   const epochUs = wallUs();
   const t = () => wallUs() - epochUs;
@@ -508,10 +534,13 @@ async function runLiveOnce(o: LiveOptions, hooks: { ended?: (state: 'error', ext
       closeSync(logFd);
     }
   };
-  await Promise.all(agents.map((h) => startAgent(h, false)));
+  // A PC the scenario starts switched off runs its agent when it is switched on (as a boot would).
+  const offAtStart = new Set(scenario.hosts.filter((h) => h.state === 'off').map((h) => h.name));
+  const atStart = agents.filter((h) => !offAtStart.has(h));
+  await Promise.all(atStart.map((h) => startAgent(h, false)));
   // Agents are ready when they say so in their traces.
   const readyBy = Date.now() + 30_000;
-  while (!agents.every((h) => readFileSync(agentTrace(h), 'utf8').includes('"agent.start"'))) {
+  while (!atStart.every((h) => readFileSync(agentTrace(h), 'utf8').includes('"agent.start"'))) {
     if (Date.now() > readyBy) throw new Error(`agents not ready within 30 s: see ${workDir}/agent-*.log`);
     await sleep(100);
   }
@@ -519,7 +548,7 @@ async function runLiveOnce(o: LiveOptions, hooks: { ended?: (state: 'error', ext
   log(`agents ready at ${(t() / 1e6).toFixed(2)} s`);
 
   // Initial world state, as the sim's first events.
-  for (const h of lab.hosts) record({ t: t(), kind: 'host.state', subject: h.name, data: { state: 'on' } });
+  for (const h of lab.hosts) record({ t: t(), kind: 'host.state', subject: h.name, data: { state: offAtStart.has(h.name) ? 'off' : 'on' } });
   const vmStates = new Map<string, string>();
   const holders = new Map<string, string>();
   const clientOf = new Map(scenario.clients.map((c) => [c.vip, c.name]));
@@ -583,6 +612,14 @@ async function runLiveOnce(o: LiveOptions, hooks: { ended?: (state: 'error', ext
         const service = 'service' in f && f.service ? f.service : undefined;
         await labFault(lab, f.target, lf, service ? { service } : {});
         if (f.duration !== undefined) lifts.push({ atUs: x.atUs + f.duration, fault: lf, target: f.target, ...(service ? { service } : {}), done: false });
+      }
+      for (const c of churn) {
+        if (c.done || now < c.atUs) continue;
+        c.done = true;
+        // As the sim records it: the user's switch, then the lab's power event.
+        record({ t: t(), kind: 'churn.power', subject: c.host, data: { on: c.on, scheduledUs: c.atUs } });
+        log(`${(t() / 1e6).toFixed(2)} s: churn: ${c.host} switched ${c.on ? 'on' : 'off'}`);
+        await labPower(lab, c.host, c.on ? 'on' : 'off');
       }
       for (const l of lifts) {
         if (l.done || now < l.atUs) continue;

@@ -1,0 +1,112 @@
+// The parts of Navigator's live run that need no lab: the churn schedule a live run replays (the
+// sim's own, so both worlds switch the same PCs at the same times), Table 5-7's times read from a
+// trace (trace/navigator.ts, which `hatwin conform` and navigator-table57 share), the scenarios
+// checked against the navigator-mini lab file, and the guest service scripts.
+import { describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { loadLab, REPO_DIR } from '../adapters/lab/schema.ts';
+import { guestServiceScript } from '../adapters/lab/guest-services.ts';
+import { checkScenarioAgainstLab, churnSchedule } from '../run/live.ts';
+import { navConformRows } from '../run/navconform.ts';
+import { buildSimulation, readScenario } from '../run/sim.ts';
+import { navigatorFaultTimes } from '../trace/navigator.ts';
+import type { TraceEvent } from '../engine/ports/index.ts';
+
+const LAB = join(REPO_DIR, 'experiments/labs/navigator-mini.yaml');
+const scenario = (n: string) => join(REPO_DIR, `experiments/scenarios/live-navigator-${n}.yaml`);
+
+describe('live navigator scenarios on navigator-mini', () => {
+  it('both scenarios fit the lab: its PCs, its container slots (guests booted from a depot), its service IP (moved by the policy)', () => {
+    const lab = loadLab(LAB);
+    expect(lab.backupVms.map((v) => [v.name, v.image])).toEqual([['nav-a', 'depot'], ['nav-b', 'depot']]);
+    expect(lab.vips[0]).toMatchObject({ name: 'vip-mon', managedBy: 'policy' });
+    for (const n of ['failover', 'churn']) expect(() => checkScenarioAgainstLab(lab, readScenario(scenario(n)), n)).not.toThrow();
+  });
+
+  it('a churn that names a PC the lab lacks is refused before anything runs', () => {
+    const lab = loadLab(LAB);
+    const s = readScenario(scenario('churn'));
+    const bad = { ...s, churn: { ...s.churn!, hosts: ['pc1', 'pc9'] } } as typeof s;
+    expect(() => checkScenarioAgainstLab(lab, bad, 'bad.yaml')).toThrow(/pc9/);
+  });
+});
+
+describe('churnSchedule: the churn a live run replays', () => {
+  it('is the sim\'s churn.power events of the same scenario, in time order, the same on every call', () => {
+    const s = readScenario(scenario('churn'));
+    const a = churnSchedule(s);
+    expect(a.length).toBeGreaterThan(3);
+    expect(churnSchedule(s)).toEqual(a);
+    const sim = buildSimulation(s, { seed: s.seed ?? 1, watchMode: 'skip' });
+    sim.run(s.until!);
+    expect(a).toEqual(sim.events.filter((e) => e.kind === 'churn.power').map((e) => ({ atUs: e.t, host: e.subject, on: e.data?.on === true })));
+    for (let i = 1; i < a.length; i++) expect(a[i].atUs).toBeGreaterThanOrEqual(a[i - 1].atUs);
+    // Each PC alternates: off, on, off, ... (all start on), within the run.
+    for (const h of new Set(a.map((c) => c.host))) {
+      a.filter((c) => c.host === h).forEach((c, i) => expect(c.on).toBe(i % 2 === 1));
+    }
+    for (const c of a) expect(c.atUs).toBeLessThanOrEqual(s.until!);
+  });
+
+  it('is empty without churn, and another seed gives another schedule', () => {
+    expect(churnSchedule(readScenario(scenario('failover')))).toEqual([]);
+    const s = readScenario(scenario('churn'));
+    expect(churnSchedule({ ...s, seed: 2 })).not.toEqual(churnSchedule(s));
+  });
+});
+
+const ev = (t: number, kind: string, subject: string, data: Record<string, unknown>): TraceEvent => ({ t: t * 1e6, kind, subject, data });
+const track = (t: number, role: string, host: string, vm: string, failover = false) => ev(t, 'navigator.track', host, { role, host, vm, failover });
+const access = (t: number, ok: boolean) => ev(t, 'client.access', 'user', { vip: 'vip-mon', ok });
+
+describe('navigatorFaultTimes: Table 5-7 from a trace', () => {
+  it('a primary\'s PC off: failover to the new primary record, fallback to the next secondary, the client\'s outage', () => {
+    const t = [
+      track(10, 'primary', 'pc1', 'a'), access(11, true), track(30, 'secondary', 'pc2', 'b'),
+      ev(100, 'fault', 'pc1', { fault: 'host-shutdown' }), access(101, false),
+      track(106, 'primary', 'pc2', 'b', true), access(107, true), track(140, 'secondary', 'pc3', 'a'),
+    ];
+    expect(navigatorFaultTimes(t, 'vip-mon')).toEqual([{ host: 'pc1', faultUs: 100e6, role: 'primary', primaryFailoverS: 6, fallbackS: 40, secondaryFailoverS: null, downtimeS: 6 }]);
+  });
+
+  it('a secondary\'s PC off: the next secondary record; a PC with no container: no times; the role follows failovers', () => {
+    const t = [
+      track(10, 'primary', 'pc1', 'a'), track(30, 'secondary', 'pc2', 'b'),
+      ev(50, 'fault', 'pc4', { fault: 'host-shutdown' }),
+      ev(60, 'fault', 'pc2', { fault: 'host-shutdown' }), track(95, 'secondary', 'pc3', 'b'),
+      // pc3 becomes primary after pc1 fails: then pc3 is the primary, pc1 nothing.
+      ev(200, 'fault', 'pc1', { fault: 'host-shutdown' }), track(205, 'primary', 'pc3', 'b', true),
+      ev(300, 'fault', 'pc3', { fault: 'host-shutdown' }),
+    ];
+    const r = navigatorFaultTimes(t);
+    expect(r.map((x) => [x.host, x.role])).toEqual([['pc4', null], ['pc2', 'secondary'], ['pc1', 'primary'], ['pc3', 'primary']]);
+    expect(r[0]).toMatchObject({ primaryFailoverS: null, fallbackS: null, secondaryFailoverS: null });
+    expect(r[1].secondaryFailoverS).toBe(35);
+    expect(r[2]).toMatchObject({ primaryFailoverS: 5, fallbackS: null });
+  });
+
+  it('conform rows pair the live and the sim trace by fault, with the error of sim against live', () => {
+    const s = readScenario(scenario('failover'));
+    const live = [track(10, 'primary', 'pc1', 'nav-a'), track(30, 'secondary', 'pc2', 'nav-b'), ev(110, 'fault', 'pc1', { fault: 'host-shutdown' }), track(115, 'primary', 'pc2', 'nav-b', true), track(150, 'secondary', 'pc3', 'nav-a')];
+    const sim = [track(10, 'primary', 'pc1', 'nav-a'), track(30, 'secondary', 'pc2', 'nav-b'), ev(110, 'fault', 'pc1', { fault: 'host-shutdown' }), track(114, 'primary', 'pc2', 'nav-b', true), track(130, 'secondary', 'pc3', 'nav-a')];
+    const rows = navConformRows(live, sim, s);
+    expect(rows.map((r) => [r.live, r.sim, r.errPct])).toEqual([[5, 4, -20], [40, 20, -50], [null, null, null]]);
+  });
+});
+
+describe('guest service scripts (busybox sh in the guest)', () => {
+  const s = { name: 'mon', protocol: 'http' as const, port: 80 };
+  it('start runs the protocol\'s handler answering with the guest\'s name, unless it already listens', () => {
+    const x = guestServiceScript('nav-a', s, 'start');
+    expect(x).toContain("pgrep -f '[n]c -ll -p 80 ' >/dev/null ||");
+    expect(x).toContain(`HATWIN_NAME='nav-a' nc -ll -p "80" -e /svc/http.sh`);
+  });
+  it('stop and restart match the service\'s listener and never their own command line', () => {
+    for (const a of ['stop', 'restart'] as const) {
+      const x = guestServiceScript('nav-a', s, a);
+      expect(x).toContain("pkill -f '[n]c -ll -p 80 '");
+      // The regex "[n]c -ll -p 80 " must not match the script's own text (its shell's command line).
+      expect(new RegExp('[n]c -ll -p 80 ').test(x)).toBe(false);
+    }
+  });
+});
