@@ -4,7 +4,8 @@
 // checked against the navigator-mini lab file, and the guest service scripts.
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { loadLab, REPO_DIR } from '../adapters/lab/schema.ts';
+import { readFileSync } from 'node:fs';
+import { loadLab, parseLab, REPO_DIR, vipService } from '../adapters/lab/schema.ts';
 import { guestServiceScript } from '../adapters/lab/guest-services.ts';
 import { checkScenarioAgainstLab, churnSchedule } from '../run/live.ts';
 import { navConformRows } from '../run/navconform.ts';
@@ -21,6 +22,15 @@ describe('live navigator scenarios on navigator-mini', () => {
     expect(lab.backupVms.map((v) => [v.name, v.image])).toEqual([['nav-a', 'depot'], ['nav-b', 'depot']]);
     expect(lab.vips[0]).toMatchObject({ name: 'vip-mon', managedBy: 'policy' });
     for (const n of ['failover', 'churn']) expect(() => checkScenarioAgainstLab(lab, readScenario(scenario(n)), n)).not.toThrow();
+  });
+
+  it('a policy-managed VIP is served by a guest\'s service (the client knows its protocol from there); one no guest declares is refused', () => {
+    const lab = loadLab(LAB);
+    expect(vipService(lab, lab.vips[0])).toMatchObject({ name: 'mon', protocol: 'http', port: 80 });
+    const text = readFileSync(LAB, 'utf8');
+    expect(() => parseLab(text.replace('service: mon, holder: pc1', 'service: zabbix, holder: pc1'), 'x.yaml')).toThrow(/no guest declares service "zabbix"/);
+    // The papers' backup VMs stay as they were: booted at lab up from the lab's image.
+    expect(parseLab(text.replaceAll('image: depot, ', ''), 'y.yaml').backupVms.map((v) => v.image)).toEqual(['lab', 'lab']);
   });
 
   it('a churn that names a PC the lab lacks is refused before anything runs', () => {
