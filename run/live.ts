@@ -492,11 +492,23 @@ async function runLiveOnce(o: LiveOptions, hooks: { ended?: (state: 'error', ext
   o.onStart?.({ ...runRecord });
   const agentTails = new Map(agents.map((h) => [h, new Tail(agentTrace(h), false)]));
   /** The agents' new trace lines, published as they come (the final trace reads the whole files). */
+  /** The VIPs' holders as the agents assigned them (vip.assign / vip.remove), for the guests' power-offs below. */
+  const assigned = new Map<string, Set<string>>();
+  const noteAssignment = (e: TraceEvent) => {
+    if (e.kind !== 'vip.assign' && e.kind !== 'vip.remove') return;
+    const set = assigned.get(e.subject) ?? new Set<string>();
+    if (e.kind === 'vip.assign') set.add(String(e.data?.holder));
+    else set.delete(String(e.data?.holder));
+    assigned.set(e.subject, set);
+  };
   const tailAgents = () => {
     for (const [h, tail] of agentTails) {
       for (const line of tail.lines()) {
         try {
-          for (const e of parseNdjson(line, agentTrace(h))) publish(e);
+          for (const e of parseNdjson(line, agentTrace(h))) {
+            noteAssignment(e);
+            publish(e);
+          }
         } catch {
           // a line cut by a crash: the final read reports it
         }
@@ -651,6 +663,18 @@ async function runLiveOnce(o: LiveOptions, hooks: { ended?: (state: 'error', ext
           }
         } else if (e.kind.startsWith('lab.') && te >= 0) {
           record({ t: te, kind: e.kind, subject: e.subject, data: e.data });
+          // A guest destroyed by its PC's power-off loses its VIPs with it: recorded as the sim's
+          // world records a holder's power loss (vip.remove with the reason).
+          if (e.kind === 'lab.guest' && e.data?.state === 'destroyed') {
+            tailAgents();
+            const vm = String(e.data.vm);
+            for (const [vip, set] of assigned) {
+              if (!set.has(vm)) continue;
+              const rm: TraceEvent = { t: te, kind: 'vip.remove', subject: vip, data: { holder: vm, reason: 'power-off' } };
+              noteAssignment(rm);
+              record(rm);
+            }
+          }
         }
       }
       for (const a of parseAccessLog(access.lines().join('\n'))) {

@@ -1,5 +1,5 @@
 // `hatwin conform` for Navigator scenarios (wong-2014): the times of its Table 5-7, live against
-// sim, for every PC the scenario shuts down: failover after a primary failure, fallback, failover
+// sim, for every PC the scenario shuts down or its churn switches off: failover after a primary failure, fallback, failover
 // after a secondary failure (trace/navigator.ts reads both traces), and the client's outage. Its
 // times are the policy's own (check intervals, transfer rates) and the containers' start: the
 // scenario runs in sim as written (vms' startS is the lab guest's boot), no calibration file.
@@ -30,7 +30,9 @@ export function navConformRows(live: readonly TraceLine[], sim: readonly TraceLi
     const m: Partial<NavigatorFaultTimes> = sf[i] ?? {};
     const host = l.host ?? m.host!;
     const role = l.role ?? m.role ?? null;
-    const at = `${host} off (${role ?? 'no container'}; live ${l.role ?? '—'}, sim ${m.role ?? '—'})`;
+    const when = Math.round((l.faultUs ?? m.faultUs ?? 0) / 1e6);
+    const how = (l.cause ?? m.cause) === 'churn' ? 'switched off' : 'off';
+    const at = `${host} ${how} at ${when} s (${role ?? 'no container'}; live ${l.role ?? '—'}, sim ${m.role ?? '—'})`;
     if (role === 'primary') {
       row('failover after a primary failure s (shutdown -> new primary tracked)', at, l.primaryFailoverS ?? null, m.primaryFailoverS ?? null);
       row('fallback s (shutdown -> new secondary tracked)', at, l.fallbackS ?? null, m.fallbackS ?? null);

@@ -4,7 +4,9 @@
 // PC's namespace: the sim's navigator programs on the wall clock. The container image really
 // travels (a local backup, then SFTP to the secondary's PC), each container is a libvirt guest
 // booted from the image in its PC's depot, the service IP moves between the guests by the guest
-// agent, and the primary's PC is switched off. The trace is read with the sim's own extractors.
+// agent, and the primary's PC is switched off; then the PCs are switched on and off by the churn
+// schedule the sim draws for live-navigator-churn.yaml. The trace is read with the sim's own
+// extractors.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,7 +14,7 @@ import { LabSession } from './helpers/live/lab-session.ts';
 import { loadLab, REPO_DIR, type Lab } from '../adapters/lab/schema.ts';
 import { depotImage, domainPrefix } from '../adapters/lab/names.ts';
 import { listDomains } from '../adapters/lab/libvirt.ts';
-import { runLive } from '../run/live.ts';
+import { churnSchedule, runLive } from '../run/live.ts';
 import { navConformRows } from '../run/navconform.ts';
 import { buildSimulation, readScenario } from '../run/sim.ts';
 import { navigatorFaultTimes } from '../trace/navigator.ts';
@@ -22,6 +24,7 @@ import type { TraceEvent } from '../engine/ports/index.ts';
 const isRoot = process.getuid?.() === 0;
 const LAB_FILE = join(REPO_DIR, 'experiments/labs/navigator-mini.yaml');
 const SCENARIO = join(REPO_DIR, 'experiments/scenarios/live-navigator-failover.yaml');
+const CHURN = join(REPO_DIR, 'experiments/scenarios/live-navigator-churn.yaml');
 const OUT = join(REPO_DIR, 'out/lab/navigator-mini');
 
 const of = (ev: TraceEvent[], kind: string, subject?: string) => ev.filter((e) => e.kind === kind && (subject === undefined || e.subject === subject));
@@ -108,4 +111,40 @@ describe.skipIf(!isRoot)('Navigator live on the mini-lab (navigator-mini, 10.77.
     expect(simFailover.sim).not.toBeNull();
     expect(simFailover.live).toBe(Math.round(t.primaryFailoverS! * 1000) / 1000);
   }, 420_000);
+
+  it('churn: the PCs are switched by the sim\'s schedule through their power port; a PC switched off takes its container along, and a lost primary fails over', async () => {
+    const s = readScenario(CHURN);
+    const schedule = churnSchedule(s);
+    const { events: ev } = await runLive({ labFile: LAB_FILE, scenarioFile: CHURN, traceFile: join(OUT, 'live-navigator-churn.ndjson'), log: (m) => console.log(`[live-navigator] ${m}`) });
+    expect(of(ev, 'agent.failure')).toEqual([]);
+    // The same switches as the sim's, in order, each carried out on time (the run's loop turns every ~0.25 s).
+    const switched = of(ev, 'churn.power');
+    expect(switched.map((e) => [e.subject, e.data?.on])).toEqual(schedule.map((c) => [c.host, c.on]));
+    switched.forEach((e, i) => {
+      expect(e.t).toBeGreaterThanOrEqual(schedule[i].atUs);
+      expect(e.t - schedule[i].atUs, `${e.subject} switched ${(e.t - schedule[i].atUs) / 1e6} s late`).toBeLessThan(5_000_000);
+      // The PC follows: off at once, on after its boot delay (3 s).
+      const state = of(ev, 'host.state', e.subject).find((h) => h.t >= e.t && h.data?.state === (e.data?.on ? 'on' : 'off'));
+      expect(state, `${e.subject} ${e.data?.on ? 'on' : 'off'} after the switch at ${e.t} µs`).toBeDefined();
+      expect(state!.t - e.t).toBeLessThan(15_000_000);
+    });
+    // Every container destroyed by a power-off was on a PC just switched off.
+    for (const g of of(ev, 'lab.guest').filter((e) => e.data?.state === 'destroyed')) {
+      expect(switched.some((e) => e.subject === g.subject && e.data?.on === false && e.t <= g.t && g.t - e.t < 15_000_000), `${String(g.data?.vm)} destroyed on ${g.subject} at ${g.t} µs`).toBe(true);
+    }
+    // The roles at each switch-off and what followed; a primary lost while a secondary ran fails over.
+    const times = navigatorFaultTimes(ev, 'vip-mon');
+    expect(times.map((x) => x.host)).toEqual(schedule.filter((c) => !c.on).map((c) => c.host));
+    const tracks = of(ev, 'navigator.track');
+    console.log(`[live-navigator] churn: tracking records:\n${tracks.map((x) => `  ${(x.t / 1e6).toFixed(2)} s  ${String(x.data?.role).padEnd(9)} ${x.subject} ${String(x.data?.vm)} failover ${x.data?.failover ? 'YES' : 'NO'}`).join('\n')}`);
+    for (const x of times) {
+      const secondaryUp = tracks.some((e) => e.t < x.faultUs && e.data?.role === 'secondary' && e.subject !== x.host);
+      if (x.role === 'primary' && secondaryUp) expect(x.primaryFailoverS, `failover after ${x.host} switched off`).not.toBeNull();
+    }
+    for (const e of of(ev, 'vip.holders')) expect((e.data!.holders as string[]).length).toBeLessThanOrEqual(1);
+    const sim = buildSimulation(s, { seed: s.seed ?? 1, watchMode: 'skip' });
+    sim.run(s.until!);
+    const rows = navConformRows(ev, sim.events, s);
+    console.log(`[live-navigator] churn conform:\n${rows.map((r) => `  ${r.server}: ${r.metric}: live ${r.live} s, sim ${r.sim} s`).join('\n')}`);
+  }, 480_000);
 });

@@ -76,7 +76,7 @@ describe('navigatorFaultTimes: Table 5-7 from a trace', () => {
       ev(100, 'fault', 'pc1', { fault: 'host-shutdown' }), access(101, false),
       track(106, 'primary', 'pc2', 'b', true), access(107, true), track(140, 'secondary', 'pc3', 'a'),
     ];
-    expect(navigatorFaultTimes(t, 'vip-mon')).toEqual([{ host: 'pc1', faultUs: 100e6, role: 'primary', primaryFailoverS: 6, fallbackS: 40, secondaryFailoverS: null, downtimeS: 6 }]);
+    expect(navigatorFaultTimes(t, 'vip-mon')).toEqual([{ host: 'pc1', faultUs: 100e6, cause: 'fault', role: 'primary', primaryFailoverS: 6, fallbackS: 40, secondaryFailoverS: null, downtimeS: 6 }]);
   });
 
   it('a secondary\'s PC off: the next secondary record; a PC with no container: no times; the role follows failovers', () => {
@@ -86,10 +86,11 @@ describe('navigatorFaultTimes: Table 5-7 from a trace', () => {
       ev(60, 'fault', 'pc2', { fault: 'host-shutdown' }), track(95, 'secondary', 'pc3', 'b'),
       // pc3 becomes primary after pc1 fails: then pc3 is the primary, pc1 nothing.
       ev(200, 'fault', 'pc1', { fault: 'host-shutdown' }), track(205, 'primary', 'pc3', 'b', true),
-      ev(300, 'fault', 'pc3', { fault: 'host-shutdown' }),
+      ev(300, 'churn.power', 'pc3', { on: false }), ev(400, 'churn.power', 'pc3', { on: true }),
     ];
     const r = navigatorFaultTimes(t);
-    expect(r.map((x) => [x.host, x.role])).toEqual([['pc4', null], ['pc2', 'secondary'], ['pc1', 'primary'], ['pc3', 'primary']]);
+    // A user switching a PC off counts as its shutdown; switching it on does not.
+    expect(r.map((x) => [x.host, x.role, x.cause])).toEqual([['pc4', null, 'fault'], ['pc2', 'secondary', 'fault'], ['pc1', 'primary', 'fault'], ['pc3', 'primary', 'churn']]);
     expect(r[0]).toMatchObject({ primaryFailoverS: null, fallbackS: null, secondaryFailoverS: null });
     expect(r[1].secondaryFailoverS).toBe(35);
     expect(r[2]).toMatchObject({ primaryFailoverS: 5, fallbackS: null });

@@ -1,5 +1,5 @@
 // Navigator's (wong-2014) times as its Table 5-7 measures them, read from a trace (sim or live):
-// for every PC shut down (fault host-shutdown), whether it held the primary or the secondary
+// for every PC shut down (fault host-shutdown, or a user switching it off: churn.power off), whether it held the primary or the secondary
 // container (from the tracking records, `navigator.track`, before the fault), and the seconds from
 // the shutdown to the tracking record of the new role: the failover after a primary failure (the
 // secondary's pilot takes the primary role), the fallback (a new secondary runs again), the
@@ -9,9 +9,10 @@ import { disconnections, type TraceLine } from './metrics.ts';
 const S = 1_000_000;
 
 export interface NavigatorFaultTimes {
-  /** The PC shut down, and when (µs). */
+  /** The PC shut down, and when (µs), and how: a fault, or a user's switch (churn). */
   host: string;
   faultUs: number;
+  cause: 'fault' | 'churn';
   /** What it held at the time (null: neither container). */
   role: 'primary' | 'secondary' | null;
   /** Primary lost: shutdown -> the new primary's record (failover: true). */
@@ -26,11 +27,12 @@ export interface NavigatorFaultTimes {
 
 interface Track { t: number; role: string; host: string; failover: boolean }
 
-/** One row per `fault` host-shutdown of the trace, in time order. */
+/** One row per PC shut down (`fault` host-shutdown, `churn.power` off), in time order. */
 export function navigatorFaultTimes(ev: readonly TraceLine[], vip?: string): NavigatorFaultTimes[] {
   const tracks: Track[] = ev.filter((e) => e.kind === 'navigator.track').map((e) => ({ t: e.t, role: String(e.data?.role), host: String(e.data?.host), failover: e.data?.failover === true }));
   const outs = disconnections([...ev]);
-  return ev.filter((e) => e.kind === 'fault' && e.data?.fault === 'host-shutdown').map((f) => {
+  const isShutdown = (e: TraceLine) => (e.kind === 'fault' && e.data?.fault === 'host-shutdown') || (e.kind === 'churn.power' && e.data?.on === false);
+  return ev.filter(isShutdown).map((f) => {
     let primary: string | null = null;
     let secondary: string | null = null;
     for (const x of tracks) {
@@ -49,6 +51,7 @@ export function navigatorFaultTimes(ev: readonly TraceLine[], vip?: string): Nav
     return {
       host: f.subject,
       faultUs: f.t,
+      cause: f.kind === 'fault' ? 'fault' as const : 'churn' as const,
       role,
       primaryFailoverS: since(took?.t),
       fallbackS: since(fallback?.t),
