@@ -94,6 +94,10 @@ describe('navigatorFaultTimes: Table 5-7 from a trace', () => {
     expect(r[0]).toMatchObject({ primaryFailoverS: null, fallbackS: null, secondaryFailoverS: null });
     expect(r[1].secondaryFailoverS).toBe(35);
     expect(r[2]).toMatchObject({ primaryFailoverS: 5, fallbackS: null });
+    // No outage in the trace: none is counted (and one is never taken from a later shutdown).
+    expect(r.map((x) => x.downtimeS)).toEqual([null, null, null, null]);
+    const two = navigatorFaultTimes([ev(10, 'churn.power', 'pc4', { on: false }), ev(20, 'churn.power', 'pc1', { on: false }), access(21, false), access(24, true)]);
+    expect(two.map((x) => x.downtimeS)).toEqual([null, 3]);
   });
 
   it('conform rows pair the live and the sim trace by fault, with the error of sim against live', () => {

@@ -21,7 +21,7 @@ export interface NavigatorFaultTimes {
   fallbackS: number | null;
   /** Secondary lost: shutdown -> the next secondary record. */
   secondaryFailoverS: number | null;
-  /** The client's outage of the service IP that began after the shutdown (seconds), if any. */
+  /** The client's outage of the service IP that began after the shutdown, before the next one (seconds), if any. */
   downtimeS: number | null;
 }
 
@@ -32,7 +32,10 @@ export function navigatorFaultTimes(ev: readonly TraceLine[], vip?: string): Nav
   const tracks: Track[] = ev.filter((e) => e.kind === 'navigator.track').map((e) => ({ t: e.t, role: String(e.data?.role), host: String(e.data?.host), failover: e.data?.failover === true }));
   const outs = disconnections([...ev]);
   const isShutdown = (e: TraceLine) => (e.kind === 'fault' && e.data?.fault === 'host-shutdown') || (e.kind === 'churn.power' && e.data?.on === false);
-  return ev.filter(isShutdown).map((f) => {
+  const downs = ev.filter(isShutdown);
+  return downs.map((f, i) => {
+    // The outage this shutdown caused begins before the next one.
+    const untilUs = downs[i + 1]?.t ?? Infinity;
     let primary: string | null = null;
     let secondary: string | null = null;
     for (const x of tracks) {
@@ -47,7 +50,7 @@ export function navigatorFaultTimes(ev: readonly TraceLine[], vip?: string): Nav
     const since = (t: number | undefined) => (t === undefined ? null : (t - f.t) / S);
     const took = role === 'primary' ? after.find((x) => x.role === 'primary' && x.failover) : undefined;
     const fallback = took ? after.find((x) => x.role === 'secondary' && x.t >= took.t) : undefined;
-    const out = outs.find((d) => d.fromUs >= f.t && (vip === undefined || d.vip === vip));
+    const out = outs.find((d) => d.fromUs >= f.t && d.fromUs < untilUs && (vip === undefined || d.vip === vip));
     return {
       host: f.subject,
       faultUs: f.t,
