@@ -12,10 +12,11 @@ const HANDLER: Record<LabGuestService['protocol'], string> = { http: '/svc/http.
 /** The shell lines (busybox sh in the guest) that start, stop or restart one service. */
 export function guestServiceScript(vm: string, s: LabGuestService, action: 'start' | 'stop' | 'restart'): string {
   // Names and ports come from the validated lab file (letters, digits, "_", ".", "-"; a number).
-  // The pattern's "[n]" and the quoted port keep this shell's own command line from matching.
-  const pattern = `[n]c -ll -p ${s.port} `;
-  const stop = `pkill -f '${pattern}'; i=0; while pgrep -f '${pattern}' >/dev/null && [ $i -lt 20 ]; do sleep 0.1; i=$((i+1)); done`;
-  const start = `pgrep -f '${pattern}' >/dev/null || HATWIN_NAME='${vm}' nc -ll -p "${s.port}" -e ${HANDLER[s.protocol]} </dev/null >/dev/null 2>&1 &`;
+  // The guest's busybox has no pgrep/pkill: the service's listeners are the processes whose
+  // command line starts with "nc -ll -p PORT " (this shell's own starts with /bin/busybox).
+  const listeners = `$(for p in /proc/[0-9]*; do case "$(tr '\\0' ' ' < $p/cmdline 2>/dev/null)" in 'nc -ll -p ${s.port} '*) echo \${p#/proc/};; esac; done)`;
+  const stop = `pids=${listeners}; [ -n "$pids" ] && kill $pids; i=0; while [ -n "${listeners}" ] && [ $i -lt 20 ]; do sleep 0.1; i=$((i+1)); done`;
+  const start = `[ -n "${listeners}" ] || HATWIN_NAME='${vm}' nc -ll -p "${s.port}" -e ${HANDLER[s.protocol]} </dev/null >/dev/null 2>&1 &`;
   if (action === 'stop') return `${stop}; true`;
   if (action === 'start') return start;
   return `${stop}; ${start}`;
