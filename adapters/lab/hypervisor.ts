@@ -193,7 +193,9 @@ export class LabHypervisor implements Hypervisor {
         throw new PortError('unreachable', `start ${v.name}: ${host} powered off while it booted`);
       }
       if (existsSync(consoleFile)) {
-        if (readFileSync(consoleFile, 'utf8').includes(`HATWIN-READY ${v.name}`)) return;
+        // Ready, and its guest agent answers (the pilots stop and start the service through it;
+        // libvirt connects the agent's channel a moment after the guest starts qemu-ga).
+        if (readFileSync(consoleFile, 'utf8').includes(`HATWIN-READY ${v.name}`) && (await virsh(['qemu-agent-command', '--timeout', '2', d, '{"execute":"guest-ping"}'], { allowFail: true, timeoutMs: 5_000 })).code === 0) return;
       }
       if (vmState(await this.backend.state(d)) === 'stopped') throw new PortError('failed', `start ${v.name} on ${host}: the guest stopped while it booted`);
       if (Date.now() > deadline) throw new PortError('timeout', `start ${v.name} on ${host}: not ready within ${DEPOT_BOOT_MS / 1000} s (console ${consoleFile})`);
