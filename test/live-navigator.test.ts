@@ -4,7 +4,7 @@
 // PC's namespace: the sim's navigator programs on the wall clock. The container image really
 // travels (a local backup, then SFTP to the secondary's PC), each container is a libvirt guest
 // booted from the image in its PC's depot, the service IP moves between the guests by the guest
-// agent, and the primary's PC is switched off; then the PCs are switched on and off by the churn
+// agent, the primary's PC is switched off, then the new secondary's; then the PCs are switched on and off by the churn
 // schedule the sim draws for live-navigator-churn.yaml. The trace is read with the sim's own
 // extractors.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -107,6 +107,15 @@ describe.skipIf(!isRoot)('Navigator live on the mini-lab (navigator-mini, 10.77.
     sim.run(s.until!);
     const rows = navConformRows(ev, sim.events, s);
     console.log(`[live-navigator] conform:\n${rows.map((r) => `  ${r.metric}: live ${r.live} s, sim ${r.sim} s (${r.errPct} %)`).join('\n')}`);
+    // pc3 (the new secondary, unless the uptimes' whole seconds put it on pc4) off at 150 s: the
+    // primary puts a new secondary on the PC left.
+    const second = navigatorFaultTimes(ev, 'vip-mon')[1];
+    expect(second.host).toBe('pc3');
+    if (second.role === 'secondary') {
+      expect(second.secondaryFailoverS, 'a new secondary after pc3 went off').not.toBeNull();
+      expect(second.secondaryFailoverS!).toBeLessThan(75);
+      expect(tracks.filter((x) => x.t > second.faultUs && x.role === 'secondary').at(-1)).toMatchObject({ host: 'pc4', vm: 'nav-a' });
+    }
     const simFailover = rows.find((r) => r.metric.startsWith('failover after a primary failure'))!;
     expect(simFailover.sim).not.toBeNull();
     expect(simFailover.live).toBe(Math.round(t.primaryFailoverS! * 1000) / 1000);
