@@ -19,6 +19,7 @@ import { livePorts } from '../adapters/live/ports.ts';
 import type { VipDriver } from '../adapters/net/vip.ts';
 import { agentLiveConfig, IdempotentGuestVipDriver, labFence, namedVipNetwork } from '../adapters/lab/agent-config.ts';
 import { LabHypervisor } from '../adapters/lab/hypervisor.ts';
+import { GuestServices } from '../adapters/lab/guest-services.ts';
 import { loadLab, type Lab } from '../adapters/lab/schema.ts';
 import { serveMetrics, TraceMetrics, type MetricsServer } from './metrics.ts';
 import { wrrCycleOrder } from '../policies/lbcluster/wrr.ts';
@@ -102,7 +103,8 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   });
   const live = await livePorts({ config: agentLiveConfig(lab, o.host, o.runId), runtime: rt, trace, nowUs: () => sched.nowUs(), hypervisor, vipDrivers, fence: labFence(lab) });
   // Pools of the lab's VRRP VIPs are the director's nftables table, its slots one IPVS wrr cycle.
-  ports = { ...live.ports, network: namedVipNetwork(lab, live.ports.network!, (kind, subject, data) => emit({ t: sched.nowUs(), kind, subject, data: { ...data, by: o.host } }), wrrCycleOrder) };
+  // Services in guests (no sshd there) through their guest agent; the hosts' over SSH.
+  ports = { ...live.ports, services: new GuestServices(lab, live.ports.services), network: namedVipNetwork(lab, live.ports.network!, (kind, subject, data) => emit({ t: sched.nowUs(), kind, subject, data: { ...data, by: o.host } }), wrrCycleOrder) };
   // Store calls that fail are traced (store.error), so the metrics count them; the failure itself
   // still goes to the program as before.
   if (metrics && ports.store) ports.store = tracedStoreErrors(ports.store, (op, e) => emit({ t: sched.nowUs(), kind: 'store.error', subject: o.host, data: { op, error: String((e as Error)?.message ?? e) } }));

@@ -12,6 +12,7 @@ import { ServiceRegistry } from '../adapters/probe/registry.ts';
 import { buildSimulation, parseScenario, readScenario } from './sim.ts';
 import type { Scenario } from '../sim/scenario/schema.ts';
 import { lbConformMarkdown, lbConformRows, lbPolicyOf } from './lbconform.ts';
+import { navConformRows, navigatorVipOf } from './navconform.ts';
 import { disconnections, recoveries, type TraceLine } from '../trace/metrics.ts';
 import { agentLiveConfig, IdempotentGuestVipDriver } from '../adapters/lab/agent-config.ts';
 import { resetLabWorld, runLive } from './live.ts';
@@ -237,7 +238,14 @@ export async function conform(o: { scenarioFile: string; labFile: string; outDir
   let scenario: Scenario;
   let extra: Record<string, unknown> = {};
   let compare: (live: TraceLine[], sim: TraceLine[], name: string) => { rows: ConformRow[]; md: string };
-  if (lbPolicyOf(asWritten)) {
+  if (navigatorVipOf(asWritten) !== null) {
+    // Navigator: Table 5-7's times (run/navconform.ts), the scenario as written.
+    scenario = asWritten;
+    compare = (live, sim, name) => {
+      const rows = navConformRows(live, sim, scenario);
+      return { rows, md: conformMarkdown(name, rows) };
+    };
+  } else if (lbPolicyOf(asWritten)) {
     scenario = asWritten;
     compare = (live, sim, name) => {
       const rows = lbConformRows(live, sim, scenario);

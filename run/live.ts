@@ -6,7 +6,7 @@
 // through the lab's fault mechanism, records what the lab observes (power, guest states, the
 // client's access log, VIP holders) and merges it with the agents' traces by time into one NDJSON
 // trace in the sim schema (t: µs since the run's epoch, which is time 0 of every agent too).
-import { appendFileSync, existsSync, mkdirSync, openSync, closeSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync, readSync } from 'node:fs';
+import { appendFileSync, copyFileSync, rmSync, existsSync, mkdirSync, openSync, closeSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync, readSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { ndjsonLine, parseNdjson, toNdjson } from '../trace/ndjson.ts';
@@ -16,7 +16,7 @@ import { ADMIN, type Program } from '../policies/manifest.ts';
 import { checkPoliciesOn, programsOf } from './policies.ts';
 import { siteFromLab } from './site.ts';
 import type { Scenario } from '../sim/scenario/schema.ts';
-import { readScenario } from './sim.ts';
+import { buildSimulation, readScenario } from './sim.ts';
 import { EtcdStore } from '../adapters/etcd/store.ts';
 import { parseAccessLog } from '../adapters/lab/accesslog.ts';
 import { runPrefix } from '../adapters/lab/agent-config.ts';
@@ -25,7 +25,7 @@ import { eventsPath } from '../adapters/lab/events.ts';
 import { IdempotentGuestVipDriver } from '../adapters/lab/agent-config.ts';
 import { LabHypervisor } from '../adapters/lab/hypervisor.ts';
 import { FAULTS, labFault, labPower, labRestore, type FaultOptions, type LabFault } from '../adapters/lab/lab.ts';
-import { accessLogPath, hostNs, NS_IF, statePath } from '../adapters/lab/names.ts';
+import { accessLogPath, depotImage, hostNs, NS_IF, statePath } from '../adapters/lab/names.ts';
 import { endProcesses, isAlive, procRef, type ProcRef } from '../adapters/lab/proc.ts';
 import { run } from '../adapters/lab/run.ts';
 import { loadLab, REPO_DIR, type Lab } from '../adapters/lab/schema.ts';
@@ -284,6 +284,7 @@ export function checkScenarioAgainstLab(lab: Lab, s: Scenario, file: string): vo
     if (!('target' in f) || !lab.hosts.some((h) => h.name === f.target)) throw new Error(`${file}: fault ${f.kind} targets "${'target' in f ? f.target : '?'}", not a host of lab "${lab.name}"`);
     if (f.duration !== undefined && !['pause', 'link-down'].includes(f.kind)) throw new Error(`${file}: fault ${f.kind} with a duration: only pause, link-down and partition end after one (as in the sim)`);
   }
+  for (const h of s.churn?.hosts ?? []) if (!lab.hosts.some((x) => x.name === h)) throw new Error(`${file}: churn switches "${h}", not a host of lab "${lab.name}"`);
   for (const c of s.clients) if (!lab.vips.some((v) => v.name === c.vip)) throw new Error(`${file}: client ${c.name} accesses ${c.vip}, which lab "${lab.name}" does not have`);
 }
 
@@ -336,6 +337,13 @@ export async function resetLabWorld(lab: Lab, hv: LabHypervisor, drivers: Map<st
   // Faults of the last run lifted, stopped daemons started, VRRP VIPs back on their masters.
   await labRestore(lab, log);
   for (const vm of await hv.list()) {
+    if (vm.state === 'stopped') continue;
+    // A Navigator container of the last run: gone, as its pilot is.
+    if (lab.backupVms.find((v) => v.name === vm.name)?.image === 'depot') {
+      await hv.destroy(vm.name);
+      log(`reset: container ${vm.name} destroyed`);
+      continue;
+    }
     if (vm.state !== 'running') continue;
     const have = await drivers.get(vm.name)!.addresses().catch(() => [] as string[]);
     for (const v of lab.vips) if (have.includes(v.address)) await drivers.get(vm.name)!.remove(v.address);
@@ -352,7 +360,7 @@ export async function resetLabWorld(lab: Lab, hv: LabHypervisor, drivers: Map<st
   const byDeadline = Date.now() + 30_000;
   for (const v of lab.vips) {
     const holder = lab.hosts.find((h) => h.name === v.holder);
-    if (!holder || v.managedBy === 'vrrp') continue;
+    if (!holder || v.managedBy !== 'lab') continue;
     const ns = hostNs(lab, holder.name);
     for (;;) {
       const r = await run(['ip', '-n', ns, '-4', '-o', 'addr', 'show', 'dev', NS_IF], { allowFail: true });
@@ -368,6 +376,46 @@ export async function resetLabWorld(lab: Lab, hv: LabHypervisor, drivers: Map<st
       await sleep(200);
     }
   }
+}
+
+/** One user's power change of the scenario's churn. */
+export interface ChurnChange { atUs: number; host: string; on: boolean }
+
+/**
+ * The scenario's churn (lab sessions, renewal periods or a replayed trace) as the sim schedules
+ * it: the sim's run of the scenario, its `churn.power` events in time order. A live run switches
+ * the lab's PCs by these, through their power port, so both worlds see the same schedule (and a
+ * change the sim skipped, a PC already in that state, is skipped live too).
+ */
+export function churnSchedule(s: Scenario): ChurnChange[] {
+  if (!s.churn) return [];
+  if (s.until === undefined) throw new Error(`${s.name ?? 'scenario'}: churn needs \`until\` (how long to run)`);
+  const sim = buildSimulation(s, { seed: s.seed ?? 1, watchMode: 'skip' });
+  sim.run(s.until);
+  return sim.events.filter((e) => e.kind === 'churn.power').map((e) => ({ atUs: e.t, host: e.subject, on: e.data?.on === true }));
+}
+
+/**
+ * The PCs' Service Depots at the start of a run (Navigator): every depot emptied, and the
+ * container image (the lab's guest initramfs) placed on the PC where each navigator policy of the
+ * scenario starts, as its administrator would.
+ */
+export function seedDepots(lab: Lab, s: Scenario): string[] {
+  if (!lab.backupVms.some((v) => v.image === 'depot')) return [];
+  for (const h of lab.hosts) {
+    rmSync(dirname(depotImage(lab, h.name)), { recursive: true, force: true });
+    mkdirSync(dirname(depotImage(lab, h.name)), { recursive: true });
+  }
+  const image = join(REPO_DIR, 'out/guest/initramfs.gz');
+  const seeded: string[] = [];
+  for (const p of s.policies) {
+    if (p.kind !== 'navigator') continue;
+    const start = String(p.start);
+    if (!existsSync(image)) throw new Error(`no container image ${image}: \`hatwin lab up\` builds it (scripts/guest/build.sh)`);
+    copyFileSync(image, depotImage(lab, start));
+    seeded.push(start);
+  }
+  return seeded;
 }
 
 export async function runLive(o: LiveOptions): Promise<LiveResult> {
@@ -419,6 +467,15 @@ async function runLiveOnce(o: LiveOptions, hooks: { ended?: (state: 'error', ext
   const access = new Tail(accessLogPath(lab), true);
 
   await resetLabWorld(lab, hv, drivers, log);
+  for (const h of seedDepots(lab, scenario)) log(`reset: container image in ${h}'s depot`);
+  // PCs the scenario starts switched off (its users switch them on by the churn).
+  for (const h of scenario.hosts) {
+    if (h.state !== 'off' || !lab.hosts.some((x) => x.name === h.name)) continue;
+    await labPower(lab, h.name, 'off');
+    log(`reset: ${h.name} off, as the scenario starts it`);
+  }
+  const churn = churnSchedule(scenario).map((c) => ({ ...c, done: false }));
+  if (churn.length) log(`churn: ${churn.length} power changes by the scenario's schedule`);
   // The epoch is set before the management files and agents: their start-up is part of the run.
   const epochUs = wallUs();
   const t = () => wallUs() - epochUs;
@@ -435,11 +492,23 @@ async function runLiveOnce(o: LiveOptions, hooks: { ended?: (state: 'error', ext
   o.onStart?.({ ...runRecord });
   const agentTails = new Map(agents.map((h) => [h, new Tail(agentTrace(h), false)]));
   /** The agents' new trace lines, published as they come (the final trace reads the whole files). */
+  /** The VIPs' holders as the agents assigned them (vip.assign / vip.remove), for the guests' power-offs below. */
+  const assigned = new Map<string, Set<string>>();
+  const noteAssignment = (e: TraceEvent) => {
+    if (e.kind !== 'vip.assign' && e.kind !== 'vip.remove') return;
+    const set = assigned.get(e.subject) ?? new Set<string>();
+    if (e.kind === 'vip.assign') set.add(String(e.data?.holder));
+    else set.delete(String(e.data?.holder));
+    assigned.set(e.subject, set);
+  };
   const tailAgents = () => {
     for (const [h, tail] of agentTails) {
       for (const line of tail.lines()) {
         try {
-          for (const e of parseNdjson(line, agentTrace(h))) publish(e);
+          for (const e of parseNdjson(line, agentTrace(h))) {
+            noteAssignment(e);
+            publish(e);
+          }
         } catch {
           // a line cut by a crash: the final read reports it
         }
@@ -477,10 +546,13 @@ async function runLiveOnce(o: LiveOptions, hooks: { ended?: (state: 'error', ext
       closeSync(logFd);
     }
   };
-  await Promise.all(agents.map((h) => startAgent(h, false)));
+  // A PC the scenario starts switched off runs its agent when it is switched on (as a boot would).
+  const offAtStart = new Set(scenario.hosts.filter((h) => h.state === 'off').map((h) => h.name));
+  const atStart = agents.filter((h) => !offAtStart.has(h));
+  await Promise.all(atStart.map((h) => startAgent(h, false)));
   // Agents are ready when they say so in their traces.
   const readyBy = Date.now() + 30_000;
-  while (!agents.every((h) => readFileSync(agentTrace(h), 'utf8').includes('"agent.start"'))) {
+  while (!atStart.every((h) => readFileSync(agentTrace(h), 'utf8').includes('"agent.start"'))) {
     if (Date.now() > readyBy) throw new Error(`agents not ready within 30 s: see ${workDir}/agent-*.log`);
     await sleep(100);
   }
@@ -488,7 +560,7 @@ async function runLiveOnce(o: LiveOptions, hooks: { ended?: (state: 'error', ext
   log(`agents ready at ${(t() / 1e6).toFixed(2)} s`);
 
   // Initial world state, as the sim's first events.
-  for (const h of lab.hosts) record({ t: t(), kind: 'host.state', subject: h.name, data: { state: 'on' } });
+  for (const h of lab.hosts) record({ t: t(), kind: 'host.state', subject: h.name, data: { state: offAtStart.has(h.name) ? 'off' : 'on' } });
   const vmStates = new Map<string, string>();
   const holders = new Map<string, string>();
   const clientOf = new Map(scenario.clients.map((c) => [c.vip, c.name]));
@@ -553,6 +625,14 @@ async function runLiveOnce(o: LiveOptions, hooks: { ended?: (state: 'error', ext
         await labFault(lab, f.target, lf, service ? { service } : {});
         if (f.duration !== undefined) lifts.push({ atUs: x.atUs + f.duration, fault: lf, target: f.target, ...(service ? { service } : {}), done: false });
       }
+      for (const c of churn) {
+        if (c.done || now < c.atUs) continue;
+        c.done = true;
+        // As the sim records it: the user's switch, then the lab's power event.
+        record({ t: t(), kind: 'churn.power', subject: c.host, data: { on: c.on, scheduledUs: c.atUs } });
+        log(`${(t() / 1e6).toFixed(2)} s: churn: ${c.host} switched ${c.on ? 'on' : 'off'}`);
+        await labPower(lab, c.host, c.on ? 'on' : 'off');
+      }
       for (const l of lifts) {
         if (l.done || now < l.atUs) continue;
         l.done = true;
@@ -583,6 +663,18 @@ async function runLiveOnce(o: LiveOptions, hooks: { ended?: (state: 'error', ext
           }
         } else if (e.kind.startsWith('lab.') && te >= 0) {
           record({ t: te, kind: e.kind, subject: e.subject, data: e.data });
+          // A guest destroyed by its PC's power-off loses its VIPs with it: recorded as the sim's
+          // world records a holder's power loss (vip.remove with the reason).
+          if (e.kind === 'lab.guest' && e.data?.state === 'destroyed') {
+            tailAgents();
+            const vm = String(e.data.vm);
+            for (const [vip, set] of assigned) {
+              if (!set.has(vm)) continue;
+              const rm: TraceEvent = { t: te, kind: 'vip.remove', subject: vip, data: { holder: vm, reason: 'power-off' } };
+              noteAssignment(rm);
+              record(rm);
+            }
+          }
         }
       }
       for (const a of parseAccessLog(access.lines().join('\n'))) {

@@ -2,15 +2,19 @@
 // `@unraid/libvirt` (built from source against libvirt-dev; calls do not block the event loop)
 // when it loads, else `virsh` as argv (~20 ms a call). One libvirtd serves every lab "host":
 // which real server a VM runs on is bookkeeping here, as the VM images of the papers sit on a
-// shared file server and any host can resume them.
+// shared file server and any host can resume them. A Navigator container (`image: depot`) is
+// different: it starts on a PC from the image in that PC's Service Depot, as a transient guest,
+// and the PC's record of it (hosts/HOST/vms/VM) makes the PC's power-off destroy it.
 import type { Hypervisor, VmInfo, VmState } from '../../engine/ports/hypervisor.ts';
 import { checkVmName, checkVmOp, checkVmResources, VmControlError, type HostCapacity, type VmControl, type VmControlInfo, type VmCreateRequest, type VmResources } from '../../engine/ports/hypervisor.ts';
-import { domainName, domainPrefix, labTag } from './names.ts';
+import { depotImage, domainName, domainPrefix, guestConsolePath, hostVmRecord, hostVmsDir, labTag } from './names.ts';
 import { defineDomain, domainState, domainXml, LIBVIRT_URI, listDomains, removeDomain, virsh, type GuestImage } from './libvirt.ts';
 import { formatIpv4 } from './ipv4.ts';
-import type { Lab, LabBackupVm } from './schema.ts';
+import { REPO_DIR, type Lab, type LabBackupVm } from './schema.ts';
 import { join } from 'node:path';
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { PortError } from '../../engine/ports/errors.ts';
+import { QBOOT } from './libvirt.ts';
 import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 
@@ -101,6 +105,9 @@ export interface LabHypervisorOptions {
   backend?: 'auto' | 'binding' | 'virsh';
 }
 
+/** Room for a container's boot (software emulation on a loaded 2-core machine: seconds to tens of seconds). */
+const DEPOT_BOOT_MS = 120_000;
+
 export class LabHypervisor implements Hypervisor {
   /** Where each VM runs (null: image on the file server only). */
   private readonly placement = new Map<string, string | null>();
@@ -147,8 +154,58 @@ export class LabHypervisor implements Hypervisor {
 
   async start(vm: string, host: string): Promise<void> {
     this.host(host);
+    if (this.vm(vm).image === 'depot') return this.startFromDepot(this.vm(vm), host);
     await this.backend.create(this.dom(vm));
     this.placement.set(vm, host);
+  }
+
+  /**
+   * A Navigator container: a transient guest booted from the image in `host`'s depot (the lab's
+   * guest kernel, the depot's container.img as its initramfs), recorded as running on `host`
+   * before it starts (so a power-off at any moment takes it along); resolves once it says
+   * HATWIN-READY on its console.
+   */
+  private async startFromDepot(v: LabBackupVm, host: string): Promise<void> {
+    const d = this.dom(v.name);
+    // A slot still running elsewhere was given up by the primary (its secondary was lost): the
+    // slot starts afresh here, as the sim's slot is started again on another PC.
+    if (vmState(await this.backend.state(d)) !== 'stopped') await this.destroy(v.name);
+    const initrd = depotImage(this.lab, host);
+    if (!existsSync(initrd)) throw new PortError('failed', `start ${v.name} on ${host}: no container image in its depot (${initrd})`);
+    const kernel = this.image?.kernel ?? join(REPO_DIR, 'out/guest/vmlinuz');
+    const firmware = this.image?.firmware ?? (existsSync(QBOOT) ? QBOOT : undefined);
+    for (const h of this.lab.hosts) rmSync(hostVmRecord(this.lab, h.name, v.name), { force: true });
+    mkdirSync(hostVmsDir(this.lab, host), { recursive: true });
+    writeFileSync(hostVmRecord(this.lab, host, v.name), '');
+    this.placement.set(v.name, host);
+    const dir = join(this.lab.stateDir, 'guests');
+    mkdirSync(dir, { recursive: true });
+    const xmlPath = join(dir, `${v.name}@${host}.xml`);
+    writeFileSync(xmlPath, domainXml(this.lab, v, { kernel, initrd, ...(firmware ? { firmware } : {}) }, { description: `hatwin lab ${this.lab.name}: container ${v.name} on ${host}` }));
+    const consoleFile = guestConsolePath(this.lab, v.name);
+    // The console of this boot alone (the guest's console file is written afresh by each boot).
+    rmSync(consoleFile, { force: true });
+    await virsh(['create', xmlPath]);
+    const deadline = Date.now() + DEPOT_BOOT_MS;
+    for (;;) {
+      if (!existsSync(hostVmRecord(this.lab, host, v.name))) {
+        await this.destroy(v.name).catch(() => undefined);
+        throw new PortError('unreachable', `start ${v.name}: ${host} powered off while it booted`);
+      }
+      if (existsSync(consoleFile)) {
+        // Ready, and its guest agent answers (the pilots stop and start the service through it;
+        // libvirt connects the agent's channel a moment after the guest starts qemu-ga).
+        if (readFileSync(consoleFile, 'utf8').includes(`HATWIN-READY ${v.name}`) && (await virsh(['qemu-agent-command', '--timeout', '2', d, '{"execute":"guest-ping"}'], { allowFail: true, timeoutMs: 5_000 })).code === 0) return;
+      }
+      if (vmState(await this.backend.state(d)) === 'stopped') throw new PortError('failed', `start ${v.name} on ${host}: the guest stopped while it booted`);
+      if (Date.now() > deadline) throw new PortError('timeout', `start ${v.name} on ${host}: not ready within ${DEPOT_BOOT_MS / 1000} s (console ${consoleFile})`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  /** The PC a Navigator container runs on, from the PCs' records (another process may have started it). */
+  private depotHost(vm: string): string | null {
+    return this.lab.hosts.find((h) => existsSync(hostVmRecord(this.lab, h.name, vm)))?.name ?? null;
   }
 
   async suspend(vm: string): Promise<void> {
@@ -169,6 +226,7 @@ export class LabHypervisor implements Hypervisor {
   async destroy(vm: string): Promise<void> {
     const d = this.dom(vm);
     if (vmState(await this.backend.state(d)) !== 'stopped') await this.backend.destroy(d);
+    if (this.vm(vm).image === 'depot') for (const h of this.lab.hosts) rmSync(hostVmRecord(this.lab, h.name, vm), { force: true });
   }
 
   async migrate(vm: string, toHost: string): Promise<void> {
@@ -180,7 +238,8 @@ export class LabHypervisor implements Hypervisor {
   async list(host?: string): Promise<VmInfo[]> {
     const all = await Promise.all(this.lab.backupVms.map(async (v): Promise<VmInfo> => {
       const state = vmState(await this.backend.state(this.dom(v.name)));
-      return { name: v.name, host: this.placement.get(v.name) ?? null, state };
+      const where = v.image === 'depot' ? (state === 'stopped' ? null : this.depotHost(v.name)) : this.placement.get(v.name) ?? null;
+      return { name: v.name, host: where, state };
     }));
     return host === undefined ? all : all.filter((v) => v.host === host);
   }

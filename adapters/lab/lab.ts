@@ -147,6 +147,7 @@ export async function labUp(lab: Lab, log: Log = () => undefined, opts: UpOption
   // the guest image, the keys.
   // A lab without backup VMs (lb-mini) needs neither libvirt nor the guest image.
   const guestsWanted = lab.backupVms.length > 0;
+  // Navigator containers (image: depot) are started by the policy, from the image in a PC's depot.
   const [libvirtStarted, image] = await Promise.all([
     guestsWanted ? ensureLibvirt() : Promise.resolve([] as string[]),
     guestsWanted ? buildGuestImage(log) : Promise.resolve(null),
@@ -219,7 +220,7 @@ export async function labUp(lab: Lab, log: Log = () => undefined, opts: UpOption
 
   // VIPs on their holders at start (run-time VIPs do not survive a power loss).
   for (const v of lab.vips) {
-    if (v.managedBy === 'vrrp') continue; // keepalived places it
+    if (v.managedBy !== 'lab') continue; // keepalived or a policy places it
     const h = labHost(lab, v.holder);
     // With the subnet's prefix, as the live Network adapter adds and removes VIPs.
     if (h.power === 'on') await run(['ip', '-n', hostNs(lab, h.name), 'addr', 'add', `${v.address}/${lab.cidr.prefix}`, 'dev', NS_IF]);
@@ -294,7 +295,8 @@ async function warnBridgeFilter(log: Log): Promise<void> {
 async function startGuests(lab: Lab, st: LabState, image: GuestImage, log: Log): Promise<void> {
   const dir = join(lab.stateDir, 'guests');
   mkdirSync(dir, { recursive: true });
-  for (const vm of lab.backupVms) {
+  const prepared = lab.backupVms.filter((v) => v.image === 'lab');
+  for (const vm of prepared) {
     const name = domainName(lab, vm.name);
     await defineDomain(join(dir, `${vm.name}.xml`), domainXml(lab, vm, image));
     st.domains.push(name);
@@ -303,7 +305,7 @@ async function startGuests(lab: Lab, st: LabState, image: GuestImage, log: Log):
   const t0 = Date.now();
   // Software emulation: guests booting at once share the cores; more at once than cores is
   // slower in total (4 on 2 cores: ~27 s; 2 + 2: ~16 s).
-  const queue = [...lab.backupVms];
+  const queue = [...prepared];
   const worker = async () => {
     for (let vm = queue.shift(); vm; vm = queue.shift()) {
       const name = domainName(lab, vm.name);

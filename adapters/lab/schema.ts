@@ -84,6 +84,13 @@ const backupVmSchema = z.object({
   memoryMb: z.number().int().min(64).max(2048).default(128),
   /** Services inside the guest; default: the backed host's (same protocol and port). */
   services: z.array(guestServiceSchema).optional(),
+  /**
+   * `lab`: booted once at \`lab up\` from the lab's guest image, then kept suspended (the papers'
+   * backup VMs). `depot`: a Navigator container (wong-2014): nothing at \`lab up\`; started on a
+   * PC from the container image in that PC's Service Depot (hosts/HOST/depot/container.img) as a
+   * transient guest, and destroyed when that PC powers off.
+   */
+  image: z.enum(['lab', 'depot']).default('lab'),
 }).strict();
 
 const vipSchema = z.object({
@@ -96,9 +103,11 @@ const vipSchema = z.object({
   /**
    * Who places the VIP: `lab` (lab up puts it on its holder, live runs put it back) or `vrrp` (the
    * directors' keepalived does; `holder` is the director expected to be master, and `service` is
-   * the real servers' service behind it, balanced by the director's nftables pool).
+   * the real servers' service behind it, balanced by the director's nftables pool) or `policy`
+   * (a policy moves it between guests, as Navigator's pilots do: nobody holds it at the start;
+   * `service` is a guest's service, `holder` the host whose guest serves it first).
    */
-  managedBy: z.enum(['lab', 'vrrp']).default('lab'),
+  managedBy: z.enum(['lab', 'vrrp', 'policy']).default('lab'),
 }).strict();
 
 const clientSchema = z.object({
@@ -243,6 +252,8 @@ export const labSchema = z.object({
     if (!h) return at(['vips', i, 'holder'], `no host "${v.holder}" (hosts: ${hostList()})`);
     if (v.managedBy === 'vrrp') {
       if (!lab.hosts.some((x) => x.services.some((s) => s.name === v.service))) at(['vips', i, 'service'], `no host runs service "${v.service}" (the real servers behind a VRRP VIP)`);
+    } else if (v.managedBy === 'policy') {
+      if (!lab.backupVms.some((x) => x.services?.some((s) => s.name === v.service))) at(['vips', i, 'service'], `no guest declares service "${v.service}" (a policy-managed VIP is served by guests)`);
     } else if (!h.services.some((s) => s.name === v.service)) {
       at(['vips', i, 'service'], `host "${h.name}" has no service "${v.service}" (its services: ${h.services.map((s) => s.name).join(', ') || 'none'})`);
     }
@@ -260,10 +271,11 @@ export type LabGuestService = z.output<typeof guestServiceSchema>;
 export type LabBackupVm = Omit<z.output<typeof backupVmSchema>, 'services'> & { services: LabGuestService[] };
 export type LabVip = z.output<typeof vipSchema>;
 
-/** The service a VIP offers: its holder's, or (VRRP VIPs) the first host's of that name. */
-export function vipService(lab: Pick<LabFileData, 'hosts'>, v: LabVip): LabService {
+/** The service a VIP offers: its holder's, or (VRRP VIPs) the first host's of that name, or (policy VIPs) the first guest's. */
+export function vipService(lab: Pick<LabFileData, 'hosts'> & { backupVms?: Array<{ services?: LabGuestService[] }> }, v: LabVip): LabGuestService {
   const own = lab.hosts.find((h) => h.name === v.holder)?.services.find((s) => s.name === v.service);
-  const s = own ?? lab.hosts.flatMap((h) => h.services).find((x) => x.name === v.service);
+  const s = own ?? lab.hosts.flatMap((h) => h.services).find((x) => x.name === v.service)
+    ?? (lab.backupVms ?? []).flatMap((g) => g.services ?? []).find((x) => x.name === v.service);
   if (!s) throw new Error(`VIP ${v.name}: no host runs service "${v.service}"`);
   return s;
 }

@@ -14,7 +14,8 @@ import { dirname, join } from 'node:path';
 import { isMagicPacketFor } from '../wol/magic.ts';
 import { serveControl, type ControlReply, type ControlRequest, type HostStatus, type PowerState, type ProcState } from './control.ts';
 import { formatIpv4 } from './ipv4.ts';
-import { bootRecord, depotImage, hostDir, hostNs, hostVeth, NS_IF, powerSocket } from './names.ts';
+import { bootRecord, depotImage, domainName, hostDir, hostNs, hostVeth, hostVmsDir, NS_IF, powerSocket } from './names.ts';
+import { virsh } from './libvirt.ts';
 import { endProcesses, isAlive, signal, waitGone } from './proc.ts';
 import { run } from './run.ts';
 import { expandArgv, labHost, loadLab } from './schema.ts';
@@ -210,6 +211,7 @@ async function powerOff(): Promise<void> {
   paused = false;
   rmSync(bootRecord(lab, host.name), { force: true });
   await killEverything();
+  await destroyGuests();
   await stopVrrpWatch();
   for (const p of procs) p.wedged = false;
   // Run-time state does not survive power loss: VIPs and the address go with it.
@@ -217,6 +219,28 @@ async function powerOff(): Promise<void> {
   await run(['ip', '-n', ns, 'link', 'set', NS_IF, 'down'], { allowFail: true });
   log('power off');
   event('lab.power', { power: 'off' });
+}
+
+/**
+ * The guests running on this PC (Navigator containers, recorded by the hypervisor adapter before
+ * they start) go with its power. Twice: a start that libvirtd was carrying out when the agent
+ * that asked for it was killed may complete just after the first pass.
+ */
+async function destroyGuests(): Promise<void> {
+  const dir = hostVmsDir(lab, host.name);
+  for (let pass = 0; pass < 2; pass++) {
+    if (!existsSync(dir)) return;
+    for (const vm of readdirSync(dir)) {
+      if (!lab.backupVms.some((v) => v.name === vm)) continue;
+      const r = await virsh(['destroy', domainName(lab, vm)], { allowFail: true, timeoutMs: 30_000 });
+      if (r.code === 0) {
+        log(`power off: guest ${vm} destroyed`);
+        event('lab.guest', { vm, state: 'destroyed', reason: 'power-off' });
+      }
+      if (pass === 1) rmSync(join(dir, vm), { force: true });
+    }
+    if (pass === 0) await new Promise((r) => setTimeout(r, 1_000));
+  }
 }
 
 async function linkFlags(args: string[]): Promise<'up' | 'down'> {

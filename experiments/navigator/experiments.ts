@@ -2,7 +2,8 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildSimulation, readScenario } from '../../run/sim.ts';
-import { disconnections, type TraceLine } from '../../trace/metrics.ts';
+import type { TraceLine } from '../../trace/metrics.ts';
+import { navigatorFaultTimes } from '../../trace/navigator.ts';
 import { toNdjson } from '../../trace/ndjson.ts';
 import { table57Model, transferS } from '../../policies/navigator/decisions.ts';
 import type { Scenario, FaultSpec } from '../../sim/scenario/schema.ts';
@@ -39,19 +40,12 @@ export function table57Scenario(base: Scenario, which: Case): Scenario {
   return { ...base, name: `navigator-table57-${which}`, until: (FAIL_TO_S + 900) * S, faults: [...reboot, fail], policies };
 }
 
-interface Track { t: number; role: string; host: string; failover: boolean }
-
-/** Table 5-7's times of one run, seconds from the failure. */
+/** Table 5-7's times of one run, seconds from the failure (trace/navigator.ts, which `hatwin conform` reads live runs with too). */
 export function table57Times(ev: TraceLine[], which: Case): Record<string, number | null> {
-  const fault = ev.find((e) => e.kind === 'fault' && e.data?.fault === 'host-shutdown');
-  if (!fault) return {};
-  const tracks: Track[] = ev.filter((e) => e.kind === 'navigator.track' && e.t >= fault.t).map((e) => ({ t: e.t, role: String(e.data?.role), host: String(e.data?.host), failover: e.data?.failover === true }));
-  const since = (t: number | undefined) => (t === undefined ? null : (t - fault.t) / S);
-  if (which === 'secondary') return { secondary_failover: since(tracks.find((x) => x.role === 'secondary')?.t) };
-  const took = tracks.find((x) => x.role === 'primary' && x.failover);
-  const fallback = took ? tracks.find((x) => x.role === 'secondary' && x.t >= took.t) : undefined;
-  const out = disconnections(ev).find((d) => d.fromUs >= fault.t && d.vip === 'vip-rms');
-  return { primary_failover: since(took?.t), fallback: since(fallback?.t), primary_downtime: out?.durationS ?? null };
+  const r = navigatorFaultTimes(ev, 'vip-rms')[0];
+  if (!r) return {};
+  if (which === 'secondary') return { secondary_failover: r.secondaryFailoverS };
+  return { primary_failover: r.primaryFailoverS, fallback: r.fallbackS, primary_downtime: r.downtimeS };
 }
 
 /** The closed-form means of the model (decisions.ts table57Model) with the thesis's and the assumed parameters. */

@@ -1,0 +1,163 @@
+// Navigator (wong-2014) live, end to end (root, Debian packages of scripts/apt/lab.txt): the lab
+// experiments/labs/navigator-mini.yaml (10.77.11.0/24) and the scenario
+// experiments/scenarios/live-navigator-failover.yaml, with one `hatwin agent` per PC inside the
+// PC's namespace: the sim's navigator programs on the wall clock. The container image really
+// travels (a local backup, then SFTP to the secondary's PC), each container is a libvirt guest
+// booted from the image in its PC's depot, the service IP moves between the guests by the guest
+// agent, the primary's PC is switched off, then the new secondary's; then the PCs are switched on and off by the churn
+// schedule the sim draws for live-navigator-churn.yaml. The trace is read with the sim's own
+// extractors.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { LabSession } from './helpers/live/lab-session.ts';
+import { loadLab, REPO_DIR, type Lab } from '../adapters/lab/schema.ts';
+import { depotImage, domainPrefix } from '../adapters/lab/names.ts';
+import { listDomains } from '../adapters/lab/libvirt.ts';
+import { churnSchedule, runLive } from '../run/live.ts';
+import { navConformRows } from '../run/navconform.ts';
+import { buildSimulation, readScenario } from '../run/sim.ts';
+import { navigatorFaultTimes } from '../trace/navigator.ts';
+import { maxVipHolders } from '../trace/metrics.ts';
+import type { TraceEvent } from '../engine/ports/index.ts';
+
+const isRoot = process.getuid?.() === 0;
+const LAB_FILE = join(REPO_DIR, 'experiments/labs/navigator-mini.yaml');
+const SCENARIO = join(REPO_DIR, 'experiments/scenarios/live-navigator-failover.yaml');
+const CHURN = join(REPO_DIR, 'experiments/scenarios/live-navigator-churn.yaml');
+const OUT = join(REPO_DIR, 'out/lab/navigator-mini');
+
+const of = (ev: TraceEvent[], kind: string, subject?: string) => ev.filter((e) => e.kind === kind && (subject === undefined || e.subject === subject));
+
+describe.skipIf(!isRoot)('Navigator live on the mini-lab (navigator-mini, 10.77.11.0/24)', () => {
+  let lab: Lab;
+  let session: LabSession;
+
+  beforeAll(async () => {
+    lab = loadLab(LAB_FILE);
+    session = new LabSession(lab, 'live-navigator');
+    await session.up();
+  }, 600_000);
+
+  afterAll(async () => {
+    try {
+      expect(await session.down()).toEqual([]);
+      // No guest of this lab is left in libvirt (the containers are transient: destroyed, gone).
+      expect((await listDomains()).filter((d) => d.startsWith(domainPrefix(lab)))).toEqual([]);
+    } finally {
+      session.release();
+    }
+  }, 60_000);
+
+  it('the primary\'s PC is switched off: its container goes with it, the secondary takes the service IP, a new secondary follows; the tracking records say so, as in sim', async () => {
+    const { events: ev } = await runLive({ labFile: LAB_FILE, scenarioFile: SCENARIO, traceFile: join(OUT, 'live-navigator-failover.ndjson'), log: (m) => console.log(`[live-navigator] ${m}`) });
+    expect(of(ev, 'agent.failure')).toEqual([]);
+    const fault = of(ev, 'fault', 'pc1')[0];
+    expect(fault.data).toMatchObject({ fault: 'host-shutdown' });
+
+    // The tracking records (§4.6: time, role, host, failover), in order: the primary on pc1, a
+    // secondary elsewhere; after the shutdown that secondary's PC primary (failover), then a new
+    // secondary on a third PC, in the other container slot.
+    const tracks = of(ev, 'navigator.track').map((e) => ({ t: e.t, ...(e.data as { role: string; host: string; vm: string; failover: boolean }) }));
+    console.log(`[live-navigator] tracking records:\n${tracks.map((x) => `  ${(x.t / 1e6).toFixed(2)} s  ${x.role.padEnd(9)} ${x.host} ${x.vm} failover ${x.failover ? 'YES' : 'NO'}`).join('\n')}`);
+    const before = tracks.filter((x) => x.t < fault.t);
+    const after = tracks.filter((x) => x.t >= fault.t);
+    expect(before[0]).toMatchObject({ role: 'primary', host: 'pc1', vm: 'nav-a', failover: false });
+    const sec = before.find((x) => x.role === 'secondary')!;
+    expect(sec, 'a secondary before the shutdown').toBeDefined();
+    expect(sec).toMatchObject({ vm: 'nav-b', failover: false });
+    expect(sec.host).not.toBe('pc1');
+    expect(before.filter((x) => x.role === 'primary')).toHaveLength(1);
+    expect(after[0]).toMatchObject({ role: 'primary', host: sec.host, vm: 'nav-b', failover: true });
+    const next = after.find((x) => x.role === 'secondary')!;
+    expect(next, 'a new secondary after the failover').toBeDefined();
+    expect(next).toMatchObject({ vm: 'nav-a', failover: false });
+    expect(['pc1', sec.host]).not.toContain(next.host);
+
+    // The image really went there: the new secondary's depot holds the lab's container image.
+    const image = join(REPO_DIR, 'out/guest/initramfs.gz');
+    expect(existsSync(depotImage(lab, next.host))).toBe(true);
+    expect(statSync(depotImage(lab, next.host)).size).toBe(statSync(image).size);
+
+    // pc1's power-off took its guest along: destroyed by the PC's supervisor, seen stopped.
+    const destroyed = of(ev, 'lab.guest', 'pc1').find((e) => e.data?.vm === 'nav-a' && e.data?.state === 'destroyed');
+    expect(destroyed, 'nav-a destroyed at pc1\'s power-off').toBeDefined();
+    expect(destroyed!.t).toBeGreaterThan(fault.t);
+    expect(of(ev, 'vm.state', 'nav-a').some((e) => e.t > fault.t && e.t < after[0].t + 5_000_000 && e.data?.state === 'stopped')).toBe(true);
+
+    // Who served: nav-a (on pc1) before the shutdown, nav-b after the failover, and at the end.
+    const accesses = of(ev, 'client.access', 'user');
+    expect(accesses.some((e) => e.t < fault.t && e.data?.ok === true && e.data?.by === 'nav-a')).toBe(true);
+    expect(accesses.some((e) => e.t > fault.t && e.data?.ok === true && e.data?.by === 'nav-b')).toBe(true);
+    expect(accesses.at(-1)!.data).toMatchObject({ ok: true, by: 'nav-b' });
+    // The service IP: never two holders, as the machines said and as the pilots did it.
+    for (const e of of(ev, 'vip.holders')) expect((e.data!.holders as string[]).length, `${e.t} µs: ${JSON.stringify(e.data)}`).toBeLessThanOrEqual(1);
+    for (const [vip, n] of Object.entries(maxVipHolders(ev))) expect(n, vip).toBeLessThanOrEqual(1);
+
+    // Table 5-7's times, live and sim. Failover: a check (2 s) and a ping timeout (3 s) and the IP
+    // change; windows leave room for a loaded machine (a guest boot there takes up to ~60 s).
+    const [t] = navigatorFaultTimes(ev, 'vip-mon');
+    expect(t).toMatchObject({ host: 'pc1', role: 'primary' });
+    expect(t.primaryFailoverS).toBeGreaterThan(0);
+    expect(t.primaryFailoverS!).toBeLessThan(20);
+    expect(t.fallbackS!).toBeGreaterThan(t.primaryFailoverS!);
+    expect(t.fallbackS!).toBeLessThan(85);
+    const s = readScenario(SCENARIO);
+    const sim = buildSimulation(s, { seed: s.seed ?? 1, watchMode: 'skip' });
+    sim.run(s.until!);
+    const rows = navConformRows(ev, sim.events, s);
+    console.log(`[live-navigator] conform:\n${rows.map((r) => `  ${r.metric}: live ${r.live} s, sim ${r.sim} s (${r.errPct} %)`).join('\n')}`);
+    // pc3 (the new secondary, unless the uptimes' whole seconds put it on pc4) off at 150 s: the
+    // primary puts a new secondary on the PC left.
+    const second = navigatorFaultTimes(ev, 'vip-mon')[1];
+    expect(second.host).toBe('pc3');
+    if (second.role === 'secondary') {
+      expect(second.secondaryFailoverS, 'a new secondary after pc3 went off').not.toBeNull();
+      expect(second.secondaryFailoverS!).toBeLessThan(75);
+      expect(tracks.filter((x) => x.t > second.faultUs && x.role === 'secondary').at(-1)).toMatchObject({ host: 'pc4', vm: 'nav-a' });
+    }
+    const simFailover = rows.find((r) => r.metric.startsWith('failover after a primary failure'))!;
+    expect(simFailover.sim).not.toBeNull();
+    expect(simFailover.live).toBe(Math.round(t.primaryFailoverS! * 1000) / 1000);
+  }, 420_000);
+
+  it('churn: the PCs are switched by the sim\'s schedule through their power port; a PC switched off takes its container along, and a lost primary fails over', async () => {
+    const s = readScenario(CHURN);
+    const schedule = churnSchedule(s);
+    const { events: ev } = await runLive({ labFile: LAB_FILE, scenarioFile: CHURN, traceFile: join(OUT, 'live-navigator-churn.ndjson'), log: (m) => console.log(`[live-navigator] ${m}`) });
+    expect(of(ev, 'agent.failure')).toEqual([]);
+    // The same switches as the sim's, in order, each carried out on time (the run's loop turns every ~0.25 s).
+    const switched = of(ev, 'churn.power');
+    expect(switched.map((e) => [e.subject, e.data?.on])).toEqual(schedule.map((c) => [c.host, c.on]));
+    switched.forEach((e, i) => {
+      expect(e.t).toBeGreaterThanOrEqual(schedule[i].atUs);
+      expect(e.t - schedule[i].atUs, `${e.subject} switched ${(e.t - schedule[i].atUs) / 1e6} s late`).toBeLessThan(5_000_000);
+      // The PC follows: off at once, booting at once (on after its 3 s boot delay, unless switched off before).
+      const state = of(ev, 'host.state', e.subject).find((h) => h.t >= e.t && h.data?.state === (e.data?.on ? 'booting' : 'off'));
+      expect(state, `${e.subject} ${e.data?.on ? 'on' : 'off'} after the switch at ${e.t} µs`).toBeDefined();
+      expect(state!.t - e.t).toBeLessThan(15_000_000);
+    });
+    // Every container destroyed by a power-off was on a PC just switched off.
+    for (const g of of(ev, 'lab.guest').filter((e) => e.data?.state === 'destroyed')) {
+      expect(switched.some((e) => e.subject === g.subject && e.data?.on === false && e.t <= g.t && g.t - e.t < 15_000_000), `${String(g.data?.vm)} destroyed on ${g.subject} at ${g.t} µs`).toBe(true);
+    }
+    // The roles at each switch-off and what followed; a primary lost while a secondary ran fails over.
+    const times = navigatorFaultTimes(ev, 'vip-mon');
+    expect(times.map((x) => x.host)).toEqual(schedule.filter((c) => !c.on).map((c) => c.host));
+    const tracks = of(ev, 'navigator.track');
+    console.log(`[live-navigator] churn: tracking records:\n${tracks.map((x) => `  ${(x.t / 1e6).toFixed(2)} s  ${String(x.data?.role).padEnd(9)} ${x.subject} ${String(x.data?.vm)} failover ${x.data?.failover ? 'YES' : 'NO'}`).join('\n')}`);
+    for (const x of times) {
+      // The last secondary recorded before, on another PC that has not been switched off since.
+      const sec = tracks.filter((e) => e.t < x.faultUs && e.data?.role === 'secondary').at(-1);
+      const secondaryUp = sec !== undefined && sec.subject !== x.host 
+        && !switched.some((e) => e.subject === sec.subject && e.data?.on === false && e.t > sec.t && e.t < x.faultUs)
+        && !tracks.some((e) => e.subject === sec.subject && e.data?.role === 'primary' && e.t > sec.t && e.t < x.faultUs);
+      if (x.role === 'primary' && secondaryUp) expect(x.primaryFailoverS, `failover after ${x.host} switched off`).not.toBeNull();
+    }
+    for (const e of of(ev, 'vip.holders')) expect((e.data!.holders as string[]).length).toBeLessThanOrEqual(1);
+    const sim = buildSimulation(s, { seed: s.seed ?? 1, watchMode: 'skip' });
+    sim.run(s.until!);
+    const rows = navConformRows(ev, sim.events, s);
+    console.log(`[live-navigator] churn conform:\n${rows.map((r) => `  ${r.server}: ${r.metric}: live ${r.live} s, sim ${r.sim} s`).join('\n')}`);
+  }, 480_000);
+});
