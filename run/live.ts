@@ -314,7 +314,7 @@ async function runAdminPrograms(lab: Lab, programs: readonly Program[], runId: s
 }
 
 /** VIP holders as the machines say: host addresses by `ip`, guests through their agent when running. */
-async function observeHolders(lab: Lab, hv: LabHypervisor, drivers: Map<string, IdempotentGuestVipDriver>): Promise<Record<string, string[]>> {
+export async function observeHolders(lab: Lab, hv: LabHypervisor, drivers: Map<string, IdempotentGuestVipDriver>): Promise<Record<string, string[]>> {
   const out: Record<string, string[]> = Object.fromEntries(lab.vips.map((v) => [v.name, [] as string[]]));
   await Promise.all(lab.hosts.map(async (h) => {
     const r = await run(['ip', '-n', hostNs(lab, h.name), '-4', '-o', 'addr', 'show', 'dev', NS_IF], { allowFail: true, timeoutMs: 2_000 });
