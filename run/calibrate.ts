@@ -413,7 +413,7 @@ export interface ConformRuns {
  * view shows it), the others as `.live-<i>.ndjson` / `.sim-<i>.ndjson`, and `runs` holds every
  * run's rows for the caller to combine.
  */
-export async function conform(o: { scenarioFile: string; labFile: string; outDir: string; paramsFile?: string; repeat?: number; log?: (m: string) => void }): Promise<{ json: string; md: string; rows: ConformRow[]; runs: ConformRuns }> {
+export async function conform(o: { scenarioFile: string; labFile: string; outDir: string; paramsFile?: string; repeat?: number; log?: (m: string) => void; overtimeS?: number }): Promise<{ json: string; md: string; rows: ConformRow[]; runs: ConformRuns; live: TraceLine[] }> {
   const log = o.log ?? (() => undefined);
   const lab = loadLab(o.labFile);
   // lbcluster: per fault, VRRP takeover and real-server drop/re-add (run/lbconform.ts). Its times
@@ -450,13 +450,16 @@ export async function conform(o: { scenarioFile: string; labFile: string; outDir
   mkdirSync(o.outDir, { recursive: true });
   const runs: ConformRuns = { name, lab: lab.name, live: [], sim: [] };
   let first: { rows: ConformRow[]; md: string } | null = null;
+  let firstLive: TraceLine[] | null = null;
   for (let i = 0; i < repeat; i++) {
     const suffix = i === 0 ? '' : `-${i + 1}`;
     const sim = buildSimulation(scenario, { seed: (scenario.seed ?? 1) + i, watchMode: 'skip' });
     sim.run(scenario.until!);
     writeFileSync(join(o.outDir, `conform-${name}.sim${suffix}.ndjson`), toNdjson(sim.events));
     log(`sim ${i + 1}/${repeat} done (${sim.events.length} events)`);
-    const live = await runLive({ labFile: o.labFile, scenarioFile: o.scenarioFile, traceFile: join(o.outDir, `conform-${name}.live${suffix}.ndjson`), log });
+    const overtime = o.overtimeS === 0 ? undefined : { maxUs: (o.overtimeS ?? 30) * 1e6, settled: settledLike(sim.events) };
+    const live = await runLive({ labFile: o.labFile, scenarioFile: o.scenarioFile, traceFile: join(o.outDir, `conform-${name}.live${suffix}.ndjson`), log, overtime });
+    firstLive ??= live.events;
     log(`live ${i + 1}/${repeat} done`);
     const c = compare(live.events, sim.events, name);
     first ??= c;
@@ -468,5 +471,32 @@ export async function conform(o: { scenarioFile: string; labFile: string; outDir
   const md = join(o.outDir, `conform-${name}.md`);
   writeFileSync(json, `${JSON.stringify({ scenario: name, lab: lab.name, ...extra, rows }, null, 2)}\n`);
   writeFileSync(md, table);
-  return { json, md, rows, runs };
+  return { json, md, rows, runs, live: firstLive! };
+}
+
+/** The recoveries, the guests' last states and the clients' last OK/XX of a trace: where a run ends up. */
+function endState(ev: readonly TraceLine[]): { counts: Map<string, number>; last: Map<string, string> } {
+  const counts = new Map<string, number>();
+  const last = new Map<string, string>();
+  for (const e of ev) {
+    if (e.kind === 'function.recovered' || e.kind === 'target.recovered' || e.kind === 'target.down') counts.set(`${e.kind} ${e.subject}`, (counts.get(`${e.kind} ${e.subject}`) ?? 0) + 1);
+    else if (e.kind === 'vm.state') last.set(`vm ${e.subject}`, String(e.data?.state));
+    else if (e.kind === 'client.access') last.set(`client ${e.subject}`, String(e.data?.ok));
+  }
+  return { counts, last };
+}
+
+/**
+ * A live run has settled like the sim's run of the same scenario when it has at least the
+ * sim's recoveries (function, target, down) of each server, and each guest's last state and each
+ * client's last OK/XX are the sim's last (runLive's overtime: a slow machine gets the time it needs).
+ */
+export function settledLike(sim: readonly TraceLine[]): (live: readonly TraceLine[]) => boolean {
+  const want = endState(sim);
+  return (live) => {
+    const got = endState(live);
+    for (const [k, n] of want.counts) if ((got.counts.get(k) ?? 0) < n) return false;
+    for (const [k, v] of want.last) if (got.last.get(k) !== v) return false;
+    return true;
+  };
 }
