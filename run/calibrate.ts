@@ -72,10 +72,14 @@ export interface CalibrateParams {
     messageTimeoutS: Measured;
     /** One guest-agent round trip (`guest-ping` by virsh qemu-agent-command). */
     guestAgentS: Measured;
-    /** A VIP set or removed in a guest through the guest agent (guest-exec, status polls, arping). */
+    /** A VIP set in a guest through the guest agent (guest-exec, status polls, arping). */
     guestVipSetS: Measured;
-    /** A VIP set or removed in a host over a kept SSH connection (ip addr, arping). */
+    /** A VIP removed from a guest through the guest agent. */
+    guestVipRemoveS: Measured;
+    /** A VIP set in a host over a kept SSH connection (ip addr, arping). */
     hostVipSetS: Measured;
+    /** A VIP removed from a host over a kept SSH connection. */
+    hostVipRemoveS: Measured;
     /** A command (`true`) over a kept SSH connection: the sim's commandS. */
     sshCommandS: Measured;
     /** A fresh SSH connection's cost: connect + command minus the kept connection's median command. */
@@ -153,7 +157,7 @@ async function measureMessenger(lab: Lab, n: number, dead: string): Promise<{ ok
 }
 
 /** SSH from the root namespace to `host` with the agents' keys and pins: a fresh connection per sample, and commands over one kept connection. */
-async function measureSsh(lab: Lab, host: string, n: number, spare: string): Promise<{ fresh: number[]; kept: number[]; vip: number[] }> {
+async function measureSsh(lab: Lab, host: string, n: number, spare: string): Promise<{ fresh: number[]; kept: number[]; vipSet: number[]; vipRemove: number[] }> {
   const c = agentLiveConfig(lab, host, 'calibrate');
   const sshHosts = c.hosts.filter((h) => h.ssh).map((h) => ({ name: h.name, address: h.address, port: h.ssh!.port, user: h.ssh!.user, keyFile: h.ssh!.keyFile }));
   const mk = () => new SshExec({ hosts: sshHosts, knownHosts: readFileSync(c.knownHostsFile!, 'utf8'), knownHostsSource: c.knownHostsFile, connectTimeoutMs: c.timeouts?.sshConnectMs, defaultTimeoutMs: c.timeouts?.commandMs });
@@ -172,20 +176,21 @@ async function measureSsh(lab: Lab, host: string, n: number, spare: string): Pro
   }
   const x = mk();
   const kept: number[] = [];
-  const vip: number[] = [];
+  const vipSet: number[] = [];
+  const vipRemove: number[] = [];
   try {
     await ok(x);
     for (let i = 0; i < n; i++) kept.push(await timed(() => ok(x)));
     const hc = c.hosts.find((h) => h.name === host)!;
     const driver = new ExecVipDriver(x, host, hc.vip!, {});
     for (let i = 0; i < n; i++) {
-      vip.push(await timed(() => driver.add(spare)));
-      vip.push(await timed(() => driver.remove(spare)));
+      vipSet.push(await timed(() => driver.add(spare)));
+      vipRemove.push(await timed(() => driver.remove(spare)));
     }
   } finally {
     x.close();
   }
-  return { fresh, kept, vip };
+  return { fresh, kept, vipSet, vipRemove };
 }
 
 export async function calibrate(labFile: string, opts: { samples?: number; log?: (m: string) => void } = {}): Promise<CalibrateParams> {
@@ -231,7 +236,7 @@ export async function calibrate(labFile: string, opts: { samples?: number; log?:
     const msg = await measureMessenger(lab, n, dead);
     log(`calibrate: message ${round(median(msg.ok))} s, timeout to a dead peer ${round(median(msg.timeout))} s`);
     const ssh = await measureSsh(lab, lab.hosts[0].name, n, spare);
-    log(`calibrate: ssh fresh ${round(median(ssh.fresh))} s, kept ${round(median(ssh.kept))} s, host VIP set ${round(median(ssh.vip))} s`);
+    log(`calibrate: ssh fresh ${round(median(ssh.fresh))} s, kept ${round(median(ssh.kept))} s, host VIP set ${round(median(ssh.vipSet))} s, removed ${round(median(ssh.vipRemove))} s`);
     const inject: number[] = [];
     const turns: number[] = [];
     const victim = lab.hosts[lab.hosts.length - 1].name;
@@ -246,6 +251,7 @@ export async function calibrate(labFile: string, opts: { samples?: number; log?:
 
     // Guest resume -> serving; guest-agent round trips and a VIP set in the guest.
     const guestVip: number[] = [];
+    const guestVipRemove: number[] = [];
     const guestAgent: number[] = [];
     for (const vm of lab.backupVms) {
       const svc = vm.services[0];
@@ -263,7 +269,7 @@ export async function calibrate(labFile: string, opts: { samples?: number; log?:
       for (let i = 0; i < n; i++) guestAgent.push(await timed(() => virsh(['qemu-agent-command', '--timeout', '5', domainName(lab, vm.name), '{"execute":"guest-ping"}'], { timeoutMs: 7_000 })));
       for (let i = 0; i < n; i++) {
         guestVip.push(await timed(() => drivers.get(vm.name)!.add(spare)));
-        guestVip.push(await timed(() => drivers.get(vm.name)!.remove(spare)));
+        guestVipRemove.push(await timed(() => drivers.get(vm.name)!.remove(spare)));
       }
       await hv.suspend(vm.name);
       p.vms[vm.name] = { resumeS: round(resumeS), services: svc ? { [svc.name]: { examS: round(median(ex)) } } : {} };
@@ -275,8 +281,10 @@ export async function calibrate(labFile: string, opts: { samples?: number; log?:
       messageS: measured('message delivered and acknowledged (root namespace -> bridge address)', msg.ok),
       messageTimeoutS: measured('message to an address nobody answers (the messenger\'s timeout)', msg.timeout),
       guestAgentS: measured('guest-agent round trip (guest-ping)', guestAgent),
-      guestVipSetS: measured('VIP set or removed in a guest (guest agent)', guestVip),
-      hostVipSetS: measured(`VIP set or removed in host ${lab.hosts[0].name} over a kept SSH connection`, ssh.vip),
+      guestVipSetS: measured('VIP set in a guest (guest agent)', guestVip),
+      guestVipRemoveS: measured('VIP removed from a guest (guest agent)', guestVipRemove),
+      hostVipSetS: measured(`VIP set in host ${lab.hosts[0].name} over a kept SSH connection`, ssh.vipSet),
+      hostVipRemoveS: measured(`VIP removed from host ${lab.hosts[0].name} over a kept SSH connection`, ssh.vipRemove),
       sshCommandS: measured('command over a kept SSH connection', ssh.kept),
       sshConnectS: measured('fresh SSH connection: connect + command - the kept connection\'s median command', ssh.fresh.map((x) => Math.max(0, x - keptMedian))),
       faultInjectS: measured(`lab fault injected (pause of ${victim})`, inject),
@@ -318,7 +326,9 @@ export function applyCalibration(scenarioText: string, p: CalibrateParams, file:
       commandS: d.sshCommandS.median,
       messageTimeoutS: empirical(d.messageTimeoutS),
       hostVipSetS: empirical(d.hostVipSetS),
+      hostVipRemoveS: empirical(d.hostVipRemoveS),
       guestVipSetS: empirical(d.guestVipSetS),
+      guestVipRemoveS: empirical(d.guestVipRemoveS),
       sshConnectS: empirical(d.sshConnectS),
     });
     const lags = d.liveTurnS.samples.flatMap((turn, i) => d.faultInjectS.samples.map((inj) => ((i + 0.5) / d.liveTurnS.samples.length) * turn + inj));

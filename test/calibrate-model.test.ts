@@ -60,6 +60,10 @@ describe('the sim pays what live pays, when the scenario carries calibrated cost
     expect(recoveries(split)[0].functionRecoveryS! - recoveries(plain)[0].functionRecoveryS!).toBeCloseTo(0.25, 6);
     const assigns = (ev: TraceLine[]) => of(ev, 'vip.assign', 'vip-ftp').map((e) => String(e.data?.holder));
     expect(assigns(split)).toEqual(assigns(plain));
+    // Removal from the guest at the hand-back: its own time when given (1 s instead of 0.6 s).
+    const handBack = (ev: TraceLine[]) => of(ev, 'vip.assign', 'vip-ftp').find((e) => e.data?.holder === 'FTP' && e.t > 20e6)!.t;
+    const removing = simulate(withNetwork('nt2', { guestVipSetS: 0.6, guestVipRemoveS: 1, hostVipSetS: 0.35 }));
+    expect(handBack(removing) - handBack(split)).toBe(400_000);
   });
 
   it('an empirical distribution is drawn per call from the agent\'s own stream: the same seed gives the same trace, another seed may not', () => {
@@ -80,7 +84,9 @@ describe('applyCalibration: the measured samples as the scenario\'s distribution
       messageTimeoutS: measured('t', [0.51, 0.53]),
       guestAgentS: measured('g', [0.1, 0.2]),
       guestVipSetS: measured('gv', [0.4, 0.6]),
+      guestVipRemoveS: measured('gr', [0.2, 0.3]),
       hostVipSetS: measured('hv', [0.05, 0.07]),
+      hostVipRemoveS: measured('hr', [0.01, 0.02]),
       sshCommandS: measured('c', [0.02, 0.04]),
       sshConnectS: measured('sc', [0.3, 0.5]),
       faultInjectS: measured('f', [0.1, 0.2]),
@@ -94,6 +100,8 @@ describe('applyCalibration: the measured samples as the scenario\'s distribution
     expect(s.network.messageTimeoutS).toEqual({ kind: 'empirical', values: [0.51, 0.53] });
     expect(s.network.hostVipSetS).toEqual({ kind: 'empirical', values: [0.05, 0.07] });
     expect(s.network.guestVipSetS).toEqual({ kind: 'empirical', values: [0.4, 0.6] });
+    expect(s.network.guestVipRemoveS).toEqual({ kind: 'empirical', values: [0.2, 0.3] });
+    expect(s.network.hostVipRemoveS).toEqual({ kind: 'empirical', values: [0.01, 0.02] });
     expect(s.network.sshConnectS).toEqual({ kind: 'empirical', values: [0.3, 0.5] });
     expect(s.network.commandS).toBeCloseTo(0.03, 9);
     expect(s.network.vipSetS).toBe(0.4);

@@ -60,8 +60,12 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
   // Calibrated costs (scenario network, from `hatwin calibrate`): each drawn from its own stream
   // of this agent, so a scenario without them draws nothing and runs as before.
   const draw = (d: DistSpec | undefined, stream: string): number | null => (d === undefined ? null : Math.max(1, sToUs(sample(d as Dist, world.rng.stream(`net/${agent}/${stream}`)))));
-  /** A VIP set or removed on `holder`: in a guest (guest agent) or a host (SSH), else vipSetS. */
-  const vipUs = (holder: string): number => (world.vms.has(holder) ? draw(net.guestVipSetS, 'guestVip') : draw(net.hostVipSetS, 'hostVip')) ?? vipSetUs;
+  /** A VIP set (or removed) on `holder`: in a guest (guest agent) or a host (SSH), else vipSetS. */
+  const vipUs = (holder: string, remove = false): number => {
+    const guest = world.vms.has(holder);
+    const d = guest ? (remove ? net.guestVipRemoveS ?? net.guestVipSetS : net.guestVipSetS) : remove ? net.hostVipRemoveS ?? net.hostVipSetS : net.hostVipSetS;
+    return draw(d, `${guest ? 'guest' : 'host'}Vip${remove ? 'Remove' : ''}`) ?? vipSetUs;
+  };
   /**
    * SSH connections the agent keeps, by host: the host's boot time when it was opened. A command
    * to a host with none (or one opened before the host last booted: the reboot dropped it) pays
@@ -274,7 +278,7 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
         requireReach(holder);
         world.assignVip(vip, holder);
       }, [holder]),
-      removeVip: (vip, holder) => after(vipUs(holder) + (world.nodeUp(holder) ? sshUs(holder) : 0), () => {
+      removeVip: (vip, holder) => after(vipUs(holder, true) + (world.nodeUp(holder) ? sshUs(holder) : 0), () => {
         // Removing from a dead holder is a no-op for the network: it no longer answers.
         if (world.nodeUp(holder)) requireReach(holder);
         world.removeVip(vip, holder);

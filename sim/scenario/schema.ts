@@ -261,10 +261,14 @@ export const scenarioShape = {
     // (distributions of the samples). Absent: the step above alone (the paper experiments).
     /** A management message to a peer it cannot reach fails after this (the messenger's timeout). */
     messageTimeoutS: distSchema.optional(),
-    /** Setting or removing a VIP in a real host (over a kept SSH connection), instead of vipSetS. */
+    /** Setting a VIP in a real host (over a kept SSH connection: ip addr, gratuitous ARP), instead of vipSetS. */
     hostVipSetS: distSchema.optional(),
-    /** Setting or removing a VIP in a guest (guest-agent calls), instead of vipSetS. */
+    /** Removing a VIP from a real host, instead of vipSetS (default: hostVipSetS). */
+    hostVipRemoveS: distSchema.optional(),
+    /** Setting a VIP in a guest (guest-agent calls), instead of vipSetS. */
     guestVipSetS: distSchema.optional(),
+    /** Removing a VIP from a guest, instead of vipSetS (default: guestVipSetS). */
+    guestVipRemoveS: distSchema.optional(),
     /** Opening an SSH connection: paid by a command to a host the agent holds no connection to (first use, or the host rebooted since). */
     sshConnectS: distSchema.optional(),
   }).strict().default(networkDefaults),
