@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { REPO_DIR } from '../adapters/lab/schema.ts';
-import { applyCalibration, measured, type CalibrateParams } from '../run/calibrate.ts';
+import { applyCalibration, measured, settledLike, type CalibrateParams } from '../run/calibrate.ts';
 import { buildSimulation, parseScenario } from '../run/sim.ts';
 import { disconnections, recoveries, type TraceLine } from '../trace/metrics.ts';
 import type { Scenario } from '../sim/scenario/schema.ts';
@@ -125,5 +125,22 @@ describe('applyCalibration: the measured samples as the scenario\'s distribution
     const s = applyCalibration(text('nt2'), p, 'nt2');
     expect(s.network.messageTimeoutS).toBeUndefined();
     expect(s.faults[0].at).toBe(11_000_000);
+  });
+});
+
+describe('settledLike: a live run has reached the end the sim\'s run of the same scenario reaches', () => {
+  const sim = simulate(withNetwork('nt2', {}));
+  const settled = settledLike(sim);
+  it('the sim\'s own trace has; its first half, before the target\'s recovery, has not', () => {
+    expect(settled(sim)).toBe(true);
+    const tr = of(sim, 'target.recovered', 'FTP')[0].t;
+    expect(settled(sim.filter((e) => e.t < tr))).toBe(false);
+  });
+  it('a guest left running, or a client last seeing XX, is not settled', () => {
+    const vm = of(sim, 'vm.state', 'FTPb').at(-1)!;
+    expect(vm.data?.state).toBe('suspended');
+    expect(settled([...sim, { ...vm, t: vm.t + 1, data: { state: 'running' } }])).toBe(false);
+    const access = of(sim, 'client.access', 'client-ftp').at(-1)!;
+    expect(settled([...sim, { ...access, t: access.t + 1, data: { ...access.data, ok: false } }])).toBe(false);
   });
 });
