@@ -74,12 +74,12 @@ export interface CalibrateParams {
     guestAgentS: Measured;
     /** A VIP set in a guest through the guest agent (guest-exec, status polls, arping). */
     guestVipSetS: Measured;
-    /** A VIP removed from a guest through the guest agent. */
-    guestVipRemoveS: Measured;
+    /** A VIP removed from a guest through the guest agent (absent in older files: the set time). */
+    guestVipRemoveS?: Measured;
     /** A VIP set in a host over a kept SSH connection (ip addr, arping). */
     hostVipSetS: Measured;
-    /** A VIP removed from a host over a kept SSH connection. */
-    hostVipRemoveS: Measured;
+    /** A VIP removed from a host over a kept SSH connection (absent in older files: the set time). */
+    hostVipRemoveS?: Measured;
     /** A command (`true`) over a kept SSH connection: the sim's commandS. */
     sshCommandS: Measured;
     /** A fresh SSH connection's cost: connect + command minus the kept connection's median command. */
@@ -326,9 +326,9 @@ export function applyCalibration(scenarioText: string, p: CalibrateParams, file:
       commandS: d.sshCommandS.median,
       messageTimeoutS: empirical(d.messageTimeoutS),
       hostVipSetS: empirical(d.hostVipSetS),
-      hostVipRemoveS: empirical(d.hostVipRemoveS),
+      ...(d.hostVipRemoveS ? { hostVipRemoveS: empirical(d.hostVipRemoveS) } : {}),
       guestVipSetS: empirical(d.guestVipSetS),
-      guestVipRemoveS: empirical(d.guestVipRemoveS),
+      ...(d.guestVipRemoveS ? { guestVipRemoveS: empirical(d.guestVipRemoveS) } : {}),
       sshConnectS: empirical(d.sshConnectS),
     });
     const lags = d.liveTurnS.samples.flatMap((turn, i) => d.faultInjectS.samples.map((inj) => ((i + 0.5) / d.liveTurnS.samples.length) * turn + inj));
