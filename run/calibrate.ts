@@ -467,7 +467,7 @@ export async function conform(o: { scenarioFile: string; labFile: string; outDir
     sim.run(scenario.until!);
     writeFileSync(join(o.outDir, `conform-${name}.sim${suffix}.ndjson`), toNdjson(sim.events));
     log(`sim ${i + 1}/${repeat} done (${sim.events.length} events)`);
-    const overtime = o.overtimeS === 0 ? undefined : { maxUs: (o.overtimeS ?? 30) * 1e6, settled: settledLike(sim.events) };
+    const overtime = o.overtimeS === 0 ? undefined : { maxUs: (o.overtimeS ?? 15) * 1e6, settled: settledLike(sim.events) };
     const live = await runLive({ labFile: o.labFile, scenarioFile: o.scenarioFile, traceFile: join(o.outDir, `conform-${name}.live${suffix}.ndjson`), log, overtime });
     firstLive ??= live.events;
     log(`live ${i + 1}/${repeat} done`);
