@@ -3,8 +3,8 @@
 // include every host it names (p2p-mini, lb-mini, and any lab added later with its live-*
 // scenarios). The README's fidelity table is written from the suite's report file by
 // scripts/fidelity-table.ts (between the markers below), never by hand.
-import { readdirSync } from 'node:fs';
-import { loadLab } from '../adapters/lab/schema.ts';
+import { readdirSync, readFileSync } from 'node:fs';
+import { loadLab, REPO_DIR } from '../adapters/lab/schema.ts';
 import { join } from 'node:path';
 import { readScenario } from '../run/sim.ts';
 import { isTimed, type RepeatedConform } from './conform.ts';
@@ -100,12 +100,13 @@ export function fidelityTable(r: SuiteReport, scenarioFiles: string[]): string {
     const worst = [...timed].sort((a, b) => Math.abs(b.errPct!) - Math.abs(a.errPct!))[0];
     lines.push(`| ${name} | ${e.lab} | ${e.repeat} | ${e.load[0]} | ${e.fidelity.timedMetrics} | ${fmt(e.fidelity.meanAbsErrPct, 1)} | ${e.fidelity.within10Pct} | ${worst ? `${worst.fault ? `${worst.fault}: ` : ''}${worst.metric} (${worst.server}) ${worst.errPct} %` : '—'} |`);
   }
-  lines.push('', '| scenario | metric | server | live mean | sim mean | err % |', '|---|---|---|---:|---:|---:|');
+  lines.push('', '| scenario | metric | server | live mean | live 95 % CI | sim mean | err % |', '|---|---|---|---:|---|---:|---:|');
   for (const f of scenarioFiles) {
     const e = byFile.get(f);
     if (!e) continue;
     for (const x of e.rows.filter((y) => isTimed(y.metric))) {
-      lines.push(`| ${scenarioNameOf(f)} | ${x.fault ? `${x.fault}: ` : ''}${x.metric} | ${x.server} | ${fmt(x.live)} | ${fmt(x.sim)} | ${fmt(x.errPct, 1)} |`);
+      const ci = x.liveCi95 ? `${fmt(x.liveCi95[0])}–${fmt(x.liveCi95[1])}` : '—';
+      lines.push(`| ${scenarioNameOf(f)} | ${x.fault ? `${x.fault}: ` : ''}${x.metric} | ${x.server} | ${fmt(x.live)} | ${ci} | ${fmt(x.sim)} | ${fmt(x.errPct, 1)} |`);
     }
   }
   return lines.join('\n');
@@ -125,4 +126,20 @@ export function tableIn(text: string): string {
   const b = text.indexOf(TABLE_END);
   if (a < 0 || b < a) throw new Error('no fidelity table markers');
   return text.slice(a + TABLE_START.length, b).replace(/^\n/, '').replace(/\n$/, '');
+}
+
+/** The suite's report the README's table is made from (committed). */
+export const REPORT_FILE = join(REPO_DIR, 'docs/conform-suite.json');
+
+/** The suite's results in `dir` as one report (entries in scenario-file order). */
+export function collectSuite(dir: string): SuiteReport {
+  const parts = readdirSync(dir).filter((f) => /^suite-.*\.json$/.test(f)).sort().map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as { source: string; entry: SuiteEntry });
+  if (parts.length === 0) throw new Error(`no suite results (suite-*.json) in ${dir}: run the live lab tests first`);
+  const entries = parts.map((p) => p.entry).sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+  return { source: [...new Set(parts.map((p) => p.source))].join('; '), entries };
+}
+
+/** README.md's text with the table made from `report`. */
+export function readmeWithTable(readme: string, report: SuiteReport): string {
+  return replaceTable(readme, fidelityTable(report, liveScenarioFiles(REPO_DIR)));
 }

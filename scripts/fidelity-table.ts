@@ -7,26 +7,12 @@
 // table that experiments/conform-suite.ts makes from docs/conform-suite.json is written into
 // README.md between its markers; --check only says whether README.md has it (exit 1 if not).
 // test/fidelity-table.test.ts checks that README.md has it.
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_DIR } from '../adapters/lab/schema.ts';
-import { fidelityTable, liveScenarioFiles, replaceTable, type SuiteEntry, type SuiteReport } from '../experiments/conform-suite.ts';
+import { collectSuite, readmeWithTable, REPORT_FILE, type SuiteReport } from '../experiments/conform-suite.ts';
 
-export const REPORT_FILE = join(REPO_DIR, 'docs/conform-suite.json');
 const README = join(REPO_DIR, 'README.md');
-
-/** The suite's results in `dir` as one report (entries in scenario-file order). */
-export function collectSuite(dir: string): SuiteReport {
-  const parts = readdirSync(dir).filter((f) => /^suite-.*\.json$/.test(f)).sort().map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as { source: string; entry: SuiteEntry });
-  if (parts.length === 0) throw new Error(`no suite results (suite-*.json) in ${dir}: run the live lab tests first`);
-  const entries = parts.map((p) => p.entry).sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
-  return { source: [...new Set(parts.map((p) => p.source))].join('; '), entries };
-}
-
-/** README.md's text with the table made from `report`. */
-export function readmeWithTable(readme: string, report: SuiteReport): string {
-  return replaceTable(readme, fidelityTable(report, liveScenarioFiles(REPO_DIR)));
-}
 
 function main(argv: string[]): number {
   const from = argv.includes('--from') ? argv[argv.indexOf('--from') + 1] : undefined;
@@ -50,4 +36,4 @@ function main(argv: string[]): number {
   return 0;
 }
 
-if (process.argv[1] && /fidelity-table\.ts$/.test(process.argv[1])) process.exitCode = main(process.argv.slice(2));
+process.exitCode = main(process.argv.slice(2));
