@@ -84,7 +84,7 @@ export interface CalibrateParams {
     sshCommandS: Measured;
     /** A fresh SSH connection's cost: connect + command minus the kept connection's median command. */
     sshConnectS: Measured;
-    /** A lab fault injected (the call to the host's supervisor until it has acted). */
+    /** A lab fault injected (the call to the host's supervisor until it has acted): after the fault is recorded live. */
     faultInjectS: Measured;
     /** One turn of `hatwin live`'s loop (observe the guests and VIP holders, then 250 ms): a fault lands in the turn after its time. */
     liveTurnS: Measured;
@@ -314,8 +314,8 @@ export async function calibrate(labFile: string, opts: { samples?: number; log?:
  * examination and restart steps, and, when the file has them, what live spends time on as
  * distributions of their samples (the messenger's timeout to a dead peer, VIPs in hosts and in
  * guests, a fresh SSH connection, commands over a kept one) and each fault's time as live
- * makes it: its nominal time, plus where in the live loop's turn it falls (spread evenly over
- * the measured turns) plus the injection.
+ * records it: its nominal time plus where in the live loop's turn it falls (spread evenly over
+ * the measured turns).
  */
 export function applyCalibration(scenarioText: string, p: CalibrateParams, file: string): ReturnType<typeof parseScenario> {
   const doc = parseYaml(scenarioText) as Record<string, unknown> & { hosts?: Array<Record<string, unknown>>; vms?: Array<Record<string, unknown>>; network?: Record<string, unknown>; faults?: Array<Record<string, unknown>> };
@@ -331,7 +331,10 @@ export function applyCalibration(scenarioText: string, p: CalibrateParams, file:
       ...(d.guestVipRemoveS ? { guestVipRemoveS: empirical(d.guestVipRemoveS) } : {}),
       sshConnectS: empirical(d.sshConnectS),
     });
-    const lags = d.liveTurnS.samples.flatMap((turn, i) => d.faultInjectS.samples.map((inj) => ((i + 0.5) / d.liveTurnS.samples.length) * turn + inj));
+    // The loop sees a fault's time at its next turn: uniform over a turn, each measured turn at
+    // four evenly spread points. The fault is recorded then; it acts after the injection call
+    // (faultInjectS), which the sim's fault does not wait (it matters only when a probe falls in it).
+    const lags = d.liveTurnS.samples.flatMap((turn) => [0.125, 0.375, 0.625, 0.875].map((u) => u * turn));
     const parsed = parseScenario(scenarioText, file);
     doc.faults = (doc.faults ?? []).map((f, i) => {
       const at = parsed.faults[i].at;
