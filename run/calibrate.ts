@@ -15,11 +15,18 @@ import { lbConformMarkdown, lbConformRows, lbPolicyOf } from './lbconform.ts';
 import { navConformRows, navigatorVipOf } from './navconform.ts';
 import { disconnections, recoveries, type TraceLine } from '../trace/metrics.ts';
 import { agentLiveConfig, IdempotentGuestVipDriver } from '../adapters/lab/agent-config.ts';
-import { resetLabWorld, runLive } from './live.ts';
+import { observeHolders, resetLabWorld, runLive } from './live.ts';
 import { wallUs } from './agent.ts';
 import { LabHypervisor } from '../adapters/lab/hypervisor.ts';
 import { formatIpv4 } from '../adapters/lab/ipv4.ts';
-import { labPower, labService } from '../adapters/lab/lab.ts';
+import { labFault, labPower, labService } from '../adapters/lab/lab.ts';
+import { AGENT_PORT } from '../adapters/lab/agent-config.ts';
+import { virsh } from '../adapters/lab/libvirt.ts';
+import { domainName } from '../adapters/lab/names.ts';
+import { MessengerServer, TcpMessenger } from '../adapters/messenger/messenger.ts';
+import { readHmacKey } from '../adapters/messenger/key.ts';
+import { SshExec } from '../adapters/ssh/exec.ts';
+import { ExecVipDriver } from '../adapters/net/vip.ts';
 import { loadLab, type Lab } from '../adapters/lab/schema.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -29,6 +36,25 @@ const median = (xs: number[]) => {
 };
 const round = (x: number, digits = 4) => Math.round(x * 10 ** digits) / 10 ** digits;
 
+/** One calibrated quantity: every sample kept (seconds), and a summary to read. */
+export interface Measured {
+  what: string;
+  samples: number[];
+  median: number;
+  mean: number;
+  min: number;
+  max: number;
+}
+
+export function measured(what: string, samples: number[]): Measured {
+  if (samples.length === 0) throw new Error(`calibrate: no sample of ${what}`);
+  const xs = samples.map((x) => round(x, 5));
+  return { what, samples: xs, median: round(median(xs)), mean: round(xs.reduce((a, b) => a + b, 0) / xs.length), min: Math.min(...xs), max: Math.max(...xs) };
+}
+
+/** The sim's distribution of a measured quantity: its samples, each equally likely. */
+export const empirical = (m: Measured): { kind: 'empirical'; values: number[] } => ({ kind: 'empirical', values: m.samples });
+
 export interface CalibrateParams {
   lab: string;
   measuredAt: string;
@@ -36,6 +62,34 @@ export interface CalibrateParams {
   network: { examS: number; vipSetS: number };
   hosts: Record<string, { bootS: number; restartS: number; services: Record<string, { examS: number; restartS: number }> }>;
   vms: Record<string, { resumeS: number; services: Record<string, { examS: number }> }>;
+  /**
+   * What live spends time on beyond the world's steps, each as its samples (absent in a file
+   * written before they were measured: then the sim runs without them).
+   */
+  dist?: {
+    /** A message delivered and acknowledged by the messenger (HMAC, TCP, one ack). */
+    messageS: Measured;
+    /** A message to an address nobody answers: the messenger's timeout (the lab's messageMs). */
+    messageTimeoutS: Measured;
+    /** One guest-agent round trip (`guest-ping` by virsh qemu-agent-command). */
+    guestAgentS: Measured;
+    /** A VIP set in a guest through the guest agent (guest-exec, status polls, arping). */
+    guestVipSetS: Measured;
+    /** A VIP removed from a guest through the guest agent (absent in older files: the set time). */
+    guestVipRemoveS?: Measured;
+    /** A VIP set in a host over a kept SSH connection (ip addr, arping). */
+    hostVipSetS: Measured;
+    /** A VIP removed from a host over a kept SSH connection (absent in older files: the set time). */
+    hostVipRemoveS?: Measured;
+    /** A command (`true`) over a kept SSH connection: the sim's commandS. */
+    sshCommandS: Measured;
+    /** A fresh SSH connection's cost: connect + command minus the kept connection's median command. */
+    sshConnectS: Measured;
+    /** A lab fault injected (the call to the host's supervisor until it has acted): after the fault is recorded live. */
+    faultInjectS: Measured;
+    /** One turn of `hatwin live`'s loop (observe the guests and VIP holders, then 250 ms): a fault lands in the turn after its time. */
+    liveTurnS: Measured;
+  };
   notes: string[];
 }
 
@@ -55,6 +109,91 @@ async function secondsUntil(what: string, ok: () => Promise<boolean>, timeoutMs:
   return (wallUs() - start) / 1e6;
 }
 
+/** Seconds `f` takes. */
+async function timed(f: () => Promise<unknown>): Promise<number> {
+  const t0 = wallUs();
+  await f();
+  return (wallUs() - t0) / 1e6;
+}
+
+/** Spare addresses of the lab subnet (used by nothing the lab builds), from the top down. */
+function spareAddresses(lab: Lab, n: number): string[] {
+  const used = new Set([lab.bridge.address, lab.etcd.address, lab.client.address, ...lab.hosts.map((h) => h.address), ...lab.backupVms.map((v) => v.address), ...lab.vips.map((v) => v.address)]);
+  const out: string[] = [];
+  for (let a = lab.cidr.broadcast - 2; out.length < n && a > lab.cidr.broadcast - 64; a--) if (!used.has(formatIpv4(a))) out.push(formatIpv4(a));
+  if (out.length < n) throw new Error(`calibrate: lab ${lab.name} has no ${n} spare addresses near the top of ${lab.subnet}`);
+  return out;
+}
+
+/**
+ * The messenger, from the root namespace on the bridge: delivery to a receiver on the bridge
+ * address (a real TCP connection, HMAC and ack, as between agents), and the timeout to an
+ * address nobody answers (the lab's messageMs, as an agent's messenger waits it out for a
+ * powered-off peer: ARP gets no answer, so no TCP error comes sooner).
+ */
+async function measureMessenger(lab: Lab, n: number, dead: string): Promise<{ ok: number[]; timeout: number[] }> {
+  const key = readHmacKey(lab.keys.hmacKeyPath);
+  const listen = { address: lab.bridge.address, port: AGENT_PORT + 90 };
+  let got = 0;
+  const server = new MessengerServer({ agent: 'calibrate-rx', listen, key, deliver: () => void got++ });
+  await server.start();
+  const messageMs = agentLiveConfig(lab, lab.hosts[0].name, 'calibrate').timeouts?.messageMs ?? 500;
+  const tx = new TcpMessenger({ agent: 'calibrate', key, peers: { 'calibrate-rx': listen, 'calibrate-dead': { address: dead, port: AGENT_PORT } }, timeoutMs: messageMs });
+  const ok: number[] = [];
+  const timeout: number[] = [];
+  try {
+    for (let i = 0; i < n; i++) ok.push(await timed(() => tx.send('calibrate-rx', 'calibrate', { from: 'calibrate', to: 'calibrate-rx', type: 'ping', body: { i } })));
+    for (let i = 0; i < n; i++) {
+      const t0 = wallUs();
+      const e = await tx.send('calibrate-dead', 'calibrate', { from: 'calibrate', to: 'calibrate-dead', type: 'ping', body: { i } }).then(() => null, (x: unknown) => x);
+      if (e === null) throw new Error(`calibrate: a message to ${dead} (nobody there) was acknowledged`);
+      timeout.push((wallUs() - t0) / 1e6);
+    }
+  } finally {
+    tx.close();
+    await server.close();
+  }
+  if (got < n) throw new Error(`calibrate: ${got} of ${n} messages delivered`);
+  return { ok, timeout };
+}
+
+/** SSH from the root namespace to `host` with the agents' keys and pins: a fresh connection per sample, and commands over one kept connection. */
+async function measureSsh(lab: Lab, host: string, n: number, spare: string): Promise<{ fresh: number[]; kept: number[]; vipSet: number[]; vipRemove: number[] }> {
+  const c = agentLiveConfig(lab, host, 'calibrate');
+  const sshHosts = c.hosts.filter((h) => h.ssh).map((h) => ({ name: h.name, address: h.address, port: h.ssh!.port, user: h.ssh!.user, keyFile: h.ssh!.keyFile }));
+  const mk = () => new SshExec({ hosts: sshHosts, knownHosts: readFileSync(c.knownHostsFile!, 'utf8'), knownHostsSource: c.knownHostsFile, connectTimeoutMs: c.timeouts?.sshConnectMs, defaultTimeoutMs: c.timeouts?.commandMs });
+  const ok = async (x: SshExec) => {
+    const r = await x.exec(host, ['true']);
+    if (r.code !== 0) throw new Error(`calibrate: ssh ${host} true exited ${r.code}: ${r.stderr}`);
+  };
+  const fresh: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const x = mk();
+    try {
+      fresh.push(await timed(() => ok(x)));
+    } finally {
+      x.close();
+    }
+  }
+  const x = mk();
+  const kept: number[] = [];
+  const vipSet: number[] = [];
+  const vipRemove: number[] = [];
+  try {
+    await ok(x);
+    for (let i = 0; i < n; i++) kept.push(await timed(() => ok(x)));
+    const hc = c.hosts.find((h) => h.name === host)!;
+    const driver = new ExecVipDriver(x, host, hc.vip!, {});
+    for (let i = 0; i < n; i++) {
+      vipSet.push(await timed(() => driver.add(spare)));
+      vipRemove.push(await timed(() => driver.remove(spare)));
+    }
+  } finally {
+    x.close();
+  }
+  return { fresh, kept, vipSet, vipRemove };
+}
+
 export async function calibrate(labFile: string, opts: { samples?: number; log?: (m: string) => void } = {}): Promise<CalibrateParams> {
   const lab = loadLab(labFile);
   const n = opts.samples ?? 5;
@@ -64,6 +203,7 @@ export async function calibrate(labFile: string, opts: { samples?: number; log?:
   const drivers = new Map(lab.backupVms.map((v) => [v.name, new IdempotentGuestVipDriver(lab, v.name)]));
   const S = 1_000_000;
   const p: CalibrateParams = { lab: lab.name, measuredAt: new Date().toISOString(), samples: n, network: { examS: 0, vipSetS: 0 }, hosts: {}, vms: {}, notes: [] };
+  const [spare, dead] = spareAddresses(lab, 2);
   try {
     await resetLabWorld(lab, hv, drivers, log);
     // Network examination (ping) and service examination (request/reply) of every host.
@@ -93,11 +233,27 @@ export async function calibrate(labFile: string, opts: { samples?: number; log?:
     }
     p.network.examS = round(median(pings));
 
-    // Guest resume -> serving, and a VIP set in the guest (a spare address of the subnet).
-    const used = new Set([lab.bridge.address, lab.etcd.address, lab.client.address, ...lab.hosts.map((h) => h.address), ...lab.backupVms.map((v) => v.address), ...lab.vips.map((v) => v.address)]);
-    let spare = lab.cidr.broadcast - 2;
-    while (used.has(formatIpv4(spare))) spare--;
-    const vipSets: number[] = [];
+    // The messenger; SSH (fresh vs kept) and a VIP in a host; a lab fault's injection.
+    const msg = await measureMessenger(lab, n, dead);
+    log(`calibrate: message ${round(median(msg.ok))} s, timeout to a dead peer ${round(median(msg.timeout))} s`);
+    const ssh = await measureSsh(lab, lab.hosts[0].name, n, spare);
+    log(`calibrate: ssh fresh ${round(median(ssh.fresh))} s, kept ${round(median(ssh.kept))} s, host VIP set ${round(median(ssh.vipSet))} s, removed ${round(median(ssh.vipRemove))} s`);
+    const inject: number[] = [];
+    const turns: number[] = [];
+    const victim = lab.hosts[lab.hosts.length - 1].name;
+    for (let i = 0; i < n; i++) {
+      inject.push(await timed(() => labFault(lab, victim, 'pause')));
+      await labFault(lab, victim, 'heal');
+      turns.push(await timed(async () => {
+        await hv.list();
+        await observeHolders(lab, hv, drivers);
+      }) + 0.25);
+    }
+
+    // Guest resume -> serving; guest-agent round trips and a VIP set in the guest.
+    const guestVip: number[] = [];
+    const guestVipRemove: number[] = [];
+    const guestAgent: number[] = [];
     for (const vm of lab.backupVms) {
       const svc = vm.services[0];
       const t0 = wallUs();
@@ -111,15 +267,30 @@ export async function calibrate(labFile: string, opts: { samples?: number; log?:
           if (r.ok) ex.push(r.latencyUs / 1e6);
         }
       }
-      const t1 = wallUs();
-      await drivers.get(vm.name)!.add(formatIpv4(spare));
-      vipSets.push((wallUs() - t1) / 1e6);
-      await drivers.get(vm.name)!.remove(formatIpv4(spare));
+      for (let i = 0; i < n; i++) guestAgent.push(await timed(() => virsh(['qemu-agent-command', '--timeout', '5', domainName(lab, vm.name), '{"execute":"guest-ping"}'], { timeoutMs: 7_000 })));
+      for (let i = 0; i < n; i++) {
+        guestVip.push(await timed(() => drivers.get(vm.name)!.add(spare)));
+        guestVipRemove.push(await timed(() => drivers.get(vm.name)!.remove(spare)));
+      }
       await hv.suspend(vm.name);
       p.vms[vm.name] = { resumeS: round(resumeS), services: svc ? { [svc.name]: { examS: round(median(ex)) } } : {} };
       log(`calibrate: ${vm.name} resume to serving ${resumeS.toFixed(3)} s`);
     }
-    p.network.vipSetS = round(median(vipSets));
+    p.network.vipSetS = round(median(guestVip));
+    const keptMedian = median(ssh.kept);
+    p.dist = {
+      messageS: measured('message delivered and acknowledged (root namespace -> bridge address)', msg.ok),
+      messageTimeoutS: measured('message to an address nobody answers (the messenger\'s timeout)', msg.timeout),
+      guestAgentS: measured('guest-agent round trip (guest-ping)', guestAgent),
+      guestVipSetS: measured('VIP set in a guest (guest agent)', guestVip),
+      guestVipRemoveS: measured('VIP removed from a guest (guest agent)', guestVipRemove),
+      hostVipSetS: measured(`VIP set in host ${lab.hosts[0].name} over a kept SSH connection`, ssh.vipSet),
+      hostVipRemoveS: measured(`VIP removed from host ${lab.hosts[0].name} over a kept SSH connection`, ssh.vipRemove),
+      sshCommandS: measured('command over a kept SSH connection', ssh.kept),
+      sshConnectS: measured('fresh SSH connection: connect + command - the kept connection\'s median command', ssh.fresh.map((x) => Math.max(0, x - keptMedian))),
+      faultInjectS: measured(`lab fault injected (pause of ${victim})`, inject),
+      liveTurnS: measured('one turn of the live loop (guests and VIP holders observed, then 250 ms)', turns),
+    };
 
     // Power cycle -> serving (boot delay, NIC, daemons): measured on one host, used for all.
     const h = lab.hosts[lab.hosts.length - 1];
@@ -139,10 +310,38 @@ export async function calibrate(labFile: string, opts: { samples?: number; log?:
   return p;
 }
 
-/** The scenario with its world parameters replaced by the measured ones (policy and faults unchanged). */
+/**
+ * The scenario with its world parameters replaced by the measured ones (policy unchanged): the
+ * examination and restart steps, and, when the file has them, what live spends time on as
+ * distributions of their samples (the messenger's timeout to a dead peer, VIPs in hosts and in
+ * guests, a fresh SSH connection, commands over a kept one) and each fault's time as live
+ * records it: its nominal time plus where in the live loop's turn it falls (spread evenly over
+ * the measured turns).
+ */
 export function applyCalibration(scenarioText: string, p: CalibrateParams, file: string): ReturnType<typeof parseScenario> {
-  const doc = parseYaml(scenarioText) as Record<string, unknown> & { hosts?: Array<Record<string, unknown>>; vms?: Array<Record<string, unknown>>; network?: Record<string, unknown> };
+  const doc = parseYaml(scenarioText) as Record<string, unknown> & { hosts?: Array<Record<string, unknown>>; vms?: Array<Record<string, unknown>>; network?: Record<string, unknown>; faults?: Array<Record<string, unknown>> };
   doc.network = { ...(doc.network ?? {}), examS: Math.max(p.network.examS, 1e-6), vipSetS: p.network.vipSetS };
+  if (p.dist) {
+    const d = p.dist;
+    Object.assign(doc.network, {
+      commandS: d.sshCommandS.median,
+      messageTimeoutS: empirical(d.messageTimeoutS),
+      hostVipSetS: empirical(d.hostVipSetS),
+      ...(d.hostVipRemoveS ? { hostVipRemoveS: empirical(d.hostVipRemoveS) } : {}),
+      guestVipSetS: empirical(d.guestVipSetS),
+      ...(d.guestVipRemoveS ? { guestVipRemoveS: empirical(d.guestVipRemoveS) } : {}),
+      sshConnectS: empirical(d.sshConnectS),
+    });
+    // The loop sees a fault's time at its next turn: uniform over a turn, each measured turn at
+    // four evenly spread points. The fault is recorded then; it acts after the injection call
+    // (faultInjectS), which the sim's fault does not wait (it matters only when a probe falls in it).
+    const lags = d.liveTurnS.samples.flatMap((turn) => [0.125, 0.375, 0.625, 0.875].map((u) => u * turn));
+    const parsed = parseScenario(scenarioText, file);
+    doc.faults = (doc.faults ?? []).map((f, i) => {
+      const at = parsed.faults[i].at;
+      return typeof at === 'number' ? { ...f, at: { dist: { kind: 'empirical', values: lags.map((l) => round(at / 1e6 + l, 6)) } } } : f;
+    });
+  }
   for (const h of doc.hosts ?? []) {
     const m = p.hosts[String(h.name)];
     if (!m) continue;
@@ -228,7 +427,7 @@ export interface ConformRuns {
  * view shows it), the others as `.live-<i>.ndjson` / `.sim-<i>.ndjson`, and `runs` holds every
  * run's rows for the caller to combine.
  */
-export async function conform(o: { scenarioFile: string; labFile: string; outDir: string; paramsFile?: string; repeat?: number; log?: (m: string) => void }): Promise<{ json: string; md: string; rows: ConformRow[]; runs: ConformRuns }> {
+export async function conform(o: { scenarioFile: string; labFile: string; outDir: string; paramsFile?: string; repeat?: number; log?: (m: string) => void; overtimeS?: number }): Promise<{ json: string; md: string; rows: ConformRow[]; runs: ConformRuns; live: TraceLine[] }> {
   const log = o.log ?? (() => undefined);
   const lab = loadLab(o.labFile);
   // lbcluster: per fault, VRRP takeover and real-server drop/re-add (run/lbconform.ts). Its times
@@ -272,13 +471,16 @@ export async function conform(o: { scenarioFile: string; labFile: string; outDir
   mkdirSync(o.outDir, { recursive: true });
   const runs: ConformRuns = { name, lab: lab.name, live: [], sim: [] };
   let first: { rows: ConformRow[]; md: string } | null = null;
+  let firstLive: TraceLine[] | null = null;
   for (let i = 0; i < repeat; i++) {
     const suffix = i === 0 ? '' : `-${i + 1}`;
     const sim = buildSimulation(scenario, { seed: (scenario.seed ?? 1) + i, watchMode: 'skip' });
     sim.run(scenario.until!);
     writeFileSync(join(o.outDir, `conform-${name}.sim${suffix}.ndjson`), toNdjson(sim.events));
     log(`sim ${i + 1}/${repeat} done (${sim.events.length} events)`);
-    const live = await runLive({ labFile: o.labFile, scenarioFile: o.scenarioFile, traceFile: join(o.outDir, `conform-${name}.live${suffix}.ndjson`), log });
+    const overtime = o.overtimeS === 0 ? undefined : { maxUs: (o.overtimeS ?? 15) * 1e6, settled: settledLike(sim.events) };
+    const live = await runLive({ labFile: o.labFile, scenarioFile: o.scenarioFile, traceFile: join(o.outDir, `conform-${name}.live${suffix}.ndjson`), log, overtime });
+    firstLive ??= live.events;
     log(`live ${i + 1}/${repeat} done`);
     const c = compare(live.events, sim.events, name);
     first ??= c;
@@ -290,5 +492,32 @@ export async function conform(o: { scenarioFile: string; labFile: string; outDir
   const md = join(o.outDir, `conform-${name}.md`);
   writeFileSync(json, `${JSON.stringify({ scenario: name, lab: lab.name, ...extra, rows }, null, 2)}\n`);
   writeFileSync(md, table);
-  return { json, md, rows, runs };
+  return { json, md, rows, runs, live: firstLive! };
+}
+
+/** The recoveries, the guests' last states and the clients' last OK/XX of a trace: where a run ends up. */
+function endState(ev: readonly TraceLine[]): { counts: Map<string, number>; last: Map<string, string> } {
+  const counts = new Map<string, number>();
+  const last = new Map<string, string>();
+  for (const e of ev) {
+    if (e.kind === 'function.recovered' || e.kind === 'target.recovered' || e.kind === 'target.down') counts.set(`${e.kind} ${e.subject}`, (counts.get(`${e.kind} ${e.subject}`) ?? 0) + 1);
+    else if (e.kind === 'vm.state') last.set(`vm ${e.subject}`, String(e.data?.state));
+    else if (e.kind === 'client.access') last.set(`client ${e.subject}`, String(e.data?.ok));
+  }
+  return { counts, last };
+}
+
+/**
+ * A live run has settled like the sim's run of the same scenario when it has at least the
+ * sim's recoveries (function, target, down) of each server, and each guest's last state and each
+ * client's last OK/XX are the sim's last (runLive's overtime: a slow machine gets the time it needs).
+ */
+export function settledLike(sim: readonly TraceLine[]): (live: readonly TraceLine[]) => boolean {
+  const want = endState(sim);
+  return (live) => {
+    const got = endState(live);
+    for (const [k, n] of want.counts) if ((got.counts.get(k) ?? 0) < n) return false;
+    for (const [k, v] of want.last) if (got.last.get(k) !== v) return false;
+    return true;
+  };
 }

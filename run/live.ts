@@ -96,6 +96,12 @@ export interface LiveOptions {
   faults?: LiveFaultQueue;
   /** Start every agent with `--metrics-port` (Prometheus metrics on its lab address). */
   agentMetricsPort?: number;
+  /**
+   * Room for a slow machine: at `until` the run goes on (up to `maxUs` more) while `settled`
+   * says the events so far (the run's, in arrival order) have not reached the end the scenario
+   * leads to (conform: the sim's; see settledLike). Without it the run ends at `until`.
+   */
+  overtime?: { maxUs: number; settled: (events: readonly TraceEvent[]) => boolean };
 }
 
 /**
@@ -315,7 +321,7 @@ async function runAdminPrograms(lab: Lab, programs: readonly Program[], runId: s
 }
 
 /** VIP holders as the machines say: host addresses by `ip`, guests through their agent when running. */
-async function observeHolders(lab: Lab, hv: LabHypervisor, drivers: Map<string, IdempotentGuestVipDriver>): Promise<Record<string, string[]>> {
+export async function observeHolders(lab: Lab, hv: LabHypervisor, drivers: Map<string, IdempotentGuestVipDriver>): Promise<Record<string, string[]>> {
   const out: Record<string, string[]> = Object.fromEntries(lab.vips.map((v) => [v.name, [] as string[]]));
   await Promise.all(lab.hosts.map(async (h) => {
     const r = await run(['ip', '-n', hostNs(lab, h.name), '-4', '-o', 'addr', 'show', 'dev', NS_IF], { allowFail: true, timeoutMs: 2_000 });
@@ -447,8 +453,10 @@ async function runLiveOnce(o: LiveOptions, hooks: { ended?: (state: 'error', ext
   // Published as recorded: the partial trace (and onEvent). The final trace is written at the end.
   const partialFile = partialTraceOf(traceFile);
   let publishing = false;
+  const seen: TraceEvent[] = [];
   const publish = (e: TraceEvent) => {
     if (!publishing) return;
+    if (o.overtime) seen.push(e);
     try {
       appendFileSync(partialFile, ndjsonLine(e));
     } catch {
@@ -569,6 +577,7 @@ async function runLiveOnce(o: LiveOptions, hooks: { ended?: (state: 'error', ext
   const pending = scenario.faults.map((f) => ({ f, atUs: f.at as number, done: false }));
   const lifts: Array<{ atUs: number; fault: LabFault; target: string; service?: string; done: boolean }> = [];
   const deadlineUs = untilUs;
+  let overtimeSaid = false;
   let observing = false;
   const observe = async () => {
     if (observing) return;
@@ -688,7 +697,13 @@ async function runLiveOnce(o: LiveOptions, hooks: { ended?: (state: 'error', ext
         record({ t: te, kind: 'client.access', subject: client, data: { vip: a.vip, ok: a.ok, log: a.ok ? 'OK' : 'XX', ...(a.servedBy ? { by: a.servedBy } : {}), ...(a.detail ? { detail: a.detail } : {}) } });
       }
       tailAgents();
-      if (now >= deadlineUs || o.signal?.aborted) break;
+      if (o.signal?.aborted) break;
+      if (now >= deadlineUs) {
+        if (!o.overtime || now >= deadlineUs + o.overtime.maxUs) break;
+        if (o.overtime.settled(seen)) break;
+        if (!overtimeSaid) log(`${(now / 1e6).toFixed(2)} s: not settled at until: running on (at most ${o.overtime.maxUs / 1e6} s more)`);
+        overtimeSaid = true;
+      }
       await observe();
       if (o.faults) await o.faults.waitFor(250);
       else await sleep(250);

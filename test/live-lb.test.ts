@@ -16,15 +16,12 @@ import { hostNs } from '../adapters/lab/names.ts';
 import { run } from '../adapters/lab/run.ts';
 import { nftPoolRuleset } from '../adapters/lb/nftpool.ts';
 import { wrrCycleOrder as wrrSlots } from '../policies/lbcluster/wrr.ts';
-import { conform } from '../run/calibrate.ts';
-import { conformReport, repeatConform } from '../experiments/conform.ts';
-import { writeReport } from '../experiments/report.ts';
+import { ConformSuite, SUITE_REPEAT } from './helpers/live/conform-suite.ts';
 import { labSettleRequest, labSettleStep } from '../run/labsettle.ts';
 import { liveFaultOf } from '../run/live.ts';
 import { lbPolicyOf } from '../run/lbconform.ts';
 import { readScenario } from '../run/sim.ts';
 import type { LbConformRow } from '../run/lbconform.ts';
-import { parseNdjson } from '../trace/ndjson.ts';
 import type { TraceEvent } from '../engine/ports/index.ts';
 
 const isRoot = process.getuid?.() === 0;
@@ -121,6 +118,9 @@ function expectConforms(rows: LbConformRow[]): void {
 describe.skipIf(!isRoot)('lbcluster live on the lb-mini lab (10.77.9.0/24)', () => {
   let lab: Lab;
   let session: LabSession;
+  // Each scenario through the conformance suite (conform --repeat N; the VRRP model's own
+  // parameters, no calibration): the tests assert on its first live run.
+  const suite = new ConformSuite({ labFile: LAB_FILE, planLab: 'experiments/labs/lb-mini.yaml', outDir: OUT, source: `test/live-p2p.test.ts and test/live-lb.test.ts (conform --repeat ${SUITE_REPEAT})`, log: (m) => console.log(`[live-lb] ${m}`) });
 
   beforeAll(async () => {
     lab = loadLab(LAB_FILE);
@@ -142,10 +142,9 @@ describe.skipIf(!isRoot)('lbcluster live on the lb-mini lab (10.77.9.0/24)', () 
   }, 60_000);
 
   const conformOf = async (name: string) => {
-    const r = await conform({ scenarioFile: join(REPO_DIR, `experiments/scenarios/${name}.yaml`), labFile: LAB_FILE, outDir: OUT, log: (m) => console.log(`[live-lb] ${m}`) });
-    console.log(`[conform] ${readFileSync(r.md, 'utf8')}`);
-    const live = parseNdjson(readFileSync(join(OUT, `conform-${name}.live.ndjson`), 'utf8'), name);
-    return { rows: r.rows as LbConformRow[], live };
+    const r = await suite.run(name);
+    console.log(`[conform] ${readFileSync(join(OUT, `conform-${name}.md`), 'utf8')}`);
+    return { rows: r.rows as LbConformRow[], live: r.live };
   };
 
   it('lab up: settle\'s keepalived.conf for both directors (secret from the key file) runs under keepalived; ms1 is master', () => {
@@ -174,25 +173,21 @@ describe.skipIf(!isRoot)('lbcluster live on the lb-mini lab (10.77.9.0/24)', () 
     expect(served(ev, take!.t + 1 * S).length).toBeGreaterThan(0);
     expect(new Set(served(ev, take!.t + 1 * S))).toEqual(new Set(['ap1', 'ap2', 'ap3']));
     expectConforms(rows);
-  }, 240_000);
+  }, 400_000);
 
-  it('conform --repeat 2 of the SIGKILL: two live runs and two sim replications; the phase-free takeover has both intervals and is within 10 %', async () => {
-    const r = await conform({ scenarioFile: join(REPO_DIR, 'experiments/scenarios/live-lb-kill.yaml'), labFile: LAB_FILE, outDir: OUT, repeat: 2, log: (m) => console.log(`[live-lb] ${m}`) });
-    expect(r.runs.live).toHaveLength(2);
-    expect(r.runs.sim).toHaveLength(2);
-    expect(existsSync(join(OUT, 'conform-live-lb-kill.live-2.ndjson'))).toBe(true);
-    const rep = repeatConform(r.runs.name, r.runs.lab, r.runs.live, r.runs.sim);
+  it(`conform --repeat ${SUITE_REPEAT} of the SIGKILL (the suite's runs): the phase-free takeover has both intervals and is within 10 %`, async () => {
+    const { rep } = await suite.run('live-lb-kill');
+    expect(existsSync(join(OUT, 'conform-live-lb-kill.live-2.ndjson'))).toBe(SUITE_REPEAT >= 2);
     const take = rep.rows.find((x) => /last advert/.test(x.metric));
     expect(take, JSON.stringify(rep.rows)).toBeDefined();
-    expect([take!.liveN, take!.simN]).toEqual([2, 2]);
+    expect([take!.liveN, take!.simN]).toEqual([SUITE_REPEAT, SUITE_REPEAT]);
     expect(take!.liveCi95![0]).toBeLessThanOrEqual(take!.live!);
     expect(take!.liveCi95![1]).toBeGreaterThanOrEqual(take!.live!);
     expect(Math.abs(take!.errPct!), JSON.stringify(take)).toBeLessThanOrEqual(10);
     expect(rep.fidelity.timedMetrics).toBeGreaterThan(0);
-    const files = writeReport({ ...conformReport(rep), id: 'repeat-live-lb-kill' }, OUT);
-    expect(files.some((f) => f.endsWith('repeat-live-lb-kill.svg'))).toBe(true);
-    console.log(`[conform --repeat 2] fidelity ${JSON.stringify(rep.fidelity)}`);
-  }, 400_000);
+    expect(existsSync(join(REPO_DIR, 'out/conform-suite/repeat-live-lb-kill.svg'))).toBe(true);
+    console.log(`[conform --repeat ${SUITE_REPEAT}] fidelity ${JSON.stringify(rep.fidelity)}`);
+  });
 
   it('real server stopped and frozen, the master\'s cable pulled, its keepalived stopped gracefully: drops, re-add, takeovers, preempt, and the client served by the pool in wrr order', async () => {
     const { rows, live: ev } = await conformOf('live-lb-faults');
@@ -248,5 +243,16 @@ describe.skipIf(!isRoot)('lbcluster live on the lb-mini lab (10.77.9.0/24)', () 
     expect(lastAccesses.length).toBeGreaterThan(0);
     expect(new Set(lastAccesses)).toEqual(new Set(['ap1', 'ap3']));
     expectConforms(rows);
-  }, 300_000);
+  }, 500_000);
+
+  it(`the conformance suite: every live scenario of lb-mini (by the rule), conform --repeat ${SUITE_REPEAT}, a fidelity score each`, async () => {
+    const all = await suite.rest();
+    expect(all.map((x) => x.entry.file)).toEqual(suite.files);
+    for (const { rep, entry } of all) {
+      expect(rep.repeat, entry.file).toBe(SUITE_REPEAT);
+      expect(rep.fidelity.timedMetrics, entry.file).toBeGreaterThan(0);
+      expect(existsSync(join(REPO_DIR, `out/conform-suite/suite-${rep.scenario}.json`)), entry.file).toBe(true);
+    }
+    console.log(`[suite] ${all.map((x) => `${x.rep.scenario}: ${JSON.stringify(x.rep.fidelity)} (${x.entry.wallS} s, load ${x.entry.load[0]})`).join('; ')}`);
+  }, 600_000);
 });

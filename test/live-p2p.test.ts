@@ -10,9 +10,10 @@ import { LabSession } from './helpers/live/lab-session.ts';
 import { loadLab, REPO_DIR, type Lab } from '../adapters/lab/schema.ts';
 import { hostNs } from '../adapters/lab/names.ts';
 import { run } from '../adapters/lab/run.ts';
-import { runLive } from '../run/live.ts';
-import { calibrate, conform } from '../run/calibrate.ts';
+import { calibrate } from '../run/calibrate.ts';
 import { readScenario, buildSimulation } from '../run/sim.ts';
+import { durationUs } from '../sim/scenario/schema.ts';
+import { ConformSuite, SUITE_REPEAT } from './helpers/live/conform-suite.ts';
 import { disconnections, maxVipHolders, recoveries, type TraceLine } from '../trace/metrics.ts';
 import type { TraceEvent } from '../engine/ports/index.ts';
 
@@ -35,6 +36,18 @@ function testLabFile(): string {
 }
 
 const scenarioFile = (n: string) => join(REPO_DIR, `experiments/scenarios/live-p2p-${n}.yaml`);
+
+/**
+ * Time windows from a scenario's policy (its monitoring interval and probe timeouts) with room
+ * for a loaded machine: a fault is seen within one interval and the probes' timeouts, plus the
+ * live loop's lag and a loaded agent's slowness (ROOM_US).
+ */
+const ROOM_US = 3_000_000;
+function detectionWindowUs(file: string): number {
+  const p = readScenario(file).policies[0];
+  const us = (k: string) => durationUs.parse(p[k]);
+  return us('interval') + us('networkTimeout') + us('serviceTimeout') + ROOM_US;
+}
 
 function simOf(n: string): TraceLine[] {
   const s = readScenario(scenarioFile(n));
@@ -64,6 +77,8 @@ describe.skipIf(!isRoot)('P2P live on the mini-lab (p2p-mini on 10.77.8.0/24)', 
   let lab: Lab;
   let labFile: string;
   let session: LabSession;
+  let suite: ConformSuite;
+  const paramsFile = join(OUT, 'calibrate.test.json');
 
   beforeAll(async () => {
     labFile = testLabFile();
@@ -80,7 +95,28 @@ describe.skipIf(!isRoot)('P2P live on the mini-lab (p2p-mini on 10.77.8.0/24)', 
     }
   }, 60_000);
 
-  const live = (n: string) => runLive({ labFile, scenarioFile: scenarioFile(n), traceFile: join(OUT, `live-p2p-${n}.ndjson`), log: (m) => console.log(`[live-test] ${m}`) });
+  // Each scenario through the conformance suite (conform --repeat N): the tests assert on its first live run.
+  const live = async (n: string) => ({ events: (await suite.run(`live-p2p-${n}`)).live });
+
+  it('calibrate: every quantity as its samples (messenger, guest agent, SSH fresh and kept, VIPs, fault injection, boot)', async () => {
+    const params = await calibrate(labFile, { samples: 3, log: (m) => console.log(`[live-test] ${m}`) });
+    expect(params.network.examS).toBeGreaterThan(0);
+    expect(params.hosts.FTP.bootS).toBeGreaterThan(1.5); // bootDelay 2 s
+    expect(params.vms.FTPb.resumeS).toBeGreaterThan(0);
+    const d = params.dist!;
+    for (const [k, m] of Object.entries(d)) {
+      expect(m.samples.length, k).toBeGreaterThanOrEqual(3);
+      for (const x of m.samples) expect(x, k).toBeGreaterThanOrEqual(0);
+    }
+    // The messenger waits out its 500 ms to an address nobody answers; a delivered message is far quicker.
+    expect(d.messageTimeoutS.min).toBeGreaterThanOrEqual(0.5);
+    expect(d.messageS.median).toBeLessThan(d.messageTimeoutS.median);
+    // A fresh SSH connection costs more than a command over a kept one.
+    expect(d.sshConnectS.median).toBeGreaterThan(0);
+    writeFileSync(paramsFile, JSON.stringify(params, null, 2));
+    console.log(`[calibrate] ${Object.entries(d).map(([k, m]) => `${k} median ${m.median} s (${m.min}-${m.max}, n ${m.samples.length})`).join('; ')}`);
+    suite = new ConformSuite({ labFile, planLab: 'experiments/labs/p2p-mini.yaml', outDir: join(OUT, 'conform'), paramsFile, source: `test/live-p2p.test.ts and test/live-lb.test.ts (conform --repeat ${SUITE_REPEAT})`, log: (m) => console.log(`[live-test] ${m}`) });
+  }, 240_000);
 
   it('St1: Web1\'s HTTP daemon stops; its P1 manager restarts it over SSH and the client is served by Web1 again', async () => {
     const { events: ev } = await live('st1');
@@ -88,9 +124,9 @@ describe.skipIf(!isRoot)('P2P live on the mini-lab (p2p-mini on 10.77.8.0/24)', 
     const [r, ...more] = recoveries(ev);
     expect(more).toEqual([]);
     expect(r).toMatchObject({ target: 'Web1', fault: 'St1' });
-    expect(r.detectedUs - r.faultUs!).toBeLessThan(2_000_000 + 1_500_000); // within one interval (2 s) and the probe
+    expect(r.detectedUs - r.faultUs!).toBeLessThan(detectionWindowUs(scenarioFile('st1')));
     expect(of(ev, 'target.recovered', 'Web1')[0].data).toMatchObject({ how: 'service restart' });
-    expect(r.targetRecoveryS).toBeLessThan(3);
+    expect(r.targetRecoveryS).toBeLessThan(1 + ROOM_US / 1e6); // a restart over SSH (0.3-0.8 s measured), with room
     expect(of(ev, 'function.recovered')).toEqual([]);
     // The client accesses once a second: an outage shorter than that (detection early in the
     // interval, a fast restart) may fall between two accesses, so it sees one disconnection or none.
@@ -101,7 +137,7 @@ describe.skipIf(!isRoot)('P2P live on the mini-lab (p2p-mini on 10.77.8.0/24)', 
     expect(lastAccess.data).toMatchObject({ ok: true, by: 'Web1' });
     expectOneHolderAtMost(ev);
     timing('St1', ev, simOf('st1'));
-  }, 120_000);
+  }, 300_000);
 
   for (const [n, kind, target, vm] of [['st2', 'St2', 'Mail', 'Mailb'], ['nt2', 'Nt2', 'FTP', 'FTPb']] as const) {
     it(`${kind}: ${target} fails; its backup guest ${vm} takes the VIP and serves, then ${target} is recovered and gets the VIP back`, async () => {
@@ -140,7 +176,7 @@ describe.skipIf(!isRoot)('P2P live on the mini-lab (p2p-mini on 10.77.8.0/24)', 
       const sim = simOf(n);
       expect(recoveries(sim)[0]).toMatchObject({ target, fault: kind });
       timing(kind, ev, sim);
-    }, 150_000);
+    }, 400_000);
   }
 
   it('a two-way partition (FTP cut off from the other three for 6 s): drop rules live, its managers see a network trouble on FTP as in the sim, and the rules are gone after it heals', async () => {
@@ -161,7 +197,7 @@ describe.skipIf(!isRoot)('P2P live on the mini-lab (p2p-mini on 10.77.8.0/24)', 
     const seen = of(ev, 'trouble.detected', 'FTP').filter((e) => e.t > f.t);
     expect(seen.length, 'a manager detects FTP').toBeGreaterThan(0);
     expect(seen[0].data?.detail).toBe('network');
-    expect(seen[0].t - f.t).toBeLessThan(2_000_000 + 1_000_000 + 3_000_000);
+    expect(seen[0].t - f.t).toBeLessThan(detectionWindowUs(scenarioFile('partition')));
     const sim = simOf('partition');
     const simSeen = of(sim as TraceEvent[], 'trouble.detected', 'FTP');
     expect(new Set(seen.map((e) => e.data?.manager))).toEqual(new Set(simSeen.map((e) => e.data?.manager)));
@@ -170,18 +206,18 @@ describe.skipIf(!isRoot)('P2P live on the mini-lab (p2p-mini on 10.77.8.0/24)', 
       const r = await run(['ip', 'netns', 'exec', hostNs(lab, h.name), 'nft', 'list', 'tables'], { allowFail: true });
       expect(r.stdout, h.name).not.toContain('hatwin_fault');
     }
-  }, 150_000);
+  }, 300_000);
 
   it('failover (the demo policy) on the same lab, by the same code path: Login alone runs an agent; FTP is powered off, FTPb takes vip-ftp and serves', async () => {
     const file = join(REPO_DIR, 'experiments/scenarios/live-failover-nt2.yaml');
-    const { events: ev } = await runLive({ labFile, scenarioFile: file, traceFile: join(OUT, 'live-failover-nt2.ndjson'), log: (m) => console.log(`[live-test] ${m}`) });
+    const ev = (await suite.run('live-failover-nt2')).live;
     expect(of(ev, 'agent.failure')).toEqual([]);
     expect(of(ev, 'agent.spawn').map((e) => e.subject)).toEqual(['Login']);
     expect(of(ev, 'agent.start').map((e) => e.subject)).toEqual(['Login']);
     const [r, ...more] = recoveries(ev);
     expect(more).toEqual([]);
     expect(r).toMatchObject({ target: 'FTP', fault: 'Nt2' });
-    expect(r.detectedUs - r.faultUs!).toBeLessThan(2_000_000 + 2_500_000); // one interval (2 s) and the probe timeouts
+    expect(r.detectedUs - r.faultUs!).toBeLessThan(detectionWindowUs(file));
     expect(of(ev, 'function.recovered', 'FTP').map((e) => e.data)).toEqual([{ manager: 'Login', holder: 'FTPb' }]);
     expect(r.functionRecoveryS).toBeGreaterThan(0);
     expect(r.functionRecoveryS).toBeLessThan(10);
@@ -204,23 +240,26 @@ describe.skipIf(!isRoot)('P2P live on the mini-lab (p2p-mini on 10.77.8.0/24)', 
     timing('failover Nt2', ev, simRun.events);
   }, 150_000);
 
-  it('calibrate, then conform Nt2: live and sim (lab-measured parameters) side by side for every metric', async () => {
-    const params = await calibrate(labFile, { samples: 3 });
-    expect(params.network.examS).toBeGreaterThan(0);
-    expect(params.hosts.FTP.bootS).toBeGreaterThan(1.5); // bootDelay 2 s
-    expect(params.vms.FTPb.resumeS).toBeGreaterThan(0);
-    const paramsFile = join(OUT, 'calibrate.test.json');
-    writeFileSync(paramsFile, JSON.stringify(params));
-    const r = await conform({ scenarioFile: scenarioFile('nt2'), labFile, outDir: join(OUT, 'conform'), paramsFile });
-    const doc = JSON.parse(readFileSync(r.json, 'utf8')) as { scenario: string; rows: Array<{ metric: string; server: string; live: number | null; sim: number | null; errPct: number | null }> };
-    expect(doc.scenario).toBe('live-p2p-nt2');
-    const row = (m: string) => doc.rows.find((x) => x.metric.startsWith(m) && x.server === 'FTP')!;
+  it(`the conformance suite: every live scenario of p2p-mini (by the rule), conform --repeat ${SUITE_REPEAT}: means and intervals on both sides, a fidelity score each`, async () => {
+    const all = await suite.rest();
+    expect(all.map((x) => x.entry.file)).toEqual(suite.files);
+    for (const { rep, entry } of all) {
+      expect(rep.repeat, entry.file).toBe(SUITE_REPEAT);
+      expect(rep.fidelity.timedMetrics, `${entry.file}: a timed metric on both sides`).toBeGreaterThan(0);
+      expect(rep.fidelity.meanAbsErrPct, entry.file).not.toBeNull();
+      for (const x of rep.rows.filter((y) => y.live !== null)) {
+        expect(x.liveCi95![0], `${entry.file} ${x.metric}`).toBeLessThanOrEqual(x.live!);
+        expect(x.liveCi95![1], `${entry.file} ${x.metric}`).toBeGreaterThanOrEqual(x.live!);
+      }
+    }
+    // Nt2: every recovery metric on both sides; the slow part (Trc wait, WOL, boot) within a third.
+    const nt2 = all.find((x) => x.rep.scenario === 'live-p2p-nt2')!.rep;
+    const row = (m: string) => nt2.rows.find((x) => x.metric.startsWith(m) && x.server === 'FTP')!;
     for (const m of ['fault -> detection', 'function recovery', 'target recovery', 'fault -> function']) {
       expect(row(m).live, m).not.toBeNull();
       expect(row(m).sim, m).not.toBeNull();
     }
-    // The twin's fidelity on the slow part (Trc wait, WOL, boot): within a third.
     expect(Math.abs(row('target recovery').errPct!)).toBeLessThan(33);
-    console.log(`[conform] ${readFileSync(r.md, 'utf8')}`);
-  }, 180_000);
+    console.log(`[suite] ${all.map((x) => `${x.rep.scenario}: ${JSON.stringify(x.rep.fidelity)} (${x.entry.wallS} s, load ${x.entry.load[0]})`).join('; ')}`);
+  }, 900_000);
 });

@@ -13,6 +13,8 @@ import { storeOf } from '../../sim/scenario/schema.ts';
 import type { VmState as PortVmState } from '../../engine/ports/hypervisor.ts';
 import { sToUs } from '../../sim/kernel/time.ts';
 import { storeWriteData } from '../../trace/store.ts';
+import { sample, type Dist } from '../../sim/kernel/distributions.ts';
+import type { DistSpec } from '../../sim/scenario/schema.ts';
 
 // The world's VM states are the Hypervisor port's: sim/ and engine/ may not import each other, so
 // each declares the union, and this line stops the build if the two ever differ.
@@ -75,6 +77,30 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
   const latencyUs = sToUs(net.latencyS);
   const commandUs = sToUs(net.commandS);
   const vipSetUs = sToUs(net.vipSetS);
+  // Calibrated costs (scenario network, from `hatwin calibrate`): each drawn from its own stream
+  // of this agent, so a scenario without them draws nothing and runs as before.
+  const draw = (d: DistSpec | undefined, stream: string): number | null => (d === undefined ? null : Math.max(1, sToUs(sample(d as Dist, world.rng.stream(`net/${agent}/${stream}`)))));
+  /** A VIP set (or removed) on `holder`: in a guest (guest agent) or a host (SSH), else vipSetS. */
+  const vipUs = (holder: string, remove = false): number => {
+    const guest = world.vms.has(holder);
+    const d = guest ? (remove ? net.guestVipRemoveS ?? net.guestVipSetS : net.guestVipSetS) : remove ? net.hostVipRemoveS ?? net.hostVipSetS : net.hostVipSetS;
+    return draw(d, `${guest ? 'guest' : 'host'}Vip${remove ? 'Remove' : ''}`) ?? vipSetUs;
+  };
+  /**
+   * SSH connections the agent keeps, by host: the host's boot time when it was opened. A command
+   * to a host with none (or one opened before the host last booted: the reboot dropped it) pays
+   * an SSH connect first, when the scenario gives `sshConnectS`.
+   */
+  const sshKept = new Map<string, number>();
+  const sshUs = (host: string): number => {
+    if (net.sshConnectS === undefined || host === agent || !world.hosts.has(host)) return 0;
+    const up = world.hostUptimeUs(host);
+    if (up === null) return 0; // not up: the command fails; nothing is kept
+    const bootedAt = k.nowUs() - up;
+    if (sshKept.get(host) === bootedAt) return 0;
+    sshKept.set(host, bootedAt);
+    return draw(net.sshConnectS, 'sshConnect') ?? 0;
+  };
 
   /** A remote node the agent cannot reach now (its own host always is, while it runs). */
   const outOfReach = (target: string | null | undefined) => target != null && target !== agent && !world.reachable(agent, target);
@@ -281,11 +307,11 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
     power: {
       // A magic packet is a broadcast on the LAN: it needs no route to the (off) target.
       wake: (mac) => after(latencyUs, () => world.wake(mac)),
-      shutdown: (host) => after(commandUs, () => {
+      shutdown: (host) => after(commandUs + sshUs(host), () => {
         requireReach(host);
         world.shutdownHost(host);
       }, [host]),
-      reboot: (host) => after(commandUs, () => {
+      reboot: (host) => after(commandUs + sshUs(host), () => {
         requireReach(host);
         void world.restartHost(host);
       }, [host]),
@@ -298,11 +324,11 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
       resume: (host) => chain(latencyUs, () => world.resumeHost(host)),
     },
     network: {
-      assignVip: (vip, holder) => after(vipSetUs, () => {
+      assignVip: (vip, holder) => after(vipUs(holder) + sshUs(holder), () => {
         requireReach(holder);
         world.assignVip(vip, holder);
       }, [holder]),
-      removeVip: (vip, holder) => after(vipSetUs, () => {
+      removeVip: (vip, holder) => after(vipUs(holder, true) + (world.nodeUp(holder) ? sshUs(holder) : 0), () => {
         // Removing from a dead holder is a no-op for the network: it no longer answers.
         if (world.nodeUp(holder)) requireReach(holder);
         world.removeVip(vip, holder);
@@ -331,7 +357,7 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
       send(to: string, box: string, msg: AgentMessage) {
         // Delivered after the LAN delay if the path is open both at sending and at arrival.
         if (!world.reachable(agent, to)) {
-          return after(latencyUs, () => {
+          return after(draw(net.messageTimeoutS, 'messageTimeout') ?? latencyUs, () => {
             throw new PortError('unreachable', `message ${msg.type} to ${to}: unreachable`, { to });
           });
         }
@@ -355,15 +381,15 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
       }, [host]),
     },
     services: {
-      start: (target, service) => chain(commandUs, () => {
+      start: (target, service) => chain(commandUs + sshUs(target), () => {
         requireReach(target);
         return world.restartService(target, service);
       }, () => [target]),
-      stop: (target, service) => after(commandUs, () => {
+      stop: (target, service) => after(commandUs + sshUs(target), () => {
         requireReach(target);
         world.stopService(target, service);
       }, [target]),
-      restart: (target, service) => chain(commandUs, () => {
+      restart: (target, service) => chain(commandUs + sshUs(target), () => {
         requireReach(target);
         return world.restartService(target, service);
       }, () => [target]),

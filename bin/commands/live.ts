@@ -88,7 +88,7 @@ export function register(program: Command): void {
 
   program.command('calibrate')
     .exitOverride(exitBadInput).showHelpAfterError(false)
-    .description('measure the lab (probe and service examination, daemon restart, guest resume, VIP set, power cycle) and write sim parameters')
+    .description('measure the lab (probe and service examination, daemon restart, guest resume, power cycle; as samples: messenger delivery and timeout, guest-agent round trips, VIPs in guests and hosts, SSH connect vs kept, fault injection) and write sim parameters')
     .argument('<lab>', 'lab file (the lab must be up)')
     .option('--out <file>', 'params file (default: out/lab/NAME/calibrate.json)')
     .option('--samples <n>', 'samples per probe', (v) => Number(v), 5)

@@ -270,6 +270,20 @@ export const scenarioShape = {
     vipSetS: stepS.default(0.1),
     /** Time of a remote command (daemon restart request, shutdown) to reach its host. */
     commandS: stepS.default(0.05),
+    // What a live lab spends time on beyond the steps above, as `hatwin calibrate` measured it
+    // (distributions of the samples). Absent: the step above alone (the paper experiments).
+    /** A management message to a peer it cannot reach fails after this (the messenger's timeout). */
+    messageTimeoutS: distSchema.optional(),
+    /** Setting a VIP in a real host (over a kept SSH connection: ip addr, gratuitous ARP), instead of vipSetS. */
+    hostVipSetS: distSchema.optional(),
+    /** Removing a VIP from a real host, instead of vipSetS (default: hostVipSetS). */
+    hostVipRemoveS: distSchema.optional(),
+    /** Setting a VIP in a guest (guest-agent calls), instead of vipSetS. */
+    guestVipSetS: distSchema.optional(),
+    /** Removing a VIP from a guest, instead of vipSetS (default: guestVipSetS). */
+    guestVipRemoveS: distSchema.optional(),
+    /** Opening an SSH connection: paid by a command to a host the agent holds no connection to (first use, or the host rebooted since). */
+    sshConnectS: distSchema.optional(),
   }).strict().default(networkDefaults),
   contention: z.object({
     /**

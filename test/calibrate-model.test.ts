@@ -1,0 +1,146 @@
+// What live spends time on, in the sim (adapters/sim/ports.ts) from `hatwin calibrate`'s
+// distributions (run/calibrate.ts applyCalibration): the messenger's timeout to a dead peer, VIPs
+// set in hosts and in guests, a fresh SSH connection where live opens one, the fault's landing
+// in the live loop. A scenario without them runs as before (the golden and experiment outputs).
+import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse as parseYaml, stringify as toYaml } from 'yaml';
+import { REPO_DIR } from '../adapters/lab/schema.ts';
+import { applyCalibration, measured, settledLike, type CalibrateParams } from '../run/calibrate.ts';
+import { buildSimulation, parseScenario } from '../run/sim.ts';
+import { disconnections, recoveries, type TraceLine } from '../trace/metrics.ts';
+import type { Scenario } from '../sim/scenario/schema.ts';
+
+const text = (n: string) => readFileSync(join(REPO_DIR, `experiments/scenarios/live-p2p-${n}.yaml`), 'utf8');
+
+function withNetwork(n: string, extra: Record<string, unknown>): Scenario {
+  const doc = parseYaml(text(n)) as { network: Record<string, unknown> };
+  doc.network = { ...doc.network, ...extra };
+  return parseScenario(toYaml(doc), `live-p2p-${n} + ${JSON.stringify(extra)}`);
+}
+
+function simulate(s: Scenario, seed = 1): TraceLine[] {
+  const sim = buildSimulation(s, { seed, watchMode: 'skip' });
+  sim.run(s.until!);
+  return sim.events;
+}
+
+const of = (ev: TraceLine[], kind: string, subject?: string) => ev.filter((e) => e.kind === kind && (subject === undefined || e.subject === subject));
+
+describe('the sim pays what live pays, when the scenario carries calibrated costs', () => {
+  it('Nt2: the P1 manager\'s report to the dead FTP fails after the messenger\'s timeout, not after the LAN delay: function recovery later by exactly the difference', () => {
+    const base = recoveries(simulate(withNetwork('nt2', {})))[0];
+    const slow = recoveries(simulate(withNetwork('nt2', { messageTimeoutS: 0.5 })))[0];
+    expect(slow.detectedUs).toBe(base.detectedUs);
+    // latencyS 0.0005 s replaced by 0.5 s on the path to the backup's activation.
+    expect(slow.functionRecoveryS! - base.functionRecoveryS!).toBeCloseTo(0.5 - 0.0005, 6);
+  });
+
+  it('Nt2: the hand-back sets the VIP on FTP over a fresh SSH connection (FTP rebooted, the kept one is gone): target recovery later by the connect, and the client sees a second outage', () => {
+    const plain = simulate(withNetwork('nt2', {}));
+    const ssh = simulate(withNetwork('nt2', { sshConnectS: 1 }));
+    expect(recoveries(ssh)[0].targetRecoveryS! - recoveries(plain)[0].targetRecoveryS!).toBeCloseTo(1, 6);
+    expect(disconnections(plain)).toHaveLength(1);
+    expect(disconnections(ssh).map((d) => d.durationS)).toEqual([disconnections(plain)[0].durationS, 1]);
+    // Function recovery (VIP into the guest: no SSH) unchanged.
+    expect(recoveries(ssh)[0].functionRecoveryS).toBe(recoveries(plain)[0].functionRecoveryS);
+  });
+
+  it('St1: the restart request opens the manager\'s connection to Web1 once; nothing else changes', () => {
+    const plain = recoveries(simulate(withNetwork('st1', {})))[0];
+    const ssh = recoveries(simulate(withNetwork('st1', { sshConnectS: 0.25 })))[0];
+    expect(ssh.targetRecoveryS! - plain.targetRecoveryS!).toBeCloseTo(0.25, 6);
+  });
+
+  it('VIPs: a guest\'s and a host\'s set times replace vipSetS for their kind of holder', () => {
+    const plain = simulate(withNetwork('nt2', {}));
+    const split = simulate(withNetwork('nt2', { guestVipSetS: 0.6, hostVipSetS: 0.35 }));
+    // vipSetS is 0.35: the guest's VIP (function recovery) is 0.25 s later, the host's the same.
+    expect(recoveries(split)[0].functionRecoveryS! - recoveries(plain)[0].functionRecoveryS!).toBeCloseTo(0.25, 6);
+    const assigns = (ev: TraceLine[]) => of(ev, 'vip.assign', 'vip-ftp').map((e) => String(e.data?.holder));
+    expect(assigns(split)).toEqual(assigns(plain));
+    // Removal from the guest at the hand-back: its own time when given (1 s instead of 0.6 s).
+    const handBack = (ev: TraceLine[]) => of(ev, 'vip.assign', 'vip-ftp').find((e) => e.data?.holder === 'FTP' && e.t > 20e6)!.t;
+    const removing = simulate(withNetwork('nt2', { guestVipSetS: 0.6, guestVipRemoveS: 1, hostVipSetS: 0.35 }));
+    expect(handBack(removing) - handBack(split)).toBe(400_000);
+  });
+
+  it('an empirical distribution is drawn per call from the agent\'s own stream: the same seed gives the same trace, another seed may not', () => {
+    const s = withNetwork('nt2', { messageTimeoutS: { kind: 'empirical', values: [0.3, 0.5, 0.7, 0.9] }, sshConnectS: { kind: 'empirical', values: [0.1, 0.2, 1.5] } });
+    expect(JSON.stringify(simulate(s, 3))).toBe(JSON.stringify(simulate(s, 3)));
+    const fr = new Set(Array.from({ length: 12 }, (_, i) => recoveries(simulate(s, i + 1))[0].functionRecoveryS));
+    expect(fr.size).toBeGreaterThan(1);
+  });
+});
+
+describe('applyCalibration: the measured samples as the scenario\'s distributions', () => {
+  const params = (): CalibrateParams => ({
+    lab: 'p2p-mini', measuredAt: '2026-11-25T00:00:00Z', samples: 2, network: { examS: 0.001, vipSetS: 0.4 },
+    hosts: { FTP: { bootS: 3, restartS: 3, services: { vsftpd: { examS: 0.004, restartS: 0.2 } } } },
+    vms: { FTPb: { resumeS: 0.3, services: { vsftpd: { examS: 0.005 } } } },
+    dist: {
+      messageS: measured('m', [0.002, 0.004]),
+      messageTimeoutS: measured('t', [0.51, 0.53]),
+      guestAgentS: measured('g', [0.1, 0.2]),
+      guestVipSetS: measured('gv', [0.4, 0.6]),
+      guestVipRemoveS: measured('gr', [0.2, 0.3]),
+      hostVipSetS: measured('hv', [0.05, 0.07]),
+      hostVipRemoveS: measured('hr', [0.01, 0.02]),
+      sshCommandS: measured('c', [0.02, 0.04]),
+      sshConnectS: measured('sc', [0.3, 0.5]),
+      faultInjectS: measured('f', [0.1, 0.2]),
+      liveTurnS: measured('l', [0.4, 0.8]),
+    },
+    notes: [],
+  });
+
+  it('network costs become empirical distributions of the samples; commandS the kept connection\'s median', () => {
+    const s = applyCalibration(text('nt2'), params(), 'nt2');
+    expect(s.network.messageTimeoutS).toEqual({ kind: 'empirical', values: [0.51, 0.53] });
+    expect(s.network.hostVipSetS).toEqual({ kind: 'empirical', values: [0.05, 0.07] });
+    expect(s.network.guestVipSetS).toEqual({ kind: 'empirical', values: [0.4, 0.6] });
+    expect(s.network.guestVipRemoveS).toEqual({ kind: 'empirical', values: [0.2, 0.3] });
+    expect(s.network.hostVipRemoveS).toEqual({ kind: 'empirical', values: [0.01, 0.02] });
+    expect(s.network.sshConnectS).toEqual({ kind: 'empirical', values: [0.3, 0.5] });
+    expect(s.network.commandS).toBeCloseTo(0.03, 9);
+    expect(s.network.vipSetS).toBe(0.4);
+    expect(s.vms.find((v) => v.name === 'FTPb')!.resumeS).toEqual({ kind: 'constant', value: 0.3 });
+  });
+
+  it('a fault is recorded where live records it: its time plus a point spread evenly over the loop\'s turn', () => {
+    const s = applyCalibration(text('nt2'), params(), 'nt2');
+    const at = s.faults[0].at as { dist: { kind: string; values: number[] } };
+    // 11 s + (0.125, 0.375, 0.625, 0.875) x (0.4 s, 0.8 s)
+    const want = [11.05, 11.15, 11.25, 11.35, 11.1, 11.3, 11.5, 11.7];
+    expect(at.dist.kind).toBe('empirical');
+    expect(at.dist.values).toEqual(want);
+    const f = of(simulate(s), 'fault', 'FTP')[0];
+    expect(want.map((x) => Math.round(x * 1e6))).toContain(f.t);
+  });
+
+  it('a file written before the distributions were measured calibrates the steps only (faults at their times)', () => {
+    const p = params();
+    delete p.dist;
+    const s = applyCalibration(text('nt2'), p, 'nt2');
+    expect(s.network.messageTimeoutS).toBeUndefined();
+    expect(s.faults[0].at).toBe(11_000_000);
+  });
+});
+
+describe('settledLike: a live run has reached the end the sim\'s run of the same scenario reaches', () => {
+  const sim = simulate(withNetwork('nt2', {}));
+  const settled = settledLike(sim);
+  it('the sim\'s own trace has; its first half, before the target\'s recovery, has not', () => {
+    expect(settled(sim)).toBe(true);
+    const tr = of(sim, 'target.recovered', 'FTP')[0].t;
+    expect(settled(sim.filter((e) => e.t < tr))).toBe(false);
+  });
+  it('a guest left running, or a client last seeing XX, is not settled', () => {
+    const vm = of(sim, 'vm.state', 'FTPb').at(-1)!;
+    expect(vm.data?.state).toBe('suspended');
+    expect(settled([...sim, { ...vm, t: vm.t + 1, data: { state: 'running' } }])).toBe(false);
+    const access = of(sim, 'client.access', 'client-ftp').at(-1)!;
+    expect(settled([...sim, { ...access, t: access.t + 1, data: { ...access.data, ok: false } }])).toBe(false);
+  });
+});
