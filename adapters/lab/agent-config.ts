@@ -7,7 +7,7 @@ import type { VipDriver } from '../net/vip.ts';
 import { GuestAgentVipDriver, guestExec } from './guest-vip.ts';
 import { formatIpv4 } from './ipv4.ts';
 import { labServiceCheck } from './check.ts';
-import { labLiveCommands } from './lab.ts';
+import { ACCESS_TABLE, balancedVips, labLiveCommands } from './lab.ts';
 import { bootRecord, depotBackup, depotImage, NS_IF } from './names.ts';
 import { vipService, type Lab } from './schema.ts';
 import { run } from './run.ts';
@@ -58,7 +58,16 @@ export function agentLiveConfig(lab: Lab, agent: string, runId: string): LiveCon
       backup: depotBackup(lab, agent),
       bootFile: bootRecord(lab, agent),
     },
+    ...labAccesses(lab),
   };
+}
+
+/** The lab's balancer counters as `load.accesses` (the first host holding balancer VIPs), if it has one. */
+function labAccesses(lab: Lab): Pick<LiveConfig, 'accesses'> {
+  const host = lab.vips.find((v) => v.members)?.holder;
+  if (host === undefined) return {};
+  const macs = Object.fromEntries([...lab.hosts, ...lab.backupVms].map((x) => [x.name, x.mac]));
+  return { accesses: { host, table: ACCESS_TABLE, vips: balancedVips(lab, host), macs } };
 }
 
 /** The engine names VIPs (vip-ftp); the machines want addresses. Assignments are traced as in sim. */

@@ -32,7 +32,7 @@ import { endProcesses, isAlive, procRef, type ProcRef } from './proc.ts';
 import { have, run, spawnDetached } from './run.ts';
 import { labHost, REPO_DIR, settleDir, vipService, type Lab, type LabHost } from './schema.ts';
 import { GuestAgentVipDriver } from './guest-vip.ts';
-import { counterName, nftAccessRuleset, type CountedVip } from './nftcount.ts';
+import { counterName, nftAccessRuleset, type CountedVip } from '../lb/nftcount.ts';
 import { NftPool } from '../lb/nftpool.ts';
 
 export type Log = (msg: string) => void;

@@ -19,7 +19,8 @@ import { LiveNetwork, type VipDriver, type VipHolderConfig } from '../net/vip.ts
 import { LivePower, type PowerCommands } from '../power/power.ts';
 import { LiveProber } from '../probe/prober.ts';
 import { ServiceRegistry, type ServiceEntry, type TargetEntry } from '../probe/registry.ts';
-import { SshExec, type Exec } from '../ssh/exec.ts';
+import { SshExec, run as runOk, type Exec } from '../ssh/exec.ts';
+import { NftAccessCounter, type CountedVip } from '../lb/nftcount.ts';
 import { LiveLoadSampler, type LoadHostConfig } from '../ssh/load.ts';
 import { assertName } from '../ssh/names.ts';
 import { LiveServices, type ServiceCommands } from '../ssh/services.ts';
@@ -62,6 +63,11 @@ export interface LiveConfig {
   timeouts?: { sshConnectMs?: number; commandMs?: number; messageMs?: number };
   /** The Service Depot (Navigator): every host's image path, this host's backup path and boot record. */
   depot?: Omit<LiveDepotConfig, 'agent'>;
+  /**
+   * Client accesses (`load.accesses`): the nft counters of a load balancer (adapters/lb/nftcount.ts),
+   * read over SSH on `host`; each node's accesses are those of the counted VIPs it holds, by MAC.
+   */
+  accesses?: { host: string; table: string; vips: CountedVip[]; macs: Record<string, string>; pollMs?: number };
 }
 
 export interface LivePortsOptions {
@@ -142,6 +148,19 @@ export async function livePorts(o: LivePortsOptions): Promise<LivePorts> {
     defaultTimeoutMs: c.timeouts?.commandMs,
   });
 
+  let counter: NftAccessCounter | null = null;
+  if (c.accesses) {
+    const a = c.accesses;
+    const read = async (argv: string[]) => (await runOk(exec, a.host, argv, { timeoutMs: c.timeouts?.commandMs })).stdout;
+    counter = new NftAccessCounter({
+      vips: a.vips,
+      macs: a.macs,
+      readCounters: () => read(['nft', '-j', 'list', 'counters', 'table', 'ip', a.table]),
+      readNeighbours: () => read(['ip', '-j', '-4', 'neigh', 'show']),
+      pollMs: a.pollMs,
+    });
+    counter.start();
+  }
   const registry = new ServiceRegistry(c.hosts.map((h) => ({ name: h.name, address: h.address, reach: h.reach })), c.services);
   const ports: Partial<Ports> = {
     prober: new LiveProber(registry, { onProbe: o.onProbe }),
@@ -160,7 +179,7 @@ export async function livePorts(o: LivePortsOptions): Promise<LivePorts> {
       onEvent: (ev) => emit(ev.kind, ev.subject, ev.data),
     }),
     load: Object.assign(new LiveLoadSampler({ exec, hosts: Object.fromEntries(c.hosts.filter((h) => h.load).map((h) => [h.name, h.load!])), timeoutMs: c.timeouts?.commandMs }), {
-      accesses: () => Promise.reject(new PortError('failed', 'load.accesses: not implemented live yet')),
+      accesses: counter ? (node: string, windowUs: number) => counter.accesses(node, windowUs) : () => Promise.reject(new PortError('failed', 'load.accesses: no load balancer counters configured (LiveConfig.accesses)')),
     }),
     // The Navigator policy's Service Depot: image copies by SFTP, uptime from the boot record.
     depot: c.depot ? new LiveDepot({ agent: c.agent, ...c.depot }, exec) : {
@@ -220,6 +239,7 @@ export async function livePorts(o: LivePortsOptions): Promise<LivePorts> {
     store,
     messengerServer: server,
     async close() {
+      counter?.close();
       messenger?.close();
       await server?.close();
       exec.close();
