@@ -19,6 +19,7 @@ import { livePorts } from '../adapters/live/ports.ts';
 import type { VipDriver } from '../adapters/net/vip.ts';
 import { agentLiveConfig, IdempotentGuestVipDriver, namedVipNetwork } from '../adapters/lab/agent-config.ts';
 import { LabHypervisor } from '../adapters/lab/hypervisor.ts';
+import { GuestAgentExec } from '../adapters/lab/guest-vip.ts';
 import { loadLab, type Lab } from '../adapters/lab/schema.ts';
 import { serveMetrics, TraceMetrics, type MetricsServer } from './metrics.ts';
 import { wrrCycleOrder } from '../policies/lbcluster/wrr.ts';
@@ -100,7 +101,8 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
       log(`process ${name} failed: ${(e as Error)?.stack ?? String(e)}`);
     },
   });
-  const live = await livePorts({ config: agentLiveConfig(lab, o.host, o.runId), runtime: rt, trace, nowUs: () => sched.nowUs(), hypervisor, vipDrivers });
+  const guestExec = { targets: lab.backupVms.map((v) => v.name), exec: new GuestAgentExec(lab) };
+  const live = await livePorts({ config: agentLiveConfig(lab, o.host, o.runId), runtime: rt, trace, nowUs: () => sched.nowUs(), hypervisor, vipDrivers, guestExec });
   // Pools of the lab's VRRP VIPs are the director's nftables table, its slots one IPVS wrr cycle.
   ports = { ...live.ports, network: namedVipNetwork(lab, live.ports.network!, (kind, subject, data) => emit({ t: sched.nowUs(), kind, subject, data: { ...data, by: o.host } }), wrrCycleOrder) };
   // Store calls that fail are traced (store.error), so the metrics count them; the failure itself

@@ -106,7 +106,8 @@ export class LabHypervisor implements Hypervisor {
   private readonly placement = new Map<string, string | null>();
 
   private constructor(private readonly lab: Lab, readonly backend: LibvirtBackend, private readonly image?: GuestImage) {
-    for (const v of lab.backupVms) this.placement.set(v.name, null);
+    // A guest that runs on a real server (`on:`) starts there; the others on the file server only.
+    for (const v of lab.backupVms) this.placement.set(v.name, v.on ?? null);
   }
 
   static async open(lab: Lab, opts: LabHypervisorOptions = {}): Promise<LabHypervisor> {

@@ -80,6 +80,8 @@ export interface LivePortsOptions {
   hypervisor?: Hypervisor;
   /** VIP drivers for holders not managed over SSH (guests through their agent). */
   vipDrivers?: Record<string, VipDriver>;
+  /** How to run commands on targets without SSH (guests through their agent): their load is read through it. */
+  guestExec?: { targets: string[]; exec: Exec };
   onProbe?: (spec: ProbeSpec, result: ProbeResult) => void;
 }
 
@@ -148,6 +150,11 @@ export async function livePorts(o: LivePortsOptions): Promise<LivePorts> {
     defaultTimeoutMs: c.timeouts?.commandMs,
   });
 
+  const guests = new Set(o.guestExec?.targets ?? []);
+  const loadExec: Exec = o.guestExec ? {
+    exec: (host, argv, eo) => (guests.has(host) ? o.guestExec!.exec : exec).exec(host, argv, eo),
+    close: () => undefined,
+  } : exec;
   let counter: NftAccessCounter | null = null;
   if (c.accesses) {
     const a = c.accesses;
@@ -178,7 +185,7 @@ export async function livePorts(o: LivePortsOptions): Promise<LivePorts> {
       timeoutMs: c.timeouts?.commandMs,
       onEvent: (ev) => emit(ev.kind, ev.subject, ev.data),
     }),
-    load: Object.assign(new LiveLoadSampler({ exec, hosts: Object.fromEntries(c.hosts.filter((h) => h.load).map((h) => [h.name, h.load!])), timeoutMs: c.timeouts?.commandMs }), {
+    load: Object.assign(new LiveLoadSampler({ exec: loadExec, hosts: Object.fromEntries(c.hosts.filter((h) => h.load).map((h) => [h.name, h.load!])), timeoutMs: c.timeouts?.commandMs }), {
       accesses: counter ? (node: string, windowUs: number) => counter.accesses(node, windowUs) : () => Promise.reject(new PortError('failed', 'load.accesses: no load balancer counters configured (LiveConfig.accesses)')),
     }),
     // The Navigator policy's Service Depot: image copies by SFTP, uptime from the boot record.
