@@ -25,7 +25,8 @@ import { eventsPath } from '../adapters/lab/events.ts';
 import { IdempotentGuestVipDriver } from '../adapters/lab/agent-config.ts';
 import { LabHypervisor } from '../adapters/lab/hypervisor.ts';
 import { FAULTS, labFault, labPower, labRestore, type FaultOptions, type LabFault } from '../adapters/lab/lab.ts';
-import { accessLogPath, hostNs, NS_IF, statePath } from '../adapters/lab/names.ts';
+import { accessLogPath, hostNs, NS_IF, powerSocket, statePath } from '../adapters/lab/names.ts';
+import { controlOk } from '../adapters/lab/control.ts';
 import { endProcesses, isAlive, procRef, type ProcRef } from '../adapters/lab/proc.ts';
 import { run } from '../adapters/lab/run.ts';
 import { loadLab, REPO_DIR, type Lab } from '../adapters/lab/schema.ts';
@@ -333,14 +334,53 @@ async function observeHolders(lab: Lab, hv: LabHypervisor, drivers: Map<string, 
  * VIPs and suspended (as the papers keep them), each VIP on its holder host and announced.
  */
 export async function resetLabWorld(lab: Lab, hv: LabHypervisor, drivers: Map<string, IdempotentGuestVipDriver>, log: (m: string) => void): Promise<void> {
+  // Hosts an earlier run left suspended are woken (their guests resume with them).
+  const suspended: string[] = [];
+  for (const h of lab.hosts) {
+    const st = (await controlOk(powerSocket(lab, h.name), { op: 'status' })).status!;
+    if (st.power === 'suspended') {
+      await labPower(lab, h.name, 'on');
+      suspended.push(h.name);
+    }
+  }
+  for (const h of suspended) {
+    const by = Date.now() + 30_000;
+    while ((await controlOk(powerSocket(lab, h), { op: 'status' })).status!.power !== 'on') {
+      if (Date.now() > by) throw new Error(`reset: ${h} did not resume within 30 s`);
+      await sleep(200);
+    }
+    log(`reset: ${h} resumed`);
+  }
   // Faults of the last run lifted, stopped daemons started, VRRP VIPs back on their masters.
   await labRestore(lab, log);
+  // Guests as the lab starts them: virtual servers (start: running) running with their own VIPs
+  // only; spares and backups without VIPs and suspended. VIPs come off first, then go on.
+  const own = (vm: string) => lab.vips.filter((v) => v.holder === vm).map((v) => v.address);
+  const running: string[] = [];
   for (const vm of await hv.list()) {
-    if (vm.state !== 'running') continue;
+    const spec = lab.backupVms.find((v) => v.name === vm.name);
+    const keep = spec?.start === 'running';
+    if (vm.state !== 'running') {
+      if (!keep) continue;
+      await hv.resume(vm.name, spec!.on ?? lab.hosts[0].name);
+      log(`reset: ${vm.name} running again`);
+    }
     const have = await drivers.get(vm.name)!.addresses().catch(() => [] as string[]);
-    for (const v of lab.vips) if (have.includes(v.address)) await drivers.get(vm.name)!.remove(v.address);
+    for (const v of lab.vips) if (have.includes(v.address) && !(keep && own(vm.name).includes(v.address))) await drivers.get(vm.name)!.remove(v.address);
+    if (keep) {
+      running.push(vm.name);
+      continue;
+    }
     await hv.suspend(vm.name);
     log(`reset: ${vm.name} suspended`);
+  }
+  for (const vm of running) {
+    const have = await drivers.get(vm)!.addresses().catch(() => [] as string[]);
+    for (const a of own(vm)) {
+      if (have.includes(a)) continue;
+      await drivers.get(vm)!.add(a);
+      log(`reset: ${lab.vips.find((v) => v.address === a)!.name} back on ${vm}`);
+    }
   }
   for (const h of lab.hosts) {
     const r = await run(['ip', '-n', hostNs(lab, h.name), '-o', 'link', 'show', 'dev', NS_IF], { allowFail: true });
