@@ -23,6 +23,7 @@ import { runPrefix } from '../adapters/lab/agent-config.ts';
 import { LabClockScheduler, wallUs } from './agent.ts';
 import { eventsPath } from '../adapters/lab/events.ts';
 import { IdempotentGuestVipDriver } from '../adapters/lab/agent-config.ts';
+import { guestMemUsedMb, setGuestBallast } from '../adapters/lab/guest-vip.ts';
 import { LabHypervisor } from '../adapters/lab/hypervisor.ts';
 import { FAULTS, labFault, labPower, labRestore, type FaultOptions, type LabFault } from '../adapters/lab/lab.ts';
 import { accessLogPath, hostNs, NS_IF, powerSocket, statePath } from '../adapters/lab/names.ts';
@@ -410,6 +411,51 @@ export async function resetLabWorld(lab: Lab, hv: LabHypervisor, drivers: Map<st
   }
 }
 
+/** Memory in use inside a VM at `tUs` by the scenario's `vmLoad` (the sim's sum of the windows that hold then), MB. */
+export function vmLoadMemMb(s: Scenario, vm: string, tUs: number): number {
+  let mb = 0;
+  for (const l of s.vmLoad ?? []) if (l.vm === vm && l.start <= tUs && (l.end === undefined || tUs < l.end)) mb += l.memMb;
+  return mb;
+}
+
+/**
+ * The scenario's `vmLoad` memory made real inside the lab's guests: each running guest's own use
+ * is measured once (with nothing written), and the difference to the scenario's memory is
+ * written into it (setGuestBallast) whenever that changes. A paused guest is done when it runs.
+ * CPU and network load are not driven (the guests' own are read).
+ */
+class GuestLoadDriver {
+  private readonly own = new Map<string, number>();
+  private readonly written = new Map<string, number>();
+  private readonly vms: string[];
+
+  constructor(private readonly lab: Lab, private readonly s: Scenario, private readonly record: (vm: string, data: Record<string, unknown>) => void) {
+    this.vms = [...new Set((s.vmLoad ?? []).filter((l) => l.memMb > 0).map((l) => l.vm))].filter((vm) => lab.backupVms.some((g) => g.name === vm));
+  }
+
+  /** Before the run: what earlier runs wrote is removed from every running guest. */
+  async clear(hv: LabHypervisor): Promise<void> {
+    const running = new Set((await hv.list()).filter((v) => v.state === 'running').map((v) => v.name));
+    await Promise.all(this.vms.filter((vm) => running.has(vm)).map((vm) => setGuestBallast(this.lab, vm, 0)));
+  }
+
+  async drive(tUs: number, running: ReadonlySet<string>): Promise<void> {
+    await Promise.all(this.vms.filter((vm) => running.has(vm)).map(async (vm) => {
+      try {
+        if (!this.own.has(vm)) this.own.set(vm, await guestMemUsedMb(this.lab, vm));
+        const target = vmLoadMemMb(this.s, vm, tUs);
+        const mb = Math.max(0, Math.round(target - this.own.get(vm)!));
+        if (this.written.get(vm) === mb) return;
+        await setGuestBallast(this.lab, vm, mb);
+        this.written.set(vm, mb);
+        this.record(vm, { memMb: target, ownMb: Math.round(this.own.get(vm)! * 10) / 10, writtenMb: mb });
+      } catch {
+        // paused meanwhile, or its agent slow: the next turn tries again
+      }
+    }));
+  }
+}
+
 export async function runLive(o: LiveOptions): Promise<LiveResult> {
   const hooks: { ended?: (state: 'error', extra: Partial<LiveRunRecord>) => void } = {};
   try {
@@ -459,6 +505,8 @@ async function runLiveOnce(o: LiveOptions, hooks: { ended?: (state: 'error', ext
   const access = new Tail(accessLogPath(lab), true);
 
   await resetLabWorld(lab, hv, drivers, log);
+  const loadDriver = new GuestLoadDriver(lab, scenario, (vm, data) => record({ t: t(), kind: 'lab.load', subject: vm, data }));
+  await loadDriver.clear(hv);
   // The epoch is set before the management files and agents: their start-up is part of the run.
   const epochUs = wallUs();
   const t = () => wallUs() - epochUs;
@@ -538,17 +586,26 @@ async function runLiveOnce(o: LiveOptions, hooks: { ended?: (state: 'error', ext
   const lifts: Array<{ atUs: number; fault: LabFault; target: string; service?: string; done: boolean }> = [];
   const deadlineUs = untilUs;
   let observing = false;
+  let lastHoldersUs = -Infinity;
   const observe = async () => {
     if (observing) return;
     observing = true;
     try {
       const now = t();
-      for (const vm of await hv.list()) {
+      const vms = await hv.list();
+      await loadDriver.drive(now, new Set(vms.filter((v) => v.state === 'running').map((v) => v.name)));
+      for (const vm of vms) {
         if (vmStates.get(vm.name) !== vm.state) {
           vmStates.set(vm.name, vm.state);
           record({ t: now, kind: 'vm.state', subject: vm.name, data: { state: vm.state } });
         }
       }
+      // Each running guest is asked through its agent (several virsh calls): with many running
+      // (pss-mini's six virtual servers and the spares) at most once a second, not to starve
+      // the agents' own calls to the guests on a 2-core machine.
+      const runningGuests = vms.filter((v) => v.state === 'running').length;
+      if (runningGuests > 2 && now - lastHoldersUs < 1_000_000) return;
+      lastHoldersUs = now;
       const hs = await observeHolders(lab, hv, drivers);
       for (const [vip, list] of Object.entries(hs)) {
         const key = [...list].sort().join(',');

@@ -17,7 +17,7 @@ import { ACCESS_TABLE, balancedVips, labPower, labStatus, sendWake } from '../ad
 import { eventsPath } from '../adapters/lab/events.ts';
 import { accessLogPath } from '../adapters/lab/names.ts';
 import { parseAccessLog } from '../adapters/lab/accesslog.ts';
-import { GuestAgentExec, guestExec } from '../adapters/lab/guest-vip.ts';
+import { GuestAgentExec, guestMemUsedMb, setGuestBallast } from '../adapters/lab/guest-vip.ts';
 import { LabHypervisor } from '../adapters/lab/hypervisor.ts';
 import { labServiceCheck } from '../adapters/lab/check.ts';
 import { checkService } from '../adapters/probe/checkers.ts';
@@ -139,13 +139,16 @@ describe.skipIf(!isRoot)('PSS mini-lab (pss-mini on 10.77.10.0/24)', () => {
     expect(before.cores).toBe(1);
     expect(before.cpuIdlePct).toBeGreaterThanOrEqual(0);
     // 24 MiB written to the guest's RAM-backed root (about 30 MiB free there): used, not available.
-    await guestExec(lab, 'F1', ['dd', 'if=/dev/zero', 'of=/hatwin-ballast', 'bs=1M', 'count=24'], 20_000);
+    const used0 = await guestMemUsedMb(lab, 'F1');
+    await setGuestBallast(lab, 'F1', 24);
     try {
       const after = await sampler.sample('F1');
       expect(before.memFreeKb - after.memFreeKb).toBeGreaterThan(18 * 1024);
+      expect(await guestMemUsedMb(lab, 'F1') - used0).toBeGreaterThan(18);
     } finally {
-      await guestExec(lab, 'F1', ['rm', '-f', '/hatwin-ballast']);
+      await setGuestBallast(lab, 'F1', 0);
     }
+    expect(Math.abs(await guestMemUsedMb(lab, 'F1') - used0)).toBeLessThan(4);
     // A paused guest cannot be read: the sample fails (the PSS skips the group that period).
     await expect(sampler.sample('Ws')).rejects.toThrow(/paused|cannot be asked/);
   }, 60_000);

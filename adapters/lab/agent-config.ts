@@ -46,7 +46,7 @@ export function agentLiveConfig(lab: Lab, agent: string, runId: string): LiveCon
       ...lab.backupVms.flatMap((v) => v.services.map((s) => ({ target: v.name, service: s.name, port: s.port, check: check(s) }))),
     ],
     serviceCommands: cmds.services,
-    power: { wol: { broadcast: formatIpv4(lab.cidr.broadcast), port: lab.wolPort }, commands: { reboot: cmds.power.reboot, shutdown: cmds.power.shutdown, suspend: cmds.power.suspend } },
+    power: { wol: { broadcast: formatIpv4(lab.cidr.broadcast), port: lab.wolPort }, commands: { reboot: cmds.power.reboot, shutdown: cmds.power.shutdown, suspend: cmds.power.suspend }, resumeWait: { timeoutMs: 30_000 } },
     etcd: { hosts: [`http://${lab.etcd.address}:${lab.etcd.clientPort}`], prefix: runPrefix(lab, runId) },
     messenger: {
       keyFile: lab.keys.hmacKeyPath,

@@ -94,3 +94,27 @@ export class GuestAgentExec implements Exec {
 
   close(): void {}
 }
+
+/** The file that holds a guest's written memory (its root is RAM-backed: about 30 MiB free). */
+const BALLAST = '/hatwin-ballast';
+
+/** Memory in use inside a guest, MiB (MemTotal - MemAvailable of its /proc/meminfo). */
+export async function guestMemUsedMb(lab: Lab, vm: string): Promise<number> {
+  const m = await guestExec(lab, vm, ['cat', '/proc/meminfo']);
+  const kb = (k: string) => {
+    const x = new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(m);
+    if (!x) throw new Error(`${vm}: no ${k} in /proc/meminfo`);
+    return Number(x[1]);
+  };
+  return (kb('MemTotal') - kb('MemAvailable')) / 1024;
+}
+
+/**
+ * Makes `mb` MiB of memory in use inside the guest (a file in its RAM-backed root; 0 removes
+ * it): a scenario's `vmLoad` memory, live.
+ */
+export async function setGuestBallast(lab: Lab, vm: string, mb: number): Promise<void> {
+  if (!Number.isInteger(mb) || mb < 0 || mb > 64) throw new RangeError(`ballast of ${mb} MiB in ${vm}: 0..64 MiB (the guest's root is small)`);
+  await guestExec(lab, vm, ['rm', '-f', BALLAST]);
+  if (mb > 0) await guestExec(lab, vm, ['dd', 'if=/dev/zero', `of=${BALLAST}`, 'bs=1M', `count=${mb}`], 30_000);
+}

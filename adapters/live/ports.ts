@@ -50,7 +50,7 @@ export interface LiveConfig {
   services: ServiceEntry[];
   serviceCommands?: ServiceCommands;
   serviceOverrides?: Record<string, Partial<ServiceCommands>>;
-  power: { wol: WakeOptions; commands?: PowerCommands };
+  power: { wol: WakeOptions; commands?: PowerCommands; resumeWait?: { timeoutMs: number; pollMs?: number; resendMs?: number } };
   etcd?: { hosts: string[]; prefix: string };
   messenger?: {
     /** Shared HMAC key file (mode 600). */
@@ -176,6 +176,7 @@ export async function livePorts(o: LivePortsOptions): Promise<LivePorts> {
       wol: c.power.wol,
       macs: Object.fromEntries(c.hosts.filter((h) => h.mac).map((h) => [h.name, h.mac!])),
       commands: c.power.commands,
+      ...(c.power.resumeWait ? { resumeWait: c.power.resumeWait } : {}),
       timeoutMs: c.timeouts?.commandMs,
     }),
     network: new LiveNetwork({
