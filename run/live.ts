@@ -419,8 +419,8 @@ export function vmLoadMemMb(s: Scenario, vm: string, tUs: number): number {
 }
 
 /**
- * The scenario's `vmLoad` memory made real inside the lab's guests: each running guest's own use
- * is measured once (with nothing written), and the difference to the scenario's memory is
+ * The scenario's `vmLoad` memory made real inside the lab's guests: each guest's own use is
+ * measured once, when it first runs in the run (what an earlier run wrote removed), and the difference to the scenario's memory is
  * written into it (setGuestBallast) whenever that changes. A paused guest is done when it runs.
  * CPU and network load are not driven (the guests' own are read).
  */
@@ -433,16 +433,14 @@ class GuestLoadDriver {
     this.vms = [...new Set((s.vmLoad ?? []).filter((l) => l.memMb > 0).map((l) => l.vm))].filter((vm) => lab.backupVms.some((g) => g.name === vm));
   }
 
-  /** Before the run: what earlier runs wrote is removed from every running guest. */
-  async clear(hv: LabHypervisor): Promise<void> {
-    const running = new Set((await hv.list()).filter((v) => v.state === 'running').map((v) => v.name));
-    await Promise.all(this.vms.filter((vm) => running.has(vm)).map((vm) => setGuestBallast(this.lab, vm, 0)));
-  }
-
   async drive(tUs: number, running: ReadonlySet<string>): Promise<void> {
     await Promise.all(this.vms.filter((vm) => running.has(vm)).map(async (vm) => {
       try {
-        if (!this.own.has(vm)) this.own.set(vm, await guestMemUsedMb(this.lab, vm));
+        if (!this.own.has(vm)) {
+          // What an earlier run wrote (a guest suspended since) goes first.
+          await setGuestBallast(this.lab, vm, 0);
+          this.own.set(vm, await guestMemUsedMb(this.lab, vm));
+        }
         const target = vmLoadMemMb(this.s, vm, tUs);
         const mb = Math.max(0, Math.round(target - this.own.get(vm)!));
         if (this.written.get(vm) === mb) return;
@@ -506,7 +504,6 @@ async function runLiveOnce(o: LiveOptions, hooks: { ended?: (state: 'error', ext
 
   await resetLabWorld(lab, hv, drivers, log);
   const loadDriver = new GuestLoadDriver(lab, scenario, (vm, data) => record({ t: t(), kind: 'lab.load', subject: vm, data }));
-  await loadDriver.clear(hv);
   // The epoch is set before the management files and agents: their start-up is part of the run.
   const epochUs = wallUs();
   const t = () => wallUs() - epochUs;
