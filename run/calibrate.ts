@@ -12,6 +12,7 @@ import { ServiceRegistry } from '../adapters/probe/registry.ts';
 import { buildSimulation, parseScenario, readScenario } from './sim.ts';
 import type { Scenario } from '../sim/scenario/schema.ts';
 import { lbConformMarkdown, lbConformRows, lbPolicyOf } from './lbconform.ts';
+import { hasPss, pssConformRows } from './pssconform.ts';
 import { disconnections, recoveries, type TraceLine } from '../trace/metrics.ts';
 import { agentLiveConfig, IdempotentGuestVipDriver } from '../adapters/lab/agent-config.ts';
 import { resetLabWorld, runLive } from './live.ts';
@@ -237,7 +238,16 @@ export async function conform(o: { scenarioFile: string; labFile: string; outDir
   let scenario: Scenario;
   let extra: Record<string, unknown> = {};
   let compare: (live: TraceLine[], sim: TraceLine[], name: string) => { rows: ConformRow[]; md: string };
-  if (lbPolicyOf(asWritten)) {
+  if (hasPss(asWritten)) {
+    // PSS: each layout change's duration and its real servers' power changes (run/pssconform.ts).
+    // Its world timings (spare resume, real-server suspend and resume) are the lab's, written in
+    // the scenario (live-pss-*.yaml), as are the policy's own intervals.
+    scenario = asWritten;
+    compare = (live, sim, name) => {
+      const rows = pssConformRows(live, sim);
+      return { rows, md: conformMarkdown(name, rows) };
+    };
+  } else if (lbPolicyOf(asWritten)) {
     scenario = asWritten;
     compare = (live, sim, name) => {
       const rows = lbConformRows(live, sim, scenario);
