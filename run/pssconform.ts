@@ -90,11 +90,17 @@ export function pssConformRows(live: readonly TraceLine[], sim: readonly TraceLi
     const key = JSON.stringify(s.conditions);
     const i = lc.findIndex((c, k) => k >= from && JSON.stringify(c.conditions) === key);
     const l = i >= 0 ? lc[i] : null;
+    // The live steps up to it (one, or one per examination period when the groups crossed their
+    // thresholds in different periods): a real server's suspension or wake is timed from the
+    // step that planned it.
+    const steps = i >= 0 ? lc.slice(from, i + 1) : [];
+    const first = (pick: (c: Change) => Record<string, number>, h: string) => steps.map((c) => pick(c)[h]).find((x) => x !== undefined);
     if (i >= 0) from = i + 1;
     row(`${s.label}: change done s`, 'mgmt', l?.doneS, s.doneS);
     row(`${s.label}: spares suspended too s`, 'mgmt', l?.settledS, s.settledS);
-    for (const h of Object.keys(s.suspended)) row(`${s.label}: ${h} suspended s`, h, l?.suspended[h], s.suspended[h]);
-    for (const h of Object.keys(s.woken)) row(`${s.label}: ${h} on again s`, h, l?.woken[h], s.woken[h]);
+    for (const h of Object.keys(s.suspended)) row(`${s.label}: ${h} suspended s`, h, first((c) => c.suspended, h), s.suspended[h]);
+    for (const h of Object.keys(s.woken)) row(`${s.label}: ${h} on again s`, h, first((c) => c.woken, h), s.woken[h]);
+    if (steps.length > 1) row(`${s.label}: steps live (sim 1)`, 'mgmt', steps.length, 1);
   }
   return rows;
 }
