@@ -71,10 +71,8 @@ export function pssChanges(ev: readonly TraceLine[]): Change[] {
 const round = (x: number) => Math.round(x * 1000) / 1000;
 
 /**
- * Rows for each change of the sim, against the first live change after the previous match that
- * reaches the same conditions (the live PSS may reach them in two steps, group by group, when
- * its groups' loads cross the threshold in different periods: then the live change is the last
- * step and its duration is that step's).
+ * Rows for each change of the sim, against the live steps that make it (see below): the change's
+ * duration is the last step's.
  */
 export function pssConformRows(live: readonly TraceLine[], sim: readonly TraceLine[]): ConformRow[] {
   const rows: ConformRow[] = [];
@@ -85,22 +83,30 @@ export function pssConformRows(live: readonly TraceLine[], sim: readonly TraceLi
     rows.push({ metric, server, live: lv === null ? null : round(lv), sim: sv === null ? null : round(sv), errPct: lv === null || sv === null || lv === 0 ? null : Math.round((1000 * (sv - lv)) / lv) / 10 });
   };
   const lc = pssChanges(live);
+  const sc = pssChanges(sim);
+  const same = (a: Change, b: Change) => JSON.stringify(a.conditions) === JSON.stringify(b.conditions);
   let from = 0;
-  for (const s of pssChanges(sim)) {
-    const key = JSON.stringify(s.conditions);
-    const i = lc.findIndex((c, k) => k >= from && JSON.stringify(c.conditions) === key);
-    const l = i >= 0 ? lc[i] : null;
-    // The live steps up to it (one, or one per examination period when the groups crossed their
-    // thresholds in different periods): a real server's suspension or wake is timed from the
-    // step that planned it.
-    const steps = i >= 0 ? lc.slice(from, i + 1) : [];
+  sc.forEach((s, n) => {
+    // The live steps of this change: up to the first that reaches the same conditions; when none
+    // does (a group's condition changed a period later with nothing to move, so the PSS made no
+    // change for it), up to the one before the step that reaches the next change's conditions.
+    // One step, or one per examination period when the groups crossed their thresholds in
+    // different periods; a real server's suspension or wake is timed from the step that planned it.
+    let end = lc.findIndex((c, k) => k >= from && same(c, s));
+    if (end < 0) {
+      const next = sc[n + 1];
+      const j = next ? lc.findIndex((c, k) => k >= from && same(c, next)) : -1;
+      end = (j < 0 ? lc.length : j) - 1;
+    }
+    const steps = end >= from ? lc.slice(from, end + 1) : [];
+    const l = steps.at(-1) ?? null;
     const first = (pick: (c: Change) => Record<string, number>, h: string) => steps.map((c) => pick(c)[h]).find((x) => x !== undefined);
-    if (i >= 0) from = i + 1;
+    from = Math.max(from, end + 1);
     row(`${s.label}: change done s`, 'mgmt', l?.doneS, s.doneS);
     row(`${s.label}: spares suspended too s`, 'mgmt', l?.settledS, s.settledS);
     for (const h of Object.keys(s.suspended)) row(`${s.label}: ${h} suspended s`, h, first((c) => c.suspended, h), s.suspended[h]);
     for (const h of Object.keys(s.woken)) row(`${s.label}: ${h} on again s`, h, first((c) => c.woken, h), s.woken[h]);
     if (steps.length > 1) row(`${s.label}: steps live (sim 1)`, 'mgmt', steps.length, 1);
-  }
+  });
   return rows;
 }

@@ -55,6 +55,17 @@ describe('PSS conformance rows', () => {
     expect(get('PS1 -> moderate: steps live (sim 1)')).toMatchObject({ live: 2, sim: 1 });
   });
 
+  it('a group that leaves PS1 a period later with nothing to move: the live step that left PS1 is the change', () => {
+    const live = [
+      ...tr(51, all('ps1'), { suspendHosts: ['RS3'] }, 2.14), host(53.6, 'RS3', 'suspended'),
+      ...tr(88, { Mail: 'ps1', Web: 'moderate', FTP: 'moderate' }, { resumeHosts: ['RS3'] }, 3.06), host(89.01, 'RS3', 'on'),
+    ];
+    const rows = pssConformRows(live, sim);
+    expect(rows.find((r) => r.metric === 'PS1 -> moderate: change done s')?.live).toBe(3.06);
+    expect(rows.find((r) => r.metric === 'PS1 -> moderate: RS3 on again s')?.live).toBe(1.01);
+    expect(rows.find((r) => r.metric === 'moderate -> PS1: change done s')?.live).toBe(2.14);
+  });
+
   it('a change the live run never made has no live value', () => {
     const live = tr(49, all('ps1'), { suspendHosts: ['RS3'] }, 2.16);
     const rows = pssConformRows(live, sim);
