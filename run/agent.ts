@@ -20,6 +20,7 @@ import type { VipDriver } from '../adapters/net/vip.ts';
 import { agentLiveConfig, IdempotentGuestVipDriver, labFence, namedVipNetwork } from '../adapters/lab/agent-config.ts';
 import { LabHypervisor } from '../adapters/lab/hypervisor.ts';
 import { GuestServices } from '../adapters/lab/guest-services.ts';
+import { GuestAgentExec } from '../adapters/lab/guest-vip.ts';
 import { loadLab, type Lab } from '../adapters/lab/schema.ts';
 import { serveMetrics, TraceMetrics, type MetricsServer } from './metrics.ts';
 import { wrrCycleOrder } from '../policies/lbcluster/wrr.ts';
@@ -101,7 +102,8 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
       log(`process ${name} failed: ${(e as Error)?.stack ?? String(e)}`);
     },
   });
-  const live = await livePorts({ config: agentLiveConfig(lab, o.host, o.runId), runtime: rt, trace, nowUs: () => sched.nowUs(), hypervisor, vipDrivers, fence: labFence(lab) });
+  const guestExec = { targets: lab.backupVms.map((v) => v.name), exec: new GuestAgentExec(lab) };
+  const live = await livePorts({ config: agentLiveConfig(lab, o.host, o.runId), runtime: rt, trace, nowUs: () => sched.nowUs(), hypervisor, vipDrivers, guestExec, fence: labFence(lab) });
   // Pools of the lab's VRRP VIPs are the director's nftables table, its slots one IPVS wrr cycle.
   // Services in guests (no sshd there) through their guest agent; the hosts' over SSH.
   ports = { ...live.ports, services: new GuestServices(lab, live.ports.services), network: namedVipNetwork(lab, live.ports.network!, (kind, subject, data) => emit({ t: sched.nowUs(), kind, subject, data: { ...data, by: o.host } }), wrrCycleOrder) };

@@ -13,6 +13,7 @@ import { buildSimulation, parseScenario, readScenario } from './sim.ts';
 import type { Scenario } from '../sim/scenario/schema.ts';
 import { lbConformMarkdown, lbConformRows, lbPolicyOf } from './lbconform.ts';
 import { navConformRows, navigatorVipOf } from './navconform.ts';
+import { hasPss, pssConformRows } from './pssconform.ts';
 import { disconnections, recoveries, type TraceLine } from '../trace/metrics.ts';
 import { agentLiveConfig, IdempotentGuestVipDriver } from '../adapters/lab/agent-config.ts';
 import { observeHolders, resetLabWorld, runLive } from './live.ts';
@@ -442,6 +443,15 @@ export async function conform(o: { scenarioFile: string; labFile: string; outDir
     scenario = asWritten;
     compare = (live, sim, name) => {
       const rows = navConformRows(live, sim, scenario);
+      return { rows, md: conformMarkdown(name, rows) };
+    };
+  } else if (hasPss(asWritten)) {
+    // PSS: each layout change's duration and its real servers' power changes (run/pssconform.ts).
+    // Its world timings (spare resume, real-server suspend and resume) are the lab's, written in
+    // the scenario (live-pss-*.yaml), as are the policy's own intervals.
+    scenario = asWritten;
+    compare = (live, sim, name) => {
+      const rows = pssConformRows(live, sim);
       return { rows, md: conformMarkdown(name, rows) };
     };
   } else if (lbPolicyOf(asWritten)) {

@@ -23,9 +23,11 @@ import { runPrefix } from '../adapters/lab/agent-config.ts';
 import { LabClockScheduler, wallUs } from './agent.ts';
 import { eventsPath } from '../adapters/lab/events.ts';
 import { IdempotentGuestVipDriver } from '../adapters/lab/agent-config.ts';
+import { guestMemUsedMb, setGuestBallast } from '../adapters/lab/guest-vip.ts';
 import { LabHypervisor } from '../adapters/lab/hypervisor.ts';
 import { FAULTS, labFault, labPower, labRestore, type FaultOptions, type LabFault } from '../adapters/lab/lab.ts';
-import { accessLogPath, depotImage, hostNs, NS_IF, statePath } from '../adapters/lab/names.ts';
+import { accessLogPath, depotImage, hostNs, NS_IF, powerSocket, statePath } from '../adapters/lab/names.ts';
+import { controlOk } from '../adapters/lab/control.ts';
 import { endProcesses, isAlive, procRef, type ProcRef } from '../adapters/lab/proc.ts';
 import { run } from '../adapters/lab/run.ts';
 import { loadLab, REPO_DIR, type Lab } from '../adapters/lab/schema.ts';
@@ -340,21 +342,60 @@ export async function observeHolders(lab: Lab, hv: LabHypervisor, drivers: Map<s
  * VIPs and suspended (as the papers keep them), each VIP on its holder host and announced.
  */
 export async function resetLabWorld(lab: Lab, hv: LabHypervisor, drivers: Map<string, IdempotentGuestVipDriver>, log: (m: string) => void): Promise<void> {
+  // Hosts an earlier run left suspended are woken (their guests resume with them).
+  const suspended: string[] = [];
+  for (const h of lab.hosts) {
+    const st = (await controlOk(powerSocket(lab, h.name), { op: 'status' })).status!;
+    if (st.power === 'suspended') {
+      await labPower(lab, h.name, 'on');
+      suspended.push(h.name);
+    }
+  }
+  for (const h of suspended) {
+    const by = Date.now() + 30_000;
+    while ((await controlOk(powerSocket(lab, h), { op: 'status' })).status!.power !== 'on') {
+      if (Date.now() > by) throw new Error(`reset: ${h} did not resume within 30 s`);
+      await sleep(200);
+    }
+    log(`reset: ${h} resumed`);
+  }
   // Faults of the last run lifted, stopped daemons started, VRRP VIPs back on their masters.
   await labRestore(lab, log);
+  // Guests as the lab starts them: virtual servers (start: running) running with their own VIPs
+  // only; spares and backups without VIPs and suspended. VIPs come off first, then go on.
+  const own = (vm: string) => lab.vips.filter((v) => v.holder === vm).map((v) => v.address);
+  const running: string[] = [];
   for (const vm of await hv.list()) {
     if (vm.state === 'stopped') continue;
+    const spec = lab.backupVms.find((v) => v.name === vm.name);
     // A Navigator container of the last run: gone, as its pilot is.
-    if (lab.backupVms.find((v) => v.name === vm.name)?.image === 'depot') {
+    if (spec?.image === 'depot') {
       await hv.destroy(vm.name);
       log(`reset: container ${vm.name} destroyed`);
       continue;
     }
-    if (vm.state !== 'running') continue;
+    const keep = spec?.start === 'running';
+    if (vm.state !== 'running') {
+      if (!keep) continue;
+      await hv.resume(vm.name, spec!.on ?? lab.hosts[0].name);
+      log(`reset: ${vm.name} running again`);
+    }
     const have = await drivers.get(vm.name)!.addresses().catch(() => [] as string[]);
-    for (const v of lab.vips) if (have.includes(v.address)) await drivers.get(vm.name)!.remove(v.address);
+    for (const v of lab.vips) if (have.includes(v.address) && !(keep && own(vm.name).includes(v.address))) await drivers.get(vm.name)!.remove(v.address);
+    if (keep) {
+      running.push(vm.name);
+      continue;
+    }
     await hv.suspend(vm.name);
     log(`reset: ${vm.name} suspended`);
+  }
+  for (const vm of running) {
+    const have = await drivers.get(vm)!.addresses().catch(() => [] as string[]);
+    for (const a of own(vm)) {
+      if (have.includes(a)) continue;
+      await drivers.get(vm)!.add(a);
+      log(`reset: ${lab.vips.find((v) => v.address === a)!.name} back on ${vm}`);
+    }
   }
   for (const h of lab.hosts) {
     const r = await run(['ip', '-n', hostNs(lab, h.name), '-o', 'link', 'show', 'dev', NS_IF], { allowFail: true });
@@ -424,6 +465,49 @@ export function seedDepots(lab: Lab, s: Scenario): string[] {
   return seeded;
 }
 
+/** Memory in use inside a VM at `tUs` by the scenario's `vmLoad` (the sim's sum of the windows that hold then), MB. */
+export function vmLoadMemMb(s: Scenario, vm: string, tUs: number): number {
+  let mb = 0;
+  for (const l of s.vmLoad ?? []) if (l.vm === vm && l.start <= tUs && (l.end === undefined || tUs < l.end)) mb += l.memMb;
+  return mb;
+}
+
+/**
+ * The scenario's `vmLoad` memory made real inside the lab's guests: each guest's own use is
+ * measured once, when it first runs in the run (what an earlier run wrote removed), and the difference to the scenario's memory is
+ * written into it (setGuestBallast) whenever that changes. A paused guest is done when it runs.
+ * CPU and network load are not driven (the guests' own are read).
+ */
+class GuestLoadDriver {
+  private readonly own = new Map<string, number>();
+  private readonly written = new Map<string, number>();
+  private readonly vms: string[];
+
+  constructor(private readonly lab: Lab, private readonly s: Scenario, private readonly record: (vm: string, data: Record<string, unknown>) => void) {
+    this.vms = [...new Set((s.vmLoad ?? []).filter((l) => l.memMb > 0).map((l) => l.vm))].filter((vm) => lab.backupVms.some((g) => g.name === vm));
+  }
+
+  async drive(tUs: number, running: ReadonlySet<string>): Promise<void> {
+    await Promise.all(this.vms.filter((vm) => running.has(vm)).map(async (vm) => {
+      try {
+        if (!this.own.has(vm)) {
+          // What an earlier run wrote (a guest suspended since) goes first.
+          await setGuestBallast(this.lab, vm, 0);
+          this.own.set(vm, await guestMemUsedMb(this.lab, vm));
+        }
+        const target = vmLoadMemMb(this.s, vm, tUs);
+        const mb = Math.max(0, Math.round(target - this.own.get(vm)!));
+        if (this.written.get(vm) === mb) return;
+        await setGuestBallast(this.lab, vm, mb);
+        this.written.set(vm, mb);
+        this.record(vm, { memMb: target, ownMb: Math.round(this.own.get(vm)! * 10) / 10, writtenMb: mb });
+      } catch {
+        // paused meanwhile, or its agent slow: the next turn tries again
+      }
+    }));
+  }
+}
+
 export async function runLive(o: LiveOptions): Promise<LiveResult> {
   const hooks: { ended?: (state: 'error', extra: Partial<LiveRunRecord>) => void } = {};
   try {
@@ -484,6 +568,7 @@ async function runLiveOnce(o: LiveOptions, hooks: { ended?: (state: 'error', ext
   }
   const churn = churnSchedule(scenario).map((c) => ({ ...c, done: false }));
   if (churn.length) log(`churn: ${churn.length} power changes by the scenario's schedule`);
+  const loadDriver = new GuestLoadDriver(lab, scenario, (vm, data) => record({ t: t(), kind: 'lab.load', subject: vm, data }));
   // The epoch is set before the management files and agents: their start-up is part of the run.
   const epochUs = wallUs();
   const t = () => wallUs() - epochUs;
@@ -579,17 +664,26 @@ async function runLiveOnce(o: LiveOptions, hooks: { ended?: (state: 'error', ext
   const deadlineUs = untilUs;
   let overtimeSaid = false;
   let observing = false;
+  let lastHoldersUs = -Infinity;
   const observe = async () => {
     if (observing) return;
     observing = true;
     try {
       const now = t();
-      for (const vm of await hv.list()) {
+      const vms = await hv.list();
+      await loadDriver.drive(now, new Set(vms.filter((v) => v.state === 'running').map((v) => v.name)));
+      for (const vm of vms) {
         if (vmStates.get(vm.name) !== vm.state) {
           vmStates.set(vm.name, vm.state);
           record({ t: now, kind: 'vm.state', subject: vm.name, data: { state: vm.state } });
         }
       }
+      // Each running guest is asked through its agent (several virsh calls): with many running
+      // (pss-mini's six virtual servers and the spares) at most once a second, not to starve
+      // the agents' own calls to the guests on a 2-core machine.
+      const runningGuests = vms.filter((v) => v.state === 'running').length;
+      if (runningGuests > 2 && now - lastHoldersUs < 1_000_000) return;
+      lastHoldersUs = now;
       const hs = await observeHolders(lab, hv, drivers);
       for (const [vip, list] of Object.entries(hs)) {
         const key = [...list].sort().join(',');

@@ -86,6 +86,25 @@ describe('lab file', () => {
     expect(ps[1].line).toBe(lineOf(bad, 'holder: Web2'));
   });
 
+  it('pss-mini: guests on real servers (six running with their VIPs), a balancer VIP per group over its VIPs, modelled watts', () => {
+    const file = join(REPO_DIR, 'experiments/labs/pss-mini.yaml');
+    const pss = loadLab(file);
+    expect(pss.hosts.map((h) => h.name)).toEqual(['mgmt', 'RS1', 'RS2', 'RS3', 'lb']);
+    expect(pss.backupVms.filter((v) => v.start === 'running').map((v) => `${v.name}@${v.on}`)).toEqual(['M1@RS1', 'W1@RS1', 'F1@RS2', 'M2@RS2', 'W2@RS3', 'F2@RS3']);
+    expect(pss.backupVms.filter((v) => v.on === undefined)).toHaveLength(6);
+    expect(pss.vips.filter((v) => v.members).map((v) => `${v.name}:${v.members!.join('+')}`)).toEqual(['mail:VIP1+VIP4', 'web:VIP2+VIP5', 'ftp:VIP3+VIP6']);
+    expect(pss.hosts[3]).toMatchObject({ resumeDelay: 853_000, watts: { on: 28, suspended: 3, off: 0 } });
+    for (const i of labInterfaces(pss)) expect(i.length).toBeLessThanOrEqual(15);
+    const ptext = readFileSync(file, 'utf8');
+    const bad = (from: string, to: string) => problemsOf(ptext.replace(from, to), file).map((p) => `${p.field}: ${p.message}`);
+    expect(bad('name: W2, on: RS3, start: running', 'name: W2, on: RS4, start: running')).toEqual(['backupVms.4.on: no host "RS4" (hosts: mgmt, RS1, RS2, RS3, lb)']);
+    // A VIP on a guest that is suspended at start, or that does not offer its service.
+    expect(bad('name: W2, on: RS3, start: running', 'name: W2, on: RS3')).toEqual(['vips.4.holder: guest "W2" holds a VIP at start: give it start: running']);
+    expect(bad('service: httpd, holder: W2', 'service: postfix, holder: W2')).toEqual(['vips.4.service: guest "W2" has no service "postfix"', 'vips.7.members.1: VIP "VIP5" offers "postfix", not "httpd"']);
+    expect(bad('members: [VIP1, VIP4]', 'members: [VIP1, VIP2]')).toEqual(['vips.6.members.1: VIP "VIP2" offers "httpd", not "postfix"']);
+    expect(bad('members: [VIP1, VIP4]', 'members: [VIP1, VIP9]')[0]).toMatch(/^vips\.6\.members\.1: no VIP "VIP9"/);
+  });
+
   it('a VIP for a service its holder does not run', () => {
     expect(oneProblem(text.replace('service: vsftpd, holder: FTP', 'service: httpd, holder: FTP')).message).toBe('host "FTP" has no service "httpd" (its services: vsftpd)');
   });

@@ -7,7 +7,7 @@ import type { VipDriver } from '../net/vip.ts';
 import { GuestAgentVipDriver, guestExec } from './guest-vip.ts';
 import { formatIpv4 } from './ipv4.ts';
 import { labServiceCheck } from './check.ts';
-import { labLiveCommands } from './lab.ts';
+import { ACCESS_TABLE, balancedVips, labLiveCommands } from './lab.ts';
 import { bootRecord, depotBackup, depotImage, NS_IF, powerSocket } from './names.ts';
 import { control } from './control.ts';
 import { vipService, type Lab } from './schema.ts';
@@ -47,7 +47,7 @@ export function agentLiveConfig(lab: Lab, agent: string, runId: string): LiveCon
       ...lab.backupVms.flatMap((v) => v.services.map((s) => ({ target: v.name, service: s.name, port: s.port, check: check(s) }))),
     ],
     serviceCommands: cmds.services,
-    power: { wol: { broadcast: formatIpv4(lab.cidr.broadcast), port: lab.wolPort }, commands: { reboot: cmds.power.reboot, shutdown: cmds.power.shutdown } },
+    power: { wol: { broadcast: formatIpv4(lab.cidr.broadcast), port: lab.wolPort }, commands: { reboot: cmds.power.reboot, shutdown: cmds.power.shutdown, suspend: cmds.power.suspend }, resumeWait: { timeoutMs: 30_000 } },
     etcd: { hosts: [`http://${lab.etcd.address}:${lab.etcd.clientPort}`], prefix: runPrefix(lab, runId) },
     messenger: {
       keyFile: lab.keys.hmacKeyPath,
@@ -59,6 +59,7 @@ export function agentLiveConfig(lab: Lab, agent: string, runId: string): LiveCon
       backup: depotBackup(lab, agent),
       bootFile: bootRecord(lab, agent),
     },
+    ...labAccesses(lab),
   };
 }
 
@@ -75,6 +76,14 @@ export function labFence(lab: Lab, timeoutMs = 5_000): (holder: string, vip: str
     const r = await control(powerSocket(lab, holder), { op: 'fence', address: vip }, timeoutMs);
     return r.ok ? (r.message ?? 'fenced') : null;
   };
+}
+
+/** The lab's balancer counters as `load.accesses` (the first host holding balancer VIPs), if it has one. */
+function labAccesses(lab: Lab): Pick<LiveConfig, 'accesses'> {
+  const host = lab.vips.find((v) => v.members)?.holder;
+  if (host === undefined) return {};
+  const macs = Object.fromEntries([...lab.hosts, ...lab.backupVms].map((x) => [x.name, x.mac]));
+  return { accesses: { host, table: ACCESS_TABLE, vips: balancedVips(lab, host), macs } };
 }
 
 /** The engine names VIPs (vip-ftp); the machines want addresses. Assignments are traced as in sim. */

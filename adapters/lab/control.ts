@@ -2,7 +2,7 @@
 // lab's state folder (mode 0700, root only), one JSON reply per line.
 import { connect, createServer, type Server } from 'node:net';
 
-export type PowerState = 'on' | 'off' | 'booting';
+export type PowerState = 'on' | 'off' | 'booting' | 'suspended' | 'resuming';
 export type ProcState = 'running' | 'stopped' | 'frozen' | 'exited' | 'wedged';
 
 export interface ProcStatus {
@@ -28,7 +28,7 @@ export interface HostStatus {
 
 export type ControlRequest =
   | { op: 'status' }
-  | { op: 'power'; action: 'on' | 'off' | 'cycle' }
+  | { op: 'power'; action: 'on' | 'off' | 'cycle' | 'suspend' }
   | { op: 'service'; action: 'start' | 'stop' | 'restart' | 'freeze' | 'thaw' | 'wedge' | 'kill'; service: string }
   | { op: 'pause' }
   | { op: 'unpause' }

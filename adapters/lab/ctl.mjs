@@ -4,7 +4,7 @@
 // host down, as a real lab would run an init script or `poweroff`).
 //
 //   node adapters/lab/ctl.mjs STATE_DIR HOST service start|stop|restart SERVICE
-//   node adapters/lab/ctl.mjs STATE_DIR HOST power off|cycle|on
+//   node adapters/lab/ctl.mjs STATE_DIR HOST power off|cycle|on|suspend
 //   node adapters/lab/ctl.mjs STATE_DIR HOST status
 //
 // STATE_DIR/hosts.json (written by `hatwin lab up`) maps host names to supervisor sockets, so
@@ -27,7 +27,7 @@ try {
 if (!Object.hasOwn(sockets, host)) fail(`no host "${host}" (hosts: ${Object.keys(sockets).join(', ')})`);
 let req;
 if (op === 'service' && ['start', 'stop', 'restart'].includes(action) && service) req = { op, action, service };
-else if (op === 'power' && ['on', 'off', 'cycle'].includes(action)) req = { op, action };
+else if (op === 'power' && ['on', 'off', 'cycle', 'suspend'].includes(action)) req = { op, action };
 else if (op === 'status') req = { op };
 else fail(`bad request: ${process.argv.slice(4).join(' ')}`);
 

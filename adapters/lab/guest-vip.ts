@@ -3,6 +3,7 @@
 // gratuitous ARP (`arping -U`), as LAB-NOTES measured (the VIP answers ~70 ms after the command).
 // Plugs into the live Network adapter as the VipDriver of a guest.
 import type { VipDriver } from '../net/vip.ts';
+import type { Exec, ExecResult } from '../ssh/exec.ts';
 import { inCidr } from './ipv4.ts';
 import { virsh } from './libvirt.ts';
 import { domainName } from './names.ts';
@@ -70,4 +71,50 @@ export class GuestAgentVipDriver implements VipDriver {
     const out = await guestExec(this.lab, this.vm, ['ip', '-4', '-o', 'addr', 'show', 'dev', this.iface]);
     return [...out.matchAll(/ inet (\d+\.\d+\.\d+\.\d+)\//g)].map((m) => m[1]);
   }
+}
+
+/**
+ * Commands in the lab's guests (which have no sshd) as an Exec, through the qemu guest agent:
+ * argv[0] is a busybox applet (`cat /proc/meminfo ...`). A guest that is not running, or a
+ * command that fails, resolves with exit code 1 and the reason on stderr (as a failed SSH command).
+ * The live LoadSampler reads a guest's /proc through it (the PSS's load inside each VM).
+ */
+export class GuestAgentExec implements Exec {
+  constructor(private readonly lab: Lab) {}
+
+  async exec(host: string, argv: readonly string[], opts: { timeoutMs?: number } = {}): Promise<ExecResult> {
+    const t0 = performance.now();
+    try {
+      const stdout = await guestExec(this.lab, host, [...argv], opts.timeoutMs ?? 5_000);
+      return { code: 0, signal: null, stdout, stderr: '', durationMs: performance.now() - t0 };
+    } catch (e) {
+      return { code: 1, signal: null, stdout: '', stderr: (e as Error).message, durationMs: performance.now() - t0 };
+    }
+  }
+
+  close(): void {}
+}
+
+/** The file that holds a guest's written memory (its root is RAM-backed: about 30 MiB free). */
+const BALLAST = '/hatwin-ballast';
+
+/** Memory in use inside a guest, MiB (MemTotal - MemAvailable of its /proc/meminfo). */
+export async function guestMemUsedMb(lab: Lab, vm: string): Promise<number> {
+  const m = await guestExec(lab, vm, ['cat', '/proc/meminfo']);
+  const kb = (k: string) => {
+    const x = new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(m);
+    if (!x) throw new Error(`${vm}: no ${k} in /proc/meminfo`);
+    return Number(x[1]);
+  };
+  return (kb('MemTotal') - kb('MemAvailable')) / 1024;
+}
+
+/**
+ * Makes `mb` MiB of memory in use inside the guest (a file in its RAM-backed root; 0 removes
+ * it): a scenario's `vmLoad` memory, live.
+ */
+export async function setGuestBallast(lab: Lab, vm: string, mb: number): Promise<void> {
+  if (!Number.isInteger(mb) || mb < 0 || mb > 64) throw new RangeError(`ballast of ${mb} MiB in ${vm}: 0..64 MiB (the guest's root is small)`);
+  await guestExec(lab, vm, ['rm', '-f', BALLAST]);
+  if (mb > 0) await guestExec(lab, vm, ['dd', 'if=/dev/zero', `of=${BALLAST}`, 'bs=1M', `count=${mb}`], 30_000);
 }

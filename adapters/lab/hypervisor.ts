@@ -62,23 +62,31 @@ export async function bindingBackend(uri = LIBVIRT_URI): Promise<LibvirtBackend 
   }
   const h = new mod.Hypervisor({ uri });
   await h.connectOpen();
+  // One call at a time on the connection: many at once (a list of fifteen guests' states while
+  // the agents resume and suspend) crashed the process (SIGSEGV in the binding) on a loaded machine.
+  let queue: Promise<unknown> = Promise.resolve();
+  const serial = <T>(work: () => Promise<T>): Promise<T> => {
+    const next = queue.then(work, work);
+    queue = next.catch(() => undefined);
+    return next;
+  };
   const lookup = (d: string) => h.domainLookupByName(d);
   return {
     kind: 'binding',
-    async state(d) {
+    state: (d) => serial(async () => {
       try {
         const info = await h.domainGetInfo(await lookup(d));
         return STATE_NAMES[info.state] ?? `state ${info.state}`;
       } catch {
         return null;
       }
-    },
-    async define(xml) { await h.domainDefineXML(xml); },
-    async create(d) { await h.domainCreate(await lookup(d)); },
-    async suspend(d) { await h.domainSuspend(await lookup(d)); },
-    async resume(d) { await h.domainResume(await lookup(d)); },
-    async destroy(d) { await h.domainDestroy(await lookup(d)); },
-    async close() { await h.connectClose(); },
+    }),
+    define: (xml) => serial(async () => { await h.domainDefineXML(xml); }),
+    create: (d) => serial(async () => { await h.domainCreate(await lookup(d)); }),
+    suspend: (d) => serial(async () => { await h.domainSuspend(await lookup(d)); }),
+    resume: (d) => serial(async () => { await h.domainResume(await lookup(d)); }),
+    destroy: (d) => serial(async () => { await h.domainDestroy(await lookup(d)); }),
+    close: () => serial(async () => { await h.connectClose(); }),
   };
 }
 
@@ -113,7 +121,8 @@ export class LabHypervisor implements Hypervisor {
   private readonly placement = new Map<string, string | null>();
 
   private constructor(private readonly lab: Lab, readonly backend: LibvirtBackend, private readonly image?: GuestImage) {
-    for (const v of lab.backupVms) this.placement.set(v.name, null);
+    // A guest that runs on a real server (`on:`) starts there; the others on the file server only.
+    for (const v of lab.backupVms) this.placement.set(v.name, v.on ?? null);
   }
 
   static async open(lab: Lab, opts: LabHypervisorOptions = {}): Promise<LabHypervisor> {

@@ -31,6 +31,9 @@ import {
 import { endProcesses, isAlive, procRef, type ProcRef } from './proc.ts';
 import { have, run, spawnDetached } from './run.ts';
 import { labHost, REPO_DIR, settleDir, vipService, type Lab, type LabHost } from './schema.ts';
+import { GuestAgentVipDriver } from './guest-vip.ts';
+import { counterName, nftAccessRuleset, type CountedVip } from '../lb/nftcount.ts';
+import { NftPool } from '../lb/nftpool.ts';
 
 export type Log = (msg: string) => void;
 
@@ -221,6 +224,7 @@ export async function labUp(lab: Lab, log: Log = () => undefined, opts: UpOption
   // VIPs on their holders at start (run-time VIPs do not survive a power loss).
   for (const v of lab.vips) {
     if (v.managedBy !== 'lab') continue; // keepalived or a policy places it
+    if (lab.backupVms.some((g) => g.name === v.holder)) continue; // on a guest, once it has booted
     const h = labHost(lab, v.holder);
     // With the subnet's prefix, as the live Network adapter adds and removes VIPs.
     if (h.power === 'on') await run(['ip', '-n', hostNs(lab, h.name), 'addr', 'add', `${v.address}/${lab.cidr.prefix}`, 'dev', NS_IF]);
@@ -230,6 +234,13 @@ export async function labUp(lab: Lab, log: Log = () => undefined, opts: UpOption
 
   await guests;
   phase('guests');
+  // VIPs held by running guests (through their guest agents), then the balancers in front.
+  for (const v of lab.vips) {
+    if (!lab.backupVms.some((g) => g.name === v.holder)) continue;
+    await new GuestAgentVipDriver(lab, v.holder, NS_IF).add(v.address);
+  }
+  await startBalancers(lab);
+  if (lab.vips.some((v) => v.members)) phase('balancer');
 
   const clientFd = daemonLog('client.log');
   const clientPid = await spawnDetached(['ip', 'netns', 'exec', clientNs(lab), ...tsnode, join(REPO_DIR, 'adapters/lab/client.ts'), lab.file, runId], clientFd);
@@ -240,6 +251,37 @@ export async function labUp(lab: Lab, log: Log = () => undefined, opts: UpOption
   timings.total = Date.now() - t0;
   appendEvent(lab, { kind: 'lab.ready', subject: lab.name, data: { runId, timingsMs: timings } });
   return { runId, timingsMs: timings, libvirtStarted };
+}
+
+/** The nft table of the balancers' access counters (nftcount.ts). */
+export const ACCESS_TABLE = 'hatwin_acc';
+
+/** The VIPs a balancer host forwards to, counted (its own VIPs with `members`). */
+export function balancedVips(lab: Lab, host: string): CountedVip[] {
+  return lab.vips.filter((v) => v.holder === host && v.members).flatMap((v) => v.members!.map((m) => {
+    const mv = lab.vips.find((x) => x.name === m)!;
+    return { name: counterName(mv.name), address: mv.address, port: vipService(lab, mv).port };
+  }));
+}
+
+/**
+ * Each balancer (a host holding VIPs with `members`): IP forwarding on, its NAT pool
+ * (adapters/lb/nftpool.ts; every member VIP once, in turn) and its access counters (nftcount.ts).
+ */
+async function startBalancers(lab: Lab): Promise<void> {
+  for (const host of new Set(lab.vips.filter((v) => v.members).map((v) => v.holder))) {
+    const ns = hostNs(lab, host);
+    await run(['ip', 'netns', 'exec', ns, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1', 'net.ipv4.conf.all.send_redirects=0']);
+    const nft = (ruleset: string) => run(['ip', 'netns', 'exec', ns, 'nft', '-f', '-'], { input: ruleset, timeoutMs: 10_000 }).then(() => undefined);
+    const pools = Object.fromEntries(lab.vips.filter((v) => v.holder === host && v.members).map((v) => [v.name, {
+      vip: v.address,
+      port: vipService(lab, v).port,
+      members: Object.fromEntries(v.members!.map((m) => [m, lab.vips.find((x) => x.name === m)!.address])),
+    }]));
+    const pool = new NftPool({ pools, order: (ms) => ms.map((m) => m.id), apply: nft, sysctl: () => undefined });
+    for (const [name, p] of Object.entries(pools)) for (const m of Object.keys(p.members)) await pool.add(name, m, 1);
+    await nft(nftAccessRuleset(ACCESS_TABLE, balancedVips(lab, host)));
+  }
 }
 
 async function buildNetwork(lab: Lab, st: LabState): Promise<void> {
@@ -311,6 +353,10 @@ async function startGuests(lab: Lab, st: LabState, image: GuestImage, log: Log):
       const name = domainName(lab, vm.name);
       await virsh(['start', name]);
       await waitGuestReady(lab, vm.name, 120_000);
+      if (vm.start === 'running') {
+        log(`guest ${vm.name} booted (${Date.now() - t0} ms)`);
+        continue;
+      }
       // Kept suspended, ready to resume in tens of milliseconds (the papers' backup VMs).
       await virsh(['suspend', name]);
       log(`guest ${vm.name} booted and suspended (${Date.now() - t0} ms)`);
@@ -635,7 +681,7 @@ export async function labFault(lab: Lab, hostName: string, fault: LabFault, opts
 }
 
 /** Boot command / power button of a host. */
-export async function labPower(lab: Lab, hostName: string, action: 'on' | 'off' | 'cycle'): Promise<string> {
+export async function labPower(lab: Lab, hostName: string, action: 'on' | 'off' | 'cycle' | 'suspend'): Promise<string> {
   const h = labHost(lab, hostName);
   return (await controlOk(powerSocket(lab, h.name), { op: 'power', action })).message ?? '';
 }
@@ -665,7 +711,7 @@ export async function sendWake(lab: Lab, hostName: string): Promise<void> {
  */
 export function labLiveCommands(lab: Lab): {
   services: { start: string[]; stop: string[]; restart: string[] };
-  power: { shutdown: string[]; reboot: string[] };
+  power: { shutdown: string[]; reboot: string[]; suspend: string[] };
 } {
   const ctl = [process.execPath, join(REPO_DIR, 'adapters/lab/ctl.mjs'), lab.stateDir];
   return {
@@ -674,7 +720,7 @@ export function labLiveCommands(lab: Lab): {
       stop: [...ctl, '{target}', 'service', 'stop', '{service}'],
       restart: [...ctl, '{target}', 'service', 'restart', '{service}'],
     },
-    power: { shutdown: [...ctl, '{host}', 'power', 'off'], reboot: [...ctl, '{host}', 'power', 'cycle'] },
+    power: { shutdown: [...ctl, '{host}', 'power', 'off'], reboot: [...ctl, '{host}', 'power', 'cycle'], suspend: [...ctl, '{host}', 'power', 'suspend'] },
   };
 }
 

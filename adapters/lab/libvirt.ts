@@ -99,7 +99,7 @@ export function domainXml(lab: Lab, vm: LabBackupVm, image: GuestImage, opts: Do
   return `<domain type='qemu'>
   <name>${e(domainName(lab, vm.name))}</name>${opts.uuid ? `
   <uuid>${e(opts.uuid)}</uuid>` : ''}
-  <description>${e(opts.description ?? `hatwin lab ${lab.name}: backup VM ${vm.name} of ${vm.backs}`)}</description>
+  <description>${e(opts.description ?? `hatwin lab ${lab.name}: ${vm.backs ? `backup VM ${vm.name} of ${vm.backs}` : `guest ${vm.name}${vm.on ? ` on ${vm.on}` : ''}`}`)}</description>
   <memory unit='MiB'>${vm.memoryMb}</memory>
   <vcpu>${opts.cpus ?? 1}</vcpu>
   <os>

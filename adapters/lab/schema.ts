@@ -73,12 +73,29 @@ const hostSchema = z.object({
    * `lab.vrrp.advert` and `lab.addr` in events.ndjson.
    */
   watchVrrp: z.boolean().default(false),
+  /**
+   * Time from a Wake-on-LAN magic packet to a suspended host running again (suspend-to-RAM's
+   * resume; `power suspend` freezes its processes and guests and cuts its cable).
+   */
+  resumeDelay: durationUs.default(1_000_000),
+  /**
+   * Modelled watts per power state (the lab has no meter): written into every `lab.power` event
+   * with `metered: false`.
+   */
+  watts: z.object({ on: z.number().min(0), suspended: z.number().min(0), off: z.number().min(0) }).strict().optional(),
 }).strict();
 
 const backupVmSchema = z.object({
   name,
-  /** The real server whose function this backup VM takes over. */
-  backs: name,
+  /** The real server whose function this backup VM takes over (none: a guest that serves by itself, with its own services). */
+  backs: name.optional(),
+  /**
+   * The real server this guest runs on: suspending that host (power suspend) freezes the guest
+   * too. None: the guest belongs to no lab host (the papers' backups on the management server).
+   */
+  on: name.optional(),
+  /** After `lab up`: suspended (a backup or spare, resumed in tens of ms) or running (a virtual server). */
+  start: z.enum(['suspended', 'running']).default('suspended'),
   address: ipv4,
   mac,
   memoryMb: z.number().int().min(64).max(2048).default(128),
@@ -100,6 +117,12 @@ const vipSchema = z.object({
   service: name,
   /** Holder at `lab up`: a host name. */
   holder: name,
+  /**
+   * A load balancer's VIP: `holder` is the balancing host, which forwards each new connection to
+   * one of these VIPs (adapters/lb/nftpool.ts, in turn) and counts the connections each receives
+   * (nft counters, adapters/lab/nftcount.ts).
+   */
+  members: z.array(name).min(1).optional(),
   /**
    * Who places the VIP: `lab` (lab up puts it on its holder, live runs put it back) or `vrrp` (the
    * directors' keepalived does; `holder` is the director expected to be master, and `service` is
@@ -242,14 +265,38 @@ export const labSchema = z.object({
   const hosts = new Map(lab.hosts.map((h) => [h.name, h]));
   const hostList = () => [...hosts.keys()].join(', ');
   lab.backupVms.forEach((v, i) => {
-    if (!hosts.has(v.backs)) at(['backupVms', i, 'backs'], `no host "${v.backs}" (hosts: ${hostList()})`);
+    if (v.backs !== undefined && !hosts.has(v.backs)) at(['backupVms', i, 'backs'], `no host "${v.backs}" (hosts: ${hostList()})`);
+    if (v.on !== undefined && !hosts.has(v.on)) at(['backupVms', i, 'on'], `no host "${v.on}" (hosts: ${hostList()})`);
+    if (v.backs === undefined && v.services === undefined) at(['backupVms', i], `guest "${v.name}" backs no host: give its services`);
   });
+  const guests = new Map(lab.backupVms.map((v) => [v.name, v]));
   const vipNames = new Set<string>();
+  lab.vips.forEach((v) => vipNames.add(v.name));
+  const seenVip = new Set<string>();
   lab.vips.forEach((v, i) => {
-    if (vipNames.has(v.name)) at(['vips', i, 'name'], `VIP "${v.name}" twice`);
-    vipNames.add(v.name);
+    if (seenVip.has(v.name)) at(['vips', i, 'name'], `VIP "${v.name}" twice`);
+    seenVip.add(v.name);
+    const g = guests.get(v.holder);
+    if (g) {
+      // A VIP on a guest: the guest runs (lab up puts the VIP on it) and offers the service.
+      if (g.start !== 'running') at(['vips', i, 'holder'], `guest "${g.name}" holds a VIP at start: give it start: running`);
+      const svcs = g.services ?? (g.backs ? hosts.get(g.backs)?.services ?? [] : []);
+      if (!svcs.some((s) => s.name === v.service)) at(['vips', i, 'service'], `guest "${g.name}" has no service "${v.service}"`);
+      if (v.members) at(['vips', i, 'members'], 'a balancer VIP is held by a host (the balancer)');
+      return;
+    }
     const h = hosts.get(v.holder);
-    if (!h) return at(['vips', i, 'holder'], `no host "${v.holder}" (hosts: ${hostList()})`);
+    if (!h) return at(['vips', i, 'holder'], `no host or guest "${v.holder}" (hosts: ${hostList()})`);
+    if (v.members) {
+      v.members.forEach((m, j) => {
+        const mv = lab.vips.find((x) => x.name === m);
+        if (!mv) return at(['vips', i, 'members', j], `no VIP "${m}" (VIPs: ${[...vipNames].join(', ')})`);
+        if (mv.members) at(['vips', i, 'members', j], `VIP "${m}" is a balancer VIP itself`);
+        if (mv.service !== v.service) at(['vips', i, 'members', j], `VIP "${m}" offers "${mv.service}", not "${v.service}"`);
+      });
+      if (v.managedBy === 'vrrp') at(['vips', i, 'managedBy'], 'a balancer VIP is placed by the lab');
+      return;
+    }
     if (v.managedBy === 'vrrp') {
       if (!lab.hosts.some((x) => x.services.some((s) => s.name === v.service))) at(['vips', i, 'service'], `no host runs service "${v.service}" (the real servers behind a VRRP VIP)`);
     } else if (v.managedBy === 'policy') {
@@ -271,12 +318,12 @@ export type LabGuestService = z.output<typeof guestServiceSchema>;
 export type LabBackupVm = Omit<z.output<typeof backupVmSchema>, 'services'> & { services: LabGuestService[] };
 export type LabVip = z.output<typeof vipSchema>;
 
-/** The service a VIP offers: its holder's, or (VRRP VIPs) the first host's of that name, or (policy VIPs) the first guest's. */
-export function vipService(lab: Pick<LabFileData, 'hosts'> & { backupVms?: Array<{ services?: LabGuestService[] }> }, v: LabVip): LabGuestService {
-  const own = lab.hosts.find((h) => h.name === v.holder)?.services.find((s) => s.name === v.service);
-  const s = own ?? lab.hosts.flatMap((h) => h.services).find((x) => x.name === v.service)
-    ?? (lab.backupVms ?? []).flatMap((g) => g.services ?? []).find((x) => x.name === v.service);
-  if (!s) throw new Error(`VIP ${v.name}: no host runs service "${v.service}"`);
+/** The service a VIP offers: its holder's (a host or a guest), or (VRRP and balancer VIPs) the first host's or guest's of that name. */
+export function vipService(lab: Pick<LabFileData, 'hosts'> & { backupVms?: ReadonlyArray<{ name: string; services?: LabGuestService[] }> }, v: LabVip): LabGuestService {
+  const all = [...lab.hosts, ...(lab.backupVms ?? [])];
+  const own = all.find((h) => h.name === v.holder)?.services?.find((s) => s.name === v.service);
+  const s = own ?? all.flatMap((h) => h.services ?? []).find((x) => x.name === v.service);
+  if (!s) throw new Error(`VIP ${v.name}: no host or guest runs service "${v.service}"`);
   return s;
 }
 
@@ -340,7 +387,7 @@ function resolveLab(data: LabFileData, file: string): Lab {
     logDir: data.logDir ? rel(data.logDir) : resolve(REPO_DIR, 'out/lab', data.name, 'logs'),
     backupVms: data.backupVms.map((v) => ({
       ...v,
-      services: v.services ?? (hosts.get(v.backs)?.services ?? []).map(({ name, protocol, port, expect }) => ({ name, protocol, port, expect })),
+      services: v.services ?? (v.backs ? hosts.get(v.backs)?.services ?? [] : []).map(({ name, protocol, port, expect }) => ({ name, protocol, port, expect })),
     })),
     keys: {
       ...data.keys,

@@ -3,6 +3,10 @@
 //   off  = every process in the namespace killed, run-time addresses gone, NIC down;
 //   on   = after a magic packet for the host's MAC arrives on the lab subnet (or a boot command),
 //          wait the host's bootDelay, NIC up with its address, then sshd, services, processes.
+//   suspended = suspend-to-RAM: every process in the namespace stopped (SIGSTOP), the host's
+//          running guests (`on: HOST`) paused, its cable cut; a magic packet resumes it after
+//          resumeDelay (cable up, guests resumed, processes continued), state intact.
+// Each power event carries the host's modelled watts (the lab has no meter: `metered: false`).
 // It also carries out the live faults on its host (stop/freeze/wedge a service, pause the host,
 // pull its cable) and answers status, over a Unix socket (control.ts).
 //
@@ -34,6 +38,14 @@ const dir = hostDir(lab, host.name);
 
 const log = (msg: string) => console.log(`${new Date().toISOString()} ${host.name} ${msg}`);
 const event = (kind: string, data?: Record<string, unknown>) => appendEvent(lab, { kind, subject: host.name, data });
+/** A power event with the host's modelled watts in that state (no meter in the lab). */
+const powerEvent = (state: PowerState, data: Record<string, unknown> = {}) => {
+  const w = host.watts;
+  const watts = w === undefined ? undefined : state === 'off' ? w.off : state === 'suspended' ? w.suspended : w.on;
+  event('lab.power', { power: state, ...data, ...(watts !== undefined ? { watts, metered: false } : {}) });
+};
+/** The guests that run on this host (`on: HOST`): a suspend pauses them with it. */
+const myGuests = lab.backupVms.filter((v) => v.on === host.name).map((v) => v.name);
 
 interface Proc {
   name: string;
@@ -190,7 +202,7 @@ async function bootNow(): Promise<void> {
   power = 'on';
   bootAt = null;
   log('power on: link up, processes started');
-  event('lab.power', { power: 'on' });
+  powerEvent('on');
 }
 
 function powerOn(delayMs: number): string {
@@ -198,12 +210,16 @@ function powerOn(delayMs: number): string {
   power = 'booting';
   bootAt = new Date(Date.now() + delayMs);
   log(`booting (${delayMs} ms)`);
-  event('lab.power', { power: 'booting', bootDelayMs: delayMs });
+  powerEvent('booting', { bootDelayMs: delayMs });
   bootTimer = setTimeout(() => void bootNow().catch((e: Error) => log(`boot failed: ${e.message}`)), delayMs);
   return 'booting';
 }
 
 async function powerOff(): Promise<void> {
+  if (resumeTimer) clearTimeout(resumeTimer);
+  resumeTimer = null;
+  if (power === 'suspended' || power === 'resuming') await run(['ip', 'link', 'set', veth, 'up'], { allowFail: true });
+  pausedGuests = [];
   if (bootTimer) clearTimeout(bootTimer);
   bootTimer = null;
   bootAt = null;
@@ -218,7 +234,49 @@ async function powerOff(): Promise<void> {
   await run(['ip', '-n', ns, 'addr', 'flush', 'dev', NS_IF], { allowFail: true });
   await run(['ip', '-n', ns, 'link', 'set', NS_IF, 'down'], { allowFail: true });
   log('power off');
-  event('lab.power', { power: 'off' });
+  powerEvent('off');
+}
+
+/** Guests this host paused when it suspended (resumed with it). */
+let pausedGuests: string[] = [];
+let resumeTimer: NodeJS.Timeout | null = null;
+
+/** Suspend-to-RAM: processes stopped, running guests paused, cable cut; memory (state) kept. */
+async function suspendNow(): Promise<void> {
+  if (power !== 'on') throw new Error(`${host.name} is ${power}: cannot suspend`);
+  power = 'suspended';
+  for (const pid of await nsPids()) signal(pid, 'SIGSTOP');
+  pausedGuests = [];
+  for (const vm of myGuests) {
+    const dom = domainName(lab, vm);
+    if ((await virsh(['domstate', dom], { allowFail: true })).stdout.trim() !== 'running') continue;
+    await virsh(['suspend', dom]);
+    pausedGuests.push(vm);
+  }
+  await run(['ip', 'link', 'set', veth, 'down']);
+  log(`suspended (processes stopped, guests paused: ${pausedGuests.join(', ') || 'none'}, cable cut)`);
+  powerEvent('suspended', { guests: pausedGuests });
+}
+
+async function resumeNow(): Promise<void> {
+  resumeTimer = null;
+  await run(['ip', 'link', 'set', veth, 'up']);
+  for (const vm of pausedGuests) await virsh(['resume', domainName(lab, vm)], { allowFail: true });
+  const frozen = new Set(procs.filter((p) => p.state === 'frozen' && p.child?.pid).map((p) => p.child!.pid!));
+  for (const pid of await nsPids()) if (!frozen.has(pid)) signal(pid, 'SIGCONT');
+  const guests = pausedGuests;
+  pausedGuests = [];
+  power = 'on';
+  log(`resumed (guests ${guests.join(', ') || 'none'})`);
+  powerEvent('on', { resumed: true, guests });
+}
+
+function resumeAfter(delayMs: number): void {
+  if (power !== 'suspended') return;
+  power = 'resuming';
+  log(`resuming (${delayMs} ms)`);
+  powerEvent('resuming', { resumeDelayMs: delayMs });
+  resumeTimer = setTimeout(() => void resumeNow().catch((e: Error) => log(`resume failed: ${e.message}`)), delayMs);
 }
 
 /**
@@ -285,8 +343,9 @@ function needOn(what: string): void {
  * The out-of-band fence (control.ts), read and done from outside the host as its BMC would. A
  * host that is off or booting has no run-time address: confirmed. A running host whose
  * interface does not carry the address (it rebooted, or never had it) is confirmed too. A paused
- * host still answers ARP for its addresses from the kernel, so the address is deleted from its
- * interface from outside (the sim drops a paused holder's VIP the same way). A running host that
+ * host still answers ARP for its addresses from the kernel, and a host suspended to RAM keeps them
+ * for its resume, so the address is deleted from its interface from outside (the sim drops such a
+ * holder's VIP the same way). A running host that
  * carries the address is refused: only the host itself can drop it (it is cut off if the caller
  * could not reach it).
  */
@@ -294,7 +353,7 @@ async function fence(address: string): Promise<ControlReply> {
   if (typeof address !== 'string' || !/^\d{1,3}(\.\d{1,3}){3}$/.test(address) || address.split('.').some((o) => Number(o) > 255)) {
     return { ok: false, error: `fence: "${String(address)}" is not an IPv4 address` };
   }
-  if (power !== 'on') {
+  if (power === 'off' || power === 'booting') {
     event('lab.fence', { address, power, fenced: true });
     return { ok: true, message: `${power}: no run-time address` };
   }
@@ -304,11 +363,12 @@ async function fence(address: string): Promise<ControlReply> {
     event('lab.fence', { address, power, fenced: true, carried: false });
     return { ok: true, message: 'running: the address is not on its interface' };
   }
-  if (paused) {
+  // Paused, or suspended to RAM (or resuming from it): the address would be back with it.
+  if (paused || power !== 'on') {
     const r = await run(['ip', '-n', ns, '-4', 'addr', 'del', `${address}/${prefix}`, 'dev', NS_IF], { allowFail: true, timeoutMs: 5_000 });
     const gone = r.code === 0 || /Cannot assign requested address|not found/i.test(r.stderr);
-    event('lab.fence', { address, power, paused: true, fenced: gone });
-    return gone ? { ok: true, message: 'paused: address removed from outside' } : { ok: false, error: `fence ${address}: ${r.stderr.trim() || `ip exit ${r.code}`}` };
+    event('lab.fence', { address, power, paused, fenced: gone });
+    return gone ? { ok: true, message: `${paused ? 'paused' : power}: address removed from outside` } : { ok: false, error: `fence ${address}: ${r.stderr.trim() || `ip exit ${r.code}`}` };
   }
   event('lab.fence', { address, power, fenced: false });
   return { ok: false, error: `${host.name} is on, running and carries ${address}: only it can drop it` };
@@ -319,7 +379,20 @@ async function handle(req: ControlRequest): Promise<ControlReply> {
     case 'status':
       return { ok: true, status: await status() };
     case 'power':
-      if (req.action === 'on') return { ok: true, message: powerOn(Number(host.bootDelay) / 1000) };
+      if (req.action === 'on') {
+        if (power === 'suspended') {
+          resumeAfter(Number(host.resumeDelay) / 1000);
+          return { ok: true, message: power };
+        }
+        return { ok: true, message: powerOn(Number(host.bootDelay) / 1000) };
+      }
+      if (req.action === 'suspend') {
+        if (power !== 'on') throw new Error(`${host.name} is ${power}: cannot suspend`);
+        // Replied first: the request may come over SSH from inside the host, whose session the
+        // suspension freezes; the reply (and the command's exit) get out before the cable goes.
+        setTimeout(() => void suspendNow().catch((e: Error) => log(`suspend failed: ${e.message}`)), 150);
+        return { ok: true, message: 'suspending' };
+      }
       await powerOff();
       if (req.action === 'cycle') powerOn(Number(host.bootDelay) / 1000);
       return { ok: true, message: power };
@@ -408,6 +481,7 @@ wol.on('message', (msg, from) => {
   log(`magic packet from ${from.address}:${from.port}`);
   event('lab.wol', { from: from.address, power });
   if (power === 'off') powerOn(Number(host.bootDelay) / 1000);
+  else if (power === 'suspended') resumeAfter(Number(host.resumeDelay) / 1000);
 });
 wol.on('error', (e) => log(`WOL socket: ${e.message}`));
 
@@ -417,6 +491,7 @@ async function shutdown(code: number): Promise<void> {
   stopping = true;
   log('supervisor shutting down');
   if (bootTimer) clearTimeout(bootTimer);
+  if (resumeTimer) clearTimeout(resumeTimer);
   try {
     await killEverything();
     await stopVrrpWatch();

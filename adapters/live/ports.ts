@@ -19,7 +19,8 @@ import { LiveNetwork, type VipDriver, type VipHolderConfig } from '../net/vip.ts
 import { LivePower, type PowerCommands } from '../power/power.ts';
 import { LiveProber } from '../probe/prober.ts';
 import { ServiceRegistry, type ServiceEntry, type TargetEntry } from '../probe/registry.ts';
-import { SshExec, type Exec } from '../ssh/exec.ts';
+import { SshExec, run as runOk, type Exec } from '../ssh/exec.ts';
+import { NftAccessCounter, type CountedVip } from '../lb/nftcount.ts';
 import { LiveLoadSampler, type LoadHostConfig } from '../ssh/load.ts';
 import { assertName } from '../ssh/names.ts';
 import { LiveServices, type ServiceCommands } from '../ssh/services.ts';
@@ -49,7 +50,7 @@ export interface LiveConfig {
   services: ServiceEntry[];
   serviceCommands?: ServiceCommands;
   serviceOverrides?: Record<string, Partial<ServiceCommands>>;
-  power: { wol: WakeOptions; commands?: PowerCommands };
+  power: { wol: WakeOptions; commands?: PowerCommands; resumeWait?: { timeoutMs: number; pollMs?: number; resendMs?: number } };
   etcd?: { hosts: string[]; prefix: string };
   messenger?: {
     /** Shared HMAC key file (mode 600). */
@@ -62,6 +63,11 @@ export interface LiveConfig {
   timeouts?: { sshConnectMs?: number; commandMs?: number; messageMs?: number };
   /** The Service Depot (Navigator): every host's image path, this host's backup path and boot record. */
   depot?: Omit<LiveDepotConfig, 'agent'>;
+  /**
+   * Client accesses (`load.accesses`): the nft counters of a load balancer (adapters/lb/nftcount.ts),
+   * read over SSH on `host`; each node's accesses are those of the counted VIPs it holds, by MAC.
+   */
+  accesses?: { host: string; table: string; vips: CountedVip[]; macs: Record<string, string>; pollMs?: number };
 }
 
 export interface LivePortsOptions {
@@ -76,6 +82,8 @@ export interface LivePortsOptions {
   vipDrivers?: Record<string, VipDriver>;
   /** Out-of-band fencing of a VIP on a holder that cannot be reached (LiveNetworkOptions.fence). */
   fence?: (holder: string, vip: string) => Promise<string | null>;
+  /** How to run commands on targets without SSH (guests through their agent): their load is read through it. */
+  guestExec?: { targets: string[]; exec: Exec };
   onProbe?: (spec: ProbeSpec, result: ProbeResult) => void;
 }
 
@@ -144,6 +152,24 @@ export async function livePorts(o: LivePortsOptions): Promise<LivePorts> {
     defaultTimeoutMs: c.timeouts?.commandMs,
   });
 
+  const guests = new Set(o.guestExec?.targets ?? []);
+  const loadExec: Exec = o.guestExec ? {
+    exec: (host, argv, eo) => (guests.has(host) ? o.guestExec!.exec : exec).exec(host, argv, eo),
+    close: () => undefined,
+  } : exec;
+  let counter: NftAccessCounter | null = null;
+  if (c.accesses) {
+    const a = c.accesses;
+    const read = async (argv: string[]) => (await runOk(exec, a.host, argv, { timeoutMs: c.timeouts?.commandMs })).stdout;
+    counter = new NftAccessCounter({
+      vips: a.vips,
+      macs: a.macs,
+      readCounters: () => read(['nft', '-j', 'list', 'counters', 'table', 'ip', a.table]),
+      readNeighbours: () => read(['ip', '-j', '-4', 'neigh', 'show']),
+      pollMs: a.pollMs,
+    });
+    counter.start();
+  }
   const registry = new ServiceRegistry(c.hosts.map((h) => ({ name: h.name, address: h.address, reach: h.reach })), c.services);
   const ports: Partial<Ports> = {
     prober: new LiveProber(registry, { onProbe: o.onProbe }),
@@ -152,6 +178,7 @@ export async function livePorts(o: LivePortsOptions): Promise<LivePorts> {
       wol: c.power.wol,
       macs: Object.fromEntries(c.hosts.filter((h) => h.mac).map((h) => [h.name, h.mac!])),
       commands: c.power.commands,
+      ...(c.power.resumeWait ? { resumeWait: c.power.resumeWait } : {}),
       timeoutMs: c.timeouts?.commandMs,
     }),
     network: new LiveNetwork({
@@ -162,8 +189,8 @@ export async function livePorts(o: LivePortsOptions): Promise<LivePorts> {
       timeoutMs: c.timeouts?.commandMs,
       onEvent: (ev) => emit(ev.kind, ev.subject, ev.data),
     }),
-    load: Object.assign(new LiveLoadSampler({ exec, hosts: Object.fromEntries(c.hosts.filter((h) => h.load).map((h) => [h.name, h.load!])), timeoutMs: c.timeouts?.commandMs }), {
-      accesses: () => Promise.reject(new PortError('failed', 'load.accesses: not implemented live yet')),
+    load: Object.assign(new LiveLoadSampler({ exec: loadExec, hosts: Object.fromEntries(c.hosts.filter((h) => h.load).map((h) => [h.name, h.load!])), timeoutMs: c.timeouts?.commandMs }), {
+      accesses: counter ? (node: string, windowUs: number) => counter.accesses(node, windowUs) : () => Promise.reject(new PortError('failed', 'load.accesses: no load balancer counters configured (LiveConfig.accesses)')),
     }),
     // The Navigator policy's Service Depot: image copies by SFTP, uptime from the boot record.
     depot: c.depot ? new LiveDepot({ agent: c.agent, ...c.depot }, exec) : {
@@ -223,6 +250,7 @@ export async function livePorts(o: LivePortsOptions): Promise<LivePorts> {
     store,
     messengerServer: server,
     async close() {
+      counter?.close();
       messenger?.close();
       await server?.close();
       exec.close();

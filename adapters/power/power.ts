@@ -26,6 +26,12 @@ export interface LivePowerOptions {
   /** Templates with {host}. */
   commands?: PowerCommands;
   timeoutMs?: number;
+  /**
+   * `resume` resolves once the host answers again (a command over SSH succeeds), as a resume in
+   * the sim resolves when the host is on; the magic packet is sent again every `resendMs`
+   * (default 5 s). Without it, `resume` resolves when the packet is sent.
+   */
+  resumeWait?: { timeoutMs: number; pollMs?: number; resendMs?: number };
 }
 
 export class LivePower implements Power {
@@ -85,6 +91,26 @@ export class LivePower implements Power {
       const mac = this.opts.macs?.[host];
       if (!mac) throw new PortError('failed', `power.resume ${host}: no MAC configured for it`, { host });
       await this.wake(mac);
+      const w = this.opts.resumeWait;
+      if (!w) return;
+      const t0 = Date.now();
+      let sent = t0;
+      let last = '';
+      for (;;) {
+        try {
+          const r = await this.opts.exec.exec(host, ['true'], { timeoutMs: Math.min(2_000, w.timeoutMs) });
+          if (r.code === 0) return;
+          last = `exit ${r.code}`;
+        } catch (e) {
+          last = (e as Error).message;
+        }
+        if (Date.now() - t0 > w.timeoutMs) throw new PortError('timeout', `power.resume ${host}: not answering ${w.timeoutMs} ms after the magic packet (${last})`, { host });
+        await new Promise((r) => setTimeout(r, w.pollMs ?? 100));
+        if (Date.now() - sent >= (w.resendMs ?? 5_000)) {
+          await this.wake(mac);
+          sent = Date.now();
+        }
+      }
     } catch (e) {
       throw asPortError(e, undefined, { host });
     }

@@ -72,13 +72,13 @@ export function register(program: Command): void {
     }));
 
   lab.command('power')
-    .description('a host\'s boot command / power button: on (after its boot delay), off, cycle')
+    .description('a host\'s boot command / power button: on (after its boot delay; a suspended host resumes after its resume delay), off, cycle, suspend')
     .argument('<lab>')
     .argument('<host>')
-    .argument('<action>', 'on|off|cycle')
+    .argument('<action>', 'on|off|cycle|suspend')
     .action(guarded(async (file: string, host: string, action: string) => {
-      if (!['on', 'off', 'cycle'].includes(action)) throw new Error(`power: expected on, off or cycle, got "${action}"`);
-      console.log(await labPower(openLab(file), host, action as 'on' | 'off' | 'cycle'));
+      if (!['on', 'off', 'cycle', 'suspend'].includes(action)) throw new Error(`power: expected on, off, cycle or suspend, got "${action}"`);
+      console.log(await labPower(openLab(file), host, action as 'on' | 'off' | 'cycle' | 'suspend'));
     }));
 
   lab.command('wake')

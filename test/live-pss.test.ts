@@ -1,0 +1,264 @@
+// The PSS mini-lab live (root, Debian packages of scripts/apt/lab.txt, the guest image): built from
+// experiments/labs/pss-mini.yaml (10.77.10.0/24) through LabSession. It checks what the PSS's live
+// run stands on: the fifteen guests (six virtual servers running with their VIPs, spares and
+// backups suspended), the balancer's nft pool spreading each group's connections over its VIPs and
+// counting them (load.accesses: NftAccessCounter, against the client's own log), a guest's load
+// read through its agent (load.sample) moving with memory used inside it, and a real server's
+// suspend (its processes stopped, its guests paused, its cable cut, 3 W modelled) and its resume
+// by Wake-on-LAN after the resume delay. Windows are generous: the machine may be loaded.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { LabSession } from './helpers/live/lab-session.ts';
+import { loadLab, REPO_DIR, vipService, type Lab } from '../adapters/lab/schema.ts';
+import { hostNs } from '../adapters/lab/names.ts';
+import { run } from '../adapters/lab/run.ts';
+import { ACCESS_TABLE, balancedVips, labPower, labStatus, sendWake } from '../adapters/lab/lab.ts';
+import { eventsPath } from '../adapters/lab/events.ts';
+import { accessLogPath } from '../adapters/lab/names.ts';
+import { parseAccessLog } from '../adapters/lab/accesslog.ts';
+import { GuestAgentExec, guestMemUsedMb, setGuestBallast } from '../adapters/lab/guest-vip.ts';
+import { LabHypervisor } from '../adapters/lab/hypervisor.ts';
+import { labServiceCheck } from '../adapters/lab/check.ts';
+import { checkService } from '../adapters/probe/checkers.ts';
+import { NftAccessCounter } from '../adapters/lb/nftcount.ts';
+import { LiveLoadSampler } from '../adapters/ssh/load.ts';
+import { parseNdjson } from '../trace/ndjson.ts';
+import { runLive } from '../run/live.ts';
+import { buildSimulation, readScenario } from '../run/sim.ts';
+import { pssChanges, pssConformRows } from '../run/pssconform.ts';
+import { conformMarkdown } from '../run/calibrate.ts';
+import { maxVipHolders } from '../trace/metrics.ts';
+import type { TraceEvent } from '../engine/ports/index.ts';
+
+const isRoot = process.getuid?.() === 0;
+const LAB_FILE = join(REPO_DIR, 'experiments/labs/pss-mini.yaml');
+const SCENARIO = join(REPO_DIR, 'experiments/scenarios/live-pss-cycle.yaml');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until<T>(what: string, timeoutMs: number, f: () => Promise<T | null | undefined | false>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await f();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms${last ? ` (${(last as Error).message})` : ''}`);
+    await sleep(200);
+  }
+}
+
+/** [pid, state letter] of the processes still there (a short-lived one may be gone already). */
+function procStates(pids: number[]): Array<[number, string]> {
+  return pids.flatMap((pid): Array<[number, string]> => {
+    try {
+      const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      return [[pid, st.slice(st.lastIndexOf(')') + 2)[0]]];
+    } catch {
+      return [];
+    }
+  });
+}
+
+describe.skipIf(!isRoot)('PSS mini-lab (pss-mini on 10.77.10.0/24)', () => {
+  let lab: Lab;
+  let session: LabSession;
+  let hv: LabHypervisor;
+
+  const vipCheck = (name: string) => {
+    const v = lab.vips.find((x) => x.name === name)!;
+    return checkService(v.address, vipService(lab, v).port, labServiceCheck(vipService(lab, v)), 1_500);
+  };
+  const labEvents = () => parseNdjson(readFileSync(eventsPath(lab), 'utf8'), eventsPath(lab));
+
+  beforeAll(async () => {
+    lab = loadLab(LAB_FILE);
+    session = new LabSession(lab, 'live-pss');
+    await session.up();
+    hv = await LabHypervisor.open(lab);
+  }, 900_000);
+
+  afterAll(async () => {
+    try {
+      await hv?.close();
+      expect(await session.down()).toEqual([]);
+    } finally {
+      session.release();
+    }
+  }, 120_000);
+
+  it('six virtual servers run on their real servers with their VIPs; spares and backups are suspended', async () => {
+    const vms = await hv.list();
+    expect(vms).toHaveLength(15);
+    for (const v of lab.backupVms) {
+      const got = vms.find((x) => x.name === v.name)!;
+      expect(got.state, v.name).toBe(v.start === 'running' ? 'running' : 'suspended');
+      expect(got.host, v.name).toBe(v.on ?? null);
+    }
+    expect((await hv.list('RS3')).map((v) => v.name).sort()).toEqual(['F2', 'W2']);
+    for (const v of lab.vips.filter((x) => !x.members)) {
+      const r = await until(`${v.name} answers`, 20_000, async () => {
+        const c = await vipCheck(v.name);
+        return c.ok ? c : null;
+      });
+      expect(r.servedBy, v.name).toBe(v.holder);
+    }
+  }, 120_000);
+
+  it('the balancer spreads each group\'s connections over its VIPs and its nft counters count them, as the client\'s log does', async () => {
+    const ns = hostNs(lab, 'lb');
+    const counter = new NftAccessCounter({
+      vips: balancedVips(lab, 'lb'),
+      macs: Object.fromEntries(lab.backupVms.map((v) => [v.name, v.mac])),
+      readCounters: async () => (await run(['ip', 'netns', 'exec', ns, 'nft', '-j', 'list', 'counters', 'table', 'ip', ACCESS_TABLE])).stdout,
+      readNeighbours: async () => (await run(['ip', '-n', ns, '-j', '-4', 'neigh', 'show'])).stdout,
+    });
+    const t0 = Date.now();
+    await counter.read();
+    await sleep(8_000);
+    const windowUs = (Date.now() - t0) * 1000 - 100_000;
+    const n: Record<string, number> = {};
+    for (const vm of ['M1', 'M2', 'W1', 'W2', 'F1', 'F2']) n[vm] = await counter.accesses(vm, windowUs);
+    // Spares and backups hold no VIP: nothing is counted for them.
+    expect(await counter.accesses('Ws', windowUs)).toBe(0);
+    // The client's accesses to each group VIP over the same time, by who served them.
+    const groupVips = new Set(lab.vips.filter((v) => v.members).map((v) => v.name));
+    const log = parseAccessLog(readFileSync(accessLogPath(lab), 'utf8')).filter((a) => groupVips.has(a.vip) && a.tMs >= t0 && a.tMs <= t0 + windowUs / 1000);
+    const served = (vm: string) => log.filter((a) => a.ok && a.servedBy === vm).length;
+    const tried = (vip: string) => log.filter((a) => a.vip === vip).length;
+    for (const [g, a, b] of [['mail', 'M1', 'M2'], ['web', 'W1', 'W2'], ['ftp', 'F1', 'F2']]) {
+      // Turn by turn: both VIPs of the group get connections, about half each.
+      expect(n[a], `${a} ${JSON.stringify(n)}`).toBeGreaterThan(0);
+      expect(n[b], `${b} ${JSON.stringify(n)}`).toBeGreaterThan(0);
+      expect(Math.abs(n[a] - n[b])).toBeLessThanOrEqual(2);
+      // Every access the client made to the group's VIP is one connection counted for one of
+      // its VIPs (an access that timed out too: the client's log does not say which VIP it went
+      // to), give or take one in flight at each edge of the window.
+      expect(Math.abs(n[a] + n[b] - tried(g)), `${g}: counted ${n[a]}+${n[b]}, tried ${tried(g)}`).toBeLessThanOrEqual(2);
+      // And every access served by a VM was counted for it.
+      for (const vm of [a, b]) expect(served(vm), `${vm}: counted ${n[vm]}, served ${served(vm)}`).toBeLessThanOrEqual(n[vm] + 1);
+    }
+  }, 60_000);
+
+  it('a guest\'s load is read inside it through its agent, and moves with the memory used there', async () => {
+    const sampler = new LiveLoadSampler({ exec: new GuestAgentExec(lab) });
+    const before = await sampler.sample('F1');
+    expect(before.memTotalKb).toBeGreaterThan(64 * 1024);
+    expect(before.memTotalKb).toBeLessThanOrEqual(128 * 1024);
+    expect(before.cores).toBe(1);
+    expect(before.cpuIdlePct).toBeGreaterThanOrEqual(0);
+    // 24 MiB written to the guest's RAM-backed root (about 30 MiB free there): used, not available.
+    const used0 = await guestMemUsedMb(lab, 'F1');
+    await setGuestBallast(lab, 'F1', 24);
+    try {
+      const after = await sampler.sample('F1');
+      expect(before.memFreeKb - after.memFreeKb).toBeGreaterThan(18 * 1024);
+      expect(await guestMemUsedMb(lab, 'F1') - used0).toBeGreaterThan(18);
+    } finally {
+      await setGuestBallast(lab, 'F1', 0);
+    }
+    expect(Math.abs(await guestMemUsedMb(lab, 'F1') - used0)).toBeLessThan(4);
+    // A paused guest cannot be read: the sample fails (the PSS skips the group that period).
+    await expect(sampler.sample('Ws')).rejects.toThrow(/paused|cannot be asked/);
+  }, 60_000);
+
+  it('RS3 suspended: its processes stop, its guests pause, its cable is cut (3 W modelled); Wake-on-LAN resumes it after the resume delay', async () => {
+    const rs3 = lab.hosts.find((h) => h.name === 'RS3')!;
+    expect(await labPower(lab, 'RS3', 'suspend')).toBe('suspending');
+    const st = await until('RS3 suspended', 15_000, async () => {
+      const s = (await labStatus(lab)).hosts.find((h) => h.name === 'RS3')!.supervisor!;
+      return s.power === 'suspended' ? s : null;
+    });
+    expect(st.link.cable).toBe('down');
+    const stopped = procStates(st.nsPids);
+    expect(stopped.length).toBeGreaterThan(0);
+    for (const [pid, s] of stopped) expect(s, `pid ${pid}`).toBe('T');
+    expect((await hv.list('RS3')).map((v) => v.state)).toEqual(['suspended', 'suspended']);
+    expect((await vipCheck('VIP5')).ok).toBe(false);
+    expect((await vipCheck('VIP2')).ok).toBe(true);
+    const suspended = labEvents().filter((e) => e.kind === 'lab.power' && e.subject === 'RS3' && e.data?.power === 'suspended').at(-1)!;
+    expect(suspended.data).toMatchObject({ watts: 3, metered: false, guests: ['W2', 'F2'] });
+
+    await sendWake(lab, 'RS3');
+    const on = await until('RS3 resumed', 20_000, async () => labEvents().find((e) => e.kind === 'lab.power' && e.subject === 'RS3' && e.data?.power === 'on' && e.data?.resumed === true && e.t > suspended.t));
+    const wol = labEvents().find((e) => e.kind === 'lab.wol' && e.subject === 'RS3' && e.t > suspended.t)!;
+    expect(on.t - wol.t).toBeGreaterThanOrEqual(Number(rs3.resumeDelay));
+    expect(on.data).toMatchObject({ watts: 28, metered: false });
+    expect((await hv.list('RS3')).map((v) => v.state)).toEqual(['running', 'running']);
+    const back = await until('VIP5 answers again', 10_000, async () => {
+      const c = await vipCheck('VIP5');
+      return c.ok ? c : null;
+    });
+    expect(back.servedBy).toBe('W2');
+    // Its processes (sshd) run again.
+    const after = (await labStatus(lab)).hosts.find((h) => h.name === 'RS3')!.supervisor!;
+    expect(after.power).toBe('on');
+    expect(after.link.cable).toBe('up');
+    const running = procStates(after.nsPids);
+    expect(running.length).toBeGreaterThan(0);
+    for (const [pid, s] of running) expect(s, `pid ${pid}`).not.toBe('T');
+  }, 90_000);
+  it('live-pss-cycle: moderate -> PS1 (spares resumed, VIP5 and VIP6 moved, RS3 suspended) -> moderate (RS3 woken by WoL, VIPs back, spares suspended), as in the sim', async () => {
+    const { events: ev } = await runLive({ labFile: LAB_FILE, scenarioFile: SCENARIO, traceFile: join(REPO_DIR, 'out/lab/pss-mini/live-pss-cycle.ndjson'), log: (m) => console.log(`[live-pss] ${m}`) });
+    const of = (kind: string, subject?: string) => ev.filter((e: TraceEvent) => e.kind === kind && (subject === undefined || e.subject === subject));
+    expect(of('agent.failure')).toEqual([]);
+    expect(of('pss.error')).toEqual([]);
+    // The conditions, in order: PS1 for every group, then moderate for every group. Live, the
+    // groups may leave PS1 one examination period apart (their loads crossing the threshold in
+    // different periods; a group with nothing to move makes no layout change): the way back
+    // starts with the first change after PS1, and ends with every group examined moderate.
+    const changes = pssChanges(ev);
+    const ps1 = changes.findIndex((x) => Object.values(x.conditions).every((v) => v === 'ps1'));
+    expect(ps1, JSON.stringify(changes)).toBeGreaterThanOrEqual(0);
+    expect(changes.length, JSON.stringify(changes)).toBeGreaterThan(ps1 + 1);
+    const [tPs1, tBack] = [changes[ps1].t, changes[ps1 + 1].t];
+    expect(changes.every((c) => Object.values(c.conditions).every((v) => v !== 'ps2'))).toBe(true);
+    for (const g of ['Mail', 'Web', 'FTP']) {
+      const exams = of('pss.examine', g);
+      expect(exams.at(-1)!.data, g).toMatchObject({ condition: 'moderate' });
+      expect(exams.some((e) => e.t > tPs1 && e.t < tBack && e.data?.condition === 'ps1'), g).toBe(true);
+    }
+    // Each change done, the load having changed first (light from 30 s, moderate from 80 s).
+    expect(tPs1).toBeGreaterThan(30_000_000);
+    expect(tBack).toBeGreaterThan(80_000_000);
+    expect(changes[ps1].doneS).not.toBeNull();
+    expect(changes[ps1 + 1].doneS).not.toBeNull();
+    // RS3 suspended in PS1 (3 W, modelled), on again after the wake (28 W).
+    const rs3 = of('host.state', 'RS3').filter((e) => e.t > tPs1);
+    expect(rs3.find((e) => e.data?.state === 'suspended' && e.t < tBack)).toBeDefined();
+    expect(of('pss.wol', 'RS3').some((e) => e.t >= tBack)).toBe(true);
+    expect(rs3.find((e) => e.data?.state === 'on' && e.t > tBack)).toBeDefined();
+    // In PS1 the spares serve VIP5 and VIP6; at the end W2 and F2 again, the spares suspended.
+    const holderIn = (vip: string, who: string, a: number, b: number) => of('vip.holders', vip).some((e) => e.t > a && e.t < b && JSON.stringify(e.data!.holders) === JSON.stringify([who]));
+    expect(holderIn('VIP5', 'Ws', tPs1, tBack)).toBe(true);
+    expect(holderIn('VIP6', 'Fs', tPs1, tBack)).toBe(true);
+    expect(of('vip.holders', 'VIP5').at(-1)!.data).toEqual({ holders: ['W2'] });
+    expect(of('vip.holders', 'VIP6').at(-1)!.data).toEqual({ holders: ['F2'] });
+    expect(of('vm.state', 'Ws').at(-1)!.data).toMatchObject({ state: 'suspended' });
+    expect(of('vm.state', 'Fs').at(-1)!.data).toMatchObject({ state: 'suspended' });
+    // The client is served by the spare while in PS1.
+    expect(of('client.access', 'client-vip5').some((e) => e.t > tPs1 && e.t < tBack && e.data?.by === 'Ws')).toBe(true);
+    // One live holder per VIP through every change: as observed on the machines and as the PSS did it.
+    for (const e of of('vip.holders')) expect((e.data!.holders as string[]).length, `${e.subject} at ${e.t}`).toBeLessThanOrEqual(1);
+    for (const [vip, n] of Object.entries(maxVipHolders(ev))) expect(n, vip).toBeLessThanOrEqual(1);
+    // The load was written inside the guests as the scenario says.
+    expect(of('lab.load', 'W2').map((e) => e.data!.memMb)).toEqual([53, 29, 53]);
+    // Against the sim of the same scenario: the same changes, and their times side by side.
+    const s = readScenario(SCENARIO);
+    const sim = buildSimulation(s, { seed: s.seed ?? 1, watchMode: 'skip' });
+    sim.run(s.until!);
+    const rows = pssConformRows(ev, sim.events);
+    console.log(conformMarkdown('live-pss-cycle', rows));
+    expect(rows.filter((r) => r.metric.endsWith('change done s')).map((r) => r.metric)).toEqual(['moderate -> PS1: change done s', 'PS1 -> moderate: change done s']);
+    for (const r of rows) expect(r.live, r.metric).not.toBeNull();
+    expect(rows.filter((r) => / (suspended|on again) s$/.test(r.metric)).map((r) => r.metric)).toEqual(['moderate -> PS1: RS3 suspended s', 'PS1 -> moderate: RS3 on again s']);
+    // Generous windows: a 2-core machine shared with other work.
+    const row = (m: string) => rows.find((r) => r.metric === m)!;
+    expect(row('moderate -> PS1: change done s').live!).toBeLessThan(10);
+    expect(row('PS1 -> moderate: RS3 on again s').live!).toBeGreaterThanOrEqual(0.85);
+    expect(row('PS1 -> moderate: RS3 on again s').live!).toBeLessThan(10);
+  }, 300_000);
+});
