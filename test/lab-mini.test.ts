@@ -15,6 +15,7 @@ import { LabHypervisor } from '../adapters/lab/hypervisor.ts';
 import { labFence } from '../adapters/lab/agent-config.ts';
 import { GuestAgentVipDriver } from '../adapters/lab/guest-vip.ts';
 import { acquireLabLock } from '../adapters/lab/lock.ts';
+import { LAB_HOOK_MS, LAB_WAIT_MS } from './helpers/live/lab-session.ts';
 import { virsh } from '../adapters/lab/libvirt.ts';
 import { accessLogPath, clientNs, domainName, hostNs } from '../adapters/lab/names.ts';
 import { isAlive, procRef, type ProcRef } from '../adapters/lab/proc.ts';
@@ -98,7 +99,7 @@ describe.skipIf(!isRoot)('mini-lab (p2p-mini on 10.77.7.0/24)', () => {
   beforeAll(async () => {
     lab = loadLab(testLabFile());
     // Another run of this file on the same machine waits for this one (and vice versa).
-    release = await acquireLabLock(lab, 540_000, (o) => console.log(`[lab-test] waiting for pid ${o.pid}, which holds the test lab`));
+    release = await acquireLabLock(lab, LAB_WAIT_MS, (o) => console.log(`[lab-test] waiting for pid ${o.pid}, which holds the test lab`));
     // What a crashed earlier run leaves: its state file naming a live process, a host namespace
     // with a process inside, the bridge. `up` must clean all of it first.
     mkdirSync(lab.stateDir, { recursive: true });
@@ -114,7 +115,7 @@ describe.skipIf(!isRoot)('mini-lab (p2p-mini on 10.77.7.0/24)', () => {
     const r = await labUp(lab, (m) => console.log(`[lab-test] ${m}`));
     upMs = Date.now() - t0;
     console.log(`[lab-test] lab up in ${upMs} ms: ${JSON.stringify(r.timingsMs)}`);
-  }, 900_000);
+  }, LAB_HOOK_MS);
 
   afterAll(async () => {
     try {

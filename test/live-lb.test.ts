@@ -10,7 +10,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LabSession } from './helpers/live/lab-session.ts';
+import { LabSession, LAB_HOOK_MS } from './helpers/live/lab-session.ts';
 import { expandArgv, loadLab, parseLab, REPO_DIR, settleDir, type Lab } from '../adapters/lab/schema.ts';
 import { hostNs } from '../adapters/lab/names.ts';
 import { run } from '../adapters/lab/run.ts';
@@ -126,7 +126,7 @@ describe.skipIf(!isRoot)('lbcluster live on the lb-mini lab (10.77.9.0/24)', () 
     lab = loadLab(LAB_FILE);
     session = new LabSession(lab, 'live-lb');
     await session.up({ settle: labSettleStep });
-  }, 600_000);
+  }, LAB_HOOK_MS);
 
   afterAll(async () => {
     try {

@@ -10,7 +10,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { LabSession } from './helpers/live/lab-session.ts';
+import { LabSession, LAB_HOOK_MS } from './helpers/live/lab-session.ts';
 import { loadLab, REPO_DIR, type Lab } from '../adapters/lab/schema.ts';
 import { depotImage, domainPrefix } from '../adapters/lab/names.ts';
 import { listDomains } from '../adapters/lab/libvirt.ts';
@@ -37,7 +37,7 @@ describe.skipIf(!isRoot)('Navigator live on the mini-lab (navigator-mini, 10.77.
     lab = loadLab(LAB_FILE);
     session = new LabSession(lab, 'live-navigator');
     await session.up();
-  }, 600_000);
+  }, LAB_HOOK_MS);
 
   afterAll(async () => {
     try {

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LabSession } from './helpers/live/lab-session.ts';
+import { LabSession, LAB_HOOK_MS } from './helpers/live/lab-session.ts';
 import { loadLab, REPO_DIR, type Lab } from '../adapters/lab/schema.ts';
 import { hostNs } from '../adapters/lab/names.ts';
 import { run } from '../adapters/lab/run.ts';
@@ -85,7 +85,7 @@ describe.skipIf(!isRoot)('P2P live on the mini-lab (p2p-mini on 10.77.8.0/24)', 
     lab = loadLab(labFile);
     session = new LabSession(lab, 'live-test');
     await session.up();
-  }, 600_000);
+  }, LAB_HOOK_MS);
 
   afterAll(async () => {
     try {

@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LabSession } from './helpers/live/lab-session.ts';
+import { LabSession, LAB_HOOK_MS } from './helpers/live/lab-session.ts';
 import { loadLab, REPO_DIR, vipService, type Lab } from '../adapters/lab/schema.ts';
 import { hostNs } from '../adapters/lab/names.ts';
 import { run } from '../adapters/lab/run.ts';
@@ -79,7 +79,7 @@ describe.skipIf(!isRoot)('PSS mini-lab (pss-mini on 10.77.10.0/24)', () => {
     session = new LabSession(lab, 'live-pss');
     await session.up();
     hv = await LabHypervisor.open(lab);
-  }, 900_000);
+  }, LAB_HOOK_MS);
 
   afterAll(async () => {
     try {

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { labDown } from '../adapters/lab/lab.ts';
-import { LabSession } from './helpers/live/lab-session.ts';
+import { LabSession, LAB_HOOK_MS } from './helpers/live/lab-session.ts';
 import { loadLab, REPO_DIR, type Lab } from '../adapters/lab/schema.ts';
 import { endProcesses, procRef } from '../adapters/lab/proc.ts';
 import type { LabInfo, RunInfo } from '../web/shared/api.ts';
@@ -104,7 +104,7 @@ describe.skipIf(!isRoot)('web view following the live mini-lab (p2p-mini on 10.7
     page.on('console', (m) => {
       if (m.type() === 'error') pageErrors.push(m.text());
     });
-  }, 720_000);
+  }, LAB_HOOK_MS);
 
   afterAll(async () => {
     try {

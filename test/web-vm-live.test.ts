@@ -12,7 +12,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { LabSession } from './helpers/live/lab-session.ts';
+import { LabSession, LAB_HOOK_MS } from './helpers/live/lab-session.ts';
 import { loadLab, REPO_DIR, type Lab } from '../adapters/lab/schema.ts';
 import { endProcesses, procRef } from '../adapters/lab/proc.ts';
 import { LabVmControl } from '../adapters/lab/hypervisor.ts';
@@ -95,7 +95,7 @@ describe.skipIf(!isRoot)('VM control on real libvirt (lab vm-mini-v on 10.77.6.0
     lab = loadLab(labFile);
     session = new LabSession(lab, 'web-vm-live');
     await session.up();
-  }, 720_000);
+  }, LAB_HOOK_MS);
 
   afterAll(async () => {
     try {

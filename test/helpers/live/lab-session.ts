@@ -6,6 +6,15 @@ import { labDown, labLeftovers, labUp, type UpOptions } from '../../../adapters/
 import { acquireLabLock } from '../../../adapters/lab/lock.ts';
 import type { Lab } from '../../../adapters/lab/schema.ts';
 
+/**
+ * How long a lab test waits for another one to finish. CI runs test files two at a time, and the
+ * lab tests together take longer than any one wait: two of them may be queued behind a third.
+ * CI's own bound (90 min) stays the real limit.
+ */
+export const LAB_WAIT_MS = 40 * 60_000;
+/** The `beforeAll` bound of a lab test: the wait, then up to 5 min for the lab to come up. */
+export const LAB_HOOK_MS = LAB_WAIT_MS + 5 * 60_000;
+
 export class LabSession {
   private readonly releases: Array<() => void> = [];
   /** Both locks taken: the lab is this test's to take down. */
@@ -13,9 +22,9 @@ export class LabSession {
 
   constructor(readonly lab: Lab, private readonly tag: string) {}
 
-  /** Waits for the locks (up to 9 min for another lab test), then brings the lab up. */
+  /** Waits for the locks (up to LAB_WAIT_MS for another lab test), then brings the lab up. */
   async up(opts?: UpOptions): Promise<void> {
-    this.releases.push(await acquireLabLock({ name: 'p2p-mini-t' }, 540_000, (o) => console.log(`[${this.tag}] waiting for pid ${o.pid} (mini-lab test)`)));
+    this.releases.push(await acquireLabLock({ name: 'p2p-mini-t' }, LAB_WAIT_MS, (o) => console.log(`[${this.tag}] waiting for pid ${o.pid} (mini-lab test)`)));
     this.releases.push(await acquireLabLock(this.lab, 60_000));
     this.held = true;
     try {
