@@ -158,15 +158,25 @@ describe.skipIf(!isRoot)('P2P live on the mini-lab (p2p-mini on 10.77.8.0/24)', 
       const client = `client-${target.toLowerCase()}`;
       const accesses = of(ev, 'client.access', client);
       const servedByVm = accesses.find((e) => e.data?.ok === true && e.data?.by === vm);
-      expect(servedByVm, 'the client is served by the backup guest').toBeDefined();
-      expect(servedByVm!.t).toBeGreaterThan(r.faultUs!);
       expect(of(ev, 'vip.holders', `vip-${target.toLowerCase()}`).some((e) => (e.data!.holders as string[])[0] === vm)).toBe(true);
+      // The client, accessing once a second, must see the guest serve when the guest held the VIP
+      // for longer than two of its intervals; a St2 target that reboots in the lab's 2 s boot delay
+      // takes the VIP back well under a second after the guest got it (trace: vip.assign to the
+      // guest, then vip.remove from it), which the client may fall between.
+      const vipName = `vip-${target.toLowerCase()}`;
+      const toVm = ev.find((e) => e.kind === 'vip.assign' && e.subject === vipName && e.data?.holder === vm);
+      expect(toVm, 'the VIP was set on the backup guest').toBeDefined();
+      const offVm = ev.find((e) => e.kind === 'vip.remove' && e.subject === vipName && e.data?.holder === vm && e.t > toVm!.t);
+      const heldUs = (offVm?.t ?? ev.at(-1)!.t) - toVm!.t;
+      if (heldUs > 2_000_000) expect(servedByVm, 'the client is served by the backup guest').toBeDefined();
+      if (servedByVm) expect(servedByVm.t).toBeGreaterThan(r.faultUs!);
+      const afterVm = servedByVm?.t ?? toVm!.t;
       // Target recovered, the VIP back on it, the guest suspended again.
       const tr = of(ev, 'target.recovered', target);
       expect(tr).toHaveLength(1);
       expect(tr[0].data).toMatchObject({ how: 'fallback' });
       expect(r.targetRecoveryS).not.toBeNull();
-      const servedByTargetAgain = accesses.find((e) => e.t > servedByVm!.t && e.data?.ok === true && e.data?.by === target);
+      const servedByTargetAgain = accesses.find((e) => e.t > afterVm && e.data?.ok === true && e.data?.by === target);
       expect(servedByTargetAgain, 'the client is served by the target again').toBeDefined();
       expect(accesses.at(-1)!.data).toMatchObject({ ok: true, by: target });
       expect(of(ev, 'vip.holders', `vip-${target.toLowerCase()}`).at(-1)!.data).toEqual({ holders: [target] });
