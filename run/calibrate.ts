@@ -23,12 +23,14 @@ import { formatIpv4 } from '../adapters/lab/ipv4.ts';
 import { labFault, labPower, labService } from '../adapters/lab/lab.ts';
 import { AGENT_PORT } from '../adapters/lab/agent-config.ts';
 import { virsh } from '../adapters/lab/libvirt.ts';
-import { domainName } from '../adapters/lab/names.ts';
+import { domainName, hostNs } from '../adapters/lab/names.ts';
 import { MessengerServer, TcpMessenger } from '../adapters/messenger/messenger.ts';
 import { readHmacKey } from '../adapters/messenger/key.ts';
 import { SshExec } from '../adapters/ssh/exec.ts';
 import { ExecVipDriver } from '../adapters/net/vip.ts';
-import { loadLab, type Lab } from '../adapters/lab/schema.ts';
+import { loadLab, REPO_DIR, type Lab } from '../adapters/lab/schema.ts';
+import { spawn } from 'node:child_process';
+import { resolve as resolvePath } from 'node:path';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const median = (xs: number[]) => {
@@ -90,6 +92,8 @@ export interface CalibrateParams {
     faultInjectS: Measured;
     /** One turn of `hatwin live`'s loop (observe the guests and VIP holders, then 250 ms): a fault lands in the turn after its time. */
     liveTurnS: Measured;
+    /** Agent start-up: spawned in its host's namespace until its programs start (absent in older files). */
+    agentStartS?: Measured;
   };
   notes: string[];
 }
@@ -195,6 +199,38 @@ async function measureSsh(lab: Lab, host: string, n: number, spare: string): Pro
   return { fresh, kept, vipSet, vipRemove };
 }
 
+/**
+ * An agent's start-up, as `hatwin live` pays it for each agent: `hatwin agent --start-probe`
+ * spawned in the host's namespace the way live spawns an agent, timed from the spawn (its epoch)
+ * to its `agent.start` line (modules loaded, lab read, hypervisor and live ports open).
+ */
+async function measureAgentStart(lab: Lab, labFile: string, host: string, n: number): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const trace = join(lab.logDir, `calibrate-agent-start-${i}.ndjson`);
+    writeFileSync(trace, '');
+    const epochUs = wallUs();
+    const argv = ['ip', 'netns', 'exec', hostNs(lab, host), process.execPath, join(REPO_DIR, 'bin/hatwin.js'), 'agent',
+      '--lab', resolvePath(labFile), '--host', host, '--run', `calibrate-start-${i}`, '--epoch-us', String(epochUs), '--trace', trace, '--start-probe'];
+    const code = await new Promise<number | null>((res, rej) => {
+      const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
+      let err = '';
+      child.stderr.on('data', (b: Buffer) => { err = (err + b.toString()).slice(-2000); });
+      const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+      child.once('error', (e) => { clearTimeout(timer); rej(e); });
+      child.once('exit', (c) => {
+        clearTimeout(timer);
+        if (c !== 0) rej(new Error(`calibrate: agent start probe on ${host} exited ${c}: ${err.trim()}`));
+        else res(c);
+      });
+    });
+    const start = readFileSync(trace, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as TraceLine).find((e) => e.kind === 'agent.start');
+    if (code !== 0 || !start) throw new Error(`calibrate: the agent start probe on ${host} wrote no agent.start (${trace})`);
+    out.push(start.t / 1e6);
+  }
+  return out;
+}
+
 export async function calibrate(labFile: string, opts: { samples?: number; log?: (m: string) => void } = {}): Promise<CalibrateParams> {
   const lab = loadLab(labFile);
   const n = opts.samples ?? 5;
@@ -239,6 +275,8 @@ export async function calibrate(labFile: string, opts: { samples?: number; log?:
     log(`calibrate: message ${round(median(msg.ok))} s, timeout to a dead peer ${round(median(msg.timeout))} s`);
     const ssh = await measureSsh(lab, lab.hosts[0].name, n, spare);
     log(`calibrate: ssh fresh ${round(median(ssh.fresh))} s, kept ${round(median(ssh.kept))} s, host VIP set ${round(median(ssh.vipSet))} s, removed ${round(median(ssh.vipRemove))} s`);
+    const agentStart = await measureAgentStart(lab, labFile, lab.hosts[0].name, n);
+    log(`calibrate: agent start-up ${round(median(agentStart))} s`);
     const inject: number[] = [];
     const turns: number[] = [];
     const victim = lab.hosts[lab.hosts.length - 1].name;
@@ -291,6 +329,7 @@ export async function calibrate(labFile: string, opts: { samples?: number; log?:
       sshConnectS: measured('fresh SSH connection: connect + command - the kept connection\'s median command', ssh.fresh.map((x) => Math.max(0, x - keptMedian))),
       faultInjectS: measured(`lab fault injected (pause of ${victim})`, inject),
       liveTurnS: measured('one turn of the live loop (guests and VIP holders observed, then 250 ms)', turns),
+      agentStartS: measured(`agent start-up (spawned in ${lab.hosts[0].name}'s namespace until its programs start)`, agentStart),
     };
 
     // Power cycle -> serving (boot delay, NIC, daemons): measured on one host, used for all.
@@ -332,6 +371,7 @@ export function applyCalibration(scenarioText: string, p: CalibrateParams, file:
       guestVipSetS: empirical(d.guestVipSetS),
       ...(d.guestVipRemoveS ? { guestVipRemoveS: empirical(d.guestVipRemoveS) } : {}),
       sshConnectS: empirical(d.sshConnectS),
+      ...(d.agentStartS ? { agentStartS: empirical(d.agentStartS) } : {}),
     });
     // The loop sees a fault's time at its next turn: uniform over a turn, each measured turn at
     // four evenly spread points. The fault is recorded then; it acts after the injection call

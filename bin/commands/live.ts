@@ -45,18 +45,23 @@ export function register(program: Command): void {
     .option('--boot', 'the host has just booted: programs that run once at the start are not run again')
     .option('--metrics-port <n>', 'serve Prometheus metrics (from this agent\'s trace) on GET /metrics at this port', port)
     .option('--metrics-host <addr>', 'address of the metrics endpoint: the host\'s lab address (default) or a loopback address')
-    .action(guarded(async (o: { lab: string; host: string; scenario?: string; run: string; epochUs?: number; trace?: string; boot?: boolean; metricsPort?: number; metricsHost?: string }) => {
+    .option('--start-probe', 'start up as an agent does, with no program, record agent.start and exit (how `hatwin calibrate` times an agent\'s start-up)')
+    .action(guarded(async (o: { lab: string; host: string; scenario?: string; run: string; epochUs?: number; trace?: string; boot?: boolean; metricsPort?: number; metricsHost?: string; startProbe?: boolean }) => {
       const log = (m: string) => console.error(`[agent ${o.host}] ${m}`);
       if (o.trace !== undefined) checkOutputPath(o.trace, 'file');
       const lab = openLab(o.lab, { install: false, log });
       const fromLab = typeof lab.live?.scenario === 'string' ? resolve(dirname(lab.file), lab.live.scenario) : undefined;
       const scenarioFile = o.scenario ?? fromLab;
-      if (!scenarioFile) throw new Error('no scenario: give --scenario S.yaml (or live: { scenario: S.yaml } in the lab file)');
+      if (!scenarioFile && !o.startProbe) throw new Error('no scenario: give --scenario S.yaml (or live: { scenario: S.yaml } in the lab file)');
       const agent = await startAgent({
-        labFile: o.lab, host: o.host, scenarioFile, runId: o.run, boot: o.boot === true,
+        labFile: o.lab, host: o.host, scenarioFile: o.startProbe ? null : scenarioFile!, runId: o.run, boot: o.boot === true, startProbe: o.startProbe === true,
         epochUs: o.epochUs ?? Math.round((performance.timeOrigin + performance.now()) * 1000), traceFile: o.trace, log,
         metrics: o.metricsPort !== undefined ? { port: o.metricsPort, host: o.metricsHost } : undefined,
       });
+      if (o.startProbe) {
+        await agent.stop();
+        process.exit(0);
+      }
       await new Promise<void>((resolve) => {
         const stop = () => void agent.stop().finally(resolve);
         process.once('SIGTERM', stop);
