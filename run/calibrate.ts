@@ -3,7 +3,7 @@
 // power cycle to serving) and writes them to a params file. `hatwin conform SCENARIO --lab LAB`:
 // runs the scenario live and in sim (world parameters from that file) and compares the metrics
 // the sim's extractors read from both traces.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { toNdjson } from '../trace/ndjson.ts';
@@ -358,6 +358,37 @@ export async function calibrate(labFile: string, opts: { samples?: number; log?:
  * records it: its nominal time plus where in the live loop's turn it falls (spread evenly over
  * the measured turns).
  */
+type ScenarioDoc = Record<string, unknown> & { network?: Record<string, unknown>; faults?: Array<Record<string, unknown>> };
+
+/**
+ * What the machine running live costs whatever the lab models: each agent's start-up, and the
+ * live loop's landing of a fault (the loop sees a fault's time at its next turn: uniform over a
+ * turn, each measured turn at four evenly spread points; the fault is recorded then and acts
+ * after the injection call, faultInjectS, which the sim's fault does not wait: it matters only
+ * when a probe falls in it).
+ */
+function machineCosts(doc: ScenarioDoc, d: NonNullable<CalibrateParams['dist']>, scenarioText: string, file: string): void {
+  if (d.agentStartS) doc.network = { ...(doc.network ?? {}), agentStartS: empirical(d.agentStartS) };
+  const lags = d.liveTurnS.samples.flatMap((turn) => [0.125, 0.375, 0.625, 0.875].map((u) => u * turn));
+  const parsed = parseScenario(scenarioText, file);
+  doc.faults = (doc.faults ?? []).map((f, i) => {
+    const at = parsed.faults[i].at;
+    return typeof at === 'number' ? { ...f, at: { dist: { kind: 'empirical', values: lags.map((l) => round(at / 1e6 + l, 6)) } } } : f;
+  });
+}
+
+/**
+ * The machine's costs alone (machineCosts) for a scenario whose world timings are its own (the
+ * load balancer's: the policy's advert and checker parameters); a file without distributions
+ * leaves it as written.
+ */
+export function applyMachineCalibration(scenarioText: string, p: CalibrateParams, file: string): ReturnType<typeof parseScenario> {
+  const doc = parseYaml(scenarioText) as ScenarioDoc;
+  if (!p.dist) return parseScenario(scenarioText, file);
+  machineCosts(doc, p.dist, scenarioText, file);
+  return parseScenario(toYaml(doc), `${file} (machine calibrated)`);
+}
+
 export function applyCalibration(scenarioText: string, p: CalibrateParams, file: string): ReturnType<typeof parseScenario> {
   const doc = parseYaml(scenarioText) as Record<string, unknown> & { hosts?: Array<Record<string, unknown>>; vms?: Array<Record<string, unknown>>; network?: Record<string, unknown>; faults?: Array<Record<string, unknown>> };
   doc.network = { ...(doc.network ?? {}), examS: Math.max(p.network.examS, 1e-6), vipSetS: p.network.vipSetS };
@@ -371,17 +402,8 @@ export function applyCalibration(scenarioText: string, p: CalibrateParams, file:
       guestVipSetS: empirical(d.guestVipSetS),
       ...(d.guestVipRemoveS ? { guestVipRemoveS: empirical(d.guestVipRemoveS) } : {}),
       sshConnectS: empirical(d.sshConnectS),
-      ...(d.agentStartS ? { agentStartS: empirical(d.agentStartS) } : {}),
     });
-    // The loop sees a fault's time at its next turn: uniform over a turn, each measured turn at
-    // four evenly spread points. The fault is recorded then; it acts after the injection call
-    // (faultInjectS), which the sim's fault does not wait (it matters only when a probe falls in it).
-    const lags = d.liveTurnS.samples.flatMap((turn) => [0.125, 0.375, 0.625, 0.875].map((u) => u * turn));
-    const parsed = parseScenario(scenarioText, file);
-    doc.faults = (doc.faults ?? []).map((f, i) => {
-      const at = parsed.faults[i].at;
-      return typeof at === 'number' ? { ...f, at: { dist: { kind: 'empirical', values: lags.map((l) => round(at / 1e6 + l, 6)) } } } : f;
-    });
+    machineCosts(doc, d, scenarioText, file);
   }
   for (const h of doc.hosts ?? []) {
     const m = p.hosts[String(h.name)];
@@ -473,7 +495,7 @@ export async function conform(o: { scenarioFile: string; labFile: string; outDir
   const lab = loadLab(o.labFile);
   // lbcluster: per fault, VRRP takeover and real-server drop/re-add (run/lbconform.ts). Its times
   // are the policy's own parameters (advert_int, priorities, checker), not the lab's world: the
-  // scenario runs in sim as written, no calibration file needed.
+  // scenario runs in sim as written, plus the machine's costs when the lab was calibrated.
   const asWritten = readScenario(o.scenarioFile);
   let scenario: Scenario;
   let extra: Record<string, unknown> = {};
@@ -495,7 +517,13 @@ export async function conform(o: { scenarioFile: string; labFile: string; outDir
       return { rows, md: conformMarkdown(name, rows) };
     };
   } else if (lbPolicyOf(asWritten)) {
-    scenario = asWritten;
+    // The machine's costs (agent start-up: the checker's loop starts with its agent; a fault's
+    // landing in the live loop) when the lab has a calibration file.
+    const paramsFile = o.paramsFile ?? join(lab.logDir, '..', 'calibrate.json');
+    if (existsSync(paramsFile)) {
+      scenario = applyMachineCalibration(readFileSync(o.scenarioFile, 'utf8'), JSON.parse(readFileSync(paramsFile, 'utf8')) as CalibrateParams, o.scenarioFile);
+      extra = { params: paramsFile };
+    } else scenario = asWritten;
     compare = (live, sim, name) => {
       const rows = lbConformRows(live, sim, scenario);
       return { rows, md: lbConformMarkdown(name, rows) };

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { REPO_DIR } from '../adapters/lab/schema.ts';
-import { applyCalibration, measured, settledLike, type CalibrateParams } from '../run/calibrate.ts';
+import { applyCalibration, applyMachineCalibration, measured, settledLike, type CalibrateParams } from '../run/calibrate.ts';
 import { buildSimulation, parseScenario } from '../run/sim.ts';
 import { disconnections, recoveries, type TraceLine } from '../trace/metrics.ts';
 import type { Scenario } from '../sim/scenario/schema.ts';
@@ -140,6 +140,24 @@ describe('applyCalibration: the measured samples as the scenario\'s distribution
     expect(at.dist.values).toEqual(want);
     const f = of(simulate(s), 'fault', 'FTP')[0];
     expect(want.map((x) => Math.round(x * 1e6))).toContain(f.t);
+  });
+
+  it('a load-balancer scenario gets the machine\'s costs only: its directors\' checkers start after the agent\'s start-up, faults land in the loop\'s turn, the policy\'s and world\'s own times stay as written', () => {
+    const lbText = readFileSync(join(REPO_DIR, 'experiments/scenarios/live-lb-faults.yaml'), 'utf8');
+    const asWritten = parseScenario(lbText, 'live-lb-faults');
+    const s = applyMachineCalibration(lbText, params(), 'live-lb-faults');
+    expect(s.network.agentStartS).toEqual({ kind: 'empirical', values: [1.2, 2.4] });
+    expect({ ...s.network, agentStartS: undefined }).toEqual({ ...asWritten.network, agentStartS: undefined });
+    expect(s.hosts).toEqual(asWritten.hosts);
+    expect(s.policies).toEqual(asWritten.policies);
+    expect((s.faults[0].at as { dist: { values: number[] } }).dist.values).toEqual([10.05, 10.15, 10.25, 10.35, 10.1, 10.3, 10.5, 10.7]);
+    // The checker's first try waits for its director's agent: 1.2 or 2.4 s, never at 0.
+    const firstTries = of(simulate(s), 'lb.try').filter((e) => e.t < 5e6).map((e) => (e.data as { startUs: number }).startUs);
+    expect(firstTries.length).toBeGreaterThan(0);
+    expect(Math.min(...firstTries)).toBeGreaterThanOrEqual(1_200_000);
+    const p = params();
+    delete p.dist;
+    expect(applyMachineCalibration(lbText, p, 'live-lb-faults')).toEqual(asWritten);
   });
 
   it('a file written before the distributions were measured calibrates the steps only (faults at their times)', () => {
