@@ -58,6 +58,15 @@ export function measured(what: string, samples: number[]): Measured {
 /** The sim's distribution of a measured quantity: its samples, each equally likely. */
 export const empirical = (m: Measured): { kind: 'empirical'; values: number[] } => ({ kind: 'empirical', values: m.samples });
 
+/** A calibration of the machine's costs only (`hatwin calibrate --machine`). */
+export interface MachineCalibration {
+  lab: string;
+  measuredAt: string;
+  samples: number;
+  machineOnly: true;
+  dist: { faultInjectS: Measured; liveTurnS: Measured; agentStartS: Measured };
+}
+
 export interface CalibrateParams {
   lab: string;
   measuredAt: string;
@@ -231,6 +240,45 @@ async function measureAgentStart(lab: Lab, labFile: string, host: string, n: num
   return out;
 }
 
+/** What the machine costs whatever the lab models (MachineCalibration.dist). */
+async function measureMachine(lab: Lab, labFile: string, hv: LabHypervisor, drivers: Map<string, IdempotentGuestVipDriver>, n: number): Promise<MachineCalibration['dist']> {
+  const agentStart = await measureAgentStart(lab, labFile, lab.hosts[0].name, n);
+  const inject: number[] = [];
+  const turns: number[] = [];
+  const victim = lab.hosts[lab.hosts.length - 1].name;
+  for (let i = 0; i < n; i++) {
+    inject.push(await timed(() => labFault(lab, victim, 'pause')));
+    await labFault(lab, victim, 'heal');
+    turns.push(await timed(async () => {
+      await hv.list();
+      await observeHolders(lab, hv, drivers);
+    }) + 0.25);
+  }
+  return {
+    faultInjectS: measured(`lab fault injected (pause of ${victim})`, inject),
+    liveTurnS: measured('one turn of the live loop (guests and VIP holders observed, then 250 ms)', turns),
+    agentStartS: measured(`agent start-up (spawned in ${lab.hosts[0].name}'s namespace until its programs start)`, agentStart),
+  };
+}
+
+/**
+ * `hatwin calibrate LAB --machine`: only what the machine costs whatever the lab models (agent
+ * start-up, the live loop's turn, a fault's injection), for labs whose scenarios carry their own
+ * world timings (the load balancer's); conform applies it with applyMachineCalibration.
+ */
+export async function calibrateMachine(labFile: string, opts: { samples?: number; log?: (m: string) => void } = {}): Promise<MachineCalibration> {
+  const lab = loadLab(labFile);
+  const n = opts.samples ?? 5;
+  const hv = await LabHypervisor.open(lab);
+  try {
+    const dist = await measureMachine(lab, labFile, hv, new Map(), n);
+    opts.log?.(`calibrate: agent start-up ${dist.agentStartS.median} s, live loop turn ${dist.liveTurnS.median} s`);
+    return { lab: lab.name, measuredAt: new Date().toISOString(), samples: n, machineOnly: true, dist };
+  } finally {
+    await hv.close().catch(() => undefined);
+  }
+}
+
 export async function calibrate(labFile: string, opts: { samples?: number; log?: (m: string) => void } = {}): Promise<CalibrateParams> {
   const lab = loadLab(labFile);
   const n = opts.samples ?? 5;
@@ -275,19 +323,8 @@ export async function calibrate(labFile: string, opts: { samples?: number; log?:
     log(`calibrate: message ${round(median(msg.ok))} s, timeout to a dead peer ${round(median(msg.timeout))} s`);
     const ssh = await measureSsh(lab, lab.hosts[0].name, n, spare);
     log(`calibrate: ssh fresh ${round(median(ssh.fresh))} s, kept ${round(median(ssh.kept))} s, host VIP set ${round(median(ssh.vipSet))} s, removed ${round(median(ssh.vipRemove))} s`);
-    const agentStart = await measureAgentStart(lab, labFile, lab.hosts[0].name, n);
-    log(`calibrate: agent start-up ${round(median(agentStart))} s`);
-    const inject: number[] = [];
-    const turns: number[] = [];
-    const victim = lab.hosts[lab.hosts.length - 1].name;
-    for (let i = 0; i < n; i++) {
-      inject.push(await timed(() => labFault(lab, victim, 'pause')));
-      await labFault(lab, victim, 'heal');
-      turns.push(await timed(async () => {
-        await hv.list();
-        await observeHolders(lab, hv, drivers);
-      }) + 0.25);
-    }
+    const machine = await measureMachine(lab, labFile, hv, drivers, n);
+    log(`calibrate: agent start-up ${machine.agentStartS.median} s, live loop turn ${machine.liveTurnS.median} s`);
 
     // Guest resume -> serving; guest-agent round trips and a VIP set in the guest.
     const guestVip: number[] = [];
@@ -327,9 +364,7 @@ export async function calibrate(labFile: string, opts: { samples?: number; log?:
       hostVipRemoveS: measured(`VIP removed from host ${lab.hosts[0].name} over a kept SSH connection`, ssh.vipRemove),
       sshCommandS: measured('command over a kept SSH connection', ssh.kept),
       sshConnectS: measured('fresh SSH connection: connect + command - the kept connection\'s median command', ssh.fresh.map((x) => Math.max(0, x - keptMedian))),
-      faultInjectS: measured(`lab fault injected (pause of ${victim})`, inject),
-      liveTurnS: measured('one turn of the live loop (guests and VIP holders observed, then 250 ms)', turns),
-      agentStartS: measured(`agent start-up (spawned in ${lab.hosts[0].name}'s namespace until its programs start)`, agentStart),
+      ...machine,
     };
 
     // Power cycle -> serving (boot delay, NIC, daemons): measured on one host, used for all.
@@ -367,7 +402,7 @@ type ScenarioDoc = Record<string, unknown> & { network?: Record<string, unknown>
  * after the injection call, faultInjectS, which the sim's fault does not wait: it matters only
  * when a probe falls in it).
  */
-function machineCosts(doc: ScenarioDoc, d: NonNullable<CalibrateParams['dist']>, scenarioText: string, file: string): void {
+function machineCosts(doc: ScenarioDoc, d: Pick<MachineCalibration['dist'], 'liveTurnS'> & { agentStartS?: Measured }, scenarioText: string, file: string): void {
   if (d.agentStartS) doc.network = { ...(doc.network ?? {}), agentStartS: empirical(d.agentStartS) };
   const lags = d.liveTurnS.samples.flatMap((turn) => [0.125, 0.375, 0.625, 0.875].map((u) => u * turn));
   const parsed = parseScenario(scenarioText, file);
@@ -382,7 +417,7 @@ function machineCosts(doc: ScenarioDoc, d: NonNullable<CalibrateParams['dist']>,
  * load balancer's: the policy's advert and checker parameters); a file without distributions
  * leaves it as written.
  */
-export function applyMachineCalibration(scenarioText: string, p: CalibrateParams, file: string): ReturnType<typeof parseScenario> {
+export function applyMachineCalibration(scenarioText: string, p: Pick<CalibrateParams, 'dist'> | MachineCalibration, file: string): ReturnType<typeof parseScenario> {
   const doc = parseYaml(scenarioText) as ScenarioDoc;
   if (!p.dist) return parseScenario(scenarioText, file);
   machineCosts(doc, p.dist, scenarioText, file);
@@ -521,7 +556,7 @@ export async function conform(o: { scenarioFile: string; labFile: string; outDir
     // landing in the live loop) when the lab has a calibration file.
     const paramsFile = o.paramsFile ?? join(lab.logDir, '..', 'calibrate.json');
     if (existsSync(paramsFile)) {
-      scenario = applyMachineCalibration(readFileSync(o.scenarioFile, 'utf8'), JSON.parse(readFileSync(paramsFile, 'utf8')) as CalibrateParams, o.scenarioFile);
+      scenario = applyMachineCalibration(readFileSync(o.scenarioFile, 'utf8'), JSON.parse(readFileSync(paramsFile, 'utf8')) as CalibrateParams | MachineCalibration, o.scenarioFile);
       extra = { params: paramsFile };
     } else scenario = asWritten;
     compare = (live, sim, name) => {
@@ -536,6 +571,7 @@ export async function conform(o: { scenarioFile: string; labFile: string; outDir
     } catch {
       throw new Error(`no calibration at ${paramsFile}: run \`hatwin calibrate ${o.labFile}\` first (or give --params)`);
     }
+    if ((params as unknown as MachineCalibration).machineOnly) throw new Error(`${paramsFile} calibrates the machine only (hatwin calibrate --machine): ${o.scenarioFile} needs the lab's world too: run \`hatwin calibrate ${o.labFile}\``);
     scenario = applyCalibration(readFileSync(o.scenarioFile, 'utf8'), params, o.scenarioFile);
     extra = { params: paramsFile };
     compare = (live, sim, name) => {

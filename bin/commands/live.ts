@@ -5,7 +5,7 @@ import { InvalidArgumentError } from 'commander';
 import { dirname, join, resolve } from 'node:path';
 import { startAgent } from '../../run/agent.ts';
 import { runLive } from '../../run/live.ts';
-import { calibrate, conform } from '../../run/calibrate.ts';
+import { calibrate, calibrateMachine, conform } from '../../run/calibrate.ts';
 import { conformReport, repeatConform, repeatMarkdown } from '../../experiments/conform.ts';
 import { writeReport } from '../../experiments/report.ts';
 import { readFileSync } from 'node:fs';
@@ -97,11 +97,12 @@ export function register(program: Command): void {
     .argument('<lab>', 'lab file (the lab must be up)')
     .option('--out <file>', 'params file (default: out/lab/NAME/calibrate.json)')
     .option('--samples <n>', 'samples per probe', (v) => Number(v), 5)
-    .action(guarded(async (labFile: string, o: { out?: string; samples: number }) => {
+    .option('--machine', 'only what the machine costs whatever the lab models (agent start-up, the live loop\'s turn, fault injection): for labs whose scenarios carry their own timings (lb-mini)')
+    .action(guarded(async (labFile: string, o: { out?: string; samples: number; machine?: boolean }) => {
       const lab = openLab(labFile, { install: true });
       const out = o.out ?? join(lab.logDir, '..', 'calibrate.json');
       checkOutputPath(out, 'file');
-      const p = await calibrate(labFile, { samples: o.samples, log: say });
+      const p = o.machine ? await calibrateMachine(labFile, { samples: o.samples, log: say }) : await calibrate(labFile, { samples: o.samples, log: say });
       writeAtomic(out, `${JSON.stringify(p, null, 2)}\n`);
       console.log(JSON.stringify(p, null, 2));
       say(`wrote ${out}`);
