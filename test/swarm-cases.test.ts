@@ -66,6 +66,7 @@ const PAPER: Record<string, readonly SwarmKey[]> = {
   'msbs-crashed-vm-recreated-without-vip': ['L1'],
   'msbs-access-stopped-member-crash-never-restarted': ['L1'],
   'msbs-manager-restart-mid-move-claim-held': ['L1'],
+  'msbs-restart-reconcile-suspends-spare-holding-vip': ['L1'],
   'lbcluster-resumed-director-writes-stale-pool': ['L1', 'S5'],
   'lbcluster-paused-during-garp-master-without-vip': ['L1'],
 };

@@ -410,7 +410,14 @@ function* reconcile(c: PssConfig, l: Layout, conditions: Record<string, Conditio
     }
   }
   for (const g of t.groups) {
-    if (l.spares[g.spare] === undefined && running.has(g.spare)) yield* attempt(`suspend ${g.spare}`, () => call('hypervisor', 'suspend', g.spare));
+    if (l.spares[g.spare] === undefined && running.has(g.spare)) {
+      // Not a spare that still holds a VIP (its move could not be made: the new holder is
+      // separated or not running): suspended, it would take the VIP out of service with it.
+      let holding = '';
+      for (const m of g.members) if ((yield* call('network', 'vipHolders', m.vip)).includes(g.spare)) holding = m.vip;
+      if (holding !== '') failures.push(`suspend ${g.spare}: it still holds ${holding}`);
+      else yield* attempt(`suspend ${g.spare}`, () => call('hypervisor', 'suspend', g.spare));
+    }
   }
   yield* trace('pss.reconciled', c.manager, { conditions, ...(failures.length ? { failures } : {}) });
   return failures.length === 0;
