@@ -67,6 +67,7 @@ const PAPER: Record<string, readonly SwarmKey[]> = {
   'msbs-access-stopped-member-crash-never-restarted': ['L1'],
   'msbs-manager-restart-mid-move-claim-held': ['L1'],
   'msbs-restart-reconcile-suspends-spare-holding-vip': ['L1'],
+  'msbs-backup-migrated-beside-target-over-capacity': ['S4'],
   'lbcluster-resumed-director-writes-stale-pool': ['L1', 'S5'],
   'lbcluster-paused-during-garp-master-without-vip': ['L1'],
 };

@@ -206,6 +206,15 @@ export function* dbss(first: DbssConfig): Process<void> {
         // Fig. 7(b), A5: the backup moves to the real server by live migration (off the
         // management server) and this DBSS manages it from now on, as DBSS(backup).
         try {
+          // Hardened: the target it replaces goes first when it is still on the real server (restarted
+          // but out of reach, a one-way partition): the two would not fit there together.
+          if (c.safety !== 'paper') {
+            const st = (yield* call('hypervisor', 'list')).find((v) => v.name === c.target);
+            if (st !== undefined && st.host === c.realServer && st.state !== 'crashed' && st.state !== 'stopped' && st.state !== 'defined') {
+              yield* trace('msbs.background', c.target, { manager: c.manager, step: 'destroy before the backup moves in' });
+              yield* call('hypervisor', 'destroy', c.target);
+            }
+          }
           yield* call('hypervisor', 'migrate', holder, c.realServer);
           yield* toSif(c.manager, 'migrated', { backup: holder, realServer: c.realServer });
           yield* trace('msbs.migrated', holder, { manager: c.manager, from: c.manager, to: c.realServer, replaces: c.target });
