@@ -40,15 +40,23 @@ interface Waiter {
 
 const CANCEL = Symbol('cancel');
 
+// A process's state that a timer wake-up reads and writes (its scheduler token, wait sequence,
+// status and `once` mark) lives in the runtime's slot arrays, not in its Proc: with 1e5 sleeping
+// processes each wake-up touches memory at random, and each distinct object it touches costs a
+// cache and TLB miss. A sleep's wake-up then touches the dense slot arrays, the generator and its
+// register file, and no Proc (see docs/scale.md, section 1).
+
+/** Slot state: the status in the low bits, ONCE when the pending effect came from a helper's shared iterator. */
+const READY = 0;
+const BLOCKED = 1;
+const RUNNING = 2;
+const STATUS = 3;
+/** The pending effect came from a helper's shared iterator: resume with RESUME (effects.ts). */
+const ONCE = 4;
+
 class Proc {
-  // The fields a timer wake-up touches come first (one cache line with 1e5 processes around).
-  /** The scheduler token of the pending sleep, or -1. */
-  timer = -1;
-  status: 'ready' | 'blocked' | 'running' | 'done' = 'ready';
-  /** Increments at every block; a wake carrying an older number is stale and ignored. */
-  waitSeq = 0;
-  /** The pending effect came from a helper's shared iterator: resume with RESUME (effects.ts). */
-  once = false;
+  /** Index of this process's hot state in the runtime's slot arrays; -1 once it has finished. */
+  slot = -1;
   readonly gen: Process<unknown>;
   readonly pid: number;
   readonly agent: string;
@@ -160,22 +168,33 @@ export class Runtime {
   private parked: Array<[Proc, unknown, boolean, number]> = [];
   /** Called when an agent is paused (a quiet load sampler hands its naive state over to the kernel). */
   private readonly pauseHooks = new Map<string, Set<() => void>>();
-  private current: Proc | null = null;
-  /** Processes by pid (a dense array: the timer path looks them up on every wake-up). */
-  private readonly byPid: Array<Proc | undefined> = [];
-  private readonly onTimer = (pid: number): void => {
-    const p = this.byPid[pid];
-    if (p === undefined) return;
-    p.timer = -1;
-    if (this.draining || (this.pausedAgents.size > 0 && this.pausedAgents.has(p.agent))) {
-      this.enqueue(p, undefined, false, p.waitSeq);
+  /** Slot of the process whose generator is running, or -1. */
+  private currentSlot = -1;
+  // Live processes' hot state by slot (struct of arrays; a finished process's slot is reused).
+  private slotCap = 0;
+  private slotCount = 0;
+  private readonly freeSlots: number[] = [];
+  private readonly slotGen: Array<Process<unknown> | undefined> = [];
+  private readonly slotProc: Array<Proc | undefined> = [];
+  /** The scheduler token of the pending sleep, or -1. */
+  private slotTimer = new Float64Array(0);
+  /** Increments at every block; a wake carrying an older number is stale and ignored. */
+  private slotSeq = new Int32Array(0);
+  /** Status | ONCE. */
+  private slotState = new Uint8Array(0);
+  /** A `sleep` ends: the kernel's argument is the process's slot. */
+  private readonly onTimer = (s: number): void => {
+    if (this.slotGen[s] === undefined) return;
+    this.slotTimer[s] = -1;
+    if (this.draining || (this.pausedAgents.size > 0 && this.pausedAgents.has(this.slotProc[s]!.agent))) {
+      this.enqueue(this.slotProc[s]!, undefined, false, this.slotSeq[s]);
       this.drain();
       return;
     }
     // Fast path: run the woken process at once, then whatever it made ready.
     this.draining = true;
     try {
-      this.step(p, undefined, false);
+      this.step(s, undefined, false);
     } finally {
       this.draining = false;
     }
@@ -296,10 +315,43 @@ export class Runtime {
     const mine = this.procsOf.get(agent);
     if (mine) mine.add(p);
     else this.procsOf.set(agent, new Set([p]));
-    this.byPid[pid] = p;
+    const s = this.takeSlot();
+    p.slot = s;
+    this.slotGen[s] = body;
+    this.slotProc[s] = p;
+    this.slotTimer[s] = -1;
+    this.slotSeq[s] = 0;
+    this.slotState[s] = READY;
     if (parent !== null) (parent.children ??= new Set()).add(p);
-    this.enqueue(p, undefined, false, p.waitSeq);
+    this.enqueue(p, undefined, false, 0);
     return p;
+  }
+
+  private takeSlot(): number {
+    if (this.freeSlots.length > 0) return this.freeSlots.pop()!;
+    if (this.slotCount === this.slotCap) {
+      const cap = Math.max(64, 2 * this.slotCap);
+      const timer = new Float64Array(cap);
+      timer.set(this.slotTimer);
+      this.slotTimer = timer;
+      const seq = new Int32Array(cap);
+      seq.set(this.slotSeq);
+      this.slotSeq = seq;
+      const state = new Uint8Array(cap);
+      state.set(this.slotState);
+      this.slotState = state;
+      this.slotCap = cap;
+    }
+    return this.slotCount++;
+  }
+
+  private freeSlot(p: Proc): void {
+    const s = p.slot;
+    p.slot = -1;
+    this.slotGen[s] = undefined;
+    this.slotProc[s] = undefined;
+    this.slotTimer[s] = -1;
+    this.freeSlots.push(s);
   }
 
   private enqueue(p: Proc, value: unknown, isError: boolean, seq: number): void {
@@ -321,12 +373,12 @@ export class Runtime {
         const e = this.readyErr[i];
         const s = this.readySeq[i];
         this.readyVal[i] = undefined;
-        if (p.status === 'done' || s !== p.waitSeq) continue;
+        if (p.slot < 0 || s !== this.slotSeq[p.slot]) continue;
         if (this.pausedAgents.size > 0 && this.pausedAgents.has(p.agent) && v !== CANCEL) {
           this.parked.push([p, v, e, s]);
           continue;
         }
-        this.step(p, v, e);
+        this.step(p.slot, v, e);
       }
     } finally {
       // Reset by index, keeping the arrays' storage (setting length = 0 would free it).
@@ -337,43 +389,51 @@ export class Runtime {
   }
 
   private wakeFor(p: Proc): Wake {
-    const seq = p.waitSeq;
+    const seq = this.slotSeq[p.slot];
     return (value, isError) => {
-      if (p.status !== 'blocked' || p.waitSeq !== seq) return;
+      const s = p.slot;
+      if (s < 0 || (this.slotState[s] & STATUS) !== BLOCKED || this.slotSeq[s] !== seq) return;
       p.waiter = null;
       this.enqueue(p, value, isError, seq);
       this.drain();
     };
   }
 
-  private step(p: Proc, value: unknown, isError: boolean): void {
+  /**
+   * Runs the process in slot `s` until it blocks or ends. A `sleep` (the common effect) touches
+   * only the slot arrays and the generator; the Proc is read for the other effects.
+   */
+  private step(s: number, value: unknown, isError: boolean): void {
     let v = value;
     let err = isError;
     const sched = this.sched;
-    p.status = 'running';
+    const gen = this.slotGen[s]!;
+    let once = (this.slotState[s] & ONCE) !== 0;
+    this.slotState[s] = RUNNING;
     for (;;) {
       let r: IteratorResult<Effect, unknown>;
-      this.current = p;
+      this.currentSlot = s;
       try {
-        if (v === CANCEL) r = p.gen.return(undefined);
-        else if (err) r = p.gen.throw(v);
-        else if (p.once) {
+        if (v === CANCEL) r = gen.return(undefined);
+        else if (err) r = gen.throw(v);
+        else if (once) {
           RESUME.value = v;
-          r = p.gen.next(RESUME);
-        } else r = p.gen.next(v);
+          r = gen.next(RESUME);
+        } else r = gen.next(v);
       } catch (e) {
-        this.current = null;
-        this.finish(p, { status: 'failed', error: e });
+        this.currentSlot = -1;
+        this.finish(this.slotProc[s]!, { status: 'failed', error: e });
         return;
       }
-      this.current = null;
+      this.currentSlot = -1;
       if (r.done) {
+        const p = this.slotProc[s]!;
         this.finish(p, p.cancelling ? { status: 'cancelled' } : { status: 'done', value: r.value });
         return;
       }
       const eff = r.value;
-      p.once = (eff as { once?: boolean }).once === true;
-      if (this.onEffect !== undefined) this.onEffect(p.pid, detachEffect(eff), sched.nowUs());
+      once = (eff as { once?: boolean }).once === true;
+      if (this.onEffect !== undefined) this.onEffect(this.slotProc[s]!.pid, detachEffect(eff), sched.nowUs());
       err = false;
       switch (eff.kind) {
         case 'sleep': {
@@ -382,31 +442,33 @@ export class Runtime {
             err = true;
             continue;
           }
-          p.status = 'blocked';
-          p.waitSeq++;
-          p.timer = sched.at(sched.nowUs() + eff.us, this.onTimer, p.pid);
+          this.slotState[s] = once ? BLOCKED | ONCE : BLOCKED;
+          this.slotSeq[s]++;
+          this.slotTimer[s] = sched.at(sched.nowUs() + eff.us, this.onTimer, s);
           return;
         }
         case 'now':
           v = sched.nowUs();
           continue;
         case 'self':
-          v = p.pid;
+          v = this.slotProc[s]!.pid;
           continue;
         case 'trace':
           this.opts.trace?.emit({ t: sched.nowUs(), ...eff.record });
           v = undefined;
           continue;
-        case 'spawn':
+        case 'spawn': {
+          const p = this.slotProc[s]!;
           v = this.newProc(eff.name, eff.body, eff.agent ?? p.agent, p).pid;
           continue;
+        }
         case 'send':
           this.put(eff.to, eff.msg);
           v = undefined;
           continue;
         case 'cancel': {
           const pid = eff.pid;
-          if (pid === p.pid) {
+          if (pid === this.slotProc[s]!.pid) {
             v = new Error('a process cannot cancel itself: return instead');
             err = true;
             continue;
@@ -416,8 +478,9 @@ export class Runtime {
           continue;
         }
         default: {
-          p.status = 'blocked';
-          p.waitSeq++;
+          const p = this.slotProc[s]!;
+          this.slotState[s] = once ? BLOCKED | ONCE : BLOCKED;
+          this.slotSeq[s]++;
           p.waiter = this.block(p, eff, this.wakeFor(p));
           return;
         }
@@ -611,25 +674,25 @@ export class Runtime {
   private cancelProc(pid: number): void {
     const p = this.procs.get(pid);
     if (!p || p.cancelling) return;
-    if (p === this.current) throw new Error('a process cannot cancel itself');
+    if (p.slot === this.currentSlot) throw new Error('a process cannot cancel itself');
     p.cancelling = true;
     if (p.children !== null) for (const c of [...p.children].sort((a, b) => a.pid - b.pid)) this.cancelProc(c.pid);
-    if (p.timer >= 0) {
-      this.sched.cancel(p.timer);
-      p.timer = -1;
+    const s = p.slot;
+    if (this.slotTimer[s] >= 0) {
+      this.sched.cancel(this.slotTimer[s]);
+      this.slotTimer[s] = -1;
     }
     p.waiter?.withdraw();
     p.waiter = null;
-    p.waitSeq++;
-    p.status = 'ready';
-    this.enqueue(p, CANCEL, false, p.waitSeq);
+    this.slotSeq[s]++;
+    this.slotState[s] = READY;
+    this.enqueue(p, CANCEL, false, this.slotSeq[s]);
   }
 
   private finish(p: Proc, result: JoinResult<unknown>): void {
-    p.status = 'done';
+    this.freeSlot(p);
     this.procs.delete(p.pid);
     this.procsOf.get(p.agent)?.delete(p);
-    this.byPid[p.pid] = undefined;
     p.parent?.children?.delete(p);
     this.results.set(p.pid, result);
     const joiners = p.joiners;
