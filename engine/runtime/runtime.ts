@@ -53,6 +53,11 @@ const RUNNING = 2;
 const STATUS = 3;
 /** The pending effect came from a helper's shared iterator: resume with RESUME (effects.ts). */
 const ONCE = 4;
+/** Fields of a slot's record in Runtime.slotHot. */
+const HOT = 4;
+const TIMER = 0;
+const SEQ = 1;
+const STATE = 2;
 
 class Proc {
   /** Index of this process's hot state in the runtime's slot arrays; -1 once it has finished. */
@@ -176,18 +181,18 @@ export class Runtime {
   private readonly freeSlots: number[] = [];
   private readonly slotGen: Array<Process<unknown> | undefined> = [];
   private readonly slotProc: Array<Proc | undefined> = [];
-  /** The scheduler token of the pending sleep, or -1. */
-  private slotTimer = new Float64Array(0);
-  /** Increments at every block; a wake carrying an older number is stale and ignored. */
-  private slotSeq = new Int32Array(0);
-  /** Status | ONCE. */
-  private slotState = new Uint8Array(0);
+  /**
+   * Per slot s, at HOT * s: TIMER the scheduler token of the pending sleep or -1; SEQ the wait
+   * sequence (increments at every block; a wake carrying an older number is stale and ignored);
+   * STATE the status | ONCE. One aligned 32-byte record: a wake-up reads one cache line.
+   */
+  private slotHot = new Float64Array(0);
   /** A `sleep` ends: the kernel's argument is the process's slot. */
   private readonly onTimer = (s: number): void => {
     if (this.slotGen[s] === undefined) return;
-    this.slotTimer[s] = -1;
+    this.slotHot[HOT * s + TIMER] = -1;
     if (this.draining || (this.pausedAgents.size > 0 && this.pausedAgents.has(this.slotProc[s]!.agent))) {
-      this.enqueue(this.slotProc[s]!, undefined, false, this.slotSeq[s]);
+      this.enqueue(this.slotProc[s]!, undefined, false, this.slotHot[HOT * s + SEQ]);
       this.drain();
       return;
     }
@@ -319,9 +324,9 @@ export class Runtime {
     p.slot = s;
     this.slotGen[s] = body;
     this.slotProc[s] = p;
-    this.slotTimer[s] = -1;
-    this.slotSeq[s] = 0;
-    this.slotState[s] = READY;
+    this.slotHot[HOT * s + TIMER] = -1;
+    this.slotHot[HOT * s + SEQ] = 0;
+    this.slotHot[HOT * s + STATE] = READY;
     if (parent !== null) (parent.children ??= new Set()).add(p);
     this.enqueue(p, undefined, false, 0);
     return p;
@@ -331,15 +336,9 @@ export class Runtime {
     if (this.freeSlots.length > 0) return this.freeSlots.pop()!;
     if (this.slotCount === this.slotCap) {
       const cap = Math.max(64, 2 * this.slotCap);
-      const timer = new Float64Array(cap);
-      timer.set(this.slotTimer);
-      this.slotTimer = timer;
-      const seq = new Int32Array(cap);
-      seq.set(this.slotSeq);
-      this.slotSeq = seq;
-      const state = new Uint8Array(cap);
-      state.set(this.slotState);
-      this.slotState = state;
+      const hot = new Float64Array(HOT * cap);
+      hot.set(this.slotHot);
+      this.slotHot = hot;
       this.slotCap = cap;
     }
     return this.slotCount++;
@@ -350,7 +349,7 @@ export class Runtime {
     p.slot = -1;
     this.slotGen[s] = undefined;
     this.slotProc[s] = undefined;
-    this.slotTimer[s] = -1;
+    this.slotHot[HOT * s + TIMER] = -1;
     this.freeSlots.push(s);
   }
 
@@ -373,7 +372,7 @@ export class Runtime {
         const e = this.readyErr[i];
         const s = this.readySeq[i];
         this.readyVal[i] = undefined;
-        if (p.slot < 0 || s !== this.slotSeq[p.slot]) continue;
+        if (p.slot < 0 || s !== this.slotHot[HOT * p.slot + SEQ]) continue;
         if (this.pausedAgents.size > 0 && this.pausedAgents.has(p.agent) && v !== CANCEL) {
           this.parked.push([p, v, e, s]);
           continue;
@@ -389,10 +388,10 @@ export class Runtime {
   }
 
   private wakeFor(p: Proc): Wake {
-    const seq = this.slotSeq[p.slot];
+    const seq = this.slotHot[HOT * p.slot + SEQ];
     return (value, isError) => {
       const s = p.slot;
-      if (s < 0 || (this.slotState[s] & STATUS) !== BLOCKED || this.slotSeq[s] !== seq) return;
+      if (s < 0 || (this.slotHot[HOT * s + STATE] & STATUS) !== BLOCKED || this.slotHot[HOT * s + SEQ] !== seq) return;
       p.waiter = null;
       this.enqueue(p, value, isError, seq);
       this.drain();
@@ -408,8 +407,8 @@ export class Runtime {
     let err = isError;
     const sched = this.sched;
     const gen = this.slotGen[s]!;
-    let once = (this.slotState[s] & ONCE) !== 0;
-    this.slotState[s] = RUNNING;
+    let once = (this.slotHot[HOT * s + STATE] & ONCE) !== 0;
+    this.slotHot[HOT * s + STATE] = RUNNING;
     for (;;) {
       let r: IteratorResult<Effect, unknown>;
       this.currentSlot = s;
@@ -442,9 +441,9 @@ export class Runtime {
             err = true;
             continue;
           }
-          this.slotState[s] = once ? BLOCKED | ONCE : BLOCKED;
-          this.slotSeq[s]++;
-          this.slotTimer[s] = sched.at(sched.nowUs() + eff.us, this.onTimer, s);
+          this.slotHot[HOT * s + STATE] = once ? BLOCKED | ONCE : BLOCKED;
+          this.slotHot[HOT * s + SEQ]++;
+          this.slotHot[HOT * s + TIMER] = sched.at(sched.nowUs() + eff.us, this.onTimer, s);
           return;
         }
         case 'now':
@@ -479,8 +478,8 @@ export class Runtime {
         }
         default: {
           const p = this.slotProc[s]!;
-          this.slotState[s] = once ? BLOCKED | ONCE : BLOCKED;
-          this.slotSeq[s]++;
+          this.slotHot[HOT * s + STATE] = once ? BLOCKED | ONCE : BLOCKED;
+          this.slotHot[HOT * s + SEQ]++;
           p.waiter = this.block(p, eff, this.wakeFor(p));
           return;
         }
@@ -678,15 +677,15 @@ export class Runtime {
     p.cancelling = true;
     if (p.children !== null) for (const c of [...p.children].sort((a, b) => a.pid - b.pid)) this.cancelProc(c.pid);
     const s = p.slot;
-    if (this.slotTimer[s] >= 0) {
-      this.sched.cancel(this.slotTimer[s]);
-      this.slotTimer[s] = -1;
+    if (this.slotHot[HOT * s + TIMER] >= 0) {
+      this.sched.cancel(this.slotHot[HOT * s + TIMER]);
+      this.slotHot[HOT * s + TIMER] = -1;
     }
     p.waiter?.withdraw();
     p.waiter = null;
-    this.slotSeq[s]++;
-    this.slotState[s] = READY;
-    this.enqueue(p, CANCEL, false, this.slotSeq[s]);
+    this.slotHot[HOT * s + SEQ]++;
+    this.slotHot[HOT * s + STATE] = READY;
+    this.enqueue(p, CANCEL, false, this.slotHot[HOT * s + SEQ]);
   }
 
   private finish(p: Proc, result: JoinResult<unknown>): void {
