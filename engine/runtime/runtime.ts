@@ -187,8 +187,13 @@ export class Runtime {
    * STATE the status | ONCE. One aligned 32-byte record: a wake-up reads one cache line.
    */
   private slotHot = new Float64Array(0);
-  /** A `sleep` ends: the kernel's argument is the process's slot. */
-  private readonly onTimer = (s: number): void => {
+  /**
+   * A `sleep` ends. The kernel's argument is 2 * slot + 1 if the sleep came from a helper's shared
+   * iterator (ONCE), else 2 * slot: the fast path below only writes the slot's record before the
+   * generator runs, so its cache miss overlaps the generator's instead of stalling before it.
+   */
+  private readonly onTimer = (arg: number): void => {
+    const s = arg >> 1;
     if (this.slotGen[s] === undefined) return;
     this.slotHot[HOT * s + TIMER] = -1;
     if (this.draining || (this.pausedAgents.size > 0 && this.pausedAgents.has(this.slotProc[s]!.agent))) {
@@ -199,7 +204,7 @@ export class Runtime {
     // Fast path: run the woken process at once, then whatever it made ready.
     this.draining = true;
     try {
-      this.step(s, undefined, false);
+      this.step(s, undefined, false, (arg & 1) !== 0);
     } finally {
       this.draining = false;
     }
@@ -377,7 +382,7 @@ export class Runtime {
           this.parked.push([p, v, e, s]);
           continue;
         }
-        this.step(p.slot, v, e);
+        this.step(p.slot, v, e, (this.slotHot[HOT * p.slot + STATE] & ONCE) !== 0);
       }
     } finally {
       // Reset by index, keeping the arrays' storage (setting length = 0 would free it).
@@ -402,12 +407,12 @@ export class Runtime {
    * Runs the process in slot `s` until it blocks or ends. A `sleep` (the common effect) touches
    * only the slot arrays and the generator; the Proc is read for the other effects.
    */
-  private step(s: number, value: unknown, isError: boolean): void {
+  private step(s: number, value: unknown, isError: boolean, resumeOnce: boolean): void {
     let v = value;
     let err = isError;
     const sched = this.sched;
     const gen = this.slotGen[s]!;
-    let once = (this.slotHot[HOT * s + STATE] & ONCE) !== 0;
+    let once = resumeOnce;
     this.slotHot[HOT * s + STATE] = RUNNING;
     for (;;) {
       let r: IteratorResult<Effect, unknown>;
@@ -443,7 +448,7 @@ export class Runtime {
           }
           this.slotHot[HOT * s + STATE] = once ? BLOCKED | ONCE : BLOCKED;
           this.slotHot[HOT * s + SEQ]++;
-          this.slotHot[HOT * s + TIMER] = sched.at(sched.nowUs() + eff.us, this.onTimer, s);
+          this.slotHot[HOT * s + TIMER] = sched.at(sched.nowUs() + eff.us, this.onTimer, once ? 2 * s + 1 : 2 * s);
           return;
         }
         case 'now':
