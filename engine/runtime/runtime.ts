@@ -184,7 +184,7 @@ export class Runtime {
   /**
    * Per slot s, at HOT * s: TIMER the scheduler token of the pending sleep or -1; SEQ the wait
    * sequence (increments at every block; a wake carrying an older number is stale and ignored);
-   * STATE the status | ONCE. One aligned 32-byte record: a wake-up reads one cache line.
+   * STATE the status | ONCE. One aligned 32-byte record: a wake-up touches one cache line.
    */
   private slotHot = new Float64Array(0);
   /**
