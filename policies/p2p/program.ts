@@ -8,11 +8,11 @@
 // reports R/U/D to the P2 manager (Fig. 8). When the group file changes (a server separated or
 // returned) every supervisor reconciles, which is the dynamic management extension (Fig. 9) and
 // the fallback (Fig. 10).
-import { awaitLoadChange, firstOf, E, join, now, receive, send, sleep, spawn, cancel, trace, watch, type Op, type Process } from '../../engine/runtime/effects.ts';
+import { awaitHoldersChange, awaitLoadChange, firstOf, E, join, now, receive, send, sleep, spawn, cancel, trace, watch, type Op, type Process, type QuietGuard, type StoreCheck } from '../../engine/runtime/effects.ts';
 import { call, isGone, mailboxOf, portErrorOf, type LoadSample, type ProbeResult, type ProbeSpec } from '../../engine/ports/index.ts';
 import { nextGridUs } from '../../engine/runtime/runtime.ts';
 import { storeCall } from '../store.ts';
-import { KEYS, inGroup, isSeparated, readData, readMembership, readOperation, reclaim, rejoin, separate, update, type ConditionRecord, type ManagementData, type TroubleRecord } from './files.ts';
+import { KEYS, inGroup, isSeparated, readData, readMembership, readOperation, reclaim, rejoin, separate, update, type ConditionRecord, type ManagementData, type Membership, type TroubleRecord } from './files.ts';
 import { rankHosts, realServerConditions, type LoadMeasurement, type ServerStages } from './placement.ts';
 import { managersOf, operationRows, targetsOf, type OperationRow } from './ring.ts';
 
@@ -171,7 +171,7 @@ function* nudgeAll(from: string): Op<void> {
 
 function* supervisor(host: string, cfg: P2pConfig): Op<void> {
   const running = new Map<string, number>(); // "P1:FTP" -> pid
-  const busy = new Set<string>();
+  const busy = new BusyMarks();
   let first = true;
   for (;;) {
     const rows = yield* readOperation();
@@ -223,14 +223,14 @@ function* nextTrouble(d: ManagementData, cfg: P2pConfig, immediate: boolean): Op
   return yield* watch(examSpec(d, cfg.timing), cfg.timing.timUs, 0);
 }
 
-function* p1Program(manager: string, target: string, cfg: P2pConfig, busy: Set<string>, immediate: boolean): Process<void> {
+function* p1Program(manager: string, target: string, cfg: P2pConfig, busy: BusyMarks, immediate: boolean): Process<void> {
   const key = `P1:${target}`;
-  const alive = { on: true };
+  const alive = new AliveMark();
   try {
     if (hardened(cfg)) yield* spawn(`p2p/${manager}/vip-audit/${target}`, vipAudit(manager, target, cfg, busy, key, alive));
     yield* p1Loop(manager, target, cfg, busy, immediate, key);
   } finally {
-    alive.on = false;
+    alive.end();
   }
 }
 
@@ -238,17 +238,41 @@ function* p1Program(manager: string, target: string, cfg: P2pConfig, busy: Set<s
  * (hardened) Each Tim while no recovery of the target runs: its VIP must be on it alone. A VIP
  * lost while nobody looked (a restart quicker than Tim drops run-time addresses) or left on the
  * backup is set on the target again when it examines well and is in the group file. A poll, not
- * a watch: it writes nothing to the trace unless it acts.
+ * a watch: it writes nothing to the trace unless it acts. Once a poll finds the VIP on the target
+ * alone, the next polls go through `awaitHoldersChange` (in sim, no event until the holders, the
+ * target's data, its membership or this program's busy/alive marks change).
  */
-function* vipAudit(manager: string, target: string, cfg: P2pConfig, busy: Set<string>, key: string, alive: { on: boolean }): Process<void> {
+function* vipAudit(manager: string, target: string, cfg: P2pConfig, busy: BusyMarks, key: string, alive: AliveMark): Process<void> {
+  const guard: QuietGuard = {
+    ok: () => alive.on && !busy.has(key),
+    subscribe(onChange) {
+      const offs = [busy.subscribe(onChange), alive.subscribe(onChange)];
+      return () => offs.forEach((off) => off());
+    },
+  };
+  // After a quiet poll: the data it read (the record itself: a write replaces it) and the VIP.
+  let steady: ManagementData | null = null;
   for (;;) {
-    yield* sleep(cfg.timing.timUs);
-    if (!alive.on) return;
-    if (busy.has(key)) continue;
-    const d = yield* readData(target);
-    if (!d.vip || !inGroup(yield* readMembership(), target)) continue;
-    const holders = yield* call('network', 'vipHolders', d.vip);
-    if (holders.length === 1 && holders[0] === target) continue;
+    let d: ManagementData;
+    let holders: string[];
+    const seen = steady === null ? null : yield* awaitHoldersChange(steady.vip, cfg.timing.timUs, [target], guard, quietChecks(steady, target));
+    if (seen !== null) {
+      d = steady!;
+      holders = seen;
+      steady = null;
+    } else {
+      if (steady === null) yield* sleep(cfg.timing.timUs);
+      steady = null;
+      if (!alive.on) return;
+      if (busy.has(key)) continue;
+      d = yield* readData(target);
+      if (!d.vip || !inGroup(yield* readMembership(), target)) continue;
+      holders = yield* call('network', 'vipHolders', d.vip);
+      if (holders.length === 1 && holders[0] === target) {
+        steady = d;
+        continue;
+      }
+    }
     if (!(yield* call('prober', 'probe', examSpec(d, cfg.timing))).ok) continue;
     if (!alive.on || busy.has(key) || !inGroup(yield* readMembership(), target)) continue;
     try {
@@ -262,7 +286,53 @@ function* vipAudit(manager: string, target: string, cfg: P2pConfig, busy: Set<st
   }
 }
 
-function* p1Loop(manager: string, target: string, cfg: P2pConfig, busy: Set<string>, immediate: boolean, key: string): Op<void> {
+/** What a quiet VIP poll read from the store: the target's data (this very record) and its place in the group file. */
+function quietChecks(d: ManagementData, target: string): StoreCheck[] {
+  return [
+    { key: KEYS.data(target), holds: (v) => v === d },
+    { key: KEYS.membership, holds: (v) => v !== null && inGroup(v as Membership, target) },
+  ];
+}
+
+/** A flag with call backs on its changes (what a quiet loop's guard subscribes to). */
+class Notifier {
+  private readonly subs = new Set<() => void>();
+  subscribe(cb: () => void): () => void {
+    this.subs.add(cb);
+    return () => this.subs.delete(cb);
+  }
+  protected notify(): void {
+    for (const cb of [...this.subs]) cb();
+  }
+}
+
+/** The running programs' busy marks ("P1:S3" while P1 of S3 recovers it), telling each change. */
+class BusyMarks extends Notifier {
+  private readonly keys = new Set<string>();
+  has(key: string): boolean {
+    return this.keys.has(key);
+  }
+  add(key: string): void {
+    if (this.keys.has(key)) return;
+    this.keys.add(key);
+    this.notify();
+  }
+  delete(key: string): void {
+    if (this.keys.delete(key)) this.notify();
+  }
+}
+
+/** A management program's life (its VIP audit stops when it ends). */
+class AliveMark extends Notifier {
+  on = true;
+  end(): void {
+    if (!this.on) return;
+    this.on = false;
+    this.notify();
+  }
+}
+
+function* p1Loop(manager: string, target: string, cfg: P2pConfig, busy: BusyMarks, immediate: boolean, key: string): Op<void> {
   let first = immediate;
   for (;;) {
     const d = yield* readData(target);
@@ -284,7 +354,7 @@ function* p1Loop(manager: string, target: string, cfg: P2pConfig, busy: Set<stri
   }
 }
 
-function* p2Program(manager: string, target: string, cfg: P2pConfig, busy: Set<string>, immediate: boolean): Process<void> {
+function* p2Program(manager: string, target: string, cfg: P2pConfig, busy: BusyMarks, immediate: boolean): Process<void> {
   const key = `P2:${target}`;
   let first = immediate;
   const box = mailboxOf(manager, P2_BOX(target));
