@@ -33,7 +33,7 @@ export type Effect =
   | { kind: 'call'; port: string; op: string; args: unknown[] }
   | { kind: 'watch'; probe: ProbeSpec; intervalUs: number; phaseUs?: number }
   | { kind: 'steadyLoad'; host: string; intervalUs: number; last: LoadSample }
-  | { kind: 'quietHolders'; vip: string; intervalUs: number; expect: readonly string[]; guard: QuietGuard; checks: readonly StoreCheck[] }
+  | { kind: 'quietHolders'; vip: string | null; intervalUs: number; expect: readonly string[]; guard: QuietGuard; checks: readonly StoreCheck[] }
   | { kind: 'trace'; record: TraceRecord };
 
 /**
@@ -131,7 +131,7 @@ const E_RACE = { kind: 'race' as const, effects: [] as Effect[], once: true as c
 const E_CALL = { kind: 'call' as const, port: '', op: '', args: [] as unknown[], once: true as const };
 const E_WATCH = { kind: 'watch' as const, probe: undefined as unknown as ProbeSpec, intervalUs: 0, phaseUs: undefined as number | undefined, once: true as const };
 const E_STEADY = { kind: 'steadyLoad' as const, host: '', intervalUs: 0, last: undefined as unknown as LoadSample, once: true as const };
-const E_QUIET = { kind: 'quietHolders' as const, vip: '', intervalUs: 0, expect: [] as readonly string[], guard: undefined as unknown as QuietGuard, checks: [] as readonly StoreCheck[], once: true as const };
+const E_QUIET = { kind: 'quietHolders' as const, vip: null as string | null, intervalUs: 0, expect: [] as readonly string[], guard: undefined as unknown as QuietGuard, checks: [] as readonly StoreCheck[], once: true as const };
 const E_TRACE = { kind: 'trace' as const, record: { kind: '', subject: '', data: undefined } as TraceRecord, once: true as const };
 
 /** A plain copy of a shared effect (for `onEffect` observers, which may keep what they get). */
@@ -247,6 +247,22 @@ export function awaitHoldersChange(vip: string, intervalUs: number, expect: read
   E_QUIET.guard = guard;
   E_QUIET.checks = checks;
   return once(E_QUIET);
+}
+
+const ALWAYS: QuietGuard = { ok: () => true, subscribe: () => () => undefined };
+
+/**
+ * Sleeps `intervalUs` at a time while every store check holds (and the store answers); returns at
+ * the first wake-up where one does not (the caller goes on as its plain loop does after its
+ * sleep). `awaitHoldersChange` without the VIP: no reading, only the store (and `guard`).
+ */
+export function awaitStoreChange(intervalUs: number, checks: readonly StoreCheck[], guard: QuietGuard = ALWAYS): Op<null> {
+  E_QUIET.vip = null;
+  E_QUIET.intervalUs = intervalUs;
+  E_QUIET.expect = [];
+  E_QUIET.guard = guard;
+  E_QUIET.checks = checks;
+  return once(E_QUIET) as Op<null>;
 }
 
 export function trace(kind: string, subject: string, data?: Record<string, unknown>): Op<void> {

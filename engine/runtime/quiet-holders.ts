@@ -7,7 +7,8 @@ import type { Effect, Op, QuietGuard, StoreCheck } from './effects.ts';
 import type { Runtime } from './runtime.ts';
 
 export interface QuietHoldersArgs {
-  vip: string;
+  /** null: no reading (`awaitStoreChange`): the loop only sleeps while its inputs hold. */
+  vip: string | null;
   intervalUs: number;
   expect: readonly string[];
   guard: QuietGuard;
@@ -36,7 +37,9 @@ export function* naiveQuietHolders(a: QuietHoldersArgs, holders: HoldersOracle, 
   for (;;) {
     yield sleepLate(((yield NOW) as number) + a.intervalUs);
     if (!inputsHold(a, store)) return null;
-    const h = (yield readLate(((yield NOW) as number) + latencyUs, () => holders.now(a.vip))) as string[];
+    if (a.vip === null) continue;
+    const vip = a.vip;
+    const h = (yield readLate(((yield NOW) as number) + latencyUs, () => holders.now(vip))) as string[];
     if (!sameHolders(h, a.expect)) return h;
   }
 }
@@ -57,7 +60,8 @@ type Msg = { kind: 'change' } | { kind: 'call' } | { kind: 'reading'; holders: s
  * wakes this loop, held until the agent resumes as the naive loop would be.
  */
 export function* skipQuietHolders(rt: Runtime, agent: string, a: QuietHoldersArgs, holders: HoldersOracle, store: StoreOracle, tie: number): Op<string[] | null> {
-  const latencyUs = holders.latencyUs();
+  const vip = a.vip;
+  const latencyUs = vip === null ? 0 : holders.latencyUs();
   const stride = a.intervalUs + latencyUs;
   const pid = (yield { kind: 'self' }) as number;
   const box = `#holders/${pid}`;
@@ -67,7 +71,7 @@ export function* skipQuietHolders(rt: Runtime, agent: string, a: QuietHoldersArg
   let closed = false;
   let anchor = (yield NOW) as number;
   let offs: Array<() => void> = [];
-  const read = () => holders.now(a.vip);
+  const read = () => (vip === null ? a.expect : holders.now(vip));
   const quietNow = () => inputsHold(a, store) && sameHolders(read(), a.expect);
   /** The first naive reading at or after `t`: its wake-up c and reading e. */
   const readingFrom = (t: number): { c: number; e: number } => {
@@ -108,7 +112,8 @@ export function* skipQuietHolders(rt: Runtime, agent: string, a: QuietHoldersArg
           posted = true;
           rt.postWhen(box, { kind: 'change' }, () => !closed && g === gen);
         };
-        offs = [a.guard.subscribe(onChange), holders.subscribe(a.vip, onChange), ...a.checks.map((c) => store.subscribe(c.key, onChange))];
+        offs = [a.guard.subscribe(onChange), ...a.checks.map((c) => store.subscribe(c.key, onChange))];
+        if (vip !== null) offs.push(holders.subscribe(vip, onChange));
         // A notification whose change left every input as it was (or was undone at once) is no step of the naive loop.
         do {
           msg = (yield { kind: 'receive', mailbox: box }) as Msg;
@@ -124,7 +129,8 @@ export function* skipQuietHolders(rt: Runtime, agent: string, a: QuietHoldersArg
         if (c >= nowUs) {
           if (msg.kind === 'change') yield sleepLate(c);
           if (!inputsHold(a, store)) return null;
-          h = (yield readLate(((yield NOW) as number) + latencyUs, read)) as string[];
+          // Without a VIP the wake-up is the whole step (the grid goes on from it).
+          h = vip === null ? [...a.expect] : ((yield readLate(((yield NOW) as number) + latencyUs, read)) as string[]);
         } else h = (yield readLate(e, read)) as string[];
       }
       if (!sameHolders(h, a.expect)) return h;

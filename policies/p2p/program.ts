@@ -8,7 +8,7 @@
 // reports R/U/D to the P2 manager (Fig. 8). When the group file changes (a server separated or
 // returned) every supervisor reconciles, which is the dynamic management extension (Fig. 9) and
 // the fallback (Fig. 10).
-import { awaitHoldersChange, awaitLoadChange, firstOf, E, join, now, receive, send, sleep, spawn, cancel, trace, watch, type Op, type Process, type QuietGuard, type StoreCheck } from '../../engine/runtime/effects.ts';
+import { awaitHoldersChange, awaitLoadChange, awaitStoreChange, firstOf, E, join, now, receive, send, sleep, spawn, cancel, trace, watch, type Op, type Process, type QuietGuard, type StoreCheck } from '../../engine/runtime/effects.ts';
 import { call, isGone, mailboxOf, portErrorOf, type LoadSample, type ProbeResult, type ProbeSpec } from '../../engine/ports/index.ts';
 import { nextGridUs } from '../../engine/runtime/runtime.ts';
 import { storeCall } from '../store.ts';
@@ -102,12 +102,21 @@ function* resumeOwnClaims(host: string, cfg: P2pConfig): Op<void> {
 function* orphanWatcher(host: string, cfg: P2pConfig): Process<void> {
   const suspects = new Map<string, string>(); // target -> claimant found gone once
   let selfFix = 0; // rounds this server, orphaned, found itself unwell
+  // A round that found no claim to look at (and so no suspect): the next rounds wait for the
+  // group file to show one (in sim without ticking through the quiet time).
+  let quiet = false;
+  const noClaims: StoreCheck[] = [{ key: KEYS.membership, holds: (v) => v !== null && foreignClaims(v as Membership, host).length === 0 }];
   for (;;) {
-    yield* sleep(cfg.timing.reconcileUs);
+    if (quiet) yield* awaitStoreChange(cfg.timing.reconcileUs, noClaims);
+    else yield* sleep(cfg.timing.reconcileUs);
+    quiet = false;
     const m = yield* readMembership();
-    const claims = Object.entries(m.claims ?? {}).filter(([target, claimant]) => claimant !== host && isSeparated(m, target));
+    const claims = foreignClaims(m, host);
     for (const target of [...suspects.keys()]) if (!claims.some(([t, c]) => t === target && c === suspects.get(target))) suspects.delete(target);
-    if (claims.length === 0) continue;
+    if (claims.length === 0) {
+      quiet = true;
+      continue;
+    }
     if (!(yield* call('prober', 'probe', { kind: 'network', target: host, timeoutUs: cfg.timing.tndUs })).ok) continue;
     for (const [target, claimant] of claims) {
       if ((yield* call('prober', 'probe', { kind: 'network', target: claimant, timeoutUs: cfg.timing.tndUs })).ok) {
@@ -152,6 +161,11 @@ function* orphanWatcher(host: string, cfg: P2pConfig): Process<void> {
       }
     }
   }
+}
+
+/** The claims on separated servers held by other managers than `host` (what its orphan watcher looks at). */
+function foreignClaims(m: Membership, host: string): Array<[string, string]> {
+  return Object.entries(m.claims ?? {}).filter(([target, claimant]) => claimant !== host && isSeparated(m, target));
 }
 
 /** Tells every server of the group and separation files to re-read the operation file. */
