@@ -33,7 +33,7 @@ export type Effect =
   | { kind: 'call'; port: string; op: string; args: unknown[] }
   | { kind: 'watch'; probe: ProbeSpec; intervalUs: number; phaseUs?: number }
   | { kind: 'steadyLoad'; host: string; intervalUs: number; last: LoadSample }
-  | { kind: 'quietHolders'; vip: string | null; intervalUs: number; expect: readonly string[]; guard: QuietGuard; checks: readonly StoreCheck[] }
+  | { kind: 'quietHolders'; vip: string | null; box: string | null; intervalUs: number; expect: readonly string[]; guard: QuietGuard; checks: readonly StoreCheck[] }
   | { kind: 'trace'; record: TraceRecord };
 
 /**
@@ -131,7 +131,7 @@ const E_RACE = { kind: 'race' as const, effects: [] as Effect[], once: true as c
 const E_CALL = { kind: 'call' as const, port: '', op: '', args: [] as unknown[], once: true as const };
 const E_WATCH = { kind: 'watch' as const, probe: undefined as unknown as ProbeSpec, intervalUs: 0, phaseUs: undefined as number | undefined, once: true as const };
 const E_STEADY = { kind: 'steadyLoad' as const, host: '', intervalUs: 0, last: undefined as unknown as LoadSample, once: true as const };
-const E_QUIET = { kind: 'quietHolders' as const, vip: null as string | null, intervalUs: 0, expect: [] as readonly string[], guard: undefined as unknown as QuietGuard, checks: [] as readonly StoreCheck[], once: true as const };
+const E_QUIET = { kind: 'quietHolders' as const, vip: null as string | null, box: null as string | null, intervalUs: 0, expect: [] as readonly string[], guard: undefined as unknown as QuietGuard, checks: [] as readonly StoreCheck[], once: true as const };
 const E_TRACE = { kind: 'trace' as const, record: { kind: '', subject: '', data: undefined } as TraceRecord, once: true as const };
 
 /** A plain copy of a shared effect (for `onEffect` observers, which may keep what they get). */
@@ -242,6 +242,7 @@ export function awaitLoadChange(host: string, intervalUs: number, last: LoadSamp
  */
 export function awaitHoldersChange(vip: string, intervalUs: number, expect: readonly string[], guard: QuietGuard, checks: readonly StoreCheck[]): Op<string[] | null> {
   E_QUIET.vip = vip;
+  E_QUIET.box = null;
   E_QUIET.intervalUs = intervalUs;
   E_QUIET.expect = expect;
   E_QUIET.guard = guard;
@@ -258,11 +259,29 @@ const ALWAYS: QuietGuard = { ok: () => true, subscribe: () => () => undefined };
  */
 export function awaitStoreChange(intervalUs: number, checks: readonly StoreCheck[], guard: QuietGuard = ALWAYS): Op<null> {
   E_QUIET.vip = null;
+  E_QUIET.box = null;
   E_QUIET.intervalUs = intervalUs;
   E_QUIET.expect = [];
   E_QUIET.guard = guard;
   E_QUIET.checks = checks;
   return once(E_QUIET) as Op<null>;
+}
+
+/**
+ * `receive(mailbox, intervalUs)` again and again while nothing would be done at its timeouts:
+ * `guard.ok()` and every store check hold (and the store answers). Returns { message } for the
+ * first message, or null at the first timeout where the guard or a check does not hold (the
+ * caller goes on as its plain loop does after a timeout). In sim the timeouts fall in the late
+ * lane of their instant and are skipped while quiet; live mode receives once (the caller's plain loop).
+ */
+export function awaitReconcile(mailbox: string, intervalUs: number, checks: readonly StoreCheck[], guard: QuietGuard): Op<{ message: unknown } | null> {
+  E_QUIET.vip = null;
+  E_QUIET.box = mailbox;
+  E_QUIET.intervalUs = intervalUs;
+  E_QUIET.expect = [];
+  E_QUIET.guard = guard;
+  E_QUIET.checks = checks;
+  return once(E_QUIET) as Op<{ message: unknown } | null>;
 }
 
 export function trace(kind: string, subject: string, data?: Record<string, unknown>): Op<void> {

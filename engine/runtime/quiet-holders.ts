@@ -3,12 +3,14 @@
 // live mode the caller's plain loop; in sim a loop ticking in the late lane (naive) or no event
 // at all while the inputs stay quiet (skip), with the same readings at the same instants.
 import type { HoldersOracle, StoreOracle } from '../ports/probe.ts';
-import type { Effect, Op, QuietGuard, StoreCheck } from './effects.ts';
+import type { Effect, Op, QuietGuard, RaceResult, StoreCheck } from './effects.ts';
 import type { Runtime } from './runtime.ts';
 
 export interface QuietHoldersArgs {
   /** null: no reading (`awaitStoreChange`): the loop only sleeps while its inputs hold. */
   vip: string | null;
+  /** A mailbox whose next message ends the wait (`awaitReconcile`): returned as { message }. */
+  box: string | null;
   intervalUs: number;
   expect: readonly string[];
   guard: QuietGuard;
@@ -31,11 +33,21 @@ function readLate(atUs: number, read: () => unknown): Effect {
 
 const NOW: Effect = { kind: 'now' };
 
+export type QuietResult = string[] | null | { message: unknown };
+
+/** Waits for `eff`, or for the next message of the loop's mailbox (when it has one), whichever comes first. */
+function* orMessage(a: QuietHoldersArgs, eff: Effect): Op<{ message: unknown } | { value: unknown }> {
+  if (a.box === null) return { value: yield eff };
+  const r = (yield { kind: 'race', effects: [{ kind: 'receive', mailbox: a.box }, eff] }) as RaceResult;
+  return r.index === 0 ? { message: r.value } : { value: r.value };
+}
+
 /** Sim, ticking: each wake-up and each reading in the late lane. */
-export function* naiveQuietHolders(a: QuietHoldersArgs, holders: HoldersOracle, store: StoreOracle): Op<string[] | null> {
+export function* naiveQuietHolders(a: QuietHoldersArgs, holders: HoldersOracle, store: StoreOracle): Op<QuietResult> {
   const latencyUs = holders.latencyUs();
   for (;;) {
-    yield sleepLate(((yield NOW) as number) + a.intervalUs);
+    const w = yield* orMessage(a, sleepLate(((yield NOW) as number) + a.intervalUs));
+    if ('message' in w) return w;
     if (!inputsHold(a, store)) return null;
     if (a.vip === null) continue;
     const vip = a.vip;
@@ -59,7 +71,7 @@ type Msg = { kind: 'change' } | { kind: 'call' } | { kind: 'reading'; holders: s
  * does): a late event at the next naive wake-up, or at the reading with the holders read then,
  * wakes this loop, held until the agent resumes as the naive loop would be.
  */
-export function* skipQuietHolders(rt: Runtime, agent: string, a: QuietHoldersArgs, holders: HoldersOracle, store: StoreOracle, tie: number): Op<string[] | null> {
+export function* skipQuietHolders(rt: Runtime, agent: string, a: QuietHoldersArgs, holders: HoldersOracle, store: StoreOracle, tie: number): Op<QuietResult> {
   const vip = a.vip;
   const latencyUs = vip === null ? 0 : holders.latencyUs();
   const stride = a.intervalUs + latencyUs;
@@ -116,7 +128,9 @@ export function* skipQuietHolders(rt: Runtime, agent: string, a: QuietHoldersArg
         if (vip !== null) offs.push(holders.subscribe(vip, onChange));
         // A notification whose change left every input as it was (or was undone at once) is no step of the naive loop.
         do {
-          msg = (yield { kind: 'receive', mailbox: box }) as Msg;
+          const w = yield* orMessage(a, { kind: 'receive', mailbox: box });
+          if ('message' in w) return w;
+          msg = w.value as Msg;
           posted = false;
         } while (msg.kind === 'change' && quietNow());
         stopListening();
@@ -127,7 +141,10 @@ export function* skipQuietHolders(rt: Runtime, agent: string, a: QuietHoldersArg
         const nowUs = (yield NOW) as number;
         const { c, e } = msg.kind === 'call' ? { c: nowUs, e: -1 } : readingFrom(nowUs);
         if (c >= nowUs) {
-          if (msg.kind === 'change') yield sleepLate(c);
+          if (msg.kind === 'change') {
+            const w = yield* orMessage(a, sleepLate(c));
+            if ('message' in w) return w;
+          }
           if (!inputsHold(a, store)) return null;
           // Without a VIP the wake-up is the whole step (the grid goes on from it).
           h = vip === null ? [...a.expect] : ((yield readLate(((yield NOW) as number) + latencyUs, read)) as string[]);

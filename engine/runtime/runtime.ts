@@ -548,8 +548,11 @@ export class Runtime {
         // A VIP audit's quiet polls (engine/runtime/quiet-holders.ts); without an oracle (live),
         // one plain sleep and the caller's own loop.
         const q = this.portsOf(p.agent).quiet;
-        if (q?.holders === undefined || q.store === undefined) return this.block(p, { kind: 'sleep', us: eff.intervalUs }, (v, isErr) => wake(isErr ? v : null, isErr));
-        const a: QuietHoldersArgs = { vip: eff.vip, intervalUs: eff.intervalUs, expect: eff.expect, guard: eff.guard, checks: eff.checks };
+        if (q?.holders === undefined || q.store === undefined) {
+          if (eff.box !== null) return this.block(p, { kind: 'receive', mailbox: eff.box, timeoutUs: eff.intervalUs }, (v, isErr) => wake(isErr || v === undefined ? (isErr ? v : null) : { message: v }, isErr));
+          return this.block(p, { kind: 'sleep', us: eff.intervalUs }, (v, isErr) => wake(isErr ? v : null, isErr));
+        }
+        const a: QuietHoldersArgs = { vip: eff.vip, box: eff.box, intervalUs: eff.intervalUs, expect: eff.expect, guard: eff.guard, checks: eff.checks };
         const body = this.opts.watchMode === 'naive' ? naiveQuietHolders(a, q.holders, q.store) : skipQuietHolders(this, p.agent, a, q.holders, q.store, p.tiePid);
         return this.joinChild(p, `${p.name}/holders`, body, wake);
       }

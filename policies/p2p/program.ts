@@ -8,7 +8,7 @@
 // reports R/U/D to the P2 manager (Fig. 8). When the group file changes (a server separated or
 // returned) every supervisor reconciles, which is the dynamic management extension (Fig. 9) and
 // the fallback (Fig. 10).
-import { awaitHoldersChange, awaitLoadChange, awaitStoreChange, firstOf, E, join, now, receive, send, sleep, spawn, cancel, trace, watch, type Op, type Process, type QuietGuard, type StoreCheck } from '../../engine/runtime/effects.ts';
+import { awaitHoldersChange, awaitLoadChange, awaitReconcile, awaitStoreChange, firstOf, E, join, now, receive, send, sleep, spawn, cancel, trace, watch, type Op, type Process, type QuietGuard, type StoreCheck } from '../../engine/runtime/effects.ts';
 import { call, isGone, mailboxOf, portErrorOf, type LoadSample, type ProbeResult, type ProbeSpec } from '../../engine/ports/index.ts';
 import { nextGridUs } from '../../engine/runtime/runtime.ts';
 import { storeCall } from '../store.ts';
@@ -186,16 +186,31 @@ function* nudgeAll(from: string): Op<void> {
 function* supervisor(host: string, cfg: P2pConfig): Op<void> {
   const running = new Map<string, number>(); // "P1:FTP" -> pid
   const busy = new BusyMarks();
+  const ended = new EndMarks();
+  // While the programs running are the ones the operation file asks for, a periodic reconcile
+  // does nothing until the file is rewritten or one of them ends: the wait goes on through such
+  // timeouts (in sim without an event; `awaitReconcile`).
+  const allRunning: QuietGuard = {
+    ok: () => {
+      for (const pid of running.values()) if (ended.has(pid)) return false;
+      return true;
+    },
+    subscribe: (onChange) => ended.subscribe(onChange),
+  };
   let first = true;
   for (;;) {
     const rows = yield* readOperation();
     const desired = new Map<string, OperationRow>(targetsOf(rows, host).map((r) => [`${r.priority}:${r.target}`, r]));
     for (const [key, pid] of [...running]) {
       const alive = !(yield* isDone(pid));
-      if (!alive) running.delete(key);
+      if (!alive) {
+        running.delete(key);
+        ended.forget(pid);
+      }
       else if (!desired.has(key) && !busy.has(key)) {
         yield* cancel(pid);
         running.delete(key);
+        ended.forget(pid);
         yield* trace('p2p.program', host, { program: key, state: 'stop' });
       }
     }
@@ -203,12 +218,20 @@ function* supervisor(host: string, cfg: P2pConfig): Op<void> {
       if (running.has(key)) continue;
       // A program started by the dynamic extension examines its new target at once (§4.3, Fig. 15).
       const body = row.priority === 'P1' ? p1Program(host, row.target, cfg, busy, !first) : p2Program(host, row.target, cfg, busy, !first);
-      running.set(key, yield* spawn(`p2p/${host}/${key}`, body));
+      const cell = { pid: -1 };
+      cell.pid = yield* spawn(`p2p/${host}/${key}`, marked(body, ended, cell));
+      ended.follow(cell.pid);
+      running.set(key, cell.pid);
       yield* trace('p2p.program', host, { program: key, state: 'start' });
     }
     first = false;
     // Wait to be told (or the slow periodic check).
-    yield* receive(mailboxOf(host, RECONCILE_BOX), cfg.timing.reconcileUs);
+    let settled = true;
+    for (const key of running.keys()) if (!desired.has(key)) settled = false;
+    if (settled) {
+      const ops: StoreCheck[] = [{ key: KEYS.operation, holds: (v) => v === rows }];
+      yield* awaitReconcile(mailboxOf(host, RECONCILE_BOX), cfg.timing.reconcileUs, ops, allRunning);
+    } else yield* receive(mailboxOf(host, RECONCILE_BOX), cfg.timing.reconcileUs);
     while ((yield* receive(mailboxOf(host, RECONCILE_BOX), 0)) !== undefined) { /* coalesce */ }
   }
 }
@@ -333,6 +356,35 @@ class BusyMarks extends Notifier {
   }
   delete(key: string): void {
     if (this.keys.delete(key)) this.notify();
+  }
+}
+
+/** The pids of the supervisor's programs that have ended (marked in their last `finally`, as they finish). */
+class EndMarks extends Notifier {
+  /** Followed pids: true once ended. A pid the supervisor forgot (it cancelled it) is not marked. */
+  private readonly pids = new Map<number, boolean>();
+  has(pid: number): boolean {
+    return this.pids.get(pid) === true;
+  }
+  follow(pid: number): void {
+    this.pids.set(pid, false);
+  }
+  mark(pid: number): void {
+    if (!this.pids.has(pid)) return;
+    this.pids.set(pid, true);
+    this.notify();
+  }
+  forget(pid: number): void {
+    this.pids.delete(pid);
+  }
+}
+
+/** Runs a program and marks its end (the supervisor's quiet wait learns of it at once). */
+function* marked(body: Process<void>, ended: EndMarks, cell: { pid: number }): Process<void> {
+  try {
+    yield* body;
+  } finally {
+    ended.mark(cell.pid);
   }
 }
 
