@@ -13,7 +13,9 @@ import { buildSimulation } from '../run/sim.ts';
 import { scenarioSchema } from '../sim/scenario/schema.ts';
 import { toNdjson } from '../trace/ndjson.ts';
 import { scheduleArb, scheduleScenario } from '../run/swarm.ts';
-import type { WatchMode } from '../engine/runtime/runtime.ts';
+import { Runtime, type WatchMode } from '../engine/runtime/runtime.ts';
+import { Kernel } from '../sim/kernel/kernel.ts';
+import { awaitHoldersChange, awaitReconcile, awaitStoreChange, now, type Process } from '../engine/runtime/effects.ts';
 import type { Scenario } from '../sim/scenario/schema.ts';
 import { firstDifference } from './helpers/random-scenario.ts';
 import { fcParams } from './helpers/fc-params.ts';
@@ -158,5 +160,32 @@ describe('quiet P2P loops: skipping is exact', () => {
       }
     }
     expect(checked).toBe(30);
+  });
+});
+
+describe('quiet P2P loops without an oracle (live mode): the plain loop', () => {
+  it('awaitHoldersChange and awaitStoreChange sleep once and return null; awaitReconcile is receive(box, R)', () => {
+    const kernel = new Kernel();
+    const rt = new Runtime({ scheduler: kernel, ports: () => ({}) });
+    const guard = { ok: () => true, subscribe: () => () => undefined };
+    const seen: Array<[string, number, unknown]> = [];
+    rt.start('audit', (function* (): Process<void> {
+      const r = yield* awaitHoldersChange('vip', 10 * S, ['S1'], guard, []);
+      seen.push(['holders', yield* now(), r]);
+      const s = yield* awaitStoreChange(7 * S, []);
+      seen.push(['store', yield* now(), s]);
+      const t = yield* awaitReconcile('box', 30 * S, [], guard);
+      seen.push(['timeout', yield* now(), t]);
+      const m = yield* awaitReconcile('box', 30 * S, [], guard);
+      seen.push(['message', yield* now(), m]);
+    })());
+    kernel.at(60 * S, () => rt.deliver('box', { hello: 1 }));
+    kernel.run();
+    expect(seen).toEqual([
+      ['holders', 10 * S, null],
+      ['store', 17 * S, null],
+      ['timeout', 47 * S, null],
+      ['message', 60 * S, { message: { hello: 1 } }],
+    ]);
   });
 });
