@@ -545,8 +545,9 @@ export class Runtime {
         };
       }
       case 'quietHolders': {
-        // A VIP audit's quiet polls (engine/runtime/quiet-holders.ts); without an oracle (live),
-        // one plain sleep and the caller's own loop.
+        // The quiet waits of awaitHoldersChange, awaitStoreChange and awaitReconcile
+        // (engine/runtime/quiet-holders.ts); without an oracle (live), one plain sleep (or
+        // receive with its timeout) and the caller's own loop.
         const q = this.portsOf(p.agent).quiet;
         if (q?.holders === undefined || q.store === undefined) {
           if (eff.box !== null) return this.block(p, { kind: 'receive', mailbox: eff.box, timeoutUs: eff.intervalUs }, (v, isErr) => wake(isErr || v === undefined ? (isErr ? v : null) : { message: v }, isErr));
