@@ -6,6 +6,7 @@ import type { LoadOracle, LoadSample } from '../ports/load.ts';
 import type { ProbeResult, ProbeSpec, QuietOracle } from '../ports/probe.ts';
 import type { TraceSink } from '../ports/trace.ts';
 import { RESUME, detachEffect, type Effect, type JoinResult, type Op, type Process } from './effects.ts';
+import { naiveQuietHolders, skipQuietHolders, type QuietHoldersArgs } from './quiet-holders.ts';
 
 export interface Scheduler {
   nowUs(): number;
@@ -610,6 +611,24 @@ export class Runtime {
           },
         };
       }
+      case 'quietHolders': {
+        // The quiet waits of awaitHoldersChange, awaitStoreChange and awaitReconcile
+        // (engine/runtime/quiet-holders.ts); without an oracle (live), one plain sleep (or
+        // receive with its timeout) and the caller's own loop.
+        const q = this.portsOf(p.agent).quiet;
+        if (q?.holders === undefined || q.store === undefined) {
+          if (eff.box !== null) return this.block(p, { kind: 'receive', mailbox: eff.box, timeoutUs: eff.intervalUs }, (v, isErr) => wake(isErr || v === undefined ? (isErr ? v : null) : { message: v }, isErr));
+          return this.block(p, { kind: 'sleep', us: eff.intervalUs }, (v, isErr) => wake(isErr ? v : null, isErr));
+        }
+        const a: QuietHoldersArgs = { vip: eff.vip, box: eff.box, intervalUs: eff.intervalUs, expect: eff.expect, guard: eff.guard, checks: eff.checks };
+        const body = this.opts.watchMode === 'naive' ? naiveQuietHolders(a, q.holders, q.store) : skipQuietHolders(this, p.agent, a, q.holders, q.store, p.tiePid);
+        return this.joinChild(p, `${p.name}/holders`, body, wake);
+      }
+      case 'readLate' as Effect['kind']: {
+        // Internal (quietHolders in sim): what read() gives in a late-lane event at atUs.
+        const { atUs, read } = eff as unknown as { atUs: number; read: () => unknown };
+        return new TimerWaiter(sched, sched.at(atUs, () => wake(read(), false), 0, p.tiePid));
+      }
       case 'sampleLate' as Effect['kind']: {
         // Internal (steadyLoad in sim): the load read by a late-lane event at atUs, as the
         // port's completion would read it; the process resumes after (parked if paused).
@@ -635,6 +654,24 @@ export class Runtime {
       default:
         throw new Error(`effect ${(eff as Effect).kind} cannot be used here`);
     }
+  }
+
+  /** Runs `body` as a child of `p` (same agent and tie) and wakes `p` with its result. */
+  private joinChild(p: Proc, name: string, body: Process<unknown>, wake: Wake): Waiter {
+    const child = this.newProc(name, body, p.agent, p, p.tiePid);
+    const joinW = this.block(p, { kind: 'join', pid: child.pid }, (res, isErr) => {
+      if (isErr) return wake(res, true);
+      const jr = res as JoinResult<unknown>;
+      if (jr.status === 'done') wake(jr.value, false);
+      else if (jr.status === 'failed') wake(jr.error, true);
+    });
+    const rt = this;
+    return {
+      withdraw() {
+        joinW.withdraw();
+        rt.cancelProc(child.pid);
+      },
+    };
   }
 
   private box(name: string): Mailbox {
