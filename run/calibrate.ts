@@ -560,7 +560,7 @@ export async function conform(o: { scenarioFile: string; labFile: string; outDir
       extra = { params: paramsFile };
     } else scenario = asWritten;
     compare = (live, sim, name) => {
-      const rows = lbConformRows(live, sim, scenario);
+      const rows = lbConformRows(live, sim, asWritten); // faults named by their nominal times
       return { rows, md: lbConformMarkdown(name, rows) };
     };
   } else {

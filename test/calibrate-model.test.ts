@@ -9,6 +9,7 @@ import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { REPO_DIR } from '../adapters/lab/schema.ts';
 import { applyCalibration, applyMachineCalibration, measured, settledLike, type CalibrateParams } from '../run/calibrate.ts';
 import { buildSimulation, parseScenario } from '../run/sim.ts';
+import { lbConformRows } from '../run/lbconform.ts';
 import { disconnections, recoveries, type TraceLine } from '../trace/metrics.ts';
 import type { Scenario } from '../sim/scenario/schema.ts';
 
@@ -155,6 +156,9 @@ describe('applyCalibration: the measured samples as the scenario\'s distribution
     const firstTries = of(simulate(s), 'lb.try').filter((e) => e.t < 5e6).map((e) => (e.data as { startUs: number }).startUs);
     expect(firstTries.length).toBeGreaterThan(0);
     expect(Math.min(...firstTries)).toBeGreaterThanOrEqual(1_200_000);
+    // conform names the faults by their nominal times (from the scenario as written).
+    const sim = simulate(s);
+    expect([...new Set(lbConformRows(sim, sim, asWritten).map((r) => r.fault))]).toEqual(['St1 ap2 http @10s', 'pause ap3 @20s', 'link-down ms1 @40s', 'St1 ms1 keepalived @60s']);
     const p = params();
     delete p.dist;
     expect(applyMachineCalibration(lbText, p, 'live-lb-faults')).toEqual(asWritten);
