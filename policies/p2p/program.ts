@@ -14,7 +14,7 @@ import { nextGridUs } from '../../engine/runtime/runtime.ts';
 import { storeCall } from '../store.ts';
 import { KEYS, inGroup, isSeparated, readData, readMembership, readOperation, reclaim, rejoin, separate, update, type ConditionRecord, type ManagementData, type Membership, type TroubleRecord } from './files.ts';
 import { rankHosts, realServerConditions, type LoadMeasurement, type ServerStages } from './placement.ts';
-import { managersOf, operationRows, targetsOf, type OperationRow } from './ring.ts';
+import { managersOf, operationRows, sameTargetsOf, targetsOf, type OperationRow } from './ring.ts';
 
 export interface P2pTiming {
   /** Tim: inter-monitoring time (Table 3). */
@@ -42,6 +42,8 @@ export interface P2pConfig {
   timing: P2pTiming;
   /** paper (when omitted): kitamura-2018 as printed; hardened (the manifest's default): the swarm fixes of docs/safety.md. */
   safety?: 'paper' | 'hardened';
+  /** all (when omitted): a rewrite of the operation file is told to every server; changed: to the servers whose own rows it changed. */
+  nudge?: 'all' | 'changed';
 }
 
 export type Mode = 'Regular' | 'Network examination' | 'Service recovery' | 'Backup server' | 'Target server recovery';
@@ -168,10 +170,17 @@ function foreignClaims(m: Membership, host: string): Array<[string, string]> {
   return Object.entries(m.claims ?? {}).filter(([target, claimant]) => claimant !== host && isSeparated(m, target));
 }
 
-/** Tells every server of the group and separation files to re-read the operation file. */
-function* nudgeAll(from: string): Op<void> {
+/**
+ * Tells servers to re-read the operation file after `from` rewrote it, one message after the
+ * other, in group-file then separation-file order: every one of them (the paper's design), or
+ * with `nudge: changed` only those whose own P1/P2 rows the rewrite changed (`changed`): the
+ * others run what they ran, and their periodic reconcile finds nothing to do.
+ */
+function* nudge(from: string, changed: ReadonlySet<string>, cfg: P2pConfig): Op<void> {
   const m = yield* readMembership();
+  const all = cfg.nudge !== 'changed';
   for (const to of [...m.group, ...m.separation]) {
+    if (!all && !changed.has(to)) continue;
     try {
       yield* call('messenger', 'send', to, RECONCILE_BOX, { from, to, type: 'reconcile', body: {} });
     } catch (e) {
@@ -229,7 +238,8 @@ function* supervisor(host: string, cfg: P2pConfig): Op<void> {
     let settled = true;
     for (const key of running.keys()) if (!desired.has(key)) settled = false;
     if (settled) {
-      const ops: StoreCheck[] = [{ key: KEYS.operation, holds: (v) => v === rows }];
+      // A rewrite that leaves this server's own rows as they are gives its reconcile nothing to do.
+      const ops: StoreCheck[] = [{ key: KEYS.operation, holds: (v) => v !== null && sameTargetsOf(rows, v as OperationRow[], host) }];
       yield* awaitReconcile(mailboxOf(host, RECONCILE_BOX), cfg.timing.reconcileUs, ops, allRunning);
     } else yield* receive(mailboxOf(host, RECONCILE_BOX), cfg.timing.reconcileUs);
     while ((yield* receive(mailboxOf(host, RECONCILE_BOX), 0)) !== undefined) { /* coalesce */ }
@@ -599,7 +609,8 @@ function* recoverTarget(manager: string, priority: 'P1' | 'P2', d: ManagementDat
   }
   // Trouble confirmed: separate the target (the claim), start the background job and (by telling
   // every supervisor) the new management programs of the dynamic extension.
-  if (takenFrom === undefined && !(yield* separate(target, manager)).claimed) {
+  let changed: ReadonlySet<string> = new Set(); // the managers whose rows the separation changed
+  if (takenFrom === undefined && !({ changed } = yield* separate(target, manager)).claimed) {
     // Another manager (a P1 after the dynamic extension, or the P2) already handles this target.
     yield* trace('p2p.deferred', target, { manager, priority });
     return 'deferred';
@@ -610,7 +621,7 @@ function* recoverTarget(manager: string, priority: 'P1' | 'P2', d: ManagementDat
     return yield* fallback(manager, priority, d, cfg, report);
   }
   const jobPid = yield* spawn(`p2p/${manager}/bg/${target}`, job);
-  yield* nudgeAll(manager);
+  yield* nudge(manager, changed, cfg);
   yield* sleep(t.decisionUs);
 
   if (hardened(cfg) && !(yield* stillMine(target, manager))) {
@@ -703,8 +714,7 @@ function* fallback(manager: string, priority: 'P1' | 'P2', d: ManagementData, cf
     }
   }
   if (tr || hardened(cfg)) yield* update<TroubleRecord>(KEYS.trouble(target), () => null);
-  yield* rejoin(target);
-  yield* nudgeAll(manager);
+  yield* nudge(manager, (yield* rejoin(target)).changed, cfg);
   yield* report('U');
   return 'up';
 }
