@@ -9,10 +9,11 @@
 // extractors.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { LabSession, LAB_HOOK_MS } from './helpers/live/lab-session.ts';
 import { loadLab, REPO_DIR, type Lab } from '../adapters/lab/schema.ts';
-import { depotImage, domainPrefix } from '../adapters/lab/names.ts';
+import { depotDatabase, depotImage, domainPrefix } from '../adapters/lab/names.ts';
 import { listDomains } from '../adapters/lab/libvirt.ts';
 import { churnSchedule, runLive } from '../run/live.ts';
 import { navConformRows } from '../run/navconform.ts';
@@ -27,6 +28,9 @@ const SCENARIO = join(REPO_DIR, 'experiments/scenarios/live-navigator-failover.y
 const CHURN = join(REPO_DIR, 'experiments/scenarios/live-navigator-churn.yaml');
 const OUT = join(REPO_DIR, 'out/lab/navigator-mini');
 
+/** The rows of a PC's monitoring database (SQLite), as `seq host` pairs in order. */
+const dbRows = (db: string) => execFileSync('sqlite3', ['-readonly', '-separator', ' ', db, 'SELECT seq, host FROM samples ORDER BY seq;'], { encoding: 'utf8' })
+  .trim().split('\n').filter(Boolean).map((l) => ({ seq: Number(l.split(' ')[0]), host: l.split(' ')[1] }));
 const of = (ev: TraceEvent[], kind: string, subject?: string) => ev.filter((e) => e.kind === kind && (subject === undefined || e.subject === subject));
 
 describe.skipIf(!isRoot)('Navigator live on the mini-lab (navigator-mini, 10.77.11.0/24)', () => {
@@ -78,6 +82,24 @@ describe.skipIf(!isRoot)('Navigator live on the mini-lab (navigator-mini, 10.77.
     const image = join(REPO_DIR, 'out/guest/initramfs.gz');
     expect(existsSync(depotImage(lab, next.host))).toBe(true);
     expect(statSync(depotImage(lab, next.host)).size).toBe(statSync(image).size);
+
+    // The monitoring data: pc1 wrote a row each sync interval into its SQLite database and shipped
+    // a dump to the secondary's depot; the new primary restored the last one at the failover
+    // (rows written before it are there) and writes on from it.
+    const synced = of(ev, 'navigator.db-sync', 'pc1').filter((e) => e.t < fault.t);
+    expect(synced.length, 'database dumps sent before the shutdown').toBeGreaterThanOrEqual(2);
+    for (const e of synced) expect(e.data).toMatchObject({ to: sec.host });
+    const lastSynced = Number(synced.at(-1)!.data?.lastSeq);
+    const restore = of(ev, 'navigator.db-restore', sec.host)[0];
+    expect(restore, `the new primary ${sec.host} restored the dump`).toBeDefined();
+    expect(restore.t).toBeLessThanOrEqual(after[0].t + 1_000_000);
+    expect(Number(restore.data?.lastSeq)).toBeGreaterThanOrEqual(lastSynced);
+    const before1 = dbRows(depotDatabase(lab, 'pc1'));
+    const now2 = dbRows(depotDatabase(lab, sec.host));
+    console.log(`[live-navigator] monitoring db: pc1 wrote ${before1.length} rows, dumps sent up to #${lastSynced}, ${sec.host} restored #${String(restore.data?.lastSeq)} and holds ${now2.length}`);
+    expect(now2.filter((r) => r.host === 'pc1')).toEqual(before1.filter((r) => r.seq <= Number(restore.data?.lastSeq)));
+    expect(now2.filter((r) => r.host === 'pc1').length).toBeGreaterThanOrEqual(lastSynced);
+    expect(now2.some((r) => r.host === sec.host && r.seq > Number(restore.data?.lastSeq)), `${sec.host} writes on`).toBe(true);
 
     // pc1's power-off took its guest along: destroyed by the PC's supervisor, seen stopped.
     const destroyed = of(ev, 'lab.guest', 'pc1').find((e) => e.data?.vm === 'nav-a' && e.data?.state === 'destroyed');

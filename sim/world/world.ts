@@ -18,6 +18,15 @@ export type ServiceState = 'up' | 'stopped' | 'frozen' | 'failed';
 /** What the world traces: the one trace type of hatwin. */
 export type WorldEvent = TraceEvent;
 
+/** A row of a monitoring database on a host's disk (Navigator's depots keep it). */
+export interface MonitorRow {
+  seq: number;
+  tUs: number;
+  host: string;
+  item: string;
+  value: number;
+}
+
 export class WorldError extends Error {}
 
 interface Host {
@@ -1004,6 +1013,47 @@ export class World {
     };
     offs = subjects.map((s) => this.subscribe(s, check));
     return f;
+  }
+
+  // ---------- the monitoring database (Navigator's depots) ----------
+
+  /** Each host's monitoring database on disk (rows), and the last dump its depot received. */
+  private readonly databases = new Map<string, MonitorRow[]>();
+  private readonly dumps = new Map<string, MonitorRow[]>();
+
+  /** Appends a row to `host`'s monitoring database; the host must be on. */
+  recordSample(host: string, row: MonitorRow): void {
+    if (this.host(host).state !== 'on') throw new WorldError(`record on ${host}: it is not on`);
+    const rows = this.databases.get(host) ?? [];
+    rows.push({ ...row });
+    this.databases.set(host, rows);
+  }
+
+  /** The rows of `host`'s monitoring database (a copy). */
+  databaseRows(host: string): MonitorRow[] {
+    return (this.databases.get(host) ?? []).map((r) => ({ ...r }));
+  }
+
+  /**
+   * Dumps `from`'s monitoring database and copies the dump to `to` (as `copyImage`: fails when an
+   * end goes away); the dump replaces `to`'s last one once it is whole. Resolves with its rows.
+   */
+  shipDatabase(from: string, to: string, bytes: number, rateBps: number): SimFuture<MonitorRow[]> {
+    const dump = this.databaseRows(from);
+    const f = new SimFuture<MonitorRow[]>();
+    this.copyImage(from, to, bytes, rateBps).then(() => {
+      this.dumps.set(to, dump);
+      f.resolve(dump);
+    }, (e) => f.reject(e));
+    return f;
+  }
+
+  /** Replaces `host`'s monitoring database with the last dump it received; returns its rows. */
+  restoreDatabase(host: string): MonitorRow[] {
+    if (this.host(host).state !== 'on') throw new WorldError(`restore on ${host}: it is not on`);
+    const rows = (this.dumps.get(host) ?? []).map((r) => ({ ...r }));
+    this.databases.set(host, rows);
+    return rows.map((r) => ({ ...r }));
   }
 
   // ---------- VIPs ----------
