@@ -26,6 +26,8 @@ const isRoot = process.getuid?.() === 0;
 const LAB_FILE = join(REPO_DIR, 'experiments/labs/navigator-mini.yaml');
 const SCENARIO = join(REPO_DIR, 'experiments/scenarios/live-navigator-failover.yaml');
 const CHURN = join(REPO_DIR, 'experiments/scenarios/live-navigator-churn.yaml');
+const PARTITION = join(REPO_DIR, 'experiments/scenarios/live-navigator-partition.yaml');
+const PARTITION_LEASE = join(REPO_DIR, 'experiments/scenarios/live-navigator-partition-lease.yaml');
 const OUT = join(REPO_DIR, 'out/lab/navigator-mini');
 
 /** The rows of a PC's monitoring database (SQLite), as `seq host` pairs in order. */
@@ -142,6 +144,45 @@ describe.skipIf(!isRoot)('Navigator live on the mini-lab (navigator-mini, 10.77.
     expect(simFailover.sim).not.toBeNull();
     expect(simFailover.live).toBe(Math.round(t.primaryFailoverS! * 1000) / 1000);
   }, 420_000);
+
+  it('partition (pc1 and its container cut off from the other PCs and etcd): without the lease a second primary serves beside the first (split brain); with it at most one holder of the service IP', async () => {
+    const holdersOf = (ev: TraceEvent[]) => of(ev, 'vip.holders').map((e) => ({ t: e.t, holders: e.data!.holders as string[] }));
+    // The thesis's pilots, no lease: pc2's pilot takes the service IP on nav-b while nav-a keeps it.
+    const split = (await runLive({ labFile: LAB_FILE, scenarioFile: PARTITION, traceFile: join(OUT, 'live-navigator-partition.ndjson'), log: (m) => console.log(`[live-navigator] ${m}`) })).events;
+    expect(of(split, 'agent.failure')).toEqual([]);
+    const cut = of(split, 'net.partition')[0];
+    expect(cut, 'the partition').toBeDefined();
+    const tracks = of(split, 'navigator.track');
+    expect(tracks.filter((e) => e.t < cut.t).map((e) => [e.data?.role, e.subject])).toEqual([['primary', 'pc1'], ['secondary', 'pc2']]);
+    const second = tracks.find((e) => e.t > cut.t && e.data?.role === 'primary');
+    expect(second, 'a second primary during the partition').toMatchObject({ subject: 'pc2', data: { vm: 'nav-b', failover: true } });
+    const both = holdersOf(split).filter((h) => h.t > cut.t && h.holders.length > 1);
+    console.log(`[live-navigator] partition without the lease: ${both.length} observations with two holders, first at ${both[0] ? (both[0].t / 1e6).toFixed(1) : '-'} s: ${JSON.stringify(both[0]?.holders)}`);
+    expect(both.length, 'the machines saw nav-a and nav-b hold the service IP at once').toBeGreaterThan(0);
+    expect([...both[0].holders].sort()).toEqual(['nav-a', 'nav-b']);
+    expect(maxVipHolders(split)['vip-mon']).toBe(2);
+
+    // With the lease: pc1's pilot cannot renew it (etcd is on the other side) and steps down;
+    // pc2's takes it once it has run out. At most one holder, seen and done.
+    const leased = (await runLive({ labFile: LAB_FILE, scenarioFile: PARTITION_LEASE, traceFile: join(OUT, 'live-navigator-partition-lease.ndjson'), log: (m) => console.log(`[live-navigator] ${m}`) })).events;
+    expect(of(leased, 'agent.failure')).toEqual([]);
+    const cut2 = of(leased, 'net.partition')[0];
+    expect(of(leased, 'navigator.track').filter((e) => e.t < cut2.t).map((e) => [e.data?.role, e.subject])).toEqual([['primary', 'pc1'], ['secondary', 'pc2']]);
+    const lost = of(leased, 'navigator.lease-lost', 'pc1')[0];
+    expect(lost, 'pc1 steps down when it cannot renew its lease').toBeDefined();
+    for (const h of holdersOf(leased)) expect(h.holders.length, `${h.t} µs: ${JSON.stringify(h.holders)}`).toBeLessThanOrEqual(1);
+    expect(maxVipHolders(leased)['vip-mon']).toBeLessThanOrEqual(1);
+    // pc2 becomes primary only after pc1 stepped down.
+    const took = of(leased, 'navigator.track', 'pc2').find((e) => e.data?.role === 'primary');
+    if (took) expect(took.t).toBeGreaterThan(lost.t);
+    const sims = [PARTITION, PARTITION_LEASE].map((f) => {
+      const s = readScenario(f);
+      const sim = buildSimulation(s, { seed: s.seed ?? 1, watchMode: 'skip' });
+      sim.run(s.until!);
+      return maxVipHolders(sim.events)['vip-mon'];
+    });
+    expect(sims).toEqual([2, 1]);
+  }, 480_000);
 
   it('churn: the PCs are switched by the sim\'s schedule through their power port; a PC switched off takes its container along, and a lost primary fails over', async () => {
     const s = readScenario(CHURN);
