@@ -4,14 +4,11 @@
 // 'unreachable' when the target cannot be reached from the agent (at the call, or when the world
 // refuses or aborts the operation because the target went away) and for a lost message;
 // 'failed' for anything else the world refuses.
-import type { DatabaseSummary, Ports, ProbeResult, ProbeSpec, Versioned, VmInfo, LoadSample, AgentMessage } from '../../engine/ports/index.ts';
+import type { Ports, ProbeResult, ProbeSpec, Versioned, VmInfo, LoadSample, AgentMessage } from '../../engine/ports/index.ts';
 import { mailboxOf, PortError } from '../../engine/ports/index.ts';
 import type { Runtime } from '../../engine/runtime/runtime.ts';
 import { SimFuture } from '../../sim/world/future.ts';
-import { World, WorldError, type MonitorRow, type VmState as WorldVmState } from '../../sim/world/world.ts';
-
-/** What a dump or a restored database holds. */
-const summary = (rows: readonly MonitorRow[]): DatabaseSummary => ({ rows: rows.length, lastSeq: rows.reduce((m, r) => Math.max(m, r.seq), 0) });
+import { World, WorldError, type VmState as WorldVmState } from '../../sim/world/world.ts';
 import { storeOf } from '../../sim/scenario/schema.ts';
 import type { VmState as PortVmState } from '../../engine/ports/hypervisor.ts';
 import { sToUs } from '../../sim/kernel/time.ts';
@@ -389,13 +386,11 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
       syncDatabase: (from, to, bytes, rateBps) => chain(commandUs, () => {
         requireReach(from);
         requireReach(to);
-        const f = new SimFuture<DatabaseSummary>();
-        world.shipDatabase(from, to, bytes, rateBps).then((rows) => f.resolve(summary(rows)), (e) => f.reject(e));
-        return f;
+        return world.shipDatabase(from, to, bytes, rateBps);
       }, () => [from, to]),
       restoreDatabase: (host) => after(commandUs, () => {
         requireReach(host);
-        return summary(world.restoreDatabase(host));
+        return world.restoreDatabase(host);
       }, [host]),
     },
     services: {

@@ -204,7 +204,10 @@ function* serve(c: NavigatorConfig, st: PilotState, failover: boolean): Op<boole
 /** The primary's duties: a secondary, its check, the database sync, the lease. */
 function* primaryLoop(c: NavigatorConfig, st: PilotState): Process<void> {
   yield* spawn(`navigator/sync@${st.host}`, syncLoop(c, st));
-  if (c.lease) yield* spawn(`navigator/lease@${st.host}`, leaseLoop(c, st));
+  if (c.lease) {
+    yield* spawn(`navigator/lease@${st.host}`, leaseLoop(c, st));
+    if (c.safety !== 'paper') yield* spawn(`navigator/lease-guard@${st.host}`, leaseGuard(c, st));
+  }
   if (c.safety !== 'paper') yield* spawn(`navigator/keeper@${st.host}`, keeper(c, st));
   const exclude: string[] = [];
   for (;;) {
@@ -429,6 +432,28 @@ function* releaseLease(c: NavigatorConfig, host: string): Op<void> {
   }
 }
 
+/**
+ * Hardened: the holder steps down on its own clock. A renewal is a call to the store, and a call
+ * to a store out of reach may hang longer than the lease has left (live, etcd's client waited
+ * 15 s with 4 s left); so when the lease comes within one renewal period of running out
+ * unrenewed, the primary steps down without waiting for the call, before another pilot may take
+ * the lease and the service IP.
+ */
+function* leaseGuard(c: NavigatorConfig, st: PilotState): Process<void> {
+  const margin = Math.max(1, Math.floor(c.leaseTtlUs / 3));
+  for (;;) {
+    if (st.deposed) return;
+    const left = (st.leaseExpiresUs ?? 0) - margin - (yield* now());
+    if (left > 0) {
+      yield* sleep(left);
+      continue;
+    }
+    st.deposed = true;
+    yield* trace('navigator.lease-lost', st.host, { vm: st.vm, reason: 'not renewed in time' });
+    return yield* stepDown(c, st);
+  }
+}
+
 /** Renews the lease every third of its time; a primary that loses it stops serving the IP. */
 function* leaseLoop(c: NavigatorConfig, st: PilotState): Process<void> {
   const period = Math.max(1, Math.floor(c.leaseTtlUs / 3));
@@ -436,6 +461,12 @@ function* leaseLoop(c: NavigatorConfig, st: PilotState): Process<void> {
     yield* sleep(period);
     if (st.deposed) return;
     const renewed = yield* acquireLease(c, st);
+    // Deposed while the call was under way (the guard saw the lease run out): a renewal that got
+    // through late is given back.
+    if (st.deposed) {
+      if (renewed) yield* releaseLease(c, st.host);
+      return;
+    }
     if (renewed) continue;
     // Out of reach of the store: the paper's pilot goes on serving; the hardened one keeps trying
     // while its lease would outlive the next try, and steps down before it runs out (by then
