@@ -170,6 +170,10 @@ describe.skipIf(!isRoot)('Navigator live on the mini-lab (navigator-mini, 10.77.
     expect(of(leased, 'navigator.track').filter((e) => e.t < cut2.t).map((e) => [e.data?.role, e.subject])).toEqual([['primary', 'pc1'], ['secondary', 'pc2']]);
     const lost = of(leased, 'navigator.lease-lost', 'pc1')[0];
     expect(lost, 'pc1 steps down when it cannot renew its lease').toBeDefined();
+    // On its own clock, before the lease it last wrote runs out (a call to the store out of reach hangs longer).
+    const lastLease = of(leased, 'store.write', 'navigator/lease').filter((e) => (e.data?.value as { holder?: string })?.holder === 'pc1' && e.t < lost.t).at(-1);
+    expect(lastLease, 'pc1 held the lease').toBeDefined();
+    expect(lost.t).toBeLessThan((lastLease!.data!.value as { expiresUs: number }).expiresUs);
     for (const h of holdersOf(leased)) expect(h.holders.length, `${h.t} µs: ${JSON.stringify(h.holders)}`).toBeLessThanOrEqual(1);
     expect(maxVipHolders(leased)['vip-mon']).toBeLessThanOrEqual(1);
     // pc2 becomes primary only after pc1 stepped down.
