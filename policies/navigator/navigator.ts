@@ -435,12 +435,13 @@ function* releaseLease(c: NavigatorConfig, host: string): Op<void> {
 /**
  * Hardened: the holder steps down on its own clock. A renewal is a call to the store, and a call
  * to a store out of reach may hang longer than the lease has left (live, etcd's client waited
- * 15 s with 4 s left); so when the lease comes within one renewal period of running out
+ * 15 s with 4 s left); so when the lease comes within a sixth of its time of running out
  * unrenewed, the primary steps down without waiting for the call, before another pilot may take
  * the lease and the service IP.
  */
 function* leaseGuard(c: NavigatorConfig, st: PilotState): Process<void> {
-  const margin = Math.max(1, Math.floor(c.leaseTtlUs / 3));
+  // Renewals start when two thirds of the lease are left; one still under way with a sixth left has hung.
+  const margin = Math.max(1, Math.floor(c.leaseTtlUs / 6));
   for (;;) {
     if (st.deposed) return;
     const left = (st.leaseExpiresUs ?? 0) - margin - (yield* now());
@@ -457,10 +458,15 @@ function* leaseGuard(c: NavigatorConfig, st: PilotState): Process<void> {
 /** Renews the lease every third of its time; a primary that loses it stops serving the IP. */
 function* leaseLoop(c: NavigatorConfig, st: PilotState): Process<void> {
   const period = Math.max(1, Math.floor(c.leaseTtlUs / 3));
+  let ok = true;
   for (;;) {
-    yield* sleep(period);
+    // A period after the lease was last taken or renewed (taking the primary role may have taken
+    // seconds since), or a period after a failed try.
+    const t = yield* now();
+    yield* sleep(ok ? Math.max(1, (st.leaseExpiresUs ?? t) - c.leaseTtlUs + period - t) : period);
     if (st.deposed) return;
     const renewed = yield* acquireLease(c, st);
+    ok = renewed === true;
     // Deposed while the call was under way (the guard saw the lease run out): a renewal that got
     // through late is given back.
     if (st.deposed) {
