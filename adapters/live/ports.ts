@@ -199,6 +199,9 @@ export async function livePorts(o: LivePortsOptions): Promise<LivePorts> {
     depot: c.depot ? new LiveDepot({ agent: c.agent, ...c.depot }, exec) : {
       copyImage: () => Promise.reject(new PortError('failed', `depot: no depot configured for ${c.agent} (the lab gives no image paths)`)),
       uptime: () => Promise.reject(new PortError('failed', `depot: no depot configured for ${c.agent} (the lab gives no boot record)`)),
+      recordSample: () => Promise.reject(new PortError('failed', `depot: no depot configured for ${c.agent} (the lab gives no database path)`)),
+      syncDatabase: () => Promise.reject(new PortError('failed', `depot: no depot configured for ${c.agent} (the lab gives no database path)`)),
+      restoreDatabase: () => Promise.reject(new PortError('failed', `depot: no depot configured for ${c.agent} (the lab gives no database path)`)),
     },
   };
   if (c.serviceCommands) {

@@ -413,6 +413,19 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
         if (us === null) throw new PortError('unreachable', `${host} is not up`, { target: host });
         return us / 1e6;
       }, [host]),
+      recordSample: (host, sample) => after(commandUs, () => {
+        requireReach(host);
+        world.recordSample(host, sample);
+      }, [host]),
+      syncDatabase: (from, to, bytes, rateBps) => chain(commandUs, () => {
+        requireReach(from);
+        requireReach(to);
+        return world.shipDatabase(from, to, bytes, rateBps);
+      }, () => [from, to]),
+      restoreDatabase: (host) => after(commandUs, () => {
+        requireReach(host);
+        return world.restoreDatabase(host);
+      }, [host]),
     },
     services: {
       start: (target, service) => chain(commandUs + sshUs(target), () => {
