@@ -573,20 +573,7 @@ export class Runtime {
         const body = oracle
           ? skipWatch(this, p.agent, probe, intervalUs, phaseUs, oracle)
           : naiveWatch(probe, intervalUs, phaseUs);
-        const child = this.newProc(`${p.name}/watch`, body, p.agent, p, p.tiePid);
-        const joinW = this.block(p, { kind: 'join', pid: child.pid }, (res, isErr) => {
-          if (isErr) return wake(res, true);
-          const jr = res as JoinResult<ProbeResult>;
-          if (jr.status === 'done') wake(jr.value, false);
-          else if (jr.status === 'failed') wake(jr.error, true);
-        });
-        const rt = this;
-        return {
-          withdraw() {
-            joinW.withdraw();
-            rt.cancelProc(child.pid);
-          },
-        };
+        return this.joinChild(p, `${p.name}/watch`, body, wake);
       }
       case 'steadyLoad': {
         const { host, intervalUs, last } = eff;
@@ -596,20 +583,7 @@ export class Runtime {
           : this.opts.watchMode === 'naive'
             ? naiveSteadyLoad(host, intervalUs, last, oracle)
             : skipSteadyLoad(this, p.agent, host, intervalUs, last, oracle, p.tiePid);
-        const child = this.newProc(`${p.name}/steady`, body, p.agent, p, p.tiePid);
-        const joinW = this.block(p, { kind: 'join', pid: child.pid }, (res, isErr) => {
-          if (isErr) return wake(res, true);
-          const jr = res as JoinResult<LoadSample>;
-          if (jr.status === 'done') wake(jr.value, false);
-          else if (jr.status === 'failed') wake(jr.error, true);
-        });
-        const rt = this;
-        return {
-          withdraw() {
-            joinW.withdraw();
-            rt.cancelProc(child.pid);
-          },
-        };
+        return this.joinChild(p, `${p.name}/steady`, body, wake);
       }
       case 'quietHolders': {
         // The quiet waits of awaitHoldersChange, awaitStoreChange and awaitReconcile
