@@ -22,6 +22,7 @@ import { fcParams } from './helpers/fc-params.ts';
 
 const S = 1_000_000;
 const LATENCY_US = 500; // the swarm scenarios' network.latencyS
+const EXAM_US = 10_000; // their network.examS: a passing ping (the orphan watcher's probes follow each other by this)
 
 function run(scenario: Scenario, mode: WatchMode): { ndjson: string; events: number; error: string | null } {
   const sim = buildSimulation(scenario, { seed: scenario.seed ?? 1, watchMode: mode });
@@ -59,18 +60,21 @@ const caseArb = scheduleArb('p2p', 'hardened').chain((s) =>
 /**
  * The swarm's faults (every kind), moved onto the naive loops' instants: the VIP audit's polls
  * (started at 0, first reading at I + L, then every I + L: wake-ups at j (I + L) + I, readings L
- * later) and the reconcile period R of the supervisor and the orphan watcher (timeouts at j R),
- * 1 us before, at, 1 us after, and around the poll's reading.
+ * later), the reconcile period R of the supervisor and the orphan watcher (timeouts at j R),
+ * 1 us before, at, 1 us after, and around the poll's reading, and the orphan watcher's probes
+ * while a claim is held (j R + m P for a ping's pass time P: the rounds drift by (n + 1) P per
+ * round with n claims), 1 us before, at and 1 us after.
  */
 const gridArb = (nudge: 'all' | 'changed') => scheduleArb('p2p', 'hardened').chain((s) => {
   const raw = scheduleScenario(s) as { policies: Array<{ reconcile: number }> };
   const iUs = s.timing.interval * S;
   const rUs = raw.policies[0].reconcile * S;
   const at = fc.record({
-    grid: fc.constantFrom('audit', 'reconcile'),
+    grid: fc.constantFrom('audit', 'reconcile', 'orphan'),
     j: fc.integer({ min: 1, max: 30 }),
+    m: fc.integer({ min: 0, max: 8 }),
     offset: fc.constantFrom(-1, 0, 1, LATENCY_US - 1, LATENCY_US, LATENCY_US + 1),
-  }).map((g) => Math.max(1, (g.grid === 'audit' ? g.j * (iUs + LATENCY_US) + iUs : g.j * rUs) + g.offset));
+  }).map((g) => Math.max(1, (g.grid === 'audit' ? g.j * (iUs + LATENCY_US) + iUs : g.grid === 'reconcile' ? g.j * rUs : g.j * rUs + g.m * EXAM_US) + (g.grid === 'orphan' ? Math.sign(g.offset) * Math.min(1, Math.abs(g.offset)) : g.offset)));
   return fc.array(at, { minLength: s.faults.length, maxLength: s.faults.length }).map((times) => {
     const doc = scheduleScenario(s) as { policies: Array<Record<string, unknown>> };
     if (nudge === 'changed') doc.policies = doc.policies.map((p) => ({ ...p, nudge }));
@@ -170,6 +174,54 @@ describe('quiet P2P loops: skipping is exact', () => {
     }
     expect(checked).toBe(30);
   });
+});
+
+describe('the orphan watcher\'s rounds while a claim is held', () => {
+  // A server that fails for good (host-fail) is separated and claimed by its manager, which holds the
+  // claim; every other server's watcher probes itself and the claimant each R (30 s in the swarm
+  // scenarios), the rounds drifting by (n + 1) P (P = 10 ms, a passing ping) per round with n claims.
+  // A link cut or a pause of another server placed on those probes' instants, 1 us before and 1 us
+  // after, must be seen at the same step skipped as ticked.
+  it('a cut, pause or partition of the other servers on, just before or just after a probe of a claim round: skip trace = naive trace minus probe.ok, and skipping costs fewer events', () => {
+    const s = fc.sample(scheduleArb('p2p', 'hardened'), { seed: 5, numRuns: 1 })[0];
+    const R = 30 * S;
+    const rest = s.group.slice(1);
+    type Fault = Scenario['faults'][number];
+    const second: Array<(at: number) => Fault> = [
+      ...rest.map((target) => (at: number) => ({ kind: 'link-down', target, at, duration: 45 * S }) as Fault),
+      ...rest.map((target) => (at: number) => ({ kind: 'pause', target, at, duration: 45 * S }) as Fault),
+      // A watcher cut off from the claimant only (the claimant's own managers still reach it).
+      ...rest.flatMap((a, i) => rest.slice(i + 1).map((b) => (at: number) => ({ kind: 'partition', a: [a], b: [b], oneWay: false, at, duration: 70 * S }) as Fault)),
+    ];
+    let checked = 0;
+    let saved = 0;
+    const takeovers = new Set<string>();
+    for (const fault of second) {
+      for (const j of [2, 3]) {
+        for (let m = 0; m <= 6; m++) {
+          for (const d of [-1, 0, 1]) {
+            const scenario = scenarioSchema.parse(scheduleScenario({ ...s, faults: [] })) as Scenario;
+            scenario.until = 200 * S;
+            const at = j * R + m * EXAM_US + d;
+            scenario.faults = [{ kind: 'host-fail', target: s.group[0], at: S } as Fault, fault(at)];
+            const naive = run(scenario, 'naive');
+            const skip = run(scenario, 'skip');
+            expect(skip.error).toBe(naive.error);
+            const diff = firstDifference(naive.ndjson, skip.ndjson);
+            expect(diff, `${JSON.stringify(scenario.faults[1])}: ${diff}`).toBeNull();
+            expect(skip.events).toBeLessThanOrEqual(naive.events);
+            saved += naive.events - skip.events;
+            for (const line of naive.ndjson.split('\n')) if (line.includes('"p2p.takeover"')) takeovers.add(line);
+            checked++;
+          }
+        }
+      }
+    }
+    expect(checked).toBe(second.length * 2 * 7 * 3);
+    expect(saved).toBeGreaterThan(0);
+    // The watchers' takeovers (a claimant found gone at two rounds) fall at instants that depend on the round the cut is first seen in.
+    expect(takeovers.size).toBeGreaterThan(10);
+  }, 600_000);
 });
 
 describe('quiet P2P loops without an oracle (live mode): the plain loop', () => {

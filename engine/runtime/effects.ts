@@ -34,6 +34,7 @@ export type Effect =
   | { kind: 'watch'; probe: ProbeSpec; intervalUs: number; phaseUs?: number }
   | { kind: 'steadyLoad'; host: string; intervalUs: number; last: LoadSample }
   | { kind: 'quietHolders'; vip: string | null; box: string | null; intervalUs: number; expect: readonly string[]; guard: QuietGuard; checks: readonly StoreCheck[] }
+  | { kind: 'claimRounds'; args: ClaimRoundsArgs }
   | { kind: 'trace'; record: TraceRecord };
 
 /**
@@ -282,6 +283,38 @@ export function awaitReconcile(mailbox: string, intervalUs: number, checks: read
   E_QUIET.guard = guard;
   E_QUIET.checks = checks;
   return once(E_QUIET) as Op<{ message: unknown } | null>;
+}
+
+/** A claim another manager holds: [separated server, claimant]. */
+export type Claim = readonly [string, string];
+
+export interface ClaimRoundsArgs {
+  intervalUs: number;
+  /** The group file's key and the foreign claims in its record (the round's list, in order). */
+  key: string;
+  claimsOf: (value: unknown) => Claim[];
+  /** The caller's host (probed first when there is a claim) and a network probe of a host. */
+  self: string;
+  probeOf: (host: string) => ProbeSpec;
+}
+
+/**
+ * null: the caller makes a whole round now (reads the group file itself); else the round with
+ * these claims (read at its wake-up) goes on for real from probe `from` (0: the caller's own host,
+ * j: the j-th claimant), the first one that would fail.
+ */
+export type ClaimRoundsResult = { claims: Claim[]; from: number } | null;
+
+/**
+ * The orphan watcher's rounds (policies/p2p) while they find nothing to do: as a loop, `for (;;) {
+ * sleep(interval); claims = read(key); if (claims.length === 0) continue; probe self, then each
+ * claimant, each when the previous one returned; at the first that fails return }`, except that in
+ * sim the wake-ups and the probes' calls fall in the late lane of their instant, so quiet rounds
+ * can be skipped exactly (engine/runtime/quiet-rounds.ts). Live mode sleeps once and returns null:
+ * the caller's plain round.
+ */
+export function awaitClaimRounds(args: ClaimRoundsArgs): Op<ClaimRoundsResult> {
+  return once({ kind: 'claimRounds', args, once: true }) as Op<ClaimRoundsResult>;
 }
 
 export function trace(kind: string, subject: string, data?: Record<string, unknown>): Op<void> {

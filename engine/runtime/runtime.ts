@@ -7,6 +7,7 @@ import type { ProbeResult, ProbeSpec, QuietOracle } from '../ports/probe.ts';
 import type { TraceSink } from '../ports/trace.ts';
 import { RESUME, detachEffect, type Effect, type JoinResult, type Op, type Process } from './effects.ts';
 import { naiveQuietHolders, skipQuietHolders, type QuietHoldersArgs } from './quiet-holders.ts';
+import { naiveClaimRounds, skipClaimRounds } from './quiet-rounds.ts';
 
 export interface Scheduler {
   nowUs(): number;
@@ -597,6 +598,13 @@ export class Runtime {
         const a: QuietHoldersArgs = { vip: eff.vip, box: eff.box, intervalUs: eff.intervalUs, expect: eff.expect, guard: eff.guard, checks: eff.checks };
         const body = this.opts.watchMode === 'naive' ? naiveQuietHolders(a, q.holders, q.store) : skipQuietHolders(this, p.agent, a, q.holders, q.store, p.tiePid);
         return this.joinChild(p, `${p.name}/holders`, body, wake);
+      }
+      case 'claimRounds': {
+        // The orphan watcher's quiet rounds (engine/runtime/quiet-rounds.ts); live: one plain sleep.
+        const q = this.portsOf(p.agent).quiet;
+        if (q?.store === undefined) return this.block(p, { kind: 'sleep', us: eff.args.intervalUs }, (v, isErr) => wake(isErr ? v : null, isErr));
+        const body = this.opts.watchMode === 'naive' ? naiveClaimRounds(eff.args, q, q.store) : skipClaimRounds(this, p.agent, eff.args, q, q.store, p.tiePid);
+        return this.joinChild(p, `${p.name}/rounds`, body, wake);
       }
       case 'readLate' as Effect['kind']: {
         // Internal (quietHolders in sim): what read() gives in a late-lane event at atUs.

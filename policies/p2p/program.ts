@@ -8,7 +8,7 @@
 // reports R/U/D to the P2 manager (Fig. 8). When the group file changes (a server separated or
 // returned) every supervisor reconciles, which is the dynamic management extension (Fig. 9) and
 // the fallback (Fig. 10).
-import { awaitHoldersChange, awaitLoadChange, awaitReconcile, awaitStoreChange, firstOf, E, join, now, receive, send, sleep, spawn, cancel, trace, watch, type Op, type Process, type QuietGuard, type StoreCheck } from '../../engine/runtime/effects.ts';
+import { awaitClaimRounds, awaitHoldersChange, awaitLoadChange, awaitReconcile, firstOf, E, join, now, receive, send, sleep, spawn, cancel, trace, watch, type Op, type Process, type QuietGuard, type StoreCheck, type ClaimRoundsArgs } from '../../engine/runtime/effects.ts';
 import { call, isGone, mailboxOf, portErrorOf, type LoadSample, type ProbeResult, type ProbeSpec } from '../../engine/ports/index.ts';
 import { nextGridUs } from '../../engine/runtime/runtime.ts';
 import { storeCall } from '../store.ts';
@@ -104,23 +104,36 @@ function* resumeOwnClaims(host: string, cfg: P2pConfig): Op<void> {
 function* orphanWatcher(host: string, cfg: P2pConfig): Process<void> {
   const suspects = new Map<string, string>(); // target -> claimant found gone once
   let selfFix = 0; // rounds this server, orphaned, found itself unwell
-  // A round that found no claim to look at (and so no suspect): the next rounds wait for the
-  // group file to show one (in sim without ticking through the quiet time).
-  let quiet = false;
-  const noClaims: StoreCheck[] = [{ key: KEYS.membership, holds: (v) => v !== null && foreignClaims(v as Membership, host).length === 0 }];
+  // A round that left no suspect: the next rounds find nothing to do while the group file shows
+  // no claim, or this server and every claimant answer (in sim without ticking through that time).
+  let steady = false;
+  const rounds: ClaimRoundsArgs = {
+    intervalUs: cfg.timing.reconcileUs,
+    key: KEYS.membership,
+    claimsOf: (v) => foreignClaims(v as Membership, host),
+    self: host,
+    probeOf: (target) => ({ kind: 'network', target, timeoutUs: cfg.timing.tndUs }),
+  };
   for (;;) {
-    if (quiet) yield* awaitStoreChange(cfg.timing.reconcileUs, noClaims);
-    else yield* sleep(cfg.timing.reconcileUs);
-    quiet = false;
-    const m = yield* readMembership();
-    const claims = foreignClaims(m, host);
-    for (const target of [...suspects.keys()]) if (!claims.some(([t, c]) => t === target && c === suspects.get(target))) suspects.delete(target);
-    if (claims.length === 0) {
-      quiet = true;
+    const resume = steady ? yield* awaitClaimRounds(rounds) : (yield* sleep(cfg.timing.reconcileUs), null);
+    steady = false;
+    let claims: ReadonlyArray<readonly [string, string]>;
+    let from = 0;
+    if (resume !== null) ({ claims, from } = resume);
+    else {
+      const m = yield* readMembership();
+      claims = foreignClaims(m, host);
+      for (const target of [...suspects.keys()]) if (!claims.some(([t, c]) => t === target && c === suspects.get(target))) suspects.delete(target);
+      if (claims.length === 0) {
+        steady = suspects.size === 0;
+        continue;
+      }
+    }
+    if (from === 0 && !(yield* call('prober', 'probe', { kind: 'network', target: host, timeoutUs: cfg.timing.tndUs })).ok) {
+      steady = suspects.size === 0;
       continue;
     }
-    if (!(yield* call('prober', 'probe', { kind: 'network', target: host, timeoutUs: cfg.timing.tndUs })).ok) continue;
-    for (const [target, claimant] of claims) {
+    for (const [target, claimant] of claims.slice(Math.max(0, from - 1))) {
       if ((yield* call('prober', 'probe', { kind: 'network', target: claimant, timeoutUs: cfg.timing.tndUs })).ok) {
         suspects.delete(target);
         continue;
@@ -162,6 +175,7 @@ function* orphanWatcher(host: string, cfg: P2pConfig): Process<void> {
         yield* send(mailboxOf(host, ADOPT_BOX), { target, from: claimant });
       }
     }
+    steady = suspects.size === 0;
   }
 }
 
