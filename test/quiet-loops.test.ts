@@ -1,5 +1,5 @@
 // Exact quiescence of the P2P loops (issue 17): the load subprogram (`awaitLoadChange`), the VIP
-// audit (`awaitHoldersChange`), the orphan watcher (`awaitStoreChange`) and the supervisor's
+// audit (`awaitHoldersChange`), the orphan watcher (`awaitClaimRounds`) and the supervisor's
 // periodic reconcile (`awaitReconcile`) skipped in sim must give the trace of naive ticking
 // (`watchMode: 'naive'` ticks them, as it ticks `watch`) minus the `probe.ok` lines of `watch`,
 // on random P2P scenarios with faults of every kind (the swarm's generator: service and host
@@ -15,7 +15,7 @@ import { toNdjson } from '../trace/ndjson.ts';
 import { scheduleArb, scheduleScenario } from '../run/swarm.ts';
 import { Runtime, type WatchMode } from '../engine/runtime/runtime.ts';
 import { Kernel } from '../sim/kernel/kernel.ts';
-import { awaitHoldersChange, awaitReconcile, awaitStoreChange, now, type Process } from '../engine/runtime/effects.ts';
+import { awaitClaimRounds, awaitHoldersChange, awaitReconcile, awaitStoreChange, now, type Process } from '../engine/runtime/effects.ts';
 import type { Scenario } from '../sim/scenario/schema.ts';
 import { firstDifference } from './helpers/random-scenario.ts';
 import { fcParams } from './helpers/fc-params.ts';
@@ -225,7 +225,7 @@ describe('the orphan watcher\'s rounds while a claim is held', () => {
 });
 
 describe('quiet P2P loops without an oracle (live mode): the plain loop', () => {
-  it('awaitHoldersChange and awaitStoreChange sleep once and return null; awaitReconcile is receive(box, R)', () => {
+  it('awaitHoldersChange, awaitStoreChange and awaitClaimRounds sleep once and return null; awaitReconcile is receive(box, R)', () => {
     const kernel = new Kernel();
     const rt = new Runtime({ scheduler: kernel, ports: () => ({}) });
     const guard = { ok: () => true, subscribe: () => () => undefined };
@@ -239,6 +239,8 @@ describe('quiet P2P loops without an oracle (live mode): the plain loop', () => 
       seen.push(['timeout', yield* now(), t]);
       const m = yield* awaitReconcile('box', 30 * S, [], guard);
       seen.push(['message', yield* now(), m]);
+      const c = yield* awaitClaimRounds({ intervalUs: 5 * S, key: 'k', claimsOf: () => [], self: 'S1', probeOf: (target) => ({ kind: 'network', target, timeoutUs: S }) });
+      seen.push(['rounds', yield* now(), c]);
     })());
     kernel.at(60 * S, () => rt.deliver('box', { hello: 1 }));
     kernel.run();
@@ -247,6 +249,7 @@ describe('quiet P2P loops without an oracle (live mode): the plain loop', () => 
       ['store', 17 * S, null],
       ['timeout', 47 * S, null],
       ['message', 60 * S, { message: { hello: 1 } }],
+      ['rounds', 65 * S, null],
     ]);
   });
 });
