@@ -113,7 +113,10 @@ describe.skipIf(!isRoot)('Navigator live on the mini-lab (navigator-mini, 10.77.
     const accesses = of(ev, 'client.access', 'user');
     expect(accesses.some((e) => e.t < fault.t && e.data?.ok === true && e.data?.by === 'nav-a')).toBe(true);
     expect(accesses.some((e) => e.t > fault.t && e.data?.ok === true && e.data?.by === 'nav-b')).toBe(true);
-    expect(accesses.at(-1)!.data).toMatchObject({ ok: true, by: 'nav-b' });
+    // What the pilots did and what the client saw, in the failure message (a CI log shows only that).
+    const story = () => ev.filter((e) => !['probe.ok', 'navigator.db-sync', 'agent.spawn', 'agent.start'].includes(e.kind))
+      .map((e) => `${(e.t / 1e6).toFixed(2)} s ${e.kind} ${e.subject} ${JSON.stringify(e.data)}`).join('\n');
+    expect(accesses.at(-1)!.data, story()).toMatchObject({ ok: true, by: 'nav-b' });
     // The service IP: never two holders, as the machines said and as the pilots did it.
     for (const e of of(ev, 'vip.holders')) expect((e.data!.holders as string[]).length, `${e.t} µs: ${JSON.stringify(e.data)}`).toBeLessThanOrEqual(1);
     for (const [vip, n] of Object.entries(maxVipHolders(ev))) expect(n, vip).toBeLessThanOrEqual(1);
