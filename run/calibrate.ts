@@ -16,6 +16,7 @@ import { navConformRows, navigatorVipOf } from './navconform.ts';
 import { hasPss, pssConformRows } from './pssconform.ts';
 import { disconnections, recoveries, type TraceLine } from '../trace/metrics.ts';
 import { agentLiveConfig, IdempotentGuestVipDriver } from '../adapters/lab/agent-config.ts';
+import { GuestServices } from '../adapters/lab/guest-services.ts';
 import { observeHolders, resetLabWorld, runLive } from './live.ts';
 import { wallUs } from './agent.ts';
 import { LabHypervisor } from '../adapters/lab/hypervisor.ts';
@@ -70,7 +71,7 @@ export interface MachineCalibration {
    * from the hypervisor's start call until the guest is ready and its agent answers (the sim's
    * `startS` of those VMs).
    */
-  containers?: { vms: string[]; startS: Measured };
+  containers?: { vms: string[]; startS: Measured; commandS: Measured };
 }
 
 export interface CalibrateParams {
@@ -262,17 +263,26 @@ async function measureContainerStart(lab: Lab, hv: LabHypervisor, n: number, log
   mkdirSync(dirname(depot), { recursive: true });
   if (!had) copyFileSync(image, depot);
   const out: number[] = [];
+  const commands: number[] = [];
+  const services = new GuestServices(lab);
   try {
     for (let i = 0; i < n; i++) {
-      const vm = slots[i % slots.length].name;
-      out.push(await timed(() => hv.start(vm, host)));
-      await hv.destroy(vm);
-      log(`calibrate: container ${vm} started on ${host} in ${round(out[i], 2)} s`);
+      const slot = slots[i % slots.length];
+      out.push(await timed(() => hv.start(slot.name, host)));
+      // A secondary's pilot stops the monitoring service in the container it started (guest-exec).
+      const svc = slot.services[0];
+      if (svc) commands.push(await timed(() => services.stop(slot.name, svc.name)));
+      await hv.destroy(slot.name);
+      log(`calibrate: container ${slot.name} started on ${host} in ${round(out[i], 2)} s${svc ? `, ${svc.name} stopped in it in ${round(commands.at(-1)!, 2)} s` : ''}`);
     }
   } finally {
     if (!had) rmSync(depot, { force: true });
   }
-  return { vms: slots.map((v) => v.name), startS: measured(`container start from ${host}'s depot (boot until ready, its guest agent answering)`, out) };
+  return {
+    vms: slots.map((v) => v.name),
+    startS: measured(`container start from ${host}'s depot (boot until ready, its guest agent answering)`, out),
+    commandS: measured('a service stopped in a container through its guest agent', commands.length ? commands : [0]),
+  };
 }
 
 /** What the machine costs whatever the lab models (MachineCalibration.dist). */
@@ -463,6 +473,7 @@ export function applyMachineCalibration(scenarioText: string, p: Pick<CalibrateP
   if (containers) {
     const vms = (doc as { vms?: Array<Record<string, unknown>> }).vms ?? [];
     for (const v of vms) if (containers.vms.includes(String(v.name))) v.startS = empirical(containers.startS);
+    if (containers.commandS) doc.network = { ...(doc.network ?? {}), guestCommandS: empirical(containers.commandS) };
   }
   return parseScenario(toYaml(doc), `${file} (machine calibrated)`);
 }

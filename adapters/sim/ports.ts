@@ -123,6 +123,9 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
     return draw(net.sshConnectS, 'sshConnect') ?? 0;
   };
 
+  /** A service command's time to its target: in a guest through its agent (guestCommandS), else over SSH. */
+  const serviceCmdUs = (target: string): number => (world.vms.has(target) ? draw(net.guestCommandS, 'guestCommand') ?? commandUs : commandUs + sshUs(target));
+
   /** A remote node the agent cannot reach now (its own host always is, while it runs). */
   const outOfReach = (target: string | null | undefined) => target != null && target !== agent && !world.reachable(agent, target);
   /**
@@ -428,15 +431,15 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
       }, [host]),
     },
     services: {
-      start: (target, service) => chain(commandUs + sshUs(target), () => {
+      start: (target, service) => chain(serviceCmdUs(target), () => {
         requireReach(target);
         return world.restartService(target, service);
       }, () => [target]),
-      stop: (target, service) => after(commandUs + sshUs(target), () => {
+      stop: (target, service) => after(serviceCmdUs(target), () => {
         requireReach(target);
         world.stopService(target, service);
       }, [target]),
-      restart: (target, service) => chain(commandUs + sshUs(target), () => {
+      restart: (target, service) => chain(serviceCmdUs(target), () => {
         requireReach(target);
         return world.restartService(target, service);
       }, () => [target]),
