@@ -125,14 +125,16 @@ describe.skipIf(!isRoot)('Navigator live on the mini-lab (navigator-mini, 10.77.
     expect(destroyed!.t).toBeGreaterThan(fault.t);
     expect(of(ev, 'vm.state', 'nav-a').some((e) => e.t > fault.t && e.t < after[0].t + 5_000_000 && e.data?.state === 'stopped')).toBe(true);
 
-    // Who served: nav-a (on pc1) before the shutdown, nav-b after the failover, and at the end.
+    // Who served: nav-a (on pc1) before the shutdown, nav-b after the failover, and at the end the
+    // last primary's container (nav-b, unless pc3 held it: below).
     const accesses = of(ev, 'client.access', 'user');
     expect(accesses.some((e) => e.t < fault.t && e.data?.ok === true && e.data?.by === 'nav-a')).toBe(true);
     expect(accesses.some((e) => e.t > fault.t && e.data?.ok === true && e.data?.by === 'nav-b')).toBe(true);
     // What the pilots did and what the client saw, in the failure message (a CI log shows only that).
     const story = () => ev.filter((e) => !['probe.ok', 'navigator.db-sync', 'agent.spawn', 'agent.start'].includes(e.kind))
       .map((e) => `${(e.t / 1e6).toFixed(2)} s ${e.kind} ${e.subject} ${JSON.stringify(e.data)}`).join('\n');
-    expect(accesses.at(-1)!.data, story()).toMatchObject({ ok: true, by: 'nav-b' });
+    const lastPrimary = tracks.filter((x) => x.role === 'primary').at(-1)!;
+    expect(accesses.at(-1)!.data, story()).toMatchObject({ ok: true, by: lastPrimary.vm });
     // The service IP: never two holders, as the machines said and as the pilots did it.
     for (const e of of(ev, 'vip.holders')) expect((e.data!.holders as string[]).length, `${e.t} µs: ${JSON.stringify(e.data)}`).toBeLessThanOrEqual(1);
     for (const [vip, n] of Object.entries(maxVipHolders(ev))) expect(n, vip).toBeLessThanOrEqual(1);
@@ -150,14 +152,23 @@ describe.skipIf(!isRoot)('Navigator live on the mini-lab (navigator-mini, 10.77.
     sim.run(s.until!);
     const rows = navConformRows(ev, sim.events, s);
     console.log(`[live-navigator] conform:\n${rows.map((r) => `  ${r.metric}: live ${r.live} s, sim ${r.sim} s (${r.errPct} %)`).join('\n')}`);
-    // pc3 (the new secondary, unless the uptimes' whole seconds put it on pc4) off at 150 s: the
-    // primary puts a new secondary on the PC left.
+    // pc3 off at 150 s. The secondaries go to the PC up longest, in whole seconds as `uptime`
+    // says: the lab boots its PCs within a second, so which of pc2, pc3, pc4 reads one second
+    // more is the boot's luck (the sim's PCs tie, and the first name wins). pc3 then holds the
+    // new secondary (pc2 was the first: the primary puts a new one on pc4), or the primary
+    // itself (pc3 was the first secondary: its secondary on pc4 takes over and puts a new
+    // secondary on pc2), or nothing.
     const second = navigatorFaultTimes(ev, 'vip-mon')[1];
     expect(second.host).toBe('pc3');
     if (second.role === 'secondary') {
       expect(second.secondaryFailoverS, 'a new secondary after pc3 went off').not.toBeNull();
       expect(second.secondaryFailoverS!).toBeLessThan(75);
       expect(tracks.filter((x) => x.t > second.faultUs && x.role === 'secondary').at(-1)).toMatchObject({ host: 'pc4', vm: 'nav-a' });
+    } else if (second.role === 'primary') {
+      expect(second.primaryFailoverS, `a failover after the primary's pc3 went off:\n${story()}`).not.toBeNull();
+      expect(second.primaryFailoverS!).toBeLessThan(20);
+      expect(lastPrimary).toMatchObject({ host: next.host, vm: next.vm, failover: true });
+      expect(tracks.filter((x) => x.t > second.faultUs && x.role === 'secondary').at(-1)).toMatchObject({ host: 'pc2', vm: 'nav-b' });
     }
     const simFailover = rows.find((r) => r.metric.startsWith('failover after a primary failure'))!;
     expect(simFailover.sim).not.toBeNull();
