@@ -8,6 +8,7 @@ import { fcParams } from './helpers/fc-params.ts';
 import { managersOf, operationRows, targetsOf, type OperationRow } from '../policies/p2p/ring.ts';
 import { parseScenario } from '../run/sim.ts';
 import { Simulation } from '../adapters/sim/simulation.ts';
+import { SimStore } from '../adapters/sim/ports.ts';
 import { sameCondition } from '../policies/p2p/program.ts';
 import { runScale, scaleDocument, scaleScenario, scaleSvg, scaleTable, DAY_US, type ScaleRow } from '../experiments/scale.ts';
 
@@ -38,6 +39,34 @@ describe('ring.ts: indexed operation files', () => {
     const rows = operationRows(['s1', 's2', 's3', 's4']);
     targetsOf(rows, 's1').pop();
     expect(targetsOf(rows, 's1').map((r) => `${r.priority}:${r.target}`)).toEqual(['P1:s2', 'P2:s4']);
+  });
+});
+
+describe('SimStore.list: kept sorted keys', () => {
+  it('lists what a filter and sort of every record gives, after random writes and deletes', () => {
+    const key = fc.constantFrom('a/', 'a/b', 'a/c', 'ab', 'b/1', 'b/10', 'b/2', 'c', '', 'a');
+    const op = fc.record({ del: fc.boolean(), key, value: fc.integer() });
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 60 }), fc.array(key, { minLength: 1, maxLength: 5 }), (ops, prefixes) => {
+        const store = new SimStore(() => {});
+        const model = new Map<string, number>();
+        for (const o of ops) {
+          const cur = store.get<number>(o.key);
+          if (o.del) {
+            if (cur) store.del(o.key, cur.version);
+            model.delete(o.key);
+          } else {
+            store.cas(o.key, cur?.version ?? 0, o.value);
+            model.set(o.key, o.value);
+          }
+          for (const p of prefixes) {
+            const want = [...model].filter(([k]) => k.startsWith(p)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => [k, v]);
+            expect(store.list<number>(p).map((r) => [r.key, r.value])).toEqual(want);
+          }
+        }
+      }),
+      fcParams(200),
+    );
   });
 });
 

@@ -62,6 +62,7 @@ export class SimStore {
     }
     const version = ++this.version;
     const next = structuredClone(value);
+    if (prev === undefined) this.sorted.splice(firstAtOrAfter(this.sorted, key), 0, key);
     this.records.set(key, { value: next, version });
     this.emit('store.write', key, { ...storeWriteData({ version, expect: expectVersion, by, prev: prev?.value, next: value }) });
     this.changed(key);
@@ -78,16 +79,40 @@ export class SimStore {
       return false;
     }
     this.records.delete(key);
+    this.sorted.splice(firstAtOrAfter(this.sorted, key), 1);
     this.emit('store.delete', key, { version: cur, ...byOf(by) });
     this.changed(key);
     return true;
   }
+  /**
+   * The records under `prefix`, in key order. Like `get`, the values are the store's own (a
+   * reader must not change them; every write replaces a record with a copy). The keys are kept
+   * sorted (re-sorted only after a key was added or deleted), so a list costs a binary search and
+   * the records it returns.
+   */
   list<T>(prefix: string): Array<{ key: string } & Versioned<T>> {
-    return [...this.records.entries()]
-      .filter(([k]) => k.startsWith(prefix))
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([key, r]) => ({ key, value: structuredClone(r.value) as T, version: r.version }));
+    const keys = this.sorted;
+    const out: Array<{ key: string } & Versioned<T>> = [];
+    for (let i = firstAtOrAfter(keys, prefix); i < keys.length && keys[i].startsWith(prefix); i++) {
+      const r = this.records.get(keys[i])!;
+      out.push({ key: keys[i], value: r.value as T, version: r.version });
+    }
+    return out;
   }
+  /** Every key, sorted (a key is inserted at its place when created, taken out when deleted). */
+  private readonly sorted: string[] = [];
+}
+
+/** The index of the first of the sorted `keys` that is not less than `key` (binary search). */
+function firstAtOrAfter(keys: readonly string[], key: string): number {
+  let lo = 0;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (keys[mid] < key) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 const byOf = (by: string | undefined) => (by === undefined ? {} : { by });
