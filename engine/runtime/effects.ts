@@ -251,23 +251,6 @@ export function awaitHoldersChange(vip: string, intervalUs: number, expect: read
   return once(E_QUIET);
 }
 
-const ALWAYS: QuietGuard = { ok: () => true, subscribe: () => () => undefined };
-
-/**
- * Sleeps `intervalUs` at a time while every store check holds (and the store answers); returns at
- * the first wake-up where one does not (the caller goes on as its plain loop does after its
- * sleep). `awaitHoldersChange` without the VIP: no reading, only the store (and `guard`).
- */
-export function awaitStoreChange(intervalUs: number, checks: readonly StoreCheck[], guard: QuietGuard = ALWAYS): Op<null> {
-  E_QUIET.vip = null;
-  E_QUIET.box = null;
-  E_QUIET.intervalUs = intervalUs;
-  E_QUIET.expect = [];
-  E_QUIET.guard = guard;
-  E_QUIET.checks = checks;
-  return once(E_QUIET) as Op<null>;
-}
-
 /**
  * `receive(mailbox, intervalUs)` again and again while nothing would be done at its timeouts:
  * `guard.ok()` and every store check hold (and the store answers). Returns { message } for the
