@@ -70,6 +70,32 @@ describe('SimStore.list: kept sorted keys', () => {
   });
 });
 
+describe('SimStore.cas: the store keeps its own copy', () => {
+  it('a stored value equals structuredClone of the written one and shares nothing with it', () => {
+    const plain = fc.letrec((tie) => ({
+      value: fc.oneof({ depthSize: 'small' }, fc.string(), fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.constant(undefined), tie('array'), tie('object')),
+      array: fc.array(tie('value'), { maxLength: 5 }),
+      object: fc.dictionary(fc.oneof(fc.string({ maxLength: 4 }), fc.constant('__proto__')), tie('value'), { maxKeys: 5 }),
+    })).value;
+    fc.assert(fc.property(plain, (v) => {
+      const store = new SimStore(() => {});
+      const want = structuredClone(v);
+      store.cas('k', 0, v);
+      const got = store.get('k')!.value;
+      expect(got).toStrictEqual(want);
+      // Changing the written value afterwards leaves the record as it was written.
+      const mutate = (x: unknown): void => {
+        if (Array.isArray(x)) { x.push('changed'); x.forEach(mutate); } else if (x !== null && typeof x === 'object') {
+          for (const k of Object.keys(x)) mutate((x as Record<string, unknown>)[k]);
+          (x as Record<string, unknown>).changed = 1;
+        }
+      };
+      mutate(v);
+      expect(got).toStrictEqual(want);
+    }), fcParams(300));
+  });
+});
+
 describe('P2P load subprogram: an unchanged condition record is not written again', () => {
   it('sameCondition(a, b) is exactly JSON.stringify(a) === JSON.stringify(b) (random records, -0, NaN, infinities)', () => {
     const num = fc.oneof(fc.constantFrom(0, -0, 1, 1024, NaN, Infinity, -Infinity), fc.double(), fc.integer({ min: 0, max: 3 }));

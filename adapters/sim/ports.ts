@@ -61,7 +61,7 @@ export class SimStore {
       return { ok: false, version: cur };
     }
     const version = ++this.version;
-    const next = structuredClone(value);
+    const next = copyRecord(value);
     if (prev === undefined) this.sorted.splice(firstAtOrAfter(this.sorted, key), 0, key);
     this.records.set(key, { value: next, version });
     this.emit('store.write', key, { ...storeWriteData({ version, expect: expectVersion, by, prev: prev?.value, next: value }) });
@@ -101,6 +101,30 @@ export class SimStore {
   }
   /** Every key, sorted (a key is inserted at its place when created, taken out when deleted). */
   private readonly sorted: string[] = [];
+}
+
+/**
+ * The store's own copy of a written value: structuredClone's result for plain data (objects,
+ * arrays, primitives), made by a plain recursive copy (structuredClone took ~15x longer on an
+ * operation file of 20,000 rows); anything else goes through structuredClone.
+ */
+function copyRecord<T>(v: T): T {
+  if (v === null || (typeof v !== 'object' && typeof v !== 'function' && typeof v !== 'symbol')) return v;
+  if (Array.isArray(v)) {
+    const out = new Array<unknown>(v.length);
+    for (let i = 0; i < v.length; i++) out[i] = copyRecord(v[i] as unknown);
+    return out as T;
+  }
+  if (typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(v)) {
+      const x = copyRecord((v as Record<string, unknown>)[k]);
+      if (k === '__proto__') Object.defineProperty(out, k, { value: x, enumerable: true, writable: true, configurable: true });
+      else out[k] = x;
+    }
+    return out as T;
+  }
+  return structuredClone(v);
 }
 
 /** The index of the first of the sorted `keys` that is not less than `key` (binary search). */
