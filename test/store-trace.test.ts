@@ -46,13 +46,15 @@ describe('storeChange', () => {
     const edit = fc.jsonValue().chain((a) => fc.tuple(fc.constant(a), fc.oneof(fc.jsonValue(), fc.constant(a).map((v) => mutate(v)))));
     fc.assert(
       fc.property(edit, ([a, b]) => {
-        const patch = jsonDiff(a, b);
-        expect(jsonPatch.applyPatch(structuredClone(a), patch, true, false).newDocument).toEqual(b);
+        // fast-json-patch refuses paths through __proto__: storeChange traces such a change whole.
+        const protoFree = !JSON.stringify([a, b]).includes('"__proto__"') && !JSON.stringify([a, b]).includes('"prototype"');
+        const patch = protoFree ? jsonDiff(a, b) : [];
+        if (protoFree) expect(jsonPatch.applyPatch(structuredClone(a), patch, true, false).newDocument).toEqual(b);
         const c = storeChange(a, b);
         if ('patch' in c) expect(jsonPatch.applyPatch(structuredClone(a), c.patch, true, false).newDocument).toEqual(b);
         else expect(c.value).toEqual(b);
         // The whole value only when the patch is not shorter (or the types differ).
-        if ('value' in c && a !== null && b !== null && typeof a === 'object' && typeof b === 'object' && Array.isArray(a) === Array.isArray(b)) {
+        if (protoFree && 'value' in c && a !== null && b !== null && typeof a === 'object' && typeof b === 'object' && Array.isArray(a) === Array.isArray(b)) {
           expect(JSON.stringify(patch).length).toBeGreaterThanOrEqual(JSON.stringify(b).length);
         }
       }),

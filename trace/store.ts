@@ -52,12 +52,17 @@ export function storeChange(prev: unknown, next: unknown): { value: unknown } | 
   let patch: Operation[];
   let now: unknown = next;
   try {
-    patch = jsonDiff(prev, next);
+    try {
+      patch = jsonDiff(prev, next);
+    } catch (e) {
+      if (e !== NOT_PLAIN) throw e;
+      // A value JSON changes (a Date, NaN, undefined in an array, ...): diff the JSON forms.
+      now = asJson(next);
+      patch = jsonDiff(asJson(prev), now);
+    }
   } catch (e) {
-    if (e !== NOT_PLAIN) throw e;
-    // A value JSON changes (a Date, NaN, undefined in an array, ...): diff the JSON forms.
-    now = asJson(next);
-    patch = jsonDiff(asJson(prev), now);
+    if (e !== NO_PATCH) throw e;
+    return { value: asJson(next) };
   }
   const patchLen = JSON.stringify(patch).length;
   if (jsonLength(now, patchLen) <= patchLen) return { value: asJson(now) };
@@ -66,6 +71,8 @@ export function storeChange(prev: unknown, next: unknown): { value: unknown } | 
 
 /** Thrown (and caught by storeChange) for a value whose JSON form is not itself. */
 const NOT_PLAIN = Symbol('not plain JSON');
+/** Thrown (and caught by storeChange) for a change of a `__proto__` or `prototype` field, which JSON Patch readers refuse to apply. */
+const NO_PATCH = Symbol('no patch');
 
 function kindOf(v: unknown): 'prim' | 'array' | 'object' | 'skip' {
   if (v === null || typeof v === 'string' || typeof v === 'boolean') return 'prim';
@@ -82,7 +89,10 @@ function kindOf(v: unknown): 'prim' | 'array' | 'object' | 'skip' {
   throw NOT_PLAIN;
 }
 
-const pointer = (key: string | number): string => (typeof key === 'number' ? String(key) : key.replace(/~/g, '~0').replace(/\//g, '~1'));
+const pointer = (key: string): string => {
+  if (key === '__proto__' || key === 'prototype') throw NO_PATCH;
+  return key.replace(/~/g, '~0').replace(/\//g, '~1');
+};
 
 /** Are two plain JSON values equal as JSON (fields set to undefined are no fields)? */
 function jsonEqual(a: unknown, b: unknown): boolean {
@@ -117,7 +127,8 @@ function jsonEqual(a: unknown, b: unknown): boolean {
  * objects key by key (removed keys, changed ones recursively, then added ones in `b`'s order);
  * arrays by their longest common head and tail, the rest element by element recursively where
  * both have one, then removals or additions at its end; anything else a `replace`. Values in the
- * patch are copies (asJson).
+ * patch are copies (asJson). Throws for a change under a `__proto__` or `prototype` key
+ * (storeChange then traces the whole value).
  */
 export function jsonDiff(a: unknown, b: unknown): Operation[] {
   const ops: Operation[] = [];
