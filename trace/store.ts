@@ -94,6 +94,9 @@ const pointer = (key: string): string => {
   return key.replace(/~/g, '~0').replace(/\//g, '~1');
 };
 
+/** `o[k]` if `k` is `o`'s own field (not one of Object.prototype's: `valueOf`, ...). */
+const own = (o: Record<string, unknown>, k: string): unknown => (Object.prototype.hasOwnProperty.call(o, k) ? o[k] : undefined);
+
 /** Are two plain JSON values equal as JSON (fields set to undefined are no fields)? */
 function jsonEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true;
@@ -116,7 +119,7 @@ function jsonEqual(a: unknown, b: unknown): boolean {
   for (const k in x) {
     if (x[k] === undefined) continue;
     n++;
-    if (y[k] === undefined || !jsonEqual(x[k], y[k])) return false;
+    if (own(y, k) === undefined || !jsonEqual(x[k], own(y, k))) return false;
   }
   for (const k in y) if (y[k] !== undefined) n--;
   return n === 0;
@@ -165,10 +168,11 @@ function diffInto(a: unknown, b: unknown, path: string, ops: Operation[]): void 
   const y = b as Record<string, unknown>;
   for (const k in x) {
     if (x[k] === undefined) continue;
-    if (y[k] === undefined) ops.push({ op: 'remove', path: `${path}/${pointer(k)}` });
-    else diffInto(x[k], y[k], `${path}/${pointer(k)}`, ops);
+    const yk = own(y, k);
+    if (yk === undefined) ops.push({ op: 'remove', path: `${path}/${pointer(k)}` });
+    else diffInto(x[k], yk, `${path}/${pointer(k)}`, ops);
   }
-  for (const k in y) if (y[k] !== undefined && x[k] === undefined) ops.push({ op: 'add', path: `${path}/${pointer(k)}`, value: asJson(y[k]) });
+  for (const k in y) if (y[k] !== undefined && own(x, k) === undefined) ops.push({ op: 'add', path: `${path}/${pointer(k)}`, value: asJson(y[k]) });
 }
 
 /**
