@@ -10,6 +10,8 @@ import { parseScenario } from '../run/sim.ts';
 import { Simulation } from '../adapters/sim/simulation.ts';
 import { SimStore } from '../adapters/sim/ports.ts';
 import { sameCondition } from '../policies/p2p/program.ts';
+import { groupChanged, inGroup, operationChanged, type Membership } from '../policies/p2p/files.ts';
+import { sameTargetsOf } from '../policies/p2p/ring.ts';
 import { runScale, scaleDocument, scaleScenario, scaleSvg, scaleTable, DAY_US, type ScaleRow } from '../experiments/scale.ts';
 
 const byPriority = (a: OperationRow, b: OperationRow) => (a.priority === b.priority ? 0 : a.priority === 'P1' ? -1 : 1);
@@ -92,6 +94,56 @@ describe('SimStore.cas: the store keeps its own copy', () => {
       };
       mutate(v);
       expect(got).toStrictEqual(want);
+    }), fcParams(300));
+  });
+});
+
+describe('store parts: a check that reads one part of a record is told only of writes that change it', () => {
+  it('subscribers of a part are called only when it changes, every subscriber in subscription order', () => {
+    const store = new SimStore(() => {});
+    const calls: string[] = [];
+    const changed = (a: unknown, b: unknown) => Object.keys({ ...(a as object), ...(b as object) }).filter((k) => (a as Record<string, unknown> | null)?.[k] !== (b as Record<string, unknown> | null)?.[k]);
+    const on = (name: string) => () => void calls.push(name);
+    store.subscribe('k', on('x1'), { name: 'x', changed });
+    store.subscribe('k', on('all'));
+    const offY = store.subscribe('k', on('y'), { name: 'y', changed });
+    store.subscribe('k', on('x2'), { name: 'x', changed });
+    store.cas('k', 0, { x: 1, y: 1 });
+    expect(calls).toEqual(['x1', 'all', 'y', 'x2']);
+    calls.length = 0;
+    store.cas('k', 1, { x: 1, y: 2 });
+    expect(calls).toEqual(['all', 'y']);
+    calls.length = 0;
+    offY();
+    store.cas('k', 2, { x: 3, y: 3 });
+    expect(calls).toEqual(['x1', 'all', 'x2']);
+    calls.length = 0;
+    store.del('k', 3);
+    expect(calls).toEqual(['x1', 'all', 'x2']);
+  });
+
+  it('groupChanged names every server whose inGroup answer differs, operationChanged every manager whose sameTargetsOf differs', () => {
+    const names = ['a', 'b', 'c', 'd', 'e', 'f'];
+    const group = fc.shuffledSubarray(names).map((g) => g);
+    const membership = fc.option(group.map((g): Membership => ({ group: g, separation: names.filter((n) => !g.includes(n)), order: names })), { nil: undefined });
+    fc.assert(fc.property(membership, membership, (m1, m2) => {
+      const a = m1 ?? null;
+      const b = m2 ?? null;
+      const named = new Set(groupChanged(a, b));
+      for (const n of names) {
+        const before = a !== null && inGroup(a, n);
+        const after = b !== null && inGroup(b, n);
+        if (before !== after) expect(named.has(n), `${n}: ${JSON.stringify(a)} -> ${JSON.stringify(b)}`).toBe(true);
+      }
+      const r1 = a === null ? null : operationRows(a.group);
+      const r2 = b === null ? null : operationRows(b.group);
+      const managers = operationChanged(r1, r2);
+      for (const n of names) {
+        // A supervisor that read r1 is quiet while sameTargetsOf(r1, file) holds: a change of its answer is named.
+        const holdsBefore = r1 !== null;
+        const holdsAfter = r1 !== null && r2 !== null && sameTargetsOf(r1, r2, n);
+        if (holdsBefore !== holdsAfter && r2 !== null) expect(managers.has(n)).toBe(true);
+      }
     }), fcParams(300));
   });
 });

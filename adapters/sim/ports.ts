@@ -5,6 +5,7 @@
 // refuses or aborts the operation because the target went away) and for a lost message;
 // 'failed' for anything else the world refuses.
 import type { Ports, ProbeResult, ProbeSpec, Versioned, VmInfo, LoadSample, AgentMessage } from '../../engine/ports/index.ts';
+import type { StorePart } from '../../engine/ports/probe.ts';
 import { mailboxOf, PortError } from '../../engine/ports/index.ts';
 import type { Runtime } from '../../engine/runtime/runtime.ts';
 import { SimFuture } from '../../sim/world/future.ts';
@@ -28,26 +29,78 @@ export const VM_STATES_AGREE: Same<WorldVmState, PortVmState> = true;
  */
 export class SimStore {
   private readonly records = new Map<string, Versioned<unknown>>();
-  private readonly watchers = new Map<string, Set<() => void>>();
+  /** Per key: the whole record's subscribers, and the parts' by their `changed` function and name. */
+  private readonly watchers = new Map<string, KeyWatchers>();
+  private seq = 0;
   private version = 0;
   constructor(private readonly emit: (kind: string, subject: string, data: Record<string, unknown>) => void) {}
 
-  /** Calls `onChange` after every write or delete of `key` (the runtime's quiet loops). */
-  subscribe(key: string, onChange: () => void): () => void {
-    let set = this.watchers.get(key);
-    if (!set) {
-      set = new Set();
-      this.watchers.set(key, set);
+  /**
+   * Calls `onChange` after every write or delete of `key` (the runtime's quiet loops); with
+   * `part`, only after a delete or a write whose `part.changed` names `part.name`. Call backs run
+   * in the order of their subscriptions, as if every subscriber were called and the others
+   * found nothing to do.
+   */
+  subscribe(key: string, onChange: () => void, part?: StorePart): () => void {
+    let w = this.watchers.get(key);
+    if (!w) {
+      w = { all: new Map(), parts: new Map(), n: 0 };
+      this.watchers.set(key, w);
     }
-    set.add(onChange);
+    const kw = w;
+    const entry: Watcher = { seq: this.seq++, cb: onChange };
+    let set: Map<Watcher, true>;
+    if (part === undefined) set = kw.all;
+    else {
+      let byName = kw.parts.get(part.changed);
+      if (!byName) {
+        byName = new Map();
+        kw.parts.set(part.changed, byName);
+      }
+      let s = byName.get(part.name);
+      if (!s) {
+        s = new Map();
+        byName.set(part.name, s);
+      }
+      set = s;
+    }
+    set.set(entry, true);
+    kw.n++;
     return () => {
-      set.delete(onChange);
-      if (set.size === 0 && this.watchers.get(key) === set) this.watchers.delete(key);
+      if (!set.delete(entry)) return;
+      kw.n--;
+      if (part !== undefined && set.size === 0) {
+        const byName = kw.parts.get(part.changed);
+        if (byName?.get(part.name) === set) byName.delete(part.name);
+        if (byName?.size === 0) kw.parts.delete(part.changed);
+      }
+      if (kw.n === 0 && this.watchers.get(key) === kw) this.watchers.delete(key);
     };
   }
-  private changed(key: string): void {
-    const set = this.watchers.get(key);
-    if (set !== undefined) for (const cb of [...set]) cb();
+  private changed(key: string, before: unknown, after: unknown, deleted: boolean): void {
+    const w = this.watchers.get(key);
+    if (w === undefined) return;
+    const due: Watcher[] = [...w.all.keys()];
+    let mixed = false;
+    for (const [changed, byName] of w.parts) {
+      if (deleted) {
+        for (const s of byName.values()) for (const e of s.keys()) due.push(e);
+      } else {
+        for (const name of changed(before, after)) {
+          const s = byName.get(name);
+          if (s !== undefined) for (const e of s.keys()) due.push(e);
+        }
+      }
+      mixed = true;
+    }
+    if (mixed) due.sort((a, b) => a.seq - b.seq);
+    // One call per call back (a function subscribed twice is called once), as a set of them would.
+    const called = new Set<() => void>();
+    for (const e of due) {
+      if (called.has(e.cb)) continue;
+      called.add(e.cb);
+      e.cb();
+    }
   }
 
   get<T>(key: string): Versioned<T> | null {
@@ -65,7 +118,7 @@ export class SimStore {
     if (prev === undefined) this.sorted.splice(firstAtOrAfter(this.sorted, key), 0, key);
     this.records.set(key, { value: next, version });
     this.emit('store.write', key, { ...storeWriteData({ version, expect: expectVersion, by, prev: prev?.value, next: value }) });
-    this.changed(key);
+    this.changed(key, prev?.value ?? null, next, false);
     return { ok: true, version };
   }
   /** A call from `by`, cut off from the store, that failed: traced like the live agent's. */
@@ -81,7 +134,7 @@ export class SimStore {
     this.records.delete(key);
     this.sorted.splice(firstAtOrAfter(this.sorted, key), 1);
     this.emit('store.delete', key, { version: cur, ...byOf(by) });
-    this.changed(key);
+    this.changed(key, null, null, true);
     return true;
   }
   /**
@@ -137,6 +190,17 @@ function firstAtOrAfter(keys: readonly string[], key: string): number {
     else hi = mid;
   }
   return lo;
+}
+
+interface Watcher {
+  seq: number;
+  cb: () => void;
+}
+interface KeyWatchers {
+  all: Map<Watcher, true>;
+  parts: Map<StorePart['changed'], Map<string, Map<Watcher, true>>>;
+  /** Subscriptions in all. */
+  n: number;
 }
 
 const byOf = (by: string | undefined) => (by === undefined ? {} : { by });
@@ -347,9 +411,9 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
       },
       store: {
         holds: (key, holds) => storeReached() && holds(store.get(key)?.value ?? null),
-        subscribe(key, onChange) {
+        subscribe(key, onChange, part) {
           // The record's writes, and whatever can move storeReached(): the network, the agent, the store's node.
-          const offs = [store.subscribe(key, onChange), ...world.subjectsFor(agent, storeAt.node).map((s) => world.subscribe(s, onChange))];
+          const offs = [store.subscribe(key, onChange, part), ...world.subjectsFor(agent, storeAt.node).map((s) => world.subscribe(s, onChange))];
           return () => offs.forEach((off) => off());
         },
       },

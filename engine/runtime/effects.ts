@@ -7,7 +7,7 @@
 //   const msg = yield* receive<Report>('p2/S3', 5 * S);
 
 import type { LoadSample } from '../ports/load.ts';
-import type { ProbeResult, ProbeSpec } from '../ports/probe.ts';
+import type { ProbeResult, ProbeSpec, StorePart } from '../ports/probe.ts';
 
 /** Microseconds in a millisecond / second: engine code writes `10 * S` for 10 s. */
 export const MS = 1_000;
@@ -46,10 +46,14 @@ export interface QuietGuard {
   subscribe(onChange: () => void): () => void;
 }
 
-/** A store record a quiet loop read: the loop goes on only while `holds(value)` (null: no record). */
+/**
+ * A store record a quiet loop read: the loop goes on only while `holds(value)` (null: no record).
+ * `part`: `holds` reads only that part of the record, so only writes that change it wake the loop.
+ */
 export interface StoreCheck {
   key: string;
   holds(value: unknown): boolean;
+  part?: StorePart;
 }
 
 export type Process<T = void> = Generator<Effect, T, unknown>;

@@ -103,7 +103,7 @@ export function* skipQuietHolders(rt: Runtime, agent: string, a: QuietHoldersArg
           loop.posted = true;
           post({ kind: 'change' });
         };
-        loop.listen(a.guard.subscribe(onChange), ...a.checks.map((c) => store.subscribe(c.key, onChange)));
+        loop.listen(a.guard.subscribe(onChange), ...a.checks.map((c) => store.subscribe(c.key, onChange, c.part)));
         if (vip !== null) loop.listen(holders.subscribe(vip, onChange));
         // A notification whose change left every input as it was (or was undone at once) is no step of the naive loop.
         do {
