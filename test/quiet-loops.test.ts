@@ -92,8 +92,8 @@ function expectSame(scenario: Scenario): { naive: number; skip: number } {
   expect(skip.error).toBe(naive.error);
   const diff = firstDifference(naive.ndjson, skip.ndjson);
   expect(diff, diff ?? '').toBeNull();
-  // Skipping never costs more than ticking.
-  expect(skip.events).toBeLessThanOrEqual(naive.events);
+  // Skipping never costs more than ticking, give or take a wake-up per host (see below).
+  expect(skip.events).toBeLessThanOrEqual(naive.events + scenario.hosts.length);
   return { naive: naive.events, skip: skip.events };
 }
 
@@ -130,8 +130,10 @@ describe('quiet P2P loops: skipping is exact', () => {
       expect(skip.error).toBe(naive.error);
       const diff = firstDifference(naive.ndjson, skip.ndjson);
       expect(diff, diff ?? '').toBeNull();
-      // Skipping never costs more than ticking.
-      expect(skip.events).toBeLessThanOrEqual(naive.events);
+      // Skipping never costs more than ticking, give or take a wake-up per host: a skipping loop
+      // can hold one wake-up that the naive loop's death took with it (seed -1886499096: both
+      // servers of a ring failed at 4 s, 15 kernel events against 14).
+      expect(skip.events).toBeLessThanOrEqual(naive.events + scenario.hosts.length);
     }), fcParams(40));
   }, 600_000);
 
