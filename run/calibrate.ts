@@ -15,7 +15,10 @@ import { lbConformMarkdown, lbConformRows, lbPolicyOf } from './lbconform.ts';
 import { navConformRows, navigatorVipOf } from './navconform.ts';
 import { hasPss, pssConformRows } from './pssconform.ts';
 import { disconnections, recoveries, type TraceLine } from '../trace/metrics.ts';
-import { agentLiveConfig, IdempotentGuestVipDriver } from '../adapters/lab/agent-config.ts';
+import { agentLiveConfig, IdempotentGuestVipDriver, labNftPools } from '../adapters/lab/agent-config.ts';
+import { NftPool } from '../adapters/lb/nftpool.ts';
+import { run } from '../adapters/lab/run.ts';
+import { wrrCycleOrder } from '../policies/lbcluster/wrr.ts';
 import { GuestServices } from '../adapters/lab/guest-services.ts';
 import { observeHolders, resetLabWorld, runLive } from './live.ts';
 import { wallUs } from './agent.ts';
@@ -72,6 +75,11 @@ export interface MachineCalibration {
    * `startS` of those VMs).
    */
   containers?: { vms: string[]; startS: Measured; commandS: Measured };
+  /**
+   * Labs with load-balanced VIPs (an nft pool per VRRP VIP): one pool change on a director, as
+   * its agent makes it (the whole table rewritten by one `nft -f`): the sim's `poolWriteS`.
+   */
+  pools?: { writeS: Measured };
 }
 
 export interface CalibrateParams {
@@ -285,6 +293,50 @@ async function measureContainerStart(lab: Lab, hv: LabHypervisor, n: number, log
   };
 }
 
+/**
+ * A pool change as a director's agent makes it: NftPool rewriting its table with one `nft -f`,
+ * here in a scratch table of the director's namespace whose rules match a spare address (no
+ * client's connection is touched). Spawned through `ip netns exec` (the agent runs in the
+ * namespace and spawns nft directly), so the median extra cost of `ip netns exec NS true` over
+ * `true` is taken off each sample. Null for a lab without load-balanced VIPs.
+ */
+async function measurePoolWrite(lab: Lab, n: number): Promise<MachineCalibration['pools'] | null> {
+  const pools = labNftPools(lab);
+  const [name] = Object.keys(pools);
+  const director = lab.vips.find((v) => v.name === name)?.holder;
+  if (name === undefined || director === undefined) return null;
+  const ns = hostNs(lab, director);
+  const table = 'hatwin_calibrate';
+  const spec = { ...pools[name], vip: spareAddresses(lab, 1)[0] };
+  const pool = new NftPool({
+    pools: { [name]: spec },
+    table,
+    order: wrrCycleOrder,
+    apply: async (ruleset) => void (await run(['ip', 'netns', 'exec', ns, 'nft', '-f', '-'], { input: ruleset, timeoutMs: 10_000 })),
+    sysctl: () => undefined, // the director's forwarding is its agent's business
+  });
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  try {
+    const members = Object.keys(spec.members);
+    for (const m of members) await pool.add(name, m, 1);
+    const enter: number[] = [];
+    const plain: number[] = [];
+    for (let i = 0; i < n; i++) {
+      enter.push(await timed(() => run(['ip', 'netns', 'exec', ns, 'true'])));
+      plain.push(await timed(() => run(['true'])));
+    }
+    const extra = Math.max(0, median(enter) - median(plain));
+    const writes: number[] = [];
+    for (let i = 0; i < n; i++) {
+      writes.push(await timed(() => pool.remove(name, members[0])));
+      writes.push(await timed(() => pool.add(name, members[0], 1)));
+    }
+    return { writeS: measured(`a pool change on ${director} (nft -f of the pool's table; ip netns exec's ${round(extra * 1e3, 1)} ms taken off)`, writes.map((w) => Math.max(0, w - extra))) };
+  } finally {
+    await run(['ip', 'netns', 'exec', ns, 'nft', 'delete', 'table', 'ip', table], { allowFail: true });
+  }
+}
+
 /** What the machine costs whatever the lab models (MachineCalibration.dist). */
 async function measureMachine(lab: Lab, labFile: string, hv: LabHypervisor, drivers: Map<string, IdempotentGuestVipDriver>, n: number): Promise<MachineCalibration['dist']> {
   const agentStart = await measureAgentStart(lab, labFile, lab.hosts[0].name, n);
@@ -320,7 +372,9 @@ export async function calibrateMachine(labFile: string, opts: { samples?: number
     opts.log?.(`calibrate: agent start-up ${dist.agentStartS.median} s, live loop turn ${dist.liveTurnS.median} s`);
     const containers = await measureContainerStart(lab, hv, n, opts.log ?? (() => undefined));
     if (containers) opts.log?.(`calibrate: container start ${containers.startS.median} s (${containers.startS.min}-${containers.startS.max} s)`);
-    return { lab: lab.name, measuredAt: new Date().toISOString(), samples: n, machineOnly: true, dist, ...(containers ? { containers } : {}) };
+    const pools = await measurePoolWrite(lab, n);
+    if (pools) opts.log?.(`calibrate: pool change ${pools.writeS.median} s (${pools.writeS.min}-${pools.writeS.max} s)`);
+    return { lab: lab.name, measuredAt: new Date().toISOString(), samples: n, machineOnly: true, dist, ...(containers ? { containers } : {}), ...(pools ? { pools } : {}) };
   } finally {
     await hv.close().catch(() => undefined);
   }
@@ -475,6 +529,9 @@ export function applyMachineCalibration(scenarioText: string, p: Pick<CalibrateP
     for (const v of vms) if (containers.vms.includes(String(v.name))) v.startS = empirical(containers.startS);
     if (containers.commandS) doc.network = { ...(doc.network ?? {}), guestCommandS: empirical(containers.commandS) };
   }
+  // A load balancer's pool changes take the director's nft write as measured.
+  const pools = 'pools' in p ? p.pools : undefined;
+  if (pools) doc.network = { ...(doc.network ?? {}), poolWriteS: empirical(pools.writeS) };
   return parseScenario(toYaml(doc), `${file} (machine calibrated)`);
 }
 
@@ -593,11 +650,7 @@ export async function conform(o: { scenarioFile: string; labFile: string; outDir
     // Navigator: Table 5-7's times (run/navconform.ts), the policy's own rates and intervals as
     // written; the machine's costs and the container's start as measured when the lab was
     // calibrated (`hatwin calibrate LAB --machine`).
-    const paramsFile = o.paramsFile ?? join(lab.logDir, '..', 'calibrate.json');
-    if (existsSync(paramsFile)) {
-      scenario = applyMachineCalibration(readFileSync(o.scenarioFile, 'utf8'), JSON.parse(readFileSync(paramsFile, 'utf8')) as CalibrateParams | MachineCalibration, o.scenarioFile);
-      extra = { params: paramsFile };
-    } else scenario = asWritten;
+    ({ scenario, extra } = machineCalibrated(o, lab, asWritten));
     compare = (live, sim, name) => {
       const rows = navConformRows(live, sim, scenario);
       return { rows, md: conformMarkdown(name, rows) };
@@ -614,11 +667,7 @@ export async function conform(o: { scenarioFile: string; labFile: string; outDir
   } else if (lbPolicyOf(asWritten)) {
     // The machine's costs (agent start-up: the checker's loop starts with its agent; a fault's
     // landing in the live loop) when the lab has a calibration file.
-    const paramsFile = o.paramsFile ?? join(lab.logDir, '..', 'calibrate.json');
-    if (existsSync(paramsFile)) {
-      scenario = applyMachineCalibration(readFileSync(o.scenarioFile, 'utf8'), JSON.parse(readFileSync(paramsFile, 'utf8')) as CalibrateParams | MachineCalibration, o.scenarioFile);
-      extra = { params: paramsFile };
-    } else scenario = asWritten;
+    ({ scenario, extra } = machineCalibrated(o, lab, asWritten));
     compare = (live, sim, name) => {
       const rows = lbConformRows(live, sim, asWritten); // faults named by their nominal times
       return { rows, md: lbConformMarkdown(name, rows) };
@@ -667,6 +716,18 @@ export async function conform(o: { scenarioFile: string; labFile: string; outDir
   writeFileSync(json, `${JSON.stringify({ scenario: name, lab: lab.name, ...extra, rows }, null, 2)}\n`);
   writeFileSync(md, table);
   return { json, md, rows, runs, live: firstLive! };
+}
+
+/**
+ * The scenario as written plus the machine's costs from the lab's calibration file when there is
+ * one (`hatwin calibrate LAB --machine`, or a full calibration's `dist`), for scenarios whose world
+ * timings are the policy's own.
+ */
+function machineCalibrated(o: { scenarioFile: string; paramsFile?: string }, lab: Lab, asWritten: Scenario): { scenario: Scenario; extra: Record<string, unknown> } {
+  const paramsFile = o.paramsFile ?? join(lab.logDir, '..', 'calibrate.json');
+  if (!existsSync(paramsFile)) return { scenario: asWritten, extra: {} };
+  const p = JSON.parse(readFileSync(paramsFile, 'utf8')) as CalibrateParams | MachineCalibration;
+  return { scenario: applyMachineCalibration(readFileSync(o.scenarioFile, 'utf8'), p, o.scenarioFile), extra: { params: paramsFile } };
 }
 
 /** The recoveries, the guests' last states and the clients' last OK/XX of a trace: where a run ends up. */

@@ -165,6 +165,27 @@ describe('applyCalibration: the measured samples as the scenario\'s distribution
     expect(applyMachineCalibration(lbText, p, 'live-lb-faults')).toEqual(asWritten);
   });
 
+  it('a load-balancer scenario\'s pool changes take the director\'s nft write as measured: a drop and a re-add each end that much later', () => {
+    const lbText = readFileSync(join(REPO_DIR, 'experiments/scenarios/live-lb-faults.yaml'), 'utf8');
+    const asWritten = parseScenario(lbText, 'live-lb-faults');
+    const withPools = (writeS: number) => applyMachineCalibration(lbText, { ...params(), pools: { writeS: measured('pool change', [writeS, writeS]) } }, 'live-lb-faults');
+    const s = withPools(0.04);
+    expect(s.network.poolWriteS).toEqual({ kind: 'empirical', values: [0.04, 0.04] });
+    expect(applyMachineCalibration(lbText, params(), 'live-lb-faults').network.poolWriteS).toBeUndefined();
+    const row = (sc: Scenario, metric: RegExp) => {
+      const sim = simulate(sc);
+      const r = lbConformRows(sim, sim, asWritten).find((x) => x.fault === 'St1 ap2 http @10s' && metric.test(x.metric));
+      expect(r, `${metric} row`).toBeDefined();
+      return r!.sim!;
+    };
+    // The same run otherwise (same draws: the pool write has its own stream): the removal after
+    // the first failing try takes the write (0.04 s, 0.24 s) instead of the LAN delay.
+    const drop = /first failing try -> removed/;
+    const lan = asWritten.network.latencyS;
+    expect(row(withPools(0.24), drop) - row(s, drop)).toBeCloseTo(0.2, 3); // rows are in whole ms
+    expect(row(s, drop) - row(withPools(lan), drop)).toBeCloseTo(0.04 - lan, 2);
+  });
+
   it('a Navigator scenario gets the container start as measured: the fallback (a new secondary\'s container boots) follows it, the policy\'s rates stay as written', () => {
     const navText = readFileSync(join(REPO_DIR, 'experiments/scenarios/live-navigator-failover.yaml'), 'utf8');
     const asWritten = parseScenario(navText, 'live-navigator-failover');

@@ -236,6 +236,9 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
     return draw(net.sshConnectS, 'sshConnect') ?? 0;
   };
 
+  /** A pool change on the director the agent runs on (poolWriteS), else the LAN delay. */
+  const poolWriteUs = (): number => draw(net.poolWriteS, 'poolWrite') ?? latencyUs;
+
   /** A service command's time to its target: in a guest through its agent (guestCommandS), else over SSH. */
   const serviceCmdUs = (target: string): number => (world.vms.has(target) ? draw(net.guestCommandS, 'guestCommand') ?? commandUs : commandUs + sshUs(target));
 
@@ -484,8 +487,8 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
         world.removeVip(vip, holder);
       }),
       vipHolders: (vip) => after(latencyUs, () => world.vipHolders(vip)),
-      poolAdd: (pool, member, weight) => after(latencyUs, () => world.poolSet(pool, member, weight ?? 1)),
-      poolRemove: (pool, member) => after(latencyUs, () => world.poolSet(pool, member, null)),
+      poolAdd: (pool, member, weight) => after(poolWriteUs(), () => world.poolSet(pool, member, weight ?? 1)),
+      poolRemove: (pool, member) => after(poolWriteUs(), () => world.poolSet(pool, member, null)),
     },
     load: {
       sample: (host) => after(latencyUs, (): LoadSample => {

@@ -288,6 +288,8 @@ export const scenarioShape = {
     agentStartS: distSchema.optional(),
     /** A command in a guest through its guest agent (a service started, stopped or restarted in a VM), instead of commandS. */
     guestCommandS: distSchema.optional(),
+    /** A load balancer's pool changed (a real server added, removed or reweighted: one `nft -f` on the director), instead of latencyS. */
+    poolWriteS: distSchema.optional(),
   }).strict().default(networkDefaults),
   contention: z.object({
     /**
