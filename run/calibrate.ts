@@ -24,13 +24,14 @@ import { observeHolders, resetLabWorld, runLive } from './live.ts';
 import { wallUs } from './agent.ts';
 import { LabHypervisor } from '../adapters/lab/hypervisor.ts';
 import { formatIpv4 } from '../adapters/lab/ipv4.ts';
-import { labFault, labPower, labService } from '../adapters/lab/lab.ts';
+import { labFault, labLiveCommands, labPower } from '../adapters/lab/lab.ts';
 import { AGENT_PORT } from '../adapters/lab/agent-config.ts';
 import { virsh } from '../adapters/lab/libvirt.ts';
 import { depotImage, domainName, hostNs } from '../adapters/lab/names.ts';
 import { MessengerServer, TcpMessenger } from '../adapters/messenger/messenger.ts';
 import { readHmacKey } from '../adapters/messenger/key.ts';
-import { SshExec } from '../adapters/ssh/exec.ts';
+import { run as sshRun, SshExec } from '../adapters/ssh/exec.ts';
+import { LiveServices } from '../adapters/ssh/services.ts';
 import { ExecVipDriver } from '../adapters/net/vip.ts';
 import { loadLab, REPO_DIR, type Lab } from '../adapters/lab/schema.ts';
 import { spawn } from 'node:child_process';
@@ -186,11 +187,17 @@ async function measureMessenger(lab: Lab, n: number, dead: string): Promise<{ ok
   return { ok, timeout };
 }
 
+/** SSH to the lab's hosts as an agent makes it (its keys, pinned host keys, timeouts): connections kept until close(). */
+function labSsh(lab: Lab): SshExec {
+  const c = agentLiveConfig(lab, lab.hosts[0].name, 'calibrate');
+  const sshHosts = c.hosts.filter((h) => h.ssh).map((h) => ({ name: h.name, address: h.address, port: h.ssh!.port, user: h.ssh!.user, keyFile: h.ssh!.keyFile }));
+  return new SshExec({ hosts: sshHosts, knownHosts: readFileSync(c.knownHostsFile!, 'utf8'), knownHostsSource: c.knownHostsFile, connectTimeoutMs: c.timeouts?.sshConnectMs, defaultTimeoutMs: c.timeouts?.commandMs });
+}
+
 /** SSH from the root namespace to `host` with the agents' keys and pins: a fresh connection per sample, and commands over one kept connection. */
 async function measureSsh(lab: Lab, host: string, n: number, spare: string): Promise<{ fresh: number[]; kept: number[]; vipSet: number[]; vipRemove: number[] }> {
   const c = agentLiveConfig(lab, host, 'calibrate');
-  const sshHosts = c.hosts.filter((h) => h.ssh).map((h) => ({ name: h.name, address: h.address, port: h.ssh!.port, user: h.ssh!.user, keyFile: h.ssh!.keyFile }));
-  const mk = () => new SshExec({ hosts: sshHosts, knownHosts: readFileSync(c.knownHostsFile!, 'utf8'), knownHostsSource: c.knownHostsFile, connectTimeoutMs: c.timeouts?.sshConnectMs, defaultTimeoutMs: c.timeouts?.commandMs });
+  const mk = () => labSsh(lab);
   const ok = async (x: SshExec) => {
     const r = await x.exec(host, ['true']);
     if (r.code !== 0) throw new Error(`calibrate: ssh ${host} true exited ${r.code}: ${r.stderr}`);
@@ -315,7 +322,6 @@ async function measurePoolWrite(lab: Lab, n: number): Promise<MachineCalibration
     apply: async (ruleset) => void (await run(['ip', 'netns', 'exec', ns, 'nft', '-f', '-'], { input: ruleset, timeoutMs: 10_000 })),
     sysctl: () => undefined, // the director's forwarding is its agent's business
   });
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   try {
     const members = Object.keys(spec.members);
     for (const m of members) await pool.add(name, m, 1);
@@ -390,10 +396,12 @@ export async function calibrate(labFile: string, opts: { samples?: number; log?:
   const S = 1_000_000;
   const p: CalibrateParams = { lab: lab.name, measuredAt: new Date().toISOString(), samples: n, network: { examS: 0, vipSetS: 0 }, hosts: {}, vms: {}, notes: [] };
   const [spare, dead] = spareAddresses(lab, 2);
+  const keptSsh = labSsh(lab);
   try {
     await resetLabWorld(lab, hv, drivers, log);
     // Network examination (ping) and service examination (request/reply) of every host.
     const pings: number[] = [];
+    const services = new LiveServices({ exec: keptSsh, commands: labLiveCommands(lab).services });
     for (const h of lab.hosts) {
       p.hosts[h.name] = { bootS: 0, restartS: 0, services: {} };
       for (let i = 0; i < n; i++) {
@@ -406,14 +414,17 @@ export async function calibrate(labFile: string, opts: { samples?: number; log?:
           const r = await prober.probe({ kind: 'service', target: h.name, service: s.name, timeoutUs: S });
           if (r.ok) ex.push(r.latencyUs / 1e6);
         }
-        // Daemon restart (the management program's restart request) to answering again.
-        const restartS = await (async () => {
-          const t0 = wallUs();
-          await labService(lab, h.name, 'restart', s.name);
+        // Daemon restart as the management program makes it: the lab's restart command over a
+        // kept SSH connection, until it returns, less the connection's bare command (the sim adds
+        // commandS, and an SSH connect where the agent holds none). Then awaited answering.
+        const restarts: number[] = [];
+        await sshRun(keptSsh, h.name, ['true']); // the connection opened before the samples
+        for (let i = 0; i < n; i++) {
+          const bare = await timed(() => sshRun(keptSsh, h.name, ['true']));
+          restarts.push(Math.max(0, (await timed(() => services.restart(h.name, s.name))) - bare));
           await secondsUntil(`${h.name} ${s.name} after restart`, async () => (await prober.probe({ kind: 'service', target: h.name, service: s.name, timeoutUs: 200_000 })).ok, 10_000);
-          return (wallUs() - t0) / 1e6;
-        })();
-        p.hosts[h.name].services[s.name] = { examS: round(median(ex)), restartS: round(restartS) };
+        }
+        p.hosts[h.name].services[s.name] = { examS: round(median(ex)), restartS: round(median(restarts)) };
       }
       log(`calibrate: ${h.name} examined`);
     }
@@ -481,6 +492,7 @@ export async function calibrate(labFile: string, opts: { samples?: number; log?:
     log(`calibrate: ${h.name} power cycle to serving ${bootS} s`);
     await resetLabWorld(lab, hv, drivers, log);
   } finally {
+    keptSsh.close();
     await hv.close().catch(() => undefined);
   }
   return p;

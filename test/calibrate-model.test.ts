@@ -49,10 +49,17 @@ describe('the sim pays what live pays, when the scenario carries calibrated cost
     expect(recoveries(ssh)[0].functionRecoveryS).toBe(recoveries(plain)[0].functionRecoveryS);
   });
 
-  it('St1: the restart request opens the manager\'s connection to Web1 once; nothing else changes', () => {
-    const plain = recoveries(simulate(withNetwork('st1', {})))[0];
-    const ssh = recoveries(simulate(withNetwork('st1', { sshConnectS: 0.25 })))[0];
-    expect(ssh.targetRecoveryS! - plain.targetRecoveryS!).toBeCloseTo(0.25, 6);
+  it('St1: the restart request finds the connection the manager\'s VIP audit keeps to Web1 (hardened); without audits (paper) it opens one', () => {
+    const st1 = (net: Record<string, unknown>, safety?: 'paper') => {
+      const doc = parseYaml(text('st1')) as { network: Record<string, unknown>; policies: Array<Record<string, unknown>> };
+      doc.network = { ...doc.network, ...net };
+      if (safety) doc.policies[0].safety = safety;
+      return recoveries(simulate(parseScenario(toYaml(doc), `live-p2p-st1 ${JSON.stringify(net)} ${safety ?? ''}`)))[0];
+    };
+    // Hardened: Login's audits read the VIPs' holders (live: over SSH to every host) before 11 s.
+    expect(st1({ sshConnectS: 0.25 }).targetRecoveryS).toBe(st1({}).targetRecoveryS);
+    // The paper's P2P has no audit: the restart request opens the connection and pays for it.
+    expect(st1({ sshConnectS: 0.25 }, 'paper').targetRecoveryS! - st1({}, 'paper').targetRecoveryS!).toBeCloseTo(0.25, 6);
   });
 
   it('VIPs: a guest\'s and a host\'s set times replace vipSetS for their kind of holder', () => {

@@ -61,12 +61,22 @@ export async function bindingBackend(uri = LIBVIRT_URI): Promise<LibvirtBackend 
     return null;
   }
   const h = new mod.Hypervisor({ uri });
-  await h.connectOpen();
+  // The connection is opened by the first call: a lab without guests (the load balancer's) never
+  // needs libvirtd, which its `lab up` does not start.
+  let opened: Promise<void> | null = null;
+  const open = (): Promise<void> => (opened ??= h.connectOpen().catch((e: unknown) => {
+    opened = null;
+    throw e;
+  }));
   // One call at a time on the connection: many at once (a list of fifteen guests' states while
   // the agents resume and suspend) crashed the process (SIGSEGV in the binding) on a loaded machine.
   let queue: Promise<unknown> = Promise.resolve();
   const serial = <T>(work: () => Promise<T>): Promise<T> => {
-    const next = queue.then(work, work);
+    const opening = async () => {
+      await open();
+      return work();
+    };
+    const next = queue.then(opening, opening);
     queue = next.catch(() => undefined);
     return next;
   };
@@ -86,7 +96,7 @@ export async function bindingBackend(uri = LIBVIRT_URI): Promise<LibvirtBackend 
     suspend: (d) => serial(async () => { await h.domainSuspend(await lookup(d)); }),
     resume: (d) => serial(async () => { await h.domainResume(await lookup(d)); }),
     destroy: (d) => serial(async () => { await h.domainDestroy(await lookup(d)); }),
-    close: () => serial(async () => { await h.connectClose(); }),
+    close: () => (opened === null ? Promise.resolve() : serial(async () => { await h.connectClose(); })),
   };
 }
 

@@ -239,6 +239,22 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
   /** A pool change on the director the agent runs on (poolWriteS), else the LAN delay. */
   const poolWriteUs = (): number => draw(net.poolWriteS, 'poolWrite') ?? latencyUs;
 
+  /**
+   * Live asks every configured host over SSH for a VIP's holders (adapters/net/vip.ts), so a
+   * holders reading leaves the agent a kept connection to each host it reaches: a later command
+   * there (St1's restart request) pays no connect. Only real readings count (the first poll of a
+   * VIP audit's quiet stretch, every poll that is not quiet); the quiet polls read the world
+   * without the port in both the naive and the skipping loop, and keep what is kept.
+   */
+  const keepAllSsh = (): void => {
+    if (net.sshConnectS === undefined) return;
+    for (const host of world.hosts.keys()) {
+      if (host === agent || !world.reachable(agent, host)) continue;
+      const up = world.hostUptimeUs(host);
+      if (up !== null) sshKept.set(host, k.nowUs() - up);
+    }
+  };
+
   /** A service command's time to its target: in a guest through its agent (guestCommandS), else over SSH. */
   const serviceCmdUs = (target: string): number => (world.vms.has(target) ? draw(net.guestCommandS, 'guestCommand') ?? commandUs : commandUs + sshUs(target));
 
@@ -486,7 +502,10 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
         if (world.nodeUp(holder)) requireReach(holder);
         world.removeVip(vip, holder);
       }),
-      vipHolders: (vip) => after(latencyUs, () => world.vipHolders(vip)),
+      vipHolders: (vip) => after(latencyUs, () => {
+        keepAllSsh();
+        return world.vipHolders(vip);
+      }),
       poolAdd: (pool, member, weight) => after(poolWriteUs(), () => world.poolSet(pool, member, weight ?? 1)),
       poolRemove: (pool, member) => after(poolWriteUs(), () => world.poolSet(pool, member, null)),
     },
