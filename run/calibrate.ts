@@ -88,7 +88,8 @@ export interface CalibrateParams {
   measuredAt: string;
   samples: number;
   network: { examS: number; vipSetS: number };
-  hosts: Record<string, { bootS: number; restartS: number; services: Record<string, { examS: number; restartS: number }> }>;
+  /** Per service: its examination, its restart's median and (files since 2026-11-26) the restart's samples. */
+  hosts: Record<string, { bootS: number; restartS: number; services: Record<string, { examS: number; restartS: number; restart?: Measured }> }>;
   vms: Record<string, { resumeS: number; services: Record<string, { examS: number }> }>;
   /**
    * What live spends time on beyond the world's steps, each as its samples (absent in a file
@@ -424,7 +425,8 @@ export async function calibrate(labFile: string, opts: { samples?: number; log?:
           restarts.push(Math.max(0, (await timed(() => services.restart(h.name, s.name))) - bare));
           await secondsUntil(`${h.name} ${s.name} after restart`, async () => (await prober.probe({ kind: 'service', target: h.name, service: s.name, timeoutUs: 200_000 })).ok, 10_000);
         }
-        p.hosts[h.name].services[s.name] = { examS: round(median(ex)), restartS: round(median(restarts)) };
+        const restart = measured(`${s.name} restarted on ${h.name} by the lab's restart command over a kept SSH connection, less the bare command`, restarts);
+        p.hosts[h.name].services[s.name] = { examS: round(median(ex)), restartS: restart.median, restart };
       }
       log(`calibrate: ${h.name} examined`);
     }
@@ -570,7 +572,7 @@ export function applyCalibration(scenarioText: string, p: CalibrateParams, file:
     h.restartS = m.restartS;
     h.services = ((h.services as Array<Record<string, unknown>>) ?? []).map((s) => {
       const ms = m.services[String(s.name)];
-      return ms ? { ...s, examS: Math.max(ms.examS, 1e-6), restartS: ms.restartS } : s;
+      return ms ? { ...s, examS: Math.max(ms.examS, 1e-6), restartS: ms.restart ? empirical(ms.restart) : ms.restartS } : s;
     });
   }
   for (const v of doc.vms ?? []) {

@@ -140,6 +140,14 @@ describe('applyCalibration: the measured samples as the scenario\'s distribution
     expect(s.vms.find((v) => v.name === 'FTPb')!.resumeS).toEqual({ kind: 'constant', value: 0.3 });
   });
 
+  it('a daemon restart measured as samples is drawn from them; a file with the median only keeps the one value', () => {
+    const p = params();
+    p.hosts.FTP.services.vsftpd.restart = measured('r', [0.03, 0.05, 0.09]);
+    const svc = (q: CalibrateParams) => applyCalibration(text('nt2'), q, 'nt2').hosts.find((h) => h.name === 'FTP')!.services.find((x) => x.name === 'vsftpd')!;
+    expect(svc(p).restartS).toEqual({ kind: 'empirical', values: [0.03, 0.05, 0.09] });
+    expect(svc(params()).restartS).toEqual({ kind: 'constant', value: 0.2 });
+  });
+
   it('a fault is recorded where live records it: its time plus a point spread evenly over the loop\'s turn', () => {
     const s = applyCalibration(text('nt2'), params(), 'nt2');
     const at = s.faults[0].at as { dist: { kind: string; values: number[] } };
