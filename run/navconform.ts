@@ -1,6 +1,7 @@
 // `hatwin conform` for Navigator scenarios (wong-2014): the times of its Table 5-7, live against
 // sim, for every PC the scenario shuts down or its churn switches off: failover after a primary failure, fallback, failover
-// after a secondary failure (trace/navigator.ts reads both traces), and the client's outage. Its
+// after a secondary failure (trace/navigator.ts reads both traces), each also from the loss seen
+// by a pilot (phase-free: the shutdown's place in the check interval is chance), and the client's outage. Its
 // times are the policy's own (check intervals, transfer rates) and the containers' start: the
 // scenario runs in sim as written (vms' startS is the lab guest's boot), no calibration file.
 import type { Scenario } from '../sim/scenario/schema.ts';
@@ -33,11 +34,15 @@ export function navConformRows(live: readonly TraceLine[], sim: readonly TraceLi
     const when = Math.round((l.faultUs ?? m.faultUs ?? 0) / 1e6);
     const how = (l.cause ?? m.cause) === 'churn' ? 'switched off' : 'off';
     const at = `${host} ${how} at ${when} s (${role ?? 'no container'}; live ${l.role ?? '—'}, sim ${m.role ?? '—'})`;
+    // From the loss seen on: phase-free (where the shutdown fell in the pilot's check is not).
+    const fromSeen = (x: Partial<NavigatorFaultTimes>, to: number | null | undefined) => (to == null || x.detectedS == null ? null : to - x.detectedS);
     if (role === 'primary') {
       row('failover after a primary failure s (shutdown -> new primary tracked)', at, l.primaryFailoverS ?? null, m.primaryFailoverS ?? null);
+      row('failover after a primary failure: loss seen -> new primary tracked s', at, fromSeen(l, l.primaryFailoverS), fromSeen(m, m.primaryFailoverS));
       row('fallback s (shutdown -> new secondary tracked)', at, l.fallbackS ?? null, m.fallbackS ?? null);
     } else if (role === 'secondary') {
       row('failover after a secondary failure s (shutdown -> new secondary tracked)', at, l.secondaryFailoverS ?? null, m.secondaryFailoverS ?? null);
+      row('failover after a secondary failure: loss seen -> new secondary tracked s', at, fromSeen(l, l.secondaryFailoverS), fromSeen(m, m.secondaryFailoverS));
     }
     row('client outage s (after the shutdown)', at, l.downtimeS ?? null, m.downtimeS ?? null);
   }

@@ -76,7 +76,10 @@ describe('navigatorFaultTimes: Table 5-7 from a trace', () => {
       ev(100, 'fault', 'pc1', { fault: 'host-shutdown' }), access(101, false),
       track(106, 'primary', 'pc2', 'b', true), access(107, true), track(140, 'secondary', 'pc3', 'a'),
     ];
-    expect(navigatorFaultTimes(t, 'vip-mon')).toEqual([{ host: 'pc1', faultUs: 100e6, cause: 'fault', role: 'primary', primaryFailoverS: 6, fallbackS: 40, secondaryFailoverS: null, downtimeS: 6 }]);
+    expect(navigatorFaultTimes(t, 'vip-mon')).toEqual([{ host: 'pc1', faultUs: 100e6, cause: 'fault', role: 'primary', primaryFailoverS: 6, fallbackS: 40, secondaryFailoverS: null, detectedS: null, downtimeS: 6 }]);
+    // The secondary's pilot records the loss at 104 s (another PC's loss before does not count).
+    const seen = [...t.slice(0, 4), ev(101, 'navigator.primary-lost', 'pc2', { primaryHost: 'pc9' }), ev(104, 'navigator.primary-lost', 'pc2', { primaryHost: 'pc1' }), ...t.slice(4)];
+    expect(navigatorFaultTimes(seen, 'vip-mon')[0].detectedS).toBe(4);
   });
 
   it('a secondary\'s PC off: the next secondary record; a PC with no container: no times; the role follows failovers', () => {
@@ -105,7 +108,11 @@ describe('navigatorFaultTimes: Table 5-7 from a trace', () => {
     const live = [track(10, 'primary', 'pc1', 'nav-a'), track(30, 'secondary', 'pc2', 'nav-b'), ev(110, 'fault', 'pc1', { fault: 'host-shutdown' }), track(115, 'primary', 'pc2', 'nav-b', true), track(150, 'secondary', 'pc3', 'nav-a')];
     const sim = [track(10, 'primary', 'pc1', 'nav-a'), track(30, 'secondary', 'pc2', 'nav-b'), ev(110, 'fault', 'pc1', { fault: 'host-shutdown' }), track(114, 'primary', 'pc2', 'nav-b', true), track(130, 'secondary', 'pc3', 'nav-a')];
     const rows = navConformRows(live, sim, s);
-    expect(rows.map((r) => [r.live, r.sim, r.errPct])).toEqual([[5, 4, -20], [40, 20, -50], [null, null, null]]);
+    expect(rows.map((r) => [r.live, r.sim, r.errPct])).toEqual([[5, 4, -20], [null, null, null], [40, 20, -50], [null, null, null]]);
+    // With the loss seen (live at 113 s, sim at 111 s): 2 s live, 3 s sim from there.
+    const lost = (x: typeof live, at: number) => [...x.slice(0, 3), ev(at, 'navigator.primary-lost', 'pc2', { primaryHost: 'pc1' }), ...x.slice(3)];
+    const seenRows = navConformRows(lost(live, 113), lost(sim, 111), s);
+    expect(seenRows[1]).toMatchObject({ metric: 'failover after a primary failure: loss seen -> new primary tracked s', live: 2, sim: 3, errPct: 50 });
   });
 });
 

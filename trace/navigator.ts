@@ -21,6 +21,13 @@ export interface NavigatorFaultTimes {
   fallbackS: number | null;
   /** Secondary lost: shutdown -> the next secondary record. */
   secondaryFailoverS: number | null;
+  /**
+   * The loss seen: shutdown -> the first record of a pilot finding the lost container's PC
+   * (`navigator.primary-lost` by the secondary's pilot, `navigator.secondary-lost` by the
+   * primary's), null when none came before the next shutdown. Where in the pilot's check
+   * interval the shutdown fell is chance; the time from this record on is not.
+   */
+  detectedS: number | null;
   /** The client's outage of the service IP that began after the shutdown, before the next one (seconds), if any. */
   downtimeS: number | null;
 }
@@ -51,6 +58,8 @@ export function navigatorFaultTimes(ev: readonly TraceLine[], vip?: string): Nav
     const took = role === 'primary' ? after.find((x) => x.role === 'primary' && x.failover) : undefined;
     const fallback = took ? after.find((x) => x.role === 'secondary' && x.t >= took.t) : undefined;
     const out = outs.find((d) => d.fromUs >= f.t && d.fromUs < untilUs && (vip === undefined || d.vip === vip));
+    const lost = role === null ? undefined : ev.find((e) => e.t >= f.t && e.t < untilUs
+      && (role === 'primary' ? e.kind === 'navigator.primary-lost' && e.data?.primaryHost === f.subject : e.kind === 'navigator.secondary-lost' && e.data?.secondaryHost === f.subject));
     return {
       host: f.subject,
       faultUs: f.t,
@@ -59,6 +68,7 @@ export function navigatorFaultTimes(ev: readonly TraceLine[], vip?: string): Nav
       primaryFailoverS: since(took?.t),
       fallbackS: since(fallback?.t),
       secondaryFailoverS: role === 'secondary' ? since(after.find((x) => x.role === 'secondary')?.t) : null,
+      detectedS: since(lost?.t),
       downtimeS: out?.durationS ?? null,
     };
   });
