@@ -24,7 +24,7 @@ import { observeHolders, resetLabWorld, runLive } from './live.ts';
 import { wallUs } from './agent.ts';
 import { LabHypervisor } from '../adapters/lab/hypervisor.ts';
 import { formatIpv4 } from '../adapters/lab/ipv4.ts';
-import { labFault, labLiveCommands, labPower } from '../adapters/lab/lab.ts';
+import { labFault, labLiveCommands, labPower, labService } from '../adapters/lab/lab.ts';
 import { AGENT_PORT } from '../adapters/lab/agent-config.ts';
 import { virsh } from '../adapters/lab/libvirt.ts';
 import { depotImage, domainName, hostNs } from '../adapters/lab/names.ts';
@@ -415,17 +415,20 @@ export async function calibrate(labFile: string, opts: { samples?: number; log?:
           const r = await prober.probe({ kind: 'service', target: h.name, service: s.name, timeoutUs: S });
           if (r.ok) ex.push(r.latencyUs / 1e6);
         }
-        // Daemon restart as the management program makes it: the lab's restart command over a
-        // kept SSH connection, until it returns, less the connection's bare command (the sim adds
-        // commandS, and an SSH connect where the agent holds none). Then awaited answering.
+        // Daemon restart as the management program makes it after St1 (the daemon stopped: the
+        // lab's stop, untimed): the lab's restart command over a kept SSH connection, until it
+        // returns, less the connection's bare command (the sim adds commandS, and an SSH connect
+        // where the agent holds none). Then awaited answering. (A running daemon's restart also
+        // waits for it to exit: tens of ms more, not what a refused service's recovery pays.)
         const restarts: number[] = [];
         await sshRun(keptSsh, h.name, ['true']); // the connection opened before the samples
         for (let i = 0; i < n; i++) {
+          await labService(lab, h.name, 'stop', s.name);
           const bare = await timed(() => sshRun(keptSsh, h.name, ['true']));
           restarts.push(Math.max(0, (await timed(() => services.restart(h.name, s.name))) - bare));
           await secondsUntil(`${h.name} ${s.name} after restart`, async () => (await prober.probe({ kind: 'service', target: h.name, service: s.name, timeoutUs: 200_000 })).ok, 10_000);
         }
-        const restart = measured(`${s.name} restarted on ${h.name} by the lab's restart command over a kept SSH connection, less the bare command`, restarts);
+        const restart = measured(`${s.name} (stopped) restarted on ${h.name} by the lab's restart command over a kept SSH connection, less the bare command`, restarts);
         p.hosts[h.name].services[s.name] = { examS: round(median(ex)), restartS: restart.median, restart };
       }
       log(`calibrate: ${h.name} examined`);
