@@ -653,7 +653,7 @@ export interface ConformRuns {
  * view shows it), the others as `.live-<i>.ndjson` / `.sim-<i>.ndjson`, and `runs` holds every
  * run's rows for the caller to combine.
  */
-export async function conform(o: { scenarioFile: string; labFile: string; outDir: string; paramsFile?: string; repeat?: number; log?: (m: string) => void; overtimeS?: number }): Promise<{ json: string; md: string; rows: ConformRow[]; runs: ConformRuns; live: TraceLine[] }> {
+export async function conform(o: { scenarioFile: string; labFile: string; outDir: string; paramsFile?: string; repeat?: number; log?: (m: string) => void; overtimeS?: number; unpaired?: boolean }): Promise<{ json: string; md: string; rows: ConformRow[]; runs: ConformRuns; live: TraceLine[] }> {
   const log = o.log ?? (() => undefined);
   const lab = loadLab(o.labFile);
   // lbcluster: per fault, VRRP takeover and real-server drop/re-add (run/lbconform.ts). Its times
@@ -712,17 +712,23 @@ export async function conform(o: { scenarioFile: string; labFile: string; outDir
   const runs: ConformRuns = { name, lab: lab.name, live: [], sim: [] };
   let first: { rows: ConformRow[]; md: string } | null = null;
   let firstLive: TraceLine[] | null = null;
+  const simulate = (s: Scenario, i: number) => {
+    const sim = buildSimulation(s, { seed: (s.seed ?? 1) + i, watchMode: 'skip' });
+    sim.run(s.until!);
+    return sim.events;
+  };
   for (let i = 0; i < repeat; i++) {
     const suffix = i === 0 ? '' : `-${i + 1}`;
-    const sim = buildSimulation(scenario, { seed: (scenario.seed ?? 1) + i, watchMode: 'skip' });
-    sim.run(scenario.until!);
-    writeFileSync(join(o.outDir, `conform-${name}.sim${suffix}.ndjson`), toNdjson(sim.events));
-    log(`sim ${i + 1}/${repeat} done (${sim.events.length} events)`);
-    const overtime = o.overtimeS === 0 ? undefined : { maxUs: (o.overtimeS ?? 15) * 1e6, settled: settledLike(sim.events) };
+    // Unpaired (the calibrated distributions): where a live run that went the same way ends.
+    const overtime = o.overtimeS === 0 ? undefined : { maxUs: (o.overtimeS ?? 15) * 1e6, settled: settledLike(simulate(scenario, i)) };
     const live = await runLive({ labFile: o.labFile, scenarioFile: o.scenarioFile, traceFile: join(o.outDir, `conform-${name}.live${suffix}.ndjson`), log, overtime });
     firstLive ??= live.events;
     log(`live ${i + 1}/${repeat} done`);
-    const c = compare(live.events, sim.events, name);
+    // The replication compared is paired with this live run (its fault records, its agents' start-ups).
+    const sim = simulate(o.unpaired ? scenario : pairedWithLive(scenario, live.events), i);
+    writeFileSync(join(o.outDir, `conform-${name}.sim${suffix}.ndjson`), toNdjson(sim));
+    log(`sim ${i + 1}/${repeat} done (${sim.length} events${o.unpaired ? '' : ', paired with the live run'})`);
+    const c = compare(live.events, sim, name);
     first ??= c;
     runs.live.push(c.rows);
     runs.sim.push(c.rows);
@@ -730,7 +736,7 @@ export async function conform(o: { scenarioFile: string; labFile: string; outDir
   const { rows, md: table } = first!;
   const json = join(o.outDir, `conform-${name}.json`);
   const md = join(o.outDir, `conform-${name}.md`);
-  writeFileSync(json, `${JSON.stringify({ scenario: name, lab: lab.name, ...extra, rows }, null, 2)}\n`);
+  writeFileSync(json, `${JSON.stringify({ scenario: name, lab: lab.name, ...extra, paired: !o.unpaired, rows }, null, 2)}\n`);
   writeFileSync(md, table);
   return { json, md, rows, runs, live: firstLive! };
 }
@@ -745,6 +751,42 @@ function machineCalibrated(o: { scenarioFile: string; paramsFile?: string }, lab
   if (!existsSync(paramsFile)) return { scenario: asWritten, extra: {} };
   const p = JSON.parse(readFileSync(paramsFile, 'utf8')) as CalibrateParams | MachineCalibration;
   return { scenario: applyMachineCalibration(readFileSync(o.scenarioFile, 'utf8'), p, o.scenarioFile), extra: { params: paramsFile } };
+}
+
+/**
+ * A sim replication paired with one live run: the scenario with that run's exogenous timings in
+ * place of their calibrated distributions: each fault at the time live recorded it (the k-th
+ * fault of a kind on a target at the k-th such record) and each host agent's start-ups as they
+ * came (the first from the run's start, each later one from its host's boot). Nothing the
+ * policies or the world do is taken from live: those are the model's, and they are what the
+ * comparison measures. Where live has no record (a fault it never injected), the scenario's stays.
+ */
+export function pairedWithLive(scenario: Scenario, live: readonly TraceLine[]): Scenario {
+  const subjectOf = (f: Scenario['faults'][number]) => ('target' in f ? f.target : f.a.join(','));
+  const recorded = new Map<string, number[]>();
+  const starts: Record<string, number[]> = {};
+  const onAt = new Map<string, number>();
+  const hosts = new Set(scenario.hosts.map((h) => h.name));
+  for (const e of live) {
+    if (e.kind === 'fault') {
+      const key = `${String(e.data?.fault)}/${e.subject}`;
+      recorded.set(key, [...(recorded.get(key) ?? []), e.t]);
+    } else if (e.kind === 'host.state' && e.data?.state === 'on') onAt.set(e.subject, e.t);
+    else if (e.kind === 'agent.start' && hosts.has(e.subject)) {
+      const list = (starts[e.subject] ??= []);
+      const from = list.length === 0 ? 0 : (onAt.get(e.subject) ?? 0);
+      list.push(Math.max(0, e.t - from) / 1e6);
+    }
+  }
+  const taken = new Map<string, number>();
+  const faults = scenario.faults.map((f) => {
+    const key = `${f.kind}/${subjectOf(f)}`;
+    const k = taken.get(key) ?? 0;
+    taken.set(key, k + 1);
+    const t = recorded.get(key)?.[k];
+    return t === undefined ? f : { ...f, at: t };
+  });
+  return { ...scenario, faults, network: { ...scenario.network, agentStartsS: starts } };
 }
 
 /** The recoveries, the guests' last states and the clients' last OK/XX of a trace: where a run ends up. */

@@ -30,14 +30,18 @@ export function simProgramHost(sim: Simulation): ProgramHost {
   // A host's agent starts up before its programs run (the scenario's calibrated `agentStartS`,
   // absent: at once): one draw per agent each time it starts (the run's start, its host's boot),
   // from the agent's own stream. Agents that are no host (ADMIN) run in the live driver itself.
-  const startDist = sim.scenario.network.agentStartS as Dist | undefined;
-  const lags = new Map<string, { atUs: number; us: number }>();
+  // A paired replication replays a live run's start-ups (`agentStartsS`), then draws.
+  const replay = sim.scenario.network.agentStartsS;
+  const startDist = (sim.scenario.network.agentStartS ?? (replay ? { kind: 'constant', value: 0 } : undefined)) as Dist | undefined;
+  const lags = new Map<string, { atUs: number; us: number; n: number }>();
   const lagUs = (agent: string): number => {
     const now = sim.kernel.nowUs();
     const l = lags.get(agent);
     if (l && l.atUs === now) return l.us;
-    const us = Math.max(0, sToUs(sample(startDist!, sim.rng.stream(`net/${agent}/agentStart`))));
-    lags.set(agent, { atUs: now, us });
+    const n = (l?.n ?? 0) + 1;
+    const replayed = replay?.[agent]?.[n - 1];
+    const us = replayed !== undefined ? sToUs(replayed) : Math.max(0, sToUs(sample(startDist!, sim.rng.stream(`net/${agent}/agentStart`))));
+    lags.set(agent, { atUs: now, us, n });
     return us;
   };
   return {

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { REPO_DIR } from '../adapters/lab/schema.ts';
-import { applyCalibration, applyMachineCalibration, measured, settledLike, type CalibrateParams } from '../run/calibrate.ts';
+import { applyCalibration, applyMachineCalibration, measured, pairedWithLive, settledLike, type CalibrateParams } from '../run/calibrate.ts';
 import { buildSimulation, parseScenario } from '../run/sim.ts';
 import { lbConformRows } from '../run/lbconform.ts';
 import { navigatorFaultTimes } from '../trace/navigator.ts';
@@ -242,5 +242,35 @@ describe('settledLike: a live run has reached the end the sim\'s run of the same
     expect(settled([...sim, { ...vm, t: vm.t + 1, data: { state: 'running' } }])).toBe(false);
     const access = of(sim, 'client.access', 'client-ftp').at(-1)!;
     expect(settled([...sim, { ...access, t: access.t + 1, data: { ...access.data, ok: false } }])).toBe(false);
+  });
+});
+
+describe('pairedWithLive: a sim replication replays its live run\'s exogenous timings, not its outcomes', () => {
+  const failover = parseScenario(readFileSync(join(REPO_DIR, 'experiments/scenarios/live-failover-nt2.yaml'), 'utf8'), 'live-failover-nt2');
+  const lv = (t: number, kind: string, subject: string, data: Record<string, unknown> = {}): TraceLine => ({ t: Math.round(t * 1e6), kind, subject, data });
+  const liveRun = (loginStart: number, faultAt: number): TraceLine[] => [
+    lv(0.3, 'agent.spawn', 'Login'), lv(loginStart, 'agent.start', 'Login'), lv(faultAt, 'fault', 'FTP', { fault: 'Nt2' }),
+    // What live did after: never read (the policy's and the world's steps are the model's).
+    lv(faultAt + 0.9, 'trouble.detected', 'FTP', { manager: 'Login' }), lv(faultAt + 2, 'function.recovered', 'FTP', { manager: 'Login' }),
+  ];
+  const detected = (s: Scenario) => of(simulate(s), 'trouble.detected', 'FTP')[0].t;
+
+  it('faults at the times live recorded them, agents\' programs after the start-ups live measured', () => {
+    const p = pairedWithLive(failover, liveRun(7.8, 11.107));
+    expect(p.faults[0].at).toBe(11_107_000);
+    expect(p.network.agentStartsS).toEqual({ Login: [7.8] });
+    expect(of(simulate(p), 'fault', 'FTP')[0].t).toBe(11_107_000);
+    // The failover manager probes every 2 s from its start (7.8, 9.8, 11.8 s): it sees the fault
+    // at 11.8 s; started 0.1 s later, 0.1 s later; the live run's own detection is not used.
+    const at78 = detected(p);
+    expect(at78).toBeGreaterThanOrEqual(11_800_000);
+    expect(detected(pairedWithLive(failover, liveRun(7.9, 11.107))) - at78).toBe(100_000);
+    expect(detected(pairedWithLive(failover, liveRun(7.8, 11.107).map((e) => (e.kind === 'trouble.detected' ? { ...e, t: e.t + 5e6 } : e))))).toBe(at78);
+  });
+
+  it('a later start-up counts from its host\'s boot; a fault live never injected keeps the scenario\'s time', () => {
+    const p = pairedWithLive(failover, [lv(2.5, 'agent.start', 'Login'), lv(20, 'host.state', 'Login', { state: 'on' }), lv(21.25, 'agent.start', 'Login'), lv(3, 'agent.start', 'nobody')]);
+    expect(p.network.agentStartsS).toEqual({ Login: [2.5, 1.25] });
+    expect(p.faults[0].at).toBe(failover.faults[0].at);
   });
 });

@@ -120,10 +120,11 @@ export function register(program: Command): void {
       if (!Number.isInteger(n) || n < 1 || n > 100) throw new InvalidArgumentError('a whole number from 1 to 100');
       return n;
     }, 1)
-    .action(guarded(async (scenarioFile: string, o: { lab: string; out: string; params?: string; repeat: number }) => {
+    .option('--unpaired', 'compare with sim replications that draw the faults\' landing and the agents\' start-ups from the calibrated distributions (default: each replication replays its live run\'s, so only what the policies and the world do is compared)')
+    .action(guarded(async (scenarioFile: string, o: { lab: string; out: string; params?: string; repeat: number; unpaired?: boolean }) => {
       openLab(o.lab, { install: true });
       checkOutputPath(o.out, 'dir');
-      const r = await conform({ scenarioFile, labFile: o.lab, outDir: o.out, paramsFile: o.params, repeat: o.repeat, log: say });
+      const r = await conform({ scenarioFile, labFile: o.lab, outDir: o.out, paramsFile: o.params, repeat: o.repeat, log: say, unpaired: o.unpaired === true });
       // The table as written (lbcluster scenarios have their own columns: fault, model).
       console.log(readFileSync(r.md, 'utf8'));
       say(`wrote ${r.json}, ${r.md}`);

@@ -286,6 +286,12 @@ export const scenarioShape = {
     sshConnectS: distSchema.optional(),
     /** A host's agent starting up (process, modules, ports) before its programs run, at the run's start and after each boot. */
     agentStartS: distSchema.optional(),
+    /**
+     * The start-ups one live run measured, per host, in order (seconds: the first from the run's
+     * start, each later one from its host's boot): a sim replication paired with that run
+     * replays them (`hatwin conform`); a start beyond its host's list draws agentStartS.
+     */
+    agentStartsS: z.record(z.string(), z.array(z.number().min(0).max(3600))).optional(),
     /** A command in a guest through its guest agent (a service started, stopped or restarted in a VM), instead of commandS. */
     guestCommandS: distSchema.optional(),
     /** A load balancer's pool changed (a real server added, removed or reweighted: one `nft -f` on the director), instead of latencyS. */
