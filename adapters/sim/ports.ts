@@ -5,7 +5,7 @@
 // refuses or aborts the operation because the target went away) and for a lost message;
 // 'failed' for anything else the world refuses.
 import type { Ports, ProbeResult, ProbeSpec, Versioned, VmInfo, LoadSample, AgentMessage } from '../../engine/ports/index.ts';
-import type { StorePart } from '../../engine/ports/probe.ts';
+import type { SharedQuietOracle, StorePart } from '../../engine/ports/probe.ts';
 import { mailboxOf, PortError } from '../../engine/ports/index.ts';
 import type { Runtime } from '../../engine/runtime/runtime.ts';
 import { SimFuture } from '../../sim/world/future.ts';
@@ -204,6 +204,25 @@ interface KeyWatchers {
 }
 
 const byOf = (by: string | undefined) => (by === undefined ? {} : { by });
+
+/**
+ * One simulation's shared quiet oracle (every agent's ports hold the same one). A network probe
+ * from A of H depends on `net`, `node:A` and `node:H` (World.subjectsFor), A's probe of itself on
+ * the first two: H's part is `node:H`.
+ */
+const sharedQuiets = new WeakMap<SimStore, SharedQuietOracle>();
+function sharedQuiet(world: World, store: SimStore): SharedQuietOracle {
+  let s = sharedQuiets.get(store);
+  if (s === undefined) {
+    s = {
+      peek: (key) => store.get(key)?.value ?? null,
+      onWrite: (key, onChange) => store.subscribe(key, onChange),
+      subscribeHost: (host, onChange) => world.subscribe(`node:${host}`, onChange),
+    };
+    sharedQuiets.set(store, s);
+  }
+  return s;
+}
 
 export function simPorts(world: World, runtime: Runtime, store: SimStore, agent: string): Ports {
   const k = world.kernel;
@@ -412,6 +431,7 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
         latencyUs: () => latencyUs,
         subscribe: (vip, onChange) => world.subscribe(`vip:${vip}`, onChange),
       },
+      shared: sharedQuiet(world, store),
       store: {
         holds: (key, holds) => storeReached() && holds(store.get(key)?.value ?? null),
         subscribe(key, onChange, part) {

@@ -111,6 +111,7 @@ function* orphanWatcher(host: string, cfg: P2pConfig): Process<void> {
     intervalUs: cfg.timing.reconcileUs,
     key: KEYS.membership,
     claimsOf: (v) => foreignClaims(v as Membership, host),
+    allClaims: (v) => separatedClaims(v as Membership),
     self: host,
     probeOf: (target) => ({ kind: 'network', target, timeoutUs: cfg.timing.tndUs }),
   };
@@ -181,7 +182,12 @@ function* orphanWatcher(host: string, cfg: P2pConfig): Process<void> {
 
 /** The claims on separated servers held by other managers than `host` (what its orphan watcher looks at). */
 function foreignClaims(m: Membership, host: string): Array<[string, string]> {
-  return Object.entries(m.claims ?? {}).filter(([target, claimant]) => claimant !== host && isSeparated(m, target));
+  return separatedClaims(m).filter(([, claimant]) => claimant !== host);
+}
+
+/** Every claim on a separated server, in the record's order. */
+function separatedClaims(m: Membership): Array<[string, string]> {
+  return Object.entries(m.claims ?? {}).filter(([target]) => isSeparated(m, target));
 }
 
 /**
