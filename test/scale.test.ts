@@ -11,7 +11,7 @@ import { Simulation } from '../adapters/sim/simulation.ts';
 import { SimStore } from '../adapters/sim/ports.ts';
 import { sameCondition } from '../policies/p2p/program.ts';
 import { groupChanged, inGroup, operationChanged, type Membership } from '../policies/p2p/files.ts';
-import { sameTargetsOf } from '../policies/p2p/ring.ts';
+import { changedManagers, operationFile, sameTargetsOf } from '../policies/p2p/ring.ts';
 import { runScale, scaleDocument, scaleScenario, scaleSvg, scaleTable, DAY_US, type ScaleRow } from '../experiments/scale.ts';
 
 const byPriority = (a: OperationRow, b: OperationRow) => (a.priority === b.priority ? 0 : a.priority === 'P1' ? -1 : 1);
@@ -94,6 +94,44 @@ describe('SimStore.cas: the store keeps its own copy', () => {
       };
       mutate(v);
       expect(got).toStrictEqual(want);
+    }), fcParams(300));
+  });
+});
+
+describe('frozen records: the store keeps what nobody can change as it is', () => {
+  it('a deep-frozen value is stored as written; one with anything unfrozen in it is copied', () => {
+    const store = new SimStore(() => {});
+    const row = Object.freeze({ priority: 'P1', manager: 'a', target: 'b', dataFile: 'b.dat' });
+    const frozen = Object.freeze([row, Object.freeze({ ...row, target: 'c' })]);
+    store.cas('k', 0, frozen);
+    expect(store.get('k')!.value).toBe(frozen);
+    const open = { ...row };
+    const half = Object.freeze([row, open]);
+    store.cas('k', 1, half);
+    const got = store.get('k')!.value as Array<Record<string, unknown>>;
+    expect(got).not.toBe(half);
+    expect(got).toStrictEqual(half);
+    open.target = 'changed';
+    expect(got[1].target).toBe('b');
+  });
+
+  it('operationFile: the rows of operationRows, frozen, each equal row of the replaced file shared; changedManagers as if computed afresh', () => {
+    const names = fc.uniqueArray(fc.integer({ min: 0, max: 30 }), { minLength: 0, maxLength: 12 }).map((xs) => xs.map((x) => `s${x}`));
+    fc.assert(fc.property(names, names, (g1, g2) => {
+      const first = operationFile(g1, []);
+      const next = operationFile(g2, first);
+      expect(next).toStrictEqual(operationRows(g2));
+      expect(Object.isFrozen(next) && next.every((r) => Object.isFrozen(r))).toBe(true);
+      for (const r of next) {
+        const old = first.find((o) => o.priority === r.priority && o.manager === r.manager && o.target === r.target && o.dataFile === r.dataFile);
+        if (old !== undefined) expect(r).toBe(old);
+      }
+      const fresh = changedManagers([...first], [...next]);
+      expect(changedManagers(first, next)).toStrictEqual(fresh);
+      // The memo: asked again (and its answer changed by a caller), still the same answer.
+      changedManagers(first, next).add('zzz');
+      expect(changedManagers(first, next)).toStrictEqual(fresh);
+      expect(changedManagers(next, next)).toStrictEqual(new Set());
     }), fcParams(300));
   });
 });

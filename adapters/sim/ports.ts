@@ -163,6 +163,7 @@ export class SimStore {
  */
 function copyRecord<T>(v: T): T {
   if (v === null || (typeof v !== 'object' && typeof v !== 'function' && typeof v !== 'symbol')) return v;
+  if (deepFrozen(v)) return v;
   if (Array.isArray(v)) {
     const out = new Array<unknown>(v.length);
     for (let i = 0; i < v.length; i++) out[i] = copyRecord(v[i] as unknown);
@@ -178,6 +179,22 @@ function copyRecord<T>(v: T): T {
     return out as T;
   }
   return structuredClone(v);
+}
+
+/**
+ * Plain data nobody can change (frozen arrays and plain objects of such values, down to the
+ * primitives): the store keeps it as it is, shared with the writer, instead of a copy.
+ */
+function deepFrozen(v: unknown): boolean {
+  if (v === null || typeof v !== 'object') return typeof v !== 'function' && typeof v !== 'symbol';
+  if (!Object.isFrozen(v)) return false;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) if (!deepFrozen(v[i])) return false;
+    return true;
+  }
+  if (Object.getPrototypeOf(v) !== Object.prototype) return false;
+  for (const k of Object.keys(v)) if (!deepFrozen((v as Record<string, unknown>)[k])) return false;
+  return true;
 }
 
 /** The index of the first of the sorted `keys` that is not less than `key` (binary search). */

@@ -74,8 +74,11 @@ const sameClaims = (x: readonly Claim[], y: readonly Claim[]): boolean =>
 /** A quiet watcher that shares the hub's reading of the record. */
 interface Member {
   readonly host: string;
-  /** The claims changed (the hub's last epoch); `added`: a claimant that was not one before, or the record is gone. */
-  onEpoch(added: boolean): void;
+  /**
+   * The claims changed (the hub's last epoch): `added`, the claimants that were not ones before
+   * (empty: none), or null when the record is gone.
+   */
+  onEpoch(added: readonly string[] | null): void;
   /** Something that may change a probe of a claimant (or the watcher's reach of the record) changed. */
   onChange(): void;
 }
@@ -167,8 +170,7 @@ class ClaimHub {
     const g = this.read();
     if (!gone && sameClaims(g, this.claims)) return;
     const cs = new Set(g.map(([, c]) => c));
-    let added = gone;
-    for (const c of cs) if (!this.claimants.has(c)) added = true;
+    const added = gone ? null : [...cs].filter((c) => !this.claimants.has(c));
     // A round in progress began at or before t with some earlier epoch's claims (at most maxN).
     const until = t + (this.maxN + 1) * this.passUs;
     for (const [c, w] of this.watched) {
@@ -187,13 +189,13 @@ class ClaimHub {
       return;
     }
     this.epochs.push({ t, claims: g });
-    if (added) {
-      for (const m of this.members) m.onEpoch(true);
+    if (added === null || added.length > 0) {
+      for (const m of this.members) m.onEpoch(added);
       return;
     }
     for (const c of cs) {
       const s = this.byHost.get(c);
-      if (s !== undefined) for (const m of [...s]) m.onEpoch(false);
+      if (s !== undefined) for (const m of [...s]) m.onEpoch(added);
     }
   }
 }
@@ -316,7 +318,9 @@ export function* skipClaimRounds(rt: Runtime, agent: string, a: ClaimRoundsArgs,
     host: a.self,
     onEpoch: (added) => {
       if (hub!.holds(a.self)) alone();
-      else if (added) onChange();
+      // Quiet before this epoch: the claimants it knew passed if it knew any (and then so did
+      // this host); so only this host and the new claimants can break it.
+      else if (added === null || (added.length > 0 && (!passes(a.self) || !added.every(passes)))) onChange();
     },
     onChange: () => onChange(),
   };

@@ -83,6 +83,23 @@ export function operationRows(group: Group): OperationRow[] {
 }
 
 /**
+ * The operation file for a group as written to the store: `operationRows`, frozen (array and
+ * rows), each row the same object as the equal row of `before` (the file it replaces) when there
+ * is one. A rewrite after a separation or a return changes a few rows; the others stay shared, so
+ * the store keeps the file without copying it and the old file's rows are not garbage.
+ */
+export function operationFile(group: Group, before: readonly OperationRow[]): readonly OperationRow[] {
+  const old = rowIndex(before).byManager;
+  const rows = operationRows(group);
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i];
+    const same = old.get(r.manager)?.find((o) => o.priority === r.priority && o.target === r.target && o.dataFile === r.dataFile && Object.isFrozen(o));
+    rows[i] = same ?? Object.freeze(r);
+  }
+  return Object.freeze(rows);
+}
+
+/**
  * The group file after moving the given servers to the separation file (§2.6): the remaining
  * entries in their original order. Every name in `separated` must be in the group.
  */
@@ -126,6 +143,16 @@ export function managersOf(rows: readonly OperationRow[], target: string): Opera
  * ran before. O(N) map look-ups, no copy of either file.
  */
 export function changedManagers(before: readonly OperationRow[], after: readonly OperationRow[]): Set<string> {
+  // The writer and the store's call backs ask about the same pair of files: computed once.
+  const known = changedOf.get(after);
+  if (known !== undefined && known.before === before) return new Set(known.changed);
+  const changed = diffManagers(before, after);
+  changedOf.set(after, { before, changed: new Set(changed) });
+  return changed;
+}
+const changedOf = new WeakMap<readonly OperationRow[], { before: readonly OperationRow[]; changed: ReadonlySet<string> }>();
+
+function diffManagers(before: readonly OperationRow[], after: readonly OperationRow[]): Set<string> {
   const a = rowIndex(before).byManager;
   const b = rowIndex(after).byManager;
   const changed = new Set<string>();
