@@ -105,7 +105,7 @@ describe('frozen records: the store keeps what nobody can change as it is', () =
     const frozen = Object.freeze([row, Object.freeze({ ...row, target: 'c' })]);
     store.cas('k', 0, frozen);
     expect(store.get('k')!.value).toBe(frozen);
-    const open = { ...row };
+    const open: Record<string, string> = { ...row };
     const half = Object.freeze([row, open]);
     store.cas('k', 1, half);
     const got = store.get('k')!.value as Array<Record<string, unknown>>;
