@@ -136,6 +136,21 @@ describe('frozen records: the store keeps what nobody can change as it is', () =
   });
 });
 
+describe('changedManagers: the managers whose lists differ, from the rows between the common head and tail', () => {
+  it('names exactly the managers sameTargetsOf finds different, on arbitrary files and on ring rewrites', () => {
+    const row = fc.record({ priority: fc.constantFrom<'P1' | 'P2'>('P1', 'P2'), manager: fc.constantFrom('a', 'b', 'c', 'd'), target: fc.constantFrom('a', 'b', 'c', 'd', 'e'), dataFile: fc.constantFrom('x', 'y') });
+    const file = fc.array(row, { maxLength: 12 });
+    // Pairs that share a head and a tail (one edit in the middle), ring rewrites, and unrelated files.
+    const edited = fc.tuple(file, file, file, file).map(([h, m1, m2, t]) => [[...h, ...m1, ...t], [...h, ...m2, ...t]] as const);
+    const ring = fc.tuple(fc.uniqueArray(fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f'), { maxLength: 6 }), fc.uniqueArray(fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f'), { maxLength: 6 })).map(([g1, g2]) => [operationRows(g1), operationRows(g2)] as const);
+    fc.assert(fc.property(fc.oneof(edited, ring, fc.tuple(file, file)), ([before, after]) => {
+      const managers = new Set([...before, ...after].map((r) => r.manager));
+      const want = new Set([...managers].filter((m) => !sameTargetsOf([...before], [...after], m)));
+      expect(changedManagers([...before], [...after])).toStrictEqual(want);
+    }), fcParams(1000));
+  });
+});
+
 describe('store parts: a check that reads one part of a record is told only of writes that change it', () => {
   it('subscribers of a part are called only when it changes, every subscriber in subscription order', () => {
     const store = new SimStore(() => {});

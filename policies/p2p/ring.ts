@@ -152,12 +152,30 @@ export function changedManagers(before: readonly OperationRow[], after: readonly
 }
 const changedOf = new WeakMap<readonly OperationRow[], { before: readonly OperationRow[]; changed: ReadonlySet<string> }>();
 
+/**
+ * The files' common head and tail hold the same rows (manager, priority, target) in the same
+ * order, so a manager's list (its P1 rows, then the others, each in file order) differs exactly
+ * when its rows between them differ: only the managers of those rows are compared, with no index
+ * of either file (a separation or a return changes a few rows in the middle).
+ */
 function diffManagers(before: readonly OperationRow[], after: readonly OperationRow[]): Set<string> {
-  const a = rowIndex(before).byManager;
-  const b = rowIndex(after).byManager;
+  const nb = before.length;
+  const na = after.length;
+  const same = (x: OperationRow, y: OperationRow) => x.manager === y.manager && x.priority === y.priority && x.target === y.target;
+  let h = 0;
+  while (h < nb && h < na && same(before[h], after[h])) h++;
+  let t = 0;
+  while (t < nb - h && t < na - h && same(before[nb - 1 - t], after[na - 1 - t])) t++;
+  const mid = new Map<string, [OperationRow[], OperationRow[]]>();
+  const add = (r: OperationRow, side: 0 | 1) => {
+    let m = mid.get(r.manager);
+    if (m === undefined) mid.set(r.manager, (m = [[], []]));
+    insertRow(m[side], r);
+  };
+  for (let i = h; i < nb - t; i++) add(before[i], 0);
+  for (let i = h; i < na - t; i++) add(after[i], 1);
   const changed = new Set<string>();
-  for (const [manager, rows] of a) if (!sameTargets(rows, b.get(manager))) changed.add(manager);
-  for (const manager of b.keys()) if (!a.has(manager)) changed.add(manager);
+  for (const [manager, [x, y]] of mid) if (!sameTargets(x, y)) changed.add(manager);
   return changed;
 }
 
@@ -202,9 +220,14 @@ function rowIndex(rows: readonly OperationRow[]): RowIndex {
 function addRow(map: Map<string, OperationRow[]>, key: string, r: OperationRow): void {
   const list = map.get(key);
   if (list === undefined) map.set(key, [r]);
-  else if (r.priority === 'P2' || list[list.length - 1].priority === 'P1') list.push(r);
+  else insertRow(list, r);
+}
+
+/** Adds `r` to a manager's or a target's list: its P1 rows, then the others, each in file order. */
+function insertRow(list: OperationRow[], r: OperationRow): void {
+  if (list.length === 0 || r.priority === 'P2' || list[list.length - 1].priority === 'P1') list.push(r);
   else {
-    // A P1 row after P2 rows: before the first P2 row, after the P1 rows already there.
+    // A P1 row after other rows: after the P1 rows already there.
     let i = list.length;
     while (i > 0 && list[i - 1].priority !== 'P1') i--;
     list.splice(i, 0, r);
