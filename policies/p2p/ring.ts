@@ -143,14 +143,14 @@ export function managersOf(rows: readonly OperationRow[], target: string): Opera
  * ran before. O(N) map look-ups, no copy of either file.
  */
 export function changedManagers(before: readonly OperationRow[], after: readonly OperationRow[]): Set<string> {
-  // The writer and the store's call backs ask about the same pair of files: computed once.
-  const known = changedOf.get(after);
-  if (known !== undefined && known.before === before) return new Set(known.changed);
+  // The writer and the store's call backs ask about the same pair of files: computed once (only
+  // the last pair is kept, so no file holds on to the one it replaced).
+  if (lastPair !== null && lastPair.before === before && lastPair.after === after) return new Set(lastPair.changed);
   const changed = diffManagers(before, after);
-  changedOf.set(after, { before, changed: new Set(changed) });
+  lastPair = { before, after, changed: new Set(changed) };
   return changed;
 }
-const changedOf = new WeakMap<readonly OperationRow[], { before: readonly OperationRow[]; changed: ReadonlySet<string> }>();
+let lastPair: { before: readonly OperationRow[]; after: readonly OperationRow[]; changed: ReadonlySet<string> } | null = null;
 
 /**
  * The files' common head and tail hold the same rows (manager, priority, target) in the same
@@ -182,6 +182,11 @@ function diffManagers(before: readonly OperationRow[], after: readonly Operation
 /** Does `manager` run the same programs (priority and target) under both operation files? */
 export function sameTargetsOf(before: readonly OperationRow[], after: readonly OperationRow[], manager: string): boolean {
   return before === after || sameTargets(rowIndex(before).byManager.get(manager), rowIndex(after).byManager.get(manager));
+}
+
+/** Does `manager` run the programs `mine` (priority and target, as `targetsOf` lists them) under `rows`? */
+export function hasTargets(rows: readonly OperationRow[], manager: string, mine: readonly OperationRow[]): boolean {
+  return sameTargets(mine, rowIndex(rows).byManager.get(manager));
 }
 
 function sameTargets(a: readonly OperationRow[] | undefined, b: readonly OperationRow[] | undefined): boolean {
