@@ -89,12 +89,22 @@ export function operationRows(group: Group): OperationRow[] {
  * the store keeps the file without copying it and the old file's rows are not garbage.
  */
 export function operationFile(group: Group, before: readonly OperationRow[]): readonly OperationRow[] {
-  const old = rowIndex(before).byManager;
   const rows = operationRows(group);
-  for (let i = 0; i < rows.length; i++) {
+  const nb = before.length;
+  const na = rows.length;
+  const same = (o: OperationRow, r: OperationRow) => o.priority === r.priority && o.manager === r.manager && o.target === r.target && o.dataFile === r.dataFile && Object.isFrozen(o);
+  // The common head and tail in place, then the rows between them (a few after a separation or a
+  // return) by manager among the old file's rows between them (a ring's rows are unique, so an
+  // equal row elsewhere in the old file would be a second copy of a head or tail row).
+  let h = 0;
+  for (; h < nb && h < na && same(before[h], rows[h]); h++) rows[h] = before[h];
+  let t = 0;
+  for (; t < nb - h && t < na - h && same(before[nb - 1 - t], rows[na - 1 - t]); t++) rows[na - 1 - t] = before[nb - 1 - t];
+  const old = new Map<string, OperationRow[]>();
+  for (let i = h; i < nb - t; i++) addRow(old, before[i].manager, before[i]);
+  for (let i = h; i < na - t; i++) {
     const r = rows[i];
-    const same = old.get(r.manager)?.find((o) => o.priority === r.priority && o.target === r.target && o.dataFile === r.dataFile && Object.isFrozen(o));
-    rows[i] = same ?? Object.freeze(r);
+    rows[i] = old.get(r.manager)?.find((o) => same(o, r)) ?? Object.freeze(r);
   }
   return Object.freeze(rows);
 }
