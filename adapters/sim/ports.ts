@@ -235,6 +235,8 @@ function sharedQuiet(world: World, store: SimStore): SharedQuietOracle {
       peek: (key) => store.get(key)?.value ?? null,
       onWrite: (key, onChange) => store.subscribe(key, onChange),
       subscribeHost: (host, onChange) => world.subscribe(`node:${host}`, onChange),
+      // Without a partition, an agent whose own host answers reaches `host` both ways iff it is up.
+      passesForAll: (host) => (world.hasPartition() || world.vips.has(host) ? null : !world.isNode(host) || world.nodeUp(host)),
     };
     sharedQuiets.set(store, s);
   }

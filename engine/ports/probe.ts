@@ -60,6 +60,11 @@ export interface SharedQuietOracle {
    * (`QuietOracle.subscribe`), it covers the agent's network probe of `host`.
    */
   subscribeHost(host: string, onChange: () => void): () => void;
+  /**
+   * Whether a network probe of `host` passes for every agent whose probe of its own host passes,
+   * or null when that depends on the agent (a partition in place, a VIP's name).
+   */
+  passesForAll(host: string): boolean | null;
 }
 
 /**

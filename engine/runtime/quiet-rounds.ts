@@ -99,6 +99,8 @@ class ClaimHub {
   private base = 0;
   private maxN: number;
   private readonly members = new Set<Member>();
+  /** The members whose own host's probe fails (as of their last notification of it). */
+  private readonly selfDown = new Set<Member>();
   private readonly byHost = new Map<string, Set<Member>>();
   private readonly watched = new Map<string, { off: () => void; until: number }>();
 
@@ -136,7 +138,14 @@ class ClaimHub {
     return this.end;
   }
 
+  /** A member's own host's probe passes (`ok`) or not, told at its join and at each change of it. */
+  selfOk(m: Member, ok: boolean): void {
+    if (ok) this.selfDown.delete(m);
+    else if (this.members.has(m)) this.selfDown.add(m);
+  }
+
   leave(m: Member): void {
+    this.selfDown.delete(m);
     if (!this.members.delete(m)) return;
     const s = this.byHost.get(m.host);
     s?.delete(m);
@@ -190,8 +199,14 @@ class ClaimHub {
     }
     this.epochs.push({ t, claims: g });
     if (added === null || added.length > 0) {
-      for (const m of this.members) m.onEpoch(added);
-      return;
+      // New claimants every answering member reaches: only the members whose own host does not
+      // answer can stop being quiet (the others' checks would all pass).
+      const forAll = added !== null && added.every((c) => this.shared.passesForAll(c) === true);
+      if (!forAll) {
+        for (const m of this.members) m.onEpoch(added);
+        return;
+      }
+      for (const m of [...this.selfDown]) m.onEpoch(added);
     }
     for (const c of cs) {
       const s = this.byHost.get(c);
@@ -317,6 +332,7 @@ export function* skipClaimRounds(rt: Runtime, agent: string, a: ClaimRoundsArgs,
   const member: Member = {
     host: a.self,
     onEpoch: (added) => {
+      if (!inHub) return;
       if (hub!.holds(a.self)) alone();
       // Quiet before this epoch: the claimants it knew passed if it knew any (and then so did
       // this host); so only this host and the new claimants can break it.
@@ -351,6 +367,7 @@ export function* skipClaimRounds(rt: Runtime, agent: string, a: ClaimRoundsArgs,
             claimsNow = hub.claims;
             inHub = true;
             idx = hub.join(member);
+            hub.selfOk(member, passes(a.self));
             alone = () => {
               // This watcher became a claimant at the hub's last epoch: the epochs before it, then
               // its own reading and subscriptions, as from the start of a stretch.
@@ -363,7 +380,11 @@ export function* skipClaimRounds(rt: Runtime, agent: string, a: ClaimRoundsArgs,
               follow(onChange);
               onChange();
             };
-            loop.listen(store.subscribe(a.key, onChange, NO_PART), oracle.subscribe(a.probeOf(a.self), onChange));
+            const onSelf = () => {
+              if (inHub) hub.selfOk(member, passes(a.self));
+              onChange();
+            };
+            loop.listen(store.subscribe(a.key, onChange, NO_PART), oracle.subscribe(a.probeOf(a.self), onSelf));
           } else {
             loop.listen(store.subscribe(a.key, onStore), oracle.subscribe(a.probeOf(a.self), onChange));
             follow(onChange);
