@@ -276,6 +276,28 @@ describe('the scale experiment', () => {
     expect(scaleDocument({ policy: 'p2p', n: 5, days: 30, faultsPerHostYear: 0, seed: 1 }).faults).toEqual([]);
   });
 
+  it('the orphan watchers that hold no claim share one subscription to the group file (the claim hub), however many servers', () => {
+    const whole = new Map<string, number>();
+    const subscribe = SimStore.prototype.subscribe;
+    SimStore.prototype.subscribe = function (this: SimStore, key, onChange, part) {
+      if (part === undefined) whole.set(key, (whole.get(key) ?? 0) + 1);
+      return subscribe.call(this, key, onChange, part);
+    };
+    let r: ReturnType<typeof runScale>;
+    try {
+      r = runScale({ policy: 'p2p', n: 80, days: 30, faultsPerHostYear: 15, seed: 1, nudge: 'changed' }, () => 0);
+    } finally {
+      SimStore.prototype.subscribe = subscribe;
+    }
+    expect(r.faults).toBeGreaterThan(40);
+    // One for the hub, and one per quiet stretch of a watcher while it holds a claim itself (42
+    // with this seed); without the hub every watcher subscribed at each of its quiet stretches:
+    // 80 at the start alone.
+    const n = whole.get('p2p/membership') ?? 0;
+    expect(n).toBeGreaterThan(0);
+    expect(n).toBeLessThan(80);
+  });
+
   it('runs a small ring and reports its events; the table and the plot show every case', () => {
     let t = 0;
     const r = runScale({ policy: 'p2p', n: 6, days: 0.01, faultsPerHostYear: 0, seed: 1 }, () => (t += 5));
