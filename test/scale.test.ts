@@ -11,7 +11,7 @@ import { Simulation } from '../adapters/sim/simulation.ts';
 import { SimStore } from '../adapters/sim/ports.ts';
 import { sameCondition } from '../policies/p2p/program.ts';
 import { groupChanged, inGroup, operationChanged, type Membership } from '../policies/p2p/files.ts';
-import { sameTargetsOf } from '../policies/p2p/ring.ts';
+import { changedManagers, operationFile, sameTargetsOf } from '../policies/p2p/ring.ts';
 import { runScale, scaleDocument, scaleScenario, scaleSvg, scaleTable, DAY_US, type ScaleRow } from '../experiments/scale.ts';
 
 const byPriority = (a: OperationRow, b: OperationRow) => (a.priority === b.priority ? 0 : a.priority === 'P1' ? -1 : 1);
@@ -95,6 +95,59 @@ describe('SimStore.cas: the store keeps its own copy', () => {
       mutate(v);
       expect(got).toStrictEqual(want);
     }), fcParams(300));
+  });
+});
+
+describe('frozen records: the store keeps what nobody can change as it is', () => {
+  it('a deep-frozen value is stored as written; one with anything unfrozen in it is copied', () => {
+    const store = new SimStore(() => {});
+    const row = Object.freeze({ priority: 'P1', manager: 'a', target: 'b', dataFile: 'b.dat' });
+    const frozen = Object.freeze([row, Object.freeze({ ...row, target: 'c' })]);
+    store.cas('k', 0, frozen);
+    expect(store.get('k')!.value).toBe(frozen);
+    const open: Record<string, string> = { ...row };
+    const half = Object.freeze([row, open]);
+    store.cas('k', 1, half);
+    const got = store.get('k')!.value as Array<Record<string, unknown>>;
+    expect(got).not.toBe(half);
+    expect(got).toStrictEqual(half);
+    open.target = 'changed';
+    expect(got[1].target).toBe('b');
+  });
+
+  it('operationFile: the rows of operationRows, frozen, each equal row of the replaced file shared; changedManagers as if computed afresh', () => {
+    const names = fc.uniqueArray(fc.integer({ min: 0, max: 30 }), { minLength: 0, maxLength: 12 }).map((xs) => xs.map((x) => `s${x}`));
+    fc.assert(fc.property(names, names, (g1, g2) => {
+      const first = operationFile(g1, []);
+      const next = operationFile(g2, first);
+      expect(next).toStrictEqual(operationRows(g2));
+      expect(Object.isFrozen(next) && next.every((r) => Object.isFrozen(r))).toBe(true);
+      for (const r of next) {
+        const old = first.find((o) => o.priority === r.priority && o.manager === r.manager && o.target === r.target && o.dataFile === r.dataFile);
+        if (old !== undefined) expect(r).toBe(old);
+      }
+      const fresh = changedManagers([...first], [...next]);
+      expect(changedManagers(first, next)).toStrictEqual(fresh);
+      // The memo: asked again (and its answer changed by a caller), still the same answer.
+      changedManagers(first, next).add('zzz');
+      expect(changedManagers(first, next)).toStrictEqual(fresh);
+      expect(changedManagers(next, next)).toStrictEqual(new Set());
+    }), fcParams(300));
+  });
+});
+
+describe('changedManagers: the managers whose lists differ, from the rows between the common head and tail', () => {
+  it('names exactly the managers sameTargetsOf finds different, on arbitrary files and on ring rewrites', () => {
+    const row = fc.record({ priority: fc.constantFrom<'P1' | 'P2'>('P1', 'P2'), manager: fc.constantFrom('a', 'b', 'c', 'd'), target: fc.constantFrom('a', 'b', 'c', 'd', 'e'), dataFile: fc.constantFrom('x', 'y') });
+    const file = fc.array(row, { maxLength: 12 });
+    // Pairs that share a head and a tail (one edit in the middle), ring rewrites, and unrelated files.
+    const edited = fc.tuple(file, file, file, file).map(([h, m1, m2, t]) => [[...h, ...m1, ...t], [...h, ...m2, ...t]] as const);
+    const ring = fc.tuple(fc.uniqueArray(fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f'), { maxLength: 6 }), fc.uniqueArray(fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f'), { maxLength: 6 })).map(([g1, g2]) => [operationRows(g1), operationRows(g2)] as const);
+    fc.assert(fc.property(fc.oneof(edited, ring, fc.tuple(file, file)), ([before, after]) => {
+      const managers = new Set([...before, ...after].map((r) => r.manager));
+      const want = new Set([...managers].filter((m) => !sameTargetsOf([...before], [...after], m)));
+      expect(changedManagers([...before], [...after])).toStrictEqual(want);
+    }), fcParams(1000));
   });
 });
 
@@ -221,6 +274,28 @@ describe('the scale experiment', () => {
     }
     expect(scaleDocument({ policy: 'p2p', n: 5, days: 30, faultsPerHostYear: 3, seed: 1 })).toEqual(scaleDocument({ policy: 'p2p', n: 5, days: 30, faultsPerHostYear: 3, seed: 1 }));
     expect(scaleDocument({ policy: 'p2p', n: 5, days: 30, faultsPerHostYear: 0, seed: 1 }).faults).toEqual([]);
+  });
+
+  it('the orphan watchers that hold no claim share one subscription to the group file (the claim hub), however many servers', () => {
+    const whole = new Map<string, number>();
+    const subscribe = SimStore.prototype.subscribe;
+    SimStore.prototype.subscribe = function (this: SimStore, key, onChange, part) {
+      if (part === undefined) whole.set(key, (whole.get(key) ?? 0) + 1);
+      return subscribe.call(this, key, onChange, part);
+    };
+    let r: ReturnType<typeof runScale>;
+    try {
+      r = runScale({ policy: 'p2p', n: 80, days: 30, faultsPerHostYear: 15, seed: 1, nudge: 'changed' }, () => 0);
+    } finally {
+      SimStore.prototype.subscribe = subscribe;
+    }
+    expect(r.faults).toBeGreaterThan(40);
+    // One for the hub, and one per quiet stretch of a watcher while it holds a claim itself (42
+    // with this seed); without the hub every watcher subscribed at each of its quiet stretches:
+    // 80 at the start alone.
+    const n = whole.get('p2p/membership') ?? 0;
+    expect(n).toBeGreaterThan(0);
+    expect(n).toBeLessThan(80);
   });
 
   it('runs a small ring and reports its events; the table and the plot show every case', () => {

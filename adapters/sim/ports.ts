@@ -5,7 +5,7 @@
 // refuses or aborts the operation because the target went away) and for a lost message;
 // 'failed' for anything else the world refuses.
 import type { Ports, ProbeResult, ProbeSpec, Versioned, VmInfo, LoadSample, AgentMessage } from '../../engine/ports/index.ts';
-import type { StorePart } from '../../engine/ports/probe.ts';
+import type { SharedQuietOracle, StorePart } from '../../engine/ports/probe.ts';
 import { mailboxOf, PortError } from '../../engine/ports/index.ts';
 import type { Runtime } from '../../engine/runtime/runtime.ts';
 import { SimFuture } from '../../sim/world/future.ts';
@@ -163,6 +163,7 @@ export class SimStore {
  */
 function copyRecord<T>(v: T): T {
   if (v === null || (typeof v !== 'object' && typeof v !== 'function' && typeof v !== 'symbol')) return v;
+  if (deepFrozen(v)) return v;
   if (Array.isArray(v)) {
     const out = new Array<unknown>(v.length);
     for (let i = 0; i < v.length; i++) out[i] = copyRecord(v[i] as unknown);
@@ -178,6 +179,22 @@ function copyRecord<T>(v: T): T {
     return out as T;
   }
   return structuredClone(v);
+}
+
+/**
+ * Plain data nobody can change (frozen arrays and plain objects of such values, down to the
+ * primitives): the store keeps it as it is, shared with the writer, instead of a copy.
+ */
+function deepFrozen(v: unknown): boolean {
+  if (v === null || typeof v !== 'object') return typeof v !== 'function' && typeof v !== 'symbol';
+  if (!Object.isFrozen(v)) return false;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) if (!deepFrozen(v[i])) return false;
+    return true;
+  }
+  if (Object.getPrototypeOf(v) !== Object.prototype) return false;
+  for (const k of Object.keys(v)) if (!deepFrozen((v as Record<string, unknown>)[k])) return false;
+  return true;
 }
 
 /** The index of the first of the sorted `keys` that is not less than `key` (binary search). */
@@ -204,6 +221,27 @@ interface KeyWatchers {
 }
 
 const byOf = (by: string | undefined) => (by === undefined ? {} : { by });
+
+/**
+ * One simulation's shared quiet oracle (every agent's ports hold the same one). A network probe
+ * from A of H depends on `net`, `node:A` and `node:H` (World.subjectsFor), A's probe of itself on
+ * the first two: H's part is `node:H`.
+ */
+const sharedQuiets = new WeakMap<SimStore, SharedQuietOracle>();
+function sharedQuiet(world: World, store: SimStore): SharedQuietOracle {
+  let s = sharedQuiets.get(store);
+  if (s === undefined) {
+    s = {
+      peek: (key) => store.get(key)?.value ?? null,
+      onWrite: (key, onChange) => store.subscribe(key, onChange),
+      subscribeHost: (host, onChange) => world.subscribe(`node:${host}`, onChange),
+      // Without a partition, an agent whose own host answers reaches `host` both ways iff it is up.
+      passesForAll: (host) => (world.hasPartition() || world.vips.has(host) ? null : !world.isNode(host) || world.nodeUp(host)),
+    };
+    sharedQuiets.set(store, s);
+  }
+  return s;
+}
 
 export function simPorts(world: World, runtime: Runtime, store: SimStore, agent: string): Ports {
   const k = world.kernel;
@@ -431,6 +469,7 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
         latencyUs: () => latencyUs,
         subscribe: (vip, onChange) => world.subscribe(`vip:${vip}`, onChange),
       },
+      shared: sharedQuiet(world, store),
       store: {
         holds: (key, holds) => storeReached() && holds(store.get(key)?.value ?? null),
         subscribe(key, onChange, part) {

@@ -41,6 +41,30 @@ export interface QuietOracle {
   holders?: HoldersOracle;
   /** The agent's view of store records (`awaitHoldersChange`). */
   store?: StoreOracle;
+  /** One simulation's state as every agent sees it (the orphan watchers' shared rounds). */
+  shared?: SharedQuietOracle;
+}
+
+/**
+ * What does not depend on the agent asking, the same object for every agent of one simulation:
+ * quiet loops of many agents that look at the same things keep one subscription for all of them.
+ */
+export interface SharedQuietOracle {
+  /** The record of `key` as stored, whatever an agent's reach of the store (null: none). */
+  peek(key: string): unknown;
+  /** Calls back after every write or delete of `key` (not on changes of an agent's reach). */
+  onWrite(key: string, onChange: () => void): () => void;
+  /**
+   * Calls back whenever a network probe of `host` may change for some agent while that agent's
+   * probe of its own host does not: with a subscription to the agent's probe of its own host
+   * (`QuietOracle.subscribe`), it covers the agent's network probe of `host`.
+   */
+  subscribeHost(host: string, onChange: () => void): () => void;
+  /**
+   * Whether a network probe of `host` passes for every agent whose probe of its own host passes,
+   * or null when that depends on the agent (a partition in place, a VIP's name).
+   */
+  passesForAll(host: string): boolean | null;
 }
 
 /**

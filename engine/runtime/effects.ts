@@ -280,6 +280,12 @@ export interface ClaimRoundsArgs {
   /** The group file's key and the foreign claims in its record (the round's list, in order). */
   key: string;
   claimsOf: (value: unknown) => Claim[];
+  /**
+   * Optional: every claim in the record, in order, such that `claimsOf(v)` is `allClaims(v)`
+   * without the claims `self` holds; the same for every watcher of `key`. With it (and a shared
+   * oracle, in sim) the watchers that hold no claim share one reading of the record per write.
+   */
+  allClaims?: (value: unknown) => Claim[];
   /** The caller's host (probed first when there is a claim) and a network probe of a host. */
   self: string;
   probeOf: (host: string) => ProbeSpec;

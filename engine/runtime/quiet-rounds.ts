@@ -6,7 +6,7 @@
 // round; in sim a loop emulating those rounds in the late lane of their instants (naive) or no
 // event at all while every input says the rounds would pass (skip), returning at the same step
 // with the same claims.
-import type { QuietOracle, StoreOracle } from '../ports/probe.ts';
+import type { QuietOracle, SharedQuietOracle, StoreOracle, StorePart } from '../ports/probe.ts';
 import type { Claim, ClaimRoundsArgs, ClaimRoundsResult, Effect, Op } from './effects.ts';
 import type { Runtime } from './runtime.ts';
 import { QuietLoop } from './quiet-loop.ts';
@@ -65,6 +65,166 @@ export function* naiveClaimRounds(a: ClaimRoundsArgs, oracle: QuietOracle, store
 
 type Msg = { kind: 'change' } | { kind: 'step'; step: Step };
 
+/** A part of the record no write changes: the subscription hears the agent's reach of the store (and deletes). */
+const NO_PART: StorePart = { name: '', changed: () => [] };
+
+const sameClaims = (x: readonly Claim[], y: readonly Claim[]): boolean =>
+  x.length === y.length && x.every(([t, c], i) => y[i][0] === t && y[i][1] === c);
+
+/** A quiet watcher that shares the hub's reading of the record. */
+interface Member {
+  readonly host: string;
+  /**
+   * The claims changed (the hub's last epoch): `added`, the claimants that were not ones before
+   * (empty: none), or null when the record is gone.
+   */
+  onEpoch(added: readonly string[] | null): void;
+  /** Something that may change a probe of a claimant (or the watcher's reach of the record) changed. */
+  onChange(): void;
+}
+
+/**
+ * The quiet watchers of one record (one simulation, one key, one interval and probe latency) that
+ * hold no claim themselves all see the same claims: the hub reads the record once per write and
+ * keeps the claims' history (epochs: from when, which claims), and one subscription per claimant
+ * for all of them. A member replays its wake-up grid through the epochs when it is looked at, so
+ * a write costs the members nothing unless it adds a claimant (each checks it passes) or makes a
+ * member a claimant (that one leaves). A claimant stays watched after it stops being one for as
+ * long as a round that began before may still probe it.
+ */
+class ClaimHub {
+  claims: Claim[];
+  private claimants: Set<string>;
+  private epochs: Array<{ t: number; claims: Claim[] }> = [];
+  private base = 0;
+  private maxN: number;
+  private readonly members = new Set<Member>();
+  /** The members whose own host's probe fails (as of their last notification of it). */
+  private readonly selfDown = new Set<Member>();
+  private readonly byHost = new Map<string, Set<Member>>();
+  private readonly watched = new Map<string, { off: () => void; until: number }>();
+
+  constructor(
+    private readonly rt: Runtime,
+    private readonly shared: SharedQuietOracle,
+    private readonly key: string,
+    private readonly allClaims: (value: unknown) => Claim[],
+    private readonly passUs: number,
+  ) {
+    this.claims = this.read();
+    this.claimants = new Set(this.claims.map(([, c]) => c));
+    this.maxN = this.claims.length;
+    for (const c of this.claimants) this.watch(c);
+    shared.onWrite(key, () => this.onWrite());
+  }
+
+  get end(): number {
+    return this.base + this.epochs.length;
+  }
+
+  epoch(i: number): { t: number; claims: Claim[] } {
+    return this.epochs[i - this.base];
+  }
+
+  holds(host: string): boolean {
+    return this.claimants.has(host);
+  }
+
+  join(m: Member): number {
+    this.members.add(m);
+    let s = this.byHost.get(m.host);
+    if (s === undefined) this.byHost.set(m.host, (s = new Set()));
+    s.add(m);
+    return this.end;
+  }
+
+  /** A member's own host's probe passes (`ok`) or not, told at its join and at each change of it. */
+  selfOk(m: Member, ok: boolean): void {
+    if (ok) this.selfDown.delete(m);
+    else if (this.members.has(m)) this.selfDown.add(m);
+  }
+
+  leave(m: Member): void {
+    this.selfDown.delete(m);
+    if (!this.members.delete(m)) return;
+    const s = this.byHost.get(m.host);
+    s?.delete(m);
+    if (s?.size === 0) this.byHost.delete(m.host);
+    if (this.members.size === 0) {
+      this.base = this.end;
+      this.epochs = [];
+    }
+  }
+
+  private read(): Claim[] {
+    const v = this.shared.peek(this.key);
+    return v === null ? [] : this.allClaims(v);
+  }
+
+  private watch(c: string): void {
+    const w = this.watched.get(c);
+    if (w !== undefined) w.until = Infinity;
+    else this.watched.set(c, { off: this.shared.subscribeHost(c, () => this.onHost(c)), until: Infinity });
+  }
+
+  private onHost(c: string): void {
+    const w = this.watched.get(c);
+    if (w === undefined || w.until < this.rt.nowUs()) return;
+    for (const m of this.members) m.onChange();
+  }
+
+  private onWrite(): void {
+    const t = this.rt.nowUs();
+    const gone = this.shared.peek(this.key) === null;
+    const g = this.read();
+    if (!gone && sameClaims(g, this.claims)) return;
+    const cs = new Set(g.map(([, c]) => c));
+    const added = gone ? null : [...cs].filter((c) => !this.claimants.has(c));
+    // A round in progress began at or before t with some earlier epoch's claims (at most maxN).
+    const until = t + (this.maxN + 1) * this.passUs;
+    for (const [c, w] of this.watched) {
+      if (!cs.has(c) && w.until === Infinity) w.until = until;
+      else if (w.until < t) {
+        w.off();
+        this.watched.delete(c);
+      }
+    }
+    for (const c of cs) this.watch(c);
+    this.claims = g;
+    this.claimants = cs;
+    this.maxN = Math.max(this.maxN, g.length);
+    if (this.members.size === 0) {
+      this.base = this.end;
+      return;
+    }
+    this.epochs.push({ t, claims: g });
+    if (added === null || added.length > 0) {
+      // New claimants every answering member reaches: only the members whose own host does not
+      // answer can stop being quiet (the others' checks would all pass).
+      const forAll = added !== null && added.every((c) => this.shared.passesForAll(c) === true);
+      if (!forAll) {
+        for (const m of this.members) m.onEpoch(added);
+        return;
+      }
+      for (const m of [...this.selfDown]) m.onEpoch(added);
+    }
+    for (const c of cs) {
+      const s = this.byHost.get(c);
+      if (s !== undefined) for (const m of [...s]) m.onEpoch(added);
+    }
+  }
+}
+
+const hubs = new WeakMap<SharedQuietOracle, Map<string, ClaimHub>>();
+function hubFor(rt: Runtime, shared: SharedQuietOracle, a: ClaimRoundsArgs & { allClaims: (value: unknown) => Claim[] }, passUs: number): ClaimHub {
+  let m = hubs.get(shared);
+  if (m === undefined) hubs.set(shared, (m = new Map()));
+  const id = `${a.key}\n${a.intervalUs}\n${passUs}`;
+  let h = m.get(id);
+  if (h === undefined) m.set(id, (h = new ClaimHub(rt, shared, a.key, a.allClaims, passUs)));
+  return h;
+}
+
 /**
  * Sim, skipping. While quiet (the store answers, and with any claim to look at this host and every
  * claimant of the round in progress and of the group file would pass a ping) no event: the naive
@@ -86,8 +246,27 @@ export function* skipClaimRounds(rt: Runtime, agent: string, a: ClaimRoundsArgs,
   let claimsNow: Claim[] | null = [];
   const watched = new Map<string, () => void>();
   const stride = (n: number) => (n === 0 ? R : R + (n + 1) * passUs);
+  // Through the hub (a quiet stretch of a watcher that holds no claim): the claims come from the
+  // hub's epochs, from `idx` on, replayed when the grid is looked at.
+  const allClaims = a.allClaims;
+  const hub = allClaims !== undefined && oracle.shared !== undefined ? hubFor(rt, oracle.shared, { ...a, allClaims }, passUs) : null;
+  let inHub = false;
+  let idx = 0;
+  /** Replays the hub's epochs this watcher has not seen. */
+  const sync = (upTo = hub?.end ?? 0) => {
+    if (!inHub || hub === null) return;
+    for (; idx < upTo; idx++) {
+      const e = hub.epoch(idx);
+      advanceTo(e.t);
+      claimsNow = e.claims;
+    }
+  };
   /** Replays the naive wake-ups before t (with the claims in the store until now). */
   const advance = (t: number) => {
+    sync();
+    advanceTo(t);
+  };
+  const advanceTo = (t: number) => {
     if (nw >= t || claimsNow === null) return;
     const s = stride(claimsNow.length);
     const k = Math.ceil((t - nw) / s);
@@ -103,6 +282,10 @@ export function* skipClaimRounds(rt: Runtime, agent: string, a: ClaimRoundsArgs,
   };
   const passes = (host: string) => oracle.wouldPass(a.probeOf(host));
   const quietNow = (): boolean => {
+    if (inHub) {
+      sync();
+      if (!store.holds(a.key, (v) => v !== null)) return false;
+    }
     if (claimsNow === null) return false;
     const cs = claimants();
     if (cs.size === 0) return true;
@@ -135,9 +318,28 @@ export function* skipClaimRounds(rt: Runtime, agent: string, a: ClaimRoundsArgs,
     const { at, step } = stepFrom(nowUs, true);
     return { at, message: () => ({ kind: 'step', step }) };
   }, () => {
+    if (inHub) {
+      sync();
+      inHub = false;
+      hub!.leave(member);
+    }
     for (const off of watched.values()) off();
     watched.clear();
   });
+  // Set at each quiet stretch: its notification, and the hand-over from the hub to the watcher's own subscriptions.
+  let onChange = () => {};
+  let alone = () => {};
+  const member: Member = {
+    host: a.self,
+    onEpoch: (added) => {
+      if (!inHub) return;
+      if (hub!.holds(a.self)) alone();
+      // Quiet before this epoch: the claimants it knew passed if it knew any (and then so did
+      // this host); so only this host and the new claimants can break it.
+      else if (added === null || (added.length > 0 && (!passes(a.self) || !added.every(passes)))) onChange();
+    },
+    onChange: () => onChange(),
+  };
   try {
     let step: Step | null = null; // null: at the start of a sleep R (the end of a round)
     for (;;) {
@@ -148,7 +350,7 @@ export function* skipClaimRounds(rt: Runtime, agent: string, a: ClaimRoundsArgs,
         nw = nowUs + R;
         if (quietNow()) {
           const post = loop.begin();
-          const onChange = () => {
+          onChange = () => {
             if (loop.posted || quietNow()) return;
             loop.posted = true;
             post({ kind: 'change' });
@@ -159,8 +361,34 @@ export function* skipClaimRounds(rt: Runtime, agent: string, a: ClaimRoundsArgs,
             follow(onChange);
             onChange();
           };
-          loop.listen(store.subscribe(a.key, onStore), oracle.subscribe(a.probeOf(a.self), onChange));
-          follow(onChange);
+          if (hub !== null && claimsNow !== null && !hub.holds(a.self)) {
+            // The claims are the hub's (this watcher holds none): no subscription of its own to the
+            // record's writes or to the claimants.
+            claimsNow = hub.claims;
+            inHub = true;
+            idx = hub.join(member);
+            hub.selfOk(member, passes(a.self));
+            alone = () => {
+              // This watcher became a claimant at the hub's last epoch: the epochs before it, then
+              // its own reading and subscriptions, as from the start of a stretch.
+              sync(hub.end - 1);
+              inHub = false;
+              hub.leave(member);
+              advanceTo(rt.nowUs());
+              claimsNow = readClaims(a, store);
+              loop.listen(store.subscribe(a.key, onStore));
+              follow(onChange);
+              onChange();
+            };
+            const onSelf = () => {
+              if (inHub) hub.selfOk(member, passes(a.self));
+              onChange();
+            };
+            loop.listen(store.subscribe(a.key, onChange, NO_PART), oracle.subscribe(a.probeOf(a.self), onSelf));
+          } else {
+            loop.listen(store.subscribe(a.key, onStore), oracle.subscribe(a.probeOf(a.self), onChange));
+            follow(onChange);
+          }
           let msg: Msg;
           do {
             msg = (yield { kind: 'receive', mailbox: loop.box }) as Msg;

@@ -4,7 +4,7 @@
 import type { Op } from '../../engine/runtime/effects.ts';
 import { storeCall } from '../store.ts';
 import type { ServerType, LoadMeasurement, ServerCapacity } from './placement.ts';
-import { changedManagers, operationRows, type OperationRow } from './ring.ts';
+import { changedManagers, operationFile, type OperationRow } from './ring.ts';
 
 /** Management data, one per target server (Fig. 4, eight lines). */
 export interface ManagementData {
@@ -178,10 +178,11 @@ export function* rejoin(server: string): Op<{ membership: Membership; changed: R
  * write changed, against the file it replaced (the one its compare-and-set succeeded on).
  */
 function* writeOperation(m: Membership): Op<Set<string>> {
-  const rows = operationRows(m.group);
+  let rows: readonly OperationRow[] = [];
   let before: readonly OperationRow[] = [];
-  yield* update<OperationRow[]>(KEYS.operation, (cur) => {
+  yield* update<readonly OperationRow[]>(KEYS.operation, (cur) => {
     before = cur ?? [];
+    rows = operationFile(m.group, before);
     return rows;
   });
   return changedManagers(before, rows);

@@ -14,7 +14,7 @@ import { nextGridUs } from '../../engine/runtime/runtime.ts';
 import { storeCall } from '../store.ts';
 import { KEYS, groupChanged, inGroup, operationChanged, isSeparated, readData, readMembership, readOperation, reclaim, rejoin, separate, update, type ConditionRecord, type ManagementData, type Membership, type TroubleRecord } from './files.ts';
 import { rankHosts, realServerConditions, type LoadMeasurement, type ServerStages } from './placement.ts';
-import { managersOf, operationRows, sameTargetsOf, targetsOf, type OperationRow } from './ring.ts';
+import { hasTargets, managersOf, operationRows, targetsOf, type OperationRow } from './ring.ts';
 
 export interface P2pTiming {
   /** Tim: inter-monitoring time (Table 3). */
@@ -111,6 +111,7 @@ function* orphanWatcher(host: string, cfg: P2pConfig): Process<void> {
     intervalUs: cfg.timing.reconcileUs,
     key: KEYS.membership,
     claimsOf: (v) => foreignClaims(v as Membership, host),
+    allClaims: (v) => separatedClaims(v as Membership),
     self: host,
     probeOf: (target) => ({ kind: 'network', target, timeoutUs: cfg.timing.tndUs }),
   };
@@ -181,7 +182,12 @@ function* orphanWatcher(host: string, cfg: P2pConfig): Process<void> {
 
 /** The claims on separated servers held by other managers than `host` (what its orphan watcher looks at). */
 function foreignClaims(m: Membership, host: string): Array<[string, string]> {
-  return Object.entries(m.claims ?? {}).filter(([target, claimant]) => claimant !== host && isSeparated(m, target));
+  return separatedClaims(m).filter(([, claimant]) => claimant !== host);
+}
+
+/** Every claim on a separated server, in the record's order. */
+function separatedClaims(m: Membership): Array<[string, string]> {
+  return Object.entries(m.claims ?? {}).filter(([target]) => isSeparated(m, target));
 }
 
 /**
@@ -222,8 +228,10 @@ function* supervisor(host: string, cfg: P2pConfig): Op<void> {
   };
   let first = true;
   for (;;) {
-    const rows = yield* readOperation();
-    const desired = new Map<string, OperationRow>(targetsOf(rows, host).map((r) => [`${r.priority}:${r.target}`, r]));
+    // Only this server's own rows are kept while it waits (not the file: a file of 2 N rows per
+    // waiting supervisor, and its index, would stay alive for as long as it waits).
+    const mine = targetsOf(yield* readOperation(), host);
+    const desired = new Map<string, OperationRow>(mine.map((r) => [`${r.priority}:${r.target}`, r]));
     for (const [key, pid] of [...running]) {
       const alive = !(yield* isDone(pid));
       if (!alive) {
@@ -253,7 +261,7 @@ function* supervisor(host: string, cfg: P2pConfig): Op<void> {
     for (const key of running.keys()) if (!desired.has(key)) settled = false;
     if (settled) {
       // A rewrite that leaves this server's own rows as they are gives its reconcile nothing to do.
-      const ops: StoreCheck[] = [{ key: KEYS.operation, holds: (v) => v !== null && sameTargetsOf(rows, v as OperationRow[], host), part: { name: host, changed: operationChanged } }];
+      const ops: StoreCheck[] = [{ key: KEYS.operation, holds: (v) => v !== null && hasTargets(v as OperationRow[], host, mine), part: { name: host, changed: operationChanged } }];
       yield* awaitReconcile(mailboxOf(host, RECONCILE_BOX), cfg.timing.reconcileUs, ops, allRunning);
     } else yield* receive(mailboxOf(host, RECONCILE_BOX), cfg.timing.reconcileUs);
     while ((yield* receive(mailboxOf(host, RECONCILE_BOX), 0)) !== undefined) { /* coalesce */ }

@@ -83,6 +83,33 @@ export function operationRows(group: Group): OperationRow[] {
 }
 
 /**
+ * The operation file for a group as written to the store: `operationRows`, frozen (array and
+ * rows), each row the same object as the equal row of `before` (the file it replaces) when there
+ * is one. A rewrite after a separation or a return changes a few rows; the others stay shared, so
+ * the store keeps the file without copying it and the old file's rows are not garbage.
+ */
+export function operationFile(group: Group, before: readonly OperationRow[]): readonly OperationRow[] {
+  const rows = operationRows(group);
+  const nb = before.length;
+  const na = rows.length;
+  const same = (o: OperationRow, r: OperationRow) => o.priority === r.priority && o.manager === r.manager && o.target === r.target && o.dataFile === r.dataFile && Object.isFrozen(o);
+  // The common head and tail in place, then the rows between them (a few after a separation or a
+  // return) by manager among the old file's rows between them (a ring's rows are unique, so an
+  // equal row elsewhere in the old file would be a second copy of a head or tail row).
+  let h = 0;
+  for (; h < nb && h < na && same(before[h], rows[h]); h++) rows[h] = before[h];
+  let t = 0;
+  for (; t < nb - h && t < na - h && same(before[nb - 1 - t], rows[na - 1 - t]); t++) rows[na - 1 - t] = before[nb - 1 - t];
+  const old = new Map<string, OperationRow[]>();
+  for (let i = h; i < nb - t; i++) addRow(old, before[i].manager, before[i]);
+  for (let i = h; i < na - t; i++) {
+    const r = rows[i];
+    rows[i] = old.get(r.manager)?.find((o) => same(o, r)) ?? Object.freeze(r);
+  }
+  return Object.freeze(rows);
+}
+
+/**
  * The group file after moving the given servers to the separation file (§2.6): the remaining
  * entries in their original order. Every name in `separated` must be in the group.
  */
@@ -126,17 +153,50 @@ export function managersOf(rows: readonly OperationRow[], target: string): Opera
  * ran before. O(N) map look-ups, no copy of either file.
  */
 export function changedManagers(before: readonly OperationRow[], after: readonly OperationRow[]): Set<string> {
-  const a = rowIndex(before).byManager;
-  const b = rowIndex(after).byManager;
+  // The writer and the store's call backs ask about the same pair of files: computed once (only
+  // the last pair is kept, so no file holds on to the one it replaced).
+  if (lastPair !== null && lastPair.before === before && lastPair.after === after) return new Set(lastPair.changed);
+  const changed = diffManagers(before, after);
+  lastPair = { before, after, changed: new Set(changed) };
+  return changed;
+}
+let lastPair: { before: readonly OperationRow[]; after: readonly OperationRow[]; changed: ReadonlySet<string> } | null = null;
+
+/**
+ * The files' common head and tail hold the same rows (manager, priority, target) in the same
+ * order, so a manager's list (its P1 rows, then the others, each in file order) differs exactly
+ * when its rows between them differ: only the managers of those rows are compared, with no index
+ * of either file (a separation or a return changes a few rows in the middle).
+ */
+function diffManagers(before: readonly OperationRow[], after: readonly OperationRow[]): Set<string> {
+  const nb = before.length;
+  const na = after.length;
+  const same = (x: OperationRow, y: OperationRow) => x.manager === y.manager && x.priority === y.priority && x.target === y.target;
+  let h = 0;
+  while (h < nb && h < na && same(before[h], after[h])) h++;
+  let t = 0;
+  while (t < nb - h && t < na - h && same(before[nb - 1 - t], after[na - 1 - t])) t++;
+  const mid = new Map<string, [OperationRow[], OperationRow[]]>();
+  const add = (r: OperationRow, side: 0 | 1) => {
+    let m = mid.get(r.manager);
+    if (m === undefined) mid.set(r.manager, (m = [[], []]));
+    insertRow(m[side], r);
+  };
+  for (let i = h; i < nb - t; i++) add(before[i], 0);
+  for (let i = h; i < na - t; i++) add(after[i], 1);
   const changed = new Set<string>();
-  for (const [manager, rows] of a) if (!sameTargets(rows, b.get(manager))) changed.add(manager);
-  for (const manager of b.keys()) if (!a.has(manager)) changed.add(manager);
+  for (const [manager, [x, y]] of mid) if (!sameTargets(x, y)) changed.add(manager);
   return changed;
 }
 
 /** Does `manager` run the same programs (priority and target) under both operation files? */
 export function sameTargetsOf(before: readonly OperationRow[], after: readonly OperationRow[], manager: string): boolean {
   return before === after || sameTargets(rowIndex(before).byManager.get(manager), rowIndex(after).byManager.get(manager));
+}
+
+/** Does `manager` run the programs `mine` (priority and target, as `targetsOf` lists them) under `rows`? */
+export function hasTargets(rows: readonly OperationRow[], manager: string, mine: readonly OperationRow[]): boolean {
+  return sameTargets(mine, rowIndex(rows).byManager.get(manager));
 }
 
 function sameTargets(a: readonly OperationRow[] | undefined, b: readonly OperationRow[] | undefined): boolean {
@@ -175,9 +235,14 @@ function rowIndex(rows: readonly OperationRow[]): RowIndex {
 function addRow(map: Map<string, OperationRow[]>, key: string, r: OperationRow): void {
   const list = map.get(key);
   if (list === undefined) map.set(key, [r]);
-  else if (r.priority === 'P2' || list[list.length - 1].priority === 'P1') list.push(r);
+  else insertRow(list, r);
+}
+
+/** Adds `r` to a manager's or a target's list: its P1 rows, then the others, each in file order. */
+function insertRow(list: OperationRow[], r: OperationRow): void {
+  if (list.length === 0 || r.priority === 'P2' || list[list.length - 1].priority === 'P1') list.push(r);
   else {
-    // A P1 row after P2 rows: before the first P2 row, after the P1 rows already there.
+    // A P1 row after other rows: after the P1 rows already there.
     let i = list.length;
     while (i > 0 && list[i - 1].priority !== 'P1') i--;
     list.splice(i, 0, r);

@@ -375,6 +375,11 @@ export class World {
     return !this.partitioned(from, to);
   }
 
+  /** Is any partition in place (else `reachable` depends on the two nodes' states only)? */
+  hasPartition(): boolean {
+    return this.blocked.size > 0;
+  }
+
   /** Does a partition block packets from node `from` to node `to` (whatever their state)? */
   partitioned(from: string, to: string): boolean {
     if (this.blocked.size === 0) return false;
