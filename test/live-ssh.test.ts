@@ -3,7 +3,8 @@
 // refused before any command; the Services, Power and LoadSampler ports do their work over it.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { Client } from 'ssh2';
 import { ExecError, HostKeyMismatchError, SshExec, run } from '../adapters/ssh/exec.ts';
 import { LiveServices } from '../adapters/ssh/services.ts';
 import { LivePower } from '../adapters/power/power.ts';
@@ -89,6 +90,18 @@ describe('exec over ssh2 with a pinned host key', () => {
     expect(err).toBeInstanceOf(ExecError);
     expect((err as Error).message).toMatch(/timed out after 300 ms/);
     expect((await run(exec, 'h1', ['echo', 'back'])).stdout).toBe('back\n');
+  });
+
+  it('turns Nagle\'s algorithm off on each connection (a command\'s small packets never wait for a delayed ACK: ~40 ms each)', async () => {
+    const spy = vi.spyOn(Client.prototype, 'setNoDelay');
+    try {
+      const fresh = new SshExec({ hosts: [hostCfg()], knownHosts: sshd.knownHostsLine });
+      await run(fresh, 'h1', ['true']);
+      fresh.close();
+      expect(spy).toHaveBeenCalledWith(true);
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('measures: connect + exec (cold), exec on the kept connection (warm)', async () => {
