@@ -26,7 +26,7 @@ import { IdempotentGuestVipDriver } from '../adapters/lab/agent-config.ts';
 import { guestMemUsedMb, setGuestBallast } from '../adapters/lab/guest-vip.ts';
 import { LabHypervisor } from '../adapters/lab/hypervisor.ts';
 import { FAULTS, labFault, labPower, labRestore, type FaultOptions, type LabFault } from '../adapters/lab/lab.ts';
-import { accessLogPath, depotImage, hostNs, NS_IF, powerSocket, statePath } from '../adapters/lab/names.ts';
+import { accessLogPath, clientPausePath, depotImage, hostNs, NS_IF, powerSocket, statePath } from '../adapters/lab/names.ts';
 import { controlOk } from '../adapters/lab/control.ts';
 import { endProcesses, isAlive, procRef, type ProcRef } from '../adapters/lab/proc.ts';
 import { run } from '../adapters/lab/run.ts';
@@ -472,6 +472,70 @@ export function vmLoadMemMb(s: Scenario, vm: string, tUs: number): number {
   return mb;
 }
 
+/** Client requests per second reaching a VM at `tUs` by the scenario's `vmLoad` (the sim's `accesses`), summed over the windows that hold then. */
+export function vmLoadAccessesPerS(s: Scenario, vm: string, tUs: number): number {
+  let n = 0;
+  for (const l of s.vmLoad ?? []) if (l.vm === vm && l.start <= tUs && (l.end === undefined || tUs < l.end)) n += l.accessesPerS;
+  return n;
+}
+
+/**
+ * The balancer VIPs (lab VIPs with `members`) whose client accesses the scenario's `vmLoad`
+ * drives: those whose member VIPs' holders (the scenario's, else the lab's) all have an
+ * `accessesPerS` somewhere in it. The lab's client accesses such a VIP once per interval, its
+ * balancer sending each access to the members in turn (`accessesPerS` = 1 / interval / members
+ * for each holder, as the scenario should say), and leaves it alone while every holder's
+ * `accessesPerS` is 0 (the sim's VMs then receive no request either).
+ */
+export function drivenClientVips(lab: Lab, s: Scenario): Array<{ vip: string; holders: string[] }> {
+  const stated = new Set((s.vmLoad ?? []).filter((l) => l.accessesPerS > 0).map((l) => l.vm));
+  const out: Array<{ vip: string; holders: string[] }> = [];
+  for (const v of lab.vips) {
+    if (!v.members?.length) continue;
+    const holders = v.members.map((m) => s.vips.find((x) => x.name === m)?.holder ?? lab.vips.find((x) => x.name === m)?.holder ?? '');
+    if (holders.every((h) => stated.has(h))) out.push({ vip: v.name, holders });
+  }
+  return out;
+}
+
+/** The driven balancer VIPs the client leaves alone at `tUs` (see drivenClientVips). */
+export function clientPausedVips(driven: ReadonlyArray<{ vip: string; holders: string[] }>, s: Scenario, tUs: number): string[] {
+  return driven.filter((d) => d.holders.every((h) => vmLoadAccessesPerS(s, h, tUs) === 0)).map((d) => d.vip);
+}
+
+/**
+ * The scenario's client load on the balancer VIPs made real: the lab client's pause file
+ * (clientPausePath) lists the driven VIPs no one accesses now; written when that changes, each
+ * change a `lab.client` event. Emptied at the start and removed at the end of the run.
+ */
+class ClientAccessDriver {
+  private readonly driven: Array<{ vip: string; holders: string[] }>;
+  private last: string | null = null;
+
+  constructor(private readonly lab: Lab, private readonly s: Scenario, private readonly record: (vip: string, data: Record<string, unknown>) => void) {
+    this.driven = drivenClientVips(lab, s);
+    rmSync(clientPausePath(lab), { force: true });
+  }
+
+  drive(tUs: number): void {
+    if (this.driven.length === 0) return;
+    const paused = clientPausedVips(this.driven, this.s, tUs);
+    const key = paused.join('\n');
+    if (key === this.last) return;
+    writeFileSync(clientPausePath(this.lab), key ? `${key}\n` : '');
+    for (const d of this.driven) {
+      const was = this.last !== null && this.last.split('\n').includes(d.vip);
+      const is = paused.includes(d.vip);
+      if (this.last === null || was !== is) this.record(d.vip, { accessed: !is });
+    }
+    this.last = key;
+  }
+
+  close(): void {
+    rmSync(clientPausePath(this.lab), { force: true });
+  }
+}
+
 /**
  * The scenario's `vmLoad` memory made real inside the lab's guests: each guest's own use is
  * measured once, when it first runs in the run (what an earlier run wrote removed), and the difference to the scenario's memory is
@@ -569,6 +633,7 @@ async function runLiveOnce(o: LiveOptions, hooks: { ended?: (state: 'error', ext
   const churn = churnSchedule(scenario).map((c) => ({ ...c, done: false }));
   if (churn.length) log(`churn: ${churn.length} power changes by the scenario's schedule`);
   const loadDriver = new GuestLoadDriver(lab, scenario, (vm, data) => record({ t: t(), kind: 'lab.load', subject: vm, data }));
+  const clientDriver = new ClientAccessDriver(lab, scenario, (vip, data) => record({ t: t(), kind: 'lab.client', subject: vip, data }));
   // The epoch is set before the management files and agents: their start-up is part of the run.
   const epochUs = wallUs();
   const t = () => wallUs() - epochUs;
@@ -700,6 +765,7 @@ async function runLiveOnce(o: LiveOptions, hooks: { ended?: (state: 'error', ext
   try {
     for (;;) {
       const now = t();
+      clientDriver.drive(now);
       for (const x of pending) {
         if (x.done || now < x.atUs) continue;
         x.done = true;
@@ -803,6 +869,7 @@ async function runLiveOnce(o: LiveOptions, hooks: { ended?: (state: 'error', ext
       else await sleep(250);
     }
   } finally {
+    clientDriver.close();
     await endProcesses([...agentsRunning.values()], 'SIGTERM', 3_000).catch(() => undefined);
     await hv.close().catch(() => undefined);
     tailAgents();
