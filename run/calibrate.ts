@@ -451,7 +451,8 @@ export async function conform(o: { scenarioFile: string; labFile: string; outDir
     // the scenario (live-pss-*.yaml), as are the policy's own intervals.
     scenario = asWritten;
     compare = (live, sim, name) => {
-      const rows = pssConformRows(live, sim);
+      // With the MSBS too: its recoveries and the clients' disconnections, as for the other policies.
+      const rows = [...pssConformRows(live, sim), ...conformRows(live, sim)];
       return { rows, md: conformMarkdown(name, rows) };
     };
   } else if (lbPolicyOf(asWritten)) {

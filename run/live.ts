@@ -366,8 +366,16 @@ export async function resetLabWorld(lab: Lab, hv: LabHypervisor, drivers: Map<st
   const own = (vm: string) => lab.vips.filter((v) => v.holder === vm).map((v) => v.address);
   const running: string[] = [];
   for (const vm of await hv.list()) {
-    if (vm.state === 'stopped') continue;
     const spec = lab.backupVms.find((v) => v.name === vm.name);
+    if (vm.state === 'stopped') {
+      // A virtual server an earlier run crashed (and did not bring back): booted again.
+      if (spec?.start === 'running' && spec.image !== 'depot') {
+        await hv.start(vm.name, spec.on ?? lab.hosts[0].name);
+        running.push(vm.name);
+        log(`reset: ${vm.name} booted again`);
+      }
+      continue;
+    }
     // A Navigator container of the last run: gone, as its pilot is.
     if (spec?.image === 'depot') {
       await hv.destroy(vm.name);
@@ -393,7 +401,17 @@ export async function resetLabWorld(lab: Lab, hv: LabHypervisor, drivers: Map<st
     const have = await drivers.get(vm)!.addresses().catch(() => [] as string[]);
     for (const a of own(vm)) {
       if (have.includes(a)) continue;
-      await drivers.get(vm)!.add(a);
+      // A guest booted just now answers through its agent a few seconds later.
+      const by = Date.now() + 60_000;
+      for (;;) {
+        try {
+          await drivers.get(vm)!.add(a);
+          break;
+        } catch (e) {
+          if (Date.now() > by) throw e;
+          await sleep(1_000);
+        }
+      }
       log(`reset: ${lab.vips.find((v) => v.address === a)!.name} back on ${vm}`);
     }
   }
