@@ -761,11 +761,13 @@ async function runLiveOnce(o: LiveOptions, hooks: { ended?: (state: 'error', ext
           record({ t: now, kind: 'vm.state', subject: vm.name, data: { state: vm.state } });
         }
       }
-      // Each running guest is asked through its agent (several virsh calls): with many running
-      // (pss-mini's six virtual servers and the spares) at most once a second, not to starve
-      // the agents' own calls to the guests on a 2-core machine.
+      // Each running guest is asked through its agent (several virsh calls each): with many
+      // running at most once a second, and with more than six (pss-mini's virtual servers with
+      // spares or backups) every 2.5 s, not to starve the agents' own calls to the guests (load
+      // samples, VIP moves, the MSBS's examinations) on a 2-core machine.
       const runningGuests = vms.filter((v) => v.state === 'running').length;
-      if (runningGuests > 2 && now - lastHoldersUs < 1_000_000) return;
+      const everyUs = runningGuests > 6 ? 2_500_000 : runningGuests > 2 ? 1_000_000 : 0;
+      if (now - lastHoldersUs < everyUs) return;
       lastHoldersUs = now;
       const hs = await observeHolders(lab, hv, drivers);
       for (const [vip, list] of Object.entries(hs)) {
