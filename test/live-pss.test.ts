@@ -5,7 +5,10 @@
 // counting them (load.accesses: NftAccessCounter, against the client's own log), a guest's load
 // read through its agent (load.sample) moving with memory used inside it, and a real server's
 // suspend (its processes stopped, its guests paused, its cable cut, 3 W modelled) and its resume
-// by Wake-on-LAN after the resume delay. Windows are generous: the machine may be loaded.
+// by Wake-on-LAN after the resume delay. Then live-pss-cycle, the PSS with the MSBS (moderate ->
+// PS1 with M1's crash recovered by its DBSS -> PS2 once the client stops accessing the groups ->
+// moderate), through the conformance suite (conform --repeat SUITE_REPEAT: the test asserts on
+// its first live run). Windows are generous: the machine may be loaded.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
