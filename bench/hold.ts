@@ -14,9 +14,10 @@ import type { DelayTable } from './delays.ts';
 export const CONTENDERS = ['kernel', 'baseline', 'runtime'] as const;
 /**
  * Opt-in contenders (`--only=...`), not run by default: `kernel0` the Kernel on the pre-wheel
- * queue, `runtime0` the runtime before the one-shot effect helpers (runtime-v0.ts).
+ * queue, `runtime0` the runtime before the one-shot effect helpers (runtime-v0.ts), `generators`
+ * bare generators on the Kernel (no runtime: the floor of a generator per process).
  */
-export const EXTRA_CONTENDERS = ['kernel0', 'runtime0'] as const;
+export const EXTRA_CONTENDERS = ['kernel0', 'runtime0', 'generators'] as const;
 export type Contender = (typeof CONTENDERS)[number] | (typeof EXTRA_CONTENDERS)[number];
 
 export interface HoldModel {
@@ -144,6 +145,42 @@ export function runtimeHold(n: number, delays: DelayTable, v0 = false): HoldMode
   };
 }
 
+/**
+ * The floor under `runtime`: n bare generators `for (;;) yield d` on a Kernel, resumed by one
+ * shared handler (arg = index), with no runtime, effects or process state. What `runtime` costs
+ * beyond this is the runtime's; what this costs beyond `kernel` is V8's generator resume (at
+ * N = 1e5 mostly the misses on each generator object and its register file).
+ */
+export function generatorsHold(n: number, delays: DelayTable): HoldModel {
+  const tab = delays.table;
+  const mask = delays.mask;
+  let c = 0;
+  let effects = 0;
+  const k = new Kernel(n);
+  const gens: Array<Generator<number, void, unknown>> = [];
+  function* body(): Generator<number, void, unknown> {
+    for (;;) {
+      effects++;
+      yield tab[c++ & mask];
+    }
+  }
+  const wake = (i: number): void => {
+    k.at(k.nowUs() + (gens[i].next().value as number), wake, i);
+  };
+  for (let i = 0; i < n; i++) {
+    gens.push(body());
+    wake(i);
+  }
+  return {
+    run: (events) => {
+      k.run({ maxEvents: events });
+    },
+    nowUs: () => k.nowUs(),
+    count: () => effects,
+    fired: () => k.eventCount,
+  };
+}
+
 export function makeHold(contender: Contender, n: number, delays: DelayTable): HoldModel {
   switch (contender) {
     case 'kernel':
@@ -156,5 +193,7 @@ export function makeHold(contender: Contender, n: number, delays: DelayTable): H
       return runtimeHold(n, delays);
     case 'runtime0':
       return runtimeHold(n, delays, true);
+    case 'generators':
+      return generatorsHold(n, delays);
   }
 }

@@ -5,7 +5,8 @@
 //   baseline - a naive binary heap of {time, seq, fn} objects, a new closure per event
 //   runtime  - engine/runtime Runtime on a Kernel: n processes `for (;;) yield* sleep(d)`
 //   (opt-in: kernel0 - the Kernel on the pre-wheel queue; runtime0 - the runtime before the
-//   one-shot effect helpers, runtime-v0.ts; each adds a ratio column against its successor)
+//   one-shot effect helpers, runtime-v0.ts; generators - bare generators on the Kernel, the floor
+//   under runtime; each adds a ratio column against runtime or kernel)
 // Each (contender, N) runs in a fresh child process (no JIT feedback or garbage shared between
 // contenders): setup, warm-up, then ROUNDS timed rounds; the reported rate is the median round.
 // Rates: events/s (kernel, baseline), effects/s (runtime; one sleep effect per event).
@@ -16,7 +17,7 @@
 //          --n=1000,100000  the N values (default 1000,100000,1000000)
 //          --only=kernel,runtime  the contenders (default all three; opt-in: `kernel0` = the
 //                   Kernel on the frozen pre-wheel queue bench/queue-v0.ts, `runtime0` = the
-//                   frozen runtime of bench/runtime-v0.ts)
+//                   frozen runtime of bench/runtime-v0.ts, `generators` = bare generators)
 import { spawnSync } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -134,10 +135,12 @@ function printTable(ns: number[], only: Contender[], res: Map<string, Result>): 
   const ratio = (a?: Result, b?: Result) => (a && b ? `${(a.rate / b.rate).toFixed(2)}x` : 'n/a');
   const v0 = only.includes('kernel0');
   const r0 = only.includes('runtime0');
-  const unit = (c: Contender) => (c === 'runtime' || c === 'runtime0' ? `${c} eff/s` : `${c} ev/s`);
+  const g0 = only.includes('generators');
+  const unit = (c: Contender) => (c === 'runtime' || c === 'runtime0' || c === 'generators' ? `${c} eff/s` : `${c} ev/s`);
   const head = ['N', ...only.map(unit), 'kernel/baseline', 'runtime/baseline'];
   if (v0) head.push('kernel/kernel0');
   if (r0) head.push('runtime/runtime0');
+  if (g0) head.push('runtime/generators');
   const rows = ns.map((n) => [
     fmtN(n),
     ...only.map((c) => fmtRate(get(c, n)?.rate)),
@@ -145,6 +148,7 @@ function printTable(ns: number[], only: Contender[], res: Map<string, Result>): 
     ratio(get('runtime', n), get('baseline', n)),
     ...(v0 ? [ratio(get('kernel', n), get('kernel0', n))] : []),
     ...(r0 ? [ratio(get('runtime', n), get('runtime0', n))] : []),
+    ...(g0 ? [ratio(get('runtime', n), get('generators', n))] : []),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => pad(c, widths[i], i > 0)).join('  ');
@@ -197,6 +201,8 @@ function printTable(ns: number[], only: Contender[], res: Map<string, Result>): 
   if (k5) console.log(`target kernel  >= 5 M events/s  at N=1e5: ${fmtRate(k5.rate)} ${k5.rate >= 5e6 ? 'OK' : 'MISSED'}${cpu(k5)}`);
   if (r5) console.log(`target runtime >= 1 M effects/s at N=1e5: ${fmtRate(r5.rate)} ${r5.rate >= 1e6 ? 'OK' : 'MISSED'}${cpu(r5)}`);
   if (r5 && r05) console.log(`runtime vs runtime0 (before the one-shot helpers) at N=1e5: ${(r5.rate / r05.rate).toFixed(2)}x (${(r5.cpuRate / r05.cpuRate).toFixed(2)}x per cpu-s)`);
+  const g5 = get('generators', 100_000);
+  if (r5 && g5) console.log(`runtime vs bare generators (the floor of a generator per process) at N=1e5: ${(r5.rate / g5.rate).toFixed(2)}x (${(r5.cpuRate / g5.cpuRate).toFixed(2)}x per cpu-s)`);
 }
 
 function parseList(args: string[], name: string): string[] | undefined {

@@ -1,8 +1,9 @@
-// One case of the scale bench in this process: node bin/tsnode.js bench/scale-case.ts POLICY N DAYS FAULTS_PER_HOST_YEAR [SEED]
+// One case of the scale bench in this process: node bin/tsnode.js bench/scale-case.ts POLICY N DAYS FAULTS_PER_HOST_YEAR [SEED] [all|changed]
 // Prints one JSON line: the case, its kernel and trace events, set-up and run times, peak RSS.
 import { runScale, type ScalePolicy } from '../experiments/scale.ts';
 
-const [policy, n, days, faults, seed] = process.argv.slice(2);
-if (policy !== 'p2p' && policy !== 'failover') throw new Error('usage: scale-case.ts p2p|failover N DAYS FAULTS_PER_HOST_YEAR [SEED]');
-const r = runScale({ policy: policy as ScalePolicy, n: Number(n), days: Number(days), faultsPerHostYear: Number(faults), seed: Number(seed ?? 1) }, () => performance.now());
+const [policy, n, days, faults, seed, nudge] = process.argv.slice(2);
+if (policy !== 'p2p' && policy !== 'failover') throw new Error('usage: scale-case.ts p2p|failover N DAYS FAULTS_PER_HOST_YEAR [SEED] [all|changed]');
+if (nudge !== undefined && nudge !== 'all' && nudge !== 'changed') throw new Error(`nudge must be all or changed, got ${nudge}`);
+const r = runScale({ policy: policy as ScalePolicy, n: Number(n), days: Number(days), faultsPerHostYear: Number(faults), seed: Number(seed ?? 1), ...(nudge !== undefined ? { nudge } : {}) }, () => performance.now());
 console.log(JSON.stringify({ ...r, peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024) }));

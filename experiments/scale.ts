@@ -17,6 +17,8 @@ export interface ScaleCase {
   /** Faults per server per simulated year (0: none). */
   faultsPerHostYear: number;
   seed: number;
+  /** P2P: whom a rewrite of the operation file is told to (the manifest's `nudge`; default changed). */
+  nudge?: 'all' | 'changed';
 }
 
 export const DAY_US = 86_400_000_000;
@@ -63,7 +65,7 @@ export function scaleDocument(c: ScaleCase): Record<string, unknown> {
   const vips = names.map((name) => ({ name: `vip-${name}`, service: 'httpd', holder: name }));
   const clients = names.map((name) => ({ name: `client-${name}`, vip: `vip-${name}`, phaseS: 'random' }));
   const policies = c.policy === 'p2p'
-    ? [{ kind: 'p2p', group: names, interval: '10s', networkTimeout: '2s', serviceTimeout: '3s', restartWait: '88s' }]
+    ? [{ kind: 'p2p', group: names, interval: '10s', networkTimeout: '2s', serviceTimeout: '3s', restartWait: '88s', nudge: c.nudge ?? 'changed' }]
     : names.map((name, i) => ({
       kind: 'failover', manager: names[(i + 1) % c.n], target: name, service: 'httpd', vip: `vip-${name}`,
       backupVm: `${name}b`, backupHost: names[(i + 2) % c.n], interval: '10s', serviceTimeout: '3s', networkTimeout: '2s', recoveryWait: '5m',

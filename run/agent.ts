@@ -56,7 +56,8 @@ export function agentPrograms(lab: Lab, scenario: Scenario, file: string, host: 
 export interface AgentOptions {
   labFile: string;
   host: string;
-  scenarioFile: string;
+  /** The scenario whose programs run here (not read by a start probe). */
+  scenarioFile: string | null;
   runId: string;
   epochUs: number;
   /** The agent starts because its host booted (not at the run's start). */
@@ -68,6 +69,11 @@ export interface AgentOptions {
    * this port, bound to `host` (default: the agent's lab address; a loopback address also goes).
    */
   metrics?: { port: number; host?: string };
+  /**
+   * Start up as an agent does (modules, lab, hypervisor, live ports) with no program, record
+   * `agent.start`: `hatwin calibrate` times an agent's start-up this way.
+   */
+  startProbe?: boolean;
 }
 
 export interface RunningAgent {
@@ -79,7 +85,8 @@ export interface RunningAgent {
 
 export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   const lab = loadLab(o.labFile);
-  const programs = agentPrograms(lab, readScenario(o.scenarioFile), o.scenarioFile, o.host, o.boot);
+  if (o.scenarioFile === null && !o.startProbe) throw new Error(`agent ${o.host}: no scenario`);
+  const programs = o.scenarioFile === null ? [] : agentPrograms(lab, readScenario(o.scenarioFile), o.scenarioFile, o.host, o.boot);
   const log = o.log ?? (() => undefined);
   const sched = new LabClockScheduler(o.epochUs);
   const file = o.traceFile ? new NdjsonFile(o.traceFile) : null;
@@ -103,7 +110,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     },
   });
   const guestExec = { targets: lab.backupVms.map((v) => v.name), exec: new GuestAgentExec(lab) };
-  const live = await livePorts({ config: agentLiveConfig(lab, o.host, o.runId), runtime: rt, trace, nowUs: () => sched.nowUs(), hypervisor, vipDrivers, guestExec, fence: labFence(lab) });
+  const live = await livePorts({ config: agentLiveConfig(lab, o.host, o.runId), runtime: rt, trace, nowUs: () => sched.nowUs(), hypervisor, vipDrivers, guestExec, fence: labFence(lab), fenceFirst: true });
   // Pools of the lab's VRRP VIPs are the director's nftables table, its slots one IPVS wrr cycle.
   // Services in guests (no sshd there) through their guest agent; the hosts' over SSH.
   ports = { ...live.ports, services: new GuestServices(lab, live.ports.services), network: namedVipNetwork(lab, live.ports.network!, (kind, subject, data) => emit({ t: sched.nowUs(), kind, subject, data: { ...data, by: o.host } }), wrrCycleOrder) };

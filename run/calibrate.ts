@@ -3,7 +3,7 @@
 // power cycle to serving) and writes them to a params file. `hatwin conform SCENARIO --lab LAB`:
 // runs the scenario live and in sim (world parameters from that file) and compares the metrics
 // the sim's extractors read from both traces.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { toNdjson } from '../trace/ndjson.ts';
@@ -23,12 +23,14 @@ import { formatIpv4 } from '../adapters/lab/ipv4.ts';
 import { labFault, labPower, labService } from '../adapters/lab/lab.ts';
 import { AGENT_PORT } from '../adapters/lab/agent-config.ts';
 import { virsh } from '../adapters/lab/libvirt.ts';
-import { domainName } from '../adapters/lab/names.ts';
+import { domainName, hostNs } from '../adapters/lab/names.ts';
 import { MessengerServer, TcpMessenger } from '../adapters/messenger/messenger.ts';
 import { readHmacKey } from '../adapters/messenger/key.ts';
 import { SshExec } from '../adapters/ssh/exec.ts';
 import { ExecVipDriver } from '../adapters/net/vip.ts';
-import { loadLab, type Lab } from '../adapters/lab/schema.ts';
+import { loadLab, REPO_DIR, type Lab } from '../adapters/lab/schema.ts';
+import { spawn } from 'node:child_process';
+import { resolve as resolvePath } from 'node:path';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const median = (xs: number[]) => {
@@ -55,6 +57,15 @@ export function measured(what: string, samples: number[]): Measured {
 
 /** The sim's distribution of a measured quantity: its samples, each equally likely. */
 export const empirical = (m: Measured): { kind: 'empirical'; values: number[] } => ({ kind: 'empirical', values: m.samples });
+
+/** A calibration of the machine's costs only (`hatwin calibrate --machine`). */
+export interface MachineCalibration {
+  lab: string;
+  measuredAt: string;
+  samples: number;
+  machineOnly: true;
+  dist: { faultInjectS: Measured; liveTurnS: Measured; agentStartS: Measured };
+}
 
 export interface CalibrateParams {
   lab: string;
@@ -90,6 +101,8 @@ export interface CalibrateParams {
     faultInjectS: Measured;
     /** One turn of `hatwin live`'s loop (observe the guests and VIP holders, then 250 ms): a fault lands in the turn after its time. */
     liveTurnS: Measured;
+    /** Agent start-up: spawned in its host's namespace until its programs start (absent in older files). */
+    agentStartS?: Measured;
   };
   notes: string[];
 }
@@ -195,6 +208,77 @@ async function measureSsh(lab: Lab, host: string, n: number, spare: string): Pro
   return { fresh, kept, vipSet, vipRemove };
 }
 
+/**
+ * An agent's start-up, as `hatwin live` pays it for each agent: `hatwin agent --start-probe`
+ * spawned in the host's namespace the way live spawns an agent, timed from the spawn (its epoch)
+ * to its `agent.start` line (modules loaded, lab read, hypervisor and live ports open).
+ */
+async function measureAgentStart(lab: Lab, labFile: string, host: string, n: number): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const trace = join(lab.logDir, `calibrate-agent-start-${i}.ndjson`);
+    writeFileSync(trace, '');
+    const epochUs = wallUs();
+    const argv = ['ip', 'netns', 'exec', hostNs(lab, host), process.execPath, join(REPO_DIR, 'bin/hatwin.js'), 'agent',
+      '--lab', resolvePath(labFile), '--host', host, '--run', `calibrate-start-${i}`, '--epoch-us', String(epochUs), '--trace', trace, '--start-probe'];
+    const code = await new Promise<number | null>((res, rej) => {
+      const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
+      let err = '';
+      child.stderr.on('data', (b: Buffer) => { err = (err + b.toString()).slice(-2000); });
+      const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+      child.once('error', (e) => { clearTimeout(timer); rej(e); });
+      child.once('exit', (c) => {
+        clearTimeout(timer);
+        if (c !== 0) rej(new Error(`calibrate: agent start probe on ${host} exited ${c}: ${err.trim()}`));
+        else res(c);
+      });
+    });
+    const start = readFileSync(trace, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as TraceLine).find((e) => e.kind === 'agent.start');
+    if (code !== 0 || !start) throw new Error(`calibrate: the agent start probe on ${host} wrote no agent.start (${trace})`);
+    out.push(start.t / 1e6);
+  }
+  return out;
+}
+
+/** What the machine costs whatever the lab models (MachineCalibration.dist). */
+async function measureMachine(lab: Lab, labFile: string, hv: LabHypervisor, drivers: Map<string, IdempotentGuestVipDriver>, n: number): Promise<MachineCalibration['dist']> {
+  const agentStart = await measureAgentStart(lab, labFile, lab.hosts[0].name, n);
+  const inject: number[] = [];
+  const turns: number[] = [];
+  const victim = lab.hosts[lab.hosts.length - 1].name;
+  for (let i = 0; i < n; i++) {
+    inject.push(await timed(() => labFault(lab, victim, 'pause')));
+    await labFault(lab, victim, 'heal');
+    turns.push(await timed(async () => {
+      await hv.list();
+      await observeHolders(lab, hv, drivers);
+    }) + 0.25);
+  }
+  return {
+    faultInjectS: measured(`lab fault injected (pause of ${victim})`, inject),
+    liveTurnS: measured('one turn of the live loop (guests and VIP holders observed, then 250 ms)', turns),
+    agentStartS: measured(`agent start-up (spawned in ${lab.hosts[0].name}'s namespace until its programs start)`, agentStart),
+  };
+}
+
+/**
+ * `hatwin calibrate LAB --machine`: only what the machine costs whatever the lab models (agent
+ * start-up, the live loop's turn, a fault's injection), for labs whose scenarios carry their own
+ * world timings (the load balancer's); conform applies it with applyMachineCalibration.
+ */
+export async function calibrateMachine(labFile: string, opts: { samples?: number; log?: (m: string) => void } = {}): Promise<MachineCalibration> {
+  const lab = loadLab(labFile);
+  const n = opts.samples ?? 5;
+  const hv = await LabHypervisor.open(lab);
+  try {
+    const dist = await measureMachine(lab, labFile, hv, new Map(), n);
+    opts.log?.(`calibrate: agent start-up ${dist.agentStartS.median} s, live loop turn ${dist.liveTurnS.median} s`);
+    return { lab: lab.name, measuredAt: new Date().toISOString(), samples: n, machineOnly: true, dist };
+  } finally {
+    await hv.close().catch(() => undefined);
+  }
+}
+
 export async function calibrate(labFile: string, opts: { samples?: number; log?: (m: string) => void } = {}): Promise<CalibrateParams> {
   const lab = loadLab(labFile);
   const n = opts.samples ?? 5;
@@ -239,17 +323,8 @@ export async function calibrate(labFile: string, opts: { samples?: number; log?:
     log(`calibrate: message ${round(median(msg.ok))} s, timeout to a dead peer ${round(median(msg.timeout))} s`);
     const ssh = await measureSsh(lab, lab.hosts[0].name, n, spare);
     log(`calibrate: ssh fresh ${round(median(ssh.fresh))} s, kept ${round(median(ssh.kept))} s, host VIP set ${round(median(ssh.vipSet))} s, removed ${round(median(ssh.vipRemove))} s`);
-    const inject: number[] = [];
-    const turns: number[] = [];
-    const victim = lab.hosts[lab.hosts.length - 1].name;
-    for (let i = 0; i < n; i++) {
-      inject.push(await timed(() => labFault(lab, victim, 'pause')));
-      await labFault(lab, victim, 'heal');
-      turns.push(await timed(async () => {
-        await hv.list();
-        await observeHolders(lab, hv, drivers);
-      }) + 0.25);
-    }
+    const machine = await measureMachine(lab, labFile, hv, drivers, n);
+    log(`calibrate: agent start-up ${machine.agentStartS.median} s, live loop turn ${machine.liveTurnS.median} s`);
 
     // Guest resume -> serving; guest-agent round trips and a VIP set in the guest.
     const guestVip: number[] = [];
@@ -289,8 +364,7 @@ export async function calibrate(labFile: string, opts: { samples?: number; log?:
       hostVipRemoveS: measured(`VIP removed from host ${lab.hosts[0].name} over a kept SSH connection`, ssh.vipRemove),
       sshCommandS: measured('command over a kept SSH connection', ssh.kept),
       sshConnectS: measured('fresh SSH connection: connect + command - the kept connection\'s median command', ssh.fresh.map((x) => Math.max(0, x - keptMedian))),
-      faultInjectS: measured(`lab fault injected (pause of ${victim})`, inject),
-      liveTurnS: measured('one turn of the live loop (guests and VIP holders observed, then 250 ms)', turns),
+      ...machine,
     };
 
     // Power cycle -> serving (boot delay, NIC, daemons): measured on one host, used for all.
@@ -319,6 +393,37 @@ export async function calibrate(labFile: string, opts: { samples?: number; log?:
  * records it: its nominal time plus where in the live loop's turn it falls (spread evenly over
  * the measured turns).
  */
+type ScenarioDoc = Record<string, unknown> & { network?: Record<string, unknown>; faults?: Array<Record<string, unknown>> };
+
+/**
+ * What the machine running live costs whatever the lab models: each agent's start-up, and the
+ * live loop's landing of a fault (the loop sees a fault's time at its next turn: uniform over a
+ * turn, each measured turn at four evenly spread points; the fault is recorded then and acts
+ * after the injection call, faultInjectS, which the sim's fault does not wait: it matters only
+ * when a probe falls in it).
+ */
+function machineCosts(doc: ScenarioDoc, d: Pick<MachineCalibration['dist'], 'liveTurnS'> & { agentStartS?: Measured }, scenarioText: string, file: string): void {
+  if (d.agentStartS) doc.network = { ...(doc.network ?? {}), agentStartS: empirical(d.agentStartS) };
+  const lags = d.liveTurnS.samples.flatMap((turn) => [0.125, 0.375, 0.625, 0.875].map((u) => u * turn));
+  const parsed = parseScenario(scenarioText, file);
+  doc.faults = (doc.faults ?? []).map((f, i) => {
+    const at = parsed.faults[i].at;
+    return typeof at === 'number' ? { ...f, at: { dist: { kind: 'empirical', values: lags.map((l) => round(at / 1e6 + l, 6)) } } } : f;
+  });
+}
+
+/**
+ * The machine's costs alone (machineCosts) for a scenario whose world timings are its own (the
+ * load balancer's: the policy's advert and checker parameters); a file without distributions
+ * leaves it as written.
+ */
+export function applyMachineCalibration(scenarioText: string, p: Pick<CalibrateParams, 'dist'> | MachineCalibration, file: string): ReturnType<typeof parseScenario> {
+  const doc = parseYaml(scenarioText) as ScenarioDoc;
+  if (!p.dist) return parseScenario(scenarioText, file);
+  machineCosts(doc, p.dist, scenarioText, file);
+  return parseScenario(toYaml(doc), `${file} (machine calibrated)`);
+}
+
 export function applyCalibration(scenarioText: string, p: CalibrateParams, file: string): ReturnType<typeof parseScenario> {
   const doc = parseYaml(scenarioText) as Record<string, unknown> & { hosts?: Array<Record<string, unknown>>; vms?: Array<Record<string, unknown>>; network?: Record<string, unknown>; faults?: Array<Record<string, unknown>> };
   doc.network = { ...(doc.network ?? {}), examS: Math.max(p.network.examS, 1e-6), vipSetS: p.network.vipSetS };
@@ -333,15 +438,7 @@ export function applyCalibration(scenarioText: string, p: CalibrateParams, file:
       ...(d.guestVipRemoveS ? { guestVipRemoveS: empirical(d.guestVipRemoveS) } : {}),
       sshConnectS: empirical(d.sshConnectS),
     });
-    // The loop sees a fault's time at its next turn: uniform over a turn, each measured turn at
-    // four evenly spread points. The fault is recorded then; it acts after the injection call
-    // (faultInjectS), which the sim's fault does not wait (it matters only when a probe falls in it).
-    const lags = d.liveTurnS.samples.flatMap((turn) => [0.125, 0.375, 0.625, 0.875].map((u) => u * turn));
-    const parsed = parseScenario(scenarioText, file);
-    doc.faults = (doc.faults ?? []).map((f, i) => {
-      const at = parsed.faults[i].at;
-      return typeof at === 'number' ? { ...f, at: { dist: { kind: 'empirical', values: lags.map((l) => round(at / 1e6 + l, 6)) } } } : f;
-    });
+    machineCosts(doc, d, scenarioText, file);
   }
   for (const h of doc.hosts ?? []) {
     const m = p.hosts[String(h.name)];
@@ -433,7 +530,7 @@ export async function conform(o: { scenarioFile: string; labFile: string; outDir
   const lab = loadLab(o.labFile);
   // lbcluster: per fault, VRRP takeover and real-server drop/re-add (run/lbconform.ts). Its times
   // are the policy's own parameters (advert_int, priorities, checker), not the lab's world: the
-  // scenario runs in sim as written, no calibration file needed.
+  // scenario runs in sim as written, plus the machine's costs when the lab was calibrated.
   const asWritten = readScenario(o.scenarioFile);
   let scenario: Scenario;
   let extra: Record<string, unknown> = {};
@@ -456,9 +553,15 @@ export async function conform(o: { scenarioFile: string; labFile: string; outDir
       return { rows, md: conformMarkdown(name, rows) };
     };
   } else if (lbPolicyOf(asWritten)) {
-    scenario = asWritten;
+    // The machine's costs (agent start-up: the checker's loop starts with its agent; a fault's
+    // landing in the live loop) when the lab has a calibration file.
+    const paramsFile = o.paramsFile ?? join(lab.logDir, '..', 'calibrate.json');
+    if (existsSync(paramsFile)) {
+      scenario = applyMachineCalibration(readFileSync(o.scenarioFile, 'utf8'), JSON.parse(readFileSync(paramsFile, 'utf8')) as CalibrateParams | MachineCalibration, o.scenarioFile);
+      extra = { params: paramsFile };
+    } else scenario = asWritten;
     compare = (live, sim, name) => {
-      const rows = lbConformRows(live, sim, scenario);
+      const rows = lbConformRows(live, sim, asWritten); // faults named by their nominal times
       return { rows, md: lbConformMarkdown(name, rows) };
     };
   } else {
@@ -469,6 +572,7 @@ export async function conform(o: { scenarioFile: string; labFile: string; outDir
     } catch {
       throw new Error(`no calibration at ${paramsFile}: run \`hatwin calibrate ${o.labFile}\` first (or give --params)`);
     }
+    if ((params as unknown as MachineCalibration).machineOnly) throw new Error(`${paramsFile} calibrates the machine only (hatwin calibrate --machine): ${o.scenarioFile} needs the lab's world too: run \`hatwin calibrate ${o.labFile}\``);
     scenario = applyCalibration(readFileSync(o.scenarioFile, 'utf8'), params, o.scenarioFile);
     extra = { params: paramsFile };
     compare = (live, sim, name) => {

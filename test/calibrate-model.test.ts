@@ -7,8 +7,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { REPO_DIR } from '../adapters/lab/schema.ts';
-import { applyCalibration, measured, settledLike, type CalibrateParams } from '../run/calibrate.ts';
+import { applyCalibration, applyMachineCalibration, measured, settledLike, type CalibrateParams } from '../run/calibrate.ts';
 import { buildSimulation, parseScenario } from '../run/sim.ts';
+import { lbConformRows } from '../run/lbconform.ts';
 import { disconnections, recoveries, type TraceLine } from '../trace/metrics.ts';
 import type { Scenario } from '../sim/scenario/schema.ts';
 
@@ -66,6 +67,27 @@ describe('the sim pays what live pays, when the scenario carries calibrated cost
     expect(handBack(removing) - handBack(split)).toBe(400_000);
   });
 
+  it('an agent\'s start-up delays its host\'s programs, not the world: failover\'s free-running monitoring loop (no grid) detects later by the start-up', () => {
+    const doc = parseYaml(readFileSync(join(REPO_DIR, 'experiments/scenarios/live-failover-nt2.yaml'), 'utf8')) as { network: Record<string, unknown> };
+    const run = (extra: Record<string, unknown>) => {
+      const d = structuredClone(doc);
+      d.network = { ...d.network, ...extra };
+      return simulate(parseScenario(toYaml(d), `live-failover-nt2 + ${JSON.stringify(extra)}`));
+    };
+    const plain = run({});
+    const late = run({ agentStartS: 1.5 });
+    // Faults and the world do not move: the fault keeps its time.
+    expect(of(late, 'fault')[0].t).toBe(of(plain, 'fault')[0].t);
+    // Probes every 2 s from the agent's start: 0, 2, ..., 12 s (detected at 13 s, the Nt2 at 11 s
+    // seen by the 12 s probe after its 1 s timeout) become 1.5, 3.5, ..., 11.5 s: detected at 12.5 s.
+    const det = (ev: TraceLine[]) => of(ev, 'trouble.detected', 'FTP')[0].t;
+    expect(det(plain)).toBe(13_000_000);
+    expect(det(late)).toBe(12_500_000);
+    // The P2P managers keep their grid (multiples of the interval from time 0) whatever the start-up.
+    const p2p = (extra: Record<string, unknown>) => of(simulate(withNetwork('nt2', extra)), 'trouble.detected', 'FTP')[0].t;
+    expect(p2p({ agentStartS: 1.5 })).toBe(p2p({}));
+  });
+
   it('an empirical distribution is drawn per call from the agent\'s own stream: the same seed gives the same trace, another seed may not', () => {
     const s = withNetwork('nt2', { messageTimeoutS: { kind: 'empirical', values: [0.3, 0.5, 0.7, 0.9] }, sshConnectS: { kind: 'empirical', values: [0.1, 0.2, 1.5] } });
     expect(JSON.stringify(simulate(s, 3))).toBe(JSON.stringify(simulate(s, 3)));
@@ -91,6 +113,7 @@ describe('applyCalibration: the measured samples as the scenario\'s distribution
       sshConnectS: measured('sc', [0.3, 0.5]),
       faultInjectS: measured('f', [0.1, 0.2]),
       liveTurnS: measured('l', [0.4, 0.8]),
+      agentStartS: measured('a', [1.2, 2.4]),
     },
     notes: [],
   });
@@ -103,6 +126,7 @@ describe('applyCalibration: the measured samples as the scenario\'s distribution
     expect(s.network.guestVipRemoveS).toEqual({ kind: 'empirical', values: [0.2, 0.3] });
     expect(s.network.hostVipRemoveS).toEqual({ kind: 'empirical', values: [0.01, 0.02] });
     expect(s.network.sshConnectS).toEqual({ kind: 'empirical', values: [0.3, 0.5] });
+    expect(s.network.agentStartS).toEqual({ kind: 'empirical', values: [1.2, 2.4] });
     expect(s.network.commandS).toBeCloseTo(0.03, 9);
     expect(s.network.vipSetS).toBe(0.4);
     expect(s.vms.find((v) => v.name === 'FTPb')!.resumeS).toEqual({ kind: 'constant', value: 0.3 });
@@ -117,6 +141,27 @@ describe('applyCalibration: the measured samples as the scenario\'s distribution
     expect(at.dist.values).toEqual(want);
     const f = of(simulate(s), 'fault', 'FTP')[0];
     expect(want.map((x) => Math.round(x * 1e6))).toContain(f.t);
+  });
+
+  it('a load-balancer scenario gets the machine\'s costs only: its directors\' checkers start after the agent\'s start-up, faults land in the loop\'s turn, the policy\'s and world\'s own times stay as written', () => {
+    const lbText = readFileSync(join(REPO_DIR, 'experiments/scenarios/live-lb-faults.yaml'), 'utf8');
+    const asWritten = parseScenario(lbText, 'live-lb-faults');
+    const s = applyMachineCalibration(lbText, params(), 'live-lb-faults');
+    expect(s.network.agentStartS).toEqual({ kind: 'empirical', values: [1.2, 2.4] });
+    expect({ ...s.network, agentStartS: undefined }).toEqual({ ...asWritten.network, agentStartS: undefined });
+    expect(s.hosts).toEqual(asWritten.hosts);
+    expect(s.policies).toEqual(asWritten.policies);
+    expect((s.faults[0].at as { dist: { values: number[] } }).dist.values).toEqual([10.05, 10.15, 10.25, 10.35, 10.1, 10.3, 10.5, 10.7]);
+    // The checker's first try waits for its director's agent: 1.2 or 2.4 s, never at 0.
+    const firstTries = of(simulate(s), 'lb.try').filter((e) => e.t < 5e6).map((e) => (e.data as { startUs: number }).startUs);
+    expect(firstTries.length).toBeGreaterThan(0);
+    expect(Math.min(...firstTries)).toBeGreaterThanOrEqual(1_200_000);
+    // conform names the faults by their nominal times (from the scenario as written).
+    const sim = simulate(s);
+    expect([...new Set(lbConformRows(sim, sim, asWritten).map((r) => r.fault))]).toEqual(['St1 ap2 http @10s', 'pause ap3 @20s', 'link-down ms1 @40s', 'St1 ms1 keepalived @60s']);
+    const p = params();
+    delete p.dist;
+    expect(applyMachineCalibration(lbText, p, 'live-lb-faults')).toEqual(asWritten);
   });
 
   it('a file written before the distributions were measured calibrates the steps only (faults at their times)', () => {

@@ -2,6 +2,7 @@
 // 127.0.0.1: the container image goes by SFTP over the pinned connection, paced at the policy's
 // rate, whole or not at all; a local backup the same way; uptime from the host's boot record.
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -57,7 +58,15 @@ const depot = (now?: () => number) => new LiveDepot({
   images: { pc1: join(tmp.dir, 'pc1.img'), pc2: join(tmp.dir, 'pc2.img'), pc3: join(tmp.dir, 'pc3.img') },
   backup: join(tmp.dir, 'pc1.img.bak'),
   bootFile: join(tmp.dir, 'pc1.booted-at'),
+  ...dbPaths('pc1'),
 }, exec, now);
+
+/** Each PC's monitoring database and received dump under the test's directory. */
+const dbPaths = (agent: string) => ({
+  database: join(tmp.dir, `${agent}.db`),
+  dumps: { pc1: join(tmp.dir, 'pc1.sql'), pc2: join(tmp.dir, 'pc2.sql'), pc3: join(tmp.dir, 'pc3.sql') },
+});
+const sqlite = (db: string, query: string) => execFileSync('sqlite3', ['-readonly', '-separator', ' ', db, query], { encoding: 'utf8' }).trim();
 
 describe('live Service Depot', () => {
   it('copies the image to another host by SFTP, byte for byte, no faster than the rate', async () => {
@@ -93,8 +102,34 @@ describe('live Service Depot', () => {
     expect(unknown).toBeInstanceOf(PortError);
     expect(existsSync(join(tmp.dir, 'pc3.img'))).toBe(false);
     rmSync(join(tmp.dir, 'gone.img'), { force: true });
-    const noImage = new LiveDepot({ agent: 'pc1', images: { pc1: join(tmp.dir, 'gone.img'), pc2: join(tmp.dir, 'x.img') }, backup: join(tmp.dir, 'y'), bootFile: join(tmp.dir, 'z') }, exec);
+    const noImage = new LiveDepot({ agent: 'pc1', images: { pc1: join(tmp.dir, 'gone.img'), pc2: join(tmp.dir, 'x.img') }, backup: join(tmp.dir, 'y'), bootFile: join(tmp.dir, 'z'), ...dbPaths('pc1') }, exec);
     await expect(noImage.copyImage('pc1', 'pc2', 1, 1e6)).rejects.toThrow(/no container image at/);
+  });
+
+  it('keeps the monitoring data in SQLite: rows written on pc1, dumped and sent by SFTP to pc2, restored there whole', async () => {
+    const pc1 = depot();
+    for (let seq = 1; seq <= 3; seq++) await pc1.recordSample('pc1', { seq, tUs: seq * 1_000_000, host: 'pc1', item: 'uptime', value: 10 * seq });
+    expect(sqlite(join(tmp.dir, 'pc1.db'), 'SELECT seq, t_us, host, item, value FROM samples ORDER BY seq;').split('\n')).toEqual(['1 1000000 pc1 uptime 10.0', '2 2000000 pc1 uptime 20.0', '3 3000000 pc1 uptime 30.0']);
+    expect(await pc1.syncDatabase('pc1', 'pc2', 20_000, 8e6)).toEqual({ rows: 3, lastSeq: 3 });
+    // The dump is SQL text on pc2's depot, whole (no .part left).
+    expect(readFileSync(join(tmp.dir, 'pc2.sql'), 'utf8')).toMatch(/CREATE TABLE samples[\s\S]*INSERT INTO samples VALUES\(3,3000000,'pc1','uptime',30\.0\)/);
+    expect(existsSync(join(tmp.dir, 'pc2.sql.part'))).toBe(false);
+    // A row written after the sync is not in the dump.
+    await pc1.recordSample('pc1', { seq: 4, tUs: 4_000_000, host: 'pc1', item: 'uptime', value: 40 });
+    // pc2 had a stale database of its own: the restore replaces it with the dump.
+    const pc2 = new LiveDepot({ agent: 'pc2', images: {}, backup: join(tmp.dir, 'pc2.bak'), bootFile: join(tmp.dir, 'pc2.booted-at'), ...dbPaths('pc2') }, exec);
+    await pc2.recordSample('pc2', { seq: 99, tUs: 1, host: 'pc2', item: 'uptime', value: 1 });
+    expect(await pc2.restoreDatabase('pc2')).toEqual({ rows: 3, lastSeq: 3 });
+    expect(sqlite(join(tmp.dir, 'pc2.db'), 'SELECT group_concat(seq) FROM samples;')).toBe('1,2,3');
+    await pc2.recordSample('pc2', { seq: 4, tUs: 5_000_000, host: 'pc2', item: 'uptime', value: 2 });
+    expect(sqlite(join(tmp.dir, 'pc2.db'), 'SELECT count(*), max(seq) FROM samples;')).toBe('4 4');
+    // No dump received (pc3): an empty database.
+    const pc3 = new LiveDepot({ agent: 'pc3', images: {}, backup: join(tmp.dir, 'pc3.bak'), bootFile: join(tmp.dir, 'pc3.booted-at'), ...dbPaths('pc3') }, exec);
+    expect(await pc3.restoreDatabase('pc3')).toEqual({ rows: 0, lastSeq: 0 });
+    // Names that could leave their quotes are refused; another host's database is not this depot's.
+    await expect(pc1.recordSample('pc1', { seq: 5, tUs: 1, host: "pc1'); DROP TABLE samples; --", item: 'x', value: 1 })).rejects.toThrow(/bad sample names/);
+    await expect(pc1.recordSample('pc2', { seq: 5, tUs: 1, host: 'pc1', item: 'x', value: 1 })).rejects.toThrow(/writes its own database, not pc2's/);
+    expect(sqlite(join(tmp.dir, 'pc1.db'), 'SELECT count(*) FROM samples;')).toBe('4');
   });
 
   it('a host that goes away mid-copy fails the copy as unreachable and leaves no image there', async () => {

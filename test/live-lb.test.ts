@@ -8,7 +8,7 @@
 // pulled, a real server's service stopped, a real server frozen. The conformance rows of the
 // phase-free metrics must be within 10 % of the model and of the sim.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LabSession, LAB_HOOK_MS } from './helpers/live/lab-session.ts';
 import { expandArgv, loadLab, parseLab, REPO_DIR, settleDir, type Lab } from '../adapters/lab/schema.ts';
@@ -19,6 +19,7 @@ import { wrrCycleOrder as wrrSlots } from '../policies/lbcluster/wrr.ts';
 import { ConformSuite, SUITE_REPEAT } from './helpers/live/conform-suite.ts';
 import { labSettleRequest, labSettleStep } from '../run/labsettle.ts';
 import { liveFaultOf } from '../run/live.ts';
+import { calibrateMachine } from '../run/calibrate.ts';
 import { lbPolicyOf } from '../run/lbconform.ts';
 import { readScenario } from '../run/sim.ts';
 import type { LbConformRow } from '../run/lbconform.ts';
@@ -119,13 +120,23 @@ describe.skipIf(!isRoot)('lbcluster live on the lb-mini lab (10.77.9.0/24)', () 
   let lab: Lab;
   let session: LabSession;
   // Each scenario through the conformance suite (conform --repeat N; the VRRP model's own
-  // parameters, no calibration): the tests assert on its first live run.
-  const suite = new ConformSuite({ labFile: LAB_FILE, planLab: 'experiments/labs/lb-mini.yaml', outDir: OUT, source: `test/live-p2p.test.ts and test/live-lb.test.ts (conform --repeat ${SUITE_REPEAT})`, log: (m) => console.log(`[live-lb] ${m}`) });
+  // parameters plus the machine's costs, calibrated first): the tests assert on its first live run.
+  let suite: ConformSuite;
 
   beforeAll(async () => {
     lab = loadLab(LAB_FILE);
     session = new LabSession(lab, 'live-lb');
     await session.up({ settle: labSettleStep });
+    // The machine's costs (agent start-up: each director's checker starts with its agent; a
+    // fault's landing in the live loop), measured on their own before any scenario runs.
+    const machine = await calibrateMachine(LAB_FILE, { samples: 3 });
+    expect(machine.dist.agentStartS.min).toBeGreaterThan(0.05);
+    expect(machine.dist.liveTurnS.min).toBeGreaterThanOrEqual(0.25);
+    const paramsFile = join(OUT, 'calibrate-machine.test.json');
+    mkdirSync(OUT, { recursive: true });
+    writeFileSync(paramsFile, JSON.stringify(machine, null, 2));
+    console.log(`[live-lb] machine: agent start-up ${machine.dist.agentStartS.samples.join(', ')} s; loop turn ${machine.dist.liveTurnS.median} s`);
+    suite = new ConformSuite({ labFile: LAB_FILE, planLab: 'experiments/labs/lb-mini.yaml', outDir: OUT, paramsFile, source: `test/live-p2p.test.ts and test/live-lb.test.ts (conform --repeat ${SUITE_REPEAT})`, log: (m) => console.log(`[live-lb] ${m}`) });
   }, LAB_HOOK_MS);
 
   afterAll(async () => {

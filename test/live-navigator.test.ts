@@ -9,10 +9,11 @@
 // extractors.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { LabSession, LAB_HOOK_MS } from './helpers/live/lab-session.ts';
 import { loadLab, REPO_DIR, type Lab } from '../adapters/lab/schema.ts';
-import { depotImage, domainPrefix } from '../adapters/lab/names.ts';
+import { depotDatabase, depotImage, domainPrefix } from '../adapters/lab/names.ts';
 import { listDomains } from '../adapters/lab/libvirt.ts';
 import { churnSchedule, runLive } from '../run/live.ts';
 import { navConformRows } from '../run/navconform.ts';
@@ -25,8 +26,13 @@ const isRoot = process.getuid?.() === 0;
 const LAB_FILE = join(REPO_DIR, 'experiments/labs/navigator-mini.yaml');
 const SCENARIO = join(REPO_DIR, 'experiments/scenarios/live-navigator-failover.yaml');
 const CHURN = join(REPO_DIR, 'experiments/scenarios/live-navigator-churn.yaml');
+const PARTITION = join(REPO_DIR, 'experiments/scenarios/live-navigator-partition.yaml');
+const PARTITION_LEASE = join(REPO_DIR, 'experiments/scenarios/live-navigator-partition-lease.yaml');
 const OUT = join(REPO_DIR, 'out/lab/navigator-mini');
 
+/** The rows of a PC's monitoring database (SQLite), as `seq host` pairs in order. */
+const dbRows = (db: string) => execFileSync('sqlite3', ['-readonly', '-separator', ' ', db, 'SELECT seq, host FROM samples ORDER BY seq;'], { encoding: 'utf8' })
+  .trim().split('\n').filter(Boolean).map((l) => ({ seq: Number(l.split(' ')[0]), host: l.split(' ')[1] }));
 const of = (ev: TraceEvent[], kind: string, subject?: string) => ev.filter((e) => e.kind === kind && (subject === undefined || e.subject === subject));
 
 describe.skipIf(!isRoot)('Navigator live on the mini-lab (navigator-mini, 10.77.11.0/24)', () => {
@@ -79,6 +85,24 @@ describe.skipIf(!isRoot)('Navigator live on the mini-lab (navigator-mini, 10.77.
     expect(existsSync(depotImage(lab, next.host))).toBe(true);
     expect(statSync(depotImage(lab, next.host)).size).toBe(statSync(image).size);
 
+    // The monitoring data: pc1 wrote a row each sync interval into its SQLite database and shipped
+    // a dump to the secondary's depot; the new primary restored the last one at the failover
+    // (rows written before it are there) and writes on from it.
+    const synced = of(ev, 'navigator.db-sync', 'pc1').filter((e) => e.t < fault.t);
+    expect(synced.length, 'database dumps sent before the shutdown').toBeGreaterThanOrEqual(2);
+    for (const e of synced) expect(e.data).toMatchObject({ to: sec.host });
+    const lastSynced = Number(synced.at(-1)!.data?.lastSeq);
+    const restore = of(ev, 'navigator.db-restore', sec.host)[0];
+    expect(restore, `the new primary ${sec.host} restored the dump`).toBeDefined();
+    expect(restore.t).toBeLessThanOrEqual(after[0].t + 1_000_000);
+    expect(Number(restore.data?.lastSeq)).toBeGreaterThanOrEqual(lastSynced);
+    const before1 = dbRows(depotDatabase(lab, 'pc1'));
+    const now2 = dbRows(depotDatabase(lab, sec.host));
+    console.log(`[live-navigator] monitoring db: pc1 wrote ${before1.length} rows, dumps sent up to #${lastSynced}, ${sec.host} restored #${String(restore.data?.lastSeq)} and holds ${now2.length}`);
+    expect(now2.filter((r) => r.host === 'pc1')).toEqual(before1.filter((r) => r.seq <= Number(restore.data?.lastSeq)));
+    expect(now2.filter((r) => r.host === 'pc1').length).toBeGreaterThanOrEqual(lastSynced);
+    expect(now2.some((r) => r.host === sec.host && r.seq > Number(restore.data?.lastSeq)), `${sec.host} writes on`).toBe(true);
+
     // pc1's power-off took its guest along: destroyed by the PC's supervisor, seen stopped.
     const destroyed = of(ev, 'lab.guest', 'pc1').find((e) => e.data?.vm === 'nav-a' && e.data?.state === 'destroyed');
     expect(destroyed, 'nav-a destroyed at pc1\'s power-off').toBeDefined();
@@ -120,6 +144,58 @@ describe.skipIf(!isRoot)('Navigator live on the mini-lab (navigator-mini, 10.77.
     expect(simFailover.sim).not.toBeNull();
     expect(simFailover.live).toBe(Math.round(t.primaryFailoverS! * 1000) / 1000);
   }, 420_000);
+
+  it('partition (pc1 and its container cut off from the other PCs and etcd): without the lease a second primary serves beside the first (split brain); with it at most one holder of the service IP', async () => {
+    const holdersOf = (ev: TraceEvent[]) => of(ev, 'vip.holders').map((e) => ({ t: e.t, holders: e.data!.holders as string[] }));
+    // The thesis's pilots, no lease: pc2's pilot takes the service IP on nav-b while nav-a keeps it.
+    const split = (await runLive({ labFile: LAB_FILE, scenarioFile: PARTITION, traceFile: join(OUT, 'live-navigator-partition.ndjson'), log: (m) => console.log(`[live-navigator] ${m}`) })).events;
+    expect(of(split, 'agent.failure')).toEqual([]);
+    const cut = of(split, 'net.partition')[0];
+    expect(cut, 'the partition').toBeDefined();
+    // Before the cut: the primary on pc1, the secondary on another PC (the one up longest: whole
+    // seconds of uptime, which earlier runs' power cycles may have set apart).
+    const beforeCut = (ev: TraceEvent[], t: number) => {
+      const tr = of(ev, 'navigator.track').filter((e) => e.t < t).map((e) => [e.data?.role, e.subject]);
+      expect(tr).toHaveLength(2);
+      expect(tr[0]).toEqual(['primary', 'pc1']);
+      expect(tr[1][0]).toBe('secondary');
+      expect(tr[1][1]).not.toBe('pc1');
+      return String(tr[1][1]);
+    };
+    const secHost = beforeCut(split, cut.t);
+    const second = of(split, 'navigator.track').find((e) => e.t > cut.t && e.data?.role === 'primary');
+    expect(second, 'a second primary during the partition').toMatchObject({ subject: secHost, data: { vm: 'nav-b', failover: true } });
+    const both = holdersOf(split).filter((h) => h.t > cut.t && h.holders.length > 1);
+    console.log(`[live-navigator] partition without the lease: ${both.length} observations with two holders, first at ${both[0] ? (both[0].t / 1e6).toFixed(1) : '-'} s: ${JSON.stringify(both[0]?.holders)}`);
+    expect(both.length, 'the machines saw nav-a and nav-b hold the service IP at once').toBeGreaterThan(0);
+    expect([...both[0].holders].sort()).toEqual(['nav-a', 'nav-b']);
+    expect(maxVipHolders(split)['vip-mon']).toBe(2);
+
+    // With the lease: pc1's pilot cannot renew it (etcd is on the other side) and steps down;
+    // pc2's takes it once it has run out. At most one holder, seen and done.
+    const leased = (await runLive({ labFile: LAB_FILE, scenarioFile: PARTITION_LEASE, traceFile: join(OUT, 'live-navigator-partition-lease.ndjson'), log: (m) => console.log(`[live-navigator] ${m}`) })).events;
+    expect(of(leased, 'agent.failure')).toEqual([]);
+    const cut2 = of(leased, 'net.partition')[0];
+    const secHost2 = beforeCut(leased, cut2.t);
+    const lost = of(leased, 'navigator.lease-lost', 'pc1')[0];
+    expect(lost, 'pc1 steps down when it cannot renew its lease').toBeDefined();
+    // On its own clock, before the lease it last wrote runs out (a call to the store out of reach hangs longer).
+    const lastLease = of(leased, 'store.write', 'navigator/lease').filter((e) => (e.data?.value as { holder?: string })?.holder === 'pc1' && e.t < lost.t).at(-1);
+    expect(lastLease, 'pc1 held the lease').toBeDefined();
+    expect(lost.t).toBeLessThan((lastLease!.data!.value as { expiresUs: number }).expiresUs);
+    for (const h of holdersOf(leased)) expect(h.holders.length, `${h.t} µs: ${JSON.stringify(h.holders)}`).toBeLessThanOrEqual(1);
+    expect(maxVipHolders(leased)['vip-mon']).toBeLessThanOrEqual(1);
+    // The secondary's PC becomes primary only after pc1 stepped down.
+    const took = of(leased, 'navigator.track', secHost2).find((e) => e.data?.role === 'primary');
+    if (took) expect(took.t).toBeGreaterThan(lost.t);
+    const sims = [PARTITION, PARTITION_LEASE].map((f) => {
+      const s = readScenario(f);
+      const sim = buildSimulation(s, { seed: s.seed ?? 1, watchMode: 'skip' });
+      sim.run(s.until!);
+      return maxVipHolders(sim.events)['vip-mon'];
+    });
+    expect(sims).toEqual([2, 1]);
+  }, 480_000);
 
   it('churn: the PCs are switched by the sim\'s schedule through their power port; a PC switched off takes its container along, and a lost primary fails over', async () => {
     const s = readScenario(CHURN);

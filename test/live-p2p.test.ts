@@ -113,6 +113,8 @@ describe.skipIf(!isRoot)('P2P live on the mini-lab (p2p-mini on 10.77.8.0/24)', 
     expect(d.messageS.median).toBeLessThan(d.messageTimeoutS.median);
     // A fresh SSH connection costs more than a command over a kept one.
     expect(d.sshConnectS.median).toBeGreaterThan(0);
+    // An agent's start-up (node, modules, lab, ports) is measured, as live pays it per agent.
+    expect(d.agentStartS!.min).toBeGreaterThan(0.05);
     writeFileSync(paramsFile, JSON.stringify(params, null, 2));
     console.log(`[calibrate] ${Object.entries(d).map(([k, m]) => `${k} median ${m.median} s (${m.min}-${m.max}, n ${m.samples.length})`).join('; ')}`);
     suite = new ConformSuite({ labFile, planLab: 'experiments/labs/p2p-mini.yaml', outDir: join(OUT, 'conform'), paramsFile, source: `test/live-p2p.test.ts and test/live-lb.test.ts (conform --repeat ${SUITE_REPEAT})`, log: (m) => console.log(`[live-test] ${m}`) });

@@ -70,6 +70,22 @@ describe('navigator split brain', () => {
     expect(took!.t / S - 900).toBeLessThan(5 + 4 + 15 + 5 + 1);
   });
 
+  it('with the lease, a takeover slower than a renewal period keeps its lease (renewals timed from the lease\'s last write; live the takeover took 4 s)', () => {
+    const s = withLease(scenario, true);
+    const slow: Scenario = {
+      ...s,
+      network: { ...s.network, vipSetS: 4 },
+      policies: s.policies.map((p) => (p.kind === 'navigator' ? { ...p, leaseTtl: '6s' } : p)),
+      faults: [s.faults[0], { kind: 'host-shutdown', target: 'pc1', at: 900 * S } as FaultSpec],
+    } as Scenario;
+    const sim = buildSimulation(slow, { seed: 1 });
+    sim.run();
+    expect(sim.events.filter((e) => e.kind === 'navigator.lease-lost')).toEqual([]);
+    const primaries = sim.events.filter((e) => e.kind === 'navigator.track' && e.data?.role === 'primary').map((e) => [e.subject, e.data?.failover]);
+    expect(primaries).toEqual([['pc1', false], ['pc3', true]]);
+    expect(sim.events.filter((e) => e.kind === 'client.access').at(-1)?.data?.log).toBe('OK');
+  });
+
   // ---- the property ----
 
   const PCS = ['pc1', 'pc2', 'pc3', 'pc4', 'pc5'];

@@ -2,7 +2,7 @@
 // agreeing with the closed-form model it is compared with.
 import { describe, expect, it } from 'vitest';
 import { findExperiment } from '../experiments/registry.ts';
-import { table57Analytical } from '../experiments/navigator/experiments.ts';
+import { table57Analytical, table57Bounds } from '../experiments/navigator/experiments.ts';
 
 describe('navigator-table57', () => {
   const e = findExperiment('navigator-table57');
@@ -24,5 +24,16 @@ describe('navigator-table57', () => {
     expect(Math.abs(row('fallback').value - a.fallback)).toBeLessThan(2.5);
     for (const x of r.rows) expect(x.n).toBe(6);
     expect(Object.keys(r.traces ?? {})).toHaveLength(2);
+  });
+
+  it('the thesis\'s own numbers: the container start its tracking page implies, and the shortest secondary failover the described sequence allows', () => {
+    const b = table57Bounds();
+    // 284 s set-up - 1 s query - 154 s transfer - 103 s backup (as printed).
+    expect(b.trackedStartS).toBe(26);
+    expect(b.tracked.newSecondaryS).toBeCloseTo(table57Analytical().newSecondaryS - 42.84 + 26, 6);
+    expect(b.timedSetupS).toBe(257);
+    // No detection, a ping timeout, a new secondary: still longer than Table 5-7's 3:45.
+    expect(b.shortestSecondaryFailoverS).toBeCloseTo(4 + b.tracked.newSecondaryS, 6);
+    expect(b.shortestSecondaryFailoverS).toBeGreaterThan(225);
   });
 });

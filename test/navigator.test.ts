@@ -86,6 +86,22 @@ describe('navigator in sim: the Table 5-7 scenario', () => {
     for (let i = 1; i < syncs.length; i++) expect((syncs[i].t - syncs[i - 1].t) / S).toBeCloseTo(71, 0); // 60 s wait + 11 s dump
   });
 
+  it('the monitoring data survives the failover: the dumps sent before it are restored on the new primary, which goes on numbering', () => {
+    const synced = ev.filter((e) => e.kind === 'navigator.db-sync' && e.t / S < 900);
+    expect(synced.length).toBeGreaterThanOrEqual(6);
+    // One row per sync interval, every dump whole up to its time.
+    synced.forEach((e) => expect(e.data).toMatchObject({ to: 'pc3', rows: e.data?.lastSeq }));
+    expect(Number(synced.at(-1)!.data?.lastSeq)).toBeGreaterThan(Number(synced[0].data?.lastSeq));
+    const restore = ev.find((e) => e.kind === 'navigator.db-restore')!;
+    expect(restore.subject).toBe('pc3');
+    expect(restore.data).toEqual({ rows: synced.at(-1)!.data?.lastSeq, lastSeq: synced.at(-1)!.data?.lastSeq });
+    const rows = sim.world.databaseRows('pc3');
+    const last = Number(synced.at(-1)!.data?.lastSeq);
+    expect(rows.filter((r) => r.host === 'pc1').map((r) => r.seq)).toEqual(Array.from({ length: last }, (_, i) => i + 1));
+    // pc3 writes on from there.
+    expect(rows.some((r) => r.host === 'pc3' && r.seq === last + 1)).toBe(true);
+  });
+
   it('primary failover: pc3 becomes primary within a check, a ping timeout and the takeover', () => {
     const f = tr.find((x) => x.t > 900 && x.role === 'primary')!;
     expect(f).toMatchObject({ host: 'pc3', vm: 'nav-b', failover: true });

@@ -324,6 +324,34 @@ describe('live adapters: failures are PortErrors of the right kind', () => {
     expect(asked).toEqual(['h1 10.0.0.100', 'h1 10.0.0.100', 'h1 10.0.0.100', 'h1 10.0.0.100']);
   });
 
+  it('network with fenceFirst: a holder the fence confirms is not asked over SSH; a refusal leaves the removal to the holder', async () => {
+    const calls: string[] = [];
+    let exitCode = 0;
+    const exec: Exec = {
+      exec: async (host, argv) => {
+        calls.push(`${host} ${argv.slice(1, 4).join(' ')}`);
+        return result({ code: exitCode });
+      },
+      close: () => undefined,
+    };
+    let answer: string | null = 'off: no run-time address';
+    const events: string[] = [];
+    const net = new LiveNetwork({
+      exec, holders: { h1: { iface: 'eth0', prefixLen: 24 } }, fenceFirst: true,
+      fence: async () => answer, onEvent: (e) => events.push(`${e.kind} ${String(e.data?.how ?? '')}`),
+    });
+    await net.removeVip('10.0.0.100', 'h1');
+    expect(calls).toEqual([]);
+    expect(events).toEqual(['vip.fenced off: no run-time address']);
+    // Running and carrying it: the fence refuses, the holder removes it itself.
+    answer = null;
+    await net.removeVip('10.0.0.100', 'h1');
+    expect(calls).toEqual(['h1 -4 addr del']);
+    // ... and its own failure is still the holder's.
+    exitCode = 1;
+    await expect(net.removeVip('10.0.0.100', 'h1')).rejects.toMatchObject({ kind: 'failed' });
+  });
+
   it('the live ports boundary converts what an adapter lets through (a hypervisor passed in)', async () => {
     class Hv {
       async resume(vm: string): Promise<void> {

@@ -142,6 +142,48 @@ describe('engine runtime', () => {
     expect(rt.resultOf(pid)?.status).toBe('done');
   });
 
+  it("a finished process's slot goes to a new process without the old one's wake-ups", async () => {
+    let resolveCall: (v: string) => void = () => undefined;
+    const ports = { power: { wake: () => new Promise<string>((r) => { resolveCall = r; }) } } as unknown as Partial<Ports>;
+    const { kernel, rt } = setup(ports);
+    const log: string[] = [];
+    const sleeper = rt.start('sleeper', (function* () {
+      try {
+        yield* sleep(10);
+        log.push('sleeper woke');
+      } finally {
+        log.push(`sleeper finally at ${yield* now()}`);
+      }
+    })());
+    const caller = rt.start('caller', (function* () {
+      const got = yield* call('power', 'wake', 'aa');
+      log.push(`caller got ${String(got)}`);
+    })());
+    rt.start('boss', (function* () {
+      yield* sleep(5);
+      yield* cancel(sleeper);
+      yield* cancel(caller);
+      yield* sleep(0);
+      // both slots are free now: the next processes take them
+      yield* spawn('late', (function* () {
+        yield* sleep(10);
+        log.push(`late woke at ${yield* now()}`);
+      })());
+      yield* spawn('listener', (function* () {
+        const m = yield* receive<string>('box', 100);
+        log.push(`listener got ${String(m)} at ${yield* now()}`);
+      })());
+    })());
+    kernel.run({ untilUs: 7 });
+    resolveCall('stale'); // the cancelled caller's call completes now: nobody may see it
+    await new Promise((r) => setImmediate(r));
+    kernel.run({ untilUs: 20 });
+    rt.deliver('box', 'hello');
+    kernel.run();
+    expect(log).toEqual(['sleeper finally at 5', 'late woke at 15', 'listener got hello at 20']);
+    expect(rt.liveProcessCount).toBe(0);
+  });
+
   it('an unjoined failing process surfaces its error', () => {
     const { kernel, rt } = setup();
     rt.start('buggy', (function* (): Process<void> {

@@ -8,7 +8,7 @@ import { GuestAgentVipDriver, guestExec } from './guest-vip.ts';
 import { formatIpv4 } from './ipv4.ts';
 import { labServiceCheck } from './check.ts';
 import { ACCESS_TABLE, balancedVips, labLiveCommands } from './lab.ts';
-import { bootRecord, depotBackup, depotImage, NS_IF, powerSocket } from './names.ts';
+import { bootRecord, depotBackup, depotDatabase, depotDump, depotImage, NS_IF, powerSocket } from './names.ts';
 import { control } from './control.ts';
 import { vipService, type Lab } from './schema.ts';
 import { run } from './run.ts';
@@ -58,6 +58,8 @@ export function agentLiveConfig(lab: Lab, agent: string, runId: string): LiveCon
       images: Object.fromEntries(lab.hosts.map((h) => [h.name, depotImage(lab, h.name)])),
       backup: depotBackup(lab, agent),
       bootFile: bootRecord(lab, agent),
+      database: depotDatabase(lab, agent),
+      dumps: Object.fromEntries(lab.hosts.map((h) => [h.name, depotDump(lab, h.name)])),
     },
     ...labAccesses(lab),
   };

@@ -35,6 +35,9 @@ export const bootRecord = (lab: Lab, host: string) => join(hostDir(lab, host), '
 /** Where a host's Service Depot keeps the container image, and its local backup. */
 export const depotImage = (lab: Lab, host: string) => join(hostDir(lab, host), 'depot', 'container.img');
 export const depotBackup = (lab: Lab, host: string) => join(hostDir(lab, host), 'depot', 'container.img.bak');
+/** The monitoring service's database on a PC (SQLite), and the last dump of it the PC's depot received. */
+export const depotDatabase = (lab: Lab, host: string) => join(hostDir(lab, host), 'depot', 'monitor.db');
+export const depotDump = (lab: Lab, host: string) => join(hostDir(lab, host), 'depot', 'monitor.sql');
 /** Records of the guests running on a PC (Navigator containers): one empty file per VM, so its power-off destroys them. */
 export const hostVmsDir = (lab: Lab, host: string) => join(hostDir(lab, host), 'vms');
 export const hostVmRecord = (lab: Lab, host: string, vm: string) => join(hostVmsDir(lab, host), vm);

@@ -82,6 +82,8 @@ export interface LivePortsOptions {
   vipDrivers?: Record<string, VipDriver>;
   /** Out-of-band fencing of a VIP on a holder that cannot be reached (LiveNetworkOptions.fence). */
   fence?: (holder: string, vip: string) => Promise<string | null>;
+  /** Ask the fence before the holder (LiveNetworkOptions.fenceFirst). */
+  fenceFirst?: boolean;
   /** How to run commands on targets without SSH (guests through their agent): their load is read through it. */
   guestExec?: { targets: string[]; exec: Exec };
   onProbe?: (spec: ProbeSpec, result: ProbeResult) => void;
@@ -186,6 +188,7 @@ export async function livePorts(o: LivePortsOptions): Promise<LivePorts> {
       holders: Object.fromEntries(c.hosts.filter((h) => h.vip && h.ssh).map((h) => [h.name, h.vip!])),
       drivers: o.vipDrivers,
       fence: o.fence,
+      fenceFirst: o.fenceFirst,
       timeoutMs: c.timeouts?.commandMs,
       onEvent: (ev) => emit(ev.kind, ev.subject, ev.data),
     }),
@@ -196,6 +199,9 @@ export async function livePorts(o: LivePortsOptions): Promise<LivePorts> {
     depot: c.depot ? new LiveDepot({ agent: c.agent, ...c.depot }, exec) : {
       copyImage: () => Promise.reject(new PortError('failed', `depot: no depot configured for ${c.agent} (the lab gives no image paths)`)),
       uptime: () => Promise.reject(new PortError('failed', `depot: no depot configured for ${c.agent} (the lab gives no boot record)`)),
+      recordSample: () => Promise.reject(new PortError('failed', `depot: no depot configured for ${c.agent} (the lab gives no database path)`)),
+      syncDatabase: () => Promise.reject(new PortError('failed', `depot: no depot configured for ${c.agent} (the lab gives no database path)`)),
+      restoreDatabase: () => Promise.reject(new PortError('failed', `depot: no depot configured for ${c.agent} (the lab gives no database path)`)),
     },
   };
   if (c.serviceCommands) {

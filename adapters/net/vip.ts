@@ -53,6 +53,12 @@ export interface LiveNetworkOptions {
    * the removal fails as before, so a policy never sets the VIP elsewhere beside a live holder.
    */
   fence?: (holder: string, vip: string) => Promise<string | null>;
+  /**
+   * Ask the fence before the holder itself: a fence that answers at once (a local BMC or the lab's
+   * supervisor) confirms a powered-off holder without waiting out SSH's connect timeout to it.
+   * A fence that refuses (the holder runs and carries the VIP) leaves the removal to the holder.
+   */
+  fenceFirst?: boolean;
 }
 
 /** VIP add/remove over Exec on a host. */
@@ -140,22 +146,27 @@ export class LiveNetwork implements Network {
   async removeVip(vip: string, holder: string): Promise<void> {
     try {
       assertIpv4('VIP', vip);
+      if (this.opts.fence && this.opts.fenceFirst && (await this.fenced(holder, vip))) return;
       await this.driver(holder).remove(vip);
     } catch (e) {
       const pe = asPortError(e, undefined, { vip, holder });
       // Out of reach, or there but refusing the connection (its sshd not up yet after a boot).
       if (this.opts.fence && (pe.kind === 'unreachable' || pe.kind === 'timeout' || pe.kind === 'refused')) {
-        const how = await this.opts.fence(holder, vip).catch((f: unknown) => {
-          this.opts.onEvent?.({ kind: 'vip.fence-failed', subject: vip, data: { holder, reason: (f as Error).message } });
-          return null;
-        });
-        if (how !== null) {
-          this.opts.onEvent?.({ kind: 'vip.fenced', subject: vip, data: { holder, how } });
-          return;
-        }
+        if (await this.fenced(holder, vip)) return;
       }
       throw pe;
     }
+  }
+
+  /** Asks the fence; true (and traced) when it confirmed the VIP gone from `holder`. */
+  private async fenced(holder: string, vip: string): Promise<boolean> {
+    const how = await this.opts.fence!(holder, vip).catch((f: unknown) => {
+      this.opts.onEvent?.({ kind: 'vip.fence-failed', subject: vip, data: { holder, reason: (f as Error).message } });
+      return null;
+    });
+    if (how === null) return false;
+    this.opts.onEvent?.({ kind: 'vip.fenced', subject: vip, data: { holder, how } });
+    return true;
   }
 
   /** Holders that have the VIP now, among the configured ones that answer (in configuration order). */

@@ -28,8 +28,27 @@ export const VM_STATES_AGREE: Same<WorldVmState, PortVmState> = true;
  */
 export class SimStore {
   private readonly records = new Map<string, Versioned<unknown>>();
+  private readonly watchers = new Map<string, Set<() => void>>();
   private version = 0;
   constructor(private readonly emit: (kind: string, subject: string, data: Record<string, unknown>) => void) {}
+
+  /** Calls `onChange` after every write or delete of `key` (the runtime's quiet loops). */
+  subscribe(key: string, onChange: () => void): () => void {
+    let set = this.watchers.get(key);
+    if (!set) {
+      set = new Set();
+      this.watchers.set(key, set);
+    }
+    set.add(onChange);
+    return () => {
+      set.delete(onChange);
+      if (set.size === 0 && this.watchers.get(key) === set) this.watchers.delete(key);
+    };
+  }
+  private changed(key: string): void {
+    const set = this.watchers.get(key);
+    if (set !== undefined) for (const cb of [...set]) cb();
+  }
 
   get<T>(key: string): Versioned<T> | null {
     return (this.records.get(key) as Versioned<T> | undefined) ?? null;
@@ -45,6 +64,7 @@ export class SimStore {
     const next = structuredClone(value);
     this.records.set(key, { value: next, version });
     this.emit('store.write', key, { ...storeWriteData({ version, expect: expectVersion, by, prev: prev?.value, next: value }) });
+    this.changed(key);
     return { ok: true, version };
   }
   /** A call from `by`, cut off from the store, that failed: traced like the live agent's. */
@@ -59,6 +79,7 @@ export class SimStore {
     }
     this.records.delete(key);
     this.emit('store.delete', key, { version: cur, ...byOf(by) });
+    this.changed(key);
     return true;
   }
   list<T>(prefix: string): Array<{ key: string } & Versioned<T>> {
@@ -270,6 +291,19 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
         latencyUs: () => latencyUs,
         subscribe: (host, onChange) => world.subscribeLoad(host, onChange),
       },
+      holders: {
+        now: (vip) => world.vipHolders(vip),
+        latencyUs: () => latencyUs,
+        subscribe: (vip, onChange) => world.subscribe(`vip:${vip}`, onChange),
+      },
+      store: {
+        holds: (key, holds) => storeReached() && holds(store.get(key)?.value ?? null),
+        subscribe(key, onChange) {
+          // The record's writes, and whatever can move storeReached(): the network, the agent, the store's node.
+          const offs = [store.subscribe(key, onChange), ...world.subjectsFor(agent, storeAt.node).map((s) => world.subscribe(s, onChange))];
+          return () => offs.forEach((off) => off());
+        },
+      },
     },
     hypervisor: {
       define: (vm, host) => after(latencyUs, () => {
@@ -378,6 +412,19 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
         const us = world.hostUptimeUs(host);
         if (us === null) throw new PortError('unreachable', `${host} is not up`, { target: host });
         return us / 1e6;
+      }, [host]),
+      recordSample: (host, sample) => after(commandUs, () => {
+        requireReach(host);
+        world.recordSample(host, sample);
+      }, [host]),
+      syncDatabase: (from, to, bytes, rateBps) => chain(commandUs, () => {
+        requireReach(from);
+        requireReach(to);
+        return world.shipDatabase(from, to, bytes, rateBps);
+      }, () => [from, to]),
+      restoreDatabase: (host) => after(commandUs, () => {
+        requireReach(host);
+        return world.restoreDatabase(host);
       }, [host]),
     },
     services: {

@@ -5,7 +5,7 @@ import { InvalidArgumentError } from 'commander';
 import { dirname, join, resolve } from 'node:path';
 import { startAgent } from '../../run/agent.ts';
 import { runLive } from '../../run/live.ts';
-import { calibrate, conform } from '../../run/calibrate.ts';
+import { calibrate, calibrateMachine, conform } from '../../run/calibrate.ts';
 import { conformReport, repeatConform, repeatMarkdown } from '../../experiments/conform.ts';
 import { writeReport } from '../../experiments/report.ts';
 import { readFileSync } from 'node:fs';
@@ -45,18 +45,23 @@ export function register(program: Command): void {
     .option('--boot', 'the host has just booted: programs that run once at the start are not run again')
     .option('--metrics-port <n>', 'serve Prometheus metrics (from this agent\'s trace) on GET /metrics at this port', port)
     .option('--metrics-host <addr>', 'address of the metrics endpoint: the host\'s lab address (default) or a loopback address')
-    .action(guarded(async (o: { lab: string; host: string; scenario?: string; run: string; epochUs?: number; trace?: string; boot?: boolean; metricsPort?: number; metricsHost?: string }) => {
+    .option('--start-probe', 'start up as an agent does, with no program, record agent.start and exit (how `hatwin calibrate` times an agent\'s start-up)')
+    .action(guarded(async (o: { lab: string; host: string; scenario?: string; run: string; epochUs?: number; trace?: string; boot?: boolean; metricsPort?: number; metricsHost?: string; startProbe?: boolean }) => {
       const log = (m: string) => console.error(`[agent ${o.host}] ${m}`);
       if (o.trace !== undefined) checkOutputPath(o.trace, 'file');
       const lab = openLab(o.lab, { install: false, log });
       const fromLab = typeof lab.live?.scenario === 'string' ? resolve(dirname(lab.file), lab.live.scenario) : undefined;
       const scenarioFile = o.scenario ?? fromLab;
-      if (!scenarioFile) throw new Error('no scenario: give --scenario S.yaml (or live: { scenario: S.yaml } in the lab file)');
+      if (!scenarioFile && !o.startProbe) throw new Error('no scenario: give --scenario S.yaml (or live: { scenario: S.yaml } in the lab file)');
       const agent = await startAgent({
-        labFile: o.lab, host: o.host, scenarioFile, runId: o.run, boot: o.boot === true,
+        labFile: o.lab, host: o.host, scenarioFile: o.startProbe ? null : scenarioFile!, runId: o.run, boot: o.boot === true, startProbe: o.startProbe === true,
         epochUs: o.epochUs ?? Math.round((performance.timeOrigin + performance.now()) * 1000), traceFile: o.trace, log,
         metrics: o.metricsPort !== undefined ? { port: o.metricsPort, host: o.metricsHost } : undefined,
       });
+      if (o.startProbe) {
+        await agent.stop();
+        process.exit(0);
+      }
       await new Promise<void>((resolve) => {
         const stop = () => void agent.stop().finally(resolve);
         process.once('SIGTERM', stop);
@@ -92,11 +97,12 @@ export function register(program: Command): void {
     .argument('<lab>', 'lab file (the lab must be up)')
     .option('--out <file>', 'params file (default: out/lab/NAME/calibrate.json)')
     .option('--samples <n>', 'samples per probe', (v) => Number(v), 5)
-    .action(guarded(async (labFile: string, o: { out?: string; samples: number }) => {
+    .option('--machine', 'only what the machine costs whatever the lab models (agent start-up, the live loop\'s turn, fault injection): for labs whose scenarios carry their own timings (lb-mini)')
+    .action(guarded(async (labFile: string, o: { out?: string; samples: number; machine?: boolean }) => {
       const lab = openLab(labFile, { install: true });
       const out = o.out ?? join(lab.logDir, '..', 'calibrate.json');
       checkOutputPath(out, 'file');
-      const p = await calibrate(labFile, { samples: o.samples, log: say });
+      const p = o.machine ? await calibrateMachine(labFile, { samples: o.samples, log: say }) : await calibrate(labFile, { samples: o.samples, log: say });
       writeAtomic(out, `${JSON.stringify(p, null, 2)}\n`);
       console.log(JSON.stringify(p, null, 2));
       say(`wrote ${out}`);

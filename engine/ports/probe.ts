@@ -37,4 +37,30 @@ export interface QuietOracle {
   subscribe(spec: ProbeSpec, onChange: () => void): () => void;
   /** The load sampler's oracle (`awaitLoadChange`). */
   load?: LoadOracle;
+  /** A VIP's holders as `network.vipHolders` reads them (`awaitHoldersChange`). */
+  holders?: HoldersOracle;
+  /** The agent's view of store records (`awaitHoldersChange`). */
+  store?: StoreOracle;
+}
+
+/**
+ * Lets the runtime skip a quiet VIP audit exactly in sim: a VIP's holders now (what
+ * `network.vipHolders` returns at its completion), the call's latency, a call back whenever they
+ * may change. Live mode has none.
+ */
+export interface HoldersOracle {
+  now(vip: string): string[];
+  latencyUs(): number;
+  subscribe(vip: string, onChange: () => void): () => void;
+}
+
+/**
+ * The agent's store, read without time: does the agent reach the store now (a store call would
+ * answer at once) and does `holds` accept the record of `key` (null when there is none)? The
+ * call back comes on every write or delete of `key` and every change that may move the agent's
+ * reach of the store (over-approximate, never missing one).
+ */
+export interface StoreOracle {
+  holds(key: string, holds: (value: unknown) => boolean): boolean;
+  subscribe(key: string, onChange: () => void): () => void;
 }

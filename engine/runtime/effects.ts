@@ -33,7 +33,24 @@ export type Effect =
   | { kind: 'call'; port: string; op: string; args: unknown[] }
   | { kind: 'watch'; probe: ProbeSpec; intervalUs: number; phaseUs?: number }
   | { kind: 'steadyLoad'; host: string; intervalUs: number; last: LoadSample }
+  | { kind: 'quietHolders'; vip: string | null; box: string | null; intervalUs: number; expect: readonly string[]; guard: QuietGuard; checks: readonly StoreCheck[] }
+  | { kind: 'claimRounds'; args: ClaimRoundsArgs }
   | { kind: 'trace'; record: TraceRecord };
+
+/**
+ * A program's own state that a quiet loop depends on (a flag of the policy): `ok()` now, and a
+ * call back on every change of it (sim skips the loop until one comes).
+ */
+export interface QuietGuard {
+  ok(): boolean;
+  subscribe(onChange: () => void): () => void;
+}
+
+/** A store record a quiet loop read: the loop goes on only while `holds(value)` (null: no record). */
+export interface StoreCheck {
+  key: string;
+  holds(value: unknown): boolean;
+}
 
 export type Process<T = void> = Generator<Effect, T, unknown>;
 export type Op<T> = Generator<Effect, T, unknown>;
@@ -115,6 +132,7 @@ const E_RACE = { kind: 'race' as const, effects: [] as Effect[], once: true as c
 const E_CALL = { kind: 'call' as const, port: '', op: '', args: [] as unknown[], once: true as const };
 const E_WATCH = { kind: 'watch' as const, probe: undefined as unknown as ProbeSpec, intervalUs: 0, phaseUs: undefined as number | undefined, once: true as const };
 const E_STEADY = { kind: 'steadyLoad' as const, host: '', intervalUs: 0, last: undefined as unknown as LoadSample, once: true as const };
+const E_QUIET = { kind: 'quietHolders' as const, vip: null as string | null, box: null as string | null, intervalUs: 0, expect: [] as readonly string[], guard: undefined as unknown as QuietGuard, checks: [] as readonly StoreCheck[], once: true as const };
 const E_TRACE = { kind: 'trace' as const, record: { kind: '', subject: '', data: undefined } as TraceRecord, once: true as const };
 
 /** A plain copy of a shared effect (for `onEffect` observers, which may keep what they get). */
@@ -211,6 +229,92 @@ export function awaitLoadChange(host: string, intervalUs: number, last: LoadSamp
   E_STEADY.intervalUs = intervalUs;
   E_STEADY.last = last;
   return once(E_STEADY);
+}
+
+/**
+ * Polls a VIP's holders every `intervalUs` after the previous poll completed, while the loop's
+ * other inputs say the poll would be made: `guard.ok()` and every store check holds (and the
+ * store answers). Returns the first holders that differ from `expect`, or null at the first
+ * instant the guard or a check does not hold (the caller then goes on as its plain loop does
+ * after its sleep). As a loop: `for (;;) { sleep(interval); if (!inputs) return null; h =
+ * network.vipHolders(vip); if (h != expect) return h }`, except that in sim the wake-up and the
+ * reading fall in the late lane of their instant, so a quiet audit can be skipped exactly (see
+ * engine/runtime/quiet-holders.ts). Live mode sleeps once and returns null: the caller's plain loop.
+ */
+export function awaitHoldersChange(vip: string, intervalUs: number, expect: readonly string[], guard: QuietGuard, checks: readonly StoreCheck[]): Op<string[] | null> {
+  E_QUIET.vip = vip;
+  E_QUIET.box = null;
+  E_QUIET.intervalUs = intervalUs;
+  E_QUIET.expect = expect;
+  E_QUIET.guard = guard;
+  E_QUIET.checks = checks;
+  return once(E_QUIET);
+}
+
+const ALWAYS: QuietGuard = { ok: () => true, subscribe: () => () => undefined };
+
+/**
+ * Sleeps `intervalUs` at a time while every store check holds (and the store answers); returns at
+ * the first wake-up where one does not (the caller goes on as its plain loop does after its
+ * sleep). `awaitHoldersChange` without the VIP: no reading, only the store (and `guard`).
+ */
+export function awaitStoreChange(intervalUs: number, checks: readonly StoreCheck[], guard: QuietGuard = ALWAYS): Op<null> {
+  E_QUIET.vip = null;
+  E_QUIET.box = null;
+  E_QUIET.intervalUs = intervalUs;
+  E_QUIET.expect = [];
+  E_QUIET.guard = guard;
+  E_QUIET.checks = checks;
+  return once(E_QUIET) as Op<null>;
+}
+
+/**
+ * `receive(mailbox, intervalUs)` again and again while nothing would be done at its timeouts:
+ * `guard.ok()` and every store check hold (and the store answers). Returns { message } for the
+ * first message, or null at the first timeout where the guard or a check does not hold (the
+ * caller goes on as its plain loop does after a timeout). In sim the timeouts fall in the late
+ * lane of their instant and are skipped while quiet; live mode receives once (the caller's plain loop).
+ */
+export function awaitReconcile(mailbox: string, intervalUs: number, checks: readonly StoreCheck[], guard: QuietGuard): Op<{ message: unknown } | null> {
+  E_QUIET.vip = null;
+  E_QUIET.box = mailbox;
+  E_QUIET.intervalUs = intervalUs;
+  E_QUIET.expect = [];
+  E_QUIET.guard = guard;
+  E_QUIET.checks = checks;
+  return once(E_QUIET) as Op<{ message: unknown } | null>;
+}
+
+/** A claim another manager holds: [separated server, claimant]. */
+export type Claim = readonly [string, string];
+
+export interface ClaimRoundsArgs {
+  intervalUs: number;
+  /** The group file's key and the foreign claims in its record (the round's list, in order). */
+  key: string;
+  claimsOf: (value: unknown) => Claim[];
+  /** The caller's host (probed first when there is a claim) and a network probe of a host. */
+  self: string;
+  probeOf: (host: string) => ProbeSpec;
+}
+
+/**
+ * null: the caller makes a whole round now (reads the group file itself); else the round with
+ * these claims (read at its wake-up) goes on for real from probe `from` (0: the caller's own host,
+ * j: the j-th claimant), the first one that would fail.
+ */
+export type ClaimRoundsResult = { claims: Claim[]; from: number } | null;
+
+/**
+ * The orphan watcher's rounds (policies/p2p) while they find nothing to do: as a loop, `for (;;) {
+ * sleep(interval); claims = read(key); if (claims.length === 0) continue; probe self, then each
+ * claimant, each when the previous one returned; at the first that fails return }`, except that in
+ * sim the wake-ups and the probes' calls fall in the late lane of their instant, so quiet rounds
+ * can be skipped exactly (engine/runtime/quiet-rounds.ts). Live mode sleeps once and returns null:
+ * the caller's plain round.
+ */
+export function awaitClaimRounds(args: ClaimRoundsArgs): Op<ClaimRoundsResult> {
+  return once({ kind: 'claimRounds', args, once: true }) as Op<ClaimRoundsResult>;
 }
 
 export function trace(kind: string, subject: string, data?: Record<string, unknown>): Op<void> {

@@ -6,6 +6,8 @@ import type { LoadOracle, LoadSample } from '../ports/load.ts';
 import type { ProbeResult, ProbeSpec, QuietOracle } from '../ports/probe.ts';
 import type { TraceSink } from '../ports/trace.ts';
 import { RESUME, detachEffect, type Effect, type JoinResult, type Op, type Process } from './effects.ts';
+import { naiveQuietHolders, skipQuietHolders, type QuietHoldersArgs } from './quiet-holders.ts';
+import { naiveClaimRounds, skipClaimRounds } from './quiet-rounds.ts';
 
 export interface Scheduler {
   nowUs(): number;
@@ -40,15 +42,28 @@ interface Waiter {
 
 const CANCEL = Symbol('cancel');
 
+// A process's state that a timer wake-up reads and writes (its scheduler token, wait sequence,
+// status and `once` mark) lives in the runtime's slot arrays, not in its Proc: with 1e5 sleeping
+// processes each wake-up touches memory at random, and each distinct object it touches costs a
+// cache and TLB miss. A sleep's wake-up then touches the dense slot arrays, the generator and its
+// register file, and no Proc (see docs/scale.md, section 1).
+
+/** Slot state: the status in the low bits, ONCE when the pending effect came from a helper's shared iterator. */
+const READY = 0;
+const BLOCKED = 1;
+const RUNNING = 2;
+const STATUS = 3;
+/** The pending effect came from a helper's shared iterator: resume with RESUME (effects.ts). */
+const ONCE = 4;
+/** Fields of a slot's record in Runtime.slotHot. */
+const HOT = 4;
+const TIMER = 0;
+const SEQ = 1;
+const STATE = 2;
+
 class Proc {
-  // The fields a timer wake-up touches come first (one cache line with 1e5 processes around).
-  /** The scheduler token of the pending sleep, or -1. */
-  timer = -1;
-  status: 'ready' | 'blocked' | 'running' | 'done' = 'ready';
-  /** Increments at every block; a wake carrying an older number is stale and ignored. */
-  waitSeq = 0;
-  /** The pending effect came from a helper's shared iterator: resume with RESUME (effects.ts). */
-  once = false;
+  /** Index of this process's hot state in the runtime's slot arrays; -1 once it has finished. */
+  slot = -1;
   readonly gen: Process<unknown>;
   readonly pid: number;
   readonly agent: string;
@@ -160,22 +175,38 @@ export class Runtime {
   private parked: Array<[Proc, unknown, boolean, number]> = [];
   /** Called when an agent is paused (a quiet load sampler hands its naive state over to the kernel). */
   private readonly pauseHooks = new Map<string, Set<() => void>>();
-  private current: Proc | null = null;
-  /** Processes by pid (a dense array: the timer path looks them up on every wake-up). */
-  private readonly byPid: Array<Proc | undefined> = [];
-  private readonly onTimer = (pid: number): void => {
-    const p = this.byPid[pid];
-    if (p === undefined) return;
-    p.timer = -1;
-    if (this.draining || (this.pausedAgents.size > 0 && this.pausedAgents.has(p.agent))) {
-      this.enqueue(p, undefined, false, p.waitSeq);
+  /** Slot of the process whose generator is running, or -1. */
+  private currentSlot = -1;
+  // Live processes' hot state by slot (struct of arrays; a finished process's slot is reused).
+  private slotCap = 0;
+  private slotCount = 0;
+  private readonly freeSlots: number[] = [];
+  private readonly slotGen: Array<Process<unknown> | undefined> = [];
+  private readonly slotProc: Array<Proc | undefined> = [];
+  /**
+   * Per slot s, at HOT * s: TIMER the scheduler token of the pending sleep or -1; SEQ the wait
+   * sequence (increments at every block; a wake carrying an older number is stale and ignored);
+   * STATE the status | ONCE. One aligned 32-byte record: a wake-up touches one cache line.
+   */
+  private slotHot = new Float64Array(0);
+  /**
+   * A `sleep` ends. The kernel's argument is 2 * slot + 1 if the sleep came from a helper's shared
+   * iterator (ONCE), else 2 * slot: the fast path below only writes the slot's record before the
+   * generator runs, so its cache miss overlaps the generator's instead of stalling before it.
+   */
+  private readonly onTimer = (arg: number): void => {
+    const s = arg >> 1;
+    if (this.slotGen[s] === undefined) return;
+    this.slotHot[HOT * s + TIMER] = -1;
+    if (this.draining || (this.pausedAgents.size > 0 && this.pausedAgents.has(this.slotProc[s]!.agent))) {
+      this.enqueue(this.slotProc[s]!, undefined, false, this.slotHot[HOT * s + SEQ]);
       this.drain();
       return;
     }
     // Fast path: run the woken process at once, then whatever it made ready.
     this.draining = true;
     try {
-      this.step(p, undefined, false);
+      this.step(s, undefined, false, (arg & 1) !== 0);
     } finally {
       this.draining = false;
     }
@@ -296,10 +327,37 @@ export class Runtime {
     const mine = this.procsOf.get(agent);
     if (mine) mine.add(p);
     else this.procsOf.set(agent, new Set([p]));
-    this.byPid[pid] = p;
+    const s = this.takeSlot();
+    p.slot = s;
+    this.slotGen[s] = body;
+    this.slotProc[s] = p;
+    this.slotHot[HOT * s + TIMER] = -1;
+    this.slotHot[HOT * s + SEQ] = 0;
+    this.slotHot[HOT * s + STATE] = READY;
     if (parent !== null) (parent.children ??= new Set()).add(p);
-    this.enqueue(p, undefined, false, p.waitSeq);
+    this.enqueue(p, undefined, false, 0);
     return p;
+  }
+
+  private takeSlot(): number {
+    if (this.freeSlots.length > 0) return this.freeSlots.pop()!;
+    if (this.slotCount === this.slotCap) {
+      const cap = Math.max(64, 2 * this.slotCap);
+      const hot = new Float64Array(HOT * cap);
+      hot.set(this.slotHot);
+      this.slotHot = hot;
+      this.slotCap = cap;
+    }
+    return this.slotCount++;
+  }
+
+  private freeSlot(p: Proc): void {
+    const s = p.slot;
+    p.slot = -1;
+    this.slotGen[s] = undefined;
+    this.slotProc[s] = undefined;
+    this.slotHot[HOT * s + TIMER] = -1;
+    this.freeSlots.push(s);
   }
 
   private enqueue(p: Proc, value: unknown, isError: boolean, seq: number): void {
@@ -321,12 +379,12 @@ export class Runtime {
         const e = this.readyErr[i];
         const s = this.readySeq[i];
         this.readyVal[i] = undefined;
-        if (p.status === 'done' || s !== p.waitSeq) continue;
+        if (p.slot < 0 || s !== this.slotHot[HOT * p.slot + SEQ]) continue;
         if (this.pausedAgents.size > 0 && this.pausedAgents.has(p.agent) && v !== CANCEL) {
           this.parked.push([p, v, e, s]);
           continue;
         }
-        this.step(p, v, e);
+        this.step(p.slot, v, e, (this.slotHot[HOT * p.slot + STATE] & ONCE) !== 0);
       }
     } finally {
       // Reset by index, keeping the arrays' storage (setting length = 0 would free it).
@@ -337,43 +395,51 @@ export class Runtime {
   }
 
   private wakeFor(p: Proc): Wake {
-    const seq = p.waitSeq;
+    const seq = this.slotHot[HOT * p.slot + SEQ];
     return (value, isError) => {
-      if (p.status !== 'blocked' || p.waitSeq !== seq) return;
+      const s = p.slot;
+      if (s < 0 || (this.slotHot[HOT * s + STATE] & STATUS) !== BLOCKED || this.slotHot[HOT * s + SEQ] !== seq) return;
       p.waiter = null;
       this.enqueue(p, value, isError, seq);
       this.drain();
     };
   }
 
-  private step(p: Proc, value: unknown, isError: boolean): void {
+  /**
+   * Runs the process in slot `s` until it blocks or ends. A `sleep` (the common effect) touches
+   * only the slot arrays and the generator; the Proc is read for the other effects.
+   */
+  private step(s: number, value: unknown, isError: boolean, resumeOnce: boolean): void {
     let v = value;
     let err = isError;
     const sched = this.sched;
-    p.status = 'running';
+    const gen = this.slotGen[s]!;
+    let once = resumeOnce;
+    this.slotHot[HOT * s + STATE] = RUNNING;
     for (;;) {
       let r: IteratorResult<Effect, unknown>;
-      this.current = p;
+      this.currentSlot = s;
       try {
-        if (v === CANCEL) r = p.gen.return(undefined);
-        else if (err) r = p.gen.throw(v);
-        else if (p.once) {
+        if (v === CANCEL) r = gen.return(undefined);
+        else if (err) r = gen.throw(v);
+        else if (once) {
           RESUME.value = v;
-          r = p.gen.next(RESUME);
-        } else r = p.gen.next(v);
+          r = gen.next(RESUME);
+        } else r = gen.next(v);
       } catch (e) {
-        this.current = null;
-        this.finish(p, { status: 'failed', error: e });
+        this.currentSlot = -1;
+        this.finish(this.slotProc[s]!, { status: 'failed', error: e });
         return;
       }
-      this.current = null;
+      this.currentSlot = -1;
       if (r.done) {
+        const p = this.slotProc[s]!;
         this.finish(p, p.cancelling ? { status: 'cancelled' } : { status: 'done', value: r.value });
         return;
       }
       const eff = r.value;
-      p.once = (eff as { once?: boolean }).once === true;
-      if (this.onEffect !== undefined) this.onEffect(p.pid, detachEffect(eff), sched.nowUs());
+      once = (eff as { once?: boolean }).once === true;
+      if (this.onEffect !== undefined) this.onEffect(this.slotProc[s]!.pid, detachEffect(eff), sched.nowUs());
       err = false;
       switch (eff.kind) {
         case 'sleep': {
@@ -382,31 +448,33 @@ export class Runtime {
             err = true;
             continue;
           }
-          p.status = 'blocked';
-          p.waitSeq++;
-          p.timer = sched.at(sched.nowUs() + eff.us, this.onTimer, p.pid);
+          this.slotHot[HOT * s + STATE] = once ? BLOCKED | ONCE : BLOCKED;
+          this.slotHot[HOT * s + SEQ]++;
+          this.slotHot[HOT * s + TIMER] = sched.at(sched.nowUs() + eff.us, this.onTimer, once ? 2 * s + 1 : 2 * s);
           return;
         }
         case 'now':
           v = sched.nowUs();
           continue;
         case 'self':
-          v = p.pid;
+          v = this.slotProc[s]!.pid;
           continue;
         case 'trace':
           this.opts.trace?.emit({ t: sched.nowUs(), ...eff.record });
           v = undefined;
           continue;
-        case 'spawn':
+        case 'spawn': {
+          const p = this.slotProc[s]!;
           v = this.newProc(eff.name, eff.body, eff.agent ?? p.agent, p).pid;
           continue;
+        }
         case 'send':
           this.put(eff.to, eff.msg);
           v = undefined;
           continue;
         case 'cancel': {
           const pid = eff.pid;
-          if (pid === p.pid) {
+          if (pid === this.slotProc[s]!.pid) {
             v = new Error('a process cannot cancel itself: return instead');
             err = true;
             continue;
@@ -416,8 +484,9 @@ export class Runtime {
           continue;
         }
         default: {
-          p.status = 'blocked';
-          p.waitSeq++;
+          const p = this.slotProc[s]!;
+          this.slotHot[HOT * s + STATE] = once ? BLOCKED | ONCE : BLOCKED;
+          this.slotHot[HOT * s + SEQ]++;
           p.waiter = this.block(p, eff, this.wakeFor(p));
           return;
         }
@@ -505,20 +574,7 @@ export class Runtime {
         const body = oracle
           ? skipWatch(this, p.agent, probe, intervalUs, phaseUs, oracle)
           : naiveWatch(probe, intervalUs, phaseUs);
-        const child = this.newProc(`${p.name}/watch`, body, p.agent, p, p.tiePid);
-        const joinW = this.block(p, { kind: 'join', pid: child.pid }, (res, isErr) => {
-          if (isErr) return wake(res, true);
-          const jr = res as JoinResult<ProbeResult>;
-          if (jr.status === 'done') wake(jr.value, false);
-          else if (jr.status === 'failed') wake(jr.error, true);
-        });
-        const rt = this;
-        return {
-          withdraw() {
-            joinW.withdraw();
-            rt.cancelProc(child.pid);
-          },
-        };
+        return this.joinChild(p, `${p.name}/watch`, body, wake);
       }
       case 'steadyLoad': {
         const { host, intervalUs, last } = eff;
@@ -528,20 +584,32 @@ export class Runtime {
           : this.opts.watchMode === 'naive'
             ? naiveSteadyLoad(host, intervalUs, last, oracle)
             : skipSteadyLoad(this, p.agent, host, intervalUs, last, oracle, p.tiePid);
-        const child = this.newProc(`${p.name}/steady`, body, p.agent, p, p.tiePid);
-        const joinW = this.block(p, { kind: 'join', pid: child.pid }, (res, isErr) => {
-          if (isErr) return wake(res, true);
-          const jr = res as JoinResult<LoadSample>;
-          if (jr.status === 'done') wake(jr.value, false);
-          else if (jr.status === 'failed') wake(jr.error, true);
-        });
-        const rt = this;
-        return {
-          withdraw() {
-            joinW.withdraw();
-            rt.cancelProc(child.pid);
-          },
-        };
+        return this.joinChild(p, `${p.name}/steady`, body, wake);
+      }
+      case 'quietHolders': {
+        // The quiet waits of awaitHoldersChange, awaitStoreChange and awaitReconcile
+        // (engine/runtime/quiet-holders.ts); without an oracle (live), one plain sleep (or
+        // receive with its timeout) and the caller's own loop.
+        const q = this.portsOf(p.agent).quiet;
+        if (q?.holders === undefined || q.store === undefined) {
+          if (eff.box !== null) return this.block(p, { kind: 'receive', mailbox: eff.box, timeoutUs: eff.intervalUs }, (v, isErr) => wake(isErr || v === undefined ? (isErr ? v : null) : { message: v }, isErr));
+          return this.block(p, { kind: 'sleep', us: eff.intervalUs }, (v, isErr) => wake(isErr ? v : null, isErr));
+        }
+        const a: QuietHoldersArgs = { vip: eff.vip, box: eff.box, intervalUs: eff.intervalUs, expect: eff.expect, guard: eff.guard, checks: eff.checks };
+        const body = this.opts.watchMode === 'naive' ? naiveQuietHolders(a, q.holders, q.store) : skipQuietHolders(this, p.agent, a, q.holders, q.store, p.tiePid);
+        return this.joinChild(p, `${p.name}/holders`, body, wake);
+      }
+      case 'claimRounds': {
+        // The orphan watcher's quiet rounds (engine/runtime/quiet-rounds.ts); live: one plain sleep.
+        const q = this.portsOf(p.agent).quiet;
+        if (q?.store === undefined) return this.block(p, { kind: 'sleep', us: eff.args.intervalUs }, (v, isErr) => wake(isErr ? v : null, isErr));
+        const body = this.opts.watchMode === 'naive' ? naiveClaimRounds(eff.args, q, q.store) : skipClaimRounds(this, p.agent, eff.args, q, q.store, p.tiePid);
+        return this.joinChild(p, `${p.name}/rounds`, body, wake);
+      }
+      case 'readLate' as Effect['kind']: {
+        // Internal (quietHolders in sim): what read() gives in a late-lane event at atUs.
+        const { atUs, read } = eff as unknown as { atUs: number; read: () => unknown };
+        return new TimerWaiter(sched, sched.at(atUs, () => wake(read(), false), 0, p.tiePid));
       }
       case 'sampleLate' as Effect['kind']: {
         // Internal (steadyLoad in sim): the load read by a late-lane event at atUs, as the
@@ -568,6 +636,24 @@ export class Runtime {
       default:
         throw new Error(`effect ${(eff as Effect).kind} cannot be used here`);
     }
+  }
+
+  /** Runs `body` as a child of `p` (same agent and tie) and wakes `p` with its result. */
+  private joinChild(p: Proc, name: string, body: Process<unknown>, wake: Wake): Waiter {
+    const child = this.newProc(name, body, p.agent, p, p.tiePid);
+    const joinW = this.block(p, { kind: 'join', pid: child.pid }, (res, isErr) => {
+      if (isErr) return wake(res, true);
+      const jr = res as JoinResult<unknown>;
+      if (jr.status === 'done') wake(jr.value, false);
+      else if (jr.status === 'failed') wake(jr.error, true);
+    });
+    const rt = this;
+    return {
+      withdraw() {
+        joinW.withdraw();
+        rt.cancelProc(child.pid);
+      },
+    };
   }
 
   private box(name: string): Mailbox {
@@ -611,25 +697,25 @@ export class Runtime {
   private cancelProc(pid: number): void {
     const p = this.procs.get(pid);
     if (!p || p.cancelling) return;
-    if (p === this.current) throw new Error('a process cannot cancel itself');
+    if (p.slot === this.currentSlot) throw new Error('a process cannot cancel itself');
     p.cancelling = true;
     if (p.children !== null) for (const c of [...p.children].sort((a, b) => a.pid - b.pid)) this.cancelProc(c.pid);
-    if (p.timer >= 0) {
-      this.sched.cancel(p.timer);
-      p.timer = -1;
+    const s = p.slot;
+    if (this.slotHot[HOT * s + TIMER] >= 0) {
+      this.sched.cancel(this.slotHot[HOT * s + TIMER]);
+      this.slotHot[HOT * s + TIMER] = -1;
     }
     p.waiter?.withdraw();
     p.waiter = null;
-    p.waitSeq++;
-    p.status = 'ready';
-    this.enqueue(p, CANCEL, false, p.waitSeq);
+    this.slotHot[HOT * s + SEQ]++;
+    this.slotHot[HOT * s + STATE] = READY;
+    this.enqueue(p, CANCEL, false, this.slotHot[HOT * s + SEQ]);
   }
 
   private finish(p: Proc, result: JoinResult<unknown>): void {
-    p.status = 'done';
+    this.freeSlot(p);
     this.procs.delete(p.pid);
     this.procsOf.get(p.agent)?.delete(p);
-    this.byPid[p.pid] = undefined;
     p.parent?.children?.delete(p);
     this.results.set(p.pid, result);
     const joiners = p.joiners;

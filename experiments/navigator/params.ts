@@ -34,6 +34,13 @@ export const table57 = {
   fallback: 326, // 5:26
 } as const;
 
+/**
+ * Fig. 4-2 (the tracking page), first day: the primary's record at 11:25:59, the secondary's at
+ * 11:30:43, 284 s apart: one measured set-up of a secondary (uptime query, transfer, the new
+ * pilot's backup, container start) outside Table 5-7.
+ */
+export const trackedSetupS = 284;
+
 /** §6.1.4: "about 10sec downtime" for a hardware failure of the primary. */
 export const primaryDowntimeS = 10;
 

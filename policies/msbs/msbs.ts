@@ -13,7 +13,7 @@
 //     starts a DBSS for the spare (Fig. 10(b)).
 // A1/B1 (before each examination) and A2/B2 (after trouble is seen) read the PSS files directly:
 // an access-stopped VM or a suspended real server is not in trouble.
-import { S, cancel, join, now, receive, sleep, spawn, trace, type Op, type Process } from '../../engine/runtime/effects.ts';
+import { S, cancel, join, now, receive, sleep, spawn, trace, type JoinResult, type Op, type Process } from '../../engine/runtime/effects.ts';
 import { call, isGone, mailboxOf, portErrorOf } from '../../engine/ports/index.ts';
 import type { AgentMessage } from '../../engine/ports/messenger.ts';
 import type { ProbeSpec } from '../../engine/ports/probe.ts';
@@ -111,9 +111,13 @@ export function* dbss(first: DbssConfig): Process<void> {
       if (c.safety !== 'paper' && rec.backup) yield* keepBackup(c.manager, c.target, rec.backup);
       if (c.safety === 'paper' || rec.backup || !c.backup) continue;
     }
+    // Hardened: the VIP audit runs beside the examination (it costs the loop no time).
+    const audit = c.safety !== 'paper' ? yield* spawn(`msbs/dbss/${c.target}/vips`, unheldVips(c.target)) : null;
     const r = yield* call('prober', 'probe', examine(c));
+    if (audit !== null && !r.ok) yield* cancel(audit);
     if (r.ok) {
       yield* status('normal');
+      if (audit !== null) yield* restoreVips(c, yield* join<string[]>(audit));
       // Hardened: a healthy target still in the separation file, with no handover, had its recovery
       // cut short (the manager restarted or was paused): its VIPs come back from the backup now.
       if (c.safety !== 'paper' && c.backup && handed === null && (yield* readFile<VmRow>(PSS_KEYS.separation)).some((x) => x.host === c.target)) {
@@ -202,6 +206,15 @@ export function* dbss(first: DbssConfig): Process<void> {
         // Fig. 7(b), A5: the backup moves to the real server by live migration (off the
         // management server) and this DBSS manages it from now on, as DBSS(backup).
         try {
+          // Hardened: the target it replaces goes first when it is still on the real server (restarted
+          // but out of reach, a one-way partition): the two would not fit there together.
+          if (c.safety !== 'paper') {
+            const st = (yield* call('hypervisor', 'list')).find((v) => v.name === c.target);
+            if (st !== undefined && st.host === c.realServer && st.state !== 'crashed' && st.state !== 'stopped' && st.state !== 'defined') {
+              yield* trace('msbs.background', c.target, { manager: c.manager, step: 'destroy before the backup moves in' });
+              yield* call('hypervisor', 'destroy', c.target);
+            }
+          }
           yield* call('hypervisor', 'migrate', holder, c.realServer);
           yield* toSif(c.manager, 'migrated', { backup: holder, realServer: c.realServer });
           yield* trace('msbs.migrated', holder, { manager: c.manager, from: c.manager, to: c.realServer, replaces: c.target });
@@ -260,6 +273,39 @@ function* keepBackup(manager: string, target: string, backup: string): Op<void> 
 
 function* selfReachable(c: DbssConfig): Process<boolean> {
   return (yield* call('prober', 'probe', { kind: 'network', target: c.manager, timeoutUs: c.networkTimeoutUs })).ok;
+}
+
+/**
+ * Hardened, the DBSS's VIP audit: the VIPs its target should hold (operation file, records) that
+ * no VM holds at all. A VM re-created or rebooted with nobody taking its VIPs over (the DSRS
+ * re-creates a VM that crashed while the manager was cut off; a guest reboot quicker than one
+ * interval) comes back without them, and the examination (host and daemons) finds it healthy.
+ */
+function* unheldVips(target: string): Process<string[]> {
+  const out: string[] = [];
+  try {
+    for (const vip of yield* vipsOf(target, true)) if ((yield* call('network', 'vipHolders', vip)).length === 0) out.push(vip);
+  } catch {
+    // asked again at the next examination
+  }
+  return out;
+}
+
+/** Hardened: sets each VIP the audit found held by nobody on the healthy target, through its record. */
+function* restoreVips(c: DbssConfig, j: JoinResult<string[]>): Op<void> {
+  if (j.status !== 'done') return;
+  for (const vip of j.value) {
+    try {
+      // Still held by nobody, and only while its record names the target (or nobody): not one
+      // the PSS or a DBSS moved meanwhile.
+      if ((yield* call('network', 'vipHolders', vip)).length > 0) continue;
+      if ((yield* moveVip(vip, c.target, c.target, (h) => h === c.target || h === '', undefined, FENCED)) === 'moved') {
+        yield* trace('msbs.vip-restored', c.target, { manager: c.manager, vip });
+      }
+    } catch (e) {
+      yield* trace('msbs.error', c.target, { manager: c.manager, step: 'vip audit', vip, reason: portErrorOf(e).message });
+    }
+  }
 }
 
 /** The network's holders of each VIP. */

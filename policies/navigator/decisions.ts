@@ -150,7 +150,8 @@ export function table57Model(p: NavigatorTimes): { primary_failover: number; sec
   // Uptime query, transfer (a command starts it), the pilot's start message, the backup (a
   // command), the container start (a command), the daemon stopped (a command: idle).
   const newSecondaryS = p.uptimeQueryS + p.commandS + transfer + backup + p.commandS + p.commandS + p.containerStartS + p.commandS;
-  const takeoverS = p.vipSetS + p.commandS + p.serviceStartS;
+  // The last database dump restored (a command), the service IP, the monitoring service started.
+  const takeoverS = p.commandS + p.vipSetS + p.commandS + p.serviceStartS;
   const primary = p.primaryCheckS / 2 + p.pingTimeoutS + takeoverS;
   const secondary = p.secondaryCheckS / 2 + p.pingTimeoutS + newSecondaryS;
   return { primary_failover: primary, secondary_failover: secondary, fallback: primary + newSecondaryS, newSecondaryS };

@@ -68,6 +68,8 @@ interface PilotState {
   deposed: boolean;
   /** When the lease this pilot last took or renewed runs out (µs; 0: it holds none). */
   leaseExpiresUs?: number;
+  /** The last row this primary wrote to the monitoring database (a new primary goes on from the restored dump's). */
+  seq: number;
 }
 
 const otherSlot = (c: NavigatorConfig, vm: string) => (c.containers[0] === vm ? c.containers[1] : c.containers[0]);
@@ -103,7 +105,7 @@ export function* depot(c: NavigatorConfig, host: string): Process<void> {
 
 /** The first pilot, placed by the administrator with the container on `host`. */
 export function* initialPilot(c: NavigatorConfig, host: string): Process<void> {
-  const st: PilotState = { host, vm: c.containers[0], secondary: null, ready: false, deposed: false };
+  const st: PilotState = { host, vm: c.containers[0], secondary: null, ready: false, deposed: false, seq: 0 };
   try {
     yield* call('depot', 'copyImage', host, host, c.imageBytes, c.backupRateBps);
     yield* call('hypervisor', 'start', st.vm, host);
@@ -144,7 +146,7 @@ export function* secondaryPilot(c: NavigatorConfig, host: string, vm: string, pr
   for (;;) {
     const bad = yield* watch(ping, c.primaryCheckUs);
     yield* trace('navigator.primary-lost', host, { primaryHost, primaryVm, detail: bad.detail });
-    const st: PilotState = { host, vm, secondary: null, ready: false, deposed: false };
+    const st: PilotState = { host, vm, secondary: null, ready: false, deposed: false, seq: 0 };
     if (c.lease && !(yield* acquireLease(c, st))) {
       // A live primary holds the lease (it is cut off from here, not dead): stay secondary.
       yield* trace('navigator.lease-denied', host, { vm });
@@ -185,6 +187,9 @@ function* serve(c: NavigatorConfig, st: PilotState, failover: boolean): Op<boole
     yield* trace('navigator.lease-denied', st.host, { vm: st.vm });
     return false;
   }
+  // A pilot taking over restores the last database dump the primary sent (§4.7) before its
+  // monitoring service starts: the data written up to that sync is kept.
+  if (failover) yield* restoreDatabase(st);
   try {
     yield* call('network', 'assignVip', c.vip, st.vm);
     yield* call('services', 'start', st.vm, c.service);
@@ -199,7 +204,10 @@ function* serve(c: NavigatorConfig, st: PilotState, failover: boolean): Op<boole
 /** The primary's duties: a secondary, its check, the database sync, the lease. */
 function* primaryLoop(c: NavigatorConfig, st: PilotState): Process<void> {
   yield* spawn(`navigator/sync@${st.host}`, syncLoop(c, st));
-  if (c.lease) yield* spawn(`navigator/lease@${st.host}`, leaseLoop(c, st));
+  if (c.lease) {
+    yield* spawn(`navigator/lease@${st.host}`, leaseLoop(c, st));
+    if (c.safety !== 'paper') yield* spawn(`navigator/lease-guard@${st.host}`, leaseGuard(c, st));
+  }
   if (c.safety !== 'paper') yield* spawn(`navigator/keeper@${st.host}`, keeper(c, st));
   const exclude: string[] = [];
   for (;;) {
@@ -284,15 +292,39 @@ function* placeSecondary(c: NavigatorConfig, st: PilotState, exclude: string[]):
   return 'placed';
 }
 
-/** The primary's database sync to the secondary container, every syncInterval. */
+/** The new primary's database: the last dump received, restored (none received: an empty one). */
+function* restoreDatabase(st: PilotState): Op<void> {
+  try {
+    const d = yield* call('depot', 'restoreDatabase', st.host);
+    st.seq = d.lastSeq;
+    yield* trace('navigator.db-restore', st.host, { rows: d.rows, lastSeq: d.lastSeq });
+  } catch (e) {
+    yield* error(st.host, 'database restore', e);
+  }
+}
+
+/**
+ * The primary's monitoring data and its sync (§4.7): every syncInterval one row (the primary
+ * PC's uptime, as the monitoring service samples the lab's PCs) goes into the database on the
+ * primary's PC, and a dump of it to the secondary's depot.
+ */
 function* syncLoop(c: NavigatorConfig, st: PilotState): Process<void> {
   for (;;) {
     yield* sleep(c.syncIntervalUs);
     if (st.deposed) return;
+    try {
+      const uptimeS = Math.floor(yield* call('depot', 'uptime', st.host));
+      const seq = st.seq + 1;
+      yield* call('depot', 'recordSample', st.host, { seq, tUs: yield* now(), host: st.host, item: 'uptime', value: uptimeS });
+      st.seq = seq;
+    } catch (e) {
+      if (!isGone(e)) yield* error(st.host, 'monitoring record', e);
+    }
     const sec = st.secondary;
     if (!sec || !st.ready) continue;
     try {
-      yield* call('depot', 'copyImage', st.host, sec.host, c.syncBytes, c.syncRateBps);
+      const d = yield* call('depot', 'syncDatabase', st.host, sec.host, c.syncBytes, c.syncRateBps);
+      yield* trace('navigator.db-sync', st.host, { to: sec.host, rows: d.rows, lastSeq: d.lastSeq });
     } catch (e) {
       if (!isGone(e)) yield* error(st.host, 'database sync', e);
     }
@@ -400,13 +432,47 @@ function* releaseLease(c: NavigatorConfig, host: string): Op<void> {
   }
 }
 
+/**
+ * Hardened: the holder steps down on its own clock. A renewal is a call to the store, and a call
+ * to a store out of reach may hang longer than the lease has left (live, etcd's client waited
+ * 15 s with 4 s left); so when the lease comes within a sixth of its time of running out
+ * unrenewed, the primary steps down without waiting for the call, before another pilot may take
+ * the lease and the service IP.
+ */
+function* leaseGuard(c: NavigatorConfig, st: PilotState): Process<void> {
+  // Renewals start when two thirds of the lease are left; one still under way with a sixth left has hung.
+  const margin = Math.max(1, Math.floor(c.leaseTtlUs / 6));
+  for (;;) {
+    if (st.deposed) return;
+    const left = (st.leaseExpiresUs ?? 0) - margin - (yield* now());
+    if (left > 0) {
+      yield* sleep(left);
+      continue;
+    }
+    st.deposed = true;
+    yield* trace('navigator.lease-lost', st.host, { vm: st.vm, reason: 'not renewed in time' });
+    return yield* stepDown(c, st);
+  }
+}
+
 /** Renews the lease every third of its time; a primary that loses it stops serving the IP. */
 function* leaseLoop(c: NavigatorConfig, st: PilotState): Process<void> {
   const period = Math.max(1, Math.floor(c.leaseTtlUs / 3));
+  let ok = true;
   for (;;) {
-    yield* sleep(period);
+    // A period after the lease was last taken or renewed (taking the primary role may have taken
+    // seconds since), or a period after a failed try.
+    const t = yield* now();
+    yield* sleep(ok ? Math.max(1, (st.leaseExpiresUs ?? t) - c.leaseTtlUs + period - t) : period);
     if (st.deposed) return;
     const renewed = yield* acquireLease(c, st);
+    ok = renewed === true;
+    // Deposed while the call was under way (the guard saw the lease run out): a renewal that got
+    // through late is given back.
+    if (st.deposed) {
+      if (renewed) yield* releaseLease(c, st.host);
+      return;
+    }
     if (renewed) continue;
     // Out of reach of the store: the paper's pilot goes on serving; the hardened one keeps trying
     // while its lease would outlive the next try, and steps down before it runs out (by then

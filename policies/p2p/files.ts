@@ -4,7 +4,7 @@
 import type { Op } from '../../engine/runtime/effects.ts';
 import { storeCall } from '../store.ts';
 import type { ServerType, LoadMeasurement, ServerCapacity } from './placement.ts';
-import { operationRows, type OperationRow } from './ring.ts';
+import { changedManagers, operationRows, type OperationRow } from './ring.ts';
 
 /** Management data, one per target server (Fig. 4, eight lines). */
 export interface ManagementData {
@@ -108,9 +108,9 @@ export function* readMembership(): Op<Membership> {
 /**
  * Moves `server` from the group file to the separation file, claimed by `manager`. The
  * compare-and-set makes this the claim on the recovery: `claimed` is false when another manager
- * separated it first.
+ * separated it first. `changed`: the managers whose rows of the operation file this write changed.
  */
-export function* separate(server: string, manager: string): Op<{ membership: Membership; claimed: boolean }> {
+export function* separate(server: string, manager: string): Op<{ membership: Membership; claimed: boolean; changed: ReadonlySet<string> }> {
   let claimed = false;
   const m = yield* update<Membership>(KEYS.membership, (cur) => {
     if (!cur) throw new Error('P2P: no group file');
@@ -123,8 +123,8 @@ export function* separate(server: string, manager: string): Op<{ membership: Mem
       claims: { ...(cur.claims ?? {}), [server]: manager },
     };
   });
-  if (claimed) yield* writeOperation(m!);
-  return { membership: m!, claimed };
+  const changed = claimed ? yield* writeOperation(m!) : new Set<string>();
+  return { membership: m!, claimed, changed };
 }
 
 /** Takes over the recovery of a separated server from a claimant that is gone. */
@@ -138,8 +138,8 @@ export function* reclaim(server: string, from: string, to: string): Op<boolean> 
   return ok;
 }
 
-/** Returns `server` from the separation file to its place in the group file. */
-export function* rejoin(server: string): Op<Membership> {
+/** Returns `server` from the separation file to its place in the group file (`changed` as for `separate`). */
+export function* rejoin(server: string): Op<{ membership: Membership; changed: ReadonlySet<string> }> {
   const m = yield* update<Membership>(KEYS.membership, (cur) => {
     if (!cur) throw new Error('P2P: no group file');
     const claims = { ...(cur.claims ?? {}) };
@@ -148,14 +148,22 @@ export function* rejoin(server: string): Op<Membership> {
     const inGroup = new Set([...cur.group, server]);
     return { ...cur, group: cur.order.filter((s) => inGroup.has(s)), separation: cur.separation.filter((s) => s !== server), claims };
   });
-  yield* writeOperation(m!);
-  return m!;
+  const changed = yield* writeOperation(m!);
+  return { membership: m!, changed };
 }
 
-/** The operation file is derived from the group file (§2.6). */
-function* writeOperation(m: Membership): Op<void> {
+/**
+ * The operation file is derived from the group file (§2.6). Returns the managers whose rows the
+ * write changed, against the file it replaced (the one its compare-and-set succeeded on).
+ */
+function* writeOperation(m: Membership): Op<Set<string>> {
   const rows = operationRows(m.group);
-  yield* update<OperationRow[]>(KEYS.operation, () => rows);
+  let before: readonly OperationRow[] = [];
+  yield* update<OperationRow[]>(KEYS.operation, (cur) => {
+    before = cur ?? [];
+    return rows;
+  });
+  return changedManagers(before, rows);
 }
 
 export function* readOperation(): Op<OperationRow[]> {

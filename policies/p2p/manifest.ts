@@ -27,6 +27,10 @@ export const p2pSchema = z.object({
   reconcile: periodUs.default(60_000_000),
   /** paper: kitamura-2018's behaviour (the experiments reproduce it); hardened: docs/safety.md. */
   safety: z.enum(['paper', 'hardened']).default('hardened'),
+  /** Whom a manager tells to re-read the operation file after a separation or return. all (the
+   *  paper's design): every server of the group and separation files, one message after the other;
+   *  changed: only the servers whose own P1/P2 rows the rewrite changed (docs/scale.md, section 5). */
+  nudge: z.enum(['all', 'changed']).default('all'),
 }).strict();
 export type P2pPolicy = z.infer<typeof p2pSchema>;
 
@@ -38,6 +42,7 @@ export function p2pConfig(c: P2pPolicy): P2pConfig {
       waitPollUs: c.waitPoll, decisionUs: c.decision, examRetryUs: c.examRetry, loadIntervalUs: c.loadInterval, reconcileUs: c.reconcile,
     },
     safety: c.safety,
+    nudge: c.nudge,
   };
 }
 

@@ -8,13 +8,13 @@
 // reports R/U/D to the P2 manager (Fig. 8). When the group file changes (a server separated or
 // returned) every supervisor reconciles, which is the dynamic management extension (Fig. 9) and
 // the fallback (Fig. 10).
-import { awaitLoadChange, firstOf, E, join, now, receive, send, sleep, spawn, cancel, trace, watch, type Op, type Process } from '../../engine/runtime/effects.ts';
+import { awaitClaimRounds, awaitHoldersChange, awaitLoadChange, awaitReconcile, firstOf, E, join, now, receive, send, sleep, spawn, cancel, trace, watch, type Op, type Process, type QuietGuard, type StoreCheck, type ClaimRoundsArgs } from '../../engine/runtime/effects.ts';
 import { call, isGone, mailboxOf, portErrorOf, type LoadSample, type ProbeResult, type ProbeSpec } from '../../engine/ports/index.ts';
 import { nextGridUs } from '../../engine/runtime/runtime.ts';
 import { storeCall } from '../store.ts';
-import { KEYS, inGroup, isSeparated, readData, readMembership, readOperation, reclaim, rejoin, separate, update, type ConditionRecord, type ManagementData, type TroubleRecord } from './files.ts';
+import { KEYS, inGroup, isSeparated, readData, readMembership, readOperation, reclaim, rejoin, separate, update, type ConditionRecord, type ManagementData, type Membership, type TroubleRecord } from './files.ts';
 import { rankHosts, realServerConditions, type LoadMeasurement, type ServerStages } from './placement.ts';
-import { managersOf, operationRows, targetsOf, type OperationRow } from './ring.ts';
+import { managersOf, operationRows, sameTargetsOf, targetsOf, type OperationRow } from './ring.ts';
 
 export interface P2pTiming {
   /** Tim: inter-monitoring time (Table 3). */
@@ -42,6 +42,8 @@ export interface P2pConfig {
   timing: P2pTiming;
   /** paper (when omitted): kitamura-2018 as printed; hardened (the manifest's default): the swarm fixes of docs/safety.md. */
   safety?: 'paper' | 'hardened';
+  /** all (when omitted): a rewrite of the operation file is told to every server; changed: to the servers whose own rows it changed. */
+  nudge?: 'all' | 'changed';
 }
 
 export type Mode = 'Regular' | 'Network examination' | 'Service recovery' | 'Backup server' | 'Target server recovery';
@@ -102,14 +104,36 @@ function* resumeOwnClaims(host: string, cfg: P2pConfig): Op<void> {
 function* orphanWatcher(host: string, cfg: P2pConfig): Process<void> {
   const suspects = new Map<string, string>(); // target -> claimant found gone once
   let selfFix = 0; // rounds this server, orphaned, found itself unwell
+  // A round that left no suspect: the next rounds find nothing to do while the group file shows
+  // no claim, or this server and every claimant answer (in sim without ticking through that time).
+  let steady = false;
+  const rounds: ClaimRoundsArgs = {
+    intervalUs: cfg.timing.reconcileUs,
+    key: KEYS.membership,
+    claimsOf: (v) => foreignClaims(v as Membership, host),
+    self: host,
+    probeOf: (target) => ({ kind: 'network', target, timeoutUs: cfg.timing.tndUs }),
+  };
   for (;;) {
-    yield* sleep(cfg.timing.reconcileUs);
-    const m = yield* readMembership();
-    const claims = Object.entries(m.claims ?? {}).filter(([target, claimant]) => claimant !== host && isSeparated(m, target));
-    for (const target of [...suspects.keys()]) if (!claims.some(([t, c]) => t === target && c === suspects.get(target))) suspects.delete(target);
-    if (claims.length === 0) continue;
-    if (!(yield* call('prober', 'probe', { kind: 'network', target: host, timeoutUs: cfg.timing.tndUs })).ok) continue;
-    for (const [target, claimant] of claims) {
+    const resume = steady ? yield* awaitClaimRounds(rounds) : (yield* sleep(cfg.timing.reconcileUs), null);
+    steady = false;
+    let claims: ReadonlyArray<readonly [string, string]>;
+    let from = 0;
+    if (resume !== null) ({ claims, from } = resume);
+    else {
+      const m = yield* readMembership();
+      claims = foreignClaims(m, host);
+      for (const target of [...suspects.keys()]) if (!claims.some(([t, c]) => t === target && c === suspects.get(target))) suspects.delete(target);
+      if (claims.length === 0) {
+        steady = suspects.size === 0;
+        continue;
+      }
+    }
+    if (from === 0 && !(yield* call('prober', 'probe', { kind: 'network', target: host, timeoutUs: cfg.timing.tndUs })).ok) {
+      steady = suspects.size === 0;
+      continue;
+    }
+    for (const [target, claimant] of claims.slice(Math.max(0, from - 1))) {
       if ((yield* call('prober', 'probe', { kind: 'network', target: claimant, timeoutUs: cfg.timing.tndUs })).ok) {
         suspects.delete(target);
         continue;
@@ -151,13 +175,26 @@ function* orphanWatcher(host: string, cfg: P2pConfig): Process<void> {
         yield* send(mailboxOf(host, ADOPT_BOX), { target, from: claimant });
       }
     }
+    steady = suspects.size === 0;
   }
 }
 
-/** Tells every server of the group and separation files to re-read the operation file. */
-function* nudgeAll(from: string): Op<void> {
+/** The claims on separated servers held by other managers than `host` (what its orphan watcher looks at). */
+function foreignClaims(m: Membership, host: string): Array<[string, string]> {
+  return Object.entries(m.claims ?? {}).filter(([target, claimant]) => claimant !== host && isSeparated(m, target));
+}
+
+/**
+ * Tells servers to re-read the operation file after `from` rewrote it, one message after the
+ * other, in group-file then separation-file order: every one of them (the paper's design), or
+ * with `nudge: changed` only those whose own P1/P2 rows the rewrite changed (`changed`): the
+ * others run what they ran, and their periodic reconcile finds nothing to do.
+ */
+function* nudge(from: string, changed: ReadonlySet<string>, cfg: P2pConfig): Op<void> {
   const m = yield* readMembership();
+  const all = cfg.nudge !== 'changed';
   for (const to of [...m.group, ...m.separation]) {
+    if (!all && !changed.has(to)) continue;
     try {
       yield* call('messenger', 'send', to, RECONCILE_BOX, { from, to, type: 'reconcile', body: {} });
     } catch (e) {
@@ -171,17 +208,32 @@ function* nudgeAll(from: string): Op<void> {
 
 function* supervisor(host: string, cfg: P2pConfig): Op<void> {
   const running = new Map<string, number>(); // "P1:FTP" -> pid
-  const busy = new Set<string>();
+  const busy = new BusyMarks();
+  const ended = new EndMarks();
+  // While the programs running are the ones the operation file asks for, a periodic reconcile
+  // does nothing until the file is rewritten or one of them ends: the wait goes on through such
+  // timeouts (in sim without an event; `awaitReconcile`).
+  const allRunning: QuietGuard = {
+    ok: () => {
+      for (const pid of running.values()) if (ended.has(pid)) return false;
+      return true;
+    },
+    subscribe: (onChange) => ended.subscribe(onChange),
+  };
   let first = true;
   for (;;) {
     const rows = yield* readOperation();
     const desired = new Map<string, OperationRow>(targetsOf(rows, host).map((r) => [`${r.priority}:${r.target}`, r]));
     for (const [key, pid] of [...running]) {
       const alive = !(yield* isDone(pid));
-      if (!alive) running.delete(key);
+      if (!alive) {
+        running.delete(key);
+        ended.forget(pid);
+      }
       else if (!desired.has(key) && !busy.has(key)) {
         yield* cancel(pid);
         running.delete(key);
+        ended.forget(pid);
         yield* trace('p2p.program', host, { program: key, state: 'stop' });
       }
     }
@@ -189,12 +241,21 @@ function* supervisor(host: string, cfg: P2pConfig): Op<void> {
       if (running.has(key)) continue;
       // A program started by the dynamic extension examines its new target at once (§4.3, Fig. 15).
       const body = row.priority === 'P1' ? p1Program(host, row.target, cfg, busy, !first) : p2Program(host, row.target, cfg, busy, !first);
-      running.set(key, yield* spawn(`p2p/${host}/${key}`, body));
+      const cell = { pid: -1 };
+      cell.pid = yield* spawn(`p2p/${host}/${key}`, marked(body, ended, cell));
+      ended.follow(cell.pid);
+      running.set(key, cell.pid);
       yield* trace('p2p.program', host, { program: key, state: 'start' });
     }
     first = false;
     // Wait to be told (or the slow periodic check).
-    yield* receive(mailboxOf(host, RECONCILE_BOX), cfg.timing.reconcileUs);
+    let settled = true;
+    for (const key of running.keys()) if (!desired.has(key)) settled = false;
+    if (settled) {
+      // A rewrite that leaves this server's own rows as they are gives its reconcile nothing to do.
+      const ops: StoreCheck[] = [{ key: KEYS.operation, holds: (v) => v !== null && sameTargetsOf(rows, v as OperationRow[], host) }];
+      yield* awaitReconcile(mailboxOf(host, RECONCILE_BOX), cfg.timing.reconcileUs, ops, allRunning);
+    } else yield* receive(mailboxOf(host, RECONCILE_BOX), cfg.timing.reconcileUs);
     while ((yield* receive(mailboxOf(host, RECONCILE_BOX), 0)) !== undefined) { /* coalesce */ }
   }
 }
@@ -223,14 +284,14 @@ function* nextTrouble(d: ManagementData, cfg: P2pConfig, immediate: boolean): Op
   return yield* watch(examSpec(d, cfg.timing), cfg.timing.timUs, 0);
 }
 
-function* p1Program(manager: string, target: string, cfg: P2pConfig, busy: Set<string>, immediate: boolean): Process<void> {
+function* p1Program(manager: string, target: string, cfg: P2pConfig, busy: BusyMarks, immediate: boolean): Process<void> {
   const key = `P1:${target}`;
-  const alive = { on: true };
+  const alive = new AliveMark();
   try {
     if (hardened(cfg)) yield* spawn(`p2p/${manager}/vip-audit/${target}`, vipAudit(manager, target, cfg, busy, key, alive));
     yield* p1Loop(manager, target, cfg, busy, immediate, key);
   } finally {
-    alive.on = false;
+    alive.end();
   }
 }
 
@@ -238,17 +299,41 @@ function* p1Program(manager: string, target: string, cfg: P2pConfig, busy: Set<s
  * (hardened) Each Tim while no recovery of the target runs: its VIP must be on it alone. A VIP
  * lost while nobody looked (a restart quicker than Tim drops run-time addresses) or left on the
  * backup is set on the target again when it examines well and is in the group file. A poll, not
- * a watch: it writes nothing to the trace unless it acts.
+ * a watch: it writes nothing to the trace unless it acts. Once a poll finds the VIP on the target
+ * alone, the next polls go through `awaitHoldersChange` (in sim, no event until the holders, the
+ * target's data, its membership or this program's busy/alive marks change).
  */
-function* vipAudit(manager: string, target: string, cfg: P2pConfig, busy: Set<string>, key: string, alive: { on: boolean }): Process<void> {
+function* vipAudit(manager: string, target: string, cfg: P2pConfig, busy: BusyMarks, key: string, alive: AliveMark): Process<void> {
+  const guard: QuietGuard = {
+    ok: () => alive.on && !busy.has(key),
+    subscribe(onChange) {
+      const offs = [busy.subscribe(onChange), alive.subscribe(onChange)];
+      return () => offs.forEach((off) => off());
+    },
+  };
+  // After a quiet poll: the data it read (the record itself: a write replaces it) and the VIP.
+  let steady: ManagementData | null = null;
   for (;;) {
-    yield* sleep(cfg.timing.timUs);
-    if (!alive.on) return;
-    if (busy.has(key)) continue;
-    const d = yield* readData(target);
-    if (!d.vip || !inGroup(yield* readMembership(), target)) continue;
-    const holders = yield* call('network', 'vipHolders', d.vip);
-    if (holders.length === 1 && holders[0] === target) continue;
+    let d: ManagementData;
+    let holders: string[];
+    const seen = steady === null ? null : yield* awaitHoldersChange(steady.vip, cfg.timing.timUs, [target], guard, quietChecks(steady, target));
+    if (seen !== null) {
+      d = steady!;
+      holders = seen;
+      steady = null;
+    } else {
+      if (steady === null) yield* sleep(cfg.timing.timUs);
+      steady = null;
+      if (!alive.on) return;
+      if (busy.has(key)) continue;
+      d = yield* readData(target);
+      if (!d.vip || !inGroup(yield* readMembership(), target)) continue;
+      holders = yield* call('network', 'vipHolders', d.vip);
+      if (holders.length === 1 && holders[0] === target) {
+        steady = d;
+        continue;
+      }
+    }
     if (!(yield* call('prober', 'probe', examSpec(d, cfg.timing))).ok) continue;
     if (!alive.on || busy.has(key) || !inGroup(yield* readMembership(), target)) continue;
     try {
@@ -262,7 +347,82 @@ function* vipAudit(manager: string, target: string, cfg: P2pConfig, busy: Set<st
   }
 }
 
-function* p1Loop(manager: string, target: string, cfg: P2pConfig, busy: Set<string>, immediate: boolean, key: string): Op<void> {
+/** What a quiet VIP poll read from the store: the target's data (this very record) and its place in the group file. */
+function quietChecks(d: ManagementData, target: string): StoreCheck[] {
+  return [
+    { key: KEYS.data(target), holds: (v) => v === d },
+    { key: KEYS.membership, holds: (v) => v !== null && inGroup(v as Membership, target) },
+  ];
+}
+
+/** A flag with call backs on its changes (what a quiet loop's guard subscribes to). */
+class Notifier {
+  private readonly subs = new Set<() => void>();
+  subscribe(cb: () => void): () => void {
+    this.subs.add(cb);
+    return () => this.subs.delete(cb);
+  }
+  protected notify(): void {
+    for (const cb of [...this.subs]) cb();
+  }
+}
+
+/** The running programs' busy marks ("P1:S3" while P1 of S3 recovers it), telling each change. */
+class BusyMarks extends Notifier {
+  private readonly keys = new Set<string>();
+  has(key: string): boolean {
+    return this.keys.has(key);
+  }
+  add(key: string): void {
+    if (this.keys.has(key)) return;
+    this.keys.add(key);
+    this.notify();
+  }
+  delete(key: string): void {
+    if (this.keys.delete(key)) this.notify();
+  }
+}
+
+/** The pids of the supervisor's programs that have ended (marked in their last `finally`, as they finish). */
+class EndMarks extends Notifier {
+  /** Followed pids: true once ended. A pid the supervisor forgot (it cancelled it) is not marked. */
+  private readonly pids = new Map<number, boolean>();
+  has(pid: number): boolean {
+    return this.pids.get(pid) === true;
+  }
+  follow(pid: number): void {
+    this.pids.set(pid, false);
+  }
+  mark(pid: number): void {
+    if (!this.pids.has(pid)) return;
+    this.pids.set(pid, true);
+    this.notify();
+  }
+  forget(pid: number): void {
+    this.pids.delete(pid);
+  }
+}
+
+/** Runs a program and marks its end (the supervisor's quiet wait learns of it at once). */
+function* marked(body: Process<void>, ended: EndMarks, cell: { pid: number }): Process<void> {
+  try {
+    yield* body;
+  } finally {
+    ended.mark(cell.pid);
+  }
+}
+
+/** A management program's life (its VIP audit stops when it ends). */
+class AliveMark extends Notifier {
+  on = true;
+  end(): void {
+    if (!this.on) return;
+    this.on = false;
+    this.notify();
+  }
+}
+
+function* p1Loop(manager: string, target: string, cfg: P2pConfig, busy: BusyMarks, immediate: boolean, key: string): Op<void> {
   let first = immediate;
   for (;;) {
     const d = yield* readData(target);
@@ -284,7 +444,7 @@ function* p1Loop(manager: string, target: string, cfg: P2pConfig, busy: Set<stri
   }
 }
 
-function* p2Program(manager: string, target: string, cfg: P2pConfig, busy: Set<string>, immediate: boolean): Process<void> {
+function* p2Program(manager: string, target: string, cfg: P2pConfig, busy: BusyMarks, immediate: boolean): Process<void> {
   const key = `P2:${target}`;
   let first = immediate;
   const box = mailboxOf(manager, P2_BOX(target));
@@ -463,7 +623,8 @@ function* recoverTarget(manager: string, priority: 'P1' | 'P2', d: ManagementDat
   }
   // Trouble confirmed: separate the target (the claim), start the background job and (by telling
   // every supervisor) the new management programs of the dynamic extension.
-  if (takenFrom === undefined && !(yield* separate(target, manager)).claimed) {
+  let changed: ReadonlySet<string> = new Set(); // the managers whose rows the separation changed
+  if (takenFrom === undefined && !({ changed } = yield* separate(target, manager)).claimed) {
     // Another manager (a P1 after the dynamic extension, or the P2) already handles this target.
     yield* trace('p2p.deferred', target, { manager, priority });
     return 'deferred';
@@ -474,7 +635,7 @@ function* recoverTarget(manager: string, priority: 'P1' | 'P2', d: ManagementDat
     return yield* fallback(manager, priority, d, cfg, report);
   }
   const jobPid = yield* spawn(`p2p/${manager}/bg/${target}`, job);
-  yield* nudgeAll(manager);
+  yield* nudge(manager, changed, cfg);
   yield* sleep(t.decisionUs);
 
   if (hardened(cfg) && !(yield* stillMine(target, manager))) {
@@ -567,8 +728,7 @@ function* fallback(manager: string, priority: 'P1' | 'P2', d: ManagementData, cf
     }
   }
   if (tr || hardened(cfg)) yield* update<TroubleRecord>(KEYS.trouble(target), () => null);
-  yield* rejoin(target);
-  yield* nudgeAll(manager);
+  yield* nudge(manager, (yield* rejoin(target)).changed, cfg);
   yield* report('U');
   return 'up';
 }

@@ -121,6 +121,32 @@ export function managersOf(rows: readonly OperationRow[], target: string): Opera
 }
 
 /**
+ * The managers whose own rows (the programs they run: priority and target) differ between two
+ * operation files: the supervisors a rewrite of the file concerns. Others run exactly what they
+ * ran before. O(N) map look-ups, no copy of either file.
+ */
+export function changedManagers(before: readonly OperationRow[], after: readonly OperationRow[]): Set<string> {
+  const a = rowIndex(before).byManager;
+  const b = rowIndex(after).byManager;
+  const changed = new Set<string>();
+  for (const [manager, rows] of a) if (!sameTargets(rows, b.get(manager))) changed.add(manager);
+  for (const manager of b.keys()) if (!a.has(manager)) changed.add(manager);
+  return changed;
+}
+
+/** Does `manager` run the same programs (priority and target) under both operation files? */
+export function sameTargetsOf(before: readonly OperationRow[], after: readonly OperationRow[], manager: string): boolean {
+  return before === after || sameTargets(rowIndex(before).byManager.get(manager), rowIndex(after).byManager.get(manager));
+}
+
+function sameTargets(a: readonly OperationRow[] | undefined, b: readonly OperationRow[] | undefined): boolean {
+  const n = a?.length ?? 0;
+  if (n !== (b?.length ?? 0)) return false;
+  for (let i = 0; i < n; i++) if (a![i].priority !== b![i].priority || a![i].target !== b![i].target) return false;
+  return true;
+}
+
+/**
  * An operation file's rows by manager and by target (each list in file order, P1 first), built
  * once per file: every supervisor reads the same stored file, so a reconcile of N supervisors
  * costs O(N) in all instead of O(N) each. Files are never changed in place (a new one is

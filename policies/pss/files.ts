@@ -2,7 +2,7 @@
 // (a list of rows); every edit is a read then a compare-and-set, retried on conflict: the paper's
 // file lock, without a lock that a dead editor could leave held.
 import { call } from '../../engine/ports/index.ts';
-import { sleep, type Op } from '../../engine/runtime/effects.ts';
+import { S, now, sleep, trace, type Op } from '../../engine/runtime/effects.ts';
 import { storeCall } from '../store.ts';
 import type { Condition } from './decide.ts';
 
@@ -80,7 +80,19 @@ export const vipKey = (vip: string) => `pss/vip/${vip}`;
 interface VipRecord {
   holder: string;
   moving: boolean;
+  /** A claim's target and when it was made (absent in records written before claims carried them). */
+  to?: string;
+  since?: number;
 }
+
+/**
+ * A claim older than this is a dead mover's: every mover runs on the management server, and one
+ * that restarts (or fails) mid-move leaves its claim behind, which held every later mover of the
+ * VIP, the PSS's transitions and the DBSSs', for good. A move is one removal and one assignment
+ * (with a rollback at most one more), each bounded by its port's timeout (10 s live), so a live
+ * claim is never this old.
+ */
+export const VIP_CLAIM_STALE_US = 60_000_000;
 
 /** How a move under the VIP's record treats the old holder (the hardened policies' options; none: the paper's move). */
 export interface MoveOptions {
@@ -103,17 +115,30 @@ export function* moveVip(vip: string, assumed: string, to: string, may: (holder:
   for (;;) {
     const r = yield* storeCall('get', vipKey(vip));
     const rec = r?.value as VipRecord | undefined;
-    if (rec?.moving) {
+    const t = yield* now();
+    const stale = rec?.moving === true && rec.since !== undefined && t - rec.since >= VIP_CLAIM_STALE_US;
+    if (rec?.moving && !stale) {
       yield* sleep(waitUs);
       continue;
     }
-    const cur = rec?.holder ?? assumed;
-    if (!may(cur)) return 'skipped';
-    const claim = yield* storeCall('cas', vipKey(vip), r?.version ?? 0, { holder: cur, moving: true } satisfies VipRecord);
+    let cur = rec?.holder ?? assumed;
+    let held: string[] = [];
+    if (stale && rec) {
+      // Its mover died mid-move: the VIP may be on the old holder, on the mover's target, or on
+      // nobody. The network says which; the move takes it off every holder it names.
+      held = yield* call('network', 'vipHolders', vip);
+      cur = rec.to !== undefined && held.includes(rec.to) ? rec.to : held.includes(rec.holder) ? rec.holder : '';
+      yield* trace('pss.vip-claim-expired', vip, { holder: rec.holder, to: rec.to ?? '', claimedS: (rec.since ?? 0) / S, held });
+    }
+    if (!may(cur)) {
+      if (stale) yield* storeCall('cas', vipKey(vip), r?.version ?? 0, { holder: cur, moving: false } satisfies VipRecord);
+      return 'skipped';
+    }
+    const claim = yield* storeCall('cas', vipKey(vip), r?.version ?? 0, { holder: cur, moving: true, to, since: t } satisfies VipRecord);
     if (!claim.ok) continue;
     const removed: string[] = [];
     let unfenced = false;
-    for (const old of new Set([cur, assumed])) {
+    for (const old of new Set([cur, assumed, ...held])) {
       if (old === '' || old === to) continue;
       try {
         yield* call('network', 'removeVip', vip, old);
@@ -170,7 +195,7 @@ export function* setRecordedHolder(vip: string, holder: string): Op<void> {
   for (;;) {
     const r = yield* storeCall('get', vipKey(vip));
     const rec = r?.value as VipRecord | undefined;
-    if (rec?.moving || rec?.holder === holder) return;
+    if ((rec?.moving && !(rec.since !== undefined && (yield* now()) - rec.since >= VIP_CLAIM_STALE_US)) || (rec?.holder === holder && !rec.moving)) return;
     if ((yield* storeCall('cas', vipKey(vip), r?.version ?? 0, { holder, moving: false } satisfies VipRecord)).ok) return;
   }
 }

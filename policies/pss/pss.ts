@@ -277,8 +277,22 @@ function* change(c: PssConfig, from: Layout, to: Layout, plan: Plan, conditions:
       }
       reached.holders[m.vip] = m.to;
     } catch (e) {
+      let err = e;
+      // Hardened, beside the MSBS: a member that crashed while access-stopped (its DBSS skips it,
+      // A1; its suspended server's DSRS too, B1) is started on its server, and the move tried again.
+      if (hardened && (yield* startMember(c, m.to, host))) {
+        try {
+          if ((yield* moveVip(m.vip, m.from, m.to, () => true, undefined, { fence: true, rollback: true })) === 'moved') {
+            reached.holders[m.vip] = m.to;
+            continue;
+          }
+          err = new Error('its holder is out of reach');
+        } catch (e2) {
+          err = e2;
+        }
+      }
       if (removed) reached.holders[m.vip] = hardened ? yield* recordedHolder(m.vip) : '';
-      failures.push(`vip ${m.vip} ${m.from} -> ${m.to}: ${portErrorOf(e).message}`);
+      failures.push(`vip ${m.vip} ${m.from} -> ${m.to}: ${portErrorOf(err).message}`);
     }
   }
   const holding = new Set(Object.values(reached.holders));
@@ -319,6 +333,24 @@ function* change(c: PssConfig, from: Layout, to: Layout, plan: Plan, conditions:
   }
   if (failures.length > 0) yield* trace('pss.error', c.manager, { step: 'transition', failures });
   return reached;
+}
+
+/**
+ * Hardened: a member of a group that is not running (crashed, stopped) is started on its real
+ * server; true when it was. A spare is not (the transition's step 2 starts spares).
+ */
+function* startMember(c: PssConfig, vm: string, host: string): Op<boolean> {
+  if (!c.topology.groups.some((g) => g.members.some((x) => x.vm === vm))) return false;
+  try {
+    const st = (yield* call('hypervisor', 'list')).find((v) => v.name === vm)?.state;
+    if (st !== 'crashed' && st !== 'stopped' && st !== 'defined') return false;
+    yield* trace('pss.member-start', vm, { manager: c.manager, host, was: st });
+    yield* call('hypervisor', 'start', vm, host);
+    return true;
+  } catch (e) {
+    yield* trace('pss.error', vm, { manager: c.manager, step: 'start member', reason: portErrorOf(e).message });
+    return false;
+  }
 }
 
 /**
@@ -378,7 +410,14 @@ function* reconcile(c: PssConfig, l: Layout, conditions: Record<string, Conditio
     }
   }
   for (const g of t.groups) {
-    if (l.spares[g.spare] === undefined && running.has(g.spare)) yield* attempt(`suspend ${g.spare}`, () => call('hypervisor', 'suspend', g.spare));
+    if (l.spares[g.spare] === undefined && running.has(g.spare)) {
+      // Not a spare that still holds a VIP (its move could not be made: the new holder is
+      // separated or not running): suspended, it would take the VIP out of service with it.
+      let holding = '';
+      for (const m of g.members) if ((yield* call('network', 'vipHolders', m.vip)).includes(g.spare)) holding = m.vip;
+      if (holding !== '') failures.push(`suspend ${g.spare}: it still holds ${holding}`);
+      else yield* attempt(`suspend ${g.spare}`, () => call('hypervisor', 'suspend', g.spare));
+    }
   }
   yield* trace('pss.reconciled', c.manager, { conditions, ...(failures.length ? { failures } : {}) });
   return failures.length === 0;

@@ -284,6 +284,8 @@ export const scenarioShape = {
     guestVipRemoveS: distSchema.optional(),
     /** Opening an SSH connection: paid by a command to a host the agent holds no connection to (first use, or the host rebooted since). */
     sshConnectS: distSchema.optional(),
+    /** A host's agent starting up (process, modules, ports) before its programs run, at the run's start and after each boot. */
+    agentStartS: distSchema.optional(),
   }).strict().default(networkDefaults),
   contention: z.object({
     /**

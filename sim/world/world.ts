@@ -18,6 +18,22 @@ export type ServiceState = 'up' | 'stopped' | 'frozen' | 'failed';
 /** What the world traces: the one trace type of hatwin. */
 export type WorldEvent = TraceEvent;
 
+/** A row of a monitoring database on a host's disk (Navigator's depots keep it). */
+export interface MonitorRow {
+  seq: number;
+  tUs: number;
+  host: string;
+  item: string;
+  value: number;
+}
+
+/** What a monitoring database or a dump of it holds. */
+export interface MonitorDbSummary {
+  rows: number;
+  /** The highest seq (0: empty). */
+  lastSeq: number;
+}
+
 export class WorldError extends Error {}
 
 interface Host {
@@ -1004,6 +1020,54 @@ export class World {
     };
     offs = subjects.map((s) => this.subscribe(s, check));
     return f;
+  }
+
+  // ---------- the monitoring database (Navigator's depots) ----------
+
+  /**
+   * Each host's monitoring database on disk, and the last dump its depot received. A database
+   * only grows until a restore replaces it, so a dump is a prefix of its rows (no copy per sync:
+   * a week of syncs every minute would copy the rows ten thousand times).
+   */
+  private readonly databases = new Map<string, { rows: MonitorRow[]; lastSeq: number }>();
+  private readonly dumps = new Map<string, { rows: MonitorRow[]; n: number; lastSeq: number }>();
+
+  /** Appends a row to `host`'s monitoring database; the host must be on. */
+  recordSample(host: string, row: MonitorRow): void {
+    if (this.host(host).state !== 'on') throw new WorldError(`record on ${host}: it is not on`);
+    let db = this.databases.get(host);
+    if (!db) this.databases.set(host, (db = { rows: [], lastSeq: 0 }));
+    db.rows.push({ ...row });
+    db.lastSeq = Math.max(db.lastSeq, row.seq);
+  }
+
+  /** The rows of `host`'s monitoring database (a copy). */
+  databaseRows(host: string): MonitorRow[] {
+    return (this.databases.get(host)?.rows ?? []).map((r) => ({ ...r }));
+  }
+
+  /**
+   * Dumps `from`'s monitoring database and copies the dump to `to` (as `copyImage`: fails when an
+   * end goes away); the dump replaces `to`'s last one once it is whole. Resolves with what it holds.
+   */
+  shipDatabase(from: string, to: string, bytes: number, rateBps: number): SimFuture<MonitorDbSummary> {
+    const db = this.databases.get(from);
+    const dump = { rows: db?.rows ?? [], n: db?.rows.length ?? 0, lastSeq: db?.lastSeq ?? 0 };
+    const f = new SimFuture<MonitorDbSummary>();
+    this.copyImage(from, to, bytes, rateBps).then(() => {
+      this.dumps.set(to, dump);
+      f.resolve({ rows: dump.n, lastSeq: dump.lastSeq });
+    }, (e) => f.reject(e));
+    return f;
+  }
+
+  /** Replaces `host`'s monitoring database with the last dump it received (none: empty). */
+  restoreDatabase(host: string): MonitorDbSummary {
+    if (this.host(host).state !== 'on') throw new WorldError(`restore on ${host}: it is not on`);
+    const dump = this.dumps.get(host);
+    const db = { rows: dump ? dump.rows.slice(0, dump.n) : [], lastSeq: dump?.lastSeq ?? 0 };
+    this.databases.set(host, db);
+    return { rows: db.rows.length, lastSeq: db.lastSeq };
   }
 
   // ---------- VIPs ----------
