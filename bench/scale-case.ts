@@ -5,5 +5,8 @@ import { runScale, type ScalePolicy } from '../experiments/scale.ts';
 const [policy, n, days, faults, seed, nudge] = process.argv.slice(2);
 if (policy !== 'p2p' && policy !== 'failover') throw new Error('usage: scale-case.ts p2p|failover N DAYS FAULTS_PER_HOST_YEAR [SEED] [all|changed]');
 if (nudge !== undefined && nudge !== 'all' && nudge !== 'changed') throw new Error(`nudge must be all or changed, got ${nudge}`);
-const r = runScale({ policy: policy as ScalePolicy, n: Number(n), days: Number(days), faultsPerHostYear: Number(faults), seed: Number(seed ?? 1), ...(nudge !== undefined ? { nudge } : {}) }, () => performance.now());
+const r = runScale({ policy: policy as ScalePolicy, n: Number(n), days: Number(days), faultsPerHostYear: Number(faults), seed: Number(seed ?? 1), ...(nudge !== undefined ? { nudge } : {}) }, () => performance.now(), () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+});
 console.log(JSON.stringify({ ...r, peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024) }));

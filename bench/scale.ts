@@ -3,6 +3,7 @@
 //
 //   node bin/tsnode.js bench/scale.ts [--out DIR] [--budget-s 120] [--quick] [--policies p2p,failover]
 //   node bin/tsnode.js bench/scale.ts --flat      # per-event cost of a P2P ring at N = 100, 1,000, 10,000
+//   node bin/tsnode.js bench/scale.ts --per-fault # CPU per fault and per event of a P2P ring at N = 100, 1,000, 10,000
 //
 // Each case runs in a fresh node process (its own peak RSS, no JIT or garbage shared). Within a
 // series (policy, fault rate) the cases run from the smallest to the largest number of host-days;
@@ -25,10 +26,10 @@ const outDir = resolve(opt('out') ?? join(root, 'out', 'scale'));
 const quick = args.includes('--quick');
 const policies = (opt('policies') ?? 'failover,p2p').split(',') as ScalePolicy[];
 
-function runCase(policy: ScalePolicy, n: number, days: number, faults: number): ScaleRow {
+function runCase(policy: ScalePolicy, n: number, days: number, faults: number, extra: string[] = []): ScaleRow {
   // A 32 MB young generation: objects that live through one wait (an effect, a port call's future)
   // die there instead of being promoted; P2P rings run 20-40 % faster (docs/scale.md).
-  const r = spawnSync(process.execPath, ['--max-old-space-size=8192', '--max-semi-space-size=32', join(root, 'bin/tsnode.js'), join(root, 'bench/scale-case.ts'), policy, String(n), String(days), String(faults)], {
+  const r = spawnSync(process.execPath, ['--max-old-space-size=8192', '--max-semi-space-size=32', join(root, 'bin/tsnode.js'), join(root, 'bench/scale-case.ts'), policy, String(n), String(days), String(faults), ...extra], {
     encoding: 'utf8', timeout: budgetS * 3 * 1000, maxBuffer: 1 << 24,
   });
   const line = r.stdout.trim().split('\n').pop() ?? '';
@@ -44,7 +45,27 @@ function progress(r: ScaleRow): void {
   else console.error(`  ${what}: ${(((r.setupMs ?? 0) + (r.runMs ?? 0)) / 1000).toFixed(2)} s, ${r.events} events, ${r.peakRssMB} MB`);
 }
 
-if (args.includes('--flat')) {
+if (args.includes('--per-fault')) {
+  // The same 10,000 host-days at each N (about 80 faults at 3 a host-year, the bench's rate), with
+  // the narrowed nudge, and the same ring with no fault: CPU per fault = the run's extra CPU over
+  // the fault-free ring's, divided by the faults; events likewise. Flat in N is the goal.
+  console.error('per fault: P2P ring (nudge: changed), 10,000 host-days, 3 faults/host-yr and none, each in a fresh process');
+  console.log('| N | days | faults | kernel events | events per fault | run CPU s | fault-free run CPU s | CPU ms per fault | CPU us per event | peak RSS MB |\n|---|---|---|---|---|---|---|---|---|---|');
+  for (const n of quick ? [100, 1000] : [100, 1000, 10_000]) {
+    const days = 10_000 / n;
+    const quiet = runCase('p2p', n, days, 0, ['1', 'changed']);
+    const r = runCase('p2p', n, days, 3, ['1', 'changed']);
+    progress(quiet);
+    progress(r);
+    if (r.cpuRunMs === undefined || quiet.cpuRunMs === undefined || !r.faults) {
+      console.log(`| ${n} | ${days} | not run: ${r.skipped ?? quiet.skipped ?? 'no fault'} |`);
+      continue;
+    }
+    const perFault = (r.cpuRunMs - quiet.cpuRunMs) / r.faults;
+    const eventsPerFault = ((r.events ?? 0) - (quiet.events ?? 0)) / r.faults;
+    console.log(`| ${n.toLocaleString('en-US')} | ${days} | ${r.faults} | ${r.events} | ${eventsPerFault.toFixed(0)} | ${(r.cpuRunMs / 1000).toFixed(2)} | ${(quiet.cpuRunMs / 1000).toFixed(2)} | ${perFault.toFixed(1)} | ${((1000 * (r.cpuRunMs - quiet.cpuRunMs)) / ((r.events ?? 0) - (quiet.events ?? 0))).toFixed(1)} | ${r.peakRssMB} |`);
+  }
+} else if (args.includes('--flat')) {
   // The same number of P2P events (about 4 M) at each N: the span shrinks as N grows.
   console.error('flat: P2P ring, 30 faults/host-yr, ~4 M kernel events per N, each in a fresh process');
   const rows: ScaleRow[] = [];

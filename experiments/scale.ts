@@ -90,21 +90,31 @@ export interface ScaleResult extends ScaleCase {
   traceEvents: number;
   setupMs: number;
   runMs: number;
+  /** CPU time of this process (all its threads) for the set-up and the run, when a CPU clock is given. */
+  cpuSetupMs?: number;
+  cpuRunMs?: number;
   events_per_host_day: number;
 }
 
-/** Runs one case in this process; the trace is counted, not kept. Wall times come from `clock`. */
-export function runScale(c: ScaleCase, clock: () => number): ScaleResult {
+/**
+ * Runs one case in this process; the trace is counted, not kept. Wall times come from `clock`,
+ * CPU times (milliseconds) from `cpuClock` when given.
+ */
+export function runScale(c: ScaleCase, clock: () => number, cpuClock?: () => number): ScaleResult {
   const t0 = clock();
+  const c0 = cpuClock?.() ?? 0;
   const s = scaleScenario(c);
   let traceEvents = 0;
   const sim = buildSimulation(s, { seed: c.seed, keepEvents: false, onEvent: () => void traceEvents++ });
   const t1 = clock();
+  const c1 = cpuClock?.() ?? 0;
   sim.run();
   const t2 = clock();
+  const c2 = cpuClock?.() ?? 0;
   const events = sim.kernel.eventCount;
   return {
     ...c, faults: s.faults.length, events, traceEvents, setupMs: t1 - t0, runMs: t2 - t1,
+    ...(cpuClock ? { cpuSetupMs: c1 - c0, cpuRunMs: c2 - c1 } : {}),
     events_per_host_day: events / (c.n * c.days),
   };
 }

@@ -3,8 +3,8 @@
 // power cycle to serving) and writes them to a params file. `hatwin conform SCENARIO --lab LAB`:
 // runs the scenario live and in sim (world parameters from that file) and compares the metrics
 // the sim's extractors read from both traces.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { toNdjson } from '../trace/ndjson.ts';
 import { LiveProber } from '../adapters/probe/prober.ts';
@@ -16,6 +16,7 @@ import { navConformRows, navigatorVipOf } from './navconform.ts';
 import { hasPss, pssConformRows } from './pssconform.ts';
 import { disconnections, recoveries, type TraceLine } from '../trace/metrics.ts';
 import { agentLiveConfig, IdempotentGuestVipDriver } from '../adapters/lab/agent-config.ts';
+import { GuestServices } from '../adapters/lab/guest-services.ts';
 import { observeHolders, resetLabWorld, runLive } from './live.ts';
 import { wallUs } from './agent.ts';
 import { LabHypervisor } from '../adapters/lab/hypervisor.ts';
@@ -23,7 +24,7 @@ import { formatIpv4 } from '../adapters/lab/ipv4.ts';
 import { labFault, labPower, labService } from '../adapters/lab/lab.ts';
 import { AGENT_PORT } from '../adapters/lab/agent-config.ts';
 import { virsh } from '../adapters/lab/libvirt.ts';
-import { domainName, hostNs } from '../adapters/lab/names.ts';
+import { depotImage, domainName, hostNs } from '../adapters/lab/names.ts';
 import { MessengerServer, TcpMessenger } from '../adapters/messenger/messenger.ts';
 import { readHmacKey } from '../adapters/messenger/key.ts';
 import { SshExec } from '../adapters/ssh/exec.ts';
@@ -65,6 +66,12 @@ export interface MachineCalibration {
   samples: number;
   machineOnly: true;
   dist: { faultInjectS: Measured; liveTurnS: Measured; agentStartS: Measured };
+  /**
+   * Labs whose guests boot from an image in a PC's depot (Navigator containers): such a start,
+   * from the hypervisor's start call until the guest is ready and its agent answers (the sim's
+   * `startS` of those VMs).
+   */
+  containers?: { vms: string[]; startS: Measured; commandS: Measured };
 }
 
 export interface CalibrateParams {
@@ -240,6 +247,44 @@ async function measureAgentStart(lab: Lab, labFile: string, host: string, n: num
   return out;
 }
 
+/**
+ * A Navigator container's start on this machine: the lab's guest image put in the first PC's
+ * depot, a slot booted from it (hypervisor start: until HATWIN-READY and its guest agent
+ * answers), destroyed, n times. The depot copy is removed after (a run seeds its own).
+ */
+async function measureContainerStart(lab: Lab, hv: LabHypervisor, n: number, log: (m: string) => void): Promise<MachineCalibration['containers']> {
+  const slots = lab.backupVms.filter((v) => v.image === 'depot');
+  if (slots.length === 0) return undefined;
+  const host = lab.hosts[0].name;
+  const image = join(REPO_DIR, 'out/guest/initramfs.gz');
+  if (!existsSync(image)) throw new Error(`calibrate: no container image ${image}: \`hatwin lab up\` builds it`);
+  const depot = depotImage(lab, host);
+  const had = existsSync(depot);
+  mkdirSync(dirname(depot), { recursive: true });
+  if (!had) copyFileSync(image, depot);
+  const out: number[] = [];
+  const commands: number[] = [];
+  const services = new GuestServices(lab);
+  try {
+    for (let i = 0; i < n; i++) {
+      const slot = slots[i % slots.length];
+      out.push(await timed(() => hv.start(slot.name, host)));
+      // A secondary's pilot stops the monitoring service in the container it started (guest-exec).
+      const svc = slot.services[0];
+      if (svc) commands.push(await timed(() => services.stop(slot.name, svc.name)));
+      await hv.destroy(slot.name);
+      log(`calibrate: container ${slot.name} started on ${host} in ${round(out[i], 2)} s${svc ? `, ${svc.name} stopped in it in ${round(commands.at(-1)!, 2)} s` : ''}`);
+    }
+  } finally {
+    if (!had) rmSync(depot, { force: true });
+  }
+  return {
+    vms: slots.map((v) => v.name),
+    startS: measured(`container start from ${host}'s depot (boot until ready, its guest agent answering)`, out),
+    commandS: measured('a service stopped in a container through its guest agent', commands.length ? commands : [0]),
+  };
+}
+
 /** What the machine costs whatever the lab models (MachineCalibration.dist). */
 async function measureMachine(lab: Lab, labFile: string, hv: LabHypervisor, drivers: Map<string, IdempotentGuestVipDriver>, n: number): Promise<MachineCalibration['dist']> {
   const agentStart = await measureAgentStart(lab, labFile, lab.hosts[0].name, n);
@@ -273,7 +318,9 @@ export async function calibrateMachine(labFile: string, opts: { samples?: number
   try {
     const dist = await measureMachine(lab, labFile, hv, new Map(), n);
     opts.log?.(`calibrate: agent start-up ${dist.agentStartS.median} s, live loop turn ${dist.liveTurnS.median} s`);
-    return { lab: lab.name, measuredAt: new Date().toISOString(), samples: n, machineOnly: true, dist };
+    const containers = await measureContainerStart(lab, hv, n, opts.log ?? (() => undefined));
+    if (containers) opts.log?.(`calibrate: container start ${containers.startS.median} s (${containers.startS.min}-${containers.startS.max} s)`);
+    return { lab: lab.name, measuredAt: new Date().toISOString(), samples: n, machineOnly: true, dist, ...(containers ? { containers } : {}) };
   } finally {
     await hv.close().catch(() => undefined);
   }
@@ -421,6 +468,13 @@ export function applyMachineCalibration(scenarioText: string, p: Pick<CalibrateP
   const doc = parseYaml(scenarioText) as ScenarioDoc;
   if (!p.dist) return parseScenario(scenarioText, file);
   machineCosts(doc, p.dist, scenarioText, file);
+  // The lab's containers start as measured (a Navigator scenario's vms are the container slots).
+  const containers = 'containers' in p ? p.containers : undefined;
+  if (containers) {
+    const vms = (doc as { vms?: Array<Record<string, unknown>> }).vms ?? [];
+    for (const v of vms) if (containers.vms.includes(String(v.name))) v.startS = empirical(containers.startS);
+    if (containers.commandS) doc.network = { ...(doc.network ?? {}), guestCommandS: empirical(containers.commandS) };
+  }
   return parseScenario(toYaml(doc), `${file} (machine calibrated)`);
 }
 
@@ -536,8 +590,14 @@ export async function conform(o: { scenarioFile: string; labFile: string; outDir
   let extra: Record<string, unknown> = {};
   let compare: (live: TraceLine[], sim: TraceLine[], name: string) => { rows: ConformRow[]; md: string };
   if (navigatorVipOf(asWritten) !== null) {
-    // Navigator: Table 5-7's times (run/navconform.ts), the scenario as written.
-    scenario = asWritten;
+    // Navigator: Table 5-7's times (run/navconform.ts), the policy's own rates and intervals as
+    // written; the machine's costs and the container's start as measured when the lab was
+    // calibrated (`hatwin calibrate LAB --machine`).
+    const paramsFile = o.paramsFile ?? join(lab.logDir, '..', 'calibrate.json');
+    if (existsSync(paramsFile)) {
+      scenario = applyMachineCalibration(readFileSync(o.scenarioFile, 'utf8'), JSON.parse(readFileSync(paramsFile, 'utf8')) as CalibrateParams | MachineCalibration, o.scenarioFile);
+      extra = { params: paramsFile };
+    } else scenario = asWritten;
     compare = (live, sim, name) => {
       const rows = navConformRows(live, sim, scenario);
       return { rows, md: conformMarkdown(name, rows) };

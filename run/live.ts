@@ -415,31 +415,44 @@ export async function resetLabWorld(lab: Lab, hv: LabHypervisor, drivers: Map<st
       log(`reset: ${lab.vips.find((v) => v.address === a)!.name} back on ${vm}`);
     }
   }
+  const poweredOn: string[] = [];
   for (const h of lab.hosts) {
     const r = await run(['ip', '-n', hostNs(lab, h.name), '-o', 'link', 'show', 'dev', NS_IF], { allowFail: true });
     if (!/[<,]UP[,>]/.test(r.stdout)) {
       log(`reset: ${h.name} is off: powering it on`);
       await labPower(lab, h.name, 'on');
+      poweredOn.push(h.name);
     }
   }
-  const byDeadline = Date.now() + 30_000;
+  // A host powered on here boots (its boot delay) before its address is there: the run's agents
+  // listen on it, so the reset ends only once every such host is up.
+  for (const name of poweredOn) await hostUp(lab, name, RESET_BOOT_MS, `reset: ${name} did not come up`);
   for (const v of lab.vips) {
     const holder = lab.hosts.find((h) => h.name === v.holder);
     if (!holder || v.managedBy !== 'lab') continue;
     const ns = hostNs(lab, holder.name);
-    for (;;) {
-      const r = await run(['ip', '-n', ns, '-4', '-o', 'addr', 'show', 'dev', NS_IF], { allowFail: true });
-      if (r.stdout.includes(` ${holder.address}/`)) {
-        if (!r.stdout.includes(` ${v.address}/`)) {
-          await run(['ip', '-n', ns, 'addr', 'add', `${v.address}/${lab.cidr.prefix}`, 'dev', NS_IF]);
-          await run(['ip', 'netns', 'exec', ns, 'arping', '-q', '-U', '-c', '1', '-I', NS_IF, '-s', v.address, v.address], { allowFail: true, timeoutMs: 3_000 });
-          log(`reset: ${v.name} back on ${holder.name}`);
-        }
-        break;
-      }
-      if (Date.now() > byDeadline) throw new Error(`reset: ${holder.name} did not come up within 30 s`);
-      await sleep(200);
+    await hostUp(lab, holder.name, 30_000, `reset: ${holder.name} did not come up`);
+    const r = await run(['ip', '-n', ns, '-4', '-o', 'addr', 'show', 'dev', NS_IF], { allowFail: true });
+    if (!r.stdout.includes(` ${v.address}/`)) {
+      await run(['ip', '-n', ns, 'addr', 'add', `${v.address}/${lab.cidr.prefix}`, 'dev', NS_IF]);
+      await run(['ip', 'netns', 'exec', ns, 'arping', '-q', '-U', '-c', '1', '-I', NS_IF, '-s', v.address, v.address], { allowFail: true, timeoutMs: 3_000 });
+      log(`reset: ${v.name} back on ${holder.name}`);
     }
+  }
+}
+
+/** How long a reset waits for a host it powered on (its boot delay on a loaded machine). */
+const RESET_BOOT_MS = 60_000;
+
+/** Waits until a host's lab address is on its interface (it has booted); throws `what` after `timeoutMs`. */
+async function hostUp(lab: Lab, name: string, timeoutMs: number, what: string): Promise<void> {
+  const host = lab.hosts.find((h) => h.name === name)!;
+  const by = Date.now() + timeoutMs;
+  for (;;) {
+    const r = await run(['ip', '-n', hostNs(lab, name), '-4', '-o', 'addr', 'show', 'dev', NS_IF], { allowFail: true });
+    if (r.stdout.includes(` ${host.address}/`)) return;
+    if (Date.now() > by) throw new Error(`${what} within ${timeoutMs / 1000} s (no ${host.address} on ${NS_IF} in ${hostNs(lab, name)})`);
+    await sleep(200);
   }
 }
 
@@ -590,6 +603,39 @@ class GuestLoadDriver {
   }
 }
 
+/** How long agents may take to start on a loaded machine (measured 1.4-4.7 s at load 2-20). */
+export const AGENT_READY_MS = 90_000;
+
+/** The last lines of a file (an agent's log), for an error message. */
+export function tailOf(file: string, lines = 12): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+/**
+ * Waits until every agent has written `agent.start` to its trace. An agent that exits first (a
+ * port its host's address still has bound, a bad lab file) fails the wait at once, and the error
+ * carries the end of its log: a CI log then says why, not only that the time ran out.
+ */
+export async function agentsReady(hosts: string[], trace: (h: string) => string, logFile: (h: string) => string, proc: (h: string) => ProcRef | undefined, timeoutMs = AGENT_READY_MS): Promise<void> {
+  const readyBy = Date.now() + timeoutMs;
+  const started = (h: string) => existsSync(trace(h)) && readFileSync(trace(h), 'utf8').includes('"agent.start"');
+  for (;;) {
+    const waiting = hosts.filter((h) => !started(h));
+    if (waiting.length === 0) return;
+    const dead = waiting.filter((h) => {
+      const ref = proc(h);
+      return ref === undefined || !isAlive(ref);
+    });
+    if (dead.length) throw new Error(`agent${dead.length > 1 ? 's' : ''} ${dead.join(', ')} exited before starting:\n${dead.map((h) => `--- ${logFile(h)}\n${tailOf(logFile(h))}`).join('\n')}`);
+    if (Date.now() > readyBy) throw new Error(`agent${waiting.length > 1 ? 's' : ''} ${waiting.join(', ')} not ready within ${timeoutMs / 1000} s:\n${waiting.map((h) => `--- ${logFile(h)}\n${tailOf(logFile(h))}`).join('\n')}`);
+    await sleep(100);
+  }
+}
+
 export async function runLive(o: LiveOptions): Promise<LiveResult> {
   const hooks: { ended?: (state: 'error', extra: Partial<LiveRunRecord>) => void } = {};
   try {
@@ -725,12 +771,14 @@ async function runLiveOnce(o: LiveOptions, hooks: { ended?: (state: 'error', ext
   // A PC the scenario starts switched off runs its agent when it is switched on (as a boot would).
   const offAtStart = new Set(scenario.hosts.filter((h) => h.state === 'off').map((h) => h.name));
   const atStart = agents.filter((h) => !offAtStart.has(h));
-  await Promise.all(atStart.map((h) => startAgent(h, false)));
-  // Agents are ready when they say so in their traces.
-  const readyBy = Date.now() + 30_000;
-  while (!atStart.every((h) => readFileSync(agentTrace(h), 'utf8').includes('"agent.start"'))) {
-    if (Date.now() > readyBy) throw new Error(`agents not ready within 30 s: see ${workDir}/agent-*.log`);
-    await sleep(100);
+  try {
+    await Promise.all(atStart.map((h) => startAgent(h, false)));
+    await agentsReady(atStart, (h) => agentTrace(h), (h) => join(workDir, `agent-${h}.log`), (h) => agentsRunning.get(h));
+  } catch (e) {
+    // Nothing of this run is left running for the next one (an agent holds its host's ports).
+    await endProcesses([...agentsRunning.values()], 'SIGTERM', 3_000).catch(() => undefined);
+    await hv.close().catch(() => undefined);
+    throw e;
   }
   tailAgents();
   log(`agents ready at ${(t() / 1e6).toFixed(2)} s`);

@@ -10,6 +10,7 @@ import { REPO_DIR } from '../adapters/lab/schema.ts';
 import { applyCalibration, applyMachineCalibration, measured, settledLike, type CalibrateParams } from '../run/calibrate.ts';
 import { buildSimulation, parseScenario } from '../run/sim.ts';
 import { lbConformRows } from '../run/lbconform.ts';
+import { navigatorFaultTimes } from '../trace/navigator.ts';
 import { disconnections, recoveries, type TraceLine } from '../trace/metrics.ts';
 import type { Scenario } from '../sim/scenario/schema.ts';
 
@@ -162,6 +163,24 @@ describe('applyCalibration: the measured samples as the scenario\'s distribution
     const p = params();
     delete p.dist;
     expect(applyMachineCalibration(lbText, p, 'live-lb-faults')).toEqual(asWritten);
+  });
+
+  it('a Navigator scenario gets the container start as measured: the fallback (a new secondary\'s container boots) follows it, the policy\'s rates stay as written', () => {
+    const navText = readFileSync(join(REPO_DIR, 'experiments/scenarios/live-navigator-failover.yaml'), 'utf8');
+    const asWritten = parseScenario(navText, 'live-navigator-failover');
+    const containers = (startS: number, commandS: number) => ({ ...params(), containers: { vms: ['nav-a', 'nav-b'], startS: measured('container start', [startS, startS]), commandS: measured('service stop in a container', [commandS, commandS]) } });
+    const s = applyMachineCalibration(navText, containers(4, 1), 'live-navigator-failover');
+    for (const v of s.vms) expect(v.startS).toEqual({ kind: 'empirical', values: [4, 4] });
+    expect(s.network.guestCommandS).toEqual({ kind: 'empirical', values: [1, 1] });
+    expect(s.policies).toEqual(asWritten.policies);
+    const fallback = (sc: Scenario) => navigatorFaultTimes(simulate(sc) as TraceLine[], 'vip-mon')[0].fallbackS!;
+    // The new secondary's container boots 11 s sooner; the rest of the fallback is the same.
+    expect(fallback(applyMachineCalibration(navText, containers(15, 1), 'live-navigator-failover')) - fallback(s)).toBeCloseTo(11, 0);
+    // Two guest commands on the way, 2 s more each: the new primary starts the monitoring service
+    // in its container, the new secondary's pilot stops it in its own.
+    expect(fallback(applyMachineCalibration(navText, containers(4, 3), 'live-navigator-failover')) - fallback(s)).toBeCloseTo(4, 0);
+    // Without a container measurement (a lab with no depot guests) the vms stay as written.
+    expect(applyMachineCalibration(navText, params(), 'live-navigator-failover').vms).toEqual(asWritten.vms);
   });
 
   it('a file written before the distributions were measured calibrates the steps only (faults at their times)', () => {

@@ -15,7 +15,8 @@ import { toNdjson } from '../trace/ndjson.ts';
 import { scheduleArb, scheduleScenario } from '../run/swarm.ts';
 import { Runtime, type WatchMode } from '../engine/runtime/runtime.ts';
 import { Kernel } from '../sim/kernel/kernel.ts';
-import { awaitClaimRounds, awaitHoldersChange, awaitReconcile, awaitStoreChange, now, type Process } from '../engine/runtime/effects.ts';
+import { QuietLoop } from '../engine/runtime/quiet-loop.ts';
+import { awaitClaimRounds, awaitHoldersChange, awaitReconcile, now, type Process } from '../engine/runtime/effects.ts';
 import type { Scenario } from '../sim/scenario/schema.ts';
 import { firstDifference } from './helpers/random-scenario.ts';
 import { fcParams } from './helpers/fc-params.ts';
@@ -91,8 +92,8 @@ function expectSame(scenario: Scenario): { naive: number; skip: number } {
   expect(skip.error).toBe(naive.error);
   const diff = firstDifference(naive.ndjson, skip.ndjson);
   expect(diff, diff ?? '').toBeNull();
-  // Skipping never costs more than ticking.
-  expect(skip.events).toBeLessThanOrEqual(naive.events);
+  // Skipping never costs more than ticking, give or take a wake-up per host (see below).
+  expect(skip.events).toBeLessThanOrEqual(naive.events + scenario.hosts.length);
   return { naive: naive.events, skip: skip.events };
 }
 
@@ -129,8 +130,10 @@ describe('quiet P2P loops: skipping is exact', () => {
       expect(skip.error).toBe(naive.error);
       const diff = firstDifference(naive.ndjson, skip.ndjson);
       expect(diff, diff ?? '').toBeNull();
-      // Skipping never costs more than ticking.
-      expect(skip.events).toBeLessThanOrEqual(naive.events);
+      // Skipping never costs more than ticking, give or take a wake-up per host: a skipping loop
+      // can hold one wake-up that the naive loop's death took with it (seed -1886499096: both
+      // servers of a ring failed at 4 s, 15 kernel events against 14).
+      expect(skip.events).toBeLessThanOrEqual(naive.events + scenario.hosts.length);
     }), fcParams(40));
   }, 600_000);
 
@@ -225,7 +228,7 @@ describe('the orphan watcher\'s rounds while a claim is held', () => {
 });
 
 describe('quiet P2P loops without an oracle (live mode): the plain loop', () => {
-  it('awaitHoldersChange, awaitStoreChange and awaitClaimRounds sleep once and return null; awaitReconcile is receive(box, R)', () => {
+  it('awaitHoldersChange and awaitClaimRounds sleep once and return null; awaitReconcile is receive(box, R)', () => {
     const kernel = new Kernel();
     const rt = new Runtime({ scheduler: kernel, ports: () => ({}) });
     const guard = { ok: () => true, subscribe: () => () => undefined };
@@ -233,8 +236,6 @@ describe('quiet P2P loops without an oracle (live mode): the plain loop', () => 
     rt.start('audit', (function* (): Process<void> {
       const r = yield* awaitHoldersChange('vip', 10 * S, ['S1'], guard, []);
       seen.push(['holders', yield* now(), r]);
-      const s = yield* awaitStoreChange(7 * S, []);
-      seen.push(['store', yield* now(), s]);
       const t = yield* awaitReconcile('box', 30 * S, [], guard);
       seen.push(['timeout', yield* now(), t]);
       const m = yield* awaitReconcile('box', 30 * S, [], guard);
@@ -246,10 +247,49 @@ describe('quiet P2P loops without an oracle (live mode): the plain loop', () => 
     kernel.run();
     expect(seen).toEqual([
       ['holders', 10 * S, null],
-      ['store', 17 * S, null],
-      ['timeout', 47 * S, null],
+      ['timeout', 40 * S, null],
       ['message', 60 * S, { message: { hello: 1 } }],
       ['rounds', 65 * S, null],
     ]);
+  });
+});
+
+describe('QuietLoop: the state the skipping loops share', () => {
+  it('posts of a quiet stretch arrive while it lasts; a pause in it hands over at the naive step; close drops the mailbox', () => {
+    const kernel = new Kernel();
+    const rt = new Runtime({ scheduler: kernel, ports: () => ({}) });
+    const got: Array<[number, unknown]> = [];
+    let stops = 0;
+    let unsubscribed = 0;
+    let loop!: QuietLoop<string>;
+    rt.start('loop', (function* (): Process<void> {
+      loop = new QuietLoop<string>(rt, 'A', '#test/1', 1, (nowUs) => ({ at: nowUs + 5 * S, message: () => `handed over at ${nowUs}` }), () => void stops++);
+      // A stretch: a post arrives; a post bound to an ended stretch does not.
+      let post = loop.begin();
+      loop.listen(() => void unsubscribed++);
+      post('first');
+      let m: unknown = yield { kind: 'receive', mailbox: loop.box };
+      got.push([yield* now(), m]);
+      loop.stop();
+      expect(loop.quiet).toBe(false);
+      post('stale');
+      // A new stretch, paused at 1 s (below): the hand-over's message comes at 6 s, after the resume at 3 s.
+      post = loop.begin();
+      m = yield { kind: 'receive', mailbox: loop.box };
+      got.push([yield* now(), m]);
+      // Not quiet (the pause ended the stretch): a second pause hands nothing over.
+      expect(loop.quiet).toBe(false);
+      loop.close();
+      post('after close');
+    })(), 'A');
+    kernel.at(1 * S, () => rt.pauseAgent('A'));
+    kernel.at(3 * S, () => rt.resumeAgent('A'));
+    kernel.at(7 * S, () => rt.pauseAgent('A'));
+    kernel.run();
+    expect(got).toEqual([[0, 'first'], [6 * S, `handed over at ${1 * S}`]]);
+    expect(unsubscribed).toBe(1);
+    // stop after 'first', stop by the pause, close.
+    expect(stops).toBe(3);
+    expect(rt.queued('#test/1')).toBe(0);
   });
 });

@@ -8,7 +8,10 @@ import { fcParams } from './helpers/fc-params.ts';
 import { managersOf, operationRows, targetsOf, type OperationRow } from '../policies/p2p/ring.ts';
 import { parseScenario } from '../run/sim.ts';
 import { Simulation } from '../adapters/sim/simulation.ts';
+import { SimStore } from '../adapters/sim/ports.ts';
 import { sameCondition } from '../policies/p2p/program.ts';
+import { groupChanged, inGroup, operationChanged, type Membership } from '../policies/p2p/files.ts';
+import { sameTargetsOf } from '../policies/p2p/ring.ts';
 import { runScale, scaleDocument, scaleScenario, scaleSvg, scaleTable, DAY_US, type ScaleRow } from '../experiments/scale.ts';
 
 const byPriority = (a: OperationRow, b: OperationRow) => (a.priority === b.priority ? 0 : a.priority === 'P1' ? -1 : 1);
@@ -38,6 +41,110 @@ describe('ring.ts: indexed operation files', () => {
     const rows = operationRows(['s1', 's2', 's3', 's4']);
     targetsOf(rows, 's1').pop();
     expect(targetsOf(rows, 's1').map((r) => `${r.priority}:${r.target}`)).toEqual(['P1:s2', 'P2:s4']);
+  });
+});
+
+describe('SimStore.list: kept sorted keys', () => {
+  it('lists what a filter and sort of every record gives, after random writes and deletes', () => {
+    const key = fc.constantFrom('a/', 'a/b', 'a/c', 'ab', 'b/1', 'b/10', 'b/2', 'c', '', 'a');
+    const op = fc.record({ del: fc.boolean(), key, value: fc.integer() });
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 60 }), fc.array(key, { minLength: 1, maxLength: 5 }), (ops, prefixes) => {
+        const store = new SimStore(() => {});
+        const model = new Map<string, number>();
+        for (const o of ops) {
+          const cur = store.get<number>(o.key);
+          if (o.del) {
+            if (cur) store.del(o.key, cur.version);
+            model.delete(o.key);
+          } else {
+            store.cas(o.key, cur?.version ?? 0, o.value);
+            model.set(o.key, o.value);
+          }
+          for (const p of prefixes) {
+            const want = [...model].filter(([k]) => k.startsWith(p)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => [k, v]);
+            expect(store.list<number>(p).map((r) => [r.key, r.value])).toEqual(want);
+          }
+        }
+      }),
+      fcParams(200),
+    );
+  });
+});
+
+describe('SimStore.cas: the store keeps its own copy', () => {
+  it('a stored value equals structuredClone of the written one and shares nothing with it', () => {
+    const plain = fc.letrec((tie) => ({
+      value: fc.oneof({ depthSize: 'small' }, fc.string(), fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.constant(undefined), tie('array'), tie('object')),
+      array: fc.array(tie('value'), { maxLength: 5 }),
+      object: fc.dictionary(fc.oneof(fc.string({ maxLength: 4 }), fc.constant('__proto__')), tie('value'), { maxKeys: 5 }),
+    })).value;
+    fc.assert(fc.property(plain, (v) => {
+      const store = new SimStore(() => {});
+      const want = structuredClone(v);
+      store.cas('k', 0, v);
+      const got = store.get('k')!.value;
+      expect(got).toStrictEqual(want);
+      // Changing the written value afterwards leaves the record as it was written.
+      const mutate = (x: unknown): void => {
+        if (Array.isArray(x)) { x.push('changed'); x.forEach(mutate); } else if (x !== null && typeof x === 'object') {
+          for (const k of Object.keys(x)) mutate((x as Record<string, unknown>)[k]);
+          (x as Record<string, unknown>).changed = 1;
+        }
+      };
+      mutate(v);
+      expect(got).toStrictEqual(want);
+    }), fcParams(300));
+  });
+});
+
+describe('store parts: a check that reads one part of a record is told only of writes that change it', () => {
+  it('subscribers of a part are called only when it changes, every subscriber in subscription order', () => {
+    const store = new SimStore(() => {});
+    const calls: string[] = [];
+    const changed = (a: unknown, b: unknown) => Object.keys({ ...(a as object), ...(b as object) }).filter((k) => (a as Record<string, unknown> | null)?.[k] !== (b as Record<string, unknown> | null)?.[k]);
+    const on = (name: string) => () => void calls.push(name);
+    store.subscribe('k', on('x1'), { name: 'x', changed });
+    store.subscribe('k', on('all'));
+    const offY = store.subscribe('k', on('y'), { name: 'y', changed });
+    store.subscribe('k', on('x2'), { name: 'x', changed });
+    store.cas('k', 0, { x: 1, y: 1 });
+    expect(calls).toEqual(['x1', 'all', 'y', 'x2']);
+    calls.length = 0;
+    store.cas('k', 1, { x: 1, y: 2 });
+    expect(calls).toEqual(['all', 'y']);
+    calls.length = 0;
+    offY();
+    store.cas('k', 2, { x: 3, y: 3 });
+    expect(calls).toEqual(['x1', 'all', 'x2']);
+    calls.length = 0;
+    store.del('k', 3);
+    expect(calls).toEqual(['x1', 'all', 'x2']);
+  });
+
+  it('groupChanged names every server whose inGroup answer differs, operationChanged every manager whose sameTargetsOf differs', () => {
+    const names = ['a', 'b', 'c', 'd', 'e', 'f'];
+    const group = fc.shuffledSubarray(names).map((g) => g);
+    const membership = fc.option(group.map((g): Membership => ({ group: g, separation: names.filter((n) => !g.includes(n)), order: names })), { nil: undefined });
+    fc.assert(fc.property(membership, membership, (m1, m2) => {
+      const a = m1 ?? null;
+      const b = m2 ?? null;
+      const named = new Set(groupChanged(a, b));
+      for (const n of names) {
+        const before = a !== null && inGroup(a, n);
+        const after = b !== null && inGroup(b, n);
+        if (before !== after) expect(named.has(n), `${n}: ${JSON.stringify(a)} -> ${JSON.stringify(b)}`).toBe(true);
+      }
+      const r1 = a === null ? null : operationRows(a.group);
+      const r2 = b === null ? null : operationRows(b.group);
+      const managers = operationChanged(r1, r2);
+      for (const n of names) {
+        // A supervisor that read r1 is quiet while sameTargetsOf(r1, file) holds: a change of its answer is named.
+        const holdsBefore = r1 !== null;
+        const holdsAfter = r1 !== null && r2 !== null && sameTargetsOf(r1, r2, n);
+        if (holdsBefore !== holdsAfter && r2 !== null) expect(managers.has(n)).toBe(true);
+      }
+    }), fcParams(300));
   });
 });
 

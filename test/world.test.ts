@@ -303,6 +303,28 @@ describe('world: links and partitions', () => {
   });
 });
 
+describe('world: subscriptions', () => {
+  it('a call back subscribed twice to a subject hears it once per change until both subscriptions are undone', () => {
+    const sim = build({ hosts: [{ name: 'h1' }, { name: 'h2' }] });
+    const w = sim.world;
+    let heard = 0;
+    const cb = () => void heard++;
+    const offA = w.subscribe('net', cb);
+    const offB = w.subscribe('net', cb);
+    w.partition(['h1'], ['h2'], true)();
+    const once = heard;
+    expect(once).toBeGreaterThan(0);
+    // Undoing one subscription (twice: the second does nothing) keeps the other.
+    offA();
+    offA();
+    w.partition(['h1'], ['h2'], true)();
+    expect(heard).toBe(2 * once);
+    offB();
+    w.partition(['h1'], ['h2'], true)();
+    expect(heard).toBe(2 * once);
+  });
+});
+
 describe('world: the clients\' access log', () => {
   const web = {
     hosts: [{ name: 'h1', services: [{ name: 'httpd', restartS: 2 }] }, { name: 'h2' }],

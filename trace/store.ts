@@ -6,7 +6,9 @@
 //                   the record's new one. The new value is given whole (`value`) when the key was
 //                   absent, when the old or new value is not a JSON object or array, or when the
 //                   change is not smaller than the value; otherwise as `patch`, a JSON Patch
-//                   (RFC 6902, fast-json-patch's diff) from the record's previous value.
+//                   (RFC 6902) from the record's previous value (`jsonDiff`: objects key by key,
+//                   arrays by their common head and tail, so one name taken out of a list of N
+//                   is one `remove`, not N shifted `replace`s).
 //   store.delete    a delete that succeeded: { version, by? } (the version it removed).
 //   store.conflict  a compare-and-set or delete that found another version: { op: 'cas' | 'del',
 //                   expect, version, by? }, `version` the record's actual one (0: absent). A lost
@@ -20,7 +22,7 @@ import jsonPatch from 'fast-json-patch';
 import type { Operation } from 'fast-json-patch';
 import type { TraceEvent } from './event.ts';
 
-const { compare, applyPatch } = jsonPatch;
+const { applyPatch } = jsonPatch;
 
 export type { Operation as StorePatchOp };
 
@@ -39,16 +41,162 @@ export const asJson = (v: unknown): unknown => (v === undefined ? undefined : JS
 
 /**
  * The change part of a store.write line: `{ value }` or `{ patch }` (see the header). `prev` is
- * the record's value before the write (undefined: absent), `next` its new value.
+ * the record's value before the write (undefined: absent), `next` its new value. The cost is the
+ * size of the change plus a comparison of the unchanged parts (no copy, no JSON text of the
+ * record), except when the whole value is traced.
  */
 export function storeChange(prev: unknown, next: unknown): { value: unknown } | { patch: Operation[] } {
   // Both as the trace holds them (a field set to undefined is no field), and copies: the line
   // must not change when the writer later changes the object it wrote.
-  const now = asJson(next);
-  if (prev === undefined || !isContainer(prev) || !isContainer(now) || Array.isArray(prev) !== Array.isArray(now)) return { value: now };
-  const patch = compare(asJson(prev) as object, now);
-  if (JSON.stringify(patch).length >= JSON.stringify(now).length) return { value: now };
+  if (prev === undefined || !isContainer(prev) || !isContainer(next) || Array.isArray(prev) !== Array.isArray(next)) return { value: asJson(next) };
+  let patch: Operation[];
+  let now: unknown = next;
+  try {
+    try {
+      patch = jsonDiff(prev, next);
+    } catch (e) {
+      if (e !== NOT_PLAIN) throw e;
+      // A value JSON changes (a Date, NaN, undefined in an array, ...): diff the JSON forms.
+      now = asJson(next);
+      patch = jsonDiff(asJson(prev), now);
+    }
+  } catch (e) {
+    if (e !== NO_PATCH) throw e;
+    return { value: asJson(next) };
+  }
+  const patchLen = JSON.stringify(patch).length;
+  if (jsonLength(now, patchLen) <= patchLen) return { value: asJson(now) };
   return { patch };
+}
+
+/** Thrown (and caught by storeChange) for a value whose JSON form is not itself. */
+const NOT_PLAIN = Symbol('not plain JSON');
+/** Thrown (and caught by storeChange) for a change of a `__proto__` or `prototype` field, which JSON Patch readers refuse to apply. */
+const NO_PATCH = Symbol('no patch');
+
+function kindOf(v: unknown): 'prim' | 'array' | 'object' | 'skip' {
+  if (v === null || typeof v === 'string' || typeof v === 'boolean') return 'prim';
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) throw NOT_PLAIN;
+    return 'prim';
+  }
+  if (v === undefined) return 'skip';
+  if (Array.isArray(v)) return 'array';
+  if (typeof v === 'object') {
+    const proto = Object.getPrototypeOf(v) as unknown;
+    if (proto === Object.prototype || proto === null) return 'object';
+  }
+  throw NOT_PLAIN;
+}
+
+const pointer = (key: string): string => {
+  if (key === '__proto__' || key === 'prototype') throw NO_PATCH;
+  return key.replace(/~/g, '~0').replace(/\//g, '~1');
+};
+
+/** `o[k]` if `k` is `o`'s own field (not one of Object.prototype's: `valueOf`, ...). */
+const own = (o: Record<string, unknown>, k: string): unknown => (Object.prototype.hasOwnProperty.call(o, k) ? o[k] : undefined);
+
+/** Are two plain JSON values equal as JSON (fields set to undefined are no fields)? */
+function jsonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  const ka = kindOf(a);
+  const kb = kindOf(b);
+  if (ka !== kb || ka === 'prim' || ka === 'skip') return false;
+  if (ka === 'array') {
+    const x = a as unknown[];
+    const y = b as unknown[];
+    if (x.length !== y.length) return false;
+    for (let i = 0; i < x.length; i++) {
+      if (x[i] === undefined || y[i] === undefined) throw NOT_PLAIN;
+      if (!jsonEqual(x[i], y[i])) return false;
+    }
+    return true;
+  }
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  let n = 0;
+  for (const k in x) {
+    if (x[k] === undefined) continue;
+    n++;
+    if (own(y, k) === undefined || !jsonEqual(x[k], own(y, k))) return false;
+  }
+  for (const k in y) if (y[k] !== undefined) n--;
+  return n === 0;
+}
+
+/**
+ * A JSON Patch taking `a` to `b` (both plain JSON values, fields set to undefined read as absent):
+ * objects key by key (removed keys, changed ones recursively, then added ones in `b`'s order);
+ * arrays by their longest common head and tail, the rest element by element recursively where
+ * both have one, then removals or additions at its end; anything else a `replace`. Values in the
+ * patch are copies (asJson). Throws for a change under a `__proto__` or `prototype` key
+ * (storeChange then traces the whole value).
+ */
+export function jsonDiff(a: unknown, b: unknown): Operation[] {
+  const ops: Operation[] = [];
+  diffInto(a, b, '', ops);
+  return ops;
+}
+
+function diffInto(a: unknown, b: unknown, path: string, ops: Operation[]): void {
+  if (a === b) return; // the same value, or the same object (records are replaced, not changed in place)
+  const ka = kindOf(a);
+  const kb = kindOf(b);
+  if (ka !== kb || ka === 'prim') {
+    ops.push({ op: 'replace', path, value: asJson(b) });
+    return;
+  }
+  if (ka === 'array') {
+    const x = a as unknown[];
+    const y = b as unknown[];
+    for (const v of x) if (v === undefined) throw NOT_PLAIN;
+    for (const v of y) if (v === undefined) throw NOT_PLAIN;
+    let head = 0;
+    while (head < x.length && head < y.length && jsonEqual(x[head], y[head])) head++;
+    let tail = 0;
+    while (tail < x.length - head && tail < y.length - head && jsonEqual(x[x.length - 1 - tail], y[y.length - 1 - tail])) tail++;
+    const nx = x.length - head - tail;
+    const ny = y.length - head - tail;
+    const both = Math.min(nx, ny);
+    for (let i = head; i < head + both; i++) diffInto(x[i], y[i], `${path}/${i}`, ops);
+    for (let i = both; i < nx; i++) ops.push({ op: 'remove', path: `${path}/${head + both}` });
+    for (let i = both; i < ny; i++) ops.push({ op: 'add', path: `${path}/${head + i}`, value: asJson(y[head + i]) });
+    return;
+  }
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  for (const k in x) {
+    if (x[k] === undefined) continue;
+    const yk = own(y, k);
+    if (yk === undefined) ops.push({ op: 'remove', path: `${path}/${pointer(k)}` });
+    else diffInto(x[k], yk, `${path}/${pointer(k)}`, ops);
+  }
+  for (const k in y) if (y[k] !== undefined && own(x, k) === undefined) ops.push({ op: 'add', path: `${path}/${pointer(k)}`, value: asJson(y[k]) });
+}
+
+/**
+ * The length of `v`'s JSON text (a plain JSON value), or some number above `limit` as soon as it
+ * exceeds it: the cost is bounded by the limit, not by the value.
+ */
+function jsonLength(v: unknown, limit: number): number {
+  const k = kindOf(v);
+  if (k === 'prim' || k === 'skip') return JSON.stringify(v ?? null).length;
+  let n = 2;
+  if (k === 'array') {
+    const x = v as unknown[];
+    for (let i = 0; i < x.length && n <= limit; i++) n += (i > 0 ? 1 : 0) + jsonLength(x[i], limit - n);
+    return n;
+  }
+  const x = v as Record<string, unknown>;
+  let first = true;
+  for (const key in x) {
+    if (n > limit) break;
+    if (x[key] === undefined) continue;
+    n += (first ? 0 : 1) + JSON.stringify(key).length + 1 + jsonLength(x[key], limit - n);
+    first = false;
+  }
+  return n;
 }
 
 /** The data of a store.write line for a write of `next` over `prev` (see storeChange). */

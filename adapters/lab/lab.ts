@@ -211,9 +211,11 @@ export async function labUp(lab: Lab, log: Log = () => undefined, opts: UpOption
   st.procs.push(procRef(etcdPid, 'etcd'));
   writeState(lab, st);
 
+  // One instant for the PCs switched on here: their uptimes (a Service Depot's report) tie.
+  const poweredOnMs = Date.now();
   for (const h of lab.hosts) {
     const fd = daemonLog(`power-${h.name}.log`);
-    const pid = await spawnDetached([...tsnode, join(REPO_DIR, 'adapters/lab/supervisor.ts'), lab.file, h.name, runId, h.power], fd);
+    const pid = await spawnDetached([...tsnode, join(REPO_DIR, 'adapters/lab/supervisor.ts'), lab.file, h.name, runId, h.power, String(poweredOnMs)], fd);
     closeSync(fd);
     st.procs.push(procRef(pid, `supervisor ${h.name}`));
   }

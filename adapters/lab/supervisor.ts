@@ -25,7 +25,8 @@ import { run } from './run.ts';
 import { expandArgv, labHost, loadLab } from './schema.ts';
 import { appendEvent } from './events.ts';
 
-const [labFile, hostName, runId, initial] = process.argv.slice(2);
+// `poweredOnMs`: when `lab up` switched its PCs on (one instant for all of them; absent: now).
+const [labFile, hostName, runId, initial, poweredOnMs] = process.argv.slice(2);
 if (!labFile || !hostName || !runId) {
   console.error('usage: supervisor.ts LAB.yaml HOST RUN-ID [on|off]');
   process.exit(2);
@@ -186,13 +187,13 @@ async function killEverything(): Promise<void> {
 
 const prefix = lab.cidr.prefix;
 
-async function bootNow(): Promise<void> {
+async function bootNow(switchedOnMs = Date.now()): Promise<void> {
   bootTimer = null;
   await run(['ip', '-n', ns, 'link', 'set', NS_IF, 'up']);
   await run(['ip', '-n', ns, 'addr', 'replace', `${host.address}/${prefix}`, 'dev', NS_IF]);
   // The host's uptime starts now (its Service Depot reads the record, as a PC's /proc/uptime).
   mkdirSync(dirname(depotImage(lab, host.name)), { recursive: true });
-  writeFileSync(bootRecord(lab, host.name), `${Date.now()}\n`);
+  writeFileSync(bootRecord(lab, host.name), `${switchedOnMs}\n`);
   for (const p of procs) {
     p.wedged = false;
     startProc(p);
@@ -226,13 +227,15 @@ async function powerOff(): Promise<void> {
   power = 'off';
   paused = false;
   rmSync(bootRecord(lab, host.name), { force: true });
-  await killEverything();
-  await destroyGuests();
+  // The power goes at once: the PC's link first, then its processes and its guests together (a
+  // PC whose link and containers answered for the two seconds the lab takes to kill and reap its
+  // processes was a PC still on, and every failover measured from the power-off was that late).
+  await run(['ip', '-n', ns, 'link', 'set', NS_IF, 'down'], { allowFail: true });
+  await Promise.all([killEverything(), destroyGuests()]);
   await stopVrrpWatch();
   for (const p of procs) p.wedged = false;
   // Run-time state does not survive power loss: VIPs and the address go with it.
   await run(['ip', '-n', ns, 'addr', 'flush', 'dev', NS_IF], { allowFail: true });
-  await run(['ip', '-n', ns, 'link', 'set', NS_IF, 'down'], { allowFail: true });
   log('power off');
   powerEvent('off');
 }
@@ -521,7 +524,11 @@ rmSync(powerSocket(lab, host.name), { force: true });
 const server = serveControl(powerSocket(lab, host.name), handle);
 wol.bind({ port: lab.wolPort, address: formatIpv4(lab.cidr.broadcast) }, () => log(`listening for magic packets to ${formatIpv4(lab.cidr.broadcast)}:${lab.wolPort}`));
 if (initial === 'on') {
-  await bootNow();
+  // The lab's PCs were switched on together: their uptimes tie, as the sim's hosts on at 0 do
+  // (a Navigator primary picks the PC up longest, in whole seconds; the supervisors' own starts
+  // a few hundred ms apart made that pick the boot's luck).
+  const at = Number(poweredOnMs);
+  await bootNow(Number.isFinite(at) && at > 0 && at <= Date.now() ? at : Date.now());
 } else {
   await run(['ip', '-n', ns, 'link', 'set', NS_IF, 'down'], { allowFail: true });
   log('power off (initial)');

@@ -62,5 +62,17 @@ export interface HoldersOracle {
  */
 export interface StoreOracle {
   holds(key: string, holds: (value: unknown) => boolean): boolean;
-  subscribe(key: string, onChange: () => void): () => void;
+  /** With `part`, only the writes that may change that part of the record call back (see StorePart). */
+  subscribe(key: string, onChange: () => void, part?: StorePart): () => void;
+}
+
+/**
+ * A named part of a store record: `changed(before, after)` gives (a superset of) the names whose
+ * part a write from `before` to `after` changes (values as stored, null: no record). A check that
+ * reads only its part is told only of those writes. Subscribers share `changed` by identity (the
+ * store calls each distinct function once per write).
+ */
+export interface StorePart {
+  name: string;
+  changed: (before: unknown, after: unknown) => Iterable<string>;
 }

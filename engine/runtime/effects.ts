@@ -7,7 +7,7 @@
 //   const msg = yield* receive<Report>('p2/S3', 5 * S);
 
 import type { LoadSample } from '../ports/load.ts';
-import type { ProbeResult, ProbeSpec } from '../ports/probe.ts';
+import type { ProbeResult, ProbeSpec, StorePart } from '../ports/probe.ts';
 
 /** Microseconds in a millisecond / second: engine code writes `10 * S` for 10 s. */
 export const MS = 1_000;
@@ -46,10 +46,14 @@ export interface QuietGuard {
   subscribe(onChange: () => void): () => void;
 }
 
-/** A store record a quiet loop read: the loop goes on only while `holds(value)` (null: no record). */
+/**
+ * A store record a quiet loop read: the loop goes on only while `holds(value)` (null: no record).
+ * `part`: `holds` reads only that part of the record, so only writes that change it wake the loop.
+ */
 export interface StoreCheck {
   key: string;
   holds(value: unknown): boolean;
+  part?: StorePart;
 }
 
 export type Process<T = void> = Generator<Effect, T, unknown>;
@@ -249,23 +253,6 @@ export function awaitHoldersChange(vip: string, intervalUs: number, expect: read
   E_QUIET.guard = guard;
   E_QUIET.checks = checks;
   return once(E_QUIET);
-}
-
-const ALWAYS: QuietGuard = { ok: () => true, subscribe: () => () => undefined };
-
-/**
- * Sleeps `intervalUs` at a time while every store check holds (and the store answers); returns at
- * the first wake-up where one does not (the caller goes on as its plain loop does after its
- * sleep). `awaitHoldersChange` without the VIP: no reading, only the store (and `guard`).
- */
-export function awaitStoreChange(intervalUs: number, checks: readonly StoreCheck[], guard: QuietGuard = ALWAYS): Op<null> {
-  E_QUIET.vip = null;
-  E_QUIET.box = null;
-  E_QUIET.intervalUs = intervalUs;
-  E_QUIET.expect = [];
-  E_QUIET.guard = guard;
-  E_QUIET.checks = checks;
-  return once(E_QUIET) as Op<null>;
 }
 
 /**

@@ -5,9 +5,10 @@
 import type { HoldersOracle, StoreOracle } from '../ports/probe.ts';
 import type { Effect, Op, QuietGuard, RaceResult, StoreCheck } from './effects.ts';
 import type { Runtime } from './runtime.ts';
+import { QuietLoop } from './quiet-loop.ts';
 
 export interface QuietHoldersArgs {
-  /** null: no reading (`awaitStoreChange`): the loop only sleeps while its inputs hold. */
+  /** null: no reading (`awaitReconcile`): the loop only waits while its inputs hold. */
   vip: string | null;
   /** A mailbox whose next message ends the wait (`awaitReconcile`): returned as { message }. */
   box: string | null;
@@ -76,13 +77,7 @@ export function* skipQuietHolders(rt: Runtime, agent: string, a: QuietHoldersArg
   const latencyUs = vip === null ? 0 : holders.latencyUs();
   const stride = a.intervalUs + latencyUs;
   const pid = (yield { kind: 'self' }) as number;
-  const box = `#holders/${pid}`;
-  let gen = 0;
-  let quiet = false;
-  let posted = false;
-  let closed = false;
   let anchor = (yield NOW) as number;
-  let offs: Array<() => void> = [];
   const read = () => (vip === null ? a.expect : holders.now(vip));
   const quietNow = () => inputsHold(a, store) && sameHolders(read(), a.expect);
   /** The first naive reading at or after `t`: its wake-up c and reading e. */
@@ -91,49 +86,33 @@ export function* skipQuietHolders(rt: Runtime, agent: string, a: QuietHoldersArg
     const c = anchor + a.intervalUs + k * stride;
     return { c, e: c + latencyUs };
   };
-  const stopListening = () => {
-    quiet = false;
-    posted = false;
-    gen++;
-    for (const off of offs) off();
-    offs = [];
-  };
-  const unhook = rt.onPause(agent, () => {
-    if (!quiet) return;
-    stopListening();
-    const { c, e } = readingFrom(rt.nowUs());
-    const g = gen;
-    if (c >= rt.nowUs()) rt.atLate(c, tie, () => {
-      if (!closed && g === gen) rt.deliver(box, { kind: 'call' });
-    });
-    else rt.atLate(e, tie, () => {
-      if (!closed && g === gen) rt.deliver(box, { kind: 'reading', holders: read() });
-    });
+  const loop = new QuietLoop<Msg>(rt, agent, `#holders/${pid}`, tie, (nowUs) => {
+    const { c, e } = readingFrom(nowUs);
+    return c >= nowUs ? { at: c, message: () => ({ kind: 'call' }) } : { at: e, message: () => ({ kind: 'reading', holders: read() as string[] }) };
   });
   try {
     for (;;) {
       let msg: Msg = { kind: 'change' };
       if (quietNow()) {
-        quiet = true;
-        const g = gen;
+        const post = loop.begin();
         // Looked at in the notifier (the world, the store or the flag has changed by then): a
         // change that leaves every input as it was costs no event; one that does not is seen at
         // its instant, in an event of its own (notifications come in the middle of an update).
         const onChange = () => {
-          if (posted || quietNow()) return;
-          posted = true;
-          rt.postWhen(box, { kind: 'change' }, () => !closed && g === gen);
+          if (loop.posted || quietNow()) return;
+          loop.posted = true;
+          post({ kind: 'change' });
         };
-        offs = [a.guard.subscribe(onChange), ...a.checks.map((c) => store.subscribe(c.key, onChange))];
-        if (vip !== null) offs.push(holders.subscribe(vip, onChange));
+        loop.listen(a.guard.subscribe(onChange), ...a.checks.map((c) => store.subscribe(c.key, onChange, c.part)));
+        if (vip !== null) loop.listen(holders.subscribe(vip, onChange));
         // A notification whose change left every input as it was (or was undone at once) is no step of the naive loop.
         do {
-          const w = yield* orMessage(a, { kind: 'receive', mailbox: box });
+          const w = yield* orMessage(a, { kind: 'receive', mailbox: loop.box });
           if ('message' in w) return w;
           msg = w.value as Msg;
-          posted = false;
+          loop.posted = false;
         } while (msg.kind === 'change' && quietNow());
-        stopListening();
+        loop.stop();
       }
       let h: string[];
       if (msg.kind === 'reading') h = msg.holders;
@@ -154,9 +133,6 @@ export function* skipQuietHolders(rt: Runtime, agent: string, a: QuietHoldersArg
       anchor = (yield NOW) as number;
     }
   } finally {
-    closed = true;
-    stopListening();
-    unhook();
-    rt.dropMailbox(box);
+    loop.close();
   }
 }

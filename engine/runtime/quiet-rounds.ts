@@ -9,6 +9,7 @@
 import type { QuietOracle, StoreOracle } from '../ports/probe.ts';
 import type { Claim, ClaimRoundsArgs, ClaimRoundsResult, Effect, Op } from './effects.ts';
 import type { Runtime } from './runtime.ts';
+import { QuietLoop } from './quiet-loop.ts';
 
 function sleepLate(atUs: number): Effect {
   return { kind: 'sleepUntil', atUs, late: true } as Effect;
@@ -79,16 +80,10 @@ export function* skipClaimRounds(rt: Runtime, agent: string, a: ClaimRoundsArgs,
   const R = a.intervalUs;
   const passUs = Math.max(1, oracle.passLatencyUs(a.probeOf(a.self)));
   const pid = (yield { kind: 'self' }) as number;
-  const box = `#claims/${pid}`;
-  let gen = 0;
-  let quiet = false;
-  let posted = false;
-  let closed = false;
   // The grid while quiet: the next wake-up, the round in progress (its wake-up and claims), the claims in the store.
   let nw = 0;
   let cur: { w: number; claims: Claim[] } | null = null;
   let claimsNow: Claim[] | null = [];
-  let offs: Array<() => void> = [];
   const watched = new Map<string, () => void>();
   const stride = (n: number) => (n === 0 ? R : R + (n + 1) * passUs);
   /** Replays the naive wake-ups before t (with the claims in the store until now). */
@@ -115,15 +110,6 @@ export function* skipClaimRounds(rt: Runtime, agent: string, a: ClaimRoundsArgs,
     for (const c of cs) if (!passes(c)) return false;
     return true;
   };
-  const stopListening = () => {
-    quiet = false;
-    posted = false;
-    gen++;
-    for (const off of offs) off();
-    offs = [];
-    for (const off of watched.values()) off();
-    watched.clear();
-  };
   const follow = (onChange: () => void) => {
     const want = claimants();
     for (const [c, off] of watched) if (!want.has(c)) {
@@ -144,14 +130,13 @@ export function* skipClaimRounds(rt: Runtime, agent: string, a: ClaimRoundsArgs,
     }
     return { at: nw, step: { kind: 'wake' } };
   };
-  const unhook = rt.onPause(agent, () => {
-    if (!quiet) return;
-    const { at, step } = stepFrom(rt.nowUs(), true);
-    stopListening();
-    const g = gen;
-    rt.atLate(at, tie, () => {
-      if (!closed && g === gen) rt.deliver(box, { kind: 'step', step });
-    });
+  // At a pause, the naive loop's step then (the grid advanced to it), taken as it is now.
+  const loop = new QuietLoop<Msg>(rt, agent, `#claims/${pid}`, tie, (nowUs) => {
+    const { at, step } = stepFrom(nowUs, true);
+    return { at, message: () => ({ kind: 'step', step }) };
+  }, () => {
+    for (const off of watched.values()) off();
+    watched.clear();
   });
   try {
     let step: Step | null = null; // null: at the start of a sleep R (the end of a round)
@@ -162,12 +147,11 @@ export function* skipClaimRounds(rt: Runtime, agent: string, a: ClaimRoundsArgs,
         cur = null;
         nw = nowUs + R;
         if (quietNow()) {
-          quiet = true;
-          const g = gen;
+          const post = loop.begin();
           const onChange = () => {
-            if (posted || quietNow()) return;
-            posted = true;
-            rt.postWhen(box, { kind: 'change' }, () => !closed && g === gen);
+            if (loop.posted || quietNow()) return;
+            loop.posted = true;
+            post({ kind: 'change' });
           };
           const onStore = () => {
             advance(rt.nowUs());
@@ -175,22 +159,22 @@ export function* skipClaimRounds(rt: Runtime, agent: string, a: ClaimRoundsArgs,
             follow(onChange);
             onChange();
           };
-          offs = [store.subscribe(a.key, onStore), oracle.subscribe(a.probeOf(a.self), onChange)];
+          loop.listen(store.subscribe(a.key, onStore), oracle.subscribe(a.probeOf(a.self), onChange));
           follow(onChange);
           let msg: Msg;
           do {
-            msg = (yield { kind: 'receive', mailbox: box }) as Msg;
-            posted = false;
+            msg = (yield { kind: 'receive', mailbox: loop.box }) as Msg;
+            loop.posted = false;
           } while (msg.kind === 'change' && quietNow());
           if (msg.kind === 'step') step = msg.step;
           else {
             const t = (yield NOW) as number;
             const next = stepFrom(t, false);
-            stopListening();
+            loop.stop();
             yield sleepLate(next.at);
             step = next.step;
           }
-          stopListening();
+          loop.stop();
         } else {
           yield sleepLate(nw);
           step = { kind: 'wake' };
@@ -202,9 +186,6 @@ export function* skipClaimRounds(rt: Runtime, agent: string, a: ClaimRoundsArgs,
       step = null;
     }
   } finally {
-    closed = true;
-    stopListening();
-    unhook();
-    rt.dropMailbox(box);
+    loop.close();
   }
 }

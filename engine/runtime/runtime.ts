@@ -8,6 +8,7 @@ import type { TraceSink } from '../ports/trace.ts';
 import { RESUME, detachEffect, type Effect, type JoinResult, type Op, type Process } from './effects.ts';
 import { naiveQuietHolders, skipQuietHolders, type QuietHoldersArgs } from './quiet-holders.ts';
 import { naiveClaimRounds, skipClaimRounds } from './quiet-rounds.ts';
+import { QuietLoop } from './quiet-loop.ts';
 
 export interface Scheduler {
   nowUs(): number;
@@ -587,7 +588,7 @@ export class Runtime {
         return this.joinChild(p, `${p.name}/steady`, body, wake);
       }
       case 'quietHolders': {
-        // The quiet waits of awaitHoldersChange, awaitStoreChange and awaitReconcile
+        // The quiet waits of awaitHoldersChange and awaitReconcile
         // (engine/runtime/quiet-holders.ts); without an oracle (live), one plain sleep (or
         // receive with its timeout) and the caller's own loop.
         const q = this.portsOf(p.agent).quiet;
@@ -914,52 +915,32 @@ function* naiveSteadyLoad(host: string, intervalUs: number, last: LoadSample, or
  * in the same lane and order as ticking, and the owner resumes at the same point of the event order.
  */
 function* skipSteadyLoad(rt: Runtime, agent: string, host: string, intervalUs: number, last: LoadSample, oracle: LoadOracle, tie: number): Op<LoadSample> {
+  type Msg = { kind: 'change'; t: number } | { kind: 'call' } | { kind: 'reading'; sample: LoadSample };
   const latencyUs = oracle.latencyUs(host);
   const stride = intervalUs + latencyUs;
   const pid = (yield { kind: 'self' }) as number;
-  const box = `#steady/${pid}`;
-  let gen = 0;
-  let quiet = false;
-  let closed = false;
   let anchor = (yield { kind: 'now' }) as number;
-  let unsubscribe: (() => void) | null = null;
   /** The first naive reading at or after `t`: its call c and reading e. */
   const readingFrom = (t: number): { c: number; e: number } => {
     const k = Math.max(0, Math.ceil((t - latencyUs - anchor - intervalUs) / stride));
     const c = anchor + intervalUs + k * stride;
     return { c, e: c + latencyUs };
   };
-  const stopListening = () => {
-    quiet = false;
-    gen++;
-    unsubscribe?.();
-    unsubscribe = null;
-  };
-  const unhook = rt.onPause(agent, () => {
-    if (!quiet) return;
-    stopListening();
-    const { c, e } = readingFrom(rt.nowUs());
-    const g = gen;
-    if (c >= rt.nowUs()) rt.atLate(c, tie, () => {
-      if (!closed && g === gen) rt.deliver(box, { kind: 'call' });
-    });
-    else rt.atLate(e, tie, () => {
-      if (!closed && g === gen) rt.deliver(box, { kind: 'reading', sample: oracle.now(host) });
-    });
+  const loop = new QuietLoop<Msg>(rt, agent, `#steady/${pid}`, tie, (nowUs) => {
+    const { c, e } = readingFrom(nowUs);
+    return c >= nowUs ? { at: c, message: () => ({ kind: 'call' }) } : { at: e, message: () => ({ kind: 'reading', sample: oracle.now(host) }) };
   });
   try {
     for (;;) {
-      type Msg = { kind: 'change'; t: number } | { kind: 'call' } | { kind: 'reading'; sample: LoadSample };
       let msg: Msg;
       // The load may have changed since the reading that gave `last` (the owner or this loop was
       // held by a pause meanwhile): the naive loop's next reading sees it.
       if (!sameLoadSample(oracle.now(host), last)) msg = { kind: 'change', t: anchor };
       else {
-        quiet = true;
-        const g = gen;
-        unsubscribe = oracle.subscribe(host, () => rt.postWhen(box, { kind: 'change', t: rt.nowUs() }, () => !closed && g === gen));
-        msg = (yield { kind: 'receive', mailbox: box }) as Msg;
-        stopListening();
+        const post = loop.begin();
+        loop.listen(oracle.subscribe(host, () => post({ kind: 'change', t: rt.nowUs() })));
+        msg = (yield { kind: 'receive', mailbox: loop.box }) as Msg;
+        loop.stop();
       }
       let s: LoadSample;
       if (msg.kind === 'reading') s = msg.sample;
@@ -976,10 +957,7 @@ function* skipSteadyLoad(rt: Runtime, agent: string, host: string, intervalUs: n
       anchor = (yield { kind: 'now' }) as number;
     }
   } finally {
-    closed = true;
-    stopListening();
-    unhook();
-    rt.dropMailbox(box);
+    loop.close();
   }
 }
 

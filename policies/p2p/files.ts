@@ -99,6 +99,27 @@ function setOf(names: readonly string[]): Set<string> {
   return s.set;
 }
 
+/**
+ * The servers whose place in the group file (in it or not) a write from `before` to `after`
+ * may change (records as stored, null: none): the names between the group lists' longest common
+ * head and tail (one name for a separation or a return). The part that `inGroup` reads.
+ */
+export function groupChanged(before: unknown, after: unknown): string[] {
+  const a = (before as Membership | null)?.group ?? [];
+  const b = (after as Membership | null)?.group ?? [];
+  if (a === b) return [];
+  let head = 0;
+  while (head < a.length && head < b.length && a[head] === b[head]) head++;
+  let tail = 0;
+  while (tail < a.length - head && tail < b.length - head && a[a.length - 1 - tail] === b[b.length - 1 - tail]) tail++;
+  return [...a.slice(head, a.length - tail), ...b.slice(head, b.length - tail)];
+}
+
+/** The managers whose own rows of the operation file a write changes (`changedManagers`): the part `sameTargetsOf` reads. */
+export function operationChanged(before: unknown, after: unknown): Set<string> {
+  return changedManagers((before ?? []) as OperationRow[], (after ?? []) as OperationRow[]);
+}
+
 export function* readMembership(): Op<Membership> {
   const r = yield* storeCall('get', KEYS.membership);
   if (!r) throw new Error('P2P: no group file in the store (was the system initialised?)');

@@ -12,7 +12,7 @@ import { awaitClaimRounds, awaitHoldersChange, awaitLoadChange, awaitReconcile, 
 import { call, isGone, mailboxOf, portErrorOf, type LoadSample, type ProbeResult, type ProbeSpec } from '../../engine/ports/index.ts';
 import { nextGridUs } from '../../engine/runtime/runtime.ts';
 import { storeCall } from '../store.ts';
-import { KEYS, inGroup, isSeparated, readData, readMembership, readOperation, reclaim, rejoin, separate, update, type ConditionRecord, type ManagementData, type Membership, type TroubleRecord } from './files.ts';
+import { KEYS, groupChanged, inGroup, operationChanged, isSeparated, readData, readMembership, readOperation, reclaim, rejoin, separate, update, type ConditionRecord, type ManagementData, type Membership, type TroubleRecord } from './files.ts';
 import { rankHosts, realServerConditions, type LoadMeasurement, type ServerStages } from './placement.ts';
 import { managersOf, operationRows, sameTargetsOf, targetsOf, type OperationRow } from './ring.ts';
 
@@ -253,7 +253,7 @@ function* supervisor(host: string, cfg: P2pConfig): Op<void> {
     for (const key of running.keys()) if (!desired.has(key)) settled = false;
     if (settled) {
       // A rewrite that leaves this server's own rows as they are gives its reconcile nothing to do.
-      const ops: StoreCheck[] = [{ key: KEYS.operation, holds: (v) => v !== null && sameTargetsOf(rows, v as OperationRow[], host) }];
+      const ops: StoreCheck[] = [{ key: KEYS.operation, holds: (v) => v !== null && sameTargetsOf(rows, v as OperationRow[], host), part: { name: host, changed: operationChanged } }];
       yield* awaitReconcile(mailboxOf(host, RECONCILE_BOX), cfg.timing.reconcileUs, ops, allRunning);
     } else yield* receive(mailboxOf(host, RECONCILE_BOX), cfg.timing.reconcileUs);
     while ((yield* receive(mailboxOf(host, RECONCILE_BOX), 0)) !== undefined) { /* coalesce */ }
@@ -351,7 +351,7 @@ function* vipAudit(manager: string, target: string, cfg: P2pConfig, busy: BusyMa
 function quietChecks(d: ManagementData, target: string): StoreCheck[] {
   return [
     { key: KEYS.data(target), holds: (v) => v === d },
-    { key: KEYS.membership, holds: (v) => v !== null && inGroup(v as Membership, target) },
+    { key: KEYS.membership, holds: (v) => v !== null && inGroup(v as Membership, target), part: { name: target, changed: groupChanged } },
   ];
 }
 

@@ -162,16 +162,26 @@ function rowIndex(rows: readonly OperationRow[]): RowIndex {
   let ix = rowIndexes.get(rows);
   if (ix && ix.n === rows.length) return ix;
   ix = { n: rows.length, byManager: new Map(), byTarget: new Map() };
-  for (const r of rows) {
-    for (const [map, key] of [[ix.byManager, r.manager], [ix.byTarget, r.target]] as const) {
-      const list = map.get(key);
-      if (list) list.push(r);
-      else map.set(key, [r]);
-    }
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i];
+    addRow(ix.byManager, r.manager, r);
+    addRow(ix.byTarget, r.target, r);
   }
-  for (const map of [ix.byManager, ix.byTarget]) for (const list of map.values()) list.sort(byPriority);
   rowIndexes.set(rows, ix);
   return ix;
+}
+
+/** Appends `r` to `key`'s list, keeping P1 rows before P2 rows (a stable sort by priority). */
+function addRow(map: Map<string, OperationRow[]>, key: string, r: OperationRow): void {
+  const list = map.get(key);
+  if (list === undefined) map.set(key, [r]);
+  else if (r.priority === 'P2' || list[list.length - 1].priority === 'P1') list.push(r);
+  else {
+    // A P1 row after P2 rows: before the first P2 row, after the P1 rows already there.
+    let i = list.length;
+    while (i > 0 && list[i - 1].priority !== 'P1') i--;
+    list.splice(i, 0, r);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -225,10 +235,6 @@ export function maxVmStartsPerManagementServer(n: number, failed: number, method
 
 // ---------------------------------------------------------------------------------------------
 // helpers
-
-function byPriority(a: OperationRow, b: OperationRow): number {
-  return a.priority === b.priority ? 0 : a.priority === 'P1' ? -1 : 1;
-}
 
 function toEntries(group: Group): GroupEntry[] {
   const entries = group.map((g: string | GroupEntry) =>

@@ -286,6 +286,8 @@ export const scenarioShape = {
     sshConnectS: distSchema.optional(),
     /** A host's agent starting up (process, modules, ports) before its programs run, at the run's start and after each boot. */
     agentStartS: distSchema.optional(),
+    /** A command in a guest through its guest agent (a service started, stopped or restarted in a VM), instead of commandS. */
+    guestCommandS: distSchema.optional(),
   }).strict().default(networkDefaults),
   contention: z.object({
     /**

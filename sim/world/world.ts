@@ -119,7 +119,8 @@ export class World {
   private readonly clients: Client[] = [];
   /** Blocked directed paths "a>b" between nodes (hosts, clients). */
   private readonly blocked = new Map<string, number>();
-  private readonly subs = new Map<string, Set<() => void>>();
+  /** Per subject, each call back with its number of subscriptions (called once per change). */
+  private readonly subs = new Map<string, Map<() => void, number>>();
   private readonly anyChange = new Set<(subject: string) => void>();
   /** Who wants to hear when `load(host)` may read differently (the quiet load sampler). */
   private readonly loadSubs = new Map<string, Set<() => void>>();
@@ -486,15 +487,28 @@ export class World {
 
   // ---------- subscriptions ----------
 
-  /** Calls `cb` whenever `subject` changes ("host:X", "vm:X", "svc:T/S", "vip:V", "net"). */
+  /**
+   * Calls `cb` whenever `subject` changes ("host:X", "vm:X", "svc:T/S", "vip:V", "net"). A call
+   * back subscribed several times to a subject is called once per change, until every one of
+   * its subscriptions is undone (each returned function undoes its own, once).
+   */
   subscribe(subject: string, cb: () => void): () => void {
-    let set = this.subs.get(subject);
-    if (!set) {
-      set = new Set();
-      this.subs.set(subject, set);
+    let m = this.subs.get(subject);
+    if (!m) {
+      m = new Map();
+      this.subs.set(subject, m);
     }
-    set.add(cb);
-    return () => set!.delete(cb);
+    m.set(cb, (m.get(cb) ?? 0) + 1);
+    const held = m;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      const n = held.get(cb);
+      if (n === undefined) return;
+      if (n > 1) held.set(cb, n - 1);
+      else held.delete(cb);
+    };
   }
 
   /** The subjects whose change can change `reachable(from, to)` or a service answer. */
@@ -508,7 +522,7 @@ export class World {
   private changed(...subjects: string[]): void {
     for (const s of subjects) {
       const set = this.subs.get(s);
-      if (set) for (const cb of [...set]) cb();
+      if (set) for (const cb of [...set.keys()]) cb();
       for (const cb of this.anyChange) cb(s);
     }
   }

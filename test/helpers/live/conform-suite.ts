@@ -34,9 +34,10 @@ export class ConformSuite {
 
   /**
    * `labFile`: the lab to run on (a test's copy); `planLab`: the lab file in experiments/labs
-   * whose live scenarios are the suite's (the rule reads the repository's labs).
+   * whose live scenarios are the suite's (the rule reads the repository's labs); `repeat`: N for
+   * this lab when it is not SUITE_REPEAT (a lab whose runs take minutes each).
    */
-  constructor(private readonly o: { labFile: string; planLab: string; outDir: string; paramsFile?: string; source: string; log?: (m: string) => void }) {
+  constructor(private readonly o: { labFile: string; planLab: string; outDir: string; paramsFile?: string; source: string; log?: (m: string) => void; repeat?: number }) {
     this.files = suitePlan(REPO_DIR).get(o.planLab) ?? [];
     if (this.files.length === 0) throw new Error(`no live scenario runs on ${o.planLab}`);
   }
@@ -62,7 +63,7 @@ export class ConformSuite {
 
   private async conformOne(file: string): Promise<SuiteResult> {
     const t0 = performance.now();
-    const r = await conform({ scenarioFile: join(REPO_DIR, file), labFile: this.o.labFile, outDir: this.o.outDir, paramsFile: this.o.paramsFile, repeat: SUITE_REPEAT, log: this.o.log });
+    const r = await conform({ scenarioFile: join(REPO_DIR, file), labFile: this.o.labFile, outDir: this.o.outDir, paramsFile: this.o.paramsFile, repeat: this.o.repeat ?? SUITE_REPEAT, log: this.o.log });
     const rep = repeatConform(r.runs.name, r.runs.lab, r.runs.live, r.runs.sim);
     const entry: SuiteEntry = { ...rep, lab: scenarioNameOf(this.o.planLab), file, wallS: Math.round((performance.now() - t0) / 100) / 10, load: loadavg() };
     mkdirSync(SUITE_DIR, { recursive: true });
