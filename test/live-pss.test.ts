@@ -10,7 +10,7 @@
 // moderate), through the conformance suite (conform --repeat SUITE_REPEAT: the test asserts on
 // its first live run). Windows are generous: the machine may be loaded.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LabSession, LAB_HOOK_MS } from './helpers/live/lab-session.ts';
 import { loadLab, REPO_DIR, vipService, type Lab } from '../adapters/lab/schema.ts';
@@ -28,11 +28,14 @@ import { NftAccessCounter } from '../adapters/lb/nftcount.ts';
 import { LiveLoadSampler } from '../adapters/ssh/load.ts';
 import { parseNdjson } from '../trace/ndjson.ts';
 import { ConformSuite, SUITE_REPEAT } from './helpers/live/conform-suite.ts';
+import { calibrateMachine, msbsTimeoutsS } from '../run/calibrate.ts';
 import { checkPssCycle } from './helpers/live/pss-cycle-checks.ts';
 
 const isRoot = process.getuid?.() === 0;
 const LAB_FILE = join(REPO_DIR, 'experiments/labs/pss-mini.yaml');
-const SCENARIO = join(REPO_DIR, 'experiments/scenarios/live-pss-cycle.yaml');
+const OUT = join(REPO_DIR, 'out/lab/pss-mini');
+/** The machine's calibration the suite's conform applies (the sim's world, the MSBS's timeouts). */
+const PARAMS = join(OUT, 'calibrate-machine.test.json');
 /** The suite's N runs of live-pss-cycle (170 s each, up to 15 s overtime, ~20 s of reset and start), with room. */
 const SUITE_HOOK_MS = SUITE_REPEAT * 270_000 + 60_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -81,7 +84,6 @@ describe.skipIf(!isRoot)('PSS mini-lab (pss-mini on 10.77.10.0/24)', () => {
     session = new LabSession(lab, 'live-pss');
     await session.up();
     hv = await LabHypervisor.open(lab);
-    suite = new ConformSuite({ labFile: LAB_FILE, planLab: 'experiments/labs/pss-mini.yaml', outDir: join(REPO_DIR, 'out/lab/pss-mini/conform'), source: `test/live-pss.test.ts (conform --repeat ${SUITE_REPEAT})`, log: (m) => console.log(`[live-pss] ${m}`) });
   }, LAB_HOOK_MS);
 
   afterAll(async () => {
@@ -204,6 +206,24 @@ describe.skipIf(!isRoot)('PSS mini-lab (pss-mini on 10.77.10.0/24)', () => {
     expect(running.length).toBeGreaterThan(0);
     for (const [pid, s] of running) expect(s, `pid ${pid}`).not.toBe('T');
   }, 90_000);
+  it('calibrate --machine: the DBSS\'s examination of the running guests, a VIP move in a guest and RS3\'s suspend and resume, measured; the MSBS\'s timeouts derived from them', async () => {
+    const machine = await calibrateMachine(LAB_FILE, { samples: 3, log: (m) => console.log(`[live-pss] ${m}`) });
+    const pss = machine.pss!;
+    expect(pss.hosts).toEqual(['RS1', 'RS2', 'RS3']);
+    // Six running guests, three samples each.
+    expect(pss.serviceExamS.samples).toHaveLength(18);
+    expect(pss.networkExamS.samples).toHaveLength(18);
+    // A suspend to RAM, and a resume no sooner than the lab's resume delay after the magic packet.
+    expect(pss.hostSuspendS.min).toBeGreaterThan(0);
+    expect(pss.hostResumeS.min).toBeGreaterThanOrEqual(Number(lab.hosts.find((h) => h.name === 'RS3')!.resumeDelay) / 1e6);
+    const t = msbsTimeoutsS(pss, 10);
+    expect(t.serviceS).toBeGreaterThanOrEqual(Math.max(3, Math.min(5, 4 * pss.serviceExamS.max)));
+    console.log(`[live-pss] MSBS timeouts: network ${t.networkS} s, service ${t.serviceS} s`);
+    mkdirSync(OUT, { recursive: true });
+    writeFileSync(PARAMS, JSON.stringify(machine, null, 2));
+    suite = new ConformSuite({ labFile: LAB_FILE, planLab: 'experiments/labs/pss-mini.yaml', outDir: join(OUT, 'conform'), paramsFile: PARAMS, source: `test/live-pss.test.ts (conform --repeat ${SUITE_REPEAT})`, log: (m) => console.log(`[live-pss] ${m}`) });
+  }, 180_000);
+
   it('live-pss-cycle: moderate -> PS1 (M1 crashes, the MSBS recovers it) -> PS2 (client accesses stop) -> moderate, as in the sim; through the conformance suite', async () => {
     const { live: ev, rows } = await suite.run('live-pss-cycle');
     checkPssCycle(ev, rows);

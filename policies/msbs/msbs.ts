@@ -33,6 +33,13 @@ export interface DbssConfig {
   serviceTimeoutUs: number;
   /** Longest wait for the target to come back after a restart. */
   recoveryWaitUs: number;
+  /**
+   * A service check that timed out (its network answered) is examined once more before the
+   * target is declared in trouble (absent: false, the paper's DBSS, which re-examines only the
+   * network after detection). A slow answer from a loaded machine is then not a trouble unless
+   * it happens twice in a row.
+   */
+  reexamineService?: boolean;
   /** paper: kitamura-2019's MSBS; hardened (default): docs/safety.md. */
   safety?: 'paper' | 'hardened';
 }
@@ -113,7 +120,12 @@ export function* dbss(first: DbssConfig): Process<void> {
     }
     // Hardened: the VIP audit runs beside the examination (it costs the loop no time).
     const audit = c.safety !== 'paper' ? yield* spawn(`msbs/dbss/${c.target}/vips`, unheldVips(c.target)) : null;
-    const r = yield* call('prober', 'probe', examine(c));
+    let r = yield* call('prober', 'probe', examine(c));
+    if (!r.ok && c.reexamineService && r.detail.startsWith('service:') && r.detail.endsWith(':timeout')) {
+      const again = yield* call('prober', 'probe', examine(c));
+      yield* trace('dbss.reexamined', c.target, { manager: c.manager, first: r.detail, again: again.detail });
+      r = again;
+    }
     if (audit !== null && !r.ok) yield* cancel(audit);
     if (r.ok) {
       yield* status('normal');
