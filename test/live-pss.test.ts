@@ -8,7 +8,9 @@
 // by Wake-on-LAN after the resume delay. Then live-pss-cycle, the PSS with the MSBS (moderate ->
 // PS1 with M1's crash recovered by its DBSS -> PS2 once the client stops accessing the groups ->
 // moderate), through the conformance suite (conform --repeat SUITE_REPEAT: the test asserts on
-// its first live run). Windows are generous: the machine may be loaded.
+// its first live run), after `calibrate --machine` (the guests' examinations, a VIP move, RS3's
+// suspend and resume), which conform applies: the sim's world as measured, the MSBS's timeouts
+// derived in both worlds. Windows are generous: the machine may be loaded.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
