@@ -393,7 +393,9 @@ export async function calibrateMachine(labFile: string, opts: { samples?: number
   const n = opts.samples ?? 5;
   const hv = await LabHypervisor.open(lab);
   try {
-    const dist = await measureMachine(lab, labFile, hv, new Map(), n);
+    // The live loop's turn asks each running guest for its VIPs (a PSS lab's virtual servers run from the start).
+    const drivers = new Map(lab.backupVms.map((v) => [v.name, new IdempotentGuestVipDriver(lab, v.name)]));
+    const dist = await measureMachine(lab, labFile, hv, drivers, n);
     opts.log?.(`calibrate: agent start-up ${dist.agentStartS.median} s, live loop turn ${dist.liveTurnS.median} s`);
     const containers = await measureContainerStart(lab, hv, n, opts.log ?? (() => undefined));
     if (containers) opts.log?.(`calibrate: container start ${containers.startS.median} s (${containers.startS.min}-${containers.startS.max} s)`);
