@@ -38,7 +38,7 @@ const LAB_FILE = join(REPO_DIR, 'experiments/labs/pss-mini.yaml');
 const OUT = join(REPO_DIR, 'out/lab/pss-mini');
 /** The machine's calibration the suite's conform applies (the sim's world, the MSBS's timeouts). */
 const PARAMS = join(OUT, 'calibrate-machine.test.json');
-/** The suite's N runs of live-pss-cycle (170 s each, up to 15 s overtime, ~20 s of reset and start), with room. */
+/** The suite's N runs of live-pss-cycle (160 s each, up to 15 s overtime, ~20 s of reset and start), with room. */
 const SUITE_HOOK_MS = SUITE_REPEAT * 270_000 + 60_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
