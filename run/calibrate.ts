@@ -3,7 +3,7 @@
 // power cycle to serving) and writes them to a params file. `hatwin conform SCENARIO --lab LAB`:
 // runs the scenario live and in sim (world parameters from that file) and compares the metrics
 // the sim's extractors read from both traces.
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { toNdjson } from '../trace/ndjson.ts';
@@ -22,7 +22,8 @@ import { observeHolders, resetLabWorld, runLive } from './live.ts';
 import { wallUs } from './agent.ts';
 import { LabHypervisor } from '../adapters/lab/hypervisor.ts';
 import { formatIpv4 } from '../adapters/lab/ipv4.ts';
-import { labFault, labPower, labService, labStatus, sendWake } from '../adapters/lab/lab.ts';
+import { labFault, labPower, labService, sendWake } from '../adapters/lab/lab.ts';
+import { eventsPath } from '../adapters/lab/events.ts';
 import { AGENT_PORT } from '../adapters/lab/agent-config.ts';
 import { virsh } from '../adapters/lab/libvirt.ts';
 import { depotImage, domainName, hostNs } from '../adapters/lab/names.ts';
@@ -77,7 +78,7 @@ export interface MachineCalibration {
    * Labs whose real servers suspend to RAM and carry running guests (the PSS's, pss-mini): the
    * DBSS's examination of a running guest (network, then its service, through the LiveProber the
    * agent uses), a VIP set in and removed from a running guest (the PSS's VIP move, through its
-   * guest agent), and a real server's suspend (the power call until its supervisor reports it
+   * guest agent), and a real server's suspend (the power call until its supervisor's event says it is
    * suspended) and resume (the magic packet until it is on again).
    */
   pss?: PssCalibration;
@@ -326,6 +327,21 @@ async function measureMachine(lab: Lab, labFile: string, hv: LabHypervisor, driv
   };
 }
 
+const labEventsSize = (lab: Lab): number => (existsSync(eventsPath(lab)) ? statSync(eventsPath(lab)).size : 0);
+
+/** The time (wall µs) of the first `lab.power` event of `host` reaching `power` written after byte `from` of the lab's events. */
+async function labPowerEvent(lab: Lab, from: number, host: string, power: string, timeoutMs: number): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const text = readFileSync(eventsPath(lab)).subarray(from).toString('utf8');
+    const hit = text.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as { t: number; kind: string; subject: string; data?: { power?: string } })
+      .find((e) => e.kind === 'lab.power' && e.subject === host && e.data?.power === power);
+    if (hit) return hit.t;
+    if (Date.now() > deadline) throw new Error(`calibrate: ${host} not ${power} within ${timeoutMs} ms`);
+    await sleep(20);
+  }
+}
+
 /** A lab whose real servers suspend to RAM (watts modelled) and carry running guests: the PSS's. */
 const isPssLab = (lab: Lab): boolean => lab.hosts.some((h) => h.watts !== undefined) && lab.backupVms.some((v) => v.start === 'running' && v.on !== undefined);
 
@@ -357,18 +373,19 @@ async function measurePss(lab: Lab, n: number, log: (m: string) => void): Promis
   // The last real server (pss-mini's RS3, the one the PSS suspends in PS1).
   const reals = lab.hosts.filter((h) => h.watts !== undefined);
   const host = reals[reals.length - 1].name;
-  const power = async () => (await labStatus(lab)).hosts.find((h) => h.name === host)?.supervisor?.power;
+  // Each until the supervisor's own `lab.power` event (its wall-clock time): polling the lab's
+  // status instead adds a status round of every host to each sample.
   const suspend: number[] = [];
   const resume: number[] = [];
   for (let i = 0; i < n; i++) {
-    suspend.push(await timed(async () => {
-      await labPower(lab, host, 'suspend');
-      await secondsUntil(`${host} suspended`, async () => (await power()) === 'suspended', 15_000);
-    }));
-    resume.push(await timed(async () => {
-      await sendWake(lab, host);
-      await secondsUntil(`${host} on after its magic packet`, async () => (await power()) === 'on', 20_000);
-    }));
+    let t0 = wallUs();
+    let from = labEventsSize(lab);
+    await labPower(lab, host, 'suspend');
+    suspend.push((await labPowerEvent(lab, from, host, 'suspended', 15_000) - t0) / 1e6);
+    t0 = wallUs();
+    from = labEventsSize(lab);
+    await sendWake(lab, host);
+    resume.push((await labPowerEvent(lab, from, host, 'on', 20_000) - t0) / 1e6);
   }
   const out: PssCalibration = {
     hosts: reals.map((h) => h.name),
@@ -376,8 +393,8 @@ async function measurePss(lab: Lab, n: number, log: (m: string) => void): Promis
     serviceExamS: measured('service examination of a running guest (the DBSS\'s, LiveProber: request and reply)', svc),
     guestVipSetS: measured(`VIP set in ${running[0].name} (guest agent)`, vipSet),
     guestVipRemoveS: measured(`VIP removed from ${running[0].name} (guest agent)`, vipRemove),
-    hostSuspendS: measured(`${host} suspended (power call until its supervisor reports it)`, suspend),
-    hostResumeS: measured(`${host} resumed (magic packet until it is on)`, resume),
+    hostSuspendS: measured(`${host} suspended (power call until its supervisor's event says so)`, suspend),
+    hostResumeS: measured(`${host} resumed (magic packet until its supervisor's event says it is on)`, resume),
   };
   log(`calibrate: guest examination network ${out.networkExamS.median} s (max ${out.networkExamS.max}), service ${out.serviceExamS.median} s (max ${out.serviceExamS.max}); guest VIP set ${out.guestVipSetS.median} s, removed ${out.guestVipRemoveS.median} s; ${host} suspend ${out.hostSuspendS.median} s, resume ${out.hostResumeS.median} s`);
   return out;
