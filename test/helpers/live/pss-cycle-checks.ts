@@ -33,14 +33,24 @@ export function checkPssCycle(ev: TraceLine[], rows: ConformRow[]): void {
     const atStart = es.filter((e) => e.t <= a).at(-1);
     return [...(atStart ? [atStart] : []), ...es.filter((e) => e.t > a && e.t < b)];
   };
+  const countedInPs1: string[] = [];
   for (const g of ['Mail', 'Web', 'FTP']) {
     const exams = of('pss.examine', g);
     expect(exams.at(-1)!.data, g).toMatchObject({ condition: 'moderate' });
-    // In PS1 the client still accessed the group: counted above x.
-    expect(during(exams, tPs1, tPs2).some((e) => e.data?.condition === 'ps1' && (e.data?.accesses as number) > 1), g).toBe(true);
+    // In PS1 the client still accessed the group: counted above x. The PSS counts accesses only
+    // at an examination off moderate, so a group whose change to PS1 was its last examination
+    // before PS2 has no count in PS1: that happens only to a group skipped meanwhile (Mail, while
+    // M1 is unmeasured after its crash: Fig. 13), when the loaded machine's periods are long.
+    const counted = during(exams, tPs1, tPs2).some((e) => e.data?.condition === 'ps1' && (e.data?.accesses as number) > 1);
+    if (counted) countedInPs1.push(g);
+    else {
+      expect(exams.filter((e) => e.t > tPs1 && e.t < tPs2 && e.data?.condition === 'ps1'), `${g}: examined in PS1 without a count above x`).toEqual([]);
+      expect(of('pss.skip', g).some((e) => e.t > tPs1 && e.t < tPs2), `${g}: neither counted nor skipped in PS1`).toBe(true);
+    }
     // PS2 on the access count: none (at most the threshold x = 1) over the window.
     expect(during(exams, tPs2, tBack).some((e) => e.data?.condition === 'ps2' && (e.data?.accesses as number) <= 1), g).toBe(true);
   }
+  expect(countedInPs1.length, 'groups whose accesses were counted above x in PS1').toBeGreaterThanOrEqual(2);
   // Each change after its cause: the load light from 30 s, the client's group accesses stopped
   // from 90 s (lab.client), the load moderate from 130 s.
   for (const g of ['mail', 'web', 'ftp']) {
