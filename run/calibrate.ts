@@ -3,7 +3,7 @@
 // power cycle to serving) and writes them to a params file. `hatwin conform SCENARIO --lab LAB`:
 // runs the scenario live and in sim (world parameters from that file) and compares the metrics
 // the sim's extractors read from both traces.
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { toNdjson } from '../trace/ndjson.ts';
@@ -14,6 +14,7 @@ import type { Scenario } from '../sim/scenario/schema.ts';
 import { lbConformMarkdown, lbConformRows, lbPolicyOf } from './lbconform.ts';
 import { navConformRows, navigatorVipOf } from './navconform.ts';
 import { hasPss, pssConformRows } from './pssconform.ts';
+import { msbsSchema } from '../policies/msbs/manifest.ts';
 import { disconnections, recoveries, type TraceLine } from '../trace/metrics.ts';
 import { agentLiveConfig, IdempotentGuestVipDriver, labNftPools } from '../adapters/lab/agent-config.ts';
 import { NftPool } from '../adapters/lb/nftpool.ts';
@@ -24,7 +25,8 @@ import { observeHolders, resetLabWorld, runLive } from './live.ts';
 import { wallUs } from './agent.ts';
 import { LabHypervisor } from '../adapters/lab/hypervisor.ts';
 import { formatIpv4 } from '../adapters/lab/ipv4.ts';
-import { labFault, labLiveCommands, labPower, labService } from '../adapters/lab/lab.ts';
+import { labFault, labLiveCommands, labPower, labService, sendWake } from '../adapters/lab/lab.ts';
+import { eventsPath } from '../adapters/lab/events.ts';
 import { AGENT_PORT } from '../adapters/lab/agent-config.ts';
 import { virsh } from '../adapters/lab/libvirt.ts';
 import { depotImage, domainName, hostNs } from '../adapters/lab/names.ts';
@@ -81,6 +83,25 @@ export interface MachineCalibration {
    * its agent makes it (the whole table rewritten by one `nft -f`): the sim's `poolWriteS`.
    */
   pools?: { writeS: Measured };
+  /**
+   * Labs whose real servers suspend to RAM and carry running guests (the PSS's, pss-mini): the
+   * DBSS's examination of a running guest (network, then its service, through the LiveProber the
+   * agent uses), a VIP set in and removed from a running guest (the PSS's VIP move, through its
+   * guest agent), and a real server's suspend (the power call until its supervisor's event says it is
+   * suspended) and resume (the magic packet until it is on again).
+   */
+  pss?: PssCalibration;
+}
+
+export interface PssCalibration {
+  /** The real servers whose suspend and resume were measured as the sim's `suspendS` / `resumeS` of every host with watts. */
+  hosts: string[];
+  networkExamS: Measured;
+  serviceExamS: Measured;
+  guestVipSetS: Measured;
+  guestVipRemoveS: Measured;
+  hostSuspendS: Measured;
+  hostResumeS: Measured;
 }
 
 export interface CalibrateParams {
@@ -365,6 +386,79 @@ async function measureMachine(lab: Lab, labFile: string, hv: LabHypervisor, driv
   };
 }
 
+const labEventsSize = (lab: Lab): number => (existsSync(eventsPath(lab)) ? statSync(eventsPath(lab)).size : 0);
+
+/** The time (wall µs) of the first `lab.power` event of `host` reaching `power` written after byte `from` of the lab's events. */
+async function labPowerEvent(lab: Lab, from: number, host: string, power: string, timeoutMs: number): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const text = readFileSync(eventsPath(lab)).subarray(from).toString('utf8');
+    const hit = text.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as { t: number; kind: string; subject: string; data?: { power?: string } })
+      .find((e) => e.kind === 'lab.power' && e.subject === host && e.data?.power === power);
+    if (hit) return hit.t;
+    if (Date.now() > deadline) throw new Error(`calibrate: ${host} not ${power} within ${timeoutMs} ms`);
+    await sleep(20);
+  }
+}
+
+/** A lab whose real servers suspend to RAM (watts modelled) and carry running guests: the PSS's. */
+const isPssLab = (lab: Lab): boolean => lab.hosts.some((h) => h.watts !== undefined) && lab.backupVms.some((v) => v.start === 'running' && v.on !== undefined);
+
+async function measurePss(lab: Lab, n: number, log: (m: string) => void): Promise<PssCalibration | undefined> {
+  if (!isPssLab(lab)) return undefined;
+  const S = 10_000_000;
+  const prober = proberFor(lab);
+  const running = lab.backupVms.filter((v) => v.start === 'running' && v.services.length > 0);
+  const net: number[] = [];
+  const svc: number[] = [];
+  for (let i = 0; i < n; i++) {
+    for (const vm of running) {
+      const a = await prober.probe({ kind: 'network', target: vm.name, timeoutUs: S });
+      if (!a.ok) throw new Error(`calibrate: ${vm.name} did not answer a network examination in ${S / 1e6} s`);
+      net.push(a.latencyUs / 1e6);
+      const b = await prober.probe({ kind: 'service', target: vm.name, service: vm.services[0].name, timeoutUs: S });
+      if (!b.ok) throw new Error(`calibrate: ${vm.name}'s ${vm.services[0].name} did not answer in ${S / 1e6} s (${b.detail})`);
+      svc.push(b.latencyUs / 1e6);
+    }
+  }
+  const [spare] = spareAddresses(lab, 1);
+  const driver = new IdempotentGuestVipDriver(lab, running[0].name);
+  const vipSet: number[] = [];
+  const vipRemove: number[] = [];
+  for (let i = 0; i < n; i++) {
+    vipSet.push(await timed(() => driver.add(spare)));
+    vipRemove.push(await timed(() => driver.remove(spare)));
+  }
+  // The last real server (pss-mini's RS3, the one the PSS suspends in PS1).
+  const reals = lab.hosts.filter((h) => h.watts !== undefined);
+  const host = reals[reals.length - 1].name;
+  // Each until the supervisor's own `lab.power` event (its wall-clock time): polling the lab's
+  // status instead adds a status round of every host to each sample.
+  const suspend: number[] = [];
+  const resume: number[] = [];
+  for (let i = 0; i < n; i++) {
+    let t0 = wallUs();
+    let from = labEventsSize(lab);
+    await labPower(lab, host, 'suspend');
+    suspend.push((await labPowerEvent(lab, from, host, 'suspended', 15_000) - t0) / 1e6);
+    t0 = wallUs();
+    from = labEventsSize(lab);
+    await sendWake(lab, host);
+    resume.push((await labPowerEvent(lab, from, host, 'on', 20_000) - t0) / 1e6);
+  }
+  const out: PssCalibration = {
+    hosts: reals.map((h) => h.name),
+    networkExamS: measured('network examination of a running guest (the DBSS\'s, LiveProber)', net),
+    serviceExamS: measured('service examination of a running guest (the DBSS\'s, LiveProber: request and reply)', svc),
+    guestVipSetS: measured(`VIP set in ${running[0].name} (guest agent)`, vipSet),
+    guestVipRemoveS: measured(`VIP removed from ${running[0].name} (guest agent)`, vipRemove),
+    hostSuspendS: measured(`${host} suspended (power call until its supervisor's event says so)`, suspend),
+    hostResumeS: measured(`${host} resumed (magic packet until its supervisor's event says it is on)`, resume),
+  };
+  log(`calibrate: guest examination network ${out.networkExamS.median} s (max ${out.networkExamS.max}), service ${out.serviceExamS.median} s (max ${out.serviceExamS.max}); guest VIP set ${out.guestVipSetS.median} s, removed ${out.guestVipRemoveS.median} s; ${host} suspend ${out.hostSuspendS.median} s, resume ${out.hostResumeS.median} s`);
+  return out;
+}
+
 /**
  * `hatwin calibrate LAB --machine`: only what the machine costs whatever the lab models (agent
  * start-up, the live loop's turn, a fault's injection), for labs whose scenarios carry their own
@@ -375,13 +469,16 @@ export async function calibrateMachine(labFile: string, opts: { samples?: number
   const n = opts.samples ?? 5;
   const hv = await LabHypervisor.open(lab);
   try {
-    const dist = await measureMachine(lab, labFile, hv, new Map(), n);
+    // The live loop's turn asks each running guest for its VIPs (a PSS lab's virtual servers run from the start).
+    const drivers = new Map(lab.backupVms.map((v) => [v.name, new IdempotentGuestVipDriver(lab, v.name)]));
+    const dist = await measureMachine(lab, labFile, hv, drivers, n);
     opts.log?.(`calibrate: agent start-up ${dist.agentStartS.median} s, live loop turn ${dist.liveTurnS.median} s`);
     const containers = await measureContainerStart(lab, hv, n, opts.log ?? (() => undefined));
     if (containers) opts.log?.(`calibrate: container start ${containers.startS.median} s (${containers.startS.min}-${containers.startS.max} s)`);
     const pools = await measurePoolWrite(lab, n);
     if (pools) opts.log?.(`calibrate: pool change ${pools.writeS.median} s (${pools.writeS.min}-${pools.writeS.max} s)`);
-    return { lab: lab.name, measuredAt: new Date().toISOString(), samples: n, machineOnly: true, dist, ...(containers ? { containers } : {}), ...(pools ? { pools } : {}) };
+    const pss = await measurePss(lab, n, opts.log ?? (() => undefined));
+    return { lab: lab.name, measuredAt: new Date().toISOString(), samples: n, machineOnly: true, dist, ...(containers ? { containers } : {}), ...(pools ? { pools } : {}), ...(pss ? { pss } : {}) };
   } finally {
     await hv.close().catch(() => undefined);
   }
@@ -552,6 +649,60 @@ export function applyMachineCalibration(scenarioText: string, p: Pick<CalibrateP
   return parseScenario(toYaml(doc), `${file} (machine calibrated)`);
 }
 
+/** The MSBS's timeout rule (docs/pss-msbs.md): the paper's values as floors, the margin for a machine whose load rises. */
+export const MSBS_TIMEOUT_RULE = { margin: 4, floorNetworkS: 2, floorServiceS: 3, capOfInterval: 0.5 } as const;
+
+/**
+ * The MSBS's network and service timeouts from the measured examinations: the slowest sample
+ * (of every running guest, N each) times the margin, rounded up to 0.1 s, at least the paper's
+ * 2 s and 3 s and at most half the monitoring interval.
+ */
+export function msbsTimeoutsS(p: Pick<PssCalibration, 'networkExamS' | 'serviceExamS'>, intervalS: number): { networkS: number; serviceS: number } {
+  const r = MSBS_TIMEOUT_RULE;
+  const one = (m: Measured, floor: number) => Math.min(Math.max(Math.ceil(r.margin * m.max * 10 - 1e-9) / 10, floor), Math.max(floor, intervalS * r.capOfInterval));
+  return { networkS: one(p.networkExamS, r.floorNetworkS), serviceS: one(p.serviceExamS, r.floorServiceS) };
+}
+
+type PolicyDoc = Record<string, unknown> & { kind?: string; interval?: unknown };
+
+/** The scenario's msbs policies with their timeouts derived (msbsTimeoutsS); the rest as written. */
+function deriveMsbsTimeouts(doc: Record<string, unknown>, p: PssCalibration, file: string): Array<{ networkS: number; serviceS: number }> {
+  const out: Array<{ networkS: number; serviceS: number }> = [];
+  for (const pol of (doc.policies as PolicyDoc[] | undefined) ?? []) {
+    if (pol.kind !== 'msbs') continue;
+    const parsed = msbsSchema.safeParse(pol);
+    if (!parsed.success) throw new Error(`${file}: msbs policy: ${parsed.error.message}`);
+    const t = msbsTimeoutsS(p, parsed.data.interval / 1e6);
+    pol.networkTimeout = `${t.networkS}s`;
+    pol.serviceTimeout = `${t.serviceS}s`;
+    out.push(t);
+  }
+  return out;
+}
+
+/**
+ * A PSS scenario on a calibrated PSS lab: `live`, the scenario text the live run uses (its msbs
+ * timeouts derived from the measured examinations, nothing else changed); `sim`, the same plus
+ * the lab's measured world (VIP set and removal in guests, the real servers' suspend and resume)
+ * and the machine's costs (machineCosts).
+ */
+export function applyPssCalibration(scenarioText: string, p: MachineCalibration | Pick<CalibrateParams, 'dist'>, file: string): { live: string; sim: Scenario; timeouts: Array<{ networkS: number; serviceS: number }> } {
+  const pss = 'pss' in p ? p.pss : undefined;
+  if (!pss) return { live: scenarioText, sim: applyMachineCalibration(scenarioText, p, file), timeouts: [] };
+  const liveDoc = parseYaml(scenarioText) as Record<string, unknown>;
+  const timeouts = deriveMsbsTimeouts(liveDoc, pss, file);
+  const live = toYaml(liveDoc);
+  const doc = parseYaml(live) as ScenarioDoc & { hosts?: Array<Record<string, unknown>> };
+  doc.network = { ...(doc.network ?? {}), guestVipSetS: empirical(pss.guestVipSetS), guestVipRemoveS: empirical(pss.guestVipRemoveS) };
+  for (const h of doc.hosts ?? []) {
+    if (!pss.hosts.includes(String(h.name))) continue;
+    h.suspendS = empirical(pss.hostSuspendS);
+    h.resumeS = empirical(pss.hostResumeS);
+  }
+  if (p.dist) machineCosts(doc, p.dist, live, file);
+  return { live, sim: parseScenario(toYaml(doc), `${file} (machine calibrated)`), timeouts };
+}
+
 export function applyCalibration(scenarioText: string, p: CalibrateParams, file: string): ReturnType<typeof parseScenario> {
   const doc = parseYaml(scenarioText) as Record<string, unknown> & { hosts?: Array<Record<string, unknown>>; vms?: Array<Record<string, unknown>>; network?: Record<string, unknown>; faults?: Array<Record<string, unknown>> };
   doc.network = { ...(doc.network ?? {}), examS: Math.max(p.network.examS, 1e-6), vipSetS: p.network.vipSetS };
@@ -662,6 +813,7 @@ export async function conform(o: { scenarioFile: string; labFile: string; outDir
   const asWritten = readScenario(o.scenarioFile);
   let scenario: Scenario;
   let extra: Record<string, unknown> = {};
+  let liveScenarioFile = o.scenarioFile;
   let compare: (live: TraceLine[], sim: TraceLine[], name: string) => { rows: ConformRow[]; md: string };
   if (navigatorVipOf(asWritten) !== null) {
     // Navigator: Table 5-7's times (run/navconform.ts), the policy's own rates and intervals as
@@ -674,11 +826,23 @@ export async function conform(o: { scenarioFile: string; labFile: string; outDir
     };
   } else if (hasPss(asWritten)) {
     // PSS: each layout change's duration and its real servers' power changes (run/pssconform.ts).
-    // Its world timings (spare resume, real-server suspend and resume) are the lab's, written in
-    // the scenario (live-pss-*.yaml), as are the policy's own intervals.
-    scenario = asWritten;
+    // When the lab was calibrated (`hatwin calibrate LAB --machine`): the sim's VIP moves in
+    // guests and real-server suspends and resumes as measured, and the MSBS's timeouts in both
+    // worlds derived from the measured examinations (msbsTimeoutsS); the live run gets that
+    // scenario, written beside the traces. Otherwise the scenario as written.
+    const paramsFile = o.paramsFile ?? join(lab.logDir, '..', 'calibrate.json');
+    if (existsSync(paramsFile)) {
+      const c = applyPssCalibration(readFileSync(o.scenarioFile, 'utf8'), JSON.parse(readFileSync(paramsFile, 'utf8')) as CalibrateParams | MachineCalibration, o.scenarioFile);
+      scenario = c.sim;
+      mkdirSync(o.outDir, { recursive: true });
+      liveScenarioFile = join(o.outDir, `${basename(o.scenarioFile).replace(/\.ya?ml$/, '')}.calibrated.yaml`);
+      writeFileSync(liveScenarioFile, `# ${o.scenarioFile} with the MSBS's timeouts derived from ${paramsFile} (run/calibrate.ts msbsTimeoutsS)\n${c.live}`);
+      extra = { params: paramsFile, msbsTimeouts: c.timeouts };
+      log(`conform: MSBS timeouts from the calibration: ${c.timeouts.map((t) => `network ${t.networkS} s, service ${t.serviceS} s`).join('; ')}`);
+    } else scenario = asWritten;
     compare = (live, sim, name) => {
-      const rows = pssConformRows(live, sim);
+      // With the MSBS too: its recoveries and the clients' disconnections, as for the other policies.
+      const rows = [...pssConformRows(live, sim), ...conformRows(live, sim)];
       return { rows, md: conformMarkdown(name, rows) };
     };
   } else if (lbPolicyOf(asWritten)) {
@@ -721,7 +885,7 @@ export async function conform(o: { scenarioFile: string; labFile: string; outDir
     const suffix = i === 0 ? '' : `-${i + 1}`;
     // Unpaired (the calibrated distributions): where a live run that went the same way ends.
     const overtime = o.overtimeS === 0 ? undefined : { maxUs: (o.overtimeS ?? 15) * 1e6, settled: settledLike(simulate(scenario, i)) };
-    const live = await runLive({ labFile: o.labFile, scenarioFile: o.scenarioFile, traceFile: join(o.outDir, `conform-${name}.live${suffix}.ndjson`), log, overtime });
+    const live = await runLive({ labFile: o.labFile, scenarioFile: liveScenarioFile, traceFile: join(o.outDir, `conform-${name}.live${suffix}.ndjson`), log, overtime });
     firstLive ??= live.events;
     log(`live ${i + 1}/${repeat} done`);
     // The replication compared is paired with this live run (its fault records, its agents' start-ups).

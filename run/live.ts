@@ -26,7 +26,7 @@ import { IdempotentGuestVipDriver } from '../adapters/lab/agent-config.ts';
 import { guestMemUsedMb, setGuestBallast } from '../adapters/lab/guest-vip.ts';
 import { LabHypervisor } from '../adapters/lab/hypervisor.ts';
 import { FAULTS, labFault, labPower, labRestore, type FaultOptions, type LabFault } from '../adapters/lab/lab.ts';
-import { accessLogPath, depotImage, hostNs, NS_IF, powerSocket, statePath } from '../adapters/lab/names.ts';
+import { accessLogPath, clientPausePath, depotImage, hostNs, NS_IF, powerSocket, statePath } from '../adapters/lab/names.ts';
 import { controlOk } from '../adapters/lab/control.ts';
 import { endProcesses, isAlive, procRef, type ProcRef } from '../adapters/lab/proc.ts';
 import { run } from '../adapters/lab/run.ts';
@@ -366,8 +366,16 @@ export async function resetLabWorld(lab: Lab, hv: LabHypervisor, drivers: Map<st
   const own = (vm: string) => lab.vips.filter((v) => v.holder === vm).map((v) => v.address);
   const running: string[] = [];
   for (const vm of await hv.list()) {
-    if (vm.state === 'stopped') continue;
     const spec = lab.backupVms.find((v) => v.name === vm.name);
+    if (vm.state === 'stopped') {
+      // A virtual server an earlier run crashed (and did not bring back): booted again.
+      if (spec?.start === 'running' && spec.image !== 'depot') {
+        await hv.start(vm.name, spec.on ?? lab.hosts[0].name);
+        running.push(vm.name);
+        log(`reset: ${vm.name} booted again`);
+      }
+      continue;
+    }
     // A Navigator container of the last run: gone, as its pilot is.
     if (spec?.image === 'depot') {
       await hv.destroy(vm.name);
@@ -393,7 +401,17 @@ export async function resetLabWorld(lab: Lab, hv: LabHypervisor, drivers: Map<st
     const have = await drivers.get(vm)!.addresses().catch(() => [] as string[]);
     for (const a of own(vm)) {
       if (have.includes(a)) continue;
-      await drivers.get(vm)!.add(a);
+      // A guest booted just now answers through its agent a few seconds later.
+      const by = Date.now() + 60_000;
+      for (;;) {
+        try {
+          await drivers.get(vm)!.add(a);
+          break;
+        } catch (e) {
+          if (Date.now() > by) throw e;
+          await sleep(1_000);
+        }
+      }
       log(`reset: ${lab.vips.find((v) => v.address === a)!.name} back on ${vm}`);
     }
   }
@@ -483,6 +501,70 @@ export function vmLoadMemMb(s: Scenario, vm: string, tUs: number): number {
   let mb = 0;
   for (const l of s.vmLoad ?? []) if (l.vm === vm && l.start <= tUs && (l.end === undefined || tUs < l.end)) mb += l.memMb;
   return mb;
+}
+
+/** Client requests per second reaching a VM at `tUs` by the scenario's `vmLoad` (the sim's `accesses`), summed over the windows that hold then. */
+export function vmLoadAccessesPerS(s: Scenario, vm: string, tUs: number): number {
+  let n = 0;
+  for (const l of s.vmLoad ?? []) if (l.vm === vm && l.start <= tUs && (l.end === undefined || tUs < l.end)) n += l.accessesPerS;
+  return n;
+}
+
+/**
+ * The balancer VIPs (lab VIPs with `members`) whose client accesses the scenario's `vmLoad`
+ * drives: those whose member VIPs' holders (the scenario's, else the lab's) all have an
+ * `accessesPerS` somewhere in it. The lab's client accesses such a VIP once per interval, its
+ * balancer sending each access to the members in turn (`accessesPerS` = 1 / interval / members
+ * for each holder, as the scenario should say), and leaves it alone while every holder's
+ * `accessesPerS` is 0 (the sim's VMs then receive no request either).
+ */
+export function drivenClientVips(lab: Lab, s: Scenario): Array<{ vip: string; holders: string[] }> {
+  const stated = new Set((s.vmLoad ?? []).filter((l) => l.accessesPerS > 0).map((l) => l.vm));
+  const out: Array<{ vip: string; holders: string[] }> = [];
+  for (const v of lab.vips) {
+    if (!v.members?.length) continue;
+    const holders = v.members.map((m) => s.vips.find((x) => x.name === m)?.holder ?? lab.vips.find((x) => x.name === m)?.holder ?? '');
+    if (holders.every((h) => stated.has(h))) out.push({ vip: v.name, holders });
+  }
+  return out;
+}
+
+/** The driven balancer VIPs the client leaves alone at `tUs` (see drivenClientVips). */
+export function clientPausedVips(driven: ReadonlyArray<{ vip: string; holders: string[] }>, s: Scenario, tUs: number): string[] {
+  return driven.filter((d) => d.holders.every((h) => vmLoadAccessesPerS(s, h, tUs) === 0)).map((d) => d.vip);
+}
+
+/**
+ * The scenario's client load on the balancer VIPs made real: the lab client's pause file
+ * (clientPausePath) lists the driven VIPs no one accesses now; written when that changes, each
+ * change a `lab.client` event. Emptied at the start and removed at the end of the run.
+ */
+class ClientAccessDriver {
+  private readonly driven: Array<{ vip: string; holders: string[] }>;
+  private last: string | null = null;
+
+  constructor(private readonly lab: Lab, private readonly s: Scenario, private readonly record: (vip: string, data: Record<string, unknown>) => void) {
+    this.driven = drivenClientVips(lab, s);
+    rmSync(clientPausePath(lab), { force: true });
+  }
+
+  drive(tUs: number): void {
+    if (this.driven.length === 0) return;
+    const paused = clientPausedVips(this.driven, this.s, tUs);
+    const key = paused.join('\n');
+    if (key === this.last) return;
+    writeFileSync(clientPausePath(this.lab), key ? `${key}\n` : '');
+    for (const d of this.driven) {
+      const was = this.last !== null && this.last.split('\n').includes(d.vip);
+      const is = paused.includes(d.vip);
+      if (this.last === null || was !== is) this.record(d.vip, { accessed: !is });
+    }
+    this.last = key;
+  }
+
+  close(): void {
+    rmSync(clientPausePath(this.lab), { force: true });
+  }
 }
 
 /**
@@ -615,6 +697,7 @@ async function runLiveOnce(o: LiveOptions, hooks: { ended?: (state: 'error', ext
   const churn = churnSchedule(scenario).map((c) => ({ ...c, done: false }));
   if (churn.length) log(`churn: ${churn.length} power changes by the scenario's schedule`);
   const loadDriver = new GuestLoadDriver(lab, scenario, (vm, data) => record({ t: t(), kind: 'lab.load', subject: vm, data }));
+  const clientDriver = new ClientAccessDriver(lab, scenario, (vip, data) => record({ t: t(), kind: 'lab.client', subject: vip, data }));
   // The epoch is set before the management files and agents: their start-up is part of the run.
   const epochUs = wallUs();
   const t = () => wallUs() - epochUs;
@@ -726,11 +809,13 @@ async function runLiveOnce(o: LiveOptions, hooks: { ended?: (state: 'error', ext
           record({ t: now, kind: 'vm.state', subject: vm.name, data: { state: vm.state } });
         }
       }
-      // Each running guest is asked through its agent (several virsh calls): with many running
-      // (pss-mini's six virtual servers and the spares) at most once a second, not to starve
-      // the agents' own calls to the guests on a 2-core machine.
+      // Each running guest is asked through its agent (several virsh calls each): with many
+      // running at most once a second, and with more than six (pss-mini's virtual servers with
+      // spares or backups) every 2.5 s, not to starve the agents' own calls to the guests (load
+      // samples, VIP moves, the MSBS's examinations) on a 2-core machine.
       const runningGuests = vms.filter((v) => v.state === 'running').length;
-      if (runningGuests > 2 && now - lastHoldersUs < 1_000_000) return;
+      const everyUs = runningGuests > 6 ? 2_500_000 : runningGuests > 2 ? 1_000_000 : 0;
+      if (now - lastHoldersUs < everyUs) return;
       lastHoldersUs = now;
       const hs = await observeHolders(lab, hv, drivers);
       for (const [vip, list] of Object.entries(hs)) {
@@ -748,6 +833,7 @@ async function runLiveOnce(o: LiveOptions, hooks: { ended?: (state: 'error', ext
   try {
     for (;;) {
       const now = t();
+      clientDriver.drive(now);
       for (const x of pending) {
         if (x.done || now < x.atUs) continue;
         x.done = true;
@@ -851,6 +937,7 @@ async function runLiveOnce(o: LiveOptions, hooks: { ended?: (state: 'error', ext
       else await sleep(250);
     }
   } finally {
+    clientDriver.close();
     await endProcesses([...agentsRunning.values()], 'SIGTERM', 3_000).catch(() => undefined);
     await hv.close().catch(() => undefined);
     tailAgents();

@@ -5,9 +5,14 @@
 // counting them (load.accesses: NftAccessCounter, against the client's own log), a guest's load
 // read through its agent (load.sample) moving with memory used inside it, and a real server's
 // suspend (its processes stopped, its guests paused, its cable cut, 3 W modelled) and its resume
-// by Wake-on-LAN after the resume delay. Windows are generous: the machine may be loaded.
+// by Wake-on-LAN after the resume delay. Then live-pss-cycle, the PSS with the MSBS (moderate ->
+// PS1 with M1's crash recovered by its DBSS -> PS2 once the client stops accessing the groups ->
+// moderate), through the conformance suite (conform --repeat SUITE_REPEAT: the test asserts on
+// its first live run), after `calibrate --machine` (the guests' examinations, a VIP move, RS3's
+// suspend and resume), which conform applies: the sim's world as measured, the MSBS's timeouts
+// derived in both worlds. Windows are generous: the machine may be loaded.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LabSession, LAB_HOOK_MS } from './helpers/live/lab-session.ts';
 import { loadLab, REPO_DIR, vipService, type Lab } from '../adapters/lab/schema.ts';
@@ -24,16 +29,17 @@ import { checkService } from '../adapters/probe/checkers.ts';
 import { NftAccessCounter } from '../adapters/lb/nftcount.ts';
 import { LiveLoadSampler } from '../adapters/ssh/load.ts';
 import { parseNdjson } from '../trace/ndjson.ts';
-import { runLive } from '../run/live.ts';
-import { buildSimulation, readScenario } from '../run/sim.ts';
-import { pssChanges, pssConformRows } from '../run/pssconform.ts';
-import { conformMarkdown } from '../run/calibrate.ts';
-import { maxVipHolders } from '../trace/metrics.ts';
-import type { TraceEvent } from '../engine/ports/index.ts';
+import { ConformSuite, SUITE_REPEAT } from './helpers/live/conform-suite.ts';
+import { calibrateMachine, msbsTimeoutsS } from '../run/calibrate.ts';
+import { checkPssCycle } from './helpers/live/pss-cycle-checks.ts';
 
 const isRoot = process.getuid?.() === 0;
 const LAB_FILE = join(REPO_DIR, 'experiments/labs/pss-mini.yaml');
-const SCENARIO = join(REPO_DIR, 'experiments/scenarios/live-pss-cycle.yaml');
+const OUT = join(REPO_DIR, 'out/lab/pss-mini');
+/** The machine's calibration the suite's conform applies (the sim's world, the MSBS's timeouts). */
+const PARAMS = join(OUT, 'calibrate-machine.test.json');
+/** The suite's N runs of live-pss-cycle (160 s each, up to 15 s overtime, ~20 s of reset and start), with room. */
+const SUITE_HOOK_MS = SUITE_REPEAT * 270_000 + 60_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function until<T>(what: string, timeoutMs: number, f: () => Promise<T | null | undefined | false>): Promise<T> {
@@ -67,6 +73,7 @@ describe.skipIf(!isRoot)('PSS mini-lab (pss-mini on 10.77.10.0/24)', () => {
   let lab: Lab;
   let session: LabSession;
   let hv: LabHypervisor;
+  let suite: ConformSuite;
 
   const vipCheck = (name: string) => {
     const v = lab.vips.find((x) => x.name === name)!;
@@ -201,64 +208,32 @@ describe.skipIf(!isRoot)('PSS mini-lab (pss-mini on 10.77.10.0/24)', () => {
     expect(running.length).toBeGreaterThan(0);
     for (const [pid, s] of running) expect(s, `pid ${pid}`).not.toBe('T');
   }, 90_000);
-  it('live-pss-cycle: moderate -> PS1 (spares resumed, VIP5 and VIP6 moved, RS3 suspended) -> moderate (RS3 woken by WoL, VIPs back, spares suspended), as in the sim', async () => {
-    const { events: ev } = await runLive({ labFile: LAB_FILE, scenarioFile: SCENARIO, traceFile: join(REPO_DIR, 'out/lab/pss-mini/live-pss-cycle.ndjson'), log: (m) => console.log(`[live-pss] ${m}`) });
-    const of = (kind: string, subject?: string) => ev.filter((e: TraceEvent) => e.kind === kind && (subject === undefined || e.subject === subject));
-    expect(of('agent.failure')).toEqual([]);
-    expect(of('pss.error')).toEqual([]);
-    // The conditions, in order: PS1 for every group, then moderate for every group. Live, the
-    // groups may leave PS1 one examination period apart (their loads crossing the threshold in
-    // different periods; a group with nothing to move makes no layout change): the way back
-    // starts with the first change after PS1, and ends with every group examined moderate.
-    const changes = pssChanges(ev);
-    const ps1 = changes.findIndex((x) => Object.values(x.conditions).every((v) => v === 'ps1'));
-    expect(ps1, JSON.stringify(changes)).toBeGreaterThanOrEqual(0);
-    expect(changes.length, JSON.stringify(changes)).toBeGreaterThan(ps1 + 1);
-    const [tPs1, tBack] = [changes[ps1].t, changes[ps1 + 1].t];
-    expect(changes.every((c) => Object.values(c.conditions).every((v) => v !== 'ps2'))).toBe(true);
-    for (const g of ['Mail', 'Web', 'FTP']) {
-      const exams = of('pss.examine', g);
-      expect(exams.at(-1)!.data, g).toMatchObject({ condition: 'moderate' });
-      expect(exams.some((e) => e.t > tPs1 && e.t < tBack && e.data?.condition === 'ps1'), g).toBe(true);
-    }
-    // Each change done, the load having changed first (light from 30 s, moderate from 80 s).
-    expect(tPs1).toBeGreaterThan(30_000_000);
-    expect(tBack).toBeGreaterThan(80_000_000);
-    expect(changes[ps1].doneS).not.toBeNull();
-    expect(changes[ps1 + 1].doneS).not.toBeNull();
-    // RS3 suspended in PS1 (3 W, modelled), on again after the wake (28 W).
-    const rs3 = of('host.state', 'RS3').filter((e) => e.t > tPs1);
-    expect(rs3.find((e) => e.data?.state === 'suspended' && e.t < tBack)).toBeDefined();
-    expect(of('pss.wol', 'RS3').some((e) => e.t >= tBack)).toBe(true);
-    expect(rs3.find((e) => e.data?.state === 'on' && e.t > tBack)).toBeDefined();
-    // In PS1 the spares serve VIP5 and VIP6; at the end W2 and F2 again, the spares suspended.
-    const holderIn = (vip: string, who: string, a: number, b: number) => of('vip.holders', vip).some((e) => e.t > a && e.t < b && JSON.stringify(e.data!.holders) === JSON.stringify([who]));
-    expect(holderIn('VIP5', 'Ws', tPs1, tBack)).toBe(true);
-    expect(holderIn('VIP6', 'Fs', tPs1, tBack)).toBe(true);
-    expect(of('vip.holders', 'VIP5').at(-1)!.data).toEqual({ holders: ['W2'] });
-    expect(of('vip.holders', 'VIP6').at(-1)!.data).toEqual({ holders: ['F2'] });
-    expect(of('vm.state', 'Ws').at(-1)!.data).toMatchObject({ state: 'suspended' });
-    expect(of('vm.state', 'Fs').at(-1)!.data).toMatchObject({ state: 'suspended' });
-    // The client is served by the spare while in PS1.
-    expect(of('client.access', 'client-vip5').some((e) => e.t > tPs1 && e.t < tBack && e.data?.by === 'Ws')).toBe(true);
-    // One live holder per VIP through every change: as observed on the machines and as the PSS did it.
-    for (const e of of('vip.holders')) expect((e.data!.holders as string[]).length, `${e.subject} at ${e.t}`).toBeLessThanOrEqual(1);
-    for (const [vip, n] of Object.entries(maxVipHolders(ev))) expect(n, vip).toBeLessThanOrEqual(1);
-    // The load was written inside the guests as the scenario says.
-    expect(of('lab.load', 'W2').map((e) => e.data!.memMb)).toEqual([53, 29, 53]);
-    // Against the sim of the same scenario: the same changes, and their times side by side.
-    const s = readScenario(SCENARIO);
-    const sim = buildSimulation(s, { seed: s.seed ?? 1, watchMode: 'skip' });
-    sim.run(s.until!);
-    const rows = pssConformRows(ev, sim.events);
-    console.log(conformMarkdown('live-pss-cycle', rows));
-    expect(rows.filter((r) => r.metric.endsWith('change done s')).map((r) => r.metric)).toEqual(['moderate -> PS1: change done s', 'PS1 -> moderate: change done s']);
-    for (const r of rows) expect(r.live, r.metric).not.toBeNull();
-    expect(rows.filter((r) => / (suspended|on again) s$/.test(r.metric)).map((r) => r.metric)).toEqual(['moderate -> PS1: RS3 suspended s', 'PS1 -> moderate: RS3 on again s']);
-    // Generous windows: a 2-core machine shared with other work.
-    const row = (m: string) => rows.find((r) => r.metric === m)!;
-    expect(row('moderate -> PS1: change done s').live!).toBeLessThan(10);
-    expect(row('PS1 -> moderate: RS3 on again s').live!).toBeGreaterThanOrEqual(0.85);
-    expect(row('PS1 -> moderate: RS3 on again s').live!).toBeLessThan(10);
-  }, 300_000);
+  it('calibrate --machine: the DBSS\'s examination of the running guests, a VIP move in a guest and RS3\'s suspend and resume, measured; the MSBS\'s timeouts derived from them', async () => {
+    const machine = await calibrateMachine(LAB_FILE, { samples: 3, log: (m) => console.log(`[live-pss] ${m}`) });
+    const pss = machine.pss!;
+    expect(pss.hosts).toEqual(['RS1', 'RS2', 'RS3']);
+    // Six running guests, three samples each.
+    expect(pss.serviceExamS.samples).toHaveLength(18);
+    expect(pss.networkExamS.samples).toHaveLength(18);
+    // A suspend to RAM, and a resume no sooner than the lab's resume delay after the magic packet.
+    expect(pss.hostSuspendS.min).toBeGreaterThan(0);
+    expect(pss.hostResumeS.min).toBeGreaterThanOrEqual(Number(lab.hosts.find((h) => h.name === 'RS3')!.resumeDelay) / 1e6);
+    const t = msbsTimeoutsS(pss, 10);
+    expect(t.serviceS).toBeGreaterThanOrEqual(Math.max(3, Math.min(5, 4 * pss.serviceExamS.max)));
+    console.log(`[live-pss] MSBS timeouts: network ${t.networkS} s, service ${t.serviceS} s`);
+    mkdirSync(OUT, { recursive: true });
+    writeFileSync(PARAMS, JSON.stringify(machine, null, 2));
+    suite = new ConformSuite({ labFile: LAB_FILE, planLab: 'experiments/labs/pss-mini.yaml', outDir: join(OUT, 'conform'), paramsFile: PARAMS, source: `test/live-pss.test.ts (conform --repeat ${SUITE_REPEAT})`, log: (m) => console.log(`[live-pss] ${m}`) });
+  }, 180_000);
+
+  it('live-pss-cycle: moderate -> PS1 (M1 crashes, the MSBS recovers it) -> PS2 (client accesses stop) -> moderate, as in the sim; through the conformance suite', async () => {
+    const { live: ev, rows } = await suite.run('live-pss-cycle');
+    checkPssCycle(ev, rows);
+  }, SUITE_HOOK_MS);
+
+  it('the conformance suite: every live scenario of pss-mini conformed', async () => {
+    const all = await suite.rest();
+    expect(all.map((x) => x.rep.scenario)).toContain('live-pss-cycle');
+    for (const x of all) expect(x.rep.repeat).toBe(SUITE_REPEAT);
+  }, SUITE_HOOK_MS);
 });

@@ -5,6 +5,7 @@ import { maxVipHolders } from '../trace/metrics.ts';
 import type { TraceEvent } from '../trace/event.ts';
 import { StoreReplica } from '../trace/store.ts';
 import type { FaultSpec, Scenario } from '../sim/scenario/schema.ts';
+import { msbsSchema } from '../policies/msbs/manifest.ts';
 
 const FILE = join(import.meta.dirname, '..', 'experiments', 'scenarios', 'pss-msbs.yaml');
 
@@ -89,5 +90,37 @@ describe('msbs: a target that does not come back (Fig. 7(b), A5)', () => {
     expect(ev.some((e) => e.kind === 'trouble.detected' && e.subject === 'M1')).toBe(true);
     expect(ev.filter((e) => e.kind === 'vip.assign' && e.subject === 'VIP1' && e.t > 0)).toEqual([]);
     expect(ev.some((e) => e.kind === 'msbs.migrated' || e.kind === 'function.recovered')).toBe(false);
+  });
+});
+
+describe('msbs: reexamineService (a service that timed out is examined once more)', () => {
+  const s = readScenario(FILE);
+  const withOpt = (on: boolean): Scenario => ({ ...s, policies: s.policies.map((p) => (p.kind === 'msbs' ? { ...p, reexamineService: on } : p)) });
+  const freeze = { kind: 'St2', target: 'M1', service: 'postfix', mode: 'freeze', at: 65_000_000 } as FaultSpec;
+  const first = (ev: TraceEvent[], kind: string) => ev.find((e) => e.kind === kind && e.subject === 'M1' && e.t > 65_000_000);
+
+  it('a frozen service times out twice: declared in trouble one examination later (the second allowed half the interval), then recovered as before', () => {
+    const off = run(withOpt(false), freeze);
+    const on = run(withOpt(true), freeze);
+    expect(off.some((e) => e.kind === 'dbss.reexamined')).toBe(false);
+    const re = first(on, 'dbss.reexamined')!;
+    expect(re.data).toMatchObject({ first: 'service:postfix:timeout', again: 'service:postfix:timeout' });
+    const msbs = msbsSchema.parse(s.policies.find((p) => p.kind === 'msbs'));
+    // The re-examination (ping, then the service's timeout) comes between the first check and the declaration.
+    const lag = first(on, 'trouble.detected')!.t - first(off, 'trouble.detected')!.t;
+    const again = Math.max(msbs.serviceTimeout, msbs.interval / 2);
+    expect(lag).toBeGreaterThanOrEqual(again);
+    expect(lag).toBeLessThan(again + 1_000_000);
+    expect(first(on, 'trouble.detected')!.t).toBeGreaterThan(re.t - 1);
+    for (const ev of [off, on]) {
+      expect(first(ev, 'function.recovered')).toBeDefined();
+      expect(first(ev, 'target.recovered')).toBeDefined();
+    }
+  });
+
+  it('a crash is not re-examined (the network fails, not a service): the same run with or without it', () => {
+    const crash = { kind: 'vm-crash', target: 'M1', at: 65_000_000 } as FaultSpec;
+    const strip = (ev: TraceEvent[]) => ev.map((e) => `${e.t} ${e.kind} ${e.subject}`);
+    expect(strip(run(withOpt(true), crash))).toEqual(strip(run(withOpt(false), crash)));
   });
 });

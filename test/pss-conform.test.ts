@@ -1,12 +1,12 @@
 // The PSS's conformance rows (run/pssconform.ts) on small traces, and the live run's reading of a
-// scenario's vmLoad memory (run/live.ts vmLoadMemMb): no lab needed.
+// scenario's vmLoad memory and client accesses (run/live.ts vmLoadMemMb, drivenClientVips): no lab needed.
 import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { pssChanges, pssConformRows } from '../run/pssconform.ts';
-import { vmLoadMemMb } from '../run/live.ts';
+import { clientPausedVips, drivenClientVips, vmLoadAccessesPerS, vmLoadMemMb } from '../run/live.ts';
 import { buildSimulation, readScenario } from '../run/sim.ts';
-import { REPO_DIR } from '../adapters/lab/schema.ts';
-import type { TraceLine } from '../trace/metrics.ts';
+import { loadLab, REPO_DIR } from '../adapters/lab/schema.ts';
+import { recoveries, type TraceLine } from '../trace/metrics.ts';
 
 const S = 1e6;
 const all = (c: string) => ({ Mail: c, Web: c, FTP: c });
@@ -73,16 +73,45 @@ describe('PSS conformance rows', () => {
     expect(rows.find((r) => r.metric === 'moderate -> PS1: RS3 suspended s')).toMatchObject({ live: null, sim: 2.2 });
   });
 
-  it('live-pss-cycle in the sim: PS1 then moderate, RS3 suspended then woken; its vmLoad memory is 53 MB, then 29, then 53', () => {
+  it('live-pss-cycle in the sim: PS1, M1 crashed and recovered by the MSBS, PS2 on the access count, moderate; its vmLoad memory 53 MB, then 29, then 53', () => {
     const s = readScenario(join(REPO_DIR, 'experiments/scenarios/live-pss-cycle.yaml'));
     const run = buildSimulation(s, { seed: 1, watchMode: 'skip' });
     run.run(s.until!);
     const changes = pssChanges(run.events);
-    expect(changes.map((c) => c.label)).toEqual(['moderate -> PS1', 'PS1 -> moderate']);
+    expect(changes.map((c) => c.label)).toEqual(['moderate -> PS1', 'PS1 -> PS2', 'PS2 -> moderate']);
     expect(Object.keys(changes[0].suspended)).toEqual(['RS3']);
-    expect(Object.keys(changes[1].woken)).toEqual(['RS3']);
-    expect([0, 29_999_999, 30_000_000, 79_999_999, 80_000_000].map((t) => vmLoadMemMb(s, 'W2', t))).toEqual([53, 53, 29, 29, 53]);
+    expect(Object.keys(changes[1].suspended)).toEqual(['RS2']);
+    expect(Object.keys(changes[2].woken).sort()).toEqual(['RS2', 'RS3']);
+    // PS2 only once the client's accesses stopped (90 s) and a whole window went by without any.
+    expect(changes[1].t).toBeGreaterThan(90 * S + 6 * S);
+    const [r, ...more] = recoveries(run.events);
+    expect(more).toEqual([]);
+    expect(r).toMatchObject({ target: 'M1', fault: 'vm-crash' });
+    expect(r.faultUs!).toBeGreaterThan(changes[0].t);
+    expect(r.faultUs! + r.faultToTargetS! * S).toBeLessThan(changes[1].t);
+    expect([0, 29_999_999, 30_000_000, 129_999_999, 130_000_000].map((t) => vmLoadMemMb(s, 'W2', t))).toEqual([53, 53, 29, 29, 53]);
     expect(vmLoadMemMb(s, 'Ws', 50_000_000)).toBe(29);
     expect(vmLoadMemMb(s, 'nobody', 0)).toBe(0);
+    // The client's load: 0.5 accesses a second to each holder of a group VIP, none from 90 s to 145 s.
+    expect([0, 89_999_999, 90_000_000, 144_999_999, 145_000_000].map((t) => vmLoadAccessesPerS(s, 'M2', t))).toEqual([0.5, 0.5, 0, 0, 0.5]);
+  });
+
+  it('the lab client\'s pause: a balancer VIP is left alone while every holder of its members receives no access by the scenario', () => {
+    const s = readScenario(join(REPO_DIR, 'experiments/scenarios/live-pss-cycle.yaml'));
+    const lab = loadLab(join(REPO_DIR, 'experiments/labs/pss-mini.yaml'));
+    const driven = drivenClientVips(lab, s);
+    expect(driven).toEqual([
+      { vip: 'mail', holders: ['M1', 'M2'] },
+      { vip: 'web', holders: ['W1', 'W2'] },
+      { vip: 'ftp', holders: ['F1', 'F2'] },
+    ]);
+    expect(clientPausedVips(driven, s, 10 * S)).toEqual([]);
+    expect(clientPausedVips(driven, s, 100 * S)).toEqual(['mail', 'web', 'ftp']);
+    expect(clientPausedVips(driven, s, 150 * S)).toEqual([]);
+    // One holder still accessed: its group VIP is not paused.
+    const one = { ...s, vmLoad: [...(s.vmLoad ?? []), { vm: 'W2', start: 95 * S, end: 105 * S, cpuPct: 0, memMb: 0, netBytesPerS: 0, accessesPerS: 0.5 }] };
+    expect(clientPausedVips(driven, one, 100 * S)).toEqual(['mail', 'ftp']);
+    // A scenario that says nothing of accesses drives none: the client accesses every VIP all along.
+    expect(drivenClientVips(lab, { ...s, vmLoad: (s.vmLoad ?? []).map((l) => ({ ...l, accessesPerS: 0 })) })).toEqual([]);
   });
 });

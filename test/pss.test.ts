@@ -65,6 +65,31 @@ describe('pss policy on the kitamura-2019 experimental system', () => {
   });
 });
 
+describe('pss sampling: serial (the paper\'s program) or parallel (scenario option)', () => {
+  // live-pss-cycle samples in parallel (live, a sample through a guest agent takes seconds).
+  const base = readScenario(join(import.meta.dirname, '..', 'experiments', 'scenarios', 'live-pss-cycle.yaml'));
+  const runWith = (sampling: 'serial' | 'parallel') => {
+    const sim = buildSimulation({ ...base, policies: base.policies.map((p) => ((p as { kind: string }).kind === 'pss' ? { ...p, sampling } : p)) }, { seed: 1 });
+    sim.run();
+    return sim.events as TraceEvent[];
+  };
+  const serial = runWith('serial');
+  const parallel = runWith('parallel');
+  const firstExam = (ev: TraceEvent[]) => ev.find((e) => e.kind === 'pss.examine')!.t;
+  it('parallel: a reading costs one sample\'s time, not one per VM; the same changes of condition', () => {
+    const intervalUs = 6e6;
+    // Six VMs in the operation file at first: the serial period's sampling time is six times the parallel one's.
+    const par = firstExam(parallel) - intervalUs;
+    const ser = firstExam(serial) - intervalUs;
+    expect(par).toBeGreaterThan(0);
+    expect(ser).toBeCloseTo(6 * par, -1);
+    const conds = (ev: TraceEvent[]) => ev.filter((e) => e.kind === 'pss.transition').map((e) => JSON.stringify(e.data!.conditions));
+    expect(conds(parallel)).toEqual(conds(serial));
+    expect(conds(parallel)).toHaveLength(3);
+    for (const n of Object.values(maxVipHolders(parallel))) expect(n).toBeLessThanOrEqual(1);
+  });
+});
+
 describe('experiment pss-table4', () => {
   const r = pssTable4.run({ seed: 1, runs: 1, outDir: '/tmp' });
   it('is within 10 % of every printed value and agrees with its closed forms', () => {

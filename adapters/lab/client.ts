@@ -2,6 +2,9 @@
 // VIP once per interval on a fixed wall-clock grid, by request and reply, and appends one OK/XX
 // line per access to the access log (accesslog.ts), like the papers' client.
 //
+// The VIPs listed in the pause file (names.ts clientPausePath, one a line) are not accessed while
+// they are listed: a live run stops the client's accesses to a service group that way (PS2).
+//
 // Usage: client.ts LAB.yaml RUN-ID
 import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,7 +12,7 @@ import { checkService } from '../probe/checkers.ts';
 import { formatAccess } from './accesslog.ts';
 import { labServiceCheck } from './check.ts';
 import { inCidr } from './ipv4.ts';
-import { accessLogPath } from './names.ts';
+import { accessLogPath, clientPausePath } from './names.ts';
 import { loadLab, vipService } from './schema.ts';
 
 const [labFile, runId] = process.argv.slice(2);
@@ -32,6 +35,17 @@ const timeoutMs = Math.min(lab.client.timeout / 1000, intervalMs);
 const logFile = createWriteStream(accessLogPath(lab), { flags: 'a' });
 const runIdFile = join(lab.stateDir, 'run-id');
 
+const pauseFile = clientPausePath(lab);
+
+/** The VIPs not to access now (none when the file is absent or unreadable). */
+function paused(): Set<string> {
+  try {
+    return new Set(readFileSync(pauseFile, 'utf8').split('\n').map((l) => l.trim()).filter(Boolean));
+  } catch {
+    return new Set();
+  }
+}
+
 function stillOurs(): boolean {
   return existsSync(runIdFile) && readFileSync(runIdFile, 'utf8').trim() === runId;
 }
@@ -46,8 +60,10 @@ for (let tick = 0; !stop; tick++) {
   if (wait > 0) await new Promise((r) => setTimeout(r, wait));
   if (tick % 5 === 0 && !stillOurs()) break;
   const at = next;
-  const results = await Promise.all(targets.map((t) => checkService(t.address, t.port, t.check, timeoutMs)));
-  logFile.write(results.map((r, i) => `${formatAccess(at, targets[i].vip, targets[i].address, r)}\n`).join(''));
+  const skip = paused();
+  const now = targets.filter((t) => !skip.has(t.vip));
+  const results = await Promise.all(now.map((t) => checkService(t.address, t.port, t.check, timeoutMs)));
+  logFile.write(results.map((r, i) => `${formatAccess(at, now[i].vip, now[i].address, r)}\n`).join(''));
   // Next slot on the grid; slots missed while this process was stopped are skipped, not bunched.
   next += intervalMs;
   if (next < Date.now()) next = Math.ceil(Date.now() / intervalMs) * intervalMs;

@@ -42,6 +42,8 @@ export const depotDump = (lab: Lab, host: string) => join(hostDir(lab, host), 'd
 export const hostVmsDir = (lab: Lab, host: string) => join(hostDir(lab, host), 'vms');
 export const hostVmRecord = (lab: Lab, host: string, vm: string) => join(hostVmsDir(lab, host), vm);
 export const accessLogPath = (lab: Lab) => join(lab.logDir, 'access.log');
+/** VIPs the lab's client leaves alone while they are listed here, one name a line (a scenario's client load: run/live.ts). */
+export const clientPausePath = (lab: Lab) => join(lab.stateDir, 'client-pause');
 export const guestConsolePath = (lab: Lab, vm: string) => join(lab.logDir, `console-${vm}.log`);
 
 /** Every namespace the lab owns. */

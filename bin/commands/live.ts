@@ -97,7 +97,7 @@ export function register(program: Command): void {
     .argument('<lab>', 'lab file (the lab must be up)')
     .option('--out <file>', 'params file (default: out/lab/NAME/calibrate.json)')
     .option('--samples <n>', 'samples per probe', (v) => Number(v), 5)
-    .option('--machine', 'only what the machine costs whatever the lab models (agent start-up, the live loop\'s turn, fault injection; on a lab with depot guests, a container\'s start): for labs whose scenarios carry their own timings (lb-mini, navigator-mini)')
+    .option('--machine', 'only what the machine costs whatever the lab models (agent start-up, the live loop\'s turn, fault injection; on a lab with depot guests, a container\'s start; on a PSS lab, the guests\' examinations, a VIP move in a guest and a real server\'s suspend and resume): for labs whose scenarios carry their own timings (lb-mini, navigator-mini, pss-mini)')
     .action(guarded(async (labFile: string, o: { out?: string; samples: number; machine?: boolean }) => {
       const lab = openLab(labFile, { install: true });
       const out = o.out ?? join(lab.logDir, '..', 'calibrate.json');

@@ -15,6 +15,8 @@ export const msbsSchema = z.object({
   interval: periodUs.default(10_000_000),
   networkTimeout: periodUs.default(2_000_000),
   serviceTimeout: periodUs.default(3_000_000),
+  /** A service check that timed out is examined once more before trouble is declared (false: the paper's DBSS). */
+  reexamineService: z.boolean().default(false),
   /** DBSS: longest wait for a restarted target. */
   recoveryWait: durationUs.default(120_000_000),
   /** DSRS: longest wait for a restarting real server before Wake-on-LAN. */
@@ -49,7 +51,7 @@ export const msbsPolicy = definePolicy({
     const services = (vm: string) => site.vms.find((v) => v.name === vm)?.services ?? [];
     const data = (vm: string, realServer: string, backup?: string): DbssConfig => ({
       manager: c.manager, target: vm, services: services(vm), realServer, ...(backup !== undefined ? { backup } : {}),
-      intervalUs: c.interval, networkTimeoutUs: c.networkTimeout, serviceTimeoutUs: c.serviceTimeout, recoveryWaitUs: c.recoveryWait, safety: c.safety,
+      intervalUs: c.interval, networkTimeoutUs: c.networkTimeout, serviceTimeoutUs: c.serviceTimeout, recoveryWaitUs: c.recoveryWait, reexamineService: c.reexamineService, safety: c.safety,
     });
     const reals = [...new Set(c.targets.map((t) => t.realServer))];
     return [

@@ -25,6 +25,8 @@ export const pssSchema = z.object({
   /** Examination period and readings per period. */
   interval: periodUs.default(10_000_000),
   samples: z.number().int().min(1).max(1000).default(3),
+  /** serial: a reading's VMs one after another (the paper's program); parallel: all at once. */
+  sampling: z.enum(['serial', 'parallel']).default('serial'),
   /** Ls thresholds (percent): below `light` is area L, above `moderate` area M (Fig. 6(a)). */
   thresholds: z.object({ light: z.number().min(0).max(100), moderate: z.number().min(0).max(100) }).strict()
     .refine((t) => t.light <= t.moderate, 'light must not be above moderate'),
@@ -82,6 +84,7 @@ export const pssPolicy = definePolicy({
         macs,
         intervalUs: c.interval,
         samples: c.samples,
+        ...(c.sampling === 'parallel' ? { sampling: 'parallel' as const } : {}),
         thresholds: c.thresholds,
         rules: { lightCount: c.lightCount, accessThreshold: c.accessThreshold },
         accessWindowUs: c.accessWindow,
