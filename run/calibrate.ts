@@ -920,7 +920,8 @@ function machineCalibrated(o: { scenarioFile: string; paramsFile?: string }, lab
 /**
  * A sim replication paired with one live run: the scenario with that run's exogenous timings in
  * place of their calibrated distributions: each fault at the time live recorded it (the k-th
- * fault of a kind on a target at the k-th such record) and each host agent's start-ups as they
+ * fault of a kind on a target at the k-th such record; one with a duration until live recorded
+ * its end) and each host agent's start-ups as they
  * came (the first from the run's start, each later one from its host's boot). Nothing the
  * policies or the world do is taken from live: those are the model's, and they are what the
  * comparison measures. Where live has no record (a fault it never injected), the scenario's stays.
@@ -928,13 +929,15 @@ function machineCalibrated(o: { scenarioFile: string; paramsFile?: string }, lab
 export function pairedWithLive(scenario: Scenario, live: readonly TraceLine[]): Scenario {
   const subjectOf = (f: Scenario['faults'][number]) => ('target' in f ? f.target : f.a.join(','));
   const recorded = new Map<string, number[]>();
+  const ended = new Map<string, number[]>();
   const starts: Record<string, number[]> = {};
   const onAt = new Map<string, number>();
   const hosts = new Set(scenario.hosts.map((h) => h.name));
   for (const e of live) {
-    if (e.kind === 'fault') {
+    if (e.kind === 'fault' || e.kind === 'fault.end') {
       const key = `${String(e.data?.fault)}/${e.subject}`;
-      recorded.set(key, [...(recorded.get(key) ?? []), e.t]);
+      const into = e.kind === 'fault' ? recorded : ended;
+      into.set(key, [...(into.get(key) ?? []), e.t]);
     } else if (e.kind === 'host.state' && e.data?.state === 'on') onAt.set(e.subject, e.t);
     else if (e.kind === 'agent.start' && hosts.has(e.subject)) {
       const list = (starts[e.subject] ??= []);
@@ -948,7 +951,10 @@ export function pairedWithLive(scenario: Scenario, live: readonly TraceLine[]): 
     const k = taken.get(key) ?? 0;
     taken.set(key, k + 1);
     const t = recorded.get(key)?.[k];
-    return t === undefined ? f : { ...f, at: t };
+    if (t === undefined) return f;
+    // A fault with a duration ends where live recorded its end (the loop's turn after it).
+    const end = f.duration === undefined ? undefined : ended.get(key)?.find((x) => x >= t);
+    return { ...f, at: t, ...(end === undefined ? {} : { duration: end - t }) };
   });
   return { ...scenario, faults, network: { ...scenario.network, agentStartsS: starts } };
 }

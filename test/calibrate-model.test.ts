@@ -268,6 +268,19 @@ describe('pairedWithLive: a sim replication replays its live run\'s exogenous ti
     expect(detected(pairedWithLive(failover, liveRun(7.8, 11.107).map((e) => (e.kind === 'trouble.detected' ? { ...e, t: e.t + 5e6 } : e))))).toBe(at78);
   });
 
+  it('a fault with a duration ends where live recorded its end', () => {
+    const lb = parseScenario(readFileSync(join(REPO_DIR, 'experiments/scenarios/live-lb-faults.yaml'), 'utf8'), 'live-lb-faults');
+    const p = pairedWithLive(lb, [lv(20.1, 'fault', 'ap3', { fault: 'pause' }), lv(30.35, 'fault.end', 'ap3', { fault: 'pause' })]);
+    const pause = p.faults.find((f) => f.kind === 'pause')!;
+    expect([pause.at, pause.duration]).toEqual([20_100_000, 10_250_000]);
+    // ap3 answers its checkers again only from the end live recorded.
+    const firstPass = (sc: Scenario) => of(simulate(sc), 'lb.try', 'ap3').map((e) => ({ ok: e.data?.ok === true, startUs: (e.data as { startUs: number }).startUs })).filter((x) => x.ok && x.startUs > 20.2e6)[0].startUs;
+    expect(firstPass(p)).toBeGreaterThanOrEqual(30_350_000);
+    expect(firstPass(pairedWithLive(lb, [lv(20.1, 'fault', 'ap3', { fault: 'pause' }), lv(25, 'fault.end', 'ap3', { fault: 'pause' })]))).toBeLessThan(firstPass(p));
+    // Without an end record the scenario's duration stays.
+    expect(pairedWithLive(lb, [lv(20.1, 'fault', 'ap3', { fault: 'pause' })]).faults.find((f) => f.kind === 'pause')!.duration).toBe(lb.faults.find((f) => f.kind === 'pause')!.duration);
+  });
+
   it('a later start-up counts from its host\'s boot; a fault live never injected keeps the scenario\'s time', () => {
     const p = pairedWithLive(failover, [lv(2.5, 'agent.start', 'Login'), lv(20, 'host.state', 'Login', { state: 'on' }), lv(21.25, 'agent.start', 'Login'), lv(3, 'agent.start', 'nobody')]);
     expect(p.network.agentStartsS).toEqual({ Login: [2.5, 1.25] });
