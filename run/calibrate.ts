@@ -77,7 +77,15 @@ export interface MachineCalibration {
    * from the hypervisor's start call until the guest is ready and its agent answers (the sim's
    * `startS` of those VMs).
    */
-  containers?: { vms: string[]; startS: Measured; commandS: Measured };
+  containers?: {
+    vms: string[];
+    startS: Measured;
+    commandS: Measured;
+    /** A service started in a container through its guest agent, until the command returns (absent in older files). */
+    serviceStartS?: Measured;
+    /** From that return until the service answers a service examination (absent in older files, or when it never answered). */
+    serviceUpS?: Measured;
+  };
   /**
    * Labs with load-balanced VIPs (an nft pool per VRRP VIP): one pool change on a director, as
    * its agent makes it (the whole table rewritten by one `nft -f`): the sim's `poolWriteS`.
@@ -301,16 +309,26 @@ async function measureContainerStart(lab: Lab, hv: LabHypervisor, n: number, log
   if (!had) copyFileSync(image, depot);
   const out: number[] = [];
   const commands: number[] = [];
+  const starts: number[] = [];
+  const ups: number[] = [];
   const services = new GuestServices(lab);
+  const prober = proberFor(lab);
   try {
     for (let i = 0; i < n; i++) {
       const slot = slots[i % slots.length];
       out.push(await timed(() => hv.start(slot.name, host)));
       // A secondary's pilot stops the monitoring service in the container it started (guest-exec).
       const svc = slot.services[0];
-      if (svc) commands.push(await timed(() => services.stop(slot.name, svc.name)));
+      if (svc) {
+        commands.push(await timed(() => services.stop(slot.name, svc.name)));
+        // A new primary's pilot starts it (guest-exec of a start: the daemon put in the background).
+        starts.push(await timed(() => services.start(slot.name, svc.name)));
+        const t0 = wallUs();
+        const up = await secondsUntil(`${slot.name} ${svc.name} answering`, async () => (await prober.probe({ kind: 'service', target: slot.name, service: svc.name, timeoutUs: 500_000 })).ok, 10_000).then(() => (wallUs() - t0) / 1e6, () => null);
+        if (up !== null) ups.push(up);
+      }
       await hv.destroy(slot.name);
-      log(`calibrate: container ${slot.name} started on ${host} in ${round(out[i], 2)} s${svc ? `, ${svc.name} stopped in it in ${round(commands.at(-1)!, 2)} s` : ''}`);
+      log(`calibrate: container ${slot.name} started on ${host} in ${round(out[i], 2)} s${svc ? `, ${svc.name} stopped in it in ${round(commands.at(-1)!, 2)} s, started in ${round(starts.at(-1)!, 2)} s` : ''}`);
     }
   } finally {
     if (!had) rmSync(depot, { force: true });
@@ -319,6 +337,8 @@ async function measureContainerStart(lab: Lab, hv: LabHypervisor, n: number, log
     vms: slots.map((v) => v.name),
     startS: measured(`container start from ${host}'s depot (boot until ready, its guest agent answering)`, out),
     commandS: measured('a service stopped in a container through its guest agent', commands.length ? commands : [0]),
+    ...(starts.length ? { serviceStartS: measured('a service started in a container through its guest agent (until the command returns)', starts) } : {}),
+    ...(ups.length ? { serviceUpS: measured('after the start command returned, until the service answered an examination', ups) } : {}),
   };
 }
 
@@ -640,8 +660,14 @@ export function applyMachineCalibration(scenarioText: string, p: Pick<CalibrateP
   const containers = 'containers' in p ? p.containers : undefined;
   if (containers) {
     const vms = (doc as { vms?: Array<Record<string, unknown>> }).vms ?? [];
-    for (const v of vms) if (containers.vms.includes(String(v.name))) v.startS = empirical(containers.startS);
+    for (const v of vms) {
+      if (!containers.vms.includes(String(v.name))) continue;
+      v.startS = empirical(containers.startS);
+      // A container's service answers this long after its start command returned.
+      if (containers.serviceUpS) v.services = ((v.services as Array<Record<string, unknown>>) ?? []).map((x) => ({ ...x, restartS: empirical(containers.serviceUpS!) }));
+    }
     if (containers.commandS) doc.network = { ...(doc.network ?? {}), guestCommandS: empirical(containers.commandS) };
+    if (containers.serviceStartS) doc.network = { ...(doc.network ?? {}), guestStartS: empirical(containers.serviceStartS) };
   }
   // A load balancer's pool changes take the director's nft write as measured.
   const pools = 'pools' in p ? p.pools : undefined;

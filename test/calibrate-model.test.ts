@@ -217,6 +217,23 @@ describe('applyCalibration: the measured samples as the scenario\'s distribution
     expect(fallback(applyMachineCalibration(navText, containers(4, 3), 'live-navigator-failover')) - fallback(s)).toBeCloseTo(4, 0);
     // Without a container measurement (a lab with no depot guests) the vms stay as written.
     expect(applyMachineCalibration(navText, params(), 'live-navigator-failover').vms).toEqual(asWritten.vms);
+    // A start measured on its own (a start returns sooner than a stop) and the service's answer
+    // after it: the new primary's service start takes them, not the stop's time plus the default.
+    const withStart = (startCmd: number, up: number) => {
+      const p = containers(4, 1);
+      const c = { ...p.containers, serviceStartS: measured('start', [startCmd, startCmd]), serviceUpS: measured('up', [up, up]) };
+      return applyMachineCalibration(navText, { ...p, containers: c }, 'live-navigator-failover');
+    };
+    const ws = withStart(0.3, 0.01);
+    expect(ws.network.guestStartS).toEqual({ kind: 'empirical', values: [0.3, 0.3] });
+    for (const v of ws.vms) expect(v.services[0].restartS).toEqual({ kind: 'empirical', values: [0.01, 0.01] });
+    const seen = (sc: Scenario) => {
+      const t = navigatorFaultTimes(simulate(sc) as TraceLine[], 'vip-mon')[0];
+      return t.primaryFailoverS! - t.detectedS!;
+    };
+    // loss seen -> new primary: the start command and the answer, 0.31 s; then 0.5 s more and 0.5 s more.
+    expect(seen(withStart(0.8, 0.01)) - seen(ws)).toBeCloseTo(0.5, 3);
+    expect(seen(withStart(0.3, 0.51)) - seen(ws)).toBeCloseTo(0.5, 3);
   });
 
   it('a file written before the distributions were measured calibrates the steps only (faults at their times)', () => {

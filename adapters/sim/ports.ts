@@ -293,8 +293,11 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
     }
   };
 
-  /** A service command's time to its target: in a guest through its agent (guestCommandS), else over SSH. */
-  const serviceCmdUs = (target: string): number => (world.vms.has(target) ? draw(net.guestCommandS, 'guestCommand') ?? commandUs : commandUs + sshUs(target));
+  /** A service command's time to its target: in a guest through its agent (a start: guestStartS, else guestCommandS), else over SSH. */
+  const serviceCmdUs = (target: string, start = false): number => {
+    if (!world.vms.has(target)) return commandUs + sshUs(target);
+    return (start ? draw(net.guestStartS, 'guestStart') : null) ?? draw(net.guestCommandS, 'guestCommand') ?? commandUs;
+  };
 
   /** A remote node the agent cannot reach now (its own host always is, while it runs). */
   const outOfReach = (target: string | null | undefined) => target != null && target !== agent && !world.reachable(agent, target);
@@ -605,7 +608,7 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
       }, [host]),
     },
     services: {
-      start: (target, service) => chain(serviceCmdUs(target), () => {
+      start: (target, service) => chain(serviceCmdUs(target, true), () => {
         requireReach(target);
         return world.restartService(target, service);
       }, () => [target]),

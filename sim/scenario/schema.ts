@@ -294,6 +294,8 @@ export const scenarioShape = {
     agentStartsS: z.record(z.string(), z.array(z.number().min(0).max(3600))).optional(),
     /** A command in a guest through its guest agent (a service started, stopped or restarted in a VM), instead of commandS. */
     guestCommandS: distSchema.optional(),
+    /** A service started in a guest through its agent (a start returns sooner than a stop, which waits for the daemon to go), instead of guestCommandS. */
+    guestStartS: distSchema.optional(),
     /** A load balancer's pool changed (a real server added, removed or reweighted: one `nft -f` on the director), instead of latencyS. */
     poolWriteS: distSchema.optional(),
   }).strict().default(networkDefaults),
