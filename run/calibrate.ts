@@ -982,7 +982,22 @@ export function pairedWithLive(scenario: Scenario, live: readonly TraceLine[]): 
     const end = f.duration === undefined ? undefined : ended.get(key)?.find((x) => x >= t);
     return { ...f, at: t, ...(end === undefined ? {} : { duration: end - t }) };
   });
-  return { ...scenario, faults, network: { ...scenario.network, agentStartsS: starts } };
+  return { ...scenario, faults, ...pairedChurn(scenario, live), network: { ...scenario.network, agentStartsS: starts } };
+}
+
+/**
+ * The scenario's churn as the live run switched its PCs: each `churn.power` live recorded (the
+ * sim's schedule, landed where the live loop's turn and the power calls before it let it land:
+ * 0.3-0.4 s late at the loop's 0.26 s turn) as a replayed trace at that instant. Without churn, or
+ * with none recorded, the scenario's own.
+ */
+function pairedChurn(scenario: Scenario, live: readonly TraceLine[]): Pick<Scenario, 'churn'> | Record<string, never> {
+  if (!scenario.churn) return {};
+  const hosts = scenario.churn.hosts;
+  const events = live.filter((e) => e.kind === 'churn.power' && hosts.includes(e.subject))
+    .map((e) => ({ node: e.subject, available: e.data?.on === true, start: e.t / 1e6, stop: e.t / 1e6 }));
+  if (events.length === 0) return {};
+  return { churn: { kind: 'trace', hosts, nodes: hosts, origin: 0, events } };
 }
 
 /** The recoveries, the guests' last states and the clients' last OK/XX of a trace: where a run ends up. */

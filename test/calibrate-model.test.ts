@@ -303,4 +303,23 @@ describe('pairedWithLive: a sim replication replays its live run\'s exogenous ti
     expect(p.network.agentStartsS).toEqual({ Login: [2.5, 1.25] });
     expect(p.faults[0].at).toBe(failover.faults[0].at);
   });
+
+  it('churn: each PC switched where live switched it (the sim\'s schedule, landed late by the live loop), and a pilot\'s loss seen moves with it', () => {
+    const churn = parseScenario(readFileSync(join(REPO_DIR, 'experiments/scenarios/live-navigator-churn.yaml'), 'utf8'), 'live-navigator-churn');
+    const schedule = of(simulate(churn), 'churn.power');
+    expect(schedule.length).toBeGreaterThan(3);
+    // Live switched each PC 1.6 s after the sim's schedule (a loaded machine's loop).
+    const late = schedule.map((e) => ({ ...e, t: e.t + 1_600_000, data: { ...e.data, scheduledUs: e.t } }));
+    const p = pairedWithLive(churn, late);
+    expect(p.churn?.kind).toBe('trace');
+    const replayed = simulate(p);
+    expect(of(replayed, 'churn.power').map((e) => [e.t, e.subject, e.data?.on])).toEqual(late.map((e) => [e.t, e.subject, e.data?.on]));
+    // The first primary's PC goes off after the secondary's check that saw it fine (it checks
+    // every primaryCheck, 2 s): the loss is seen one check later, exactly.
+    const lost = (ev: TraceLine[]) => of(ev, 'navigator.primary-lost')[0].t;
+    expect(lost(replayed) - lost(simulate(churn))).toBe(2_000_000);
+    // A run without churn records keeps the scenario's churn; a scenario without churn has none.
+    expect(pairedWithLive(churn, []).churn).toEqual(churn.churn);
+    expect(pairedWithLive(failover, late).churn).toBeUndefined();
+  });
 });
