@@ -948,7 +948,9 @@ function machineCalibrated(o: { scenarioFile: string; paramsFile?: string }, lab
  * place of their calibrated distributions: each fault at the time live recorded it (the k-th
  * fault of a kind on a target at the k-th such record; one with a duration until live recorded
  * its end) and each host agent's start-ups as they
- * came (the first from the run's start, each later one from its host's boot). Nothing the
+ * came (the first from the run's start, each later one from its host's boot), each VM's starts as
+ * long as they took (a container's boot, the machine's answer under that run's load), and the
+ * churn's switches where live made them. Nothing the
  * policies or the world do is taken from live: those are the model's, and they are what the
  * comparison measures. Where live has no record (a fault it never injected), the scenario's stays.
  */
@@ -957,6 +959,7 @@ export function pairedWithLive(scenario: Scenario, live: readonly TraceLine[]): 
   const recorded = new Map<string, number[]>();
   const ended = new Map<string, number[]>();
   const starts: Record<string, number[]> = {};
+  const vmStarts: Record<string, number[]> = {};
   const onAt = new Map<string, number>();
   const hosts = new Set(scenario.hosts.map((h) => h.name));
   for (const e of live) {
@@ -965,6 +968,7 @@ export function pairedWithLive(scenario: Scenario, live: readonly TraceLine[]): 
       const into = e.kind === 'fault' ? recorded : ended;
       into.set(key, [...(into.get(key) ?? []), e.t]);
     } else if (e.kind === 'host.state' && e.data?.state === 'on') onAt.set(e.subject, e.t);
+    else if (e.kind === 'lab.guest' && e.data?.state === 'ready' && typeof e.data.tookUs === 'number') (vmStarts[String(e.data.vm)] ??= []).push(e.data.tookUs / 1e6);
     else if (e.kind === 'agent.start' && hosts.has(e.subject)) {
       const list = (starts[e.subject] ??= []);
       const from = list.length === 0 ? 0 : (onAt.get(e.subject) ?? 0);
@@ -982,7 +986,7 @@ export function pairedWithLive(scenario: Scenario, live: readonly TraceLine[]): 
     const end = f.duration === undefined ? undefined : ended.get(key)?.find((x) => x >= t);
     return { ...f, at: t, ...(end === undefined ? {} : { duration: end - t }) };
   });
-  return { ...scenario, faults, ...pairedChurn(scenario, live), network: { ...scenario.network, agentStartsS: starts } };
+  return { ...scenario, faults, ...pairedChurn(scenario, live), network: { ...scenario.network, agentStartsS: starts, ...(Object.keys(vmStarts).length ? { vmStartsS: vmStarts } : {}) } };
 }
 
 /**

@@ -309,7 +309,7 @@ describe('pairedWithLive: a sim replication replays its live run\'s exogenous ti
     const schedule = of(simulate(churn), 'churn.power');
     expect(schedule.length).toBeGreaterThan(3);
     // Live switched each PC 1.6 s after the sim's schedule (a loaded machine's loop).
-    const late = schedule.map((e) => ({ ...e, t: e.t + 1_600_000, data: { ...e.data, scheduledUs: e.t } }));
+    const late: TraceLine[] = schedule.map((e) => ({ ...e, t: e.t + 1_600_000, data: { ...e.data, scheduledUs: e.t } }));
     const p = pairedWithLive(churn, late);
     expect(p.churn?.kind).toBe('trace');
     const replayed = simulate(p);
@@ -321,5 +321,22 @@ describe('pairedWithLive: a sim replication replays its live run\'s exogenous ti
     // A run without churn records keeps the scenario's churn; a scenario without churn has none.
     expect(pairedWithLive(churn, []).churn).toEqual(churn.churn);
     expect(pairedWithLive(failover, late).churn).toBeUndefined();
+  });
+
+  it('each VM\'s starts take what its live starts took, in order; later ones draw startS', () => {
+    const nav = parseScenario(readFileSync(join(REPO_DIR, 'experiments/scenarios/live-navigator-failover.yaml'), 'utf8'), 'live-navigator-failover');
+    const ready = (t: number, host: string, vm: string, took: number) => lv(t, 'lab.guest', host, { vm, state: 'ready', tookUs: Math.round(took * 1e6) });
+    const p = pairedWithLive(nav, [ready(9, 'pc1', 'nav-a', 3.4), ready(22, 'pc2', 'nav-b', 4.25), lv(30, 'lab.guest', 'pc1', { vm: 'nav-a', state: 'destroyed' })]);
+    expect(p.network.vmStartsS).toEqual({ 'nav-a': [3.4], 'nav-b': [4.25] });
+    const ev = simulate(p);
+    const took = (vm: string) => {
+      const st = ev.filter((e) => e.kind === 'vm.state' && e.subject === vm);
+      return st.flatMap((e, i) => (e.data?.state === 'starting' && st[i + 1]?.data?.state === 'running' ? [(st[i + 1].t - e.t) / 1e6] : []));
+    };
+    expect(took('nav-a')[0]).toBeCloseTo(3.4, 6);
+    expect(took('nav-b')[0]).toBeCloseTo(4.25, 6);
+    // The new secondary after the failover (nav-a again): beyond the list, the scenario's 15 s.
+    expect(took('nav-a')[1]).toBeCloseTo(15, 6);
+    expect(pairedWithLive(nav, []).network.vmStartsS).toBeUndefined();
   });
 });

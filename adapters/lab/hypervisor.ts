@@ -17,6 +17,7 @@ import { PortError } from '../../engine/ports/errors.ts';
 import { QBOOT } from './libvirt.ts';
 import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
+import { appendEvent, nowUs } from './events.ts';
 
 /** What the adapter needs from libvirt, by domain name. */
 export interface LibvirtBackend {
@@ -185,6 +186,7 @@ export class LabHypervisor implements Hypervisor {
    * HATWIN-READY on its console.
    */
   private async startFromDepot(v: LabBackupVm, host: string): Promise<void> {
+    const t0 = nowUs();
     const d = this.dom(v.name);
     // A slot still running elsewhere was given up by the primary (its secondary was lost): the
     // slot starts afresh here, as the sim's slot is started again on another PC.
@@ -214,7 +216,12 @@ export class LabHypervisor implements Hypervisor {
       if (existsSync(consoleFile)) {
         // Ready, and its guest agent answers (the pilots stop and start the service through it;
         // libvirt connects the agent's channel a moment after the guest starts qemu-ga).
-        if (readFileSync(consoleFile, 'utf8').includes(`HATWIN-READY ${v.name}`) && (await virsh(['qemu-agent-command', '--timeout', '2', d, '{"execute":"guest-ping"}'], { allowFail: true, timeoutMs: 5_000 })).code === 0) return;
+        if (readFileSync(consoleFile, 'utf8').includes(`HATWIN-READY ${v.name}`) && (await virsh(['qemu-agent-command', '--timeout', '2', d, '{"execute":"guest-ping"}'], { allowFail: true, timeoutMs: 5_000 })).code === 0) {
+          // How long this start took, for the run's trace (a paired sim replication replays it).
+          const t = nowUs();
+          appendEvent(this.lab, { t, kind: 'lab.guest', subject: host, data: { vm: v.name, state: 'ready', tookUs: t - t0 } });
+          return;
+        }
       }
       if (vmState(await this.backend.state(d)) === 'stopped') throw new PortError('failed', `start ${v.name} on ${host}: the guest stopped while it booted`);
       if (Date.now() > deadline) throw new PortError('timeout', `start ${v.name} on ${host}: not ready within ${DEPOT_BOOT_MS / 1000} s (console ${consoleFile})`);

@@ -292,6 +292,12 @@ export const scenarioShape = {
      * replays them (`hatwin conform`); a start beyond its host's list draws agentStartS.
      */
     agentStartsS: z.record(z.string(), z.array(z.number().min(0).max(3600))).optional(),
+    /**
+     * Each VM's starts as a live run took them, in order (s, the start call until the guest is
+     * ready): a paired replication replays them (`hatwin conform`); a start beyond a VM's list
+     * takes its startS (or startCachedS).
+     */
+    vmStartsS: z.record(z.string(), z.array(z.number().min(0).max(3600))).optional(),
     /** A command in a guest through its guest agent (a service started, stopped or restarted in a VM), instead of commandS. */
     guestCommandS: distSchema.optional(),
     /** A service started in a guest through its agent (a start returns sooner than a stop, which waits for the daemon to go), instead of guestCommandS. */

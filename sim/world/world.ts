@@ -133,6 +133,8 @@ export class World {
    * booted, or at the start when it runs VMs already; cold again when it goes down.
    */
   private readonly warmHosts = new Set<string>();
+  /** Starts of each VM so far (a paired replication replays its live run's, `network.vmStartsS`). */
+  private readonly vmStarts = new Map<string, number>();
   readonly hostListeners: Array<(host: string, state: HostState, prev: HostState) => void> = [];
   /** When each host last came up (hosts on at the start: time 0). */
   private readonly bootedAt = new Map<string, number>();
@@ -892,10 +894,19 @@ export class World {
 
   startVm(name: string, host: string): SimFuture<void> {
     const v = this.vm(name);
-    if (v.spec.startCachedS === undefined) return this.vmOp(name, host, ['defined', 'stopped', 'crashed'], 'starting', 'running', v.spec.startS as Dist, 'start');
+    const from: VmState[] = ['defined', 'stopped', 'crashed'];
+    // A paired replication replays its live run's starts of this VM in order (`vmStartsS`), then draws.
+    const replay = this.scenario.network.vmStartsS?.[name];
+    let replayed: Dist | undefined;
+    if (replay && from.includes(v.state) && this.host(host).state === 'on') {
+      const k = this.vmStarts.get(name) ?? 0;
+      this.vmStarts.set(name, k + 1);
+      if (k < replay.length) replayed = { kind: 'constant', value: replay[k] };
+    }
+    if (v.spec.startCachedS === undefined) return this.vmOp(name, host, from, 'starting', 'running', replayed ?? v.spec.startS as Dist, 'start');
     // kitamura-2019 Table 4: a start on a host whose disk cache is warm is quicker; a started
     // guest boots its daemons afresh.
-    const f = this.vmOp(name, host, ['defined', 'stopped', 'crashed'], 'starting', 'running', (this.warmHosts.has(host) ? v.spec.startCachedS : v.spec.startS) as Dist, 'start');
+    const f = this.vmOp(name, host, from, 'starting', 'running', replayed ?? (this.warmHosts.has(host) ? v.spec.startCachedS : v.spec.startS) as Dist, 'start');
     f.then(() => {
       this.warmHosts.add(host);
       this.daemonsAfresh(name);
