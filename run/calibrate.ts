@@ -950,7 +950,8 @@ function machineCalibrated(o: { scenarioFile: string; paramsFile?: string }, lab
  * its end) and each host agent's start-ups as they
  * came (the first from the run's start, each later one from its host's boot), each VM's starts as
  * long as they took (a container's boot, the machine's answer under that run's load), and the
- * churn's switches where live made them. Nothing the
+ * churn's switches where live made them, and each client's access grid where the lab's client
+ * had it (its first access). Nothing the
  * policies or the world do is taken from live: those are the model's, and they are what the
  * comparison measures. Where live has no record (a fault it never injected), the scenario's stays.
  */
@@ -986,7 +987,16 @@ export function pairedWithLive(scenario: Scenario, live: readonly TraceLine[]): 
     const end = f.duration === undefined ? undefined : ended.get(key)?.find((x) => x >= t);
     return { ...f, at: t, ...(end === undefined ? {} : { duration: end - t }) };
   });
-  return { ...scenario, faults, ...pairedChurn(scenario, live), network: { ...scenario.network, agentStartsS: starts, ...(Object.keys(vmStarts).length ? { vmStartsS: vmStarts } : {}) } };
+  // Each client's access grid where live's client had it (the lab client's own start).
+  const firstAccess = new Map<string, number>();
+  for (const e of live) if (e.kind === 'client.access' && !firstAccess.has(e.subject)) firstAccess.set(e.subject, e.t);
+  const clients = scenario.clients.map((c) => {
+    const t = firstAccess.get(c.name);
+    if (t === undefined) return c;
+    const ivUs = Math.round(c.intervalS * 1e6);
+    return { ...c, phaseS: (t % ivUs) / 1e6 };
+  });
+  return { ...scenario, faults, clients, ...pairedChurn(scenario, live), network: { ...scenario.network, agentStartsS: starts, ...(Object.keys(vmStarts).length ? { vmStartsS: vmStarts } : {}) } };
 }
 
 /**

@@ -323,6 +323,19 @@ describe('pairedWithLive: a sim replication replays its live run\'s exogenous ti
     expect(pairedWithLive(failover, late).churn).toBeUndefined();
   });
 
+  it('each client accesses on the grid live\'s client had (its first access): St1\'s outage is counted on the same seconds', () => {
+    const st1 = parseScenario(text('st1'), 'live-p2p-st1');
+    const run = [lv(0.411595, 'client.access', 'client-web1', { ok: true }), lv(11.151185, 'fault', 'Web1', { fault: 'St1' }), lv(11.411595, 'client.access', 'client-web1', { ok: false })];
+    const p = pairedWithLive(st1, run);
+    expect(p.clients[0].phaseS).toBe(0.411595);
+    const acc = of(simulate(p), 'client.access', 'client-web1').map((e) => [e.t, e.data?.ok]);
+    // The first access at once, then the grid 0.411595 + k s: the fault at 11.151 s is seen at 11.411595 s.
+    expect(acc[1]).toEqual([11_411_595, false]);
+    expect(acc.slice(2).every(([t]) => (t as number) % 1_000_000 === 411_595)).toBe(true);
+    // Without a live access the scenario's phase stays.
+    expect(pairedWithLive(st1, run.filter((e) => e.kind !== 'client.access')).clients[0].phaseS).toBe(st1.clients[0].phaseS);
+  });
+
   it('each VM\'s starts take what its live starts took, in order; later ones draw startS', () => {
     const nav = parseScenario(readFileSync(join(REPO_DIR, 'experiments/scenarios/live-navigator-failover.yaml'), 'utf8'), 'live-navigator-failover');
     const ready = (t: number, host: string, vm: string, took: number) => lv(t, 'lab.guest', host, { vm, state: 'ready', tookUs: Math.round(took * 1e6) });
