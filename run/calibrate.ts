@@ -6,7 +6,7 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
-import { toNdjson } from '../trace/ndjson.ts';
+import { parseNdjson, toNdjson } from '../trace/ndjson.ts';
 import { LiveProber } from '../adapters/probe/prober.ts';
 import { ServiceRegistry } from '../adapters/probe/registry.ts';
 import { buildSimulation, parseScenario, readScenario } from './sim.ts';
@@ -830,7 +830,7 @@ export interface ConformRuns {
  * view shows it), the others as `.live-<i>.ndjson` / `.sim-<i>.ndjson`, and `runs` holds every
  * run's rows for the caller to combine.
  */
-export async function conform(o: { scenarioFile: string; labFile: string; outDir: string; paramsFile?: string; repeat?: number; log?: (m: string) => void; overtimeS?: number; unpaired?: boolean }): Promise<{ json: string; md: string; rows: ConformRow[]; runs: ConformRuns; live: TraceLine[] }> {
+export async function conform(o: { scenarioFile: string; labFile: string; outDir: string; paramsFile?: string; repeat?: number; log?: (m: string) => void; overtimeS?: number; unpaired?: boolean; replay?: string[] }): Promise<{ json: string; md: string; rows: ConformRow[]; runs: ConformRuns; live: TraceLine[] }> {
   const log = o.log ?? (() => undefined);
   const lab = loadLab(o.labFile);
   // lbcluster: per fault, VRRP takeover and real-server drop/re-add (run/lbconform.ts). Its times
@@ -896,7 +896,9 @@ export async function conform(o: { scenarioFile: string; labFile: string; outDir
     };
   }
   const name = scenario.name ?? basename(o.scenarioFile).replace(/\.ya?ml$/, '');
-  const repeat = o.repeat ?? 1;
+  // Recorded live runs re-scored against the sim as it is now: no lab, no live run.
+  const replayed = o.replay?.map((f) => parseNdjson(readFileSync(f, 'utf8'), f));
+  const repeat = replayed?.length ?? o.repeat ?? 1;
   if (!Number.isInteger(repeat) || repeat < 1 || repeat > 100) throw new Error(`--repeat must be a whole number from 1 to 100, got ${repeat}`);
   mkdirSync(o.outDir, { recursive: true });
   const runs: ConformRuns = { name, lab: lab.name, live: [], sim: [] };
@@ -909,11 +911,15 @@ export async function conform(o: { scenarioFile: string; labFile: string; outDir
   };
   for (let i = 0; i < repeat; i++) {
     const suffix = i === 0 ? '' : `-${i + 1}`;
-    // Unpaired (the calibrated distributions): where a live run that went the same way ends.
-    const overtime = o.overtimeS === 0 ? undefined : { maxUs: (o.overtimeS ?? 15) * 1e6, settled: settledLike(simulate(scenario, i)) };
-    const live = await runLive({ labFile: o.labFile, scenarioFile: liveScenarioFile, traceFile: join(o.outDir, `conform-${name}.live${suffix}.ndjson`), log, overtime });
+    let live: { events: TraceLine[] };
+    if (replayed) live = { events: replayed[i] };
+    else {
+      // Unpaired (the calibrated distributions): where a live run that went the same way ends.
+      const overtime = o.overtimeS === 0 ? undefined : { maxUs: (o.overtimeS ?? 15) * 1e6, settled: settledLike(simulate(scenario, i)) };
+      live = await runLive({ labFile: o.labFile, scenarioFile: liveScenarioFile, traceFile: join(o.outDir, `conform-${name}.live${suffix}.ndjson`), log, overtime });
+      log(`live ${i + 1}/${repeat} done`);
+    }
     firstLive ??= live.events;
-    log(`live ${i + 1}/${repeat} done`);
     // The replication compared is paired with this live run (its fault records, its agents' start-ups).
     const sim = simulate(o.unpaired ? scenario : pairedWithLive(scenario, live.events), i);
     writeFileSync(join(o.outDir, `conform-${name}.sim${suffix}.ndjson`), toNdjson(sim));

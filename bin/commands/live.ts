@@ -8,7 +8,7 @@ import { runLive } from '../../run/live.ts';
 import { calibrate, calibrateMachine, conform } from '../../run/calibrate.ts';
 import { conformReport, repeatConform, repeatMarkdown } from '../../experiments/conform.ts';
 import { writeReport } from '../../experiments/report.ts';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { loadLab, type Lab } from '../../adapters/lab/schema.ts';
 import { checkOutputPath, duration, exitBadInput, guardedWith, port, printRecoveryTables, sayer, writeAtomic } from '../output.ts';
 import { ensureNeeds } from '../needs.ts';
@@ -120,11 +120,15 @@ export function register(program: Command): void {
       if (!Number.isInteger(n) || n < 1 || n > 100) throw new InvalidArgumentError('a whole number from 1 to 100');
       return n;
     }, 1)
+    .option('--replay <traces...>', 'no live run: re-score recorded live traces (DIR/conform-NAME.live*.ndjson of an earlier conform) against the sim as it is now, one paired replication each; the lab need not be up')
     .option('--unpaired', 'compare with sim replications that draw the faults\' landing and the agents\' start-ups from the calibrated distributions (default: each replication replays its live run\'s, so only what the policies and the world do is compared)')
-    .action(guarded(async (scenarioFile: string, o: { lab: string; out: string; params?: string; repeat: number; unpaired?: boolean }) => {
-      openLab(o.lab, { install: true });
+    .action(guarded(async (scenarioFile: string, o: { lab: string; out: string; params?: string; repeat: number; unpaired?: boolean; replay?: string[] }) => {
+      if (o.replay) {
+        for (const f of o.replay) if (!existsSync(f)) throw new Error(`--replay: no trace ${f}`);
+        o.repeat = o.replay.length;
+      } else openLab(o.lab, { install: true });
       checkOutputPath(o.out, 'dir');
-      const r = await conform({ scenarioFile, labFile: o.lab, outDir: o.out, paramsFile: o.params, repeat: o.repeat, log: say, unpaired: o.unpaired === true });
+      const r = await conform({ scenarioFile, labFile: o.lab, outDir: o.out, paramsFile: o.params, repeat: o.repeat, log: say, unpaired: o.unpaired === true, ...(o.replay ? { replay: o.replay } : {}) });
       // The table as written (lbcluster scenarios have their own columns: fault, model).
       console.log(readFileSync(r.md, 'utf8'));
       say(`wrote ${r.json}, ${r.md}`);
