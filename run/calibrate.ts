@@ -924,7 +924,7 @@ export async function conform(o: { scenarioFile: string; labFile: string; outDir
     const sim = simulate(o.unpaired ? scenario : pairedWithLive(scenario, live.events), i);
     writeFileSync(join(o.outDir, `conform-${name}.sim${suffix}.ndjson`), toNdjson(sim));
     log(`sim ${i + 1}/${repeat} done (${sim.length} events${o.unpaired ? '' : ', paired with the live run'})`);
-    const c = compare(live.events, sim, name);
+    const c = compare(timedByTheLab(live.events), sim, name);
     first ??= c;
     runs.live.push(c.rows);
     runs.sim.push(c.rows);
@@ -987,8 +987,10 @@ export function pairedWithLive(scenario: Scenario, live: readonly TraceLine[]): 
     const key = `${f.kind}/${subjectOf(f)}`;
     const k = taken.get(key) ?? 0;
     taken.set(key, k + 1);
-    const t = recorded.get(key)?.[k];
-    if (t === undefined) return f;
+    const rec = recorded.get(key)?.[k];
+    if (rec === undefined) return f;
+    // Live records a fault before the lab carries it out; where the lab says when it acted, that.
+    const t = 'target' in f ? actedAt(live, f.kind, f.target, rec) : rec;
     // A fault with a duration ends where live recorded its end (the loop's turn after it).
     const end = f.duration === undefined ? undefined : ended.get(key)?.find((x) => x >= t);
     return { ...f, at: t, ...(end === undefined ? {} : { duration: end - t }) };
@@ -1005,6 +1007,46 @@ export function pairedWithLive(scenario: Scenario, live: readonly TraceLine[]): 
   return { ...scenario, faults, clients, ...pairedChurn(scenario, live), network: { ...scenario.network, agentStartsS: starts, ...(Object.keys(vmStarts).length ? { vmStartsS: vmStarts } : {}) } };
 }
 
+/** The lab's record that a fault of each scenario kind took effect (the supervisor's, after its action). */
+const ACTED: Record<string, (e: TraceLine) => boolean> = {
+  // (A service stopped, St1, and a director's keepalived killed, St2 on a process, are recorded
+  // after the daemon has exited or been reaped: later than it stopped serving (a keepalived told
+  // to stop hands its VIP over first). Those faults keep the run's record.)
+  St2: (e) => e.kind === 'lab.service' && e.data?.action === 'wedge',
+  Nt1: (e) => e.kind === 'lab.power-cut',
+  Nt2: (e) => e.kind === 'lab.power-cut',
+  'host-restart': (e) => e.kind === 'lab.power-cut',
+  'host-shutdown': (e) => e.kind === 'lab.power-cut',
+  pause: (e) => e.kind === 'lab.pause' && e.data?.paused === true,
+  'link-down': (e) => e.kind === 'lab.cable' && e.data?.cable === 'down',
+};
+
+/**
+ * When a fault recorded at `recordedUs` took effect on `target`: the lab's first record of that
+ * kind of action on it within 10 s after (a power-off's link down ~10 ms later, a service wedged,
+ * a host paused, its cable pulled), else the record itself.
+ */
+function actedAt(live: readonly TraceLine[], kind: string, target: string, recordedUs: number): number {
+  const is = ACTED[kind];
+  if (!is) return recordedUs;
+  const e = live.find((x) => x.subject === target && x.t >= recordedUs && x.t <= recordedUs + 10_000_000 && is(x));
+  return e?.t ?? recordedUs;
+}
+
+/**
+ * A live trace with each fault (and each PC switched off by the churn) at the instant the lab
+ * says it acted (actedAt), as its paired sim replication has it: both worlds' rows then count
+ * from the same physical instant, not from live's record before the call. In time order.
+ */
+export function timedByTheLab(live: readonly TraceLine[]): TraceLine[] {
+  const moved = live.map((e) => {
+    if (e.kind === 'fault' && typeof e.data?.fault === 'string') return { ...e, t: actedAt(live, e.data.fault, e.subject, e.t) };
+    if (e.kind === 'churn.power' && e.data?.on !== true) return { ...e, t: actedAt(live, 'Nt2', e.subject, e.t) };
+    return e;
+  });
+  return moved.map((e, i) => ({ e, i })).sort((a, b) => a.e.t - b.e.t || a.i - b.i).map((x) => x.e);
+}
+
 /**
  * The scenario's churn as the live run switched its PCs: each `churn.power` live recorded (the
  * sim's schedule, landed where the live loop's turn and the power calls before it let it land:
@@ -1014,8 +1056,11 @@ export function pairedWithLive(scenario: Scenario, live: readonly TraceLine[]): 
 function pairedChurn(scenario: Scenario, live: readonly TraceLine[]): Pick<Scenario, 'churn'> | Record<string, never> {
   if (!scenario.churn) return {};
   const hosts = scenario.churn.hosts;
-  const events = live.filter((e) => e.kind === 'churn.power' && hosts.includes(e.subject))
-    .map((e) => ({ node: e.subject, available: e.data?.on === true, start: e.t / 1e6, stop: e.t / 1e6 }));
+  const events = live.filter((e) => e.kind === 'churn.power' && hosts.includes(e.subject)).map((e) => {
+    // A PC switched off is gone when its power is cut (after the user's switch).
+    const t = e.data?.on === true ? e.t : actedAt(live, 'Nt2', e.subject, e.t);
+    return { node: e.subject, available: e.data?.on === true, start: t / 1e6, stop: t / 1e6 };
+  });
   if (events.length === 0) return {};
   return { churn: { kind: 'trace', hosts, nodes: hosts, origin: 0, events } };
 }

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { REPO_DIR } from '../adapters/lab/schema.ts';
-import { applyCalibration, applyMachineCalibration, measured, pairedWithLive, settledLike, type CalibrateParams } from '../run/calibrate.ts';
+import { applyCalibration, applyMachineCalibration, measured, pairedWithLive, settledLike, timedByTheLab, type CalibrateParams } from '../run/calibrate.ts';
 import { buildSimulation, parseScenario } from '../run/sim.ts';
 import { lbConformRows } from '../run/lbconform.ts';
 import { navigatorFaultTimes } from '../trace/navigator.ts';
@@ -296,6 +296,26 @@ describe('pairedWithLive: a sim replication replays its live run\'s exogenous ti
     expect(firstPass(pairedWithLive(lb, [lv(20.1, 'fault', 'ap3', { fault: 'pause' }), lv(25, 'fault.end', 'ap3', { fault: 'pause' })]))).toBeLessThan(firstPass(p));
     // Without an end record the scenario's duration stays.
     expect(pairedWithLive(lb, [lv(20.1, 'fault', 'ap3', { fault: 'pause' })]).faults.find((f) => f.kind === 'pause')!.duration).toBe(lb.faults.find((f) => f.kind === 'pause')!.duration);
+  });
+
+  it('a fault acts where the lab says it acted (live records it before the call): the power cut, the service stopped; another host\'s record or an earlier one is not it', () => {
+    const cut = pairedWithLive(failover, [lv(110.014, 'fault', 'FTP', { fault: 'Nt2' }), lv(110.02, 'lab.power-cut', 'Login'), lv(110.009, 'lab.power-cut', 'FTP'), lv(110.026, 'lab.power-cut', 'FTP')]);
+    expect(cut.faults[0].at).toBe(110_026_000);
+    const st2 = parseScenario(text('st2'), 'live-p2p-st2');
+    const f2 = st2.faults[0] as { target: string; at: number };
+    const wedge = (dt: number, action = 'wedge') => lv(f2.at / 1e6 + dt, 'lab.service', f2.target, { service: 'x', action });
+    const fault = lv(f2.at / 1e6 + 0.04, 'fault', f2.target, { fault: 'St2' });
+    expect(pairedWithLive(st2, [fault, wedge(0.01, 'restart'), wedge(0.052)]).faults[0].at).toBe(f2.at + 52_000);
+    // Without the lab's record (or more than 10 s after), the fault's own record.
+    expect(pairedWithLive(st2, [fault, wedge(10.5)]).faults[0].at).toBe(f2.at + 40_000);
+    // A service stop (St1) is recorded once the daemon has exited, after it stopped serving: not used.
+    const st1 = parseScenario(text('st1'), 'live-p2p-st1');
+    expect(pairedWithLive(st1, [lv(11.041, 'fault', 'Web1', { fault: 'St1' }), lv(11.083, 'lab.service', 'Web1', { service: 'httpd', action: 'stop' })]).faults[0].at).toBe(11_041_000);
+  });
+
+  it('the live trace compared counts from where the lab acted too: its fault and a PC switched off moved there, in time order', () => {
+    const run = [lv(110.014, 'fault', 'FTP', { fault: 'Nt2' }), lv(110.018, 'client.access', 'c', { ok: true }), lv(110.026, 'lab.power-cut', 'FTP'), lv(120, 'churn.power', 'pc1', { on: false }), lv(120.011, 'lab.power-cut', 'pc1'), lv(130, 'churn.power', 'pc1', { on: true })];
+    expect(timedByTheLab(run).map((e) => [e.t, e.kind])).toEqual([[110_018_000, 'client.access'], [110_026_000, 'fault'], [110_026_000, 'lab.power-cut'], [120_011_000, 'churn.power'], [120_011_000, 'lab.power-cut'], [130_000_000, 'churn.power']]);
   });
 
   it('a later start-up counts from its host\'s boot; a fault live never injected keeps the scenario\'s time', () => {

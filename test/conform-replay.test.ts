@@ -16,7 +16,7 @@ const LAB = join(REPO_DIR, 'experiments/labs/navigator-mini.yaml');
 
 function simTrace(dir: string, shiftUs: number): string {
   const s = readScenario(SCENARIO);
-  const sim = buildSimulation({ ...s, faults: s.faults.map((f) => ({ ...f, at: f.at + shiftUs })) }, { seed: s.seed ?? 1, watchMode: 'skip' });
+  const sim = buildSimulation({ ...s, faults: s.faults.map((f) => ({ ...f, at: (f.at as number) + shiftUs })) }, { seed: s.seed ?? 1, watchMode: 'skip' });
   sim.run(s.until!);
   const file = join(dir, `as-live-${shiftUs}.ndjson`);
   writeFileSync(file, toNdjson(sim.events));

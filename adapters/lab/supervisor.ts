@@ -231,6 +231,9 @@ async function powerOff(): Promise<void> {
   // PC whose link and containers answered for the two seconds the lab takes to kill and reap its
   // processes was a PC still on, and every failover measured from the power-off was that late).
   await run(['ip', '-n', ns, 'link', 'set', NS_IF, 'down'], { allowFail: true });
+  // The instant the PC is gone for the lab (its processes and guests go after): what a paired sim
+  // replication takes as the fault's time (run/calibrate.ts pairedWithLive).
+  event('lab.power-cut');
   await Promise.all([killEverything(), destroyGuests()]);
   await stopVrrpWatch();
   for (const p of procs) p.wedged = false;
