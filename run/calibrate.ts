@@ -32,7 +32,7 @@ import { virsh } from '../adapters/lab/libvirt.ts';
 import { depotImage, domainName, hostNs } from '../adapters/lab/names.ts';
 import { MessengerServer, TcpMessenger } from '../adapters/messenger/messenger.ts';
 import { readHmacKey } from '../adapters/messenger/key.ts';
-import { run as sshRun, SshExec } from '../adapters/ssh/exec.ts';
+import { run as sshRun, SshExec, type Exec } from '../adapters/ssh/exec.ts';
 import { LiveServices } from '../adapters/ssh/services.ts';
 import { ExecVipDriver } from '../adapters/net/vip.ts';
 import { loadLab, REPO_DIR, type Lab } from '../adapters/lab/schema.ts';
@@ -137,6 +137,8 @@ export interface CalibrateParams {
     guestVipRemoveS?: Measured;
     /** A VIP set in a host over a kept SSH connection (ip addr, arping). */
     hostVipSetS: Measured;
+    /** Of that, until the address is on the host's interface (ip addr add: serving from then; absent in older files). */
+    hostVipAddS?: Measured;
     /** A VIP removed from a host over a kept SSH connection (absent in older files: the set time). */
     hostVipRemoveS?: Measured;
     /** A command (`true`) over a kept SSH connection: the sim's commandS. */
@@ -225,7 +227,7 @@ function labSsh(lab: Lab): SshExec {
 }
 
 /** SSH from the root namespace to `host` with the agents' keys and pins: a fresh connection per sample, and commands over one kept connection. */
-async function measureSsh(lab: Lab, host: string, n: number, spare: string): Promise<{ fresh: number[]; kept: number[]; vipSet: number[]; vipRemove: number[] }> {
+async function measureSsh(lab: Lab, host: string, n: number, spare: string): Promise<{ fresh: number[]; kept: number[]; vipSet: number[]; vipAdd: number[]; vipRemove: number[] }> {
   const c = agentLiveConfig(lab, host, 'calibrate');
   const mk = () => labSsh(lab);
   const ok = async (x: SshExec) => {
@@ -244,20 +246,31 @@ async function measureSsh(lab: Lab, host: string, n: number, spare: string): Pro
   const x = mk();
   const kept: number[] = [];
   const vipSet: number[] = [];
+  const vipAdd: number[] = [];
   const vipRemove: number[] = [];
   try {
     await ok(x);
     for (let i = 0; i < n; i++) kept.push(await timed(() => ok(x)));
     const hc = c.hosts.find((h) => h.name === host)!;
-    const driver = new ExecVipDriver(x, host, hc.vip!, {});
+    // When the address is on the interface (serving from then): the driver's `ip addr add` returned;
+    // its gratuitous ARP, which the set waits for (~1 s with iputils arping), comes after.
+    let addedUs = 0;
+    const spy: Exec = { exec: async (h, argv, o) => {
+      const r = await x.exec(h, argv, o);
+      if (argv.includes('addr') && argv.includes('add')) addedUs = wallUs();
+      return r;
+    }, close: () => undefined };
+    const driver = new ExecVipDriver(spy, host, hc.vip!, {});
     for (let i = 0; i < n; i++) {
+      const t0 = wallUs();
       vipSet.push(await timed(() => driver.add(spare)));
+      vipAdd.push((addedUs - t0) / 1e6);
       vipRemove.push(await timed(() => driver.remove(spare)));
     }
   } finally {
     x.close();
   }
-  return { fresh, kept, vipSet, vipRemove };
+  return { fresh, kept, vipSet, vipAdd, vipRemove };
 }
 
 /**
@@ -595,6 +608,7 @@ export async function calibrate(labFile: string, opts: { samples?: number; log?:
       guestVipSetS: measured('VIP set in a guest (guest agent)', guestVip),
       guestVipRemoveS: measured('VIP removed from a guest (guest agent)', guestVipRemove),
       hostVipSetS: measured(`VIP set in host ${lab.hosts[0].name} over a kept SSH connection`, ssh.vipSet),
+      hostVipAddS: measured(`VIP on host ${lab.hosts[0].name}'s interface (ip addr add returned; its gratuitous ARP follows)`, ssh.vipAdd),
       hostVipRemoveS: measured(`VIP removed from host ${lab.hosts[0].name} over a kept SSH connection`, ssh.vipRemove),
       sshCommandS: measured('command over a kept SSH connection', ssh.kept),
       sshConnectS: measured('fresh SSH connection: connect + command - the kept connection\'s median command', ssh.fresh.map((x) => Math.max(0, x - keptMedian))),
@@ -738,6 +752,7 @@ export function applyCalibration(scenarioText: string, p: CalibrateParams, file:
       commandS: d.sshCommandS.median,
       messageTimeoutS: empirical(d.messageTimeoutS),
       hostVipSetS: empirical(d.hostVipSetS),
+      ...(d.hostVipAddS ? { hostVipAddS: empirical(d.hostVipAddS) } : {}),
       ...(d.hostVipRemoveS ? { hostVipRemoveS: empirical(d.hostVipRemoveS) } : {}),
       guestVipSetS: empirical(d.guestVipSetS),
       ...(d.guestVipRemoveS ? { guestVipRemoveS: empirical(d.guestVipRemoveS) } : {}),

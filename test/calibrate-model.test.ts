@@ -75,6 +75,19 @@ describe('the sim pays what live pays, when the scenario carries calibrated cost
     expect(handBack(removing) - handBack(split)).toBe(400_000);
   });
 
+  it('VIPs: a host serves its address once it is on the interface (hostVipAddS); the set returns after the gratuitous ARP', () => {
+    const whole = simulate(withNetwork('nt2', { guestVipSetS: 0.6, hostVipSetS: 1.02 }));
+    const added = simulate(withNetwork('nt2', { guestVipSetS: 0.6, hostVipSetS: 1.02, hostVipAddS: 0.02 }));
+    // The hand-back's VIP on FTP (a host) serves 1 s sooner; the manager's record of the recovery,
+    // after the set returns, does not move.
+    const handBack = (ev: TraceLine[]) => of(ev, 'vip.assign', 'vip-ftp').find((e) => e.data?.holder === 'FTP' && e.t > 20e6)!.t;
+    expect(handBack(whole) - handBack(added)).toBe(1_000_000);
+    expect(of(added, 'target.recovered', 'FTP')[0].t).toBe(of(whole, 'target.recovered', 'FTP')[0].t);
+    // A guest's VIP (the backup Mailb's, FTPb's) takes guestVipSetS whole, as before.
+    const backup = (ev: TraceLine[]) => of(ev, 'vip.assign', 'vip-ftp').find((e) => e.data?.holder !== 'FTP')!.t;
+    expect(backup(added)).toBe(backup(whole));
+  });
+
   it('an agent\'s start-up delays its host\'s programs, not the world: failover\'s free-running monitoring loop (no grid) detects later by the start-up', () => {
     const doc = parseYaml(readFileSync(join(REPO_DIR, 'experiments/scenarios/live-failover-nt2.yaml'), 'utf8')) as { network: Record<string, unknown> };
     const run = (extra: Record<string, unknown>) => {
@@ -116,6 +129,7 @@ describe('applyCalibration: the measured samples as the scenario\'s distribution
       guestVipSetS: measured('gv', [0.4, 0.6]),
       guestVipRemoveS: measured('gr', [0.2, 0.3]),
       hostVipSetS: measured('hv', [0.05, 0.07]),
+      hostVipAddS: measured('ha', [0.004, 0.006]),
       hostVipRemoveS: measured('hr', [0.01, 0.02]),
       sshCommandS: measured('c', [0.02, 0.04]),
       sshConnectS: measured('sc', [0.3, 0.5]),
@@ -130,6 +144,7 @@ describe('applyCalibration: the measured samples as the scenario\'s distribution
     const s = applyCalibration(text('nt2'), params(), 'nt2');
     expect(s.network.messageTimeoutS).toEqual({ kind: 'empirical', values: [0.51, 0.53] });
     expect(s.network.hostVipSetS).toEqual({ kind: 'empirical', values: [0.05, 0.07] });
+    expect(s.network.hostVipAddS).toEqual({ kind: 'empirical', values: [0.004, 0.006] });
     expect(s.network.guestVipSetS).toEqual({ kind: 'empirical', values: [0.4, 0.6] });
     expect(s.network.guestVipRemoveS).toEqual({ kind: 'empirical', values: [0.2, 0.3] });
     expect(s.network.hostVipRemoveS).toEqual({ kind: 'empirical', values: [0.01, 0.02] });

@@ -113,6 +113,8 @@ describe.skipIf(!isRoot)('P2P live on the mini-lab (p2p-mini on 10.77.8.0/24)', 
     expect(d.messageS.median).toBeLessThan(d.messageTimeoutS.median);
     // A fresh SSH connection costs more than a command over a kept one.
     expect(d.sshConnectS.median).toBeGreaterThan(0);
+    // A VIP is on a host's interface before its set returns (the gratuitous ARP's wait comes after).
+    expect(d.hostVipAddS!.max).toBeLessThan(d.hostVipSetS.min);
     // An agent's start-up (node, modules, lab, ports) is measured, as live pays it per agent.
     expect(d.agentStartS!.min).toBeGreaterThan(0.05);
     writeFileSync(paramsFile, JSON.stringify(params, null, 2));

@@ -535,10 +535,24 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
       resume: (host) => chain(latencyUs, () => world.resumeHost(host)),
     },
     network: {
-      assignVip: (vip, holder) => after(vipUs(holder) + sshUs(holder), () => {
-        requireReach(holder);
-        world.assignVip(vip, holder);
-      }, [holder]),
+      assignVip: (vip, holder) => {
+        const ssh = sshUs(holder);
+        const setUs = vipUs(holder);
+        // A real host serves the address once it is on its interface (hostVipAddS); the call
+        // returns after the gratuitous ARP, the rest of the set.
+        const addUs = world.vms.has(holder) ? null : draw(net.hostVipAddS, 'hostVipAdd');
+        if (addUs === null || addUs >= setUs) {
+          return after(setUs + ssh, () => {
+            requireReach(holder);
+            world.assignVip(vip, holder);
+          }, [holder]);
+        }
+        return chain(ssh + addUs, () => {
+          requireReach(holder);
+          world.assignVip(vip, holder);
+          return after(setUs - addUs, () => undefined);
+        }, () => [holder]);
+      },
       removeVip: (vip, holder) => after(vipUs(holder, true) + (world.nodeUp(holder) ? sshUs(holder) : 0), () => {
         // Removing from a dead holder is a no-op for the network: it no longer answers.
         if (world.nodeUp(holder)) requireReach(holder);

@@ -276,6 +276,12 @@ export const scenarioShape = {
     messageTimeoutS: distSchema.optional(),
     /** Setting a VIP in a real host (over a kept SSH connection: ip addr, gratuitous ARP), instead of vipSetS. */
     hostVipSetS: distSchema.optional(),
+    /**
+     * Of a VIP set in a real host, the part until the address is on its interface (`ip addr add`):
+     * the holder serves from then; the rest of hostVipSetS is the gratuitous ARP the set waits
+     * for. Absent: the holder serves when the whole set is done.
+     */
+    hostVipAddS: distSchema.optional(),
     /** Removing a VIP from a real host, instead of vipSetS (default: hostVipSetS). */
     hostVipRemoveS: distSchema.optional(),
     /** Setting a VIP in a guest (guest-agent calls), instead of vipSetS. */
