@@ -28,7 +28,8 @@ export interface HostStatus {
 
 export type ControlRequest =
   | { op: 'status' }
-  | { op: 'power'; action: 'on' | 'off' | 'cycle' | 'suspend' }
+  /** detach (a cycle asked from inside the host): replied before the power goes. */
+  | { op: 'power'; action: 'on' | 'off' | 'cycle' | 'suspend'; detach?: boolean }
   | { op: 'service'; action: 'start' | 'stop' | 'restart' | 'freeze' | 'thaw' | 'wedge' | 'kill'; service: string }
   | { op: 'pause' }
   | { op: 'unpause' }

@@ -27,7 +27,9 @@ try {
 if (!Object.hasOwn(sockets, host)) fail(`no host "${host}" (hosts: ${Object.keys(sockets).join(', ')})`);
 let req;
 if (op === 'service' && ['start', 'stop', 'restart'].includes(action) && service) req = { op, action, service };
-else if (op === 'power' && ['on', 'off', 'cycle', 'suspend'].includes(action)) req = { op, action };
+// A cycle asked through this script comes from inside the host (a manager's reboot over SSH):
+// the supervisor replies before the power goes, as a real reboot's session closes first.
+else if (op === 'power' && ['on', 'off', 'cycle', 'suspend'].includes(action)) req = { op, action, ...(action === 'cycle' ? { detach: true } : {}) };
 else if (op === 'status') req = { op };
 else fail(`bad request: ${process.argv.slice(4).join(' ')}`);
 

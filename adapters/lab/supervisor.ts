@@ -399,6 +399,14 @@ async function handle(req: ControlRequest): Promise<ControlReply> {
         setTimeout(() => void suspendNow().catch((e: Error) => log(`suspend failed: ${e.message}`)), 150);
         return { ok: true, message: 'suspending' };
       }
+      if (req.action === 'cycle' && req.detach === true) {
+        // A reboot asked from inside the host (over SSH, as a real `reboot` is run): replied first,
+        // as a real reboot's session closes before the machine goes down. Cut at once, the SSH
+        // session would be left dead without a FIN, and the command would return only once the
+        // host was back and answered the client's retransmission (1-3 s after its boot).
+        setTimeout(() => void powerOff().then(() => powerOn(Number(host.bootDelay) / 1000)).catch((e: Error) => log(`power cycle failed: ${e.message}`)), 150);
+        return { ok: true, message: 'cycling' };
+      }
       await powerOff();
       if (req.action === 'cycle') powerOn(Number(host.bootDelay) / 1000);
       return { ok: true, message: power };
