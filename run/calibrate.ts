@@ -943,12 +943,17 @@ function machineCalibrated(o: { scenarioFile: string; paramsFile?: string }, lab
   return { scenario: applyMachineCalibration(readFileSync(o.scenarioFile, 'utf8'), p, o.scenarioFile), extra: { params: paramsFile } };
 }
 
+/** The trace lines that time the machine's answer to a policy's call, by the response series they start (`network.responsesS`). */
+const RESPONSE_SERIES: Readonly<Record<string, string>> = { 'dbss.examined': 'examine', 'pss.sampled': 'sample', 'pss.counted': 'accesses' };
+
 /**
  * A sim replication paired with one live run: the scenario with that run's exogenous timings in
  * place of their calibrated distributions: each fault at the time live recorded it (the k-th
  * fault of a kind on a target at the k-th such record; one with a duration until live recorded
- * its end) and each host agent's start-ups as they
- * came (the first from the run's start, each later one from its host's boot). Nothing the
+ * its end), each host agent's start-ups as they
+ * came (the first from the run's start, each later one from its host's boot), and the machine's
+ * response times to the calls that set a loop's phase, in order per series (`responsesS`: a
+ * DBSS's examination rounds, the PSS's load samples and access counts). Nothing the
  * policies or the world do is taken from live: those are the model's, and they are what the
  * comparison measures. Where live has no record (a fault it never injected), the scenario's stays.
  */
@@ -957,6 +962,7 @@ export function pairedWithLive(scenario: Scenario, live: readonly TraceLine[]): 
   const recorded = new Map<string, number[]>();
   const ended = new Map<string, number[]>();
   const starts: Record<string, number[]> = {};
+  const responses: Record<string, Array<number | null>> = {};
   const onAt = new Map<string, number>();
   const hosts = new Set(scenario.hosts.map((h) => h.name));
   for (const e of live) {
@@ -969,6 +975,8 @@ export function pairedWithLive(scenario: Scenario, live: readonly TraceLine[]): 
       const list = (starts[e.subject] ??= []);
       const from = list.length === 0 ? 0 : (onAt.get(e.subject) ?? 0);
       list.push(Math.max(0, e.t - from) / 1e6);
+    } else if (RESPONSE_SERIES[e.kind] !== undefined && typeof e.data?.tookUs === 'number') {
+      (responses[`${RESPONSE_SERIES[e.kind]}/${e.subject}`] ??= []).push(e.data.ok === true ? Math.max(0, e.data.tookUs) / 1e6 : null);
     }
   }
   const taken = new Map<string, number>();
@@ -982,7 +990,7 @@ export function pairedWithLive(scenario: Scenario, live: readonly TraceLine[]): 
     const end = f.duration === undefined ? undefined : ended.get(key)?.find((x) => x >= t);
     return { ...f, at: t, ...(end === undefined ? {} : { duration: end - t }) };
   });
-  return { ...scenario, faults, network: { ...scenario.network, agentStartsS: starts } };
+  return { ...scenario, faults, network: { ...scenario.network, agentStartsS: starts, ...(Object.keys(responses).length > 0 ? { responsesS: responses } : {}) } };
 }
 
 /** The recoveries, the guests' last states and the clients' last OK/XX of a trace: where a run ends up. */

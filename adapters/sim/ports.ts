@@ -274,6 +274,20 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
     return draw(net.sshConnectS, 'sshConnect') ?? 0;
   };
 
+  /**
+   * A paired replication's replayed response times (`responsesS`): the k-th call of a series by
+   * this agent takes the k-th recorded time (null: the sim's own); every call counts, replayed or not.
+   */
+  const replayed = new Map<string, number>();
+  const replayUs = (series: string): number | null => {
+    const list = net.responsesS?.[series];
+    if (list === undefined) return null;
+    const k = replayed.get(series) ?? 0;
+    replayed.set(series, k + 1);
+    const s = list[k];
+    return s === undefined || s === null ? null : Math.max(1, sToUs(s));
+  };
+
   /** A pool change on the director the agent runs on (poolWriteS), else the LAN delay. */
   const poolWriteUs = (): number => draw(net.poolWriteS, 'poolWrite') ?? latencyUs;
 
@@ -441,7 +455,9 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
     prober: {
       probe(spec: ProbeSpec) {
         const { detail, us } = evaluate(spec);
-        const latencyUs = Math.max(1, us);
+        // A passing examination round takes the time live's did (a failing one: its timeout).
+        const replay = spec.kind === 'examine' && spec.round === true ? replayUs(`examine/${spec.target}`) : null;
+        const latencyUs = detail === 'ok' && replay !== null ? replay : Math.max(1, us);
         const result: ProbeResult = { ok: detail === 'ok', detail, latencyUs };
         return after(latencyUs, () => result);
       },
@@ -552,11 +568,11 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
       poolRemove: (pool, member) => after(poolWriteUs(), () => world.poolSet(pool, member, null)),
     },
     load: {
-      sample: (host) => after(latencyUs, (): LoadSample => {
+      sample: (host) => after(replayUs(`sample/${host}`) ?? latencyUs, (): LoadSample => {
         requireReach(host);
         return world.load(host);
       }, [host]),
-      accesses: (node, windowUs) => after(latencyUs, () => {
+      accesses: (node, windowUs) => after(replayUs(`accesses/${node}`) ?? latencyUs, () => {
         requireReach(node);
         return world.accesses(node, windowUs);
       }, [node]),

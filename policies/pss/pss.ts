@@ -88,6 +88,7 @@ export function* pss(c: PssConfig): Process<void> {
       yield* sleep(gapUs);
       const one = function* (vm: string): Op<void> {
         const r = readings.get(vm)!;
+        const t0 = yield* now();
         try {
           const x = readingOf(yield* call('load', 'sample', vm));
           r.rs.push(x.reading);
@@ -95,6 +96,8 @@ export function* pss(c: PssConfig): Process<void> {
         } catch {
           r.failed = true;
         }
+        // How long the machine took to answer (the period's length follows it): a paired sim replays it.
+        yield* trace('pss.sampled', vm, { manager: c.manager, tookUs: (yield* now()) - t0, ok: !r.failed });
       };
       if (c.sampling === 'parallel') {
         const pids: number[] = [];
@@ -139,7 +142,7 @@ export function* pss(c: PssConfig): Process<void> {
       if (state[g.name].condition !== 'moderate' && c.ps2 !== false) {
         try {
           let total = 0;
-          for (const vm of mine) total += yield* call('load', 'accesses', vm, c.accessWindowUs);
+          for (const vm of mine) total += yield* counted(c.manager, vm, c.accessWindowUs);
           accesses = clientAccesses(total, c.monitorPerS * mine.length, c.accessWindowUs / S);
         } catch {
           accesses = null;
@@ -170,6 +173,23 @@ export function* pss(c: PssConfig): Process<void> {
     layout = ok;
     yield* writeFiles(c, layout, conditionsOf(state));
   }
+}
+
+/** A VM's client accesses over the window, traced with the time the machine took to count them (a paired sim replays it). */
+function* counted(manager: string, vm: string, windowUs: number): Op<number> {
+  const t0 = yield* now();
+  const done = function* (ok: boolean): Op<void> {
+    yield* trace('pss.counted', vm, { manager, tookUs: (yield* now()) - t0, ok });
+  };
+  let n: number;
+  try {
+    n = yield* call('load', 'accesses', vm, windowUs);
+  } catch (e) {
+    yield* done(false);
+    throw e;
+  }
+  yield* done(true);
+  return n;
 }
 
 /**
