@@ -304,3 +304,56 @@ describe('pairedWithLive: a sim replication replays its live run\'s exogenous ti
     expect(p.faults[0].at).toBe(failover.faults[0].at);
   });
 });
+
+describe('pairedWithLive replays the machine\'s response times that set a loop\'s phase (live-pss-cycle)', () => {
+  const pss = parseScenario(readFileSync(join(REPO_DIR, 'experiments/scenarios/live-pss-cycle.yaml'), 'utf8'), 'live-pss-cycle');
+  const lv = (t: number, kind: string, subject: string, data: Record<string, unknown> = {}): TraceLine => ({ t: Math.round(t * 1e6), kind, subject, data });
+  /** A live run: mgmt's agent up at 1 s, M1 crashed at 65 s, M1's DBSS rounds taking `rounds` seconds each (null: a round that was not ok). */
+  const liveRun = (rounds: Array<number | null>, extra: TraceLine[] = []): TraceLine[] => [
+    lv(1, 'agent.start', 'mgmt'),
+    ...rounds.map((s, k) => lv(11 + 10 * k, 'dbss.examined', 'M1', { manager: 'mgmt', tookUs: s === null ? 3e6 : Math.round(s * 1e6), ok: s !== null })),
+    lv(65, 'fault', 'M1', { fault: 'vm-crash' }),
+    ...extra,
+  ];
+  const detected = (ev: TraceLine[]) => of(ev, 'trouble.detected', 'M1')[0].t;
+  const rounds = (ev: TraceLine[]) => of(ev, 'dbss.examined', 'M1').map((e) => e.data as { tookUs: number; ok: boolean });
+
+  it('the DBSS\'s rounds take the durations live recorded, in order: its detection moves by exactly their sum', () => {
+    const base = pairedWithLive(pss, liveRun([0.1, 0.1, 0.1, 0.1, 0.1, 0.1]));
+    const slow = pairedWithLive(pss, liveRun([0.4, 0.6, 0.3, 0.5, 0.7, 1.0]));
+    expect(slow.network.responsesS).toEqual({ 'examine/M1': [0.4, 0.6, 0.3, 0.5, 0.7, 1.0] });
+    const [b, s] = [simulate(base), simulate(slow)];
+    // The sim's rounds report what live's took (µs), the crashed target's round its own timeout.
+    expect(rounds(s).slice(0, 6).map((r) => r.tookUs)).toEqual([400_000, 600_000, 300_000, 500_000, 700_000, 1_000_000]);
+    expect(rounds(s)[6]).toMatchObject({ ok: false });
+    expect(rounds(s)[6].tookUs).toBe(rounds(b)[6].tookUs);
+    // Six passing rounds before the crash, each (replayed - 0.1) s longer: 2.9 s in all.
+    expect(detected(s) - detected(b)).toBe(2_900_000);
+    // Unpaired, the rounds take the sim's own examination (network and service examination).
+    expect(rounds(simulate(pss))[0].tookUs).toBeLessThan(100_000);
+  });
+
+  it('a round live did not pass, or one past the list, takes the sim\'s own time; a run without such lines adds nothing', () => {
+    const own = rounds(simulate(pss))[1].tookUs;
+    const p = pairedWithLive(pss, liveRun([0.4, null]));
+    expect(p.network.responsesS).toEqual({ 'examine/M1': [0.4, null] });
+    const r = rounds(simulate(p));
+    expect(r.slice(0, 3).map((x) => x.tookUs)).toEqual([400_000, own, own]);
+    expect(pairedWithLive(pss, [lv(1, 'agent.start', 'mgmt')]).network.responsesS).toBeUndefined();
+  });
+
+  it('the PSS\'s load samples and access counts take live\'s times: its examination period follows them', () => {
+    const members = ['M1', 'M2', 'W1', 'W2', 'F1', 'F2'];
+    const sampled = (firstS: number, secondS: number) => members.flatMap((vm) => [lv(4, 'pss.sampled', vm, { manager: 'mgmt', tookUs: firstS * 1e6, ok: true }), lv(8, 'pss.sampled', vm, { manager: 'mgmt', tookUs: secondS * 1e6, ok: true })]);
+    const firstExam = (s: Scenario) => of(simulate(s), 'pss.examine', 'Mail')[0].t;
+    const quick = pairedWithLive(pss, liveRun([], sampled(0.01, 0.01)));
+    const slow = pairedWithLive(pss, liveRun([], sampled(1.5, 0.7)));
+    expect(slow.network.responsesS!['sample/W2']).toEqual([1.5, 0.7]);
+    // The VMs are sampled at once: a period is two gaps plus the two slowest samples.
+    expect(firstExam(slow) - firstExam(quick)).toBe(1.5e6 + 0.7e6 - 2 * 0.01e6);
+    const ev = simulate(slow);
+    expect(of(ev, 'pss.sampled', 'W2').slice(0, 3).map((e) => e.data?.tookUs)).toEqual([1_500_000, 700_000, 500]);
+    // The access counts (off moderate): the series of `pss.counted`.
+    expect(pairedWithLive(pss, [lv(50, 'pss.counted', 'Ws', { manager: 'mgmt', tookUs: 250_000, ok: true })]).network.responsesS).toEqual({ 'accesses/Ws': [0.25] });
+  });
+});
