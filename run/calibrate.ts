@@ -21,7 +21,7 @@ import { NftPool } from '../adapters/lb/nftpool.ts';
 import { run } from '../adapters/lab/run.ts';
 import { wrrCycleOrder } from '../policies/lbcluster/wrr.ts';
 import { GuestServices } from '../adapters/lab/guest-services.ts';
-import { observeHolders, resetLabWorld, runLive } from './live.ts';
+import { observeHolders, resetLabWorld, runLive, vmLoadMemMb } from './live.ts';
 import { wallUs } from './agent.ts';
 import { LabHypervisor } from '../adapters/lab/hypervisor.ts';
 import { formatIpv4 } from '../adapters/lab/ipv4.ts';
@@ -953,7 +953,8 @@ const RESPONSE_SERIES: Readonly<Record<string, string>> = { 'dbss.examined': 'ex
  * its end), each host agent's start-ups as they
  * came (the first from the run's start, each later one from its host's boot), and the machine's
  * response times to the calls that set a loop's phase, in order per series (`responsesS`: a
- * DBSS's examination rounds, the PSS's load samples and access counts). Nothing the
+ * DBSS's examination rounds, the PSS's load samples and access counts), and the guests' memory
+ * load changed when live wrote it (`pairedLoad`). Nothing the
  * policies or the world do is taken from live: those are the model's, and they are what the
  * comparison measures. Where live has no record (a fault it never injected), the scenario's stays.
  */
@@ -990,7 +991,40 @@ export function pairedWithLive(scenario: Scenario, live: readonly TraceLine[]): 
     const end = f.duration === undefined ? undefined : ended.get(key)?.find((x) => x >= t);
     return { ...f, at: t, ...(end === undefined ? {} : { duration: end - t }) };
   });
-  return { ...scenario, faults, network: { ...scenario.network, agentStartsS: starts, ...(Object.keys(responses).length > 0 ? { responsesS: responses } : {}) } };
+  return {
+    ...scenario, faults, vmLoad: pairedLoad(scenario, live),
+    network: { ...scenario.network, agentStartsS: starts, ...(Object.keys(responses).length > 0 ? { responsesS: responses } : {}) },
+  };
+}
+
+/**
+ * The scenario's memory load in the guests (`vmLoad`) changing when live wrote it: live writes a
+ * guest's load through its agent, guest by guest (a guest on a suspended server when its server
+ * is back), and records each write (`lab.load`, the guest's memory in use). Each later change of
+ * a guest's memory in the scenario goes to the first record after the previous one that carries
+ * its new amount; the load at the start, and a change live never recorded, keep the scenario's
+ * time. A window of memory load moves with its edges; other load (accesses) stays as written.
+ */
+function pairedLoad(scenario: Scenario, live: readonly TraceLine[]): Scenario['vmLoad'] {
+  const loads = scenario.vmLoad;
+  if (loads === undefined) return loads;
+  const moved = new Map<string, number>();
+  const mem = loads.filter((l) => l.memMb > 0);
+  for (const vm of new Set(mem.map((l) => l.vm))) {
+    const records = live.filter((e) => e.kind === 'lab.load' && e.subject === vm);
+    const edges = [...new Set(mem.filter((l) => l.vm === vm).flatMap((l) => [l.start, l.end ?? 0]).filter((t) => t > 0))].sort((a, b) => a - b);
+    let from = 0;
+    for (const t of edges) {
+      const mb = vmLoadMemMb(scenario, vm, t);
+      if (mb === vmLoadMemMb(scenario, vm, t - 1)) continue;
+      const k = records.findIndex((e, i) => i >= from && e.data?.memMb === mb);
+      if (k < 0) break;
+      moved.set(`${vm}@${t}`, records[k].t);
+      from = k + 1;
+    }
+  }
+  const at = (vm: string, t: number) => moved.get(`${vm}@${t}`) ?? t;
+  return loads.map((l) => (l.memMb > 0 ? { ...l, start: at(l.vm, l.start), ...(l.end === undefined ? {} : { end: at(l.vm, l.end) }) } : l));
 }
 
 /** The recoveries, the guests' last states and the clients' last OK/XX of a trace: where a run ends up. */

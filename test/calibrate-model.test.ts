@@ -356,4 +356,24 @@ describe('pairedWithLive replays the machine\'s response times that set a loop\'
     // The access counts (off moderate): the series of `pss.counted`.
     expect(pairedWithLive(pss, [lv(50, 'pss.counted', 'Ws', { manager: 'mgmt', tookUs: 250_000, ok: true })]).network.responsesS).toEqual({ 'accesses/Ws': [0.25] });
   });
+
+  it('the guests\' memory load changes when live wrote it (lab.load), guest by guest', () => {
+    const load = (vm: string, t: number, memMb: number) => lv(t, 'lab.load', vm, { memMb });
+    // M1 loaded at the start (kept at 0), light from 31.0 s, moderate again from 130.56 s; Ws
+    // first measured at 49.8 s (its own use: no change of the scenario), moderate from 130.85 s;
+    // W2 (on RS3, suspended in PS2) moderate only from 133.47 s, once its server was back.
+    const p = pairedWithLive(pss, [load('M1', 2.35, 53), load('M1', 31.0, 29), load('Ws', 49.8, 29), load('M1', 130.56, 53), load('Ws', 130.85, 53), load('W2', 2.1, 53), load('W2', 31.3, 29), load('W2', 133.47, 53)]);
+    const windows = (vm: string) => p.vmLoad!.filter((l) => l.vm === vm && l.memMb > 0).map((l) => [l.start, l.end ?? null, l.memMb]);
+    expect(windows('M1')).toEqual([[0, null, 29], [0, 31_000_000, 24], [130_560_000, null, 24]]);
+    expect(windows('Ws')).toEqual([[0, null, 29], [130_850_000, null, 24]]);
+    expect(windows('W2')).toEqual([[0, null, 29], [0, 31_300_000, 24], [133_470_000, null, 24]]);
+    // A guest live never wrote keeps the scenario's times; the client's accesses stay as written.
+    expect(windows('F1')).toEqual([[0, null, 29], [0, 30_000_000, 24], [130_000_000, null, 24]]);
+    expect(p.vmLoad!.filter((l) => l.accessesPerS > 0)).toEqual(pss.vmLoad!.filter((l) => l.accessesPerS > 0));
+    // Every member light only from 33 s live: the sim's PSS reads no group light before then.
+    const firstLight = (s: Scenario) => of(simulate(s), 'pss.examine').find((e) => e.data?.cls === 'light')!.t;
+    expect(firstLight(pss)).toBeLessThan(33_000_000);
+    const late = pairedWithLive(pss, ['M1', 'M2', 'W1', 'W2', 'F1', 'F2'].flatMap((vm) => [load(vm, 2, 53), load(vm, 33, 29)]));
+    expect(firstLight(late)).toBeGreaterThanOrEqual(33_000_000);
+  });
 });
