@@ -963,7 +963,7 @@ export function pairedWithLive(scenario: Scenario, live: readonly TraceLine[]): 
   const recorded = new Map<string, number[]>();
   const ended = new Map<string, number[]>();
   const starts: Record<string, number[]> = {};
-  const responses: Record<string, Array<number | null>> = {};
+  const responses: Record<string, Array<number | { failedS: number }>> = {};
   const onAt = new Map<string, number>();
   const hosts = new Set(scenario.hosts.map((h) => h.name));
   for (const e of live) {
@@ -977,7 +977,8 @@ export function pairedWithLive(scenario: Scenario, live: readonly TraceLine[]): 
       const from = list.length === 0 ? 0 : (onAt.get(e.subject) ?? 0);
       list.push(Math.max(0, e.t - from) / 1e6);
     } else if (RESPONSE_SERIES[e.kind] !== undefined && typeof e.data?.tookUs === 'number') {
-      (responses[`${RESPONSE_SERIES[e.kind]}/${e.subject}`] ??= []).push(e.data.ok === true ? Math.max(0, e.data.tookUs) / 1e6 : null);
+      const took = Math.max(0, e.data.tookUs) / 1e6;
+      (responses[`${RESPONSE_SERIES[e.kind]}/${e.subject}`] ??= []).push(e.data.ok === true ? took : { failedS: took });
     }
   }
   const taken = new Map<string, number>();

@@ -308,10 +308,10 @@ describe('pairedWithLive: a sim replication replays its live run\'s exogenous ti
 describe('pairedWithLive replays the machine\'s response times that set a loop\'s phase (live-pss-cycle)', () => {
   const pss = parseScenario(readFileSync(join(REPO_DIR, 'experiments/scenarios/live-pss-cycle.yaml'), 'utf8'), 'live-pss-cycle');
   const lv = (t: number, kind: string, subject: string, data: Record<string, unknown> = {}): TraceLine => ({ t: Math.round(t * 1e6), kind, subject, data });
-  /** A live run: mgmt's agent up at 1 s, M1 crashed at 65 s, M1's DBSS rounds taking `rounds` seconds each (null: a round that was not ok). */
-  const liveRun = (rounds: Array<number | null>, extra: TraceLine[] = []): TraceLine[] => [
+  /** A live run: mgmt's agent up at 1 s, M1 crashed at 65 s, M1's DBSS rounds taking `rounds` seconds each (`failedS`: a round that failed). */
+  const liveRun = (rounds: Array<number | { failedS: number }>, extra: TraceLine[] = []): TraceLine[] => [
     lv(1, 'agent.start', 'mgmt'),
-    ...rounds.map((s, k) => lv(11 + 10 * k, 'dbss.examined', 'M1', { manager: 'mgmt', tookUs: s === null ? 3e6 : Math.round(s * 1e6), ok: s !== null })),
+    ...rounds.map((s, k) => lv(11 + 10 * k, 'dbss.examined', 'M1', { manager: 'mgmt', tookUs: Math.round((typeof s === 'number' ? s : s.failedS) * 1e6), ok: typeof s === 'number' })),
     lv(65, 'fault', 'M1', { fault: 'vm-crash' }),
     ...extra,
   ];
@@ -333,13 +333,24 @@ describe('pairedWithLive replays the machine\'s response times that set a loop\'
     expect(rounds(simulate(pss))[0].tookUs).toBeLessThan(100_000);
   });
 
-  it('a round live did not pass, or one past the list, takes the sim\'s own time; a run without such lines adds nothing', () => {
-    const own = rounds(simulate(pss))[1].tookUs;
-    const p = pairedWithLive(pss, liveRun([0.4, null]));
-    expect(p.network.responsesS).toEqual({ 'examine/M1': [0.4, null] });
+  it('a round that failed live lasts its time and examines the sim\'s world at its end; past the list the sim\'s own time; a run without such lines adds nothing', () => {
+    const own = rounds(simulate(pss))[2].tookUs;
+    // Live's second round failed its first examination on the loaded machine and passed the second: 3 s.
+    const p = pairedWithLive(pss, liveRun([0.4, { failedS: 3 }]));
+    expect(p.network.responsesS).toEqual({ 'examine/M1': [0.4, { failedS: 3 }] });
     const r = rounds(simulate(p));
-    expect(r.slice(0, 3).map((x) => x.tookUs)).toEqual([400_000, own, own]);
+    expect(r.slice(0, 3)).toEqual([{ tookUs: 400_000, ok: true }, { tookUs: 3_000_000, ok: true }, { tookUs: own, ok: true }].map((x) => ({ manager: 'mgmt', ...x })));
     expect(pairedWithLive(pss, [lv(1, 'agent.start', 'mgmt')]).network.responsesS).toBeUndefined();
+  });
+
+  it('a crash during a round that failed live is seen at that round\'s end, as live saw it', () => {
+    // Rounds wake at 11, 21.1, ..., 61.5 s; the sixth took 8.4 s live and failed: M1 crashed at 65 s, within it.
+    const p = pairedWithLive(pss, liveRun([0.1, 0.1, 0.1, 0.1, 0.1, { failedS: 8.4 }]));
+    const ev = simulate(p);
+    expect(rounds(ev)[5]).toMatchObject({ tookUs: 8_400_000, ok: false });
+    expect(detected(ev)).toBe(1_000_000 + 6 * 10_000_000 + 5 * 100_000 + 8_400_000);
+    // Had it passed live in that time, the sim's round passes (M1 still up at its start) and the next round finds the crash.
+    expect(detected(simulate(pairedWithLive(pss, liveRun([0.1, 0.1, 0.1, 0.1, 0.1, 8.4]))))).toBeGreaterThan(80_000_000);
   });
 
   it('the PSS\'s load samples and access counts take live\'s times: its examination period follows them', () => {
