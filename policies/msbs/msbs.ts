@@ -130,20 +130,22 @@ export function* dbss(first: DbssConfig): Process<void> {
       yield* trace('dbss.reexamined', c.target, { manager: c.manager, first: r.detail, again: again.detail });
       r = again;
     }
-    // The round's time, from the wake-up to the verdict (the file reads, the examination, the VIP
-    // audit beside it): it sets when the next round starts, so a paired sim replays it.
+    // The round's time, from the wake-up to its end (a failing round: to the verdict): the file
+    // reads, the examination, the VIP audit beside it. It sets when the next round starts, so a
+    // paired sim replays it.
     const examined = function* (ok: boolean): Op<void> {
       yield* trace('dbss.examined', c.target, { manager: c.manager, tookUs: (yield* now()) - wokeUs, ok });
     };
     if (audit !== null && !r.ok) yield* cancel(audit);
     if (r.ok) {
       yield* status('normal');
-      const unheld = audit !== null ? yield* join<string[]>(audit) : null;
-      yield* examined(true);
-      if (unheld !== null) yield* restoreVips(c, unheld);
+      if (audit !== null) yield* restoreVips(c, yield* join<string[]>(audit));
       // Hardened: a healthy target still in the separation file, with no handover, had its recovery
       // cut short (the manager restarted or was paused): its VIPs come back from the backup now.
-      if (c.safety !== 'paper' && c.backup && handed === null && (yield* readFile<VmRow>(PSS_KEYS.separation)).some((x) => x.host === c.target)) {
+      const cutShort = c.safety !== 'paper' && c.backup && handed === null && (yield* readFile<VmRow>(PSS_KEYS.separation)).some((x) => x.host === c.target);
+      // A passing round ends here (live, the audit's VIPs asked again and the file read take time too).
+      yield* examined(true);
+      if (cutShort && c.backup) {
         const backup = c.backup;
         const vips = [...new Set([...(yield* readFile<VmRow>(PSS_KEYS.operation)).filter((x) => x.host === backup).map((x) => x.vip), ...(yield* vipsHeldBy(backup))])];
         yield* trace('msbs.resume', c.target, { manager: c.manager, backup, vips });
