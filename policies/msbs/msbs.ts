@@ -105,8 +105,9 @@ export function* dbss(first: DbssConfig): Process<void> {
     yield* trace('dbss.status', c.target, { manager: c.manager, status: s });
   };
   for (;;) {
+    // When the round is due (live, a loaded machine wakes the loop late: that counts in the round).
+    const dueUs = (yield* now()) + c.intervalUs;
     yield* sleep(c.intervalUs);
-    const wokeUs = yield* now();
     if (yield* accessStopped(c.target)) { // A1
       yield* status('access-stop');
       continue;
@@ -130,11 +131,11 @@ export function* dbss(first: DbssConfig): Process<void> {
       yield* trace('dbss.reexamined', c.target, { manager: c.manager, first: r.detail, again: again.detail });
       r = again;
     }
-    // The round's time, from the wake-up to its end (a failing round: to the verdict): the file
-    // reads, the examination, the VIP audit beside it. It sets when the next round starts, so a
-    // paired sim replays it.
+    // The round's time, from when it was due to its end (a failing round: to the verdict): the
+    // wake-up, the file reads, the examination, the VIP audit beside it. It sets when the next
+    // round starts, so a paired sim replays it.
     const examined = function* (ok: boolean): Op<void> {
-      yield* trace('dbss.examined', c.target, { manager: c.manager, tookUs: (yield* now()) - wokeUs, ok });
+      yield* trace('dbss.examined', c.target, { manager: c.manager, tookUs: (yield* now()) - dueUs, ok });
     };
     if (audit !== null && !r.ok) yield* cancel(audit);
     if (r.ok) {

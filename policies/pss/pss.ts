@@ -85,10 +85,11 @@ export function* pss(c: PssConfig): Process<void> {
     const vms = [...new Set(operation.map((r) => r.host))];
     const readings = new Map<string, { rs: VmReading[]; cap: VmCapacity | null; failed: boolean }>(vms.map((v) => [v, { rs: [], cap: null, failed: false }]));
     for (let k = 0; k < c.samples; k++) {
+      // When the samples are due (live, a loaded machine wakes the loop late: that counts in each).
+      const dueUs = (yield* now()) + gapUs;
       yield* sleep(gapUs);
       const one = function* (vm: string): Op<void> {
         const r = readings.get(vm)!;
-        const t0 = yield* now();
         try {
           const x = readingOf(yield* call('load', 'sample', vm));
           r.rs.push(x.reading);
@@ -97,7 +98,7 @@ export function* pss(c: PssConfig): Process<void> {
           r.failed = true;
         }
         // How long the machine took to answer (the period's length follows it): a paired sim replays it.
-        yield* trace('pss.sampled', vm, { manager: c.manager, tookUs: (yield* now()) - t0, ok: !r.failed });
+        yield* trace('pss.sampled', vm, { manager: c.manager, tookUs: (yield* now()) - dueUs, ok: !r.failed });
       };
       if (c.sampling === 'parallel') {
         const pids: number[] = [];
