@@ -79,14 +79,18 @@ export function* pss(c: PssConfig): Process<void> {
   const spareMissed = new Map<string, number>();
   const orphaned = new Map<string, number>();
   const gapUs = Math.max(1, Math.floor(c.intervalUs / c.samples));
+  // Where the next period's first samples are timed from: the previous period's examinations,
+  // plus the time of the steps the sim models (a transition, a repair, a stand-in's move).
+  let fromUs = yield* now();
   for (;;) {
     // One measurement period over the VMs of the operation file.
     const operation = yield* readFile<VmRow>(PSS_KEYS.operation);
     const vms = [...new Set(operation.map((r) => r.host))];
     const readings = new Map<string, { rs: VmReading[]; cap: VmCapacity | null; failed: boolean }>(vms.map((v) => [v, { rs: [], cap: null, failed: false }]));
     for (let k = 0; k < c.samples; k++) {
-      // When the samples are due (live, a loaded machine wakes the loop late: that counts in each).
-      const dueUs = (yield* now()) + gapUs;
+      // When the samples are due: what the machine spent besides (live, the file reads between
+      // periods, a late wake-up) counts in each sample's time, which a paired sim replays.
+      const dueUs = (k === 0 ? fromUs : yield* now()) + gapUs;
       yield* sleep(gapUs);
       const one = function* (vm: string): Op<void> {
         const r = readings.get(vm)!;
@@ -156,23 +160,32 @@ export function* pss(c: PssConfig): Process<void> {
         ...(accesses !== null ? { accesses } : {}),
       });
     }
+    fromUs = yield* now();
     if (c.sif && c.safety !== 'paper') {
       const before = layout;
+      const t0 = yield* now();
       layout = yield* standIns(c, layout, operation, readings, orphaned);
-      if (layout !== before) yield* writeFiles(c, layout, conditionsOf(state));
+      if (layout !== before) {
+        yield* writeFiles(c, layout, conditionsOf(state));
+        fromUs += (yield* now()) - t0;
+      }
     }
     // Hardened: a layout not fully reached (a step failed) is put right each period, until it is.
     if (dirty) {
+      const t0 = yield* now();
       dirty = !(yield* reconcile(c, layout, conditionsOf(state)));
       yield* writeFiles(c, layout, conditionsOf(state));
+      fromUs += (yield* now()) - t0;
     }
     const target = layoutFor(t, conditionsOf(state));
     // A real server that did not wake is not asked again: its part of the plan waits (and is traced once).
     const plan = withoutHosts(t, layout, target, planTransition(layout, target), unavailable);
     if (planIsEmpty(plan)) continue;
+    const t0 = yield* now();
     const ok = yield* change(c, layout, target, plan, conditionsOf(state), unavailable);
     layout = ok;
     yield* writeFiles(c, layout, conditionsOf(state));
+    fromUs += (yield* now()) - t0;
   }
 }
 
