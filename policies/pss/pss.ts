@@ -65,13 +65,19 @@ function readingOf(s: LoadSample): { reading: VmReading; capacity: VmCapacity } 
 export function* pss(c: PssConfig): Process<void> {
   const t = c.topology;
   const state: Record<string, GroupState> = Object.fromEntries(t.groups.map((g) => [g.name, { ...INITIAL_GROUP_STATE }]));
+  // Where the next period's first samples are timed from: the start (the files read and written
+  // first), then the previous period's examinations; the steps the sim models (a transition, a
+  // repair, a stand-in's move) are left out.
+  let fromUs = yield* now();
   // Hardened: a PSS that restarts (its manager rebooted) resumes the conditions of its state file
   // and puts the VIPs and spares where they say (a restart mid-transition left them half moved);
   // the paper's program starts from the moderate condition whatever the server system is in.
   const stored = c.safety === 'paper' ? [] : yield* readFile<StateRow>(PSS_KEYS.state);
   for (const r of stored) if (state[r.group]) state[r.group] = { ...INITIAL_GROUP_STATE, condition: r.condition, cls: r.condition === 'moderate' ? 'moderate' : 'light' };
   let layout = layoutFor(t, conditionsOf(state));
+  const r0 = yield* now();
   let dirty = stored.length > 0 && !(yield* reconcile(c, layout, conditionsOf(state)));
+  fromUs += (yield* now()) - r0;
   yield* writeFiles(c, layout, conditionsOf(state));
   const previous = new Map<string, VmReading>();
   /** Real servers that did not come back from suspension when woken. */
@@ -79,9 +85,6 @@ export function* pss(c: PssConfig): Process<void> {
   const spareMissed = new Map<string, number>();
   const orphaned = new Map<string, number>();
   const gapUs = Math.max(1, Math.floor(c.intervalUs / c.samples));
-  // Where the next period's first samples are timed from: the previous period's examinations,
-  // plus the time of the steps the sim models (a transition, a repair, a stand-in's move).
-  let fromUs = yield* now();
   for (;;) {
     // One measurement period over the VMs of the operation file.
     const operation = yield* readFile<VmRow>(PSS_KEYS.operation);
