@@ -21,7 +21,7 @@ import { NftPool } from '../adapters/lb/nftpool.ts';
 import { run } from '../adapters/lab/run.ts';
 import { wrrCycleOrder } from '../policies/lbcluster/wrr.ts';
 import { GuestServices } from '../adapters/lab/guest-services.ts';
-import { observeHolders, resetLabWorld, runLive } from './live.ts';
+import { observeHolders, resetLabWorld, runLive, vmLoadMemMb } from './live.ts';
 import { wallUs } from './agent.ts';
 import { LabHypervisor } from '../adapters/lab/hypervisor.ts';
 import { formatIpv4 } from '../adapters/lab/ipv4.ts';
@@ -964,15 +964,21 @@ function machineCalibrated(o: { scenarioFile: string; paramsFile?: string }, lab
   return { scenario: applyMachineCalibration(readFileSync(o.scenarioFile, 'utf8'), p, o.scenarioFile), extra: { params: paramsFile } };
 }
 
+/** The trace lines that time the machine's answer to a policy's call, by the response series they start (`network.responsesS`). */
+const RESPONSE_SERIES: Readonly<Record<string, string>> = { 'dbss.examined': 'examine', 'pss.sampled': 'sample', 'pss.counted': 'accesses' };
+
 /**
  * A sim replication paired with one live run: the scenario with that run's exogenous timings in
  * place of their calibrated distributions: each fault at the time live recorded it (the k-th
  * fault of a kind on a target at the k-th such record; one with a duration until live recorded
- * its end) and each host agent's start-ups as they
- * came (the first from the run's start, each later one from its host's boot), each VM's starts as
- * long as they took (a container's boot, the machine's answer under that run's load), and the
- * churn's switches where live made them, and each client's access grid where the lab's client
- * had it (its first access). Nothing the
+ * its end; the instant the lab says it acted, where it says so: `actedAt`), each host agent's
+ * start-ups as they came (the first from the run's start, each later one from its host's boot),
+ * each VM's starts as long as they took (a container's boot, the machine's answer under that run's
+ * load), the machine's response times to the calls that set a loop's phase, in order per series
+ * (`responsesS`: a DBSS's examination rounds, the PSS's load samples and access counts), the
+ * guests' memory load changed when live wrote it (`pairedLoad`), the churn's switches where live
+ * made them, and each client's access grid where the lab's client had it (its first access).
+ * Nothing the
  * policies or the world do is taken from live: those are the model's, and they are what the
  * comparison measures. Where live has no record (a fault it never injected), the scenario's stays.
  */
@@ -982,6 +988,7 @@ export function pairedWithLive(scenario: Scenario, live: readonly TraceLine[]): 
   const ended = new Map<string, number[]>();
   const starts: Record<string, number[]> = {};
   const vmStarts: Record<string, number[]> = {};
+  const responses: Record<string, Array<number | { failedS: number }>> = {};
   const onAt = new Map<string, number>();
   const hosts = new Set(scenario.hosts.map((h) => h.name));
   for (const e of live) {
@@ -995,6 +1002,9 @@ export function pairedWithLive(scenario: Scenario, live: readonly TraceLine[]): 
       const list = (starts[e.subject] ??= []);
       const from = list.length === 0 ? 0 : (onAt.get(e.subject) ?? 0);
       list.push(Math.max(0, e.t - from) / 1e6);
+    } else if (RESPONSE_SERIES[e.kind] !== undefined && typeof e.data?.tookUs === 'number') {
+      const took = Math.max(0, e.data.tookUs) / 1e6;
+      (responses[`${RESPONSE_SERIES[e.kind]}/${e.subject}`] ??= []).push(e.data.ok === true ? took : { failedS: took });
     }
   }
   const taken = new Map<string, number>();
@@ -1019,7 +1029,14 @@ export function pairedWithLive(scenario: Scenario, live: readonly TraceLine[]): 
     const ivUs = Math.round(c.intervalS * 1e6);
     return { ...c, phaseS: (t % ivUs) / 1e6 };
   });
-  return { ...scenario, faults, clients, ...pairedChurn(scenario, live), network: { ...scenario.network, agentStartsS: starts, ...(Object.keys(vmStarts).length ? { vmStartsS: vmStarts } : {}) } };
+  return {
+    ...scenario, faults, clients, vmLoad: pairedLoad(scenario, live), ...pairedChurn(scenario, live),
+    network: {
+      ...scenario.network, agentStartsS: starts,
+      ...(Object.keys(vmStarts).length ? { vmStartsS: vmStarts } : {}),
+      ...(Object.keys(responses).length > 0 ? { responsesS: responses } : {}),
+    },
+  };
 }
 
 /** The lab's record that a fault of each scenario kind took effect (the supervisor's, after its action). */
@@ -1078,6 +1095,36 @@ function pairedChurn(scenario: Scenario, live: readonly TraceLine[]): Pick<Scena
   });
   if (events.length === 0) return {};
   return { churn: { kind: 'trace', hosts, nodes: hosts, origin: 0, events } };
+}
+
+/**
+ * The scenario's memory load in the guests (`vmLoad`) changing when live wrote it: live writes a
+ * guest's load through its agent, guest by guest (a guest on a suspended server when its server
+ * is back), and records each write (`lab.load`, the guest's memory in use). Each later change of
+ * a guest's memory in the scenario goes to the first record after the previous one that carries
+ * its new amount; the load at the start, and a change live never recorded, keep the scenario's
+ * time. A window of memory load moves with its edges; other load (accesses) stays as written.
+ */
+function pairedLoad(scenario: Scenario, live: readonly TraceLine[]): Scenario['vmLoad'] {
+  const loads = scenario.vmLoad;
+  if (loads === undefined) return loads;
+  const moved = new Map<string, number>();
+  const mem = loads.filter((l) => l.memMb > 0);
+  for (const vm of new Set(mem.map((l) => l.vm))) {
+    const records = live.filter((e) => e.kind === 'lab.load' && e.subject === vm);
+    const edges = [...new Set(mem.filter((l) => l.vm === vm).flatMap((l) => [l.start, l.end ?? 0]).filter((t) => t > 0))].sort((a, b) => a - b);
+    let from = 0;
+    for (const t of edges) {
+      const mb = vmLoadMemMb(scenario, vm, t);
+      if (mb === vmLoadMemMb(scenario, vm, t - 1)) continue;
+      const k = records.findIndex((e, i) => i >= from && e.data?.memMb === mb);
+      if (k < 0) break;
+      moved.set(`${vm}@${t}`, records[k].t);
+      from = k + 1;
+    }
+  }
+  const at = (vm: string, t: number) => moved.get(`${vm}@${t}`) ?? t;
+  return loads.map((l) => (l.memMb > 0 ? { ...l, start: at(l.vm, l.start), ...(l.end === undefined ? {} : { end: at(l.vm, l.end) }) } : l));
 }
 
 /** The recoveries, the guests' last states and the clients' last OK/XX of a trace: where a run ends up. */

@@ -388,3 +388,87 @@ describe('pairedWithLive: a sim replication replays its live run\'s exogenous ti
     expect(pairedWithLive(nav, []).network.vmStartsS).toBeUndefined();
   });
 });
+
+describe('pairedWithLive replays the machine\'s response times that set a loop\'s phase (live-pss-cycle)', () => {
+  const pss = parseScenario(readFileSync(join(REPO_DIR, 'experiments/scenarios/live-pss-cycle.yaml'), 'utf8'), 'live-pss-cycle');
+  const lv = (t: number, kind: string, subject: string, data: Record<string, unknown> = {}): TraceLine => ({ t: Math.round(t * 1e6), kind, subject, data });
+  /** A live run: mgmt's agent up at 1 s, M1 crashed at 65 s, M1's DBSS rounds taking `rounds` seconds each (`failedS`: a round that failed). */
+  const liveRun = (rounds: Array<number | { failedS: number }>, extra: TraceLine[] = []): TraceLine[] => [
+    lv(1, 'agent.start', 'mgmt'),
+    ...rounds.map((s, k) => lv(11 + 10 * k, 'dbss.examined', 'M1', { manager: 'mgmt', tookUs: Math.round((typeof s === 'number' ? s : s.failedS) * 1e6), ok: typeof s === 'number' })),
+    lv(65, 'fault', 'M1', { fault: 'vm-crash' }),
+    ...extra,
+  ];
+  const detected = (ev: TraceLine[]) => of(ev, 'trouble.detected', 'M1')[0].t;
+  const rounds = (ev: TraceLine[]) => of(ev, 'dbss.examined', 'M1').map((e) => e.data as { tookUs: number; ok: boolean });
+
+  it('the DBSS\'s rounds take the durations live recorded, in order: its detection moves by exactly their sum', () => {
+    const base = pairedWithLive(pss, liveRun([0.1, 0.1, 0.1, 0.1, 0.1, 0.1]));
+    const slow = pairedWithLive(pss, liveRun([0.4, 0.6, 0.3, 0.5, 0.7, 1.0]));
+    expect(slow.network.responsesS).toEqual({ 'examine/M1': [0.4, 0.6, 0.3, 0.5, 0.7, 1.0] });
+    const [b, s] = [simulate(base), simulate(slow)];
+    // The sim's rounds report what live's took (µs), the crashed target's round its own timeout.
+    expect(rounds(s).slice(0, 6).map((r) => r.tookUs)).toEqual([400_000, 600_000, 300_000, 500_000, 700_000, 1_000_000]);
+    expect(rounds(s)[6]).toMatchObject({ ok: false });
+    expect(rounds(s)[6].tookUs).toBe(rounds(b)[6].tookUs);
+    // Six passing rounds before the crash, each (replayed - 0.1) s longer: 2.9 s in all.
+    expect(detected(s) - detected(b)).toBe(2_900_000);
+    // Unpaired, the rounds take the sim's own examination (network and service examination).
+    expect(rounds(simulate(pss))[0].tookUs).toBeLessThan(100_000);
+  });
+
+  it('a round that failed live lasts its time and examines the sim\'s world at its end; past the list the sim\'s own time; a run without such lines adds nothing', () => {
+    const own = rounds(simulate(pss))[2].tookUs;
+    // Live's second round failed its first examination on the loaded machine and passed the second: 3 s.
+    const p = pairedWithLive(pss, liveRun([0.4, { failedS: 3 }]));
+    expect(p.network.responsesS).toEqual({ 'examine/M1': [0.4, { failedS: 3 }] });
+    const r = rounds(simulate(p));
+    expect(r.slice(0, 3)).toEqual([{ tookUs: 400_000, ok: true }, { tookUs: 3_000_000, ok: true }, { tookUs: own, ok: true }].map((x) => ({ manager: 'mgmt', ...x })));
+    expect(pairedWithLive(pss, [lv(1, 'agent.start', 'mgmt')]).network.responsesS).toBeUndefined();
+  });
+
+  it('a crash during a round that failed live is seen at that round\'s end, as live saw it', () => {
+    // Rounds wake at 11, 21.1, ..., 61.5 s; the sixth took 8.4 s live and failed: M1 crashed at 65 s, within it.
+    const p = pairedWithLive(pss, liveRun([0.1, 0.1, 0.1, 0.1, 0.1, { failedS: 8.4 }]));
+    const ev = simulate(p);
+    expect(rounds(ev)[5]).toMatchObject({ tookUs: 8_400_000, ok: false });
+    expect(detected(ev)).toBe(1_000_000 + 6 * 10_000_000 + 5 * 100_000 + 8_400_000);
+    // Had it passed live in that time, the sim's round passes (M1 still up at its start) and the next round finds the crash.
+    expect(detected(simulate(pairedWithLive(pss, liveRun([0.1, 0.1, 0.1, 0.1, 0.1, 8.4]))))).toBeGreaterThan(80_000_000);
+  });
+
+  it('the PSS\'s load samples and access counts take live\'s times: its examination period follows them', () => {
+    const members = ['M1', 'M2', 'W1', 'W2', 'F1', 'F2'];
+    const sampled = (firstS: number, secondS: number) => members.flatMap((vm) => [lv(4, 'pss.sampled', vm, { manager: 'mgmt', tookUs: firstS * 1e6, ok: true }), lv(8, 'pss.sampled', vm, { manager: 'mgmt', tookUs: secondS * 1e6, ok: true })]);
+    const firstExam = (s: Scenario) => of(simulate(s), 'pss.examine', 'Mail')[0].t;
+    const quick = pairedWithLive(pss, liveRun([], sampled(0.01, 0.01)));
+    const slow = pairedWithLive(pss, liveRun([], sampled(1.5, 0.7)));
+    expect(slow.network.responsesS!['sample/W2']).toEqual([1.5, 0.7]);
+    // The VMs are sampled at once: a period is two gaps plus the two slowest samples.
+    expect(firstExam(slow) - firstExam(quick)).toBe(1.5e6 + 0.7e6 - 2 * 0.01e6);
+    const ev = simulate(slow);
+    expect(of(ev, 'pss.sampled', 'W2').slice(0, 3).map((e) => e.data?.tookUs)).toEqual([1_500_000, 700_000, 500]);
+    // The access counts (off moderate): the series of `pss.counted`.
+    expect(pairedWithLive(pss, [lv(50, 'pss.counted', 'Ws', { manager: 'mgmt', tookUs: 250_000, ok: true })]).network.responsesS).toEqual({ 'accesses/Ws': [0.25] });
+  });
+
+  it('the guests\' memory load changes when live wrote it (lab.load), guest by guest', () => {
+    const load = (vm: string, t: number, memMb: number) => lv(t, 'lab.load', vm, { memMb });
+    // M1 loaded at the start (kept at 0), light from 31.0 s, moderate again from 130.56 s; Ws
+    // first measured at 49.8 s (its own use: no change of the scenario), moderate from 130.85 s;
+    // W2 (on RS3, suspended in PS2) moderate only from 133.47 s, once its server was back.
+    const p = pairedWithLive(pss, [load('M1', 2.35, 53), load('M1', 31.0, 29), load('Ws', 49.8, 29), load('M1', 130.56, 53), load('Ws', 130.85, 53), load('W2', 2.1, 53), load('W2', 31.3, 29), load('W2', 133.47, 53)]);
+    const windows = (vm: string) => p.vmLoad!.filter((l) => l.vm === vm && l.memMb > 0).map((l) => [l.start, l.end ?? null, l.memMb]);
+    expect(windows('M1')).toEqual([[0, null, 29], [0, 31_000_000, 24], [130_560_000, null, 24]]);
+    expect(windows('Ws')).toEqual([[0, null, 29], [130_850_000, null, 24]]);
+    expect(windows('W2')).toEqual([[0, null, 29], [0, 31_300_000, 24], [133_470_000, null, 24]]);
+    // A guest live never wrote keeps the scenario's times; the client's accesses stay as written.
+    expect(windows('F1')).toEqual([[0, null, 29], [0, 30_000_000, 24], [130_000_000, null, 24]]);
+    expect(p.vmLoad!.filter((l) => l.accessesPerS > 0)).toEqual(pss.vmLoad!.filter((l) => l.accessesPerS > 0));
+    // Every member light only from 33 s live: the sim's PSS reads no group light before then.
+    const firstLight = (s: Scenario) => of(simulate(s), 'pss.examine').find((e) => e.data?.cls === 'light')!.t;
+    expect(firstLight(pss)).toBeLessThan(33_000_000);
+    const late = pairedWithLive(pss, ['M1', 'M2', 'W1', 'W2', 'F1', 'F2'].flatMap((vm) => [load(vm, 2, 53), load(vm, 33, 29)]));
+    expect(firstLight(late)).toBeGreaterThanOrEqual(33_000_000);
+  });
+});

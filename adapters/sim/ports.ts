@@ -274,6 +274,27 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
     return draw(net.sshConnectS, 'sshConnect') ?? 0;
   };
 
+  /**
+   * A paired replication's replayed response times (`responsesS`): the k-th call of a series by
+   * this agent, the k-th recorded time (µs) and whether live's call failed then; null past the
+   * list. Every call counts, replayed or not.
+   */
+  const replayed = new Map<string, number>();
+  const replayOf = (series: string): { us: number; failed: boolean } | null => {
+    const list = net.responsesS?.[series];
+    if (list === undefined) return null;
+    const k = replayed.get(series) ?? 0;
+    replayed.set(series, k + 1);
+    const s = list[k];
+    if (s === undefined) return null;
+    return typeof s === 'number' ? { us: Math.max(1, sToUs(s)), failed: false } : { us: Math.max(1, sToUs(s.failedS)), failed: true };
+  };
+  /** A call that succeeded live takes live's time; one that failed live, or past the list, the sim's own. */
+  const replayUs = (series: string): number | null => {
+    const r = replayOf(series);
+    return r === null || r.failed ? null : r.us;
+  };
+
   /** A pool change on the director the agent runs on (poolWriteS), else the LAN delay. */
   const poolWriteUs = (): number => draw(net.poolWriteS, 'poolWrite') ?? latencyUs;
 
@@ -440,8 +461,18 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
   return {
     prober: {
       probe(spec: ProbeSpec) {
+        const replay = spec.kind === 'examine' && spec.round === true ? replayOf(`examine/${spec.target}`) : null;
+        // An examination round that failed live (a timeout, a re-examination on a loaded machine)
+        // took that long to fail: the sim's takes as long and examines its world at the end.
+        if (replay !== null && replay.failed) {
+          return after(replay.us, (): ProbeResult => {
+            const detail = evaluate(spec).detail;
+            return { ok: detail === 'ok', detail, latencyUs: replay.us };
+          });
+        }
         const { detail, us } = evaluate(spec);
-        const latencyUs = Math.max(1, us);
+        // One that passed live takes live's time when it passes here too (failing here: its timeout).
+        const latencyUs = detail === 'ok' && replay !== null ? replay.us : Math.max(1, us);
         const result: ProbeResult = { ok: detail === 'ok', detail, latencyUs };
         return after(latencyUs, () => result);
       },
@@ -566,11 +597,11 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
       poolRemove: (pool, member) => after(poolWriteUs(), () => world.poolSet(pool, member, null)),
     },
     load: {
-      sample: (host) => after(latencyUs, (): LoadSample => {
+      sample: (host) => after(replayUs(`sample/${host}`) ?? latencyUs, (): LoadSample => {
         requireReach(host);
         return world.load(host);
       }, [host]),
-      accesses: (node, windowUs) => after(latencyUs, () => {
+      accesses: (node, windowUs) => after(replayUs(`accesses/${node}`) ?? latencyUs, () => {
         requireReach(node);
         return world.accesses(node, windowUs);
       }, [node]),

@@ -10,9 +10,12 @@ export type ProbeSpec =
   /**
    * A monitoring round as the papers do it: network examination first (ping, `networkTimeoutUs`),
    * then each service in turn (request/reply, `serviceTimeoutUs`). Stops at the first failure;
-   * detail is 'ok', 'network', or 'service:<name>:<refused|timeout>'.
+   * detail is 'ok', 'network', or 'service:<name>:<refused|timeout>'. `round`: a monitoring loop's
+   * periodic examination (not a re-examination or a check after a repair); a sim replication
+   * paired with a live run replays the durations of live's rounds on it (run/calibrate.ts
+   * pairedWithLive). The live prober ignores it.
    */
-  | { kind: 'examine'; target: string; services: string[]; networkTimeoutUs: number; serviceTimeoutUs: number };
+  | { kind: 'examine'; target: string; services: string[]; networkTimeoutUs: number; serviceTimeoutUs: number; round?: boolean };
 
 export interface ProbeResult {
   ok: boolean;

@@ -72,7 +72,8 @@ function* toSif(manager: string, type: string, body: Record<string, unknown>): O
   }
 }
 
-const examine = (c: DbssConfig, serviceTimeoutUs = c.serviceTimeoutUs): ProbeSpec => ({ kind: 'examine', target: c.target, services: c.services, networkTimeoutUs: c.networkTimeoutUs, serviceTimeoutUs });
+/** The examination of the target; `round`: the loop's periodic one (ProbeSpec). */
+const examine = (c: DbssConfig, serviceTimeoutUs = c.serviceTimeoutUs, round = false): ProbeSpec => ({ kind: 'examine', target: c.target, services: c.services, networkTimeoutUs: c.networkTimeoutUs, serviceTimeoutUs, ...(round ? { round } : {}) });
 
 /** A1 / A2: is the target access-stopped (or separated and being handled)? */
 function* accessStopped(target: string): Op<boolean> {
@@ -104,6 +105,8 @@ export function* dbss(first: DbssConfig): Process<void> {
     yield* trace('dbss.status', c.target, { manager: c.manager, status: s });
   };
   for (;;) {
+    // When the round is due (live, a loaded machine wakes the loop late: that counts in the round).
+    const dueUs = (yield* now()) + c.intervalUs;
     yield* sleep(c.intervalUs);
     if (yield* accessStopped(c.target)) { // A1
       yield* status('access-stop');
@@ -120,7 +123,7 @@ export function* dbss(first: DbssConfig): Process<void> {
     }
     // Hardened: the VIP audit runs beside the examination (it costs the loop no time).
     const audit = c.safety !== 'paper' ? yield* spawn(`msbs/dbss/${c.target}/vips`, unheldVips(c.target)) : null;
-    let r = yield* call('prober', 'probe', examine(c));
+    let r = yield* call('prober', 'probe', examine(c, c.serviceTimeoutUs, true));
     if (!r.ok && c.reexamineService && r.detail.startsWith('service:') && r.detail.endsWith(':timeout')) {
       // The second examination gives the services up to half the monitoring interval (at least
       // their timeout): a machine-wide stall of the guests outlasted two 3 s checks in a row live.
@@ -128,13 +131,22 @@ export function* dbss(first: DbssConfig): Process<void> {
       yield* trace('dbss.reexamined', c.target, { manager: c.manager, first: r.detail, again: again.detail });
       r = again;
     }
+    // The round's time, from when it was due to its end (a failing round: to the verdict): the
+    // wake-up, the file reads, the examination, the VIP audit beside it. It sets when the next
+    // round starts, so a paired sim replays it.
+    const examined = function* (ok: boolean): Op<void> {
+      yield* trace('dbss.examined', c.target, { manager: c.manager, tookUs: (yield* now()) - dueUs, ok });
+    };
     if (audit !== null && !r.ok) yield* cancel(audit);
     if (r.ok) {
       yield* status('normal');
       if (audit !== null) yield* restoreVips(c, yield* join<string[]>(audit));
       // Hardened: a healthy target still in the separation file, with no handover, had its recovery
       // cut short (the manager restarted or was paused): its VIPs come back from the backup now.
-      if (c.safety !== 'paper' && c.backup && handed === null && (yield* readFile<VmRow>(PSS_KEYS.separation)).some((x) => x.host === c.target)) {
+      const cutShort = c.safety !== 'paper' && c.backup && handed === null && (yield* readFile<VmRow>(PSS_KEYS.separation)).some((x) => x.host === c.target);
+      // A passing round ends here (live, the audit's VIPs asked again and the file read take time too).
+      yield* examined(true);
+      if (cutShort && c.backup) {
         const backup = c.backup;
         const vips = [...new Set([...(yield* readFile<VmRow>(PSS_KEYS.operation)).filter((x) => x.host === backup).map((x) => x.vip), ...(yield* vipsHeldBy(backup))])];
         yield* trace('msbs.resume', c.target, { manager: c.manager, backup, vips });
@@ -142,6 +154,7 @@ export function* dbss(first: DbssConfig): Process<void> {
       }
       continue;
     }
+    yield* examined(false);
     seen = null;
     if (yield* accessStopped(c.target)) continue; // A2
     yield* trace('trouble.detected', c.target, { manager: c.manager, detail: r.detail });

@@ -65,13 +65,19 @@ function readingOf(s: LoadSample): { reading: VmReading; capacity: VmCapacity } 
 export function* pss(c: PssConfig): Process<void> {
   const t = c.topology;
   const state: Record<string, GroupState> = Object.fromEntries(t.groups.map((g) => [g.name, { ...INITIAL_GROUP_STATE }]));
+  // Where the next period's first samples are timed from: the start (the files read and written
+  // first), then the previous period's examinations; the steps the sim models (a transition, a
+  // repair, a stand-in's move) are left out.
+  let fromUs = yield* now();
   // Hardened: a PSS that restarts (its manager rebooted) resumes the conditions of its state file
   // and puts the VIPs and spares where they say (a restart mid-transition left them half moved);
   // the paper's program starts from the moderate condition whatever the server system is in.
   const stored = c.safety === 'paper' ? [] : yield* readFile<StateRow>(PSS_KEYS.state);
   for (const r of stored) if (state[r.group]) state[r.group] = { ...INITIAL_GROUP_STATE, condition: r.condition, cls: r.condition === 'moderate' ? 'moderate' : 'light' };
   let layout = layoutFor(t, conditionsOf(state));
+  const r0 = yield* now();
   let dirty = stored.length > 0 && !(yield* reconcile(c, layout, conditionsOf(state)));
+  fromUs += (yield* now()) - r0;
   yield* writeFiles(c, layout, conditionsOf(state));
   const previous = new Map<string, VmReading>();
   /** Real servers that did not come back from suspension when woken. */
@@ -85,6 +91,9 @@ export function* pss(c: PssConfig): Process<void> {
     const vms = [...new Set(operation.map((r) => r.host))];
     const readings = new Map<string, { rs: VmReading[]; cap: VmCapacity | null; failed: boolean }>(vms.map((v) => [v, { rs: [], cap: null, failed: false }]));
     for (let k = 0; k < c.samples; k++) {
+      // When the samples are due: what the machine spent besides (live, the file reads between
+      // periods, a late wake-up) counts in each sample's time, which a paired sim replays.
+      const dueUs = (k === 0 ? fromUs : yield* now()) + gapUs;
       yield* sleep(gapUs);
       const one = function* (vm: string): Op<void> {
         const r = readings.get(vm)!;
@@ -95,6 +104,8 @@ export function* pss(c: PssConfig): Process<void> {
         } catch {
           r.failed = true;
         }
+        // How long the machine took to answer (the period's length follows it): a paired sim replays it.
+        yield* trace('pss.sampled', vm, { manager: c.manager, tookUs: (yield* now()) - dueUs, ok: !r.failed });
       };
       if (c.sampling === 'parallel') {
         const pids: number[] = [];
@@ -139,7 +150,7 @@ export function* pss(c: PssConfig): Process<void> {
       if (state[g.name].condition !== 'moderate' && c.ps2 !== false) {
         try {
           let total = 0;
-          for (const vm of mine) total += yield* call('load', 'accesses', vm, c.accessWindowUs);
+          for (const vm of mine) total += yield* counted(c.manager, vm, c.accessWindowUs);
           accesses = clientAccesses(total, c.monitorPerS * mine.length, c.accessWindowUs / S);
         } catch {
           accesses = null;
@@ -152,24 +163,50 @@ export function* pss(c: PssConfig): Process<void> {
         ...(accesses !== null ? { accesses } : {}),
       });
     }
+    fromUs = yield* now();
     if (c.sif && c.safety !== 'paper') {
       const before = layout;
+      const t0 = yield* now();
       layout = yield* standIns(c, layout, operation, readings, orphaned);
-      if (layout !== before) yield* writeFiles(c, layout, conditionsOf(state));
+      if (layout !== before) {
+        yield* writeFiles(c, layout, conditionsOf(state));
+        fromUs += (yield* now()) - t0;
+      }
     }
     // Hardened: a layout not fully reached (a step failed) is put right each period, until it is.
     if (dirty) {
+      const t0 = yield* now();
       dirty = !(yield* reconcile(c, layout, conditionsOf(state)));
       yield* writeFiles(c, layout, conditionsOf(state));
+      fromUs += (yield* now()) - t0;
     }
     const target = layoutFor(t, conditionsOf(state));
     // A real server that did not wake is not asked again: its part of the plan waits (and is traced once).
     const plan = withoutHosts(t, layout, target, planTransition(layout, target), unavailable);
     if (planIsEmpty(plan)) continue;
+    const t0 = yield* now();
     const ok = yield* change(c, layout, target, plan, conditionsOf(state), unavailable);
     layout = ok;
     yield* writeFiles(c, layout, conditionsOf(state));
+    fromUs += (yield* now()) - t0;
   }
+}
+
+/** A VM's client accesses over the window, traced with the time the machine took to count them (a paired sim replays it). */
+function* counted(manager: string, vm: string, windowUs: number): Op<number> {
+  const t0 = yield* now();
+  const done = function* (ok: boolean): Op<void> {
+    yield* trace('pss.counted', vm, { manager, tookUs: (yield* now()) - t0, ok });
+  };
+  let n: number;
+  try {
+    n = yield* call('load', 'accesses', vm, windowUs);
+  } catch (e) {
+    yield* done(false);
+    throw e;
+  }
+  yield* done(true);
+  return n;
 }
 
 /**

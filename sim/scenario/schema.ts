@@ -304,6 +304,16 @@ export const scenarioShape = {
      * takes its startS (or startCachedS).
      */
     vmStartsS: z.record(z.string(), z.array(z.number().min(0).max(3600))).optional(),
+    /**
+     * The machine's response times one live run measured, per series of calls, in order (seconds;
+     * `{ failedS }` where live's call failed after that time): `examine/<target>` a DBSS's
+     * examination rounds of its target (wake-up to verdict), `sample/<vm>` the PSS's load samples
+     * of a guest, `accesses/<vm>` its access counts. A sim replication paired with that run
+     * (`hatwin conform`) gives the k-th call of a series the k-th time when both worlds' calls
+     * succeed; an examination round that failed live lasts its time and examines the sim's world
+     * at its end; otherwise, and past the list, the sim's own time.
+     */
+    responsesS: z.record(z.string(), z.array(z.union([z.number().min(0).max(3600), z.object({ failedS: z.number().min(0).max(3600) }).strict()]))).optional(),
     /** A command in a guest through its guest agent (a service started, stopped or restarted in a VM), instead of commandS. */
     guestCommandS: distSchema.optional(),
     /** A service started in a guest through its agent (a start returns sooner than a stop, which waits for the daemon to go), instead of guestCommandS. */
