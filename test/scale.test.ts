@@ -136,6 +136,62 @@ describe('frozen records: the store keeps what nobody can change as it is', () =
   });
 });
 
+describe('operationFile derived from the file it replaces (its rows and its row index updated, not rebuilt)', () => {
+  const deepFrozen = (v: unknown): boolean => v === null || typeof v !== 'object' || (Object.isFrozen(v) && Object.values(v).every(deepFrozen));
+  it('on random sequences of separations, returns and arbitrary regroupings: each file equals operationRows, its index a fresh one', () => {
+    const order = Array.from({ length: 14 }, (_, i) => `s${i}`);
+    // A step: separate one server, return one (to its place in the original order), or a new group.
+    const step = fc.oneof(
+      fc.record({ kind: fc.constant('separate' as const), pick: fc.nat() }),
+      fc.record({ kind: fc.constant('return' as const), pick: fc.nat() }),
+      fc.record({ kind: fc.constant('regroup' as const), group: fc.uniqueArray(fc.constantFrom(...order), { maxLength: 14 }) }),
+      fc.record({ kind: fc.constant('entries' as const), pick: fc.nat() }),
+    );
+    fc.assert(fc.property(fc.integer({ min: 0, max: 14 }), fc.array(step, { maxLength: 25 }), (n0, steps) => {
+      let group: string[] | Array<{ host: string; dataFile: string }> = order.slice(0, n0);
+      let file = operationFile(group, []);
+      for (const s of steps) {
+        const hosts = group.map((g) => (typeof g === 'string' ? g : g.host));
+        if (s.kind === 'separate' && hosts.length > 0) group = hosts.filter((_, i) => i !== s.pick % hosts.length);
+        else if (s.kind === 'return') {
+          const out = order.filter((h) => !hosts.includes(h));
+          if (out.length > 0) {
+            const back = new Set([...hosts, out[s.pick % out.length]]);
+            group = order.filter((h) => back.has(h));
+          }
+        } else if (s.kind === 'regroup') group = s.group;
+        else if (s.kind === 'entries') group = hosts.map((h, i) => ({ host: h, dataFile: i === s.pick % Math.max(1, hosts.length) ? `${h}.alt` : `${h}.dat` }));
+        const before = file;
+        file = operationFile(group, before);
+        expect(file).toStrictEqual(operationRows(group));
+        expect(deepFrozen(file)).toBe(true);
+        // Rows equal to the replaced file's are its objects.
+        for (const r of file) {
+          const old = before.find((o) => o.priority === r.priority && o.manager === r.manager && o.target === r.target && o.dataFile === r.dataFile);
+          if (old !== undefined) expect(r).toBe(old);
+        }
+        // The index carried over answers as one built afresh from a copy of the rows.
+        const copy = [...file];
+        for (const who of [...order, 'zz']) {
+          expect(targetsOf(file, who)).toStrictEqual(targetsOf(copy, who));
+          expect(managersOf(file, who)).toStrictEqual(managersOf(copy, who));
+        }
+        expect(changedManagers(before, file)).toStrictEqual(changedManagers([...before], copy));
+        // The replaced file still answers (its index rebuilt when asked).
+        const beforeCopy = [...before];
+        for (const who of order) expect(targetsOf(before, who)).toStrictEqual(targetsOf(beforeCopy, who));
+      }
+    }), fcParams(300));
+  });
+
+  it('a host listed twice is refused as the full build refuses it, also when only the changed part names it', () => {
+    const g = ['a', 'b', 'c', 'd', 'e', 'f'];
+    const first = operationFile(g, []);
+    expect(() => operationFile(['a', 'b', 'e', 'd', 'e', 'f'], first)).toThrow(/listed twice/);
+    expect(() => operationFile(['a', 'b', 'c', 'a', 'e', 'f'], first)).toThrow(/listed twice/);
+  });
+});
+
 describe('changedManagers: the managers whose lists differ, from the rows between the common head and tail', () => {
   it('names exactly the managers sameTargetsOf finds different, on arbitrary files and on ring rewrites', () => {
     const row = fc.record({ priority: fc.constantFrom<'P1' | 'P2'>('P1', 'P2'), manager: fc.constantFrom('a', 'b', 'c', 'd'), target: fc.constantFrom('a', 'b', 'c', 'd', 'e'), dataFile: fc.constantFrom('x', 'y') });

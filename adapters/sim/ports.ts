@@ -7,6 +7,7 @@
 import type { Ports, ProbeResult, ProbeSpec, Versioned, VmInfo, LoadSample, AgentMessage } from '../../engine/ports/index.ts';
 import type { SharedQuietOracle, StorePart } from '../../engine/ports/probe.ts';
 import { mailboxOf, PortError } from '../../engine/ports/index.ts';
+import { isMarkedDeepFrozen, markDeepFrozen } from '../../engine/ports/store.ts';
 import type { Runtime } from '../../engine/runtime/runtime.ts';
 import { SimFuture } from '../../sim/world/future.ts';
 import { World, WorldError, type VmState as WorldVmState } from '../../sim/world/world.ts';
@@ -183,17 +184,21 @@ function copyRecord<T>(v: T): T {
 
 /**
  * Plain data nobody can change (frozen arrays and plain objects of such values, down to the
- * primitives): the store keeps it as it is, shared with the writer, instead of a copy.
+ * primitives; or marked so by its writer, `markDeepFrozen`): the store keeps it as it is, shared
+ * with the writer, instead of a copy.
  */
 function deepFrozen(v: unknown): boolean {
   if (v === null || typeof v !== 'object') return typeof v !== 'function' && typeof v !== 'symbol';
+  if (isMarkedDeepFrozen(v)) return true;
   if (!Object.isFrozen(v)) return false;
   if (Array.isArray(v)) {
     for (let i = 0; i < v.length; i++) if (!deepFrozen(v[i])) return false;
-    return true;
+  } else {
+    if (Object.getPrototypeOf(v) !== Object.prototype) return false;
+    for (const k of Object.keys(v)) if (!deepFrozen((v as Record<string, unknown>)[k])) return false;
   }
-  if (Object.getPrototypeOf(v) !== Object.prototype) return false;
-  for (const k of Object.keys(v)) if (!deepFrozen((v as Record<string, unknown>)[k])) return false;
+  // Found deep-frozen: remembered, so a value shared by later records is not walked again.
+  markDeepFrozen(v);
   return true;
 }
 

@@ -15,3 +15,22 @@ export interface Store {
   del(key: string, expectVersion: number): PortResult<boolean>;
   list<T = unknown>(prefix: string): PortResult<Array<{ key: string } & Versioned<T>>>;
 }
+
+const deepFrozen = new WeakSet<object>();
+
+/**
+ * Marks `v` as plain data nobody can change (frozen arrays and plain objects down to the
+ * primitives), as the writer of a record promises: a store that keeps its own copy of each written
+ * value keeps such a value as it is, without walking it. The caller answers for the promise (a
+ * test walks what it marks); `v` itself must already be frozen.
+ */
+export function markDeepFrozen<T extends object>(v: T): T {
+  if (!Object.isFrozen(v)) throw new TypeError('markDeepFrozen: the value is not frozen');
+  deepFrozen.add(v);
+  return v;
+}
+
+/** Was `v` marked (or found, and then marked, by a store) deep-frozen? */
+export function isMarkedDeepFrozen(v: object): boolean {
+  return deepFrozen.has(v);
+}
