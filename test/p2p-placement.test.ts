@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import { fcParams } from './helpers/fc-params.ts';
 import {
   averageLoad,
+  bestHost,
+  headroom,
   chooseHost,
   nonSelectValue,
   normalizeLoads,
@@ -436,3 +439,24 @@ function assertFullRing(rows: readonly OperationRow[], members: readonly string[
     expect(t1.target).not.toBe(t2.target);
   }
 }
+
+describe('bestHost: the first of rankHosts(realServerConditions(...)) without ranking every server', () => {
+  it('same host and same value on random servers (equal loads and ties included)', () => {
+    const sample = fc.record({
+      availableMemoryKb: fc.constantFrom(0, 1e6, 4e6, 7.5e6),
+      cpuIdlePct: fc.constantFrom(0, 50, 100, 400, 799),
+      networkKb: fc.constantFrom(0, 10, 1e5, 3e5),
+    });
+    const capacity = fc.record({ physicalMemoryKb: fc.constantFrom(8e6, 16e6), cpuCores: fc.constantFrom(4, 8), ratedTransferKbPerS: fc.constantFrom(128e3, 1e4) });
+    const server = fc.record({ vms: fc.nat({ max: 3 }), capacity, previous: fc.array(sample, { minLength: 1, maxLength: 3 }), current: fc.array(sample, { minLength: 1, maxLength: 3 }) });
+    fc.assert(fc.property(fc.array(server, { minLength: 1, maxLength: 12 }), fc.constantFrom(...SERVER_TYPES), (xs, type) => {
+      const stages = xs.map((x, i) => ({ server: `s${(i * 7) % 13}`, ...x }));
+      const want = rankHosts(realServerConditions(stages), type)[0];
+      const got = bestHost(stages.map((s) => ({ server: s.server, vms: s.vms, headroom: headroom(s) })), type);
+      expect(got).toStrictEqual(want);
+    }), fcParams(500));
+  });
+  it('no candidate: none', () => {
+    expect(bestHost([], 'CPU')).toBeUndefined();
+  });
+});

@@ -151,7 +151,7 @@ describe('operationFile derived from the file it replaces (its rows and its row 
       let group: string[] | Array<{ host: string; dataFile: string }> = order.slice(0, n0);
       let file = operationFile(group, []);
       for (const s of steps) {
-        const hosts = group.map((g) => (typeof g === 'string' ? g : g.host));
+        const hosts: string[] = group.map((g) => (typeof g === 'string' ? g : g.host));
         if (s.kind === 'separate' && hosts.length > 0) group = hosts.filter((_, i) => i !== s.pick % hosts.length);
         else if (s.kind === 'return') {
           const out = order.filter((h) => !hosts.includes(h));

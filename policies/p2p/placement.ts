@@ -307,6 +307,65 @@ export function chooseHost(
 }
 
 // ---------------------------------------------------------------------------------------------
+// The best host of many servers without ranking them all
+
+/**
+ * The headroom h of one server that eq. (4)-(9) normalize (memory Lm, CPU Lc * C_cor, network
+ * N_rat - Ln), from its two stages of samples: what `realServerConditions` computes for it before
+ * the normalization, checked the same way. It depends on the server's record only, so a caller
+ * may keep it with the record (`headroomOf`).
+ */
+export interface Headroom {
+  mem: number;
+  cpu: number;
+  net: number;
+}
+export function headroom(s: Pick<ServerStages, 'server' | 'capacity' | 'previous' | 'current'>): Headroom {
+  const p = predictedLoad(averageLoad(s.current), averageLoad(s.previous), s.capacity);
+  const h = { mem: p.memoryKb, cpu: p.cpuPct * s.capacity.cpuCores, net: ratedTotalKb(s.capacity) - p.networkKb };
+  assertFinite(`${s.server}: predicted.memoryKb`, h.mem);
+  assertFinite(`${s.server}: predicted.cpuPct`, h.cpu);
+  assertFinite(`${s.server}: predicted.networkKb`, h.net);
+  return h;
+}
+
+/** One candidate of `bestHost`: its name, its running virtual servers and its `headroom`. */
+export interface Candidate {
+  server: string;
+  vms: number;
+  headroom: Headroom;
+}
+
+/**
+ * `rankHosts(realServerConditions(...), serverType)[0]` for servers whose headrooms are known:
+ * the same normalization (extremes over all the candidates), the same non-select values (the same
+ * arithmetic, so the same numbers) and the same tie rule (by name), in two passes and without a
+ * row per server or a sort. The names must be unique (the caller's records are keyed by server).
+ */
+export function bestHost(cands: readonly Candidate[], serverType: ServerType): RankedHost | undefined {
+  if (cands.length === 0) return undefined;
+  let mMax = -Infinity, mMin = Infinity, cMax = -Infinity, cMin = Infinity, nMax = -Infinity, nMin = Infinity;
+  for (const c of cands) {
+    assertVms(`${c.server}.vms`, c.vms);
+    const h = c.headroom;
+    if (h.mem > mMax) mMax = h.mem;
+    if (h.mem < mMin) mMin = h.mem;
+    if (h.cpu > cMax) cMax = h.cpu;
+    if (h.cpu < cMin) cMin = h.cpu;
+    if (h.net > nMax) nMax = h.net;
+    if (h.net < nMin) nMin = h.net;
+  }
+  let best: RankedHost | undefined;
+  for (const c of cands) {
+    const h = c.headroom;
+    const row = { server: c.server, vms: c.vms, nm: normalizedLoad(h.mem, mMax, mMin), nc: normalizedLoad(h.cpu, cMax, cMin), nn: normalizedLoad(h.net, nMax, nMin) };
+    const value = nonSelectValue(row, serverType);
+    if (best === undefined || value < best.value || (value === best.value && compareNames(c.server, best.server) < 0)) best = { server: c.server, value };
+  }
+  return best;
+}
+
+// ---------------------------------------------------------------------------------------------
 // helpers
 
 function compareNames(a: string, b: string): number {

@@ -13,7 +13,7 @@ import { call, isGone, mailboxOf, portErrorOf, type LoadSample, type ProbeResult
 import { nextGridUs } from '../../engine/runtime/runtime.ts';
 import { storeCall } from '../store.ts';
 import { KEYS, groupChanged, inGroup, operationChanged, isSeparated, readData, readMembership, readOperation, reclaim, rejoin, separate, update, type ConditionRecord, type ManagementData, type Membership, type TroubleRecord } from './files.ts';
-import { rankHosts, realServerConditions, type LoadMeasurement, type ServerStages } from './placement.ts';
+import { bestHost, headroom, rankHosts, realServerConditions, type Candidate, type Headroom, type LoadMeasurement, type RankedHost, type ServerStages, type ServerType } from './placement.ts';
 import { hasTargets, managersOf, operationRows, targetsOf, type OperationRow } from './ring.ts';
 
 export interface P2pTiming {
@@ -944,6 +944,42 @@ function* tell(from: string, to: string | null, target: string, type: 'R' | 'U' 
 }
 
 /**
+ * The paper's placement (Fig. 5) over the condition records of the servers `eligible` accepts
+ * (with samples): the host with the lowest non-select value, ties by name. Each record's headroom
+ * is computed once (records are replaced, never changed in place), and the best host is found in
+ * two passes (`bestHost`) instead of ranking every server. Records not keyed by their own server
+ * (so possibly two for one server) go the long way, which refuses them.
+ */
+function placementOf(conds: ReadonlyArray<{ key: string; value: ConditionRecord }>, eligible: (server: string) => boolean, vmsOn: (server: string) => number, serverType: ServerType): RankedHost | undefined {
+  const cands: Candidate[] = [];
+  let keyed = true;
+  for (const c of conds) {
+    const v = c.value;
+    if (!eligible(v.server) || v.current.length === 0) continue;
+    if (c.key.length !== KEYS.conditionPrefix.length + v.server.length || !c.key.endsWith(v.server)) keyed = false;
+    cands.push({ server: v.server, vms: vmsOn(v.server), headroom: headroomOf(v) });
+  }
+  if (cands.length === 0) return undefined;
+  if (!keyed) {
+    const stages: ServerStages[] = cands.map((x) => {
+      const v = conds.find((c) => c.value.server === x.server)!.value;
+      return { server: x.server, vms: x.vms, capacity: v.capacity, previous: v.previous.length ? v.previous : v.current, current: v.current };
+    });
+    return rankHosts(realServerConditions(stages), serverType)[0];
+  }
+  return bestHost(cands, serverType);
+}
+const headrooms = new WeakMap<ConditionRecord, Headroom>();
+function headroomOf(v: ConditionRecord): Headroom {
+  let h = headrooms.get(v);
+  if (h === undefined) {
+    h = headroom({ server: v.server, capacity: v.capacity, previous: v.previous.length ? v.previous : v.current, current: v.current });
+    headrooms.set(v, h);
+  }
+  return h;
+}
+
+/**
  * Activates the target's suspended VM on the management server with the lowest non-select value
  * (Fig. 5), re-reading the files before each attempt (other managers place VMs at the same time).
  */
@@ -952,13 +988,10 @@ function* activateBackup(manager: string, d: ManagementData, cfg: P2pConfig, exc
   for (let attempt = 0; attempt < 16; attempt++) {
     const m = yield* readMembership();
     const troubles = (yield* storeCall('list', KEYS.troublePrefix)) as Array<{ key: string; value: TroubleRecord }>;
-    const vmsOn = (h: string) => troubles.filter((x) => x.value.host === h && x.value.target !== d.host).length;
+    const vms = new Map<string, number>();
+    for (const x of troubles) if (x.value.target !== d.host) vms.set(x.value.host, (vms.get(x.value.host) ?? 0) + 1);
     const conds = (yield* storeCall('list', KEYS.conditionPrefix)) as Array<{ key: string; value: ConditionRecord }>;
-    const stages: ServerStages[] = conds
-      .filter((c) => inGroup(m, c.value.server) && c.value.current.length > 0 && !exclude.has(c.value.server))
-      .map((c) => ({ server: c.value.server, vms: vmsOn(c.value.server), capacity: c.value.capacity, previous: c.value.previous.length ? c.value.previous : c.value.current, current: c.value.current }));
-    if (stages.length === 0) break;
-    const cand = rankHosts(realServerConditions(stages), d.serverType)[0];
+    const cand = placementOf(conds, (s) => inGroup(m, s) && !exclude.has(s), (s) => vms.get(s) ?? 0, d.serverType);
     if (!cand) break;
     yield* update<TroubleRecord>(KEYS.trouble(d.host), () => ({ vm: d.vm, target: d.host, host: cand.server, manager }));
     yield* trace('p2p.placement', d.host, { manager, vm: d.vm, host: cand.server, nonSelect: Math.round(cand.value * 100) / 100 });
