@@ -10,7 +10,7 @@ import { parseScenario } from '../run/sim.ts';
 import { Simulation } from '../adapters/sim/simulation.ts';
 import { SimStore } from '../adapters/sim/ports.ts';
 import { sameCondition } from '../policies/p2p/program.ts';
-import { groupChanged, inGroup, operationChanged, type Membership } from '../policies/p2p/files.ts';
+import { groupChanged, inGroup, operationChanged, ordered, returned, type Membership } from '../policies/p2p/files.ts';
 import { changedManagers, operationFile, sameTargetsOf } from '../policies/p2p/ring.ts';
 import { runScale, scaleDocument, scaleScenario, scaleSvg, scaleTable, DAY_US, type ScaleRow } from '../experiments/scale.ts';
 
@@ -189,6 +189,23 @@ describe('operationFile derived from the file it replaces (its rows and its row 
     const first = operationFile(g, []);
     expect(() => operationFile(['a', 'b', 'e', 'd', 'e', 'f'], first)).toThrow(/listed twice/);
     expect(() => operationFile(['a', 'b', 'c', 'a', 'e', 'f'], first)).toThrow(/listed twice/);
+  });
+});
+
+describe('returned: a server put back in the group file at its place', () => {
+  it('equals the order file filtered to the group and the server (groups in order, and arbitrary ones)', () => {
+    const names = Array.from({ length: 10 }, (_, i) => `s${i}`);
+    const case_ = fc.tuple(fc.shuffledSubarray(names), fc.array(fc.boolean(), { minLength: 10, maxLength: 10 }), fc.nat(), fc.uniqueArray(fc.constantFrom(...names, 'x'), { maxLength: 6 }), fc.boolean());
+    fc.assert(fc.property(case_, ([order, keep, pick, other, arbitrary]) => {
+      const inOrder = order.filter((_, i) => keep[i]);
+      const group = arbitrary ? other : ordered(inOrder, order);
+      const out = order.filter((s) => !group.includes(s));
+      if (out.length === 0) return;
+      const server = out[pick % out.length];
+      const m: Membership = { group, separation: [server], order };
+      const want = order.filter((s) => new Set([...group, server]).has(s));
+      expect(returned(m, server)).toStrictEqual(want);
+    }), fcParams(1000));
   });
 });
 

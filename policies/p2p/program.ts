@@ -12,9 +12,9 @@ import { awaitClaimRounds, awaitHoldersChange, awaitLoadChange, awaitReconcile, 
 import { call, isGone, mailboxOf, portErrorOf, type LoadSample, type ProbeResult, type ProbeSpec } from '../../engine/ports/index.ts';
 import { nextGridUs } from '../../engine/runtime/runtime.ts';
 import { storeCall } from '../store.ts';
-import { KEYS, groupChanged, inGroup, operationChanged, isSeparated, readData, readMembership, readOperation, reclaim, rejoin, separate, update, type ConditionRecord, type ManagementData, type Membership, type TroubleRecord } from './files.ts';
+import { KEYS, frozenNames, ordered, groupChanged, inGroup, operationChanged, isSeparated, readData, readMembership, readOperation, reclaim, rejoin, separate, update, type ConditionRecord, type ManagementData, type Membership, type TroubleRecord } from './files.ts';
 import { bestHost, headroom, rankHosts, realServerConditions, type Candidate, type Headroom, type LoadMeasurement, type RankedHost, type ServerStages, type ServerType } from './placement.ts';
-import { hasTargets, managersOf, operationRows, targetsOf, type OperationRow } from './ring.ts';
+import { hasTargets, managersOf, operationFile, targetsOf, type OperationRow } from './ring.ts';
 
 export interface P2pTiming {
   /** Tim: inter-monitoring time (Table 3). */
@@ -1130,7 +1130,11 @@ export function sameCondition(a: ConditionRecord, b: ConditionRecord): boolean {
 
 /** Writes the initial management files (the administrator's set-up on the file server). */
 export function* initialise(group: string[], data: ManagementData[]): Op<void> {
-  yield* update(KEYS.membership, () => ({ group, separation: [], order: group }));
-  yield* update(KEYS.operation, () => operationRows(group));
+  // Frozen lists: the store keeps them as written (no copy of N names per write), and the order
+  // list is the same one in every later record.
+  const names = frozenNames([...group]);
+  if (new Set(names).size === names.length) ordered(names, names);
+  yield* update(KEYS.membership, () => ({ group: names, separation: [], order: names }));
+  yield* update(KEYS.operation, () => operationFile(names, []));
   for (const d of data) yield* update(KEYS.data(d.host), () => d);
 }
