@@ -192,6 +192,38 @@ describe('operationFile derived from the file it replaces (its rows and its row 
   });
 });
 
+describe('SimStore.list kept between writes', () => {
+  it('equals a fresh listing of the records after random writes, creations and deletions; a kept list never changes', () => {
+    const key = fc.constantFrom('a/1', 'a/2', 'a/3', 'ab/1', 'b/1', 'b/2', 'a');
+    const op = fc.oneof(
+      fc.record({ op: fc.constant('cas' as const), key, value: fc.integer() }),
+      fc.record({ op: fc.constant('del' as const), key }),
+      fc.record({ op: fc.constant('list' as const), prefix: fc.constantFrom('a/', 'a', 'b/', '', 'c/') }),
+    );
+    fc.assert(fc.property(fc.array(op, { maxLength: 40 }), (ops) => {
+      const store = new SimStore(() => {});
+      const model = new Map<string, { value: number; version: number }>();
+      const seen: Array<{ list: unknown[]; copy: string }> = [];
+      for (const o of ops) {
+        if (o.op === 'cas') {
+          const r = store.cas(o.key, store.get(o.key)?.version ?? 0, o.value);
+          model.set(o.key, { value: o.value, version: r.version });
+        } else if (o.op === 'del') {
+          const cur = store.get(o.key);
+          if (cur) store.del(o.key, cur.version);
+          model.delete(o.key);
+        } else {
+          const got = store.list(o.prefix);
+          const want = [...model].filter(([k]) => k.startsWith(o.prefix)).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)).map(([k, v]) => ({ key: k, ...v }));
+          expect(got).toStrictEqual(want);
+          seen.push({ list: got, copy: JSON.stringify(got) });
+        }
+      }
+      for (const x of seen) expect(JSON.stringify(x.list)).toBe(x.copy);
+    }), fcParams(500));
+  });
+});
+
 describe('returned: a server put back in the group file at its place', () => {
   it('equals the order file filtered to the group and the server (groups in order, and arbitrary ones)', () => {
     const names = Array.from({ length: 10 }, (_, i) => `s${i}`);

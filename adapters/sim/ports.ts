@@ -118,6 +118,7 @@ export class SimStore {
     const next = copyRecord(value);
     if (prev === undefined) this.sorted.splice(firstAtOrAfter(this.sorted, key), 0, key);
     this.records.set(key, { value: next, version });
+    this.listed(key, prev === undefined ? null : { key, value: next, version });
     this.emit('store.write', key, { ...storeWriteData({ version, expect: expectVersion, by, prev: prev?.value, next: value }) });
     this.changed(key, prev?.value ?? null, next, false);
     return { ok: true, version };
@@ -134,6 +135,7 @@ export class SimStore {
     }
     this.records.delete(key);
     this.sorted.splice(firstAtOrAfter(this.sorted, key), 1);
+    this.listed(key, null);
     this.emit('store.delete', key, { version: cur, ...byOf(by) });
     this.changed(key, null, null, true);
     return true;
@@ -142,16 +144,42 @@ export class SimStore {
    * The records under `prefix`, in key order. Like `get`, the values are the store's own (a
    * reader must not change them; every write replaces a record with a copy). The keys are kept
    * sorted (re-sorted only after a key was added or deleted), so a list costs a binary search and
-   * the records it returns.
+   * the records it returns. A list is kept (frozen: array and entries) until a record under its
+   * prefix changes: a rewrite of a record replaces its entry in a copy (the other entries shared),
+   * a new or deleted key drops it. So listing N records that did not change costs nothing.
    */
   list<T>(prefix: string): Array<{ key: string } & Versioned<T>> {
+    const kept = this.lists.get(prefix);
+    if (kept !== undefined) return kept as Array<{ key: string } & Versioned<T>>;
     const keys = this.sorted;
     const out: Array<{ key: string } & Versioned<T>> = [];
     for (let i = firstAtOrAfter(keys, prefix); i < keys.length && keys[i].startsWith(prefix); i++) {
       const r = this.records.get(keys[i])!;
-      out.push({ key: keys[i], value: r.value as T, version: r.version });
+      out.push(Object.freeze({ key: keys[i], value: r.value as T, version: r.version }));
     }
+    this.lists.set(prefix, Object.freeze(out));
     return out;
+  }
+  private readonly lists = new Map<string, ReadonlyArray<{ key: string } & Versioned<unknown>>>();
+  /** The kept lists after `key` was written (`entry`: its new entry) or created or deleted (null). */
+  private listed(key: string, entry: ({ key: string } & Versioned<unknown>) | null): void {
+    for (const [prefix, list] of this.lists) {
+      if (!key.startsWith(prefix)) continue;
+      if (entry === null) {
+        this.lists.delete(prefix);
+        continue;
+      }
+      let lo = 0;
+      let hi = list.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (list[mid].key < key) lo = mid + 1;
+        else hi = mid;
+      }
+      const copy = list.slice();
+      copy[lo] = Object.freeze(entry);
+      this.lists.set(prefix, Object.freeze(copy));
+    }
   }
   /** Every key, sorted (a key is inserted at its place when created, taken out when deleted). */
   private readonly sorted: string[] = [];
