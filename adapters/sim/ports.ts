@@ -543,8 +543,10 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
         return done;
       }, () => [hostOf(vm), toHost]),
       list: (host) => after(latencyUs, () => {
+        // Every VM: the world's kept rows (frozen, shared by every caller until a VM changes).
+        if (host === undefined) return world.vmRows() as VmInfo[];
         const out: VmInfo[] = [];
-        for (const [name, v] of world.vms) if (host === undefined || v.host === host) out.push({ name, host: v.host, state: v.state });
+        for (const [name, v] of world.vms) if (v.host === host) out.push({ name, host: v.host, state: v.state });
         return out;
       }),
     },

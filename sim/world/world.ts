@@ -562,6 +562,7 @@ export class World {
         if (v.host === name && v.state !== 'suspended' && v.state !== 'defined' && v.state !== 'crashed') {
           this.abortVmOp(v, `host ${name} went ${state}`);
           v.state = 'crashed';
+          this.vmRowChanged(vmName);
           this.loadTouched(name);
           this.emit('vm.state', vmName, { state: 'crashed', host: v.host });
           this.dropVips(vmName, 'crashed');
@@ -596,12 +597,47 @@ export class World {
     this.changed(`svc:${s.target}/${s.spec.name}`);
   }
 
+  /**
+   * Every VM's name, host and state, in the order of `vms` (frozen: rows and array). Kept between
+   * calls: a VM's change replaces its row in a copy (the other rows shared), a VM defined or
+   * undefined drops the list. So listing N VMs of which none changed costs nothing, and one that
+   * changed a copy of N references, not N new rows.
+   */
+  vmRows(): ReadonlyArray<Readonly<{ name: string; host: string | null; state: VmState }>> {
+    if (this.vmSnap === null) {
+      const at = new Map<string, number>();
+      const list: Array<Readonly<{ name: string; host: string | null; state: VmState }>> = [];
+      for (const [name, v] of this.vms) {
+        at.set(name, list.length);
+        list.push(Object.freeze({ name, host: v.host, state: v.state }));
+      }
+      this.vmSnap = { list: Object.freeze(list), at };
+    }
+    return this.vmSnap.list;
+  }
+  private vmSnap: { list: ReadonlyArray<Readonly<{ name: string; host: string | null; state: VmState }>>; at: Map<string, number> } | null = null;
+  /** `vmRows` after VM `name`'s state or host changed. */
+  private vmRowChanged(name: string): void {
+    const snap = this.vmSnap;
+    if (snap === null) return;
+    const i = snap.at.get(name);
+    const v = this.vms.get(name);
+    if (i === undefined || v === undefined) {
+      this.vmSnap = null;
+      return;
+    }
+    const copy = snap.list.slice();
+    copy[i] = Object.freeze({ name, host: v.host, state: v.state });
+    snap.list = Object.freeze(copy);
+  }
+
   private setVmState(name: string, state: VmState, host: string | null): void {
     const v = this.vm(name);
     const from = v.host;
     v.state = state;
     this.placeVm(name, v.host, host);
     v.host = host;
+    this.vmRowChanged(name);
     this.emit('vm.state', name, { state, host });
     this.changed(`node:${name}`);
     if (from !== null) this.loadTouched(from);
@@ -976,6 +1012,7 @@ export class World {
     if (spec.host !== null) this.host(spec.host);
     this.vmIndex.set(spec.name, this.nextVmIndex++);
     this.vms.set(spec.name, { spec: { ...spec, state: 'defined' }, state: 'defined', host: spec.host, hasImage: false });
+    this.vmSnap = null;
     if (spec.host !== null) this.placeVm(spec.name, null, spec.host);
     this.emit('vm.state', spec.name, { state: 'defined', host: spec.host });
     // Its daemons, so that a trace reader (the page's lights) knows them before they first change.
@@ -993,6 +1030,7 @@ export class World {
     this.dropVips(name, 'undefined');
     this.placeVm(name, v.host, null);
     this.vms.delete(name);
+    this.vmSnap = null;
     this.vmIndex.delete(name);
     for (const sv of this.servicesOf.get(name) ?? []) this.services.delete(`${name}/${sv.spec.name}`);
     this.servicesOf.delete(name);
