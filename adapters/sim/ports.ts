@@ -118,7 +118,7 @@ export class SimStore {
     const next = copyRecord(value);
     if (prev === undefined) this.sorted.splice(firstAtOrAfter(this.sorted, key), 0, key);
     this.records.set(key, { value: next, version });
-    this.listed(key, prev === undefined ? null : { key, value: next, version });
+    this.listed(key, prev !== undefined);
     this.emit('store.write', key, { ...storeWriteData({ version, expect: expectVersion, by, prev: prev?.value, next: value }) });
     this.changed(key, prev?.value ?? null, next, false);
     return { ok: true, version };
@@ -135,7 +135,7 @@ export class SimStore {
     }
     this.records.delete(key);
     this.sorted.splice(firstAtOrAfter(this.sorted, key), 1);
-    this.listed(key, null);
+    this.listed(key, false);
     this.emit('store.delete', key, { version: cur, ...byOf(by) });
     this.changed(key, null, null, true);
     return true;
@@ -145,40 +145,48 @@ export class SimStore {
    * reader must not change them; every write replaces a record with a copy). The keys are kept
    * sorted (re-sorted only after a key was added or deleted), so a list costs a binary search and
    * the records it returns. A list is kept (frozen: array and entries) until a record under its
-   * prefix changes: a rewrite of a record replaces its entry in a copy (the other entries shared),
-   * a new or deleted key drops it. So listing N records that did not change costs nothing.
+   * prefix changes: the records rewritten since the last list get new entries in one copy (the
+   * other entries shared), a new or deleted key drops it. So listing N records that did not
+   * change costs nothing, and after a few rewrites a copy of N references.
    */
   list<T>(prefix: string): Array<{ key: string } & Versioned<T>> {
     const kept = this.lists.get(prefix);
-    if (kept !== undefined) return kept as Array<{ key: string } & Versioned<T>>;
+    if (kept !== undefined) {
+      if (kept.changed.size > 0) {
+        // Records rewritten since the last call: one copy for all of them.
+        const copy = kept.list.slice();
+        for (const key of kept.changed) {
+          let lo = 0;
+          let hi = copy.length;
+          while (lo < hi) {
+            const mid = (lo + hi) >>> 1;
+            if (copy[mid].key < key) lo = mid + 1;
+            else hi = mid;
+          }
+          const r = this.records.get(key)!;
+          copy[lo] = Object.freeze({ key, value: r.value, version: r.version });
+        }
+        kept.changed.clear();
+        kept.list = Object.freeze(copy);
+      }
+      return kept.list as Array<{ key: string } & Versioned<T>>;
+    }
     const keys = this.sorted;
     const out: Array<{ key: string } & Versioned<T>> = [];
     for (let i = firstAtOrAfter(keys, prefix); i < keys.length && keys[i].startsWith(prefix); i++) {
       const r = this.records.get(keys[i])!;
       out.push(Object.freeze({ key: keys[i], value: r.value as T, version: r.version }));
     }
-    this.lists.set(prefix, Object.freeze(out));
+    this.lists.set(prefix, { list: Object.freeze(out), changed: new Set() });
     return out;
   }
-  private readonly lists = new Map<string, ReadonlyArray<{ key: string } & Versioned<unknown>>>();
-  /** The kept lists after `key` was written (`entry`: its new entry) or created or deleted (null). */
-  private listed(key: string, entry: ({ key: string } & Versioned<unknown>) | null): void {
-    for (const [prefix, list] of this.lists) {
+  private readonly lists = new Map<string, { list: ReadonlyArray<{ key: string } & Versioned<unknown>>; changed: Set<string> }>();
+  /** The kept lists after `key` was rewritten (`rewritten`: its entry is made again at the next list) or created or deleted. */
+  private listed(key: string, rewritten: boolean): void {
+    for (const [prefix, kept] of this.lists) {
       if (!key.startsWith(prefix)) continue;
-      if (entry === null) {
-        this.lists.delete(prefix);
-        continue;
-      }
-      let lo = 0;
-      let hi = list.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if (list[mid].key < key) lo = mid + 1;
-        else hi = mid;
-      }
-      const copy = list.slice();
-      copy[lo] = Object.freeze(entry);
-      this.lists.set(prefix, Object.freeze(copy));
+      if (rewritten) kept.changed.add(key);
+      else this.lists.delete(prefix);
     }
   }
   /** Every key, sorted (a key is inserted at its place when created, taken out when deleted). */

@@ -604,31 +604,36 @@ export class World {
    * changed a copy of N references, not N new rows.
    */
   vmRows(): ReadonlyArray<Readonly<{ name: string; host: string | null; state: VmState }>> {
-    if (this.vmSnap === null) {
+    const snap = this.vmSnap;
+    if (snap === null) {
       const at = new Map<string, number>();
       const list: Array<Readonly<{ name: string; host: string | null; state: VmState }>> = [];
       for (const [name, v] of this.vms) {
         at.set(name, list.length);
         list.push(Object.freeze({ name, host: v.host, state: v.state }));
       }
-      this.vmSnap = { list: Object.freeze(list), at };
+      this.vmSnap = { list: Object.freeze(list), at, changed: new Set() };
+      return this.vmSnap.list;
     }
-    return this.vmSnap.list;
+    if (snap.changed.size > 0) {
+      // The VMs changed since the last call: one copy for all of them.
+      const copy = snap.list.slice();
+      for (const name of snap.changed) {
+        const v = this.vms.get(name)!;
+        copy[snap.at.get(name)!] = Object.freeze({ name, host: v.host, state: v.state });
+      }
+      snap.changed.clear();
+      snap.list = Object.freeze(copy);
+    }
+    return snap.list;
   }
-  private vmSnap: { list: ReadonlyArray<Readonly<{ name: string; host: string | null; state: VmState }>>; at: Map<string, number> } | null = null;
-  /** `vmRows` after VM `name`'s state or host changed. */
+  private vmSnap: { list: ReadonlyArray<Readonly<{ name: string; host: string | null; state: VmState }>>; at: Map<string, number>; changed: Set<string> } | null = null;
+  /** `vmRows` after VM `name`'s state or host changed (its row is made again at the next call). */
   private vmRowChanged(name: string): void {
     const snap = this.vmSnap;
     if (snap === null) return;
-    const i = snap.at.get(name);
-    const v = this.vms.get(name);
-    if (i === undefined || v === undefined) {
-      this.vmSnap = null;
-      return;
-    }
-    const copy = snap.list.slice();
-    copy[i] = Object.freeze({ name, host: v.host, state: v.state });
-    snap.list = Object.freeze(copy);
+    if (!snap.at.has(name) || !this.vms.has(name)) this.vmSnap = null;
+    else snap.changed.add(name);
   }
 
   private setVmState(name: string, state: VmState, host: string | null): void {
