@@ -5,6 +5,8 @@ import {
   averageLoad,
   bestHost,
   headroom,
+  HeadroomIndex,
+  type Headroom,
   chooseHost,
   nonSelectValue,
   normalizeLoads,
@@ -458,5 +460,27 @@ describe('bestHost: the first of rankHosts(realServerConditions(...)) without ra
   });
   it('no candidate: none', () => {
     expect(bestHost([], 'CPU')).toBeUndefined();
+  });
+});
+
+describe('HeadroomIndex: bestHost over servers grouped by equal headroom', () => {
+  it('after random sets and removals, best equals bestHost over every eligible server (random eligibility and VM counts)', () => {
+    const names = Array.from({ length: 12 }, (_, i) => `s${(i * 5) % 12}`);
+    const h = fc.record({ mem: fc.constantFrom(0, 1e6, 2e6), cpu: fc.constantFrom(0, 400, 800), net: fc.constantFrom(1e5, 2.5e5) });
+    const step = fc.tuple(fc.constantFrom(...names), fc.option(h, { nil: null }));
+    fc.assert(fc.property(fc.array(step, { maxLength: 40 }), fc.array(fc.constantFrom(...names), { maxLength: 12 }), fc.array(fc.tuple(fc.constantFrom(...names, 'zz'), fc.nat({ max: 2 })), { maxLength: 5 }), fc.constantFrom(...SERVER_TYPES), (steps, ineligible, vmList, type) => {
+      const ix = new HeadroomIndex();
+      const model = new Map<string, Headroom>();
+      for (const [s, x] of steps) {
+        ix.set(s, x);
+        if (x === null) model.delete(s);
+        else model.set(s, x);
+      }
+      const out = new Set(ineligible);
+      const vms = new Map(vmList);
+      const eligible = (s: string) => !out.has(s);
+      const want = bestHost([...model].filter(([s]) => eligible(s)).map(([s, x]) => ({ server: s, vms: vms.get(s) ?? 0, headroom: x })), type);
+      expect(ix.best(eligible, vms, type)).toStrictEqual(want);
+    }), fcParams(1000));
   });
 });

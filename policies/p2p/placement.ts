@@ -365,6 +365,67 @@ export function bestHost(cands: readonly Candidate[], serverType: ServerType): R
   return best;
 }
 
+/**
+ * Servers grouped by equal headroom (each group's names sorted), for `bestHost` over many servers
+ * of which most read alike: within a group, the servers without a virtual server have the same
+ * non-select value, so only the first of them by name (the one the tie rule picks) can be the best
+ * host. `best` hands `bestHost` that one per group and every server running virtual servers: the
+ * same extremes (every group with a candidate has one there), the same best host, in time
+ * proportional to the groups, not the servers (plus the ineligible servers it steps over).
+ */
+export class HeadroomIndex {
+  private readonly groups = new Map<string, { h: Headroom; names: string[] }>();
+  private readonly of = new Map<string, string>();
+
+  /** Sets `server`'s headroom (null: not a candidate any more). */
+  set(server: string, h: Headroom | null): void {
+    const was = this.of.get(server);
+    const key = h === null ? undefined : `${h.mem}|${h.cpu}|${h.net}`;
+    if (was === key) return;
+    if (was !== undefined) {
+      const g = this.groups.get(was)!;
+      g.names.splice(sortedAt(g.names, server), 1);
+      if (g.names.length === 0) this.groups.delete(was);
+      this.of.delete(server);
+    }
+    if (key !== undefined) {
+      let g = this.groups.get(key);
+      if (g === undefined) this.groups.set(key, (g = { h: h!, names: [] }));
+      g.names.splice(sortedAt(g.names, server), 0, server);
+      this.of.set(server, key);
+    }
+  }
+
+  /** `bestHost` over the indexed servers `eligible` accepts, with `vms` virtual servers each (absent: 0). */
+  best(eligible: (server: string) => boolean, vms: ReadonlyMap<string, number>, serverType: ServerType): RankedHost | undefined {
+    const cands: Candidate[] = [];
+    for (const g of this.groups.values()) {
+      for (const s of g.names) {
+        if ((vms.get(s) ?? 0) > 0 || !eligible(s)) continue;
+        cands.push({ server: s, vms: 0, headroom: g.h });
+        break;
+      }
+    }
+    for (const [s, n] of vms) {
+      const key = this.of.get(s);
+      if (n > 0 && key !== undefined && eligible(s)) cands.push({ server: s, vms: n, headroom: this.groups.get(key)!.h });
+    }
+    return bestHost(cands, serverType);
+  }
+}
+
+/** Where `name` is, or goes, in the sorted `names` (code-unit order, as `compareNames`). */
+function sortedAt(names: readonly string[], name: string): number {
+  let lo = 0;
+  let hi = names.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (names[mid] < name) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 // ---------------------------------------------------------------------------------------------
 // helpers
 

@@ -13,7 +13,7 @@ import { call, isGone, mailboxOf, portErrorOf, type LoadSample, type ProbeResult
 import { nextGridUs } from '../../engine/runtime/runtime.ts';
 import { storeCall } from '../store.ts';
 import { KEYS, frozenNames, ordered, groupChanged, inGroup, operationChanged, isSeparated, readData, readMembership, readOperation, reclaim, rejoin, separate, update, type ConditionRecord, type ManagementData, type Membership, type TroubleRecord } from './files.ts';
-import { bestHost, headroom, rankHosts, realServerConditions, type Candidate, type Headroom, type LoadMeasurement, type RankedHost, type ServerStages, type ServerType } from './placement.ts';
+import { headroom, HeadroomIndex, rankHosts, realServerConditions, type Headroom, type LoadMeasurement, type RankedHost, type ServerStages, type ServerType } from './placement.ts';
 import { hasTargets, managersOf, operationFile, targetsOf, type OperationRow } from './ring.ts';
 
 export interface P2pTiming {
@@ -960,28 +960,74 @@ function* tell(from: string, to: string | null, target: string, type: 'R' | 'U' 
 /**
  * The paper's placement (Fig. 5) over the condition records of the servers `eligible` accepts
  * (with samples): the host with the lowest non-select value, ties by name. Each record's headroom
- * is computed once (records are replaced, never changed in place), and the best host is found in
- * two passes (`bestHost`) instead of ranking every server. Records not keyed by their own server
- * (so possibly two for one server) go the long way, which refuses them.
+ * is computed once (records are replaced, never changed in place), and the best host is found by
+ * the listing's `HeadroomIndex` (servers grouped by equal headroom) instead of ranking every
+ * server. Records not keyed by their own server (so possibly two for one server), or one whose
+ * samples are refused, go the long way, which refuses them.
  */
-function placementOf(conds: ReadonlyArray<{ key: string; value: ConditionRecord }>, eligible: (server: string) => boolean, vmsOn: (server: string) => number, serverType: ServerType): RankedHost | undefined {
-  const cands: Candidate[] = [];
-  let keyed = true;
-  for (const c of conds) {
-    const v = c.value;
-    if (!eligible(v.server) || v.current.length === 0) continue;
-    if (c.key.length !== KEYS.conditionPrefix.length + v.server.length || !c.key.endsWith(v.server)) keyed = false;
-    cands.push({ server: v.server, vms: vmsOn(v.server), headroom: headroomOf(v) });
+function placementOf(conds: ReadonlyArray<{ key: string; value: ConditionRecord }>, eligible: (server: string) => boolean, vms: ReadonlyMap<string, number>, serverType: ServerType): RankedHost | undefined {
+  const ix = headroomIndexOf(conds);
+  if (ix !== null) return ix.best(eligible, vms, serverType);
+  const stages: ServerStages[] = conds
+    .filter((c) => eligible(c.value.server) && c.value.current.length > 0)
+    .map((c) => ({ server: c.value.server, vms: vms.get(c.value.server) ?? 0, capacity: c.value.capacity, previous: c.value.previous.length ? c.value.previous : c.value.current, current: c.value.current }));
+  return stages.length === 0 ? undefined : rankHosts(realServerConditions(stages), serverType)[0];
+}
+
+/**
+ * The `HeadroomIndex` of a listing of the condition records (null: a record not keyed by its own
+ * server, or whose samples are refused). A listing that has the keys of the one indexed last, in
+ * the same places, takes its index over: only the records that are not the same objects are set
+ * again (the store's kept lists share the entries of the records not rewritten).
+ */
+function headroomIndexOf(conds: ReadonlyArray<{ key: string; value: ConditionRecord }>): HeadroomIndex | null {
+  const known = headroomIndexes.get(conds);
+  if (known !== undefined) return known;
+  const last = lastIndexed;
+  let ix: HeadroomIndex | null;
+  try {
+    if (last !== null && last.conds.length === conds.length && last.ix !== null) {
+      ix = last.ix;
+      for (let i = 0; i < conds.length; i++) {
+        const c = conds[i];
+        const o = last.conds[i];
+        if (c === o) continue;
+        if (c.key !== o.key) throw REBUILD;
+        if (c.value === o.value) continue;
+        setHeadroom(ix, c);
+      }
+      headroomIndexes.delete(last.conds);
+    } else ix = buildHeadroomIndex(conds);
+  } catch (e) {
+    if (e !== REBUILD && !(e instanceof RangeError)) throw e;
+    if (last !== null) headroomIndexes.delete(last.conds);
+    ix = e === REBUILD ? tryBuild(conds) : null;
   }
-  if (cands.length === 0) return undefined;
-  if (!keyed) {
-    const stages: ServerStages[] = cands.map((x) => {
-      const v = conds.find((c) => c.value.server === x.server)!.value;
-      return { server: x.server, vms: x.vms, capacity: v.capacity, previous: v.previous.length ? v.previous : v.current, current: v.current };
-    });
-    return rankHosts(realServerConditions(stages), serverType)[0];
+  headroomIndexes.set(conds, ix);
+  lastIndexed = { conds, ix };
+  return ix;
+}
+const REBUILD = new Error('rebuild the headroom index');
+const headroomIndexes = new WeakMap<ReadonlyArray<{ key: string; value: ConditionRecord }>, HeadroomIndex | null>();
+let lastIndexed: { conds: ReadonlyArray<{ key: string; value: ConditionRecord }>; ix: HeadroomIndex | null } | null = null;
+function tryBuild(conds: ReadonlyArray<{ key: string; value: ConditionRecord }>): HeadroomIndex | null {
+  try {
+    return buildHeadroomIndex(conds);
+  } catch (e) {
+    if (e instanceof RangeError) return null;
+    throw e;
   }
-  return bestHost(cands, serverType);
+}
+function buildHeadroomIndex(conds: ReadonlyArray<{ key: string; value: ConditionRecord }>): HeadroomIndex {
+  const ix = new HeadroomIndex();
+  for (const c of conds) setHeadroom(ix, c);
+  return ix;
+}
+/** Sets one record's server in `ix`; a RangeError for a record not keyed by its server or refused samples. */
+function setHeadroom(ix: HeadroomIndex, c: { key: string; value: ConditionRecord }): void {
+  const v = c.value;
+  if (c.key.length !== KEYS.conditionPrefix.length + v.server.length || !c.key.startsWith(KEYS.conditionPrefix) || !c.key.endsWith(v.server)) throw new RangeError(`condition record ${c.key} is not keyed by its server ${v.server}`);
+  ix.set(v.server, v.current.length > 0 ? headroomOf(v) : null);
 }
 const headrooms = new WeakMap<ConditionRecord, Headroom>();
 function headroomOf(v: ConditionRecord): Headroom {
@@ -1005,7 +1051,7 @@ function* activateBackup(manager: string, d: ManagementData, cfg: P2pConfig, exc
     const vms = new Map<string, number>();
     for (const x of troubles) if (x.value.target !== d.host) vms.set(x.value.host, (vms.get(x.value.host) ?? 0) + 1);
     const conds = (yield* storeCall('list', KEYS.conditionPrefix)) as Array<{ key: string; value: ConditionRecord }>;
-    const cand = placementOf(conds, (s) => inGroup(m, s) && !exclude.has(s), (s) => vms.get(s) ?? 0, d.serverType);
+    const cand = placementOf(conds, (s) => inGroup(m, s) && !exclude.has(s), vms, d.serverType);
     if (!cand) break;
     yield* update<TroubleRecord>(KEYS.trouble(d.host), () => ({ vm: d.vm, target: d.host, host: cand.server, manager }));
     yield* trace('p2p.placement', d.host, { manager, vm: d.vm, host: cand.server, nonSelect: Math.round(cand.value * 100) / 100 });
