@@ -237,6 +237,8 @@ describe('returned: a server put back in the group file at its place', () => {
       const m: Membership = { group, separation: [server], order };
       const want = order.filter((s) => new Set([...group, server]).has(s));
       expect(returned(m, server)).toStrictEqual(want);
+      // inGroup, by a binary search for a group known to follow the order, as the list says.
+      for (const s of [...order, 'x', 'zz']) expect(inGroup(m, s)).toBe(group.includes(s));
     }), fcParams(1000));
   });
 });
