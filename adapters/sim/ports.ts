@@ -7,7 +7,7 @@
 import type { Ports, ProbeResult, ProbeSpec, Versioned, VmInfo, LoadSample, AgentMessage } from '../../engine/ports/index.ts';
 import type { SharedQuietOracle, StorePart } from '../../engine/ports/probe.ts';
 import { mailboxOf, PortError } from '../../engine/ports/index.ts';
-import { isMarkedDeepFrozen, markDeepFrozen } from '../../engine/ports/store.ts';
+import { isMarkedDeepFrozen, lowerBound, markDeepFrozen } from '../../engine/ports/store.ts';
 import type { Runtime } from '../../engine/runtime/runtime.ts';
 import { SimFuture } from '../../sim/world/future.ts';
 import { World, WorldError, type VmState as WorldVmState } from '../../sim/world/world.ts';
@@ -156,15 +156,8 @@ export class SimStore {
         // Records rewritten since the last call: one copy for all of them.
         const copy = kept.list.slice();
         for (const key of kept.changed) {
-          let lo = 0;
-          let hi = copy.length;
-          while (lo < hi) {
-            const mid = (lo + hi) >>> 1;
-            if (copy[mid].key < key) lo = mid + 1;
-            else hi = mid;
-          }
           const r = this.records.get(key)!;
-          copy[lo] = Object.freeze({ key, value: r.value, version: r.version });
+          copy[lowerBound(copy.length, (i) => copy[i].key < key)] = Object.freeze({ key, value: r.value, version: r.version });
         }
         kept.changed.clear();
         kept.list = Object.freeze(copy);
@@ -240,14 +233,7 @@ function deepFrozen(v: unknown): boolean {
 
 /** The index of the first of the sorted `keys` that is not less than `key` (binary search). */
 function firstAtOrAfter(keys: readonly string[], key: string): number {
-  let lo = 0;
-  let hi = keys.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (keys[mid] < key) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
+  return lowerBound(keys.length, (i) => keys[i] < key);
 }
 
 interface Watcher {

@@ -34,3 +34,19 @@ export function markDeepFrozen<T extends object>(v: T): T {
 export function isMarkedDeepFrozen(v: object): boolean {
   return deepFrozen.has(v);
 }
+
+/**
+ * The first index i in [0, n) for which `before(i)` is false, where `before` is true for a prefix
+ * of the indexes and false after it (a binary search over a sorted list: `before(i)` = item i
+ * sorts before the one sought); n when it is true for all.
+ */
+export function lowerBound(n: number, before: (i: number) => boolean): number {
+  let lo = 0;
+  let hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (before(mid)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}

@@ -2,6 +2,7 @@
 // Group and separation live in ONE record so moving a server between them is one atomic
 // compare-and-set: a server is in exactly one of the two at every instant.
 import type { Op } from '../../engine/runtime/effects.ts';
+import { lowerBound } from '../../engine/ports/store.ts';
 import { storeCall } from '../store.ts';
 import type { ServerType, LoadMeasurement, ServerCapacity } from './placement.ts';
 import { changedManagers, operationFile, type OperationRow } from './ring.ts';
@@ -91,16 +92,8 @@ export function inGroup(m: Membership, server: string): boolean {
     const pos = at.get(server);
     if (pos === undefined) return false;
     const g = m.group;
-    let lo = 0;
-    let hi = g.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      const p = at.get(g[mid])!;
-      if (p === pos) return true;
-      if (p < pos) lo = mid + 1;
-      else hi = mid;
-    }
-    return false;
+    const i = lowerBound(g.length, (k) => at.get(g[k])! < pos);
+    return i < g.length && g[i] === server;
   }
   return setOf(m.group).has(server);
 }
@@ -205,13 +198,7 @@ export function returned(m: Membership, server: string): string[] {
     return ordered(m.order.filter((s) => inGroup.has(s)), m.order);
   }
   const at = orderIndex(m.order);
-  let lo = 0;
-  let hi = g.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (at.get(g[mid])! < pos) lo = mid + 1;
-    else hi = mid;
-  }
+  const lo = lowerBound(g.length, (k) => at.get(g[k])! < pos);
   return ordered([...g.slice(0, lo), server, ...g.slice(lo)], m.order);
 }
 /** `group`, known to list servers of `order` once each, in its order (what `returned` relies on). */

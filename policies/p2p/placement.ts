@@ -17,6 +17,8 @@
 // headroom as N_rat - Ln. Every normalized value is therefore "0 = the most headroom among the
 // servers compared, 100 = the least", and a low non-select value is what we want.
 
+import { lowerBound } from '../../engine/ports/store.ts';
+
 /** Server type of the failed target, recorded in the 6th line of its management data (Fig. 4). */
 export type ServerType = 'CPU' | 'NETWORK' | 'CPU_NET';
 
@@ -416,14 +418,7 @@ export class HeadroomIndex {
 
 /** Where `name` is, or goes, in the sorted `names` (code-unit order, as `compareNames`). */
 function sortedAt(names: readonly string[], name: string): number {
-  let lo = 0;
-  let hi = names.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (names[mid] < name) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
+  return lowerBound(names.length, (i) => names[i] < name);
 }
 
 // ---------------------------------------------------------------------------------------------
