@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import { fcParams } from './helpers/fc-params.ts';
 import {
   averageLoad,
+  bestHost,
+  headroom,
+  HeadroomIndex,
+  type Headroom,
   chooseHost,
   nonSelectValue,
   normalizeLoads,
@@ -436,3 +441,46 @@ function assertFullRing(rows: readonly OperationRow[], members: readonly string[
     expect(t1.target).not.toBe(t2.target);
   }
 }
+
+describe('bestHost: the first of rankHosts(realServerConditions(...)) without ranking every server', () => {
+  it('same host and same value on random servers (equal loads and ties included)', () => {
+    const sample = fc.record({
+      availableMemoryKb: fc.constantFrom(0, 1e6, 4e6, 7.5e6),
+      cpuIdlePct: fc.constantFrom(0, 50, 100, 400, 799),
+      networkKb: fc.constantFrom(0, 10, 1e5, 3e5),
+    });
+    const capacity = fc.record({ physicalMemoryKb: fc.constantFrom(8e6, 16e6), cpuCores: fc.constantFrom(4, 8), ratedTransferKbPerS: fc.constantFrom(128e3, 1e4) });
+    const server = fc.record({ vms: fc.nat({ max: 3 }), capacity, previous: fc.array(sample, { minLength: 1, maxLength: 3 }), current: fc.array(sample, { minLength: 1, maxLength: 3 }) });
+    fc.assert(fc.property(fc.array(server, { minLength: 1, maxLength: 12 }), fc.constantFrom(...SERVER_TYPES), (xs, type) => {
+      const stages = xs.map((x, i) => ({ server: `s${(i * 7) % 13}`, ...x }));
+      const want = rankHosts(realServerConditions(stages), type)[0];
+      const got = bestHost(stages.map((s) => ({ server: s.server, vms: s.vms, headroom: headroom(s) })), type);
+      expect(got).toStrictEqual(want);
+    }), fcParams(500));
+  });
+  it('no candidate: none', () => {
+    expect(bestHost([], 'CPU')).toBeUndefined();
+  });
+});
+
+describe('HeadroomIndex: bestHost over servers grouped by equal headroom', () => {
+  it('after random sets and removals, best equals bestHost over every eligible server (random eligibility and VM counts)', () => {
+    const names = Array.from({ length: 12 }, (_, i) => `s${(i * 5) % 12}`);
+    const h = fc.record({ mem: fc.constantFrom(0, 1e6, 2e6), cpu: fc.constantFrom(0, 400, 800), net: fc.constantFrom(1e5, 2.5e5) });
+    const step = fc.tuple(fc.constantFrom(...names), fc.option(h, { nil: null }));
+    fc.assert(fc.property(fc.array(step, { maxLength: 40 }), fc.array(fc.constantFrom(...names), { maxLength: 12 }), fc.array(fc.tuple(fc.constantFrom(...names, 'zz'), fc.nat({ max: 2 })), { maxLength: 5 }), fc.constantFrom(...SERVER_TYPES), (steps, ineligible, vmList, type) => {
+      const ix = new HeadroomIndex();
+      const model = new Map<string, Headroom>();
+      for (const [s, x] of steps) {
+        ix.set(s, x);
+        if (x === null) model.delete(s);
+        else model.set(s, x);
+      }
+      const out = new Set(ineligible);
+      const vms = new Map(vmList);
+      const eligible = (s: string) => !out.has(s);
+      const want = bestHost([...model].filter(([s]) => eligible(s)).map(([s, x]) => ({ server: s, vms: vms.get(s) ?? 0, headroom: x })), type);
+      expect(ix.best(eligible, vms, type)).toStrictEqual(want);
+    }), fcParams(1000));
+  });
+});

@@ -10,7 +10,7 @@ import { parseScenario } from '../run/sim.ts';
 import { Simulation } from '../adapters/sim/simulation.ts';
 import { SimStore } from '../adapters/sim/ports.ts';
 import { sameCondition } from '../policies/p2p/program.ts';
-import { groupChanged, inGroup, operationChanged, type Membership } from '../policies/p2p/files.ts';
+import { groupChanged, inGroup, operationChanged, ordered, returned, type Membership } from '../policies/p2p/files.ts';
 import { changedManagers, operationFile, sameTargetsOf } from '../policies/p2p/ring.ts';
 import { runScale, scaleDocument, scaleScenario, scaleSvg, scaleTable, DAY_US, type ScaleRow } from '../experiments/scale.ts';
 
@@ -133,6 +133,113 @@ describe('frozen records: the store keeps what nobody can change as it is', () =
       expect(changedManagers(first, next)).toStrictEqual(fresh);
       expect(changedManagers(next, next)).toStrictEqual(new Set());
     }), fcParams(300));
+  });
+});
+
+describe('operationFile derived from the file it replaces (its rows and its row index updated, not rebuilt)', () => {
+  const deepFrozen = (v: unknown): boolean => v === null || typeof v !== 'object' || (Object.isFrozen(v) && Object.values(v).every(deepFrozen));
+  it('on random sequences of separations, returns and arbitrary regroupings: each file equals operationRows, its index a fresh one', () => {
+    const order = Array.from({ length: 14 }, (_, i) => `s${i}`);
+    // A step: separate one server, return one (to its place in the original order), or a new group.
+    const step = fc.oneof(
+      fc.record({ kind: fc.constant('separate' as const), pick: fc.nat() }),
+      fc.record({ kind: fc.constant('return' as const), pick: fc.nat() }),
+      fc.record({ kind: fc.constant('regroup' as const), group: fc.uniqueArray(fc.constantFrom(...order), { maxLength: 14 }) }),
+      fc.record({ kind: fc.constant('entries' as const), pick: fc.nat() }),
+    );
+    fc.assert(fc.property(fc.integer({ min: 0, max: 14 }), fc.array(step, { maxLength: 25 }), (n0, steps) => {
+      let group: string[] | Array<{ host: string; dataFile: string }> = order.slice(0, n0);
+      let file = operationFile(group, []);
+      for (const s of steps) {
+        const hosts: string[] = group.map((g) => (typeof g === 'string' ? g : g.host));
+        if (s.kind === 'separate' && hosts.length > 0) group = hosts.filter((_, i) => i !== s.pick % hosts.length);
+        else if (s.kind === 'return') {
+          const out = order.filter((h) => !hosts.includes(h));
+          if (out.length > 0) {
+            const back = new Set([...hosts, out[s.pick % out.length]]);
+            group = order.filter((h) => back.has(h));
+          }
+        } else if (s.kind === 'regroup') group = s.group;
+        else if (s.kind === 'entries') group = hosts.map((h, i) => ({ host: h, dataFile: i === s.pick % Math.max(1, hosts.length) ? `${h}.alt` : `${h}.dat` }));
+        const before = file;
+        file = operationFile(group, before);
+        expect(file).toStrictEqual(operationRows(group));
+        expect(deepFrozen(file)).toBe(true);
+        // Rows equal to the replaced file's are its objects.
+        for (const r of file) {
+          const old = before.find((o) => o.priority === r.priority && o.manager === r.manager && o.target === r.target && o.dataFile === r.dataFile);
+          if (old !== undefined) expect(r).toBe(old);
+        }
+        // The index carried over answers as one built afresh from a copy of the rows.
+        const copy = [...file];
+        for (const who of [...order, 'zz']) {
+          expect(targetsOf(file, who)).toStrictEqual(targetsOf(copy, who));
+          expect(managersOf(file, who)).toStrictEqual(managersOf(copy, who));
+        }
+        expect(changedManagers(before, file)).toStrictEqual(changedManagers([...before], copy));
+        // The replaced file still answers (its index rebuilt when asked).
+        const beforeCopy = [...before];
+        for (const who of order) expect(targetsOf(before, who)).toStrictEqual(targetsOf(beforeCopy, who));
+      }
+    }), fcParams(300));
+  });
+
+  it('a host listed twice is refused as the full build refuses it, also when only the changed part names it', () => {
+    const g = ['a', 'b', 'c', 'd', 'e', 'f'];
+    const first = operationFile(g, []);
+    expect(() => operationFile(['a', 'b', 'e', 'd', 'e', 'f'], first)).toThrow(/listed twice/);
+    expect(() => operationFile(['a', 'b', 'c', 'a', 'e', 'f'], first)).toThrow(/listed twice/);
+  });
+});
+
+describe('SimStore.list kept between writes', () => {
+  it('equals a fresh listing of the records after random writes, creations and deletions; a kept list never changes', () => {
+    const key = fc.constantFrom('a/1', 'a/2', 'a/3', 'ab/1', 'b/1', 'b/2', 'a');
+    const op = fc.oneof(
+      fc.record({ op: fc.constant('cas' as const), key, value: fc.integer() }),
+      fc.record({ op: fc.constant('del' as const), key }),
+      fc.record({ op: fc.constant('list' as const), prefix: fc.constantFrom('a/', 'a', 'b/', '', 'c/') }),
+    );
+    fc.assert(fc.property(fc.array(op, { maxLength: 40 }), (ops) => {
+      const store = new SimStore(() => {});
+      const model = new Map<string, { value: number; version: number }>();
+      const seen: Array<{ list: unknown[]; copy: string }> = [];
+      for (const o of ops) {
+        if (o.op === 'cas') {
+          const r = store.cas(o.key, store.get(o.key)?.version ?? 0, o.value);
+          model.set(o.key, { value: o.value, version: r.version });
+        } else if (o.op === 'del') {
+          const cur = store.get(o.key);
+          if (cur) store.del(o.key, cur.version);
+          model.delete(o.key);
+        } else {
+          const got = store.list(o.prefix);
+          const want = [...model].filter(([k]) => k.startsWith(o.prefix)).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)).map(([k, v]) => ({ key: k, ...v }));
+          expect(got).toStrictEqual(want);
+          seen.push({ list: got, copy: JSON.stringify(got) });
+        }
+      }
+      for (const x of seen) expect(JSON.stringify(x.list)).toBe(x.copy);
+    }), fcParams(500));
+  });
+});
+
+describe('returned: a server put back in the group file at its place', () => {
+  it('equals the order file filtered to the group and the server (groups in order, and arbitrary ones)', () => {
+    const names = Array.from({ length: 10 }, (_, i) => `s${i}`);
+    const case_ = fc.tuple(fc.shuffledSubarray(names), fc.array(fc.boolean(), { minLength: 10, maxLength: 10 }), fc.nat(), fc.uniqueArray(fc.constantFrom(...names, 'x'), { maxLength: 6 }), fc.boolean());
+    fc.assert(fc.property(case_, ([order, keep, pick, other, arbitrary]) => {
+      const inOrder = order.filter((_, i) => keep[i]);
+      const group = arbitrary ? other : ordered(inOrder, order);
+      const out = order.filter((s) => !group.includes(s));
+      if (out.length === 0) return;
+      const server = out[pick % out.length];
+      const m: Membership = { group, separation: [server], order };
+      const want = order.filter((s) => new Set([...group, server]).has(s));
+      expect(returned(m, server)).toStrictEqual(want);
+      // inGroup, by a binary search for a group known to follow the order, as the list says.
+      for (const s of [...order, 'x', 'zz']) expect(inGroup(m, s)).toBe(group.includes(s));
+    }), fcParams(1000));
   });
 });
 

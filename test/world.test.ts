@@ -2,6 +2,8 @@
 // service faults and restarts, partitions, the clients' access log, the VIP answerer, energy.
 // Each test builds a tiny scenario, drives the world from kernel events and reads the trace.
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { fcParams } from './helpers/fc-params.ts';
 import YAML from 'yaml';
 import { parseScenario } from '../run/sim.ts';
 import { Simulation } from '../adapters/sim/simulation.ts';
@@ -467,5 +469,56 @@ describe('energy from the trace (sim/trace/metrics.ts)', () => {
     sim.run();
     expect(energyWh(sim.events, 2 * 3600 * S).perHost.h1).toBeCloseTo(50, 9);
     expect(energyWh(sim.events, 3600 * S, 900 * S).perHost.h1).toBeCloseTo(25, 9);
+  });
+});
+
+describe('world: the kept VM rows (vmRows)', () => {
+  it('equal a fresh listing of the VMs after random VM and host operations; a list handed out never changes', () => {
+    const vm = fc.constantFrom('v1', 'v2', 'v3', 'v4');
+    const host = fc.constantFrom('h1', 'h2');
+    const op = fc.oneof(
+      fc.record({ op: fc.constantFrom('resume' as const, 'start' as const, 'migrate' as const), vm, host }),
+      fc.record({ op: fc.constantFrom('suspend' as const, 'destroy' as const, 'crash' as const, 'reboot' as const, 'undefine' as const), vm }),
+      fc.record({ op: fc.constantFrom('shutdown' as const, 'restart' as const), host }),
+      fc.record({ op: fc.constant('define' as const), vm, host }),
+    );
+    fc.assert(fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 60 }), op), { maxLength: 25 }), (plan) => {
+      const sim = build({ hosts: [{ name: 'h1', restartS: 5 }, { name: 'h2' }], vms: [{ name: 'v1', host: 'h1', state: 'running', resumeS: 3 }, { name: 'v2', resumeS: 2 }, { name: 'v3', host: 'h2', state: 'running' }] });
+      const w = sim.world;
+      const handed: Array<{ rows: unknown; copy: string }> = [];
+      const check = () => {
+        const rows = w.vmRows();
+        expect(rows).toStrictEqual([...w.vms].map(([name, v]) => ({ name, host: v.host, state: v.state })));
+        handed.push({ rows, copy: JSON.stringify(rows) });
+      };
+      const quiet = (f: () => unknown) => {
+        try {
+          const r = f() as { then?: (a: () => void, b: () => void) => void } | undefined;
+          r?.then?.(check, check);
+        } catch {
+          // refused: nothing changed
+        }
+      };
+      for (const [t, o] of plan) {
+        at(sim, t, () => {
+          if (o.op === 'resume') quiet(() => w.resumeVm(o.vm, o.host));
+          else if (o.op === 'start') quiet(() => w.startVm(o.vm, o.host));
+          else if (o.op === 'migrate') quiet(() => w.migrateVm(o.vm, o.host));
+          else if (o.op === 'suspend') quiet(() => w.suspendVm(o.vm));
+          else if (o.op === 'destroy') quiet(() => w.destroyVm(o.vm));
+          else if (o.op === 'crash') quiet(() => w.crashVm(o.vm));
+          else if (o.op === 'reboot') quiet(() => w.rebootVm(o.vm));
+          else if (o.op === 'undefine') quiet(() => w.undefineVm(o.vm));
+          else if (o.op === 'define') quiet(() => w.defineVm({ ...w.vm('v1').spec, name: o.vm, host: o.host }));
+          else if (o.op === 'shutdown') quiet(() => w.shutdownHost(o.host));
+          else if (o.op === 'restart') quiet(() => w.restartHost(o.host));
+          check();
+        });
+        at(sim, t + 1.5, check);
+      }
+      sim.run();
+      check();
+      for (const h of handed) expect(JSON.stringify(h.rows)).toBe(h.copy);
+    }), fcParams(200));
   });
 });

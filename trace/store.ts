@@ -150,14 +150,26 @@ function diffInto(a: unknown, b: unknown, path: string, ops: Operation[]): void 
   if (ka === 'array') {
     const x = a as unknown[];
     const y = b as unknown[];
-    for (const v of x) if (v === undefined) throw NOT_PLAIN;
-    for (const v of y) if (v === undefined) throw NOT_PLAIN;
+    // No `undefined` in either array (not plain JSON), checked on the way: an element of the
+    // common head or tail equals the other array's (both undefined, or neither), the others are
+    // checked one by one. Equal elements are mostly the same object (a record's rows shared with
+    // the one it replaces), so the head and tail cost a comparison each.
     let head = 0;
-    while (head < x.length && head < y.length && jsonEqual(x[head], y[head])) head++;
+    for (; head < x.length && head < y.length; head++) {
+      const v = x[head];
+      if (v === undefined) throw NOT_PLAIN;
+      if (v !== y[head] && !jsonEqual(v, y[head])) break;
+    }
     let tail = 0;
-    while (tail < x.length - head && tail < y.length - head && jsonEqual(x[x.length - 1 - tail], y[y.length - 1 - tail])) tail++;
+    for (; tail < x.length - head && tail < y.length - head; tail++) {
+      const v = x[x.length - 1 - tail];
+      if (v === undefined) throw NOT_PLAIN;
+      if (v !== y[y.length - 1 - tail] && !jsonEqual(v, y[y.length - 1 - tail])) break;
+    }
     const nx = x.length - head - tail;
     const ny = y.length - head - tail;
+    for (let i = head; i < head + nx; i++) if (x[i] === undefined) throw NOT_PLAIN;
+    for (let i = head; i < head + ny; i++) if (y[i] === undefined) throw NOT_PLAIN;
     const both = Math.min(nx, ny);
     for (let i = head; i < head + both; i++) diffInto(x[i], y[i], `${path}/${i}`, ops);
     for (let i = both; i < nx; i++) ops.push({ op: 'remove', path: `${path}/${head + both}` });

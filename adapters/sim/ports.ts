@@ -7,6 +7,7 @@
 import type { Ports, ProbeResult, ProbeSpec, Versioned, VmInfo, LoadSample, AgentMessage } from '../../engine/ports/index.ts';
 import type { SharedQuietOracle, StorePart } from '../../engine/ports/probe.ts';
 import { mailboxOf, PortError } from '../../engine/ports/index.ts';
+import { isMarkedDeepFrozen, lowerBound, markDeepFrozen } from '../../engine/ports/store.ts';
 import type { Runtime } from '../../engine/runtime/runtime.ts';
 import { SimFuture } from '../../sim/world/future.ts';
 import { World, WorldError, type VmState as WorldVmState } from '../../sim/world/world.ts';
@@ -117,6 +118,7 @@ export class SimStore {
     const next = copyRecord(value);
     if (prev === undefined) this.sorted.splice(firstAtOrAfter(this.sorted, key), 0, key);
     this.records.set(key, { value: next, version });
+    this.listed(key, prev !== undefined);
     this.emit('store.write', key, { ...storeWriteData({ version, expect: expectVersion, by, prev: prev?.value, next: value }) });
     this.changed(key, prev?.value ?? null, next, false);
     return { ok: true, version };
@@ -133,6 +135,7 @@ export class SimStore {
     }
     this.records.delete(key);
     this.sorted.splice(firstAtOrAfter(this.sorted, key), 1);
+    this.listed(key, false);
     this.emit('store.delete', key, { version: cur, ...byOf(by) });
     this.changed(key, null, null, true);
     return true;
@@ -141,16 +144,43 @@ export class SimStore {
    * The records under `prefix`, in key order. Like `get`, the values are the store's own (a
    * reader must not change them; every write replaces a record with a copy). The keys are kept
    * sorted (re-sorted only after a key was added or deleted), so a list costs a binary search and
-   * the records it returns.
+   * the records it returns. A list is kept (frozen: array and entries) until a record under its
+   * prefix changes: the records rewritten since the last list get new entries in one copy (the
+   * other entries shared), a new or deleted key drops it. So listing N records that did not
+   * change costs nothing, and after a few rewrites a copy of N references.
    */
   list<T>(prefix: string): Array<{ key: string } & Versioned<T>> {
+    const kept = this.lists.get(prefix);
+    if (kept !== undefined) {
+      if (kept.changed.size > 0) {
+        // Records rewritten since the last call: one copy for all of them.
+        const copy = kept.list.slice();
+        for (const key of kept.changed) {
+          const r = this.records.get(key)!;
+          copy[lowerBound(copy.length, (i) => copy[i].key < key)] = Object.freeze({ key, value: r.value, version: r.version });
+        }
+        kept.changed.clear();
+        kept.list = Object.freeze(copy);
+      }
+      return kept.list as Array<{ key: string } & Versioned<T>>;
+    }
     const keys = this.sorted;
     const out: Array<{ key: string } & Versioned<T>> = [];
     for (let i = firstAtOrAfter(keys, prefix); i < keys.length && keys[i].startsWith(prefix); i++) {
       const r = this.records.get(keys[i])!;
-      out.push({ key: keys[i], value: r.value as T, version: r.version });
+      out.push(Object.freeze({ key: keys[i], value: r.value as T, version: r.version }));
     }
+    this.lists.set(prefix, { list: Object.freeze(out), changed: new Set() });
     return out;
+  }
+  private readonly lists = new Map<string, { list: ReadonlyArray<{ key: string } & Versioned<unknown>>; changed: Set<string> }>();
+  /** The kept lists after `key` was rewritten (`rewritten`: its entry is made again at the next list) or created or deleted. */
+  private listed(key: string, rewritten: boolean): void {
+    for (const [prefix, kept] of this.lists) {
+      if (!key.startsWith(prefix)) continue;
+      if (rewritten) kept.changed.add(key);
+      else this.lists.delete(prefix);
+    }
   }
   /** Every key, sorted (a key is inserted at its place when created, taken out when deleted). */
   private readonly sorted: string[] = [];
@@ -183,30 +213,27 @@ function copyRecord<T>(v: T): T {
 
 /**
  * Plain data nobody can change (frozen arrays and plain objects of such values, down to the
- * primitives): the store keeps it as it is, shared with the writer, instead of a copy.
+ * primitives; or marked so by its writer, `markDeepFrozen`): the store keeps it as it is, shared
+ * with the writer, instead of a copy.
  */
 function deepFrozen(v: unknown): boolean {
   if (v === null || typeof v !== 'object') return typeof v !== 'function' && typeof v !== 'symbol';
+  if (isMarkedDeepFrozen(v)) return true;
   if (!Object.isFrozen(v)) return false;
   if (Array.isArray(v)) {
     for (let i = 0; i < v.length; i++) if (!deepFrozen(v[i])) return false;
-    return true;
+  } else {
+    if (Object.getPrototypeOf(v) !== Object.prototype) return false;
+    for (const k of Object.keys(v)) if (!deepFrozen((v as Record<string, unknown>)[k])) return false;
   }
-  if (Object.getPrototypeOf(v) !== Object.prototype) return false;
-  for (const k of Object.keys(v)) if (!deepFrozen((v as Record<string, unknown>)[k])) return false;
+  // Found deep-frozen: remembered, so a value shared by later records is not walked again.
+  markDeepFrozen(v);
   return true;
 }
 
 /** The index of the first of the sorted `keys` that is not less than `key` (binary search). */
 function firstAtOrAfter(keys: readonly string[], key: string): number {
-  let lo = 0;
-  let hi = keys.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (keys[mid] < key) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
+  return lowerBound(keys.length, (i) => keys[i] < key);
 }
 
 interface Watcher {
@@ -541,8 +568,10 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
         return done;
       }, () => [hostOf(vm), toHost]),
       list: (host) => after(latencyUs, () => {
+        // Every VM: the world's kept rows (frozen, shared by every caller until a VM changes).
+        if (host === undefined) return world.vmRows() as VmInfo[];
         const out: VmInfo[] = [];
-        for (const [name, v] of world.vms) if (host === undefined || v.host === host) out.push({ name, host: v.host, state: v.state });
+        for (const [name, v] of world.vms) if (v.host === host) out.push({ name, host: v.host, state: v.state });
         return out;
       }),
     },

@@ -2,6 +2,7 @@
 // Group and separation live in ONE record so moving a server between them is one atomic
 // compare-and-set: a server is in exactly one of the two at every instant.
 import type { Op } from '../../engine/runtime/effects.ts';
+import { lowerBound } from '../../engine/ports/store.ts';
 import { storeCall } from '../store.ts';
 import type { ServerType, LoadMeasurement, ServerCapacity } from './placement.ts';
 import { changedManagers, operationFile, type OperationRow } from './ring.ts';
@@ -84,6 +85,16 @@ export function* update<T>(key: string, change: (cur: T | null) => T | null): Op
  * of N names; the length guards against a caller that changes a list in place.
  */
 export function inGroup(m: Membership, server: string): boolean {
+  // A group known to follow the order file (`ordered`): a binary search over the places in the
+  // order file (indexed once), no set of N names per new group file.
+  if (orderedGroups.get(m.group) === m.order) {
+    const at = orderIndex(m.order);
+    const pos = at.get(server);
+    if (pos === undefined) return false;
+    const g = m.group;
+    const i = lowerBound(g.length, (k) => at.get(g[k])! < pos);
+    return i < g.length && g[i] === server;
+  }
   return setOf(m.group).has(server);
 }
 export function isSeparated(m: Membership, server: string): boolean {
@@ -139,7 +150,7 @@ export function* separate(server: string, manager: string): Op<{ membership: Mem
     if (!claimed) return cur;
     return {
       ...cur,
-      group: cur.group.filter((s) => s !== server),
+      group: keepOrdered(cur, frozenNames(cur.group.filter((s) => s !== server))),
       separation: [...cur.separation, server],
       claims: { ...(cur.claims ?? {}), [server]: manager },
     };
@@ -166,11 +177,56 @@ export function* rejoin(server: string): Op<{ membership: Membership; changed: R
     const claims = { ...(cur.claims ?? {}) };
     delete claims[server];
     if (cur.group.includes(server)) return { ...cur, claims };
-    const inGroup = new Set([...cur.group, server]);
-    return { ...cur, group: cur.order.filter((s) => inGroup.has(s)), separation: cur.separation.filter((s) => s !== server), claims };
+    return { ...cur, group: frozenNames(returned(cur, server)), separation: cur.separation.filter((s) => s !== server), claims };
   });
   const changed = yield* writeOperation(m!);
   return { membership: m!, changed };
+}
+
+/**
+ * The group file with `server` back at its place: the servers of the order file that are in the
+ * group or are `server`, in the order file's order. For a group known to list servers of the
+ * order file in its order (one written here: `ordered`), `server` is put in by a binary search
+ * over the places in the order file (indexed once per order file, which never changes); for any
+ * other, the order file is filtered.
+ */
+export function returned(m: Membership, server: string): string[] {
+  const g = m.group;
+  const pos = orderedGroups.get(g) === m.order ? orderIndex(m.order).get(server) : undefined;
+  if (pos === undefined) {
+    const inGroup = new Set([...g, server]);
+    return ordered(m.order.filter((s) => inGroup.has(s)), m.order);
+  }
+  const at = orderIndex(m.order);
+  const lo = lowerBound(g.length, (k) => at.get(g[k])! < pos);
+  return ordered([...g.slice(0, lo), server, ...g.slice(lo)], m.order);
+}
+/** `group`, known to list servers of `order` once each, in its order (what `returned` relies on). */
+export function ordered(group: string[], order: readonly string[]): string[] {
+  orderedGroups.set(group, order);
+  return group;
+}
+const orderedGroups = new WeakMap<readonly string[], readonly string[]>();
+const orderIndexes = new WeakMap<readonly string[], { n: number; at: Map<string, number> }>();
+function orderIndex(order: readonly string[]): Map<string, number> {
+  let ix = orderIndexes.get(order);
+  if (!ix || ix.n !== order.length) {
+    const at = new Map<string, number>();
+    for (let i = order.length - 1; i >= 0; i--) at.set(order[i], i);
+    ix = { n: order.length, at };
+    orderIndexes.set(order, ix);
+  }
+  return ix.at;
+}
+
+/** `group`, made from `m.group` by taking servers out, is in order if `m.group` was. */
+function keepOrdered(m: Membership, group: string[]): string[] {
+  return orderedGroups.get(m.group) === m.order ? ordered(group, m.order) : group;
+}
+
+/** A list of names frozen (typed as the records' lists): the store keeps it as it is written. */
+export function frozenNames(names: string[]): string[] {
+  return Object.freeze(names) as string[];
 }
 
 /**

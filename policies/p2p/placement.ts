@@ -17,6 +17,8 @@
 // headroom as N_rat - Ln. Every normalized value is therefore "0 = the most headroom among the
 // servers compared, 100 = the least", and a low non-select value is what we want.
 
+import { lowerBound } from '../../engine/ports/store.ts';
+
 /** Server type of the failed target, recorded in the 6th line of its management data (Fig. 4). */
 export type ServerType = 'CPU' | 'NETWORK' | 'CPU_NET';
 
@@ -304,6 +306,119 @@ export function chooseHost(
   exclude: Iterable<string> = [],
 ): string | undefined {
   return rankHosts(rows, serverType, exclude)[0]?.server;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The best host of many servers without ranking them all
+
+/**
+ * The headroom h of one server that eq. (4)-(9) normalize (memory Lm, CPU Lc * C_cor, network
+ * N_rat - Ln), from its two stages of samples: what `realServerConditions` computes for it before
+ * the normalization, checked the same way. It depends on the server's record only, so a caller
+ * may keep it with the record (`headroomOf`).
+ */
+export interface Headroom {
+  mem: number;
+  cpu: number;
+  net: number;
+}
+export function headroom(s: Pick<ServerStages, 'server' | 'capacity' | 'previous' | 'current'>): Headroom {
+  const p = predictedLoad(averageLoad(s.current), averageLoad(s.previous), s.capacity);
+  const h = { mem: p.memoryKb, cpu: p.cpuPct * s.capacity.cpuCores, net: ratedTotalKb(s.capacity) - p.networkKb };
+  assertFinite(`${s.server}: predicted.memoryKb`, h.mem);
+  assertFinite(`${s.server}: predicted.cpuPct`, h.cpu);
+  assertFinite(`${s.server}: predicted.networkKb`, h.net);
+  return h;
+}
+
+/** One candidate of `bestHost`: its name, its running virtual servers and its `headroom`. */
+export interface Candidate {
+  server: string;
+  vms: number;
+  headroom: Headroom;
+}
+
+/**
+ * `rankHosts(realServerConditions(...), serverType)[0]` for servers whose headrooms are known:
+ * the same normalization (extremes over all the candidates), the same non-select values (the same
+ * arithmetic, so the same numbers) and the same tie rule (by name), in two passes and without a
+ * row per server or a sort. The names must be unique (the caller's records are keyed by server).
+ */
+export function bestHost(cands: readonly Candidate[], serverType: ServerType): RankedHost | undefined {
+  if (cands.length === 0) return undefined;
+  let mMax = -Infinity, mMin = Infinity, cMax = -Infinity, cMin = Infinity, nMax = -Infinity, nMin = Infinity;
+  for (const c of cands) {
+    assertVms(`${c.server}.vms`, c.vms);
+    const h = c.headroom;
+    if (h.mem > mMax) mMax = h.mem;
+    if (h.mem < mMin) mMin = h.mem;
+    if (h.cpu > cMax) cMax = h.cpu;
+    if (h.cpu < cMin) cMin = h.cpu;
+    if (h.net > nMax) nMax = h.net;
+    if (h.net < nMin) nMin = h.net;
+  }
+  let best: RankedHost | undefined;
+  for (const c of cands) {
+    const h = c.headroom;
+    const row = { server: c.server, vms: c.vms, nm: normalizedLoad(h.mem, mMax, mMin), nc: normalizedLoad(h.cpu, cMax, cMin), nn: normalizedLoad(h.net, nMax, nMin) };
+    const value = nonSelectValue(row, serverType);
+    if (best === undefined || value < best.value || (value === best.value && compareNames(c.server, best.server) < 0)) best = { server: c.server, value };
+  }
+  return best;
+}
+
+/**
+ * Servers grouped by equal headroom (each group's names sorted), for `bestHost` over many servers
+ * of which most read alike: within a group, the servers without a virtual server have the same
+ * non-select value, so only the first of them by name (the one the tie rule picks) can be the best
+ * host. `best` hands `bestHost` that one per group and every server running virtual servers: the
+ * same extremes (every group with a candidate has one there), the same best host, in time
+ * proportional to the groups, not the servers (plus the ineligible servers it steps over).
+ */
+export class HeadroomIndex {
+  private readonly groups = new Map<string, { h: Headroom; names: string[] }>();
+  private readonly of = new Map<string, string>();
+
+  /** Sets `server`'s headroom (null: not a candidate any more). */
+  set(server: string, h: Headroom | null): void {
+    const was = this.of.get(server);
+    const key = h === null ? undefined : `${h.mem}|${h.cpu}|${h.net}`;
+    if (was === key) return;
+    if (was !== undefined) {
+      const g = this.groups.get(was)!;
+      g.names.splice(sortedAt(g.names, server), 1);
+      if (g.names.length === 0) this.groups.delete(was);
+      this.of.delete(server);
+    }
+    if (key !== undefined) {
+      let g = this.groups.get(key);
+      if (g === undefined) this.groups.set(key, (g = { h: h!, names: [] }));
+      g.names.splice(sortedAt(g.names, server), 0, server);
+      this.of.set(server, key);
+    }
+  }
+
+  /** `bestHost` over the indexed servers `eligible` accepts, with `vms` virtual servers each (absent: 0). */
+  best(eligible: (server: string) => boolean, vms: ReadonlyMap<string, number>, serverType: ServerType): RankedHost | undefined {
+    const cands: Candidate[] = [];
+    for (const g of this.groups.values()) {
+      for (const s of g.names) {
+        if ((vms.get(s) ?? 0) > 0 || !eligible(s)) continue;
+        cands.push({ server: s, vms: 0, headroom: g.h });
+        break;
+      }
+    }
+    for (const [s, n] of vms) {
+      const key = this.of.get(s);
+      if (n > 0 && key !== undefined && eligible(s)) cands.push({ server: s, vms: n, headroom: this.groups.get(key)!.h });
+    }
+    return bestHost(cands, serverType);
+  }
+}
+
+/** Where `name` is, or goes, in the sorted `names` (code-unit order, as `compareNames`). */
+function sortedAt(names: readonly string[], name: string): number {
+  return lowerBound(names.length, (i) => names[i] < name);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -12,9 +12,9 @@ import { awaitClaimRounds, awaitHoldersChange, awaitLoadChange, awaitReconcile, 
 import { call, isGone, mailboxOf, portErrorOf, type LoadSample, type ProbeResult, type ProbeSpec } from '../../engine/ports/index.ts';
 import { nextGridUs } from '../../engine/runtime/runtime.ts';
 import { storeCall } from '../store.ts';
-import { KEYS, groupChanged, inGroup, operationChanged, isSeparated, readData, readMembership, readOperation, reclaim, rejoin, separate, update, type ConditionRecord, type ManagementData, type Membership, type TroubleRecord } from './files.ts';
-import { rankHosts, realServerConditions, type LoadMeasurement, type ServerStages } from './placement.ts';
-import { hasTargets, managersOf, operationRows, targetsOf, type OperationRow } from './ring.ts';
+import { KEYS, frozenNames, ordered, groupChanged, inGroup, operationChanged, isSeparated, readData, readMembership, readOperation, reclaim, rejoin, separate, update, type ConditionRecord, type ManagementData, type Membership, type TroubleRecord } from './files.ts';
+import { headroom, HeadroomIndex, rankHosts, realServerConditions, type Headroom, type LoadMeasurement, type RankedHost, type ServerStages, type ServerType } from './placement.ts';
+import { hasTargets, managersOf, operationFile, targetsOf, type OperationRow } from './ring.ts';
 
 export interface P2pTiming {
   /** Tim: inter-monitoring time (Table 3). */
@@ -199,8 +199,7 @@ function separatedClaims(m: Membership): Array<[string, string]> {
 function* nudge(from: string, changed: ReadonlySet<string>, cfg: P2pConfig): Op<void> {
   const m = yield* readMembership();
   const all = cfg.nudge !== 'changed';
-  for (const to of [...m.group, ...m.separation]) {
-    if (!all && !changed.has(to)) continue;
+  for (const to of all ? [...m.group, ...m.separation] : fileOrder(m, changed)) {
     try {
       yield* call('messenger', 'send', to, RECONCILE_BOX, { from, to, type: 'reconcile', body: {} });
     } catch (e) {
@@ -210,6 +209,21 @@ function* nudge(from: string, changed: ReadonlySet<string>, cfg: P2pConfig): Op<
       if (!isGone(e)) yield* trace('p2p.warning', to, { manager: from, note: `reconcile message: ${portErrorOf(e).message}` });
     }
   }
+}
+
+/**
+ * The servers of `names` that are in the group or the separation file, in group-file then
+ * separation-file order (what a walk over both files keeping `names` gives), found by a search
+ * for each of the few names instead of a walk over both files with a look-up per server.
+ */
+function fileOrder(m: Membership, names: ReadonlySet<string>): string[] {
+  const at = (x: string) => {
+    const g = m.group.indexOf(x);
+    if (g >= 0) return g;
+    const s = m.separation.indexOf(x);
+    return s >= 0 ? m.group.length + s : -1;
+  };
+  return [...names].map((x) => [x, at(x)] as const).filter(([, i]) => i >= 0).sort((a, b) => a[1] - b[1]).map(([x]) => x);
 }
 
 function* supervisor(host: string, cfg: P2pConfig): Op<void> {
@@ -944,6 +958,88 @@ function* tell(from: string, to: string | null, target: string, type: 'R' | 'U' 
 }
 
 /**
+ * The paper's placement (Fig. 5) over the condition records of the servers `eligible` accepts
+ * (with samples): the host with the lowest non-select value, ties by name. Each record's headroom
+ * is computed once (records are replaced, never changed in place), and the best host is found by
+ * the listing's `HeadroomIndex` (servers grouped by equal headroom) instead of ranking every
+ * server. Records not keyed by their own server (so possibly two for one server), or one whose
+ * samples are refused, go the long way, which refuses them.
+ */
+function placementOf(conds: ReadonlyArray<{ key: string; value: ConditionRecord }>, eligible: (server: string) => boolean, vms: ReadonlyMap<string, number>, serverType: ServerType): RankedHost | undefined {
+  const ix = headroomIndexOf(conds);
+  if (ix !== null) return ix.best(eligible, vms, serverType);
+  const stages: ServerStages[] = conds
+    .filter((c) => eligible(c.value.server) && c.value.current.length > 0)
+    .map((c) => ({ server: c.value.server, vms: vms.get(c.value.server) ?? 0, capacity: c.value.capacity, previous: c.value.previous.length ? c.value.previous : c.value.current, current: c.value.current }));
+  return stages.length === 0 ? undefined : rankHosts(realServerConditions(stages), serverType)[0];
+}
+
+/**
+ * The `HeadroomIndex` of a listing of the condition records (null: a record not keyed by its own
+ * server, or whose samples are refused). A listing that has the keys of the one indexed last, in
+ * the same places, takes its index over: only the records that are not the same objects are set
+ * again (the store's kept lists share the entries of the records not rewritten).
+ */
+function headroomIndexOf(conds: ReadonlyArray<{ key: string; value: ConditionRecord }>): HeadroomIndex | null {
+  const known = headroomIndexes.get(conds);
+  if (known !== undefined) return known;
+  const last = lastIndexed;
+  let ix: HeadroomIndex | null;
+  try {
+    if (last !== null && last.conds.length === conds.length && last.ix !== null) {
+      ix = last.ix;
+      for (let i = 0; i < conds.length; i++) {
+        const c = conds[i];
+        const o = last.conds[i];
+        if (c === o) continue;
+        if (c.key !== o.key) throw REBUILD;
+        if (c.value === o.value) continue;
+        setHeadroom(ix, c);
+      }
+      headroomIndexes.delete(last.conds);
+    } else ix = buildHeadroomIndex(conds);
+  } catch (e) {
+    if (e !== REBUILD && !(e instanceof RangeError)) throw e;
+    if (last !== null) headroomIndexes.delete(last.conds);
+    ix = e === REBUILD ? tryBuild(conds) : null;
+  }
+  headroomIndexes.set(conds, ix);
+  lastIndexed = { conds, ix };
+  return ix;
+}
+const REBUILD = new Error('rebuild the headroom index');
+const headroomIndexes = new WeakMap<ReadonlyArray<{ key: string; value: ConditionRecord }>, HeadroomIndex | null>();
+let lastIndexed: { conds: ReadonlyArray<{ key: string; value: ConditionRecord }>; ix: HeadroomIndex | null } | null = null;
+function tryBuild(conds: ReadonlyArray<{ key: string; value: ConditionRecord }>): HeadroomIndex | null {
+  try {
+    return buildHeadroomIndex(conds);
+  } catch (e) {
+    if (e instanceof RangeError) return null;
+    throw e;
+  }
+}
+function buildHeadroomIndex(conds: ReadonlyArray<{ key: string; value: ConditionRecord }>): HeadroomIndex {
+  const ix = new HeadroomIndex();
+  for (const c of conds) setHeadroom(ix, c);
+  return ix;
+}
+/** Sets one record's server in `ix`; a RangeError for a record not keyed by its server or refused samples. */
+function setHeadroom(ix: HeadroomIndex, c: { key: string; value: ConditionRecord }): void {
+  const v = c.value;
+  if (c.key.length !== KEYS.conditionPrefix.length + v.server.length || !c.key.startsWith(KEYS.conditionPrefix) || !c.key.endsWith(v.server)) throw new RangeError(`condition record ${c.key} is not keyed by its server ${v.server}`);
+  ix.set(v.server, v.current.length > 0 ? headroomOf(v) : null);
+}
+const headrooms = new WeakMap<ConditionRecord, Headroom>();
+function headroomOf(v: ConditionRecord): Headroom {
+  let h = headrooms.get(v);
+  if (h === undefined) {
+    h = headroom({ server: v.server, capacity: v.capacity, previous: v.previous.length ? v.previous : v.current, current: v.current });
+    headrooms.set(v, h);
+  }
+  return h;
+}
+
+/**
  * Activates the target's suspended VM on the management server with the lowest non-select value
  * (Fig. 5), re-reading the files before each attempt (other managers place VMs at the same time).
  */
@@ -952,13 +1048,10 @@ function* activateBackup(manager: string, d: ManagementData, cfg: P2pConfig, exc
   for (let attempt = 0; attempt < 16; attempt++) {
     const m = yield* readMembership();
     const troubles = (yield* storeCall('list', KEYS.troublePrefix)) as Array<{ key: string; value: TroubleRecord }>;
-    const vmsOn = (h: string) => troubles.filter((x) => x.value.host === h && x.value.target !== d.host).length;
+    const vms = new Map<string, number>();
+    for (const x of troubles) if (x.value.target !== d.host) vms.set(x.value.host, (vms.get(x.value.host) ?? 0) + 1);
     const conds = (yield* storeCall('list', KEYS.conditionPrefix)) as Array<{ key: string; value: ConditionRecord }>;
-    const stages: ServerStages[] = conds
-      .filter((c) => inGroup(m, c.value.server) && c.value.current.length > 0 && !exclude.has(c.value.server))
-      .map((c) => ({ server: c.value.server, vms: vmsOn(c.value.server), capacity: c.value.capacity, previous: c.value.previous.length ? c.value.previous : c.value.current, current: c.value.current }));
-    if (stages.length === 0) break;
-    const cand = rankHosts(realServerConditions(stages), d.serverType)[0];
+    const cand = placementOf(conds, (s) => inGroup(m, s) && !exclude.has(s), vms, d.serverType);
     if (!cand) break;
     yield* update<TroubleRecord>(KEYS.trouble(d.host), () => ({ vm: d.vm, target: d.host, host: cand.server, manager }));
     yield* trace('p2p.placement', d.host, { manager, vm: d.vm, host: cand.server, nonSelect: Math.round(cand.value * 100) / 100 });
@@ -1083,7 +1176,11 @@ export function sameCondition(a: ConditionRecord, b: ConditionRecord): boolean {
 
 /** Writes the initial management files (the administrator's set-up on the file server). */
 export function* initialise(group: string[], data: ManagementData[]): Op<void> {
-  yield* update(KEYS.membership, () => ({ group, separation: [], order: group }));
-  yield* update(KEYS.operation, () => operationRows(group));
+  // Frozen lists: the store keeps them as written (no copy of N names per write), and the order
+  // list is the same one in every later record.
+  const names = frozenNames([...group]);
+  if (new Set(names).size === names.length) ordered(names, names);
+  yield* update(KEYS.membership, () => ({ group: names, separation: [], order: names }));
+  yield* update(KEYS.operation, () => operationFile(names, []));
   for (const d of data) yield* update(KEYS.data(d.host), () => d);
 }

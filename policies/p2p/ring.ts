@@ -21,6 +21,8 @@
 //                with P1.
 //   A recovered server goes back to its original place in the group file (§2.6).
 
+import { markDeepFrozen } from '../../engine/ports/store.ts';
+
 /** Server management priority (§2.2): P1 acts on trouble; P2 waits and takes over if P1 fails. */
 export type Priority = 'P1' | 'P2';
 
@@ -84,29 +86,163 @@ export function operationRows(group: Group): OperationRow[] {
 
 /**
  * The operation file for a group as written to the store: `operationRows`, frozen (array and
- * rows), each row the same object as the equal row of `before` (the file it replaces) when there
- * is one. A rewrite after a separation or a return changes a few rows; the others stay shared, so
- * the store keeps the file without copying it and the old file's rows are not garbage.
+ * rows, marked deep-frozen so the store keeps it without walking it), each row the same object as
+ * the equal row of `before` (the file it replaces) when there is one. A rewrite after a separation
+ * or a return changes a few rows; the others stay shared, so the store keeps the file without
+ * copying it and the old file's rows are not garbage.
+ *
+ * When `before` was itself made here (its group is remembered) the new file is derived from it:
+ * only the rows of the servers between the two groups' common head and tail (and their ring
+ * neighbours) are made; the others are copied from `before` as they are, and `before`'s row index
+ * is moved to the new file and updated for those rows (a separation or a return: ~3 servers' rows)
+ * instead of being rebuilt from 2 N rows by every reader.
  */
 export function operationFile(group: Group, before: readonly OperationRow[]): readonly OperationRow[] {
-  const rows = operationRows(group);
+  const derived = deriveFile(group, before);
+  const rows = derived ?? shareRows(operationRows(group), before);
+  // A copy unless frozen: a caller that changed its group in place would mislead the next derivation.
+  fileGroups.set(rows, Object.isFrozen(group) ? group : group.slice());
+  return markDeepFrozen(Object.freeze(rows));
+}
+
+/** The group each file made by `operationFile` was made from (what `deriveFile` compares with). */
+const fileGroups = new WeakMap<readonly OperationRow[], Group>();
+
+function hostAt(g: Group, i: number): string {
+  const e = g[i];
+  return typeof e === 'string' ? e : e.host;
+}
+function dataAt(g: Group, i: number): string {
+  const e = g[i];
+  return typeof e === 'string' ? managementDataFile(e) : e.dataFile;
+}
+const sameRow = (o: OperationRow, r: OperationRow) => o.priority === r.priority && o.manager === r.manager && o.target === r.target && o.dataFile === r.dataFile && Object.isFrozen(o);
+
+/** `rows` (fresh from `operationRows`) with every row equal to one of `before`'s replaced by it. */
+function shareRows(rows: OperationRow[], before: readonly OperationRow[]): OperationRow[] {
   const nb = before.length;
   const na = rows.length;
-  const same = (o: OperationRow, r: OperationRow) => o.priority === r.priority && o.manager === r.manager && o.target === r.target && o.dataFile === r.dataFile && Object.isFrozen(o);
   // The common head and tail in place, then the rows between them (a few after a separation or a
   // return) by manager among the old file's rows between them (a ring's rows are unique, so an
   // equal row elsewhere in the old file would be a second copy of a head or tail row).
   let h = 0;
-  for (; h < nb && h < na && same(before[h], rows[h]); h++) rows[h] = before[h];
+  for (; h < nb && h < na && sameRow(before[h], rows[h]); h++) rows[h] = before[h];
   let t = 0;
-  for (; t < nb - h && t < na - h && same(before[nb - 1 - t], rows[na - 1 - t]); t++) rows[na - 1 - t] = before[nb - 1 - t];
+  for (; t < nb - h && t < na - h && sameRow(before[nb - 1 - t], rows[na - 1 - t]); t++) rows[na - 1 - t] = before[nb - 1 - t];
   const old = new Map<string, OperationRow[]>();
   for (let i = h; i < nb - t; i++) addRow(old, before[i].manager, before[i]);
   for (let i = h; i < na - t; i++) {
     const r = rows[i];
-    rows[i] = old.get(r.manager)?.find((o) => same(o, r)) ?? Object.freeze(r);
+    rows[i] = old.get(r.manager)?.find((o) => sameRow(o, r)) ?? Object.freeze(r);
   }
-  return Object.freeze(rows);
+  return rows;
+}
+
+/**
+ * The new file derived from `before` (see `operationFile`), or null when it cannot be (`before`
+ * not made by `operationFile`, a ring of fewer than 3 servers before or after, a change that
+ * touches most of the ring, a host listed twice or unnamed: the full build handles, or refuses,
+ * those). With n >= 3 servers, server i's rows are rows 2i (P1: its successor) and 2i + 1 (P2:
+ * its predecessor), so a server whose neighbours are the same in both groups keeps its two rows.
+ */
+function deriveFile(group: Group, before: readonly OperationRow[]): OperationRow[] | null {
+  const old = fileGroups.get(before);
+  if (old === undefined) return null;
+  const n = old.length;
+  const m = group.length;
+  if (n < 3 || m < 3 || before.length !== 2 * n) return null;
+  const same = (i: number, j: number) => {
+    const a = old[i];
+    const b = group[j];
+    if (a === b) return true;
+    if (typeof a === 'string' && typeof b === 'string') return false;
+    return hostAt(old, i) === hostAt(group, j) && dataAt(old, i) === dataAt(group, j);
+  };
+  let h = 0;
+  while (h < n && h < m && same(h, h)) h++;
+  let t = 0;
+  while (t < n - h && t < m - h && same(n - 1 - t, m - 1 - t)) t++;
+  // Servers whose rows may differ: from the last of the head to the first of the tail, in ring
+  // order (so with no head, the last server, whose successor changed; with no tail, the first).
+  const lo = h - 1;
+  const hiNew = m - t;
+  const hiOld = n - t;
+  if (hiNew - lo + 1 >= m - 1 || hiOld - lo + 1 >= n - 1) return null;
+  const wrap = (i: number, k: number) => ((i % k) + k) % k;
+  const changedNew: number[] = [];
+  for (let i = lo; i <= hiNew; i++) changedNew.push(wrap(i, m));
+  const changedOld: number[] = [];
+  for (let i = lo; i <= hiOld; i++) changedOld.push(wrap(i, n));
+  const ix = rowIndex(before);
+  // The index without the old rows of the changed servers, then with their new rows.
+  const touched = new Map<Map<string, OperationRow[]>, Set<string>>([[ix.byManager, new Set()], [ix.byTarget, new Set()]]);
+  const removed = new Set<OperationRow>();
+  for (const j of changedOld) {
+    for (const r of [before[2 * j], before[2 * j + 1]]) {
+      removed.add(r);
+      touched.get(ix.byManager)!.add(r.manager);
+      touched.get(ix.byTarget)!.add(r.target);
+    }
+  }
+  const oldRows = new Map<string, OperationRow[]>();
+  for (const r of removed) addRow(oldRows, r.manager, r);
+  const made: OperationRow[] = [];
+  const madeAt = new Map<number, number>();
+  const managersNew = new Set<string>();
+  for (const i of changedNew) {
+    const self = hostAt(group, i);
+    if (typeof self !== 'string' || self.length === 0 || managersNew.has(self)) return null;
+    managersNew.add(self);
+    const next = wrap(i + 1, m);
+    const prev = wrap(i - 1, m);
+    madeAt.set(i, made.length);
+    for (const r of [
+      { priority: 'P1' as const, manager: self, target: hostAt(group, next), dataFile: dataAt(group, next) },
+      { priority: 'P2' as const, manager: self, target: hostAt(group, prev), dataFile: dataAt(group, prev) },
+    ]) made.push(oldRows.get(self)?.find((o) => sameRow(o, r)) ?? Object.freeze(r));
+  }
+  // A host of the changed part that also manages in the unchanged part is listed twice.
+  for (const self of managersNew) {
+    const kept = ix.byManager.get(self);
+    if (kept !== undefined && kept.some((r) => !removed.has(r))) return null;
+  }
+  // The rows: unchanged servers in place (head: same index; tail: shifted by m - n), changed ones new.
+  const rows = new Array<OperationRow>(2 * m);
+  for (let i = 0; i < m; i++) {
+    const k = madeAt.get(i);
+    if (k !== undefined) {
+      rows[2 * i] = made[k];
+      rows[2 * i + 1] = made[k + 1];
+      continue;
+    }
+    // A run of unchanged servers, copied at once.
+    let e = i;
+    while (e + 1 < m && !madeAt.has(e + 1)) e++;
+    const j = i < h ? i : i + n - m;
+    for (let x = 0; x < 2 * (e - i + 1); x++) rows[2 * i + x] = before[2 * j + x];
+    i = e;
+  }
+  // The changed servers' rows were visited in ring order, not file order: a server's lists hold
+  // at most one P1 and one P2 row in a ring of 3 or more, so P1 first is the file's order.
+  for (const r of made) {
+    touched.get(ix.byManager)!.add(r.manager);
+    touched.get(ix.byTarget)!.add(r.target);
+  }
+  const addBy = (map: Map<string, OperationRow[]>, keyOf: (r: OperationRow) => string) => {
+    for (const key of touched.get(map)!) {
+      const list = (map.get(key) ?? []).filter((r) => !removed.has(r));
+      for (const r of made) if (keyOf(r) === key) list.push(r);
+      list.sort((a, b) => (a.priority === b.priority ? 0 : a.priority === 'P1' ? -1 : 1));
+      if (list.length === 0) map.delete(key);
+      else map.set(key, list);
+    }
+  };
+  addBy(ix.byManager, (r) => r.manager);
+  addBy(ix.byTarget, (r) => r.target);
+  ix.n = rows.length;
+  rowIndexes.delete(before);
+  rowIndexes.set(rows, ix);
+  return rows;
 }
 
 /**
@@ -171,7 +307,7 @@ let lastPair: { before: readonly OperationRow[]; after: readonly OperationRow[];
 function diffManagers(before: readonly OperationRow[], after: readonly OperationRow[]): Set<string> {
   const nb = before.length;
   const na = after.length;
-  const same = (x: OperationRow, y: OperationRow) => x.manager === y.manager && x.priority === y.priority && x.target === y.target;
+  const same = (x: OperationRow, y: OperationRow) => x === y || (x.manager === y.manager && x.priority === y.priority && x.target === y.target);
   let h = 0;
   while (h < nb && h < na && same(before[h], after[h])) h++;
   let t = 0;

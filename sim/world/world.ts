@@ -564,6 +564,7 @@ export class World {
         if (v.host === name && v.state !== 'suspended' && v.state !== 'defined' && v.state !== 'crashed') {
           this.abortVmOp(v, `host ${name} went ${state}`);
           v.state = 'crashed';
+          this.vmRowChanged(vmName);
           this.loadTouched(name);
           this.emit('vm.state', vmName, { state: 'crashed', host: v.host });
           this.dropVips(vmName, 'crashed');
@@ -598,12 +599,52 @@ export class World {
     this.changed(`svc:${s.target}/${s.spec.name}`);
   }
 
+  /**
+   * Every VM's name, host and state, in the order of `vms` (frozen: rows and array). Kept between
+   * calls: a VM's change replaces its row in a copy (the other rows shared), a VM defined or
+   * undefined drops the list. So listing N VMs of which none changed costs nothing, and one that
+   * changed a copy of N references, not N new rows.
+   */
+  vmRows(): ReadonlyArray<Readonly<{ name: string; host: string | null; state: VmState }>> {
+    const snap = this.vmSnap;
+    if (snap === null) {
+      const at = new Map<string, number>();
+      const list: Array<Readonly<{ name: string; host: string | null; state: VmState }>> = [];
+      for (const [name, v] of this.vms) {
+        at.set(name, list.length);
+        list.push(Object.freeze({ name, host: v.host, state: v.state }));
+      }
+      this.vmSnap = { list: Object.freeze(list), at, changed: new Set() };
+      return this.vmSnap.list;
+    }
+    if (snap.changed.size > 0) {
+      // The VMs changed since the last call: one copy for all of them.
+      const copy = snap.list.slice();
+      for (const name of snap.changed) {
+        const v = this.vms.get(name)!;
+        copy[snap.at.get(name)!] = Object.freeze({ name, host: v.host, state: v.state });
+      }
+      snap.changed.clear();
+      snap.list = Object.freeze(copy);
+    }
+    return snap.list;
+  }
+  private vmSnap: { list: ReadonlyArray<Readonly<{ name: string; host: string | null; state: VmState }>>; at: Map<string, number>; changed: Set<string> } | null = null;
+  /** `vmRows` after VM `name`'s state or host changed (its row is made again at the next call). */
+  private vmRowChanged(name: string): void {
+    const snap = this.vmSnap;
+    if (snap === null) return;
+    if (!snap.at.has(name) || !this.vms.has(name)) this.vmSnap = null;
+    else snap.changed.add(name);
+  }
+
   private setVmState(name: string, state: VmState, host: string | null): void {
     const v = this.vm(name);
     const from = v.host;
     v.state = state;
     this.placeVm(name, v.host, host);
     v.host = host;
+    this.vmRowChanged(name);
     this.emit('vm.state', name, { state, host });
     this.changed(`node:${name}`);
     if (from !== null) this.loadTouched(from);
@@ -987,6 +1028,7 @@ export class World {
     if (spec.host !== null) this.host(spec.host);
     this.vmIndex.set(spec.name, this.nextVmIndex++);
     this.vms.set(spec.name, { spec: { ...spec, state: 'defined' }, state: 'defined', host: spec.host, hasImage: false });
+    this.vmSnap = null;
     if (spec.host !== null) this.placeVm(spec.name, null, spec.host);
     this.emit('vm.state', spec.name, { state: 'defined', host: spec.host });
     // Its daemons, so that a trace reader (the page's lights) knows them before they first change.
@@ -1004,6 +1046,7 @@ export class World {
     this.dropVips(name, 'undefined');
     this.placeVm(name, v.host, null);
     this.vms.delete(name);
+    this.vmSnap = null;
     this.vmIndex.delete(name);
     for (const sv of this.servicesOf.get(name) ?? []) this.services.delete(`${name}/${sv.spec.name}`);
     this.servicesOf.delete(name);
