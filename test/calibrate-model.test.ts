@@ -323,6 +323,10 @@ describe('pairedWithLive: a sim replication replays its live run\'s exogenous ti
     expect(pairedWithLive(st2, [fault, wedge(0.01, 'restart'), wedge(0.052)]).faults[0].at).toBe(f2.at + 52_000);
     // Without the lab's record (or more than 10 s after), the fault's own record.
     expect(pairedWithLive(st2, [fault, wedge(10.5)]).faults[0].at).toBe(f2.at + 40_000);
+    // A pulled cable is recorded once `ip link set down` has returned, after the cut: not used.
+    const lb = parseScenario(readFileSync(join(REPO_DIR, 'experiments/scenarios/live-lb-faults.yaml'), 'utf8'), 'live-lb-faults');
+    const cable = lb.faults.find((f) => f.kind === 'link-down') as { target: string; at: number };
+    expect(pairedWithLive(lb, [lv(cable.at / 1e6 + 0.266, 'fault', cable.target, { fault: 'link-down' }), lv(cable.at / 1e6 + 0.291, 'lab.cable', cable.target, { cable: 'down' })]).faults.find((f) => f.kind === 'link-down')!.at).toBe(cable.at + 266_000);
     // A service stop (St1) is recorded once the daemon has exited, after it stopped serving: not used.
     const st1 = parseScenario(text('st1'), 'live-p2p-st1');
     expect(pairedWithLive(st1, [lv(11.041, 'fault', 'Web1', { fault: 'St1' }), lv(11.083, 'lab.service', 'Web1', { service: 'httpd', action: 'stop' })]).faults[0].at).toBe(11_041_000);
