@@ -100,18 +100,56 @@ export function checkPssCycle(ev: TraceLine[], rows: ConformRow[]): void {
   expect(of('lab.load', 'W2').map((e) => e.data!.memMb)).toEqual([53, 29, 53]);
   // Against the sim of the same scenario (the suite's first run): the same changes, and their times side by side.
   console.log(conformMarkdown('live-pss-cycle', rows));
-  expect(rows.filter((x) => x.metric.endsWith('change done s')).map((x) => x.metric)).toEqual(['moderate -> PS1: change done s', 'PS1 -> PS2: change done s', 'PS2 -> moderate: change done s']);
-  expect(rows.filter((x) => / (suspended|on again) s$/.test(x.metric)).map((x) => x.metric).sort()).toEqual(['PS1 -> PS2: RS2 suspended s', 'PS2 -> moderate: RS2 on again s', 'PS2 -> moderate: RS3 on again s', 'moderate -> PS1: RS3 suspended s']);
-  for (const x of rows.filter((y) => / (done|suspended|on again) s$|recovery s/.test(y.metric))) expect(x.live, x.metric).not.toBeNull();
-  // Generous windows: a 2-core machine shared with other work.
+  checkPssCycleRows(rows);
   const row = (m: string, server?: string) => rows.find((x) => x.metric === m && (server === undefined || x.server === server))!;
+  expect(row('function recovery s (detection -> backup serving)', 'M1').live!).toBeLessThan(10);
+  expect(row('target recovery s (detection -> target back)', 'M1').live!).toBeLessThan(30);
+}
+
+/**
+ * The conformance rows of live-pss-cycle: one per change the sim made, paired with live's steps
+ * (run/pssconform.ts). The paired sim examines the groups at live's sampling instants, so when
+ * live's groups crossed a threshold in different periods the sim may too: a change to PS1, PS2 or
+ * back to moderate is then reached in two steps, the first a mix ("Mail PS1, Web PS1, FTP PS2").
+ * The changes of every group come in order (PS1, PS2, moderate, the last change), mixed steps only
+ * before each; each real server is suspended or woken in the steps that lead to its change.
+ */
+export function checkPssCycleRows(rows: ConformRow[]): void {
+  const label = (m: string) => m.slice(0, m.indexOf(': '));
+  const to = (m: string) => label(m).split(' -> ')[1];
+  const done = rows.filter((x) => x.metric.endsWith(': change done s'));
+  const tos = done.map((x) => to(x.metric));
+  const i1 = tos.indexOf('PS1');
+  const i2 = tos.indexOf('PS2', i1 + 1);
+  const i3 = tos.indexOf('moderate', i2 + 1);
+  const seq = JSON.stringify(done.map((x) => label(x.metric)));
+  expect(i1, seq).toBeGreaterThanOrEqual(0);
+  expect(i2, seq).toBeGreaterThan(i1);
+  expect(i3, seq).toBe(tos.length - 1);
+  tos.forEach((x, k) => {
+    if (k !== i1 && k !== i2 && k !== i3) expect(x, `${seq}: step ${k}, not a change of every group, is a mix`).toContain(', ');
+  });
+  // Which of the three changes a row's step leads to (0: to PS1, 1: to PS2, 2: back to moderate).
+  const phase = (m: string) => {
+    const k = done.findIndex((x) => label(x.metric) === label(m));
+    expect(k, `${m}: a row of a change the sim made`).toBeGreaterThanOrEqual(0);
+    return k <= i1 ? 0 : k <= i2 ? 1 : 2;
+  };
+  const hostRows = rows.filter((x) => / (suspended|on again) s$/.test(x.metric));
+  const what = (m: string) => m.slice(m.indexOf(': ') + 2);
+  expect(hostRows.map((x) => `${phase(x.metric)} ${what(x.metric)}`).sort(), seq).toEqual(['0 RS3 suspended s', '1 RS2 suspended s', '2 RS2 on again s', '2 RS3 on again s']);
+  // Live times each change of every group, and each real server's suspension and wake. A mixed
+  // step the sim made and live did not (or the other way round) is paired with nothing: the
+  // suite's score counts it as unmatched.
+  for (const x of [...[i1, i2, i3].map((k) => done[k]), ...hostRows, ...rows.filter((y) => /recovery s/.test(y.metric))]) expect(x.live, x.metric).not.toBeNull();
+  // Generous windows: a 2-core machine shared with other work.
   // A layout change moves its VIPs one after another through the guests' agents: 1.5-4.3 s a
   // move at load 16-20 (12.2 s for moderate -> PS1 in one run). The bound catches a change that
   // hangs; how long it takes against the sim is the suite's score.
-  expect(row('moderate -> PS1: change done s').live!).toBeLessThan(30);
+  expect(done[i1].live!).toBeLessThan(30);
   for (const h of ['RS2', 'RS3']) {
-    expect(row(`PS2 -> moderate: ${h} on again s`).live!, h).toBeGreaterThanOrEqual(0.85);
-    expect(row(`PS2 -> moderate: ${h} on again s`).live!, h).toBeLessThan(10);
+    const woken = hostRows.find((x) => what(x.metric) === `${h} on again s`)!;
+    expect(woken.live!, h).toBeGreaterThanOrEqual(0.85);
+    expect(woken.live!, h).toBeLessThan(10);
   }
-  expect(row('function recovery s (detection -> backup serving)', 'M1').live!).toBeLessThan(10);
-  expect(row('target recovery s (detection -> target back)', 'M1').live!).toBeLessThan(30);}
+}
