@@ -25,7 +25,7 @@ import { observeHolders, resetLabWorld, runLive, vmLoadMemMb } from './live.ts';
 import { wallUs } from './agent.ts';
 import { LabHypervisor } from '../adapters/lab/hypervisor.ts';
 import { formatIpv4 } from '../adapters/lab/ipv4.ts';
-import { labFault, labLiveCommands, labPower, labService, sendWake } from '../adapters/lab/lab.ts';
+import { labFault, labLiveCommands, labPower, labService } from '../adapters/lab/lab.ts';
 import { eventsPath } from '../adapters/lab/events.ts';
 import { AGENT_PORT } from '../adapters/lab/agent-config.ts';
 import { virsh } from '../adapters/lab/libvirt.ts';
@@ -33,9 +33,10 @@ import { depotImage, domainName, hostNs } from '../adapters/lab/names.ts';
 import { MessengerServer, TcpMessenger } from '../adapters/messenger/messenger.ts';
 import { readHmacKey } from '../adapters/messenger/key.ts';
 import { run as sshRun, SshExec, type Exec } from '../adapters/ssh/exec.ts';
+import { LivePower } from '../adapters/power/power.ts';
 import { LiveServices } from '../adapters/ssh/services.ts';
 import { ExecVipDriver } from '../adapters/net/vip.ts';
-import { loadLab, REPO_DIR, type Lab } from '../adapters/lab/schema.ts';
+import { labHost, loadLab, REPO_DIR, type Lab } from '../adapters/lab/schema.ts';
 import { spawn } from 'node:child_process';
 import { resolve as resolvePath } from 'node:path';
 
@@ -110,6 +111,12 @@ export interface PssCalibration {
   guestVipRemoveS: Measured;
   hostSuspendS: Measured;
   hostResumeS: Measured;
+  /**
+   * From the woken host's supervisor saying it is on to the Power port's resume returning: live
+   * waits for a command over a new SSH connection (adapters/power/power.ts). Absent in files
+   * written before it was measured.
+   */
+  hostResumeAnswerS?: Measured;
 }
 
 export interface CalibrateParams {
@@ -469,15 +476,29 @@ async function measurePss(lab: Lab, n: number, log: (m: string) => void): Promis
   // status instead adds a status round of every host to each sample.
   const suspend: number[] = [];
   const resume: number[] = [];
+  const answer: number[] = [];
+  const h = labHost(lab, host);
+  const { wol, resumeWait } = agentLiveConfig(lab, h.name, 'calibrate').power;
   for (let i = 0; i < n; i++) {
     let t0 = wallUs();
     let from = labEventsSize(lab);
     await labPower(lab, host, 'suspend');
     suspend.push((await labPowerEvent(lab, from, host, 'suspended', 15_000) - t0) / 1e6);
+    // Woken as the PSS wakes it: the live Power port's resume, with the agents' settings and a
+    // new SSH connection (a manager's kept one is dropped at the wake), returning once a command
+    // ran on it.
     t0 = wallUs();
     from = labEventsSize(lab);
-    await sendWake(lab, host);
-    resume.push((await labPowerEvent(lab, from, host, 'on', 20_000) - t0) / 1e6);
+    const exec = labSsh(lab);
+    try {
+      await new LivePower({ exec, wol: { ...wol, localAddress: lab.bridge.address }, macs: { [host]: h.mac }, resumeWait }).resume(host);
+    } finally {
+      exec.close();
+    }
+    const answered = wallUs();
+    const on = await labPowerEvent(lab, from, host, 'on', 20_000);
+    resume.push((on - t0) / 1e6);
+    answer.push(Math.max(0, answered - on) / 1e6);
   }
   const out: PssCalibration = {
     hosts: reals.map((h) => h.name),
@@ -487,8 +508,9 @@ async function measurePss(lab: Lab, n: number, log: (m: string) => void): Promis
     guestVipRemoveS: measured(`VIP removed from ${running[0].name} (guest agent)`, vipRemove),
     hostSuspendS: measured(`${host} suspended (power call until its supervisor's event says so)`, suspend),
     hostResumeS: measured(`${host} resumed (magic packet until its supervisor's event says it is on)`, resume),
+    hostResumeAnswerS: measured(`${host} answering after its resume (its supervisor's event until the Power port's resume returned: a command over a new SSH connection)`, answer),
   };
-  log(`calibrate: guest examination network ${out.networkExamS.median} s (max ${out.networkExamS.max}), service ${out.serviceExamS.median} s (max ${out.serviceExamS.max}); guest VIP set ${out.guestVipSetS.median} s, removed ${out.guestVipRemoveS.median} s; ${host} suspend ${out.hostSuspendS.median} s, resume ${out.hostResumeS.median} s`);
+  log(`calibrate: guest examination network ${out.networkExamS.median} s (max ${out.networkExamS.max}), service ${out.serviceExamS.median} s (max ${out.serviceExamS.max}); guest VIP set ${out.guestVipSetS.median} s, removed ${out.guestVipRemoveS.median} s; ${host} suspend ${out.hostSuspendS.median} s, resume ${out.hostResumeS.median} s, answering ${out.hostResumeAnswerS!.median} s later`);
   return out;
 }
 
@@ -733,7 +755,7 @@ export function applyPssCalibration(scenarioText: string, p: MachineCalibration 
   const timeouts = deriveMsbsTimeouts(liveDoc, pss, file);
   const live = toYaml(liveDoc);
   const doc = parseYaml(live) as ScenarioDoc & { hosts?: Array<Record<string, unknown>> };
-  doc.network = { ...(doc.network ?? {}), guestVipSetS: empirical(pss.guestVipSetS), guestVipRemoveS: empirical(pss.guestVipRemoveS) };
+  doc.network = { ...(doc.network ?? {}), guestVipSetS: empirical(pss.guestVipSetS), guestVipRemoveS: empirical(pss.guestVipRemoveS), ...(pss.hostResumeAnswerS ? { resumeAnswerS: empirical(pss.hostResumeAnswerS) } : {}) };
   for (const h of doc.hosts ?? []) {
     if (!pss.hosts.includes(String(h.name))) continue;
     h.suspendS = empirical(pss.hostSuspendS);
@@ -965,7 +987,9 @@ function machineCalibrated(o: { scenarioFile: string; paramsFile?: string }, lab
 }
 
 /** The trace lines that time the machine's answer to a policy's call, by the response series they start (`network.responsesS`). */
-const RESPONSE_SERIES: Readonly<Record<string, string>> = { 'dbss.examined': 'examine', 'pss.sampled': 'sample', 'pss.counted': 'accesses' };
+const RESPONSE_SERIES: Readonly<Record<string, string>> = { 'dbss.examined': 'examine', 'pss.sampled': 'sample', 'pss.counted': 'accesses', 'vip.assign': 'vipSet', 'vip.remove': 'vipRemove' };
+/** A response series' name for a trace line: a VIP's set and removal per holder (`vipSet/VIP5/W2`), else per subject. */
+const seriesOf = (e: TraceLine): string => `${RESPONSE_SERIES[e.kind]}/${e.subject}${e.kind === 'vip.assign' || e.kind === 'vip.remove' ? `/${String(e.data?.holder)}` : ''}`;
 
 /**
  * A sim replication paired with one live run: the scenario with that run's exogenous timings in
@@ -975,7 +999,8 @@ const RESPONSE_SERIES: Readonly<Record<string, string>> = { 'dbss.examined': 'ex
  * start-ups as they came (the first from the run's start, each later one from its host's boot),
  * each VM's starts as long as they took (a container's boot, the machine's answer under that run's
  * load), the machine's response times to the calls that set a loop's phase, in order per series
- * (`responsesS`: a DBSS's examination rounds, the PSS's load samples and access counts), the
+ * (`responsesS`: a DBSS's examination rounds, the PSS's load samples and access counts, each
+ * VIP's sets and removals per holder), the
  * guests' memory load changed when live wrote it (`pairedLoad`), the churn's switches where live
  * made them, and each client's access grid where the lab's client had it (its first access).
  * Nothing the
@@ -1004,7 +1029,9 @@ export function pairedWithLive(scenario: Scenario, live: readonly TraceLine[]): 
       list.push(Math.max(0, e.t - from) / 1e6);
     } else if (RESPONSE_SERIES[e.kind] !== undefined && typeof e.data?.tookUs === 'number') {
       const took = Math.max(0, e.data.tookUs) / 1e6;
-      (responses[`${RESPONSE_SERIES[e.kind]}/${e.subject}`] ??= []).push(e.data.ok === true ? took : { failedS: took });
+      // A VIP set or removal is traced only once it succeeded.
+      const ok = e.data.ok === true || e.kind === 'vip.assign' || e.kind === 'vip.remove';
+      (responses[seriesOf(e)] ??= []).push(ok ? took : { failedS: took });
     }
   }
   const taken = new Map<string, number>();

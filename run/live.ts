@@ -338,6 +338,24 @@ export async function observeHolders(lab: Lab, hv: LabHypervisor, drivers: Map<s
 }
 
 /**
+ * The holders of a VIP that a sweep saw on more than one, asked again: those that still hold it.
+ * A sweep asks every host and guest at once and their answers come back over a few tenths of a
+ * second, so a move under way (off one guest, onto another) can be seen on both: the old holder
+ * answered before its removal returned, the new one after its add. Asked again, a move is over and
+ * shows one holder; two holders that stay are two holders.
+ */
+export async function confirmHolders(lab: Lab, drivers: Map<string, IdempotentGuestVipDriver>, vip: string, seen: readonly string[]): Promise<string[]> {
+  const address = lab.vips.find((v) => v.name === vip)!.address;
+  const still = await Promise.all(seen.map(async (who) => {
+    const driver = drivers.get(who);
+    if (driver) return (await driver.addresses().catch(() => [] as string[])).includes(address);
+    const r = await run(['ip', '-n', hostNs(lab, who), '-4', '-o', 'addr', 'show', 'dev', NS_IF], { allowFail: true, timeoutMs: 2_000 });
+    return r.stdout.includes(` ${address}/`);
+  }));
+  return seen.filter((_, i) => still[i]);
+}
+
+/**
  * Puts the lab back to its initial state between runs: every host on, running guests without
  * VIPs and suspended (as the papers keep them), each VIP on its holder host and announced.
  */
@@ -818,7 +836,8 @@ async function runLiveOnce(o: LiveOptions, hooks: { ended?: (state: 'error', ext
       if (now - lastHoldersUs < everyUs) return;
       lastHoldersUs = now;
       const hs = await observeHolders(lab, hv, drivers);
-      for (const [vip, list] of Object.entries(hs)) {
+      for (const [vip, seen] of Object.entries(hs)) {
+        const list = seen.length > 1 ? await confirmHolders(lab, drivers, vip, seen) : seen;
         const key = [...list].sort().join(',');
         if (holders.get(vip) !== key) {
           holders.set(vip, key);

@@ -109,6 +109,27 @@ describe('the sim pays what live pays, when the scenario carries calibrated cost
     expect(p2p({ agentStartS: 1.5 })).toBe(p2p({}));
   });
 
+  it('PSS: a woken server\'s resume returns once it answers (resumeAnswerS: live runs a command over a new SSH connection): the way back\'s first VIP move later by that', () => {
+    const pss = (extra: Record<string, unknown>) => {
+      const doc = parseYaml(readFileSync(join(REPO_DIR, 'experiments/scenarios/live-pss-cycle.yaml'), 'utf8')) as { network: Record<string, unknown> };
+      doc.network = { ...doc.network, ...extra };
+      return simulate(parseScenario(toYaml(doc), `live-pss-cycle + ${JSON.stringify(extra)}`));
+    };
+    // From the last change's start (the way back: RS2 and RS3 woken) to its first VIP move.
+    const wake = (ev: TraceLine[]) => {
+      const t0 = of(ev, 'pss.transition').at(-1)!.t;
+      const on = Math.max(...['RS2', 'RS3'].map((h) => of(ev, 'host.state', h).find((e) => e.t > t0 && e.data?.state === 'on')!.t));
+      const move = ev.find((e) => e.t > t0 && e.kind === 'store.write' && e.subject.startsWith('pss/vip/'))!.t;
+      return { on: on - t0, move: move - t0 };
+    };
+    const plain = wake(pss({}));
+    const ssh = wake(pss({ resumeAnswerS: 0.5 }));
+    expect(plain.move).toBe(plain.on);
+    // The hosts come on when they did; the move waits for their answers.
+    expect(ssh.on).toBe(plain.on);
+    expect(ssh.move - ssh.on).toBe(500_000);
+  });
+
   it('an empirical distribution is drawn per call from the agent\'s own stream: the same seed gives the same trace, another seed may not', () => {
     const s = withNetwork('nt2', { messageTimeoutS: { kind: 'empirical', values: [0.3, 0.5, 0.7, 0.9] }, sshConnectS: { kind: 'empirical', values: [0.1, 0.2, 1.5] } });
     expect(JSON.stringify(simulate(s, 3))).toBe(JSON.stringify(simulate(s, 3)));
@@ -454,6 +475,26 @@ describe('pairedWithLive replays the machine\'s response times that set a loop\'
     expect(of(ev, 'pss.sampled', 'W2').slice(0, 3).map((e) => e.data?.tookUs)).toEqual([1_500_000, 700_000, 500]);
     // The access counts (off moderate): the series of `pss.counted`.
     expect(pairedWithLive(pss, [lv(50, 'pss.counted', 'Ws', { manager: 'mgmt', tookUs: 250_000, ok: true })]).network.responsesS).toEqual({ 'accesses/Ws': [0.25] });
+  });
+
+  it('each VIP\'s sets and removals per holder take live\'s times, in order: the PSS\'s moves (and so its change) last what live\'s did', () => {
+    const moves = (ev: TraceLine[]) => {
+      const t0 = of(ev, 'pss.transition')[0].t;
+      return ev.filter((e) => e.t >= t0 && (e.kind === 'vip.assign' || e.kind === 'vip.remove') && e.subject === 'VIP5').slice(0, 2).map((e) => `${e.kind} ${String(e.data?.holder)}`);
+    };
+    const done = (ev: TraceLine[]) => of(ev, 'pss.transition.done')[0].data!.durationS as number;
+    const plain = simulate(pss);
+    // moderate -> PS1 moves VIP5 off W2 onto the spare Ws: live took 0.6 s and 1.3 s for them.
+    const p = pairedWithLive(pss, [lv(40, 'vip.remove', 'VIP5', { holder: 'W2', tookUs: 600_000, by: 'mgmt' }), lv(41.3, 'vip.assign', 'VIP5', { holder: 'Ws', tookUs: 1_300_000, by: 'mgmt' })]);
+    expect(p.network.responsesS).toEqual({ 'vipRemove/VIP5/W2': [0.6], 'vipSet/VIP5/Ws': [1.3] });
+    const ev = simulate(p);
+    expect(moves(ev)).toEqual(['vip.remove W2', 'vip.assign Ws']);
+    expect(moves(ev)).toEqual(moves(plain));
+    const at = (e: TraceLine[], kind: string) => e.find((x) => x.kind === kind && x.subject === 'VIP5' && x.t >= of(e, 'pss.transition')[0].t)!.t;
+    expect(at(ev, 'vip.assign') - at(ev, 'vip.remove')).toBe(1_300_000);
+    // The change is longer by what the two took beyond the sim's own times.
+    const own = (at(plain, 'vip.assign') - at(plain, 'vip.remove')) + (at(plain, 'vip.remove') - of(plain, 'store.write', 'pss/vip/VIP5').find((e) => e.t >= of(plain, 'pss.transition')[0].t)!.t);
+    expect(done(ev) - done(plain)).toBeCloseTo(1.9 - own / 1e6, 5);
   });
 
   it('the guests\' memory load changes when live wrote it (lab.load), guest by guest', () => {

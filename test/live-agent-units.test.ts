@@ -75,7 +75,7 @@ describe('an agent of the P2P mini-lab', () => {
     await net.assignVip('vip-ftp', 'FTPb');
     await net.removeVip('vip-ftp', 'FTP');
     expect(calls).toEqual(['add 10.77.0.103 FTPb', 'del 10.77.0.103 FTP']);
-    expect(ev).toEqual([['vip.assign', 'vip-ftp', { holder: 'FTPb' }], ['vip.remove', 'vip-ftp', { holder: 'FTP' }]]);
+    expect(ev).toEqual([['vip.assign', 'vip-ftp', { holder: 'FTPb', tookUs: expect.any(Number) }], ['vip.remove', 'vip-ftp', { holder: 'FTP', tookUs: expect.any(Number) }]]);
     await expect(net.assignVip('vip-nope', 'FTP')).rejects.toThrow(/no VIP "vip-nope"/);
   });
 

@@ -218,6 +218,8 @@ describe.skipIf(!isRoot)('PSS mini-lab (pss-mini on 10.77.10.0/24)', () => {
     // A suspend to RAM, and a resume no sooner than the lab's resume delay after the magic packet.
     expect(pss.hostSuspendS.min).toBeGreaterThan(0);
     expect(pss.hostResumeS.min).toBeGreaterThanOrEqual(Number(lab.hosts.find((h) => h.name === 'RS3')!.resumeDelay) / 1e6);
+    // The Power port's resume answered after the host was on (a new SSH connection and a command).
+    expect(pss.hostResumeAnswerS!.samples).toHaveLength(3);
     const t = msbsTimeoutsS(pss, 10);
     expect(t.serviceS).toBeGreaterThanOrEqual(Math.max(3, Math.min(5, 4 * pss.serviceExamS.max)));
     console.log(`[live-pss] MSBS timeouts: network ${t.networkS} s, service ${t.serviceS} s`);

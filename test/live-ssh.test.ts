@@ -104,6 +104,29 @@ describe('exec over ssh2 with a pinned host key', () => {
     }
   });
 
+  it('forget ends the kept connection (the next command opens a new one); reachable tells whether the SSH port accepts a TCP connection', async () => {
+    const spy = vi.spyOn(Client.prototype, 'connect');
+    try {
+      const fresh = new SshExec({ hosts: [hostCfg()], knownHosts: sshd.knownHostsLine });
+      await run(fresh, 'h1', ['true']);
+      await run(fresh, 'h1', ['true']);
+      expect(spy).toHaveBeenCalledTimes(1);
+      fresh.forget('h1');
+      await run(fresh, 'h1', ['true']);
+      expect(spy).toHaveBeenCalledTimes(2);
+      expect(await fresh.reachable('h1', 2_000)).toBe(true);
+      expect(await fresh.reachable('nobody', 2_000)).toBe(false);
+      fresh.close();
+    } finally {
+      spy.mockRestore();
+    }
+    // Nothing listens on this port: refused at once.
+    const port = await freePort();
+    const closed = new SshExec({ hosts: [{ ...hostCfg(), port }], knownHosts: sshd.knownHostsLine.replace(`]:${sshd.port} `, `]:${port} `) });
+    expect(await closed.reachable('h1', 2_000)).toBe(false);
+    closed.close();
+  });
+
   it('measures: connect + exec (cold), exec on the kept connection (warm)', async () => {
     const cold: number[] = [];
     for (let i = 0; i < 2; i++) {

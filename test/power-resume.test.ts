@@ -49,6 +49,35 @@ describe('LivePower.resume with resumeWait', () => {
     expect(l.count()).toBeGreaterThanOrEqual(2);
   });
 
+  it('drops the connection kept from before the suspension, probes the SSH port every pollMs, then runs the command once on a new connection', async () => {
+    const l = await listener();
+    const log: string[] = [];
+    const probes: number[] = [];
+    const t0 = Date.now();
+    const exec: Exec = {
+      async exec(_h, argv) {
+        log.push(`exec ${argv.join(' ')}`);
+        return { code: 0, signal: null, stdout: '', stderr: '', durationMs: 1 };
+      },
+      close() {},
+      forget: (h) => void log.push(`forget ${h}`),
+      // The port opens 150 ms after the wake; a probe before that hangs until its time-out, as a
+      // SYN into a cut cable does.
+      reachable: (h, timeoutMs) => {
+        probes.push(Date.now() - t0);
+        const opensIn = 150 - (Date.now() - t0);
+        return new Promise((r) => setTimeout(() => r(opensIn <= 0), opensIn <= 0 ? 0 : Math.min(timeoutMs, 10_000)));
+      },
+    };
+    await new LivePower({ exec, wol: { broadcast: '127.0.0.1', port: l.port }, macs: { RS3: MAC }, resumeWait: { timeoutMs: 5_000, pollMs: 20 } }).resume('RS3');
+    const took = Date.now() - t0;
+    expect(log).toEqual(['forget RS3', 'exec true']);
+    // Probes overlap (each its own SYN): the first after the port opened ends the wait, not the
+    // time-outs of those before it.
+    expect(probes.length).toBeGreaterThanOrEqual(5);
+    expect(took).toBeLessThan(900);
+  });
+
   it('a host that never answers: a timeout PortError naming it', async () => {
     const l = await listener();
     const power = new LivePower({ exec: fakeHost(Infinity), wol: { broadcast: '127.0.0.1', port: l.port }, macs: { RS3: MAC }, resumeWait: { timeoutMs: 200, pollMs: 20 } });

@@ -21,7 +21,7 @@ function calibration(serviceMax: number): MachineCalibration {
       hosts: ['RS1', 'RS2', 'RS3'],
       networkExamS: m([0.002, 0.004, 0.3]), serviceExamS: m([0.05, 0.2, serviceMax]),
       guestVipSetS: m([0.11, 0.13, 0.17]), guestVipRemoveS: m([0.09, 0.1]),
-      hostSuspendS: m([0.06, 0.08]), hostResumeS: m([0.95, 1.02]),
+      hostSuspendS: m([0.06, 0.08]), hostResumeS: m([0.95, 1.02]), hostResumeAnswerS: m([0.2, 0.25]),
     },
   };
 }
@@ -68,6 +68,11 @@ describe('applyPssCalibration on live-pss-cycle', () => {
       expect(h.resumeS).toEqual({ kind: 'empirical', values: [0.95, 1.02] });
     }
     expect(c.sim.hosts.find((x) => x.name === 'mgmt')!.suspendS).not.toEqual({ kind: 'empirical', values: [0.06, 0.08] });
+    // The Power port's resume returns once the woken server answers; a file without it, when it is on.
+    expect(c.sim.network.resumeAnswerS).toEqual({ kind: 'empirical', values: [0.2, 0.25] });
+    const cal = calibration(1.01);
+    delete cal.pss!.hostResumeAnswerS;
+    expect(applyPssCalibration(text, cal, FILE).sim.network.resumeAnswerS).toBeUndefined();
     const durations = (sc: typeof c.sim) => {
       const sim = buildSimulation(sc, { seed: 1, watchMode: 'skip' });
       sim.run(sc.until!);

@@ -1,6 +1,7 @@
 // What one `hatwin agent` of a mini-lab needs, derived from the lab file (addresses, keys, MACs,
 // services, VIPs): the LiveConfig of the live adapters, and a Network port that speaks VIP *names* to the
 // engine (as the sim does) and VIP addresses to the machines.
+import { performance } from 'node:perf_hooks';
 import type { Network } from '../../engine/ports/index.ts';
 import type { LiveConfig } from '../live/ports.ts';
 import type { VipDriver } from '../net/vip.ts';
@@ -97,15 +98,18 @@ export function namedVipNetwork(lab: Lab, inner: Network, emit: (kind: string, s
     return v;
   };
   return {
+    // Each traced with how long the machine took (tookUs: a paired sim replays it, run/calibrate.ts).
     async assignVip(vip, holder) {
       const v = addr(vip);
+      const t0 = performance.now();
       await inner.assignVip(v.address, holder);
-      emit('vip.assign', v.name, { holder });
+      emit('vip.assign', v.name, { holder, tookUs: Math.round((performance.now() - t0) * 1000) });
     },
     async removeVip(vip, holder) {
       const v = addr(vip);
+      const t0 = performance.now();
       await inner.removeVip(v.address, holder);
-      emit('vip.remove', v.name, { holder });
+      emit('vip.remove', v.name, { holder, tookUs: Math.round((performance.now() - t0) * 1000) });
     },
     vipHolders: (vip) => inner.vipHolders(addr(vip).address),
     // Pools of VRRP VIPs: this director's own nftables pool (the agent runs in its namespace).

@@ -27,9 +27,10 @@ export interface LivePowerOptions {
   commands?: PowerCommands;
   timeoutMs?: number;
   /**
-   * `resume` resolves once the host answers again (a command over SSH succeeds), as a resume in
-   * the sim resolves when the host is on; the magic packet is sent again every `resendMs`
-   * (default 5 s). Without it, `resume` resolves when the packet is sent.
+   * `resume` resolves once the host answers again (a command over SSH succeeds, on a new
+   * connection once its SSH port accepts one: probed every `pollMs`, default 100 ms), as a resume
+   * in the sim resolves when the host is on and a new connection ran a command; the magic packet
+   * is sent again every `resendMs` (default 5 s). Without it, `resume` resolves when the packet is sent.
    */
   resumeWait?: { timeoutMs: number; pollMs?: number; resendMs?: number };
 }
@@ -96,20 +97,47 @@ export class LivePower implements Power {
       const t0 = Date.now();
       let sent = t0;
       let last = '';
+      const pollMs = w.pollMs ?? 100;
+      const check = async () => {
+        if (Date.now() - t0 > w.timeoutMs) throw new PortError('timeout', `power.resume ${host}: not answering ${w.timeoutMs} ms after the magic packet (${last})`, { host });
+        if (Date.now() - sent >= (w.resendMs ?? 5_000)) {
+          await this.wake(mac);
+          sent = Date.now();
+        }
+      };
+      // The SSH connection kept from before the suspension (or one being opened meanwhile) sent
+      // into a cut cable: TCP backs off its retransmissions (a SYN again after 1 s, 3 s, 7 s), so a
+      // command on it was answered up to 4.4 s after the host was on again in the lab. A new
+      // connection once the host's SSH port accepts one instead: a probe every pollMs, each its
+      // own SYN, the first one answered ends the wait.
+      const { exec } = this.opts;
+      exec.forget?.(host);
+      if (exec.reachable) {
+        let open = false;
+        let opened!: () => void;
+        const whenOpen = new Promise<void>((r) => (opened = r));
+        while (!open) {
+          await check();
+          void exec.reachable(host, Math.max(pollMs, Math.min(1_000, w.timeoutMs))).then((ok) => {
+            if (ok) {
+              open = true;
+              opened();
+            }
+          });
+          await Promise.race([whenOpen, new Promise((r) => setTimeout(r, pollMs))]);
+          last = 'its SSH port does not accept a connection';
+        }
+      }
       for (;;) {
         try {
-          const r = await this.opts.exec.exec(host, ['true'], { timeoutMs: Math.min(2_000, w.timeoutMs) });
+          const r = await exec.exec(host, ['true'], { timeoutMs: Math.min(2_000, w.timeoutMs) });
           if (r.code === 0) return;
           last = `exit ${r.code}`;
         } catch (e) {
           last = (e as Error).message;
         }
-        if (Date.now() - t0 > w.timeoutMs) throw new PortError('timeout', `power.resume ${host}: not answering ${w.timeoutMs} ms after the magic packet (${last})`, { host });
-        await new Promise((r) => setTimeout(r, w.pollMs ?? 100));
-        if (Date.now() - sent >= (w.resendMs ?? 5_000)) {
-          await this.wake(mac);
-          sent = Date.now();
-        }
+        await check();
+        await new Promise((r) => setTimeout(r, pollMs));
       }
     } catch (e) {
       throw asPortError(e, undefined, { host });

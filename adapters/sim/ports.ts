@@ -592,12 +592,25 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
       }, () => [host]),
       // Resuming a suspended server is a wake-up packet too: a suspended host is out of reach by
       // nature, so the world's refusal (it is not suspended) is 'failed'.
-      resume: (host) => chain(latencyUs, () => world.resumeHost(host)),
+      // The Power port's resume returns when the host is on and, where the scenario gives
+      // resumeAnswerS, when it answers after that (live: a command over a new SSH connection,
+      // adapters/power/power.ts).
+      resume: (host) => {
+        const on = chain(latencyUs, () => world.resumeHost(host));
+        if (net.resumeAnswerS === undefined) return on;
+        const answered = new SimFuture<void>();
+        on.then(() => k.after(draw(net.resumeAnswerS, 'resumeAnswer') ?? 0, () => answered.resolve()), (e) => answered.reject(e));
+        return answered;
+      },
     },
     network: {
+      // A paired replication's VIP set or removal takes live's time, an SSH connect included
+      // (the kept connections are counted as before; a connect comes first, within live's time).
       assignVip: (vip, holder) => {
-        const ssh = sshUs(holder);
-        const setUs = vipUs(holder);
+        const replay = replayUs(`vipSet/${vip}/${holder}`);
+        const connect = sshUs(holder);
+        const ssh = replay === null ? connect : Math.min(connect, replay - 1);
+        const setUs = replay === null ? vipUs(holder) : replay - ssh;
         // A real host serves the address once it is on its interface (hostVipAddS); the call
         // returns after the gratuitous ARP, the rest of the set.
         const addUs = world.vms.has(holder) ? null : draw(net.hostVipAddS, 'hostVipAdd');
@@ -613,7 +626,11 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
           return after(setUs - addUs, () => undefined);
         }, () => [holder]);
       },
-      removeVip: (vip, holder) => after(vipUs(holder, true) + (world.nodeUp(holder) ? sshUs(holder) : 0), () => {
+      removeVip: (vip, holder) => after((() => {
+        const replay = replayUs(`vipRemove/${vip}/${holder}`);
+        const ssh = world.nodeUp(holder) ? sshUs(holder) : 0;
+        return replay ?? vipUs(holder, true) + ssh;
+      })(), () => {
         // Removing from a dead holder is a no-op for the network: it no longer answers.
         if (world.nodeUp(holder)) requireReach(holder);
         world.removeVip(vip, holder);

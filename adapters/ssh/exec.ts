@@ -11,6 +11,7 @@
 // could not be opened, a configuration error). A host presenting an unpinned key is a
 // HostKeyMismatchError ('failed'; never retried as if the host were merely away).
 import { createHash } from 'node:crypto';
+import { connect as tcpConnect } from 'node:net';
 import { createReadStream } from 'node:fs';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -41,6 +42,10 @@ export interface ExecOptions {
 export interface Exec {
   exec(host: string, argv: readonly string[], opts?: ExecOptions): Promise<ExecResult>;
   close(): void;
+  /** Ends the connection kept (or being opened) to `host`: the next command opens a new one. */
+  forget?(host: string): void;
+  /** Whether `host`'s SSH port accepts a TCP connection within `timeoutMs` (nothing is sent on it). */
+  reachable?(host: string, timeoutMs: number): Promise<boolean>;
 }
 
 /** A command could not be run on a host, or did not succeed: a PortError of the right kind. */
@@ -335,6 +340,26 @@ export class SshExec implements Exec {
   private dropHost(host: string): void {
     const c = this.conns.get(host);
     if (c) this.drop(host, c);
+  }
+
+  forget(host: string): void {
+    this.dropHost(host);
+  }
+
+  reachable(host: string, timeoutMs: number): Promise<boolean> {
+    const h = this.hosts.get(host);
+    if (!h || this.closed) return Promise.resolve(false);
+    return new Promise<boolean>((resolve) => {
+      const sock = tcpConnect({ host: h.address, port: h.port });
+      const end = (ok: boolean) => {
+        clearTimeout(timer);
+        sock.destroy();
+        resolve(ok);
+      };
+      const timer = setTimeout(() => end(false), timeoutMs);
+      sock.once('connect', () => end(true));
+      sock.once('error', () => end(false));
+    });
   }
 
   /** Ends every connection. */

@@ -288,6 +288,11 @@ export const scenarioShape = {
     guestVipSetS: distSchema.optional(),
     /** Removing a VIP from a guest, instead of vipSetS (default: guestVipSetS). */
     guestVipRemoveS: distSchema.optional(),
+    /**
+     * A woken server's answer after it is on: the Power port's resume returns that much later
+     * (live waits for a command over a new SSH connection). Absent: when it is on.
+     */
+    resumeAnswerS: distSchema.optional(),
     /** Opening an SSH connection: paid by a command to a host the agent holds no connection to (first use, or the host rebooted since). */
     sshConnectS: distSchema.optional(),
     /** A host's agent starting up (process, modules, ports) before its programs run, at the run's start and after each boot. */
