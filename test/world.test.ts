@@ -490,6 +490,8 @@ describe('world: the kept VM rows (vmRows)', () => {
         const rows = w.vmRows();
         expect(rows).toStrictEqual([...w.vms].map(([name, v]) => ({ name, host: v.host, state: v.state })));
         handed.push({ rows, copy: JSON.stringify(rows) });
+        // One VM by name (the Hypervisor port's `get`) as the list gives it.
+        for (const name of ['v1', 'v2', 'v3', 'v4']) expect(w.vmRow(name)).toStrictEqual(rows.find((r) => r.name === name));
         // The per-host indexes (every VM placed on a host; those that count in its load) against a scan of every VM.
         const pw = w as unknown as { vmsOnHost(h: string): ReadonlyArray<readonly [string, unknown]>; busyThreads(h: string): number; extraLoad: Map<string, { cpuPct: number; memMb: number }>; host(h: string): { spec: { memMb: number; memUsedMb: number; cpuBusyPct: number; cores: number } } };
         for (const h of ['h1', 'h2']) {

@@ -567,6 +567,7 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
         world.suspendVm(vm).then(() => world.resumeVm(vm, toHost).then(() => done.resolve(), (e) => done.reject(e)), (e) => done.reject(e));
         return done;
       }, () => [hostOf(vm), toHost]),
+      get: (vm) => after(latencyUs, () => world.vmRow(vm) as VmInfo | undefined),
       list: (host) => after(latencyUs, () => {
         // Every VM: the world's kept rows (frozen, shared by every caller until a VM changes).
         if (host === undefined) return world.vmRows() as VmInfo[];

@@ -721,7 +721,7 @@ function* recoverTarget(manager: string, priority: 'P1' | 'P2', d: ManagementDat
 function* fallback(manager: string, priority: 'P1' | 'P2', d: ManagementData, cfg: P2pConfig, report: (type: 'R' | 'U' | 'D') => Op<void>): Op<Outcome> {
   const target = d.host;
   const tr = yield* storeCall('get', KEYS.trouble(target));
-  const vm = (yield* call('hypervisor', 'list')).find((v) => v.name === d.vm);
+  const vm = yield* call('hypervisor', 'get', d.vm);
   const vmUp = vm !== undefined && (vm.state === 'running' || vm.state === 'resuming' || vm.state === 'starting');
   for (;;) {
     try {
@@ -806,7 +806,7 @@ function* keepBackup(manager: string, d: ManagementData, cfg: P2pConfig): Proces
   for (;;) {
     yield* sleep(cfg.timing.timUs);
     if (!(yield* stillMine(d.host, manager))) return;
-    const vm = (yield* call('hypervisor', 'list')).find((v) => v.name === d.vm);
+    const vm = yield* call('hypervisor', 'get', d.vm);
     if (vm && (vm.state === 'resuming' || vm.state === 'starting' || vm.state === 'suspending')) continue;
     if (vm?.state === 'running' && (yield* call('network', 'vipHolders', d.vip)).includes(d.vm)) {
       // Serving, unless a daemon of the VM stopped: restart it.
@@ -866,8 +866,7 @@ function* adoptions(host: string, cfg: P2pConfig): Process<void> {
 
 /** Is the target's backup VM running with the VIP on it (left so by a manager that is gone)? */
 function* backupServing(d: ManagementData): Op<boolean> {
-  const vms = yield* call('hypervisor', 'list');
-  const vm = vms.find((v) => v.name === d.vm);
+  const vm = yield* call('hypervisor', 'get', d.vm);
   if (!vm || vm.state !== 'running') return false;
   const holders = yield* call('network', 'vipHolders', d.vip);
   return holders.includes(d.vm);
@@ -886,10 +885,10 @@ function* standIn(manager: string, d: ManagementData, cfg: P2pConfig, claimed = 
   if (fence !== null && fenceFirst && !(yield* joined(fence))) return null;
   for (let attempt = 0; attempt < 16; attempt++) {
     // Another manager may be activating the VM right now (a relocation, a takeover): wait for it.
-    let vm = (yield* call('hypervisor', 'list')).find((v) => v.name === d.vm);
+    let vm = yield* call('hypervisor', 'get', d.vm);
     for (let waited = 0; vm && (vm.state === 'resuming' || vm.state === 'starting') && waited < 120; waited++) {
       yield* sleep(cfg.timing.waitPollUs);
-      vm = (yield* call('hypervisor', 'list')).find((v) => v.name === d.vm);
+      vm = yield* call('hypervisor', 'get', d.vm);
     }
     // A manager that is gone may have left the VM running without its VIP: use it as it is.
     const host = vm?.state === 'running' && vm.host !== null && !failed.has(vm.host) ? vm.host : yield* activateBackup(manager, d, cfg, failed);

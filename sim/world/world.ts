@@ -669,6 +669,11 @@ export class World {
     }
     return snap.list;
   }
+  /** VM `name`'s row as `vmRows` gives it (undefined when there is no such VM). */
+  vmRow(name: string): Readonly<{ name: string; host: string | null; state: VmState }> | undefined {
+    const v = this.vms.get(name);
+    return v === undefined ? undefined : Object.freeze({ name, host: v.host, state: v.state });
+  }
   private vmSnap: { list: ReadonlyArray<Readonly<{ name: string; host: string | null; state: VmState }>>; at: Map<string, number>; changed: Set<string> } | null = null;
   /** `vmRows` after VM `name`'s state or host changed (its row is made again at the next call). */
   private vmRowChanged(name: string): void {
