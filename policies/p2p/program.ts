@@ -122,8 +122,7 @@ function* orphanWatcher(host: string, cfg: P2pConfig): Process<void> {
     let from = 0;
     if (resume !== null) ({ claims, from } = resume);
     else {
-      const m = yield* readMembership();
-      claims = foreignClaims(m, host);
+      claims = yield* readForeignClaims(host);
       for (const target of [...suspects.keys()]) if (!claims.some(([t, c]) => t === target && c === suspects.get(target))) suspects.delete(target);
       if (claims.length === 0) {
         steady = suspects.size === 0;
@@ -178,6 +177,18 @@ function* orphanWatcher(host: string, cfg: P2pConfig): Process<void> {
     }
     steady = suspects.size === 0;
   }
+}
+
+/**
+ * Reads of the group file by loops that then wait long (the orphan watcher, the VIP audit): in a
+ * generator of their own, so the waiting loop's frame keeps the small answer, not the group file
+ * of N names it was read from (one old file per loop, up to N of them alive).
+ */
+function* readForeignClaims(host: string): Op<Array<[string, string]>> {
+  return foreignClaims(yield* readMembership(), host);
+}
+function* readInGroup(target: string): Op<boolean> {
+  return inGroup(yield* readMembership(), target);
 }
 
 /** The claims on separated servers held by other managers than `host` (what its orphan watcher looks at). */
@@ -349,7 +360,7 @@ function* vipAudit(manager: string, target: string, cfg: P2pConfig, busy: BusyMa
       if (!alive.on) return;
       if (busy.has(key)) continue;
       d = yield* readData(target);
-      if (!d.vip || !inGroup(yield* readMembership(), target)) continue;
+      if (!d.vip || !(yield* readInGroup(target))) continue;
       holders = yield* call('network', 'vipHolders', d.vip);
       if (holders.length === 1 && holders[0] === target) {
         steady = d;
@@ -357,7 +368,7 @@ function* vipAudit(manager: string, target: string, cfg: P2pConfig, busy: BusyMa
       }
     }
     if (!(yield* call('prober', 'probe', examSpec(d, cfg.timing))).ok) continue;
-    if (!alive.on || busy.has(key) || !inGroup(yield* readMembership(), target)) continue;
+    if (!alive.on || busy.has(key) || !(yield* readInGroup(target))) continue;
     try {
       for (const h of holders) if (h !== target) yield* call('network', 'removeVip', d.vip, h);
       if (!holders.includes(target)) yield* call('network', 'assignVip', d.vip, target);
