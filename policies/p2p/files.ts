@@ -4,6 +4,7 @@
 import type { Op } from '../../engine/runtime/effects.ts';
 import { lowerBound } from '../../engine/ports/store.ts';
 import { storeCall } from '../store.ts';
+import { noteListEdit, sharedEnds } from '../../trace/list-edits.ts';
 import type { ServerType, LoadMeasurement, ServerCapacity } from './placement.ts';
 import { changedManagers, operationFile, type OperationRow } from './ring.ts';
 
@@ -119,9 +120,10 @@ export function groupChanged(before: unknown, after: unknown): string[] {
   const a = (before as Membership | null)?.group ?? [];
   const b = (after as Membership | null)?.group ?? [];
   if (a === b) return [];
-  let head = 0;
+  const known = sharedEnds(a, b);
+  let head = known.head;
   while (head < a.length && head < b.length && a[head] === b[head]) head++;
-  let tail = 0;
+  let tail = Math.min(known.tail, a.length - head, b.length - head);
   while (tail < a.length - head && tail < b.length - head && a[a.length - 1 - tail] === b[b.length - 1 - tail]) tail++;
   return [...a.slice(head, a.length - tail), ...b.slice(head, b.length - tail)];
 }
@@ -150,7 +152,7 @@ export function* separate(server: string, manager: string): Op<{ membership: Mem
     if (!claimed) return cur;
     return {
       ...cur,
-      group: keepOrdered(cur, frozenNames(cur.group.filter((s) => s !== server))),
+      group: keepOrdered(cur, frozenNames(without(cur.group, server))),
       separation: [...cur.separation, server],
       claims: { ...(cur.claims ?? {}), [server]: manager },
     };
@@ -199,7 +201,18 @@ export function returned(m: Membership, server: string): string[] {
   }
   const at = orderIndex(m.order);
   const lo = lowerBound(g.length, (k) => at.get(g[k])! < pos);
-  return ordered([...g.slice(0, lo), server, ...g.slice(lo)], m.order);
+  const out = [...g.slice(0, lo), server, ...g.slice(lo)];
+  noteListEdit(out, g, lo, g.length - lo);
+  return ordered(out, m.order);
+}
+
+/** `names` without `name` (noted as made from `names`: one name out, the rest shared). */
+function without(names: readonly string[], name: string): string[] {
+  const out = names.filter((s) => s !== name);
+  const i = names.indexOf(name);
+  if (i < 0) noteListEdit(out, names, names.length, 0);
+  else if (names.lastIndexOf(name) === i) noteListEdit(out, names, i, names.length - 1 - i);
+  return out;
 }
 /** `group`, known to list servers of `order` once each, in its order (what `returned` relies on). */
 export function ordered(group: string[], order: readonly string[]): string[] {
