@@ -79,7 +79,7 @@ describe('storeChange', () => {
       const head = ph % (th + 1);
       const tail = Math.min(pt % (tt + 1), Math.min(a.length, b.length) - head);
       noteListEdit(b, a, head, tail);
-      expect(sharedEnds(a, b)).toEqual({ from: a, head, tail });
+      expect(sharedEnds(a, b)).toEqual({ head, tail });
       expect(jsonDiff({ l: a }, { l: b })).toEqual(jsonDiff({ l: [...a] }, { l: [...b] }));
       expect(jsonDiff({ l: b }, { l: a })).toEqual(jsonDiff({ l: [...b] }, { l: [...a] }));
     }), fcParams(500));

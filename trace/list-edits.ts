@@ -6,7 +6,9 @@
 // there instead of comparing N elements. The counts are lower bounds: the reader still extends
 // them with its own comparison, so its answer is the one it would find without them.
 
-const edits = new WeakMap<readonly unknown[], { from: readonly unknown[]; head: number; tail: number }>();
+// By the list made from, then by the list made: neither list is held by a note (a note that held
+// the list it was made from would keep every earlier list of a long run alive, one from the next).
+const edits = new WeakMap<readonly unknown[], WeakMap<readonly unknown[], { head: number; tail: number }>>();
 
 /**
  * `list` was made from `from`: its first `head` and last `tail` elements are the same elements
@@ -15,15 +17,13 @@ const edits = new WeakMap<readonly unknown[], { from: readonly unknown[]; head: 
  */
 export function noteListEdit(list: readonly unknown[], from: readonly unknown[], head: number, tail: number): void {
   if (head < 0 || tail < 0 || head + tail > Math.min(list.length, from.length)) return;
-  edits.set(list, { from, head, tail });
+  let made = edits.get(from);
+  if (made === undefined) edits.set(from, (made = new WeakMap()));
+  made.set(list, { head, tail });
 }
 
 /** Lower bounds of the common head and tail of `a` and `b` known from a note (`b` made from `a`, or `a` from `b`), else 0 and 0. */
 export function sharedEnds(a: readonly unknown[], b: readonly unknown[]): { head: number; tail: number } {
-  const e = edits.get(b);
-  if (e !== undefined && e.from === a) return e;
-  const f = edits.get(a);
-  if (f !== undefined && f.from === b) return f;
-  return NONE;
+  return edits.get(a)?.get(b) ?? edits.get(b)?.get(a) ?? NONE;
 }
 const NONE = Object.freeze({ head: 0, tail: 0 });
