@@ -659,7 +659,7 @@ export class World {
     }
     if (snap.changed.size > 0) {
       // The VMs changed since the last call: one copy for all of them.
-      const copy = snap.list.slice();
+      const copy = [...snap.list]; // a spread: `slice` of a frozen array is V8's slow path
       for (const name of snap.changed) {
         const v = this.vms.get(name)!;
         copy[snap.at.get(name)!] = Object.freeze({ name, host: v.host, state: v.state });
