@@ -100,12 +100,21 @@ export interface ScaleResult extends ScaleCase {
  * Runs one case in this process; the trace is counted, not kept. Wall times come from `clock`,
  * CPU times (milliseconds) from `cpuClock` when given.
  */
-export function runScale(c: ScaleCase, clock: () => number, cpuClock?: () => number): ScaleResult {
+export function runScale(c: ScaleCase, clock: () => number, cpuClock?: () => number, progress?: { everyDays: number; report: (day: number) => void }): ScaleResult {
   const t0 = clock();
   const c0 = cpuClock?.() ?? 0;
   const s = scaleScenario(c);
   let traceEvents = 0;
-  const sim = buildSimulation(s, { seed: c.seed, keepEvents: false, onEvent: () => void traceEvents++ });
+  // Progress: at the first trace line of each new stretch of `everyDays` simulated days (no kernel event of its own).
+  let nextUs = progress !== undefined ? progress.everyDays * DAY_US : Infinity;
+  const onEvent = (e: { t: number }) => {
+    traceEvents++;
+    if (e.t < nextUs) return;
+    const every = progress!.everyDays * DAY_US;
+    nextUs = (Math.floor(e.t / every) + 1) * every;
+    progress!.report(e.t / DAY_US);
+  };
+  const sim = buildSimulation(s, { seed: c.seed, keepEvents: false, onEvent });
   const t1 = clock();
   const c1 = cpuClock?.() ?? 0;
   sim.run();

@@ -12,6 +12,7 @@ import { SimStore } from '../adapters/sim/ports.ts';
 import { sameCondition } from '../policies/p2p/program.ts';
 import { groupChanged, inGroup, operationChanged, ordered, returned, type Membership } from '../policies/p2p/files.ts';
 import { changedManagers, operationFile, sameTargetsOf } from '../policies/p2p/ring.ts';
+import { sharedEnds } from '../trace/list-edits.ts';
 import { runScale, scaleDocument, scaleScenario, scaleSvg, scaleTable, DAY_US, type ScaleRow } from '../experiments/scale.ts';
 
 const byPriority = (a: OperationRow, b: OperationRow) => (a.priority === b.priority ? 0 : a.priority === 'P1' ? -1 : 1);
@@ -177,6 +178,10 @@ describe('operationFile derived from the file it replaces (its rows and its row 
           expect(managersOf(file, who)).toStrictEqual(managersOf(copy, who));
         }
         expect(changedManagers(before, file)).toStrictEqual(changedManagers([...before], copy));
+        // The ends noted as shared with the replaced file are its very rows.
+        const ends = sharedEnds(before, file);
+        for (let k = 0; k < ends.head; k++) expect(file[k]).toBe(before[k]);
+        for (let k = 0; k < ends.tail; k++) expect(file[file.length - 1 - k]).toBe(before[before.length - 1 - k]);
         // The replaced file still answers (its index rebuilt when asked).
         const beforeCopy = [...before];
         for (const who of order) expect(targetsOf(before, who)).toStrictEqual(targetsOf(beforeCopy, who));
@@ -236,7 +241,12 @@ describe('returned: a server put back in the group file at its place', () => {
       const server = out[pick % out.length];
       const m: Membership = { group, separation: [server], order };
       const want = order.filter((s) => new Set([...group, server]).has(s));
-      expect(returned(m, server)).toStrictEqual(want);
+      const back = returned(m, server);
+      expect(back).toStrictEqual(want);
+      // The ends noted as shared with the group it was made from are its very names.
+      const ends = sharedEnds(group, back);
+      for (let k = 0; k < ends.head; k++) expect(back[k]).toBe(group[k]);
+      for (let k = 0; k < ends.tail; k++) expect(back[back.length - 1 - k]).toBe(group[group.length - 1 - k]);
       // inGroup, by a binary search for a group known to follow the order, as the list says.
       for (const s of [...order, 'x', 'zz']) expect(inGroup(m, s)).toBe(group.includes(s));
     }), fcParams(1000));

@@ -162,6 +162,22 @@ describe('watch effect (runtime level, both modes)', () => {
         expect(targets.subscriptions).toBe(0);
         expect(rt.liveProcessCount).toBe(0);
       });
+
+      it('a watch cancelled at the instant its target changes leaves no mailbox with that change behind', () => {
+        const { kernel, rt } = rig(mode, [[25 * S, 'web', false]]);
+        let mon = -1;
+        rt.start('boss', (function* () {
+          mon = yield* spawn('mon', (function* () {
+            yield* watch(web, 10 * S);
+          })());
+          yield* sleep(25 * S);
+          yield* cancel(mon);
+        })());
+        kernel.run();
+        expect(rt.liveProcessCount).toBe(0);
+        // The change was posted before the cancel and delivered after it: dropped, not kept in a mailbox made again.
+        expect([...(rt as unknown as { boxes: Map<string, unknown> }).boxes.keys()]).toEqual([]);
+      });
     });
   }
 

@@ -473,7 +473,7 @@ describe('energy from the trace (sim/trace/metrics.ts)', () => {
 });
 
 describe('world: the kept VM rows (vmRows)', () => {
-  it('equal a fresh listing of the VMs after random VM and host operations; a list handed out never changes', () => {
+  it('equal a fresh listing of the VMs after random VM and host operations; a list handed out never changes; a host\'s VMs and load equal a scan of every VM', () => {
     const vm = fc.constantFrom('v1', 'v2', 'v3', 'v4');
     const host = fc.constantFrom('h1', 'h2');
     const op = fc.oneof(
@@ -483,13 +483,36 @@ describe('world: the kept VM rows (vmRows)', () => {
       fc.record({ op: fc.constant('define' as const), vm, host }),
     );
     fc.assert(fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 60 }), op), { maxLength: 25 }), (plan) => {
-      const sim = build({ hosts: [{ name: 'h1', restartS: 5 }, { name: 'h2' }], vms: [{ name: 'v1', host: 'h1', state: 'running', resumeS: 3 }, { name: 'v2', resumeS: 2 }, { name: 'v3', host: 'h2', state: 'running' }] });
+      const sim = build({ hosts: [{ name: 'h1', restartS: 5 }, { name: 'h2' }], vms: [{ name: 'v1', host: 'h1', state: 'running', resumeS: 3, cpuPct: 30, memMb: 1000 }, { name: 'v2', resumeS: 2, cpuPct: 7, memMb: 3000 }, { name: 'v3', host: 'h2', state: 'running' }] });
       const w = sim.world;
       const handed: Array<{ rows: unknown; copy: string }> = [];
       const check = () => {
         const rows = w.vmRows();
         expect(rows).toStrictEqual([...w.vms].map(([name, v]) => ({ name, host: v.host, state: v.state })));
         handed.push({ rows, copy: JSON.stringify(rows) });
+        // One VM by name (the Hypervisor port's `get`) as the list gives it.
+        for (const name of ['v1', 'v2', 'v3', 'v4']) expect(w.vmRow(name)).toStrictEqual(rows.find((r) => r.name === name));
+        // The per-host indexes (every VM placed on a host; those that count in its load) against a scan of every VM.
+        const pw = w as unknown as { vmsOnHost(h: string): ReadonlyArray<readonly [string, unknown]>; busyThreads(h: string): number; extraLoad: Map<string, { cpuPct: number; memMb: number }>; host(h: string): { spec: { memMb: number; memUsedMb: number; cpuBusyPct: number; cores: number } } };
+        for (const h of ['h1', 'h2']) {
+          const on = [...w.vms].filter(([, v]) => v.host === h);
+          expect(pw.vmsOnHost(h).map(([n]) => n)).toEqual(on.map(([n]) => n));
+          const spec = pw.host(h).spec;
+          const extra = pw.extraLoad.get(h)!;
+          let memUsed = spec.memUsedMb + extra.memMb;
+          let cpuBusy = spec.cpuBusyPct + extra.cpuPct;
+          let running = spec.cpuBusyPct + extra.cpuPct;
+          for (const [, v] of on) {
+            if (v.state === 'running' || v.state === 'resuming' || v.state === 'starting') {
+              memUsed += v.spec.memMb;
+              cpuBusy += v.spec.cpuPct;
+            }
+            if (v.state === 'running') running += v.spec.cpuPct;
+          }
+          const l = w.load(h);
+          expect([l.memFreeKb, l.cpuIdlePct]).toEqual([Math.max(0, (spec.memMb - memUsed) * 1024), Math.max(0, 100 * spec.cores - cpuBusy)]);
+          expect(pw.busyThreads(h)).toBe(running / 100);
+        }
       };
       const quiet = (f: () => unknown) => {
         try {

@@ -21,6 +21,7 @@
 import jsonPatch from 'fast-json-patch';
 import type { Operation } from 'fast-json-patch';
 import type { TraceEvent } from './event.ts';
+import { sharedEnds } from './list-edits.ts';
 
 const { applyPatch } = jsonPatch;
 
@@ -154,13 +155,15 @@ function diffInto(a: unknown, b: unknown, path: string, ops: Operation[]): void 
     // common head or tail equals the other array's (both undefined, or neither), the others are
     // checked one by one. Equal elements are mostly the same object (a record's rows shared with
     // the one it replaces), so the head and tail cost a comparison each.
-    let head = 0;
+    // A list noted as made from the other (`noteListEdit`) starts from the ends it is known to share.
+    const known = sharedEnds(x, y);
+    let head = known.head;
     for (; head < x.length && head < y.length; head++) {
       const v = x[head];
       if (v === undefined) throw NOT_PLAIN;
       if (v !== y[head] && !jsonEqual(v, y[head])) break;
     }
-    let tail = 0;
+    let tail = Math.min(known.tail, x.length - head, y.length - head);
     for (; tail < x.length - head && tail < y.length - head; tail++) {
       const v = x[x.length - 1 - tail];
       if (v === undefined) throw NOT_PLAIN;

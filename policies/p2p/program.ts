@@ -122,8 +122,7 @@ function* orphanWatcher(host: string, cfg: P2pConfig): Process<void> {
     let from = 0;
     if (resume !== null) ({ claims, from } = resume);
     else {
-      const m = yield* readMembership();
-      claims = foreignClaims(m, host);
+      claims = yield* readForeignClaims(host);
       for (const target of [...suspects.keys()]) if (!claims.some(([t, c]) => t === target && c === suspects.get(target))) suspects.delete(target);
       if (claims.length === 0) {
         steady = suspects.size === 0;
@@ -178,6 +177,18 @@ function* orphanWatcher(host: string, cfg: P2pConfig): Process<void> {
     }
     steady = suspects.size === 0;
   }
+}
+
+/**
+ * Reads of the group file by loops that then wait long (the orphan watcher, the VIP audit): in a
+ * generator of their own, so the waiting loop's frame keeps the small answer, not the group file
+ * of N names it was read from (one old file per loop, up to N of them alive).
+ */
+function* readForeignClaims(host: string): Op<Array<[string, string]>> {
+  return foreignClaims(yield* readMembership(), host);
+}
+function* readInGroup(target: string): Op<boolean> {
+  return inGroup(yield* readMembership(), target);
 }
 
 /** The claims on separated servers held by other managers than `host` (what its orphan watcher looks at). */
@@ -349,7 +360,7 @@ function* vipAudit(manager: string, target: string, cfg: P2pConfig, busy: BusyMa
       if (!alive.on) return;
       if (busy.has(key)) continue;
       d = yield* readData(target);
-      if (!d.vip || !inGroup(yield* readMembership(), target)) continue;
+      if (!d.vip || !(yield* readInGroup(target))) continue;
       holders = yield* call('network', 'vipHolders', d.vip);
       if (holders.length === 1 && holders[0] === target) {
         steady = d;
@@ -357,7 +368,7 @@ function* vipAudit(manager: string, target: string, cfg: P2pConfig, busy: BusyMa
       }
     }
     if (!(yield* call('prober', 'probe', examSpec(d, cfg.timing))).ok) continue;
-    if (!alive.on || busy.has(key) || !inGroup(yield* readMembership(), target)) continue;
+    if (!alive.on || busy.has(key) || !(yield* readInGroup(target))) continue;
     try {
       for (const h of holders) if (h !== target) yield* call('network', 'removeVip', d.vip, h);
       if (!holders.includes(target)) yield* call('network', 'assignVip', d.vip, target);
@@ -721,7 +732,7 @@ function* recoverTarget(manager: string, priority: 'P1' | 'P2', d: ManagementDat
 function* fallback(manager: string, priority: 'P1' | 'P2', d: ManagementData, cfg: P2pConfig, report: (type: 'R' | 'U' | 'D') => Op<void>): Op<Outcome> {
   const target = d.host;
   const tr = yield* storeCall('get', KEYS.trouble(target));
-  const vm = (yield* call('hypervisor', 'list')).find((v) => v.name === d.vm);
+  const vm = yield* call('hypervisor', 'get', d.vm);
   const vmUp = vm !== undefined && (vm.state === 'running' || vm.state === 'resuming' || vm.state === 'starting');
   for (;;) {
     try {
@@ -806,7 +817,7 @@ function* keepBackup(manager: string, d: ManagementData, cfg: P2pConfig): Proces
   for (;;) {
     yield* sleep(cfg.timing.timUs);
     if (!(yield* stillMine(d.host, manager))) return;
-    const vm = (yield* call('hypervisor', 'list')).find((v) => v.name === d.vm);
+    const vm = yield* call('hypervisor', 'get', d.vm);
     if (vm && (vm.state === 'resuming' || vm.state === 'starting' || vm.state === 'suspending')) continue;
     if (vm?.state === 'running' && (yield* call('network', 'vipHolders', d.vip)).includes(d.vm)) {
       // Serving, unless a daemon of the VM stopped: restart it.
@@ -866,8 +877,7 @@ function* adoptions(host: string, cfg: P2pConfig): Process<void> {
 
 /** Is the target's backup VM running with the VIP on it (left so by a manager that is gone)? */
 function* backupServing(d: ManagementData): Op<boolean> {
-  const vms = yield* call('hypervisor', 'list');
-  const vm = vms.find((v) => v.name === d.vm);
+  const vm = yield* call('hypervisor', 'get', d.vm);
   if (!vm || vm.state !== 'running') return false;
   const holders = yield* call('network', 'vipHolders', d.vip);
   return holders.includes(d.vm);
@@ -886,10 +896,10 @@ function* standIn(manager: string, d: ManagementData, cfg: P2pConfig, claimed = 
   if (fence !== null && fenceFirst && !(yield* joined(fence))) return null;
   for (let attempt = 0; attempt < 16; attempt++) {
     // Another manager may be activating the VM right now (a relocation, a takeover): wait for it.
-    let vm = (yield* call('hypervisor', 'list')).find((v) => v.name === d.vm);
+    let vm = yield* call('hypervisor', 'get', d.vm);
     for (let waited = 0; vm && (vm.state === 'resuming' || vm.state === 'starting') && waited < 120; waited++) {
       yield* sleep(cfg.timing.waitPollUs);
-      vm = (yield* call('hypervisor', 'list')).find((v) => v.name === d.vm);
+      vm = yield* call('hypervisor', 'get', d.vm);
     }
     // A manager that is gone may have left the VM running without its VIP: use it as it is.
     const host = vm?.state === 'running' && vm.host !== null && !failed.has(vm.host) ? vm.host : yield* activateBackup(manager, d, cfg, failed);

@@ -22,6 +22,7 @@
 //   A recovered server goes back to its original place in the group file (§2.6).
 
 import { markDeepFrozen } from '../../engine/ports/store.ts';
+import { noteListEdit, sharedEnds } from '../../trace/list-edits.ts';
 
 /** Server management priority (§2.2): P1 acts on trouble; P2 waits and takes over if P1 fails. */
 export type Priority = 'P1' | 'P2';
@@ -158,9 +159,10 @@ function deriveFile(group: Group, before: readonly OperationRow[]): OperationRow
     if (typeof a === 'string' && typeof b === 'string') return false;
     return hostAt(old, i) === hostAt(group, j) && dataAt(old, i) === dataAt(group, j);
   };
-  let h = 0;
+  const known = sharedEnds(old, group);
+  let h = known.head;
   while (h < n && h < m && same(h, h)) h++;
-  let t = 0;
+  let t = Math.min(known.tail, n - h, m - h);
   while (t < n - h && t < m - h && same(n - 1 - t, m - 1 - t)) t++;
   // Servers whose rows may differ: from the last of the head to the first of the tail, in ring
   // order (so with no head, the last server, whose successor changed; with no tail, the first).
@@ -222,6 +224,11 @@ function deriveFile(group: Group, before: readonly OperationRow[]): OperationRow
     for (let x = 0; x < 2 * (e - i + 1); x++) rows[2 * i + x] = before[2 * j + x];
     i = e;
   }
+  // The rows shared in place with the file it replaces: the servers before the first changed one
+  // and before h (same index), and those after the last changed one and from h on (shifted).
+  const firstChanged = Math.min(...changedNew);
+  const lastChanged = Math.max(...changedNew);
+  noteListEdit(rows, before, 2 * Math.min(firstChanged, h), 2 * (m - 1 - Math.max(lastChanged, h - 1)));
   // The changed servers' rows were visited in ring order, not file order: a server's lists hold
   // at most one P1 and one P2 row in a ring of 3 or more, so P1 first is the file's order.
   for (const r of made) {
@@ -308,9 +315,10 @@ function diffManagers(before: readonly OperationRow[], after: readonly Operation
   const nb = before.length;
   const na = after.length;
   const same = (x: OperationRow, y: OperationRow) => x === y || (x.manager === y.manager && x.priority === y.priority && x.target === y.target);
-  let h = 0;
+  const known = sharedEnds(before, after);
+  let h = known.head;
   while (h < nb && h < na && same(before[h], after[h])) h++;
-  let t = 0;
+  let t = Math.min(known.tail, nb - h, na - h);
   while (t < nb - h && t < na - h && same(before[nb - 1 - t], after[na - 1 - t])) t++;
   const mid = new Map<string, [OperationRow[], OperationRow[]]>();
   const add = (r: OperationRow, side: 0 | 1) => {

@@ -145,6 +145,13 @@ export class World {
   private nextVmIndex = 0;
   /** The VMs placed on each host. */
   private readonly vmsOn = new Map<string, Set<string>>();
+  /** `vmsOnHost`'s answer per host, kept until a VM is placed on it or leaves it. */
+  private readonly vmsOnSorted = new Map<string, Array<[string, Vm]>>();
+  /**
+   * The VMs on each host that count in its load (running, resuming, starting): a host keeps every
+   * suspended backup placed on it, and a load sample walks only these.
+   */
+  private readonly loadVmsOn = new Map<string, Set<string>>();
   /** Each node's services, in `services` order. */
   private readonly servicesOf = new Map<string, Service[]>();
   /** Position of each VIP in `vips`, and the VIPs each node holds. */
@@ -170,6 +177,7 @@ export class World {
       this.vmIndex.set(v.name, this.nextVmIndex++);
       this.vms.set(v.name, { spec: v, state: v.state, host: v.host, hasImage: v.state === 'suspended' });
       if (v.host !== null) this.placeVm(v.name, null, v.host);
+      this.loadVmMoved(v.name, null);
       for (const s of v.services) this.addService({ spec: s, target: v.name, state: 'up' });
     }
     for (const vip of scenario.vips) {
@@ -203,20 +211,51 @@ export class World {
 
   private placeVm(vm: string, from: string | null, to: string | null): void {
     if (from === to) return;
-    if (from !== null) this.vmsOn.get(from)?.delete(vm);
+    if (from !== null) {
+      this.vmsOn.get(from)?.delete(vm);
+      this.vmsOnSorted.delete(from);
+    }
     if (to === null) return;
+    this.vmsOnSorted.delete(to);
     const on = this.vmsOn.get(to);
     if (on) on.add(vm);
     else this.vmsOn.set(to, new Set([vm]));
   }
 
-  /** The VMs placed on a host, in `vms` order. */
-  private vmsOnHost(host: string): Array<[string, Vm]> {
-    const on = this.vmsOn.get(host);
+  /** The VMs placed on a host, in `vms` order (kept: never change the array handed out). */
+  private vmsOnHost(host: string): ReadonlyArray<readonly [string, Vm]> {
+    let out = this.vmsOnSorted.get(host);
+    if (out === undefined) {
+      out = this.inVmsOrder(this.vmsOn.get(host));
+      this.vmsOnSorted.set(host, out);
+    }
+    return out;
+  }
+
+  /** The VMs on a host that count in its load (running, resuming, starting), in `vms` order. */
+  private loadVmsOnHost(host: string): Array<[string, Vm]> {
+    return this.inVmsOrder(this.loadVmsOn.get(host));
+  }
+
+  private inVmsOrder(on: ReadonlySet<string> | undefined): Array<[string, Vm]> {
     if (!on || on.size === 0) return [];
     const names = [...on];
     if (names.length > 1) names.sort((a, b) => this.vmIndex.get(a)! - this.vmIndex.get(b)!);
     return names.map((n) => [n, this.vms.get(n)!]);
+  }
+
+  /** VM `name`'s state or host changed (it was on `from`): its place in `loadVmsOn`. */
+  private loadVmMoved(name: string, from: string | null): void {
+    if (from !== null) {
+      const on = this.loadVmsOn.get(from);
+      on?.delete(name);
+      if (on?.size === 0) this.loadVmsOn.delete(from);
+    }
+    const v = this.vms.get(name);
+    if (v === undefined || v.host === null || !(v.state === 'running' || v.state === 'resuming' || v.state === 'starting')) return;
+    const on = this.loadVmsOn.get(v.host);
+    if (on) on.add(name);
+    else this.loadVmsOn.set(v.host, new Set([name]));
   }
 
   /** Sets a VIP's holders, keeping the holder index. */
@@ -439,7 +478,7 @@ export class World {
     const extra = this.extraLoad.get(hostName)!;
     let memUsed = h.spec.memUsedMb + extra.memMb;
     let cpuBusy = h.spec.cpuBusyPct + extra.cpuPct;
-    for (const [, v] of this.vmsOnHost(hostName)) {
+    for (const [, v] of this.loadVmsOnHost(hostName)) {
       if (v.state === 'running' || v.state === 'resuming' || v.state === 'starting') {
         memUsed += v.spec.memMb;
         cpuBusy += v.spec.cpuPct;
@@ -564,6 +603,7 @@ export class World {
         if (v.host === name && v.state !== 'suspended' && v.state !== 'defined' && v.state !== 'crashed') {
           this.abortVmOp(v, `host ${name} went ${state}`);
           v.state = 'crashed';
+          this.loadVmMoved(vmName, v.host);
           this.vmRowChanged(vmName);
           this.loadTouched(name);
           this.emit('vm.state', vmName, { state: 'crashed', host: v.host });
@@ -619,7 +659,7 @@ export class World {
     }
     if (snap.changed.size > 0) {
       // The VMs changed since the last call: one copy for all of them.
-      const copy = snap.list.slice();
+      const copy = [...snap.list]; // a spread: `slice` of a frozen array is V8's slow path
       for (const name of snap.changed) {
         const v = this.vms.get(name)!;
         copy[snap.at.get(name)!] = Object.freeze({ name, host: v.host, state: v.state });
@@ -628,6 +668,11 @@ export class World {
       snap.list = Object.freeze(copy);
     }
     return snap.list;
+  }
+  /** VM `name`'s row as `vmRows` gives it (undefined when there is no such VM). */
+  vmRow(name: string): Readonly<{ name: string; host: string | null; state: VmState }> | undefined {
+    const v = this.vms.get(name);
+    return v === undefined ? undefined : Object.freeze({ name, host: v.host, state: v.state });
   }
   private vmSnap: { list: ReadonlyArray<Readonly<{ name: string; host: string | null; state: VmState }>>; at: Map<string, number>; changed: Set<string> } | null = null;
   /** `vmRows` after VM `name`'s state or host changed (its row is made again at the next call). */
@@ -644,6 +689,7 @@ export class World {
     v.state = state;
     this.placeVm(name, v.host, host);
     v.host = host;
+    this.loadVmMoved(name, from);
     this.vmRowChanged(name);
     this.emit('vm.state', name, { state, host });
     this.changed(`node:${name}`);
@@ -872,7 +918,7 @@ export class World {
   /** CPU-bound threads on a host besides VM operations: its own load, client load, running VMs. */
   private busyThreads(host: string): number {
     let pct = this.host(host).spec.cpuBusyPct + this.extraLoad.get(host)!.cpuPct;
-    for (const [, v] of this.vmsOnHost(host)) if (v.state === 'running') pct += v.spec.cpuPct;
+    for (const [, v] of this.loadVmsOnHost(host)) if (v.state === 'running') pct += v.spec.cpuPct;
     return pct / 100;
   }
 
@@ -1046,6 +1092,7 @@ export class World {
     this.dropVips(name, 'undefined');
     this.placeVm(name, v.host, null);
     this.vms.delete(name);
+    this.loadVmMoved(name, v.host);
     this.vmSnap = null;
     this.vmIndex.delete(name);
     for (const sv of this.servicesOf.get(name) ?? []) this.services.delete(`${name}/${sv.spec.name}`);
