@@ -595,7 +595,7 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
         // Refused at once (the host is not on): the call fails either way.
         if (net.powerReplyFirst !== true || suspended.settled) return suspended;
         suspended.then(undefined, () => undefined);
-        return SimFuture.resolved(undefined);
+        return SimFuture.resolved<void>(undefined);
       }, () => [host]),
       // Resuming a suspended server is a wake-up packet too: a suspended host is out of reach by
       // nature, so the world's refusal (it is not suspended) is 'failed'.
