@@ -130,6 +130,25 @@ describe('the sim pays what live pays, when the scenario carries calibrated cost
     expect(ssh.move - ssh.on).toBe(500_000);
   });
 
+  it('PSS: with powerReplyFirst the suspend returns once the server took the request (the lab\'s supervisor replies first), and the server suspends meanwhile', () => {
+    const pss = (net: Record<string, unknown>) => {
+      const doc = parseYaml(readFileSync(join(REPO_DIR, 'experiments/scenarios/live-pss-cycle.yaml'), 'utf8')) as { network: Record<string, unknown> };
+      doc.network = { ...doc.network, ...net };
+      return simulate(parseScenario(toYaml(doc), `live-pss-cycle + ${JSON.stringify(net)}`));
+    };
+    // moderate -> PS1 suspends RS3 last (its suspendS 0.2 s, the call's commandS 0.15 s).
+    const first = (ev: TraceLine[]) => {
+      const t0 = of(ev, 'pss.transition')[0].t;
+      return { done: of(ev, 'pss.transition.done')[0].t - t0, suspended: of(ev, 'host.state', 'RS3').find((e) => e.t > t0 && e.data?.state === 'suspended')!.t - t0 };
+    };
+    const waits = first(pss({ powerReplyFirst: false }));
+    const replies = first(pss({}));
+    expect(waits.done).toBe(waits.suspended);
+    // The change is done the suspendS sooner; RS3 is suspended when it was.
+    expect(waits.done - replies.done).toBe(200_000);
+    expect(replies.suspended).toBe(waits.suspended);
+  });
+
   it('an empirical distribution is drawn per call from the agent\'s own stream: the same seed gives the same trace, another seed may not', () => {
     const s = withNetwork('nt2', { messageTimeoutS: { kind: 'empirical', values: [0.3, 0.5, 0.7, 0.9] }, sshConnectS: { kind: 'empirical', values: [0.1, 0.2, 1.5] } });
     expect(JSON.stringify(simulate(s, 3))).toBe(JSON.stringify(simulate(s, 3)));

@@ -175,8 +175,34 @@ export class LabHypervisor implements Hypervisor {
   async start(vm: string, host: string): Promise<void> {
     this.host(host);
     if (this.vm(vm).image === 'depot') return this.startFromDepot(this.vm(vm), host);
+    const t0 = nowUs();
     await this.backend.create(this.dom(vm));
     this.placement.set(vm, host);
+    this.watchBoot(vm, host, t0);
+  }
+
+  /**
+   * A guest booted by `virsh create` (the call returns once qemu runs): its boot is recorded when
+   * it says HATWIN-READY on its console (its services listen; qemu wrote the console file afresh
+   * at the create), for the run's trace: a paired sim replication replays how long it took.
+   * Watched in the background, given up when the guest stops or after DEPOT_BOOT_MS.
+   */
+  private watchBoot(vm: string, host: string, t0: number): void {
+    const consoleFile = guestConsolePath(this.lab, vm);
+    const d = this.dom(vm);
+    const deadline = Date.now() + DEPOT_BOOT_MS;
+    let n = 0;
+    const tick = async (): Promise<void> => {
+      if (existsSync(consoleFile) && readFileSync(consoleFile, 'utf8').includes(`HATWIN-READY ${vm}`)) {
+        const t = nowUs();
+        appendEvent(this.lab, { t, kind: 'lab.guest', subject: host, data: { vm, state: 'ready', tookUs: t - t0 } });
+        return;
+      }
+      if (Date.now() > deadline) return;
+      if (++n % 10 === 0 && vmState(await this.backend.state(d)) === 'stopped') return;
+      setTimeout(() => void tick().catch(() => undefined), 100).unref();
+    };
+    setTimeout(() => void tick().catch(() => undefined), 100).unref();
   }
 
   /**
@@ -245,7 +271,11 @@ export class LabHypervisor implements Hypervisor {
     const s = await this.backend.state(d);
     if (s === null) throw new Error(`resume ${vm}: domain ${d} is not defined`);
     if (s === 'paused' || s === 'pmsuspended') await this.backend.resume(d);
-    else if (vmState(s) !== 'running') await this.backend.create(d);
+    else if (vmState(s) !== 'running') {
+      const t0 = nowUs();
+      await this.backend.create(d);
+      this.watchBoot(vm, host, t0);
+    }
     this.placement.set(vm, host);
   }
 

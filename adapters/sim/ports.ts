@@ -588,9 +588,16 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
         requireReach(host);
         void world.restartHost(host);
       }, [host]),
+      // powerReplyFirst: the call returns once the host took the request (as a real
+      // `systemctl suspend` and the lab's supervisor do) and the host suspends meanwhile; else
+      // once it is suspended.
       suspend: (host) => chain(commandUs, () => {
         requireReach(host);
-        return world.suspendHost(host);
+        const suspended = world.suspendHost(host);
+        // Refused at once (the host is not on): the call fails either way.
+        if (net.powerReplyFirst !== true || suspended.settled) return suspended;
+        suspended.then(undefined, () => undefined);
+        return SimFuture.resolved<void>(undefined);
       }, () => [host]),
       // Resuming a suspended server is a wake-up packet too: a suspended host is out of reach by
       // nature, so the world's refusal (it is not suspended) is 'failed'.

@@ -289,6 +289,12 @@ export const scenarioShape = {
     /** Removing a VIP from a guest, instead of vipSetS (default: guestVipSetS). */
     guestVipRemoveS: distSchema.optional(),
     /**
+     * The Power port's suspend returns once the host took the request, and the host suspends
+     * meanwhile (its suspendS from then), as a real `systemctl suspend` and the lab's supervisor
+     * reply first. Absent: the call returns once the host is suspended.
+     */
+    powerReplyFirst: z.boolean().optional(),
+    /**
      * A woken server's answer after it is on: the Power port's resume returns that much later
      * (live waits for a command over a new SSH connection). Absent: when it is on.
      */

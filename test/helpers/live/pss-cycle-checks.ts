@@ -91,6 +91,9 @@ export function checkPssCycle(ev: TraceLine[], rows: ConformRow[]): void {
   expect(r.functionRecoveryS).not.toBeNull();
   expect(r.targetRecoveryS).not.toBeNull();
   expect(of('function.recovered', 'M1')[0].data).toMatchObject({ holder: 'M1b', vips: ['VIP1'] });
+  // M1's boot on RS1 recorded once its services listened (a paired sim replays how long it took).
+  const boot = of('lab.guest').find((e) => e.data?.vm === 'M1' && e.data?.state === 'ready' && e.t > r.faultUs!);
+  expect(boot?.data?.tookUs, 'M1 booted again').toBeGreaterThan(0);
   expect(holderIn('VIP1', 'M1b', r.faultUs!, tPs2)).toBe(true);
   expect(of('client.access', 'client-vip1').some((e) => e.t > r.faultUs! && e.data?.by === 'M1b')).toBe(true);
   // One live holder per VIP through every change: as observed on the machines and as the PSS and the MSBS did it.
