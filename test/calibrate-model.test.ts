@@ -22,6 +22,13 @@ function withNetwork(n: string, extra: Record<string, unknown>): Scenario {
   return parseScenario(toYaml(doc), `live-p2p-${n} + ${JSON.stringify(extra)}`);
 }
 
+/** live-pss-cycle with network fields added or changed. */
+function pssWith(extra: Record<string, unknown>): Scenario {
+  const doc = parseYaml(readFileSync(join(REPO_DIR, 'experiments/scenarios/live-pss-cycle.yaml'), 'utf8')) as { network: Record<string, unknown> };
+  doc.network = { ...doc.network, ...extra };
+  return parseScenario(toYaml(doc), `live-pss-cycle + ${JSON.stringify(extra)}`);
+}
+
 function simulate(s: Scenario, seed = 1): TraceLine[] {
   const sim = buildSimulation(s, { seed, watchMode: 'skip' });
   sim.run(s.until!);
@@ -110,11 +117,6 @@ describe('the sim pays what live pays, when the scenario carries calibrated cost
   });
 
   it('PSS: a woken server\'s resume returns once it answers (resumeAnswerS: live runs a command over a new SSH connection): the way back\'s first VIP move later by that', () => {
-    const pss = (extra: Record<string, unknown>) => {
-      const doc = parseYaml(readFileSync(join(REPO_DIR, 'experiments/scenarios/live-pss-cycle.yaml'), 'utf8')) as { network: Record<string, unknown> };
-      doc.network = { ...doc.network, ...extra };
-      return simulate(parseScenario(toYaml(doc), `live-pss-cycle + ${JSON.stringify(extra)}`));
-    };
     // From the last change's start (the way back: RS2 and RS3 woken) to its first VIP move.
     const wake = (ev: TraceLine[]) => {
       const t0 = of(ev, 'pss.transition').at(-1)!.t;
@@ -122,8 +124,8 @@ describe('the sim pays what live pays, when the scenario carries calibrated cost
       const move = ev.find((e) => e.t > t0 && e.kind === 'store.write' && e.subject.startsWith('pss/vip/'))!.t;
       return { on: on - t0, move: move - t0 };
     };
-    const plain = wake(pss({}));
-    const ssh = wake(pss({ resumeAnswerS: 0.5 }));
+    const plain = wake(simulate(pssWith({})));
+    const ssh = wake(simulate(pssWith({ resumeAnswerS: 0.5 })));
     expect(plain.move).toBe(plain.on);
     // The hosts come on when they did; the move waits for their answers.
     expect(ssh.on).toBe(plain.on);
@@ -131,18 +133,13 @@ describe('the sim pays what live pays, when the scenario carries calibrated cost
   });
 
   it('PSS: with powerReplyFirst the suspend returns once the server took the request (the lab\'s supervisor replies first), and the server suspends meanwhile', () => {
-    const pss = (net: Record<string, unknown>) => {
-      const doc = parseYaml(readFileSync(join(REPO_DIR, 'experiments/scenarios/live-pss-cycle.yaml'), 'utf8')) as { network: Record<string, unknown> };
-      doc.network = { ...doc.network, ...net };
-      return simulate(parseScenario(toYaml(doc), `live-pss-cycle + ${JSON.stringify(net)}`));
-    };
     // moderate -> PS1 suspends RS3 last (its suspendS 0.2 s, the call's commandS 0.15 s).
     const first = (ev: TraceLine[]) => {
       const t0 = of(ev, 'pss.transition')[0].t;
       return { done: of(ev, 'pss.transition.done')[0].t - t0, suspended: of(ev, 'host.state', 'RS3').find((e) => e.t > t0 && e.data?.state === 'suspended')!.t - t0 };
     };
-    const waits = first(pss({ powerReplyFirst: false }));
-    const replies = first(pss({}));
+    const waits = first(simulate(pssWith({ powerReplyFirst: false })));
+    const replies = first(simulate(pssWith({})));
     expect(waits.done).toBe(waits.suspended);
     // The change is done the suspendS sooner; RS3 is suspended when it was.
     expect(waits.done - replies.done).toBe(200_000);
