@@ -199,6 +199,36 @@ describe('watch effect (runtime level, both modes)', () => {
     expect(order('skip')).toEqual(naive);
   });
 
+  // Regression (quiet-loops property, seed 721084938): a watcher's agent paused across its next
+  // probe instant, the target failing during the pause. The naive loop wakes at that instant,
+  // held, and probes as the agent resumes, inside the resume's event: before the events of that
+  // instant scheduled after the resume was. The skipping watch, woken by the change's
+  // notification instead, probed in the late lane of the resume instant: after them.
+  it('a watch held by a pause across its probe instant probes in the resume, in the naive place, in both modes', () => {
+    const order = (mode: WatchMode) => {
+      // mgr paused from 5 s to 15 s (the resume scheduled first); web down at 7 s.
+      const { kernel, rt } = rig(mode, [[7 * S, 'web', false]]);
+      kernel.at(15 * S, () => rt.resumeAgent('mgr'));
+      kernel.at(5 * S, () => rt.pauseAgent('mgr'));
+      const log: string[] = [];
+      rt.start('mon', (function* (): Process<void> {
+        yield* watch(web, 10 * S);
+        log.push(`mgr detects@${(yield* now()) / S}`);
+      })(), 'mgr');
+      rt.start('tick', (function* (): Process<void> {
+        for (let i = 0; i < 20; i++) {
+          yield* sleep(S);
+          log.push(`tick@${(yield* now()) / S}`);
+        }
+      })(), 'other');
+      kernel.run();
+      return log.filter((l) => l.endsWith('@14') || l.endsWith('@15') || l.endsWith('@16'));
+    };
+    const naive = order('naive');
+    expect(naive).toEqual(['tick@14', 'mgr detects@15', 'tick@15', 'tick@16']);
+    expect(order('skip')).toEqual(naive);
+  });
+
   it('skip mode costs events per change: 1 day of 1 s monitoring with 3 changes', () => {
     const count = (mode: WatchMode) => {
       const { kernel, rt, targets } = rig(mode, [[30_000 * S + 7, 'web', false], [30_001 * S, 'web', true], [86_000 * S, 'web', false]]);

@@ -573,7 +573,7 @@ export class Runtime {
         const { probe, intervalUs, phaseUs } = eff;
         const oracle = this.opts.watchMode === 'naive' ? undefined : this.portsOf(p.agent).quiet;
         const body = oracle
-          ? skipWatch(this, p.agent, probe, intervalUs, phaseUs, oracle)
+          ? skipWatch(this, p.agent, probe, intervalUs, phaseUs, oracle, p.tiePid)
           : naiveWatch(probe, intervalUs, phaseUs);
         return this.joinChild(p, `${p.name}/watch`, body, wake);
       }
@@ -771,13 +771,22 @@ function* naiveWatch(spec: ProbeSpec, intervalUs: number, phaseUs: number | unde
  * message) this loop replays that sequence through the agent's pauses (closed form between them)
  * and probes for real at the first call at or after tc: in the late lane, so it sees every change
  * of its instant. The trace therefore differs from ticking only by the omitted "probe.ok" lines.
+ *
+ * A pause of the agent while this loop is quiet hands over to the naive loop's next step: a
+ * late event at the naive loop's first call at or after the pause's start wakes this loop, held
+ * until the agent resumes, so it runs among the agent's held processes in the naive loop's place
+ * (what it does at the resume, a probe's call among them, comes in the naive order: a
+ * notification of a change during the pause would wake it in the notification's place). Until
+ * then notifications only note the earliest change; the loop goes on from the hand-over as on a
+ * notification of that change, calling at once if the naive loop calls there.
  */
-function* skipWatch(rt: Runtime, agent: string, spec: ProbeSpec, intervalUs: number, phaseUs: number | undefined, oracle: QuietOracle): Op<ProbeResult> {
+function* skipWatch(rt: Runtime, agent: string, spec: ProbeSpec, intervalUs: number, phaseUs: number | undefined, oracle: QuietOracle, tie: number): Op<ProbeResult> {
   assertInterval(intervalUs);
   const startUs = (yield { kind: 'now' }) as number;
   const pid = (yield { kind: 'self' }) as number;
   const box = `#watch/${pid}`;
   const origin = phaseUs ?? startUs;
+  const passUs = () => Math.max(1, oracle.passLatencyUs(spec));
   // The instant the naive loop aims its next probe at, with no probe in flight.
   let aim = nextGridUs(origin, intervalUs, Math.max(phaseUs === undefined ? startUs : -Infinity, startUs - 1));
   let changeUs: number | null = oracle.wouldPass(spec) ? null : startUs;
@@ -785,22 +794,60 @@ function* skipWatch(rt: Runtime, agent: string, spec: ProbeSpec, intervalUs: num
   // (dropped once this loop has ended: a delivery after its `finally` would make the mailbox
   // again, with that message, for the rest of the run).
   let live = true;
-  const unsubscribe = oracle.subscribe(spec, () => rt.postWhen(box, rt.nowUs(), () => live));
+  // Blocked waiting for a change (no probe in flight, none aimed at).
+  let quiet = false;
+  // A pause's hand-over is pending: the earliest change noted meanwhile (Infinity: none).
+  let handing = false;
+  let missedUs = Infinity;
+  // This wake-up is the hand-over's: the loop runs in the naive loop's place.
+  let handedOver = false;
+  const unsubscribe = oracle.subscribe(spec, () => {
+    const t = rt.nowUs();
+    rt.postWhen(box, t, () => {
+      if (!live) return false;
+      if (!handing) return true;
+      if (t < missedUs) missedUs = t;
+      return false;
+    });
+  });
+  const unhook = rt.onPause(agent, () => {
+    if (!quiet || handing) return;
+    const t = rt.nowUs();
+    handing = true;
+    missedUs = Infinity;
+    const { callAt } = firstCallFrom(aim, t, origin, intervalUs, passUs(), rt.pausesOf(agent));
+    rt.atLate(callAt, tie, () => {
+      if (!live) return;
+      handing = false;
+      handedOver = true;
+      rt.deliver(box, missedUs);
+    });
+  });
   try {
     for (;;) {
       if (changeUs === null) {
+        quiet = true;
         changeUs = (yield { kind: 'receive', mailbox: box }) as number;
+        quiet = false;
         const more = yield* takeChanges(rt, box, -Infinity);
         if (more !== null && more < changeUs) changeUs = more;
+        if (changeUs === Infinity) {
+          // A hand-over with no change: the naive loop's probe passes, nothing to do.
+          changeUs = null;
+          handedOver = false;
+          continue;
+        }
       }
-      const { aimAt, callAt } = firstCallFrom(aim, changeUs, origin, intervalUs, Math.max(1, oracle.passLatencyUs(spec)), rt.pausesOf(agent));
+      const { aimAt, callAt } = firstCallFrom(aim, changeUs, origin, intervalUs, passUs(), rt.pausesOf(agent));
       const nowUs = (yield { kind: 'now' }) as number;
+      const inPlace = handedOver && callAt <= nowUs;
+      handedOver = false;
+      // Woken by the hand-over where the naive loop calls: call now, in its place.
+      if (inPlace) { /* call now */ }
       // A call delayed by a pause happens as soon as the agent runs again (that is now).
-      if (callAt === aimAt && aimAt >= nowUs) yield sleepLate(aimAt);
-      // A call that a pause delayed (its aim passed while the agent was paused): the naive loop
-      // woke at the aim in the late lane, was held, and runs when the agent resumes in the order
-      // it woke (process id for one aim); here the delayed calls of this instant go through the
-      // late lane in process-id order too, not in the order their notifications came.
+      else if (callAt === aimAt && aimAt >= nowUs) yield sleepLate(aimAt);
+      // A call that a pause delayed (its aim passed while the agent was paused), reached without
+      // a hand-over: the delayed calls of this instant go through the late lane in process-id order.
       else if (aimAt < nowUs) yield sleepLate(nowUs);
       const callUs = (yield { kind: 'now' }) as number;
       yield* takeChanges(rt, box, Infinity); // changes up to now are seen by this probe
@@ -814,6 +861,7 @@ function* skipWatch(rt: Runtime, agent: string, spec: ProbeSpec, intervalUs: num
   } finally {
     live = false;
     unsubscribe();
+    unhook();
     rt.dropMailbox(box);
   }
 }
