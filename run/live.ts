@@ -322,12 +322,20 @@ async function runAdminPrograms(lab: Lab, programs: readonly Program[], runId: s
   }
 }
 
+/** A lab host's IPv4 addresses on its lab interface, as `ip -o addr show` prints them ('' if it does not answer). */
+async function hostAddrText(lab: Lab, host: string, timeoutMs?: number): Promise<string> {
+  return (await run(['ip', '-n', hostNs(lab, host), '-4', '-o', 'addr', 'show', 'dev', NS_IF], { allowFail: true, ...(timeoutMs !== undefined ? { timeoutMs } : {}) })).stdout;
+}
+
+/** Does `ip -o addr show` text list this address? */
+const hasAddress = (text: string, address: string): boolean => text.includes(` ${address}/`);
+
 /** VIP holders as the machines say: host addresses by `ip`, guests through their agent when running. */
 export async function observeHolders(lab: Lab, hv: LabHypervisor, drivers: Map<string, IdempotentGuestVipDriver>): Promise<Record<string, string[]>> {
   const out: Record<string, string[]> = Object.fromEntries(lab.vips.map((v) => [v.name, [] as string[]]));
   await Promise.all(lab.hosts.map(async (h) => {
-    const r = await run(['ip', '-n', hostNs(lab, h.name), '-4', '-o', 'addr', 'show', 'dev', NS_IF], { allowFail: true, timeoutMs: 2_000 });
-    for (const v of lab.vips) if (r.stdout.includes(` ${v.address}/`)) out[v.name].push(h.name);
+    const text = await hostAddrText(lab, h.name, 2_000);
+    for (const v of lab.vips) if (hasAddress(text, v.address)) out[v.name].push(h.name);
   }));
   const running = (await hv.list()).filter((v) => v.state === 'running');
   await Promise.all(running.map(async (vm) => {
@@ -349,8 +357,7 @@ export async function confirmHolders(lab: Lab, drivers: Map<string, IdempotentGu
   const still = await Promise.all(seen.map(async (who) => {
     const driver = drivers.get(who);
     if (driver) return (await driver.addresses().catch(() => [] as string[])).includes(address);
-    const r = await run(['ip', '-n', hostNs(lab, who), '-4', '-o', 'addr', 'show', 'dev', NS_IF], { allowFail: true, timeoutMs: 2_000 });
-    return r.stdout.includes(` ${address}/`);
+    return hasAddress(await hostAddrText(lab, who, 2_000), address);
   }));
   return seen.filter((_, i) => still[i]);
 }
@@ -450,8 +457,7 @@ export async function resetLabWorld(lab: Lab, hv: LabHypervisor, drivers: Map<st
     if (!holder || v.managedBy !== 'lab') continue;
     const ns = hostNs(lab, holder.name);
     await hostUp(lab, holder.name, 30_000, `reset: ${holder.name} did not come up`);
-    const r = await run(['ip', '-n', ns, '-4', '-o', 'addr', 'show', 'dev', NS_IF], { allowFail: true });
-    if (!r.stdout.includes(` ${v.address}/`)) {
+    if (!hasAddress(await hostAddrText(lab, holder.name), v.address)) {
       await run(['ip', '-n', ns, 'addr', 'add', `${v.address}/${lab.cidr.prefix}`, 'dev', NS_IF]);
       await run(['ip', 'netns', 'exec', ns, 'arping', '-q', '-U', '-c', '1', '-I', NS_IF, '-s', v.address, v.address], { allowFail: true, timeoutMs: 3_000 });
       log(`reset: ${v.name} back on ${holder.name}`);
@@ -467,8 +473,7 @@ async function hostUp(lab: Lab, name: string, timeoutMs: number, what: string): 
   const host = lab.hosts.find((h) => h.name === name)!;
   const by = Date.now() + timeoutMs;
   for (;;) {
-    const r = await run(['ip', '-n', hostNs(lab, name), '-4', '-o', 'addr', 'show', 'dev', NS_IF], { allowFail: true });
-    if (r.stdout.includes(` ${host.address}/`)) return;
+    if (hasAddress(await hostAddrText(lab, name), host.address)) return;
     if (Date.now() > by) throw new Error(`${what} within ${timeoutMs / 1000} s (no ${host.address} on ${NS_IF} in ${hostNs(lab, name)})`);
     await sleep(200);
   }

@@ -635,15 +635,15 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
           return after(setUs - addUs, () => undefined);
         }, () => [holder]);
       },
-      removeVip: (vip, holder) => after((() => {
+      removeVip: (vip, holder) => {
         const replay = replayUs(`vipRemove/${vip}/${holder}`);
         const ssh = world.nodeUp(holder) ? sshUs(holder) : 0;
-        return replay ?? vipUs(holder, true) + ssh;
-      })(), () => {
-        // Removing from a dead holder is a no-op for the network: it no longer answers.
-        if (world.nodeUp(holder)) requireReach(holder);
-        world.removeVip(vip, holder);
-      }),
+        return after(replay ?? vipUs(holder, true) + ssh, () => {
+          // Removing from a dead holder is a no-op for the network: it no longer answers.
+          if (world.nodeUp(holder)) requireReach(holder);
+          world.removeVip(vip, holder);
+        });
+      },
       vipHolders: (vip) => after(latencyUs, () => {
         keepAllSsh();
         return world.vipHolders(vip);
