@@ -13,6 +13,7 @@ import { sameCondition } from '../policies/p2p/program.ts';
 import { groupChanged, inGroup, operationChanged, ordered, returned, type Membership } from '../policies/p2p/files.ts';
 import { changedManagers, operationFile, sameTargetsOf } from '../policies/p2p/ring.ts';
 import { sharedEnds } from '../trace/list-edits.ts';
+import { replayGrid } from '../engine/runtime/quiet-rounds.ts';
 import { runScale, scaleDocument, scaleScenario, scaleSvg, scaleTable, DAY_US, type ScaleRow } from '../experiments/scale.ts';
 
 const byPriority = (a: OperationRow, b: OperationRow) => (a.priority === b.priority ? 0 : a.priority === 'P1' ? -1 : 1);
@@ -433,5 +434,48 @@ describe('the scale experiment', () => {
     const svg = scaleSvg(rows);
     expect(svg.match(/<circle /g)).toHaveLength(2);
     expect(svg).toContain('goal: 60 s');
+  });
+});
+
+describe('quiet-rounds.ts: the claim hub replay', () => {
+  it('replayGrid equals advanceTo epoch by epoch (the next wake-up, the last one passed and the claims it used)', () => {
+    // The reference: the watcher's grid as `skipClaimRounds` advanced it before, one epoch at a time.
+    const naive = (times: number[], counts: number[], from: number, to: number, nw0: number, count0: number, stride: (n: number) => number) => {
+      let nw = nw0;
+      let count = count0;
+      let cur: { w: number; count: number } | null = null;
+      for (let i = from; i < to; i++) {
+        const t = times[i];
+        if (nw < t) {
+          const s = stride(count);
+          const k = Math.ceil((t - nw) / s);
+          const w = nw + (k - 1) * s;
+          nw += k * s;
+          cur = { w, count };
+        }
+        count = counts[i];
+      }
+      return { nw, cur };
+    };
+    const epoch = fc.record({ gap: fc.oneof(fc.integer({ min: 0, max: 30 }), fc.integer({ min: 0, max: 5_000 })), count: fc.integer({ min: 0, max: 3 }) });
+    fc.assert(fc.property(fc.array(epoch, { maxLength: 40 }), fc.nat(), fc.nat(), fc.integer({ min: -50, max: 200 }), fc.integer({ min: 0, max: 3 }), fc.integer({ min: 1, max: 97 }), fc.integer({ min: 1, max: 13 }), (es, a, b, nw0, count0, R, P) => {
+      const times: number[] = [];
+      let t = 0;
+      for (const e of es) times.push((t += e.gap));
+      const counts = es.map((e) => e.count);
+      const from = es.length === 0 ? 0 : a % (es.length + 1);
+      const to = from + (es.length === 0 ? 0 : b % (es.length - from + 1));
+      const stride = (n: number) => (n === 0 ? R : R + (n + 1) * P);
+      const want = naive(times, counts, from, to, nw0, count0, stride);
+      const got = replayGrid(times, counts, from, to, nw0, count0, stride);
+      expect(got.nw).toBe(want.nw);
+      if (want.cur === null) expect(got.jumpAt).toBe(-1);
+      else {
+        expect(got.jumpAt).toBeGreaterThanOrEqual(from);
+        expect(got.lastW).toBe(want.cur.w);
+        // The claims the round in progress used: those before the epoch that passed the wake-up.
+        expect(got.jumpAt === from ? count0 : counts[got.jumpAt - 1]).toBe(want.cur.count);
+      }
+    }), fcParams(1000));
   });
 });
