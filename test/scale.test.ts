@@ -12,7 +12,7 @@ import { SimStore } from '../adapters/sim/ports.ts';
 import { sameCondition } from '../policies/p2p/program.ts';
 import { groupChanged, inGroup, operationChanged, ordered, returned, type Membership } from '../policies/p2p/files.ts';
 import { changedManagers, operationFile, sameTargetsOf } from '../policies/p2p/ring.ts';
-import { sharedEnds } from '../trace/list-edits.ts';
+import { replacedSince, sharedEnds } from '../trace/list-edits.ts';
 import { replayGrid } from '../engine/runtime/quiet-rounds.ts';
 import { runScale, scaleDocument, scaleScenario, scaleSvg, scaleTable, DAY_US, type ScaleRow } from '../experiments/scale.ts';
 
@@ -199,7 +199,8 @@ describe('operationFile derived from the file it replaces (its rows and its row 
 });
 
 describe('SimStore.list kept between writes', () => {
-  it('equals a fresh listing of the records after random writes, creations and deletions; a kept list never changes', () => {
+  it('equals a fresh listing of the records after random writes, creations and deletions; a kept list never changes; its replaced places are noted', () => {
+    let noted = 0;
     const key = fc.constantFrom('a/1', 'a/2', 'a/3', 'ab/1', 'b/1', 'b/2', 'a');
     const op = fc.oneof(
       fc.record({ op: fc.constant('cas' as const), key, value: fc.integer() }),
@@ -210,6 +211,9 @@ describe('SimStore.list kept between writes', () => {
       const store = new SimStore(() => {});
       const model = new Map<string, { value: number; version: number }>();
       const seen: Array<{ list: unknown[]; copy: string }> = [];
+      // The last listing of each prefix, forgotten when a key under it is created or deleted.
+      const last = new Map<string, ReadonlyArray<{ key: string }>>();
+      const keysBefore = new Set<string>();
       for (const o of ops) {
         if (o.op === 'cas') {
           const r = store.cas(o.key, store.get(o.key)?.version ?? 0, o.value);
@@ -222,11 +226,27 @@ describe('SimStore.list kept between writes', () => {
           const got = store.list(o.prefix);
           const want = [...model].filter(([k]) => k.startsWith(o.prefix)).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)).map(([k, v]) => ({ key: k, ...v }));
           expect(got).toStrictEqual(want);
+          // The places noted as replaced since the last listing of that prefix: every other place
+          // holds the very same entry; a rewritten record's entry is noted (rewrites happened: a list of the same keys, new entries).
+          const prev = last.get(o.prefix);
+          if (prev !== undefined && prev !== got) {
+            const at = replacedSince(got, prev);
+            if (at !== null) {
+              expect(got.length).toBe(prev.length);
+              for (let i = 0; i < got.length; i++) if (!at.includes(i)) expect(got[i]).toBe(prev[i]);
+              noted++;
+            } else expect(got.map((e) => e.key)).not.toStrictEqual(prev.map((e) => e.key)); // only a new or deleted key goes unnoted (no walk can be skipped then)
+          }
+          last.set(o.prefix, got);
           seen.push({ list: got, copy: JSON.stringify(got) });
         }
+        if (o.op === 'del' || (o.op === 'cas' && !keysBefore.has(o.key))) for (const p of [...last.keys()]) if (o.key.startsWith(p)) last.delete(p);
+        keysBefore.clear();
+        for (const k of model.keys()) keysBefore.add(k);
       }
       for (const x of seen) expect(JSON.stringify(x.list)).toBe(x.copy);
     }), fcParams(500));
+    expect(noted).toBeGreaterThan(0);
   });
 });
 
