@@ -10,7 +10,7 @@ import { parseScenario } from '../run/sim.ts';
 import { Simulation } from '../adapters/sim/simulation.ts';
 import { SimStore } from '../adapters/sim/ports.ts';
 import { sameCondition } from '../policies/p2p/program.ts';
-import { groupChanged, inGroup, operationChanged, ordered, returned, type Membership } from '../policies/p2p/files.ts';
+import { groupChanged, groupIndexOf, inGroup, operationChanged, ordered, returned, type Membership } from '../policies/p2p/files.ts';
 import { changedManagers, operationFile, sameTargetsOf } from '../policies/p2p/ring.ts';
 import { replacedSince, sharedEnds } from '../trace/list-edits.ts';
 import { replayGrid } from '../engine/runtime/quiet-rounds.ts';
@@ -269,7 +269,10 @@ describe('returned: a server put back in the group file at its place', () => {
       for (let k = 0; k < ends.head; k++) expect(back[k]).toBe(group[k]);
       for (let k = 0; k < ends.tail; k++) expect(back[back.length - 1 - k]).toBe(group[group.length - 1 - k]);
       // inGroup, by a binary search for a group known to follow the order, as the list says.
-      for (const s of [...order, 'x', 'zz']) expect(inGroup(m, s)).toBe(group.includes(s));
+      for (const s of [...order, 'x', 'zz']) {
+        expect(inGroup(m, s)).toBe(group.includes(s));
+        expect(groupIndexOf(m, s)).toBe(group.indexOf(s));
+      }
     }), fcParams(1000));
   });
 });

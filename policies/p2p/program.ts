@@ -12,7 +12,7 @@ import { awaitClaimRounds, awaitHoldersChange, awaitLoadChange, awaitReconcile, 
 import { call, isGone, mailboxOf, portErrorOf, type LoadSample, type ProbeResult, type ProbeSpec } from '../../engine/ports/index.ts';
 import { nextGridUs } from '../../engine/runtime/runtime.ts';
 import { storeCall } from '../store.ts';
-import { KEYS, frozenNames, ordered, groupChanged, inGroup, operationChanged, isSeparated, readData, readMembership, readOperation, reclaim, rejoin, separate, update, type ConditionRecord, type ManagementData, type Membership, type TroubleRecord } from './files.ts';
+import { KEYS, frozenNames, ordered, groupChanged, groupIndexOf, inGroup, operationChanged, isSeparated, readData, readMembership, readOperation, reclaim, rejoin, separate, update, type ConditionRecord, type ManagementData, type Membership, type TroubleRecord } from './files.ts';
 import { headroom, HeadroomIndex, rankHosts, realServerConditions, type Headroom, type LoadMeasurement, type RankedHost, type ServerStages, type ServerType } from './placement.ts';
 import { hasTargets, managersOf, operationFile, targetsOf, type OperationRow } from './ring.ts';
 import { replacedSince } from '../../trace/list-edits.ts';
@@ -230,7 +230,7 @@ function* nudge(from: string, changed: ReadonlySet<string>, cfg: P2pConfig): Op<
  */
 function fileOrder(m: Membership, names: ReadonlySet<string>): string[] {
   const at = (x: string) => {
-    const g = m.group.indexOf(x);
+    const g = groupIndexOf(m, x);
     if (g >= 0) return g;
     const s = m.separation.indexOf(x);
     return s >= 0 ? m.group.length + s : -1;
