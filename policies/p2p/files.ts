@@ -211,10 +211,12 @@ export function returned(m: Membership, server: string): string[] {
   }
   const at = orderIndex(m.order);
   const lo = lowerBound(g.length, (k) => at.get(g[k])! < pos);
-  // A spread and a splice: V8's `slice` and `filter` of a frozen array (the group lists are) take
-  // a slow path, ~40x slower for N = 10,000.
-  const out = [...g];
-  out.splice(lo, 0, server);
+  // A spread with room for the server, the names after its place moved up by one (`copyWithin`):
+  // V8's `slice` and `filter` of a frozen array (the group lists are) take a slow path, ~40x
+  // slower for N = 10,000, and a splice into a full array allocates its storage again.
+  const out = [...g, server];
+  out.copyWithin(lo + 1, lo, g.length);
+  out[lo] = server;
   noteListEdit(out, g, lo, g.length - lo);
   return ordered(out, m.order);
 }
