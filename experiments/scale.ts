@@ -97,10 +97,10 @@ export interface ScaleResult extends ScaleCase {
 }
 
 /**
- * Runs one case in this process; the trace is counted, not kept. Wall times come from `clock`,
- * CPU times (milliseconds) from `cpuClock` when given.
+ * Runs one case in this process; the trace is counted, not kept (`each` sees every event, in
+ * order). Wall times come from `clock`, CPU times (milliseconds) from `cpuClock` when given.
  */
-export function runScale(c: ScaleCase, clock: () => number, cpuClock?: () => number, progress?: { everyDays: number; report: (day: number) => void }): ScaleResult {
+export function runScale(c: ScaleCase, clock: () => number, cpuClock?: () => number, progress?: { everyDays: number; report: (day: number) => void }, each?: (e: unknown) => void): ScaleResult {
   const t0 = clock();
   const c0 = cpuClock?.() ?? 0;
   const s = scaleScenario(c);
@@ -109,6 +109,7 @@ export function runScale(c: ScaleCase, clock: () => number, cpuClock?: () => num
   let nextUs = progress !== undefined ? progress.everyDays * DAY_US : Infinity;
   const onEvent = (e: { t: number }) => {
     traceEvents++;
+    each?.(e);
     if (e.t < nextUs) return;
     const every = progress!.everyDays * DAY_US;
     nextUs = (Math.floor(e.t / every) + 1) * every;

@@ -10,9 +10,10 @@ import { parseScenario } from '../run/sim.ts';
 import { Simulation } from '../adapters/sim/simulation.ts';
 import { SimStore } from '../adapters/sim/ports.ts';
 import { sameCondition } from '../policies/p2p/program.ts';
-import { groupChanged, inGroup, operationChanged, ordered, returned, type Membership } from '../policies/p2p/files.ts';
+import { groupChanged, groupIndexOf, inGroup, operationChanged, ordered, returned, type Membership } from '../policies/p2p/files.ts';
 import { changedManagers, operationFile, sameTargetsOf } from '../policies/p2p/ring.ts';
-import { sharedEnds } from '../trace/list-edits.ts';
+import { replacedSince, sharedEnds } from '../trace/list-edits.ts';
+import { replayGrid } from '../engine/runtime/quiet-rounds.ts';
 import { runScale, scaleDocument, scaleScenario, scaleSvg, scaleTable, DAY_US, type ScaleRow } from '../experiments/scale.ts';
 
 const byPriority = (a: OperationRow, b: OperationRow) => (a.priority === b.priority ? 0 : a.priority === 'P1' ? -1 : 1);
@@ -198,7 +199,7 @@ describe('operationFile derived from the file it replaces (its rows and its row 
 });
 
 describe('SimStore.list kept between writes', () => {
-  it('equals a fresh listing of the records after random writes, creations and deletions; a kept list never changes', () => {
+  it('equals a fresh listing of the records after random writes, creations and deletions; a kept list never changes; its replaced places are noted', () => {
     const key = fc.constantFrom('a/1', 'a/2', 'a/3', 'ab/1', 'b/1', 'b/2', 'a');
     const op = fc.oneof(
       fc.record({ op: fc.constant('cas' as const), key, value: fc.integer() }),
@@ -209,6 +210,9 @@ describe('SimStore.list kept between writes', () => {
       const store = new SimStore(() => {});
       const model = new Map<string, { value: number; version: number }>();
       const seen: Array<{ list: unknown[]; copy: string }> = [];
+      // The last listing of each prefix, forgotten when a key under it is created or deleted.
+      const last = new Map<string, ReadonlyArray<{ key: string }>>();
+      const keysBefore = new Set<string>();
       for (const o of ops) {
         if (o.op === 'cas') {
           const r = store.cas(o.key, store.get(o.key)?.version ?? 0, o.value);
@@ -221,11 +225,65 @@ describe('SimStore.list kept between writes', () => {
           const got = store.list(o.prefix);
           const want = [...model].filter(([k]) => k.startsWith(o.prefix)).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)).map(([k, v]) => ({ key: k, ...v }));
           expect(got).toStrictEqual(want);
+          // The places noted as replaced since the last listing of that prefix: every other place
+          // holds the very same entry; a rewritten record's entry is noted (rewrites happened: a list of the same keys, new entries).
+          const prev = last.get(o.prefix);
+          if (prev !== undefined && prev !== got) {
+            const at = replacedSince(got, prev);
+            if (at !== null) {
+              expect(got.length).toBe(prev.length);
+              for (let i = 0; i < got.length; i++) if (!at.includes(i)) expect(got[i]).toBe(prev[i]);
+            } else expect(got.map((e) => e.key)).not.toStrictEqual(prev.map((e) => e.key)); // only a new or deleted key goes unnoted (no walk can be skipped then)
+          }
+          last.set(o.prefix, got);
           seen.push({ list: got, copy: JSON.stringify(got) });
         }
+        if (o.op === 'del' || (o.op === 'cas' && !keysBefore.has(o.key))) for (const p of [...last.keys()]) if (o.key.startsWith(p)) last.delete(p);
+        keysBefore.clear();
+        for (const k of model.keys()) keysBefore.add(k);
       }
       for (const x of seen) expect(JSON.stringify(x.list)).toBe(x.copy);
     }), fcParams(500));
+  });
+
+  it('a listing after rewrites of existing records notes the places of its new entries: every other place holds the last listing\'s entry', () => {
+    const keys = ['a/1', 'a/2', 'a/3', 'ab/1', 'b/1', 'b/2', 'a'];
+    const op = fc.oneof(
+      fc.record({ op: fc.constant('cas' as const), key: fc.constantFrom(...keys), value: fc.integer() }),
+      fc.record({ op: fc.constant('list' as const), prefix: fc.constantFrom('a/', 'a', 'b/', '') }),
+    );
+    let noted = 0;
+    fc.assert(fc.property(fc.array(op, { maxLength: 40 }), (ops) => {
+      const store = new SimStore(() => {});
+      for (const k of keys) store.cas(k, 0, 0);
+      const last = new Map<string, ReadonlyArray<{ key: string; value: unknown }>>();
+      const rewritten = new Map<string, Set<string>>();
+      for (const o of ops) {
+        if (o.op === 'cas') {
+          store.cas(o.key, store.get(o.key)!.version, o.value);
+          for (const [p, r] of rewritten) if (o.key.startsWith(p)) r.add(o.key);
+          continue;
+        }
+        const got = store.list(o.prefix);
+        const prev = last.get(o.prefix);
+        if (prev !== undefined && (rewritten.get(o.prefix)?.size ?? 0) > 0) {
+          // Rewrites only (no key created or deleted): the list is made from the last one, and noted.
+          const at = replacedSince(got, prev);
+          expect(at).not.toBeNull();
+          expect(got.length).toBe(prev.length);
+          for (let i = 0; i < got.length; i++) {
+            if (at!.includes(i)) expect(got[i].value).toBe(store.get(got[i].key)!.value);
+            else expect(got[i]).toBe(prev[i]);
+          }
+          // Every rewritten record's place is noted.
+          for (const k of rewritten.get(o.prefix)!) expect(at).toContain(got.findIndex((e) => e.key === k));
+          noted++;
+        }
+        last.set(o.prefix, got);
+        rewritten.set(o.prefix, new Set());
+      }
+    }), fcParams(300));
+    expect(noted).toBeGreaterThan(0);
   });
 });
 
@@ -248,7 +306,10 @@ describe('returned: a server put back in the group file at its place', () => {
       for (let k = 0; k < ends.head; k++) expect(back[k]).toBe(group[k]);
       for (let k = 0; k < ends.tail; k++) expect(back[back.length - 1 - k]).toBe(group[group.length - 1 - k]);
       // inGroup, by a binary search for a group known to follow the order, as the list says.
-      for (const s of [...order, 'x', 'zz']) expect(inGroup(m, s)).toBe(group.includes(s));
+      for (const s of [...order, 'x', 'zz']) {
+        expect(inGroup(m, s)).toBe(group.includes(s));
+        expect(groupIndexOf(m, s)).toBe(group.indexOf(s));
+      }
     }), fcParams(1000));
   });
 });
@@ -433,5 +494,48 @@ describe('the scale experiment', () => {
     const svg = scaleSvg(rows);
     expect(svg.match(/<circle /g)).toHaveLength(2);
     expect(svg).toContain('goal: 60 s');
+  });
+});
+
+describe('quiet-rounds.ts: the claim hub replay', () => {
+  it('replayGrid equals advanceTo epoch by epoch (the next wake-up, the last one passed and the claims it used)', () => {
+    // The reference: the watcher's grid as `skipClaimRounds` advanced it before, one epoch at a time.
+    const naive = (times: number[], counts: number[], from: number, to: number, nw0: number, count0: number, stride: (n: number) => number) => {
+      let nw = nw0;
+      let count = count0;
+      let cur: { w: number; count: number } | null = null;
+      for (let i = from; i < to; i++) {
+        const t = times[i];
+        if (nw < t) {
+          const s = stride(count);
+          const k = Math.ceil((t - nw) / s);
+          const w = nw + (k - 1) * s;
+          nw += k * s;
+          cur = { w, count };
+        }
+        count = counts[i];
+      }
+      return { nw, cur };
+    };
+    const epoch = fc.record({ gap: fc.oneof(fc.integer({ min: 0, max: 30 }), fc.integer({ min: 0, max: 5_000 })), count: fc.integer({ min: 0, max: 3 }) });
+    fc.assert(fc.property(fc.array(epoch, { maxLength: 40 }), fc.nat(), fc.nat(), fc.integer({ min: -50, max: 200 }), fc.integer({ min: 0, max: 3 }), fc.integer({ min: 1, max: 97 }), fc.integer({ min: 1, max: 13 }), (es, a, b, nw0, count0, R, P) => {
+      const times: number[] = [];
+      let t = 0;
+      for (const e of es) times.push((t += e.gap));
+      const counts = es.map((e) => e.count);
+      const from = es.length === 0 ? 0 : a % (es.length + 1);
+      const to = from + (es.length === 0 ? 0 : b % (es.length - from + 1));
+      const stride = (n: number) => (n === 0 ? R : R + (n + 1) * P);
+      const want = naive(times, counts, from, to, nw0, count0, stride);
+      const got = replayGrid(times, counts, from, to, nw0, count0, stride);
+      expect(got.nw).toBe(want.nw);
+      if (want.cur === null) expect(got.jumpAt).toBe(-1);
+      else {
+        expect(got.jumpAt).toBeGreaterThanOrEqual(from);
+        expect(got.lastW).toBe(want.cur.w);
+        // The claims the round in progress used: those before the epoch that passed the wake-up.
+        expect(got.jumpAt === from ? count0 : counts[got.jumpAt - 1]).toBe(want.cur.count);
+      }
+    }), fcParams(1000));
   });
 });

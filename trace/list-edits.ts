@@ -27,3 +27,26 @@ export function sharedEnds(a: readonly unknown[], b: readonly unknown[]): { head
   return edits.get(a)?.get(b) ?? edits.get(b)?.get(a) ?? NONE;
 }
 const NONE = Object.freeze({ head: 0, tail: 0 });
+
+// Lists of the same length made from another by replacing a few elements in place (the sim
+// store's kept listing of a prefix, its rewritten records' entries made again): the writer notes
+// where, so a reader that carried something over from the old list (the P2P placement's index of
+// the condition records) visits those places instead of comparing N elements. Kept as the edits
+// above are: by the list made from, then by the list made, holding neither.
+const replacements = new WeakMap<readonly unknown[], WeakMap<readonly unknown[], readonly number[]>>();
+
+/**
+ * `list` was made from `from` (the same length) by replacing the elements at `at`: every other
+ * place holds the very same element (===) in both. A note that does not fit the lengths is not kept.
+ */
+export function noteReplaced(list: readonly unknown[], from: readonly unknown[], at: readonly number[]): void {
+  if (list.length !== from.length || at.some((i) => !(i >= 0 && i < list.length))) return;
+  let made = replacements.get(from);
+  if (made === undefined) replacements.set(from, (made = new WeakMap()));
+  made.set(list, at);
+}
+
+/** The places where `list` may differ from `from` when it was made from it (`noteReplaced`), else null. */
+export function replacedSince(list: readonly unknown[], from: readonly unknown[]): readonly number[] | null {
+  return replacements.get(from)?.get(list) ?? null;
+}

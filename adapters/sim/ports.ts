@@ -15,6 +15,7 @@ import { storeOf } from '../../sim/scenario/schema.ts';
 import type { VmState as PortVmState } from '../../engine/ports/hypervisor.ts';
 import { sToUs } from '../../sim/kernel/time.ts';
 import { storeWriteData } from '../../trace/store.ts';
+import { noteReplaced } from '../../trace/list-edits.ts';
 import { sample, type Dist } from '../../sim/kernel/distributions.ts';
 import type { DistSpec } from '../../sim/scenario/schema.ts';
 
@@ -156,11 +157,16 @@ export class SimStore {
         // Records rewritten since the last call: one copy for all of them (a spread: V8's `slice`
         // of a frozen array takes a slow path, ~40x slower for N = 10,000).
         const copy = [...kept.list];
+        const at: number[] = [];
         for (const key of kept.changed) {
           const r = this.records.get(key)!;
-          copy[lowerBound(copy.length, (i) => copy[i].key < key)] = Object.freeze({ key, value: r.value, version: r.version });
+          const i = lowerBound(copy.length, (j) => copy[j].key < key);
+          copy[i] = Object.freeze({ key, value: r.value, version: r.version });
+          at.push(i);
         }
         kept.changed.clear();
+        // The places of the new entries, for readers that carry something over from the last listing.
+        noteReplaced(copy, kept.list, at);
         kept.list = Object.freeze(copy);
       }
       return kept.list as Array<{ key: string } & Versioned<T>>;

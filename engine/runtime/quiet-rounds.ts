@@ -71,6 +71,35 @@ const NO_PART: StorePart = { name: '', changed: () => [] };
 const sameClaims = (x: readonly Claim[], y: readonly Claim[]): boolean =>
   x.length === y.length && x.every(([t, c], i) => y[i][0] === t && y[i][1] === c);
 
+/**
+ * A quiet watcher's wake-up grid replayed through epochs [from, to) of a claim history (each at
+ * `times[i]`, after which `counts[i]` claims hold): at each epoch's time t, a next wake-up nw
+ * before t moves to the first one at or after t, nw + k s with s = `stride(count)` for the count
+ * of claims before that epoch (`count0` before `from`), as `advanceTo` does one epoch at a time.
+ * Returns the next wake-up, the last wake-up passed (`lastW`) and the epoch at which it was
+ * passed (`jumpAt`; -1 when none was). One pass over numbers, no object per epoch: a watcher
+ * looked at after a long quiet stretch replays every epoch since (the hub keeps them while it
+ * has members), so this loop runs through the whole history many times over a long run.
+ */
+export function replayGrid(times: readonly number[], counts: readonly number[], from: number, to: number, nw: number, count0: number, stride: (n: number) => number): { nw: number; lastW: number; jumpAt: number } {
+  let n = nw;
+  let count = count0;
+  let lastW = 0;
+  let jumpAt = -1;
+  for (let i = from; i < to; i++) {
+    const t = times[i];
+    if (n < t) {
+      const s = stride(count);
+      const k = Math.ceil((t - n) / s);
+      lastW = n + (k - 1) * s;
+      n += k * s;
+      jumpAt = i;
+    }
+    count = counts[i];
+  }
+  return { nw: n, lastW, jumpAt };
+}
+
 /** A quiet watcher that shares the hub's reading of the record. */
 interface Member {
   readonly host: string;
@@ -95,7 +124,11 @@ interface Member {
 class ClaimHub {
   claims: Claim[];
   private claimants: Set<string>;
-  private epochs: Array<{ t: number; claims: Claim[] }> = [];
+  // The epochs (from `base` on) in parallel arrays: a member's replay reads only the times and
+  // the claims' counts (contiguous numbers), and the claims of the last epoch it passes.
+  private times: number[] = [];
+  private counts: number[] = [];
+  private claimLists: Claim[][] = [];
   private base = 0;
   private maxN: number;
   private readonly members = new Set<Member>();
@@ -119,11 +152,22 @@ class ClaimHub {
   }
 
   get end(): number {
-    return this.base + this.epochs.length;
+    return this.base + this.times.length;
   }
 
   epoch(i: number): { t: number; claims: Claim[] } {
-    return this.epochs[i - this.base];
+    return { t: this.times[i - this.base], claims: this.claimLists[i - this.base] };
+  }
+
+  /** The claims of epoch i. */
+  claimsAt(i: number): Claim[] {
+    return this.claimLists[i - this.base];
+  }
+
+  /** A member's wake-up grid replayed through epochs [from, to) (`replayGrid`). */
+  replay(from: number, to: number, nw: number, count0: number, stride: (n: number) => number): { nw: number; lastW: number; jumpAt: number } {
+    const r = replayGrid(this.times, this.counts, from - this.base, to - this.base, nw, count0, stride);
+    return r.jumpAt < 0 ? r : { ...r, jumpAt: r.jumpAt + this.base };
   }
 
   holds(host: string): boolean {
@@ -152,7 +196,9 @@ class ClaimHub {
     if (s?.size === 0) this.byHost.delete(m.host);
     if (this.members.size === 0) {
       this.base = this.end;
-      this.epochs = [];
+      this.times = [];
+      this.counts = [];
+      this.claimLists = [];
     }
   }
 
@@ -197,7 +243,9 @@ class ClaimHub {
       this.base = this.end;
       return;
     }
-    this.epochs.push({ t, claims: g });
+    this.times.push(t);
+    this.counts.push(g.length);
+    this.claimLists.push(g);
     if (added === null || added.length > 0) {
       // New claimants every answering member reaches: only the members whose own host does not
       // answer can stop being quiet (the others' checks would all pass).
@@ -255,11 +303,24 @@ export function* skipClaimRounds(rt: Runtime, agent: string, a: ClaimRoundsArgs,
   /** Replays the hub's epochs this watcher has not seen. */
   const sync = (upTo = hub?.end ?? 0) => {
     if (!inHub || hub === null) return;
-    for (; idx < upTo; idx++) {
-      const e = hub.epoch(idx);
+    if (idx >= upTo) return;
+    if (claimsNow === null) {
+      // The grid stays put until an epoch's claims are known (`advanceTo` does nothing without claims).
+      const e = hub.epoch(idx++);
       advanceTo(e.t);
       claimsNow = e.claims;
+      if (idx >= upTo) return;
     }
+    // As `advanceTo(t)` then the epoch's claims, for each epoch; the round in progress is the
+    // one of the last wake-up passed, with the claims before the epoch that passed it.
+    const r = hub.replay(idx, upTo, nw, claimsNow.length, stride);
+    if (r.jumpAt >= 0) {
+      const claims = r.jumpAt === idx ? claimsNow : hub.claimsAt(r.jumpAt - 1);
+      cur = claims.length === 0 ? null : { w: r.lastW, claims };
+    }
+    nw = r.nw;
+    claimsNow = hub.claimsAt(upTo - 1);
+    idx = upTo;
   };
   /** Replays the naive wake-ups before t (with the claims in the store until now). */
   const advance = (t: number) => {

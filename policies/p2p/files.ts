@@ -88,15 +88,23 @@ export function* update<T>(key: string, change: (cur: T | null) => T | null): Op
 export function inGroup(m: Membership, server: string): boolean {
   // A group known to follow the order file (`ordered`): a binary search over the places in the
   // order file (indexed once), no set of N names per new group file.
-  if (orderedGroups.get(m.group) === m.order) {
-    const at = orderIndex(m.order);
-    const pos = at.get(server);
-    if (pos === undefined) return false;
-    const g = m.group;
-    const i = lowerBound(g.length, (k) => at.get(g[k])! < pos);
-    return i < g.length && g[i] === server;
-  }
+  if (orderedGroups.get(m.group) === m.order) return groupIndexOf(m, server) >= 0;
   return setOf(m.group).has(server);
+}
+
+/**
+ * `m.group.indexOf(server)`: for a group known to follow the order file (`ordered`: each server
+ * once, in the order file's order) a binary search over the places in the order file, else the
+ * walk (`indexOf` compares up to N names, which are not the same string objects).
+ */
+export function groupIndexOf(m: Membership, server: string): number {
+  if (orderedGroups.get(m.group) !== m.order) return m.group.indexOf(server);
+  const at = orderIndex(m.order);
+  const pos = at.get(server);
+  if (pos === undefined) return -1;
+  const g = m.group;
+  const i = lowerBound(g.length, (k) => at.get(g[k])! < pos);
+  return i < g.length && g[i] === server ? i : -1;
 }
 export function isSeparated(m: Membership, server: string): boolean {
   return setOf(m.separation).has(server);
@@ -148,11 +156,13 @@ export function* separate(server: string, manager: string): Op<{ membership: Mem
   let claimed = false;
   const m = yield* update<Membership>(KEYS.membership, (cur) => {
     if (!cur) throw new Error('P2P: no group file');
-    claimed = cur.group.indexOf(server) >= 0; // not `includes`: slower on a frozen array (the same answer for names)
+    const i = groupIndexOf(cur, server);
+    claimed = i >= 0;
     if (!claimed) return cur;
     return {
       ...cur,
-      group: keepOrdered(cur, frozenNames(without(cur.group, server))),
+      // A group that follows the order file lists the server once (at i).
+      group: keepOrdered(cur, frozenNames(without(cur.group, server, orderedGroups.get(cur.group) === cur.order ? i : undefined))),
       separation: [...cur.separation, server],
       claims: { ...(cur.claims ?? {}), [server]: manager },
     };
@@ -178,7 +188,7 @@ export function* rejoin(server: string): Op<{ membership: Membership; changed: R
     if (!cur) throw new Error('P2P: no group file');
     const claims = { ...(cur.claims ?? {}) };
     delete claims[server];
-    if (cur.group.indexOf(server) >= 0) return { ...cur, claims };
+    if (groupIndexOf(cur, server) >= 0) return { ...cur, claims };
     return { ...cur, group: frozenNames(returned(cur, server)), separation: cur.separation.filter((s) => s !== server), claims };
   });
   const changed = yield* writeOperation(m!);
@@ -201,20 +211,25 @@ export function returned(m: Membership, server: string): string[] {
   }
   const at = orderIndex(m.order);
   const lo = lowerBound(g.length, (k) => at.get(g[k])! < pos);
-  // A spread and a splice: V8's `slice` and `filter` of a frozen array (the group lists are) take
-  // a slow path, ~40x slower for N = 10,000.
-  const out = [...g];
-  out.splice(lo, 0, server);
+  // A spread with room for the server, the names after its place moved up by one (`copyWithin`):
+  // V8's `slice` and `filter` of a frozen array (the group lists are) take a slow path, ~40x
+  // slower for N = 10,000, and a splice into a full array allocates its storage again.
+  const out = [...g, server];
+  out.copyWithin(lo + 1, lo, g.length);
+  out[lo] = server;
   noteListEdit(out, g, lo, g.length - lo);
   return ordered(out, m.order);
 }
 
-/** `names` without `name` (noted as made from `names`: one name out, the rest shared). */
-function without(names: readonly string[], name: string): string[] {
-  const i = names.indexOf(name);
+/**
+ * `names` without `name` (noted as made from `names`: one name out, the rest shared). `once`: the
+ * place of `name`, known to be listed there only (no search for it, or for a second copy).
+ */
+function without(names: readonly string[], name: string, once?: number): string[] {
+  const i = once ?? names.indexOf(name);
   const out = [...names]; // not `filter`: see `returned`
   if (i < 0) noteListEdit(out, names, names.length, 0);
-  else if (names.indexOf(name, i + 1) < 0) {
+  else if (once !== undefined || names.indexOf(name, i + 1) < 0) {
     out.splice(i, 1);
     noteListEdit(out, names, i, names.length - 1 - i);
   } else return names.filter((s) => s !== name); // listed twice: every copy out

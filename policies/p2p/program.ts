@@ -12,9 +12,10 @@ import { awaitClaimRounds, awaitHoldersChange, awaitLoadChange, awaitReconcile, 
 import { call, isGone, mailboxOf, portErrorOf, type LoadSample, type ProbeResult, type ProbeSpec } from '../../engine/ports/index.ts';
 import { nextGridUs } from '../../engine/runtime/runtime.ts';
 import { storeCall } from '../store.ts';
-import { KEYS, frozenNames, ordered, groupChanged, inGroup, operationChanged, isSeparated, readData, readMembership, readOperation, reclaim, rejoin, separate, update, type ConditionRecord, type ManagementData, type Membership, type TroubleRecord } from './files.ts';
+import { KEYS, frozenNames, ordered, groupChanged, groupIndexOf, inGroup, operationChanged, isSeparated, readData, readMembership, readOperation, reclaim, rejoin, separate, update, type ConditionRecord, type ManagementData, type Membership, type TroubleRecord } from './files.ts';
 import { headroom, HeadroomIndex, rankHosts, realServerConditions, type Headroom, type LoadMeasurement, type RankedHost, type ServerStages, type ServerType } from './placement.ts';
 import { hasTargets, managersOf, operationFile, targetsOf, type OperationRow } from './ring.ts';
+import { replacedSince } from '../../trace/list-edits.ts';
 
 export interface P2pTiming {
   /** Tim: inter-monitoring time (Table 3). */
@@ -229,7 +230,7 @@ function* nudge(from: string, changed: ReadonlySet<string>, cfg: P2pConfig): Op<
  */
 function fileOrder(m: Membership, names: ReadonlySet<string>): string[] {
   const at = (x: string) => {
-    const g = m.group.indexOf(x);
+    const g = groupIndexOf(m, x);
     if (g >= 0) return g;
     const s = m.separation.indexOf(x);
     return s >= 0 ? m.group.length + s : -1;
@@ -998,14 +999,20 @@ function headroomIndexOf(conds: ReadonlyArray<{ key: string; value: ConditionRec
   try {
     if (last !== null && last.conds.length === conds.length && last.ix !== null) {
       ix = last.ix;
-      for (let i = 0; i < conds.length; i++) {
+      const lastConds = last.conds;
+      const carry = (i: number) => {
         const c = conds[i];
-        const o = last.conds[i];
-        if (c === o) continue;
+        const o = lastConds[i];
+        if (c === o) return;
         if (c.key !== o.key) throw REBUILD;
-        if (c.value === o.value) continue;
-        setHeadroom(ix, c);
-      }
+        if (c.value === o.value) return;
+        setHeadroom(ix!, c);
+      };
+      // A listing the store made from the last one notes where its entries are new (the same
+      // entries elsewhere): those places only, in order; else every place.
+      const at = replacedSince(conds, lastConds);
+      if (at !== null) for (const i of [...at].sort((a, b) => a - b)) carry(i);
+      else for (let i = 0; i < conds.length; i++) carry(i);
       headroomIndexes.delete(last.conds);
     } else ix = buildHeadroomIndex(conds);
   } catch (e) {

@@ -209,20 +209,22 @@ function deriveFile(group: Group, before: readonly OperationRow[]): OperationRow
     if (kept !== undefined && kept.some((r) => !removed.has(r))) return null;
   }
   // The rows: unchanged servers in place (head: same index; tail: shifted by m - n), changed ones new.
+  // The changed servers in file order; the runs of unchanged servers between them are copied at
+  // once (a run never spans h: the changed part runs from h - 1 to m - t).
   const rows = new Array<OperationRow>(2 * m);
-  for (let i = 0; i < m; i++) {
-    const k = madeAt.get(i);
-    if (k !== undefined) {
-      rows[2 * i] = made[k];
-      rows[2 * i + 1] = made[k + 1];
-      continue;
+  const order = [...madeAt.keys()].sort((a, b) => a - b);
+  let i = 0;
+  for (let c = 0; c <= order.length; c++) {
+    const e = c < order.length ? order[c] : m;
+    if (e > i) {
+      const from = 2 * (i < h ? i : i + n - m) - 2 * i;
+      for (let x = 2 * i; x < 2 * e; x++) rows[x] = before[from + x];
     }
-    // A run of unchanged servers, copied at once.
-    let e = i;
-    while (e + 1 < m && !madeAt.has(e + 1)) e++;
-    const j = i < h ? i : i + n - m;
-    for (let x = 0; x < 2 * (e - i + 1); x++) rows[2 * i + x] = before[2 * j + x];
-    i = e;
+    if (c === order.length) break;
+    const k = madeAt.get(e)!;
+    rows[2 * e] = made[k];
+    rows[2 * e + 1] = made[k + 1];
+    i = e + 1;
   }
   // The rows shared in place with the file it replaces: the servers before the first changed one
   // and before h (same index), and those after the last changed one and from h on (shifted).
