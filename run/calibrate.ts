@@ -117,6 +117,13 @@ export interface PssCalibration {
    * written before it was measured.
    */
   hostResumeAnswerS?: Measured;
+  /**
+   * A spare VM the lab keeps suspended, resumed and suspended again through the lab's Hypervisor
+   * port (LabHypervisor: the whole call, libvirt's included): the sim's `resumeS` / `suspendS` of
+   * every VM, with `network.hypervisorCallS` 0. Absent in files written before they were measured.
+   */
+  vmResumeS?: Measured;
+  vmSuspendS?: Measured;
 }
 
 export interface CalibrateParams {
@@ -444,7 +451,33 @@ async function labPowerEvent(lab: Lab, from: number, host: string, power: string
 /** A lab whose real servers suspend to RAM (watts modelled) and carry running guests: the PSS's. */
 const isPssLab = (lab: Lab): boolean => lab.hosts.some((h) => h.watts !== undefined) && lab.backupVms.some((v) => v.start === 'running' && v.on !== undefined);
 
-async function measurePss(lab: Lab, n: number, log: (m: string) => void): Promise<PssCalibration | undefined> {
+/**
+ * A spare VM's resume and suspend through the lab's Hypervisor port, each the whole call (the
+ * PSS starts a spare by resuming it on its base server, and suspends it again on the way back):
+ * the first guest the lab keeps suspended on a real server (pss-mini's Ms, which the PSS never
+ * starts), left suspended as it was found. Null when the lab has none suspended now.
+ */
+async function measureVmResume(lab: Lab, hv: LabHypervisor, n: number): Promise<{ vm: string; resume: number[]; suspend: number[] } | null> {
+  const reals = new Set(lab.hosts.filter((h) => h.watts !== undefined).map((h) => h.name));
+  for (const v of lab.backupVms) {
+    if (v.start === 'running' || v.on === undefined || !reals.has(v.on)) continue;
+    if ((await hv.get(v.name))?.state !== 'suspended') continue;
+    const resume: number[] = [];
+    const suspend: number[] = [];
+    try {
+      for (let i = 0; i < n; i++) {
+        resume.push(await timed(() => hv.resume(v.name, v.on!)));
+        suspend.push(await timed(() => hv.suspend(v.name)));
+      }
+    } finally {
+      if ((await hv.get(v.name))?.state === 'running') await hv.suspend(v.name);
+    }
+    return { vm: v.name, resume, suspend };
+  }
+  return null;
+}
+
+async function measurePss(lab: Lab, hv: LabHypervisor, n: number, log: (m: string) => void): Promise<PssCalibration | undefined> {
   if (!isPssLab(lab)) return undefined;
   const S = 10_000_000;
   const prober = proberFor(lab);
@@ -469,6 +502,7 @@ async function measurePss(lab: Lab, n: number, log: (m: string) => void): Promis
     vipSet.push(await timed(() => driver.add(spare)));
     vipRemove.push(await timed(() => driver.remove(spare)));
   }
+  const vmPower = await measureVmResume(lab, hv, n);
   // The last real server (pss-mini's RS3, the one the PSS suspends in PS1).
   const reals = lab.hosts.filter((h) => h.watts !== undefined);
   const host = reals[reals.length - 1].name;
@@ -509,8 +543,12 @@ async function measurePss(lab: Lab, n: number, log: (m: string) => void): Promis
     hostSuspendS: measured(`${host} suspended (power call until its supervisor's event says so)`, suspend),
     hostResumeS: measured(`${host} resumed (magic packet until its supervisor's event says it is on)`, resume),
     hostResumeAnswerS: measured(`${host} answering after its resume (its supervisor's event until the Power port's resume returned: a command over a new SSH connection)`, answer),
+    ...(vmPower ? {
+      vmResumeS: measured(`spare ${vmPower.vm} resumed on its real server (the lab's Hypervisor port: the whole call)`, vmPower.resume),
+      vmSuspendS: measured(`spare ${vmPower.vm} suspended (the lab's Hypervisor port: the whole call)`, vmPower.suspend),
+    } : {}),
   };
-  log(`calibrate: guest examination network ${out.networkExamS.median} s (max ${out.networkExamS.max}), service ${out.serviceExamS.median} s (max ${out.serviceExamS.max}); guest VIP set ${out.guestVipSetS.median} s, removed ${out.guestVipRemoveS.median} s; ${host} suspend ${out.hostSuspendS.median} s, resume ${out.hostResumeS.median} s, answering ${out.hostResumeAnswerS!.median} s later`);
+  log(`calibrate: guest examination network ${out.networkExamS.median} s (max ${out.networkExamS.max}), service ${out.serviceExamS.median} s (max ${out.serviceExamS.max}); guest VIP set ${out.guestVipSetS.median} s, removed ${out.guestVipRemoveS.median} s; ${host} suspend ${out.hostSuspendS.median} s, resume ${out.hostResumeS.median} s, answering ${out.hostResumeAnswerS!.median} s later${vmPower ? `; spare ${vmPower.vm} resume ${out.vmResumeS!.median} s (max ${out.vmResumeS!.max}), suspend ${out.vmSuspendS!.median} s (max ${out.vmSuspendS!.max})` : ''}`);
   return out;
 }
 
@@ -532,7 +570,7 @@ export async function calibrateMachine(labFile: string, opts: { samples?: number
     if (containers) opts.log?.(`calibrate: container start ${containers.startS.median} s (${containers.startS.min}-${containers.startS.max} s)`);
     const pools = await measurePoolWrite(lab, n);
     if (pools) opts.log?.(`calibrate: pool change ${pools.writeS.median} s (${pools.writeS.min}-${pools.writeS.max} s)`);
-    const pss = await measurePss(lab, n, opts.log ?? (() => undefined));
+    const pss = await measurePss(lab, hv, n, opts.log ?? (() => undefined));
     return { lab: lab.name, measuredAt: new Date().toISOString(), samples: n, machineOnly: true, dist, ...(containers ? { containers } : {}), ...(pools ? { pools } : {}), ...(pss ? { pss } : {}) };
   } finally {
     await hv.close().catch(() => undefined);
@@ -754,12 +792,21 @@ export function applyPssCalibration(scenarioText: string, p: MachineCalibration 
   const liveDoc = parseYaml(scenarioText) as Record<string, unknown>;
   const timeouts = deriveMsbsTimeouts(liveDoc, pss, file);
   const live = toYaml(liveDoc);
-  const doc = parseYaml(live) as ScenarioDoc & { hosts?: Array<Record<string, unknown>> };
+  const doc = parseYaml(live) as ScenarioDoc & { hosts?: Array<Record<string, unknown>>; vms?: Array<Record<string, unknown>> };
   doc.network = { ...(doc.network ?? {}), guestVipSetS: empirical(pss.guestVipSetS), guestVipRemoveS: empirical(pss.guestVipRemoveS), ...(pss.hostResumeAnswerS ? { resumeAnswerS: empirical(pss.hostResumeAnswerS) } : {}) };
   for (const h of doc.hosts ?? []) {
     if (!pss.hosts.includes(String(h.name))) continue;
     h.suspendS = empirical(pss.hostSuspendS);
     h.resumeS = empirical(pss.hostResumeS);
+  }
+  // A VM's resume and suspend as the lab's Hypervisor port took them, the whole call: the sim's
+  // hypervisor call adds nothing before them (hypervisorCallS 0, not the scenario's commandS).
+  if (pss.vmResumeS && pss.vmSuspendS) {
+    doc.network = { ...doc.network, hypervisorCallS: 0 };
+    for (const v of doc.vms ?? []) {
+      v.resumeS = empirical(pss.vmResumeS);
+      v.suspendS = empirical(pss.vmSuspendS);
+    }
   }
   if (p.dist) machineCosts(doc, p.dist, live, file);
   return { live, sim: parseScenario(toYaml(doc), `${file} (machine calibrated)`), timeouts };

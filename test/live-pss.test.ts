@@ -220,6 +220,10 @@ describe.skipIf(!isRoot)('PSS mini-lab (pss-mini on 10.77.10.0/24)', () => {
     expect(pss.hostResumeS.min).toBeGreaterThanOrEqual(Number(lab.hosts.find((h) => h.name === 'RS3')!.resumeDelay) / 1e6);
     // The Power port's resume answered after the host was on (a new SSH connection and a command).
     expect(pss.hostResumeAnswerS!.samples).toHaveLength(3);
+    // A spare's resume and suspend through the lab's Hypervisor port (the whole call), and the spare left suspended.
+    expect(pss.vmResumeS!.samples).toHaveLength(3);
+    expect(pss.vmSuspendS!.samples).toHaveLength(3);
+    expect(pss.vmResumeS!.min).toBeGreaterThan(0);
     const t = msbsTimeoutsS(pss, 10);
     expect(t.serviceS).toBeGreaterThanOrEqual(Math.max(3, Math.min(5, 4 * pss.serviceExamS.max)));
     console.log(`[live-pss] MSBS timeouts: network ${t.networkS} s, service ${t.serviceS} s`);

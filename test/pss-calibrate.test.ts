@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { parse as parseYaml } from 'yaml';
 import { applyPssCalibration, measured, msbsTimeoutsS, MSBS_TIMEOUT_RULE, type MachineCalibration } from '../run/calibrate.ts';
-import { buildSimulation } from '../run/sim.ts';
+import { buildSimulation, parseScenario } from '../run/sim.ts';
 import { fcParams } from './helpers/fc-params.ts';
 
 const FILE = join(import.meta.dirname, '..', 'experiments', 'scenarios', 'live-pss-cycle.yaml');
@@ -85,6 +85,31 @@ describe('applyPssCalibration on live-pss-cycle', () => {
     expect(calibrated).toHaveLength(asWritten.length);
     // Every change is quicker with 0.1-0.2 s VIP moves and a 0.07 s suspend than with the written 0.4 s and 0.2 s.
     calibrated.forEach((d, i) => expect(d).toBeLessThan(asWritten[i]));
+  });
+
+  it('the sim: every VM\'s resume and suspend as the lab\'s Hypervisor port took them, the whole call (hypervisorCallS 0); a file without them keeps the written ones', () => {
+    const cal = calibration(1.01);
+    cal.pss!.vmResumeS = m([0.021, 0.034, 0.028]);
+    cal.pss!.vmSuspendS = m([0.006, 0.009]);
+    const c = applyPssCalibration(text, cal, FILE);
+    expect(c.sim.network.hypervisorCallS).toBe(0);
+    expect(c.sim.vms.length).toBe(15);
+    for (const v of c.sim.vms) {
+      expect(v.resumeS, v.name).toEqual({ kind: 'empirical', values: [0.021, 0.034, 0.028] });
+      expect(v.suspendS, v.name).toEqual({ kind: 'empirical', values: [0.006, 0.009] });
+    }
+    // The live scenario is not touched by them (live's VMs take what they take).
+    expect(c.live).toBe(applyPssCalibration(text, calibration(1.01), FILE).live);
+    // An older params file (no VM measurements): the scenario's resumeS, suspendS and commandS.
+    const old = applyPssCalibration(text, calibration(1.01), FILE).sim;
+    const written = parseScenario(text, FILE);
+    expect(old.network.hypervisorCallS).toBeUndefined();
+    expect(old.network.commandS).toBe(written.network.commandS);
+    expect(old.vms.map((v) => [v.name, v.resumeS, v.suspendS])).toEqual(written.vms.map((v) => [v.name, v.resumeS, v.suspendS]));
+    expect(old.vms[0].resumeS).not.toEqual(c.sim.vms[0].resumeS);
+    // A params file read back from JSON, as conform reads it, loads and applies the same way.
+    const back = JSON.parse(JSON.stringify(cal)) as MachineCalibration;
+    expect(applyPssCalibration(text, back, FILE).sim.network.hypervisorCallS).toBe(0);
   });
 
   it('a calibration without the PSS part (another lab\'s) leaves the timeouts and the live scenario as written', () => {

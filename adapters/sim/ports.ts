@@ -282,6 +282,8 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
   const net = world.scenario.network;
   const latencyUs = sToUs(net.latencyS);
   const commandUs = sToUs(net.commandS);
+  /** A Hypervisor port call's own cost before the VM's time: hypervisorCallS when given, else commandS. */
+  const hvCallUs = net.hypervisorCallS === undefined ? commandUs : sToUs(net.hypervisorCallS);
   const vipSetUs = sToUs(net.vipSetS);
   // Calibrated costs (scenario network, from `hatwin calibrate`): each drawn from its own stream
   // of this agent, so a scenario without them draws nothing and runs as before.
@@ -552,21 +554,21 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
         requireReach(host);
         world.vm(vm);
       }, [host]),
-      start: (vm, host) => chain(commandUs, () => {
+      start: (vm, host) => chain(hvCallUs, () => {
         requireReach(host);
         return world.startVm(vm, host);
       }, () => [host]),
-      suspend: (vm) => chain(commandUs, () => {
+      suspend: (vm) => chain(hvCallUs, () => {
         const h = world.vm(vm).host;
         if (h) requireReach(h);
         return world.suspendVm(vm);
       }, () => [hostOf(vm)]),
-      resume: (vm, host) => chain(commandUs, () => {
+      resume: (vm, host) => chain(hvCallUs, () => {
         requireReach(host);
         return world.resumeVm(vm, host);
       }, () => [host]),
-      destroy: (vm) => chain(commandUs, () => world.destroyVm(vm), () => [hostOf(vm)]),
-      migrate: (vm, toHost) => chain(commandUs, () => {
+      destroy: (vm) => chain(hvCallUs, () => world.destroyVm(vm), () => [hostOf(vm)]),
+      migrate: (vm, toHost) => chain(hvCallUs, () => {
         requireReach(toHost);
         // A VM with a live-migration model (migrateS) keeps running while it moves.
         if (world.vm(vm).spec.migrateS !== undefined) return world.migrateVm(vm, toHost);

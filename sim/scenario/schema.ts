@@ -299,6 +299,13 @@ export const scenarioShape = {
      * (live waits for a command over a new SSH connection). Absent: when it is on.
      */
     resumeAnswerS: distSchema.optional(),
+    /**
+     * The fixed cost of a Hypervisor port call (a VM started, suspended, resumed, destroyed or
+     * moved) before the VM's own time (its startS, suspendS, resumeS), instead of commandS. A
+     * calibrated PSS lab sets 0: its VMs' resumeS and suspendS are then the whole call as measured.
+     * Absent: commandS.
+     */
+    hypervisorCallS: stepS.optional(),
     /** Opening an SSH connection: paid by a command to a host the agent holds no connection to (first use, or the host rebooted since). */
     sshConnectS: distSchema.optional(),
     /** A host's agent starting up (process, modules, ports) before its programs run, at the run's start and after each boot. */

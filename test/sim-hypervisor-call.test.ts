@@ -1,0 +1,66 @@
+// The sim's Hypervisor port: a call pays `network.hypervisorCallS` before the VM's own time when
+// the scenario gives it (a calibrated PSS lab: 0, its VMs' resumeS / suspendS being the whole
+// call as measured), else commandS as always (every paper experiment and older scenario).
+import { describe, expect, it } from 'vitest';
+import YAML from 'yaml';
+import type { Ports } from '../engine/ports/index.ts';
+import { parseScenario } from '../run/sim.ts';
+import { Simulation } from '../adapters/sim/simulation.ts';
+
+const S = 1_000_000;
+
+function build(network: Record<string, unknown>): Simulation {
+  const scenario = {
+    network,
+    hosts: [{ name: 'm' }, { name: 'h1', services: [{ name: 'httpd' }] }],
+    vms: [{ name: 'v1', resumeS: 0.3, suspendS: 0.07 }],
+    until: '10s',
+  };
+  const sim = new Simulation(parseScenario(YAML.stringify(scenario), '<hypervisor-call>'), { seed: 1 });
+  sim.start();
+  return sim;
+}
+
+/** Calls a port of agent `m` at `s` seconds; how long (µs) until it settled, once the simulation has run. */
+function tookUs(sim: Simulation, s: number, f: (p: Ports) => unknown): { us?: number; err?: unknown } {
+  const out: { us?: number; err?: unknown } = {};
+  const t0 = Math.round(s * S);
+  sim.kernel.at(t0, () => void (f(sim.portsFor('m')) as PromiseLike<unknown>).then(() => (out.us = sim.kernel.nowUs() - t0), (e) => (out.err = e)));
+  return out;
+}
+
+/** A suspended VM resumed on h1 at 1 s, suspended again at 5 s, and a service restarted on h1 at 6 s. */
+function calls(network: Record<string, unknown>) {
+  const sim = build(network);
+  const resume = tookUs(sim, 1, (p) => p.hypervisor.resume('v1', 'h1'));
+  const suspend = tookUs(sim, 5, (p) => p.hypervisor.suspend('v1'));
+  const restart = tookUs(sim, 6, (p) => p.services.restart('h1', 'httpd'));
+  sim.run();
+  for (const x of [resume, suspend, restart]) expect(x.err).toBeUndefined();
+  return { resume: resume.us!, suspend: suspend.us!, restart: restart.us! };
+}
+
+describe('the sim Hypervisor port\'s per-call cost (network.hypervisorCallS)', () => {
+  it('absent: a resume and a suspend pay commandS before the VM\'s resumeS / suspendS', () => {
+    const c = calls({ commandS: 0.15 });
+    expect(c.resume).toBe(0.15 * S + 0.3 * S);
+    expect(c.suspend).toBe(0.15 * S + 0.07 * S);
+  });
+
+  it('given: they pay hypervisorCallS instead (0: the VM\'s time alone); other commands still pay commandS', () => {
+    const plain = calls({ commandS: 0.15 });
+    const zero = calls({ commandS: 0.15, hypervisorCallS: 0 });
+    const some = calls({ commandS: 0.15, hypervisorCallS: 0.02 });
+    expect(zero.resume).toBe(0.3 * S);
+    expect(zero.suspend).toBe(0.07 * S);
+    expect(some.resume).toBe(0.02 * S + 0.3 * S);
+    expect(some.suspend).toBe(0.02 * S + 0.07 * S);
+    // A service restart is a command over SSH, not a hypervisor call: unchanged.
+    expect(zero.restart).toBe(plain.restart);
+    expect(some.restart).toBe(plain.restart);
+  });
+
+  it('a negative hypervisorCallS is refused', () => {
+    expect(() => build({ hypervisorCallS: -0.1 })).toThrow();
+  });
+});
