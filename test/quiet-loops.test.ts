@@ -25,7 +25,7 @@ const S = 1_000_000;
 const LATENCY_US = 500; // the swarm scenarios' network.latencyS
 const EXAM_US = 10_000; // their network.examS: a passing ping (the orphan watcher's probes follow each other by this)
 
-function run(scenario: Scenario, mode: WatchMode): { ndjson: string; events: number; error: string | null } {
+function run(scenario: Scenario, mode: WatchMode): { ndjson: string; events: number; notices: number; error: string | null } {
   const sim = buildSimulation(scenario, { seed: scenario.seed ?? 1, watchMode: mode });
   let error: string | null = null;
   try {
@@ -33,7 +33,7 @@ function run(scenario: Scenario, mode: WatchMode): { ndjson: string; events: num
   } catch (e) {
     error = e instanceof Error ? e.message : String(e);
   }
-  return { ndjson: toNdjson(sim.events.filter((e) => e.kind !== 'probe.ok')), events: sim.kernel.eventCount, error };
+  return { ndjson: toNdjson(sim.events.filter((e) => e.kind !== 'probe.ok')), events: sim.kernel.eventCount, notices: sim.runtime.notices, error };
 }
 
 /** A load change near the k-th sample of a loop started at 0 with interval I: at its call, inside its latency, at its reading, or just after. */
@@ -92,8 +92,9 @@ function expectSame(scenario: Scenario): { naive: number; skip: number } {
   expect(skip.error).toBe(naive.error);
   const diff = firstDifference(naive.ndjson, skip.ndjson);
   expect(diff, diff ?? '').toBeNull();
-  // Skipping never costs more than ticking, give or take a wake-up per host (see below).
-  expect(skip.events).toBeLessThanOrEqual(naive.events + scenario.hosts.length);
+  // Skipping never costs more than ticking, give or take a wake-up per host, besides the events
+  // it pays for listening (see below).
+  expect(skip.events - skip.notices).toBeLessThanOrEqual(naive.events + scenario.hosts.length);
   return { naive: naive.events, skip: skip.events };
 }
 
@@ -132,8 +133,12 @@ describe('quiet P2P loops: skipping is exact', () => {
       expect(diff, diff ?? '').toBeNull();
       // Skipping never costs more than ticking, give or take a wake-up per host: a skipping loop
       // can hold one wake-up that the naive loop's death took with it (seed -1886499096: both
-      // servers of a ring failed at 4 s, 15 kernel events against 14).
-      expect(skip.events).toBeLessThanOrEqual(naive.events + scenario.hosts.length);
+      // servers of a ring failed at 4 s, 15 kernel events against 14). Besides, the skipping
+      // loops pay an event for each notification and hand-over (Runtime.notices): in a short run
+      // with faults every few seconds they can outnumber the ticks saved (seeds -1481900974 and
+      // 161610998: 1,079 events against 1,078, 65 against 61). What skipping saves is asserted on
+      // quiet rings above and below; here it must schedule nothing else.
+      expect(skip.events - skip.notices).toBeLessThanOrEqual(naive.events + scenario.hosts.length);
     }), fcParams(40));
   }, 600_000);
 

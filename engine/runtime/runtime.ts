@@ -176,6 +176,8 @@ export class Runtime {
   private parked: Array<[Proc, unknown, boolean, number]> = [];
   /** Called when an agent is paused (a quiet load sampler hands its naive state over to the kernel). */
   private readonly pauseHooks = new Map<string, Set<() => void>>();
+  /** Events scheduled by postWhen and atLate: what the skipping loops pay for listening (tests compare costs with it). */
+  private noticeCount = 0;
   /** Slot of the process whose generator is running, or -1. */
   private currentSlot = -1;
   // Live processes' hot state by slot (struct of arrays; a finished process's slot is reused).
@@ -283,7 +285,13 @@ export class Runtime {
 
   /** Runs fn at `timeUs` in the late lane of that instant, ordered by `tie` (sim). */
   atLate(timeUs: number, tie: number, fn: () => void): number {
+    this.noticeCount++;
     return this.sched.at(timeUs, () => fn(), 0, tie);
+  }
+
+  /** Events scheduled so far by postWhen and atLate (the skipping loops' notifications and hand-overs). */
+  get notices(): number {
+    return this.noticeCount;
   }
 
   isPaused(agent: string): boolean {
@@ -680,6 +688,7 @@ export class Runtime {
 
   /** Like post, but the message is dropped if `live()` is false when its event runs. */
   postWhen(mailbox: string, msg: unknown, live: () => boolean): void {
+    this.noticeCount++;
     this.sched.at(this.sched.nowUs(), () => {
       if (live()) this.deliver(mailbox, msg);
     }, 0);
