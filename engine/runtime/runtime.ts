@@ -849,15 +849,16 @@ function* skipWatch(rt: Runtime, agent: string, spec: ProbeSpec, intervalUs: num
       }
       const { aimAt, callAt } = firstCallFrom(aim, changeUs, origin, intervalUs, passUs(), rt.pausesOf(agent));
       const nowUs = (yield { kind: 'now' }) as number;
+      // Woken by the hand-over where the naive loop calls: the call is now, in its place.
       const inPlace = handedOver && callAt <= nowUs;
       handedOver = false;
-      // Woken by the hand-over where the naive loop calls: call now, in its place.
-      if (inPlace) { /* call now */ }
-      // A call delayed by a pause happens as soon as the agent runs again (that is now).
-      else if (callAt === aimAt && aimAt >= nowUs) yield sleepLate(aimAt);
-      // A call that a pause delayed (its aim passed while the agent was paused), reached without
-      // a hand-over: the delayed calls of this instant go through the late lane in process-id order.
-      else if (aimAt < nowUs) yield sleepLate(nowUs);
+      if (!inPlace) {
+        // A call delayed by a pause happens as soon as the agent runs again (that is now).
+        if (callAt === aimAt && aimAt >= nowUs) yield sleepLate(aimAt);
+        // A call that a pause delayed (its aim passed while the agent was paused), reached without
+        // a hand-over: the delayed calls of this instant go through the late lane in process-id order.
+        else if (aimAt < nowUs) yield sleepLate(nowUs);
+      }
       const callUs = (yield { kind: 'now' }) as number;
       yield* takeChanges(rt, box, Infinity); // changes up to now are seen by this probe
       const r = (yield { kind: 'call', port: 'prober', op: 'probe', args: [spec] }) as ProbeResult;
