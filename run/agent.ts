@@ -17,7 +17,7 @@ import { readScenario } from './sim.ts';
 import { RealtimeScheduler } from '../adapters/realtime/scheduler.ts';
 import { livePorts } from '../adapters/live/ports.ts';
 import type { VipDriver } from '../adapters/net/vip.ts';
-import { agentLiveConfig, IdempotentGuestVipDriver, labFence, namedVipNetwork } from '../adapters/lab/agent-config.ts';
+import { agentLiveConfig, IdempotentGuestVipDriver, reachGatedHypervisor, labFence, namedVipNetwork } from '../adapters/lab/agent-config.ts';
 import { LabHypervisor } from '../adapters/lab/hypervisor.ts';
 import { GuestServices } from '../adapters/lab/guest-services.ts';
 import { GuestAgentExec } from '../adapters/lab/guest-vip.ts';
@@ -110,7 +110,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
     },
   });
   const guestExec = { targets: lab.backupVms.map((v) => v.name), exec: new GuestAgentExec(lab) };
-  const live = await livePorts({ config: agentLiveConfig(lab, o.host, o.runId), runtime: rt, trace, nowUs: () => sched.nowUs(), hypervisor, vipDrivers, guestExec, fence: labFence(lab), fenceFirst: true });
+  const live = await livePorts({ config: agentLiveConfig(lab, o.host, o.runId), runtime: rt, trace, nowUs: () => sched.nowUs(), hypervisor: reachGatedHypervisor(lab, o.host, hypervisor), vipDrivers, guestExec, fence: labFence(lab), fenceFirst: true });
   // Pools of the lab's VRRP VIPs are the director's nftables table, its slots one IPVS wrr cycle.
   // Services in guests (no sshd there) through their guest agent; the hosts' over SSH.
   ports = { ...live.ports, services: new GuestServices(lab, live.ports.services), network: namedVipNetwork(lab, live.ports.network!, (kind, subject, data) => emit({ t: sched.nowUs(), kind, subject, data: { ...data, by: o.host } }), wrrCycleOrder) };

@@ -16,7 +16,7 @@ import { navConformRows, navigatorVipOf } from './navconform.ts';
 import { hasPss, pssConformRows } from './pssconform.ts';
 import { msbsSchema } from '../policies/msbs/manifest.ts';
 import { disconnections, recoveries, type TraceLine } from '../trace/metrics.ts';
-import { agentLiveConfig, IdempotentGuestVipDriver, labNftPools } from '../adapters/lab/agent-config.ts';
+import { agentLiveConfig, IdempotentGuestVipDriver, LAB_SSH_CONNECT_MS, labNftPools } from '../adapters/lab/agent-config.ts';
 import { NftPool } from '../adapters/lb/nftpool.ts';
 import { run } from '../adapters/lab/run.ts';
 import { wrrCycleOrder } from '../policies/lbcluster/wrr.ts';
@@ -28,6 +28,7 @@ import { formatIpv4 } from '../adapters/lab/ipv4.ts';
 import { labFault, labLiveCommands, labPower, labService } from '../adapters/lab/lab.ts';
 import { eventsPath } from '../adapters/lab/events.ts';
 import { AGENT_PORT } from '../adapters/lab/agent-config.ts';
+import { tcpReach } from '../adapters/lab/reach-gate.ts';
 import { virsh } from '../adapters/lab/libvirt.ts';
 import { depotImage, domainName, hostNs } from '../adapters/lab/names.ts';
 import { MessengerServer, TcpMessenger } from '../adapters/messenger/messenger.ts';
@@ -72,7 +73,7 @@ export interface MachineCalibration {
   measuredAt: string;
   samples: number;
   machineOnly: true;
-  dist: { faultInjectS: Measured; liveTurnS: Measured; agentStartS: Measured };
+  dist: { faultInjectS: Measured; liveTurnS: Measured; agentStartS: Measured; hypervisorUnreachableS?: Measured };
   /**
    * Labs whose guests boot from an image in a PC's depot (Navigator containers): such a start,
    * from the hypervisor's start call until the guest is ready and its agent answers (the sim's
@@ -165,6 +166,8 @@ export interface CalibrateParams {
     liveTurnS: Measured;
     /** Agent start-up: spawned in its host's namespace until its programs start (absent in older files). */
     agentStartS?: Measured;
+    /** A Hypervisor call to a host nobody answers failing at the lab's gate (absent in older files). */
+    hypervisorUnreachableS?: Measured;
   };
   notes: string[];
 }
@@ -415,6 +418,7 @@ async function measurePoolWrite(lab: Lab, n: number): Promise<MachineCalibration
 /** What the machine costs whatever the lab models (MachineCalibration.dist). */
 async function measureMachine(lab: Lab, labFile: string, hv: LabHypervisor, drivers: Map<string, IdempotentGuestVipDriver>, n: number): Promise<MachineCalibration['dist']> {
   const agentStart = await measureAgentStart(lab, labFile, lab.hosts[0].name, n);
+  const unreachable = await measureGateFailure(lab, n);
   const inject: number[] = [];
   const turns: number[] = [];
   const victim = lab.hosts[lab.hosts.length - 1].name;
@@ -430,7 +434,21 @@ async function measureMachine(lab: Lab, labFile: string, hv: LabHypervisor, driv
     faultInjectS: measured(`lab fault injected (pause of ${victim})`, inject),
     liveTurnS: measured('one turn of the live loop (guests and VIP holders observed, then 250 ms)', turns),
     agentStartS: measured(`agent start-up (spawned in ${lab.hosts[0].name}'s namespace until its programs start)`, agentStart),
+    hypervisorUnreachableS: measured(`a Hypervisor call failing at the gate on the path to its host (TCP connect to port 22 of ${unreachable.address}, which nobody answers; the lab's ${LAB_SSH_CONNECT_MS} ms connect timeout)`, unreachable.samples),
   };
+}
+
+/**
+ * How long an agent's Hypervisor call to a host it cannot reach takes to fail: the gate's TCP
+ * connect (adapters/lab/reach-gate.ts) to a spare address of the lab's subnet, the samples at
+ * once (each waits out the timeout or the ARP failure, whichever comes first).
+ */
+async function measureGateFailure(lab: Lab, n: number): Promise<{ address: string; samples: number[] }> {
+  const address = spareAddresses(lab, 2)[1];
+  const samples = await Promise.all(Array.from({ length: n }, () => timed(async () => {
+    if (await tcpReach(address, 22, LAB_SSH_CONNECT_MS)) throw new Error(`calibrate: ${address} (nobody there) answered a TCP connection`);
+  })));
+  return { address, samples };
 }
 
 const labEventsSize = (lab: Lab): number => (existsSync(eventsPath(lab)) ? statSync(eventsPath(lab)).size : 0);
@@ -711,8 +729,9 @@ type ScenarioDoc = Record<string, unknown> & { network?: Record<string, unknown>
  * after the injection call, faultInjectS, which the sim's fault does not wait: it matters only
  * when a probe falls in it).
  */
-function machineCosts(doc: ScenarioDoc, d: Pick<MachineCalibration['dist'], 'liveTurnS'> & { agentStartS?: Measured }, scenarioText: string, file: string): void {
+function machineCosts(doc: ScenarioDoc, d: Pick<MachineCalibration['dist'], 'liveTurnS'> & { agentStartS?: Measured; hypervisorUnreachableS?: Measured }, scenarioText: string, file: string): void {
   if (d.agentStartS) doc.network = { ...(doc.network ?? {}), agentStartS: empirical(d.agentStartS) };
+  if (d.hypervisorUnreachableS) doc.network = { ...(doc.network ?? {}), hypervisorUnreachableS: empirical(d.hypervisorUnreachableS) };
   const lags = d.liveTurnS.samples.flatMap((turn) => [0.125, 0.375, 0.625, 0.875].map((u) => u * turn));
   const parsed = parseScenario(scenarioText, file);
   doc.faults = (doc.faults ?? []).map((f, i) => {

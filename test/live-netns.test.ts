@@ -3,8 +3,11 @@
 // SSH answers, and moved to the other host it is announced by gratuitous ARP (the root
 // namespace's neighbour entry switches MAC with no traffic in between); a Wake-on-LAN magic
 // packet sent to the subnet broadcast reaches a listener inside a host namespace (and one on
-// loopback); network examination of an absent address fails as 'network'.
+// loopback); network examination of an absent address fails as 'network'; the Hypervisor gate's
+// TCP probe answers across the subnet and not through a drop rule.
 import { createSocket } from 'node:dgram';
+import { spawnSync } from 'node:child_process';
+import { tcpReach } from '../adapters/lab/reach-gate.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SshExec } from '../adapters/ssh/exec.ts';
 import { LiveNetwork, type NetEvent } from '../adapters/net/vip.ts';
@@ -142,5 +145,29 @@ describe('probes across the lab subnet', () => {
     expect(performance.now() - t0).toBeGreaterThanOrEqual(250);
     expect(await prober.probe({ kind: 'network', target: 'ghost', timeoutUs: 300_000 })).toMatchObject({ ok: false, detail: 'unreachable' });
     expect((await prober.probe({ kind: 'service', target: 'ghost', service: 'httpd', timeoutUs: 300_000 })).ok).toBe(false);
+  });
+});
+
+describe('the Hypervisor gate\'s probe across the lab subnet (adapters/lab/reach-gate.ts)', () => {
+  it('a host whose sshd answers is reached; behind a drop rule it is not, after the timeout; reached again once the rule is gone', async () => {
+    const a = lab.hosts[0];
+    const nft = requireBinary('/usr/sbin/nft');
+    const inA = (...argv: string[]) => {
+      const r = spawnSync(requireBinary('/usr/sbin/ip'), ['netns', 'exec', a.ns, nft, ...argv], { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`nft ${argv.join(' ')} in ${a.ns}: ${r.stderr}`);
+    };
+    expect(await tcpReach(a.address, 22, 1_000)).toBe(true);
+    // As a lab partition cuts a host off: A drops what comes from the root namespace's address.
+    inA('add', 'table', 'inet', 'hwgate');
+    inA('add', 'chain', 'inet', 'hwgate', 'input', '{ type filter hook input priority 0 ; }');
+    inA('add', 'rule', 'inet', 'hwgate', 'input', 'ip', 'saddr', lab.gateway, 'drop');
+    try {
+      const t0 = performance.now();
+      expect(await tcpReach(a.address, 22, 1_000)).toBe(false);
+      expect(performance.now() - t0).toBeGreaterThanOrEqual(950);
+    } finally {
+      inA('delete', 'table', 'inet', 'hwgate');
+    }
+    expect(await tcpReach(a.address, 22, 1_000)).toBe(true);
   });
 });

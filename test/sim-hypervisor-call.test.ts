@@ -9,11 +9,12 @@ import { Simulation } from '../adapters/sim/simulation.ts';
 
 const S = 1_000_000;
 
-function build(network: Record<string, unknown>): Simulation {
+function build(network: Record<string, unknown>, faults: unknown[] = []): Simulation {
   const scenario = {
     network,
-    hosts: [{ name: 'm' }, { name: 'h1', services: [{ name: 'httpd' }] }],
+    hosts: [{ name: 'm' }, { name: 'h1', services: [{ name: 'httpd' }] }, { name: 'h2' }],
     vms: [{ name: 'v1', resumeS: 0.3, suspendS: 0.07 }],
+    faults,
     until: '10s',
   };
   const sim = new Simulation(parseScenario(YAML.stringify(scenario), '<hypervisor-call>'), { seed: 1 });
@@ -62,5 +63,47 @@ describe('the sim Hypervisor port\'s per-call cost (network.hypervisorCallS)', (
 
   it('a negative hypervisorCallS is refused', () => {
     expect(() => build({ hypervisorCallS: -0.1 })).toThrow();
+  });
+});
+
+describe('a Hypervisor call on a host the agent cannot reach (network.hypervisorUnreachableS)', () => {
+  /** Calls a port of agent `m` at `s` seconds: how long until it succeeded or failed, and the error. */
+  function settled(sim: Simulation, s: number, f: (p: Ports) => unknown): { okUs?: number; failUs?: number; err?: unknown } {
+    const out: { okUs?: number; failUs?: number; err?: unknown } = {};
+    const t0 = Math.round(s * S);
+    sim.kernel.at(t0, () => void (f(sim.portsFor('m')) as PromiseLike<unknown>).then(() => (out.okUs = sim.kernel.nowUs() - t0), (e) => {
+      out.failUs = sim.kernel.nowUs() - t0;
+      out.err = e;
+    }));
+    return out;
+  }
+  // m is cut off from h1 from 0.5 s to 4 s; h2 stays in reach.
+  function run(network: Record<string, unknown>) {
+    const sim = build(network, [{ kind: 'partition', a: ['m'], b: ['h1'], at: '0.5s', duration: '3.5s' }]);
+    const onH1 = settled(sim, 1, (p) => p.hypervisor.resume('v1', 'h1'));
+    const movedToH1 = settled(sim, 1.5, (p) => p.hypervisor.migrate('v1', 'h1'));
+    const onH2 = settled(sim, 2, (p) => p.hypervisor.resume('v1', 'h2'));
+    const afterHeal = settled(sim, 5, (p) => p.hypervisor.migrate('v1', 'h1'));
+    sim.run();
+    for (const x of [onH1, movedToH1]) {
+      expect(x.okUs).toBeUndefined();
+      expect((x.err as { kind?: string }).kind).toBe('unreachable');
+      expect(String((x.err as Error).message)).toMatch(/h1 is unreachable from m/);
+    }
+    expect(onH2.err).toBeUndefined();
+    expect(afterHeal.err).toBeUndefined();
+    return { onH1, movedToH1, onH2 };
+  }
+
+  it('absent: the call fails as unreachable once its own cost is paid', () => {
+    const r = run({ commandS: 0.15 });
+    expect([r.onH1.failUs, r.movedToH1.failUs]).toEqual([0.15 * S, 0.15 * S]);
+    expect(r.onH2.okUs).toBe(0.15 * S + 0.3 * S);
+  });
+
+  it('given: it fails that much later (a remote hypervisor\'s connect timeout); a reachable host is not slowed', () => {
+    const r = run({ commandS: 0.15, hypervisorCallS: 0, hypervisorUnreachableS: 3 });
+    expect([r.onH1.failUs, r.movedToH1.failUs]).toEqual([3 * S, 3 * S]);
+    expect(r.onH2.okUs).toBe(0.3 * S);
   });
 });

@@ -2,7 +2,8 @@
 // services, VIPs): the LiveConfig of the live adapters, and a Network port that speaks VIP *names* to the
 // engine (as the sim does) and VIP addresses to the machines.
 import { performance } from 'node:perf_hooks';
-import type { Network } from '../../engine/ports/index.ts';
+import type { Hypervisor, Network } from '../../engine/ports/index.ts';
+import { ReachGatedHypervisor, tcpReach } from './reach-gate.ts';
 import type { LiveConfig } from '../live/ports.ts';
 import type { VipDriver } from '../net/vip.ts';
 import { GuestAgentVipDriver, guestExec } from './guest-vip.ts';
@@ -23,6 +24,25 @@ export const runPrefix = (lab: Pick<Lab, 'name'>, runId: string) => {
   if (!/^[A-Za-z0-9_-]{1,40}$/.test(runId)) throw new RangeError(`run id "${runId}": letters, digits, _ and - only (1-40)`);
   return `hatwin/${lab.name}/${runId}/`;
 };
+
+/** The lab's SSH connect timeout for an agent (its SSH port's, and its hypervisor gate's). */
+export const LAB_SSH_CONNECT_MS = 3_000;
+
+/**
+ * An agent's Hypervisor port as a remote hypervisor would be: each call naming a host needs a
+ * TCP connection to that host's sshd from the agent's namespace (adapters/lab/reach-gate.ts).
+ */
+export function reachGatedHypervisor(lab: Lab, agent: string, inner: Hypervisor): ReachGatedHypervisor {
+  const ssh = new Map(lab.hosts.map((h) => [h.name, { address: h.address, port: h.sshPort }]));
+  return new ReachGatedHypervisor(inner, {
+    self: agent,
+    reach: (host) => {
+      const to = ssh.get(host);
+      // Not a lab host: the lab's port refuses it with its own message.
+      return to === undefined ? Promise.resolve(true) : tcpReach(to.address, to.port, LAB_SSH_CONNECT_MS);
+    },
+  });
+}
 
 export function agentLiveConfig(lab: Lab, agent: string, runId: string): LiveConfig {
   if (!lab.hosts.some((h) => h.name === agent)) throw new Error(`lab "${lab.name}" has no host "${agent}" (hosts: ${lab.hosts.map((h) => h.name).join(', ')})`);
@@ -54,7 +74,7 @@ export function agentLiveConfig(lab: Lab, agent: string, runId: string): LiveCon
       keyFile: lab.keys.hmacKeyPath,
       peers: Object.fromEntries(lab.hosts.map((h) => [h.name, { address: h.address, port: AGENT_PORT }])),
     },
-    timeouts: { sshConnectMs: 3_000, commandMs: 10_000, messageMs: 500 },
+    timeouts: { sshConnectMs: LAB_SSH_CONNECT_MS, commandMs: 10_000, messageMs: 500 },
     depot: {
       images: Object.fromEntries(lab.hosts.map((h) => [h.name, depotImage(lab, h.name)])),
       backup: depotBackup(lab, agent),

@@ -423,6 +423,19 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
   const requireReach = (target: string) => {
     if (outOfReach(target)) throw new PortError('unreachable', `${target} is unreachable from ${agent}`, { target });
   };
+  /**
+   * A Hypervisor call on `host`: `f()` when the agent reaches it, else a failure as unreachable,
+   * at once or, where the scenario gives hypervisorUnreachableS, after that long (a remote
+   * hypervisor's connection to the host timing out; live: the lab's gate, adapters/lab/reach-gate.ts).
+   */
+  const onReachedHost = <T>(host: string, f: () => SimFuture<T>): SimFuture<T> => {
+    if (!outOfReach(host)) return f();
+    const us = draw(net.hypervisorUnreachableS, 'hypervisorUnreachable');
+    if (us === null) requireReach(host);
+    const fut = new SimFuture<T>();
+    k.after(us!, () => fut.reject(new PortError('unreachable', `${host} is unreachable from ${agent}`, { target: host })));
+    return fut;
+  };
   /** The host a VM is on now (null when it is not placed or unknown). */
   const hostOf = (vm: string) => world.vms.get(vm)?.host ?? null;
 
@@ -554,28 +567,21 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
         requireReach(host);
         world.vm(vm);
       }, [host]),
-      start: (vm, host) => chain(hvCallUs, () => {
-        requireReach(host);
-        return world.startVm(vm, host);
-      }, () => [host]),
+      start: (vm, host) => chain(hvCallUs, () => onReachedHost(host, () => world.startVm(vm, host)), () => [host]),
       suspend: (vm) => chain(hvCallUs, () => {
         const h = world.vm(vm).host;
         if (h) requireReach(h);
         return world.suspendVm(vm);
       }, () => [hostOf(vm)]),
-      resume: (vm, host) => chain(hvCallUs, () => {
-        requireReach(host);
-        return world.resumeVm(vm, host);
-      }, () => [host]),
+      resume: (vm, host) => chain(hvCallUs, () => onReachedHost(host, () => world.resumeVm(vm, host)), () => [host]),
       destroy: (vm) => chain(hvCallUs, () => world.destroyVm(vm), () => [hostOf(vm)]),
-      migrate: (vm, toHost) => chain(hvCallUs, () => {
-        requireReach(toHost);
+      migrate: (vm, toHost) => chain(hvCallUs, () => onReachedHost(toHost, () => {
         // A VM with a live-migration model (migrateS) keeps running while it moves.
         if (world.vm(vm).spec.migrateS !== undefined) return world.migrateVm(vm, toHost);
         const done = new SimFuture<void>();
         world.suspendVm(vm).then(() => world.resumeVm(vm, toHost).then(() => done.resolve(), (e) => done.reject(e)), (e) => done.reject(e));
         return done;
-      }, () => [hostOf(vm), toHost]),
+      }), () => [hostOf(vm), toHost]),
       get: (vm) => after(latencyUs, () => world.vmRow(vm) as VmInfo | undefined),
       list: (host) => after(latencyUs, () => {
         // Every VM: the world's kept rows (frozen, shared by every caller until a VM changes).

@@ -306,6 +306,12 @@ export const scenarioShape = {
      * Absent: commandS.
      */
     hypervisorCallS: stepS.optional(),
+    /**
+     * A Hypervisor call (a VM started, resumed or moved) on a host the agent cannot reach fails
+     * after this long, a remote hypervisor's connection to the host timing out (live: the lab's
+     * gate on the path to the host). Absent: it fails at once, after the call's own cost.
+     */
+    hypervisorUnreachableS: distSchema.optional(),
     /** Opening an SSH connection: paid by a command to a host the agent holds no connection to (first use, or the host rebooted since). */
     sshConnectS: distSchema.optional(),
     /** A host's agent starting up (process, modules, ports) before its programs run, at the run's start and after each boot. */
