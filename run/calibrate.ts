@@ -583,7 +583,7 @@ export async function calibrateMachine(labFile: string, opts: { samples?: number
     // The live loop's turn asks each running guest for its VIPs (a PSS lab's virtual servers run from the start).
     const drivers = new Map(lab.backupVms.map((v) => [v.name, new IdempotentGuestVipDriver(lab, v.name)]));
     const dist = await measureMachine(lab, labFile, hv, drivers, n);
-    opts.log?.(`calibrate: agent start-up ${dist.agentStartS.median} s, live loop turn ${dist.liveTurnS.median} s`);
+    opts.log?.(`calibrate: agent start-up ${dist.agentStartS.median} s, live loop turn ${dist.liveTurnS.median} s, a hypervisor call to a host out of reach fails after ${dist.hypervisorUnreachableS?.median} s`);
     const containers = await measureContainerStart(lab, hv, n, opts.log ?? (() => undefined));
     if (containers) opts.log?.(`calibrate: container start ${containers.startS.median} s (${containers.startS.min}-${containers.startS.max} s)`);
     const pools = await measurePoolWrite(lab, n);
@@ -649,7 +649,7 @@ export async function calibrate(labFile: string, opts: { samples?: number; log?:
     const ssh = await measureSsh(lab, lab.hosts[0].name, n, spare);
     log(`calibrate: ssh fresh ${round(median(ssh.fresh))} s, kept ${round(median(ssh.kept))} s, host VIP set ${round(median(ssh.vipSet))} s, removed ${round(median(ssh.vipRemove))} s`);
     const machine = await measureMachine(lab, labFile, hv, drivers, n);
-    log(`calibrate: agent start-up ${machine.agentStartS.median} s, live loop turn ${machine.liveTurnS.median} s`);
+    log(`calibrate: agent start-up ${machine.agentStartS.median} s, live loop turn ${machine.liveTurnS.median} s, a hypervisor call to a host out of reach fails after ${machine.hypervisorUnreachableS?.median} s`);
 
     // Guest resume -> serving; guest-agent round trips and a VIP set in the guest.
     const guestVip: number[] = [];

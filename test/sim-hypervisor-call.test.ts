@@ -102,8 +102,21 @@ describe('a Hypervisor call on a host the agent cannot reach (network.hypervisor
   });
 
   it('given: it fails that much later (a remote hypervisor\'s connect timeout); a reachable host is not slowed', () => {
-    const r = run({ commandS: 0.15, hypervisorCallS: 0, hypervisorUnreachableS: 3 });
-    expect([r.onH1.failUs, r.movedToH1.failUs]).toEqual([3 * S, 3 * S]);
+    const r = run({ commandS: 0.15, hypervisorCallS: 0, hypervisorUnreachableS: 2.5 });
+    expect([r.onH1.failUs, r.movedToH1.failUs]).toEqual([2.5 * S, 2.5 * S]);
     expect(r.onH2.okUs).toBe(0.3 * S);
+  });
+
+  it('given: a path that opens before the timeout lets the call through at the next try (every second, a SYN again)', () => {
+    const sim = build({ commandS: 0.15, hypervisorCallS: 0, hypervisorUnreachableS: 3 }, [{ kind: 'partition', a: ['m'], b: ['h1'], at: '0.5s', duration: '3.5s' }]);
+    // Called at 1.6 s: tries at 1.6, 2.6, 3.6 (cut off until 4 s), then 4.6 s is past the 3 s timeout.
+    const late = settled(sim, 1.6, (p) => p.hypervisor.resume('v1', 'h1'));
+    // Called at 2.2 s: tries at 2.2, 3.2, then 4.2 s opens: the resume starts there (0.3 s).
+    const healed = settled(sim, 2.2, (p) => p.hypervisor.resume('v1', 'h1'));
+    sim.run();
+    expect(late.failUs).toBe(3 * S);
+    expect((late.err as { kind?: string }).kind).toBe('unreachable');
+    expect(healed.err).toBeUndefined();
+    expect(healed.okUs).toBe(2 * S + 0.3 * S);
   });
 });

@@ -277,6 +277,13 @@ function sharedQuiet(world: World, store: SimStore): SharedQuietOracle {
   return s;
 }
 
+/**
+ * How often an unanswered connection is tried again: Linux retransmits a SYN every second for
+ * its first retries (net.ipv4.tcp_syn_linear_timeouts, 4 by default since kernel 6.5), so a
+ * connection to a host cut off by drop rules opens within a second of the rules going.
+ */
+const CONNECT_RETRY_US = 1_000_000;
+
 export function simPorts(world: World, runtime: Runtime, store: SimStore, agent: string): Ports {
   const k = world.kernel;
   const net = world.scenario.network;
@@ -424,16 +431,39 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
     if (outOfReach(target)) throw new PortError('unreachable', `${target} is unreachable from ${agent}`, { target });
   };
   /**
-   * A Hypervisor call on `host`: `f()` when the agent reaches it, else a failure as unreachable,
-   * at once or, where the scenario gives hypervisorUnreachableS, after that long (a remote
-   * hypervisor's connection to the host timing out; live: the lab's gate, adapters/lab/reach-gate.ts).
+   * A Hypervisor call on `host`. Without `network.hypervisorUnreachableS`: `f()` when the agent
+   * reaches the host, else a failure as unreachable at once. With it, the call first opens a
+   * connection to the host, as a remote hypervisor does (live: the lab's gate,
+   * adapters/lab/reach-gate.ts): it tries when called and again every CONNECT_RETRY_US (a SYN
+   * retransmitted), and goes on with `f()` at the first try that finds the path open both ways;
+   * when none does before the drawn timeout, it fails as unreachable then.
    */
   const onReachedHost = <T>(host: string, f: () => SimFuture<T>): SimFuture<T> => {
-    if (!outOfReach(host)) return f();
-    const us = draw(net.hypervisorUnreachableS, 'hypervisorUnreachable');
-    if (us === null) requireReach(host);
+    if (net.hypervisorUnreachableS === undefined) {
+      requireReach(host);
+      return f();
+    }
+    const open = () => host === agent || (world.reachable(agent, host) && world.reachable(host, agent));
+    if (open()) return f();
+    const timeoutUs = draw(net.hypervisorUnreachableS, 'hypervisorUnreachable')!;
     const fut = new SimFuture<T>();
-    k.after(us!, () => fut.reject(new PortError('unreachable', `${host} is unreachable from ${agent}`, { target: host })));
+    const retry = (n: number) => {
+      const waitUs = Math.min(CONNECT_RETRY_US, timeoutUs - (n - 1) * CONNECT_RETRY_US);
+      if (n * CONNECT_RETRY_US >= timeoutUs) {
+        k.after(waitUs, () => fut.reject(new PortError('unreachable', `${host} is unreachable from ${agent}`, { target: host })));
+        return;
+      }
+      k.after(waitUs, () => {
+        if (!open()) return retry(n + 1);
+        try {
+          f().then((v) => fut.resolve(v), (e) => fut.reject(e));
+        } catch (e) {
+          if (isPortFailure(e)) fut.reject(e);
+          else throw e;
+        }
+      });
+    };
+    retry(1);
     return fut;
   };
   /** The host a VM is on now (null when it is not placed or unknown). */
