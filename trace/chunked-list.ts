@@ -14,35 +14,40 @@
 // (`toJSON`), so a record holding one is written to a trace or a live store exactly as the array
 // would be. No element is `undefined` (JSON could not carry it as itself).
 
-const CHUNK = 64;
+/** The chunk size of a list made by `from` unless told (chunks hold up to twice as many). */
+export const CHUNK = 64;
 
 export class ChunkedList<T> implements Iterable<T> {
   readonly length: number;
+  /** The chunks' size (CHUNK unless told to `from`; lists made from this one keep it). */
+  readonly chunkSize: number;
   /** The chunks, in order (none empty). */
   private readonly parts: readonly T[][];
   /** ends[k]: the index after chunk k's last element. */
   private readonly ends: readonly number[];
 
-  private constructor(parts: T[][], ends: number[]) {
+  private constructor(parts: T[][], ends: number[], chunkSize: number) {
+    this.chunkSize = chunkSize;
     this.parts = parts;
     this.ends = ends;
     this.length = ends.length === 0 ? 0 : ends[ends.length - 1];
     Object.freeze(this);
   }
 
-  /** A list of `items`, in order (chunks of CHUNK elements). */
-  static from<T>(items: Iterable<T>): ChunkedList<T> {
+  /** A list of `items`, in order (chunks of `chunk` elements: CHUNK unless told; tests use small ones). */
+  static from<T>(items: Iterable<T>, chunk = CHUNK): ChunkedList<T> {
+    if (!(Number.isInteger(chunk) && chunk >= 1)) throw new RangeError(`ChunkedList: chunk size ${chunk}`);
     const all = Array.isArray(items) ? (items as readonly T[]) : [...items];
     checkDefined(all, 0, all.length);
     const parts: T[][] = [];
     const ends: number[] = [];
-    for (let i = 0; i < all.length; i += CHUNK) {
+    for (let i = 0; i < all.length; i += chunk) {
       const part: T[] = [];
-      for (let j = i; j < all.length && j < i + CHUNK; j++) part.push(all[j]);
+      for (let j = i; j < all.length && j < i + chunk; j++) part.push(all[j]);
       parts.push(part);
       ends.push(i + part.length);
     }
-    return new ChunkedList(parts, ends);
+    return new ChunkedList(parts, ends, chunk);
   }
 
   /** The element at `i` (undefined outside 0..length-1). */
@@ -143,7 +148,8 @@ export class ChunkedList<T> implements Iterable<T> {
     }
     checkDefined(items, 0, items.length);
     if (deleteCount === 0 && items.length === 0) return this;
-    if (n === 0) return ChunkedList.from(items);
+    const chunk = this.chunkSize;
+    if (n === 0) return ChunkedList.from(items, chunk);
     const parts = this.parts;
     // The chunks the edit touches: from the one holding `start` (the last one for an append) to
     // the one holding the last element deleted.
@@ -151,7 +157,7 @@ export class ChunkedList<T> implements Iterable<T> {
     let kb = deleteCount === 0 ? ka : this.chunkOf(start + deleteCount - 1);
     let size = this.ends[kb] - this.chunkStart(ka) - deleteCount + items.length;
     // A small result takes in a neighbour (the next, else the previous) so chunks stay large.
-    if (size < CHUNK / 2 && parts.length > kb - ka + 1) {
+    if (size < chunk / 2 && parts.length > kb - ka + 1) {
       if (kb + 1 < parts.length) kb++;
       else ka--;
       size = this.ends[kb] - this.chunkStart(ka) - deleteCount + items.length;
@@ -168,13 +174,9 @@ export class ChunkedList<T> implements Iterable<T> {
     }
     if (start === this.ends[kb]) for (const x of items) merged[w++] = x;
     // The new spine: the chunks before ka, the edited ones, the chunks after kb.
-    const pieces = Math.ceil(size / (2 * CHUNK)) === 1 ? 1 : Math.ceil(size / CHUNK);
-    const outParts: T[][] = new Array<T[]>(ka);
-    const outEnds: number[] = new Array<number>(ka);
-    for (let k = 0; k < ka; k++) {
-      outParts[k] = parts[k];
-      outEnds[k] = this.ends[k];
-    }
+    const pieces = Math.ceil(size / (2 * chunk)) === 1 ? 1 : Math.ceil(size / chunk);
+    const outParts = parts.slice(0, ka);
+    const outEnds = this.ends.slice(0, ka);
     let end = sa;
     if (size > 0) {
       for (let p = 0; p < pieces; p++) {
@@ -192,7 +194,7 @@ export class ChunkedList<T> implements Iterable<T> {
       outParts.push(parts[k]);
       outEnds.push(this.ends[k] + shift);
     }
-    return new ChunkedList(outParts, outEnds);
+    return new ChunkedList(outParts, outEnds, chunk);
   }
 
   /** A new list with the element at `i` replaced by `x`. */

@@ -107,9 +107,10 @@ export function operationRows(group: Group): OperationRow[] {
  * is moved to the new file and updated for those rows (a separation or a return: ~3 servers' rows)
  * instead of being rebuilt from 2 N rows by every reader.
  */
-export function operationFile(group: GroupList, before: OperationFile): ChunkedList<OperationRow> {
+export function operationFile(group: GroupList, before: OperationFile, chunk?: number): ChunkedList<OperationRow> {
   const derived = before instanceof ChunkedList ? deriveFile(group, before) : null;
-  const rows = derived ?? ChunkedList.from(shareRows(operationRows(listArray<string | GroupEntry>(group) as Group), listArray(before)));
+  // `chunk`: the chunk size of a file built whole (tests use small ones; a derived file keeps its predecessor's).
+  const rows = derived ?? ChunkedList.from(shareRows(operationRows(listArray<string | GroupEntry>(group) as Group), listArray(before)), chunk ?? (before instanceof ChunkedList ? before.chunkSize : undefined));
   // A copy unless frozen: a caller that changed its group in place would mislead the next derivation.
   fileGroups.set(rows, Object.isFrozen(group) ? group : (group as Group).slice());
   // The list is frozen as made, and its rows are (shared from `before` or frozen by `shareRows`/`deriveFile`).
