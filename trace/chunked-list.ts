@@ -217,6 +217,11 @@ export function listAt<T>(l: ListOf<T>, i: number): T | undefined {
   return l instanceof ChunkedList ? l.get(i) : l[i];
 }
 
+/** Either kind of list as a chunked list (a plain array, as JSON gives a record back, made into one). */
+export function asList<T>(l: ListOf<T>): ChunkedList<T> {
+  return l instanceof ChunkedList ? l : ChunkedList.from(l);
+}
+
 /** Either kind of list as a plain array (the array itself when it is one). */
 export function listArray<T>(l: ListOf<T>): readonly T[] {
   return l instanceof ChunkedList ? l.toArray() : l;

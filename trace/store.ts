@@ -21,7 +21,6 @@
 import jsonPatch from 'fast-json-patch';
 import type { Operation } from 'fast-json-patch';
 import type { TraceEvent } from './event.ts';
-import { sharedEnds } from './list-edits.ts';
 import { ChunkedList, commonEnds, listArray } from './chunked-list.ts';
 
 const { applyPatch } = jsonPatch;
@@ -164,15 +163,13 @@ function diffInto(a: unknown, b: unknown, path: string, ops: Operation[]): void 
     // common head or tail equals the other array's (both undefined, or neither), the others are
     // checked one by one. Equal elements are mostly the same object (a record's rows shared with
     // the one it replaces), so the head and tail cost a comparison each.
-    // A list noted as made from the other (`noteListEdit`) starts from the ends it is known to share.
-    const known = sharedEnds(x, y);
-    let head = known.head;
+    let head = 0;
     for (; head < x.length && head < y.length; head++) {
       const v = x[head];
       if (v === undefined) throw NOT_PLAIN;
       if (v !== y[head] && !jsonEqual(v, y[head])) break;
     }
-    let tail = Math.min(known.tail, x.length - head, y.length - head);
+    let tail = 0;
     for (; tail < x.length - head && tail < y.length - head; tail++) {
       const v = x[x.length - 1 - tail];
       if (v === undefined) throw NOT_PLAIN;

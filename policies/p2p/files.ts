@@ -4,8 +4,7 @@
 import type { Op } from '../../engine/runtime/effects.ts';
 import { lowerBound, markDeepFrozen } from '../../engine/ports/store.ts';
 import { storeCall } from '../store.ts';
-import { sharedEnds } from '../../trace/list-edits.ts';
-import { ChunkedList, commonEnds, listArray, listAt, type ListOf } from '../../trace/chunked-list.ts';
+import { ChunkedList, asList, commonEnds, listArray, listAt, type ListOf } from '../../trace/chunked-list.ts';
 import type { ServerType, LoadMeasurement, ServerCapacity } from './placement.ts';
 import { changedManagers, operationFile, type OperationFile, type OperationRow } from './ring.ts';
 
@@ -133,22 +132,14 @@ export function groupChanged(before: unknown, after: unknown): string[] {
   const ga = (before as Membership | null)?.group ?? [];
   const gb = (after as Membership | null)?.group ?? [];
   if (ga === gb) return [];
-  if (ga instanceof ChunkedList && gb instanceof ChunkedList) {
-    // One list made from the other: the chunks they share are passed over.
-    const { head, tail } = commonEnds(ga, gb, (x, y) => x === y);
-    const out: string[] = [];
-    for (let i = head; i < ga.length - tail; i++) out.push(ga.get(i)!);
-    for (let i = head; i < gb.length - tail; i++) out.push(gb.get(i)!);
-    return out;
-  }
-  const a = listArray(ga);
-  const b = listArray(gb);
-  const known = sharedEnds(a, b);
-  let head = known.head;
-  while (head < a.length && head < b.length && a[head] === b[head]) head++;
-  let tail = Math.min(known.tail, a.length - head, b.length - head);
-  while (tail < a.length - head && tail < b.length - head && a[a.length - 1 - tail] === b[b.length - 1 - tail]) tail++;
-  return [...a.slice(head, a.length - tail), ...b.slice(head, b.length - tail)];
+  // One list made from the other: the chunks they share are passed over.
+  const a = asList(ga);
+  const b = asList(gb);
+  const { head, tail } = commonEnds(a, b, (x, y) => x === y);
+  const out: string[] = [];
+  for (let i = head; i < a.length - tail; i++) out.push(a.get(i)!);
+  for (let i = head; i < b.length - tail; i++) out.push(b.get(i)!);
+  return out;
 }
 
 /** The managers whose own rows of the operation file a write changes (`changedManagers`): the part `sameTargetsOf` reads. */
@@ -239,10 +230,6 @@ function without(names: ListOf<string>, name: string, once?: number): ChunkedLis
   if (i < 0) return list;
   if (once !== undefined || list.indexOf(name, i + 1) < 0) return list.splice(i, 1);
   return ChunkedList.from(listArray(names).filter((s) => s !== name)); // listed twice: every copy out
-}
-/** A group file as a chunked list (a plain array, as JSON gives it back, made into one). */
-function asList(names: ListOf<string>): ChunkedList<string> {
-  return names instanceof ChunkedList ? names : ChunkedList.from(names);
 }
 /** `group`, known to list servers of `order` once each, in its order (what `returned` relies on). */
 export function ordered<G extends ListOf<string>>(group: G, order: readonly string[]): G {

@@ -22,8 +22,7 @@
 //   A recovered server goes back to its original place in the group file (§2.6).
 
 import { markDeepFrozen } from '../../engine/ports/store.ts';
-import { sharedEnds } from '../../trace/list-edits.ts';
-import { ChunkedList, commonEnds, listArray, listAt, type ListOf } from '../../trace/chunked-list.ts';
+import { ChunkedList, asList, commonEnds, listArray, listAt, type ListOf } from '../../trace/chunked-list.ts';
 
 /** Server management priority (§2.2): P1 acts on trouble; P2 waits and takes over if P1 fails. */
 export type Priority = 'P1' | 'P2';
@@ -120,13 +119,13 @@ export function operationFile(group: GroupList, before: OperationFile, chunk?: n
 /** The group each file made by `operationFile` was made from (what `deriveFile` compares with). */
 const fileGroups = new WeakMap<OperationFile, GroupList>();
 
+const hostOf = (e: string | GroupEntry): string => (typeof e === 'string' ? e : e.host);
+const dataOf = (e: string | GroupEntry): string => (typeof e === 'string' ? managementDataFile(e) : e.dataFile);
 function hostAt(g: GroupList, i: number): string {
-  const e = listAt<string | GroupEntry>(g, i)!;
-  return typeof e === 'string' ? e : e.host;
+  return hostOf(listAt<string | GroupEntry>(g, i)!);
 }
 function dataAt(g: GroupList, i: number): string {
-  const e = listAt<string | GroupEntry>(g, i)!;
-  return typeof e === 'string' ? managementDataFile(e) : e.dataFile;
+  return dataOf(listAt<string | GroupEntry>(g, i)!);
 }
 const sameRow = (o: OperationRow, r: OperationRow) => o.priority === r.priority && o.manager === r.manager && o.target === r.target && o.dataFile === r.dataFile && Object.isFrozen(o);
 
@@ -163,25 +162,13 @@ function deriveFile(group: GroupList, before: ChunkedList<OperationRow>): Chunke
   const n = old.length;
   const m = group.length;
   if (n < 3 || m < 3 || before.length !== 2 * n) return null;
-  const same = (i: number, j: number) => {
-    const a = listAt<string | GroupEntry>(old, i);
-    const b = listAt<string | GroupEntry>(group, j);
+  const same = (a: string | GroupEntry, b: string | GroupEntry) => {
     if (a === b) return true;
     if (typeof a === 'string' && typeof b === 'string') return false;
-    return hostAt(old, i) === hostAt(group, j) && dataAt(old, i) === dataAt(group, j);
+    return hostOf(a) === hostOf(b) && dataOf(a) === dataOf(b);
   };
-  let h: number;
-  let t: number;
-  if (old instanceof ChunkedList && group instanceof ChunkedList) {
-    // Two group files of names, one made from the other: their shared chunks are passed over.
-    ({ head: h, tail: t } = commonEnds(old, group, (a, b) => a === b));
-  } else {
-    const known = old instanceof ChunkedList || group instanceof ChunkedList ? { head: 0, tail: 0 } : sharedEnds(old, group);
-    h = known.head;
-    while (h < n && h < m && same(h, h)) h++;
-    t = Math.min(known.tail, n - h, m - h);
-    while (t < n - h && t < m - h && same(n - 1 - t, m - 1 - t)) t++;
-  }
+  // Two group files, one made from the other: their shared chunks are passed over.
+  const { head: h, tail: t } = commonEnds<string | GroupEntry>(asList<string | GroupEntry>(old), asList<string | GroupEntry>(group), same);
   // Servers whose rows may differ: from the last of the head to the first of the tail, in ring
   // order (so with no head, the last server, whose successor changed; with no tail, the first).
   const lo = h - 1;
@@ -330,29 +317,17 @@ function diffManagers(beforeFile: OperationFile, afterFile: OperationFile): Set<
   const nb = beforeFile.length;
   const na = afterFile.length;
   const same = (x: OperationRow, y: OperationRow) => x === y || (x.manager === y.manager && x.priority === y.priority && x.target === y.target);
-  let h: number;
-  let t: number;
-  let before: readonly OperationRow[] | ChunkedList<OperationRow> = beforeFile;
-  let after: readonly OperationRow[] | ChunkedList<OperationRow> = afterFile;
-  if (before instanceof ChunkedList && after instanceof ChunkedList) ({ head: h, tail: t } = commonEnds(before, after, same));
-  else {
-    const b = listArray(beforeFile);
-    const f = listArray(afterFile);
-    [before, after] = [b, f];
-    const known = sharedEnds(b, f);
-    h = known.head;
-    while (h < nb && h < na && same(b[h], f[h])) h++;
-    t = Math.min(known.tail, nb - h, na - h);
-    while (t < nb - h && t < na - h && same(b[nb - 1 - t], f[na - 1 - t])) t++;
-  }
+  const before = asList(beforeFile);
+  const after = asList(afterFile);
+  const { head: h, tail: t } = commonEnds(before, after, same);
   const mid = new Map<string, [OperationRow[], OperationRow[]]>();
   const add = (r: OperationRow, side: 0 | 1) => {
     let m = mid.get(r.manager);
     if (m === undefined) mid.set(r.manager, (m = [[], []]));
     insertRow(m[side], r);
   };
-  for (let i = h; i < nb - t; i++) add(listAt(before, i)!, 0);
-  for (let i = h; i < na - t; i++) add(listAt(after, i)!, 1);
+  for (let i = h; i < nb - t; i++) add(before.get(i)!, 0);
+  for (let i = h; i < na - t; i++) add(after.get(i)!, 1);
   const changed = new Set<string>();
   for (const [manager, [x, y]] of mid) if (!sameTargets(x, y)) changed.add(manager);
   return changed;
