@@ -23,6 +23,19 @@ function apply<T>(l: ChunkedList<T>, a: T[], e: { at: number; del: number; ins: 
   return [l.splice(at, del, e.ins), b];
 }
 
+/**
+ * A list of up to 30 elements (`start`, chunks of 1-4) and the list made from it by up to
+ * `maxEdits` random splices (`l`; `a`: the same splices on an array).
+ */
+const editedPair = (maxEdits: number) =>
+  fc.tuple(fc.integer({ min: 1, max: 4 }), fc.array(fc.oneof(item, few), { maxLength: 30 }), fc.array(fc.oneof(edit, fewEdit), { maxLength: maxEdits })).map(([chunk, start, edits]) => {
+    const l0 = ChunkedList.from(start, chunk);
+    let l = l0;
+    let a = start.slice();
+    for (const e of edits) [l, a] = apply(l, a, e);
+    return { chunk, start, l0, l, a };
+  });
+
 /** The chunks of `l`, each with its start, checked against the list's invariants. */
 function chunksOf<T>(l: ChunkedList<T>): Array<readonly T[]> {
   const out: Array<readonly T[]> = [];
@@ -85,11 +98,7 @@ describe('ChunkedList against a plain array', () => {
   });
 
   it('commonEnds equals the longest common head, then tail, of the two arrays (lists made from each other and unrelated)', () => {
-    fc.assert(fc.property(fc.integer({ min: 1, max: 4 }), fc.array(fc.oneof(item, few), { maxLength: 30 }), fc.array(fc.oneof(edit, fewEdit), { maxLength: 4 }), fc.boolean(), (chunk, start, edits, fresh) => {
-      const l0 = ChunkedList.from(start, chunk);
-      let l = l0;
-      let a = start.slice();
-      for (const e of edits) [l, a] = apply(l, a, e);
+    fc.assert(fc.property(editedPair(4), fc.boolean(), ({ chunk, start, l0, l, a }, fresh) => {
       // `fresh`: the second list built anew from its elements (no chunk shared).
       const other = fresh ? ChunkedList.from(a, chunk) : l;
       const same = (x: unknown, y: unknown) => JSON.stringify(x) === JSON.stringify(y);
@@ -113,11 +122,7 @@ describe('ChunkedList against a plain array', () => {
   });
 
   it('a store write of records holding chunked lists traces what the plain arrays would, and the patch rebuilds the new value', () => {
-    fc.assert(fc.property(fc.integer({ min: 1, max: 4 }), fc.array(fc.oneof(item, few), { maxLength: 30 }), fc.array(fc.oneof(edit, fewEdit), { maxLength: 3 }), fc.boolean(), (chunk, start, edits, mixed) => {
-      const l0 = ChunkedList.from(start, chunk);
-      let l = l0;
-      let a = start.slice();
-      for (const e of edits) [l, a] = apply(l, a, e);
+    fc.assert(fc.property(editedPair(3), fc.boolean(), ({ start, l0, l, a }, mixed) => {
       const prev = { group: mixed ? start : l0, n: 1 };
       const next = { group: l, n: 1 };
       const plain = storeChange({ group: start, n: 1 }, { group: a, n: 1 });
