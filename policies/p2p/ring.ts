@@ -94,17 +94,18 @@ export function operationRows(group: Group): OperationRow[] {
 }
 
 /**
- * The operation file for a group as written to the store: `operationRows`, frozen (array and
- * rows, marked deep-frozen so the store keeps it without walking it), each row the same object as
- * the equal row of `before` (the file it replaces) when there is one. A rewrite after a separation
- * or a return changes a few rows; the others stay shared, so the store keeps the file without
- * copying it and the old file's rows are not garbage.
+ * The operation file for a group as written to the store: the rows of `operationRows` in a
+ * chunked list (trace/chunked-list.ts; JSON: the array of rows), frozen (list and rows, marked
+ * deep-frozen so the store keeps it without walking it), each row the same object as the equal
+ * row of `before` (the file it replaces) when there is one. A rewrite after a separation or a
+ * return changes a few rows; the others stay shared, so the store keeps the file without copying
+ * it and the old file's rows are not garbage.
  *
  * When `before` was itself made here (its group is remembered) the new file is derived from it:
  * only the rows of the servers between the two groups' common head and tail (and their ring
- * neighbours) are made; the others are copied from `before` as they are, and `before`'s row index
- * is moved to the new file and updated for those rows (a separation or a return: ~3 servers' rows)
- * instead of being rebuilt from 2 N rows by every reader.
+ * neighbours) are made and spliced into `before` (every chunk outside them shared, not copied),
+ * and `before`'s row index is moved to the new file and updated for those rows (a separation or a
+ * return: ~3 servers' rows) instead of being rebuilt from 2 N rows by every reader.
  */
 export function operationFile(group: GroupList, before: OperationFile, chunk?: number): ChunkedList<OperationRow> {
   const derived = before instanceof ChunkedList ? deriveFile(group, before) : null;
