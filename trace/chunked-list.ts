@@ -13,6 +13,10 @@
 // frozen arrays, so they are not frozen). JSON gives it as the plain array of its elements
 // (`toJSON`), so a record holding one is written to a trace or a live store exactly as the array
 // would be. No element is `undefined` (JSON could not carry it as itself).
+//
+// Not immutable's `List`: it is persistent for get/set/push/pop, but an insert or removal in the
+// middle (a return, a separation) is a splice that rebuilds the list after the index, and its
+// trie nodes are private, so a diff could not pass the shared ones by reference.
 
 /** The chunk size of a list made by `from` unless told (chunks hold up to twice as many). */
 export const CHUNK = 64;
