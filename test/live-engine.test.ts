@@ -127,7 +127,7 @@ describe('livePorts for two agents: store and messages from engine processes', (
     }
     function* p1(): Process<void> {
       yield* update<Membership>(KEYS.membership, () => ({ group: ['Login', 'Mail', 'Web1'], separation: [], order: ['Login', 'Mail', 'Web1'] }));
-      yield* update<Membership>(KEYS.membership, (cur) => ({ ...cur!, group: cur!.group.filter((h) => h !== 'Login'), separation: ['Login'] }));
+      yield* update<Membership>(KEYS.membership, (cur) => ({ ...cur!, group: [...cur!.group].filter((h) => h !== 'Login'), separation: ['Login'] }));
       yield* call('messenger', 'send', 'Web1', 'p2/Login', { from: 'Mail', to: 'Web1', type: 'U', body: { target: 'Login' } });
     }
     const p2pid = rt.start('p2', p2(), 'Web1');

@@ -147,7 +147,7 @@ function runChecked(sim: Simulation, c: Case): Checked {
       const m = sim.store.get<Membership>(KEYS.membership)?.value;
       if (m) {
         for (const h of hosts) {
-          const k = m.group.filter((x) => x === h).length + m.separation.filter((x) => x === h).length;
+          const k = [...m.group].filter((x) => x === h).length + m.separation.filter((x) => x === h).length;
           if (k !== 1) out.push({ atUs: t, what: `(c) ${h} is ${k} times in group ${JSON.stringify(m.group)} + separation ${JSON.stringify(m.separation)}` });
         }
         const stray = [...m.group, ...m.separation].filter((x) => !hosts.includes(x));

@@ -12,7 +12,8 @@ import { SimStore } from '../adapters/sim/ports.ts';
 import { sameCondition } from '../policies/p2p/program.ts';
 import { groupChanged, groupIndexOf, inGroup, operationChanged, ordered, returned, type Membership } from '../policies/p2p/files.ts';
 import { changedManagers, operationFile, sameTargetsOf } from '../policies/p2p/ring.ts';
-import { replacedSince, sharedEnds } from '../trace/list-edits.ts';
+import { replacedSince } from '../trace/list-edits.ts';
+import { ChunkedList } from '../trace/chunked-list.ts';
 import { replayGrid } from '../engine/runtime/quiet-rounds.ts';
 import { runScale, scaleDocument, scaleScenario, scaleSvg, scaleTable, DAY_US, type ScaleRow } from '../experiments/scale.ts';
 
@@ -119,13 +120,13 @@ describe('frozen records: the store keeps what nobody can change as it is', () =
 
   it('operationFile: the rows of operationRows, frozen, each equal row of the replaced file shared; changedManagers as if computed afresh', () => {
     const names = fc.uniqueArray(fc.integer({ min: 0, max: 30 }), { minLength: 0, maxLength: 12 }).map((xs) => xs.map((x) => `s${x}`));
-    fc.assert(fc.property(names, names, (g1, g2) => {
-      const first = operationFile(g1, []);
+    fc.assert(fc.property(names, names, fc.integer({ min: 1, max: 4 }), (g1, g2, chunk) => {
+      const first = operationFile(g1, [], chunk);
       const next = operationFile(g2, first);
-      expect(next).toStrictEqual(operationRows(g2));
-      expect(Object.isFrozen(next) && next.every((r) => Object.isFrozen(r))).toBe(true);
+      expect(next.toArray()).toStrictEqual(operationRows(g2));
+      expect(Object.isFrozen(next) && [...next].every((r) => Object.isFrozen(r))).toBe(true);
       for (const r of next) {
-        const old = first.find((o) => o.priority === r.priority && o.manager === r.manager && o.target === r.target && o.dataFile === r.dataFile);
+        const old = first.toArray().find((o) => o.priority === r.priority && o.manager === r.manager && o.target === r.target && o.dataFile === r.dataFile);
         if (old !== undefined) expect(r).toBe(old);
       }
       const fresh = changedManagers([...first], [...next]);
@@ -149,28 +150,44 @@ describe('operationFile derived from the file it replaces (its rows and its row 
       fc.record({ kind: fc.constant('regroup' as const), group: fc.uniqueArray(fc.constantFrom(...order), { maxLength: 14 }) }),
       fc.record({ kind: fc.constant('entries' as const), pick: fc.nat() }),
     );
-    fc.assert(fc.property(fc.integer({ min: 0, max: 14 }), fc.array(step, { maxLength: 25 }), (n0, steps) => {
-      let group: string[] | Array<{ host: string; dataFile: string }> = order.slice(0, n0);
-      let file = operationFile(group, []);
+    // `list`: the group as a chunked list (of `chunk` names a chunk), separations and returns made
+    // by splicing it as files.ts does, so the group lists and the files share chunks.
+    fc.assert(fc.property(fc.integer({ min: 0, max: 14 }), fc.array(step, { maxLength: 25 }), fc.boolean(), fc.integer({ min: 1, max: 3 }), (n0, steps, list, chunk) => {
+      type G = string[] | Array<{ host: string; dataFile: string }> | ChunkedList<string>;
+      let group: G = list ? ChunkedList.from(order.slice(0, n0), chunk) : order.slice(0, n0);
+      let file = operationFile(group, [], chunk);
       for (const s of steps) {
-        const hosts: string[] = group.map((g) => (typeof g === 'string' ? g : g.host));
-        if (s.kind === 'separate' && hosts.length > 0) group = hosts.filter((_, i) => i !== s.pick % hosts.length);
+        const hosts: string[] = [...group].map((g) => (typeof g === 'string' ? g : g.host));
+        const g0: G = group;
+        if (s.kind === 'separate' && hosts.length > 0) group = g0 instanceof ChunkedList ? g0.splice(s.pick % hosts.length, 1) : hosts.filter((_, i) => i !== s.pick % hosts.length);
         else if (s.kind === 'return') {
           const out = order.filter((h) => !hosts.includes(h));
           if (out.length > 0) {
-            const back = new Set([...hosts, out[s.pick % out.length]]);
-            group = order.filter((h) => back.has(h));
+            const server = out[s.pick % out.length];
+            const back = new Set([...hosts, server]);
+            const want = order.filter((h) => back.has(h));
+            group = g0 instanceof ChunkedList ? g0.splice(want.indexOf(server), 0, [server]) : want;
           }
-        } else if (s.kind === 'regroup') group = s.group;
+        } else if (s.kind === 'regroup') group = list ? ChunkedList.from(s.group, chunk) : s.group;
         else if (s.kind === 'entries') group = hosts.map((h, i) => ({ host: h, dataFile: i === s.pick % Math.max(1, hosts.length) ? `${h}.alt` : `${h}.dat` }));
         const before = file;
         file = operationFile(group, before);
-        expect(file).toStrictEqual(operationRows(group));
-        expect(deepFrozen(file)).toBe(true);
+        const plainGroup = group instanceof ChunkedList ? group.toArray() : group;
+        expect(file.toArray()).toStrictEqual(operationRows(plainGroup));
+        expect(JSON.stringify(file)).toBe(JSON.stringify(operationRows(plainGroup)));
+        expect(Object.isFrozen(file) && [...file].every(deepFrozen)).toBe(true);
         // Rows equal to the replaced file's are its objects.
         for (const r of file) {
-          const old = before.find((o) => o.priority === r.priority && o.manager === r.manager && o.target === r.target && o.dataFile === r.dataFile);
+          const old = before.toArray().find((o) => o.priority === r.priority && o.manager === r.manager && o.target === r.target && o.dataFile === r.dataFile);
           if (old !== undefined) expect(r).toBe(old);
+        }
+        // A separation or a return of a chunked group: the file shares all its chunks but those
+        // of the changed servers' rows (three servers, and the ring's ends when they change).
+        if (g0 instanceof ChunkedList && group instanceof ChunkedList && g0 !== group) {
+          const old = new Set(Array.from({ length: before.chunkCount }, (_, k) => before.chunk(k)));
+          let fresh = 0;
+          for (let k = 0; k < file.chunkCount; k++) if (!old.has(file.chunk(k))) fresh += file.chunk(k).length;
+          expect(fresh).toBeLessThanOrEqual(2 * 5 + 2 * 4 * 2 * chunk);
         }
         // The index carried over answers as one built afresh from a copy of the rows.
         const copy = [...file];
@@ -179,10 +196,6 @@ describe('operationFile derived from the file it replaces (its rows and its row 
           expect(managersOf(file, who)).toStrictEqual(managersOf(copy, who));
         }
         expect(changedManagers(before, file)).toStrictEqual(changedManagers([...before], copy));
-        // The ends noted as shared with the replaced file are its very rows.
-        const ends = sharedEnds(before, file);
-        for (let k = 0; k < ends.head; k++) expect(file[k]).toBe(before[k]);
-        for (let k = 0; k < ends.tail; k++) expect(file[file.length - 1 - k]).toBe(before[before.length - 1 - k]);
         // The replaced file still answers (its index rebuilt when asked).
         const beforeCopy = [...before];
         for (const who of order) expect(targetsOf(before, who)).toStrictEqual(targetsOf(beforeCopy, who));
@@ -290,21 +303,27 @@ describe('SimStore.list kept between writes', () => {
 describe('returned: a server put back in the group file at its place', () => {
   it('equals the order file filtered to the group and the server (groups in order, and arbitrary ones)', () => {
     const names = Array.from({ length: 10 }, (_, i) => `s${i}`);
-    const case_ = fc.tuple(fc.shuffledSubarray(names), fc.array(fc.boolean(), { minLength: 10, maxLength: 10 }), fc.nat(), fc.uniqueArray(fc.constantFrom(...names, 'x'), { maxLength: 6 }), fc.boolean());
-    fc.assert(fc.property(case_, ([order, keep, pick, other, arbitrary]) => {
+    const case_ = fc.tuple(fc.shuffledSubarray(names), fc.array(fc.boolean(), { minLength: 10, maxLength: 10 }), fc.nat(), fc.uniqueArray(fc.constantFrom(...names, 'x'), { maxLength: 6 }), fc.boolean(), fc.integer({ min: 0, max: 3 }));
+    fc.assert(fc.property(case_, ([order, keep, pick, other, arbitrary, chunk]) => {
       const inOrder = order.filter((_, i) => keep[i]);
-      const group = arbitrary ? other : ordered(inOrder, order);
+      // chunk 0: a plain array (as JSON gives the record back), else a chunked list of that chunk size.
+      const listed = (g: string[]) => (chunk === 0 ? g : ChunkedList.from(g, chunk));
+      const groupList = arbitrary ? listed(other) : ordered(listed(inOrder), order);
+      const group = arbitrary ? other : inOrder;
       const out = order.filter((s) => !group.includes(s));
       if (out.length === 0) return;
       const server = out[pick % out.length];
-      const m: Membership = { group, separation: [server], order };
+      const m: Membership = { group: groupList, separation: [server], order };
       const want = order.filter((s) => new Set([...group, server]).has(s));
       const back = returned(m, server);
-      expect(back).toStrictEqual(want);
-      // The ends noted as shared with the group it was made from are its very names.
-      const ends = sharedEnds(group, back);
-      for (let k = 0; k < ends.head; k++) expect(back[k]).toBe(group[k]);
-      for (let k = 0; k < ends.tail; k++) expect(back[back.length - 1 - k]).toBe(group[group.length - 1 - k]);
+      expect(back.toArray()).toStrictEqual(want);
+      // Put in by a splice of a chunked group in order: all its chunks but one are shared.
+      if (groupList instanceof ChunkedList && !arbitrary) {
+        const old = new Set(Array.from({ length: groupList.chunkCount }, (_, k) => groupList.chunk(k)));
+        let fresh = 0;
+        for (let k = 0; k < back.chunkCount; k++) if (!old.has(back.chunk(k))) fresh++;
+        expect(fresh).toBeLessThanOrEqual(3);
+      }
       // inGroup, by a binary search for a group known to follow the order, as the list says.
       for (const s of [...order, 'x', 'zz']) {
         expect(inGroup(m, s)).toBe(group.includes(s));
@@ -325,6 +344,18 @@ describe('changedManagers: the managers whose lists differ, from the rows betwee
       const managers = new Set([...before, ...after].map((r) => r.manager));
       const want = new Set([...managers].filter((m) => !sameTargetsOf([...before], [...after], m)));
       expect(changedManagers([...before], [...after])).toStrictEqual(want);
+      // As chunked lists: unrelated ones, and the second made from the first by one splice
+      // (shared chunks passed over), and mixed with a plain array.
+      for (const chunk of [1, 2, 3]) {
+        const b = ChunkedList.from(before, chunk);
+        expect(changedManagers(b, ChunkedList.from(after, chunk))).toStrictEqual(want);
+        expect(changedManagers(b, [...after])).toStrictEqual(want);
+        let h = 0;
+        while (h < before.length && h < after.length && before[h] === after[h]) h++;
+        let t = 0;
+        while (t < before.length - h && t < after.length - h && before[before.length - 1 - t] === after[after.length - 1 - t]) t++;
+        expect(changedManagers(b, b.splice(h, before.length - h - t, after.slice(h, after.length - t)))).toStrictEqual(want);
+      }
     }), fcParams(1000));
   });
 });
@@ -357,17 +388,26 @@ describe('store parts: a check that reads one part of a record is told only of w
     const names = ['a', 'b', 'c', 'd', 'e', 'f'];
     const group = fc.shuffledSubarray(names).map((g) => g);
     const membership = fc.option(group.map((g): Membership => ({ group: g, separation: names.filter((n) => !g.includes(n)), order: names })), { nil: undefined });
-    fc.assert(fc.property(membership, membership, (m1, m2) => {
-      const a = m1 ?? null;
-      const b = m2 ?? null;
+    // `how`: plain arrays; chunked lists made apart; or the second group spliced from the first
+    // (one server out or in, at a random place), sharing its other chunks.
+    fc.assert(fc.property(membership, membership, fc.constantFrom('plain', 'apart', 'spliced'), fc.integer({ min: 1, max: 3 }), fc.nat(), (m1, m2, how, chunk, pick) => {
+      let a: Membership | null = m1 ?? null;
+      let b: Membership | null = m2 ?? null;
+      if (how !== 'plain' && a !== null) a = { ...a, group: ChunkedList.from(a.group, chunk) };
+      if (how === 'apart' && b !== null) b = { ...b, group: ChunkedList.from(b.group, chunk) };
+      if (how === 'spliced' && a !== null) {
+        const g = a.group as ChunkedList<string>;
+        const out = names.filter((n) => !g.toArray().includes(n));
+        b = g.length > 0 && pick % 2 === 0 ? { ...a, group: g.splice(pick % g.length, 1) } : out.length > 0 ? { ...a, group: g.splice(pick % (g.length + 1), 0, [out[pick % out.length]]) } : a;
+      }
       const named = new Set(groupChanged(a, b));
       for (const n of names) {
         const before = a !== null && inGroup(a, n);
         const after = b !== null && inGroup(b, n);
         if (before !== after) expect(named.has(n), `${n}: ${JSON.stringify(a)} -> ${JSON.stringify(b)}`).toBe(true);
       }
-      const r1 = a === null ? null : operationRows(a.group);
-      const r2 = b === null ? null : operationRows(b.group);
+      const r1 = a === null ? null : operationRows([...a.group]);
+      const r2 = b === null ? null : operationRows([...b.group]);
       const managers = operationChanged(r1, r2);
       for (const n of names) {
         // A supervisor that read r1 is quiet while sameTargetsOf(r1, file) holds: a change of its answer is named.

@@ -9,7 +9,6 @@ import { scheduleArb, scheduleScenario } from '../run/swarm.ts';
 import { scenarioSchema } from '../sim/scenario/schema.ts';
 import jsonPatch from 'fast-json-patch';
 import { asJson, jsonDiff, storeChange, StoreReplica } from '../trace/store.ts';
-import { noteListEdit, sharedEnds } from '../trace/list-edits.ts';
 import type { TraceEvent } from '../trace/event.ts';
 import { fcParams } from './helpers/fc-params.ts';
 
@@ -62,27 +61,6 @@ describe('storeChange', () => {
       }),
       fcParams(300),
     );
-  });
-
-  it('a list noted as made from another (noteListEdit, any true lower bounds of the shared ends) is diffed as without the note', () => {
-    const item = fc.oneof(fc.constantFrom('a', 'b', 'c', 'd'), fc.record({ k: fc.constantFrom(1, 2) }));
-    const edits = fc.array(fc.record({ at: fc.nat(), del: fc.nat({ max: 3 }), ins: fc.array(item, { maxLength: 3 }) }), { maxLength: 3 });
-    fc.assert(fc.property(fc.array(item, { maxLength: 12 }), edits, fc.nat(), fc.nat(), (a, es, ph, pt) => {
-      let b = a.slice();
-      for (const e of es) b.splice(e.at % (b.length + 1), e.del, ...e.ins);
-      if (b.length === a.length && b.every((v, i) => v === a[i])) b = b.slice(); // still a new list
-      // The true ends of identical elements, and random lower bounds of them that fit both lengths.
-      let th = 0;
-      while (th < a.length && th < b.length && a[th] === b[th]) th++;
-      let tt = 0;
-      while (tt < a.length && tt < b.length && a[a.length - 1 - tt] === b[b.length - 1 - tt]) tt++;
-      const head = ph % (th + 1);
-      const tail = Math.min(pt % (tt + 1), Math.min(a.length, b.length) - head);
-      noteListEdit(b, a, head, tail);
-      expect(sharedEnds(a, b)).toEqual({ head, tail });
-      expect(jsonDiff({ l: a }, { l: b })).toEqual(jsonDiff({ l: [...a] }, { l: [...b] }));
-      expect(jsonDiff({ l: b }, { l: a })).toEqual(jsonDiff({ l: [...b] }, { l: [...a] }));
-    }), fcParams(500));
   });
 
   it('one name taken out of a list of 10,000 (and one row rewritten) is a patch of a few operations', () => {

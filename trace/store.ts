@@ -21,7 +21,7 @@
 import jsonPatch from 'fast-json-patch';
 import type { Operation } from 'fast-json-patch';
 import type { TraceEvent } from './event.ts';
-import { sharedEnds } from './list-edits.ts';
+import { ChunkedList, commonEnds, listArray } from './chunked-list.ts';
 
 const { applyPatch } = jsonPatch;
 
@@ -49,7 +49,7 @@ export const asJson = (v: unknown): unknown => (v === undefined ? undefined : JS
 export function storeChange(prev: unknown, next: unknown): { value: unknown } | { patch: Operation[] } {
   // Both as the trace holds them (a field set to undefined is no field), and copies: the line
   // must not change when the writer later changes the object it wrote.
-  if (prev === undefined || !isContainer(prev) || !isContainer(next) || Array.isArray(prev) !== Array.isArray(next)) return { value: asJson(next) };
+  if (prev === undefined || !isContainer(prev) || !isContainer(next) || isList(prev) !== isList(next)) return { value: asJson(next) };
   let patch: Operation[];
   let now: unknown = next;
   try {
@@ -75,6 +75,9 @@ const NOT_PLAIN = Symbol('not plain JSON');
 /** Thrown (and caught by storeChange) for a change of a `__proto__` or `prototype` field, which JSON Patch readers refuse to apply. */
 const NO_PATCH = Symbol('no patch');
 
+/** An array, or a chunked list (JSON: the array of its elements). */
+const isList = (v: unknown): boolean => Array.isArray(v) || v instanceof ChunkedList;
+
 function kindOf(v: unknown): 'prim' | 'array' | 'object' | 'skip' {
   if (v === null || typeof v === 'string' || typeof v === 'boolean') return 'prim';
   if (typeof v === 'number') {
@@ -82,7 +85,7 @@ function kindOf(v: unknown): 'prim' | 'array' | 'object' | 'skip' {
     return 'prim';
   }
   if (v === undefined) return 'skip';
-  if (Array.isArray(v)) return 'array';
+  if (Array.isArray(v) || v instanceof ChunkedList) return 'array';
   if (typeof v === 'object') {
     const proto = Object.getPrototypeOf(v) as unknown;
     if (proto === Object.prototype || proto === null) return 'object';
@@ -105,8 +108,8 @@ function jsonEqual(a: unknown, b: unknown): boolean {
   const kb = kindOf(b);
   if (ka !== kb || ka === 'prim' || ka === 'skip') return false;
   if (ka === 'array') {
-    const x = a as unknown[];
-    const y = b as unknown[];
+    const x = listArray(a as unknown[]);
+    const y = listArray(b as unknown[]);
     if (x.length !== y.length) return false;
     for (let i = 0; i < x.length; i++) {
       if (x[i] === undefined || y[i] === undefined) throw NOT_PLAIN;
@@ -149,21 +152,24 @@ function diffInto(a: unknown, b: unknown, path: string, ops: Operation[]): void 
     return;
   }
   if (ka === 'array') {
-    const x = a as unknown[];
-    const y = b as unknown[];
+    if (a instanceof ChunkedList && b instanceof ChunkedList) {
+      diffLists(a, b, path, ops);
+      return;
+    }
+    // A chunked list beside a plain array: compared as two arrays.
+    const x = listArray(a as unknown[]);
+    const y = listArray(b as unknown[]);
     // No `undefined` in either array (not plain JSON), checked on the way: an element of the
     // common head or tail equals the other array's (both undefined, or neither), the others are
     // checked one by one. Equal elements are mostly the same object (a record's rows shared with
     // the one it replaces), so the head and tail cost a comparison each.
-    // A list noted as made from the other (`noteListEdit`) starts from the ends it is known to share.
-    const known = sharedEnds(x, y);
-    let head = known.head;
+    let head = 0;
     for (; head < x.length && head < y.length; head++) {
       const v = x[head];
       if (v === undefined) throw NOT_PLAIN;
       if (v !== y[head] && !jsonEqual(v, y[head])) break;
     }
-    let tail = Math.min(known.tail, x.length - head, y.length - head);
+    let tail = 0;
     for (; tail < x.length - head && tail < y.length - head; tail++) {
       const v = x[x.length - 1 - tail];
       if (v === undefined) throw NOT_PLAIN;
@@ -191,6 +197,22 @@ function diffInto(a: unknown, b: unknown, path: string, ops: Operation[]): void 
 }
 
 /**
+ * `diffInto` for two chunked lists: the same operations as for the arrays of their elements
+ * (their longest common head and tail, then the rest element by element), with the chunks the
+ * two lists share passed over by reference (`commonEnds`). A chunked list holds no `undefined`,
+ * so no element needs that check.
+ */
+function diffLists(x: ChunkedList<unknown>, y: ChunkedList<unknown>, path: string, ops: Operation[]): void {
+  const { head, tail } = commonEnds(x, y, (u, v) => u === v || jsonEqual(u, v));
+  const nx = x.length - head - tail;
+  const ny = y.length - head - tail;
+  const both = Math.min(nx, ny);
+  for (let i = head; i < head + both; i++) diffInto(x.get(i), y.get(i), `${path}/${i}`, ops);
+  for (let i = both; i < nx; i++) ops.push({ op: 'remove', path: `${path}/${head + both}` });
+  for (let i = both; i < ny; i++) ops.push({ op: 'add', path: `${path}/${head + i}`, value: asJson(y.get(head + i)) });
+}
+
+/**
  * The length of `v`'s JSON text (a plain JSON value), or some number above `limit` as soon as it
  * exceeds it: the cost is bounded by the limit, not by the value.
  */
@@ -199,6 +221,14 @@ function jsonLength(v: unknown, limit: number): number {
   if (k === 'prim' || k === 'skip') return JSON.stringify(v ?? null).length;
   let n = 2;
   if (k === 'array') {
+    if (v instanceof ChunkedList) {
+      let i = 0;
+      for (const e of v) {
+        if (n > limit) break;
+        n += (i++ > 0 ? 1 : 0) + jsonLength(e, limit - n);
+      }
+      return n;
+    }
     const x = v as unknown[];
     for (let i = 0; i < x.length && n <= limit; i++) n += (i > 0 ? 1 : 0) + jsonLength(x[i], limit - n);
     return n;

@@ -16,6 +16,7 @@ import type { VmState as PortVmState } from '../../engine/ports/hypervisor.ts';
 import { sToUs } from '../../sim/kernel/time.ts';
 import { storeWriteData } from '../../trace/store.ts';
 import { noteReplaced } from '../../trace/list-edits.ts';
+import { ChunkedList } from '../../trace/chunked-list.ts';
 import { sample, type Dist } from '../../sim/kernel/distributions.ts';
 import type { DistSpec } from '../../sim/scenario/schema.ts';
 
@@ -201,6 +202,8 @@ export class SimStore {
 function copyRecord<T>(v: T): T {
   if (v === null || (typeof v !== 'object' && typeof v !== 'function' && typeof v !== 'symbol')) return v;
   if (deepFrozen(v)) return v;
+  // A chunked list (trace/chunked-list.ts) of values that are not all deep-frozen: one of copies.
+  if (v instanceof ChunkedList) return ChunkedList.from([...(v as ChunkedList<unknown>)].map(copyRecord)) as T;
   if (Array.isArray(v)) {
     const out = new Array<unknown>(v.length);
     for (let i = 0; i < v.length; i++) out[i] = copyRecord(v[i] as unknown);
@@ -229,6 +232,9 @@ function deepFrozen(v: unknown): boolean {
   if (!Object.isFrozen(v)) return false;
   if (Array.isArray(v)) {
     for (let i = 0; i < v.length; i++) if (!deepFrozen(v[i])) return false;
+  } else if (v instanceof ChunkedList) {
+    // Frozen as made, its chunks never change: deep-frozen when its elements are.
+    for (const x of v as ChunkedList<unknown>) if (!deepFrozen(x)) return false;
   } else {
     if (Object.getPrototypeOf(v) !== Object.prototype) return false;
     for (const k of Object.keys(v)) if (!deepFrozen((v as Record<string, unknown>)[k])) return false;

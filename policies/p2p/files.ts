@@ -2,11 +2,11 @@
 // Group and separation live in ONE record so moving a server between them is one atomic
 // compare-and-set: a server is in exactly one of the two at every instant.
 import type { Op } from '../../engine/runtime/effects.ts';
-import { lowerBound } from '../../engine/ports/store.ts';
+import { lowerBound, markDeepFrozen } from '../../engine/ports/store.ts';
 import { storeCall } from '../store.ts';
-import { noteListEdit, sharedEnds } from '../../trace/list-edits.ts';
+import { ChunkedList, asList, commonEnds, listArray, listAt, type ListOf } from '../../trace/chunked-list.ts';
 import type { ServerType, LoadMeasurement, ServerCapacity } from './placement.ts';
-import { changedManagers, operationFile, type OperationRow } from './ring.ts';
+import { changedManagers, operationFile, type OperationFile, type OperationRow } from './ring.ts';
 
 /** Management data, one per target server (Fig. 4, eight lines). */
 export interface ManagementData {
@@ -30,7 +30,11 @@ export interface ManagementData {
 
 /** Group file + separation file (+ the original order, to put a recovered server back in place). */
 export interface Membership {
-  group: string[];
+  /**
+   * The group file: a chunked list as written here (a separation or a return makes a new list
+   * sharing every chunk but one with the last), a plain array as JSON gives it back (a live store).
+   */
+  group: ListOf<string>;
   separation: string[];
   order: string[];
   /** Who is recovering each separated server (so a dead claimant can be replaced). */
@@ -103,14 +107,14 @@ export function groupIndexOf(m: Membership, server: string): number {
   const pos = at.get(server);
   if (pos === undefined) return -1;
   const g = m.group;
-  const i = lowerBound(g.length, (k) => at.get(g[k])! < pos);
-  return i < g.length && g[i] === server ? i : -1;
+  const i = g instanceof ChunkedList ? g.lowerBound((x) => at.get(x)! < pos) : lowerBound(g.length, (k) => at.get(g[k])! < pos);
+  return i < g.length && listAt(g, i) === server ? i : -1;
 }
 export function isSeparated(m: Membership, server: string): boolean {
   return setOf(m.separation).has(server);
 }
-const nameSets = new WeakMap<readonly string[], { n: number; set: Set<string> }>();
-function setOf(names: readonly string[]): Set<string> {
+const nameSets = new WeakMap<ListOf<string>, { n: number; set: Set<string> }>();
+function setOf(names: ListOf<string>): Set<string> {
   let s = nameSets.get(names);
   if (!s || s.n !== names.length) {
     s = { n: names.length, set: new Set(names) };
@@ -125,20 +129,22 @@ function setOf(names: readonly string[]): Set<string> {
  * head and tail (one name for a separation or a return). The part that `inGroup` reads.
  */
 export function groupChanged(before: unknown, after: unknown): string[] {
-  const a = (before as Membership | null)?.group ?? [];
-  const b = (after as Membership | null)?.group ?? [];
-  if (a === b) return [];
-  const known = sharedEnds(a, b);
-  let head = known.head;
-  while (head < a.length && head < b.length && a[head] === b[head]) head++;
-  let tail = Math.min(known.tail, a.length - head, b.length - head);
-  while (tail < a.length - head && tail < b.length - head && a[a.length - 1 - tail] === b[b.length - 1 - tail]) tail++;
-  return [...a.slice(head, a.length - tail), ...b.slice(head, b.length - tail)];
+  const ga = (before as Membership | null)?.group ?? [];
+  const gb = (after as Membership | null)?.group ?? [];
+  if (ga === gb) return [];
+  // One list made from the other: the chunks they share are passed over.
+  const a = asList(ga);
+  const b = asList(gb);
+  const { head, tail } = commonEnds(a, b, (x, y) => x === y);
+  const out: string[] = [];
+  for (let i = head; i < a.length - tail; i++) out.push(a.get(i)!);
+  for (let i = head; i < b.length - tail; i++) out.push(b.get(i)!);
+  return out;
 }
 
 /** The managers whose own rows of the operation file a write changes (`changedManagers`): the part `sameTargetsOf` reads. */
 export function operationChanged(before: unknown, after: unknown): Set<string> {
-  return changedManagers((before ?? []) as OperationRow[], (after ?? []) as OperationRow[]);
+  return changedManagers((before ?? []) as OperationFile, (after ?? []) as OperationFile);
 }
 
 export function* readMembership(): Op<Membership> {
@@ -202,45 +208,35 @@ export function* rejoin(server: string): Op<{ membership: Membership; changed: R
  * over the places in the order file (indexed once per order file, which never changes); for any
  * other, the order file is filtered.
  */
-export function returned(m: Membership, server: string): string[] {
-  const g = m.group;
-  const pos = orderedGroups.get(g) === m.order ? orderIndex(m.order).get(server) : undefined;
+export function returned(m: Membership, server: string): ChunkedList<string> {
+  const g = asList(m.group);
+  const pos = orderedGroups.get(m.group) === m.order ? orderIndex(m.order).get(server) : undefined;
   if (pos === undefined) {
     const inGroup = new Set([...g, server]);
-    return ordered(m.order.filter((s) => inGroup.has(s)), m.order);
+    return ordered(ChunkedList.from(m.order.filter((s) => inGroup.has(s))), m.order);
   }
   const at = orderIndex(m.order);
-  const lo = lowerBound(g.length, (k) => at.get(g[k])! < pos);
-  // A spread with room for the server, the names after its place moved up by one (`copyWithin`):
-  // V8's `slice` and `filter` of a frozen array (the group lists are) take a slow path, ~40x
-  // slower for N = 10,000, and a splice into a full array allocates its storage again.
-  const out = [...g, server];
-  out.copyWithin(lo + 1, lo, g.length);
-  out[lo] = server;
-  noteListEdit(out, g, lo, g.length - lo);
-  return ordered(out, m.order);
+  // One chunk made again, the others shared with the last group file.
+  return ordered(g.splice(g.lowerBound((x) => at.get(x)! < pos), 0, [server]), m.order);
 }
 
 /**
- * `names` without `name` (noted as made from `names`: one name out, the rest shared). `once`: the
- * place of `name`, known to be listed there only (no search for it, or for a second copy).
+ * `names` without `name`, sharing every chunk but the one it was in. `once`: the place of `name`,
+ * known to be listed there only (no search for it, or for a second copy).
  */
-function without(names: readonly string[], name: string, once?: number): string[] {
-  const i = once ?? names.indexOf(name);
-  const out = [...names]; // not `filter`: see `returned`
-  if (i < 0) noteListEdit(out, names, names.length, 0);
-  else if (once !== undefined || names.indexOf(name, i + 1) < 0) {
-    out.splice(i, 1);
-    noteListEdit(out, names, i, names.length - 1 - i);
-  } else return names.filter((s) => s !== name); // listed twice: every copy out
-  return out;
+function without(names: ListOf<string>, name: string, once?: number): ChunkedList<string> {
+  const list = asList(names);
+  const i = once ?? list.indexOf(name);
+  if (i < 0) return list;
+  if (once !== undefined || list.indexOf(name, i + 1) < 0) return list.splice(i, 1);
+  return ChunkedList.from(listArray(names).filter((s) => s !== name)); // listed twice: every copy out
 }
 /** `group`, known to list servers of `order` once each, in its order (what `returned` relies on). */
-export function ordered(group: string[], order: readonly string[]): string[] {
+export function ordered<G extends ListOf<string>>(group: G, order: readonly string[]): G {
   orderedGroups.set(group, order);
   return group;
 }
-const orderedGroups = new WeakMap<readonly string[], readonly string[]>();
+const orderedGroups = new WeakMap<ListOf<string>, readonly string[]>();
 const orderIndexes = new WeakMap<readonly string[], { n: number; at: Map<string, number> }>();
 function orderIndex(order: readonly string[]): Map<string, number> {
   let ix = orderIndexes.get(order);
@@ -254,13 +250,16 @@ function orderIndex(order: readonly string[]): Map<string, number> {
 }
 
 /** `group`, made from `m.group` by taking servers out, is in order if `m.group` was. */
-function keepOrdered(m: Membership, group: string[]): string[] {
+function keepOrdered(m: Membership, group: ChunkedList<string>): ChunkedList<string> {
   return orderedGroups.get(m.group) === m.order ? ordered(group, m.order) : group;
 }
 
-/** A list of names frozen (typed as the records' lists): the store keeps it as it is written. */
-export function frozenNames(names: string[]): string[] {
-  return Object.freeze(names) as string[];
+/**
+ * A list of names frozen (an array typed as the records' lists; a chunked list is frozen as made)
+ * and marked deep-frozen: the store keeps it as it is written, without walking its N names.
+ */
+export function frozenNames<L extends string[] | ChunkedList<string>>(names: L): L {
+  return markDeepFrozen(Object.freeze(names)) as L;
 }
 
 /**
@@ -268,9 +267,9 @@ export function frozenNames(names: string[]): string[] {
  * write changed, against the file it replaced (the one its compare-and-set succeeded on).
  */
 function* writeOperation(m: Membership): Op<Set<string>> {
-  let rows: readonly OperationRow[] = [];
-  let before: readonly OperationRow[] = [];
-  yield* update<readonly OperationRow[]>(KEYS.operation, (cur) => {
+  let rows: OperationFile = [];
+  let before: OperationFile = [];
+  yield* update<OperationFile>(KEYS.operation, (cur) => {
     before = cur ?? [];
     rows = operationFile(m.group, before);
     return rows;
@@ -278,9 +277,9 @@ function* writeOperation(m: Membership): Op<Set<string>> {
   return changedManagers(before, rows);
 }
 
-export function* readOperation(): Op<OperationRow[]> {
+export function* readOperation(): Op<OperationFile> {
   const r = yield* storeCall('get', KEYS.operation);
-  return (r?.value ?? []) as OperationRow[];
+  return (r?.value ?? []) as OperationFile;
 }
 
 export function* readData(target: string): Op<ManagementData> {

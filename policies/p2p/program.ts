@@ -16,6 +16,7 @@ import { KEYS, frozenNames, ordered, groupChanged, groupIndexOf, inGroup, operat
 import { headroom, HeadroomIndex, rankHosts, realServerConditions, type Headroom, type LoadMeasurement, type RankedHost, type ServerStages, type ServerType } from './placement.ts';
 import { hasTargets, managersOf, operationFile, targetsOf, type OperationRow } from './ring.ts';
 import { replacedSince } from '../../trace/list-edits.ts';
+import { ChunkedList } from '../../trace/chunked-list.ts';
 
 export interface P2pTiming {
   /** Tim: inter-monitoring time (Table 3). */
@@ -1194,10 +1195,12 @@ export function sameCondition(a: ConditionRecord, b: ConditionRecord): boolean {
 /** Writes the initial management files (the administrator's set-up on the file server). */
 export function* initialise(group: string[], data: ManagementData[]): Op<void> {
   // Frozen lists: the store keeps them as written (no copy of N names per write), and the order
-  // list is the same one in every later record.
+  // list is the same one in every later record. The group file is a chunked list, so each later
+  // write shares all of it but the chunk it changes (trace/chunked-list.ts; JSON: the same array).
   const names = frozenNames([...group]);
-  if (new Set(names).size === names.length) ordered(names, names);
-  yield* update(KEYS.membership, () => ({ group: names, separation: [], order: names }));
-  yield* update(KEYS.operation, () => operationFile(names, []));
+  const list = frozenNames(ChunkedList.from(names));
+  if (new Set(names).size === names.length) ordered(list, names);
+  yield* update(KEYS.membership, () => ({ group: list, separation: [], order: names }));
+  yield* update(KEYS.operation, () => operationFile(list, []));
   for (const d of data) yield* update(KEYS.data(d.host), () => d);
 }

@@ -22,7 +22,7 @@
 //   A recovered server goes back to its original place in the group file (§2.6).
 
 import { markDeepFrozen } from '../../engine/ports/store.ts';
-import { noteListEdit, sharedEnds } from '../../trace/list-edits.ts';
+import { ChunkedList, asList, commonEnds, listArray, listAt, type ListOf } from '../../trace/chunked-list.ts';
 
 /** Server management priority (§2.2): P1 acts on trouble; P2 waits and takes over if P1 fails. */
 export type Priority = 'P1' | 'P2';
@@ -38,6 +38,14 @@ export interface GroupEntry {
 
 /** A group given either as entries or as bare host names (data file `<host>.dat`, per Fig. 4). */
 export type Group = readonly GroupEntry[] | readonly string[];
+/** A group as the store's group file holds it: names in a chunked list (see trace/chunked-list.ts), or any `Group`. */
+export type GroupList = Group | ChunkedList<string>;
+
+/**
+ * The operation file as the store holds it: a chunked list of rows (written by `operationFile`)
+ * or, as JSON gives it back (a live store, a trace), a plain array.
+ */
+export type OperationFile = ListOf<OperationRow>;
 
 /** One line of the operation file (§2.6): `manager` runs a management program on `target`. */
 export interface OperationRow {
@@ -86,36 +94,39 @@ export function operationRows(group: Group): OperationRow[] {
 }
 
 /**
- * The operation file for a group as written to the store: `operationRows`, frozen (array and
- * rows, marked deep-frozen so the store keeps it without walking it), each row the same object as
- * the equal row of `before` (the file it replaces) when there is one. A rewrite after a separation
- * or a return changes a few rows; the others stay shared, so the store keeps the file without
- * copying it and the old file's rows are not garbage.
+ * The operation file for a group as written to the store: the rows of `operationRows` in a
+ * chunked list (trace/chunked-list.ts; JSON: the array of rows), frozen (list and rows, marked
+ * deep-frozen so the store keeps it without walking it), each row the same object as the equal
+ * row of `before` (the file it replaces) when there is one. A rewrite after a separation or a
+ * return changes a few rows; the others stay shared, so the store keeps the file without copying
+ * it and the old file's rows are not garbage.
  *
  * When `before` was itself made here (its group is remembered) the new file is derived from it:
  * only the rows of the servers between the two groups' common head and tail (and their ring
- * neighbours) are made; the others are copied from `before` as they are, and `before`'s row index
- * is moved to the new file and updated for those rows (a separation or a return: ~3 servers' rows)
- * instead of being rebuilt from 2 N rows by every reader.
+ * neighbours) are made and spliced into `before` (every chunk outside them shared, not copied),
+ * and `before`'s row index is moved to the new file and updated for those rows (a separation or a
+ * return: ~3 servers' rows) instead of being rebuilt from 2 N rows by every reader.
  */
-export function operationFile(group: Group, before: readonly OperationRow[]): readonly OperationRow[] {
-  const derived = deriveFile(group, before);
-  const rows = derived ?? shareRows(operationRows(group), before);
+export function operationFile(group: GroupList, before: OperationFile, chunk?: number): ChunkedList<OperationRow> {
+  const derived = before instanceof ChunkedList ? deriveFile(group, before) : null;
+  // `chunk`: the chunk size of a file built whole (tests use small ones; a derived file keeps its predecessor's).
+  const rows = derived ?? ChunkedList.from(shareRows(operationRows(listArray<string | GroupEntry>(group) as Group), listArray(before)), chunk ?? (before instanceof ChunkedList ? before.chunkSize : undefined));
   // A copy unless frozen: a caller that changed its group in place would mislead the next derivation.
-  fileGroups.set(rows, Object.isFrozen(group) ? group : group.slice());
-  return markDeepFrozen(Object.freeze(rows));
+  fileGroups.set(rows, Object.isFrozen(group) ? group : (group as Group).slice());
+  // The list is frozen as made, and its rows are (shared from `before` or frozen by `shareRows`/`deriveFile`).
+  return markDeepFrozen(rows);
 }
 
 /** The group each file made by `operationFile` was made from (what `deriveFile` compares with). */
-const fileGroups = new WeakMap<readonly OperationRow[], Group>();
+const fileGroups = new WeakMap<OperationFile, GroupList>();
 
-function hostAt(g: Group, i: number): string {
-  const e = g[i];
-  return typeof e === 'string' ? e : e.host;
+const hostOf = (e: string | GroupEntry): string => (typeof e === 'string' ? e : e.host);
+const dataOf = (e: string | GroupEntry): string => (typeof e === 'string' ? managementDataFile(e) : e.dataFile);
+function hostAt(g: GroupList, i: number): string {
+  return hostOf(listAt<string | GroupEntry>(g, i)!);
 }
-function dataAt(g: Group, i: number): string {
-  const e = g[i];
-  return typeof e === 'string' ? managementDataFile(e) : e.dataFile;
+function dataAt(g: GroupList, i: number): string {
+  return dataOf(listAt<string | GroupEntry>(g, i)!);
 }
 const sameRow = (o: OperationRow, r: OperationRow) => o.priority === r.priority && o.manager === r.manager && o.target === r.target && o.dataFile === r.dataFile && Object.isFrozen(o);
 
@@ -146,24 +157,19 @@ function shareRows(rows: OperationRow[], before: readonly OperationRow[]): Opera
  * those). With n >= 3 servers, server i's rows are rows 2i (P1: its successor) and 2i + 1 (P2:
  * its predecessor), so a server whose neighbours are the same in both groups keeps its two rows.
  */
-function deriveFile(group: Group, before: readonly OperationRow[]): OperationRow[] | null {
+function deriveFile(group: GroupList, before: ChunkedList<OperationRow>): ChunkedList<OperationRow> | null {
   const old = fileGroups.get(before);
   if (old === undefined) return null;
   const n = old.length;
   const m = group.length;
   if (n < 3 || m < 3 || before.length !== 2 * n) return null;
-  const same = (i: number, j: number) => {
-    const a = old[i];
-    const b = group[j];
+  const same = (a: string | GroupEntry, b: string | GroupEntry) => {
     if (a === b) return true;
     if (typeof a === 'string' && typeof b === 'string') return false;
-    return hostAt(old, i) === hostAt(group, j) && dataAt(old, i) === dataAt(group, j);
+    return hostOf(a) === hostOf(b) && dataOf(a) === dataOf(b);
   };
-  const known = sharedEnds(old, group);
-  let h = known.head;
-  while (h < n && h < m && same(h, h)) h++;
-  let t = Math.min(known.tail, n - h, m - h);
-  while (t < n - h && t < m - h && same(n - 1 - t, m - 1 - t)) t++;
+  // Two group files, one made from the other: their shared chunks are passed over.
+  const { head: h, tail: t } = commonEnds<string | GroupEntry>(asList<string | GroupEntry>(old), asList<string | GroupEntry>(group), same);
   // Servers whose rows may differ: from the last of the head to the first of the tail, in ring
   // order (so with no head, the last server, whose successor changed; with no tail, the first).
   const lo = h - 1;
@@ -180,7 +186,7 @@ function deriveFile(group: Group, before: readonly OperationRow[]): OperationRow
   const touched = new Map<Map<string, OperationRow[]>, Set<string>>([[ix.byManager, new Set()], [ix.byTarget, new Set()]]);
   const removed = new Set<OperationRow>();
   for (const j of changedOld) {
-    for (const r of [before[2 * j], before[2 * j + 1]]) {
+    for (const r of [before.get(2 * j)!, before.get(2 * j + 1)!]) {
       removed.add(r);
       touched.get(ix.byManager)!.add(r.manager);
       touched.get(ix.byTarget)!.add(r.target);
@@ -208,29 +214,24 @@ function deriveFile(group: Group, before: readonly OperationRow[]): OperationRow
     const kept = ix.byManager.get(self);
     if (kept !== undefined && kept.some((r) => !removed.has(r))) return null;
   }
-  // The rows: unchanged servers in place (head: same index; tail: shifted by m - n), changed ones new.
-  // The changed servers in file order; the runs of unchanged servers between them are copied at
-  // once (a run never spans h: the changed part runs from h - 1 to m - t).
-  const rows = new Array<OperationRow>(2 * m);
-  const order = [...madeAt.keys()].sort((a, b) => a - b);
-  let i = 0;
-  for (let c = 0; c <= order.length; c++) {
-    const e = c < order.length ? order[c] : m;
-    if (e > i) {
-      const from = 2 * (i < h ? i : i + n - m) - 2 * i;
-      for (let x = 2 * i; x < 2 * e; x++) rows[x] = before[from + x];
-    }
-    if (c === order.length) break;
-    const k = madeAt.get(e)!;
-    rows[2 * e] = made[k];
-    rows[2 * e + 1] = made[k + 1];
-    i = e + 1;
+  // The rows: unchanged servers in place (head: same index; tail: shifted by m - n), changed ones
+  // new. The old rows of servers a..bOld become the new rows of servers a..bNew (one edit of the
+  // chunked list: every chunk outside it is shared with `before`); a changed server outside that
+  // span (the last one when the head is empty, the first when the tail is) is one more edit.
+  const a = Math.max(lo, 0);
+  const bOld = Math.min(hiOld, n - 1);
+  const bNew = Math.min(hiNew, m - 1);
+  const mid: OperationRow[] = [];
+  for (let i = a; i <= bNew; i++) {
+    const k = madeAt.get(i)!;
+    mid.push(made[k], made[k + 1]);
   }
-  // The rows shared in place with the file it replaces: the servers before the first changed one
-  // and before h (same index), and those after the last changed one and from h on (shifted).
-  const firstChanged = Math.min(...changedNew);
-  const lastChanged = Math.max(...changedNew);
-  noteListEdit(rows, before, 2 * Math.min(firstChanged, h), 2 * (m - 1 - Math.max(lastChanged, h - 1)));
+  let rows = before.splice(2 * a, 2 * (bOld - a + 1), mid);
+  for (const i of changedNew) {
+    if (i >= a && i <= bNew) continue;
+    const k = madeAt.get(i)!;
+    rows = rows.splice(2 * i, 2, [made[k], made[k + 1]]);
+  }
   // The changed servers' rows were visited in ring order, not file order: a server's lists hold
   // at most one P1 and one P2 row in a ring of 3 or more, so P1 first is the file's order.
   for (const r of made) {
@@ -283,12 +284,12 @@ export function extendedOperationRows(group: Group, failed: Iterable<string>): O
 }
 
 /** The targets a manager runs programs on, P1 first. */
-export function targetsOf(rows: readonly OperationRow[], manager: string): OperationRow[] {
+export function targetsOf(rows: OperationFile, manager: string): OperationRow[] {
   return [...(rowIndex(rows).byManager.get(manager) ?? [])];
 }
 
 /** The managers watching a target, P1 first. */
-export function managersOf(rows: readonly OperationRow[], target: string): OperationRow[] {
+export function managersOf(rows: OperationFile, target: string): OperationRow[] {
   return [...(rowIndex(rows).byTarget.get(target) ?? [])];
 }
 
@@ -297,7 +298,7 @@ export function managersOf(rows: readonly OperationRow[], target: string): Opera
  * operation files: the supervisors a rewrite of the file concerns. Others run exactly what they
  * ran before. O(N) map look-ups, no copy of either file.
  */
-export function changedManagers(before: readonly OperationRow[], after: readonly OperationRow[]): Set<string> {
+export function changedManagers(before: OperationFile, after: OperationFile): Set<string> {
   // The writer and the store's call backs ask about the same pair of files: computed once (only
   // the last pair is kept, so no file holds on to the one it replaced).
   if (lastPair !== null && lastPair.before === before && lastPair.after === after) return new Set(lastPair.changed);
@@ -305,7 +306,7 @@ export function changedManagers(before: readonly OperationRow[], after: readonly
   lastPair = { before, after, changed: new Set(changed) };
   return changed;
 }
-let lastPair: { before: readonly OperationRow[]; after: readonly OperationRow[]; changed: ReadonlySet<string> } | null = null;
+let lastPair: { before: OperationFile; after: OperationFile; changed: ReadonlySet<string> } | null = null;
 
 /**
  * The files' common head and tail hold the same rows (manager, priority, target) in the same
@@ -313,35 +314,33 @@ let lastPair: { before: readonly OperationRow[]; after: readonly OperationRow[];
  * when its rows between them differ: only the managers of those rows are compared, with no index
  * of either file (a separation or a return changes a few rows in the middle).
  */
-function diffManagers(before: readonly OperationRow[], after: readonly OperationRow[]): Set<string> {
-  const nb = before.length;
-  const na = after.length;
+function diffManagers(beforeFile: OperationFile, afterFile: OperationFile): Set<string> {
+  const nb = beforeFile.length;
+  const na = afterFile.length;
   const same = (x: OperationRow, y: OperationRow) => x === y || (x.manager === y.manager && x.priority === y.priority && x.target === y.target);
-  const known = sharedEnds(before, after);
-  let h = known.head;
-  while (h < nb && h < na && same(before[h], after[h])) h++;
-  let t = Math.min(known.tail, nb - h, na - h);
-  while (t < nb - h && t < na - h && same(before[nb - 1 - t], after[na - 1 - t])) t++;
+  const before = asList(beforeFile);
+  const after = asList(afterFile);
+  const { head: h, tail: t } = commonEnds(before, after, same);
   const mid = new Map<string, [OperationRow[], OperationRow[]]>();
   const add = (r: OperationRow, side: 0 | 1) => {
     let m = mid.get(r.manager);
     if (m === undefined) mid.set(r.manager, (m = [[], []]));
     insertRow(m[side], r);
   };
-  for (let i = h; i < nb - t; i++) add(before[i], 0);
-  for (let i = h; i < na - t; i++) add(after[i], 1);
+  for (let i = h; i < nb - t; i++) add(before.get(i)!, 0);
+  for (let i = h; i < na - t; i++) add(after.get(i)!, 1);
   const changed = new Set<string>();
   for (const [manager, [x, y]] of mid) if (!sameTargets(x, y)) changed.add(manager);
   return changed;
 }
 
 /** Does `manager` run the same programs (priority and target) under both operation files? */
-export function sameTargetsOf(before: readonly OperationRow[], after: readonly OperationRow[], manager: string): boolean {
+export function sameTargetsOf(before: OperationFile, after: OperationFile, manager: string): boolean {
   return before === after || sameTargets(rowIndex(before).byManager.get(manager), rowIndex(after).byManager.get(manager));
 }
 
 /** Does `manager` run the programs `mine` (priority and target, as `targetsOf` lists them) under `rows`? */
-export function hasTargets(rows: readonly OperationRow[], manager: string, mine: readonly OperationRow[]): boolean {
+export function hasTargets(rows: OperationFile, manager: string, mine: readonly OperationRow[]): boolean {
   return sameTargets(mine, rowIndex(rows).byManager.get(manager));
 }
 
@@ -363,13 +362,12 @@ interface RowIndex {
   byManager: Map<string, OperationRow[]>;
   byTarget: Map<string, OperationRow[]>;
 }
-const rowIndexes = new WeakMap<readonly OperationRow[], RowIndex>();
-function rowIndex(rows: readonly OperationRow[]): RowIndex {
+const rowIndexes = new WeakMap<OperationFile, RowIndex>();
+function rowIndex(rows: OperationFile): RowIndex {
   let ix = rowIndexes.get(rows);
   if (ix && ix.n === rows.length) return ix;
   ix = { n: rows.length, byManager: new Map(), byTarget: new Map() };
-  for (let i = 0; i < rows.length; i++) {
-    const r = rows[i];
+  for (const r of rows) {
     addRow(ix.byManager, r.manager, r);
     addRow(ix.byTarget, r.target, r);
   }
