@@ -13,7 +13,7 @@ function build(network: Record<string, unknown>, faults: unknown[] = []): Simula
   const scenario = {
     network,
     hosts: [{ name: 'm' }, { name: 'h1', services: [{ name: 'httpd' }] }, { name: 'h2' }],
-    vms: [{ name: 'v1', resumeS: 0.3, suspendS: 0.07 }],
+    vms: [{ name: 'v1', resumeS: 0.3, suspendS: 0.07 }, { name: 'v2', state: 'defined', host: 'h1', startS: 4, services: [{ name: 'httpd' }] }],
     faults,
     until: '10s',
   };
@@ -118,5 +118,30 @@ describe('a Hypervisor call on a host the agent cannot reach (network.hypervisor
     expect((late.err as { kind?: string }).kind).toBe('unreachable');
     expect(healed.err).toBeUndefined();
     expect(healed.okUs).toBe(2 * S + 0.3 * S);
+  });
+});
+
+describe('a VM start that returns once the VM is launched (network.vmStartReplyFirst)', () => {
+  /** v2 (off) started on h1 at 1 s: when the call returned, and v2's state then and 2 s later. */
+  function started(network: Record<string, unknown>) {
+    const sim = build(network);
+    const call = tookUs(sim, 1, (p) => p.hypervisor.start('v2', 'h1'));
+    const states: string[] = [];
+    for (const s of [1.2, 3.2, 5.2]) sim.kernel.at(Math.round(s * S), () => void states.push(String(sim.world.vms.get('v2')!.state)));
+    sim.run();
+    expect(call.err).toBeUndefined();
+    return { us: call.us!, states };
+  }
+
+  it('absent: the call returns once the guest has booted (its startS)', () => {
+    const r = started({ commandS: 0.15 });
+    expect(r.us).toBe(0.15 * S + 4 * S);
+    expect(r.states).toEqual(['starting', 'starting', 'running']);
+  });
+
+  it('given: the call returns after its own cost, the guest still booting (as `virsh create` returns once qemu runs)', () => {
+    const r = started({ commandS: 0.15, vmStartReplyFirst: true });
+    expect(r.us).toBe(0.15 * S);
+    expect(r.states).toEqual(['starting', 'starting', 'running']);
   });
 });

@@ -603,7 +603,14 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
         requireReach(host);
         world.vm(vm);
       }, [host]),
-      start: (vm, host) => chain(hvCallUs, () => onReachedHost(host, () => world.startVm(vm, host)), () => [host]),
+      // vmStartReplyFirst: the call returns once the VM is launched (live: `virsh create` returns
+      // when qemu runs) and the guest boots meanwhile; else once it is running.
+      start: (vm, host) => chain(hvCallUs, () => onReachedHost(host, () => {
+        const started = world.startVm(vm, host);
+        if (net.vmStartReplyFirst !== true || started.settled) return started;
+        started.then(undefined, () => undefined);
+        return SimFuture.resolved<void>(undefined);
+      }), () => [host]),
       suspend: (vm) => chain(hvCallUs, () => {
         const h = world.vm(vm).host;
         if (h) requireReach(h);

@@ -295,6 +295,12 @@ export const scenarioShape = {
      */
     powerReplyFirst: z.boolean().optional(),
     /**
+     * The Hypervisor port's start of a VM that is off returns once the VM is launched, and the
+     * guest boots meanwhile (its startS from then), as `virsh create` returns once qemu runs.
+     * Absent: the call returns once the VM is running.
+     */
+    vmStartReplyFirst: z.boolean().optional(),
+    /**
      * A woken server's answer after it is on: the Power port's resume returns that much later
      * (live waits for a command over a new SSH connection). Absent: when it is on.
      */
