@@ -11,6 +11,7 @@ import { LiveProber } from '../adapters/probe/prober.ts';
 import { ServiceRegistry } from '../adapters/probe/registry.ts';
 import { buildSimulation, parseScenario, readScenario } from './sim.ts';
 import type { Scenario } from '../sim/scenario/schema.ts';
+import { durationUs } from '../sim/scenario/units.ts';
 import { lbConformMarkdown, lbConformRows, lbPolicyOf } from './lbconform.ts';
 import { navConformRows, navigatorVipOf } from './navconform.ts';
 import { hasPss, pssConformRows } from './pssconform.ts';
@@ -1104,7 +1105,7 @@ export function pairedWithLive(scenario: Scenario, live: readonly TraceLine[]): 
     return { ...c, phaseS: (t % ivUs) / 1e6 };
   });
   return {
-    ...scenario, faults, clients, vmLoad: pairedLoad(scenario, live), ...pairedChurn(scenario, live),
+    ...scenario, hosts: pairedUptimes(scenario, live), faults, clients, vmLoad: pairedLoad(scenario, live), ...pairedChurn(scenario, live),
     network: {
       ...scenario.network, agentStartsS: starts,
       ...(Object.keys(vmStarts).length ? { vmStartsS: vmStarts } : {}),
@@ -1171,6 +1172,38 @@ function pairedChurn(scenario: Scenario, live: readonly TraceLine[]): Pick<Scena
   });
   if (events.length === 0) return {};
   return { churn: { kind: 'trace', hosts, nodes: hosts, origin: 0, events } };
+}
+
+/**
+ * The hosts with the uptimes live's PCs had at the run's start (`uptimeS`): a lab's PCs carry the
+ * uptime of the lab session's earlier runs (a PC the failover switched off was booted minutes after
+ * the others), which a Navigator primary reads to place its secondary. From each host's
+ * `host.uptime` record (its boot record at the epoch). A trace recorded before that record
+ * existed gives it through the depots' reports a Navigator primary traced
+ * (`navigator.candidates`: whole seconds, read when the query went out, the uptime wait before the
+ * record), each host's first report before it was switched off, to about a second. A host with
+ * neither, or off at the start, keeps the scenario's.
+ */
+export function pairedUptimes(scenario: Scenario, live: readonly TraceLine[]): Scenario['hosts'] {
+  const up = new Map<string, number>();
+  for (const e of live) if (e.kind === 'host.uptime' && typeof e.data?.uptimeS === 'number') up.set(e.subject, e.data.uptimeS);
+  if (up.size === 0) {
+    const nav = scenario.policies.find((p) => p.kind === 'navigator');
+    const wait = durationUs.safeParse(nav?.uptimeWait ?? 1);
+    const waitUs = wait.success ? wait.data : 1e6;
+    const wentOff = new Set<string>();
+    for (const e of live) {
+      if (e.kind === 'host.state' && e.data?.state !== 'on') wentOff.add(e.subject);
+      if (e.kind !== 'navigator.candidates' || !Array.isArray(e.data?.reports)) continue;
+      for (const r of e.data.reports as unknown[]) {
+        if (!Array.isArray(r) || typeof r[0] !== 'string' || typeof r[1] !== 'number' || up.has(r[0]) || wentOff.has(r[0])) continue;
+        // Reported in whole seconds (its middle), read when the query went out.
+        up.set(r[0], Math.max(0, Math.round((r[1] + 0.5) * 1e6 - (e.t - waitUs)) / 1e6));
+      }
+    }
+  }
+  if (up.size === 0) return scenario.hosts;
+  return scenario.hosts.map((h) => (h.state === 'on' && up.has(h.name) ? { ...h, uptimeS: up.get(h.name)! } : h));
 }
 
 /**
