@@ -3,7 +3,9 @@
 // set in hosts and in guests, a fresh SSH connection where live opens one, the fault's landing
 // in the live loop. A scenario without them runs as before (the golden and experiment outputs).
 import { describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { uptimeAtEpochS } from '../run/live.ts';
 import { join } from 'node:path';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { REPO_DIR } from '../adapters/lab/schema.ts';
@@ -501,6 +503,21 @@ describe('hosts[].uptimeS: a host up since before the run', () => {
     expect(parseScenario(yaml(''), 'x').hosts[0]).not.toHaveProperty('uptimeS');
     expect(() => parseScenario(yaml(', state: off, uptimeS: 5'), 'x')).toThrow(/only a host that is on has an uptime/);
     expect(() => parseScenario(yaml(', uptimeS: -1'), 'x')).toThrow();
+  });
+
+  it('live reads it at the epoch from the boot record the depot reads (epoch ms of the last boot): none or unreadable, no record; a boot after the epoch, 0', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hatwin-uptime-'));
+    try {
+      const file = join(dir, 'booted-at');
+      expect(uptimeAtEpochS(file, 1_700_000_000_000_000)).toBeNull();
+      writeFileSync(file, '1699999408123\n');
+      expect(uptimeAtEpochS(file, 1_700_000_000_000_000)).toBe(591.877);
+      expect(uptimeAtEpochS(file, 1_699_999_400_000_000)).toBe(0);
+      writeFileSync(file, 'soon');
+      expect(uptimeAtEpochS(file, 1_700_000_000_000_000)).toBeNull();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
