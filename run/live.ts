@@ -26,7 +26,7 @@ import { IdempotentGuestVipDriver } from '../adapters/lab/agent-config.ts';
 import { guestMemUsedMb, setGuestBallast } from '../adapters/lab/guest-vip.ts';
 import { LabHypervisor } from '../adapters/lab/hypervisor.ts';
 import { FAULTS, labFault, labPower, labRestore, type FaultOptions, type LabFault } from '../adapters/lab/lab.ts';
-import { accessLogPath, clientPausePath, depotImage, hostNs, NS_IF, powerSocket, statePath } from '../adapters/lab/names.ts';
+import { accessLogPath, bootRecord, clientPausePath, depotImage, hostNs, NS_IF, powerSocket, statePath } from '../adapters/lab/names.ts';
 import { controlOk } from '../adapters/lab/control.ts';
 import { endProcesses, isAlive, procRef, type ProcRef } from '../adapters/lab/proc.ts';
 import { run } from '../adapters/lab/run.ts';
@@ -360,6 +360,23 @@ export async function confirmHolders(lab: Lab, drivers: Map<string, IdempotentGu
     return hasAddress(await hostAddrText(lab, who, 2_000), address);
   }));
   return seen.filter((_, i) => still[i]);
+}
+
+/**
+ * A host's uptime at the run's epoch (s, to the ms), from its boot record (epoch ms of its last
+ * boot, as the lab's power supervisor writes it); null when there is none (the host is off) or it
+ * is unreadable. A boot after the epoch counts as 0.
+ */
+export function uptimeAtEpochS(bootFile: string, epochUs: number): number | null {
+  let text: string;
+  try {
+    text = readFileSync(bootFile, 'utf8');
+  } catch {
+    return null;
+  }
+  const at = Number(text.trim());
+  if (!Number.isFinite(at) || at <= 0) return null;
+  return Math.max(0, Math.round(epochUs / 1000 - at)) / 1000;
 }
 
 /**
@@ -808,6 +825,14 @@ async function runLiveOnce(o: LiveOptions, hooks: { ended?: (state: 'error', ext
 
   // Initial world state, as the sim's first events.
   for (const h of lab.hosts) record({ t: t(), kind: 'host.state', subject: h.name, data: { state: offAtStart.has(h.name) ? 'off' : 'on' } });
+  // How long each PC on at the start had been up at the epoch (its boot record, which its Service
+  // Depot's `uptime?` reads): the lab's PCs carry the uptime of the lab session's earlier runs, and
+  // the paired sim starts each host that long after its boot (`hosts[].uptimeS`).
+  for (const h of lab.hosts) {
+    if (offAtStart.has(h.name)) continue;
+    const uptimeS = uptimeAtEpochS(bootRecord(lab, h.name), epochUs);
+    if (uptimeS !== null) record({ t: t(), kind: 'host.uptime', subject: h.name, data: { uptimeS } });
+  }
   const vmStates = new Map<string, string>();
   const holders = new Map<string, string>();
   const clientOf = new Map(scenario.clients.map((c) => [c.vip, c.name]));

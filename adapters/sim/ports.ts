@@ -767,7 +767,11 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
     services: {
       start: (target, service) => chain(serviceCmdUs(target, true), () => {
         requireReach(target);
-        return world.restartService(target, service);
+        const up = world.restartService(target, service);
+        // A start in a guest timed as a command (guestStartS: the daemon put in the background, as
+        // live's guest-agent start returns) returns with the command; the service answers its
+        // restartS later. Otherwise the call returns once the service is up.
+        return up.settled || net.guestStartS === undefined || !world.vms.has(target) ? up : SimFuture.resolved<void>(undefined);
       }, () => [target]),
       stop: (target, service) => after(serviceCmdUs(target), () => {
         requireReach(target);

@@ -67,6 +67,12 @@ const hostSchema = z.object({
   suspendS: distSchema.default(constant(5)),
   resumeS: distSchema.default(constant(5)),
   watts: wattsSchema.default(() => wattsSchema.parse({})),
+  /**
+   * How long the host has been up at the run's start (s; a host that is on only): its uptime, as
+   * a Navigator depot reports it, counts from that much before 0. A sim paired with a live run
+   * replays the lab's PCs' uptimes (`hatwin conform`). Absent: booted at 0.
+   */
+  uptimeS: z.number().min(0).max(10 * 365 * 86400).optional(),
 }).strict();
 
 const vmSchema = z.object({
@@ -453,6 +459,10 @@ export function scenarioProblems(s: Scenario, invalid: ReadonlySet<string> = new
       });
     });
   }
+
+  s.hosts.forEach((h, i) => {
+    if (h.uptimeS !== undefined && h.state !== 'on') add(['hosts', i, 'uptimeS'], `host "${h.name}" is ${h.state} at the start: only a host that is on has an uptime`);
+  });
 
   s.vms.forEach((v, i) => {
     if (invalid.has(v.name)) return;

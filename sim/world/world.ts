@@ -136,7 +136,7 @@ export class World {
   /** Starts of each VM so far (a paired replication replays its live run's, `network.vmStartsS`). */
   private readonly vmStarts = new Map<string, number>();
   readonly hostListeners: Array<(host: string, state: HostState, prev: HostState) => void> = [];
-  /** When each host last came up (hosts on at the start: time 0). */
+  /** When each host last came up (hosts on at the start: time 0, or their `uptimeS` before it). */
   private readonly bootedAt = new Map<string, number>();
   // Indexes (docs/scale.md): each step touches what it changes, not every VM, VIP or client.
   /** Position of each VM in `vms` (scans of a host's VMs keep the map's order). */
@@ -168,7 +168,7 @@ export class World {
   ) {
     for (const h of scenario.hosts) {
       this.hosts.set(h.name, { spec: h, state: h.state, linkUp: true, powerToken: -1 });
-      if (h.state === 'on') this.bootedAt.set(h.name, 0);
+      if (h.state === 'on') this.bootedAt.set(h.name, h.uptimeS === undefined ? 0 : -Math.round(h.uptimeS * 1e6));
       for (const s of h.services) this.addService({ spec: s, target: h.name, state: 'up' });
       this.extraLoad.set(h.name, { cpuPct: 0, memMb: 0, netBytesPerS: 0 });
     }
