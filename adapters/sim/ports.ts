@@ -472,6 +472,16 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
     retry(1);
     return fut;
   };
+  /**
+   * A call that answers before its work is done (`first`): settled at once, the work going on
+   * meanwhile (its failure then reaches no one, as live's reply came first); otherwise, or when
+   * the work has already settled (refused at once), `work` itself.
+   */
+  const replyFirst = (work: SimFuture<void>, first: boolean): SimFuture<void> => {
+    if (!first || work.settled) return work;
+    work.then(undefined, () => undefined);
+    return SimFuture.resolved<void>(undefined);
+  };
   /** The host a VM is on now (null when it is not placed or unknown). */
   const hostOf = (vm: string) => world.vms.get(vm)?.host ?? null;
 
@@ -605,12 +615,7 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
       }, [host]),
       // vmStartReplyFirst: the call returns once the VM is launched (live: `virsh create` returns
       // when qemu runs) and the guest boots meanwhile; else once it is running.
-      start: (vm, host) => chain(hvCallUs, () => onReachedHost(host, () => {
-        const started = world.startVm(vm, host);
-        if (net.vmStartReplyFirst !== true || started.settled) return started;
-        started.then(undefined, () => undefined);
-        return SimFuture.resolved<void>(undefined);
-      }), () => [host]),
+      start: (vm, host) => chain(hvCallUs, () => onReachedHost(host, () => replyFirst(world.startVm(vm, host), net.vmStartReplyFirst === true)), () => [host]),
       suspend: (vm) => chain(hvCallUs, () => {
         const h = world.vm(vm).host;
         if (h) requireReach(h);
@@ -650,11 +655,8 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
       // once it is suspended.
       suspend: (host) => chain(commandUs, () => {
         requireReach(host);
-        const suspended = world.suspendHost(host);
         // Refused at once (the host is not on): the call fails either way.
-        if (net.powerReplyFirst !== true || suspended.settled) return suspended;
-        suspended.then(undefined, () => undefined);
-        return SimFuture.resolved<void>(undefined);
+        return replyFirst(world.suspendHost(host), net.powerReplyFirst === true);
       }, () => [host]),
       // Resuming a suspended server is a wake-up packet too: a suspended host is out of reach by
       // nature, so the world's refusal (it is not suspended) is 'failed'.
@@ -767,11 +769,10 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
     services: {
       start: (target, service) => chain(serviceCmdUs(target, true), () => {
         requireReach(target);
-        const up = world.restartService(target, service);
         // A start in a guest timed as a command (guestStartS: the daemon put in the background, as
         // live's guest-agent start returns) returns with the command; the service answers its
         // restartS later. Otherwise the call returns once the service is up.
-        return up.settled || net.guestStartS === undefined || !world.vms.has(target) ? up : SimFuture.resolved<void>(undefined);
+        return replyFirst(world.restartService(target, service), net.guestStartS !== undefined && world.vms.has(target));
       }, () => [target]),
       stop: (target, service) => after(serviceCmdUs(target), () => {
         requireReach(target);
