@@ -200,21 +200,14 @@ export class ChunkedList<T> implements Iterable<T> {
     }
     return new ChunkedList(outParts, outEnds, chunk);
   }
-
-  /** A new list with the element at `i` replaced by `x`. */
-  set(i: number, x: T): ChunkedList<T> {
-    return this.splice(i, 1, [x]);
-  }
 }
 
 function checkDefined(items: readonly unknown[], from: number, to: number): void {
   for (let i = from; i < to; i++) if (items[i] === undefined) throw new TypeError(`ChunkedList: element ${i} is undefined`);
 }
 
-/** A plain array or a chunked list, read alike (`listAt`, `listLength`). */
+/** A plain array or a chunked list, read alike (`listAt`, `asList`, `listArray`). */
 export type ListOf<T> = readonly T[] | ChunkedList<T>;
-
-export const isChunkedList = (v: unknown): v is ChunkedList<unknown> => v instanceof ChunkedList;
 
 /** Element i of either kind of list. */
 export function listAt<T>(l: ListOf<T>, i: number): T | undefined {
