@@ -97,7 +97,10 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   };
   const trace = { emit };
   const hypervisor = await LabHypervisor.open(lab);
-  const vipDrivers: Record<string, VipDriver> = Object.fromEntries(lab.backupVms.map((v) => [v.name, new IdempotentGuestVipDriver(lab, v.name)]));
+  // The instant a VIP change in a guest takes effect for a client (its gratuitous ARP sent, its
+  // `ip addr del` launched), before the call returns: `vip.effect`, which a paired sim replays.
+  const vipName = (address: string) => lab.vips.find((v) => v.address === address)?.name ?? address;
+  const vipDrivers: Record<string, VipDriver> = Object.fromEntries(lab.backupVms.map((v) => [v.name, new IdempotentGuestVipDriver(lab, v.name, (address, op) => emit({ t: sched.nowUs(), kind: 'vip.effect', subject: vipName(address), data: { holder: v.name, op, by: o.host } }))]));
   let ports: Partial<Ports> = {};
   const rt = new Runtime({
     scheduler: sched,

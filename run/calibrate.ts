@@ -118,6 +118,10 @@ export interface PssCalibration {
   serviceExamS: Measured;
   guestVipSetS: Measured;
   guestVipRemoveS: Measured;
+  /** Of a guest's VIP set, until a client is served (its gratuitous ARP sent); absent in older files. */
+  guestVipServedS?: Measured;
+  /** Of a guest's VIP removal, until the address is gone (`ip addr del` launched); absent in older files. */
+  guestVipGoneS?: Measured;
   hostSuspendS: Measured;
   hostResumeS: Measured;
   /**
@@ -158,6 +162,10 @@ export interface CalibrateParams {
     guestVipSetS: Measured;
     /** A VIP removed from a guest through the guest agent (absent in older files: the set time). */
     guestVipRemoveS?: Measured;
+    /** Of a guest's VIP set, until a client is served (its gratuitous ARP sent); absent in older files. */
+    guestVipServedS?: Measured;
+    /** Of a guest's VIP removal, until the address is gone (`ip addr del` launched); absent in older files. */
+    guestVipGoneS?: Measured;
     /** A VIP set in a host over a kept SSH connection (ip addr, arping). */
     hostVipSetS: Measured;
     /** Of that, until the address is on the host's interface (ip addr add: serving from then; absent in older files). */
@@ -201,6 +209,28 @@ async function timed(f: () => Promise<unknown>): Promise<number> {
   const t0 = wallUs();
   await f();
   return (wallUs() - t0) / 1e6;
+}
+
+/**
+ * Times a guest VIP call as `timed` does and, into `effects`, when its change took effect for a
+ * client (the driver's `onEffect`: an add's gratuitous ARP sent, a removal's `ip addr del`
+ * launched), from the same start. A call that reported no effect counts its whole time.
+ */
+function vipEffectClock(): { onEffect: () => void; timed: (f: () => Promise<unknown>, effects: number[]) => Promise<number> } {
+  let at: number | null = null;
+  return {
+    onEffect: () => {
+      at = wallUs();
+    },
+    async timed(f, effects) {
+      at = null;
+      const t0 = wallUs();
+      await f();
+      const end = wallUs();
+      effects.push(((at ?? end) - t0) / 1e6);
+      return (end - t0) / 1e6;
+    },
+  };
 }
 
 /** Spare addresses of the lab subnet (used by nothing the lab builds), from the top down. */
@@ -532,12 +562,15 @@ async function measurePss(lab: Lab, hv: LabHypervisor, n: number, log: (m: strin
     }
   }
   const [spare] = spareAddresses(lab, 1);
-  const driver = new IdempotentGuestVipDriver(lab, running[0].name);
+  const effects = vipEffectClock();
+  const driver = new IdempotentGuestVipDriver(lab, running[0].name, effects.onEffect);
   const vipSet: number[] = [];
   const vipRemove: number[] = [];
+  const vipServed: number[] = [];
+  const vipGone: number[] = [];
   for (let i = 0; i < n; i++) {
-    vipSet.push(await timed(() => driver.add(spare)));
-    vipRemove.push(await timed(() => driver.remove(spare)));
+    vipSet.push(await effects.timed(() => driver.add(spare), vipServed));
+    vipRemove.push(await effects.timed(() => driver.remove(spare), vipGone));
   }
   const vmPower = await measureVmResume(lab, hv, n);
   // The last real server (pss-mini's RS3, the one the PSS suspends in PS1).
@@ -577,6 +610,8 @@ async function measurePss(lab: Lab, hv: LabHypervisor, n: number, log: (m: strin
     serviceExamS: measured('service examination of a running guest (the DBSS\'s, LiveProber: request and reply)', svc),
     guestVipSetS: measured(`VIP set in ${running[0].name} (guest agent)`, vipSet),
     guestVipRemoveS: measured(`VIP removed from ${running[0].name} (guest agent)`, vipRemove),
+    guestVipServedS: measured(`of that set, until its gratuitous ARP was sent (a client served from then)`, vipServed),
+    guestVipGoneS: measured(`of that removal, until ip addr del was launched (the address gone from then)`, vipGone),
     hostSuspendS: measured(`${host} suspended (power call until its supervisor's event says so)`, suspend),
     hostResumeS: measured(`${host} resumed (magic packet until its supervisor's event says it is on)`, resume),
     hostResumeAnswerS: measured(`${host} answering after its resume (its supervisor's event until the Power port's resume returned: a command over a new SSH connection)`, answer),
@@ -620,7 +655,8 @@ export async function calibrate(labFile: string, opts: { samples?: number; log?:
   const log = opts.log ?? (() => undefined);
   const prober = proberFor(lab);
   const hv = await LabHypervisor.open(lab);
-  const drivers = new Map(lab.backupVms.map((v) => [v.name, new IdempotentGuestVipDriver(lab, v.name)]));
+  const effects = vipEffectClock();
+  const drivers = new Map(lab.backupVms.map((v) => [v.name, new IdempotentGuestVipDriver(lab, v.name, effects.onEffect)]));
   const S = 1_000_000;
   const p: CalibrateParams = { lab: lab.name, measuredAt: new Date().toISOString(), samples: n, network: { examS: 0, vipSetS: 0 }, hosts: {}, vms: {}, notes: [] };
   const [spare, dead] = spareAddresses(lab, 2);
@@ -673,6 +709,8 @@ export async function calibrate(labFile: string, opts: { samples?: number; log?:
     // Guest resume -> serving; guest-agent round trips and a VIP set in the guest.
     const guestVip: number[] = [];
     const guestVipRemove: number[] = [];
+    const guestVipServed: number[] = [];
+    const guestVipGone: number[] = [];
     const guestAgent: number[] = [];
     for (const vm of lab.backupVms) {
       const svc = vm.services[0];
@@ -689,8 +727,8 @@ export async function calibrate(labFile: string, opts: { samples?: number; log?:
       }
       for (let i = 0; i < n; i++) guestAgent.push(await timed(() => virsh(['qemu-agent-command', '--timeout', '5', domainName(lab, vm.name), '{"execute":"guest-ping"}'], { timeoutMs: 7_000 })));
       for (let i = 0; i < n; i++) {
-        guestVip.push(await timed(() => drivers.get(vm.name)!.add(spare)));
-        guestVipRemove.push(await timed(() => drivers.get(vm.name)!.remove(spare)));
+        guestVip.push(await effects.timed(() => drivers.get(vm.name)!.add(spare), guestVipServed));
+        guestVipRemove.push(await effects.timed(() => drivers.get(vm.name)!.remove(spare), guestVipGone));
       }
       await hv.suspend(vm.name);
       p.vms[vm.name] = { resumeS: round(resumeS), services: svc ? { [svc.name]: { examS: round(median(ex)) } } : {} };
@@ -704,6 +742,8 @@ export async function calibrate(labFile: string, opts: { samples?: number; log?:
       guestAgentS: measured('guest-agent round trip (guest-ping)', guestAgent),
       guestVipSetS: measured('VIP set in a guest (guest agent)', guestVip),
       guestVipRemoveS: measured('VIP removed from a guest (guest agent)', guestVipRemove),
+      guestVipServedS: measured('of a VIP set in a guest, until its gratuitous ARP was sent (a client served from then)', guestVipServed),
+      guestVipGoneS: measured('of a VIP removal from a guest, until ip addr del was launched (the address gone from then)', guestVipGone),
       hostVipSetS: measured(`VIP set in host ${lab.hosts[0].name} over a kept SSH connection`, ssh.vipSet),
       hostVipAddS: measured(`VIP on host ${lab.hosts[0].name}'s interface (ip addr add returned; its gratuitous ARP follows)`, ssh.vipAdd),
       hostVipRemoveS: measured(`VIP removed from host ${lab.hosts[0].name} over a kept SSH connection`, ssh.vipRemove),
@@ -831,7 +871,12 @@ export function applyPssCalibration(scenarioText: string, p: MachineCalibration 
   const timeouts = deriveMsbsTimeouts(liveDoc, pss, file);
   const live = toYaml(liveDoc);
   const doc = parseYaml(live) as ScenarioDoc & { hosts?: Array<Record<string, unknown>>; vms?: Array<Record<string, unknown>> };
-  doc.network = { ...(doc.network ?? {}), guestVipSetS: empirical(pss.guestVipSetS), guestVipRemoveS: empirical(pss.guestVipRemoveS), ...(pss.hostResumeAnswerS ? { resumeAnswerS: empirical(pss.hostResumeAnswerS) } : {}) };
+  doc.network = {
+    ...(doc.network ?? {}), guestVipSetS: empirical(pss.guestVipSetS), guestVipRemoveS: empirical(pss.guestVipRemoveS),
+    ...(pss.guestVipServedS ? { guestVipServedS: empirical(pss.guestVipServedS) } : {}),
+    ...(pss.guestVipGoneS ? { guestVipGoneS: empirical(pss.guestVipGoneS) } : {}),
+    ...(pss.hostResumeAnswerS ? { resumeAnswerS: empirical(pss.hostResumeAnswerS) } : {}),
+  };
   for (const h of doc.hosts ?? []) {
     if (!pss.hosts.includes(String(h.name))) continue;
     h.suspendS = empirical(pss.hostSuspendS);
@@ -863,6 +908,8 @@ export function applyCalibration(scenarioText: string, p: CalibrateParams, file:
       ...(d.hostVipRemoveS ? { hostVipRemoveS: empirical(d.hostVipRemoveS) } : {}),
       guestVipSetS: empirical(d.guestVipSetS),
       ...(d.guestVipRemoveS ? { guestVipRemoveS: empirical(d.guestVipRemoveS) } : {}),
+      ...(d.guestVipServedS ? { guestVipServedS: empirical(d.guestVipServedS) } : {}),
+      ...(d.guestVipGoneS ? { guestVipGoneS: empirical(d.guestVipGoneS) } : {}),
       sshConnectS: empirical(d.sshConnectS),
     });
     machineCosts(doc, d, scenarioText, file);
@@ -1119,6 +1166,7 @@ export function pairedWithLive(scenario: Scenario, live: readonly TraceLine[]): 
       (responses[seriesOf(e)] ??= []).push(ok ? took : { failedS: took });
     }
   }
+  Object.assign(responses, vipEffects(live));
   const taken = new Map<string, number>();
   const faults = scenario.faults.map((f) => {
     const key = `${f.kind}/${subjectOf(f)}`;
@@ -1149,6 +1197,31 @@ export function pairedWithLive(scenario: Scenario, live: readonly TraceLine[]): 
       ...(Object.keys(responses).length > 0 ? { responsesS: responses } : {}),
     },
   };
+}
+
+/**
+ * When each VIP change took effect for a client, from the start of its call: `vipServed/VIP/HOLDER`
+ * for the sets, `vipGone/VIP/HOLDER` for the removals, one entry per traced set or removal in
+ * order (the call's whole time where its `vip.effect` is missing). Only for holders that traced
+ * an effect (a guest's driver does: its set serves once its gratuitous ARP is sent, its status
+ * polls come after); a host's set keeps the calibrated `hostVipAddS`.
+ */
+export function vipEffects(live: readonly TraceLine[]): Record<string, number[]> {
+  const traced = new Set(live.filter((e) => e.kind === 'vip.effect').map((e) => `${e.subject}/${String(e.data?.holder)}`));
+  const out: Record<string, number[]> = {};
+  for (const e of live) {
+    if ((e.kind !== 'vip.assign' && e.kind !== 'vip.remove') || typeof e.data?.tookUs !== 'number') continue;
+    const key = `${e.subject}/${String(e.data.holder)}`;
+    if (!traced.has(key)) continue;
+    const op = e.kind === 'vip.assign' ? 'add' : 'remove';
+    const start = e.t - e.data.tookUs;
+    let at = e.t;
+    for (const x of live) {
+      if (x.kind === 'vip.effect' && x.t >= start && x.t <= e.t && x.subject === e.subject && x.data?.holder === e.data.holder && x.data?.op === op) at = x.t;
+    }
+    (out[`${op === 'add' ? 'vipServed' : 'vipGone'}/${key}`] ??= []).push(Math.max(0, at - start) / 1e6);
+  }
+  return out;
 }
 
 /** The lab's record that a fault of each scenario kind took effect (the supervisor's, after its action). */

@@ -9,7 +9,7 @@ import { uptimeAtEpochS } from '../run/live.ts';
 import { join } from 'node:path';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import { REPO_DIR } from '../adapters/lab/schema.ts';
-import { applyCalibration, applyMachineCalibration, measured, pairedWithLive, settledLike, timedByTheLab, type CalibrateParams } from '../run/calibrate.ts';
+import { applyCalibration, applyMachineCalibration, measured, pairedWithLive, settledLike, timedByTheLab, vipEffects, type CalibrateParams } from '../run/calibrate.ts';
 import { buildSimulation, parseScenario } from '../run/sim.ts';
 import { lbConformRows } from '../run/lbconform.ts';
 import { navigatorFaultTimes } from '../trace/navigator.ts';
@@ -602,6 +602,38 @@ describe('pairedWithLive replays the machine\'s response times that set a loop\'
     // The change is longer by what the two took beyond the sim's own times.
     const own = (at(plain, 'vip.assign') - at(plain, 'vip.remove')) + (at(plain, 'vip.remove') - of(plain, 'store.write', 'pss/vip/VIP5').find((e) => e.t >= of(plain, 'pss.transition')[0].t)!.t);
     expect(done(ev) - done(plain)).toBeCloseTo(1.9 - own / 1e6, 5);
+  });
+
+  it('a guest\'s VIP serves once its gratuitous ARP is sent and is gone once `ip addr del` runs: paired, at live\'s instants (vip.effect); the calls still last live\'s times', () => {
+    const remove = lv(40, 'vip.remove', 'VIP5', { holder: 'W2', tookUs: 600_000, by: 'mgmt' });
+    const assign = lv(41.3, 'vip.assign', 'VIP5', { holder: 'Ws', tookUs: 1_300_000, by: 'mgmt' });
+    // Live: the address left W2 0.2 s into its removal (39.6 s), Ws announced it 0.6 s into its set (40.6 s).
+    const effects = [lv(39.6, 'vip.effect', 'VIP5', { holder: 'W2', op: 'remove', by: 'mgmt' }), lv(40.6, 'vip.effect', 'VIP5', { holder: 'Ws', op: 'add', by: 'mgmt' })];
+    const whole = pairedWithLive(pss, [remove, assign]);
+    const timed = pairedWithLive(pss, [effects[0], remove, effects[1], assign]);
+    expect(timed.network.responsesS).toEqual({ 'vipRemove/VIP5/W2': [0.6], 'vipSet/VIP5/Ws': [1.3], 'vipGone/VIP5/W2': [0.2], 'vipServed/VIP5/Ws': [0.6] });
+    // A set or removal without its effect counts whole; a holder that traced none gets no series.
+    expect(vipEffects([effects[1], assign, lv(50, 'vip.assign', 'VIP5', { holder: 'Ws', tookUs: 400_000 }), lv(60, 'vip.remove', 'VIP5', { holder: 'W2', tookUs: 100_000 })])).toEqual({ 'vipServed/VIP5/Ws': [0.6, 0.4] });
+    const at = (e: TraceLine[], kind: string) => e.find((x) => x.kind === kind && x.subject === 'VIP5' && x.t >= of(e, 'pss.transition')[0].t)!.t;
+    const done = (ev: TraceLine[]) => of(ev, 'pss.transition.done')[0].data!.durationS as number;
+    const a = simulate(whole);
+    const b = simulate(timed);
+    // VIP5 unserved from 0.2 s into the removal until 0.6 s into the set: 0.4 + 0.6 s, not the set's 1.3 s.
+    expect(at(a, 'vip.assign') - at(a, 'vip.remove')).toBe(1_300_000);
+    expect(at(b, 'vip.assign') - at(b, 'vip.remove')).toBe(1_000_000);
+    expect(at(b, 'vip.remove') - at(a, 'vip.remove')).toBe(-400_000);
+    // The PSS waits for each call to return: its change is as long as before.
+    expect(done(b)).toBe(done(a));
+    // Unpaired, from calibrate's samples (guestVipServedS, guestVipGoneS), the same split.
+    const gap = (extra: Record<string, unknown>) => {
+      const ev = simulate(pssWith({ guestVipSetS: 1, guestVipRemoveS: 0.5, ...extra }));
+      return { gap: at(ev, 'vip.assign') - at(ev, 'vip.remove'), done: done(ev) };
+    };
+    const split = gap({ guestVipServedS: 0.4, guestVipGoneS: 0.1 });
+    expect(gap({}).gap).toBe(1_000_000);
+    // Gone 0.4 s before the removal returns, served 0.4 s into the set.
+    expect(split.gap).toBe(400_000 + 400_000);
+    expect(split.done).toBe(gap({}).done);
   });
 
   it('the guests\' memory load changes when live wrote it (lab.load), guest by guest', () => {

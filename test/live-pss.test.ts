@@ -224,6 +224,10 @@ describe.skipIf(!isRoot)('PSS mini-lab (pss-mini on 10.77.10.0/24)', () => {
     expect(pss.vmResumeS!.samples).toHaveLength(3);
     expect(pss.vmSuspendS!.samples).toHaveLength(3);
     expect(pss.vmResumeS!.min).toBeGreaterThan(0);
+    // Of each VIP set and removal in a guest, the part until the change reached a client (the
+    // gratuitous ARP sent, `ip addr del` launched): within the call, before its status polls.
+    pss.guestVipSetS.samples.forEach((whole, i) => expect(pss.guestVipServedS!.samples[i]).toBeLessThan(whole));
+    pss.guestVipRemoveS.samples.forEach((whole, i) => expect(pss.guestVipGoneS!.samples[i]).toBeLessThan(whole));
     const t = msbsTimeoutsS(pss, 10);
     expect(t.serviceS).toBeGreaterThanOrEqual(Math.max(3, Math.min(5, 4 * pss.serviceExamS.max)));
     console.log(`[live-pss] MSBS timeouts: network ${t.networkS} s, service ${t.serviceS} s`);

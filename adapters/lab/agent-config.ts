@@ -6,7 +6,7 @@ import type { Hypervisor, Network } from '../../engine/ports/index.ts';
 import { ReachGatedHypervisor, tcpReach } from './reach-gate.ts';
 import type { LiveConfig } from '../live/ports.ts';
 import type { VipDriver } from '../net/vip.ts';
-import { GuestAgentVipDriver, guestExec } from './guest-vip.ts';
+import { GuestAgentVipDriver, type VipEffect } from './guest-vip.ts';
 import { formatIpv4 } from './ipv4.ts';
 import { labServiceCheck } from './check.ts';
 import { ACCESS_TABLE, balancedVips, labLiveCommands } from './lab.ts';
@@ -172,8 +172,8 @@ export function labNftPool(lab: Lab, order: NftPoolOptions['order']): NftPool | 
  */
 export class IdempotentGuestVipDriver implements VipDriver {
   private readonly inner: GuestAgentVipDriver;
-  constructor(private readonly lab: Lab, private readonly vm: string) {
-    this.inner = new GuestAgentVipDriver(lab, vm, NS_IF);
+  constructor(private readonly lab: Lab, private readonly vm: string, onEffect?: VipEffect) {
+    this.inner = new GuestAgentVipDriver(lab, vm, NS_IF, onEffect);
   }
 
   async add(vip: string): Promise<void> {
@@ -181,7 +181,7 @@ export class IdempotentGuestVipDriver implements VipDriver {
       await this.inner.add(vip);
     } catch (e) {
       if (!/File exists/i.test((e as Error).message)) throw e;
-      await guestExec(this.lab, this.vm, ['arping', '-U', '-c', '1', '-I', NS_IF, '-s', vip, vip]).catch(() => undefined);
+      await this.inner.announce(vip);
     }
   }
 

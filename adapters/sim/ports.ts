@@ -679,9 +679,10 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
         const connect = sshUs(holder);
         const ssh = replay === null ? connect : Math.min(connect, replay - 1);
         const setUs = replay === null ? vipUs(holder) : replay - ssh;
-        // A real host serves the address once it is on its interface (hostVipAddS); the call
-        // returns after the gratuitous ARP, the rest of the set.
-        const addUs = world.vms.has(holder) ? null : draw(net.hostVipAddS, 'hostVipAdd');
+        // A real host serves the address once it is on its interface (hostVipAddS), a guest once
+        // its gratuitous ARP is sent (guestVipServedS; paired, live's own instant, `vip.effect`);
+        // the call returns after the rest of the set.
+        const addUs = world.vms.has(holder) ? (replayUs(`vipServed/${vip}/${holder}`) ?? draw(net.guestVipServedS, 'guestVipServed')) : draw(net.hostVipAddS, 'hostVipAdd');
         if (addUs === null || addUs >= setUs) {
           return after(setUs + ssh, () => {
             requireReach(holder);
@@ -697,10 +698,19 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
       removeVip: (vip, holder) => {
         const replay = replayUs(`vipRemove/${vip}/${holder}`);
         const ssh = world.nodeUp(holder) ? sshUs(holder) : 0;
-        return after(replay ?? vipUs(holder, true) + ssh, () => {
+        const removeUs = replay ?? vipUs(holder, true) + ssh;
+        const remove = () => {
           // Removing from a dead holder is a no-op for the network: it no longer answers.
           if (world.nodeUp(holder)) requireReach(holder);
           world.removeVip(vip, holder);
+        };
+        // A guest's address is gone once `ip addr del` runs (guestVipGoneS; paired, live's
+        // instant); the call returns after the status poll that sees it end.
+        const goneUs = world.vms.has(holder) ? (replayUs(`vipGone/${vip}/${holder}`) ?? draw(net.guestVipGoneS, 'guestVipGone')) : null;
+        if (goneUs === null || goneUs >= removeUs) return after(removeUs, remove);
+        return chain(goneUs, () => {
+          remove();
+          return after(removeUs - goneUs, () => undefined);
         });
       },
       vipHolders: (vip) => after(latencyUs, () => {

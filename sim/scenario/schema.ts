@@ -295,6 +295,17 @@ export const scenarioShape = {
     /** Removing a VIP from a guest, instead of vipSetS (default: guestVipSetS). */
     guestVipRemoveS: distSchema.optional(),
     /**
+     * Of a VIP set in a guest, the part until a client is served by it: the address added and
+     * its gratuitous ARP sent (the guest agent's status polls for the ARP come after, and the set
+     * returns then). Absent: served when the whole set is done.
+     */
+    guestVipServedS: distSchema.optional(),
+    /**
+     * Of a VIP removal from a guest, the part until the address is gone (`ip addr del` launched;
+     * a status poll for its end comes after). Absent: gone when the whole removal is done.
+     */
+    guestVipGoneS: distSchema.optional(),
+    /**
      * The Power port's suspend returns once the host took the request, and the host suspends
      * meanwhile (its suspendS from then), as a real `systemctl suspend` and the lab's supervisor
      * reply first. Absent: the call returns once the host is suspended.

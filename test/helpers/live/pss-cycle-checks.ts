@@ -11,6 +11,15 @@ export function checkPssCycle(ev: TraceLine[], rows: ConformRow[]): void {
   const of = (kind: string, subject?: string) => ev.filter((e) => e.kind === kind && (subject === undefined || e.subject === subject));
   expect(of('agent.failure')).toEqual([]);
   expect(of('pss.error')).toEqual([]);
+  // Every VIP set in a guest (all the PSS's holders are guests) traced when it reached clients,
+  // inside the call; removals too, but for one from a crashed guest (nothing to launch there).
+  const effectOf = (c: TraceLine) => of('vip.effect', c.subject).find((x) => x.data?.holder === c.data?.holder && x.data?.op === (c.kind === 'vip.assign' ? 'add' : 'remove') && x.t >= c.t - Number(c.data?.tookUs) && x.t <= c.t);
+  const sets = of('vip.assign').filter((e) => typeof e.data?.tookUs === 'number');
+  expect(sets.length).toBeGreaterThan(0);
+  for (const c of sets) expect(effectOf(c), JSON.stringify(c)).toBeDefined();
+  const removals = of('vip.remove').filter((e) => typeof e.data?.tookUs === 'number');
+  for (const c of removals) if (effectOf(c) === undefined) expect(c.data?.holder, JSON.stringify(c)).toBe('M1');
+  expect(removals.some((c) => effectOf(c) !== undefined)).toBe(true);
   // The conditions, in order: PS1 for every group, then PS2 for every group, then moderate for
   // every group. Live, the groups may cross a threshold one examination period apart (their
   // loads or access counts in different periods): a change of all groups is looked for, and
