@@ -348,6 +348,42 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
   const poolWriteUs = (): number => draw(net.poolWriteS, 'poolWrite') ?? latencyUs;
 
   /**
+   * With `sshRetransmit.queryTimeoutS`, an agent that reads VIP holders over SSH (live asks every
+   * host, every audit poll) loses its kept connection to a host cut off from it (up, the path
+   * closed either way) queryTimeoutS after the cut: the poll's query there times out and the SSH
+   * client drops the connection. `cutAt` holds, per host, when its path closed (tracked from the
+   * agent's first holders reading on); a connection is taken as dropped once the cut has lasted
+   * queryTimeoutS (the poll in flight at the cut: live's next poll may come up to one audit
+   * interval later).
+   */
+  const cutAt = new Map<string, number>();
+  let auditing = false;
+  const auditCuts = (): void => {
+    const qt = net.sshRetransmit?.queryTimeoutS;
+    if (qt === undefined || auditing) return;
+    auditing = true;
+    const update = () => {
+      for (const host of world.hosts.keys()) {
+        if (host === agent) continue;
+        const cut = world.hostUptimeUs(host) !== null && !pathOpen(host);
+        const since = cutAt.get(host);
+        if (cut && since === undefined) cutAt.set(host, k.nowUs());
+        else if (!cut && since !== undefined) {
+          cutAt.delete(host);
+          if (k.nowUs() - since >= sToUs(qt)) sshKept.delete(host);
+        }
+      }
+    };
+    update();
+    for (const s of ['net', ...[...world.hosts.keys()].map((h) => `node:${h}`)]) world.subscribe(s, update);
+  };
+  /** When the audit's query drops the kept connection to `host`, cut off now (null: no audit, or not cut). */
+  const auditDropUs = (host: string): number | null => {
+    const since = cutAt.get(host);
+    return since === undefined ? null : since + sToUs(net.sshRetransmit!.queryTimeoutS!);
+  };
+
+  /**
    * Live asks every configured host over SSH for a VIP's holders (adapters/net/vip.ts), so a
    * holders reading leaves the agent a kept connection to each host it reaches: a later command
    * there (St1's restart request) pays no connect. Only real readings count (the first poll of a
@@ -355,6 +391,7 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
    * without the port in both the naive and the skipping loop, and keep what is kept.
    */
   const keepAllSsh = (): void => {
+    auditCuts();
     if (net.sshConnectS === undefined) return;
     for (const host of world.hosts.keys()) {
       if (host === agent || !world.reachable(agent, host)) continue;
@@ -506,20 +543,30 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
    */
   const overSsh = <T>(host: string, go: () => SimFuture<T>): SimFuture<T> => {
     const rt = net.sshRetransmit;
-    if (rt === undefined || host === agent || !world.hosts.has(host) || !world.nodeUp(host) || pathOpen(host)) return go();
+    if (rt === undefined || host === agent || !world.hosts.has(host) || pathOpen(host)) return go();
     const up = world.hostUptimeUs(host);
-    const kept = up !== null && sshKept.get(host) === k.nowUs() - up;
+    if (up === null) return go();
+    const dropUs = auditDropUs(host);
+    // The audit's query has timed out there already: the connection is gone.
+    if (dropUs !== null && dropUs <= k.nowUs()) sshKept.delete(host);
+    const kept = sshKept.get(host) === k.nowUs() - up;
     if (!kept) {
       const timeoutUs = sToUs(rt.connectTimeoutS);
       return onPathOpen(host, synTries(timeoutUs), timeoutUs, go, () => new PortError('timeout', `ssh to ${host}: no connection within ${rt.connectTimeoutS} s (cut off from ${agent})`, { target: host }));
     }
-    const timeoutUs = sToUs(rt.commandTimeoutS);
+    // The command's own timeout, or the audit's query timing out first: the connection dropped
+    // under the command ends it (live: its channel closes, 'unreachable').
+    const commandUs = sToUs(rt.commandTimeoutS);
+    const dropped = dropUs !== null && dropUs - k.nowUs() < commandUs;
+    const timeoutUs = dropped ? dropUs - k.nowUs() : commandUs;
     const tries: number[] = [];
     for (let rto = sToUs(rt.rtoMinS), t = rto; t < timeoutUs; rto *= 2, t += rto) tries.push(t);
     const bootedAt = sshKept.get(host);
     return onPathOpen(host, tries, timeoutUs, go, () => {
       if (sshKept.get(host) === bootedAt) sshKept.delete(host);
-      return new PortError('timeout', `${host}: command timed out after ${rt.commandTimeoutS} s (cut off from ${agent})`, { target: host });
+      return dropped
+        ? new PortError('unreachable', `ssh to ${host}: connection dropped (the VIP audit's query timed out; cut off from ${agent})`, { target: host })
+        : new PortError('timeout', `${host}: command timed out after ${rt.commandTimeoutS} s (cut off from ${agent})`, { target: host });
     });
   };
   /**
@@ -532,6 +579,36 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
     work.then(undefined, () => undefined);
     return SimFuture.resolved<void>(undefined);
   };
+  /** A VIP set on `holder` (`replay`: live's time for it in a paired replication). */
+  const vipSet = (vip: string, holder: string, replay: number | null): SimFuture<void> => {
+    const connect = sshUs(holder);
+    const ssh = replay === null ? connect : Math.min(connect, replay - 1);
+    const setUs = replay === null ? vipUs(holder) : replay - ssh;
+    // A real host serves the address once it is on its interface (hostVipAddS); the call
+    // returns after the gratuitous ARP, the rest of the set.
+    const addUs = world.vms.has(holder) ? null : draw(net.hostVipAddS, 'hostVipAdd');
+    if (addUs === null || addUs >= setUs) {
+      return after(setUs + ssh, () => {
+        requireReach(holder);
+        world.assignVip(vip, holder);
+      }, [holder]);
+    }
+    return chain(ssh + addUs, () => {
+      requireReach(holder);
+      world.assignVip(vip, holder);
+      return after<void>(setUs - addUs, () => undefined);
+    }, () => [holder]);
+  };
+  /** A VIP removed from `holder` (`replay`: live's time for it in a paired replication). */
+  const vipRemove = (vip: string, holder: string, replay: number | null): SimFuture<void> => {
+    const ssh = world.nodeUp(holder) ? sshUs(holder) : 0;
+    return after(replay ?? vipUs(holder, true) + ssh, () => {
+      // Removing from a dead holder is a no-op for the network: it no longer answers.
+      if (world.nodeUp(holder)) requireReach(holder);
+      world.removeVip(vip, holder);
+    });
+  };
+
   /** The host a VM is on now (null when it is not placed or unknown). */
   const hostOf = (vm: string) => world.vms.get(vm)?.host ?? null;
 
@@ -724,35 +801,15 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
     network: {
       // A paired replication's VIP set or removal takes live's time, an SSH connect included
       // (the kept connections are counted as before; a connect comes first, within live's time).
-      assignVip: (vip, holder) => overSsh<void>(holder, () => {
+      assignVip: (vip, holder) => {
         const replay = replayUs(`vipSet/${vip}/${holder}`);
-        const connect = sshUs(holder);
-        const ssh = replay === null ? connect : Math.min(connect, replay - 1);
-        const setUs = replay === null ? vipUs(holder) : replay - ssh;
-        // A real host serves the address once it is on its interface (hostVipAddS); the call
-        // returns after the gratuitous ARP, the rest of the set.
-        const addUs = world.vms.has(holder) ? null : draw(net.hostVipAddS, 'hostVipAdd');
-        if (addUs === null || addUs >= setUs) {
-          return after(setUs + ssh, () => {
-            requireReach(holder);
-            world.assignVip(vip, holder);
-          }, [holder]);
-        }
-        return chain(ssh + addUs, () => {
-          requireReach(holder);
-          world.assignVip(vip, holder);
-          return after<void>(setUs - addUs, () => undefined);
-        }, () => [holder]);
-      }),
-      removeVip: (vip, holder) => overSsh(holder, () => {
+        // A replayed set took live's time, any wait for the path included: not gated again.
+        return replay === null ? overSsh(holder, () => vipSet(vip, holder, replay)) : vipSet(vip, holder, replay);
+      },
+      removeVip: (vip, holder) => {
         const replay = replayUs(`vipRemove/${vip}/${holder}`);
-        const ssh = world.nodeUp(holder) ? sshUs(holder) : 0;
-        return after(replay ?? vipUs(holder, true) + ssh, () => {
-          // Removing from a dead holder is a no-op for the network: it no longer answers.
-          if (world.nodeUp(holder)) requireReach(holder);
-          world.removeVip(vip, holder);
-        });
-      }),
+        return replay === null ? overSsh(holder, () => vipRemove(vip, holder, replay)) : vipRemove(vip, holder, replay);
+      },
       vipHolders: (vip) => after(latencyUs, () => {
         keepAllSsh();
         return world.vipHolders(vip);

@@ -334,9 +334,17 @@ export const scenarioShape = {
      * retransmission that finds the path open, else fails as a timeout at commandTimeoutS (the
      * client's command timeout); a new connection's SYN is sent again every second and the
      * command fails at connectTimeoutS (the client's connect timeout) when none gets through.
-     * Absent: such a command fails at once, as unreachable.
+     * With queryTimeoutS (the VIP holders query's timeout), an agent that reads VIP holders
+     * over SSH loses its kept connection to a host cut off that long after the cut (the query
+     * there times out and the client drops the connection). Absent: such a command fails at
+     * once, as unreachable.
      */
-    sshRetransmit: z.object({ rtoMinS: z.number().positive(), commandTimeoutS: z.number().positive(), connectTimeoutS: z.number().positive() }).strict().optional(),
+    sshRetransmit: z.object({
+      rtoMinS: z.number().positive(),
+      commandTimeoutS: z.number().positive(),
+      connectTimeoutS: z.number().positive(),
+      queryTimeoutS: z.number().positive().optional(),
+    }).strict().optional(),
     /** A host's agent starting up (process, modules, ports) before its programs run, at the run's start and after each boot. */
     agentStartS: distSchema.optional(),
     /**
