@@ -348,6 +348,42 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
   const poolWriteUs = (): number => draw(net.poolWriteS, 'poolWrite') ?? latencyUs;
 
   /**
+   * With `sshRetransmit.queryTimeoutS`, an agent that reads VIP holders over SSH (live asks every
+   * host, every audit poll) loses its kept connection to a host cut off from it (up, the path
+   * closed either way) queryTimeoutS after the cut: the poll's query there times out and the SSH
+   * client drops the connection. `cutAt` holds, per host, when its path closed (tracked from the
+   * agent's first holders reading on); a connection is taken as dropped once the cut has lasted
+   * queryTimeoutS (the poll in flight at the cut: live's next poll may come up to one audit
+   * interval later).
+   */
+  const cutAt = new Map<string, number>();
+  let auditing = false;
+  const auditCuts = (): void => {
+    const qt = net.sshRetransmit?.queryTimeoutS;
+    if (qt === undefined || auditing) return;
+    auditing = true;
+    const update = () => {
+      for (const host of world.hosts.keys()) {
+        if (host === agent) continue;
+        const cut = world.hostUptimeUs(host) !== null && !pathOpen(host);
+        const since = cutAt.get(host);
+        if (cut && since === undefined) cutAt.set(host, k.nowUs());
+        else if (!cut && since !== undefined) {
+          cutAt.delete(host);
+          if (k.nowUs() - since >= sToUs(qt)) sshKept.delete(host);
+        }
+      }
+    };
+    update();
+    for (const s of ['net', ...[...world.hosts.keys()].map((h) => `node:${h}`)]) world.subscribe(s, update);
+  };
+  /** When the audit's query drops the kept connection to `host`, cut off now (null: no audit, or not cut). */
+  const auditDropUs = (host: string): number | null => {
+    const since = cutAt.get(host);
+    return since === undefined ? null : since + sToUs(net.sshRetransmit!.queryTimeoutS!);
+  };
+
+  /**
    * Live asks every configured host over SSH for a VIP's holders (adapters/net/vip.ts), so a
    * holders reading leaves the agent a kept connection to each host it reaches: a later command
    * there (St1's restart request) pays no connect. Only real readings count (the first poll of a
@@ -355,6 +391,7 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
    * without the port in both the naive and the skipping loop, and keep what is kept.
    */
   const keepAllSsh = (): void => {
+    auditCuts();
     if (net.sshConnectS === undefined) return;
     for (const host of world.hosts.keys()) {
       if (host === agent || !world.reachable(agent, host)) continue;
@@ -436,6 +473,43 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
   const requireReach = (target: string) => {
     if (outOfReach(target)) throw new PortError('unreachable', `${target} is unreachable from ${agent}`, { target });
   };
+  /** The path to `host` is open both ways (the agent's own host always is). */
+  const pathOpen = (host: string) => host === agent || (world.reachable(agent, host) && world.reachable(host, agent));
+  /**
+   * `f()` at the first of the tries (µs from now, ascending, each below `timeoutUs`; the call
+   * itself is the try at 0 and is the caller's) that finds the path to `host` open both ways;
+   * when none does, `fail()` rejects at `timeoutUs`. Each wait is scheduled from the previous try.
+   */
+  const onPathOpen = <T>(host: string, tries: readonly number[], timeoutUs: number, f: () => SimFuture<T>, fail: () => unknown): SimFuture<T> => {
+    const fut = new SimFuture<T>();
+    const step = (n: number) => {
+      const prev = n === 0 ? 0 : tries[n - 1];
+      if (n >= tries.length) {
+        k.after(timeoutUs - prev, () => fut.reject(fail()));
+        return;
+      }
+      k.after(tries[n] - prev, () => {
+        if (!pathOpen(host)) return step(n + 1);
+        try {
+          f().then((v) => fut.resolve(v), (e) => fut.reject(e));
+        } catch (e) {
+          if (isPortFailure(e)) fut.reject(e);
+          else throw e;
+        }
+      });
+    };
+    step(0);
+    return fut;
+  };
+  /**
+   * A connection's SYN retries below `timeoutUs`: one every CONNECT_RETRY_US (Linux's linear
+   * SYN timeouts), the last one CONNECT_RETRY_US or less before the timeout.
+   */
+  const synTries = (timeoutUs: number): number[] => {
+    const out: number[] = [];
+    for (let t = CONNECT_RETRY_US; t < timeoutUs; t += CONNECT_RETRY_US) out.push(t);
+    return out;
+  };
   /**
    * A Hypervisor call on `host`. Without `network.hypervisorUnreachableS`: `f()` when the agent
    * reaches the host, else a failure as unreachable at once. With it, the call first opens a
@@ -449,28 +523,51 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
       requireReach(host);
       return f();
     }
-    const open = () => host === agent || (world.reachable(agent, host) && world.reachable(host, agent));
-    if (open()) return f();
+    if (pathOpen(host)) return f();
     const timeoutUs = draw(net.hypervisorUnreachableS, 'hypervisorUnreachable')!;
-    const fut = new SimFuture<T>();
-    const retry = (n: number) => {
-      const waitUs = Math.min(CONNECT_RETRY_US, timeoutUs - (n - 1) * CONNECT_RETRY_US);
-      if (n * CONNECT_RETRY_US >= timeoutUs) {
-        k.after(waitUs, () => fut.reject(new PortError('unreachable', `${host} is unreachable from ${agent}`, { target: host })));
-        return;
-      }
-      k.after(waitUs, () => {
-        if (!open()) return retry(n + 1);
-        try {
-          f().then((v) => fut.resolve(v), (e) => fut.reject(e));
-        } catch (e) {
-          if (isPortFailure(e)) fut.reject(e);
-          else throw e;
-        }
-      });
-    };
-    retry(1);
-    return fut;
+    return onPathOpen(host, synTries(timeoutUs), timeoutUs, f, () => new PortError('unreachable', `${host} is unreachable from ${agent}`, { target: host }));
+  };
+  /**
+   * An SSH command to `host`: `go()` makes the call as it is made on a path that is open (its
+   * costs, `sshUs` included, and its check of the reach at the end). With
+   * `network.sshRetransmit`, a call to a host that is up but cut off from the agent (a partition,
+   * a cable pulled; a host that is off or crashed is left to `go`, which refuses it at once)
+   * waits as live's SSH client does. Over a kept connection, TCP retransmits the command after
+   * rtoMinS, then after twice as long each time (at 0.2, 0.6, 1.4, 3.0, 6.2 s ... for Linux's
+   * 0.2 s): `go()` at the first retransmission that finds the path open both ways, else a
+   * failure as 'timeout' at commandTimeoutS, which drops the connection (the SSH client drops a
+   * connection whose command timed out). Without one, the connection's SYN is sent again every
+   * second (`onPathOpen`, as a Hypervisor call's gate), `go()` (which pays the connect) at the
+   * first that gets through, else a failure as 'timeout' at connectTimeoutS (the handshake's
+   * timeout). Guests (reached through their guest agent) and the agent's own host are `go()`.
+   */
+  const overSsh = <T>(host: string, go: () => SimFuture<T>): SimFuture<T> => {
+    const rt = net.sshRetransmit;
+    if (rt === undefined || host === agent || !world.hosts.has(host) || pathOpen(host)) return go();
+    const up = world.hostUptimeUs(host);
+    if (up === null) return go();
+    const dropUs = auditDropUs(host);
+    // The audit's query has timed out there already: the connection is gone.
+    if (dropUs !== null && dropUs <= k.nowUs()) sshKept.delete(host);
+    const kept = sshKept.get(host) === k.nowUs() - up;
+    if (!kept) {
+      const timeoutUs = sToUs(rt.connectTimeoutS);
+      return onPathOpen(host, synTries(timeoutUs), timeoutUs, go, () => new PortError('timeout', `ssh to ${host}: no connection within ${rt.connectTimeoutS} s (cut off from ${agent})`, { target: host }));
+    }
+    // The command's own timeout, or the audit's query timing out first: the connection dropped
+    // under the command ends it (live: its channel closes, 'unreachable').
+    const commandUs = sToUs(rt.commandTimeoutS);
+    const dropped = dropUs !== null && dropUs - k.nowUs() < commandUs;
+    const timeoutUs = dropped ? dropUs - k.nowUs() : commandUs;
+    const tries: number[] = [];
+    for (let rto = sToUs(rt.rtoMinS), t = rto; t < timeoutUs; rto *= 2, t += rto) tries.push(t);
+    const bootedAt = sshKept.get(host);
+    return onPathOpen(host, tries, timeoutUs, go, () => {
+      if (sshKept.get(host) === bootedAt) sshKept.delete(host);
+      return dropped
+        ? new PortError('unreachable', `ssh to ${host}: connection dropped (the VIP audit's query timed out; cut off from ${agent})`, { target: host })
+        : new PortError('timeout', `${host}: command timed out after ${rt.commandTimeoutS} s (cut off from ${agent})`, { target: host });
+    });
   };
   /**
    * A call that answers before its work is done (`first`): settled at once, the work going on
@@ -482,6 +579,46 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
     work.then(undefined, () => undefined);
     return SimFuture.resolved<void>(undefined);
   };
+  /** A VIP set on `holder` (`replay`: live's time for it in a paired replication). */
+  const vipSet = (vip: string, holder: string, replay: number | null): SimFuture<void> => {
+    const connect = sshUs(holder);
+    const ssh = replay === null ? connect : Math.min(connect, replay - 1);
+    const setUs = replay === null ? vipUs(holder) : replay - ssh;
+    // A real host serves the address once it is on its interface (hostVipAddS), a guest once
+    // its gratuitous ARP is sent (guestVipServedS; paired, live's own instant, `vip.effect`);
+    // the call returns after the rest of the set.
+    const addUs = world.vms.has(holder) ? (replayUs(`vipServed/${vip}/${holder}`) ?? draw(net.guestVipServedS, 'guestVipServed')) : draw(net.hostVipAddS, 'hostVipAdd');
+    if (addUs === null || addUs >= setUs) {
+      return after(setUs + ssh, () => {
+        requireReach(holder);
+        world.assignVip(vip, holder);
+      }, [holder]);
+    }
+    return chain(ssh + addUs, () => {
+      requireReach(holder);
+      world.assignVip(vip, holder);
+      return after<void>(setUs - addUs, () => undefined);
+    }, () => [holder]);
+  };
+  /** A VIP removed from `holder` (`replay`: live's time for it in a paired replication). */
+  const vipRemove = (vip: string, holder: string, replay: number | null): SimFuture<void> => {
+    const ssh = world.nodeUp(holder) ? sshUs(holder) : 0;
+    const removeUs = replay ?? vipUs(holder, true) + ssh;
+    const remove = () => {
+      // Removing from a dead holder is a no-op for the network: it no longer answers.
+      if (world.nodeUp(holder)) requireReach(holder);
+      world.removeVip(vip, holder);
+    };
+    // A guest's address is gone once `ip addr del` runs (guestVipGoneS; paired, live's
+    // instant); the call returns after the status poll that sees it end.
+    const goneUs = world.vms.has(holder) ? (replayUs(`vipGone/${vip}/${holder}`) ?? draw(net.guestVipGoneS, 'guestVipGone')) : null;
+    if (goneUs === null || goneUs >= removeUs) return after(removeUs, remove);
+    return chain(goneUs, () => {
+      remove();
+      return after<void>(removeUs - goneUs, () => undefined);
+    });
+  };
+
   /** The host a VM is on now (null when it is not placed or unknown). */
   const hostOf = (vm: string) => world.vms.get(vm)?.host ?? null;
 
@@ -642,22 +779,22 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
     power: {
       // A magic packet is a broadcast on the LAN: it needs no route to the (off) target.
       wake: (mac) => after(latencyUs, () => world.wake(mac)),
-      shutdown: (host) => after(commandUs + sshUs(host), () => {
+      shutdown: (host) => overSsh(host, () => after(commandUs + sshUs(host), () => {
         requireReach(host);
         world.shutdownHost(host);
-      }, [host]),
-      reboot: (host) => after(commandUs + sshUs(host), () => {
+      }, [host])),
+      reboot: (host) => overSsh(host, () => after(commandUs + sshUs(host), () => {
         requireReach(host);
         void world.restartHost(host);
-      }, [host]),
+      }, [host])),
       // powerReplyFirst: the call returns once the host took the request (as a real
       // `systemctl suspend` and the lab's supervisor do) and the host suspends meanwhile; else
       // once it is suspended.
-      suspend: (host) => chain(commandUs, () => {
+      suspend: (host) => overSsh(host, () => chain(commandUs, () => {
         requireReach(host);
         // Refused at once (the host is not on): the call fails either way.
         return replyFirst(world.suspendHost(host), net.powerReplyFirst === true);
-      }, () => [host]),
+      }, () => [host])),
       // Resuming a suspended server is a wake-up packet too: a suspended host is out of reach by
       // nature, so the world's refusal (it is not suspended) is 'failed'.
       // The Power port's resume returns when the host is on and, where the scenario gives
@@ -676,42 +813,12 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
       // (the kept connections are counted as before; a connect comes first, within live's time).
       assignVip: (vip, holder) => {
         const replay = replayUs(`vipSet/${vip}/${holder}`);
-        const connect = sshUs(holder);
-        const ssh = replay === null ? connect : Math.min(connect, replay - 1);
-        const setUs = replay === null ? vipUs(holder) : replay - ssh;
-        // A real host serves the address once it is on its interface (hostVipAddS), a guest once
-        // its gratuitous ARP is sent (guestVipServedS; paired, live's own instant, `vip.effect`);
-        // the call returns after the rest of the set.
-        const addUs = world.vms.has(holder) ? (replayUs(`vipServed/${vip}/${holder}`) ?? draw(net.guestVipServedS, 'guestVipServed')) : draw(net.hostVipAddS, 'hostVipAdd');
-        if (addUs === null || addUs >= setUs) {
-          return after(setUs + ssh, () => {
-            requireReach(holder);
-            world.assignVip(vip, holder);
-          }, [holder]);
-        }
-        return chain(ssh + addUs, () => {
-          requireReach(holder);
-          world.assignVip(vip, holder);
-          return after(setUs - addUs, () => undefined);
-        }, () => [holder]);
+        // A replayed set took live's time, any wait for the path included: not gated again.
+        return replay === null ? overSsh(holder, () => vipSet(vip, holder, replay)) : vipSet(vip, holder, replay);
       },
       removeVip: (vip, holder) => {
         const replay = replayUs(`vipRemove/${vip}/${holder}`);
-        const ssh = world.nodeUp(holder) ? sshUs(holder) : 0;
-        const removeUs = replay ?? vipUs(holder, true) + ssh;
-        const remove = () => {
-          // Removing from a dead holder is a no-op for the network: it no longer answers.
-          if (world.nodeUp(holder)) requireReach(holder);
-          world.removeVip(vip, holder);
-        };
-        // A guest's address is gone once `ip addr del` runs (guestVipGoneS; paired, live's
-        // instant); the call returns after the status poll that sees it end.
-        const goneUs = world.vms.has(holder) ? (replayUs(`vipGone/${vip}/${holder}`) ?? draw(net.guestVipGoneS, 'guestVipGone')) : null;
-        if (goneUs === null || goneUs >= removeUs) return after(removeUs, remove);
-        return chain(goneUs, () => {
-          remove();
-          return after(removeUs - goneUs, () => undefined);
-        });
+        return replay === null ? overSsh(holder, () => vipRemove(vip, holder, replay)) : vipRemove(vip, holder, replay);
       },
       vipHolders: (vip) => after(latencyUs, () => {
         keepAllSsh();
@@ -721,10 +828,10 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
       poolRemove: (pool, member) => after(poolWriteUs(), () => world.poolSet(pool, member, null)),
     },
     load: {
-      sample: (host) => after(replayUs(`sample/${host}`) ?? latencyUs, (): LoadSample => {
+      sample: (host) => overSsh(host, () => after(replayUs(`sample/${host}`) ?? latencyUs, (): LoadSample => {
         requireReach(host);
         return world.load(host);
-      }, [host]),
+      }, [host])),
       accesses: (node, windowUs) => after(replayUs(`accesses/${node}`) ?? latencyUs, () => {
         requireReach(node);
         return world.accesses(node, windowUs);
@@ -751,47 +858,47 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
       },
     },
     depot: {
-      copyImage: (from, to, bytes, rateBps) => chain(commandUs, () => {
+      copyImage: (from, to, bytes, rateBps) => overSsh(from, () => overSsh(to, () => chain(commandUs, () => {
         requireReach(from);
         requireReach(to);
         return world.copyImage(from, to, bytes, rateBps);
-      }, () => [from, to]),
-      uptime: (host) => after(latencyUs, () => {
+      }, () => [from, to]))),
+      uptime: (host) => overSsh(host, () => after(latencyUs, () => {
         requireReach(host);
         const us = world.hostUptimeUs(host);
         if (us === null) throw new PortError('unreachable', `${host} is not up`, { target: host });
         return us / 1e6;
-      }, [host]),
-      recordSample: (host, sample) => after(commandUs, () => {
+      }, [host])),
+      recordSample: (host, sample) => overSsh(host, () => after(commandUs, () => {
         requireReach(host);
         world.recordSample(host, sample);
-      }, [host]),
-      syncDatabase: (from, to, bytes, rateBps) => chain(commandUs, () => {
+      }, [host])),
+      syncDatabase: (from, to, bytes, rateBps) => overSsh(from, () => overSsh(to, () => chain(commandUs, () => {
         requireReach(from);
         requireReach(to);
         return world.shipDatabase(from, to, bytes, rateBps);
-      }, () => [from, to]),
-      restoreDatabase: (host) => after(commandUs, () => {
+      }, () => [from, to]))),
+      restoreDatabase: (host) => overSsh(host, () => after(commandUs, () => {
         requireReach(host);
         return world.restoreDatabase(host);
-      }, [host]),
+      }, [host])),
     },
     services: {
-      start: (target, service) => chain(serviceCmdUs(target, true), () => {
+      start: (target, service) => overSsh(target, () => chain(serviceCmdUs(target, true), () => {
         requireReach(target);
         // A start in a guest timed as a command (guestStartS: the daemon put in the background, as
         // live's guest-agent start returns) returns with the command; the service answers its
         // restartS later. Otherwise the call returns once the service is up.
         return replyFirst(world.restartService(target, service), net.guestStartS !== undefined && world.vms.has(target));
-      }, () => [target]),
-      stop: (target, service) => after(serviceCmdUs(target), () => {
+      }, () => [target])),
+      stop: (target, service) => overSsh(target, () => after(serviceCmdUs(target), () => {
         requireReach(target);
         world.stopService(target, service);
-      }, [target]),
-      restart: (target, service) => chain(serviceCmdUs(target), () => {
+      }, [target])),
+      restart: (target, service) => overSsh(target, () => chain(serviceCmdUs(target), () => {
         requireReach(target);
         return world.restartService(target, service);
-      }, () => [target]),
+      }, () => [target])),
     },
   };
 }

@@ -337,6 +337,25 @@ export const scenarioShape = {
     hypervisorUnreachableS: distSchema.optional(),
     /** Opening an SSH connection: paid by a command to a host the agent holds no connection to (first use, or the host rebooted since). */
     sshConnectS: distSchema.optional(),
+    /**
+     * An SSH command (a VIP set or removed in a host, a service command, a power command, a
+     * depot call) to a host that is up but cut off from the agent waits as live's SSH client
+     * does instead of failing at once: over a kept connection TCP retransmits it after rtoMinS
+     * (Linux's TCP_RTO_MIN on a LAN), doubling each time, and it goes through at the first
+     * retransmission that finds the path open, else fails as a timeout at commandTimeoutS (the
+     * client's command timeout); a new connection's SYN is sent again every second and the
+     * command fails at connectTimeoutS (the client's connect timeout) when none gets through.
+     * With queryTimeoutS (the VIP holders query's timeout), an agent that reads VIP holders
+     * over SSH loses its kept connection to a host cut off that long after the cut (the query
+     * there times out and the client drops the connection). Absent: such a command fails at
+     * once, as unreachable.
+     */
+    sshRetransmit: z.object({
+      rtoMinS: z.number().positive(),
+      commandTimeoutS: z.number().positive(),
+      connectTimeoutS: z.number().positive(),
+      queryTimeoutS: z.number().positive().optional(),
+    }).strict().optional(),
     /** A host's agent starting up (process, modules, ports) before its programs run, at the run's start and after each boot. */
     agentStartS: distSchema.optional(),
     /**
