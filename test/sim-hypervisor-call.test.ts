@@ -119,6 +119,15 @@ describe('a Hypervisor call on a host the agent cannot reach (network.hypervisor
     expect(healed.err).toBeUndefined();
     expect(healed.okUs).toBe(2 * S + 0.3 * S);
   });
+
+  it('given a timeout of years (a distribution may draw one): the tries are made one a second as they come, nothing is laid out for the whole wait', () => {
+    // 3e8 s of tries laid out at the call would be 3e8 numbers; the simulation ends at 10 s.
+    const sim = build({ commandS: 0.15, hypervisorCallS: 0, hypervisorUnreachableS: 3e8 }, [{ kind: 'partition', a: ['m'], b: ['h1'], at: '0.5s', duration: '1000s' }]);
+    const call = settled(sim, 1, (p) => p.hypervisor.resume('v1', 'h1'));
+    sim.run();
+    expect(call.okUs).toBeUndefined();
+    expect(call.failUs).toBeUndefined();
+  });
 });
 
 describe('a VM start that returns once the VM is launched (network.vmStartReplyFirst)', () => {

@@ -156,3 +156,11 @@ describe('without network.sshRetransmit', () => {
     expect(fresh.failUs).toBe(0.15 * S);
   });
 });
+
+describe('bounds', () => {
+  it('the timeouts are checked: at most an hour, the RTO a minute', () => {
+    for (const [k, v] of [['connectTimeoutS', 3601], ['commandTimeoutS', 1e9], ['rtoMinS', 61], ['queryTimeoutS', 0]] as const) {
+      expect(() => build({ sshRetransmit: { ...LAB, [k]: v } }, [1, 1]), k).toThrow(/sshRetransmit/);
+    }
+  });
+});

@@ -476,20 +476,21 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
   /** The path to `host` is open both ways (the agent's own host always is). */
   const pathOpen = (host: string) => host === agent || (world.reachable(agent, host) && world.reachable(host, agent));
   /**
-   * `f()` at the first of the tries (µs from now, ascending, each below `timeoutUs`; the call
-   * itself is the try at 0 and is the caller's) that finds the path to `host` open both ways;
-   * when none does, `fail()` rejects at `timeoutUs`. Each wait is scheduled from the previous try.
+   * `f()` at the first try that finds the path to `host` open both ways; when none does before
+   * `timeoutUs`, `fail()` rejects then. The call itself is the try at 0 and is the caller's;
+   * `next(t)` is the try after the one at t (µs from the call, increasing). Each wait is scheduled
+   * from the try before it, one at a time, so a long timeout costs nothing up front.
    */
-  const onPathOpen = <T>(host: string, tries: readonly number[], timeoutUs: number, f: () => SimFuture<T>, fail: () => unknown): SimFuture<T> => {
+  const onPathOpen = <T>(host: string, next: (t: number) => number, timeoutUs: number, f: () => SimFuture<T>, fail: () => unknown): SimFuture<T> => {
     const fut = new SimFuture<T>();
-    const step = (n: number) => {
-      const prev = n === 0 ? 0 : tries[n - 1];
-      if (n >= tries.length) {
+    const step = (prev: number) => {
+      const t = next(prev);
+      if (t >= timeoutUs) {
         k.after(timeoutUs - prev, () => fut.reject(fail()));
         return;
       }
-      k.after(tries[n] - prev, () => {
-        if (!pathOpen(host)) return step(n + 1);
+      k.after(t - prev, () => {
+        if (!pathOpen(host)) return step(t);
         try {
           f().then((v) => fut.resolve(v), (e) => fut.reject(e));
         } catch (e) {
@@ -501,15 +502,8 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
     step(0);
     return fut;
   };
-  /**
-   * A connection's SYN retries below `timeoutUs`: one every CONNECT_RETRY_US (Linux's linear
-   * SYN timeouts), the last one CONNECT_RETRY_US or less before the timeout.
-   */
-  const synTries = (timeoutUs: number): number[] => {
-    const out: number[] = [];
-    for (let t = CONNECT_RETRY_US; t < timeoutUs; t += CONNECT_RETRY_US) out.push(t);
-    return out;
-  };
+  /** A connection's SYN sent again every CONNECT_RETRY_US (Linux's linear SYN timeouts). */
+  const synNext = (t: number): number => t + CONNECT_RETRY_US;
   /**
    * A Hypervisor call on `host`. Without `network.hypervisorUnreachableS`: `f()` when the agent
    * reaches the host, else a failure as unreachable at once. With it, the call first opens a
@@ -525,7 +519,7 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
     }
     if (pathOpen(host)) return f();
     const timeoutUs = draw(net.hypervisorUnreachableS, 'hypervisorUnreachable')!;
-    return onPathOpen(host, synTries(timeoutUs), timeoutUs, f, () => new PortError('unreachable', `${host} is unreachable from ${agent}`, { target: host }));
+    return onPathOpen(host, synNext, timeoutUs, f, () => new PortError('unreachable', `${host} is unreachable from ${agent}`, { target: host }));
   };
   /**
    * An SSH command to `host`: `go()` makes the call as it is made on a path that is open (its
@@ -552,17 +546,17 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
     const kept = sshKept.get(host) === k.nowUs() - up;
     if (!kept) {
       const timeoutUs = sToUs(rt.connectTimeoutS);
-      return onPathOpen(host, synTries(timeoutUs), timeoutUs, go, () => new PortError('timeout', `ssh to ${host}: no connection within ${rt.connectTimeoutS} s (cut off from ${agent})`, { target: host }));
+      return onPathOpen(host, synNext, timeoutUs, go, () => new PortError('timeout', `ssh to ${host}: no connection within ${rt.connectTimeoutS} s (cut off from ${agent})`, { target: host }));
     }
     // The command's own timeout, or the audit's query timing out first: the connection dropped
     // under the command ends it (live: its channel closes, 'unreachable').
     const commandUs = sToUs(rt.commandTimeoutS);
     const dropped = dropUs !== null && dropUs - k.nowUs() < commandUs;
     const timeoutUs = dropped ? dropUs - k.nowUs() : commandUs;
-    const tries: number[] = [];
-    for (let rto = sToUs(rt.rtoMinS), t = rto; t < timeoutUs; rto *= 2, t += rto) tries.push(t);
+    // Retransmissions at rto, 3 rto, 7 rto, ...: each after twice the wait before it.
+    const rtoUs = Math.max(1, sToUs(rt.rtoMinS));
     const bootedAt = sshKept.get(host);
-    return onPathOpen(host, tries, timeoutUs, go, () => {
+    return onPathOpen(host, (t) => 2 * t + rtoUs, timeoutUs, go, () => {
       if (sshKept.get(host) === bootedAt) sshKept.delete(host);
       return dropped
         ? new PortError('unreachable', `ssh to ${host}: connection dropped (the VIP audit's query timed out; cut off from ${agent})`, { target: host })

@@ -351,10 +351,10 @@ export const scenarioShape = {
      * once, as unreachable.
      */
     sshRetransmit: z.object({
-      rtoMinS: z.number().positive(),
-      commandTimeoutS: z.number().positive(),
-      connectTimeoutS: z.number().positive(),
-      queryTimeoutS: z.number().positive().optional(),
+      rtoMinS: z.number().positive().max(60),
+      commandTimeoutS: z.number().positive().max(3600),
+      connectTimeoutS: z.number().positive().max(3600),
+      queryTimeoutS: z.number().positive().max(3600).optional(),
     }).strict().optional(),
     /** A host's agent starting up (process, modules, ports) before its programs run, at the run's start and after each boot. */
     agentStartS: distSchema.optional(),
