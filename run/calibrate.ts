@@ -1166,7 +1166,7 @@ export function pairedWithLive(scenario: Scenario, live: readonly TraceLine[]): 
       (responses[seriesOf(e)] ??= []).push(ok ? took : { failedS: took });
     }
   }
-  Object.assign(responses, vipEffects(live));
+  Object.assign(responses, vipEffects(live, (s) => scenario.vips.find((v) => v.address === s)?.name ?? s));
   const taken = new Map<string, number>();
   const faults = scenario.faults.map((f) => {
     const key = `${f.kind}/${subjectOf(f)}`;
@@ -1203,11 +1203,14 @@ export function pairedWithLive(scenario: Scenario, live: readonly TraceLine[]): 
  * When each VIP change took effect for a client, from the start of its call: `vipServed/VIP/HOLDER`
  * for the sets, `vipGone/VIP/HOLDER` for the removals, one entry per traced set or removal in
  * order (the call's whole time where its `vip.effect` is missing). Only for holders that traced
- * an effect (a guest's driver does: its set serves once its gratuitous ARP is sent, its status
- * polls come after); a host's set keeps the calibrated `hostVipAddS`.
+ * an effect: a guest's driver traces both (its set serves once its gratuitous ARP is sent, its
+ * status polls come after), a host's SSH driver its sets (serving once `ip addr add` returned,
+ * the SSH connect before it included; its arping waits about a second after).
  */
-export function vipEffects(live: readonly TraceLine[]): Record<string, number[]> {
-  const traced = new Set(live.filter((e) => e.kind === 'vip.effect').map((e) => `${e.subject}/${String(e.data?.holder)}`));
+export function vipEffects(live: readonly TraceLine[], nameOf: (subject: string) => string = (s) => s): Record<string, number[]> {
+  // A guest's driver traces the VIP's name, the SSH driver of a host its address.
+  const effects = live.filter((e) => e.kind === 'vip.effect').map((e) => ({ ...e, subject: nameOf(e.subject) }));
+  const traced = new Set(effects.map((e) => `${e.subject}/${String(e.data?.holder)}`));
   const out: Record<string, number[]> = {};
   for (const e of live) {
     if ((e.kind !== 'vip.assign' && e.kind !== 'vip.remove') || typeof e.data?.tookUs !== 'number') continue;
@@ -1216,8 +1219,8 @@ export function vipEffects(live: readonly TraceLine[]): Record<string, number[]>
     const op = e.kind === 'vip.assign' ? 'add' : 'remove';
     const start = e.t - e.data.tookUs;
     let at = e.t;
-    for (const x of live) {
-      if (x.kind === 'vip.effect' && x.t >= start && x.t <= e.t && x.subject === e.subject && x.data?.holder === e.data.holder && x.data?.op === op) at = x.t;
+    for (const x of effects) {
+      if (x.t >= start && x.t <= e.t && x.subject === e.subject && x.data?.holder === e.data.holder && x.data?.op === op) at = x.t;
     }
     (out[`${op === 'add' ? 'vipServed' : 'vipGone'}/${key}`] ??= []).push(Math.max(0, at - start) / 1e6);
   }

@@ -87,6 +87,9 @@ export class ExecVipDriver implements VipDriver {
     const r = await this.exec.exec(this.host, argv, { timeoutMs: this.o.timeoutMs ?? 10_000 });
     // Already there: adding is idempotent (announce again all the same).
     if (!(r.code === 2 && /already assigned|File exists/i.test(r.stderr))) ensureOk(this.host, argv, r);
+    // Serving from here (iputils arping sends its first announcement at once, then waits for its
+    // count): the instant a paired sim replays (`vip.effect`, run/calibrate.ts vipEffects).
+    this.o.onEvent?.({ kind: 'vip.effect', subject: vip, data: { holder: this.host, op: 'add' } });
     const count = String(this.o.arpingCount ?? 1);
     const garp = [this.arping, '-q', '-U', '-c', count, '-I', this.cfg.iface, '-s', vip, vip];
     const g = await this.exec.exec(this.host, garp, { timeoutMs: this.o.timeoutMs ?? 10_000 }).catch((e: Error) => e);

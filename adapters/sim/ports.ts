@@ -579,9 +579,10 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
     const ssh = replay === null ? connect : Math.min(connect, replay - 1);
     const setUs = replay === null ? vipUs(holder) : replay - ssh;
     // A real host serves the address once it is on its interface (hostVipAddS), a guest once
-    // its gratuitous ARP is sent (guestVipServedS; paired, live's own instant, `vip.effect`);
-    // the call returns after the rest of the set.
-    const addUs = world.vms.has(holder) ? (replayUs(`vipServed/${vip}/${holder}`) ?? draw(net.guestVipServedS, 'guestVipServed')) : draw(net.hostVipAddS, 'hostVipAdd');
+    // its gratuitous ARP is sent (guestVipServedS); the call returns after the rest of the set.
+    // Paired: live's own instant (`vip.effect`, from the call's start: an SSH connect included).
+    const served = replayUs(`vipServed/${vip}/${holder}`);
+    const addUs = served !== null ? Math.max(1, served - ssh) : world.vms.has(holder) ? draw(net.guestVipServedS, 'guestVipServed') : draw(net.hostVipAddS, 'hostVipAdd');
     if (addUs === null || addUs >= setUs) {
       return after(setUs + ssh, () => {
         requireReach(holder);
