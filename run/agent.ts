@@ -91,7 +91,10 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   const sched = new LabClockScheduler(o.epochUs);
   const file = o.traceFile ? new NdjsonFile(o.traceFile) : null;
   const metrics = o.metrics ? new TraceMetrics() : null;
+  // A host's SSH VIP driver names the address it set; the trace names VIPs (as the guests' do).
+  const vipName = (address: string) => lab.vips.find((v) => v.address === address)?.name ?? address;
   const emit = (e: TraceEvent) => {
+    if (e.kind === 'vip.effect') e = { ...e, subject: vipName(e.subject) };
     file?.emit(e);
     metrics?.emit(e);
   };
@@ -99,8 +102,7 @@ export async function startAgent(o: AgentOptions): Promise<RunningAgent> {
   const hypervisor = await LabHypervisor.open(lab);
   // The instant a VIP change in a guest takes effect for a client (its gratuitous ARP sent, its
   // `ip addr del` launched), before the call returns: `vip.effect`, which a paired sim replays.
-  const vipName = (address: string) => lab.vips.find((v) => v.address === address)?.name ?? address;
-  const vipDrivers: Record<string, VipDriver> = Object.fromEntries(lab.backupVms.map((v) => [v.name, new IdempotentGuestVipDriver(lab, v.name, (address, op) => emit({ t: sched.nowUs(), kind: 'vip.effect', subject: vipName(address), data: { holder: v.name, op, by: o.host } }))]));
+  const vipDrivers: Record<string, VipDriver> = Object.fromEntries(lab.backupVms.map((v) => [v.name, new IdempotentGuestVipDriver(lab, v.name, (address, op) => emit({ t: sched.nowUs(), kind: 'vip.effect', subject: address, data: { holder: v.name, op, by: o.host } }))]));
   let ports: Partial<Ports> = {};
   const rt = new Runtime({
     scheduler: sched,

@@ -1090,7 +1090,7 @@ export async function conform(o: { scenarioFile: string; labFile: string; outDir
     }
     firstLive ??= live.events;
     // The replication compared is paired with this live run (its fault records, its agents' start-ups).
-    const sim = simulate(o.unpaired ? scenario : pairedWithLive(scenario, live.events), i);
+    const sim = simulate(o.unpaired ? scenario : pairedWithLive(scenario, live.events, lab.vips), i);
     writeFileSync(join(o.outDir, `conform-${name}.sim${suffix}.ndjson`), toNdjson(sim));
     log(`sim ${i + 1}/${repeat} done (${sim.length} events${o.unpaired ? '' : ', paired with the live run'})`);
     const c = compare(timedByTheLab(live.events), sim, name);
@@ -1139,7 +1139,7 @@ const seriesOf = (e: TraceLine): string => `${RESPONSE_SERIES[e.kind]}/${e.subje
  * policies or the world do is taken from live: those are the model's, and they are what the
  * comparison measures. Where live has no record (a fault it never injected), the scenario's stays.
  */
-export function pairedWithLive(scenario: Scenario, live: readonly TraceLine[]): Scenario {
+export function pairedWithLive(scenario: Scenario, live: readonly TraceLine[], vipAddresses: ReadonlyArray<{ name: string; address?: string }> = scenario.vips): Scenario {
   const subjectOf = (f: Scenario['faults'][number]) => ('target' in f ? f.target : f.a.join(','));
   const recorded = new Map<string, number[]>();
   const ended = new Map<string, number[]>();
@@ -1166,7 +1166,8 @@ export function pairedWithLive(scenario: Scenario, live: readonly TraceLine[]): 
       (responses[seriesOf(e)] ??= []).push(ok ? took : { failedS: took });
     }
   }
-  Object.assign(responses, vipEffects(live, (s) => scenario.vips.find((v) => v.address === s)?.name ?? s));
+  // Traces made before the agents named them carry a host's VIP by its address (the lab's).
+  Object.assign(responses, vipEffects(live, (s) => vipAddresses.find((v) => v.address === s)?.name ?? s));
   const taken = new Map<string, number>();
   const faults = scenario.faults.map((f) => {
     const key = `${f.kind}/${subjectOf(f)}`;

@@ -185,13 +185,12 @@ describe.skipIf(!isRoot)('P2P live on the mini-lab (p2p-mini on 10.77.8.0/24)', 
       expect(accesses.at(-1)!.data).toMatchObject({ ok: true, by: target });
       expect(of(ev, 'vip.holders', `vip-${target.toLowerCase()}`).at(-1)!.data).toEqual({ holders: [target] });
       expect(of(ev, 'vm.state', vm).at(-1)!.data).toMatchObject({ state: 'suspended' });
-      // Both sets traced when the address began to serve, inside the call: the guest's (its
-      // gratuitous ARP sent, by the VIP's name) and the hand-back's on the host (`ip addr add`
-      // returned, by its address) that a paired sim replays.
-      const address = lab.vips.find((v) => v.name === vipName)!.address;
-      for (const [holder, subject] of [[vm, vipName], [target, address]]) {
+      // Both sets traced when the address began to serve, inside the call, by the VIP's name:
+      // the guest's (its gratuitous ARP sent) and the hand-back's on the host (`ip addr add`
+      // returned), which a paired sim replays.
+      for (const holder of [vm, target]) {
         const set = ev.filter((e) => e.kind === 'vip.assign' && e.subject === vipName && e.data?.holder === holder).at(-1)!;
-        expect(ev.some((e) => e.kind === 'vip.effect' && e.subject === subject && e.data?.holder === holder && e.data?.op === 'add' && e.t <= set.t && e.t >= set.t - Number(set.data?.tookUs)), `${holder}'s set`).toBe(true);
+        expect(ev.some((e) => e.kind === 'vip.effect' && e.subject === vipName && e.data?.holder === holder && e.data?.op === 'add' && e.t <= set.t && e.t >= set.t - Number(set.data?.tookUs)), `${holder}'s set`).toBe(true);
       }
       expectOneHolderAtMost(ev);
       // The same metrics read the sim's trace of the same scenario.
