@@ -124,7 +124,11 @@ describe('a Hypervisor call on a host the agent cannot reach (network.hypervisor
     // 3e8 s of tries laid out at the call would be 3e8 numbers; the simulation ends at 10 s.
     const sim = build({ commandS: 0.15, hypervisorCallS: 0, hypervisorUnreachableS: 3e8 }, [{ kind: 'partition', a: ['m'], b: ['h1'], at: '0.5s', duration: '1000s' }]);
     const call = settled(sim, 1, (p) => p.hypervisor.resume('v1', 'h1'));
+    const tries: number[] = [];
+    sim.kernel.at(9.5 * S, () => void tries.push(sim.kernel.nowUs()));
     sim.run();
+    // The run went on to its end with the call still trying.
+    expect(tries).toEqual([9.5 * S]);
     expect(call.okUs).toBeUndefined();
     expect(call.failUs).toBeUndefined();
   });

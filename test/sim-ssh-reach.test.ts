@@ -157,6 +157,19 @@ describe('without network.sshRetransmit', () => {
   });
 });
 
+describe('kept connections without sshConnectS', () => {
+  it('are tracked all the same: the command over the one a restart opened is retransmitted, not connected anew', () => {
+    // As the first test, without a connect cost: through at the retransmission at 2.5 s, not
+    // failed at the 3 s connect timeout (a new connection's SYNs at 1.1, 2.1 would go through at 3.1 s).
+    const sim = build({ sshConnectS: undefined, sshRetransmit: LAB }, [1, 1.4]);
+    at(sim, 0.1, (p) => p.services.restart('h1', 'httpd'));
+    const cutOff = at(sim, 1.1, stop);
+    sim.run();
+    expect(cutOff.err).toBeUndefined();
+    expect(cutOff.okUs).toBe(1.4 * S + 0.15 * S);
+  });
+});
+
 describe('bounds', () => {
   it('the timeouts are checked: at most an hour, the RTO a minute', () => {
     for (const [k, v] of [['connectTimeoutS', 3601], ['commandTimeoutS', 1e9], ['rtoMinS', 61], ['queryTimeoutS', 0]] as const) {

@@ -50,8 +50,8 @@ export async function guestExec(lab: Lab, vm: string, args: string[], timeoutMs 
  * When a VIP change in a guest takes effect for a client: an add once its gratuitous ARP is sent
  * (the arping launched; a client that has been talking to the old holder keeps that holder's MAC
  * until then, and its accesses go nowhere), a removal once `ip addr del` is launched. Each call
- * returns later, after the guest agent's status polls have seen the command end: 40-60 % of an
- * add's time at load 1-10 in the PSS's lab.
+ * returns later, after the guest agent's status polls have seen the command end: 15-35 % of an
+ * add's time, 20-130 ms, in the PSS's lab at load 1-6 (more where the polls are slow).
  */
 export type VipEffect = (vip: string, op: 'add' | 'remove') => void;
 

@@ -310,17 +310,20 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
   /**
    * SSH connections the agent keeps, by host: the host's boot time when it was opened. A command
    * to a host with none (or one opened before the host last booted: the reboot dropped it) pays
-   * an SSH connect first, when the scenario gives `sshConnectS`.
+   * an SSH connect first, when the scenario gives `sshConnectS`. Kept whenever either field that
+   * reads them is given (`sshRetransmit` retransmits over a kept connection, connects anew
+   * otherwise); with neither, nothing is tracked (the paper experiments at scale).
    */
   const sshKept = new Map<string, number>();
+  const tracksSsh = net.sshConnectS !== undefined || net.sshRetransmit !== undefined;
   const sshUs = (host: string): number => {
-    if (net.sshConnectS === undefined || host === agent || !world.hosts.has(host)) return 0;
+    if (!tracksSsh || host === agent || !world.hosts.has(host)) return 0;
     const up = world.hostUptimeUs(host);
     if (up === null) return 0; // not up: the command fails; nothing is kept
     const bootedAt = k.nowUs() - up;
     if (sshKept.get(host) === bootedAt) return 0;
     sshKept.set(host, bootedAt);
-    return draw(net.sshConnectS, 'sshConnect') ?? 0;
+    return net.sshConnectS === undefined ? 0 : (draw(net.sshConnectS, 'sshConnect') ?? 0);
   };
 
   /**
@@ -392,7 +395,7 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
    */
   const keepAllSsh = (): void => {
     auditCuts();
-    if (net.sshConnectS === undefined) return;
+    if (!tracksSsh) return;
     for (const host of world.hosts.keys()) {
       if (host === agent || !world.reachable(agent, host)) continue;
       const up = world.hostUptimeUs(host);
@@ -575,13 +578,14 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
   };
   /** A VIP set on `holder` (`replay`: live's time for it in a paired replication). */
   const vipSet = (vip: string, holder: string, replay: number | null): SimFuture<void> => {
-    const connect = sshUs(holder);
-    const ssh = replay === null ? connect : Math.min(connect, replay - 1);
-    const setUs = replay === null ? vipUs(holder) : replay - ssh;
     // A real host serves the address once it is on its interface (hostVipAddS), a guest once
     // its gratuitous ARP is sent (guestVipServedS); the call returns after the rest of the set.
-    // Paired: live's own instant (`vip.effect`, from the call's start: an SSH connect included).
+    // Paired: live's own instant (`vip.effect`, from the call's start: an SSH connect included,
+    // so the sim's connect stays within it).
     const served = replayUs(`vipServed/${vip}/${holder}`);
+    const connect = sshUs(holder);
+    const ssh = replay === null ? connect : Math.min(connect, replay - 1, served === null ? Infinity : Math.max(0, served - 1));
+    const setUs = replay === null ? vipUs(holder) : replay - ssh;
     const addUs = served !== null ? Math.max(1, served - ssh) : world.vms.has(holder) ? draw(net.guestVipServedS, 'guestVipServed') : draw(net.hostVipAddS, 'hostVipAdd');
     if (addUs === null || addUs >= setUs) {
       return after(setUs + ssh, () => {
@@ -600,7 +604,8 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
     const ssh = world.nodeUp(holder) ? sshUs(holder) : 0;
     const removeUs = replay ?? vipUs(holder, true) + ssh;
     const remove = () => {
-      // Removing from a dead holder is a no-op for the network: it no longer answers.
+      // Removing from a dead holder (off or crashed) is a no-op for the network: it no longer
+      // answers. A host whose link is down is up, only cut off: that removal waits (overSsh).
       if (world.nodeUp(holder)) requireReach(holder);
       world.removeVip(vip, holder);
     };
@@ -823,10 +828,14 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
       poolRemove: (pool, member) => after(poolWriteUs(), () => world.poolSet(pool, member, null)),
     },
     load: {
-      sample: (host) => overSsh(host, () => after(replayUs(`sample/${host}`) ?? latencyUs, (): LoadSample => {
-        requireReach(host);
-        return world.load(host);
-      }, [host])),
+      sample: (host) => {
+        // Counted when called (every call counts, in order), even if it then waits for the path.
+        const replay = replayUs(`sample/${host}`);
+        return overSsh(host, () => after(replay ?? latencyUs, (): LoadSample => {
+          requireReach(host);
+          return world.load(host);
+        }, [host]));
+      },
       accesses: (node, windowUs) => after(replayUs(`accesses/${node}`) ?? latencyUs, () => {
         requireReach(node);
         return world.accesses(node, windowUs);
