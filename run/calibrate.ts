@@ -1121,7 +1121,13 @@ function machineCalibrated(o: { scenarioFile: string; paramsFile?: string }, lab
 /** The trace lines that time the machine's answer to a policy's call, by the response series they start (`network.responsesS`). */
 const RESPONSE_SERIES: Readonly<Record<string, string>> = { 'dbss.examined': 'examine', 'pss.sampled': 'sample', 'pss.counted': 'accesses', 'vip.assign': 'vipSet', 'vip.remove': 'vipRemove' };
 /** A response series' name for a trace line: a VIP's set and removal per holder (`vipSet/VIP5/W2`), else per subject. */
-const seriesOf = (e: TraceLine): string => `${RESPONSE_SERIES[e.kind]}/${e.subject}${e.kind === 'vip.assign' || e.kind === 'vip.remove' ? `/${String(e.data?.holder)}` : ''}`;
+const seriesOf = (e: TraceLine): string => `${RESPONSE_SERIES[e.kind]}/${e.subject}${e.kind === 'vip.assign' || e.kind === 'vip.remove' ? vipCaller(e) : ''}`;
+/**
+ * A VIP call's series after its VIP: the holder and, where the trace says who called, `@AGENT`.
+ * Several agents set the same VIP on the same holder (the Navigator's pilots on whichever PC runs
+ * the container); the sim replays each agent's calls in order, so each agent's list is its own.
+ */
+const vipCaller = (e: TraceLine): string => `/${String(e.data?.holder)}${typeof e.data?.by === 'string' ? `@${e.data.by}` : ''}`;
 
 /**
  * A sim replication paired with one live run: the scenario with that run's exogenous timings in
@@ -1217,13 +1223,14 @@ export function vipEffects(live: readonly TraceLine[], nameOf: (subject: string)
     if ((e.kind !== 'vip.assign' && e.kind !== 'vip.remove') || typeof e.data?.tookUs !== 'number') continue;
     const key = `${e.subject}/${String(e.data.holder)}`;
     if (!traced.has(key)) continue;
+    const series = `${e.subject}${vipCaller(e)}`;
     const op = e.kind === 'vip.assign' ? 'add' : 'remove';
     const start = e.t - e.data.tookUs;
     let at = e.t;
     for (const x of effects) {
       if (x.t >= start && x.t <= e.t && x.subject === e.subject && x.data?.holder === e.data.holder && x.data?.op === op) at = x.t;
     }
-    (out[`${op === 'add' ? 'vipServed' : 'vipGone'}/${key}`] ??= []).push(Math.max(0, at - start) / 1e6);
+    (out[`${op === 'add' ? 'vipServed' : 'vipGone'}/${series}`] ??= []).push(Math.max(0, at - start) / 1e6);
   }
   return out;
 }

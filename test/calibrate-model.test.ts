@@ -530,15 +530,26 @@ describe('pairedWithLive: a host\'s VIP serves at live\'s instant within the set
     const set = lv(28.3, 'vip.assign', 'vip-ftp', { holder: 'FTP', tookUs: 1_974_582, by: 'Mail' });
     const effect = lv(27.4, 'vip.effect', address, { holder: 'FTP', op: 'add' });
     const timed = pairedWithLive(nt2, [effect, set]);
-    expect(timed.network.responsesS!['vipServed/vip-ftp/FTP']).toEqual([1.074582]);
+    expect(timed.network.responsesS!['vipServed/vip-ftp/FTP@Mail']).toEqual([1.074582]);
     const whole = pairedWithLive(nt2, [set]);
-    expect(whole.network.responsesS!['vipServed/vip-ftp/FTP']).toBeUndefined();
+    expect(whole.network.responsesS!['vipServed/vip-ftp/FTP@Mail']).toBeUndefined();
     const handBack = (ev: TraceLine[]) => of(ev, 'vip.assign', 'vip-ftp').find((e) => e.data?.holder === 'FTP' && e.t > 20e6)!.t;
     const a = simulate(whole);
     const b = simulate(timed);
     expect(handBack(a) - handBack(b)).toBe(1_974_582 - 1_074_582);
     // The manager goes on when the set returns, as live's did.
     expect(of(b, 'target.recovered', 'FTP')[0].t).toBe(of(a, 'target.recovered', 'FTP')[0].t);
+  });
+
+  it('each agent replays its own calls to a VIP on a holder: another agent\'s earlier set of the same VIP there is not this one\'s', () => {
+    // Login set vip-ftp on FTPb first (0.9 s), then Mail (0.12 s): Mail's first set takes 0.12 s.
+    const p = pairedWithLive(nt2, [lv(5, 'vip.assign', 'vip-ftp', { holder: 'FTPb', tookUs: 900_000, by: 'Login' }), lv(15, 'vip.assign', 'vip-ftp', { holder: 'FTPb', tookUs: 120_000, by: 'Mail' })]);
+    expect(p.network.responsesS).toEqual({ 'vipSet/vip-ftp/FTPb@Login': [0.9], 'vipSet/vip-ftp/FTPb@Mail': [0.12] });
+    // In Nt2 Mail (FTP's P1 manager) sets vip-ftp on FTPb: its set lasts 0.12 s, not Login's 0.9 s.
+    const ev = simulate(p);
+    const fr = of(ev, 'function.recovered', 'FTP')[0];
+    const plain = simulate(pairedWithLive(nt2, [lv(15, 'vip.assign', 'vip-ftp', { holder: 'FTPb', tookUs: 120_000, by: 'Mail' })]));
+    expect(fr.t).toBe(of(plain, 'function.recovered', 'FTP')[0].t);
   });
 });
 
@@ -614,7 +625,7 @@ describe('pairedWithLive replays the machine\'s response times that set a loop\'
     const plain = simulate(pss);
     // moderate -> PS1 moves VIP5 off W2 onto the spare Ws: live took 0.6 s and 1.3 s for them.
     const p = pairedWithLive(pss, [lv(40, 'vip.remove', 'VIP5', { holder: 'W2', tookUs: 600_000, by: 'mgmt' }), lv(41.3, 'vip.assign', 'VIP5', { holder: 'Ws', tookUs: 1_300_000, by: 'mgmt' })]);
-    expect(p.network.responsesS).toEqual({ 'vipRemove/VIP5/W2': [0.6], 'vipSet/VIP5/Ws': [1.3] });
+    expect(p.network.responsesS).toEqual({ 'vipRemove/VIP5/W2@mgmt': [0.6], 'vipSet/VIP5/Ws@mgmt': [1.3] });
     const ev = simulate(p);
     expect(moves(ev)).toEqual(['vip.remove W2', 'vip.assign Ws']);
     expect(moves(ev)).toEqual(moves(plain));
@@ -632,9 +643,9 @@ describe('pairedWithLive replays the machine\'s response times that set a loop\'
     const effects = [lv(39.6, 'vip.effect', 'VIP5', { holder: 'W2', op: 'remove', by: 'mgmt' }), lv(40.6, 'vip.effect', 'VIP5', { holder: 'Ws', op: 'add', by: 'mgmt' })];
     const whole = pairedWithLive(pss, [remove, assign]);
     const timed = pairedWithLive(pss, [effects[0], remove, effects[1], assign]);
-    expect(timed.network.responsesS).toEqual({ 'vipRemove/VIP5/W2': [0.6], 'vipSet/VIP5/Ws': [1.3], 'vipGone/VIP5/W2': [0.2], 'vipServed/VIP5/Ws': [0.6] });
+    expect(timed.network.responsesS).toEqual({ 'vipRemove/VIP5/W2@mgmt': [0.6], 'vipSet/VIP5/Ws@mgmt': [1.3], 'vipGone/VIP5/W2@mgmt': [0.2], 'vipServed/VIP5/Ws@mgmt': [0.6] });
     // A set or removal without its effect counts whole; a holder that traced none gets no series.
-    expect(vipEffects([effects[1], assign, lv(50, 'vip.assign', 'VIP5', { holder: 'Ws', tookUs: 400_000 }), lv(60, 'vip.remove', 'VIP5', { holder: 'W2', tookUs: 100_000 })])).toEqual({ 'vipServed/VIP5/Ws': [0.6, 0.4] });
+    expect(vipEffects([effects[1], assign, lv(50, 'vip.assign', 'VIP5', { holder: 'Ws', tookUs: 400_000 }), lv(60, 'vip.remove', 'VIP5', { holder: 'W2', tookUs: 100_000 })])).toEqual({ 'vipServed/VIP5/Ws@mgmt': [0.6], 'vipServed/VIP5/Ws': [0.4] });
     const at = (e: TraceLine[], kind: string) => e.find((x) => x.kind === kind && x.subject === 'VIP5' && x.t >= of(e, 'pss.transition')[0].t)!.t;
     const done = (ev: TraceLine[]) => of(ev, 'pss.transition.done')[0].data!.durationS as number;
     const a = simulate(whole);

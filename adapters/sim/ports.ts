@@ -346,6 +346,11 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
     const r = replayOf(series);
     return r === null || r.failed ? null : r.us;
   };
+  /** A VIP call's series: this agent's own (`…@AGENT`, run/calibrate.ts) where the pairing has it. */
+  const vipSeries = (kind: string, vip: string, holder: string): string => {
+    const own = `${kind}/${vip}/${holder}@${agent}`;
+    return net.responsesS?.[own] !== undefined ? own : `${kind}/${vip}/${holder}`;
+  };
 
   /** A pool change on the director the agent runs on (poolWriteS), else the LAN delay. */
   const poolWriteUs = (): number => draw(net.poolWriteS, 'poolWrite') ?? latencyUs;
@@ -582,7 +587,7 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
     // its gratuitous ARP is sent (guestVipServedS); the call returns after the rest of the set.
     // Paired: live's own instant (`vip.effect`, from the call's start: an SSH connect included,
     // so the sim's connect stays within it).
-    const served = replayUs(`vipServed/${vip}/${holder}`);
+    const served = replayUs(vipSeries('vipServed', vip, holder));
     const connect = sshUs(holder);
     const ssh = replay === null ? connect : Math.min(connect, replay - 1, served === null ? Infinity : Math.max(0, served - 1));
     const setUs = replay === null ? vipUs(holder) : replay - ssh;
@@ -611,7 +616,7 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
     };
     // A guest's address is gone once `ip addr del` runs (guestVipGoneS; paired, live's
     // instant); the call returns after the status poll that sees it end.
-    const goneUs = world.vms.has(holder) ? (replayUs(`vipGone/${vip}/${holder}`) ?? draw(net.guestVipGoneS, 'guestVipGone')) : null;
+    const goneUs = world.vms.has(holder) ? (replayUs(vipSeries('vipGone', vip, holder)) ?? draw(net.guestVipGoneS, 'guestVipGone')) : null;
     if (goneUs === null || goneUs >= removeUs) return after(removeUs, remove);
     return chain(goneUs, () => {
       remove();
@@ -812,12 +817,12 @@ export function simPorts(world: World, runtime: Runtime, store: SimStore, agent:
       // A paired replication's VIP set or removal takes live's time, an SSH connect included
       // (the kept connections are counted as before; a connect comes first, within live's time).
       assignVip: (vip, holder) => {
-        const replay = replayUs(`vipSet/${vip}/${holder}`);
+        const replay = replayUs(vipSeries('vipSet', vip, holder));
         // A replayed set took live's time, any wait for the path included: not gated again.
         return replay === null ? overSsh(holder, () => vipSet(vip, holder, replay)) : vipSet(vip, holder, replay);
       },
       removeVip: (vip, holder) => {
-        const replay = replayUs(`vipRemove/${vip}/${holder}`);
+        const replay = replayUs(vipSeries('vipRemove', vip, holder));
         return replay === null ? overSsh(holder, () => vipRemove(vip, holder, replay)) : vipRemove(vip, holder, replay);
       },
       vipHolders: (vip) => after(latencyUs, () => {
