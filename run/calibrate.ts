@@ -1009,7 +1009,7 @@ export async function conform(o: { scenarioFile: string; labFile: string; outDir
   let scenario: Scenario;
   let extra: Record<string, unknown> = {};
   let liveScenarioFile = o.scenarioFile;
-  let compare: (live: TraceLine[], sim: TraceLine[], name: string) => { rows: ConformRow[]; md: string };
+  let compare: (live: TraceLine[], sim: TraceLine[], name: string, simRan: Scenario) => { rows: ConformRow[]; md: string };
   if (navigatorVipOf(asWritten) !== null) {
     // Navigator: Table 5-7's times (run/navconform.ts), the policy's own rates and intervals as
     // written; the machine's costs and the container's start as measured when the lab was
@@ -1044,8 +1044,10 @@ export async function conform(o: { scenarioFile: string; labFile: string; outDir
     // The machine's costs (agent start-up: the checker's loop starts with its agent; a fault's
     // landing in the live loop) when the lab has a calibration file.
     ({ scenario, extra } = machineCalibrated(o, lab, asWritten));
-    compare = (live, sim, name) => {
-      const rows = lbConformRows(live, sim, asWritten); // faults named by their nominal times
+    compare = (live, sim, name, simRan) => {
+      // Faults named by their nominal times; the sim's ended where its run ended them (paired:
+      // where live recorded the end, not the scenario's duration after the lab's acted record).
+      const rows = lbConformRows(live, sim, asWritten, simRan);
       return { rows, md: lbConformMarkdown(name, rows) };
     };
   } else {
@@ -1090,10 +1092,11 @@ export async function conform(o: { scenarioFile: string; labFile: string; outDir
     }
     firstLive ??= live.events;
     // The replication compared is paired with this live run (its fault records, its agents' start-ups).
-    const sim = simulate(o.unpaired ? scenario : pairedWithLive(scenario, live.events, lab.vips), i);
+    const ran = o.unpaired ? scenario : pairedWithLive(scenario, live.events, lab.vips);
+    const sim = simulate(ran, i);
     writeFileSync(join(o.outDir, `conform-${name}.sim${suffix}.ndjson`), toNdjson(sim));
     log(`sim ${i + 1}/${repeat} done (${sim.length} events${o.unpaired ? '' : ', paired with the live run'})`);
-    const c = compare(timedByTheLab(live.events), sim, name);
+    const c = compare(timedByTheLab(live.events), sim, name, ran);
     first ??= c;
     runs.live.push(c.rows);
     runs.sim.push(c.rows);

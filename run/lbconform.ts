@@ -58,8 +58,12 @@ function advertsFrom(ev: readonly TraceLine[], world: World, from: string, to: s
 
 interface FaultAt { kind: string; target: string; service?: string; t: number; endT: number | null }
 
-/** The scenario's faults as the trace recorded them (`fault` events, in order), with when each ended. */
-function faultsOf(ev: readonly TraceLine[], world: World, s: Scenario): FaultAt[] {
+/**
+ * The scenario's faults as the trace recorded them (`fault` events, in order), with when each
+ * ended: live, at its `fault.end` record; in the sim, `ran`'s duration after it started (`ran`:
+ * the scenario the sim ran, a paired replication's with live's durations; default `s`).
+ */
+function faultsOf(ev: readonly TraceLine[], world: World, s: Scenario, ran: Scenario = s): FaultAt[] {
   const recorded = ev.filter((e) => e.kind === 'fault');
   return s.faults.flatMap((f, i): FaultAt[] => {
     const r = recorded[i];
@@ -67,7 +71,7 @@ function faultsOf(ev: readonly TraceLine[], world: World, s: Scenario): FaultAt[
     let endT: number | null = null;
     if (f.duration !== undefined) {
       if (world === 'live') endT = ev.find((e) => e.kind === 'fault.end' && e.subject === f.target && e.t >= r.t)?.t ?? null;
-      else endT = r.t + f.duration;
+      else endT = r.t + (ran.faults[i]?.duration ?? f.duration);
     }
     return [{ kind: f.kind, target: f.target, ...('service' in f && f.service ? { service: f.service } : {}), t: r.t, endT }];
   });
@@ -104,14 +108,14 @@ const round = (x: number | null, d = 3) => (x === null ? null : Math.round(x * 1
 const pct = (x: number | null, ref: number | null) => (x === null || ref === null || ref === 0 ? null : Math.round((1000 * (x - ref)) / ref) / 10);
 
 /** Every fault of the scenario, live against sim (and the model). */
-export function lbConformRows(live: readonly TraceLine[], sim: readonly TraceLine[], s: Scenario): LbConformRow[] {
+export function lbConformRows(live: readonly TraceLine[], sim: readonly TraceLine[], s: Scenario, simRan: Scenario = s): LbConformRow[] {
   const c = lbPolicyOf(s);
   if (!c) throw new Error(`scenario ${s.name ?? ''} has no lbcluster policy`);
   const vipAddress = s.vips.find((v) => v.name === c.vip)?.address;
   const directors = [...c.directors].sort((a, b) => b.priority - a.priority);
   const prio = new Map(c.directors.map((d) => [d.host, d.priority]));
   const lf = faultsOf(live, 'live', s);
-  const sf = faultsOf(sim, 'sim', s);
+  const sf = faultsOf(sim, 'sim', s, simRan);
   const rows: LbConformRow[] = [];
   const row = (fault: string, metric: string, server: string, l: number | null, si: number | null, model: number | null) =>
     rows.push({ fault, metric, server, live: round(l), sim: round(si), model: round(model), errPct: pct(si, l), modelErrPct: pct(model, l) });

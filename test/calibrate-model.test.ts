@@ -365,6 +365,19 @@ describe('pairedWithLive: a sim replication replays its live run\'s exogenous ti
     expect(pairedWithLive(lb, [lv(20.1, 'fault', 'ap3', { fault: 'pause' })]).faults.find((f) => f.kind === 'pause')!.duration).toBe(lb.faults.find((f) => f.kind === 'pause')!.duration);
   });
 
+  it('the load balancer\'s rows count a paired sim\'s fault end where that sim ended it, not the scenario\'s duration after its start', () => {
+    const lb = parseScenario(readFileSync(join(REPO_DIR, 'experiments/scenarios/live-lb-faults.yaml'), 'utf8'), 'live-lb-faults');
+    // Live ended the pause 9.87 s after it acted (the scenario says 10 s).
+    const p = pairedWithLive(lb, [lv(20.144, 'fault', 'ap3', { fault: 'pause' }), lv(30.014, 'fault.end', 'ap3', { fault: 'pause' })]);
+    const sim = simulate(p);
+    const readd = (rows: ReturnType<typeof lbConformRows>) => rows.find((r) => r.fault === 'pause ap3 @20s' && /fault end -> added/.test(r.metric))!.sim!;
+    const added = of(sim, 'pool.add', 'vip-web').find((e) => e.data?.member === 'ap3' && e.t > 30e6)!.t;
+    const start = of(sim, 'fault', 'ap3').find((e) => e.data?.fault === 'pause')!.t;
+    expect(readd(lbConformRows(sim, sim, lb, p))).toBeCloseTo((added - (start + 9_870_000)) / 1e6, 2);
+    // Counted from the scenario's 10 s the row read 0.13 s short.
+    expect(readd(lbConformRows(sim, sim, lb))).toBeCloseTo((added - (start + 10_000_000)) / 1e6, 2);
+  });
+
   it('a fault acts where the lab says it acted (live records it before the call): the power cut, the service stopped; another host\'s record or an earlier one is not it', () => {
     const cut = pairedWithLive(failover, [lv(110.014, 'fault', 'FTP', { fault: 'Nt2' }), lv(110.02, 'lab.power-cut', 'Login'), lv(110.009, 'lab.power-cut', 'FTP'), lv(110.026, 'lab.power-cut', 'FTP')]);
     expect(cut.faults[0].at).toBe(110_026_000);
