@@ -349,8 +349,11 @@ describe('scenario fuzz: what check accepts, sim runs', () => {
       }),
       fcParams(250),
     );
-    // The generator must reach both sides of the loader, and most accepted runs their end.
-    expect(accepted).toBeGreaterThan(40);
+    // The generator must reach both sides of the loader, and most accepted runs their end. About
+    // one document in five is accepted (40-62 of 250 over seeds 1-8): the bound leaves room for an
+    // unlucky seed (40 accepted failed a CI run when it was 40) and still fails a generator that
+    // stopped producing valid documents.
+    expect(accepted).toBeGreaterThan(20);
     expect(rejected).toBeGreaterThan(40);
     expect(reached).toBeGreaterThan(accepted * 0.8);
   }, 120_000);
