@@ -4,10 +4,12 @@
 // scenarios). The README's fidelity table is written from the suite's report file by
 // scripts/fidelity-table.ts (between the markers below), never by hand.
 import { readdirSync, readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
 import { loadLab, REPO_DIR } from '../adapters/lab/schema.ts';
 import { join } from 'node:path';
 import { readScenario } from '../run/sim.ts';
-import { isTimed, type RepeatedConform } from './conform.ts';
+import { isTimed, type RepeatedConform, type RepeatedRow } from './conform.ts';
 
 export const SCENARIO_DIR = 'experiments/scenarios';
 export const LAB_DIR = 'experiments/labs';
@@ -76,29 +78,94 @@ export const scenarioNameOf = (file: string): string => file.replace(/^.*\//, ''
 
 const fmt = (x: number | null, d = 3) => (x === null ? '—' : String(Math.round(x * 10 ** d) / 10 ** d));
 
+/** A metric's label as the table shows it: the fault it belongs to (the load balancer's rows) first. */
+export const rowLabel = (x: Pick<RepeatedRow, 'fault' | 'metric'>): string => `${x.fault ? `${x.fault}: ` : ''}${x.metric}`;
+
+/**
+ * A timed row of the suite's report outside 10 %, and what was measured about it
+ * (experiments/fidelity-gaps.yaml): the issue's bar is every timed metric within 10 %, or the gap
+ * explained by something measured. `cause` says what was measured (with its numbers); `see`,
+ * where it is written up.
+ */
+export const gapSchema = z.object({
+  scenario: z.string().regex(/^live-[\w-]+$/),
+  row: z.string().min(1),
+  server: z.string().min(1),
+  cause: z.string().min(40).refine((c) => /\d/.test(c), 'a cause says what was measured: its numbers'),
+  see: z.string().regex(/^docs\/[\w.-]+\.md\b/, 'where the measurement is written up: docs/FILE.md ...'),
+}).strict();
+export type Gap = z.infer<typeof gapSchema>;
+
+/** The explained gaps file (committed beside the suite's plan). */
+export const GAPS_FILE = join(REPO_DIR, 'experiments/fidelity-gaps.yaml');
+
+/** The gaps of a YAML text: a list of gapSchema entries, each (scenario, row, server) once. */
+export function parseGaps(text: string, file = GAPS_FILE): Gap[] {
+  const r = z.array(gapSchema).safeParse(parseYaml(text) ?? []);
+  if (!r.success) throw new Error(`${file}: ${r.error.issues.map((i) => `${typeof i.path[0] === 'number' ? `entry ${i.path[0] + 1}` : 'the list'}${i.path.length > 1 ? ` ${i.path.slice(1).join('.')}` : ''}: ${i.message}`).join('; ')}`);
+  const seen = new Set<string>();
+  for (const g of r.data) {
+    const k = `${g.scenario} | ${g.row} | ${g.server}`;
+    if (seen.has(k)) throw new Error(`${file}: ${k} is there twice`);
+    seen.add(k);
+  }
+  return r.data;
+}
+
+export interface OutsideRow {
+  scenario: string;
+  row: string;
+  server: string;
+  errPct: number;
+  gap: Gap | null;
+}
+
+/**
+ * The report's timed rows outside 10 % (as `within10Pct` counts them), each with its explanation
+ * when `gaps` has one; and the gaps that name no such row (stale: the row is back within 10 %,
+ * or gone).
+ */
+export function gapsOf(r: SuiteReport, gaps: readonly Gap[]): { outside: OutsideRow[]; stale: Gap[] } {
+  const key = (scenario: string, row: string, server: string) => `${scenario} | ${row} | ${server}`;
+  const byKey = new Map(gaps.map((g) => [key(g.scenario, g.row, g.server), g]));
+  const outside: OutsideRow[] = [];
+  for (const e of r.entries) {
+    const scenario = scenarioNameOf(e.file);
+    for (const x of e.rows) {
+      if (!isTimed(x.metric) || x.errPct === null || Math.abs(x.errPct) <= 10) continue;
+      outside.push({ scenario, row: rowLabel(x), server: x.server, errPct: x.errPct, gap: byKey.get(key(scenario, rowLabel(x), x.server)) ?? null });
+    }
+  }
+  const used = new Set(outside.filter((o) => o.gap).map((o) => key(o.scenario, o.row, o.server)));
+  return { outside, stale: gaps.filter((g) => !used.has(key(g.scenario, g.row, g.server))) };
+}
+
 /**
  * The README's fidelity table from a suite report: one line per scenario (score, metrics within
  * 10 %, its largest gap), then each timed metric's live and sim means with their error; live
  * scenarios the report lacks are listed as not run (so a new lab's scenarios show up at once).
  */
-export function fidelityTable(r: SuiteReport, scenarioFiles: string[]): string {
+export function fidelityTable(r: SuiteReport, scenarioFiles: string[], gaps: readonly Gap[] = []): string {
   const byFile = new Map(r.entries.map((e) => [e.file, e]));
+  const { outside } = gapsOf(r, gaps);
+  const explained = (name: string) => outside.filter((o) => o.scenario === name && o.gap !== null).length;
   const lines = [
     `Made by ${r.source}; per scenario: N live runs and N sim replications (calibrated), load average (1 min) when it ended.`,
     '',
-    '| scenario | lab | N | load | timed metrics | fidelity score (mean \\|err\\| %) | within 10 % | largest gap |',
-    '|---|---|---:|---:|---:|---:|---:|---|',
+    '| scenario | lab | N | load | timed metrics | fidelity score (mean \\|err\\| %) | within 10 % | outside, explained | largest gap |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---|',
   ];
   for (const f of scenarioFiles) {
     const e = byFile.get(f);
     const name = scenarioNameOf(f);
     if (!e) {
-      lines.push(`| ${name} | — | 0 | — | — | not run by the suite yet | — | — |`);
+      lines.push(`| ${name} | — | 0 | — | — | not run by the suite yet | — | — | — |`);
       continue;
     }
     const timed = e.rows.filter((x) => isTimed(x.metric) && x.errPct !== null);
     const worst = [...timed].sort((a, b) => Math.abs(b.errPct!) - Math.abs(a.errPct!))[0];
-    lines.push(`| ${name} | ${e.lab} | ${e.repeat} | ${e.load[0]} | ${e.fidelity.timedMetrics} | ${fmt(e.fidelity.meanAbsErrPct, 1)} | ${e.fidelity.within10Pct} | ${worst ? `${worst.fault ? `${worst.fault}: ` : ''}${worst.metric} (${worst.server}) ${worst.errPct} %` : '—'} |`);
+    const out = e.fidelity.timedMetrics - e.fidelity.within10Pct;
+    lines.push(`| ${name} | ${e.lab} | ${e.repeat} | ${e.load[0]} | ${e.fidelity.timedMetrics} | ${fmt(e.fidelity.meanAbsErrPct, 1)} | ${e.fidelity.within10Pct} | ${out === 0 ? '—' : `${explained(name)} of ${out}`} | ${worst ? `${rowLabel(worst)} (${worst.server}) ${worst.errPct} %` : '—'} |`);
   }
   lines.push('', '| scenario | metric | server | live mean | live 95 % CI | sim mean | err % |', '|---|---|---|---:|---|---:|---:|');
   for (const f of scenarioFiles) {
@@ -106,8 +173,12 @@ export function fidelityTable(r: SuiteReport, scenarioFiles: string[]): string {
     if (!e) continue;
     for (const x of e.rows.filter((y) => isTimed(y.metric))) {
       const ci = x.liveCi95 ? `${fmt(x.liveCi95[0])}–${fmt(x.liveCi95[1])}` : '—';
-      lines.push(`| ${scenarioNameOf(f)} | ${x.fault ? `${x.fault}: ` : ''}${x.metric} | ${x.server} | ${fmt(x.live)} | ${ci} | ${fmt(x.sim)} | ${fmt(x.errPct, 1)} |`);
+      lines.push(`| ${scenarioNameOf(f)} | ${rowLabel(x)} | ${x.server} | ${fmt(x.live)} | ${ci} | ${fmt(x.sim)} | ${fmt(x.errPct, 1)} |`);
     }
+  }
+  if (outside.length > 0) {
+    lines.push('', 'The rows outside 10 %, and what was measured about each (experiments/fidelity-gaps.yaml):', '', '| scenario | metric | server | err % | measured |', '|---|---|---|---:|---|');
+    for (const o of outside) lines.push(`| ${o.scenario} | ${o.row} | ${o.server} | ${fmt(o.errPct, 1)} | ${o.gap ? `${o.gap.cause} (${o.gap.see})` : 'not explained yet'} |`);
   }
   return lines.join('\n');
 }
@@ -140,6 +211,6 @@ export function collectSuite(dir: string): SuiteReport {
 }
 
 /** README.md's text with the table made from `report`. */
-export function readmeWithTable(readme: string, report: SuiteReport): string {
-  return replaceTable(readme, fidelityTable(report, liveScenarioFiles(REPO_DIR)));
+export function readmeWithTable(readme: string, report: SuiteReport, gaps: readonly Gap[] = parseGaps(readFileSync(GAPS_FILE, 'utf8'))): string {
+  return replaceTable(readme, fidelityTable(report, liveScenarioFiles(REPO_DIR), gaps));
 }

@@ -10,7 +10,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_DIR } from '../adapters/lab/schema.ts';
-import { collectSuite, readmeWithTable, REPORT_FILE, type SuiteReport } from '../experiments/conform-suite.ts';
+import { collectSuite, gapsOf, GAPS_FILE, parseGaps, readmeWithTable, REPORT_FILE, type SuiteReport } from '../experiments/conform-suite.ts';
 
 const README = join(REPO_DIR, 'README.md');
 
@@ -22,6 +22,11 @@ function main(argv: string[]): number {
     console.log(`wrote ${REPORT_FILE} (${report.entries.length} scenarios)`);
   }
   const report = JSON.parse(readFileSync(REPORT_FILE, 'utf8')) as SuiteReport;
+  // Every timed row outside 10 % wants its measured cause in experiments/fidelity-gaps.yaml
+  // (test/fidelity-table.test.ts fails without one); entries whose row is back within 10 % go.
+  const { outside, stale } = gapsOf(report, parseGaps(readFileSync(GAPS_FILE, 'utf8')));
+  for (const o of outside.filter((x) => x.gap === null)) console.error(`not explained yet: ${o.scenario} | ${o.row} | ${o.server} (${o.errPct} %)`);
+  for (const g of stale) console.error(`stale in ${GAPS_FILE}: ${g.scenario} | ${g.row} | ${g.server} (no such row outside 10 %)`);
   const before = readFileSync(README, 'utf8');
   const after = readmeWithTable(before, report);
   if (argv.includes('--check')) {
