@@ -91,8 +91,8 @@ export const gapSchema = z.object({
   scenario: z.string().regex(/^live-[\w-]+$/),
   row: z.string().min(1),
   server: z.string().min(1),
-  cause: z.string().min(40).refine((c) => /\d/.test(c), 'a cause says what was measured: its numbers'),
-  see: z.string().regex(/^docs\/[\w.-]+\.md\b/, 'where the measurement is written up: docs/FILE.md ...'),
+  cause: z.string().min(40).refine((c) => /\d/.test(c), 'a cause says what was measured: its numbers').refine((c) => !c.includes('|'), 'no "|" (the README\'s table cell)'),
+  see: z.string().regex(/^docs\/[\w.-]+\.md\b/, 'where the measurement is written up: docs/FILE.md ...').refine((c) => !c.includes('|'), 'no "|" (the README\'s table cell)'),
 }).strict();
 export type Gap = z.infer<typeof gapSchema>;
 

@@ -2,7 +2,7 @@
 // report (docs/conform-suite.json), never a hand-typed table; and the suite's rule puts every
 // live scenario on exactly one lab.
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_DIR } from '../adapters/lab/schema.ts';
@@ -31,6 +31,8 @@ describe('the README\'s fidelity table', () => {
     const { outside, stale } = gapsOf(report, parseGaps(readFileSync(GAPS_FILE, 'utf8')));
     expect(outside.filter((o) => o.gap === null).map((o) => `${o.scenario} | ${o.row} | ${o.server} (${o.errPct} %)`)).toEqual([]);
     expect(stale.map((g) => `${g.scenario} | ${g.row} | ${g.server}`)).toEqual([]);
+    // Each names a file of this repository that writes the measurement up.
+    for (const g of parseGaps(readFileSync(GAPS_FILE, 'utf8'))) expect(existsSync(join(REPO_DIR, g.see.split(/\s/)[0])), g.see).toBe(true);
   });
 
   it('a scenario the report lacks is listed as not run; the numbers are the report\'s', () => {
@@ -63,6 +65,7 @@ describe('the README\'s fidelity table', () => {
     expect(() => parseGaps(one('short 1'), 'g')).toThrow(/g: entry 1 cause: /);
     expect(() => parseGaps(one('live took 0.6 s against the sim\'s 0.2 s in both runs', 'somewhere'), 'g')).toThrow(/written up/);
     expect(() => parseGaps([one('live took 0.6 s against the sim\'s 0.2 s in both runs'), one('live took 0.6 s against the sim\'s 0.2 s in both runs')].join('\n'), 'g')).toThrow(/twice/);
+    expect(() => parseGaps(one('live took 0.6 s | the sim 0.2 s, in both of the runs'), 'g')).toThrow(/table cell/);
   });
 
   it('is written between its markers only; markers missing or twice are an error', () => {
